@@ -1,0 +1,51 @@
+/* Reading whole files and writing files atomically.
+ *
+ * Every file onnxtrain writes goes through ot_atomic_file: data goes to a temporary file in
+ * the target's folder, is flushed to disk, then renamed over the target, so a crash or a kill
+ * leaves either the old file or the new one, never a torn one. */
+#ifndef ONNXTRAIN_FILE_IO_H
+#define ONNXTRAIN_FILE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "onnxtrain/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Reads a whole regular file (at most max_bytes; 0: no limit beyond memory). Caller frees. */
+ot_status ot_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
+
+typedef struct ot_atomic_file {
+    FILE *stream; /* write here */
+    char *final_path;
+    char *temp_path;
+} ot_atomic_file;
+
+/* Opens a temporary file next to path. */
+ot_status ot_atomic_open(ot_atomic_file *f, const char *path);
+/* Flushes, fsyncs, renames over the target. Closes f in every case. */
+ot_status ot_atomic_commit(ot_atomic_file *f);
+/* Removes the temporary file, leaving the target untouched. */
+void ot_atomic_abort(ot_atomic_file *f);
+/* Writes a whole buffer atomically. */
+ot_status ot_write_file_atomic(const char *path, const void *data, size_t size);
+
+/* Checks that a file could be created in path's folder (exists, writable, not full), by
+ * creating and removing a temporary file there. Used before long work starts. */
+ot_status ot_check_writable(const char *path);
+
+/* The folder part of a path ("." if none). Caller frees. */
+char *ot_path_dirname(const char *path);
+/* Joins folder and name. Caller frees. */
+char *ot_path_join(const char *dir, const char *name);
+/* Creates a folder and its parents if missing. */
+ot_status ot_make_dirs(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

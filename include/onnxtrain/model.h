@@ -1,0 +1,170 @@
+/* The layer list: a model as onnxtrain holds it between import, training and export.
+ *
+ * Values are every named tensor in the graph: graph inputs, initializers (weights, with
+ * data) and activations (outputs of layers, shapes known only once planned). Layers are the
+ * graph's nodes in topological order; each names its inputs and outputs by value index and
+ * keeps its ONNX attributes both as a generic list (what export writes back) and parsed into
+ * its op's own struct (what the kernels read). */
+#ifndef ONNXTRAIN_MODEL_H
+#define ONNXTRAIN_MODEL_H
+
+#include "onnxtrain/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ot_value_kind {
+    OT_VALUE_ACTIVATION = 0, /* produced by a layer */
+    OT_VALUE_INPUT,          /* graph input fed by the caller */
+    OT_VALUE_INITIALIZER     /* constant or weight, with data */
+} ot_value_kind;
+
+typedef struct ot_value {
+    char *name;
+    ot_value_kind kind;
+    /* Declared dtype and shape (dims -1 where symbolic or unknown); for initializers also the
+     * data. has_shape says whether a shape was declared at all. */
+    ot_tensor tensor;
+    int has_shape;
+    int has_type;
+    char *dim_names[OT_MAX_DIMS]; /* symbolic dim names ("batch"), NULL where fixed */
+    int producer;                 /* index of the layer that writes it, -1 otherwise */
+    int frozen;                   /* initializers only: excluded from training */
+    int export_value_info;        /* activation with a declared type to keep on export */
+} ot_value;
+
+/* Attribute types use ONNX's AttributeProto.AttributeType numbers. */
+typedef enum ot_attr_type {
+    OT_ATTR_UNDEFINED = 0,
+    OT_ATTR_FLOAT = 1,
+    OT_ATTR_INT = 2,
+    OT_ATTR_STRING = 3,
+    OT_ATTR_TENSOR = 4,
+    OT_ATTR_GRAPH = 5,
+    OT_ATTR_FLOATS = 6,
+    OT_ATTR_INTS = 7,
+    OT_ATTR_STRINGS = 8
+} ot_attr_type;
+
+typedef struct ot_attr {
+    char *name;
+    ot_attr_type type;
+    float f;
+    int64_t i;
+    char *s; /* STRING: bytes, NUL-terminated for convenience; s_len excludes the NUL */
+    size_t s_len;
+    ot_tensor t; /* TENSOR (owned) */
+    int count;   /* FLOATS / INTS / STRINGS */
+    float *floats;
+    int64_t *ints;
+    char **strings;
+} ot_attr;
+
+struct ot_op;
+
+typedef struct ot_layer {
+    char *name;
+    char *op_type;
+    char *domain; /* "" for the default ONNX domain */
+    char *doc_string;
+    int opset; /* the model's opset version for this layer's domain */
+    int n_inputs, n_outputs;
+    int *inputs;  /* value indices; -1 marks an omitted optional input */
+    int *outputs; /* value indices; -1 marks an omitted optional output */
+    int n_attrs;
+    ot_attr *attrs;
+    const struct ot_op *op; /* resolved op row, NULL if unsupported */
+    void *params;           /* op-owned parsed attributes */
+    int frozen; /* set by freezing: runs in inference mode (BatchNorm statistics, Dropout) */
+} ot_layer;
+
+typedef struct ot_opset_import {
+    char *domain;
+    int64_t version;
+} ot_opset_import;
+
+typedef struct ot_metadata_prop {
+    char *key;
+    char *value;
+} ot_metadata_prop;
+
+typedef struct ot_name_index ot_name_index;
+
+typedef struct ot_model {
+    ot_value *values;
+    int n_values, cap_values;
+    ot_layer *layers;
+    int n_layers, cap_layers;
+    int *inputs, n_inputs;   /* graph inputs that are not initializers */
+    int *outputs, n_outputs; /* graph outputs */
+    ot_opset_import *opsets;
+    int n_opsets;
+    int64_t ir_version;
+    char *producer_name, *producer_version, *domain, *doc_string, *graph_name;
+    int64_t model_version;
+    ot_metadata_prop *metadata;
+    int n_metadata;
+    char *source_path; /* file it was loaded from, for messages */
+    ot_name_index *index;
+} ot_model;
+
+ot_model *ot_model_new(void);
+void ot_model_free(ot_model *m);
+
+/* Values ------------------------------------------------------------------------------- */
+/* Index of the value with this name, or -1. */
+int ot_model_find_value(const ot_model *m, const char *name);
+/* Adds a value (name copied); fails if the name exists. */
+ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index);
+/* A name not yet used, built from base ("conv1_out", "conv1_out_1", ...). Caller frees. */
+char *ot_model_unique_value_name(const ot_model *m, const char *base);
+/* Adds an initializer taking ownership of t's data. */
+ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);
+/* Number of float parameters (initializer elements) a layer reads. */
+int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l);
+
+/* True for initializers that training may update: float, not a scalar, and never read in
+ * an input slot its op marks as a constant or statistic (BatchNormalization's running
+ * mean/var, Clip bounds, Pow exponent, ...). */
+int ot_model_is_parameter(const ot_model *m, int value);
+
+/* Layers -------------------------------------------------------------------------------- */
+/* Appends a layer; names are copied, inputs/outputs are value names ("" = omitted).
+ * Outputs that do not exist are created as activations. The layer is resolved against the
+ * op table (op, params) by ot_model_resolve_layer. */
+ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
+                             const char *domain, int n_inputs, const char *const *inputs,
+                             int n_outputs, const char *const *outputs, int *index);
+/* Appends an attribute to a layer (deep copy of attr). */
+ot_status ot_layer_add_attr(ot_layer *l, const ot_attr *attr);
+const ot_attr *ot_layer_find_attr(const ot_layer *l, const char *name);
+/* Finds a layer by node name, output tensor name, or decimal index. -1 if none. */
+int ot_model_find_layer(const ot_model *m, const char *name_or_index);
+/* The opset version the model imports for a domain ("" and "ai.onnx" are the same); 0 if
+ * absent. */
+int64_t ot_model_opset(const ot_model *m, const char *domain);
+ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version);
+
+/* Resolves every layer against the op table and parses its attributes. All unsupported ops
+ * are reported in one error, listing node names and op types. */
+ot_status ot_model_resolve(ot_model *m);
+/* Recomputes producers and checks that every input is defined before use (topological
+ * order), that outputs are written once, and that graph outputs exist. Reorders layers
+ * topologically if needed; cycles are an error naming a node on the cycle. */
+ot_status ot_model_check_graph(ot_model *m);
+/* Removes layers whose outputs no graph output depends on, and unused values. */
+void ot_model_prune(ot_model *m);
+
+void ot_attr_free(ot_attr *a);
+ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src);
+
+/* Makes the model's float initializers their own tensors where they are shared between a
+ * trainable role and a statistic role (see fold.c), and folds constant subgraphs. Called by
+ * the importers. */
+ot_status ot_model_fold_constants(ot_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,32 @@
+/* ONNX files in and out. The only API that knows the ONNX protobuf format. */
+#ifndef ONNXTRAIN_ONNX_IO_H
+#define ONNXTRAIN_ONNX_IO_H
+
+#include "onnxtrain/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest .onnx file read into memory (weights beyond this go in external data files). */
+#define OT_ONNX_MAX_FILE_BYTES ((size_t)2 << 30)
+
+/* Loads, resolves ops, folds constants and checks the graph. Errors start with the path. */
+ot_status ot_model_load_onnx(const char *path, ot_model **out);
+/* The same from memory; base_dir resolves external data (NULL: none allowed); `what` names
+ * the source in messages. */
+ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *base_dir,
+                                    const char *what, ot_model **out);
+
+/* Writes the model (current weights as initializers) atomically. */
+ot_status ot_model_save_onnx(const ot_model *m, const char *path);
+/* Serialises into a new buffer (caller frees). */
+ot_status ot_model_serialize_onnx(const ot_model *m, unsigned char **data, size_t *size);
+
+/* Reads a serialized TensorProto file (the backend tests' input_N.pb); name may be NULL. */
+ot_status ot_tensor_load_pb(const char *path, ot_tensor *out, char **name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,81 @@
+/* Plans: a model prepared for one set of input shapes.
+ *
+ * A plan infers every tensor's shape, folds what is known in advance (Shape arithmetic),
+ * and allocates all activations, gradients and scratch once. Running it allocates nothing.
+ * A plan computes `targets` from `feeds`: by default the graph outputs from the graph
+ * inputs; the frozen-feature cache uses other cuts (frozen part: inputs -> frontier; trainable
+ * part: frontier -> outputs).
+ *
+ *     ot_plan_options opt = {0};
+ *     ot_tensor shape = {.dtype = OT_FLOAT, .ndim = 4, .dims = {8, 3, 224, 224}};
+ *     ot_plan *plan;
+ *     ot_plan_create(model, &opt, 1, &model->inputs[0], &shape, &plan);
+ *     ot_plan_value(plan, model->inputs[0])->data = images;   // bound, not copied
+ *     ot_plan_forward(plan);
+ *     float *logits = ot_plan_value(plan, model->outputs[0])->data;
+ */
+#ifndef ONNXTRAIN_PLAN_H
+#define ONNXTRAIN_PLAN_H
+
+#include "onnxtrain/model.h"
+#include "onnxtrain/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ot_plan ot_plan;
+
+typedef struct ot_plan_options {
+    /* Training plans keep activations for backward, allocate gradients for every value that
+     * depends on a trained parameter, run unfrozen Dropout and BatchNormalization in training
+     * mode. */
+    int training;
+    /* Per value index: the initializer is trained (gradients flow into it). NULL: none. Also
+     * used by inference plans to avoid folding weights that will change. */
+    const unsigned char *trainable;
+    /* Per value index: external storage for a trained parameter's gradient (NULL entries, or
+     * NULL: the plan allocates). Lets the trainer keep all gradients in one block. */
+    float *const *param_grads;
+    ot_rng *rng; /* dropout in training plans */
+    /* Values to compute; NULL/0: the graph outputs. */
+    const int *targets;
+    int n_targets;
+} ot_plan_options;
+
+/* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i]
+ * (data pointers ignored). */
+ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
+                         const int *feeds, const ot_tensor *feed_shapes, ot_plan **out);
+void ot_plan_free(ot_plan *p);
+
+/* The tensor of a value in this plan (shape, dtype, data). For feeds, set ->data before
+ * running (borrowed). NULL for values the plan does not touch. */
+ot_tensor *ot_plan_value(ot_plan *p, int value);
+/* Gradient of a value (NULL if none flows). The caller writes the loss gradient into the
+ * targets' gradients before ot_plan_backward. */
+ot_tensor *ot_plan_grad(ot_plan *p, int value);
+
+ot_status ot_plan_forward(ot_plan *p);
+/* Zeroes every gradient the plan owns (not param_grads given by the caller, nor the
+ * targets' gradients). */
+void ot_plan_zero_grads(ot_plan *p);
+/* Backpropagates from the targets' gradients; adds into parameter gradients. */
+ot_status ot_plan_backward(ot_plan *p);
+
+/* Bytes the plan allocated (activations, gradients, saved state, scratch). */
+size_t ot_plan_bytes(const ot_plan *p);
+/* Number of layers run by forward (excludes folded ones). */
+int ot_plan_layer_count(const ot_plan *p);
+/* The layer index of the k-th step, and whether it is run each time (not folded). */
+int ot_plan_step_layer(const ot_plan *p, int k, int *folded);
+
+/* Shape inference only: fills out[v] (dtype, dims) for every value reachable from the feeds;
+ * values not computed keep dtype OT_UNDEFINED. Used by `info` and export after surgery. */
+ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
+                                const ot_tensor *feed_shapes, ot_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* Tensors: a dtype, up to OT_MAX_DIMS dims, and a data pointer.
+ *
+ * A tensor is a plain descriptor. `owns` says whether ot_tensor_free releases data;
+ * views into arenas or into another tensor have owns == 0. Data is C order, dense. */
+#ifndef ONNXTRAIN_TENSOR_H
+#define ONNXTRAIN_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnxtrain/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OT_MAX_DIMS 8
+
+/* Values are ONNX's TensorProto.DataType numbers, so conversion is a cast. */
+typedef enum ot_dtype {
+    OT_UNDEFINED = 0,
+    OT_FLOAT = 1,
+    OT_UINT8 = 2,
+    OT_INT8 = 3,
+    OT_UINT16 = 4,
+    OT_INT16 = 5,
+    OT_INT32 = 6,
+    OT_INT64 = 7,
+    OT_STRING = 8,
+    OT_BOOL = 9,
+    OT_FLOAT16 = 10,
+    OT_DOUBLE = 11,
+    OT_UINT32 = 12,
+    OT_UINT64 = 13,
+    OT_BFLOAT16 = 16
+} ot_dtype;
+
+typedef struct ot_tensor {
+    ot_dtype dtype;
+    int ndim;
+    int64_t dims[OT_MAX_DIMS]; /* -1: unknown (symbolic) in declared shapes */
+    void *data;
+    int owns;
+} ot_tensor;
+
+/* Bytes per element (0 for dtypes without a fixed size, such as strings). */
+size_t ot_dtype_size(ot_dtype dtype);
+/* "float32", "int64", ... (numpy names). */
+const char *ot_dtype_name(ot_dtype dtype);
+/* True for the dtypes the engine computes with: float32, int64, bool. */
+int ot_dtype_is_computed(ot_dtype dtype);
+
+/* Element count; 1 for scalars; -1 if a dim is unknown or the product overflows. */
+int64_t ot_tensor_numel(const ot_tensor *t);
+int64_t ot_dims_numel(int ndim, const int64_t *dims);
+
+/* Byte size of a dtype/shape, checked for overflow and against the memory limit.
+ * `what` names the tensor in the error message. */
+ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, const char *what,
+                              size_t *bytes);
+
+/* Allocates zeroed, owned storage for the given shape. */
+ot_status ot_tensor_alloc(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims,
+                          const char *what);
+/* Deep copy (owned). */
+ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what);
+void ot_tensor_free(ot_tensor *t);
+
+/* Sets dtype and shape, leaving data alone. */
+void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims);
+int ot_tensor_same_shape(const ot_tensor *a, const ot_tensor *b);
+/* "[1,3,224,224]" with "?" for unknown dims, into buf. */
+const char *ot_shape_string(int ndim, const int64_t *dims, char *buf, size_t size);
+
+/* Limit on any single allocation and on planned arenas, in bytes (0: none).
+ * Set from --max-memory; the error names the limit and how to raise it. */
+void ot_set_memory_limit(size_t bytes);
+size_t ot_memory_limit(void);
+/* Checks a planned size against the limit. */
+ot_status ot_check_memory(size_t bytes, const char *what);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+/* Command-line parsing shared by the subcommands: each declares its flags once (name, value
+ * placeholder, help), and the same table drives parsing, validation and --help. */
+#ifndef OT_CLI_ARGS_H
+#define OT_CLI_ARGS_H
+
+#include <stdint.h>
+
+typedef struct cli_flag {
+    const char *name;     /* long name without dashes: "lr" */
+    char short_name;      /* 'o', or 0 */
+    const char *value;    /* placeholder ("RATE") or NULL for a switch */
+    const char *help;
+} cli_flag;
+
+typedef struct cli_command {
+    const char *name;
+    const char *usage; /* after "onnxtrain NAME " */
+    const char *summary;
+    const cli_flag *flags;
+    int n_flags;
+    int min_positional, max_positional;
+    const char *details; /* printed after the flags, or NULL */
+} cli_command;
+
+typedef struct cli_args {
+    const cli_command *command;
+    int n_positional;
+    const char **positional;
+    int n_given;
+    int *given_flag;        /* index into command->flags */
+    const char **given_value;
+} cli_args;
+
+/* Parses argv (after the subcommand). Returns 0 on success; prints the error (naming the
+ * flag) and returns 2 otherwise; prints help and returns 1 for --help. */
+int cli_parse(const cli_command *command, int argc, char **argv, cli_args *out);
+void cli_free(cli_args *args);
+void cli_print_help(const cli_command *command);
+
+/* The last value given for a flag, or NULL. */
+const char *cli_get(const cli_args *args, const char *name);
+int cli_has(const cli_args *args, const char *name);
+/* Every value given for a repeatable flag, in order; returns the count. */
+int cli_get_all(const cli_args *args, const char *name, const char **values, int capacity);
+
+/* Typed readers: print "onnxtrain CMD: --flag: expected ..." and return 0 on bad input. */
+int cli_get_int(const cli_args *args, const char *name, int64_t fallback, int64_t min,
+                int64_t max, int64_t *out);
+int cli_get_double(const cli_args *args, const char *name, double fallback, double min,
+                   double max, double *out);
+
+/* Prints "onnxtrain CMD: message" to stderr. */
+void cli_error(const cli_args *args, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the library's last error, prefixed with the command. Returns 1. */
+int cli_fail(const cli_args *args);
+
+#endif

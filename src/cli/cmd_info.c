@@ -1,0 +1,185 @@
+/* onnxtrain info MODEL.onnx [--json]: inputs, outputs, opset, producer, layer table. */
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/util.h"
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/plan.h"
+
+static const cli_flag flags[] = {
+    {"json", 0, NULL, "print JSON instead of a table"},
+    {"batch", 0, "N", "size for unknown (symbolic) input dims when inferring shapes (default 1)"},
+};
+
+static const cli_command command = {
+    "info", "MODEL.onnx [--json]",
+    "Shows the model's inputs and outputs (name, dtype, shape), opset, producer, and a table of\n"
+    "layers (index, name, op, output shape, parameter count) with totals.",
+    flags, OT_COUNT(flags), 1, 1, NULL};
+
+static void json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') printf("\\%c", ch);
+        else if (ch < 0x20) printf("\\u%04x", ch);
+        else putchar(ch);
+    }
+    putchar('"');
+}
+
+/* Declared shape with symbolic names: [batch,3,224,224]. */
+static void format_declared(const ot_value *v, char *buf, size_t size) {
+    if (!v->has_shape) {
+        snprintf(buf, size, "?");
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < v->tensor.ndim && used < size; d++) {
+        if (v->tensor.dims[d] >= 0)
+            used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? "," : "", (long long)v->tensor.dims[d]);
+        else
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", d ? "," : "",
+                                     v->dim_names[d] ? v->dim_names[d] : "?");
+    }
+    if (used < size) snprintf(buf + used, size - used, "]");
+}
+
+/* Inferred shape; dims that change with the symbolic size print as "N". */
+static void format_inferred(const ot_tensor *a, const ot_tensor *b, char *buf, size_t size) {
+    if (a->dtype == OT_UNDEFINED) {
+        snprintf(buf, size, "?");
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < a->ndim && used < size; d++) {
+        int varies = b && (b->ndim != a->ndim || b->dims[d] != a->dims[d]);
+        if (varies) used += (size_t)snprintf(buf + used, size - used, "%sN", d ? "," : "");
+        else used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? "," : "", (long long)a->dims[d]);
+    }
+    if (used < size) snprintf(buf + used, size - used, "]");
+}
+
+/* Shapes of every value with unknown input dims set to `size`; NULL-dtype on failure. */
+static int infer_with(ot_model *m, int64_t size, ot_tensor *shapes) {
+    ot_tensor feeds[64];
+    int n = m->n_inputs < 64 ? m->n_inputs : 64;
+    for (int k = 0; k < n; k++) {
+        const ot_value *v = &m->values[m->inputs[k]];
+        feeds[k] = v->tensor;
+        feeds[k].data = NULL;
+        if (!v->has_shape) return 0;
+        for (int d = 0; d < v->tensor.ndim; d++)
+            if (feeds[k].dims[d] < 0) feeds[k].dims[d] = size;
+    }
+    return ot_model_infer_shapes(m, n, m->inputs, feeds, shapes) == OT_OK;
+}
+
+int cmd_info(int argc, char **argv) {
+    cli_args args;
+    int parsed = cli_parse(&command, argc, argv, &args);
+    if (parsed) {
+        cli_free(&args);
+        return parsed == 1 ? 0 : 2;
+    }
+    int64_t batch;
+    if (!cli_get_int(&args, "batch", 1, 1, 1 << 20, &batch)) {
+        cli_free(&args);
+        return 2;
+    }
+    ot_model *m;
+    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) {
+        int rc = cli_fail(&args);
+        cli_free(&args);
+        return rc;
+    }
+    ot_tensor *shapes = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *shapes2 = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    int inferred = infer_with(m, batch, shapes);
+    const char *infer_error = inferred ? NULL : ot_xstrdup(ot_last_error());
+    int inferred2 = inferred && infer_with(m, batch + 1, shapes2);
+    int json = cli_has(&args, "json");
+    int64_t total_params = 0;
+    char buf[256];
+
+    if (json) {
+        printf("{\"file\": ");
+        json_string(args.positional[0]);
+        printf(", \"producer\": ");
+        json_string(m->producer_name ? m->producer_name : "");
+        printf(", \"producer_version\": ");
+        json_string(m->producer_version ? m->producer_version : "");
+        printf(", \"ir_version\": %lld, \"opsets\": {", (long long)m->ir_version);
+        for (int i = 0; i < m->n_opsets; i++) {
+            printf("%s", i ? ", " : "");
+            json_string(m->opsets[i].domain[0] ? m->opsets[i].domain : "ai.onnx");
+            printf(": %lld", (long long)m->opsets[i].version);
+        }
+        printf("},\n");
+        for (int io = 0; io < 2; io++) {
+            printf(" \"%s\": [", io ? "outputs" : "inputs");
+            int n = io ? m->n_outputs : m->n_inputs;
+            for (int k = 0; k < n; k++) {
+                const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
+                printf("%s{\"name\": ", k ? ", " : "");
+                json_string(v->name);
+                printf(", \"dtype\": \"%s\", \"shape\": ", v->has_type ? ot_dtype_name(v->tensor.dtype) : "?");
+                format_declared(v, buf, sizeof buf);
+                json_string(buf);
+                printf("}");
+            }
+            printf("],\n");
+        }
+        printf(" \"layers\": [\n");
+    } else {
+        printf("model     %s\nproducer  %s %s\nir        %lld\nopset    ", args.positional[0],
+               m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "",
+               (long long)m->ir_version);
+        for (int i = 0; i < m->n_opsets; i++)
+            printf(" %s=%lld", m->opsets[i].domain[0] ? m->opsets[i].domain : "ai.onnx", (long long)m->opsets[i].version);
+        printf("\n");
+        for (int io = 0; io < 2; io++) {
+            int n = io ? m->n_outputs : m->n_inputs;
+            for (int k = 0; k < n; k++) {
+                const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
+                format_declared(v, buf, sizeof buf);
+                printf("%-9s %s  %s %s\n", io ? "output" : "input", v->name,
+                       v->has_type ? ot_dtype_name(v->tensor.dtype) : "?", buf);
+            }
+        }
+        if (!inferred) printf("(shapes not inferred: %s)\n", infer_error);
+        printf("\n%5s  %-32s %-20s %-20s %12s\n", "index", "name", "op", "output shape", "parameters");
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        int64_t params = ot_layer_parameter_count(m, l);
+        total_params += params;
+        int out = l->n_outputs > 0 ? l->outputs[0] : -1;
+        if (inferred && out >= 0) format_inferred(&shapes[out], inferred2 ? &shapes2[out] : NULL, buf, sizeof buf);
+        else snprintf(buf, sizeof buf, "?");
+        if (json) {
+            printf("  {\"index\": %d, \"name\": ", i);
+            json_string(l->name);
+            printf(", \"op\": ");
+            json_string(l->op_type);
+            printf(", \"output_shape\": ");
+            json_string(buf);
+            printf(", \"parameters\": %lld}%s\n", (long long)params, i + 1 < m->n_layers ? "," : "");
+        } else {
+            printf("%5d  %-32s %-20s %-20s %12lld\n", i, l->name, l->op_type, buf, (long long)params);
+        }
+    }
+    if (json) {
+        printf(" ],\n \"layer_count\": %d, \"parameter_count\": %lld}\n", m->n_layers, (long long)total_params);
+    } else {
+        printf("\n%d layers, %lld parameters (%.1f MiB as float32)\n", m->n_layers,
+               (long long)total_params, total_params * 4.0 / 1048576.0);
+    }
+    free((void *)infer_error);
+    free(shapes);
+    free(shapes2);
+    ot_model_free(m);
+    cli_free(&args);
+    return 0;
+}

@@ -1,0 +1,169 @@
+/* onnxtrain run MODEL.onnx -i NAME=FILE.npy ... -o OUTDIR: inference on .npy files. */
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/util.h"
+#include "onnxtrain/file_io.h"
+#include "onnxtrain/npy.h"
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/plan.h"
+
+static const cli_flag flags[] = {
+    {"input", 'i', "NAME=FILE.npy", "a graph input (repeat for each; NAME= may be left out when "
+                                    "the model has one input)"},
+    {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created)"},
+    {"max-memory", 0, "MiB", "refuse plans larger than this"},
+};
+
+static const cli_command command = {
+    "run", "MODEL.onnx -i NAME=FILE.npy [-i ...] -o OUTDIR",
+    "Runs MODEL on the inputs and writes every graph output as OUTDIR/<name>.npy.\n"
+    ".npy files: float32, int64 or bool, little-endian, C order; their dtype and shape must "
+    "match the model's declared inputs.",
+    flags, OT_COUNT(flags), 1, 1, NULL};
+
+/* Checks a given array against the input's declared dtype and fixed dims. */
+static int check_input(const cli_args *args, const ot_value *v, const ot_tensor *t, const char *file) {
+    if (v->has_type && v->tensor.dtype != t->dtype) {
+        cli_error(args, "input '%s': %s holds %s, the model expects %s", v->name, file,
+                  ot_dtype_name(t->dtype), ot_dtype_name(v->tensor.dtype));
+        return 0;
+    }
+    if (!ot_dtype_is_computed(t->dtype)) {
+        cli_error(args, "input '%s': dtype %s is not supported (float32, int64, bool)", v->name,
+                  ot_dtype_name(t->dtype));
+        return 0;
+    }
+    if (!v->has_shape) return 1;
+    int ok = v->tensor.ndim == t->ndim;
+    for (int d = 0; ok && d < t->ndim; d++) ok = v->tensor.dims[d] < 0 || v->tensor.dims[d] == t->dims[d];
+    if (!ok) {
+        char want[128], got[128];
+        cli_error(args, "input '%s': %s has shape %s, the model expects %s", v->name, file,
+                  ot_shape_string(t->ndim, t->dims, got, sizeof got),
+                  ot_shape_string(v->tensor.ndim, v->tensor.dims, want, sizeof want));
+        return 0;
+    }
+    return 1;
+}
+
+/* Output names can hold '/' or ':' (PyTorch: "/fc/Gemm_output_0"); keep file names flat. */
+static char *output_file_name(const char *dir, const char *name) {
+    char *safe = ot_xstrdup(name);
+    for (char *p = safe; *p; p++)
+        if (*p == '/' || *p == '\\' || *p == ':') *p = '_';
+    if (safe[0] == '.' || !safe[0]) {
+        char *prefixed = ot_xasprintf("output%s", safe);
+        free(safe);
+        safe = prefixed;
+    }
+    char *file_name = ot_xasprintf("%s.npy", safe);
+    char *path = ot_path_join(dir, file_name);
+    free(safe);
+    free(file_name);
+    return path;
+}
+
+int cmd_run(int argc, char **argv) {
+    cli_args args;
+    int parsed = cli_parse(&command, argc, argv, &args);
+    if (parsed) {
+        cli_free(&args);
+        return parsed == 1 ? 0 : 2;
+    }
+    int rc = 1;
+    const char *out_dir = cli_get(&args, "output-dir");
+    int64_t max_memory;
+    if (!out_dir) {
+        cli_error(&args, "-o OUTDIR is required");
+        cli_free(&args);
+        return 2;
+    }
+    if (!cli_get_int(&args, "max-memory", 0, 0, INT64_MAX / 1048576, &max_memory)) {
+        cli_free(&args);
+        return 2;
+    }
+    ot_set_memory_limit((size_t)max_memory * 1048576);
+    ot_model *m = NULL;
+    ot_plan *plan = NULL;
+    const char *specs[64];
+    int n_specs = cli_get_all(&args, "input", specs, 64);
+    ot_tensor inputs[64];
+    int feeds[64];
+    memset(inputs, 0, sizeof inputs);
+    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    int bound[64] = {0};
+    for (int i = 0; i < n_specs; i++) {
+        const char *eq = strchr(specs[i], '=');
+        char *name = eq ? ot_xstrndup(specs[i], (size_t)(eq - specs[i])) : NULL;
+        const char *file = eq ? eq + 1 : specs[i];
+        if (!name && m->n_inputs == 1) name = ot_xstrdup(m->values[m->inputs[0]].name);
+        if (!name) {
+            cli_error(&args, "-i %s: the model has %d inputs; write NAME=FILE.npy", specs[i], m->n_inputs);
+            goto done;
+        }
+        int slot = -1;
+        for (int k = 0; k < m->n_inputs; k++)
+            if (!strcmp(m->values[m->inputs[k]].name, name)) slot = k;
+        if (slot < 0) {
+            cli_error(&args, "-i %s: the model has no input named '%s'", specs[i], name);
+            free(name);
+            goto done;
+        }
+        free(name);
+        if (bound[slot]) {
+            cli_error(&args, "input '%s' is given twice", m->values[m->inputs[slot]].name);
+            goto done;
+        }
+        if (ot_npy_load(file, &inputs[slot]) != OT_OK) {
+            rc = cli_fail(&args);
+            goto done;
+        }
+        bound[slot] = 1;
+        if (!check_input(&args, &m->values[m->inputs[slot]], &inputs[slot], file)) goto done;
+    }
+    if (m->n_inputs > 64) {
+        cli_error(&args, "models with more than 64 inputs are not supported");
+        goto done;
+    }
+    for (int k = 0; k < m->n_inputs; k++) {
+        if (!bound[k]) {
+            cli_error(&args, "input '%s' is not given (-i %s=FILE.npy)", m->values[m->inputs[k]].name,
+                      m->values[m->inputs[k]].name);
+            goto done;
+        }
+        feeds[k] = m->inputs[k];
+    }
+    if (ot_make_dirs(out_dir) != OT_OK || ot_plan_create(m, NULL, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, feeds[k])->data = inputs[k].data;
+    if (ot_plan_forward(plan) != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    for (int k = 0; k < m->n_outputs; k++) {
+        int v = m->outputs[k];
+        const ot_tensor *t = ot_plan_value(plan, v);
+        char *path = output_file_name(out_dir, m->values[v].name);
+        ot_status status = t ? ot_npy_save(path, t)
+                             : ot_fail(OT_ERR_INVALID, "output '%s' was not computed", m->values[v].name);
+        free(path);
+        if (status != OT_OK) {
+            rc = cli_fail(&args);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    for (int k = 0; k < 64; k++) ot_tensor_free(&inputs[k]);
+    ot_plan_free(plan);
+    ot_model_free(m);
+    cli_free(&args);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/* Whole-file reads, atomic writes (temp file + fsync + rename), path helpers. */
+#include "onnxtrain/file_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+ot_status ot_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return ot_fail(OT_ERR_IO, "%s: not a regular file", path);
+    }
+    if (max_bytes && (uint64_t)st.st_size > max_bytes) {
+        fclose(f);
+        return ot_fail(OT_ERR_MEMORY, "%s: file is %.1f MiB, over the limit of %.1f MiB", path,
+                       st.st_size / 1048576.0, max_bytes / 1048576.0);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        fclose(f);
+        return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes to read it", path, n);
+    }
+    size_t got = fread(buf, 1, n, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || got != n) {
+        free(buf);
+        return ot_fail(OT_ERR_IO, "%s: read failed (file changed while reading?)", path);
+    }
+    *data = buf;
+    *size = n;
+    return OT_OK;
+}
+
+char *ot_path_dirname(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return ot_xstrdup(".");
+    if (slash == path) return ot_xstrdup("/");
+    return ot_xstrndup(path, (size_t)(slash - path));
+}
+
+char *ot_path_join(const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    if (n && dir[n - 1] == '/') return ot_xasprintf("%s%s", dir, name);
+    return ot_xasprintf("%s/%s", dir, name);
+}
+
+ot_status ot_make_dirs(const char *path) {
+    char *copy = ot_xstrdup(path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+            ot_status s = ot_fail(OT_ERR_IO, "%s: cannot create folder: %s", copy, strerror(errno));
+            free(copy);
+            return s;
+        }
+        *p = '/';
+    }
+    ot_status status = OT_OK;
+    if (mkdir(copy, 0777) != 0 && errno != EEXIST)
+        status = ot_fail(OT_ERR_IO, "%s: cannot create folder: %s", copy, strerror(errno));
+    free(copy);
+    return status;
+}
+
+ot_status ot_atomic_open(ot_atomic_file *f, const char *path) {
+    memset(f, 0, sizeof *f);
+    char *dir = ot_path_dirname(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char *pattern = ot_xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
+    free(dir);
+    int fd = mkstemp(pattern);
+    if (fd < 0) {
+        ot_status s = ot_fail(OT_ERR_IO, "%s: cannot create a temporary file next to it: %s",
+                              path, strerror(errno));
+        free(pattern);
+        return s;
+    }
+    fchmod(fd, 0644);
+    f->stream = fdopen(fd, "wb");
+    if (!f->stream) {
+        close(fd);
+        unlink(pattern);
+        free(pattern);
+        return ot_fail(OT_ERR_IO, "%s: cannot open temporary file", path);
+    }
+    f->temp_path = pattern;
+    f->final_path = ot_xstrdup(path);
+    return OT_OK;
+}
+
+void ot_atomic_abort(ot_atomic_file *f) {
+    if (f->stream) fclose(f->stream);
+    if (f->temp_path) unlink(f->temp_path);
+    free(f->temp_path);
+    free(f->final_path);
+    memset(f, 0, sizeof *f);
+}
+
+ot_status ot_atomic_commit(ot_atomic_file *f) {
+    int failed = fflush(f->stream) != 0 || ferror(f->stream);
+    int saved_errno = errno;
+    if (!failed && fsync(fileno(f->stream)) != 0) {
+        failed = 1;
+        saved_errno = errno;
+    }
+    if (fclose(f->stream) != 0 && !failed) {
+        failed = 1;
+        saved_errno = errno;
+    }
+    f->stream = NULL;
+    if (failed) {
+        ot_status s = ot_fail(OT_ERR_IO, "%s: write failed: %s (the previous file, if any, is "
+                              "untouched)", f->final_path, strerror(saved_errno));
+        ot_atomic_abort(f);
+        return s;
+    }
+    if (rename(f->temp_path, f->final_path) != 0) {
+        ot_status s = ot_fail(OT_ERR_IO, "%s: cannot replace: %s", f->final_path, strerror(errno));
+        ot_atomic_abort(f);
+        return s;
+    }
+    /* Make the rename itself durable. */
+    char *dir = ot_path_dirname(f->final_path);
+    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dir_fd >= 0) {
+        fsync(dir_fd);
+        close(dir_fd);
+    }
+    free(dir);
+    free(f->temp_path);
+    free(f->final_path);
+    memset(f, 0, sizeof *f);
+    return OT_OK;
+}
+
+ot_status ot_write_file_atomic(const char *path, const void *data, size_t size) {
+    ot_atomic_file f;
+    OT_TRY(ot_atomic_open(&f, path));
+    if (size && fwrite(data, 1, size, f.stream) != size) {
+        ot_status s = ot_fail(OT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        ot_atomic_abort(&f);
+        return s;
+    }
+    return ot_atomic_commit(&f);
+}
+
+ot_status ot_check_writable(const char *path) {
+    ot_atomic_file f;
+    OT_TRY(ot_atomic_open(&f, path));
+    /* A few KiB catches a full disk, which an empty file would not. */
+    char block[4096] = {0};
+    int failed = fwrite(block, 1, sizeof block, f.stream) != sizeof block ||
+                 fflush(f.stream) != 0 || fsync(fileno(f.stream)) != 0;
+    int saved_errno = errno;
+    ot_atomic_abort(&f);
+    if (failed)
+        return ot_fail(OT_ERR_IO, "%s: cannot write there: %s", path, strerror(saved_errno));
+    return OT_OK;
+}

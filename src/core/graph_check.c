@@ -1,0 +1,208 @@
+/* Whole-graph checks: op resolution, producers, topological order, pruning. */
+#include <string.h>
+
+#include "../ops/op.h"
+#include "model_internal.h"
+#include "util.h"
+
+ot_status ot_model_resolve(ot_model *m) {
+    /* Collect every unsupported op so the user sees them all at once. */
+    char *missing = NULL;
+    size_t missing_len = 0;
+    int n_missing = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        ot_layer *l = &m->layers[i];
+        if (l->op) continue;
+        int known_name = 0;
+        l->opset = (int)ot_model_opset(m, l->domain);
+        if (l->opset <= 0) {
+            free(missing);
+            return ot_fail(OT_ERR_INVALID,
+                           "node '%s' (%s) is in domain '%s', which the model does not import "
+                           "(no opset_import entry)",
+                           l->name, l->op_type, l->domain);
+        }
+        const ot_op *op = ot_op_lookup(l->domain, l->op_type, l->opset, &known_name);
+        if (!op) {
+            char *item = known_name
+                             ? ot_xasprintf("'%s' (%s at opset %d)", l->name, l->op_type, l->opset)
+                             : ot_xasprintf("'%s' (%s%s%s)", l->name, *l->domain ? l->domain : "",
+                                            *l->domain ? "." : "", l->op_type);
+            size_t item_len = strlen(item);
+            missing = ot_xrealloc(missing, missing_len + item_len + 3);
+            if (missing_len) {
+                memcpy(missing + missing_len, ", ", 2);
+                missing_len += 2;
+            }
+            memcpy(missing + missing_len, item, item_len + 1);
+            missing_len += item_len;
+            free(item);
+            n_missing++;
+            continue;
+        }
+        void *params = op->params_size ? ot_xcalloc(1, op->params_size) : NULL;
+        if (op->parse) {
+            ot_status status = op->parse(l, params);
+            if (status != OT_OK) {
+                free(params);
+                free(missing);
+                return status;
+            }
+        }
+        l->op = op;
+        l->params = params;
+    }
+    if (n_missing) {
+        ot_status status = ot_fail(OT_ERR_UNSUPPORTED, "%d node%s use%s unsupported ops: %s",
+                                   n_missing, n_missing == 1 ? "" : "s",
+                                   n_missing == 1 ? "s" : "", missing);
+        free(missing);
+        return status;
+    }
+    return OT_OK;
+}
+
+/* Kahn's algorithm over layers; stable (keeps file order where the file was ordered). */
+ot_status ot_model_check_graph(ot_model *m) {
+    for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
+    for (int i = 0; i < m->n_layers; i++) {
+        ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_outputs; k++) {
+            int v = l->outputs[k];
+            if (v < 0) continue;
+            ot_value *value = &m->values[v];
+            if (value->kind != OT_VALUE_ACTIVATION)
+                return ot_fail(OT_ERR_INVALID, "node '%s' writes tensor '%s', which is a graph %s",
+                               l->name, value->name,
+                               value->kind == OT_VALUE_INPUT ? "input" : "initializer");
+            if (value->producer >= 0)
+                return ot_fail(OT_ERR_INVALID, "tensor '%s' is written by both node '%s' and '%s'",
+                               value->name, m->layers[value->producer].name, l->name);
+            value->producer = i;
+        }
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            if (v < 0) continue;
+            if (m->values[v].kind == OT_VALUE_ACTIVATION && m->values[v].producer < 0)
+                return ot_fail(OT_ERR_INVALID,
+                               "node '%s' reads tensor '%s', which no node, graph input or "
+                               "initializer defines",
+                               l->name, m->values[v].name);
+        }
+    }
+    for (int k = 0; k < m->n_outputs; k++) {
+        ot_value *value = &m->values[m->outputs[k]];
+        if (value->kind == OT_VALUE_ACTIVATION && value->producer < 0)
+            return ot_fail(OT_ERR_INVALID, "graph output '%s' is not computed by any node",
+                           value->name);
+    }
+
+    /* Order layers so that every layer comes after the producers of its inputs. */
+    int n = m->n_layers;
+    int *order = ot_xmalloc(sizeof(int) * (size_t)(n + 1));
+    unsigned char *placed = ot_xcalloc((size_t)n + 1, 1);
+    int n_placed = 0, progress = 1;
+    while (n_placed < n && progress) {
+        progress = 0;
+        for (int i = 0; i < n; i++) {
+            if (placed[i]) continue;
+            const ot_layer *l = &m->layers[i];
+            int ready = 1;
+            for (int k = 0; k < l->n_inputs && ready; k++) {
+                int v = l->inputs[k];
+                if (v >= 0 && m->values[v].producer >= 0 && !placed[m->values[v].producer])
+                    ready = 0;
+            }
+            if (ready) {
+                placed[i] = 1;
+                order[n_placed++] = i;
+                progress = 1;
+            }
+        }
+    }
+    if (n_placed < n) {
+        int stuck = 0;
+        while (placed[stuck]) stuck++;
+        ot_status status = ot_fail(OT_ERR_INVALID,
+                                   "the graph has a cycle through node '%s' (%s)",
+                                   m->layers[stuck].name, m->layers[stuck].op_type);
+        free(order);
+        free(placed);
+        return status;
+    }
+    int in_order = 1;
+    for (int i = 0; i < n; i++) in_order &= order[i] == i;
+    if (!in_order) {
+        ot_layer *sorted = ot_xmalloc(sizeof(ot_layer) * (size_t)(n + 1));
+        for (int i = 0; i < n; i++) sorted[i] = m->layers[order[i]];
+        memcpy(m->layers, sorted, sizeof(ot_layer) * (size_t)n);
+        free(sorted);
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < m->layers[i].n_outputs; k++)
+                if (m->layers[i].outputs[k] >= 0) m->values[m->layers[i].outputs[k]].producer = i;
+    }
+    free(order);
+    free(placed);
+    return OT_OK;
+}
+
+void ot_model_prune(ot_model *m) {
+    /* Mark layers needed by graph outputs, walking backwards in topological order. */
+    unsigned char *needed_value = ot_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *keep_layer = ot_xcalloc((size_t)m->n_layers + 1, 1);
+    for (int k = 0; k < m->n_outputs; k++) needed_value[m->outputs[k]] = 1;
+    for (int k = 0; k < m->n_inputs; k++) needed_value[m->inputs[k]] = 1;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        const ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_outputs; k++)
+            if (l->outputs[k] >= 0 && needed_value[l->outputs[k]]) keep_layer[i] = 1;
+        if (!keep_layer[i]) continue;
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] >= 0) needed_value[l->inputs[k]] = 1;
+        for (int k = 0; k < l->n_outputs; k++)
+            if (l->outputs[k] >= 0) needed_value[l->outputs[k]] = 1;
+    }
+    /* Drop layers. */
+    int n_kept = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        if (keep_layer[i]) {
+            m->layers[n_kept++] = m->layers[i];
+            continue;
+        }
+        ot_layer_free(&m->layers[i]);
+    }
+    m->n_layers = n_kept;
+    /* Drop values and renumber. */
+    int *renumber = ot_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
+    int n_values = 0;
+    for (int v = 0; v < m->n_values; v++) {
+        if (needed_value[v]) {
+            renumber[v] = n_values;
+            m->values[n_values++] = m->values[v];
+        } else {
+            renumber[v] = -1;
+            ot_value_free(&m->values[v]);
+        }
+    }
+    m->n_values = n_values;
+    for (int i = 0; i < m->n_layers; i++) {
+        ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] >= 0) l->inputs[k] = renumber[l->inputs[k]];
+        for (int k = 0; k < l->n_outputs; k++)
+            if (l->outputs[k] >= 0) l->outputs[k] = renumber[l->outputs[k]];
+    }
+    for (int k = 0; k < m->n_inputs; k++) m->inputs[k] = renumber[m->inputs[k]];
+    for (int k = 0; k < m->n_outputs; k++) m->outputs[k] = renumber[m->outputs[k]];
+    for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int k = 0; k < m->layers[i].n_outputs; k++)
+            if (m->layers[i].outputs[k] >= 0) m->values[m->layers[i].outputs[k]].producer = i;
+    ot_model_rebuild_index(m);
+    free(renumber);
+    free(needed_value);
+    free(keep_layer);
+}

@@ -1,0 +1,12 @@
+/* 16-bit float conversions (IEEE 754 binary16 and bfloat16), exact on widening. */
+#ifndef OT_HALF_H
+#define OT_HALF_H
+
+#include <stdint.h>
+
+float ot_half_to_float(uint16_t h);
+float ot_bfloat16_to_float(uint16_t h);
+/* Round to nearest even; overflow gives infinity. */
+uint16_t ot_float_to_half(float f);
+
+#endif

@@ -1,0 +1,288 @@
+/* The layer list: values, layers, attributes, lookups. Graph checks live in graph_check.c. */
+#include "onnxtrain/model.h"
+
+#include <string.h>
+
+#include "../ops/op.h"
+#include "model_internal.h"
+#include "name_index.h"
+#include "util.h"
+
+ot_model *ot_model_new(void) {
+    ot_model *m = ot_xcalloc(1, sizeof *m);
+    m->index = ot_name_index_new();
+    if (!m->index) abort();
+    m->ir_version = 8;
+    return m;
+}
+
+void ot_attr_free(ot_attr *a) {
+    free(a->name);
+    free(a->s);
+    ot_tensor_free(&a->t);
+    free(a->floats);
+    free(a->ints);
+    if (a->strings)
+        for (int i = 0; i < a->count; i++) free(a->strings[i]);
+    free(a->strings);
+    memset(a, 0, sizeof *a);
+}
+
+ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src) {
+    ot_attr a = *src;
+    a.name = ot_xstrdup(src->name);
+    a.s = src->s ? ot_xstrndup(src->s, src->s_len) : NULL;
+    a.floats = NULL;
+    a.ints = NULL;
+    a.strings = NULL;
+    memset(&a.t, 0, sizeof a.t);
+    if (src->type == OT_ATTR_TENSOR && src->t.data) {
+        ot_status status = ot_tensor_copy(&a.t, &src->t, src->name);
+        if (status != OT_OK) {
+            free(a.name);
+            free(a.s);
+            return status;
+        }
+    }
+    if (src->floats) {
+        a.floats = ot_xmalloc(sizeof(float) * (size_t)src->count);
+        memcpy(a.floats, src->floats, sizeof(float) * (size_t)src->count);
+    }
+    if (src->ints) {
+        a.ints = ot_xmalloc(sizeof(int64_t) * (size_t)src->count);
+        memcpy(a.ints, src->ints, sizeof(int64_t) * (size_t)src->count);
+    }
+    if (src->strings) {
+        a.strings = ot_xcalloc((size_t)src->count, sizeof(char *));
+        for (int i = 0; i < src->count; i++) a.strings[i] = ot_xstrdup(src->strings[i]);
+    }
+    *dst = a;
+    return OT_OK;
+}
+
+void ot_layer_free(ot_layer *l) {
+    free(l->name);
+    free(l->op_type);
+    free(l->domain);
+    free(l->doc_string);
+    free(l->inputs);
+    free(l->outputs);
+    for (int i = 0; i < l->n_attrs; i++) ot_attr_free(&l->attrs[i]);
+    free(l->attrs);
+    free(l->params);
+}
+
+void ot_value_free(ot_value *v) {
+    free(v->name);
+    ot_tensor_free(&v->tensor);
+    for (int d = 0; d < OT_MAX_DIMS; d++) free(v->dim_names[d]);
+}
+
+void ot_model_free(ot_model *m) {
+    if (!m) return;
+    for (int i = 0; i < m->n_values; i++) ot_value_free(&m->values[i]);
+    free(m->values);
+    for (int i = 0; i < m->n_layers; i++) ot_layer_free(&m->layers[i]);
+    free(m->layers);
+    free(m->inputs);
+    free(m->outputs);
+    for (int i = 0; i < m->n_opsets; i++) free(m->opsets[i].domain);
+    free(m->opsets);
+    for (int i = 0; i < m->n_metadata; i++) {
+        free(m->metadata[i].key);
+        free(m->metadata[i].value);
+    }
+    free(m->metadata);
+    free(m->producer_name);
+    free(m->producer_version);
+    free(m->domain);
+    free(m->doc_string);
+    free(m->graph_name);
+    free(m->source_path);
+    ot_name_index_free(m->index);
+    free(m);
+}
+
+int ot_model_find_value(const ot_model *m, const char *name) {
+    return ot_name_index_get(m->index, name);
+}
+
+/* The index borrows value names; after the values array moves, re-point every key. */
+static void rebuild_index(ot_model *m) {
+    ot_name_index_clear(m->index);
+    for (int i = 0; i < m->n_values; i++)
+        if (!ot_name_index_put(m->index, m->values[i].name, i)) abort();
+}
+
+ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index) {
+    if (!name || !*name) return ot_fail(OT_ERR_INVALID, "a tensor has an empty name");
+    if (ot_model_find_value(m, name) >= 0)
+        return ot_fail(OT_ERR_INVALID, "tensor '%s' is defined twice", name);
+    ot_grow_array((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof(ot_value));
+    ot_value *v = &m->values[m->n_values];
+    memset(v, 0, sizeof *v);
+    v->name = ot_xstrdup(name);
+    v->kind = kind;
+    v->producer = -1;
+    m->n_values++;
+    /* Keys are borrowed name pointers, which do not move when the array grows. */
+    if (!ot_name_index_put(m->index, v->name, m->n_values - 1)) abort();
+    if (index) *index = m->n_values - 1;
+    return OT_OK;
+}
+
+char *ot_model_unique_value_name(const ot_model *m, const char *base) {
+    if (ot_model_find_value(m, base) < 0) return ot_xstrdup(base);
+    for (int k = 1;; k++) {
+        char *name = ot_xasprintf("%s_%d", base, k);
+        if (ot_model_find_value(m, name) < 0) return name;
+        free(name);
+    }
+}
+
+ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index) {
+    int i;
+    OT_TRY(ot_model_add_value(m, name, OT_VALUE_INITIALIZER, &i));
+    m->values[i].tensor = *t;
+    m->values[i].has_shape = 1;
+    m->values[i].has_type = 1;
+    memset(t, 0, sizeof *t);
+    if (index) *index = i;
+    return OT_OK;
+}
+
+int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l) {
+    int64_t count = 0;
+    for (int i = 0; i < l->n_inputs; i++) {
+        int v = l->inputs[i];
+        if (v < 0 || m->values[v].kind != OT_VALUE_INITIALIZER) continue;
+        if (m->values[v].tensor.dtype != OT_FLOAT) continue;
+        /* An initializer read by several inputs of the layer counts once. */
+        int seen = 0;
+        for (int j = 0; j < i; j++) seen |= l->inputs[j] == v;
+        if (!seen) count += ot_tensor_numel(&m->values[v].tensor);
+    }
+    return count;
+}
+
+static ot_status resolve_value_list(ot_model *m, int count, const char *const *names,
+                                    int *indices, int create) {
+    for (int i = 0; i < count; i++) {
+        if (!names[i] || !names[i][0]) {
+            indices[i] = -1;
+            continue;
+        }
+        int v = ot_model_find_value(m, names[i]);
+        if (v < 0) {
+            if (!create) return ot_fail(OT_ERR_INVALID, "tensor '%s' is not defined", names[i]);
+            OT_TRY(ot_model_add_value(m, names[i], OT_VALUE_ACTIVATION, &v));
+        }
+        indices[i] = v;
+    }
+    return OT_OK;
+}
+
+ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
+                             const char *domain, int n_inputs, const char *const *inputs,
+                             int n_outputs, const char *const *outputs, int *index) {
+    int *in = ot_xcalloc((size_t)n_inputs + 1, sizeof(int));
+    int *out = ot_xcalloc((size_t)n_outputs + 1, sizeof(int));
+    /* Inputs may be defined later in the file (checked by ot_model_check_graph). */
+    ot_status status = resolve_value_list(m, n_inputs, inputs, in, 1);
+    if (status == OT_OK) status = resolve_value_list(m, n_outputs, outputs, out, 1);
+    if (status != OT_OK) {
+        free(in);
+        free(out);
+        return status;
+    }
+    ot_grow_array((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof(ot_layer));
+    ot_layer *l = &m->layers[m->n_layers];
+    memset(l, 0, sizeof *l);
+    l->name = ot_xstrdup(name);
+    l->op_type = ot_xstrdup(op_type);
+    l->domain = ot_xstrdup(domain ? domain : "");
+    l->n_inputs = n_inputs;
+    l->n_outputs = n_outputs;
+    l->inputs = in;
+    l->outputs = out;
+    l->opset = (int)ot_model_opset(m, l->domain);
+    if (index) *index = m->n_layers;
+    m->n_layers++;
+    return OT_OK;
+}
+
+ot_status ot_layer_add_attr(ot_layer *l, const ot_attr *attr) {
+    ot_attr copy;
+    OT_TRY(ot_attr_copy(&copy, attr));
+    l->attrs = ot_xrealloc(l->attrs, sizeof(ot_attr) * (size_t)(l->n_attrs + 1));
+    l->attrs[l->n_attrs++] = copy;
+    return OT_OK;
+}
+
+const ot_attr *ot_layer_find_attr(const ot_layer *l, const char *name) {
+    for (int i = 0; i < l->n_attrs; i++)
+        if (strcmp(l->attrs[i].name, name) == 0) return &l->attrs[i];
+    return NULL;
+}
+
+int ot_model_find_layer(const ot_model *m, const char *key) {
+    for (int i = 0; i < m->n_layers; i++)
+        if (strcmp(m->layers[i].name, key) == 0) return i;
+    int v = ot_model_find_value(m, key);
+    if (v >= 0 && m->values[v].producer >= 0) return m->values[v].producer;
+    int64_t index;
+    if (ot_parse_int64(key, &index)) {
+        if (index < 0) index += m->n_layers;
+        if (index >= 0 && index < m->n_layers) return (int)index;
+    }
+    return -1;
+}
+
+static int is_default_domain(const char *domain) {
+    return !domain || !*domain || strcmp(domain, "ai.onnx") == 0;
+}
+
+int64_t ot_model_opset(const ot_model *m, const char *domain) {
+    for (int i = 0; i < m->n_opsets; i++) {
+        const char *d = m->opsets[i].domain;
+        if ((is_default_domain(d) && is_default_domain(domain)) ||
+            (d && domain && strcmp(d, domain) == 0))
+            return m->opsets[i].version;
+    }
+    return 0;
+}
+
+ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version) {
+    for (int i = 0; i < m->n_opsets; i++) {
+        const char *d = m->opsets[i].domain;
+        if ((is_default_domain(d) && is_default_domain(domain)) ||
+            (d && domain && strcmp(d, domain) == 0)) {
+            m->opsets[i].version = version;
+            return OT_OK;
+        }
+    }
+    m->opsets = ot_xrealloc(m->opsets, sizeof(ot_opset_import) * (size_t)(m->n_opsets + 1));
+    m->opsets[m->n_opsets].domain = ot_xstrdup(domain ? domain : "");
+    m->opsets[m->n_opsets].version = version;
+    m->n_opsets++;
+    return OT_OK;
+}
+
+/* Used by graph_check.c after it moves values around. */
+void ot_model_rebuild_index(ot_model *m) { rebuild_index(m); }
+
+int ot_model_is_parameter(const ot_model *m, int value) {
+    const ot_value *v = &m->values[value];
+    if (v->kind != OT_VALUE_INITIALIZER || v->tensor.dtype != OT_FLOAT || v->tensor.ndim == 0)
+        return 0;
+    int used = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_inputs; k++) {
+            if (l->inputs[k] != value) continue;
+            used = 1;
+            if (!l->op || (k < 32 && (l->op->non_param_inputs >> k) & 1)) return 0;
+        }
+    }
+    return used;
+}

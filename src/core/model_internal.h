@@ -1,0 +1,11 @@
+/* Model internals shared by src/core and src/onnx. */
+#ifndef OT_MODEL_INTERNAL_H
+#define OT_MODEL_INTERNAL_H
+
+#include "onnxtrain/model.h"
+
+void ot_model_rebuild_index(ot_model *m);
+void ot_layer_free(ot_layer *l);
+void ot_value_free(ot_value *v);
+
+#endif

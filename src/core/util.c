@@ -1,0 +1,97 @@
+/* Checked allocation, strings, parsing and clocks. */
+#include "util.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void out_of_memory(size_t size) {
+    fprintf(stderr, "onnxtrain: out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void *ot_xmalloc(size_t size) {
+    void *p = malloc(size ? size : 1);
+    if (!p) out_of_memory(size);
+    return p;
+}
+
+void *ot_xcalloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) out_of_memory(count * size);
+    return p;
+}
+
+void *ot_xrealloc(void *ptr, size_t size) {
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p) out_of_memory(size);
+    return p;
+}
+
+char *ot_xstrdup(const char *s) {
+    if (!s) return NULL;
+    return ot_xstrndup(s, strlen(s));
+}
+
+char *ot_xstrndup(const char *s, size_t n) {
+    char *p = ot_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void ot_grow_array(void **array, int *capacity, int needed, size_t elem_size) {
+    if (needed <= *capacity) return;
+    int capacity_new = *capacity ? *capacity : 8;
+    while (capacity_new < needed) capacity_new *= 2;
+    *array = ot_xrealloc(*array, (size_t)capacity_new * elem_size);
+    memset((char *)*array + (size_t)*capacity * elem_size, 0,
+           (size_t)(capacity_new - *capacity) * elem_size);
+    *capacity = capacity_new;
+}
+
+char *ot_xasprintf(const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(NULL, 0, fmt, args);
+    va_end(args);
+    char *s = ot_xmalloc((size_t)n + 1);
+    va_start(args, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, args);
+    va_end(args);
+    return s;
+}
+
+int ot_glob_match(const char *pattern, const char *text) {
+    return fnmatch(pattern, text, 0) == 0;
+}
+
+int ot_parse_int64(const char *s, int64_t *out) {
+    if (!s || !*s) return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+int ot_parse_double(const char *s, double *out) {
+    if (!s || !*s) return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+double ot_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}

@@ -1,0 +1,268 @@
+/* .npy format 1.0-3.0: magic, version, header length, a Python dict literal
+ * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, padding, raw data. */
+#include "onnxtrain/npy.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/half.h"
+#include "../core/util.h"
+#include "onnxtrain/file_io.h"
+
+/* Finds the value text after 'key': in the header dict. */
+static const char *find_key(const char *header, const char *key) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "'%s'", key);
+    const char *p = strstr(header, pattern);
+    if (!p) return NULL;
+    p += strlen(pattern);
+    while (*p == ' ') p++;
+    if (*p != ':') return NULL;
+    p++;
+    while (*p == ' ') p++;
+    return p;
+}
+
+static ot_status parse_descr(const char *descr, const char *what, ot_dtype *dtype, int *swap) {
+    char order = descr[0];
+    char kind = descr[1];
+    int size = atoi(descr + 2);
+    *swap = order == '>';
+    if (order != '<' && order != '>' && order != '|' && order != '=')
+        return ot_fail(OT_ERR_FORMAT, "%s: bad dtype '%s'", what, descr);
+    if (kind == 'f' && size == 4) *dtype = OT_FLOAT;
+    else if (kind == 'f' && size == 8) *dtype = OT_DOUBLE;
+    else if (kind == 'f' && size == 2) *dtype = OT_FLOAT16;
+    else if (kind == 'i' && size == 8) *dtype = OT_INT64;
+    else if (kind == 'i' && size == 4) *dtype = OT_INT32;
+    else if (kind == 'i' && size == 2) *dtype = OT_INT16;
+    else if (kind == 'i' && size == 1) *dtype = OT_INT8;
+    else if (kind == 'u' && size == 1) *dtype = OT_UINT8;
+    else if (kind == 'u' && size == 2) *dtype = OT_UINT16;
+    else if (kind == 'u' && size == 4) *dtype = OT_UINT32;
+    else if (kind == 'u' && size == 8) *dtype = OT_UINT64;
+    else if (kind == 'b' && size == 1) *dtype = OT_BOOL;
+    else if (kind == 'O')
+        return ot_fail(OT_ERR_UNSUPPORTED, "%s: object arrays are refused (they need pickle, "
+                       "which could run code)", what);
+    else
+        return ot_fail(OT_ERR_UNSUPPORTED, "%s: dtype '%s' is not supported (numeric dtypes only)",
+                       what, descr);
+    return OT_OK;
+}
+
+static ot_status parse_header(const char *header, const char *what, ot_dtype *dtype, int *swap,
+                              int *fortran, int *ndim, int64_t *dims) {
+    const char *descr = find_key(header, "descr");
+    const char *order = find_key(header, "fortran_order");
+    const char *shape = find_key(header, "shape");
+    if (!descr || !order || !shape)
+        return ot_fail(OT_ERR_FORMAT, "%s: .npy header lacks descr, fortran_order or shape", what);
+    if (*descr != '\'')
+        return ot_fail(OT_ERR_UNSUPPORTED, "%s: structured dtypes are not supported", what);
+    char descr_text[16] = {0};
+    const char *end = strchr(descr + 1, '\'');
+    if (!end || end - descr - 1 >= (long)sizeof descr_text || end - descr - 1 < 3)
+        return ot_fail(OT_ERR_FORMAT, "%s: bad descr in .npy header", what);
+    memcpy(descr_text, descr + 1, (size_t)(end - descr - 1));
+    OT_TRY(parse_descr(descr_text, what, dtype, swap));
+    if (!strncmp(order, "True", 4)) *fortran = 1;
+    else if (!strncmp(order, "False", 5)) *fortran = 0;
+    else return ot_fail(OT_ERR_FORMAT, "%s: bad fortran_order in .npy header", what);
+    if (*shape != '(') return ot_fail(OT_ERR_FORMAT, "%s: bad shape in .npy header", what);
+    const char *p = shape + 1;
+    *ndim = 0;
+    for (;;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == ')') break;
+        if (!isdigit((unsigned char)*p))
+            return ot_fail(OT_ERR_FORMAT, "%s: bad shape in .npy header", what);
+        if (*ndim >= OT_MAX_DIMS)
+            return ot_fail(OT_ERR_UNSUPPORTED, "%s: more than %d dims", what, OT_MAX_DIMS);
+        char *after;
+        long long v = strtoll(p, &after, 10);
+        if (v < 0 || after == p || v > ((long long)1 << 40))
+            return ot_fail(OT_ERR_FORMAT, "%s: bad dim in .npy header", what);
+        dims[(*ndim)++] = v;
+        p = after;
+    }
+    return OT_OK;
+}
+
+static void byte_swap(unsigned char *data, size_t n, size_t elem) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0, b = elem - 1; a < b; a++, b--) {
+            unsigned char t = data[i * elem + a];
+            data[i * elem + a] = data[i * elem + b];
+            data[i * elem + b] = t;
+        }
+}
+
+/* Fortran order -> C order: element at column-major index goes to its row-major place. */
+static void fortran_to_c(unsigned char *dst, const unsigned char *src, int ndim,
+                         const int64_t *dims, size_t elem) {
+    int64_t n = ot_dims_numel(ndim, dims);
+    int64_t index[OT_MAX_DIMS] = {0};
+    for (int64_t f = 0; f < n; f++) {
+        int64_t c = 0;
+        for (int d = 0; d < ndim; d++) c = c * dims[d] + index[d];
+        memcpy(dst + (size_t)c * elem, src + (size_t)f * elem, elem);
+        for (int d = 0; d < ndim; d++) { /* column-major: first dim fastest */
+            if (++index[d] < dims[d]) break;
+            index[d] = 0;
+        }
+    }
+}
+
+ot_status ot_npy_parse(const unsigned char *data, size_t size, const char *what, ot_tensor *out) {
+    if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0)
+        return ot_fail(OT_ERR_FORMAT, "%s: not a .npy file (bad magic)", what);
+    int major = data[6];
+    size_t header_len, header_start;
+    if (major == 1) {
+        header_len = (size_t)data[8] | (size_t)data[9] << 8;
+        header_start = 10;
+    } else if (major == 2 || major == 3) {
+        if (size < 12) return ot_fail(OT_ERR_FORMAT, "%s: truncated .npy header", what);
+        header_len = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 |
+                     (size_t)data[11] << 24;
+        header_start = 12;
+    } else {
+        return ot_fail(OT_ERR_UNSUPPORTED, "%s: .npy version %d is not supported", what, major);
+    }
+    if (header_len > size - header_start)
+        return ot_fail(OT_ERR_FORMAT, "%s: .npy header length %zu runs past the end of the file",
+                       what, header_len);
+    char *header = ot_xstrndup((const char *)data + header_start, header_len);
+    ot_dtype dtype = OT_UNDEFINED;
+    int swap = 0, fortran = 0, ndim = 0;
+    int64_t dims[OT_MAX_DIMS] = {0};
+    ot_status status = parse_header(header, what, &dtype, &swap, &fortran, &ndim, dims);
+    free(header);
+    OT_TRY(status);
+    size_t elem = ot_dtype_size(dtype), bytes;
+    OT_TRY(ot_tensor_byte_size(dtype, ndim, dims, what, &bytes));
+    size_t offset = header_start + header_len;
+    if (size - offset != bytes)
+        return ot_fail(OT_ERR_FORMAT, "%s: .npy data has %zu bytes, shape and dtype need %zu",
+                       what, size - offset, bytes);
+    ot_tensor t;
+    OT_TRY(ot_tensor_alloc(&t, dtype, ndim, dims, what));
+    size_t n = bytes / (elem ? elem : 1);
+    if (fortran && ndim > 1) fortran_to_c(t.data, data + offset, ndim, dims, elem);
+    else memcpy(t.data, data + offset, bytes);
+    if (swap && elem > 1) byte_swap(t.data, n, elem);
+    if (dtype == OT_BOOL)
+        for (size_t i = 0; i < n; i++) ((unsigned char *)t.data)[i] = ((unsigned char *)t.data)[i] != 0;
+    if (dtype == OT_FLOAT16) {
+        status = ot_tensor_to_float(&t, what);
+        if (status != OT_OK) {
+            ot_tensor_free(&t);
+            return status;
+        }
+    }
+    *out = t;
+    return OT_OK;
+}
+
+ot_status ot_npy_load(const char *path, ot_tensor *out) {
+    unsigned char *data;
+    size_t size;
+    OT_TRY(ot_read_file(path, 0, &data, &size));
+    ot_status status = ot_npy_parse(data, size, path, out);
+    free(data);
+    return status;
+}
+
+static const char *descr_of(ot_dtype dtype) {
+    switch (dtype) {
+    case OT_FLOAT: return "<f4";
+    case OT_DOUBLE: return "<f8";
+    case OT_INT64: return "<i8";
+    case OT_INT32: return "<i4";
+    case OT_INT16: return "<i2";
+    case OT_INT8: return "|i1";
+    case OT_UINT8: return "|u1";
+    case OT_UINT16: return "<u2";
+    case OT_UINT32: return "<u4";
+    case OT_UINT64: return "<u8";
+    case OT_BOOL: return "|b1";
+    case OT_FLOAT16: return "<f2";
+    default: return NULL;
+    }
+}
+
+ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *size) {
+    const char *descr = descr_of(t->dtype);
+    if (!descr)
+        return ot_fail(OT_ERR_UNSUPPORTED, "dtype %s cannot be written to .npy", ot_dtype_name(t->dtype));
+    char shape[256] = "(";
+    size_t used = 1;
+    for (int d = 0; d < t->ndim; d++)
+        used += (size_t)snprintf(shape + used, sizeof shape - used, "%lld,%s",
+                                 (long long)t->dims[d], t->ndim > 1 && d < t->ndim - 1 ? " " : "");
+    snprintf(shape + used, sizeof shape - used, ")");
+    char header[512];
+    int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                     descr, shape);
+    /* Pad with spaces so that data starts at a multiple of 64, ending with a newline. */
+    size_t total_header = 10 + (size_t)n + 1;
+    size_t padded = (total_header + 63) / 64 * 64;
+    size_t header_len = padded - 10;
+    size_t bytes = (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
+    unsigned char *buf = malloc(padded + bytes);
+    if (!buf) return ot_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for .npy", padded + bytes);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (unsigned char)(header_len & 0xff);
+    buf[9] = (unsigned char)(header_len >> 8);
+    memcpy(buf + 10, header, (size_t)n);
+    memset(buf + 10 + n, ' ', header_len - (size_t)n - 1);
+    buf[padded - 1] = '\n';
+    if (bytes) memcpy(buf + padded, t->data, bytes);
+    *data = buf;
+    *size = padded + bytes;
+    return OT_OK;
+}
+
+ot_status ot_npy_save(const char *path, const ot_tensor *t) {
+    unsigned char *data;
+    size_t size;
+    OT_TRY(ot_npy_serialize(t, &data, &size));
+    ot_status status = ot_write_file_atomic(path, data, size);
+    free(data);
+    return status;
+}
+
+ot_status ot_tensor_to_float(ot_tensor *t, const char *what) {
+    if (t->dtype == OT_FLOAT) return OT_OK;
+    int64_t n = ot_tensor_numel(t);
+    float *out = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!out) return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate for float32 conversion", what);
+    for (int64_t i = 0; i < n; i++) {
+        float v;
+        switch (t->dtype) {
+        case OT_DOUBLE: v = (float)((double *)t->data)[i]; break;
+        case OT_FLOAT16: v = ot_half_to_float(((uint16_t *)t->data)[i]); break;
+        case OT_BFLOAT16: v = ot_bfloat16_to_float(((uint16_t *)t->data)[i]); break;
+        case OT_INT64: v = (float)((int64_t *)t->data)[i]; break;
+        case OT_INT32: v = (float)((int32_t *)t->data)[i]; break;
+        case OT_INT16: v = (float)((int16_t *)t->data)[i]; break;
+        case OT_INT8: v = (float)((int8_t *)t->data)[i]; break;
+        case OT_UINT8: case OT_BOOL: v = (float)((uint8_t *)t->data)[i]; break;
+        case OT_UINT16: v = (float)((uint16_t *)t->data)[i]; break;
+        case OT_UINT32: v = (float)((uint32_t *)t->data)[i]; break;
+        case OT_UINT64: v = (float)((uint64_t *)t->data)[i]; break;
+        default:
+            free(out);
+            return ot_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s cannot become float32", what,
+                           ot_dtype_name(t->dtype));
+        }
+        out[i] = v;
+    }
+    if (t->owns) free(t->data);
+    t->data = out;
+    t->owns = 1;
+    t->dtype = OT_FLOAT;
+    return OT_OK;
+}

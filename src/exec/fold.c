@@ -1,0 +1,144 @@
+/* Import-time constant folding and un-sharing of initializers.
+ *
+ * A layer whose inputs are all initializers (Constant, Identity of a weight, Reshape of a
+ * constant, shape arithmetic on constants) is computed once and replaced by initializers
+ * named after its outputs. Because every Identity output becomes its own tensor, weights that
+ * an exporter shared through Identity nodes (PyTorch: a BatchNorm weight and running_var,
+ * both all-ones) are separate after import, and training one never changes the other. */
+#include <string.h>
+
+#include "../core/model_internal.h"
+#include "../core/util.h"
+#include "../ops/op.h"
+
+static int produces_graph_output(const ot_model *m, const ot_layer *l) {
+    for (int k = 0; k < l->n_outputs; k++)
+        for (int o = 0; o < m->n_outputs; o++)
+            if (l->outputs[k] >= 0 && l->outputs[k] == m->outputs[o]) return 1;
+    return 0;
+}
+
+static int foldable(const ot_model *m, const ot_layer *l) {
+    if (!l->op || (l->op->flags & OT_OP_RANDOM) || produces_graph_output(m, l)) return 0;
+    for (int k = 0; k < l->n_inputs; k++)
+        if (l->inputs[k] >= 0 && m->values[l->inputs[k]].kind != OT_VALUE_INITIALIZER) return 0;
+    return 1;
+}
+
+/* Computes layer l and turns its outputs into initializers. */
+static ot_status fold_layer(ot_model *m, ot_layer *l) {
+    ot_tensor *in_storage = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
+    ot_tensor *out_storage = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor));
+    ot_tensor **in = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    ot_tensor **out = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    unsigned char *known = ot_xcalloc((size_t)l->n_inputs + 1, 1);
+    for (int k = 0; k < l->n_inputs; k++) {
+        if (l->inputs[k] < 0) continue;
+        in_storage[k] = m->values[l->inputs[k]].tensor;
+        in_storage[k].owns = 0;
+        in[k] = &in_storage[k];
+        known[k] = 1;
+    }
+    for (int k = 0; k < l->n_outputs; k++)
+        if (l->outputs[k] >= 0) out[k] = &out_storage[k];
+    ot_node_ctx c = {.model = m, .layer = l, .params = l->params, .n_in = l->n_inputs,
+                     .n_out = l->n_outputs, .in = in, .out = out, .in_known = known};
+    ot_status status = l->op->infer(&c);
+    for (int k = 0; k < l->n_outputs && status == OT_OK; k++) {
+        if (!out[k]) continue;
+        ot_tensor shaped = *out[k];
+        status = ot_tensor_alloc(out[k], shaped.dtype, shaped.ndim, shaped.dims,
+                                 m->values[l->outputs[k]].name);
+    }
+    void *saved = NULL, *workspace = NULL;
+    if (status == OT_OK) {
+        saved = ot_xcalloc(1, c.saved_bytes + 1);
+        workspace = ot_xcalloc(1, c.workspace_bytes + 1);
+        c.saved = saved;
+        c.workspace = workspace;
+        status = l->op->forward(&c);
+    }
+    for (int k = 0; k < l->n_outputs; k++) {
+        if (!out[k]) continue;
+        if (status == OT_OK) {
+            ot_value *v = &m->values[l->outputs[k]];
+            ot_tensor_free(&v->tensor);
+            v->tensor = *out[k];
+            v->kind = OT_VALUE_INITIALIZER;
+            v->has_type = v->has_shape = 1;
+            v->export_value_info = 0;
+            for (int d = 0; d < OT_MAX_DIMS; d++) {
+                free(v->dim_names[d]);
+                v->dim_names[d] = NULL;
+            }
+        } else {
+            ot_tensor_free(out[k]);
+        }
+    }
+    free(saved);
+    free(workspace);
+    free(in_storage);
+    free(out_storage);
+    free(in);
+    free(out);
+    free(known);
+    return status;
+}
+
+/* An initializer read both as a trained parameter and as a constant/statistic (a BatchNorm
+ * running_var sharing storage with a weight) gets a private copy for each non-parameter use. */
+static ot_status unshare_statistics(ot_model *m) {
+    int *uses = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
+    for (int i = 0; i < m->n_layers; i++)
+        for (int k = 0; k < m->layers[i].n_inputs; k++)
+            if (m->layers[i].inputs[k] >= 0) uses[m->layers[i].inputs[k]]++;
+    ot_status status = OT_OK;
+    for (int i = 0; i < m->n_layers && status == OT_OK; i++) {
+        ot_layer *l = &m->layers[i];
+        if (!l->op || !l->op->non_param_inputs) continue;
+        for (int k = 0; k < l->n_inputs && k < 32 && status == OT_OK; k++) {
+            int v = l->inputs[k];
+            if (v < 0 || !((l->op->non_param_inputs >> k) & 1)) continue;
+            if (m->values[v].kind != OT_VALUE_INITIALIZER || uses[v] < 2) continue;
+            if (m->values[v].tensor.dtype != OT_FLOAT) continue;
+            char *base = ot_xasprintf("%s_%s_%d", m->values[v].name, l->name, k);
+            char *name = ot_model_unique_value_name(m, base);
+            free(base);
+            ot_tensor copy;
+            status = ot_tensor_copy(&copy, &m->values[v].tensor, name);
+            int copy_index;
+            if (status == OT_OK) status = ot_model_add_initializer(m, name, &copy, &copy_index);
+            if (status == OT_OK) {
+                uses = ot_xrealloc(uses, sizeof(int) * ((size_t)m->n_values + 1));
+                uses[copy_index] = 1;
+                uses[v]--;
+                l->inputs[k] = copy_index;
+            }
+            free(name);
+        }
+    }
+    free(uses);
+    return status;
+}
+
+ot_status ot_model_fold_constants(ot_model *m) {
+    int n_kept = 0;
+    ot_status status = OT_OK;
+    for (int i = 0; i < m->n_layers; i++) {
+        ot_layer *l = &m->layers[i];
+        if (status == OT_OK && foldable(m, l)) {
+            status = fold_layer(m, l);
+            if (status == OT_OK) {
+                ot_layer_free(l);
+                continue;
+            }
+        }
+        m->layers[n_kept++] = *l;
+    }
+    m->n_layers = n_kept;
+    OT_TRY(status);
+    OT_TRY(ot_model_check_graph(m));
+    OT_TRY(unshare_statistics(m));
+    ot_model_prune(m);
+    return OT_OK;
+}

@@ -1,0 +1,415 @@
+/* Building a plan: select layers, infer shapes, fold what is known, decide which gradients
+ * flow, and lay out one arena for activations, gradients and saved state. */
+#include <string.h>
+
+#include "../core/util.h"
+#include "plan_internal.h"
+
+#define ARENA_ALIGN 64
+
+static size_t align_up(size_t n) { return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
+
+/* A block in the arena, alive from step `first` to step `last` (inclusive). */
+typedef struct arena_block {
+    size_t offset, size;
+    int first, last;
+} arena_block;
+
+/* Greedy placement: the lowest offset that overlaps no block alive at the same time. */
+static size_t place_block(arena_block *blocks, int n, size_t size, int first, int last) {
+    size_t offset = 0;
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (int i = 0; i < n; i++) {
+            const arena_block *b = &blocks[i];
+            if (b->last < first || b->first > last) continue;
+            if (offset < b->offset + b->size && b->offset < offset + size) {
+                offset = align_up(b->offset + b->size);
+                moved = 1;
+            }
+        }
+    }
+    return offset;
+}
+
+static ot_status select_layers(ot_plan *p, unsigned char *selected) {
+    const ot_model *m = p->model;
+    unsigned char *needed = ot_xcalloc((size_t)m->n_values + 1, 1);
+    const int *targets = p->options.targets ? p->options.targets : m->outputs;
+    int n_targets = p->options.targets ? p->options.n_targets : m->n_outputs;
+    for (int k = 0; k < n_targets; k++) needed[targets[k]] = 1;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        const ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_outputs; k++) {
+            int v = l->outputs[k];
+            if (v >= 0 && needed[v] && p->state[v] != VALUE_FEED) selected[i] = 1;
+        }
+        if (!selected[i]) continue;
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] >= 0) needed[l->inputs[k]] = 1;
+    }
+    ot_status status = OT_OK;
+    for (int v = 0; v < m->n_values && status == OT_OK; v++)
+        if (needed[v] && m->values[v].kind == OT_VALUE_INPUT && p->state[v] != VALUE_FEED)
+            status = ot_fail(OT_ERR_INVALID, "graph input '%s' is needed but was not given",
+                             m->values[v].name);
+    free(needed);
+    return status;
+}
+
+static void build_step(ot_plan *p, plan_step *s, int layer) {
+    const ot_layer *l = &p->model->layers[layer];
+    s->layer = layer;
+    s->in = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    s->din = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    s->in_known = ot_xcalloc((size_t)l->n_inputs + 1, 1);
+    s->out = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    s->dout = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    for (int k = 0; k < l->n_inputs; k++) {
+        int v = l->inputs[k];
+        s->in[k] = v >= 0 ? &p->vals[v] : NULL;
+        s->in_known[k] = v >= 0 && p->state[v] == VALUE_CONST;
+    }
+    for (int k = 0; k < l->n_outputs; k++)
+        s->out[k] = l->outputs[k] >= 0 ? &p->vals[l->outputs[k]] : NULL;
+    ot_node_ctx *c = &s->ctx;
+    c->model = p->model;
+    c->layer = l;
+    c->params = l->params;
+    c->n_in = l->n_inputs;
+    c->n_out = l->n_outputs;
+    c->in = s->in;
+    c->out = s->out;
+    c->in_known = s->in_known;
+    c->din = s->din;
+    c->dout = s->dout;
+    c->training = p->options.training && !l->frozen;
+    c->rng = p->options.rng;
+}
+
+static int is_trainable(const ot_plan *p, int v) {
+    return p->options.trainable && v >= 0 && p->options.trainable[v];
+}
+
+/* Whether a step's outputs can be computed now, once, for every run. */
+static int can_fold(const ot_plan *p, const plan_step *s) {
+    const ot_layer *l = &p->model->layers[s->layer];
+    if ((l->op->flags & OT_OP_RANDOM) && s->ctx.training) return 0;
+    if ((l->op->flags & OT_OP_WRITES_INPUTS) && s->ctx.training) return 0;
+    if (l->op->flags & OT_OP_SHAPE_ONLY) return 1;
+    for (int k = 0; k < l->n_inputs; k++) {
+        if (l->inputs[k] < 0) continue;
+        if (!s->in_known[k] || is_trainable(p, l->inputs[k])) return 0;
+    }
+    return 1;
+}
+
+static ot_status check_outputs(const ot_plan *p, const plan_step *s) {
+    const ot_layer *l = &p->model->layers[s->layer];
+    for (int k = 0; k < l->n_outputs; k++) {
+        const ot_tensor *t = s->out[k];
+        if (!t) continue;
+        size_t bytes;
+        if (t->dtype == OT_UNDEFINED)
+            return ot_fail(OT_ERR_INVALID, "%s node '%s': output %d has no inferred type",
+                           l->op_type, l->name, k);
+        ot_status status = ot_tensor_byte_size(t->dtype, t->ndim, t->dims,
+                                               p->model->values[l->outputs[k]].name, &bytes);
+        if (status != OT_OK) {
+            ot_error_prefix("%s node '%s': ", l->op_type, l->name);
+            return status;
+        }
+    }
+    return OT_OK;
+}
+
+static ot_status fold_step(ot_plan *p, plan_step *s) {
+    const ot_layer *l = &p->model->layers[s->layer];
+    for (int k = 0; k < l->n_outputs; k++) {
+        ot_tensor *t = s->out[k];
+        if (!t) continue;
+        ot_tensor owned;
+        OT_TRY(ot_tensor_alloc(&owned, t->dtype, t->ndim, t->dims, p->model->values[l->outputs[k]].name));
+        t->data = owned.data;
+        p->folded_blocks = ot_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
+        p->folded_blocks[p->n_folded_blocks++] = owned.data;
+    }
+    void *saved = ot_xcalloc(1, s->ctx.saved_bytes + 1);
+    void *workspace = ot_xcalloc(1, s->ctx.workspace_bytes + 1);
+    s->ctx.saved = saved;
+    s->ctx.workspace = workspace;
+    ot_status status = l->op->forward(&s->ctx);
+    free(saved);
+    free(workspace);
+    s->ctx.saved = s->ctx.workspace = NULL;
+    if (status != OT_OK) return status;
+    for (int k = 0; k < l->n_outputs; k++)
+        if (l->outputs[k] >= 0) p->state[l->outputs[k]] = VALUE_CONST;
+    s->folded = 1;
+    return OT_OK;
+}
+
+/* Shapes, folding and gradient flags, step by step in topological order. */
+static ot_status infer_steps(ot_plan *p) {
+    for (int i = 0; i < p->n_steps; i++) {
+        plan_step *s = &p->steps[i];
+        const ot_layer *l = &p->model->layers[s->layer];
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            if (v < 0) continue;
+            if (p->state[v] == VALUE_UNUSED)
+                return ot_fail(OT_ERR_INVALID, "%s node '%s': input '%s' is not available",
+                               l->op_type, l->name, p->model->values[v].name);
+            s->in_known[k] = p->state[v] == VALUE_CONST;
+        }
+        for (int k = 0; k < l->n_outputs; k++)
+            if (s->out[k]) memset(s->out[k], 0, sizeof(ot_tensor));
+        s->ctx.saved_bytes = s->ctx.workspace_bytes = 0;
+        OT_TRY(l->op->infer(&s->ctx));
+        OT_TRY(check_outputs(p, s));
+        if (can_fold(p, s)) {
+            OT_TRY(fold_step(p, s));
+            continue;
+        }
+        for (int k = 0; k < l->n_outputs; k++)
+            if (l->outputs[k] >= 0) p->state[l->outputs[k]] = VALUE_COMPUTED;
+        if (!p->options.training) continue;
+        int grad_in = 0;
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            int param_slot = !(k < 32 && (l->op->non_param_inputs >> k) & 1);
+            if (v >= 0 && p->needs_grad[v] && param_slot) grad_in = 1;
+        }
+        if (!grad_in) continue;
+        int float_out = 0;
+        for (int k = 0; k < l->n_outputs; k++)
+            if (s->out[k] && s->out[k]->dtype == OT_FLOAT) float_out = 1;
+        if (!float_out) continue;
+        if (!l->op->backward)
+            return ot_fail(OT_ERR_UNSUPPORTED,
+                           "%s node '%s' has no backward pass, but trainable parameters feed it; "
+                           "freeze the layers before it (--freeze-upto '%s')",
+                           l->op_type, l->name, l->name);
+        s->run_backward = 1;
+        for (int k = 0; k < l->n_outputs; k++)
+            if (s->out[k] && s->out[k]->dtype == OT_FLOAT) p->needs_grad[l->outputs[k]] = 1;
+    }
+    return OT_OK;
+}
+
+static size_t value_bytes(const ot_tensor *t) {
+    return (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
+}
+
+/* Lays out activations (reusing memory between values whose lifetimes do not overlap in
+ * inference plans), gradients and saved state in one arena. */
+static ot_status allocate(ot_plan *p) {
+    const ot_model *m = p->model;
+    int n = p->n_values;
+    int end = p->n_steps + 1;
+    int *first = ot_xmalloc(sizeof(int) * ((size_t)n + 1));
+    int *last = ot_xmalloc(sizeof(int) * ((size_t)n + 1));
+    for (int v = 0; v < n; v++) first[v] = last[v] = -1;
+    for (int i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->folded) continue;
+        const ot_layer *l = &m->layers[s->layer];
+        for (int k = 0; k < l->n_outputs; k++)
+            if (l->outputs[k] >= 0 && first[l->outputs[k]] < 0) first[l->outputs[k]] = last[l->outputs[k]] = i;
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] >= 0 && p->state[l->inputs[k]] == VALUE_COMPUTED) last[l->inputs[k]] = i;
+    }
+    const int *targets = p->options.targets ? p->options.targets : m->outputs;
+    int n_targets = p->options.targets ? p->options.n_targets : m->n_outputs;
+    for (int k = 0; k < n_targets; k++) last[targets[k]] = end;
+    if (p->options.training)
+        for (int v = 0; v < n; v++)
+            if (first[v] >= 0) last[v] = end;
+
+    int cap = n + p->n_steps + 1;
+    arena_block *blocks = ot_xmalloc(sizeof(arena_block) * (size_t)cap);
+    int n_blocks = 0;
+    size_t *offset = ot_xcalloc((size_t)n + 1, sizeof(size_t));
+    size_t total = 0;
+    for (int v = 0; v < n; v++) {
+        if (p->state[v] != VALUE_COMPUTED || first[v] < 0) continue;
+        size_t size = align_up(value_bytes(&p->vals[v]) + 1);
+        offset[v] = place_block(blocks, n_blocks, size, first[v], last[v]);
+        blocks[n_blocks++] = (arena_block){offset[v], size, first[v], last[v]};
+        total = OT_MAX(total, offset[v] + size);
+    }
+    /* Saved state: per step in training plans; one shared region otherwise. */
+    size_t saved_shared = 0, saved_total = 0, workspace = 0;
+    for (int i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->folded) continue;
+        saved_shared = OT_MAX(saved_shared, align_up(s->ctx.saved_bytes));
+        saved_total += align_up(s->ctx.saved_bytes);
+        workspace = OT_MAX(workspace, align_up(s->ctx.workspace_bytes));
+    }
+    size_t saved_begin = align_up(total);
+    total = saved_begin + (p->options.training ? saved_total : saved_shared);
+    size_t grad_begin = align_up(total);
+    size_t *grad_offset = ot_xcalloc((size_t)n + 1, sizeof(size_t));
+    for (int v = 0; v < n; v++) {
+        if (!p->needs_grad[v]) continue;
+        if (p->options.param_grads && p->options.param_grads[v]) continue;
+        grad_offset[v] = align_up(total) - grad_begin;
+        total = align_up(total) + align_up(value_bytes(&p->vals[v]) + 1);
+    }
+    size_t grad_end = align_up(total);
+    free(first);
+    free(last);
+    free(blocks);
+
+    ot_status status = ot_check_memory(total + workspace, "the plan (activations, gradients)");
+    if (status == OT_OK) {
+        p->arena = aligned_alloc(ARENA_ALIGN, align_up(total + 1));
+        p->workspace = aligned_alloc(ARENA_ALIGN, align_up(workspace + 1));
+        if (!p->arena || !p->workspace)
+            status = ot_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for the plan",
+                             (total + workspace) / 1048576.0);
+    }
+    if (status != OT_OK) {
+        free(offset);
+        free(grad_offset);
+        return status;
+    }
+    memset(p->arena, 0, align_up(total + 1));
+    p->arena_bytes = total;
+    p->workspace_bytes = workspace;
+    p->grad_begin = p->arena + grad_begin;
+    p->grad_bytes = grad_end - grad_begin;
+    for (int v = 0; v < n; v++)
+        if (p->state[v] == VALUE_COMPUTED && !p->vals[v].data) p->vals[v].data = p->arena + offset[v];
+    size_t saved_at = saved_begin;
+    for (int i = 0; i < p->n_steps; i++) {
+        plan_step *s = &p->steps[i];
+        if (s->folded) continue;
+        s->ctx.saved = p->arena + saved_at;
+        s->ctx.workspace = p->workspace;
+        if (p->options.training) saved_at += align_up(s->ctx.saved_bytes);
+    }
+    for (int v = 0; v < n; v++) {
+        if (!p->needs_grad[v]) continue;
+        ot_tensor *g = &p->grads[v];
+        ot_tensor_set_shape(g, OT_FLOAT, p->vals[v].ndim, p->vals[v].dims);
+        if (p->options.param_grads && p->options.param_grads[v]) g->data = p->options.param_grads[v];
+        else g->data = p->grad_begin + grad_offset[v];
+    }
+    free(offset);
+    free(grad_offset);
+    return OT_OK;
+}
+
+static void link_gradients(ot_plan *p) {
+    for (int i = 0; i < p->n_steps; i++) {
+        plan_step *s = &p->steps[i];
+        const ot_layer *l = &p->model->layers[s->layer];
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            int param_slot = !(k < 32 && (l->op->non_param_inputs >> k) & 1);
+            s->din[k] = s->run_backward && v >= 0 && p->needs_grad[v] && param_slot ? &p->grads[v] : NULL;
+        }
+        for (int k = 0; k < l->n_outputs; k++) {
+            int v = l->outputs[k];
+            s->dout[k] = v >= 0 && p->needs_grad[v] ? &p->grads[v] : NULL;
+        }
+    }
+}
+
+ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
+                         const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
+    *out = NULL;
+    ot_plan *p = ot_xcalloc(1, sizeof *p);
+    p->model = m;
+    if (options) p->options = *options;
+    p->n_values = m->n_values;
+    p->vals = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    p->grads = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    p->state = ot_xcalloc((size_t)m->n_values + 1, 1);
+    p->needs_grad = ot_xcalloc((size_t)m->n_values + 1, 1);
+    for (int v = 0; v < m->n_values; v++) {
+        if (m->values[v].kind != OT_VALUE_INITIALIZER) continue;
+        p->vals[v] = m->values[v].tensor;
+        p->vals[v].owns = 0;
+        p->state[v] = VALUE_CONST;
+        if (p->options.training && is_trainable(p, v)) p->needs_grad[v] = 1;
+    }
+    for (int i = 0; i < n_feeds; i++) {
+        int v = feeds[i];
+        OT_ASSERT(v >= 0 && v < m->n_values);
+        ot_tensor_set_shape(&p->vals[v], feed_shapes[i].dtype, feed_shapes[i].ndim, feed_shapes[i].dims);
+        p->vals[v].data = NULL;
+        p->state[v] = VALUE_FEED;
+    }
+    unsigned char *selected = ot_xcalloc((size_t)m->n_layers + 1, 1);
+    ot_status status = select_layers(p, selected);
+    if (status == OT_OK) {
+        p->steps = ot_xcalloc((size_t)m->n_layers + 1, sizeof(plan_step));
+        for (int i = 0; i < m->n_layers; i++)
+            if (selected[i]) build_step(p, &p->steps[p->n_steps++], i);
+        status = infer_steps(p);
+    }
+    free(selected);
+    if (status == OT_OK) status = allocate(p);
+    if (status == OT_OK) link_gradients(p);
+    if (status != OT_OK) {
+        ot_plan_free(p);
+        return status;
+    }
+    *out = p;
+    return OT_OK;
+}
+
+void ot_plan_free(ot_plan *p) {
+    if (!p) return;
+    for (int i = 0; i < p->n_steps; i++) {
+        free(p->steps[i].in);
+        free(p->steps[i].out);
+        free(p->steps[i].din);
+        free(p->steps[i].dout);
+        free(p->steps[i].in_known);
+    }
+    free(p->steps);
+    for (int i = 0; i < p->n_folded_blocks; i++) free(p->folded_blocks[i]);
+    free(p->folded_blocks);
+    free(p->arena);
+    free(p->workspace);
+    free(p->vals);
+    free(p->grads);
+    free(p->state);
+    free(p->needs_grad);
+    free(p);
+}
+
+ot_tensor *ot_plan_value(ot_plan *p, int value) {
+    if (value < 0 || value >= p->n_values || p->state[value] == VALUE_UNUSED) return NULL;
+    return &p->vals[value];
+}
+
+ot_tensor *ot_plan_grad(ot_plan *p, int value) {
+    if (value < 0 || value >= p->n_values || !p->needs_grad[value]) return NULL;
+    return &p->grads[value];
+}
+
+size_t ot_plan_bytes(const ot_plan *p) { return p->arena_bytes + p->workspace_bytes; }
+
+int ot_plan_layer_count(const ot_plan *p) { return p->n_steps; }
+
+int ot_plan_step_layer(const ot_plan *p, int k, int *folded) {
+    if (folded) *folded = p->steps[k].folded;
+    return p->steps[k].layer;
+}
+
+ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
+                                const ot_tensor *feed_shapes, ot_tensor *out) {
+    ot_plan *p;
+    OT_TRY(ot_plan_create(m, NULL, n_feeds, feeds, feed_shapes, &p));
+    for (int v = 0; v < m->n_values; v++) {
+        memset(&out[v], 0, sizeof(ot_tensor));
+        if (p->state[v] != VALUE_UNUSED) ot_tensor_set_shape(&out[v], p->vals[v].dtype, p->vals[v].ndim, p->vals[v].dims);
+    }
+    ot_plan_free(p);
+    return OT_OK;
+}

@@ -1,0 +1,37 @@
+/* Running a plan: forward over the steps in order, backward in reverse. No allocation. */
+#include <string.h>
+
+#include "plan_internal.h"
+
+ot_status ot_plan_forward(ot_plan *p) {
+    for (int v = 0; v < p->n_values; v++)
+        if (p->state[v] == VALUE_FEED && !p->vals[v].data)
+            return ot_fail(OT_ERR_INVALID, "input '%s' has no data bound",
+                           p->model->values[v].name);
+    for (int i = 0; i < p->n_steps; i++) {
+        plan_step *s = &p->steps[i];
+        if (s->folded) continue;
+        const ot_layer *l = &p->model->layers[s->layer];
+        ot_status status = l->op->forward(&s->ctx);
+        if (status != OT_OK) return status;
+    }
+    return OT_OK;
+}
+
+void ot_plan_zero_grads(ot_plan *p) {
+    if (p->grad_bytes) memset(p->grad_begin, 0, p->grad_bytes);
+}
+
+ot_status ot_plan_backward(ot_plan *p) {
+    for (int i = p->n_steps - 1; i >= 0; i--) {
+        plan_step *s = &p->steps[i];
+        if (!s->run_backward) continue;
+        /* Skip layers none of whose outputs received a gradient path. */
+        int has_dout = 0;
+        for (int k = 0; k < s->ctx.n_out; k++) has_dout |= s->dout[k] != NULL;
+        if (!has_dout) continue;
+        ot_status status = p->model->layers[s->layer].op->backward(&s->ctx);
+        if (status != OT_OK) return status;
+    }
+    return OT_OK;
+}

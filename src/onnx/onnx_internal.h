@@ -1,0 +1,16 @@
+/* Shared by the ONNX importer and exporter: the protobuf-c types stay in src/onnx. */
+#ifndef OT_ONNX_INTERNAL_H
+#define OT_ONNX_INTERNAL_H
+
+#include "onnx.pb-c.h"
+#include "onnxtrain/model.h"
+
+/* TensorProto -> owned ot_tensor. float16/bfloat16/float64 become float32. model_dir is the
+ * folder external data must stay inside (NULL: external data refused). what names the tensor
+ * in messages. */
+ot_status onnx_tensor_import(const Onnx__TensorProto *proto, const char *model_dir,
+                             const char *what, ot_tensor *out);
+/* ot_tensor -> TensorProto using raw_data (little-endian). The proto borrows t's data. */
+void onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto);
+
+#endif

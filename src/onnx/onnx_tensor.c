@@ -1,0 +1,220 @@
+/* TensorProto <-> ot_tensor: raw_data and typed fields, 16/64-bit floats widened or narrowed
+ * to float32, external data confined to the model's folder. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/half.h"
+#include "../core/util.h"
+#include "onnx_internal.h"
+#include "onnxtrain/file_io.h"
+
+/* Dtype after import: narrow/wide floats become float32. */
+static ot_dtype imported_dtype(ot_dtype dtype) {
+    if (dtype == OT_FLOAT16 || dtype == OT_BFLOAT16 || dtype == OT_DOUBLE) return OT_FLOAT;
+    return dtype;
+}
+
+/* Converts n elements of little-endian `raw` in dtype `from` into t (already allocated). */
+static void convert_raw(ot_tensor *t, ot_dtype from, const unsigned char *raw, size_t n) {
+    if (from == t->dtype) {
+        memcpy(t->data, raw, n * ot_dtype_size(from));
+        return;
+    }
+    float *out = t->data;
+    for (size_t i = 0; i < n; i++) {
+        if (from == OT_FLOAT16 || from == OT_BFLOAT16) {
+            uint16_t h;
+            memcpy(&h, raw + 2 * i, 2);
+            out[i] = from == OT_FLOAT16 ? ot_half_to_float(h) : ot_bfloat16_to_float(h);
+        } else { /* OT_DOUBLE */
+            double d;
+            memcpy(&d, raw + 8 * i, 8);
+            out[i] = (float)d;
+        }
+    }
+}
+
+/* Resolves `location` inside model_dir; refuses absolute paths and anything that leaves the
+ * folder, including through symbolic links. */
+static ot_status open_external(const char *model_dir, const char *location, const char *what,
+                               int *fd_out, uint64_t *file_size) {
+    if (!model_dir)
+        return ot_fail(OT_ERR_INVALID, "tensor '%s': external data is not allowed here", what);
+    if (!location || !*location || location[0] == '/' || strstr(location, ".."))
+        return ot_fail(OT_ERR_INVALID,
+                       "tensor '%s': external data location '%s' must be a relative path inside "
+                       "the model's folder",
+                       what, location ? location : "");
+    char *joined = ot_path_join(model_dir, location);
+    char real_dir[PATH_MAX], real_file[PATH_MAX];
+    if (!realpath(model_dir, real_dir) || !realpath(joined, real_file)) {
+        ot_status s = ot_fail(OT_ERR_IO, "tensor '%s': external data file '%s' cannot be opened: %s",
+                              what, joined, strerror(errno));
+        free(joined);
+        return s;
+    }
+    size_t dir_len = strlen(real_dir);
+    if (strncmp(real_file, real_dir, dir_len) != 0 || real_file[dir_len] != '/') {
+        ot_status s = ot_fail(OT_ERR_INVALID,
+                              "tensor '%s': external data file '%s' resolves outside the model's "
+                              "folder",
+                              what, location);
+        free(joined);
+        return s;
+    }
+    int fd = open(real_file, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        ot_status s = ot_fail(OT_ERR_IO, "tensor '%s': external data file '%s' is not a readable "
+                              "regular file", what, joined);
+        free(joined);
+        return s;
+    }
+    free(joined);
+    *fd_out = fd;
+    *file_size = (uint64_t)st.st_size;
+    return OT_OK;
+}
+
+static ot_status read_external(const Onnx__TensorProto *proto, const char *model_dir,
+                               const char *what, size_t expected_bytes, unsigned char **raw) {
+    const char *location = NULL;
+    int64_t offset = 0, length = -1;
+    for (size_t i = 0; i < proto->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = proto->external_data[i];
+        if (!e->key || !e->value) continue;
+        if (strcmp(e->key, "location") == 0) location = e->value;
+        else if (strcmp(e->key, "offset") == 0 && (!ot_parse_int64(e->value, &offset) || offset < 0))
+            return ot_fail(OT_ERR_FORMAT, "tensor '%s': bad external data offset '%s'", what, e->value);
+        else if (strcmp(e->key, "length") == 0 && (!ot_parse_int64(e->value, &length) || length < 0))
+            return ot_fail(OT_ERR_FORMAT, "tensor '%s': bad external data length '%s'", what, e->value);
+    }
+    if (length >= 0 && (uint64_t)length != expected_bytes)
+        return ot_fail(OT_ERR_FORMAT, "tensor '%s': external data length %lld disagrees with its "
+                       "dims (%zu bytes)", what, (long long)length, expected_bytes);
+    int fd;
+    uint64_t file_size;
+    OT_TRY(open_external(model_dir, location, what, &fd, &file_size));
+    if ((uint64_t)offset > file_size || expected_bytes > file_size - (uint64_t)offset) {
+        close(fd);
+        return ot_fail(OT_ERR_FORMAT, "tensor '%s': external data (offset %lld, %zu bytes) runs "
+                       "past the end of '%s' (%llu bytes)", what, (long long)offset,
+                       expected_bytes, location, (unsigned long long)file_size);
+    }
+    unsigned char *buf = malloc(expected_bytes ? expected_bytes : 1);
+    if (!buf) {
+        close(fd);
+        return ot_fail(OT_ERR_MEMORY, "tensor '%s': cannot allocate %zu bytes", what, expected_bytes);
+    }
+    size_t done = 0;
+    while (done < expected_bytes) {
+        ssize_t got = pread(fd, buf + done, expected_bytes - done, (off_t)(offset + (int64_t)done));
+        if (got <= 0) {
+            free(buf);
+            close(fd);
+            return ot_fail(OT_ERR_IO, "tensor '%s': reading external data '%s' failed", what, location);
+        }
+        done += (size_t)got;
+    }
+    close(fd);
+    *raw = buf;
+    return OT_OK;
+}
+
+static ot_status count_mismatch(const char *what, const char *field, size_t have, int64_t need) {
+    return ot_fail(OT_ERR_FORMAT, "tensor '%s': %s has %zu values, its dims need %lld", what,
+                   field, have, (long long)need);
+}
+
+ot_status onnx_tensor_import(const Onnx__TensorProto *proto, const char *model_dir,
+                             const char *what, ot_tensor *out) {
+    ot_dtype from = (ot_dtype)proto->data_type;
+    if (!proto->has_data_type || from == OT_UNDEFINED)
+        return ot_fail(OT_ERR_FORMAT, "tensor '%s' has no data type", what);
+    if (ot_dtype_size(from) == 0 || from > OT_BFLOAT16)
+        return ot_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has data type %d (%s), which is not "
+                       "supported", what, (int)from, ot_dtype_name(from));
+    if (proto->n_dims > OT_MAX_DIMS)
+        return ot_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has %zu dims; at most %d are supported",
+                       what, proto->n_dims, OT_MAX_DIMS);
+    for (size_t d = 0; d < proto->n_dims; d++)
+        if (proto->dims[d] < 0)
+            return ot_fail(OT_ERR_FORMAT, "tensor '%s' has a negative dim (%lld)", what,
+                           (long long)proto->dims[d]);
+    int ndim = (int)proto->n_dims;
+    size_t source_bytes;
+    OT_TRY(ot_tensor_byte_size(from, ndim, proto->dims, what, &source_bytes));
+    int64_t n = ot_dims_numel(ndim, proto->dims);
+    ot_tensor t = {0};
+    OT_TRY(ot_tensor_alloc(&t, imported_dtype(from), ndim, proto->dims, what));
+    ot_status status = OT_OK;
+
+    if (proto->has_data_location &&
+        proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        unsigned char *raw = NULL;
+        status = read_external(proto, model_dir, what, source_bytes, &raw);
+        if (status == OT_OK) convert_raw(&t, from, raw, (size_t)n);
+        free(raw);
+    } else if (proto->has_raw_data && (proto->raw_data.len > 0 || n == 0)) {
+        if (proto->raw_data.len != source_bytes)
+            status = ot_fail(OT_ERR_FORMAT, "tensor '%s': raw_data has %zu bytes, its dims %s "
+                             "need %zu", what, proto->raw_data.len,
+                             ot_shape_string(ndim, proto->dims, (char[96]){0}, 96), source_bytes);
+        else
+            convert_raw(&t, from, proto->raw_data.data, (size_t)n);
+    } else if (from == OT_FLOAT) {
+        if (proto->n_float_data != (size_t)n) status = count_mismatch(what, "float_data", proto->n_float_data, n);
+        else if (n) memcpy(t.data, proto->float_data, sizeof(float) * (size_t)n);
+    } else if (from == OT_DOUBLE) {
+        if (proto->n_double_data != (size_t)n) status = count_mismatch(what, "double_data", proto->n_double_data, n);
+        else for (int64_t i = 0; i < n; i++) ((float *)t.data)[i] = (float)proto->double_data[i];
+    } else if (from == OT_INT64) {
+        if (proto->n_int64_data != (size_t)n) status = count_mismatch(what, "int64_data", proto->n_int64_data, n);
+        else if (n) memcpy(t.data, proto->int64_data, sizeof(int64_t) * (size_t)n);
+    } else if (from == OT_UINT32 || from == OT_UINT64) {
+        if (proto->n_uint64_data != (size_t)n) status = count_mismatch(what, "uint64_data", proto->n_uint64_data, n);
+        else for (int64_t i = 0; i < n; i++) {
+            if (from == OT_UINT32) ((uint32_t *)t.data)[i] = (uint32_t)proto->uint64_data[i];
+            else ((uint64_t *)t.data)[i] = proto->uint64_data[i];
+        }
+    } else { /* int32_data carries int32, int16, int8, uint16, uint8, bool, float16, bfloat16 */
+        if (proto->n_int32_data != (size_t)n) status = count_mismatch(what, "int32_data", proto->n_int32_data, n);
+        else for (int64_t i = 0; i < n; i++) {
+            int32_t v = proto->int32_data[i];
+            switch (from) {
+            case OT_INT32: ((int32_t *)t.data)[i] = v; break;
+            case OT_INT16: ((int16_t *)t.data)[i] = (int16_t)v; break;
+            case OT_UINT16: ((uint16_t *)t.data)[i] = (uint16_t)v; break;
+            case OT_INT8: ((int8_t *)t.data)[i] = (int8_t)v; break;
+            case OT_UINT8: ((uint8_t *)t.data)[i] = (uint8_t)v; break;
+            case OT_BOOL: ((uint8_t *)t.data)[i] = v != 0; break;
+            case OT_FLOAT16: ((float *)t.data)[i] = ot_half_to_float((uint16_t)v); break;
+            case OT_BFLOAT16: ((float *)t.data)[i] = ot_bfloat16_to_float((uint16_t)v); break;
+            default: break;
+            }
+        }
+    }
+    if (status != OT_OK) {
+        ot_tensor_free(&t);
+        return status;
+    }
+    *out = t;
+    return OT_OK;
+}
+
+void onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto) {
+    onnx__tensor_proto__init(proto);
+    proto->name = (char *)name;
+    proto->n_dims = (size_t)t->ndim;
+    proto->dims = (int64_t *)t->dims;
+    proto->has_data_type = 1;
+    proto->data_type = (int32_t)t->dtype;
+    proto->has_raw_data = 1;
+    proto->raw_data.len = (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
+    proto->raw_data.data = t->data;
+}

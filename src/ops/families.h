@@ -1,0 +1,29 @@
+/* The op families. Each src/ops/<family>.c defines ot_ops_<family>[] and its count; adding a
+ * family adds one line to OT_FAMILY_LIST. */
+#ifndef OT_FAMILIES_H
+#define OT_FAMILIES_H
+
+#include "op.h"
+
+#define OT_FAMILY_LIST                                                                         \
+    OT_FAMILY(activation)                                                                      \
+    OT_FAMILY(elementwise)                                                                     \
+    OT_FAMILY(matmul)                                                                          \
+    OT_FAMILY(conv)                                                                            \
+    OT_FAMILY(pool)                                                                            \
+    OT_FAMILY(normalization)                                                                   \
+    OT_FAMILY(softmax)                                                                         \
+    OT_FAMILY(shape)                                                                           \
+    OT_FAMILY(tensor)                                                                          \
+    OT_FAMILY(reduce)                                                                          \
+    OT_FAMILY(training)
+
+#define OT_FAMILY(name) extern const ot_op ot_ops_##name[]; extern const int ot_ops_##name##_count;
+OT_FAMILY_LIST
+#undef OT_FAMILY
+
+#define OT_FAMILY(name) +1
+enum { OT_FAMILY_COUNT = 0 OT_FAMILY_LIST };
+#undef OT_FAMILY
+
+#endif

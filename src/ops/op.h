@@ -1,0 +1,93 @@
+/* The op interface: one row per (domain, op type, since-version) in the op table.
+ *
+ * Adding an op touches its family file (src/ops/<family>.c) and that family's table only.
+ * Kernels follow llm.c's order: outputs first, then inputs, then sizes. Forward keeps in
+ * c->saved what backward needs; backward ADDS into the input gradients (din), which are NULL
+ * for inputs that need none. See docs in README "Adding an op". */
+#ifndef OT_OP_H
+#define OT_OP_H
+
+#include "onnxtrain/model.h"
+
+struct ot_rng;
+
+typedef struct ot_node_ctx {
+    const ot_model *model;
+    const ot_layer *layer;
+    const void *params; /* the op's parsed attribute struct */
+    int n_in, n_out;
+    ot_tensor *const *in;     /* in[i] NULL where the optional input is omitted */
+    ot_tensor *const *out;    /* out[i] NULL where the optional output is omitted */
+    const unsigned char *in_known; /* in_known[i]: data is available at plan time */
+    ot_tensor *const *din;    /* backward: gradients of inputs to add into; NULL if not needed */
+    ot_tensor *const *dout;   /* backward: gradients of outputs; NULL if none flows */
+    void *saved;              /* forward -> backward state, saved_bytes long */
+    size_t saved_bytes;       /* set by infer (training plans only allocate it) */
+    void *workspace;          /* scratch for this call only, workspace_bytes long */
+    size_t workspace_bytes;   /* set by infer */
+    int training;             /* dropout drops, BatchNormalization uses batch statistics */
+    struct ot_rng *rng;       /* the run's generator (dropout) */
+} ot_node_ctx;
+
+enum {
+    OT_OP_RANDOM = 1u << 0,     /* output is random in training: never folded then */
+    OT_OP_SHAPE_ONLY = 1u << 1, /* output depends on input shapes only (Shape): folded at plan */
+    OT_OP_WRITES_INPUTS = 1u << 2 /* training forward updates inputs (BN running stats) */
+};
+
+typedef struct ot_op {
+    const char *domain; /* "" for ai.onnx */
+    const char *name;
+    int since_version; /* the row serves opsets from here up to the next row's since */
+    size_t params_size;
+    /* Reads layer->attrs (and layer->opset) into params; validates attribute values. */
+    ot_status (*parse)(const ot_layer *layer, void *params);
+    /* Sets every present output's dtype and dims from the inputs' dtypes, dims and (where
+     * in_known) data; sets saved_bytes and workspace_bytes. Errors name the node. */
+    ot_status (*infer)(ot_node_ctx *c);
+    ot_status (*forward)(ot_node_ctx *c);
+    ot_status (*backward)(ot_node_ctx *c); /* NULL: not differentiable */
+    unsigned flags;
+    /* Bit k set: input k is a constant or statistic, never a trained parameter, and no
+     * gradient flows into it. */
+    unsigned non_param_inputs;
+} ot_op;
+
+/* The row for (domain, name) serving `opset`, or NULL. *known_name says whether some row
+ * exists for the name at all (so callers can say "needs opset >= N"). */
+const ot_op *ot_op_lookup(const char *domain, const char *name, int opset, int *known_name);
+/* Every row, for listings. */
+int ot_op_count(void);
+const ot_op *ot_op_at(int i);
+
+/* A family's table, registered in registry.c. */
+typedef struct ot_op_family {
+    const ot_op *ops;
+    int count;
+} ot_op_family;
+
+/* Attribute readers for parse functions; defaults when absent. A present attribute of the
+ * wrong type is an error naming the node and attribute. */
+ot_status ot_attr_get_int(const ot_layer *l, const char *name, int64_t fallback, int64_t *out);
+ot_status ot_attr_get_float(const ot_layer *l, const char *name, float fallback, float *out);
+/* Copies up to `capacity` ints; *count = -1 when absent. More than capacity is an error. */
+ot_status ot_attr_get_ints(const ot_layer *l, const char *name, int64_t *out, int capacity,
+                           int *count);
+ot_status ot_attr_get_floats(const ot_layer *l, const char *name, float *out, int capacity,
+                             int *count);
+/* Borrowed string, or fallback. */
+ot_status ot_attr_get_string(const ot_layer *l, const char *name, const char *fallback,
+                             const char **out);
+
+/* Errors from ops, prefixed with the node: "Conv node 'conv1': <message>". */
+ot_status ot_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define OT_NODE_CHECK(c, cond, ...)                                                            \
+    do {                                                                                       \
+        if (!(cond)) return ot_node_fail((c)->layer, OT_ERR_INVALID, __VA_ARGS__);             \
+    } while (0)
+
+/* Normalises an axis in [-rank, rank) to [0, rank); -1 (and an error) when out of range. */
+int ot_normalize_axis(int64_t axis, int rank);
+
+#endif

@@ -1,0 +1,213 @@
+/* Test helpers: tensors, single-node models, gradient checks by central differences. */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+ot_tensor ts_tensor(int ndim, const int64_t *dims) {
+    ot_tensor t;
+    assert_int_equal(ot_tensor_alloc(&t, OT_FLOAT, ndim, dims, "test"), OT_OK);
+    return t;
+}
+
+ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float hi) {
+    ot_tensor t = ts_tensor(ndim, dims);
+    float *x = t.data;
+    for (int64_t i = 0; i < ot_tensor_numel(&t); i++) x[i] = lo + (hi - lo) * ot_rng_uniform(rng);
+    return t;
+}
+
+ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values) {
+    ot_tensor t;
+    assert_int_equal(ot_tensor_alloc(&t, OT_INT64, ndim, dims, "test"), OT_OK);
+    memcpy(t.data, values, sizeof(int64_t) * (size_t)ot_tensor_numel(&t));
+    return t;
+}
+
+ot_tensor ts_float(int ndim, const int64_t *dims, const float *values) {
+    ot_tensor t = ts_tensor(ndim, dims);
+    memcpy(t.data, values, sizeof(float) * (size_t)ot_tensor_numel(&t));
+    return t;
+}
+
+ot_attr ts_attr_int(const char *name, int64_t value) {
+    ot_attr a = {0};
+    a.name = ot_xstrdup(name);
+    a.type = OT_ATTR_INT;
+    a.i = value;
+    return a;
+}
+
+ot_attr ts_attr_float(const char *name, float value) {
+    ot_attr a = {0};
+    a.name = ot_xstrdup(name);
+    a.type = OT_ATTR_FLOAT;
+    a.f = value;
+    return a;
+}
+
+ot_attr ts_attr_ints(const char *name, int count, const int64_t *values) {
+    ot_attr a = {0};
+    a.name = ot_xstrdup(name);
+    a.type = OT_ATTR_INTS;
+    a.count = count;
+    a.ints = ot_xmalloc(sizeof(int64_t) * (size_t)(count + 1));
+    memcpy(a.ints, values, sizeof(int64_t) * (size_t)count);
+    return a;
+}
+
+ot_attr ts_attr_string(const char *name, const char *value) {
+    ot_attr a = {0};
+    a.name = ot_xstrdup(name);
+    a.type = OT_ATTR_STRING;
+    a.s = ot_xstrdup(value);
+    a.s_len = strlen(value);
+    return a;
+}
+
+ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_inputs,
+                         const ot_tensor *const *inputs, const int *as_input, int n_outputs,
+                         int n_attrs, const ot_attr *attrs) {
+    ot_model *m = ot_model_new();
+    assert_int_equal(ot_model_set_opset(m, domain, opset), OT_OK);
+    if (domain && *domain) assert_int_equal(ot_model_set_opset(m, "", 17), OT_OK);
+    char names[16][16], outs[8][16];
+    const char *in_names[16], *out_names[8];
+    m->inputs = ot_xcalloc(17, sizeof(int));
+    for (int k = 0; k < n_inputs; k++) {
+        snprintf(names[k], sizeof names[k], "x%d", k);
+        in_names[k] = inputs[k] ? names[k] : "";
+        if (!inputs[k]) continue;
+        if (as_input && as_input[k]) {
+            int v;
+            assert_int_equal(ot_model_add_value(m, names[k], OT_VALUE_INPUT, &v), OT_OK);
+            m->values[v].tensor = *inputs[k];
+            m->values[v].tensor.data = NULL;
+            m->values[v].tensor.owns = 0;
+            m->values[v].has_type = m->values[v].has_shape = 1;
+            m->inputs[m->n_inputs++] = v;
+        } else {
+            ot_tensor copy;
+            assert_int_equal(ot_tensor_copy(&copy, inputs[k], names[k]), OT_OK);
+            assert_int_equal(ot_model_add_initializer(m, names[k], &copy, NULL), OT_OK);
+        }
+    }
+    for (int k = 0; k < n_outputs; k++) {
+        snprintf(outs[k], sizeof outs[k], "y%d", k);
+        out_names[k] = outs[k];
+    }
+    int li;
+    assert_int_equal(ot_model_add_layer(m, "node", op, domain, n_inputs, in_names, n_outputs,
+                                        out_names, &li), OT_OK);
+    for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
+    m->outputs = ot_xcalloc((size_t)n_outputs + 1, sizeof(int));
+    for (int k = 0; k < n_outputs; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
+    ot_status status = ot_model_check_graph(m);
+    if (status == OT_OK) status = ot_model_resolve(m);
+    if (status != OT_OK) fail_msg("building %s: %s", op, ot_last_error());
+    return m;
+}
+
+ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output) {
+    ot_plan *plan;
+    ot_status status = ot_plan_create(m, NULL, n_feeds, m->inputs, feeds, &plan);
+    if (status != OT_OK) fail_msg("plan: %s", ot_last_error());
+    for (int k = 0; k < n_feeds; k++) ot_plan_value(plan, m->inputs[k])->data = feeds[k].data;
+    status = ot_plan_forward(plan);
+    if (status != OT_OK) fail_msg("forward: %s", ot_last_error());
+    ot_tensor copy;
+    assert_int_equal(ot_tensor_copy(&copy, ot_plan_value(plan, m->outputs[output]), "y"), OT_OK);
+    ot_plan_free(plan);
+    return copy;
+}
+
+/* Loss = sum(w * y0) in double, after a forward with the dropout generator reset. */
+static double loss_of(ot_plan *plan, ot_model *m, const float *w, ot_rng *rng) {
+    ot_rng_seed(rng, 7);
+    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
+    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
+    double loss = 0;
+    for (int64_t i = 0; i < ot_tensor_numel(y); i++) loss += (double)w[i] * ((float *)y->data)[i];
+    return loss;
+}
+
+void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                  unsigned check_mask, int n_attrs, const ot_attr *attrs, int training,
+                  double h, double tolerance) {
+    ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
+    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
+    for (int k = 0; k < n_inputs; k++)
+        if (inputs[k] && ((check_mask >> k) & 1)) {
+            char name[16];
+            snprintf(name, sizeof name, "x%d", k);
+            trainable[ot_model_find_value(m, name)] = 1;
+        }
+    ot_rng rng;
+    ot_rng_seed(&rng, 7);
+    /* Backward needs a training plan; a frozen layer in it runs its inference form. */
+    ot_plan_options options = {.training = 1, .trainable = trainable, .rng = &rng};
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = !training;
+    ot_plan *plan;
+    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
+    int64_t ny = ot_tensor_numel(y);
+    float *w = ot_xmalloc(sizeof(float) * (size_t)(ny + 1));
+    ot_rng wrng;
+    ot_rng_seed(&wrng, 99);
+    for (int64_t i = 0; i < ny; i++) w[i] = 2.0f * ot_rng_uniform(&wrng) - 1.0f;
+
+    loss_of(plan, m, w, &rng);
+    ot_plan_zero_grads(plan);
+    ot_tensor *dy = ot_plan_grad(plan, m->outputs[0]);
+    assert_non_null(dy);
+    memcpy(dy->data, w, sizeof(float) * (size_t)ny);
+    if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
+
+    for (int k = 0; k < n_inputs; k++) {
+        if (!inputs[k] || !((check_mask >> k) & 1)) continue;
+        char name[16];
+        snprintf(name, sizeof name, "x%d", k);
+        int v = ot_model_find_value(m, name);
+        float *x = m->values[v].tensor.data;
+        const float *g = ot_plan_grad(plan, v)->data;
+        int64_t n = ot_tensor_numel(&m->values[v].tensor);
+        float *analytic = ot_xmalloc(sizeof(float) * (size_t)(n + 1));
+        memcpy(analytic, g, sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) {
+            float saved = x[i];
+            x[i] = saved + (float)h;
+            double up = loss_of(plan, m, w, &rng);
+            x[i] = saved - (float)h;
+            double down = loss_of(plan, m, w, &rng);
+            x[i] = saved;
+            double numeric = (up - down) / (2 * h);
+            double scale = fmax(1.0, fmax(fabs(numeric), fabs(analytic[i])));
+            if (fabs(numeric - analytic[i]) > tolerance * scale)
+                fail_msg("%s: d loss / d input %d [%lld]: backward %.6g, central difference %.6g",
+                         op, k, (long long)i, analytic[i], numeric);
+        }
+        free(analytic);
+    }
+    free(w);
+    free(trainable);
+    ot_plan_free(plan);
+    ot_model_free(m);
+}
+
+const char *ts_fixture(const char *name) {
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", OT_FIXTURES, name);
+    return path;
+}
+
+const char *ts_temp_dir(void) {
+    static char path[256];
+    snprintf(path, sizeof path, "/tmp/onnxtrain-test-XXXXXX");
+    if (!mkdtemp(path)) fail_msg("mkdtemp failed");
+    return path;
+}

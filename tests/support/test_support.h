@@ -1,0 +1,55 @@
+/* Helpers for the unit tests: single-node models, random tensors, gradient checks. */
+#ifndef OT_TEST_SUPPORT_H
+#define OT_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "onnxtrain/model.h"
+#include "onnxtrain/plan.h"
+#include "onnxtrain/rng.h"
+
+/* A float32 tensor of the given shape (owned), zero-filled. */
+ot_tensor ts_tensor(int ndim, const int64_t *dims);
+/* The same with values uniform in [lo, hi) from rng. */
+ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float hi);
+/* An int64 tensor from values. */
+ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values);
+/* A float tensor from values. */
+ot_tensor ts_float(int ndim, const int64_t *dims, const float *values);
+
+/* Attribute constructors (the returned attr borrows nothing; free with ot_attr_free). */
+ot_attr ts_attr_int(const char *name, int64_t value);
+ot_attr ts_attr_float(const char *name, float value);
+ot_attr ts_attr_ints(const char *name, int count, const int64_t *values);
+ot_attr ts_attr_string(const char *name, const char *value);
+
+/* A model with one node `op` at `opset`: inputs[k] (copied) become initializers named
+ * "x<k>" (graph inputs where as_input[k] is set; NULL entries are omitted optional inputs),
+ * outputs "y0".."y<n-1>". Fails the test on error. */
+ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_inputs,
+                         const ot_tensor *const *inputs, const int *as_input, int n_outputs,
+                         int n_attrs, const ot_attr *attrs);
+
+/* Runs the model's forward in inference mode with the graph inputs bound to `feeds` (in the
+ * model's input order); returns a copy of output k. */
+ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output);
+
+/* Gradient check of one node: every float input whose bit is set in `check_mask` becomes a
+ * trained initializer; the loss is sum(w * y0) for fixed random w; analytic gradients (plan
+ * backward) are compared with central differences (step h) as
+ * |a - n| <= tolerance * max(1, |a|, |n|). Inputs whose bit is clear stay constants.
+ * training selects training-mode forward (BatchNorm batch statistics). */
+void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                  unsigned check_mask, int n_attrs, const ot_attr *attrs, int training,
+                  double h, double tolerance);
+
+/* Path of a committed fixture (tests/fixtures/NAME); static buffer. */
+const char *ts_fixture(const char *name);
+/* A fresh empty temporary folder for this test (removed by the OS / tmp cleaners). */
+const char *ts_temp_dir(void);
+
+#endif

@@ -1,0 +1,82 @@
+/* Activations: forward values against closed forms, backward against central differences. */
+#include <math.h>
+
+#include "test_support.h"
+
+static const char *const unary_ops[] = {"Relu", "LeakyRelu", "Elu", "Selu", "Celu", "Sigmoid",
+                                        "HardSigmoid", "HardSwish", "Tanh", "Softplus",
+                                        "Softsign", "ThresholdedRelu", "Gelu"};
+
+static void gradcheck_unary_ops(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 1);
+    int64_t dims[2] = {3, 5};
+    for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++) {
+        ot_tensor x = ts_random(&rng, 2, dims, -3.0f, 3.0f);
+        /* Keep samples away from kinks, where central differences are meaningless. */
+        for (int j = 0; j < 15; j++) {
+            float *v = x.data;
+            if (fabsf(v[j]) < 0.05f || fabsf(fabsf(v[j]) - 1.0f) < 0.05f ||
+                fabsf(fabsf(v[j]) - 3.0f) < 0.05f || fabsf(fabsf(v[j]) - 2.5f) < 0.05f)
+                v[j] += 0.2f;
+        }
+        const ot_tensor *inputs[1] = {&x};
+        ts_gradcheck(unary_ops[i], 17, 1, inputs, 1, 0, NULL, 0, 1e-3, 2e-2);
+        ot_tensor_free(&x);
+    }
+}
+
+static void forward_values(void **state) {
+    (void)state;
+    int64_t dims[1] = {4};
+    float xs[4] = {-2.0f, -0.5f, 0.5f, 2.0f};
+    ot_tensor x = ts_float(1, dims, xs);
+    const ot_tensor *inputs[1] = {&x};
+    int as_input[1] = {1};
+    ot_model *m = ts_single_node("", "Elu", 17, 1, inputs, as_input, 1, 0, NULL);
+    ot_tensor y = ts_run(m, 1, &x, 0);
+    for (int i = 0; i < 4; i++) {
+        float want = xs[i] > 0 ? xs[i] : expm1f(xs[i]);
+        assert_float_equal(((float *)y.data)[i], want, 1e-6);
+    }
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    m = ts_single_node("", "Selu", 17, 1, inputs, as_input, 1, 0, NULL);
+    y = ts_run(m, 1, &x, 0);
+    /* PyTorch's constants: alpha 1.6732632423543772, scale 1.0507009873554805. */
+    for (int i = 0; i < 4; i++) {
+        double want = 1.0507009873554805 * (xs[i] > 0 ? xs[i] : 1.6732632423543772 * expm1(xs[i]));
+        assert_float_equal(((float *)y.data)[i], want, 1e-6);
+    }
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    ot_tensor_free(&x);
+}
+
+static void prelu_and_clip_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 2);
+    int64_t xd[4] = {2, 3, 2, 2}, sd[3] = {3, 1, 1};
+    ot_tensor x = ts_random(&rng, 4, xd, -2.0f, 2.0f), slope = ts_random(&rng, 3, sd, 0.1f, 0.5f);
+    const ot_tensor *inputs[2] = {&x, &slope};
+    ts_gradcheck("PRelu", 16, 2, inputs, 3, 0, NULL, 0, 1e-3, 1e-2);
+    float lo = -0.5f, hi = 0.7f;
+    ot_tensor tlo = ts_float(0, NULL, &lo), thi = ts_float(0, NULL, &hi);
+    const ot_tensor *clip_inputs[3] = {&x, &tlo, &thi};
+    ts_gradcheck("Clip", 13, 3, clip_inputs, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_tensor_free(&x);
+    ot_tensor_free(&slope);
+    ot_tensor_free(&tlo);
+    ot_tensor_free(&thi);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gradcheck_unary_ops),
+        cmocka_unit_test(forward_values),
+        cmocka_unit_test(prelu_and_clip_gradients),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
