@@ -1,0 +1,303 @@
+/* Pooling: forward values against PyTorch, the ONNX Indices output, gradient checks for every
+ * mode, and clear errors for bad attributes and shapes.
+ *
+ * Expected values come from torch 1.13 (torch.nn.functional.max_pool*d / avg_pool*d) on the
+ * inputs of distinct_input() below; the generating script is reproduced in the comments of
+ * each block (x = distinct(shape) is the same formula in Python). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "test_support.h"
+
+/* x[i] = ((i * 7919) % n) * 0.1 - 0.05 * n: distinct values 0.1 apart (7919 is prime), so
+ * maxima have no ties and central differences (h = 1e-3) never cross one. */
+static ot_tensor distinct_input(int ndim, const int64_t *dims) {
+    ot_tensor t = ts_tensor(ndim, dims);
+    int64_t n = ot_tensor_numel(&t);
+    float *x = t.data;
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(((i * 7919) % n) * 0.1 - 0.05 * (double)n);
+    return t;
+}
+
+static void free_attrs(int n, ot_attr *attrs) {
+    for (int i = 0; i < n; i++) ot_attr_free(&attrs[i]);
+}
+
+static void assert_values(const ot_tensor *got, int ndim, const int64_t *dims, const float *want,
+                          double tolerance) {
+    assert_int_equal(got->ndim, ndim);
+    for (int d = 0; d < ndim; d++) assert_int_equal(got->dims[d], dims[d]);
+    for (int64_t i = 0; i < ot_dims_numel(ndim, dims); i++)
+        if (fabs(((float *)got->data)[i] - want[i]) > tolerance)
+            fail_msg("value %lld: got %.7g, want %.7g", (long long)i, ((float *)got->data)[i], want[i]);
+}
+
+/* Runs a one-node model on x (a graph input) and returns output `output`. */
+static ot_tensor run_node(const char *op, int opset, const ot_tensor *x, int n_outputs, int output,
+                          int n_attrs, const ot_attr *attrs) {
+    const ot_tensor *inputs[1] = {x};
+    int as_input[1] = {1};
+    ot_model *m = ts_single_node("", op, opset, 1, inputs, as_input, n_outputs, n_attrs, attrs);
+    ot_tensor y = ts_run(m, 1, x, output);
+    ot_model_free(m);
+    return y;
+}
+
+/* Builds a one-node model whose input 0 is `x` (an initializer) and expects resolving or
+ * planning it to fail with a message naming the node and containing `needle`. */
+static void expect_error(const char *op, int opset, const ot_tensor *x, int n_outputs, int n_attrs,
+                         const ot_attr *attrs, const char *needle) {
+    ot_model *m = ot_model_new();
+    assert_int_equal(ot_model_set_opset(m, "", opset), OT_OK);
+    ot_tensor copy;
+    assert_int_equal(ot_tensor_copy(&copy, x, "x0"), OT_OK);
+    assert_int_equal(ot_model_add_initializer(m, "x0", &copy, NULL), OT_OK);
+    const char *in_names[1] = {"x0"}, *out_names[2] = {"y0", "y1"};
+    int li;
+    assert_int_equal(ot_model_add_layer(m, "node", op, "", 1, in_names, n_outputs, out_names, &li), OT_OK);
+    for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
+    m->outputs = ot_xcalloc(2, sizeof(int));
+    m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
+    ot_status status = ot_model_check_graph(m);
+    if (status == OT_OK) status = ot_model_resolve(m);
+    if (status == OT_OK) {
+        ot_plan *plan;
+        status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);
+        if (status == OT_OK) ot_plan_free(plan);
+    }
+    if (status == OT_OK) fail_msg("%s: expected an error containing '%s'", op, needle);
+    const char *message = ot_last_error();
+    if (!strstr(message, "'node'") || !strstr(message, needle))
+        fail_msg("%s: error '%s' should name the node and say '%s'", op, message, needle);
+    ot_model_free(m);
+}
+
+/* torch: y, idx = F.max_pool2d(x, 2, 2, 1, ceil_mode=True, return_indices=True) on
+ * x = distinct((1, 2, 5, 5)); ONNX indices add the plane offset c * 25. Output (1, 2, 3, 3):
+ * ceil gives 4 windows per dim, the last starts in the right padding and is dropped. */
+static void maxpool_ceil_values_and_indices(void **state) {
+    (void)state;
+    static const float want_y[18] = {-2.5f, 1.3f, 0.1f, 2.0f, 0.8f, 2.2f, 1.0f, 2.4f, 1.7f,
+                                     0.0f, 1.9f, 0.7f, -0.5f, 1.4f, 2.1f, -1.5f, 2.3f, 1.1f};
+    static const int64_t want_idx[18] = {0, 2, 4, 5, 7, 13, 15, 21, 18, 25, 26, 28, 30, 31, 34, 40, 42, 44};
+    int64_t xd[4] = {1, 2, 5, 5}, yd[4] = {1, 2, 3, 3}, k[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
+    ot_tensor x = distinct_input(4, xd);
+    ot_attr attrs[4] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, k),
+                        ts_attr_ints("pads", 4, pads), ts_attr_int("ceil_mode", 1)};
+    ot_tensor y = run_node("MaxPool", 12, &x, 2, 0, 4, attrs);
+    assert_values(&y, 4, yd, want_y, 0);
+    ot_tensor idx = run_node("MaxPool", 12, &x, 2, 1, 4, attrs);
+    assert_int_equal(idx.dtype, OT_INT64);
+    for (int i = 0; i < 18; i++) assert_int_equal(((int64_t *)idx.data)[i], want_idx[i]);
+    ot_tensor_free(&y);
+    ot_tensor_free(&idx);
+    ot_tensor_free(&x);
+    free_attrs(4, attrs);
+}
+
+/* ONNX's storage_order=1 example: 5x5 input 1..25, kernel 2, stride 2; column-major indices. */
+static void maxpool_column_major_indices(void **state) {
+    (void)state;
+    int64_t xd[4] = {1, 1, 5, 5}, k[2] = {2, 2};
+    float xs[25];
+    for (int i = 0; i < 25; i++) xs[i] = (float)(i + 1);
+    ot_tensor x = ts_float(4, xd, xs);
+    ot_attr attrs[3] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, k),
+                        ts_attr_int("storage_order", 1)};
+    ot_tensor idx = run_node("MaxPool", 12, &x, 2, 1, 3, attrs);
+    static const int64_t want[4] = {6, 16, 8, 18};
+    for (int i = 0; i < 4; i++) assert_int_equal(((int64_t *)idx.data)[i], want[i]);
+    ot_tensor_free(&idx);
+    ot_tensor_free(&x);
+    free_attrs(3, attrs);
+}
+
+/* torch: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=cip) on
+ * x = distinct((1, 1, 6, 6)). The last window per dim starts at 5 and spans the right pad
+ * and one position beyond it: count_include_pad divides by 2 there, not 3. */
+static void averagepool_ceil_count_include_pad(void **state) {
+    (void)state;
+    static const float want_include[16] = {0.2444445f, 0.8666667f, 0.7333333f, 0.3333333f,
+                                           0.3666667f, 0.4f, 0.2f, 0.05f, -0.4333333f, -0.8f, -1.0f,
+                                           -0.55f, -0.4166667f, -0.7f, -0.8f, -0.425f};
+    static const float want_exclude[16] = {0.5500001f, 1.3f, 1.1f, 1.0f, 0.55f, 0.4f, 0.2f, 0.1f,
+                                           -0.65f, -0.8f, -1.0f, -1.1f, -1.25f, -1.4f, -1.6f, -1.7f};
+    int64_t xd[4] = {1, 1, 6, 6}, yd[4] = {1, 1, 4, 4}, k[2] = {3, 3}, s[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
+    ot_tensor x = distinct_input(4, xd);
+    for (int include = 0; include <= 1; include++) {
+        ot_attr attrs[5] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, s),
+                            ts_attr_ints("pads", 4, pads), ts_attr_int("ceil_mode", 1),
+                            ts_attr_int("count_include_pad", include)};
+        ot_tensor y = run_node("AveragePool", 11, &x, 1, 0, 5, attrs);
+        assert_values(&y, 4, yd, include ? want_include : want_exclude, 1e-6);
+        ot_tensor_free(&y);
+        free_attrs(5, attrs);
+    }
+    ot_tensor_free(&x);
+}
+
+/* torch: F.max_pool1d(distinct((1, 1, 9)), 3, 1, 1, dilation=2), F.max_pool3d(x3, 2, (1, 2, 2))
+ * and F.avg_pool3d(x3, 2, (1, 2, 2), (1, 1, 0), count_include_pad=False) with
+ * x3 = distinct((1, 1, 3, 4, 4)). */
+static void dilated_1d_and_3d_values(void **state) {
+    (void)state;
+    static const float want_1d[7] = {0.35f, 0.25f, 0.35f, 0.25f, 0.15f, 0.05f, -0.05f};
+    static const float want_max3d[8] = {2.3f, 2.2f, 1.6f, 1.4f, 0.8f, 0.6f, 0.0f, -0.2f};
+    static const float want_avg3d[24] = {-0.05000007f, 2.15f, 1.75f, 1.55f, 1.15f, 0.95f, 0.35f,
+                                         1.35f, 0.95f, 0.7499999f, 0.3500001f, 0.15f, -0.05f, -0.25f,
+                                         -0.65f, -0.85f, -1.25f, -1.45f, -0.85f, -1.05f, -1.45f,
+                                         -1.65f, -2.05f, -2.25f};
+    int64_t d1[3] = {1, 1, 9}, y1[3] = {1, 1, 7}, k1[1] = {3}, s1[1] = {1}, p1[2] = {1, 1}, dil[1] = {2};
+    ot_tensor x1 = distinct_input(3, d1);
+    ot_attr a1[4] = {ts_attr_ints("kernel_shape", 1, k1), ts_attr_ints("strides", 1, s1),
+                     ts_attr_ints("pads", 2, p1), ts_attr_ints("dilations", 1, dil)};
+    ot_tensor y = run_node("MaxPool", 12, &x1, 1, 0, 4, a1);
+    assert_values(&y, 3, y1, want_1d, 1e-6);
+    ot_tensor_free(&y);
+
+    int64_t d3[5] = {1, 1, 3, 4, 4}, ymax[5] = {1, 1, 2, 2, 2}, yavg[5] = {1, 1, 4, 3, 2};
+    int64_t k3[3] = {2, 2, 2}, s3[3] = {1, 2, 2}, p3[6] = {1, 1, 0, 1, 1, 0};
+    ot_tensor x3 = distinct_input(5, d3);
+    ot_attr a3[3] = {ts_attr_ints("kernel_shape", 3, k3), ts_attr_ints("strides", 3, s3),
+                     ts_attr_ints("pads", 6, p3)};
+    y = run_node("MaxPool", 12, &x3, 1, 0, 2, a3);
+    assert_values(&y, 5, ymax, want_max3d, 1e-6);
+    ot_tensor_free(&y);
+    y = run_node("AveragePool", 11, &x3, 1, 0, 3, a3);
+    assert_values(&y, 5, yavg, want_avg3d, 1e-5);
+    ot_tensor_free(&y);
+    free_attrs(4, a1);
+    free_attrs(3, a3);
+    ot_tensor_free(&x1);
+    ot_tensor_free(&x3);
+}
+
+/* Global pools reduce every spatial dim to 1; closed forms on a small input. */
+static void global_pool_values(void **state) {
+    (void)state;
+    int64_t xd[3] = {1, 2, 3}, yd[3] = {1, 2, 1};
+    float xs[6] = {1.0f, -2.0f, 4.0f, 0.5f, 0.25f, -1.0f};
+    ot_tensor x = ts_float(3, xd, xs);
+    float want_avg[2] = {1.0f, -0.25f / 3.0f}, want_max[2] = {4.0f, 0.5f};
+    ot_tensor y = run_node("GlobalAveragePool", 1, &x, 1, 0, 0, NULL);
+    assert_values(&y, 3, yd, want_avg, 1e-7);
+    ot_tensor_free(&y);
+    y = run_node("GlobalMaxPool", 1, &x, 1, 0, 0, NULL);
+    assert_values(&y, 3, yd, want_max, 0);
+    ot_tensor_free(&y);
+    ot_tensor_free(&x);
+}
+
+static void gradcheck_pool(const char *op, int opset, int ndim, const int64_t *dims, int n_attrs,
+                           const ot_attr *attrs) {
+    ot_tensor x = distinct_input(ndim, dims);
+    const ot_tensor *inputs[1] = {&x};
+    ts_gradcheck(op, opset, 1, inputs, 1, n_attrs, attrs, 0, 1e-3, 1e-2);
+    ot_tensor_free(&x);
+}
+
+static void maxpool_gradients(void **state) {
+    (void)state;
+    int64_t d2[4] = {2, 2, 5, 5}, k[2] = {2, 2}, k3[2] = {3, 3}, pads[4] = {1, 1, 1, 1};
+    ot_attr ceil_attrs[4] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, k),
+                       ts_attr_ints("pads", 4, pads), ts_attr_int("ceil_mode", 1)};
+    gradcheck_pool("MaxPool", 12, 4, d2, 4, ceil_attrs);
+    /* Overlapping windows (stride 1 < kernel 3): an input can be the max of several. */
+    ot_attr overlap[2] = {ts_attr_ints("kernel_shape", 2, k3), ts_attr_string("auto_pad", "SAME_UPPER")};
+    gradcheck_pool("MaxPool", 12, 4, d2, 2, overlap);
+    int64_t d1[3] = {1, 2, 9}, k1[1] = {3}, p1[2] = {2, 1}, dil[1] = {2};
+    ot_attr dilated[3] = {ts_attr_ints("kernel_shape", 1, k1), ts_attr_ints("pads", 2, p1),
+                          ts_attr_ints("dilations", 1, dil)};
+    gradcheck_pool("MaxPool", 12, 3, d1, 3, dilated);
+    int64_t d3[5] = {1, 1, 3, 4, 4}, kk3[3] = {2, 2, 2};
+    ot_attr cube[1] = {ts_attr_ints("kernel_shape", 3, kk3)};
+    gradcheck_pool("MaxPool", 12, 5, d3, 1, cube);
+    gradcheck_pool("GlobalMaxPool", 1, 4, d2, 0, NULL);
+    free_attrs(4, ceil_attrs);
+    free_attrs(2, overlap);
+    free_attrs(3, dilated);
+    free_attrs(1, cube);
+}
+
+static void averagepool_gradients(void **state) {
+    (void)state;
+    int64_t d2[4] = {1, 2, 6, 6}, k[2] = {3, 3}, s[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
+    for (int include = 0; include <= 1; include++)
+        for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
+            ot_attr attrs[5] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, s),
+                                ts_attr_ints("pads", 4, pads), ts_attr_int("ceil_mode", ceil_mode),
+                                ts_attr_int("count_include_pad", include)};
+            gradcheck_pool("AveragePool", 11, 4, d2, 5, attrs);
+            free_attrs(5, attrs);
+        }
+    ot_attr lower[2] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_string("auto_pad", "SAME_LOWER")};
+    gradcheck_pool("AveragePool", 11, 4, d2, 2, lower);
+    int64_t d3[5] = {1, 1, 3, 4, 4}, k3[3] = {2, 2, 2}, s3[3] = {1, 2, 2}, p3[6] = {1, 1, 0, 1, 1, 0};
+    ot_attr cube[4] = {ts_attr_ints("kernel_shape", 3, k3), ts_attr_ints("strides", 3, s3),
+                       ts_attr_ints("pads", 6, p3), ts_attr_int("count_include_pad", 1)};
+    gradcheck_pool("AveragePool", 11, 5, d3, 4, cube);
+    gradcheck_pool("GlobalAveragePool", 1, 4, d2, 0, NULL);
+    free_attrs(2, lower);
+    free_attrs(4, cube);
+}
+
+static void bad_attributes(void **state) {
+    (void)state;
+    int64_t xd[4] = {1, 1, 4, 4};
+    ot_tensor x = ts_tensor(4, xd);
+    int64_t k[2] = {2, 2}, zero_k[2] = {2, 0}, zero_s[2] = {1, 0}, neg_pads[4] = {0, -1, 0, 0};
+    int64_t three_pads[3] = {1, 1, 1}, big_k[2] = {6, 6}, k1[1] = {2};
+    struct {
+        const char *op;
+        ot_attr attrs[2];
+        int n_attrs, n_outputs;
+        const char *needle;
+    } cases[] = {
+        {"MaxPool", {ts_attr_ints("kernel_shape", 2, zero_k)}, 1, 1, "kernel_shape[1] is 0"},
+        {"MaxPool", {ts_attr_ints("strides", 2, k)}, 1, 1, "kernel_shape is required"},
+        {"AveragePool", {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, zero_s)}, 2, 1,
+         "strides[1] is 0"},
+        {"MaxPool", {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("pads", 4, neg_pads)}, 2, 1,
+         "must not be negative"},
+        {"MaxPool", {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("pads", 3, three_pads)}, 2, 1,
+         "pads has 3 values"},
+        {"MaxPool", {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("dilations", 1, k1)}, 2, 1,
+         "dilations has 1 values"},
+        {"AveragePool", {ts_attr_ints("kernel_shape", 2, k), ts_attr_string("auto_pad", "SAME")}, 2, 1,
+         "auto_pad must be"},
+        {"MaxPool", {ts_attr_ints("kernel_shape", 2, k), ts_attr_int("storage_order", 2)}, 2, 1,
+         "storage_order"},
+        {"MaxPool", {ts_attr_ints("kernel_shape", 1, k1)}, 1, 1, "needs rank 3"},
+        {"AveragePool", {ts_attr_ints("kernel_shape", 2, big_k)}, 1, 1, "larger than the padded input"},
+        {"AveragePool", {ts_attr_ints("kernel_shape", 2, k)}, 1, 2, "no second output"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect_error(cases[i].op, 12, &x, cases[i].n_outputs, cases[i].n_attrs, cases[i].attrs,
+                     cases[i].needle);
+        free_attrs(cases[i].n_attrs, cases[i].attrs);
+    }
+    int64_t int_dims[4] = {1, 1, 2, 2}, ints[4] = {1, 2, 3, 4};
+    ot_tensor xi = ts_int64(4, int_dims, ints);
+    ot_attr kernel[1] = {ts_attr_ints("kernel_shape", 2, k)};
+    expect_error("MaxPool", 12, &xi, 1, 1, kernel, "must be float32");
+    expect_error("GlobalAveragePool", 1, &xi, 1, 0, NULL, "must be float32");
+    free_attrs(1, kernel);
+    ot_tensor_free(&xi);
+    ot_tensor_free(&x);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(maxpool_ceil_values_and_indices),
+        cmocka_unit_test(maxpool_column_major_indices),
+        cmocka_unit_test(averagepool_ceil_count_include_pad),
+        cmocka_unit_test(dilated_1d_and_3d_values),
+        cmocka_unit_test(global_pool_values),
+        cmocka_unit_test(maxpool_gradients),
+        cmocka_unit_test(averagepool_gradients),
+        cmocka_unit_test(bad_attributes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
