@@ -1,5 +1,145 @@
-/* Op family 'softmax' (placeholder table until its ops land). */
-#include "op.h"
+/* Softmax and LogSoftmax along one axis, forward and backward.
+ *
+ * Before opset 13 the input is coerced to 2-D at `axis` (default 1): rows are the product of
+ * the dims before it, a row is everything from `axis` on. From opset 13 the op runs along the
+ * single dim `axis` (default -1). Both are the view x (outer, n, inner) normalised along n:
+ * the old form is inner = 1 with n the product of the trailing dims. Backward reads the
+ * output (kept by training plans), so nothing is saved. */
+#include <math.h>
+#include <string.h>
 
-const ot_op ot_ops_softmax[1] = {{0}};
-const int ot_ops_softmax_count = 0;
+#include "../core/util.h"
+#include "op.h"
+#include "softmax_kernels.h"
+
+typedef struct softmax_params {
+    int log;        /* LogSoftmax */
+    int coerce_2d;  /* opset < 13 semantics */
+    int64_t axis;
+} softmax_params;
+
+/* The (outer, n, inner) view of the input for this node. */
+typedef struct softmax_view {
+    int64_t outer, n, inner;
+} softmax_view;
+
+static ot_status parse_softmax(const ot_layer *l, void *params) {
+    softmax_params *p = params;
+    p->log = !strcmp(l->op_type, "LogSoftmax");
+    p->coerce_2d = l->opset < 13;
+    return ot_attr_get_int(l, "axis", p->coerce_2d ? 1 : -1, &p->axis);
+}
+
+static ot_status softmax_view_of(const ot_node_ctx *c, softmax_view *v) {
+    const softmax_params *p = c->params;
+    const ot_tensor *x = c->in[0];
+    int rank = x->ndim;
+    int axis = ot_normalize_axis(p->axis, rank);
+    OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for an input of rank %d",
+                  (long long)p->axis, rank);
+    v->outer = ot_dims_numel(axis, x->dims);
+    if (p->coerce_2d) {
+        v->n = ot_dims_numel(rank - axis, x->dims + axis);
+        v->inner = 1;
+    } else {
+        v->n = x->dims[axis];
+        v->inner = ot_dims_numel(rank - axis - 1, x->dims + axis + 1);
+    }
+    return OT_OK;
+}
+
+static ot_status infer_softmax(ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    OT_NODE_CHECK(c, c->in[0]->dtype == OT_FLOAT, "input must be float32, not %s",
+                  ot_dtype_name(c->in[0]->dtype));
+    softmax_view v;
+    OT_TRY(softmax_view_of(c, &v));
+    ot_tensor_set_shape(c->out[0], OT_FLOAT, c->in[0]->ndim, c->in[0]->dims);
+    return OT_OK;
+}
+
+/* Kernels ---------------------------------------------------------------------------------- */
+
+/* One slice of n values at stride `step`: y = softmax(x) or log softmax(x), with the slice
+ * maximum subtracted before exp. y may alias x. */
+static void softmax_slice(float *y, const float *x, int64_t n, int64_t step, int take_log) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = fmaxf(max, x[i * step]);
+    double sum = 0;
+    if (take_log) {
+        for (int64_t i = 0; i < n; i++) sum += expf(x[i * step] - max);
+        float log_sum = (float)log(sum);
+        for (int64_t i = 0; i < n; i++) y[i * step] = x[i * step] - max - log_sum;
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            y[i * step] = expf(x[i * step] - max);
+            sum += y[i * step];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int64_t i = 0; i < n; i++) y[i * step] *= inv;
+    }
+}
+
+/* y, x (outer, n, inner), normalised along n. */
+static void softmax_strided(float *y, const float *x, const softmax_view *v, int take_log) {
+    for (int64_t o = 0; o < v->outer; o++)
+        for (int64_t j = 0; j < v->inner; j++) {
+            int64_t base = o * v->n * v->inner + j;
+            softmax_slice(y + base, x + base, v->n, v->inner, take_log);
+        }
+}
+
+void ot_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
+    softmax_view v = {rows, cols, 1};
+    softmax_strided(y, x, &v, 0);
+}
+
+void ot_log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
+    softmax_view v = {rows, cols, 1};
+    softmax_strided(y, x, &v, 1);
+}
+
+/* dx += y * (dy - sum(dy * y)) for softmax; dx += dy - exp(y) * sum(dy) for log softmax
+ * (y is the forward output). One slice of n values at stride `step`. */
+static void softmax_slice_backward(float *dx, const float *dy, const float *y, int64_t n,
+                                   int64_t step, int take_log) {
+    double dot = 0;
+    if (take_log) {
+        for (int64_t i = 0; i < n; i++) dot += dy[i * step];
+        for (int64_t i = 0; i < n; i++) dx[i * step] += dy[i * step] - expf(y[i * step]) * (float)dot;
+    } else {
+        for (int64_t i = 0; i < n; i++) dot += (double)dy[i * step] * y[i * step];
+        for (int64_t i = 0; i < n; i++) dx[i * step] += y[i * step] * (dy[i * step] - (float)dot);
+    }
+}
+
+static ot_status forward_softmax(ot_node_ctx *c) {
+    const softmax_params *p = c->params;
+    softmax_view v;
+    OT_TRY(softmax_view_of(c, &v));
+    softmax_strided(c->out[0]->data, c->in[0]->data, &v, p->log);
+    return OT_OK;
+}
+
+static ot_status backward_softmax(ot_node_ctx *c) {
+    const softmax_params *p = c->params;
+    if (!c->din[0] || !c->dout[0]) return OT_OK;
+    softmax_view v;
+    OT_TRY(softmax_view_of(c, &v));
+    float *dx = c->din[0]->data;
+    const float *dy = c->dout[0]->data, *y = c->out[0]->data;
+    for (int64_t o = 0; o < v.outer; o++)
+        for (int64_t j = 0; j < v.inner; j++) {
+            int64_t base = o * v.n * v.inner + j;
+            softmax_slice_backward(dx + base, dy + base, y + base, v.n, v.inner, p->log);
+        }
+    return OT_OK;
+}
+
+const ot_op ot_ops_softmax[] = {
+    {"", "Softmax", 1, sizeof(softmax_params), parse_softmax, infer_softmax, forward_softmax,
+     backward_softmax, 0, 0},
+    {"", "LogSoftmax", 1, sizeof(softmax_params), parse_softmax, infer_softmax, forward_softmax,
+     backward_softmax, 0, 0},
+};
+const int ot_ops_softmax_count = OT_COUNT(ot_ops_softmax);

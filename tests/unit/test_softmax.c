@@ -1,0 +1,184 @@
+/* Softmax and LogSoftmax: forward values against PyTorch in both opset semantics (coerced
+ * 2-D before 13, single axis from 13), the row kernels the losses use, gradient checks and
+ * errors.
+ *
+ * Expected values from torch 1.13 on x = sin(i * 0.7) * 3 reshaped to (2, 3, 4):
+ *   torch.softmax(x, 1), torch.log_softmax(x, 1)              (opset 13, axis 1)
+ *   torch.softmax(x.reshape(2, 12), 1)                        (opset 11, axis 1: coerced)
+ *   torch.log_softmax(x.reshape(6, 4), 1)                     (the row kernel)
+ *   torch.softmax / log_softmax of [1000, 1001, 1002, -1000]  (stability) */
+#include <math.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "ops/softmax_kernels.h"
+#include "test_support.h"
+
+static const float softmax_axis1[24] = {
+    0.25757867f, 0.83139867f, 0.72616357f, 0.40671065f, 0.70365602f, 0.042018358f,
+    0.0027640553f, 0.0016017815f, 0.038765293f, 0.12658298f, 0.27107239f, 0.59168756f,
+    0.39873576f, 0.16906761f, 0.084922485f, 0.0091070822f, 0.0016273763f, 0.010161358f,
+    0.28203899f, 0.95036775f, 0.59963685f, 0.82077098f, 0.63303852f, 0.040525261f};
+static const float log_softmax_axis1[24] = {
+    -1.3564301f, -0.18464586f, -0.31998f, -0.89965326f, -0.35146564f, -3.1696486f,
+    -5.8910565f, -6.4366388f, -3.2502301f, -2.0668571f, -1.3053694f, -0.52477652f,
+    -0.9194563f, -1.7774565f, -2.4660163f, -4.6987028f, -6.4207864f, -4.5891633f,
+    -1.2657099f, -0.050906286f, -0.51143104f, -0.19751112f, -0.45722401f, -3.2058296f};
+static const float softmax_2d_axis1[24] = {
+    0.013999376f, 0.096705064f, 0.26917502f, 0.18653907f, 0.03824364f, 0.0048874132f,
+    0.0010245825f, 0.00073466188f, 0.0021068901f, 0.014723642f, 0.10048138f, 0.27137929f,
+    0.21737255f, 0.043602355f, 0.0055754804f, 0.0011956961f, 0.00088717137f, 0.0026206034f,
+    0.018516924f, 0.12477663f, 0.32689467f, 0.21167593f, 0.041561358f, 0.0053206831f};
+static const float log_softmax_rows_6x4[24] = {
+    -3.7003207f, -1.7676675f, -0.74397147f, -1.1106926f, -0.16024442f, -2.2175586f,
+    -3.7799363f, -4.1125669f, -5.2175722f, -3.2733307f, -1.3528128f, -0.3592678f,
+    -0.20842636f, -1.8149281f, -3.8716607f, -5.4113102f, -5.1087971f, -4.0256753f,
+    -2.070395f, -0.16255495f, -0.58274728f, -1.0173287f, -2.6452143f, -4.7007837f};
+static const float softmax_large[4] = {0.090030573f, 0.24472848f, 0.66524094f, 0.0f};
+static const float log_softmax_large[4] = {-2.4076059f, -1.4076059f, -0.40760595f, -2002.4076f};
+
+static ot_tensor sine_input(int ndim, const int64_t *dims) {
+    ot_tensor t = ts_tensor(ndim, dims);
+    float *x = t.data;
+    for (int64_t i = 0; i < ot_tensor_numel(&t); i++) x[i] = (float)(sin((double)i * 0.7) * 3.0);
+    return t;
+}
+
+static void assert_close(const float *got, const float *want, int64_t n, double rel) {
+    for (int64_t i = 0; i < n; i++)
+        if (fabs(got[i] - want[i]) > 1e-7 + rel * fabs(want[i]))
+            fail_msg("value %lld: got %.8g, want %.8g", (long long)i, got[i], want[i]);
+}
+
+/* Output 0 of op on x (a graph input); axis < -100 leaves the attribute out. */
+static ot_tensor run_softmax(const char *op, int opset, const ot_tensor *x, int64_t axis) {
+    const ot_tensor *inputs[1] = {x};
+    int as_input[1] = {1};
+    ot_attr attr = ts_attr_int("axis", axis);
+    ot_model *m = ts_single_node("", op, opset, 1, inputs, as_input, 1, axis < -100 ? 0 : 1, &attr);
+    ot_tensor y = ts_run(m, 1, x, 0);
+    ot_model_free(m);
+    ot_attr_free(&attr);
+    return y;
+}
+
+static void forward_values(void **state) {
+    (void)state;
+    int64_t dims[3] = {2, 3, 4};
+    ot_tensor x = sine_input(3, dims);
+    ot_tensor y = run_softmax("Softmax", 13, &x, 1);
+    assert_close(y.data, softmax_axis1, 24, 1e-6);
+    ot_tensor_free(&y);
+    y = run_softmax("Softmax", 13, &x, -2); /* the same axis counted from the end */
+    assert_close(y.data, softmax_axis1, 24, 1e-6);
+    ot_tensor_free(&y);
+    y = run_softmax("LogSoftmax", 13, &x, 1);
+    assert_close(y.data, log_softmax_axis1, 24, 1e-6);
+    ot_tensor_free(&y);
+    /* Opset 11, default axis 1: (2, 3, 4) coerced to (2, 12). */
+    y = run_softmax("Softmax", 11, &x, -1000);
+    assert_close(y.data, softmax_2d_axis1, 24, 1e-6);
+    ot_tensor_free(&y);
+    ot_tensor_free(&x);
+}
+
+static void large_values_are_stable(void **state) {
+    (void)state;
+    int64_t dims[1] = {4};
+    float xs[4] = {1000.0f, 1001.0f, 1002.0f, -1000.0f};
+    ot_tensor x = ts_float(1, dims, xs);
+    ot_tensor y = run_softmax("Softmax", 13, &x, -1000); /* default axis -1 */
+    assert_close(y.data, softmax_large, 4, 1e-6);
+    ot_tensor_free(&y);
+    y = run_softmax("LogSoftmax", 13, &x, -1000);
+    assert_close(y.data, log_softmax_large, 4, 1e-6);
+    ot_tensor_free(&y);
+    ot_tensor_free(&x);
+}
+
+static void row_kernels(void **state) {
+    (void)state;
+    int64_t dims[3] = {2, 3, 4};
+    ot_tensor x = sine_input(3, dims);
+    float y[24];
+    ot_softmax_rows(y, x.data, 2, 12);
+    assert_close(y, softmax_2d_axis1, 24, 1e-6);
+    ot_log_softmax_rows(y, x.data, 6, 4);
+    assert_close(y, log_softmax_rows_6x4, 24, 1e-6);
+    /* In place, as the losses may call it. */
+    memcpy(y, x.data, sizeof y);
+    ot_softmax_rows(y, y, 2, 12);
+    assert_close(y, softmax_2d_axis1, 24, 1e-6);
+    ot_tensor_free(&x);
+}
+
+static void gradients(void **state) {
+    (void)state;
+    static const char *const ops[2] = {"Softmax", "LogSoftmax"};
+    /* (opset, axis): single axis in the middle, first and last; coerced at 1 and 2. */
+    static const int cases[5][2] = {{13, 1}, {13, 0}, {13, -1}, {11, 1}, {1, 2}};
+    int64_t dims[3] = {2, 3, 4};
+    ot_tensor x = sine_input(3, dims);
+    const ot_tensor *inputs[1] = {&x};
+    for (int op = 0; op < 2; op++)
+        for (int c = 0; c < 5; c++) {
+            ot_attr axis = ts_attr_int("axis", cases[c][1]);
+            ts_gradcheck(ops[op], cases[c][0], 1, inputs, 1, 1, &axis, 0, 1e-3, 1e-2);
+            ot_attr_free(&axis);
+        }
+    ot_tensor_free(&x);
+}
+
+/* Builds Softmax on x (an initializer) and expects planning to fail naming the node. */
+static void expect_error(const char *op, int opset, const ot_tensor *x, int64_t axis, const char *needle) {
+    ot_model *m = ot_model_new();
+    assert_int_equal(ot_model_set_opset(m, "", opset), OT_OK);
+    ot_tensor copy;
+    assert_int_equal(ot_tensor_copy(&copy, x, "x0"), OT_OK);
+    assert_int_equal(ot_model_add_initializer(m, "x0", &copy, NULL), OT_OK);
+    const char *in_names[1] = {"x0"}, *out_names[1] = {"y0"};
+    int li;
+    assert_int_equal(ot_model_add_layer(m, "node", op, "", 1, in_names, 1, out_names, &li), OT_OK);
+    ot_attr attr = ts_attr_int("axis", axis);
+    assert_int_equal(ot_layer_add_attr(&m->layers[li], &attr), OT_OK);
+    ot_attr_free(&attr);
+    m->outputs = ot_xcalloc(1, sizeof(int));
+    m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
+    ot_status status = ot_model_check_graph(m);
+    if (status == OT_OK) status = ot_model_resolve(m);
+    if (status == OT_OK) {
+        ot_plan *plan;
+        status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);
+        if (status == OT_OK) ot_plan_free(plan);
+    }
+    if (status == OT_OK) fail_msg("%s: expected an error containing '%s'", op, needle);
+    const char *message = ot_last_error();
+    if (!strstr(message, "'node'") || !strstr(message, needle))
+        fail_msg("%s: error '%s' should name the node and say '%s'", op, message, needle);
+    ot_model_free(m);
+}
+
+static void bad_axis_and_dtype(void **state) {
+    (void)state;
+    int64_t dims[3] = {2, 3, 4};
+    ot_tensor x = sine_input(3, dims);
+    expect_error("Softmax", 13, &x, 3, "axis 3 is out of range");
+    expect_error("LogSoftmax", 13, &x, -4, "axis -4 is out of range");
+    expect_error("Softmax", 11, &x, 5, "axis 5 is out of range");
+    int64_t values[2] = {1, 2}, idims[1] = {2};
+    ot_tensor xi = ts_int64(1, idims, values);
+    expect_error("Softmax", 13, &xi, -1, "must be float32");
+    ot_tensor_free(&xi);
+    ot_tensor_free(&x);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(forward_values),
+        cmocka_unit_test(large_values_are_stable),
+        cmocka_unit_test(row_kernels),
+        cmocka_unit_test(gradients),
+        cmocka_unit_test(bad_axis_and_dtype),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
