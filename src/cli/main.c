@@ -14,6 +14,9 @@ static const subcommand subcommands[] = {
     {"info", cmd_info, "show a model's inputs, outputs, opset and layers"},
     {"run", cmd_run, "run inference on .npy inputs, write .npy outputs"},
     {"convert", cmd_convert, "re-export an ONNX model, or move weights between formats"},
+    {"new", cmd_new, "create a model from a layer list with fresh initial weights"},
+    {"train", cmd_train, "train or fine-tune: freeze, cut, new head, cache, checkpoints"},
+    {"eval", cmd_eval, "loss and accuracy of a model on labelled data"},
 };
 
 static void usage(FILE *out) {

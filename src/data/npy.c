@@ -63,7 +63,7 @@ static ot_status parse_header(const char *header, const char *what, ot_dtype *dt
         return ot_fail(OT_ERR_UNSUPPORTED, "%s: structured dtypes are not supported", what);
     char descr_text[16] = {0};
     const char *end = strchr(descr + 1, '\'');
-    if (!end || end - descr - 1 >= (long)sizeof descr_text || end - descr - 1 < 3)
+    if (!end || end - descr - 1 >= (long)sizeof descr_text || end - descr - 1 < 2)
         return ot_fail(OT_ERR_FORMAT, "%s: bad descr in .npy header", what);
     memcpy(descr_text, descr + 1, (size_t)(end - descr - 1));
     OT_TRY(parse_descr(descr_text, what, dtype, swap));

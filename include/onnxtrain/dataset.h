@@ -1,0 +1,66 @@
+/* Datasets held in memory: float32 samples and integer class labels (or float targets).
+ *
+ * Data specs name where samples come from:
+ *   fashion-mnist[:train|test]   Debian dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
+ *   idx:IMAGES,LABELS            IDX files, gzip or raw
+ *   npz:FILE[:x=NAME,y=NAME]     arrays x and y (renamed with x=/y=)
+ *   csv:FILE                     label in the first column, features after
+ *   images:DIR                   one subfolder per class, PNG/JPEG (see images.c)
+ * Image bytes become float32 in [0,1], shaped N x 1 x H x W (N x C x H x W for images:). */
+#ifndef ONNXTRAIN_DATASET_H
+#define ONNXTRAIN_DATASET_H
+
+#include "onnxtrain/rng.h"
+#include "onnxtrain/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ot_dataset {
+    int64_t n;                        /* samples */
+    int sample_ndim;                  /* shape of one sample, e.g. 1 x 28 x 28 */
+    int64_t sample_dims[OT_MAX_DIMS];
+    int64_t sample_size;              /* floats per sample */
+    float *x;                         /* (n, sample_size) */
+    int64_t *labels;                  /* (n) class labels, or NULL */
+    float *targets;                   /* (n, target_size) regression/bce targets, or NULL */
+    int64_t target_size;
+    int64_t n_classes;                /* max label + 1 */
+    char *identity;                   /* files and their sizes/mtimes: part of cache keys */
+    char **class_names;               /* images: folder names; NULL otherwise */
+} ot_dataset;
+
+/* Options applied while loading (and part of the identity). */
+typedef struct ot_data_options {
+    int64_t limit;          /* keep the first N samples (after class filtering); 0: all */
+    const int64_t *classes; /* keep only these labels, relabelled 0..n_classes-1 in this order */
+    int n_classes;
+    int64_t per_class;      /* keep the first N samples of each class; 0: all */
+    /* images: target size and channels (from the model input), normalisation */
+    int64_t image_channels, image_height, image_width;
+    const float *mean, *std; /* per channel, or NULL */
+    int n_mean, n_std;
+} ot_data_options;
+
+ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_dataset **out);
+void ot_dataset_free(ot_dataset *d);
+
+/* Reshapes samples to the model input's per-sample shape when the element count matches;
+ * `input` names the model input in the error. */
+ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const char *input);
+
+/* Splits off the last fraction of samples (after an optional shuffle with rng) as a
+ * validation set. */
+ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val);
+
+/* Internal: loaders fill a fresh dataset. */
+ot_status ot_dataset_from_idx(const char *images, const char *labels, ot_dataset *d);
+ot_status ot_dataset_from_csv(const char *path, ot_dataset *d);
+ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d);
+ot_status ot_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

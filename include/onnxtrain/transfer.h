@@ -1,0 +1,42 @@
+/* Transfer learning on the layer list: freezing, cutting, new heads.
+ *
+ * Freeze rules apply in order. A PATTERN is a glob on layer names or parameter (initializer)
+ * names, or a layer index range A:B (Python slice: A inclusive, B exclusive, either may be
+ * left out or negative). A frozen layer's parameters never change and it runs in inference
+ * mode (BatchNormalization keeps its running statistics, as in Keras). */
+#ifndef ONNXTRAIN_TRANSFER_H
+#define ONNXTRAIN_TRANSFER_H
+
+#include "onnxtrain/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ot_freeze_action { OT_FREEZE, OT_UNFREEZE, OT_FREEZE_UPTO } ot_freeze_action;
+
+typedef struct ot_freeze_rule {
+    ot_freeze_action action;
+    const char *pattern; /* FREEZE_UPTO: a layer name, output name or index */
+} ot_freeze_rule;
+
+/* Applies rules in order; unmatched patterns are an error naming them. */
+ot_status ot_model_apply_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rules);
+/* Whether layer i counts as frozen (all its parameters frozen, or frozen by a rule when it
+ * has none). */
+int ot_layer_is_frozen(const ot_model *m, int layer);
+/* Unfreezes the `count` frozen layers with parameters nearest the output; returns how many. */
+int ot_model_unfreeze_top(ot_model *m, int count);
+
+/* Keeps `layer` (name, output name or index) and everything it depends on; its first output
+ * becomes the only graph output. */
+ot_status ot_model_cut(ot_model *m, const char *layer);
+
+/* Sets declared dtype/shape on the graph outputs from shape inference (batch left symbolic),
+ * so exported models describe their outputs. */
+ot_status ot_model_type_outputs(ot_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,61 @@
+/* onnxtrain eval MODEL.onnx --data SPEC [--json]: loss and accuracy in inference mode. */
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/util.h"
+#include "data_flags.h"
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/train.h"
+
+static const cli_flag flags[] = {
+    {"data", 0, "SPEC", "evaluation data (as for train --data)"},
+    {"loss", 0, "LOSS", "softmax-ce (default), mse or bce"},
+    {"input", 0, "NAME", "the model input fed with the data"},
+    {"output", 0, "NAME", "the model output scored (default: the first)"},
+    {"batch", 0, "N", "samples per forward pass (default 256)"},
+    {"json", 0, NULL, "print JSON"},
+    CLI_DATA_FLAGS,
+};
+
+static const cli_command command = {
+    "eval", "MODEL.onnx --data SPEC [--json]",
+    "Scores MODEL on labelled data: loss, accuracy, samples.", flags, OT_COUNT(flags), 1, 1, NULL};
+
+int cmd_eval(int argc, char **argv) {
+    cli_args args;
+    int parsed = cli_parse(&command, argc, argv, &args);
+    if (parsed) {
+        cli_free(&args);
+        return parsed == 1 ? 0 : 2;
+    }
+    int rc = 2;
+    ot_model *m = NULL;
+    ot_dataset *d = NULL;
+    ot_loss_kind loss = OT_LOSS_SOFTMAX_CE;
+    int64_t batch;
+    cli_data_options data;
+    if (!cli_has(&args, "data")) cli_error(&args, "--data SPEC is required");
+    else if (cli_has(&args, "loss") && !ot_loss_kind_from_name(cli_get(&args, "loss"), &loss))
+        cli_error(&args, "--loss %s: unknown (softmax-ce, mse, bce)", cli_get(&args, "loss"));
+    else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch)) {
+        rc = 1;
+        ot_eval_result e;
+        if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
+        else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, &data)) rc = 2;
+        else if (ot_dataset_load(cli_get(&args, "data"), &data.options, &d) != OT_OK ||
+                 ot_evaluate(m, loss, cli_get(&args, "input"), cli_get(&args, "output"), batch, d, &e) != OT_OK)
+            rc = cli_fail(&args);
+        else {
+            if (cli_has(&args, "json"))
+                printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"samples\": %lld}\n", e.loss, e.accuracy, (long long)e.samples);
+            else
+                printf("loss %.4f  accuracy %.4f  samples %lld\n", e.loss, e.accuracy, (long long)e.samples);
+            rc = 0;
+        }
+    }
+    ot_dataset_free(d);
+    ot_model_free(m);
+    cli_free(&args);
+    return rc;
+}

@@ -1,0 +1,206 @@
+/* onnxtrain train MODEL.onnx --data SPEC [...] -o OUT.onnx: (fine-)tuning from the CLI. */
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "core/util.h"
+#include "data_flags.h"
+#include "onnxtrain/builder.h"
+#include "onnxtrain/file_io.h"
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/train.h"
+#include "onnxtrain/transfer.h"
+#include "progress.h"
+#include "train_flags.h"
+
+static const cli_flag flags[] = {
+    {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME], csv:FILE, images:DIR"},
+    {"val", 0, "SPEC", "validation data (same forms as --data)"},
+    {"val-split", 0, "F", "hold out this fraction of --data (shuffled with --seed) for validation"},
+    {"test", 0, "SPEC", "score the final model on this data after training"},
+    {"out", 'o', "OUT.onnx", "write the trained model here (atomically)"},
+    CLI_TRAIN_FLAGS,
+    CLI_DATA_FLAGS,
+    {"freeze", 0, "PATTERN", "freeze layers/parameters matching a glob, or a layer index range A:B (repeatable, in order)"},
+    {"unfreeze", 0, "PATTERN", "unfreeze layers/parameters matching a glob or index range (repeatable, in order)"},
+    {"freeze-upto", 0, "LAYER", "freeze LAYER (name, output name or index) and every layer it depends on"},
+    {"unfreeze-every", 0, "E:K", "gradual unfreezing: every E epochs unfreeze the next K frozen layers from the top"},
+    {"cut", 0, "LAYER", "keep LAYER and what it depends on; its output becomes the model output"},
+    {"head", 0, "SPEC", "append new layers after the output (onnxtrain new's layer spec), e.g. dense:5"},
+    {"init", 0, "INIT", "initializer for --head layers (see onnxtrain new --help; default by activation)"},
+    {"cache", 0, "DIR", "cache the frozen layers' outputs in DIR; epochs then run only the trainable part"},
+    {"cache-compress", 0, NULL, "store the cache compressed with zlib"},
+    {"checkpoint", 0, "FILE", "save model, optimizer, schedule, epoch and RNG state here after every epoch"},
+    {"resume", 0, NULL, "continue from --checkpoint FILE"},
+    {"early-stopping", 0, "N", "stop after N epochs without validation improvement and keep the best weights"},
+    {"augment", 0, "LIST", "images: flip,shift:N,crop:N,brightness:F applied on the fly while training"},
+    {"quiet", 'q', NULL, "print nothing but errors"},
+    {"log", 0, "FILE.csv", "write one CSV line per epoch"},
+    {"max-memory", 0, "MiB", "refuse to plan more than this much memory"},
+};
+
+static const cli_command command = {
+    "train", "MODEL.onnx --data SPEC [flags] -o OUT.onnx",
+    "Trains MODEL on labelled data and writes the result. Frozen layers keep their weights and\n"
+    "run in inference mode; --cut/--head replace the top; --cache makes retraining the top fast.",
+    flags, OT_COUNT(flags), 1, 1,
+    "order of each step: loss + l1/l2 -> gradients -> clip -> optimizer -> max-norm.\n"
+    "schedules: exponential:r  power:r[,c]  piecewise:s1=lr1,s2=lr2,...  plateau:patience[,factor]  cosine:T\n"
+    "example (the README's demo):\n"
+    "  onnxtrain train models/fashion5.onnx --data fashion-mnist:train --classes 5-9 --per-class 100 \\\n"
+    "    --freeze-upto pool2 --cut flatten1 --head dense:5 --cache /tmp/cache -o demo.onnx"};
+
+static volatile sig_atomic_t interrupted_flag;
+static volatile int interrupt_request;
+static void on_sigint(int signal_number) {
+    (void)signal_number;
+    if (interrupted_flag) _exit(130); /* second Ctrl-C: stop now */
+    interrupted_flag = 1;
+    interrupt_request = 1;
+}
+
+static ot_status load_data(const cli_args *args, const char *flag, const ot_value *input,
+                           ot_dataset **out) {
+    cli_data_options data;
+    if (!cli_data_options_read(args, input, &data)) return ot_fail(OT_ERR_INVALID, "(see above)");
+    ot_status status = ot_dataset_load(cli_get(args, flag), &data.options, out);
+    if (status != OT_OK) ot_error_prefix("--%s: ", flag);
+    return status;
+}
+
+/* Freeze rules in command-line order. */
+static ot_status apply_freeze_flags(const cli_args *args, ot_model *m) {
+    ot_freeze_rule rules[256];
+    int n = 0;
+    for (int i = 0; i < args->n_given && n < 256; i++) {
+        const char *name = args->command->flags[args->given_flag[i]].name;
+        ot_freeze_action action;
+        if (!strcmp(name, "freeze")) action = OT_FREEZE;
+        else if (!strcmp(name, "unfreeze")) action = OT_UNFREEZE;
+        else if (!strcmp(name, "freeze-upto")) action = OT_FREEZE_UPTO;
+        else continue;
+        rules[n++] = (ot_freeze_rule){action, args->given_value[i]};
+    }
+    return ot_model_apply_freeze(m, n, rules);
+}
+
+static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *config) {
+    if (cli_has(args, "cut") && ot_model_cut(m, cli_get(args, "cut")) != OT_OK) return 0;
+    if (cli_has(args, "head")) {
+        ot_init_spec init;
+        if (ot_init_parse(cli_has(args, "init") ? cli_get(args, "init") : "auto", &init) != OT_OK) return 0;
+        if (m->n_outputs != 1) {
+            ot_fail(OT_ERR_INVALID, "--head needs a model with one output (use --cut LAYER first)");
+            return 0;
+        }
+        ot_rng rng;
+        ot_rng_seed(&rng, config->seed ^ 0x9e3779b97f4a7c15ull);
+        if (ot_model_append_layers(m, cli_get(args, "head"), m->values[m->outputs[0]].name, &init,
+                                   &rng, "head_") != OT_OK)
+            return 0;
+    }
+    return apply_freeze_flags(args, m) == OT_OK;
+}
+
+int cmd_train(int argc, char **argv) {
+    cli_args args;
+    int parsed = cli_parse(&command, argc, argv, &args);
+    if (parsed) {
+        cli_free(&args);
+        return parsed == 1 ? 0 : 2;
+    }
+    ot_train_config config;
+    ot_train_config_defaults(&config);
+    int rc = 2;
+    ot_model *m = NULL;
+    ot_dataset *train = NULL, *val = NULL, *test = NULL;
+    cli_progress progress;
+    cli_progress_init(&progress, cli_has(&args, "quiet"), cli_get(&args, "log"));
+    const char *out = cli_get(&args, "out");
+    if (!cli_has(&args, "data")) {
+        cli_error(&args, "--data SPEC is required");
+        goto done;
+    }
+    if (!out && !cli_has(&args, "checkpoint")) {
+        cli_error(&args, "-o OUT.onnx is required (where the trained model goes)");
+        goto done;
+    }
+    if (!cli_train_config_read(&args, &config)) goto done;
+    if (cli_has(&args, "val") && cli_has(&args, "val-split")) {
+        cli_error(&args, "give --val or --val-split, not both");
+        goto done;
+    }
+    double val_split = 0;
+    if (!cli_get_double(&args, "val-split", 0, 0, 1, &val_split)) goto done;
+    rc = 1;
+    /* Fail before training when the result could not be written. */
+    if (out && ot_check_writable(out) != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config)) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    const ot_value *input = m->n_inputs ? &m->values[m->inputs[0]] : NULL;
+    if (load_data(&args, "data", input, &train) != OT_OK ||
+        (cli_has(&args, "val") && load_data(&args, "val", input, &val) != OT_OK) ||
+        (cli_has(&args, "test") && load_data(&args, "test", input, &test) != OT_OK)) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    if (val_split > 0) {
+        ot_rng split_rng;
+        ot_rng_seed(&split_rng, config.seed + 1);
+        if (ot_dataset_split(train, val_split, &split_rng, &val) != OT_OK) {
+            rc = cli_fail(&args);
+            goto done;
+        }
+    }
+    if (config.early_stopping && !val) {
+        cli_error(&args, "--early-stopping needs validation data (--val or --val-split)");
+        rc = 2;
+        goto done;
+    }
+    cli_progress_attach(&progress, &config);
+    config.interrupt = &interrupt_request;
+    signal(SIGINT, on_sigint);
+    ot_train_result result;
+    ot_status status = ot_train(m, &config, train, val, &result);
+    signal(SIGINT, SIG_DFL);
+    if (status != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    if (test) {
+        ot_eval_result e;
+        if (ot_evaluate(m, config.loss, config.input_name, config.output_name, 256, test, &e) != OT_OK) {
+            rc = cli_fail(&args);
+            goto done;
+        }
+        if (!progress.quiet)
+            printf("test: loss %.4f  accuracy %.4f  (%lld samples)\n", e.loss, e.accuracy, (long long)e.samples);
+    }
+    if (out && ot_model_save_onnx(m, out) != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    if (out && !progress.quiet) printf("wrote %s\n", out);
+    if (result.interrupted) {
+        fprintf(stderr, "onnxtrain train: interrupted after epoch %lld%s\n", (long long)result.epochs_run,
+                config.checkpoint_path ? "; resume with the same command and --resume" : "");
+        rc = 130;
+        goto done;
+    }
+    rc = 0;
+done:
+    cli_progress_free(&progress);
+    ot_dataset_free(train);
+    ot_dataset_free(val);
+    ot_dataset_free(test);
+    ot_model_free(m);
+    cli_free(&args);
+    return rc;
+}

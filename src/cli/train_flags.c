@@ -1,0 +1,78 @@
+/* Training flags -> ot_train_config, each value checked with an error naming the flag. */
+#include "train_flags.h"
+
+#include <string.h>
+
+#include "core/util.h"
+
+static int read_float(const cli_args *args, const char *name, float *value, double min, double max) {
+    double v;
+    if (!cli_get_double(args, name, *value, min, max, &v)) return 0;
+    *value = (float)v;
+    return 1;
+}
+
+int cli_train_config_read(const cli_args *args, ot_train_config *c) {
+    const char *name = cli_get(args, "optimizer");
+    ot_optimizer_kind kind = OT_OPTIMIZER_ADAM;
+    if (name && !ot_optimizer_kind_from_name(name, &kind)) {
+        cli_error(args, "--optimizer %s: unknown (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, ftrl)", name);
+        return 0;
+    }
+    ot_optimizer_defaults(kind, &c->optimizer);
+    ot_optimizer_config *o = &c->optimizer;
+    if (!read_float(args, "lr", &o->lr, 0, 1e6) || !read_float(args, "momentum", &o->momentum, 0, 1) ||
+        !read_float(args, "decay", &o->decay, 0, 1) || !read_float(args, "beta1", &o->beta1, 0, 0.999999) ||
+        !read_float(args, "beta2", &o->beta2, 0, 0.99999999) || !read_float(args, "eps", &o->eps, 0, 1) ||
+        !read_float(args, "weight-decay", &o->weight_decay, 0, 1e6))
+        return 0;
+    if (o->lr <= 0 && cli_has(args, "lr")) {
+        cli_error(args, "--lr must be greater than 0");
+        return 0;
+    }
+    double l1, l2;
+    if (!cli_get_double(args, "l1", 0, 0, 1e6, &l1) || !cli_get_double(args, "l2", 0, 0, 1e6, &l2)) return 0;
+    if (kind == OT_OPTIMIZER_FTRL) {
+        o->l1 = (float)l1; /* FTRL-Proximal's own regularisation */
+        o->l2 = (float)l2;
+    } else {
+        c->l1 = l1;
+        c->l2 = l2;
+    }
+    if (!cli_get_double(args, "clip-value", 0, 0, 1e30, &c->clip_value) ||
+        !cli_get_double(args, "clip-norm", 0, 0, 1e30, &c->clip_norm) ||
+        !cli_get_double(args, "max-norm", 0, 0, 1e30, &c->max_norm))
+        return 0;
+    if ((cli_has(args, "clip-value") && c->clip_value <= 0) || (cli_has(args, "clip-norm") && c->clip_norm <= 0) ||
+        (cli_has(args, "max-norm") && c->max_norm <= 0)) {
+        cli_error(args, "--clip-value, --clip-norm and --max-norm must be greater than 0");
+        return 0;
+    }
+    if (cli_has(args, "clip-value") && cli_has(args, "clip-norm")) {
+        cli_error(args, "give --clip-value or --clip-norm, not both");
+        return 0;
+    }
+    const char *loss = cli_get(args, "loss");
+    if (loss && !ot_loss_kind_from_name(loss, &c->loss)) {
+        cli_error(args, "--loss %s: unknown (softmax-ce, mse, bce)", loss);
+        return 0;
+    }
+    if (cli_has(args, "schedule") && ot_schedule_parse(cli_get(args, "schedule"), &c->schedule) != OT_OK) {
+        cli_error(args, "%s", ot_last_error());
+        return 0;
+    }
+    int64_t seed, early = 0;
+    if (!cli_get_int(args, "epochs", 10, 1, 1000000, &c->epochs) ||
+        !cli_get_int(args, "batch", 32, 1, 1 << 20, &c->batch) ||
+        !cli_get_int(args, "seed", 42, 0, INT64_MAX, &seed))
+        return 0;
+    c->seed = (uint64_t)seed;
+    c->shuffle = !cli_has(args, "no-shuffle");
+    c->input_name = cli_get(args, "input");
+    c->output_name = cli_get(args, "output");
+    if (args->command->n_flags && cli_get(args, "early-stopping") &&
+        !cli_get_int(args, "early-stopping", 0, 1, 1000000, &early))
+        return 0;
+    c->early_stopping = (int)early;
+    return 1;
+}

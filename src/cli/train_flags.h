@@ -1,0 +1,35 @@
+/* The training flags (optimizer, schedule, loss, regularisation, batching) and their
+ * translation into ot_train_config. */
+#ifndef OT_CLI_TRAIN_FLAGS_H
+#define OT_CLI_TRAIN_FLAGS_H
+
+#include "args.h"
+#include "onnxtrain/train.h"
+
+#define CLI_TRAIN_FLAGS                                                                          \
+    {"epochs", 0, "N", "passes over the training data (default 10)"},                          \
+    {"batch", 0, "N", "samples per step (default 32)"},                                         \
+    {"seed", 0, "S", "seed for shuffling, dropout and new layers (default 42)"},                \
+    {"no-shuffle", 0, NULL, "batches in file order (the last partial batch is used)"},          \
+    {"loss", 0, "LOSS", "softmax-ce (default), mse or bce"},                                    \
+    {"input", 0, "NAME", "the model input fed with the data (needed with several)"},            \
+    {"output", 0, "NAME", "the model output the loss reads (default: the first)"},              \
+    {"optimizer", 0, "NAME", "sgd, momentum, nesterov, adagrad, rmsprop, adam (default), adamw, ftrl"}, \
+    {"lr", 0, "RATE", "learning rate (default 0.01; adam/adamw 0.001)"},                        \
+    {"momentum", 0, "M", "momentum/nesterov (default 0.9); rmsprop momentum (default 0)"},      \
+    {"decay", 0, "RHO", "rmsprop decay, PyTorch's alpha (default 0.99)"},                       \
+    {"beta1", 0, "B", "adam/adamw first-moment decay (default 0.9)"},                           \
+    {"beta2", 0, "B", "adam/adamw second-moment decay (default 0.999)"},                        \
+    {"eps", 0, "E", "epsilon (adam/adamw/rmsprop 1e-8, adagrad 1e-10)"},                        \
+    {"weight-decay", 0, "WD", "added to gradients (PyTorch); decoupled for adamw (default 0.01)"}, \
+    {"l1", 0, "L", "L1 penalty L*sum|w| (ftrl: its own l1)"},                                   \
+    {"l2", 0, "L", "L2 penalty L*sum w^2 (ftrl: its own l2)"},                                  \
+    {"clip-value", 0, "V", "clip each gradient element to [-V, V]"},                            \
+    {"clip-norm", 0, "C", "scale gradients to global L2 norm <= C"},                            \
+    {"max-norm", 0, "R", "after each step, rescale each unit's incoming weights to norm <= R"}, \
+    {"schedule", 0, "SCHEDULE", "learning-rate schedule (see below)"}
+
+/* Returns 0 after printing the error. */
+int cli_train_config_read(const cli_args *args, ot_train_config *config);
+
+#endif

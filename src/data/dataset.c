@@ -1,0 +1,256 @@
+/* Data specs -> datasets in memory; class filters, limits, reshaping, validation splits. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/util.h"
+#include "onnxtrain/dataset.h"
+
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+void ot_dataset_free(ot_dataset *d) {
+    if (!d) return;
+    free(d->x);
+    free(d->labels);
+    free(d->targets);
+    free(d->identity);
+    if (d->class_names)
+        for (int64_t c = 0; c < d->n_classes; c++) free(d->class_names[c]);
+    free(d->class_names);
+    free(d);
+}
+
+/* "path:size:mtime" so that a changed file changes cache keys. */
+static char *file_identity(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return ot_xasprintf("%s:?", path);
+    return ot_xasprintf("%s:%lld:%lld.%09ld", path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                        (long)st.st_mtim.tv_nsec);
+}
+
+static ot_status load_fashion_mnist(const char *part, ot_dataset *d) {
+    int test = 0;
+    if (!part || !strcmp(part, "train")) test = 0;
+    else if (!strcmp(part, "test")) test = 1;
+    else return ot_fail(OT_ERR_INVALID, "data spec fashion-mnist:%s: expected :train or :test", part);
+    char *images = ot_xasprintf("%s/%s-images-idx3-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
+    char *labels = ot_xasprintf("%s/%s-labels-idx1-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
+    struct stat st;
+    ot_status status;
+    if (stat(images, &st) != 0)
+        status = ot_fail(OT_ERR_IO, "Fashion-MNIST is not installed (%s is missing): install it "
+                         "with 'apt-get install dataset-fashion-mnist'", images);
+    else
+        status = ot_dataset_from_idx(images, labels, d);
+    if (status == OT_OK) {
+        char *a = file_identity(images), *b = file_identity(labels);
+        d->identity = ot_xasprintf("fashion-mnist|%s|%s", a, b);
+        free(a);
+        free(b);
+    }
+    free(images);
+    free(labels);
+    return status;
+}
+
+static ot_status load_by_spec(const char *spec, const ot_data_options *options, ot_dataset *d) {
+    if (!strncmp(spec, "fashion-mnist", 13) && (spec[13] == '\0' || spec[13] == ':'))
+        return load_fashion_mnist(spec[13] ? spec + 14 : NULL, d);
+    if (!strncmp(spec, "idx:", 4)) {
+        const char *comma = strchr(spec + 4, ',');
+        if (!comma) return ot_fail(OT_ERR_INVALID, "data spec '%s': expected idx:IMAGES,LABELS", spec);
+        char *images = ot_xstrndup(spec + 4, (size_t)(comma - spec - 4));
+        ot_status status = ot_dataset_from_idx(images, comma + 1, d);
+        if (status == OT_OK) {
+            char *a = file_identity(images), *b = file_identity(comma + 1);
+            d->identity = ot_xasprintf("idx|%s|%s", a, b);
+            free(a);
+            free(b);
+        }
+        free(images);
+        return status;
+    }
+    if (!strncmp(spec, "csv:", 4)) {
+        OT_TRY(ot_dataset_from_csv(spec + 4, d));
+        char *a = file_identity(spec + 4);
+        d->identity = ot_xasprintf("csv|%s", a);
+        free(a);
+        return OT_OK;
+    }
+    if (!strncmp(spec, "npz:", 4)) {
+        /* npz:FILE or npz:FILE:x=NAME,y=NAME */
+        char *file = ot_xstrdup(spec + 4);
+        char *x_name = ot_xstrdup("x"), *y_name = ot_xstrdup("y");
+        char *options_part = strstr(file, ":x=");
+        if (!options_part) options_part = strstr(file, ":y=");
+        ot_status status = OT_OK;
+        if (options_part) {
+            *options_part = '\0';
+            char *save = NULL;
+            for (char *item = strtok_r(options_part + 1, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                if (!strncmp(item, "x=", 2)) { free(x_name); x_name = ot_xstrdup(item + 2); }
+                else if (!strncmp(item, "y=", 2)) { free(y_name); y_name = ot_xstrdup(item + 2); }
+                else status = ot_fail(OT_ERR_INVALID, "data spec '%s': unknown option '%s' (x=NAME, y=NAME)", spec, item);
+            }
+        }
+        if (status == OT_OK) status = ot_dataset_from_npz(file, x_name, y_name, d);
+        if (status == OT_OK) {
+            char *a = file_identity(file);
+            d->identity = ot_xasprintf("npz|%s|x=%s|y=%s", a, x_name, y_name);
+            free(a);
+        }
+        free(file);
+        free(x_name);
+        free(y_name);
+        return status;
+    }
+    if (!strncmp(spec, "images:", 7)) return ot_dataset_from_images(spec + 7, options, d);
+    return ot_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
+                   "idx:IMAGES,LABELS, npz:FILE, csv:FILE, images:DIR)", spec);
+}
+
+/* Keeps samples whose index is marked, in order. */
+static void keep_samples(ot_dataset *d, const unsigned char *keep) {
+    int64_t kept = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        if (!keep[i]) continue;
+        if (kept != i) {
+            memmove(d->x + kept * d->sample_size, d->x + i * d->sample_size, sizeof(float) * (size_t)d->sample_size);
+            if (d->labels) d->labels[kept] = d->labels[i];
+            if (d->targets)
+                memmove(d->targets + kept * d->target_size, d->targets + i * d->target_size,
+                        sizeof(float) * (size_t)d->target_size);
+        }
+        kept++;
+    }
+    d->n = kept;
+}
+
+static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
+    if (o && (o->n_classes || o->per_class) && !d->labels)
+        return ot_fail(OT_ERR_INVALID, "%s: --classes/--per-class need class labels", spec);
+    unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
+    int64_t *seen = NULL;
+    int64_t n_classes = o && o->n_classes ? o->n_classes : d->n_classes;
+    if (o && o->per_class) seen = ot_xcalloc((size_t)n_classes + 1, sizeof(int64_t));
+    int64_t kept = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        if (o && o->n_classes) {
+            int64_t mapped = -1;
+            for (int c = 0; c < o->n_classes; c++)
+                if (o->classes[c] == d->labels[i]) mapped = c;
+            if (mapped < 0) continue;
+            d->labels[i] = mapped;
+        }
+        if (seen) {
+            if (seen[d->labels[i]] >= o->per_class) continue;
+            seen[d->labels[i]]++;
+        }
+        if (o && o->limit && kept >= o->limit) continue;
+        keep[i] = 1;
+        kept++;
+    }
+    keep_samples(d, keep);
+    free(keep);
+    free(seen);
+    if (o && o->n_classes) d->n_classes = o->n_classes;
+    if (d->n == 0) return ot_fail(OT_ERR_INVALID, "%s: no samples left after filtering", spec);
+    if (o && (o->limit || o->n_classes || o->per_class)) {
+        char *filtered = ot_xasprintf("%s|limit=%lld|per-class=%lld|classes=", d->identity,
+                                      (long long)o->limit, (long long)o->per_class);
+        for (int c = 0; c < o->n_classes; c++) {
+            char *next = ot_xasprintf("%s%lld,", filtered, (long long)o->classes[c]);
+            free(filtered);
+            filtered = next;
+        }
+        free(d->identity);
+        d->identity = filtered;
+    }
+    return OT_OK;
+}
+
+ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_dataset **out) {
+    *out = NULL;
+    ot_dataset *d = ot_xcalloc(1, sizeof *d);
+    ot_status status = load_by_spec(spec, options, d);
+    if (status == OT_OK && !d->identity) d->identity = ot_xstrdup(spec);
+    if (status == OT_OK && d->labels) {
+        for (int64_t i = 0; i < d->n; i++)
+            if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
+    }
+    if (status == OT_OK) status = apply_options(d, options, spec);
+    if (status != OT_OK) {
+        ot_dataset_free(d);
+        return status;
+    }
+    *out = d;
+    return OT_OK;
+}
+
+ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const char *input) {
+    int64_t size = ot_dims_numel(ndim, dims);
+    if (size != d->sample_size) {
+        char want[128], have[128];
+        return ot_fail(OT_ERR_INVALID, "data samples have shape %s (%lld values), but model input "
+                       "'%s' takes %s per sample (%lld values)",
+                       ot_shape_string(d->sample_ndim, d->sample_dims, have, sizeof have),
+                       (long long)d->sample_size, input, ot_shape_string(ndim, dims, want, sizeof want),
+                       (long long)size);
+    }
+    d->sample_ndim = ndim;
+    memcpy(d->sample_dims, dims, sizeof(int64_t) * (size_t)ndim);
+    return OT_OK;
+}
+
+ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val) {
+    int64_t n_val = (int64_t)(d->n * fraction + 0.5);
+    if (fraction <= 0 || fraction >= 1 || n_val < 1 || n_val >= d->n)
+        return ot_fail(OT_ERR_INVALID, "--val-split %g leaves no training or no validation samples "
+                       "of %lld", fraction, (long long)d->n);
+    if (shuffle) {
+        /* Shuffle whole samples by a permutation. */
+        int64_t *order = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
+        for (int64_t i = 0; i < d->n; i++) order[i] = i;
+        ot_rng_shuffle(shuffle, order, d->n);
+        float *x = ot_xmalloc(sizeof(float) * (size_t)(d->n * d->sample_size));
+        for (int64_t i = 0; i < d->n; i++)
+            memcpy(x + i * d->sample_size, d->x + order[i] * d->sample_size, sizeof(float) * (size_t)d->sample_size);
+        free(d->x);
+        d->x = x;
+        if (d->labels) {
+            int64_t *labels = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
+            for (int64_t i = 0; i < d->n; i++) labels[i] = d->labels[order[i]];
+            free(d->labels);
+            d->labels = labels;
+        }
+        if (d->targets) {
+            float *t = ot_xmalloc(sizeof(float) * (size_t)(d->n * d->target_size));
+            for (int64_t i = 0; i < d->n; i++)
+                memcpy(t + i * d->target_size, d->targets + order[i] * d->target_size, sizeof(float) * (size_t)d->target_size);
+            free(d->targets);
+            d->targets = t;
+        }
+        free(order);
+    }
+    ot_dataset *v = ot_xcalloc(1, sizeof *v);
+    int64_t n_train = d->n - n_val;
+    *v = *d;
+    v->n = n_val;
+    v->x = ot_xmalloc(sizeof(float) * (size_t)(n_val * d->sample_size));
+    memcpy(v->x, d->x + n_train * d->sample_size, sizeof(float) * (size_t)(n_val * d->sample_size));
+    v->labels = NULL;
+    v->targets = NULL;
+    v->class_names = NULL;
+    if (d->labels) {
+        v->labels = ot_xmalloc(sizeof(int64_t) * (size_t)n_val);
+        memcpy(v->labels, d->labels + n_train, sizeof(int64_t) * (size_t)n_val);
+    }
+    if (d->targets) {
+        v->targets = ot_xmalloc(sizeof(float) * (size_t)(n_val * d->target_size));
+        memcpy(v->targets, d->targets + n_train * d->target_size, sizeof(float) * (size_t)(n_val * d->target_size));
+    }
+    v->identity = ot_xasprintf("%s|val-split", d->identity);
+    d->n = n_train;
+    *val = v;
+    return OT_OK;
+}

@@ -1,0 +1,111 @@
+/* IDX files (MNIST's format), gzip-compressed or raw: magic 0 0 TYPE NDIM, NDIM big-endian
+ * u32 dims, then the bytes. Images (ubyte, 3 dims) become floats in [0,1] shaped
+ * N x 1 x H x W; labels (ubyte, 1 dim) become int64. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "../core/util.h"
+#include "onnxtrain/dataset.h"
+
+#define IDX_MAX_BYTES ((size_t)4 << 30)
+
+typedef struct idx_array {
+    int ndim;
+    int64_t dims[4];
+    unsigned char *data; /* ubyte payload */
+    size_t size;
+} idx_array;
+
+static ot_status read_exact(gzFile f, void *buf, size_t n, const char *path) {
+    size_t done = 0;
+    while (done < n) {
+        unsigned chunk = (unsigned)OT_MIN(n - done, (size_t)1 << 30);
+        int got = gzread(f, (char *)buf + done, chunk);
+        if (got <= 0) {
+            int err;
+            const char *message = gzerror(f, &err);
+            return ot_fail(OT_ERR_FORMAT, "%s: truncated IDX file (%s)", path,
+                           err ? message : "unexpected end of data");
+        }
+        done += (size_t)got;
+    }
+    return OT_OK;
+}
+
+static ot_status read_idx(const char *path, idx_array *out) {
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    gzFile f = gzopen(path, "rb");
+    if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char magic[4];
+    ot_status status = read_exact(f, magic, 4, path);
+    if (status == OT_OK && (magic[0] || magic[1] || magic[3] < 1 || magic[3] > 4))
+        status = ot_fail(OT_ERR_FORMAT, "%s: not an IDX file (bad magic)", path);
+    if (status == OT_OK && magic[2] != 0x08)
+        status = ot_fail(OT_ERR_UNSUPPORTED, "%s: IDX type 0x%02x is not supported (only unsigned "
+                         "bytes, 0x08)", path, magic[2]);
+    size_t total = 1;
+    for (int d = 0; status == OT_OK && d < magic[3]; d++) {
+        unsigned char b[4];
+        status = read_exact(f, b, 4, path);
+        if (status != OT_OK) break;
+        out->dims[d] = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+        if (out->dims[d] == 0 || total > IDX_MAX_BYTES / (size_t)out->dims[d])
+            status = ot_fail(OT_ERR_FORMAT, "%s: bad IDX dims", path);
+        else total *= (size_t)out->dims[d];
+    }
+    if (status == OT_OK) {
+        out->ndim = magic[3];
+        out->size = total;
+        out->data = malloc(total);
+        if (!out->data) status = ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, total);
+        else status = read_exact(f, out->data, total, path);
+    }
+    gzclose(f);
+    if (status != OT_OK) {
+        free(out->data);
+        out->data = NULL;
+    }
+    return status;
+}
+
+ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, ot_dataset *d) {
+    idx_array images, labels;
+    OT_TRY(read_idx(images_path, &images));
+    ot_status status = read_idx(labels_path, &labels);
+    if (status != OT_OK) {
+        free(images.data);
+        return status;
+    }
+    if (images.ndim < 2) status = ot_fail(OT_ERR_FORMAT, "%s: images need at least 2 dims", images_path);
+    else if (labels.ndim != 1) status = ot_fail(OT_ERR_FORMAT, "%s: labels need 1 dim", labels_path);
+    else if (labels.dims[0] != images.dims[0])
+        status = ot_fail(OT_ERR_FORMAT, "%s has %lld images but %s has %lld labels", images_path,
+                         (long long)images.dims[0], labels_path, (long long)labels.dims[0]);
+    if (status == OT_OK) {
+        d->n = images.dims[0];
+        /* N x H x W images gain a channel dim: N x 1 x H x W. */
+        d->sample_ndim = images.ndim == 3 ? 3 : images.ndim - 1;
+        if (images.ndim == 3) {
+            d->sample_dims[0] = 1;
+            d->sample_dims[1] = images.dims[1];
+            d->sample_dims[2] = images.dims[2];
+        } else {
+            for (int i = 1; i < images.ndim; i++) d->sample_dims[i - 1] = images.dims[i];
+        }
+        d->sample_size = (int64_t)(images.size / (size_t)d->n);
+        d->x = malloc(sizeof(float) * images.size);
+        d->labels = malloc(sizeof(int64_t) * (size_t)d->n);
+        if (!d->x || !d->labels) status = ot_fail(OT_ERR_MEMORY, "%s: out of memory", images_path);
+    }
+    if (status == OT_OK) {
+        for (size_t i = 0; i < images.size; i++) d->x[i] = images.data[i] / 255.0f;
+        for (int64_t i = 0; i < d->n; i++) d->labels[i] = labels.data[i];
+    }
+    free(images.data);
+    free(labels.data);
+    return status;
+}

@@ -1,0 +1,157 @@
+/* images:DIR datasets: one subfolder per class (sorted by name), PNG and JPEG files inside,
+ * resized to the model's input size and channels, normalised with --mean/--std. */
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/util.h"
+#include "image_internal.h"
+#include "onnxtrain/dataset.h"
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted names of entries in dir that are folders (want_dirs) or image files. */
+static char **list_entries(const char *dir, int want_dirs, int *count) {
+    DIR *d = opendir(dir);
+    *count = 0;
+    if (!d) return NULL;
+    char **names = NULL;
+    int capacity = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char *path = ot_xasprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        int ok = stat(path, &st) == 0 && (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+        free(path);
+        if (!ok) continue;
+        if (!want_dirs) {
+            const char *dot = strrchr(e->d_name, '.');
+            if (!dot || !(strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
+                          strcasecmp(dot, ".jpeg") == 0))
+                continue;
+        }
+        ot_grow_array((void **)&names, &capacity, *count + 1, sizeof(char *));
+        names[(*count)++] = ot_xstrdup(e->d_name);
+    }
+    closedir(d);
+    if (*count) qsort(names, (size_t)*count, sizeof(char *), compare_names);
+    return names;
+}
+
+void ot_image_to_chw(float *out, const ot_image *image, int channels, int64_t height, int64_t width) {
+    double scale_y = (double)image->height / height, scale_x = (double)image->width / width;
+    for (int64_t y = 0; y < height; y++) {
+        double sy = (y + 0.5) * scale_y - 0.5;
+        if (sy < 0) sy = 0;
+        int64_t y0 = (int64_t)sy, y1 = y0 + 1 < image->height ? y0 + 1 : y0;
+        double fy = sy - y0;
+        for (int64_t x = 0; x < width; x++) {
+            double sx = (x + 0.5) * scale_x - 0.5;
+            if (sx < 0) sx = 0;
+            int64_t x0 = (int64_t)sx, x1 = x0 + 1 < image->width ? x0 + 1 : x0;
+            double fx = sx - x0;
+            double rgb[3];
+            for (int c = 0; c < image->channels; c++) {
+                const unsigned char *p = image->pixels;
+                int ch = image->channels;
+                double top = p[(y0 * image->width + x0) * ch + c] * (1 - fx) + p[(y0 * image->width + x1) * ch + c] * fx;
+                double bottom = p[(y1 * image->width + x0) * ch + c] * (1 - fx) + p[(y1 * image->width + x1) * ch + c] * fx;
+                rgb[c] = (top * (1 - fy) + bottom * fy) / 255.0;
+            }
+            if (image->channels == 1) rgb[1] = rgb[2] = rgb[0];
+            for (int c = 0; c < channels; c++) {
+                double v = channels == 1 && image->channels == 3
+                               ? 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+                               : rgb[c];
+                out[(c * height + y) * width + x] = (float)v;
+            }
+        }
+    }
+}
+
+ot_status ot_dataset_from_images(const char *dir, const ot_data_options *o, ot_dataset *d) {
+    if (!o || o->image_height <= 0 || o->image_width <= 0 || (o->image_channels != 1 && o->image_channels != 3))
+        return ot_fail(OT_ERR_INVALID, "images:%s: the model input must be N x C x H x W with C 1 or 3 "
+                       "to size the images", dir);
+    int n_classes;
+    char **classes = list_entries(dir, 1, &n_classes);
+    if (!n_classes)
+        return ot_fail(OT_ERR_IO, "images:%s: no class subfolders (expected DIR/<class>/*.png|jpg)", dir);
+    int64_t channels = o->image_channels, height = o->image_height, width = o->image_width;
+    int64_t sample = channels * height * width;
+    int64_t capacity = 256, n = 0;
+    float *x = ot_xmalloc(sizeof(float) * (size_t)(capacity * sample));
+    int64_t *labels = ot_xmalloc(sizeof(int64_t) * (size_t)capacity);
+    char *identity = ot_xasprintf("images|%s|%lldx%lldx%lld", dir, (long long)channels, (long long)height, (long long)width);
+    ot_status status = OT_OK;
+    for (int c = 0; c < n_classes && status == OT_OK; c++) {
+        char *class_dir = ot_xasprintf("%s/%s", dir, classes[c]);
+        int n_files;
+        char **files = list_entries(class_dir, 0, &n_files);
+        for (int i = 0; i < n_files && status == OT_OK; i++) {
+            char *path = ot_xasprintf("%s/%s", class_dir, files[i]);
+            ot_image image;
+            status = ot_image_decode(path, &image);
+            if (status == OT_OK) {
+                if (n == capacity) {
+                    capacity *= 2;
+                    x = ot_xrealloc(x, sizeof(float) * (size_t)(capacity * sample));
+                    labels = ot_xrealloc(labels, sizeof(int64_t) * (size_t)capacity);
+                }
+                ot_image_to_chw(x + n * sample, &image, (int)channels, height, width);
+                labels[n++] = c;
+                ot_image_free(&image);
+                struct stat st;
+                if (stat(path, &st) == 0) {
+                    char *next = ot_xasprintf("%s|%s:%lld:%lld", identity, path, (long long)st.st_size,
+                                              (long long)st.st_mtim.tv_sec);
+                    free(identity);
+                    identity = next;
+                }
+            }
+            free(path);
+        }
+        for (int i = 0; i < n_files; i++) free(files[i]);
+        free(files);
+        free(class_dir);
+    }
+    if (status == OT_OK && n == 0) status = ot_fail(OT_ERR_IO, "images:%s: no PNG or JPEG files found", dir);
+    /* Normalise per channel: (x - mean) / std. */
+    for (int64_t c = 0; status == OT_OK && c < channels; c++) {
+        float mean = o->n_mean ? o->mean[o->n_mean == 1 ? 0 : c] : 0.0f;
+        float std = o->n_std ? o->std[o->n_std == 1 ? 0 : c] : 1.0f;
+        for (int64_t i = 0; i < n; i++) {
+            float *p = x + i * sample + c * height * width;
+            for (int64_t j = 0; j < height * width; j++) p[j] = (p[j] - mean) / std;
+        }
+    }
+    if (status != OT_OK) {
+        free(x);
+        free(labels);
+        free(identity);
+        for (int c = 0; c < n_classes; c++) free(classes[c]);
+        free(classes);
+        return status;
+    }
+    d->n = n;
+    d->sample_ndim = 3;
+    d->sample_dims[0] = channels;
+    d->sample_dims[1] = height;
+    d->sample_dims[2] = width;
+    d->sample_size = sample;
+    d->x = x;
+    d->labels = labels;
+    d->n_classes = n_classes;
+    d->class_names = classes;
+    for (int i = 0; i < o->n_mean + o->n_std; i++) {
+        char *next = ot_xasprintf("%s|%s=%.9g", identity, i < o->n_mean ? "mean" : "std",
+                                  i < o->n_mean ? o->mean[i] : o->std[i - o->n_mean]);
+        free(identity);
+        identity = next;
+    }
+    d->identity = identity;
+    return OT_OK;
+}

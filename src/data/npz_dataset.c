@@ -1,0 +1,57 @@
+/* npz:FILE datasets: arrays x (samples, ...) and y (labels: integers, one per sample; or
+ * float targets, (samples, ...)), read with the weights reader's .npz support. */
+#include <math.h>
+#include <string.h>
+
+#include "../core/util.h"
+#include "onnxtrain/dataset.h"
+#include "onnxtrain/npy.h"
+#include "onnxtrain/weights.h"
+
+static int is_integer_dtype(ot_dtype t) {
+    return t == OT_INT64 || t == OT_INT32 || t == OT_INT16 || t == OT_INT8 || t == OT_UINT8 ||
+           t == OT_UINT16 || t == OT_UINT32 || t == OT_UINT64 || t == OT_BOOL;
+}
+
+ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
+    ot_weights w;
+    OT_TRY(ot_weights_load(path, &w));
+    ot_status status = OT_OK;
+    int xi = ot_weights_find(&w, x_name), yi = ot_weights_find(&w, y_name);
+    if (w.format != OT_WEIGHTS_NPZ) status = ot_fail(OT_ERR_FORMAT, "%s: not an .npz file", path);
+    else if (xi < 0 || yi < 0)
+        status = ot_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
+                         xi < 0 ? x_name : y_name);
+    ot_tensor *x = xi >= 0 ? &w.items[xi].tensor : NULL, *y = yi >= 0 ? &w.items[yi].tensor : NULL;
+    if (status == OT_OK && (x->ndim < 1 || y->ndim < 1 || x->dims[0] != y->dims[0] || x->dims[0] == 0))
+        status = ot_fail(OT_ERR_INVALID, "%s: '%s' and '%s' must have the same, non-zero first dim "
+                         "(samples)", path, x_name, y_name);
+    if (status == OT_OK) status = ot_tensor_to_float(x, x_name);
+    if (status == OT_OK) {
+        d->n = x->dims[0];
+        d->sample_ndim = x->ndim - 1;
+        memcpy(d->sample_dims, x->dims + 1, sizeof(int64_t) * (size_t)(x->ndim - 1));
+        d->sample_size = ot_tensor_numel(x) / d->n;
+        d->x = x->data;
+        x->owns = 0; /* the dataset takes the data */
+        x->data = NULL;
+        if (is_integer_dtype(y->dtype) && y->ndim == 1) {
+            d->labels = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
+            ot_tensor_to_float(y, y_name); /* exact for labels below 2^24 */
+            for (int64_t i = 0; i < d->n; i++) d->labels[i] = (int64_t)((float *)y->data)[i];
+        } else {
+            status = ot_tensor_to_float(y, y_name);
+            if (status == OT_OK) {
+                d->target_size = ot_tensor_numel(y) / d->n;
+                d->targets = y->data;
+                y->owns = 0;
+                y->data = NULL;
+                for (int64_t i = 0; i < d->n * d->target_size && status == OT_OK; i++)
+                    if (!isfinite(d->targets[i]))
+                        status = ot_fail(OT_ERR_INVALID, "%s: '%s' holds a NaN or infinite target", path, y_name);
+            }
+        }
+    }
+    ot_weights_free(&w);
+    return status;
+}

@@ -1,0 +1,109 @@
+/* Freezing and unfreezing layers and parameters by pattern, index range or "up to". */
+#include <string.h>
+
+#include "../core/util.h"
+#include "onnxtrain/transfer.h"
+
+/* Parses "A:B" into [begin, end) over n layers. */
+static int parse_range(const char *text, int n, int *begin, int *end) {
+    const char *colon = strchr(text, ':');
+    if (!colon || strchr(colon + 1, ':')) return 0;
+    int64_t a = 0, b = n;
+    char *left = ot_xstrndup(text, (size_t)(colon - text));
+    int ok = (!*left || ot_parse_int64(left, &a)) && (!colon[1] || ot_parse_int64(colon + 1, &b));
+    free(left);
+    if (!ok) return 0;
+    if (a < 0) a += n;
+    if (b < 0) b += n;
+    *begin = (int)OT_MAX(0, OT_MIN(a, n));
+    *end = (int)OT_MAX(0, OT_MIN(b, n));
+    return 1;
+}
+
+static void set_layer(ot_model *m, int i, int frozen) {
+    ot_layer *l = &m->layers[i];
+    l->frozen = frozen;
+    for (int k = 0; k < l->n_inputs; k++)
+        if (l->inputs[k] >= 0 && m->values[l->inputs[k]].kind == OT_VALUE_INITIALIZER)
+            m->values[l->inputs[k]].frozen = frozen;
+}
+
+/* Marks layer i and every layer it depends on. */
+static void freeze_ancestors(ot_model *m, int target) {
+    unsigned char *needed = ot_xcalloc((size_t)m->n_values + 1, 1);
+    for (int k = 0; k < m->layers[target].n_outputs; k++)
+        if (m->layers[target].outputs[k] >= 0) needed[m->layers[target].outputs[k]] = 1;
+    for (int i = target; i >= 0; i--) {
+        const ot_layer *l = &m->layers[i];
+        int produces = 0;
+        for (int k = 0; k < l->n_outputs; k++) produces |= l->outputs[k] >= 0 && needed[l->outputs[k]];
+        if (!produces) continue;
+        set_layer(m, i, 1);
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] >= 0) needed[l->inputs[k]] = 1;
+    }
+    free(needed);
+}
+
+static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
+    if (rule->action == OT_FREEZE_UPTO) {
+        int i = ot_model_find_layer(m, rule->pattern);
+        if (i < 0)
+            return ot_fail(OT_ERR_INVALID, "--freeze-upto %s: no layer has that name, output name "
+                           "or index", rule->pattern);
+        freeze_ancestors(m, i);
+        return OT_OK;
+    }
+    int frozen = rule->action == OT_FREEZE, matched = 0, begin, end;
+    const char *flag = frozen ? "--freeze" : "--unfreeze";
+    if (parse_range(rule->pattern, m->n_layers, &begin, &end)) {
+        for (int i = begin; i < end; i++) set_layer(m, i, frozen);
+        matched = end > begin;
+    } else {
+        for (int i = 0; i < m->n_layers; i++)
+            if (ot_glob_match(rule->pattern, m->layers[i].name)) {
+                set_layer(m, i, frozen);
+                matched = 1;
+            }
+        for (int v = 0; v < m->n_values; v++)
+            if (m->values[v].kind == OT_VALUE_INITIALIZER && ot_glob_match(rule->pattern, m->values[v].name)) {
+                m->values[v].frozen = frozen;
+                matched = 1;
+            }
+    }
+    if (!matched)
+        return ot_fail(OT_ERR_INVALID, "%s %s matches no layer name, parameter name or index range",
+                       flag, rule->pattern);
+    return OT_OK;
+}
+
+int ot_layer_is_frozen(const ot_model *m, int i) {
+    const ot_layer *l = &m->layers[i];
+    int has_params = 0, all_frozen = 1;
+    for (int k = 0; k < l->n_inputs; k++) {
+        int v = l->inputs[k];
+        if (v < 0 || !ot_model_is_parameter(m, v)) continue;
+        has_params = 1;
+        all_frozen &= m->values[v].frozen;
+    }
+    return has_params ? all_frozen : l->frozen;
+}
+
+ot_status ot_model_apply_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rules) {
+    for (int r = 0; r < n_rules; r++) OT_TRY(apply_rule(m, &rules[r]));
+    /* A layer runs in inference mode exactly when it counts as frozen. */
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = ot_layer_is_frozen(m, i);
+    return OT_OK;
+}
+
+int ot_model_unfreeze_top(ot_model *m, int count) {
+    int done = 0;
+    for (int i = m->n_layers - 1; i >= 0 && done < count; i--) {
+        if (!m->layers[i].frozen || ot_layer_parameter_count(m, &m->layers[i]) == 0) continue;
+        set_layer(m, i, 0);
+        done++;
+    }
+    /* Parameter-free layers between unfrozen ones follow their producers' state. */
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = ot_layer_is_frozen(m, i);
+    return done;
+}

@@ -1,0 +1,113 @@
+/* Packing trained parameters into one block; which of them max-norm constrains. */
+#include "parameters.h"
+
+#include <string.h>
+
+#include "../core/util.h"
+
+/* Output units of a weight read as input k of layer l, for max-norm. */
+static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_tensor *w,
+                        int64_t *units, int64_t *unit_len, int64_t *unit_stride, int64_t *elem_stride) {
+    *units = 0;
+    if (!strcmp(l->op_type, "Conv") && k == 1 && w->ndim >= 3) {
+        *units = w->dims[0];
+        *unit_len = ot_tensor_numel(w) / w->dims[0];
+        *unit_stride = *unit_len;
+        *elem_stride = 1;
+    } else if ((!strcmp(l->op_type, "Gemm") || !strcmp(l->op_type, "MatMul")) && k == 1 && w->ndim == 2) {
+        const ot_attr *trans = ot_layer_find_attr(l, "transB");
+        int trans_b = !strcmp(l->op_type, "Gemm") && trans && trans->i;
+        /* transB: (N, K), a unit is a row; otherwise (K, N), a unit is a column. */
+        *units = trans_b ? w->dims[0] : w->dims[1];
+        *unit_len = trans_b ? w->dims[1] : w->dims[0];
+        *unit_stride = trans_b ? w->dims[1] : 1;
+        *elem_stride = trans_b ? 1 : w->dims[1];
+    }
+    (void)m;
+}
+
+ot_status ot_parameters_collect(ot_model *m, ot_parameters *p) {
+    memset(p, 0, sizeof *p);
+    p->values = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
+    p->offsets = ot_xcalloc((size_t)m->n_values + 1, sizeof(int64_t));
+    p->trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
+    p->grad_of_value = ot_xcalloc((size_t)m->n_values + 1, sizeof(float *));
+    for (int v = 0; v < m->n_values; v++) {
+        if (m->values[v].frozen || !ot_model_is_parameter(m, v)) continue;
+        p->values[p->count] = v;
+        p->offsets[p->count] = p->total;
+        p->total += ot_tensor_numel(&m->values[v].tensor);
+        p->trainable[v] = 1;
+        p->count++;
+    }
+    size_t bytes = sizeof(float) * (size_t)(p->total + 1);
+    OT_TRY(ot_check_memory(3 * bytes, "the trained parameters, gradients and optimizer state"));
+    float *block = malloc(bytes), *grads = calloc(1, bytes);
+    if (!block || !grads) {
+        free(block);
+        free(grads);
+        ot_parameters_free(p);
+        return ot_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for parameters", 2.0 * bytes / 1048576);
+    }
+    for (int i = 0; i < p->count; i++) {
+        ot_tensor *t = &m->values[p->values[i]].tensor;
+        memcpy(block + p->offsets[i], t->data, sizeof(float) * (size_t)ot_tensor_numel(t));
+    }
+    /* Point the tensors into the new block only after every copy: a repack may be reading
+     * from the old block. */
+    for (int i = 0; i < p->count; i++) {
+        ot_tensor *t = &m->values[p->values[i]].tensor;
+        if (t->owns) free(t->data);
+        t->data = block + p->offsets[i];
+        t->owns = 0;
+        p->grad_of_value[p->values[i]] = grads + p->offsets[i];
+    }
+    /* Tensors left in the old block (no longer trained) get their own storage before it goes. */
+    float *old = m->parameter_block;
+    for (int v = 0; old && v < m->n_values; v++) {
+        ot_tensor *t = &m->values[v].tensor;
+        if (p->trainable[v] || t->owns || !t->data) continue;
+        if ((float *)t->data < old || (float *)t->data >= old + m->parameter_block_size) continue;
+        ot_tensor copy;
+        ot_status status = ot_tensor_copy(&copy, t, m->values[v].name);
+        if (status != OT_OK) {
+            free(block);
+            free(grads);
+            ot_parameters_free(p);
+            return status;
+        }
+        t->data = copy.data;
+        t->owns = 1;
+    }
+    free(old);
+    m->parameter_block = block;
+    m->parameter_block_size = p->total;
+    p->block = block;
+    p->grads = grads;
+    p->units = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->unit_len = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->unit_stride = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->elem_stride = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    for (int i = 0; i < p->count; i++)
+        for (int li = 0; li < m->n_layers && !p->units[i]; li++) {
+            const ot_layer *l = &m->layers[li];
+            for (int k = 0; k < l->n_inputs; k++)
+                if (l->inputs[k] == p->values[i])
+                    unit_layout(m, l, k, &m->values[p->values[i]].tensor, &p->units[i], &p->unit_len[i],
+                                &p->unit_stride[i], &p->elem_stride[i]);
+        }
+    return OT_OK;
+}
+
+void ot_parameters_free(ot_parameters *p) {
+    free(p->values);
+    free(p->offsets);
+    free(p->trainable);
+    free(p->grad_of_value);
+    free(p->grads);
+    free(p->units);
+    free(p->unit_len);
+    free(p->unit_stride);
+    free(p->elem_stride);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,37 @@
+/* The trained parameters of a model packed into one contiguous block (owned by the model),
+ * with a gradient block of the same layout: optimizer steps and regularisers are flat loops. */
+#ifndef OT_PARAMETERS_H
+#define OT_PARAMETERS_H
+
+#include "onnxtrain/model.h"
+
+typedef struct ot_parameters {
+    int count;          /* trained tensors */
+    int *values;        /* their value indices */
+    int64_t *offsets;   /* where each starts in the block */
+    int64_t total;      /* floats */
+    float *block;       /* == model->parameter_block */
+    float *grads;       /* total floats */
+    float **grad_of_value;     /* per value index: its gradient in grads, or NULL */
+    unsigned char *trainable;  /* per value index */
+    /* max-norm: for each tensor, the number of output units and the layout of a unit's
+     * incoming weights: element (u, k) at offset u * unit_stride + k * elem_stride. */
+    int64_t *units, *unit_len, *unit_stride, *elem_stride; /* units 0: not constrained */
+} ot_parameters;
+
+/* Packs every initializer that is a parameter (ot_model_is_parameter) and not frozen. The
+ * model's tensors then point into the block. */
+ot_status ot_parameters_collect(ot_model *m, ot_parameters *p);
+void ot_parameters_free(ot_parameters *p);
+
+/* Regularisers and constraints over the block. */
+void ot_add_l1_l2(float *grads, const float *params, int64_t n, float l1, float l2);
+void ot_clip_by_value(float *grads, int64_t n, float limit);
+/* Scales grads so their global L2 norm is at most max_norm (PyTorch clip_grad_norm_);
+ * returns the norm before clipping. */
+double ot_clip_by_norm(float *grads, int64_t n, double max_norm);
+/* Rescales each output unit's incoming weights of Gemm/MatMul/Conv to L2 norm <= r
+ * (torch.renorm semantics); biases untouched. */
+void ot_apply_max_norm(ot_parameters *p, double r);
+
+#endif

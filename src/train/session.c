@@ -1,0 +1,156 @@
+/* Input/output binding, plan pairs (full + partial batch) and evaluation. */
+#include "session.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../core/util.h"
+
+static int find_named(const ot_model *m, const int *list, int n, const char *name) {
+    for (int k = 0; k < n; k++)
+        if (!strcmp(m->values[list[k]].name, name)) return list[k];
+    return -1;
+}
+
+ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *output_name,
+                     ot_loss_kind loss, ot_io_binding *out) {
+    memset(out, 0, sizeof *out);
+    if (m->n_inputs < 1) return ot_fail(OT_ERR_INVALID, "the model has no graph input");
+    if (m->n_outputs < 1) return ot_fail(OT_ERR_INVALID, "the model has no graph output");
+    if (!input_name && m->n_inputs > 1)
+        return ot_fail(OT_ERR_INVALID, "the model has %d inputs: choose one with --input NAME",
+                       m->n_inputs);
+    out->input = input_name ? find_named(m, m->inputs, m->n_inputs, input_name) : m->inputs[0];
+    if (out->input < 0) return ot_fail(OT_ERR_INVALID, "--input %s: the model has no such input", input_name);
+    out->output = output_name ? find_named(m, m->outputs, m->n_outputs, output_name) : m->outputs[0];
+    if (out->output < 0) return ot_fail(OT_ERR_INVALID, "--output %s: the model has no such output", output_name);
+    out->loss_target = out->output;
+    int producer = m->values[out->output].producer;
+    if (producer >= 0) {
+        const ot_layer *l = &m->layers[producer];
+        int softmax = !strcmp(l->op_type, "Softmax") || !strcmp(l->op_type, "LogSoftmax");
+        int sigmoid = !strcmp(l->op_type, "Sigmoid");
+        /* Train on the logits: the same loss, computed stably. */
+        if ((loss == OT_LOSS_SOFTMAX_CE && softmax) || (loss == OT_LOSS_BCE && sigmoid))
+            out->loss_target = l->inputs[0];
+    }
+    return OT_OK;
+}
+
+ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
+                            int feed, ot_dtype dtype, int sample_ndim, const int64_t *sample_dims,
+                            int64_t batch) {
+    memset(pair, 0, sizeof *pair);
+    pair->model = m;
+    pair->options = *options;
+    pair->feed = feed;
+    pair->batch = batch;
+    if (sample_ndim + 1 > OT_MAX_DIMS) return ot_fail(OT_ERR_UNSUPPORTED, "samples have too many dims");
+    pair->feed_shape.dtype = dtype;
+    pair->feed_shape.ndim = sample_ndim + 1;
+    pair->feed_shape.dims[0] = batch;
+    memcpy(pair->feed_shape.dims + 1, sample_dims, sizeof(int64_t) * (size_t)sample_ndim);
+    return ot_plan_create(m, &pair->options, 1, &feed, &pair->feed_shape, &pair->full);
+}
+
+ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out) {
+    if (size == pair->batch) {
+        *out = pair->full;
+        return OT_OK;
+    }
+    if (!pair->partial || pair->partial_size != size) {
+        ot_plan_free(pair->partial);
+        pair->partial = NULL;
+        ot_tensor shape = pair->feed_shape;
+        shape.dims[0] = size;
+        OT_TRY(ot_plan_create(pair->model, &pair->options, 1, &pair->feed, &shape, &pair->partial));
+        pair->partial_size = size;
+    }
+    *out = pair->partial;
+    return OT_OK;
+}
+
+void ot_plan_pair_free(ot_plan_pair *pair) {
+    ot_plan_free(pair->full);
+    ot_plan_free(pair->partial);
+    memset(pair, 0, sizeof *pair);
+}
+
+ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
+                           const ot_dataset *d, ot_eval_result *out) {
+    double total = 0;
+    int64_t correct = 0;
+    for (int64_t start = 0; start < d->n; start += pair->batch) {
+        int64_t size = OT_MIN(pair->batch, d->n - start);
+        ot_plan *plan;
+        OT_TRY(ot_plan_pair_get(pair, size, &plan));
+        /* Samples are contiguous in the dataset: bind them without a copy. */
+        ot_plan_value(plan, pair->feed)->data = d->x + start * d->sample_size;
+        OT_TRY(ot_plan_forward(plan));
+        const ot_tensor *y = ot_plan_value(plan, io->loss_target);
+        int64_t width = ot_tensor_numel(y) / size;
+        if (start == 0) OT_TRY(ot_check_labels(d, loss, width, "evaluation data"));
+        const float *targets = d->targets ? d->targets + start * d->target_size : NULL;
+        if (d->targets && d->target_size != width)
+            return ot_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
+                           (long long)d->target_size, (long long)width);
+        total += size * ot_loss_compute(loss, NULL, y->data, size, width,
+                                        d->labels ? d->labels + start : NULL, targets, &correct);
+    }
+    out->samples = d->n;
+    out->loss = d->n ? total / d->n : NAN;
+    out->accuracy = d->n ? (double)correct / d->n : NAN;
+    return OT_OK;
+}
+
+ot_status ot_evaluate(ot_model *m, ot_loss_kind loss, const char *input_name,
+                      const char *output_name, int64_t batch, ot_dataset *d, ot_eval_result *out) {
+    ot_io_binding io;
+    OT_TRY(ot_io_bind(m, input_name, output_name, loss, &io));
+    OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
+    ot_plan_options options = {0};
+    options.targets = &io.loss_target;
+    options.n_targets = 1;
+    ot_plan_pair pair;
+    ot_status status = ot_plan_pair_init(&pair, m, &options, io.input, OT_FLOAT, d->sample_ndim,
+                                         d->sample_dims, OT_MIN(batch, d->n));
+    if (status == OT_OK) status = ot_evaluate_with(&pair, &io, loss, d, out);
+    ot_plan_pair_free(&pair);
+    return status;
+}
+
+ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input) {
+    if (!input->has_shape || input->tensor.ndim < 1) return OT_OK;
+    int ndim = input->tensor.ndim - 1;
+    const int64_t *dims = input->tensor.dims + 1;
+    int known = 1;
+    for (int k = 0; k < ndim; k++) known &= dims[k] >= 0;
+    if (known) return ot_dataset_reshape(d, ndim, dims, input->name);
+    int fits = d->sample_ndim == ndim;
+    for (int k = 0; fits && k < ndim; k++) fits = dims[k] < 0 || dims[k] == d->sample_dims[k];
+    if (fits) return OT_OK;
+    char want[128], have[128];
+    return ot_fail(OT_ERR_INVALID, "data samples have shape %s, model input '%s' takes %s per sample",
+                   ot_shape_string(d->sample_ndim, d->sample_dims, have, sizeof have), input->name,
+                   ot_shape_string(ndim, dims, want, sizeof want));
+}
+
+ot_status ot_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what) {
+    if (!d->labels) {
+        if (loss == OT_LOSS_SOFTMAX_CE)
+            return ot_fail(OT_ERR_INVALID, "%s has no class labels, which softmax-ce needs", what);
+        return OT_OK;
+    }
+    for (int64_t i = 0; i < d->n; i++) {
+        int64_t label = d->labels[i];
+        int bad = label < 0;
+        if (loss == OT_LOSS_SOFTMAX_CE) bad |= label >= width;
+        if (loss == OT_LOSS_BCE && width == 1) bad |= label > 1;
+        if (loss != OT_LOSS_SOFTMAX_CE && width > 1) bad |= label >= width;
+        if (bad)
+            return ot_fail(OT_ERR_INVALID, "%s: label %lld of sample %lld is out of range for an "
+                           "output of %lld value%s", what, (long long)label, (long long)i,
+                           (long long)width, width == 1 ? "" : "s");
+    }
+    return OT_OK;
+}

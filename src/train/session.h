@@ -1,0 +1,50 @@
+/* What the trainer and the evaluator share: which model values are fed and scored, and a
+ * pair of plans (full batches, and the last partial batch, made on first use). */
+#ifndef OT_TRAIN_SESSION_H
+#define OT_TRAIN_SESSION_H
+
+#include "onnxtrain/plan.h"
+#include "onnxtrain/train.h"
+
+typedef struct ot_io_binding {
+    int input;        /* the fed value (a graph input, or a cached frontier) */
+    int output;       /* the chosen graph output */
+    int loss_target;  /* the value the loss reads: the output, or the logits feeding a final
+                         Softmax/LogSoftmax (softmax-ce) or Sigmoid (bce) */
+    int64_t width;    /* loss-target elements per sample */
+} ot_io_binding;
+
+/* Resolves --input/--output names and the loss target. */
+ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *output_name,
+                     ot_loss_kind loss, ot_io_binding *out);
+
+typedef struct ot_plan_pair {
+    ot_model *model;
+    ot_plan_options options;
+    int feed;
+    ot_tensor feed_shape; /* dims[0] is the batch */
+    int64_t batch;
+    ot_plan *full, *partial;
+    int64_t partial_size;
+} ot_plan_pair;
+
+/* Prepares plans feeding `feed` with per-sample shape `sample` in batches of `batch`. The
+ * full plan is made now (so shape errors surface before training). */
+ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
+                            int feed, ot_dtype dtype, int sample_ndim, const int64_t *sample_dims,
+                            int64_t batch);
+/* The plan for a batch of `size` samples (size <= batch). */
+ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out);
+void ot_plan_pair_free(ot_plan_pair *pair);
+
+/* Evaluates loss/accuracy over a dataset with inference plans from pair. */
+ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
+                           const ot_dataset *d, ot_eval_result *out);
+
+/* Shapes dataset samples as the model input expects (per-sample dims = input dims after the
+ * batch); unknown dims accept the data's own. */
+ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input);
+/* Labels must index the output's classes (softmax-ce) or be 0/1 (bce with one output). */
+ot_status ot_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what);
+
+#endif

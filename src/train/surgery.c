@@ -1,0 +1,54 @@
+/* Cutting a model at a layer, and typing graph outputs after surgery. */
+#include <string.h>
+
+#include "../core/util.h"
+#include "onnxtrain/plan.h"
+#include "onnxtrain/transfer.h"
+
+ot_status ot_model_cut(ot_model *m, const char *layer) {
+    int i = ot_model_find_layer(m, layer);
+    if (i < 0) return ot_fail(OT_ERR_INVALID, "--cut %s: no layer has that name, output name or index", layer);
+    int out = m->layers[i].outputs[0];
+    if (out < 0) return ot_fail(OT_ERR_INVALID, "--cut %s: the layer has no first output", layer);
+    free(m->outputs);
+    m->outputs = ot_xcalloc(2, sizeof(int));
+    m->outputs[0] = out;
+    m->n_outputs = 1;
+    ot_model_prune(m);
+    return ot_model_type_outputs(m);
+}
+
+ot_status ot_model_type_outputs(ot_model *m) {
+    /* Infer with every unknown input dim at 1 and at 2: dims that follow stay symbolic. */
+    ot_tensor *one = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *two = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor feeds[2][16];
+    int n = OT_MIN(m->n_inputs, 16);
+    for (int s = 0; s < 2; s++)
+        for (int k = 0; k < n; k++) {
+            feeds[s][k] = m->values[m->inputs[k]].tensor;
+            feeds[s][k].data = NULL;
+            for (int d = 0; d < feeds[s][k].ndim; d++)
+                if (feeds[s][k].dims[d] < 0) feeds[s][k].dims[d] = s + 1;
+        }
+    ot_status status = ot_model_infer_shapes(m, n, m->inputs, feeds[0], one);
+    if (status == OT_OK) status = ot_model_infer_shapes(m, n, m->inputs, feeds[1], two);
+    for (int k = 0; k < m->n_outputs && status == OT_OK; k++) {
+        ot_value *v = &m->values[m->outputs[k]];
+        const ot_tensor *a = &one[m->outputs[k]], *b = &two[m->outputs[k]];
+        if (v->kind != OT_VALUE_ACTIVATION || a->dtype == OT_UNDEFINED) continue;
+        v->has_type = v->has_shape = 1;
+        ot_tensor_set_shape(&v->tensor, a->dtype, a->ndim, a->dims);
+        for (int d = 0; d < a->ndim; d++) {
+            free(v->dim_names[d]);
+            v->dim_names[d] = NULL;
+            if (b->ndim == a->ndim && b->dims[d] != a->dims[d]) {
+                v->tensor.dims[d] = -1;
+                v->dim_names[d] = ot_xstrdup("N");
+            }
+        }
+    }
+    free(one);
+    free(two);
+    return status;
+}

@@ -1,0 +1,108 @@
+/* One epoch (batch 32, no shuffling, 100 samples) of a small MLP with every optimizer and
+ * regulariser; the final weights (and BatchNorm running statistics) must match PyTorch's
+ * within 1e-4. Fixtures: tools/fixtures/gen_train_fixtures.py. */
+#include <math.h>
+#include <string.h>
+
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/train.h"
+#include "onnxtrain/weights.h"
+#include "test_support.h"
+
+typedef struct train_case {
+    const char *name;
+    const char *model;
+    ot_optimizer_kind kind;
+    float lr, momentum, weight_decay, ftrl_l1, ftrl_l2;
+    double l1, l2, clip_norm, clip_value, max_norm;
+} train_case;
+
+static void run_case(const train_case *tc) {
+    char path[256];
+    snprintf(path, sizeof path, "train/%s", tc->model);
+    ot_model *m;
+    if (ot_model_load_onnx(ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
+    char spec[4096];
+    snprintf(spec, sizeof spec, "npz:%s", ts_fixture("train/data.npz"));
+    ot_dataset *data;
+    if (ot_dataset_load(spec, NULL, &data) != OT_OK) fail_msg("%s", ot_last_error());
+
+    ot_train_config config;
+    ot_train_config_defaults(&config);
+    ot_optimizer_defaults(tc->kind, &config.optimizer);
+    config.optimizer.lr = tc->lr;
+    if (tc->momentum) config.optimizer.momentum = tc->momentum;
+    if (tc->kind == OT_OPTIMIZER_RMSPROP) config.optimizer.momentum = tc->momentum;
+    if (tc->weight_decay) config.optimizer.weight_decay = tc->weight_decay;
+    config.optimizer.l1 = tc->ftrl_l1;
+    config.optimizer.l2 = tc->ftrl_l2;
+    config.l1 = tc->l1;
+    config.l2 = tc->l2;
+    config.clip_norm = tc->clip_norm;
+    config.clip_value = tc->clip_value;
+    config.max_norm = tc->max_norm;
+    config.epochs = 1;
+    config.batch = 32;
+    config.shuffle = 0;
+    ot_train_result result;
+    if (ot_train(m, &config, data, NULL, &result) != OT_OK) fail_msg("%s: %s", tc->name, ot_last_error());
+
+    snprintf(path, sizeof path, "train/expected/%s.npz", tc->name);
+    ot_weights expected;
+    if (ot_weights_load(ts_fixture(path), &expected) != OT_OK) fail_msg("%s", ot_last_error());
+    double worst = 0;
+    for (int i = 0; i < expected.count; i++) {
+        int v = ot_model_find_value(m, expected.items[i].name);
+        if (v < 0) fail_msg("%s: the model has no tensor '%s'", tc->name, expected.items[i].name);
+        const ot_tensor *got = &m->values[v].tensor, *want = &expected.items[i].tensor;
+        assert_int_equal(ot_tensor_numel(got), ot_tensor_numel(want));
+        for (int64_t k = 0; k < ot_tensor_numel(want); k++) {
+            double err = fabs((double)((float *)got->data)[k] - ((float *)want->data)[k]);
+            if (err > worst) worst = err;
+            if (err > 1e-4)
+                fail_msg("%s: %s[%lld] = %.7g, PyTorch %.7g", tc->name, expected.items[i].name,
+                         (long long)k, ((float *)got->data)[k], ((float *)want->data)[k]);
+        }
+    }
+    print_message("%-20s largest difference from PyTorch %.2e\n", tc->name, worst);
+    ot_weights_free(&expected);
+    ot_dataset_free(data);
+    ot_model_free(m);
+}
+
+static const train_case cases[] = {
+    {"sgd", "mlp.onnx", OT_OPTIMIZER_SGD, 0.1f},
+    {"momentum", "mlp.onnx", OT_OPTIMIZER_MOMENTUM, 0.05f, 0.9f},
+    {"nesterov", "mlp.onnx", OT_OPTIMIZER_NESTEROV, 0.05f, 0.9f},
+    {"adagrad", "mlp.onnx", OT_OPTIMIZER_ADAGRAD, 0.1f},
+    {"rmsprop", "mlp.onnx", OT_OPTIMIZER_RMSPROP, 0.01f},
+    {"rmsprop_momentum", "mlp.onnx", OT_OPTIMIZER_RMSPROP, 0.01f, 0.5f},
+    {"adam", "mlp.onnx", OT_OPTIMIZER_ADAM, 0.01f},
+    {"adamw", "mlp.onnx", OT_OPTIMIZER_ADAMW, 0.01f},
+    {"ftrl", "mlp.onnx", OT_OPTIMIZER_FTRL, 0.1f, 0, 0, 0.001f, 0.001f},
+    {"sgd_weight_decay", "mlp.onnx", OT_OPTIMIZER_SGD, 0.1f, 0, 0.01f},
+    {"adam_weight_decay", "mlp.onnx", OT_OPTIMIZER_ADAM, 0.01f, 0, 0.01f},
+    {"sgd_l1", "mlp.onnx", OT_OPTIMIZER_SGD, 0.1f, .l1 = 0.001},
+    {"sgd_l2", "mlp.onnx", OT_OPTIMIZER_SGD, 0.1f, .l2 = 0.001},
+    {"sgd_clip_norm", "mlp.onnx", OT_OPTIMIZER_SGD, 0.1f, .clip_norm = 0.5},
+    {"sgd_clip_value", "mlp.onnx", OT_OPTIMIZER_SGD, 0.1f, .clip_value = 0.01},
+    {"sgd_max_norm", "mlp.onnx", OT_OPTIMIZER_SGD, 0.5f, .max_norm = 0.8},
+    {"bn_sgd", "mlp_bn.onnx", OT_OPTIMIZER_SGD, 0.1f},
+    {"bn_momentum", "mlp_bn.onnx", OT_OPTIMIZER_MOMENTUM, 0.05f, 0.9f},
+    {"bn_adam", "mlp_bn.onnx", OT_OPTIMIZER_ADAM, 0.01f},
+    {"bn_rmsprop", "mlp_bn.onnx", OT_OPTIMIZER_RMSPROP, 0.01f},
+};
+
+static void matches_pytorch(void **state) {
+    const train_case *tc = *state;
+    run_case(tc);
+}
+
+int main(void) {
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0]];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(matches_pytorch, (void *)&cases[i]);
+        tests[i].name = cases[i].name;
+    }
+    return _cmocka_run_group_tests("train_vs_torch", tests, sizeof cases / sizeof cases[0], NULL, NULL);
+}
