@@ -260,16 +260,16 @@ static layernorm_view layernorm_view_of(const ot_node_ctx *c) {
     return v;
 }
 
-/* Scale and bias must broadcast (numpy rules, one way) to the normalised dims X[axis:]. */
+/* Scale and bias must broadcast (numpy rules, one way) to the normalised dims X[axis:]; dims
+ * beyond those may only be 1 (the result keeps X's shape). */
 static ot_status check_trailing_broadcast(const ot_node_ctx *c, const ot_tensor *t, const char *what,
                                           int axis) {
     const ot_tensor *x = c->in[0];
     char a[96], b[96];
-    int norm_ndim = x->ndim - axis;
-    int ok = t->ndim <= norm_ndim;
+    int norm_ndim = x->ndim - axis, ok = 1;
     for (int d = 0; ok && d < t->ndim; d++) {
-        int64_t td = t->dims[t->ndim - 1 - d], xd = x->dims[x->ndim - 1 - d];
-        ok = td == xd || td == 1;
+        int64_t td = t->dims[t->ndim - 1 - d];
+        ok = d < norm_ndim ? td == x->dims[x->ndim - 1 - d] || td == 1 : td == 1;
     }
     OT_NODE_CHECK(c, ok, "%s has shape %s, which does not broadcast to the normalised dims %s of X",
                   what, ot_shape_string(t->ndim, t->dims, a, sizeof a),

@@ -274,6 +274,16 @@ static void layernorm_values(void **state) {
     assert_close(y.data, ln_last_y, 24, 1e-5);
     ot_tensor_free(&y);
     ot_model_free(m);
+    /* The same Scale as (1, 1, 4): leading 1-dims beyond the normalised ones broadcast too. */
+    int64_t w3d[3] = {1, 1, 4};
+    ot_tensor tw4_3d = ts_float(3, w3d, w4);
+    last_inputs[1] = &tw4_3d;
+    m = ts_single_node("", "LayerNormalization", 17, 2, last_inputs, NULL, 1, 1, eps);
+    y = run_constant_model(m, 0);
+    assert_close(y.data, ln_last_y, 24, 1e-5);
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    ot_tensor_free(&tw4_3d);
     free_attrs(1, axis1);
     free_attrs(1, eps);
     ot_tensor_free(&x);
@@ -446,6 +456,11 @@ static void bad_inputs_and_attributes(void **state) {
     ot_tensor x = sine_input(3, xd, 0.0), w5 = ts_tensor(1, wd);
     const ot_tensor *ln_bad_scale[2] = {&x, &w5};
     expect_error("LayerNormalization", 17, 2, ln_bad_scale, 0, NULL, "does not broadcast");
+    int64_t w24d[3] = {2, 1, 4};
+    ot_tensor w24 = ts_tensor(3, w24d);
+    const ot_tensor *ln_leading[2] = {&x, &w24};
+    expect_error("LayerNormalization", 17, 2, ln_leading, 0, NULL, "does not broadcast");
+    ot_tensor_free(&w24);
     const ot_tensor *ln[2] = {&x, &vector};
     ot_attr axis3[1] = {ts_attr_int("axis", 3)};
     expect_error("LayerNormalization", 17, 2, ln, 1, axis3, "axis 3 is out of range");
