@@ -32,7 +32,8 @@ typedef struct ot_optimizer_config {
     float momentum;     /* momentum/nesterov (default 0.9), rmsprop (default 0: none) */
     float decay;        /* rmsprop: PyTorch's alpha (0.99) */
     float beta1, beta2; /* adam/adamw: 0.9, 0.999 */
-    float eps;          /* adam/adamw/rmsprop 1e-8, adagrad 1e-10 */
+    float eps;          /* adam/adamw/rmsprop 1e-8, adagrad 1e-10; added outside the sqrt
+                         * (for adam/adamw after the bias correction) */
     float weight_decay; /* added to the gradient (PyTorch), decoupled for adamw (0.01) */
     float l1, l2;       /* ftrl's own regularisation strengths */
     float lr_power;     /* ftrl: -0.5 */
@@ -51,15 +52,22 @@ typedef struct ot_optimizer {
     ot_optimizer_config config;
     int64_t n;        /* parameters */
     int64_t step;     /* steps taken (PyTorch's state['step']) */
-    int n_state;      /* state buffers used by this kind (0..2) */
-    float *state[2];  /* each n floats: momentum buffer / exp_avg / sum / accumulators */
+    int n_state;      /* state buffers used by this kind (0..2); the others are NULL */
+    /* Each n floats, in the same layout as the parameters:
+     *   sgd: none                      momentum, nesterov: [0] momentum buffer
+     *   adagrad: [0] sum of squares    rmsprop: [0] square average, [1] momentum buffer
+     *   adam, adamw: [0] exp_avg, [1] exp_avg_sq
+     *   ftrl: [0] accumulator (starts at initial_accumulator), [1] linear term */
+    float *state[2];
 } ot_optimizer;
 
 ot_status ot_optimizer_create(const ot_optimizer_config *config, int64_t n_params,
                               ot_optimizer **out);
 void ot_optimizer_free(ot_optimizer *opt);
 /* One update of params (n floats) from grads (n floats) with learning rate lr (the
- * scheduled value of config.lr). */
+ * scheduled value of config.lr); increments step first (Adam's bias corrections use it).
+ * weight_decay adds wd * p to the gradient inside the step, except for adamw, which
+ * multiplies p by 1 - lr * wd before its update. One flat loop: no branch per element. */
 void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, float lr);
 
 #ifdef __cplusplus
