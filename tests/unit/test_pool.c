@@ -190,6 +190,42 @@ static void global_pool_values(void **state) {
     ot_tensor_free(&x);
 }
 
+/* Windows that hold no input element (dilation steps over the input, the rest is padding):
+ * MaxPool gives -inf with Indices -1 and routes no gradient; AveragePool without
+ * count_include_pad gives 0. Nothing is read outside the input (checked under ASan). */
+static void windows_without_input_elements(void **state) {
+    (void)state;
+    int64_t xd[3] = {1, 1, 1}, yd[3] = {1, 1, 2}, k[1] = {2}, dil[1] = {3}, pads[2] = {2, 2};
+    float one = 5.0f;
+    ot_tensor x = ts_float(3, xd, &one);
+    ot_attr attrs[3] = {ts_attr_ints("kernel_shape", 1, k), ts_attr_ints("dilations", 1, dil),
+                        ts_attr_ints("pads", 2, pads)};
+    ot_tensor y = run_node("MaxPool", 12, &x, 2, 0, 3, attrs);
+    ot_tensor idx = run_node("MaxPool", 12, &x, 2, 1, 3, attrs);
+    assert_int_equal(y.dims[2], yd[2]);
+    for (int i = 0; i < 2; i++) {
+        assert_true(isinf(((float *)y.data)[i]) && ((float *)y.data)[i] < 0);
+        assert_int_equal(((int64_t *)idx.data)[i], -1);
+    }
+    ot_tensor_free(&y);
+    ot_tensor_free(&idx);
+    y = run_node("AveragePool", 19, &x, 1, 0, 3, attrs);
+    float zeros[2] = {0.0f, 0.0f};
+    assert_values(&y, 3, yd, zeros, 0);
+    ot_tensor_free(&y);
+    const ot_tensor *inputs[1] = {&x};
+    ts_gradcheck("AveragePool", 19, 1, inputs, 1, 3, attrs, 0, 1e-3, 1e-2);
+    free_attrs(3, attrs);
+    /* Global pools on (N, C) inputs: no spatial dims, the identity. */
+    int64_t nc[2] = {2, 3};
+    ot_tensor x2 = distinct_input(2, nc);
+    y = run_node("GlobalMaxPool", 1, &x2, 1, 0, 0, NULL);
+    assert_values(&y, 2, nc, x2.data, 0);
+    ot_tensor_free(&y);
+    ot_tensor_free(&x2);
+    ot_tensor_free(&x);
+}
+
 static void gradcheck_pool(const char *op, int opset, int ndim, const int64_t *dims, int n_attrs,
                            const ot_attr *attrs) {
     ot_tensor x = distinct_input(ndim, dims);
@@ -295,6 +331,7 @@ int main(void) {
         cmocka_unit_test(averagepool_ceil_count_include_pad),
         cmocka_unit_test(dilated_1d_and_3d_values),
         cmocka_unit_test(global_pool_values),
+        cmocka_unit_test(windows_without_input_elements),
         cmocka_unit_test(maxpool_gradients),
         cmocka_unit_test(averagepool_gradients),
         cmocka_unit_test(bad_attributes),
