@@ -1,5 +1,196 @@
-/* Op family 'shape' (placeholder table until its ops land). */
-#include "op.h"
+/* Op family 'shape': ops that move data without arithmetic (Reshape, Transpose, Concat, Slice,
+ * Gather, Pad, ...). This file holds the table and the helpers they share: every op reduces
+ * to strided copies (forward) and strided accumulations (backward); the ops live in
+ * shape_view.c, shape_layout.c, shape_concat.c, shape_slice.c and shape_pad.c. */
+#include <string.h>
 
-const ot_op ot_ops_shape[1] = {{0}};
-const int ot_ops_shape_count = 0;
+#include "../core/util.h"
+#include "shape_internal.h"
+
+void ot_shape_strides(int ndim, const int64_t *dims, int64_t *strides) {
+    int64_t stride = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        strides[d] = stride;
+        stride *= dims[d];
+    }
+}
+
+/* A walk with size-1 dims dropped and neighbouring dims merged where both sides chain, so the
+ * inner loop runs as long as possible. */
+typedef struct strided_walk {
+    int ndim;
+    int64_t dims[OT_SHAPE_MAX_WALK];
+    int64_t dst[OT_SHAPE_MAX_WALK], src[OT_SHAPE_MAX_WALK];
+} strided_walk;
+
+/* Returns 0 when the walk is empty (some dim is 0). */
+static int simplify_walk(strided_walk *w, int ndim, const int64_t *dims, const int64_t *dst,
+                         const int64_t *src) {
+    OT_ASSERT(ndim <= OT_SHAPE_MAX_WALK);
+    w->ndim = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] == 0) return 0;
+        if (dims[d] == 1) continue;
+        int n = w->ndim;
+        if (n > 0 && w->dst[n - 1] == dst[d] * dims[d] && w->src[n - 1] == src[d] * dims[d]) {
+            w->dims[n - 1] *= dims[d];
+            w->dst[n - 1] = dst[d];
+            w->src[n - 1] = src[d];
+            continue;
+        }
+        w->dims[n] = dims[d];
+        w->dst[n] = dst[d];
+        w->src[n] = src[d];
+        w->ndim++;
+    }
+    if (w->ndim == 0) { /* a single element */
+        w->dims[0] = 1;
+        w->dst[0] = w->src[0] = 0;
+        w->ndim = 1;
+    }
+    return 1;
+}
+
+/* Moves the outer index (all dims but the last) one step, updating both offsets. */
+static void next_row(const strided_walk *w, int64_t *index, int64_t *dst_off, int64_t *src_off) {
+    for (int d = w->ndim - 2; d >= 0; d--) {
+        index[d]++;
+        *dst_off += w->dst[d];
+        *src_off += w->src[d];
+        if (index[d] < w->dims[d]) return;
+        *dst_off -= w->dst[d] * w->dims[d];
+        *src_off -= w->src[d] * w->dims[d];
+        index[d] = 0;
+    }
+}
+
+static int64_t outer_rows(const strided_walk *w) {
+    int64_t rows = 1;
+    for (int d = 0; d < w->ndim - 1; d++) rows *= w->dims[d];
+    return rows;
+}
+
+#define COPY_ROW(type)                                                                         \
+    do {                                                                                       \
+        type *o = (type *)dst + dst_off;                                                       \
+        const type *i = (const type *)src + src_off;                                           \
+        for (int64_t j = 0; j < n; j++) o[j * ds] = i[j * ss];                                 \
+    } while (0)
+
+void ot_shape_copy(void *dst, const int64_t *dst_strides, int64_t dst_offset, const void *src,
+                   const int64_t *src_strides, int64_t src_offset, int ndim, const int64_t *dims,
+                   size_t elem_size) {
+    strided_walk w;
+    if (!simplify_walk(&w, ndim, dims, dst_strides, src_strides)) return;
+    int64_t index[OT_SHAPE_MAX_WALK] = {0};
+    int64_t dst_off = dst_offset, src_off = src_offset, rows = outer_rows(&w);
+    int64_t n = w.dims[w.ndim - 1], ds = w.dst[w.ndim - 1], ss = w.src[w.ndim - 1];
+    for (int64_t r = 0; r < rows; r++) {
+        if (ds == 1 && ss == 1) {
+            memcpy((char *)dst + dst_off * (int64_t)elem_size,
+                   (const char *)src + src_off * (int64_t)elem_size, (size_t)n * elem_size);
+        } else {
+            switch (elem_size) {
+            case 1: COPY_ROW(uint8_t); break;
+            case 2: COPY_ROW(uint16_t); break;
+            case 4: COPY_ROW(uint32_t); break;
+            case 8: COPY_ROW(uint64_t); break;
+            default:
+                for (int64_t j = 0; j < n; j++)
+                    memcpy((char *)dst + (dst_off + j * ds) * (int64_t)elem_size,
+                           (const char *)src + (src_off + j * ss) * (int64_t)elem_size, elem_size);
+            }
+        }
+        next_row(&w, index, &dst_off, &src_off);
+    }
+}
+
+void ot_shape_accumulate(float *dst, const int64_t *dst_strides, int64_t dst_offset,
+                         const float *src, const int64_t *src_strides, int64_t src_offset,
+                         int ndim, const int64_t *dims) {
+    strided_walk w;
+    if (!simplify_walk(&w, ndim, dims, dst_strides, src_strides)) return;
+    int64_t index[OT_SHAPE_MAX_WALK] = {0};
+    int64_t dst_off = dst_offset, src_off = src_offset, rows = outer_rows(&w);
+    int64_t n = w.dims[w.ndim - 1], ds = w.dst[w.ndim - 1], ss = w.src[w.ndim - 1];
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = dst + dst_off;
+        const float *i = src + src_off;
+        if (ds == 0) { /* a broadcast dim: the whole row sums into one element */
+            float sum = 0.0f;
+            for (int64_t j = 0; j < n; j++) sum += i[j * ss];
+            o[0] += sum;
+        } else {
+            for (int64_t j = 0; j < n; j++) o[j * ds] += i[j * ss];
+        }
+        next_row(&w, index, &dst_off, &src_off);
+    }
+}
+
+int64_t ot_shape_int_at(const ot_tensor *t, int64_t i) {
+    return t->dtype == OT_INT32 ? (int64_t)((const int32_t *)t->data)[i]
+                                : ((const int64_t *)t->data)[i];
+}
+
+ot_status ot_shape_known_ints(const ot_node_ctx *c, int k, const char *what, int64_t *out,
+                              int capacity, int *count) {
+    OT_NODE_CHECK(c, k < c->n_in && c->in[k], "needs input %d (%s)", k, what);
+    const ot_tensor *t = c->in[k];
+    OT_NODE_CHECK(c, c->in_known[k],
+                  "input '%s' (%s) must be known when the plan is built (an initializer, a "
+                  "Constant, or computed from shapes); data-dependent %s is not supported",
+                  c->model->values[c->layer->inputs[k]].name, what, what);
+    OT_NODE_CHECK(c, t->dtype == OT_INT64 || t->dtype == OT_INT32, "%s must be int64, not %s",
+                  what, ot_dtype_name(t->dtype));
+    OT_NODE_CHECK(c, t->ndim <= 1, "%s must be 1-D, not %d-D", what, t->ndim);
+    int64_t n = ot_tensor_numel(t);
+    OT_NODE_CHECK(c, n >= 0 && n <= capacity, "%s has %lld values, at most %d are supported",
+                  what, (long long)n, capacity);
+    for (int64_t i = 0; i < n; i++) out[i] = ot_shape_int_at(t, i);
+    *count = (int)n;
+    return OT_OK;
+}
+
+ot_status ot_shape_normalize_axes(const ot_node_ctx *c, const int64_t *axes, int n, int rank,
+                                  int *out) {
+    for (int i = 0; i < n; i++) {
+        out[i] = ot_normalize_axis(axes[i], rank);
+        OT_NODE_CHECK(c, out[i] >= 0, "axis %lld is out of range for rank %d", (long long)axes[i],
+                      rank);
+        for (int j = 0; j < i; j++)
+            OT_NODE_CHECK(c, out[j] != out[i], "axis %d is given twice", out[i]);
+    }
+    return OT_OK;
+}
+
+ot_status ot_shape_check_data(const ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs a data input");
+    OT_NODE_CHECK(c, ot_dtype_size(c->in[0]->dtype) > 0, "input has dtype %s, which has no fixed size",
+                  ot_dtype_name(c->in[0]->dtype));
+    return OT_OK;
+}
+
+/* Rows: {domain, name, since, params_size, parse, infer, forward, backward, flags,
+ * non_param_inputs}. Shape, axes, pads, starts/ends/steps, repeats and indices inputs are
+ * never trained (their bits set); Gather's data input stays trainable (embeddings). */
+#define SHAPE_OP(name, since, params, parse, fn, non_param)                                   \
+    {"", name, since, params, parse, ot_shape_infer_##fn, ot_shape_forward_##fn,               \
+     ot_shape_backward_##fn, 0, non_param}
+
+const ot_op ot_ops_shape[] = {
+    {"", "Shape", 1, sizeof(ot_shape_axes_params), ot_shape_parse_shape, ot_shape_infer_shape,
+     ot_shape_forward_shape, NULL, OT_OP_SHAPE_ONLY, 0},
+    SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), ot_shape_parse_reshape, reshape, 0x2),
+    SHAPE_OP("Flatten", 1, sizeof(ot_shape_axes_params), ot_shape_parse_flatten, flatten, 0),
+    SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, squeeze, 0x2),
+    SHAPE_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, unsqueeze, 0x2),
+    SHAPE_OP("Transpose", 1, sizeof(ot_shape_transpose_params), ot_shape_parse_transpose, transpose, 0),
+    SHAPE_OP("Expand", 8, 0, NULL, expand, 0x2),
+    SHAPE_OP("Tile", 6, 0, NULL, tile, 0x2),
+    SHAPE_OP("Concat", 1, sizeof(ot_shape_concat_params), ot_shape_parse_concat, concat, 0),
+    SHAPE_OP("Split", 1, sizeof(ot_shape_split_params), ot_shape_parse_split, split, 0x2),
+    SHAPE_OP("Slice", 1, sizeof(ot_shape_slice_params), ot_shape_parse_slice, slice, 0x1e),
+    SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), ot_shape_parse_gather, gather, 0x2),
+    SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), ot_shape_parse_pad, pad, 0xe),
+};
+const int ot_ops_shape_count = OT_COUNT(ot_ops_shape);
