@@ -1,5 +1,421 @@
-/* Op family 'tensor' (placeholder table until its ops land). */
+/* Op family 'tensor': ops that make or pass tensors whole. Identity, Constant,
+ * ConstantOfShape, Cast (between every fixed-size dtype; float16/bfloat16/float64 are held
+ * as float32 like the importer holds them, rounded to their precision) and Dropout
+ * (inverted dropout in training, the identity otherwise). */
+#include <math.h>
+#include <string.h>
+
+#include "../core/half.h"
+#include "../core/util.h"
+#include "onnxtrain/rng.h"
 #include "op.h"
 
-const ot_op ot_ops_tensor[1] = {{0}};
-const int ot_ops_tensor_count = 0;
+static ot_status check_input_sized(const ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    OT_NODE_CHECK(c, ot_dtype_size(c->in[0]->dtype) > 0, "input has dtype %s, which has no fixed size",
+                  ot_dtype_name(c->in[0]->dtype));
+    return OT_OK;
+}
+
+static void add_gradient(float *dx, const float *dy, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
+}
+
+/* Identity ------------------------------------------------------------------------------- */
+
+static ot_status infer_identity(ot_node_ctx *c) {
+    OT_TRY(check_input_sized(c));
+    ot_tensor_set_shape(c->out[0], c->in[0]->dtype, c->in[0]->ndim, c->in[0]->dims);
+    return OT_OK;
+}
+
+static ot_status forward_identity(ot_node_ctx *c) {
+    size_t bytes = (size_t)ot_tensor_numel(c->in[0]) * ot_dtype_size(c->in[0]->dtype);
+    if (bytes) memcpy(c->out[0]->data, c->in[0]->data, bytes);
+    return OT_OK;
+}
+
+static ot_status backward_identity(ot_node_ctx *c) {
+    if (c->din[0] && c->dout[0])
+        add_gradient(c->din[0]->data, c->dout[0]->data, ot_tensor_numel(c->in[0]));
+    return OT_OK;
+}
+
+/* Constant ------------------------------------------------------------------------------- */
+
+typedef enum constant_kind { CONST_TENSOR, CONST_FLOAT, CONST_FLOATS, CONST_INT, CONST_INTS } constant_kind;
+
+typedef struct constant_params {
+    constant_kind kind;
+    const char *attr; /* the attribute holding the value (a static name) */
+} constant_params;
+
+static ot_status parse_constant(const ot_layer *l, void *params) {
+    static const struct { const char *name; constant_kind kind; ot_attr_type type; } forms[] = {
+        {"value", CONST_TENSOR, OT_ATTR_TENSOR},     {"value_float", CONST_FLOAT, OT_ATTR_FLOAT},
+        {"value_floats", CONST_FLOATS, OT_ATTR_FLOATS}, {"value_int", CONST_INT, OT_ATTR_INT},
+        {"value_ints", CONST_INTS, OT_ATTR_INTS},
+    };
+    constant_params *p = params;
+    int found = 0;
+    for (int i = 0; i < OT_COUNT(forms); i++) {
+        const ot_attr *a = ot_layer_find_attr(l, forms[i].name);
+        if (!a) continue;
+        if (a->type != forms[i].type)
+            return ot_node_fail(l, OT_ERR_INVALID, "attribute '%s' has the wrong type", forms[i].name);
+        if (forms[i].kind == CONST_TENSOR && ot_dtype_size(a->t.dtype) == 0)
+            return ot_node_fail(l, OT_ERR_UNSUPPORTED, "value has dtype %s, which is not supported",
+                                ot_dtype_name(a->t.dtype));
+        p->kind = forms[i].kind;
+        p->attr = forms[i].name;
+        found++;
+    }
+    const char *unsupported[] = {"sparse_value", "value_string", "value_strings"};
+    for (int i = 0; i < OT_COUNT(unsupported); i++)
+        if (ot_layer_find_attr(l, unsupported[i]))
+            return ot_node_fail(l, OT_ERR_UNSUPPORTED, "attribute '%s' is not supported", unsupported[i]);
+    if (found != 1)
+        return ot_node_fail(l, OT_ERR_INVALID, "needs exactly one of value, value_float, "
+                            "value_floats, value_int, value_ints (has %d)", found);
+    return OT_OK;
+}
+
+static ot_status infer_constant(ot_node_ctx *c) {
+    const constant_params *p = c->params;
+    const ot_attr *a = ot_layer_find_attr(c->layer, p->attr);
+    OT_NODE_CHECK(c, a, "attribute '%s' disappeared", p->attr);
+    int64_t n = a->count;
+    switch (p->kind) {
+    case CONST_TENSOR: ot_tensor_set_shape(c->out[0], a->t.dtype, a->t.ndim, a->t.dims); break;
+    case CONST_FLOAT: ot_tensor_set_shape(c->out[0], OT_FLOAT, 0, NULL); break;
+    case CONST_INT: ot_tensor_set_shape(c->out[0], OT_INT64, 0, NULL); break;
+    case CONST_FLOATS: ot_tensor_set_shape(c->out[0], OT_FLOAT, 1, &n); break;
+    case CONST_INTS: ot_tensor_set_shape(c->out[0], OT_INT64, 1, &n); break;
+    }
+    return OT_OK;
+}
+
+static ot_status forward_constant(ot_node_ctx *c) {
+    const constant_params *p = c->params;
+    const ot_attr *a = ot_layer_find_attr(c->layer, p->attr);
+    void *y = c->out[0]->data;
+    switch (p->kind) {
+    case CONST_TENSOR:
+        if (ot_tensor_numel(&a->t))
+            memcpy(y, a->t.data, (size_t)ot_tensor_numel(&a->t) * ot_dtype_size(a->t.dtype));
+        break;
+    case CONST_FLOAT: memcpy(y, &a->f, sizeof(float)); break;
+    case CONST_INT: memcpy(y, &a->i, sizeof(int64_t)); break;
+    case CONST_FLOATS: if (a->count) memcpy(y, a->floats, sizeof(float) * (size_t)a->count); break;
+    case CONST_INTS: if (a->count) memcpy(y, a->ints, sizeof(int64_t) * (size_t)a->count); break;
+    }
+    return OT_OK;
+}
+
+/* ConstantOfShape ------------------------------------------------------------------------ */
+
+typedef struct constant_of_shape_params {
+    ot_dtype dtype;
+    unsigned char value[8]; /* one element of dtype */
+} constant_of_shape_params;
+
+static ot_status parse_constant_of_shape(const ot_layer *l, void *params) {
+    constant_of_shape_params *p = params;
+    const ot_attr *a = ot_layer_find_attr(l, "value");
+    p->dtype = OT_FLOAT; /* default: float 0 */
+    if (!a) return OT_OK;
+    if (a->type != OT_ATTR_TENSOR)
+        return ot_node_fail(l, OT_ERR_INVALID, "attribute 'value' should be a tensor");
+    size_t elem = ot_dtype_size(a->t.dtype);
+    if (elem == 0 || elem > sizeof p->value)
+        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "value has dtype %s, which is not supported",
+                            ot_dtype_name(a->t.dtype));
+    if (ot_tensor_numel(&a->t) != 1)
+        return ot_node_fail(l, OT_ERR_INVALID, "value must hold one element, not %lld",
+                            (long long)ot_tensor_numel(&a->t));
+    p->dtype = a->t.dtype;
+    memcpy(p->value, a->t.data, elem);
+    return OT_OK;
+}
+
+static ot_status infer_constant_of_shape(ot_node_ctx *c) {
+    const constant_of_shape_params *p = c->params;
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs a shape input");
+    const ot_tensor *shape = c->in[0];
+    OT_NODE_CHECK(c, c->in_known[0], "the shape input '%s' must be known when the plan is built "
+                  "(an initializer, a Constant, or computed from shapes)",
+                  c->model->values[c->layer->inputs[0]].name);
+    OT_NODE_CHECK(c, shape->dtype == OT_INT64 && shape->ndim == 1, "shape must be a 1-D int64 tensor");
+    int64_t n = ot_tensor_numel(shape);
+    OT_NODE_CHECK(c, n <= OT_MAX_DIMS, "shape has %lld dims; at most %d are supported", (long long)n,
+                  OT_MAX_DIMS);
+    const int64_t *dims = shape->data;
+    for (int64_t d = 0; d < n; d++)
+        OT_NODE_CHECK(c, dims[d] >= 0, "shape dim %lld is negative (%lld)", (long long)d, (long long)dims[d]);
+    ot_tensor_set_shape(c->out[0], p->dtype, (int)n, dims);
+    return OT_OK;
+}
+
+static ot_status forward_constant_of_shape(ot_node_ctx *c) {
+    const constant_of_shape_params *p = c->params;
+    size_t elem = ot_dtype_size(p->dtype);
+    unsigned char *y = c->out[0]->data;
+    int64_t n = ot_tensor_numel(c->out[0]);
+    for (int64_t i = 0; i < n; i++) memcpy(y + (size_t)i * elem, p->value, elem);
+    return OT_OK;
+}
+
+/* Cast ----------------------------------------------------------------------------------- */
+
+typedef struct cast_params {
+    ot_dtype to;      /* as the model names it */
+    ot_dtype storage; /* what the engine holds: float32 for float16/bfloat16/float64 */
+} cast_params;
+
+/* Opset < 6 names the target dtype with a string. */
+static ot_dtype dtype_from_name(const char *name) {
+    static const struct { const char *name; ot_dtype dtype; } names[] = {
+        {"FLOAT", OT_FLOAT}, {"UINT8", OT_UINT8}, {"INT8", OT_INT8}, {"UINT16", OT_UINT16},
+        {"INT16", OT_INT16}, {"INT32", OT_INT32}, {"INT64", OT_INT64}, {"BOOL", OT_BOOL},
+        {"FLOAT16", OT_FLOAT16}, {"DOUBLE", OT_DOUBLE}, {"UINT32", OT_UINT32},
+        {"UINT64", OT_UINT64}, {"BFLOAT16", OT_BFLOAT16}, {"STRING", OT_STRING},
+    };
+    for (int i = 0; i < OT_COUNT(names); i++)
+        if (!strcmp(names[i].name, name)) return names[i].dtype;
+    return OT_UNDEFINED;
+}
+
+static ot_status parse_cast(const ot_layer *l, void *params) {
+    cast_params *p = params;
+    const ot_attr *a = ot_layer_find_attr(l, "to");
+    if (!a) return ot_node_fail(l, OT_ERR_INVALID, "needs a 'to' attribute");
+    if (a->type == OT_ATTR_STRING) p->to = dtype_from_name(a->s);
+    else if (a->type == OT_ATTR_INT) p->to = (ot_dtype)a->i;
+    else return ot_node_fail(l, OT_ERR_INVALID, "attribute 'to' should be an int");
+    int known = p->to == OT_FLOAT16 || p->to == OT_BFLOAT16 || p->to == OT_DOUBLE ||
+                (p->to != OT_UNDEFINED && p->to <= OT_BFLOAT16 && ot_dtype_size(p->to) > 0);
+    if (!known)
+        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "cannot cast to dtype %s",
+                            a->type == OT_ATTR_STRING ? a->s : ot_dtype_name(p->to));
+    p->storage = p->to == OT_FLOAT16 || p->to == OT_BFLOAT16 || p->to == OT_DOUBLE ? OT_FLOAT : p->to;
+    return OT_OK;
+}
+
+static ot_status infer_cast(ot_node_ctx *c) {
+    const cast_params *p = c->params;
+    OT_TRY(check_input_sized(c));
+    ot_tensor_set_shape(c->out[0], p->storage, c->in[0]->ndim, c->in[0]->dims);
+    return OT_OK;
+}
+
+/* One element on its way between dtypes: a float value, or integer bits (two's complement,
+ * or unsigned for uint64). */
+typedef struct cast_value {
+    int is_float, is_unsigned;
+    double f;
+    int64_t i;
+} cast_value;
+
+static cast_value load_value(const void *data, ot_dtype t, int64_t k) {
+    cast_value v = {0};
+    switch (t) {
+    case OT_FLOAT: v.is_float = 1; v.f = ((const float *)data)[k]; break;
+    case OT_INT8: v.i = ((const int8_t *)data)[k]; break;
+    case OT_UINT8: v.i = ((const uint8_t *)data)[k]; break;
+    case OT_INT16: v.i = ((const int16_t *)data)[k]; break;
+    case OT_UINT16: v.i = ((const uint16_t *)data)[k]; break;
+    case OT_INT32: v.i = ((const int32_t *)data)[k]; break;
+    case OT_UINT32: v.i = ((const uint32_t *)data)[k]; break;
+    case OT_INT64: v.i = ((const int64_t *)data)[k]; break;
+    case OT_UINT64: v.i = (int64_t)((const uint64_t *)data)[k]; v.is_unsigned = 1; break;
+    case OT_BOOL: v.i = ((const uint8_t *)data)[k] != 0; break;
+    default: break; /* float16/bfloat16/double never reach here: imported as float32 */
+    }
+    return v;
+}
+
+/* Truncates toward zero like C and numpy; NaN gives 0 and values beyond int64 saturate
+ * (the spec leaves both undefined; C would have undefined behaviour). */
+static int64_t float_to_int64(double f) {
+    if (isnan(f)) return 0;
+    if (f >= 9223372036854775807.0) return INT64_MAX;
+    if (f <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)f;
+}
+
+/* Rounds to bfloat16 (nearest even) and back. */
+static float round_bfloat16(float f) {
+    if (isnan(f)) return f;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    bits &= 0xffff0000u;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static float to_float(cast_value v, ot_dtype to) {
+    float f = v.is_float ? (float)v.f : v.is_unsigned ? (float)(uint64_t)v.i : (float)v.i;
+    if (to == OT_FLOAT16) return ot_half_to_float(ot_float_to_half(f));
+    if (to == OT_BFLOAT16) return round_bfloat16(f);
+    return f;
+}
+
+static void store_value(void *data, const cast_params *p, int64_t k, cast_value v) {
+    if (p->storage == OT_FLOAT) {
+        ((float *)data)[k] = to_float(v, p->to);
+        return;
+    }
+    if (p->storage == OT_BOOL) {
+        ((uint8_t *)data)[k] = v.is_float ? v.f != 0.0 : v.i != 0;
+        return;
+    }
+    /* Narrower integers wrap (two's complement), as numpy's astype does. */
+    int64_t i = v.is_float ? float_to_int64(v.f) : v.i;
+    switch (p->storage) {
+    case OT_INT8: ((int8_t *)data)[k] = (int8_t)i; break;
+    case OT_UINT8: ((uint8_t *)data)[k] = (uint8_t)i; break;
+    case OT_INT16: ((int16_t *)data)[k] = (int16_t)i; break;
+    case OT_UINT16: ((uint16_t *)data)[k] = (uint16_t)i; break;
+    case OT_INT32: ((int32_t *)data)[k] = (int32_t)i; break;
+    case OT_UINT32: ((uint32_t *)data)[k] = (uint32_t)i; break;
+    case OT_INT64: ((int64_t *)data)[k] = i; break;
+    case OT_UINT64:
+        ((uint64_t *)data)[k] = v.is_float && v.f >= 9223372036854775808.0 && v.f < 18446744073709551616.0
+                                    ? (uint64_t)v.f : (uint64_t)i;
+        break;
+    default: break;
+    }
+}
+
+static ot_status forward_cast(ot_node_ctx *c) {
+    const cast_params *p = c->params;
+    const ot_tensor *x = c->in[0];
+    int64_t n = ot_tensor_numel(x);
+    if (x->dtype == p->storage && p->to != OT_FLOAT16 && p->to != OT_BFLOAT16) return forward_identity(c);
+    for (int64_t k = 0; k < n; k++) store_value(c->out[0]->data, p, k, load_value(x->data, x->dtype, k));
+    return OT_OK;
+}
+
+/* Only float -> float casts carry a gradient (straight through the rounding). */
+static ot_status backward_cast(ot_node_ctx *c) {
+    if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != OT_FLOAT || c->out[0]->dtype != OT_FLOAT)
+        return OT_OK;
+    add_gradient(c->din[0]->data, c->dout[0]->data, ot_tensor_numel(c->in[0]));
+    return OT_OK;
+}
+
+/* Dropout -------------------------------------------------------------------------------- */
+
+typedef struct dropout_params {
+    float ratio;  /* opset < 12 attribute */
+    int is_test;  /* opset < 7: never drop */
+    int64_t seed; /* generator seed when the plan has none (training_mode set in inference) */
+} dropout_params;
+
+/* Forward's record for backward, followed by the keep mask (one byte per element). */
+typedef struct dropout_saved {
+    int dropped;
+    float scale;
+} dropout_saved;
+
+static ot_status parse_dropout(const ot_layer *l, void *params) {
+    dropout_params *p = params;
+    int64_t is_test;
+    OT_TRY(ot_attr_get_float(l, "ratio", 0.5f, &p->ratio));
+    OT_TRY(ot_attr_get_int(l, "is_test", 0, &is_test));
+    OT_TRY(ot_attr_get_int(l, "seed", 0, &p->seed));
+    p->is_test = l->opset < 7 && is_test != 0;
+    return OT_OK;
+}
+
+static ot_status infer_dropout(ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    const ot_tensor *x = c->in[0];
+    OT_NODE_CHECK(c, x->dtype == OT_FLOAT, "input must be float32, not %s", ot_dtype_name(x->dtype));
+    if (c->layer->opset >= 12) {
+        if (c->n_in > 1 && c->in[1])
+            OT_NODE_CHECK(c, c->in[1]->dtype == OT_FLOAT && ot_tensor_numel(c->in[1]) == 1,
+                          "ratio must be a float scalar");
+        if (c->n_in > 2 && c->in[2])
+            OT_NODE_CHECK(c, c->in[2]->dtype == OT_BOOL && ot_tensor_numel(c->in[2]) == 1,
+                          "training_mode must be a bool scalar");
+    }
+    ot_tensor_set_shape(c->out[0], OT_FLOAT, x->ndim, x->dims);
+    /* The mask is bool from opset 10, the input's type before. */
+    if (c->n_out > 1 && c->out[1])
+        ot_tensor_set_shape(c->out[1], c->layer->opset >= 10 ? OT_BOOL : OT_FLOAT, x->ndim, x->dims);
+    c->saved_bytes = sizeof(dropout_saved) + (size_t)ot_tensor_numel(x);
+    return OT_OK;
+}
+
+/* Drops in training plans (unless frozen) and wherever the training_mode input is true. */
+static int dropout_active(const ot_node_ctx *c, float *ratio) {
+    const dropout_params *p = c->params;
+    *ratio = p->ratio;
+    if (p->is_test) return 0;
+    int training = c->training;
+    if (c->layer->opset >= 12) {
+        *ratio = c->n_in > 1 && c->in[1] ? ((const float *)c->in[1]->data)[0] : 0.5f;
+        if (c->n_in > 2 && c->in[2] && ((const uint8_t *)c->in[2]->data)[0]) training = 1;
+    }
+    return training && *ratio != 0.0f;
+}
+
+static ot_status forward_dropout(ot_node_ctx *c) {
+    const dropout_params *p = c->params;
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    int64_t n = ot_tensor_numel(c->in[0]);
+    dropout_saved *saved = c->saved;
+    uint8_t *keep = (uint8_t *)(saved + 1);
+    float ratio;
+    saved->dropped = dropout_active(c, &ratio);
+    saved->scale = 1.0f;
+    if (saved->dropped) {
+        OT_NODE_CHECK(c, ratio > 0.0f && ratio < 1.0f, "ratio must be in [0, 1), not %g", ratio);
+        /* Plans without a generator (inference with training_mode set) draw from the seed. */
+        ot_rng local;
+        ot_rng *rng = c->rng;
+        if (!rng) {
+            ot_rng_seed(&local, (uint64_t)p->seed);
+            rng = &local;
+        }
+        saved->scale = 1.0f / (1.0f - ratio);
+        for (int64_t i = 0; i < n; i++) {
+            keep[i] = ot_rng_uniform(rng) >= ratio;
+            y[i] = keep[i] ? x[i] * saved->scale : 0.0f;
+        }
+    } else {
+        memset(keep, 1, (size_t)n);
+        if (n) memcpy(y, x, sizeof(float) * (size_t)n);
+    }
+    if (c->n_out > 1 && c->out[1]) {
+        if (c->out[1]->dtype == OT_BOOL) memcpy(c->out[1]->data, keep, (size_t)n);
+        else for (int64_t i = 0; i < n; i++) ((float *)c->out[1]->data)[i] = keep[i];
+    }
+    return OT_OK;
+}
+
+static ot_status backward_dropout(ot_node_ctx *c) {
+    if (!c->din[0] || !c->dout[0]) return OT_OK;
+    const dropout_saved *saved = c->saved;
+    const uint8_t *keep = (const uint8_t *)(saved + 1);
+    float *dx = c->din[0]->data;
+    const float *dy = c->dout[0]->data;
+    int64_t n = ot_tensor_numel(c->in[0]);
+    if (!saved->dropped) add_gradient(dx, dy, n);
+    else for (int64_t i = 0; i < n; i++) dx[i] += keep[i] ? dy[i] * saved->scale : 0.0f;
+    return OT_OK;
+}
+
+const ot_op ot_ops_tensor[] = {
+    {"", "Identity", 1, 0, NULL, infer_identity, forward_identity, backward_identity, 0, 0},
+    {"", "Constant", 1, sizeof(constant_params), parse_constant, infer_constant, forward_constant, NULL, 0, 0},
+    {"", "ConstantOfShape", 9, sizeof(constant_of_shape_params), parse_constant_of_shape,
+     infer_constant_of_shape, forward_constant_of_shape, NULL, 0, 0x1},
+    {"", "Cast", 1, sizeof(cast_params), parse_cast, infer_cast, forward_cast, backward_cast, 0, 0},
+    {"", "Dropout", 1, sizeof(dropout_params), parse_dropout, infer_dropout, forward_dropout,
+     backward_dropout, OT_OP_RANDOM, 0x6},
+};
+const int ot_ops_tensor_count = OT_COUNT(ot_ops_tensor);
