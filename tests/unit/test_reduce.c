@@ -1,0 +1,308 @@
+/* Reductions: values against hand-computed sums of a known tensor, axes as attribute and as
+ * input, keepdims / negative axes / noop_with_empty_axes, int64, errors naming the node, and
+ * gradient checks (central differences) plus exact tie / zero-norm gradients. */
+#include <math.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "onnxtrain/plan.h"
+#include "test_support.h"
+
+static ot_tensor run_op(const char *op, int opset, int n, const ot_tensor *const *inputs, int n_attrs,
+                        const ot_attr *attrs) {
+    ot_model *m = ts_single_node("", op, opset, n, inputs, NULL, 1, n_attrs, attrs);
+    ot_tensor y = ts_run(m, 0, NULL, 0);
+    ot_model_free(m);
+    return y;
+}
+
+static void assert_shape(const ot_tensor *y, int ndim, const int64_t *dims) {
+    assert_int_equal(y->ndim, ndim);
+    for (int d = 0; d < ndim; d++) assert_int_equal(y->dims[d], dims[d]);
+}
+
+static void assert_floats(const ot_tensor *y, int n, const float *want, double tol) {
+    assert_int_equal(y->dtype, OT_FLOAT);
+    assert_int_equal(ot_tensor_numel(y), n);
+    for (int i = 0; i < n; i++) {
+        float got = ((float *)y->data)[i];
+        if (fabs(got - want[i]) > tol * fmax(1.0, fabs(want[i])))
+            fail_msg("[%d]: got %.9g, want %.9g", i, got, want[i]);
+    }
+}
+
+/* x[i, j, k] = 12 i + 4 j + k, shape [2, 3, 4]. */
+static ot_tensor arange_234(void) {
+    int64_t dims[3] = {2, 3, 4};
+    ot_tensor x = ts_tensor(3, dims);
+    for (int i = 0; i < 24; i++) ((float *)x.data)[i] = (float)i;
+    return x;
+}
+
+static void values_with_axes_attribute(void **state) {
+    (void)state;
+    ot_tensor x = arange_234();
+    const ot_tensor *in[1] = {&x};
+    struct {
+        const char *op;
+        int n_axes;
+        int64_t axes[2];
+        int keepdims;
+        int out_ndim;
+        int64_t out_dims[3];
+        float want[12];
+    } cases[] = {
+        /* sum_j (12 i + 4 j + k) = 36 i + 12 + 3 k */
+        {"ReduceSum", 1, {1}, 1, 3, {2, 1, 4}, {12, 15, 18, 21, 48, 51, 54, 57}},
+        /* sum_i,k = 60 + 32 j */
+        {"ReduceSum", 2, {0, 2}, 0, 1, {3}, {60, 92, 124}},
+        {"ReduceSum", 1, {-1}, 0, 2, {2, 3}, {6, 22, 38, 54, 70, 86}},
+        {"ReduceSum", 0, {0}, 1, 3, {1, 1, 1}, {276}},
+        {"ReduceSum", 0, {0}, 0, 0, {0}, {276}},
+        {"ReduceMean", 1, {1}, 1, 3, {2, 1, 4}, {4, 5, 6, 7, 16, 17, 18, 19}},
+        {"ReduceMean", 0, {0}, 0, 0, {0}, {11.5f}},
+        {"ReduceMax", 2, {2, 0}, 1, 3, {1, 3, 1}, {15, 19, 23}},
+        {"ReduceMax", 1, {-2}, 0, 2, {2, 4}, {8, 9, 10, 11, 20, 21, 22, 23}},
+        {"ReduceMin", 1, {-1}, 0, 2, {2, 3}, {0, 4, 8, 12, 16, 20}},
+        /* sqrt(sum_k (4 j + k)^2) for i = 0: sqrt(14), sqrt(126), sqrt(366) */
+        {"ReduceL2", 1, {2}, 0, 2, {2, 3}, {3.74165739f, 11.2249722f, 19.1311265f, 27.0924344f, 35.0713558f, 43.0581003f}},
+        /* sum_i (12 i + k)^2 for j = 0: k^2 + (12 + k)^2 */
+        {"ReduceSumSquare", 1, {0}, 0, 2, {3, 4}, {144, 170, 200, 234, 272, 314, 360, 410, 464, 522, 584, 650}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ot_attr attrs[2] = {ts_attr_int("keepdims", cases[c].keepdims),
+                            ts_attr_ints("axes", cases[c].n_axes, cases[c].axes)};
+        /* Opset 11: axes is an attribute for every reduction. */
+        ot_tensor y = run_op(cases[c].op, 11, 1, in, cases[c].n_axes ? 2 : 1, attrs);
+        assert_shape(&y, cases[c].out_ndim, cases[c].out_dims);
+        assert_floats(&y, (int)ot_dims_numel(cases[c].out_ndim, cases[c].out_dims), cases[c].want, 1e-6);
+        ot_tensor_free(&y);
+        for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
+    }
+    ot_tensor_free(&x);
+}
+
+static void axes_as_input(void **state) {
+    (void)state;
+    ot_tensor x = arange_234();
+    int64_t axes_values[2] = {-1, 0}, one = 2;
+    ot_tensor axes = ts_int64(1, &one, axes_values), empty = ts_int64(1, (int64_t[]){0}, axes_values);
+    const ot_tensor *in[2] = {&x, &axes};
+    ot_attr keep0 = ts_attr_int("keepdims", 0), noop = ts_attr_int("noop_with_empty_axes", 1);
+    ot_tensor y = run_op("ReduceSum", 13, 2, in, 1, &keep0);
+    assert_shape(&y, 1, (int64_t[]){3});
+    assert_floats(&y, 3, (float[]){60, 92, 124}, 1e-6);
+    ot_tensor_free(&y);
+    /* Opset 18 moves the other reductions' axes to the input as well. */
+    y = run_op("ReduceMean", 18, 2, in, 1, &keep0);
+    assert_floats(&y, 3, (float[]){7.5f, 11.5f, 15.5f}, 1e-6);
+    ot_tensor_free(&y);
+    /* Empty axes: everything, or nothing with noop_with_empty_axes. Omitted axes: everything. */
+    const ot_tensor *in_empty[2] = {&x, &empty};
+    y = run_op("ReduceSum", 13, 2, in_empty, 1, &keep0);
+    assert_shape(&y, 0, NULL);
+    assert_floats(&y, 1, (float[]){276}, 1e-6);
+    ot_tensor_free(&y);
+    y = run_op("ReduceSum", 13, 2, in_empty, 1, &noop);
+    assert_shape(&y, 3, x.dims);
+    assert_floats(&y, 24, x.data, 0);
+    ot_tensor_free(&y);
+    const ot_tensor *omitted[2] = {&x, NULL};
+    y = run_op("ReduceMax", 18, 2, omitted, 1, &keep0);
+    assert_floats(&y, 1, (float[]){23}, 0);
+    ot_tensor_free(&y);
+    ot_attr_free(&keep0);
+    ot_attr_free(&noop);
+    ot_tensor_free(&axes);
+    ot_tensor_free(&empty);
+    ot_tensor_free(&x);
+}
+
+static void int64_reductions(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 2}, v[4] = {1, -2, 3, 4}, axis = 1;
+    ot_tensor x = ts_int64(2, dims, v);
+    const ot_tensor *in[1] = {&x};
+    ot_attr attrs[2] = {ts_attr_int("keepdims", 0), ts_attr_ints("axes", 1, &axis)};
+    const char *ops[] = {"ReduceSum", "ReduceMax", "ReduceMin", "ReduceSumSquare"};
+    int64_t want[4][2] = {{-1, 7}, {1, 4}, {-2, 3}, {5, 25}};
+    for (int o = 0; o < 4; o++) {
+        ot_tensor y = run_op(ops[o], 11, 1, in, 2, attrs);
+        assert_int_equal(y.dtype, OT_INT64);
+        for (int i = 0; i < 2; i++) assert_int_equal(((int64_t *)y.data)[i], want[o][i]);
+        ot_tensor_free(&y);
+    }
+    for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
+    ot_tensor_free(&x);
+}
+
+/* Builds a one-node model like ts_single_node but returns the status of resolving it (parse
+ * errors) or of planning it (infer errors). */
+static ot_status build_and_plan(const char *op, int opset, int n, const ot_tensor *const *inputs, int n_attrs,
+                                const ot_attr *attrs) {
+    ot_model *m = ot_model_new();
+    assert_int_equal(ot_model_set_opset(m, "", opset), OT_OK);
+    const char *names[4] = {"x0", "x1", "x2", "x3"}, *in_names[4], *out_names[1] = {"y0"};
+    for (int k = 0; k < n; k++) {
+        in_names[k] = inputs[k] ? names[k] : "";
+        if (!inputs[k]) continue;
+        ot_tensor copy;
+        assert_int_equal(ot_tensor_copy(&copy, inputs[k], names[k]), OT_OK);
+        assert_int_equal(ot_model_add_initializer(m, names[k], &copy, NULL), OT_OK);
+    }
+    int li;
+    assert_int_equal(ot_model_add_layer(m, "node", op, "", n, in_names, 1, out_names, &li), OT_OK);
+    for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
+    m->outputs = ot_xcalloc(2, sizeof(int));
+    m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
+    ot_status status = ot_model_check_graph(m);
+    if (status == OT_OK) status = ot_model_resolve(m);
+    if (status == OT_OK) {
+        ot_plan *plan;
+        status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);
+        if (status == OT_OK) ot_plan_free(plan);
+    }
+    ot_model_free(m);
+    return status;
+}
+
+static void expect_error(ot_status status, ot_status code, const char *node, const char *text) {
+    assert_int_equal(status, code);
+    if (!strstr(ot_last_error(), node) || !strstr(ot_last_error(), text))
+        fail_msg("unexpected message: %s", ot_last_error());
+}
+
+static void errors_name_the_node(void **state) {
+    (void)state;
+    ot_tensor x = arange_234();
+    const ot_tensor *in[1] = {&x};
+    int64_t out_of_range = 3, repeated[2] = {1, -2};
+    ot_attr bad_axis = ts_attr_ints("axes", 1, &out_of_range), twice = ts_attr_ints("axes", 2, repeated);
+    ot_attr bad_keep = ts_attr_int("keepdims", 2);
+    expect_error(build_and_plan("ReduceMean", 13, 1, in, 1, &bad_axis), OT_ERR_INVALID, "ReduceMean node 'node'",
+                 "out of range");
+    expect_error(build_and_plan("ReduceMax", 13, 1, in, 1, &twice), OT_ERR_INVALID, "ReduceMax node 'node'",
+                 "repeated");
+    expect_error(build_and_plan("ReduceL2", 13, 1, in, 1, &bad_keep), OT_ERR_INVALID, "ReduceL2 node 'node'",
+                 "keepdims");
+    /* From opset 13 ReduceSum takes axes as an input only. */
+    expect_error(build_and_plan("ReduceSum", 13, 1, in, 1, &twice), OT_ERR_INVALID, "ReduceSum node 'node'",
+                 "input from opset 13");
+    /* Axes input out of range, and of the wrong dtype. */
+    ot_tensor axes = ts_int64(1, (int64_t[]){1}, (int64_t[]){-4}), float_axes = ts_tensor(1, (int64_t[]){1});
+    const ot_tensor *with_axes[2] = {&x, &axes}, *with_float_axes[2] = {&x, &float_axes};
+    expect_error(build_and_plan("ReduceSum", 13, 2, with_axes, 0, NULL), OT_ERR_INVALID, "ReduceSum node 'node'",
+                 "out of range");
+    expect_error(build_and_plan("ReduceSum", 13, 2, with_float_axes, 0, NULL), OT_ERR_INVALID,
+                 "ReduceSum node 'node'", "int64");
+    /* Mean and L2 of integers are not defined here. */
+    ot_tensor ints = ts_int64(1, (int64_t[]){1}, (int64_t[]){1});
+    const ot_tensor *int_in[1] = {&ints};
+    expect_error(build_and_plan("ReduceMean", 13, 1, int_in, 0, NULL), OT_ERR_INVALID, "ReduceMean node 'node'",
+                 "float32");
+    /* Axes fed at run time cannot shape the plan: a clear error, not a wrong shape. */
+    int as_input[2] = {0, 1};
+    ot_model *m = ts_single_node("", "ReduceSum", 13, 2, with_axes, as_input, 1, 0, NULL);
+    ot_plan *plan;
+    expect_error(ot_plan_create(m, NULL, 1, m->inputs, &axes, &plan), OT_ERR_UNSUPPORTED,
+                 "ReduceSum node 'node'", "axes");
+    ot_model_free(m);
+    ot_attr_free(&bad_axis);
+    ot_attr_free(&twice);
+    ot_attr_free(&bad_keep);
+    ot_tensor_free(&axes);
+    ot_tensor_free(&float_axes);
+    ot_tensor_free(&ints);
+    ot_tensor_free(&x);
+}
+
+static void gradcheck_reductions(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 11);
+    int64_t dims[3] = {2, 3, 4};
+    ot_tensor x = ts_random(&rng, 3, dims, -2.0f, 2.0f);
+    const ot_tensor *in[1] = {&x};
+    const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"};
+    struct {
+        int n_axes;
+        int64_t axes[2];
+        int keepdims;
+    } cases[] = {{1, {1}, 1}, {2, {0, 2}, 0}, {1, {-1}, 0}, {0, {0}, 1}, {2, {0, 1}, 1}};
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            ot_attr attrs[2] = {ts_attr_int("keepdims", cases[c].keepdims),
+                                ts_attr_ints("axes", cases[c].n_axes, cases[c].axes)};
+            ts_gradcheck(ops[o], 11, 1, in, 1, cases[c].n_axes ? 2 : 1, attrs, 0, 1e-3, 1e-2);
+            for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
+        }
+    /* Axes as an input (opset 13 ReduceSum, 18 the others) and the no-op. */
+    int64_t axis = 1;
+    ot_tensor axes = ts_int64(1, (int64_t[]){1}, &axis), empty = ts_int64(1, (int64_t[]){0}, &axis);
+    const ot_tensor *with_axes[2] = {&x, &axes}, *with_empty[2] = {&x, &empty};
+    ts_gradcheck("ReduceSum", 13, 2, with_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ts_gradcheck("ReduceL2", 18, 2, with_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_attr noop = ts_attr_int("noop_with_empty_axes", 1);
+    ts_gradcheck("ReduceSum", 13, 2, with_empty, 1, 1, &noop, 0, 1e-3, 1e-2);
+    ot_attr_free(&noop);
+    ot_tensor_free(&axes);
+    ot_tensor_free(&empty);
+    ot_tensor_free(&x);
+}
+
+/* d sum(y) / dx for a reduction along axis 1 with keepdims 0. */
+static void gradient_along_axis1(const char *op, const ot_tensor *x, float *grad) {
+    int64_t axis = 1;
+    ot_attr attrs[2] = {ts_attr_int("keepdims", 0), ts_attr_ints("axes", 1, &axis)};
+    const ot_tensor *in[1] = {x};
+    ot_model *m = ts_single_node("", op, 13, 1, in, NULL, 1, 2, attrs);
+    unsigned char *trainable = calloc((size_t)m->n_values + 1, 1);
+    int v = ot_model_find_value(m, "x0");
+    trainable[v] = 1;
+    ot_plan_options options = {.training = 1, .trainable = trainable};
+    ot_plan *plan;
+    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    assert_int_equal(ot_plan_forward(plan), OT_OK);
+    ot_plan_zero_grads(plan);
+    ot_tensor *dy = ot_plan_grad(plan, m->outputs[0]);
+    for (int64_t i = 0; i < ot_tensor_numel(dy); i++) ((float *)dy->data)[i] = 1.0f;
+    assert_int_equal(ot_plan_backward(plan), OT_OK);
+    memcpy(grad, ot_plan_grad(plan, v)->data, sizeof(float) * (size_t)ot_tensor_numel(x));
+    ot_plan_free(plan);
+    free(trainable);
+    ot_model_free(m);
+    for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
+}
+
+/* Ties share the gradient equally (torch.amax); a zero L2 norm gives 0, not NaN (torch.norm). */
+static void ties_and_zero_norm(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 3};
+    float v[6] = {1, 3, 3, 2, 2, 0}, grad[6];
+    ot_tensor x = ts_float(2, dims, v);
+    gradient_along_axis1("ReduceMax", &x, grad);
+    float want_max[6] = {0, 0.5f, 0.5f, 0.5f, 0.5f, 0};
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_max[i], 1e-7);
+    gradient_along_axis1("ReduceMin", &x, grad);
+    float want_min[6] = {1, 0, 0, 0, 0, 1};
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_min[i], 1e-7);
+    ot_tensor_free(&x);
+    float w[6] = {0, 0, 0, 3, 0, 4};
+    x = ts_float(2, dims, w);
+    gradient_along_axis1("ReduceL2", &x, grad);
+    float want_l2[6] = {0, 0, 0, 0.6f, 0, 0.8f};
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_l2[i], 1e-6);
+    ot_tensor_free(&x);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(values_with_axes_attribute),
+        cmocka_unit_test(axes_as_input),
+        cmocka_unit_test(int64_reductions),
+        cmocka_unit_test(errors_name_the_node),
+        cmocka_unit_test(gradcheck_reductions),
+        cmocka_unit_test(ties_and_zero_norm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
