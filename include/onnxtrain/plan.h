@@ -57,8 +57,8 @@ ot_tensor *ot_plan_value(ot_plan *p, int value);
 ot_tensor *ot_plan_grad(ot_plan *p, int value);
 
 ot_status ot_plan_forward(ot_plan *p);
-/* Zeroes every gradient the plan owns (not param_grads given by the caller, nor the
- * targets' gradients). */
+/* Zeroes every gradient the plan owns, the targets' included (not param_grads given by the
+ * caller): call it before writing the loss gradient into the targets' gradients. */
 void ot_plan_zero_grads(ot_plan *p);
 /* Backpropagates from the targets' gradients; adds into parameter gradients. */
 ot_status ot_plan_backward(ot_plan *p);

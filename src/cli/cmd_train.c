@@ -86,6 +86,56 @@ static ot_status apply_freeze_flags(const cli_args *args, ot_model *m) {
     return ot_model_apply_freeze(m, n, rules);
 }
 
+/* --cache, --checkpoint, --resume, --augment, --unfreeze-every. */
+static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
+    config->cache_dir = cli_get(args, "cache");
+    config->cache_compress = cli_has(args, "cache-compress");
+    if (config->cache_compress && !config->cache_dir) {
+        cli_error(args, "--cache-compress needs --cache DIR");
+        return 0;
+    }
+    config->checkpoint_path = cli_get(args, "checkpoint");
+    config->resume = cli_has(args, "resume");
+    if (config->resume && !config->checkpoint_path) {
+        cli_error(args, "--resume needs --checkpoint FILE (the file to resume from)");
+        return 0;
+    }
+    const char *every = cli_get(args, "unfreeze-every");
+    if (every) {
+        int64_t e = 0, k = 0;
+        char *copy = ot_xstrdup(every), *colon = strchr(copy, ':');
+        int ok = colon && (*colon = '\0', ot_parse_int64(copy, &e)) && ot_parse_int64(colon + 1, &k) &&
+                 e >= 1 && k >= 1 && e < 1000000 && k < 1000000;
+        free(copy);
+        if (!ok) {
+            cli_error(args, "--unfreeze-every %s: expected E:K (every E epochs, K more layers), both >= 1", every);
+            return 0;
+        }
+        config->unfreeze_every = (int)e;
+        config->unfreeze_count = (int)k;
+    }
+    const char *augment = cli_get(args, "augment");
+    if (augment) {
+        char *copy = ot_xstrdup(augment), *save = NULL;
+        int ok = 1;
+        for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
+            int64_t n;
+            double f;
+            if (!strcmp(item, "flip")) config->augment_flip = 1;
+            else if (!strncmp(item, "shift:", 6) && ot_parse_int64(item + 6, &n) && n >= 1 && n < 4096) config->augment_shift = (int)n;
+            else if (!strncmp(item, "crop:", 5) && ot_parse_int64(item + 5, &n) && n >= 1 && n < 4096) config->augment_crop = (int)n;
+            else if (!strncmp(item, "brightness:", 11) && ot_parse_double(item + 11, &f) && f > 0 && f < 100) config->augment_brightness = f;
+            else ok = 0;
+        }
+        free(copy);
+        if (!ok) {
+            cli_error(args, "--augment %s: expected a list of flip, shift:N, crop:N, brightness:F", augment);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *config) {
     if (cli_has(args, "cut") && ot_model_cut(m, cli_get(args, "cut")) != OT_OK) return 0;
     if (cli_has(args, "head")) {
@@ -134,6 +184,7 @@ int cmd_train(int argc, char **argv) {
     }
     double val_split = 0;
     if (!cli_get_double(&args, "val-split", 0, 0, 1, &val_split)) goto done;
+    if (!read_transfer_flags(&args, &config)) goto done;
     rc = 1;
     /* Fail before training when the result could not be written. */
     if (out && ot_check_writable(out) != OT_OK) {

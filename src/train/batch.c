@@ -1,16 +1,96 @@
-/* Gathering a batch from the dataset in the epoch's order. */
+/* Gathering a batch from the training source in the epoch's order, with on-the-fly image
+ * augmentation (flip, shift, crop-and-resize, brightness) drawn from the run's generator. */
+#include <math.h>
 #include <string.h>
 
+#include "../core/util.h"
 #include "trainer_internal.h"
 
-void ot_gather_batch(trainer *t, const int64_t *order, int64_t size) {
+/* Horizontal flip of each channel: x (C, H, W). */
+static void flip(float *x, int64_t c, int64_t h, int64_t w) {
+    for (int64_t k = 0; k < c * h; k++) {
+        float *row = x + k * w;
+        for (int64_t i = 0, j = w - 1; i < j; i++, j--) {
+            float tmp = row[i];
+            row[i] = row[j];
+            row[j] = tmp;
+        }
+    }
+}
+
+/* Translates by (dy, dx), filling uncovered pixels with 0: x (C, H, W), scratch the same. */
+static void shift(float *x, float *scratch, int64_t c, int64_t h, int64_t w, int64_t dy, int64_t dx) {
+    for (int64_t k = 0; k < c; k++)
+        for (int64_t i = 0; i < h; i++)
+            for (int64_t j = 0; j < w; j++) {
+                int64_t si = i - dy, sj = j - dx;
+                scratch[(k * h + i) * w + j] = si >= 0 && si < h && sj >= 0 && sj < w ? x[(k * h + si) * w + sj] : 0.0f;
+            }
+    memcpy(x, scratch, sizeof(float) * (size_t)(c * h * w));
+}
+
+/* Takes a (h - n) x (w - n) window at (top, left) and resizes it back to h x w (bilinear). */
+static void crop_resize(float *x, float *scratch, int64_t c, int64_t h, int64_t w, int64_t n,
+                        int64_t top, int64_t left) {
+    double sy = (double)(h - n) / h, sx = (double)(w - n) / w;
+    for (int64_t k = 0; k < c; k++)
+        for (int64_t i = 0; i < h; i++) {
+            double fy = fmin(fmax((i + 0.5) * sy - 0.5, 0), h - n - 1);
+            int64_t y0 = (int64_t)fy, y1 = OT_MIN(y0 + 1, h - n - 1);
+            double wy = fy - y0;
+            for (int64_t j = 0; j < w; j++) {
+                double fx = fmin(fmax((j + 0.5) * sx - 0.5, 0), w - n - 1);
+                int64_t x0 = (int64_t)fx, x1 = OT_MIN(x0 + 1, w - n - 1);
+                double wx = fx - x0;
+                const float *plane = x + k * h * w;
+#define AT(r, q) plane[(top + (r)) * w + left + (q)]
+                double v = (AT(y0, x0) * (1 - wx) + AT(y0, x1) * wx) * (1 - wy) + (AT(y1, x0) * (1 - wx) + AT(y1, x1) * wx) * wy;
+#undef AT
+                scratch[(k * h + i) * w + j] = (float)v;
+            }
+        }
+    memcpy(x, scratch, sizeof(float) * (size_t)(c * h * w));
+}
+
+static void augment(trainer *t, float *x, float *scratch) {
+    const ot_train_config *c = t->config;
     const ot_dataset *d = t->train;
+    int64_t ch = d->sample_ndim == 3 ? d->sample_dims[0] : 1;
+    int64_t h = d->sample_dims[d->sample_ndim - 2], w = d->sample_dims[d->sample_ndim - 1];
+    if (c->augment_flip && ot_rng_uniform(&t->rng) < 0.5f) flip(x, ch, h, w);
+    if (c->augment_shift) {
+        int64_t range = 2 * c->augment_shift + 1;
+        int64_t dy = (int64_t)ot_rng_below(&t->rng, (uint32_t)range) - c->augment_shift;
+        int64_t dx = (int64_t)ot_rng_below(&t->rng, (uint32_t)range) - c->augment_shift;
+        shift(x, scratch, ch, h, w, dy, dx);
+    }
+    if (c->augment_crop && c->augment_crop < OT_MIN(h, w)) {
+        int64_t n = c->augment_crop;
+        int64_t top = ot_rng_below(&t->rng, (uint32_t)(n + 1)), left = ot_rng_below(&t->rng, (uint32_t)(n + 1));
+        crop_resize(x, scratch, ch, h, w, n, top, left);
+    }
+    if (c->augment_brightness > 0) {
+        float delta = (float)(c->augment_brightness * (2.0 * ot_rng_uniform(&t->rng) - 1.0));
+        for (int64_t i = 0; i < ch * h * w; i++) x[i] += delta;
+    }
+}
+
+void ot_gather_batch(trainer *t, const int64_t *order, int64_t size) {
+    const ot_sample_source *s = &t->train_source;
+    const ot_train_config *c = t->config;
+    int augmenting = !t->caching && (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness > 0) &&
+                     t->train->sample_ndim >= 2;
+    for (int k = 0; k < s->count; k++) {
+        int64_t per = s->per_sample[k];
+        for (int64_t i = 0; i < size; i++)
+            memcpy(t->batch_feeds[k] + i * per, s->arrays[k] + order[i] * per, sizeof(float) * (size_t)per);
+    }
+    if (augmenting)
+        for (int64_t i = 0; i < size; i++) augment(t, t->batch_feeds[0] + i * s->per_sample[0], t->augment_scratch);
     for (int64_t i = 0; i < size; i++) {
-        int64_t s = order[i];
-        memcpy(t->batch_x + i * d->sample_size, d->x + s * d->sample_size, sizeof(float) * (size_t)d->sample_size);
-        if (t->batch_labels) t->batch_labels[i] = d->labels[s];
+        if (t->batch_labels) t->batch_labels[i] = s->labels[order[i]];
         if (t->batch_targets)
-            memcpy(t->batch_targets + i * d->target_size, d->targets + s * d->target_size,
-                   sizeof(float) * (size_t)d->target_size);
+            memcpy(t->batch_targets + i * s->target_size, s->targets + order[i] * s->target_size,
+                   sizeof(float) * (size_t)s->target_size);
     }
 }

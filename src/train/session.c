@@ -37,20 +37,32 @@ ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *outp
     return OT_OK;
 }
 
+void ot_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims) {
+    memset(feeds, 0, sizeof *feeds);
+    feeds->count = 1;
+    feeds->values[0] = value;
+    feeds->shapes[0].dtype = OT_FLOAT;
+    feeds->shapes[0].ndim = OT_MIN(sample_ndim + 1, OT_MAX_DIMS);
+    memcpy(feeds->shapes[0].dims + 1, sample_dims, sizeof(int64_t) * (size_t)(feeds->shapes[0].ndim - 1));
+}
+
+static ot_status create_plan(ot_plan_pair *pair, int64_t batch, ot_plan **out) {
+    ot_tensor shapes[OT_MAX_FEEDS];
+    for (int k = 0; k < pair->feeds.count; k++) {
+        shapes[k] = pair->feeds.shapes[k];
+        shapes[k].dims[0] = batch;
+    }
+    return ot_plan_create(pair->model, &pair->options, pair->feeds.count, pair->feeds.values, shapes, out);
+}
+
 ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
-                            int feed, ot_dtype dtype, int sample_ndim, const int64_t *sample_dims,
-                            int64_t batch) {
+                            const ot_feed_set *feeds, int64_t batch) {
     memset(pair, 0, sizeof *pair);
     pair->model = m;
     pair->options = *options;
-    pair->feed = feed;
+    pair->feeds = *feeds;
     pair->batch = batch;
-    if (sample_ndim + 1 > OT_MAX_DIMS) return ot_fail(OT_ERR_UNSUPPORTED, "samples have too many dims");
-    pair->feed_shape.dtype = dtype;
-    pair->feed_shape.ndim = sample_ndim + 1;
-    pair->feed_shape.dims[0] = batch;
-    memcpy(pair->feed_shape.dims + 1, sample_dims, sizeof(int64_t) * (size_t)sample_ndim);
-    return ot_plan_create(m, &pair->options, 1, &feed, &pair->feed_shape, &pair->full);
+    return create_plan(pair, batch, &pair->full);
 }
 
 ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out) {
@@ -61,9 +73,7 @@ ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out) {
     if (!pair->partial || pair->partial_size != size) {
         ot_plan_free(pair->partial);
         pair->partial = NULL;
-        ot_tensor shape = pair->feed_shape;
-        shape.dims[0] = size;
-        OT_TRY(ot_plan_create(pair->model, &pair->options, 1, &pair->feed, &shape, &pair->partial));
+        OT_TRY(create_plan(pair, size, &pair->partial));
         pair->partial_size = size;
     }
     *out = pair->partial;
@@ -76,30 +86,42 @@ void ot_plan_pair_free(ot_plan_pair *pair) {
     memset(pair, 0, sizeof *pair);
 }
 
+void ot_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d) {
+    memset(s, 0, sizeof *s);
+    s->n = d->n;
+    s->count = 1;
+    s->arrays[0] = d->x;
+    s->per_sample[0] = d->sample_size;
+    s->labels = d->labels;
+    s->targets = d->targets;
+    s->target_size = d->target_size;
+}
+
 ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
-                           const ot_dataset *d, ot_eval_result *out) {
+                           const ot_sample_source *source, ot_eval_result *out) {
     double total = 0;
     int64_t correct = 0;
-    for (int64_t start = 0; start < d->n; start += pair->batch) {
-        int64_t size = OT_MIN(pair->batch, d->n - start);
+    for (int64_t start = 0; start < source->n; start += pair->batch) {
+        int64_t size = OT_MIN(pair->batch, source->n - start);
         ot_plan *plan;
         OT_TRY(ot_plan_pair_get(pair, size, &plan));
-        /* Samples are contiguous in the dataset: bind them without a copy. */
-        ot_plan_value(plan, pair->feed)->data = d->x + start * d->sample_size;
+        /* Samples are contiguous in the source: bind them without a copy. */
+        for (int k = 0; k < source->count; k++)
+            ot_plan_value(plan, pair->feeds.values[k])->data = (float *)source->arrays[k] + start * source->per_sample[k];
         OT_TRY(ot_plan_forward(plan));
         const ot_tensor *y = ot_plan_value(plan, io->loss_target);
         int64_t width = ot_tensor_numel(y) / size;
-        if (start == 0) OT_TRY(ot_check_labels(d, loss, width, "evaluation data"));
-        const float *targets = d->targets ? d->targets + start * d->target_size : NULL;
-        if (d->targets && d->target_size != width)
+        if (source->targets && source->target_size != width)
             return ot_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
-                           (long long)d->target_size, (long long)width);
+                           (long long)source->target_size, (long long)width);
         total += size * ot_loss_compute(loss, NULL, y->data, size, width,
-                                        d->labels ? d->labels + start : NULL, targets, &correct);
+                                        source->labels ? source->labels + start : NULL,
+                                        source->targets ? source->targets + start * source->target_size : NULL,
+                                        &correct);
     }
-    out->samples = d->n;
-    out->loss = d->n ? total / d->n : NAN;
-    out->accuracy = d->n ? (double)correct / d->n : NAN;
+    out->samples = source->n;
+    out->loss = source->n ? total / source->n : NAN;
+    out->accuracy = source->n ? (double)correct / source->n : NAN;
     return OT_OK;
 }
 
@@ -112,9 +134,16 @@ ot_status ot_evaluate(ot_model *m, ot_loss_kind loss, const char *input_name,
     options.targets = &io.loss_target;
     options.n_targets = 1;
     ot_plan_pair pair;
-    ot_status status = ot_plan_pair_init(&pair, m, &options, io.input, OT_FLOAT, d->sample_ndim,
-                                         d->sample_dims, OT_MIN(batch, d->n));
-    if (status == OT_OK) status = ot_evaluate_with(&pair, &io, loss, d, out);
+    ot_feed_set feeds;
+    ot_feed_set_single(&feeds, io.input, d->sample_ndim, d->sample_dims);
+    ot_status status = ot_plan_pair_init(&pair, m, &options, &feeds, OT_MIN(batch, d->n));
+    if (status == OT_OK) {
+        const ot_tensor *y = ot_plan_value(pair.full, io.loss_target);
+        status = ot_check_labels(d, loss, ot_tensor_numel(y) / pair.batch, "evaluation data");
+    }
+    ot_sample_source source;
+    ot_sample_source_from_dataset(&source, d);
+    if (status == OT_OK) status = ot_evaluate_with(&pair, &io, loss, &source, out);
     ot_plan_pair_free(&pair);
     return status;
 }

@@ -18,28 +18,54 @@ typedef struct ot_io_binding {
 ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *output_name,
                      ot_loss_kind loss, ot_io_binding *out);
 
+#define OT_MAX_FEEDS 16
+
+/* What a plan is fed with: value indices and per-sample shapes (dims[0] is the batch). */
+typedef struct ot_feed_set {
+    int count;
+    int values[OT_MAX_FEEDS];
+    ot_tensor shapes[OT_MAX_FEEDS];
+} ot_feed_set;
+
+/* One feed: `value` with per-sample shape sample_dims. */
+void ot_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims);
+
 typedef struct ot_plan_pair {
     ot_model *model;
     ot_plan_options options;
-    int feed;
-    ot_tensor feed_shape; /* dims[0] is the batch */
+    ot_feed_set feeds;
     int64_t batch;
     ot_plan *full, *partial;
     int64_t partial_size;
 } ot_plan_pair;
 
-/* Prepares plans feeding `feed` with per-sample shape `sample` in batches of `batch`. The
- * full plan is made now (so shape errors surface before training). */
+/* Prepares plans for the feeds in batches of `batch`. The full plan is made now (so shape
+ * errors surface before training). */
 ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
-                            int feed, ot_dtype dtype, int sample_ndim, const int64_t *sample_dims,
-                            int64_t batch);
+                            const ot_feed_set *feeds, int64_t batch);
 /* The plan for a batch of `size` samples (size <= batch). */
 ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out);
 void ot_plan_pair_free(ot_plan_pair *pair);
 
-/* Evaluates loss/accuracy over a dataset with inference plans from pair. */
+/* Where a plan's feeds come from: for feed k a contiguous array (n, per_sample[k]) - the
+ * dataset's samples, or the frozen-feature cache's frontier tensors - plus the truth. */
+typedef struct ot_sample_source {
+    int64_t n;
+    int count;
+    const float *arrays[OT_MAX_FEEDS];
+    int64_t per_sample[OT_MAX_FEEDS];
+    const int64_t *labels;
+    const float *targets;
+    int64_t target_size;
+} ot_sample_source;
+
+/* The dataset's samples as a one-feed source. */
+void ot_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d);
+
+/* Evaluates loss/accuracy over a source with inference plans from pair (feeds in the same
+ * order as the source's arrays). */
 ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
-                           const ot_dataset *d, ot_eval_result *out);
+                           const ot_sample_source *source, ot_eval_result *out);
 
 /* Shapes dataset samples as the model input expects (per-sample dims = input dims after the
  * batch); unknown dims accept the data's own. */

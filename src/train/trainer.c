@@ -1,13 +1,12 @@
 /* The epoch loop: batches -> forward -> loss -> backward -> L1/L2 -> clip -> optimizer ->
- * max-norm; validation, early stopping, schedules, progress. */
+ * max-norm; validation, early stopping, schedules, gradual unfreezing, checkpoints. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/util.h"
-#include "parameters.h"
-#include "session.h"
+#include "onnxtrain/transfer.h"
 #include "trainer_internal.h"
 
 void ot_train_config_defaults(ot_train_config *c) {
@@ -34,48 +33,42 @@ static void message(const ot_train_config *c, const char *fmt, ...) {
 
 /* Copies of every float initializer (parameters and BatchNorm statistics): the snapshot
  * early stopping restores. */
-static void snapshot_save(trainer *t) {
-    const ot_model *m = t->m;
+static int64_t snapshot_size(const ot_model *m) {
     int64_t total = 0;
     for (int v = 0; v < m->n_values; v++)
         if (m->values[v].kind == OT_VALUE_INITIALIZER && m->values[v].tensor.dtype == OT_FLOAT)
             total += ot_tensor_numel(&m->values[v].tensor);
-    if (!t->best) t->best = ot_xmalloc(sizeof(float) * (size_t)(total + 1));
+    return total;
+}
+
+static void snapshot_copy(ot_model *m, float *snapshot, int save) {
     int64_t at = 0;
     for (int v = 0; v < m->n_values; v++) {
-        const ot_tensor *x = &m->values[v].tensor;
+        ot_tensor *x = &m->values[v].tensor;
         if (m->values[v].kind != OT_VALUE_INITIALIZER || x->dtype != OT_FLOAT) continue;
-        memcpy(t->best + at, x->data, sizeof(float) * (size_t)ot_tensor_numel(x));
+        size_t bytes = sizeof(float) * (size_t)ot_tensor_numel(x);
+        if (save) memcpy(snapshot + at, x->data, bytes);
+        else memcpy(x->data, snapshot + at, bytes);
         at += ot_tensor_numel(x);
     }
 }
 
-static void snapshot_restore(trainer *t) {
-    int64_t at = 0;
-    for (int v = 0; v < t->m->n_values; v++) {
-        ot_tensor *x = &t->m->values[v].tensor;
-        if (t->m->values[v].kind != OT_VALUE_INITIALIZER || x->dtype != OT_FLOAT) continue;
-        memcpy(x->data, t->best + at, sizeof(float) * (size_t)ot_tensor_numel(x));
-        at += ot_tensor_numel(x);
-    }
-}
-
-/* One optimizer step on the batch already gathered into t->batch_x / t->batch_labels. */
-static ot_status train_step(trainer *t, int64_t size, double *loss, int64_t *correct) {
+/* One optimizer step on the batch already gathered into the batch buffers. */
+static ot_status train_step(trainer *t, int64_t size, double *loss) {
     const ot_train_config *c = t->config;
     ot_plan *plan;
     OT_TRY(ot_plan_pair_get(&t->plans, size, &plan));
-    ot_plan_value(plan, t->plans.feed)->data = t->batch_x;
+    for (int k = 0; k < t->plans.feeds.count; k++) ot_plan_value(plan, t->plans.feeds.values[k])->data = t->batch_feeds[k];
     OT_TRY(ot_plan_forward(plan));
     const ot_tensor *y = ot_plan_value(plan, t->io.loss_target);
     ot_plan_zero_grads(plan);
     memset(t->params.grads, 0, sizeof(float) * (size_t)t->params.total);
     ot_tensor *dy = ot_plan_grad(plan, t->io.loss_target);
     if (!dy)
-        return ot_fail(OT_ERR_INVALID, "no trainable parameter influences output '%s': everything "
+        return ot_fail(OT_ERR_INVALID, "no trained parameter influences output '%s': everything "
                        "before it is frozen", t->m->values[t->io.output].name);
     *loss = ot_loss_compute(c->loss, dy->data, y->data, size, t->io.width, t->batch_labels,
-                            t->batch_targets, correct);
+                            t->batch_targets, &t->epoch_correct);
     if (!isfinite(*loss))
         return ot_fail(OT_ERR_NUMERIC, "the loss became %s at step %lld (epoch %lld); try a lower "
                        "--lr or --clip-norm", isnan(*loss) ? "NaN" : "infinite",
@@ -94,27 +87,33 @@ static ot_status train_step(trainer *t, int64_t size, double *loss, int64_t *cor
     return OT_OK;
 }
 
+/* Draws the epoch's order; a resumed epoch redraws the same order from the saved state. */
+static void draw_order(trainer *t) {
+    int64_t n = t->train_source.n;
+    for (int64_t i = 0; i < n; i++) t->order[i] = i;
+    if (t->config->shuffle) ot_rng_shuffle(&t->rng, t->order, n);
+}
+
 static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {
     const ot_train_config *c = t->config;
-    int64_t n = t->train->n;
-    for (int64_t i = 0; i < n; i++) t->order[i] = i;
-    if (c->shuffle) ot_rng_shuffle(&t->rng, t->order, n);
-    int64_t batches = (n + c->batch - 1) / c->batch, correct = 0;
-    double total = 0;
-    for (int64_t b = 0; b < batches; b++) {
+    int64_t n = t->train_source.n;
+    int64_t batches = (n + c->batch - 1) / c->batch;
+    for (int64_t b = t->batch_in_epoch; b < batches; b++) {
         int64_t start = b * c->batch, size = OT_MIN(c->batch, n - start);
         ot_gather_batch(t, t->order + start, size);
         double batch_loss = 0;
-        OT_TRY(train_step(t, size, &batch_loss, &correct));
-        total += batch_loss * size;
-        if (c->callbacks.on_batch) c->callbacks.on_batch(c->callbacks.user, t->epoch, b + 1, batches, total / (start + size));
-        if (c->interrupt && *c->interrupt) {
+        OT_TRY(train_step(t, size, &batch_loss));
+        t->epoch_loss_sum += batch_loss * size;
+        t->batch_in_epoch = b + 1;
+        if (c->callbacks.on_batch)
+            c->callbacks.on_batch(c->callbacks.user, t->epoch, b + 1, batches, t->epoch_loss_sum / (start + size));
+        if (c->interrupt && *c->interrupt && b + 1 < batches) {
             t->interrupted = 1;
-            break;
+            return OT_OK;
         }
     }
-    *loss = total / n;
-    *accuracy = (double)correct / n;
+    *loss = t->epoch_loss_sum / n;
+    *accuracy = (double)t->epoch_correct / n;
     return OT_OK;
 }
 
@@ -125,47 +124,61 @@ static ot_status setup(trainer *t) {
     OT_TRY(ot_io_bind(m, c->input_name, c->output_name, c->loss, &t->io));
     OT_TRY(ot_dataset_fit_input(t->train, &m->values[t->io.input]));
     if (t->val) OT_TRY(ot_dataset_fit_input(t->val, &m->values[t->io.input]));
-    OT_TRY(ot_parameters_collect(m, &t->params));
-    if (t->params.total == 0)
-        return ot_fail(OT_ERR_INVALID, "nothing to train: every parameter is frozen");
-    OT_TRY(ot_optimizer_create(&c->optimizer, t->params.total, &t->optimizer));
     ot_rng_seed(&t->rng, c->seed);
     t->schedule = c->schedule;
-    ot_plan_options options = {.training = 1, .trainable = t->params.trainable,
-                               .param_grads = t->params.grad_of_value, .rng = &t->rng,
-                               .targets = &t->io.loss_target, .n_targets = 1};
-    int64_t batch = OT_MIN(c->batch, t->train->n);
-    OT_TRY(ot_plan_pair_init(&t->plans, m, &options, t->io.input, OT_FLOAT, t->train->sample_ndim,
-                             t->train->sample_dims, batch));
-    const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
-    t->io.width = ot_tensor_numel(y) / batch;
+    t->best_val = INFINITY;
+    t->epoch = 1;
+    OT_TRY(ot_trainer_prepare(t));
     OT_TRY(ot_check_labels(t->train, c->loss, t->io.width, "training data"));
     if (t->val) OT_TRY(ot_check_labels(t->val, c->loss, t->io.width, "validation data"));
     if (t->train->targets && t->train->target_size != t->io.width)
         return ot_fail(OT_ERR_INVALID, "targets have %lld values per sample, output '%s' has %lld",
                        (long long)t->train->target_size, m->values[t->io.output].name, (long long)t->io.width);
-    if (t->val) {
-        ot_plan_options eval = {.trainable = t->params.trainable, .targets = &t->io.loss_target, .n_targets = 1};
-        OT_TRY(ot_plan_pair_init(&t->eval_plans, m, &eval, t->io.input, OT_FLOAT, t->val->sample_ndim,
-                                 t->val->sample_dims, OT_MIN(256, t->val->n)));
-    }
+    int64_t batch = OT_MIN(c->batch, t->train->n);
     t->order = ot_xmalloc(sizeof(int64_t) * (size_t)t->train->n);
-    t->batch_x = ot_xmalloc(sizeof(float) * (size_t)(batch * t->train->sample_size));
     if (t->train->labels) t->batch_labels = ot_xmalloc(sizeof(int64_t) * (size_t)batch);
     if (t->train->targets) t->batch_targets = ot_xmalloc(sizeof(float) * (size_t)(batch * t->train->target_size));
+    if (c->early_stopping) t->best = ot_xmalloc(sizeof(float) * (size_t)(snapshot_size(m) + 1));
+    if (c->resume) {
+        OT_TRY(ot_checkpoint_load(t, c->checkpoint_path));
+        message(c, "resumed from %s at epoch %lld%s", c->checkpoint_path, (long long)t->epoch,
+                t->batch_in_epoch ? " (mid-epoch)" : "");
+    }
     return OT_OK;
 }
 
-static void teardown(trainer *t) {
-    ot_plan_pair_free(&t->plans);
-    ot_plan_pair_free(&t->eval_plans);
-    ot_optimizer_free(t->optimizer);
-    ot_parameters_free(&t->params);
-    free(t->order);
-    free(t->batch_x);
-    free(t->batch_labels);
-    free(t->batch_targets);
-    free(t->best);
+/* Gradual unfreezing at the start of epochs E+1, 2E+1, ... */
+static ot_status maybe_unfreeze(trainer *t) {
+    const ot_train_config *c = t->config;
+    if (!c->unfreeze_every || t->epoch == 1 || (t->epoch - 1) % c->unfreeze_every) return OT_OK;
+    int done = ot_model_unfreeze_top(t->m, c->unfreeze_count);
+    if (!done) return OT_OK;
+    message(c, "epoch %lld: unfroze %d more layer%s", (long long)t->epoch, done, done == 1 ? "" : "s");
+    return ot_trainer_prepare(t);
+}
+
+static ot_status validate(trainer *t, ot_epoch_stats *stats, ot_train_result *result) {
+    const ot_train_config *c = t->config;
+    ot_eval_result e;
+    OT_TRY(ot_evaluate_with(&t->eval_plans, &t->io, c->loss, &t->val_source, &e));
+    stats->val_loss = e.loss;
+    stats->val_accuracy = e.accuracy;
+    if (e.loss < t->best_val) {
+        t->best_val = e.loss;
+        t->since_best = 0;
+        t->best_epoch = t->epoch;
+        stats->improved = 1;
+        if (t->best) {
+            snapshot_copy(t->m, t->best, 1);
+            t->has_best = 1;
+        }
+    } else {
+        t->since_best++;
+    }
+    result->best_epoch = t->best_epoch;
+    if (ot_schedule_observe(&t->schedule, e.loss))
+        message(c, "validation loss stalled for %d epochs: learning rate x %g", t->schedule.patience, t->schedule.factor);
+    return OT_OK;
 }
 
 ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train,
@@ -177,52 +190,60 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
     t.val = val;
     memset(result, 0, sizeof *result);
     ot_status status = setup(&t);
-    double best_val = INFINITY, start_ms = ot_now_ms();
-    int64_t since_best = 0, samples = 0;
-    for (t.epoch = 1; status == OT_OK && t.epoch <= config->epochs; t.epoch++) {
+    double start_ms = ot_now_ms();
+    for (; status == OT_OK && t.epoch <= config->epochs; t.epoch++) {
         ot_epoch_stats stats = {.epoch = t.epoch, .epochs = config->epochs, .val_loss = NAN, .val_accuracy = NAN};
         double epoch_ms = ot_now_ms();
+        int64_t first_batch = t.batch_in_epoch;
+        if (first_batch == 0) {
+            status = maybe_unfreeze(&t);
+            if (status != OT_OK) break;
+            t.epoch_rng = t.rng;
+            t.epoch_loss_sum = 0;
+            t.epoch_correct = 0;
+        }
+        /* A resumed mid-epoch run redraws the order from the epoch's saved generator. */
+        ot_rng now = t.rng;
+        t.rng = t.epoch_rng;
+        draw_order(&t);
+        if (first_batch) t.rng = now;
         status = run_epoch(&t, &stats.train_loss, &stats.train_accuracy);
         if (status != OT_OK) break;
-        samples += train->n;
-        stats.samples_per_second = train->n / ((ot_now_ms() - epoch_ms) / 1000.0);
-        if (val) {
-            ot_eval_result e;
-            status = ot_evaluate_with(&t.eval_plans, &t.io, config->loss, val, &e);
-            if (status != OT_OK) break;
-            stats.val_loss = e.loss;
-            stats.val_accuracy = e.accuracy;
-            if (e.loss < best_val) {
-                best_val = e.loss;
-                since_best = 0;
-                stats.improved = 1;
-                result->best_epoch = t.epoch;
-                if (config->early_stopping) snapshot_save(&t);
-            } else {
-                since_best++;
-            }
-            if (ot_schedule_observe(&t.schedule, e.loss))
-                message(config, "validation loss stalled for %d epochs: learning rate x %g",
-                        t.schedule.patience, t.schedule.factor);
+        if (t.interrupted) {
+            result->interrupted = 1;
+            if (config->checkpoint_path) status = ot_checkpoint_save(&t, config->checkpoint_path);
+            break;
         }
+        int64_t seen = (t.train_source.n - OT_MIN(t.train_source.n, first_batch * config->batch));
+        stats.samples_per_second = seen / OT_MAX((ot_now_ms() - epoch_ms) / 1000.0, 1e-9);
+        if (val) status = validate(&t, &stats, result);
+        if (status != OT_OK) break;
         stats.lr = t.lr;
         stats.elapsed_seconds = (ot_now_ms() - start_ms) / 1000.0;
         result->last = stats;
         result->epochs_run = t.epoch;
+        t.batch_in_epoch = 0;
+        int stop = config->early_stopping && val && t.since_best >= config->early_stopping;
+        if (config->checkpoint_path) {
+            /* The checkpoint describes the state after this epoch: resume starts the next. */
+            t.epoch++;
+            status = ot_checkpoint_save(&t, config->checkpoint_path);
+            t.epoch--;
+            if (status != OT_OK) break;
+        }
         if (config->callbacks.on_epoch) config->callbacks.on_epoch(config->callbacks.user, &stats);
-        if (t.interrupted) {
+        if (config->interrupt && *config->interrupt) {
             result->interrupted = 1;
             break;
         }
-        if (config->early_stopping && val && since_best >= config->early_stopping) {
+        if (stop) {
             result->stopped_early = 1;
-            message(config, "early stopping: no validation improvement for %d epochs; restoring "
-                    "the weights of epoch %lld", config->early_stopping, (long long)result->best_epoch);
+            message(config, "early stopping: no validation improvement for %d epochs; keeping the "
+                    "weights of epoch %lld", config->early_stopping, (long long)t.best_epoch);
             break;
         }
     }
-    if (status == OT_OK && config->early_stopping && val && t.best) snapshot_restore(&t);
-    (void)samples;
-    teardown(&t);
+    if (status == OT_OK && t.has_best && config->early_stopping) snapshot_copy(m, t.best, 0);
+    ot_trainer_release(&t);
     return status;
 }

@@ -1,7 +1,9 @@
-/* The trainer's state, shared by trainer.c (the loop) and batch.c (gathering, augmenting). */
+/* The trainer's state, shared by trainer.c (the loop), trainer_setup.c (plans, cache,
+ * unfreezing), batch.c (gathering, augmenting) and checkpoint.c. */
 #ifndef OT_TRAINER_INTERNAL_H
 #define OT_TRAINER_INTERNAL_H
 
+#include "cache.h"
 #include "onnxtrain/train.h"
 #include "parameters.h"
 #include "session.h"
@@ -15,18 +17,42 @@ typedef struct trainer {
     ot_optimizer *optimizer;
     ot_schedule schedule;
     ot_rng rng;
+    ot_rng epoch_rng;         /* the generator when this epoch's order was drawn */
     ot_plan_pair plans, eval_plans;
+    /* Where batches come from: the datasets, or the frozen-feature caches. */
+    int caching;
+    ot_frozen_part part;
+    ot_feature_cache train_cache, val_cache;
+    ot_sample_source train_source, val_source;
     int64_t epoch, step;
+    int64_t batch_in_epoch;   /* batches done in the current epoch */
+    double epoch_loss_sum;    /* sum of batch loss * batch size so far this epoch */
+    int64_t epoch_correct;
     double lr;
     int interrupted;
-    int64_t *order;        /* sample order of the epoch */
-    float *batch_x;        /* (batch, sample_size) */
-    int64_t *batch_labels; /* (batch) */
-    float *batch_targets;  /* (batch, target_size) */
-    float *best;           /* early stopping snapshot */
+    int64_t *order;                 /* sample order of the epoch */
+    float *batch_feeds[OT_MAX_FEEDS]; /* (batch, per_sample[k]) */
+    int64_t *batch_labels;          /* (batch) */
+    float *batch_targets;           /* (batch, target_size) */
+    float *augment_scratch;         /* (per_sample) for shifts and crops */
+    /* early stopping */
+    float *best;
+    int has_best;
+    double best_val;
+    int64_t since_best, best_epoch;
 } trainer;
 
-/* Copies samples order[0..size) into the batch buffers (augmenting when configured). */
+/* Copies samples order[0..size) of the training source into the batch buffers,
+ * augmenting images when configured. */
 void ot_gather_batch(trainer *t, const int64_t *order, int64_t size);
+
+/* (Re)builds everything that depends on which parameters are trained: the parameter block,
+ * optimizer state (kept for parameters trained before), frozen-feature caches, plans. */
+ot_status ot_trainer_prepare(trainer *t);
+void ot_trainer_release(trainer *t);
+
+/* Checkpoints: everything needed to continue exactly where training stopped. */
+ot_status ot_checkpoint_save(const trainer *t, const char *path);
+ot_status ot_checkpoint_load(trainer *t, const char *path);
 
 #endif

@@ -1,0 +1,57 @@
+/* The frozen-feature cache: the outputs of the frozen part of a model (its "frontier": frozen
+ * tensors read by trainable layers) computed once per sample in inference mode and stored in
+ * a file, so every epoch runs only the trainable part.
+ *
+ * File (little-endian): "OTCACHE1", header length, header (keys, sample count, for each
+ * frontier tensor: name, per-sample dims, offset, CRC-32), header CRC-32; then either each
+ * frontier tensor as one contiguous float32 array (n, per_sample) at a 64-byte aligned offset,
+ * memory-mapped when read, so datasets larger than memory work; or (--cache-compress) zlib
+ * chunks of 256 samples per tensor, decompressed into memory when read. */
+#ifndef OT_CACHE_H
+#define OT_CACHE_H
+
+#include "onnxtrain/dataset.h"
+#include "onnxtrain/model.h"
+#include "session.h"
+
+/* The frozen part: layers computable once, before training (their inputs do not depend on
+ * trained parameters, and their forward does not change between steps); and its frontier. */
+typedef struct ot_frozen_part {
+    unsigned char *in_part; /* per layer */
+    int n_frontier;
+    int frontier[OT_MAX_FEEDS]; /* value indices, in first-use order */
+} ot_frozen_part;
+
+/* Finds the frozen part for the given trainable mask. Errors when a frozen layer with
+ * parameters depends on a trainable one (caching would change results). */
+ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
+                              ot_frozen_part *out);
+void ot_frozen_part_free(ot_frozen_part *part);
+
+typedef struct ot_feature_cache {
+    char *path;
+    int64_t n;
+    int count;
+    int values[OT_MAX_FEEDS];
+    ot_tensor shapes[OT_MAX_FEEDS]; /* per-sample shape with a leading batch dim */
+    float *arrays[OT_MAX_FEEDS];   /* (n, per_sample) each */
+    int64_t per_sample[OT_MAX_FEEDS];
+    void *map;                     /* mmap of the file, or NULL */
+    size_t map_size;
+    float *owned;                  /* decompressed arrays (compressed caches) */
+} ot_feature_cache;
+
+typedef void (*ot_cache_message_fn)(void *user, const char *message);
+
+/* Opens DIR/<role>.otcache if its keys match the frozen weights, the frozen graph, the
+ * frontier and the data; otherwise (missing, stale, torn or corrupt) builds it by running the
+ * frozen part over the dataset in inference mode, and says which. */
+ot_status ot_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_frozen_part *part,
+                                int input, const ot_dataset *d, const char *dir, const char *role,
+                                int compress, ot_cache_message_fn message, void *user);
+void ot_feature_cache_close(ot_feature_cache *cache);
+
+/* The cache's frontier arrays plus the dataset's labels as a sample source. */
+void ot_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *cache, const ot_dataset *d);
+
+#endif

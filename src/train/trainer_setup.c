@@ -1,0 +1,124 @@
+/* Preparing a trainer for the current set of trained parameters: parameter block, optimizer
+ * state, feature caches and plans. Called at the start and after gradual unfreezing. */
+#include <string.h>
+
+#include "../core/util.h"
+#include "trainer_internal.h"
+
+static void cache_message(void *user, const char *message) {
+    const ot_train_config *c = user;
+    if (c->callbacks.on_message) c->callbacks.on_message(c->callbacks.user, message);
+}
+
+/* Moves optimizer state of parameters that stay trained into a new optimizer's layout. */
+static ot_status carry_optimizer(trainer *t, const ot_parameters *old_params, ot_optimizer *old) {
+    ot_optimizer *fresh;
+    OT_TRY(ot_optimizer_create(&t->config->optimizer, t->params.total, &fresh));
+    if (old) {
+        fresh->step = old->step;
+        for (int i = 0; i < t->params.count; i++)
+            for (int j = 0; j < old_params->count; j++) {
+                if (old_params->values[j] != t->params.values[i]) continue;
+                int64_t n = ot_tensor_numel(&t->m->values[t->params.values[i]].tensor);
+                for (int s = 0; s < fresh->n_state; s++)
+                    memcpy(fresh->state[s] + t->params.offsets[i], old->state[s] + old_params->offsets[j],
+                           sizeof(float) * (size_t)n);
+            }
+        ot_optimizer_free(old);
+    }
+    t->optimizer = fresh;
+    return OT_OK;
+}
+
+static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
+    const ot_train_config *c = t->config;
+    ot_feature_cache_close(&t->train_cache);
+    ot_feature_cache_close(&t->val_cache);
+    ot_frozen_part_free(&t->part);
+    t->caching = 0;
+    if (c->cache_dir) {
+        if (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness)
+            return ot_fail(OT_ERR_INVALID, "--cache cannot be combined with --augment: augmented images "
+                           "differ every epoch, so the frozen layers' outputs cannot be computed once");
+        OT_TRY(ot_frozen_part_find(t->m, t->params.trainable, t->io.input, &t->part));
+        if (t->part.n_frontier == 1 && t->part.frontier[0] == t->io.input) {
+            cache_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
+        } else {
+            OT_TRY(ot_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, c->cache_dir,
+                                         "train", c->cache_compress, cache_message, (void *)c));
+            if (t->val)
+                OT_TRY(ot_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, c->cache_dir,
+                                             "val", c->cache_compress, cache_message, (void *)c));
+            t->caching = 1;
+        }
+    }
+    memset(feeds, 0, sizeof *feeds);
+    if (t->caching) {
+        ot_sample_source_from_cache(&t->train_source, &t->train_cache, t->train);
+        if (t->val) ot_sample_source_from_cache(&t->val_source, &t->val_cache, t->val);
+        feeds->count = t->train_cache.count;
+        for (int k = 0; k < feeds->count; k++) {
+            feeds->values[k] = t->train_cache.values[k];
+            feeds->shapes[k] = t->train_cache.shapes[k];
+        }
+    } else {
+        ot_sample_source_from_dataset(&t->train_source, t->train);
+        if (t->val) ot_sample_source_from_dataset(&t->val_source, t->val);
+        ot_feed_set_single(feeds, t->io.input, t->train->sample_ndim, t->train->sample_dims);
+    }
+    return OT_OK;
+}
+
+ot_status ot_trainer_prepare(trainer *t) {
+    const ot_train_config *c = t->config;
+    ot_model *m = t->m;
+    ot_plan_pair_free(&t->plans);
+    ot_plan_pair_free(&t->eval_plans);
+    ot_parameters old_params = t->params;
+    memset(&t->params, 0, sizeof t->params);
+    ot_status status = ot_parameters_collect(m, &t->params);
+    if (status == OT_OK && t->params.total == 0)
+        status = ot_fail(OT_ERR_INVALID, "nothing to train: every parameter is frozen");
+    if (status == OT_OK) status = carry_optimizer(t, &old_params, t->optimizer);
+    ot_parameters_free(&old_params);
+    OT_TRY(status);
+
+    ot_feed_set feeds;
+    OT_TRY(prepare_sources(t, &feeds));
+    int64_t batch = OT_MIN(c->batch, t->train->n);
+    ot_plan_options options = {.training = 1, .trainable = t->params.trainable,
+                               .param_grads = t->params.grad_of_value, .rng = &t->rng,
+                               .targets = &t->io.loss_target, .n_targets = 1};
+    OT_TRY(ot_plan_pair_init(&t->plans, m, &options, &feeds, batch));
+    const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
+    t->io.width = ot_tensor_numel(y) / batch;
+    if (t->val) {
+        ot_plan_options eval = {.trainable = t->params.trainable, .targets = &t->io.loss_target, .n_targets = 1};
+        OT_TRY(ot_plan_pair_init(&t->eval_plans, m, &eval, &feeds, OT_MIN(256, t->val->n)));
+    }
+    for (int k = 0; k < OT_MAX_FEEDS; k++) {
+        free(t->batch_feeds[k]);
+        t->batch_feeds[k] = NULL;
+    }
+    for (int k = 0; k < t->train_source.count; k++)
+        t->batch_feeds[k] = ot_xmalloc(sizeof(float) * (size_t)(batch * t->train_source.per_sample[k]));
+    free(t->augment_scratch);
+    t->augment_scratch = ot_xmalloc(sizeof(float) * (size_t)t->train_source.per_sample[0]);
+    return OT_OK;
+}
+
+void ot_trainer_release(trainer *t) {
+    ot_plan_pair_free(&t->plans);
+    ot_plan_pair_free(&t->eval_plans);
+    ot_feature_cache_close(&t->train_cache);
+    ot_feature_cache_close(&t->val_cache);
+    ot_frozen_part_free(&t->part);
+    ot_optimizer_free(t->optimizer);
+    ot_parameters_free(&t->params);
+    free(t->order);
+    for (int k = 0; k < OT_MAX_FEEDS; k++) free(t->batch_feeds[k]);
+    free(t->batch_labels);
+    free(t->batch_targets);
+    free(t->augment_scratch);
+    free(t->best);
+}
