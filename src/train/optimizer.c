@@ -227,8 +227,10 @@ void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, flo
         break;
     }
     case OT_OPTIMIZER_FTRL:
-        ot_ftrl_update(params, opt->state[0], opt->state[1], grads, n, lr, wd, c->l1, c->l2,
-                       c->lr_power);
+        /* FTRL divides by the rate; a schedule that reaches 0 (cosine's end) means no update. */
+        if (lr > 0.0f)
+            ot_ftrl_update(params, opt->state[0], opt->state[1], grads, n, lr, wd, c->l1, c->l2,
+                           c->lr_power);
         break;
     }
 }

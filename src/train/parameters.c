@@ -41,7 +41,8 @@ ot_status ot_parameters_collect(ot_model *m, ot_parameters *p) {
         p->count++;
     }
     size_t bytes = sizeof(float) * (size_t)(p->total + 1);
-    OT_TRY(ot_check_memory(3 * bytes, "the trained parameters, gradients and optimizer state"));
+    /* Optimizer state is checked where it is allocated (ot_optimizer_create). */
+    OT_TRY(ot_check_memory(2 * bytes, "the trained parameters and their gradients"));
     float *block = malloc(bytes), *grads = calloc(1, bytes);
     if (!block || !grads) {
         free(block);

@@ -1,0 +1,17 @@
+# Every command documents its flags; bad usage exits 2 with a one-line message.
+. "$(dirname "$0")/lib.sh"
+"$OT" --help >"$WORK/main.txt"
+grep -q "commands:" "$WORK/main.txt" || fail "no command list"
+for cmd in info run convert new train eval; do
+  "$OT" "$cmd" --help >"$WORK/help.txt" || fail "$cmd --help exited non-zero"
+  grep -q "usage: onnxtrain $cmd" "$WORK/help.txt" || fail "$cmd --help has no usage line"
+done
+"$OT" train --help >"$WORK/train.txt"
+for flag in --freeze-upto --clip-norm --cache --resume --schedule --augment --unfreeze-every; do
+  grep -q -- "$flag" "$WORK/train.txt" || fail "train --help lacks $flag"
+done
+status=0; "$OT" frobnicate 2>/dev/null || status=$?
+[ "$status" -eq 2 ] || fail "unknown command should exit 2, got $status"
+status=0; "$OT" info --bogus x.onnx 2>"$WORK/err.txt" || status=$?
+[ "$status" -eq 2 ] && grep -q "unknown flag '--bogus'" "$WORK/err.txt" || fail "unknown flag"
+echo ok

@@ -1,0 +1,37 @@
+# info (table and JSON), run (.npy in/out, input checks), convert (round trip through ONNX
+# Runtime when installed).
+. "$(dirname "$0")/lib.sh"
+"$OT" info "$FIX/onnx/mlp.onnx" >"$WORK/info.txt"
+grep -q "input     x  float32 \[N,4\]" "$WORK/info.txt" || fail "info input line: $(cat "$WORK/info.txt")"
+grep -qE "^ +0  fc1 +Gemm +\[N,5\] +25$" "$WORK/info.txt" || fail "info layer line"
+grep -q "3 layers, 43 parameters" "$WORK/info.txt" || fail "info totals"
+"$OT" info --json "$FIX/onnx/mlp.onnx" | node -e 'const j=JSON.parse(require("fs").readFileSync(0));
+ if(j.layers.length!==3||j.parameter_count!==43||j.inputs[0].shape!=="[N,4]")process.exit(1)' || fail "info --json"
+
+"$OT" run "$FIX/onnx/mlp.onnx" -i x="$FIX/onnx/mlp_x.npy" -o "$WORK/out"
+npy_close "$WORK/out/y.npy" "$FIX/onnx/mlp_y.npy" 1e-5 >/dev/null || fail "run output differs from numpy"
+"$OT" run "$FIX/onnx/mlp.onnx" -i "$FIX/onnx/mlp_x.npy" -o "$WORK/out2"   # NAME= optional with one input
+expect_error "input 'x'" "$OT" run "$FIX/onnx/mlp.onnx" -i x="$FIX/npy/i8.npy" -o "$WORK/o"
+expect_error "has shape [2,3], the model expects [N,4]" "$OT" run "$FIX/onnx/mlp.onnx" -i x="$FIX/npy/f4.npy" -o "$WORK/o"
+expect_error "input 'x' is not given" "$OT" run "$FIX/onnx/mlp.onnx" -o "$WORK/o"
+expect_error "no input named 'nope'" "$OT" run "$FIX/onnx/mlp.onnx" -i nope="$FIX/onnx/mlp_x.npy" -o "$WORK/o"
+expect_error "truncated.onnx" "$OT" info "$FIX/onnx/bad/truncated.onnx"
+expect_error "'fancy1' (FancyOp)" "$OT" run "$FIX/onnx/bad/unknown_ops.onnx" -i x="$FIX/onnx/mlp_x.npy" -o "$WORK/o"
+
+"$OT" convert "$FIX/onnx/mlp.onnx" -o "$WORK/copy.onnx"
+# A failed convert leaves an existing output untouched.
+cp "$WORK/copy.onnx" "$WORK/keep.onnx"
+expect_error "cycle" "$OT" convert "$FIX/onnx/bad/cycle.onnx" -o "$WORK/keep.onnx"
+cmp -s "$WORK/copy.onnx" "$WORK/keep.onnx" || fail "failed convert changed the output file"
+if have_ort; then
+  ort_run "$FIX/onnx/mlp.onnx" "$WORK/ort_a" x="$FIX/onnx/mlp_x.npy"
+  ort_run "$WORK/copy.onnx" "$WORK/ort_b" x="$FIX/onnx/mlp_x.npy"
+  npy_close "$WORK/ort_a/y.npy" "$WORK/ort_b/y.npy" 0 >/dev/null || fail "round trip changed ONNX Runtime's output"
+  npy_close "$WORK/out/y.npy" "$WORK/ort_a/y.npy" 1e-5 >/dev/null || fail "our output differs from ONNX Runtime's"
+  "$OT" convert "$FIX/onnx/shared_identity.onnx" -o "$WORK/shared.onnx"
+  ort_run "$WORK/shared.onnx" "$WORK/ort_c" x="$FIX/onnx/shared_x.npy"
+  npy_close "$WORK/ort_c/y.npy" "$FIX/onnx/shared_y.npy" 1e-5 >/dev/null || fail "folded model differs under ONNX Runtime"
+else
+  echo "note: ONNX Runtime not installed (tools/setup.sh); round trip checked by our engine only"
+fi
+echo ok

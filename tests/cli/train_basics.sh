@@ -1,0 +1,45 @@
+# train/new/eval on tiny data: flag errors, label checks, NaN handling, determinism, export
+# that ONNX Runtime runs.
+. "$(dirname "$0")/lib.sh"
+DATA="npz:$FIX/train/data.npz"
+M="$FIX/train/mlp.onnx"
+expect_error "--optimizer lion: unknown" "$OT" train "$M" --data "$DATA" --optimizer lion -o "$WORK/m.onnx"
+expect_error "--lr: expected a number" "$OT" train "$M" --data "$DATA" --lr fast -o "$WORK/m.onnx"
+expect_error "--epochs: expected a whole number" "$OT" train "$M" --data "$DATA" --epochs 0 -o "$WORK/m.onnx"
+expect_error "--schedule warm:3" "$OT" train "$M" --data "$DATA" --schedule warm:3 -o "$WORK/m.onnx"
+expect_error "--loss hinge: unknown" "$OT" train "$M" --data "$DATA" --loss hinge -o "$WORK/m.onnx"
+expect_error "unknown data spec" "$OT" train "$M" --data "mnist" -o "$WORK/m.onnx"
+expect_error "--early-stopping needs validation data" "$OT" train "$M" --data "$DATA" --early-stopping 2 -o "$WORK/m.onnx"
+# Labels 0..2 against a 2-way head: out of range.
+expect_error "out of range for an output of 2 values" "$OT" train "$M" --data "$DATA" --cut /3/Tanh_output_0 --head dense:2 -o "$WORK/m.onnx"
+# Samples of the wrong size for the input.
+expect_error "data samples have shape [3]" "$OT" train "$M" --data "csv:$FIX/data/table.csv" -o "$WORK/m.onnx"
+# A diverging run stops with the step named and writes nothing.
+expect_error "the loss became" "$OT" train "$M" --data "$DATA" --optimizer sgd --lr 1e30 --epochs 3 -q -o "$WORK/nan.onnx"
+[ ! -e "$WORK/nan.onnx" ] || fail "a diverged run left an output file"
+
+"$OT" train "$M" --data "$DATA" --epochs 3 --batch 16 --seed 7 --log "$WORK/log.csv" -q -o "$WORK/a.onnx"
+"$OT" train "$M" --data "$DATA" --epochs 3 --batch 16 --seed 7 -q -o "$WORK/b.onnx"
+cmp -s "$WORK/a.onnx" "$WORK/b.onnx" || fail "the same --seed gave different weights"
+[ "$(wc -l <"$WORK/log.csv")" -eq 4 ] || fail "log should have a header and 3 epoch lines"
+"$OT" eval "$WORK/a.onnx" --data "$DATA" --json >"$WORK/eval.json"
+grep -q '"samples": 100' "$WORK/eval.json" || fail "eval json: $(cat "$WORK/eval.json")"
+
+"$OT" new flatten,dense:16:relu,batchnorm,dropout:0.2,dense:3,softmax --input x:8 --seed 3 -o "$WORK/new.onnx"
+"$OT" info "$WORK/new.onnx" >"$WORK/new_info.txt"
+grep -q "Softmax" "$WORK/new_info.txt" || fail "new: no softmax layer"
+"$OT" train "$WORK/new.onnx" --data "$DATA" --epochs 2 -q -o "$WORK/new_trained.onnx"
+expect_error "layer spec 'dense:x'" "$OT" new dense:x --input x:8 -o "$WORK/bad.onnx"
+expect_error "add 'flatten' before it" "$OT" new conv:4:3x3,dense:3 --input x:1x8x8 -o "$WORK/bad.onnx"
+expect_error "--init zeros" "$OT" new dense:3 --input x:8 --init zeros -o "$WORK/bad.onnx"
+if have_ort; then
+  node -e '
+const fs=require("fs");const n=4,d=8;const head=`{"descr": "<f4", "fortran_order": False, "shape": (${n}, ${d}), }`;
+let h=head+" ".repeat(64-((10+head.length+1)%64))+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;b.writeUInt16LE(h.length,8);
+const x=new Float32Array(n*d).map((_,i)=>Math.sin(i));fs.writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(h,"latin1"),Buffer.from(x.buffer)]));' "$WORK/x.npy"
+  "$OT" run "$WORK/new_trained.onnx" -i x="$WORK/x.npy" -o "$WORK/ours"
+  ort_run "$WORK/new_trained.onnx" "$WORK/theirs" x="$WORK/x.npy"
+  out=$(ls "$WORK/ours")
+  npy_close "$WORK/ours/$out" "$WORK/theirs/$out" 1e-5 >/dev/null || fail "ONNX Runtime disagrees on the trained model"
+fi
+echo ok
