@@ -239,15 +239,22 @@ static ot_status forward_binary(ot_node_ctx *c) {
 
 /* Backward rows ----------------------------------------------------------------------------- */
 
-/* d[i * sd] += EXPR over a row (sd in {0, 1}); a stride-0 gradient gets the row's sum, kept
- * in double so long broadcast rows (bias over H*W) do not lose precision. */
+/* d[i * sd] += EXPR over a row (sd in {0, 1}). A stride-0 gradient gets the row's sum: the
+ * terms go through a small buffer in chunks so both loops vectorise, and the sum is in double
+ * so long broadcast rows (a bias over H*W) keep their precision. */
+#define GRAD_CHUNK 256
 #define ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, EXPR)                                           \
     do {                                                                                       \
         if (sd) {                                                                              \
             OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, (d)[i] += (EXPR));                         \
         } else {                                                                               \
             double acc_ = 0.0;                                                                 \
-            OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, acc_ += (EXPR));                           \
+            float terms_[GRAD_CHUNK];                                                          \
+            for (int64_t c0_ = 0; c0_ < (n); c0_ += GRAD_CHUNK) {                              \
+                int64_t c1_ = (n) - c0_ < GRAD_CHUNK ? (n) : c0_ + GRAD_CHUNK;                 \
+                OT_EW_ROW_RANGE2(float, a, sa, b, sb, c0_, c1_, terms_[i - c0_] = (EXPR));     \
+                acc_ += ot_ew_sum_floats(terms_, c1_ - c0_, 0);                                \
+            }                                                                                  \
             (d)[0] += (float)acc_;                                                             \
         }                                                                                      \
     } while (0)
@@ -426,11 +433,8 @@ static ot_status backward_variadic(ot_node_ctx *c) {
                     d[off[0] + j * s] += x[off[0] + j * s] == yv[o + j] ? g[o + j] / ties[o + j] : 0.0f;
             else if (s)
                 for (int64_t j = 0; j < bc.row_len; j++) d[off[0] + j] += g[o + j] * scale;
-            else {
-                double acc = 0.0;
-                for (int64_t j = 0; j < bc.row_len; j++) acc += g[o + j];
-                d[off[0]] += (float)(acc * scale);
-            }
+            else
+                d[off[0]] += (float)(ot_ew_sum_floats(g + o, bc.row_len, 0) * scale);
         }
     }
     return OT_OK;

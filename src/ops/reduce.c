@@ -13,6 +13,7 @@
 
 #include "../core/util.h"
 #include "broadcast.h"
+#include "elementwise_internal.h" /* row sums */
 
 /* The row loops are the op's whole cost. At -O2 GCC's "very cheap" vectoriser model refuses
  * loops of unknown length; ask for the usual model (as src/train/optimizer_kernels.c does). */
@@ -171,12 +172,7 @@ static void sum_rows_f32(const reduce_walk *w, double *acc, const float *x, int 
         double *a = acc + off[0];
         if (w->s && square) for (int64_t j = 0; j < n; j++) a[j] += (double)row[j] * row[j];
         else if (w->s) for (int64_t j = 0; j < n; j++) a[j] += row[j];
-        else {
-            double t = 0.0;
-            if (square) for (int64_t j = 0; j < n; j++) t += (double)row[j] * row[j];
-            else for (int64_t j = 0; j < n; j++) t += row[j];
-            a[0] += t;
-        }
+        else a[0] += ot_ew_sum_floats(row, n, square);
     }
 }
 
@@ -249,15 +245,38 @@ static ot_status forward_reduce(ot_node_ctx *c) {
     return OT_OK;
 }
 
+/* Runs BODY for j in [0, n) with `o` the output index of input j in the row: j when the
+ * output row is contiguous (s = 1), 0 when the row reduces to one value (s = 0). Each case is
+ * its own loop, so output values are loop-invariant in the second and both vectorise. */
+#define FOR_ROW(n, s, BODY)                                                                    \
+    do {                                                                                       \
+        if (s) {                                                                               \
+            for (int64_t j = 0; j < (n); j++) {                                                \
+                int64_t o = j;                                                                 \
+                BODY;                                                                          \
+            }                                                                                  \
+        } else {                                                                               \
+            for (int64_t j = 0; j < (n); j++) {                                                \
+                const int64_t o = 0;                                                           \
+                BODY;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
 /* ties[out] = number of inputs equal to y[out]. ties: (numel(y)). */
 static void count_ties(const reduce_walk *w, float *ties, int64_t n_out, const float *y, const float *x) {
     memset(ties, 0, sizeof(float) * (size_t)n_out);
     int64_t off[1], n = w->bc.row_len;
     for (int64_t r = 0; r < w->bc.rows; r++) {
         const float *row = x + ot_bcast_row(&w->bc, r, off);
-        for (int64_t j = 0; j < n; j++) {
-            int64_t o = off[0] + j * w->s;
-            ties[o] += row[j] == y[o];
+        float *t = ties + off[0];
+        const float *yr = y + off[0];
+        if (w->s) {
+            for (int64_t j = 0; j < n; j++) t[j] += row[j] == yr[j];
+        } else {
+            int64_t count = 0; /* an integer sum vectorises; a chain through memory would not */
+            for (int64_t j = 0; j < n; j++) count += row[j] == yr[0];
+            t[0] += (float)count;
         }
     }
 }
@@ -283,17 +302,17 @@ static ot_status backward_reduce(ot_node_ctx *c) {
         const float *xr = x + i0, *gr = g + off[0], *yr = y + off[0];
         float *d = dx + i0;
         switch (p->kind) {
-        case RED_SUM: for (int64_t j = 0; j < n; j++) d[j] += gr[j * s]; break;
-        case RED_MEAN: for (int64_t j = 0; j < n; j++) d[j] += gr[j * s] * inv_count; break;
-        case RED_SUM_SQUARE: for (int64_t j = 0; j < n; j++) d[j] += 2.0f * xr[j] * gr[j * s]; break;
+        case RED_SUM: FOR_ROW(n, s, d[j] += gr[o]); break;
+        case RED_MEAN: FOR_ROW(n, s, d[j] += gr[o] * inv_count); break;
+        case RED_SUM_SQUARE: FOR_ROW(n, s, d[j] += 2.0f * xr[j] * gr[o]); break;
         case RED_L2:
             /* PyTorch's norm backward: x * g / y, and 0 where the norm is 0. */
-            for (int64_t j = 0; j < n; j++) d[j] += yr[j * s] == 0.0f ? 0.0f : xr[j] * gr[j * s] / yr[j * s];
+            FOR_ROW(n, s, d[j] += yr[o] == 0.0f ? 0.0f : xr[j] * gr[o] / yr[o]);
             break;
         case RED_MAX:
         case RED_MIN: {
             const float *tr = ties + off[0];
-            for (int64_t j = 0; j < n; j++) d[j] += xr[j] == yr[j * s] ? gr[j * s] / tr[j * s] : 0.0f;
+            FOR_ROW(n, s, d[j] += xr[j] == yr[o] ? gr[o] / tr[o] : 0.0f);
             break;
         }
         }
