@@ -68,14 +68,14 @@ ot_status ot_ew_legacy_view(const ot_layer *l, const ot_tensor *a, const ot_tens
                             ot_shape_string(a->ndim, a->dims, sa, sizeof sa),
                             ot_shape_string(b->ndim, b->dims, sb, sizeof sb));
     }
-    int start = a->ndim - b->ndim;
-    if (axis != INT64_MIN) {
-        start = ot_normalize_axis(axis, a->ndim);
-        if (start < 0)
-            return ot_node_fail(l, OT_ERR_INVALID, "axis %lld is out of range for A of rank %d",
-                                (long long)axis, a->ndim);
-    }
-    if (start < 0 || start + b->ndim > a->ndim)
+    /* Without an axis, B aligns with A's trailing dims: numpy's rule (which also accepts the
+     * operands the other way round, as some old exporters wrote them). */
+    if (axis == INT64_MIN) return OT_OK;
+    int start = ot_normalize_axis(axis, a->ndim);
+    if (start < 0)
+        return ot_node_fail(l, OT_ERR_INVALID, "axis %lld is out of range for A of rank %d",
+                            (long long)axis, a->ndim);
+    if (start + b->ndim > a->ndim)
         return ot_node_fail(l, OT_ERR_INVALID, "B of shape %s does not fit in A of shape %s at axis %d",
                             ot_shape_string(b->ndim, b->dims, sb, sizeof sb),
                             ot_shape_string(a->ndim, a->dims, sa, sizeof sa), start);

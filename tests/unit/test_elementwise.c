@@ -381,7 +381,11 @@ static void legacy_broadcast(void **state) {
     ot_tensor y = run_op("Add", 6, 2, in, 2, attrs);
     assert_floats(&y, 12, (float[]){100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311}, 0);
     ot_tensor_free(&y);
-    expect_failure("Add", 6, 2, in, 1, attrs, "does not broadcast"); /* trailing: [3] vs [..., 2] */
+    expect_failure("Add", 6, 2, in, 1, attrs, "do not broadcast"); /* trailing: [3] vs [..., 2] */
+    int64_t bad_axis = 2;
+    ot_attr at_2[2] = {ts_attr_int("broadcast", 1), ts_attr_int("axis", bad_axis)};
+    expect_failure("Add", 6, 2, in, 2, at_2, "does not broadcast to A"); /* [3] at axis 2 of [2,3,2] */
+    for (int i = 0; i < 2; i++) ot_attr_free(&at_2[i]);
     expect_failure("Mul", 6, 2, in, 0, NULL, "broadcast is 0");
     for (int i = 0; i < 2; i++) ot_attr_free(&attrs[i]);
     ot_tensor_free(&ta);
