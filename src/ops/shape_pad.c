@@ -154,6 +154,19 @@ static int64_t row_source(const pad_walk *w, const ot_tensor *y, int64_t r) {
     return offset;
 }
 
+/* One output row: element j is x[base + last[j] * step], or the fill value where the row
+ * (base < 0) or the column (last[j] < 0) lies in the padding. */
+#define PAD_ROW(type)                                                                          \
+    do {                                                                                       \
+        type *o = (type *)out + r * w.row_len, v;                                              \
+        const type *in = (const type *)x;                                                      \
+        memcpy(&v, fill, sizeof v);                                                            \
+        for (int64_t j = 0; j < w.row_len; j++) {                                              \
+            int64_t m = last ? last[j] : 0;                                                    \
+            o[j] = base >= 0 && m >= 0 ? in[base + m * x_step] : v;                            \
+        }                                                                                      \
+    } while (0)
+
 ot_status ot_shape_forward_pad(ot_node_ctx *c) {
     pad_walk w;
     OT_TRY(pad_walk_init(c, &w));
@@ -167,11 +180,12 @@ ot_status ot_shape_forward_pad(ot_node_ctx *c) {
     const int64_t *last = w.rank ? w.maps[w.rank - 1] : NULL;
     for (int64_t r = 0; r < w.rows; r++) {
         int64_t base = row_source(&w, y, r);
-        unsigned char *row = out + (size_t)(r * w.row_len) * elem;
-        for (int64_t j = 0; j < w.row_len; j++) {
-            int64_t m = last ? last[j] : 0;
-            const unsigned char *from = base >= 0 && m >= 0 ? x + (size_t)(base + m * x_step) * elem : fill;
-            memcpy(row + (size_t)j * elem, from, elem);
+        switch (elem) {
+        case 1: PAD_ROW(uint8_t); break;
+        case 2: PAD_ROW(uint16_t); break;
+        case 4: PAD_ROW(uint32_t); break;
+        case 8: PAD_ROW(uint64_t); break;
+        default: OT_ASSERT(0 && "dtype sizes are 1, 2, 4 or 8");
         }
     }
     return OT_OK;
