@@ -50,7 +50,7 @@ static ot_status select_layers(ot_plan *p, unsigned char *selected) {
     }
     ot_status status = OT_OK;
     for (int v = 0; v < m->n_values && status == OT_OK; v++)
-        if (needed[v] && m->values[v].kind == OT_VALUE_INPUT && p->state[v] != VALUE_FEED)
+        if (needed[v] && m->values[v].kind == OT_VALUE_INPUT && p->state[v] == VALUE_UNUSED)
             status = ot_fail(OT_ERR_INVALID, "graph input '%s' is needed but was not given",
                              m->values[v].name);
     free(needed);
@@ -342,6 +342,17 @@ ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feed
         ot_tensor_set_shape(&p->vals[v], feed_shapes[i].dtype, feed_shapes[i].ndim, feed_shapes[i].dims);
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
+        /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) are
+         * fixed when the plan is built, so the shapes they decide can be inferred. */
+        int64_t n = ot_tensor_numel(&feed_shapes[i]);
+        if (feed_shapes[i].data && feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX) {
+            void *copy = ot_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+            memcpy(copy, feed_shapes[i].data, sizeof(int64_t) * (size_t)n);
+            p->folded_blocks = ot_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
+            p->folded_blocks[p->n_folded_blocks++] = copy;
+            p->vals[v].data = copy;
+            p->state[v] = VALUE_CONST;
+        }
     }
     unsigned char *selected = ot_xcalloc((size_t)m->n_layers + 1, 1);
     ot_status status = select_layers(p, selected);

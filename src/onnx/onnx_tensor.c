@@ -21,7 +21,7 @@ static ot_dtype imported_dtype(ot_dtype dtype) {
 /* Converts n elements of little-endian `raw` in dtype `from` into t (already allocated). */
 static void convert_raw(ot_tensor *t, ot_dtype from, const unsigned char *raw, size_t n) {
     if (from == t->dtype) {
-        memcpy(t->data, raw, n * ot_dtype_size(from));
+        if (n) memcpy(t->data, raw, n * ot_dtype_size(from));
         return;
     }
     float *out = t->data;

@@ -194,14 +194,26 @@ static ot_status backward_activation(ot_node_ctx *c) {
 
 /* PRelu: y = x >= 0 ? x : slope * x, slope broadcast to x (unidirectionally). ------------ */
 
+/* The slope as it broadcasts against X. Before opset 7 a slope of shape [C] means one value
+ * per channel (dim 1), where numpy rules would align it with the last dim: view it as
+ * [C, 1, ..., 1]. */
+static ot_tensor slope_view(const ot_node_ctx *c) {
+    ot_tensor view = *c->in[1];
+    const ot_tensor *x = c->in[0];
+    if (c->layer->opset < 7 && view.ndim == 1 && x->ndim >= 2 && view.dims[0] == x->dims[1] && view.dims[0] > 1) {
+        view.ndim = x->ndim - 1;
+        for (int d = 1; d < view.ndim; d++) view.dims[d] = 1;
+    }
+    return view;
+}
+
 static ot_status infer_prelu(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in == 2 && c->in[0] && c->in[1], "needs inputs X and slope");
     OT_NODE_CHECK(c, c->in[0]->dtype == OT_FLOAT && c->in[1]->dtype == OT_FLOAT, "inputs must be float32");
     int ndim;
     int64_t dims[OT_MAX_DIMS];
-    const ot_tensor *operands[2] = {c->in[0], c->in[1]};
-    /* Opset < 9 PRelu slopes of shape [C] mean per channel (dim 1) for 4-D inputs, as
-     * exported by old converters; numpy rules would align them with the last dim. */
+    ot_tensor slope = slope_view(c);
+    const ot_tensor *operands[2] = {c->in[0], &slope};
     OT_TRY(ot_broadcast_shape(c->layer, 2, operands, &ndim, dims));
     OT_NODE_CHECK(c, ndim == c->in[0]->ndim && ot_dims_numel(ndim, dims) == ot_tensor_numel(c->in[0]),
                   "slope must broadcast to the shape of X");
@@ -210,7 +222,8 @@ static ot_status infer_prelu(ot_node_ctx *c) {
 }
 
 static ot_status forward_prelu(ot_node_ctx *c) {
-    const ot_tensor *operands[2] = {c->in[0], c->in[1]};
+    ot_tensor slope_shape = slope_view(c);
+    const ot_tensor *operands[2] = {c->in[0], &slope_shape};
     ot_bcast b;
     ot_bcast_init(&b, 2, operands, c->out[0]);
     const float *x = c->in[0]->data, *slope = c->in[1]->data;
@@ -228,7 +241,8 @@ static ot_status forward_prelu(ot_node_ctx *c) {
 }
 
 static ot_status backward_prelu(ot_node_ctx *c) {
-    const ot_tensor *operands[2] = {c->in[0], c->in[1]};
+    ot_tensor slope_shape = slope_view(c);
+    const ot_tensor *operands[2] = {c->in[0], &slope_shape};
     ot_bcast b;
     ot_bcast_init(&b, 2, operands, c->out[0]);
     const float *x = c->in[0]->data, *slope = c->in[1]->data, *dy = c->dout[0]->data;
@@ -342,7 +356,7 @@ const ot_op ot_ops_activation[] = {
     ACTIVATION("Softsign", 1),
     ACTIVATION("ThresholdedRelu", 10),
     ACTIVATION("Gelu", 1),
-    {"", "PRelu", 7, 0, NULL, infer_prelu, forward_prelu, backward_prelu, 0, 0},
+    {"", "PRelu", 6, 0, NULL, infer_prelu, forward_prelu, backward_prelu, 0, 0},
     {"", "Clip", 6, sizeof(clip_params), parse_clip, infer_clip, forward_clip, backward_clip, 0, 0x6},
 };
 const int ot_ops_activation_count = OT_COUNT(ot_ops_activation);
