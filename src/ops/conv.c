@@ -1,5 +1,212 @@
-/* Op family 'conv' (placeholder table until its ops land). */
-#include "op.h"
+/* Conv (1-D, 2-D, 3-D; groups, dilations, strides, pads, auto_pad, optional bias) as
+ * im2col + GEMM per group, and the conv family's op table (ConvTranspose lives in
+ * conv_transpose.c, depthwise kernels in conv_depthwise.c).
+ *
+ * Work is cut into tiles: small images are stacked several samples per tile so the GEMM is
+ * wide enough to run at full speed; large ones are cut into ranges of output positions so
+ * the column buffer stays under COL_BUDGET_FLOATS. Pointwise convs (1x1, stride 1, no pad)
+ * use X as the column matrix directly. Backward recomputes the columns rather than saving
+ * them (they are kernel_size times the size of X). */
+#include "../core/util.h"
+#include "conv_internal.h"
+#include "gemm.h"
 
-const ot_op ot_ops_conv[1] = {{0}};
-const int ot_ops_conv_count = 0;
+#define COL_BUDGET_FLOATS ((int64_t)16 << 20) /* 64 MiB of columns at most */
+#define TARGET_COLUMNS 1024 /* stack samples until a tile's GEMM is this wide */
+
+typedef struct conv_tiling {
+    int64_t samples;   /* images per tile */
+    int64_t positions; /* output positions per tile (all of them when samples > 1) */
+    int direct;        /* pointwise, one sample per tile: X is the column matrix */
+    int64_t col_floats; /* column buffer (in_per_group * kernel_size, samples * positions) */
+    int64_t tmp_floats; /* stacked outputs (out_per_group, samples * positions) */
+} conv_tiling;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static conv_tiling conv_tiling_of(const conv_shape *s) {
+    const ot_conv_geom *g = &s->geom;
+    int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size;
+    conv_tiling t = {1, p, 0, 0, 0};
+    int pointwise = ot_conv_geom_is_pointwise(g);
+    if (p < TARGET_COLUMNS && s->batch > 1) {
+        int64_t fit = COL_BUDGET_FLOATS / (rows * p);
+        t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
+    } else if (!pointwise && rows * p > COL_BUDGET_FLOATS) {
+        int64_t fit = COL_BUDGET_FLOATS / rows;
+        t.positions = fit > 1 ? fit : 1;
+    }
+    t.direct = pointwise && t.samples == 1;
+    t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
+    t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
+    return t;
+}
+
+static ot_status parse_conv(const ot_layer *l, void *params) { return conv_parse_params(l, params, 0); }
+
+static ot_status infer_conv(ot_node_ctx *c) {
+    conv_shape s;
+    OT_TRY(conv_shape_of(c, &s));
+    ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
+    if (!conv_is_depthwise(&s)) {
+        conv_tiling t = conv_tiling_of(&s);
+        c->workspace_bytes = sizeof(float) * (size_t)(t.col_floats + t.tmp_floats);
+    }
+    return OT_OK;
+}
+
+/* One tile: samples n0 .. n0+nb-1 (all positions) or positions p0 .. p0+np-1 of one
+ * sample, for group g. */
+typedef struct conv_tile {
+    int64_t n0, nb, p0, np, g;
+} conv_tile;
+
+/* The tile's columns (rows, nb * np) with their row stride: X itself when direct. */
+static const float *tile_columns(const conv_shape *s, const conv_tiling *t, const conv_tile *tile,
+                                 const float *x, float *col, int64_t *ld) {
+    const ot_conv_geom *g = &s->geom;
+    const float *image = x + (tile->n0 * s->in_channels + tile->g * s->in_per_group) * g->image_size;
+    if (t->direct) {
+        *ld = g->out_size;
+        return image + tile->p0;
+    }
+    *ld = tile->nb * tile->np;
+    for (int64_t b = 0; b < tile->nb; b++)
+        ot_im2col(col + b * tile->np, *ld, image + b * s->in_channels * g->image_size,
+                  s->in_per_group, g, tile->p0, tile->p0 + tile->np);
+    return col;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Tiles run over sample blocks, then groups, then position ranges. */
+static int64_t tile_count(const conv_shape *s, const conv_tiling *t) {
+    return ceil_div(s->batch, t->samples) * s->group * ceil_div(s->geom.out_size, t->positions);
+}
+
+static conv_tile tile_at(const conv_shape *s, const conv_tiling *t, int64_t index) {
+    int64_t ranges = ceil_div(s->geom.out_size, t->positions);
+    int64_t p0 = index % ranges * t->positions, g = index / ranges % s->group;
+    int64_t n0 = index / ranges / s->group * t->samples;
+    conv_tile tile = {n0, min64(t->samples, s->batch - n0), p0,
+                      min64(t->positions, s->geom.out_size - p0), g};
+    return tile;
+}
+
+/* y[n0 + b, g's channels, :] (+ bias) = tmp (out_per_group, nb * P), sample b at b * P. */
+static void unstack_outputs(float *y, const float *tmp, const float *bias, const conv_shape *s,
+                            const conv_tile *tile) {
+    int64_t p = s->geom.out_size, mg = s->out_per_group;
+    for (int64_t b = 0; b < tile->nb; b++)
+        for (int64_t m = 0; m < mg; m++) {
+            int64_t channel = tile->g * mg + m;
+            float *dst = y + ((tile->n0 + b) * s->out_channels + channel) * p;
+            const float *src = tmp + m * tile->nb * p + b * p;
+            float add = bias ? bias[channel] : 0.0f;
+            for (int64_t i = 0; i < p; i++) dst[i] = src[i] + add;
+        }
+}
+
+/* tmp (out_per_group, nb * P) = dy[n0 + b, g's channels, :] side by side. */
+static void stack_gradients(float *tmp, const float *dy, const conv_shape *s, const conv_tile *tile) {
+    int64_t p = s->geom.out_size, mg = s->out_per_group;
+    for (int64_t b = 0; b < tile->nb; b++)
+        for (int64_t m = 0; m < mg; m++) {
+            const float *src = dy + ((tile->n0 + b) * s->out_channels + tile->g * mg + m) * p;
+            float *dst = tmp + m * tile->nb * p + b * p;
+            for (int64_t i = 0; i < p; i++) dst[i] = src[i];
+        }
+}
+
+static void add_bias(float *y, const float *bias, int64_t batch, int64_t channels, int64_t p) {
+    for (int64_t n = 0; n < batch; n++)
+        for (int64_t m = 0; m < channels; m++) {
+            float *row = y + (n * channels + m) * p;
+            for (int64_t i = 0; i < p; i++) row[i] += bias[m];
+        }
+}
+
+static ot_status forward_conv(ot_node_ctx *c) {
+    conv_shape s;
+    OT_TRY(conv_shape_of(c, &s));
+    const float *x = c->in[0]->data, *w = c->in[1]->data; // X (N, C, ...), W (M, C/group, k...)
+    const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data; // (N, M, ...)
+    if (conv_is_depthwise(&s)) {
+        conv_depthwise_forward(y, x, w, bias, &s);
+        return OT_OK;
+    }
+    conv_tiling t = conv_tiling_of(&s);
+    float *col = c->workspace, *tmp = col + t.col_floats;
+    int64_t rows = s.in_per_group * s.geom.kernel_size, p = s.geom.out_size, mg = s.out_per_group;
+    for (int64_t i = 0; i < tile_count(&s, &t); i++) {
+        conv_tile tile = tile_at(&s, &t, i);
+        int64_t ld;
+        const float *columns = tile_columns(&s, &t, &tile, x, col, &ld);
+        const float *wg = w + tile.g * mg * rows; // (out_per_group, rows)
+        if (t.samples == 1) {
+            float *yg = y + (tile.n0 * s.out_channels + tile.g * mg) * p + tile.p0;
+            ot_sgemm(0, 0, mg, tile.np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
+        } else {
+            ot_sgemm(0, 0, mg, tile.nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile.nb * p);
+            unstack_outputs(y, tmp, bias, &s, &tile);
+        }
+    }
+    if (bias && t.samples == 1) add_bias(y, bias, s.batch, s.out_channels, p);
+    return OT_OK;
+}
+
+static ot_status backward_conv(ot_node_ctx *c) {
+    conv_shape s;
+    OT_TRY(conv_shape_of(c, &s));
+    const float *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout[0]->data;
+    float *dx = c->din[0] ? c->din[0]->data : NULL, *dw = c->din[1] ? c->din[1]->data : NULL;
+    int64_t p = s.geom.out_size;
+    if (c->n_in > 2 && c->in[2] && c->din[2])
+        conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, p);
+    if (!dx && !dw) return OT_OK;
+    if (conv_is_depthwise(&s)) {
+        conv_depthwise_backward(dx, dw, dy, x, w, &s);
+        return OT_OK;
+    }
+    conv_tiling t = conv_tiling_of(&s);
+    float *col = c->workspace, *tmp = col + t.col_floats;
+    int64_t rows = s.in_per_group * s.geom.kernel_size, mg = s.out_per_group;
+    int64_t image = s.geom.image_size;
+    for (int64_t i = 0; i < tile_count(&s, &t); i++) {
+        conv_tile tile = tile_at(&s, &t, i);
+        /* The tile's dy as (out_per_group, columns), with its row stride. */
+        const float *g = dy + (tile.n0 * s.out_channels + tile.g * mg) * p + tile.p0;
+        int64_t ldg = p, width = tile.nb * tile.np;
+        if (tile.nb > 1) {
+            stack_gradients(tmp, dy, &s, &tile);
+            g = tmp;
+            ldg = width;
+        }
+        if (dw) { /* dW_g (out_per_group, rows) += dy_g @ columns^T */
+            int64_t ld;
+            const float *columns = tile_columns(&s, &t, &tile, x, col, &ld);
+            ot_sgemm(0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile.g * mg * rows, rows);
+        }
+        if (dx) {
+            const float *wg = w + tile.g * mg * rows;
+            float *dxg = dx + (tile.n0 * s.in_channels + tile.g * s.in_per_group) * image;
+            if (t.direct) { /* dX_g (C/group, P) += W_g^T @ dy_g */
+                ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile.p0, p);
+            } else { /* columns' gradient W_g^T @ dy_g, added back into the images */
+                ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
+                for (int64_t b = 0; b < tile.nb; b++)
+                    ot_col2im_add(dxg + b * s.in_channels * image, col + b * tile.np, width,
+                                  s.in_per_group, &s.geom, tile.p0, tile.p0 + tile.np);
+            }
+        }
+    }
+    return OT_OK;
+}
+
+const ot_op ot_ops_conv[] = {
+    {"", "Conv", 1, sizeof(conv_params), parse_conv, infer_conv, forward_conv, backward_conv, 0, 0},
+    {"", "ConvTranspose", 1, sizeof(conv_params), conv_transpose_parse, conv_transpose_infer,
+     conv_transpose_forward, conv_transpose_backward, 0, 0},
+};
+const int ot_ops_conv_count = OT_COUNT(ot_ops_conv);

@@ -1,0 +1,61 @@
+/* Shared by the conv family's files: the attributes of Conv and ConvTranspose, their
+ * geometry from the input shapes, the direct depthwise kernels and the ConvTranspose entry
+ * points that conv.c lists in the family table. */
+#ifndef OT_CONV_INTERNAL_H
+#define OT_CONV_INTERNAL_H
+
+#include "im2col.h"
+#include "op.h"
+
+typedef enum conv_auto_pad {
+    CONV_PAD_NOTSET, CONV_PAD_SAME_UPPER, CONV_PAD_SAME_LOWER, CONV_PAD_VALID
+} conv_auto_pad;
+
+#define CONV_MAX_SPATIAL (OT_MAX_DIMS - 2)
+
+/* Attributes as given; counts are -1 where absent (defaults apply per spatial dim). */
+typedef struct conv_params {
+    int transpose;
+    conv_auto_pad auto_pad;
+    int64_t group;
+    int n_kernel, n_strides, n_dilations, n_pads, n_output_padding, n_output_shape;
+    int64_t kernel[CONV_MAX_SPATIAL], strides[CONV_MAX_SPATIAL], dilations[CONV_MAX_SPATIAL];
+    int64_t pads[2 * CONV_MAX_SPATIAL];
+    int64_t output_padding[CONV_MAX_SPATIAL];
+    int64_t output_shape[CONV_MAX_SPATIAL + 2]; /* spatial dims, or N, C and spatial dims */
+} conv_params;
+
+/* The sizes one Conv / ConvTranspose call works with. For Conv the geometry's image is X
+ * and its columns are Y; for ConvTranspose the image is Y and the columns X. */
+typedef struct conv_shape {
+    int spatial;                   /* 1, 2 or 3 */
+    int64_t batch;                 /* N */
+    int64_t in_channels, out_channels, group;
+    int64_t in_per_group, out_per_group;
+    int64_t y_dims[OT_MAX_DIMS];   /* (N, C_out, spatial...) */
+    ot_conv_geom geom;
+} conv_shape;
+
+/* Reads and validates the attributes (zero kernel, stride 0, negative pads, ...). */
+ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose);
+/* Checks X, W and B against the attributes and computes the shapes; errors name the node. */
+ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s);
+
+/* Direct depthwise Conv (one input channel per group, 1-D or 2-D); see conv_depthwise.c. */
+int conv_is_depthwise(const conv_shape *s);
+void conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
+                            const conv_shape *s);
+void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
+                             const float *w, const conv_shape *s);
+
+/* ConvTranspose op functions (conv_transpose.c). */
+ot_status conv_transpose_parse(const ot_layer *l, void *params);
+ot_status conv_transpose_infer(ot_node_ctx *c);
+ot_status conv_transpose_forward(ot_node_ctx *c);
+ot_status conv_transpose_backward(ot_node_ctx *c);
+
+/* Bias gradient shared by both: db[m] += sum of dy (N, M, positions) over N and positions. */
+void conv_bias_backward(float *db, const float *dy, int64_t batch, int64_t channels,
+                        int64_t positions);
+
+#endif

@@ -1,0 +1,43 @@
+/* Convolution geometry and the column transforms behind Conv and ConvTranspose.
+ *
+ * Every convolution is handled as 3-D: 1-D and 2-D ones get leading spatial dims of size 1
+ * (kernel 1, stride 1, no padding). im2col lays the receptive fields of a range of output
+ * positions side by side as columns, so that a convolution is one GEMM with the weights;
+ * col2im adds columns back into an image (the adjoint, used by dX and ConvTranspose). */
+#ifndef OT_IM2COL_H
+#define OT_IM2COL_H
+
+#include <stdint.h>
+
+#define OT_CONV_DIMS 3 /* spatial dims handled (1-D and 2-D are padded to 3) */
+
+typedef struct ot_conv_geom {
+    int64_t image[OT_CONV_DIMS];    /* spatial size of the image side (Conv X, ConvTranspose Y) */
+    int64_t out[OT_CONV_DIMS];      /* spatial size of the column side (Conv Y, ConvTranspose X) */
+    int64_t kernel[OT_CONV_DIMS];
+    int64_t stride[OT_CONV_DIMS];
+    int64_t dilation[OT_CONV_DIMS];
+    int64_t pad[OT_CONV_DIMS];      /* padding before the image; negative crops/extends */
+    int64_t image_size, out_size, kernel_size; /* products of the above */
+} ot_conv_geom;
+
+/* Fills the products from the per-dim sizes. */
+void ot_conv_geom_finish(ot_conv_geom *g);
+/* True for a 1x1 kernel with stride 1 and no padding: the image is its own column matrix. */
+int ot_conv_geom_is_pointwise(const ot_conv_geom *g);
+
+/* Output indices o in [lo, hi) of [0, n) whose image coordinate o * stride + offset lies in
+ * [0, size): the part of a line a kernel tap reads inside the image. */
+void ot_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset, int64_t *lo,
+                         int64_t *hi);
+
+/* col (channels * kernel_size, ld): columns 0 .. p1-p0 hold the receptive fields of output
+ * positions p0 .. p1-1 (flattened over `out`) in image (channels, image...), zeros where
+ * they fall in the padding. Rows are ordered (channel, kd, kh, kw), like the weights. */
+void ot_im2col(float *col, int64_t ld, const float *image, int64_t channels,
+               const ot_conv_geom *g, int64_t p0, int64_t p1);
+/* The adjoint: image (channels, image...) += the columns of output positions p0 .. p1-1. */
+void ot_col2im_add(float *image, const float *col, int64_t ld, int64_t channels,
+                   const ot_conv_geom *g, int64_t p0, int64_t p1);
+
+#endif
