@@ -1,0 +1,413 @@
+/* Matches named source tensors to an ONNX model's initializers, in passes that each see only
+ * what earlier passes left: --map lines, exact names, normalised names, Keras layer + role,
+ * then order and shape. Pairs chosen by name that cannot be reconciled are conflicts: neither
+ * side is reused by later passes, so a wrong model fails loudly instead of being filled
+ * with shuffled weights. Nothing in the model changes until every pair has been checked. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/util.h"
+#include "../ops/op.h"
+#include "match_internal.h"
+#include "onnxtrain/file_io.h"
+
+typedef struct matcher {
+    ot_model *m;
+    const ot_weights *w;
+    const char *source_path;
+    match_target *targets;
+    int n_targets;
+    int *target_of_value;  /* value -> target index, -1 */
+    int *source_taken;     /* per source: 1 if matched or in a conflict */
+    ot_tensor *converted;  /* per target: the tensor to install */
+    char **layer_keys;     /* per layer: '\n'-separated normalised names */
+    ot_match_report *report;
+} matcher;
+
+/* What each input slot of the weight-carrying ops is, in Keras' words. */
+static void role_of_slot(const ot_layer *l, int slot, match_target *t) {
+    const char *op = l->op_type;
+    t->layout = LAYOUT_PLAIN;
+    if (!strcmp(op, "Conv") || !strcmp(op, "ConvTranspose")) {
+        if (slot == 1) {
+            t->role = "kernel";
+            t->layout = !strcmp(op, "Conv") ? LAYOUT_CONV : LAYOUT_CONV_TRANSPOSE;
+        } else if (slot == 2) {
+            t->role = "bias";
+        }
+    } else if (!strcmp(op, "Gemm")) {
+        if (slot == 1) {
+            const ot_attr *a = ot_layer_find_attr(l, "transB");
+            t->role = "kernel";
+            t->layout = LAYOUT_GEMM_B;
+            t->trans_b = a && a->type == OT_ATTR_INT && a->i != 0;
+        } else if (slot == 2) {
+            t->role = "bias";
+        }
+    } else if (!strcmp(op, "MatMul")) {
+        if (slot == 1) {
+            t->role = "kernel";
+            t->layout = LAYOUT_MATMUL;
+        }
+    } else if (!strcmp(op, "BatchNormalization")) {
+        static const char *const bn[] = {NULL, "gamma", "beta", "moving_mean", "moving_variance"};
+        if (slot >= 1 && slot <= 4) t->role = bn[slot];
+    } else if (!strcmp(op, "LayerNormalization") || !strcmp(op, "InstanceNormalization")) {
+        if (slot == 1) t->role = "gamma";
+        if (slot == 2) t->role = "beta";
+    } else if (!strcmp(op, "PRelu")) {
+        if (slot == 1) t->role = "alpha";
+    } else if (!strcmp(op, "Gather")) {
+        if (slot == 0) t->role = "embeddings";
+    } else if (!strcmp(op, "Add")) {
+        t->role = "bias"; /* a Dense layer exported as MatMul + Add */
+    }
+}
+
+/* Parameters to fill: what training would update (ot_model_is_parameter), plus
+ * BatchNormalization's running statistics. A layer the op table does not know (yet) is
+ * judged by the role of the slot that reads the value (`role_known`). */
+static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
+    const ot_value *v = &m->values[value];
+    if (v->kind != OT_VALUE_INITIALIZER || v->tensor.dtype != OT_FLOAT || v->tensor.ndim == 0)
+        return 0;
+    if (ot_model_is_parameter(m, value) || unresolved_with_role) return 1;
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        for (int k = 3; k < l->n_inputs && k <= 4; k++)
+            if (l->inputs[k] == value && !strcmp(l->op_type, "BatchNormalization")) return 1;
+    }
+    return 0;
+}
+
+static void add_key(char **keys, const char *name) {
+    char *norm = ot_weights_normalize_name(name);
+    if (*norm) {
+        char *joined = ot_xasprintf("%s%s\n", *keys ? *keys : "\n", norm);
+        free(*keys);
+        *keys = joined;
+    }
+    free(norm);
+}
+
+/* A layer answers to its node name, to the scope of a PyTorch-style node name
+ * ("/features/0/Conv" -> "features/0"), and to the prefix of its weights' names
+ * ("conv1.weight" -> "conv1"). */
+static void build_layer_keys(matcher *mt) {
+    ot_model *m = mt->m;
+    mt->layer_keys = ot_xcalloc((size_t)m->n_layers + 1, sizeof(char *));
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        add_key(&mt->layer_keys[i], l->name);
+        const char *last = strrchr(l->name, '/');
+        if (last && last != l->name) {
+            char *scope = ot_xstrndup(l->name, (size_t)(last - l->name));
+            add_key(&mt->layer_keys[i], scope);
+            free(scope);
+        }
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            if (v < 0 || m->values[v].kind != OT_VALUE_INITIALIZER) continue;
+            const char *name = m->values[v].name;
+            const char *cut = NULL;
+            for (const char *p = name; *p; p++)
+                if (*p == '.' || *p == '/') cut = p;
+            if (cut && cut != name) {
+                char *prefix = ot_xstrndup(name, (size_t)(cut - name));
+                add_key(&mt->layer_keys[i], prefix);
+                free(prefix);
+            }
+        }
+    }
+    /* MatMul + Add(bias): the Add answers to the MatMul's names too. */
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        if (strcmp(l->op_type, "Add") != 0) continue;
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            int p = v >= 0 ? m->values[v].producer : -1;
+            if (p >= 0 && !strcmp(m->layers[p].op_type, "MatMul") && mt->layer_keys[p]) {
+                char *joined = ot_xasprintf("%s%s", mt->layer_keys[i] ? mt->layer_keys[i] : "\n",
+                                            mt->layer_keys[p] + 1);
+                free(mt->layer_keys[i]);
+                mt->layer_keys[i] = joined;
+            }
+        }
+    }
+}
+
+static int layer_answers_to(const matcher *mt, int layer, const char *keras_layer) {
+    if (layer < 0 || !mt->layer_keys[layer]) return 0;
+    char *norm = ot_weights_normalize_name(keras_layer);
+    char *needle = ot_xasprintf("\n%s\n", norm);
+    int found = strstr(mt->layer_keys[layer], needle) != NULL;
+    free(needle);
+    free(norm);
+    return found;
+}
+
+/* Every initializer, ordered by first use (layer order, then input order). */
+static void build_targets(matcher *mt) {
+    ot_model *m = mt->m;
+    mt->targets = ot_xcalloc((size_t)m->n_values + 1, sizeof(match_target));
+    mt->target_of_value = ot_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
+    for (int v = 0; v < m->n_values; v++) mt->target_of_value[v] = -1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < (pass == 0 ? m->n_layers : 1); i++) {
+            const ot_layer *l = pass == 0 ? &m->layers[i] : NULL;
+            int n = pass == 0 ? l->n_inputs : m->n_values;
+            for (int k = 0; k < n; k++) {
+                int v = pass == 0 ? l->inputs[k] : k;
+                if (v < 0 || m->values[v].kind != OT_VALUE_INITIALIZER || mt->target_of_value[v] >= 0)
+                    continue;
+                match_target *t = &mt->targets[mt->n_targets];
+                t->value = v;
+                t->layer = pass == 0 ? i : -1;
+                if (l) role_of_slot(l, k, t);
+                /* An Add's initializer is a bias only next to a MatMul. */
+                if (l && !strcmp(l->op_type, "Add")) {
+                    int other = l->n_inputs == 2 ? l->inputs[1 - k] : -1;
+                    int p = other >= 0 ? m->values[other].producer : -1;
+                    if (p < 0 || strcmp(m->layers[p].op_type, "MatMul") != 0) t->role = NULL;
+                }
+                t->is_param = should_fill(m, v, l && !l->op && t->role);
+                mt->target_of_value[v] = mt->n_targets++;
+            }
+        }
+    }
+    mt->converted = ot_xcalloc((size_t)mt->n_targets + 1, sizeof(ot_tensor));
+}
+
+static void shape_text(const ot_tensor *t, char *buf, size_t size) {
+    char shape[128];
+    snprintf(buf, size, "%s %s", ot_shape_string(t->ndim, t->dims, shape, sizeof shape),
+             ot_dtype_name(t->dtype));
+}
+
+/* Tries source -> target. A pair chosen by name that does not fit is recorded as a conflict
+ * (and both sides are set aside) when `conflict_if_unfit`; order matching just moves on. */
+static int try_pair(matcher *mt, int source, int target, ot_match_how how, int conflict_if_unfit) {
+    match_target *t = &mt->targets[target];
+    const ot_named_tensor *s = &mt->w->items[source];
+    const ot_value *v = &mt->m->values[t->value];
+    const char *transform;
+    char why[512];
+    if (!ot_match_convert(s, t, &v->tensor, &mt->converted[target], &transform, why, sizeof why)) {
+        if (conflict_if_unfit) {
+            ot_match_report_add(&mt->report->conflicts, &mt->report->n_conflicts, s->name, v->name,
+                                how, NULL, why);
+            t->taken = 1;
+            mt->source_taken[source] = 1;
+        }
+        return 0;
+    }
+    char detail[300], from[140], to[140];
+    shape_text(&s->tensor, from, sizeof from);
+    shape_text(&v->tensor, to, sizeof to);
+    if (!strcmp(from, to)) snprintf(detail, sizeof detail, "%s", to);
+    else snprintf(detail, sizeof detail, "%s -> %s", from, to);
+    ot_match_report_add(&mt->report->matched, &mt->report->n_matched, s->name, v->name, how,
+                        transform, detail);
+    t->taken = 1;
+    mt->source_taken[source] = 1;
+    return 1;
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = 0;
+    return s;
+}
+
+/* --map FILE: "source_name = onnx_name" per line; '#' starts a comment line. An explicit
+ * pair that cannot be honoured is an error, not a report line. */
+static ot_status apply_map(matcher *mt, const char *map_path) {
+    unsigned char *data;
+    size_t size;
+    OT_TRY(ot_read_file(map_path, (size_t)64 << 20, &data, &size));
+    if (memchr(data, 0, size)) {
+        free(data);
+        return ot_fail(OT_ERR_FORMAT, "%s: a NUL byte in a text file", map_path);
+    }
+    char *text = ot_xstrndup((const char *)data, size);
+    free(data);
+    ot_status status = OT_OK;
+    int line_no = 0;
+    for (char *line = text, *next; line && status == OT_OK; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        line_no++;
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            status = ot_fail(OT_ERR_INVALID, "%s:%d: expected 'source_name = onnx_name'", map_path, line_no);
+            break;
+        }
+        *eq = 0;
+        char *source = trim(s), *target = trim(eq + 1);
+        int si = ot_weights_find(mt->w, source);
+        int v = ot_model_find_value(mt->m, target);
+        int ti = v >= 0 ? mt->target_of_value[v] : -1;
+        if (si < 0)
+            status = ot_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' is not in %s", map_path, line_no,
+                             source, mt->source_path);
+        else if (ti < 0)
+            status = ot_fail(OT_ERR_INVALID, "%s:%d: '%s' is not an initializer of the model",
+                             map_path, line_no, target);
+        else if (mt->source_taken[si] || mt->targets[ti].taken)
+            status = ot_fail(OT_ERR_INVALID, "%s:%d: '%s' or '%s' is already mapped", map_path,
+                             line_no, source, target);
+        else if (!try_pair(mt, si, ti, OT_MATCH_MAP, 1))
+            status = ot_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' cannot fill '%s': %s", map_path,
+                             line_no, source, target,
+                             mt->report->conflicts[mt->report->n_conflicts - 1].detail);
+    }
+    free(text);
+    return status;
+}
+
+static void match_exact(matcher *mt) {
+    for (int i = 0; i < mt->w->count; i++) {
+        if (mt->source_taken[i]) continue;
+        int v = ot_model_find_value(mt->m, mt->w->items[i].name);
+        int ti = v >= 0 ? mt->target_of_value[v] : -1;
+        if (ti >= 0 && !mt->targets[ti].taken) try_pair(mt, i, ti, OT_MATCH_EXACT, 1);
+    }
+}
+
+/* Normalised names, only where the normalised name is unique on both sides. */
+static void match_normalized(matcher *mt) {
+    int ns = mt->w->count;
+    char **src = ot_xcalloc((size_t)ns + 1, sizeof(char *));
+    char **dst = ot_xcalloc((size_t)mt->n_targets + 1, sizeof(char *));
+    for (int i = 0; i < ns; i++)
+        if (!mt->source_taken[i]) src[i] = ot_weights_normalize_name(mt->w->items[i].name);
+    for (int t = 0; t < mt->n_targets; t++)
+        if (!mt->targets[t].taken && mt->targets[t].is_param)
+            dst[t] = ot_weights_normalize_name(mt->m->values[mt->targets[t].value].name);
+    for (int i = 0; i < ns; i++) {
+        if (!src[i] || !*src[i]) continue;
+        int found = -1, count = 0, twins = 0;
+        for (int t = 0; t < mt->n_targets; t++)
+            if (dst[t] && !strcmp(dst[t], src[i])) found = t, count++;
+        for (int j = 0; j < ns; j++) twins += src[j] && !strcmp(src[j], src[i]);
+        if (count == 1 && twins == 1) try_pair(mt, i, found, OT_MATCH_NORMALIZED, 1);
+    }
+    for (int i = 0; i < ns; i++) free(src[i]);
+    for (int t = 0; t < mt->n_targets; t++) free(dst[t]);
+    free(src);
+    free(dst);
+}
+
+static int same_role(const char *source_role, const char *target_role) {
+    if (!source_role || !target_role) return 0;
+    if (!strcmp(source_role, target_role)) return 1;
+    return !strcmp(source_role, "depthwise_kernel") && !strcmp(target_role, "kernel");
+}
+
+/* Keras: the ONNX layer of the same name, the slot of the same role. */
+static void match_layers(matcher *mt) {
+    for (int i = 0; i < mt->w->count; i++) {
+        const ot_named_tensor *s = &mt->w->items[i];
+        if (mt->source_taken[i] || !s->layer || !s->role) continue;
+        int found = -1, count = 0;
+        for (int t = 0; t < mt->n_targets; t++) {
+            const match_target *tg = &mt->targets[t];
+            if (tg->taken || !tg->is_param || !same_role(s->role, tg->role)) continue;
+            if (layer_answers_to(mt, tg->layer, s->layer)) found = t, count++;
+        }
+        if (count == 1) try_pair(mt, i, found, OT_MATCH_LAYER, 1);
+    }
+}
+
+/* What is left: each parameter, in model order, takes the next unused source that fits. */
+static void match_order(matcher *mt) {
+    int next = 0;
+    for (int t = 0; t < mt->n_targets; t++) {
+        if (mt->targets[t].taken || !mt->targets[t].is_param) continue;
+        for (int i = next; i < mt->w->count; i++) {
+            if (mt->source_taken[i]) continue;
+            if (try_pair(mt, i, t, OT_MATCH_ORDER, 0)) {
+                next = i + 1; /* keep the file's order: never go back */
+                break;
+            }
+        }
+    }
+}
+
+static void finish_report(matcher *mt) {
+    ot_match_report *r = mt->report;
+    char detail[300];
+    for (int i = 0; i < mt->w->count; i++) {
+        if (mt->source_taken[i]) continue;
+        shape_text(&mt->w->items[i].tensor, detail, sizeof detail);
+        ot_match_report_add(&r->unmatched_sources, &r->n_unmatched_sources, mt->w->items[i].name,
+                            NULL, OT_MATCH_NONE, NULL, detail);
+    }
+    for (int t = 0; t < mt->n_targets; t++) {
+        const match_target *tg = &mt->targets[t];
+        if (!tg->is_param) continue;
+        r->n_params++;
+        if (mt->converted[t].data) {
+            r->n_filled++;
+            continue;
+        }
+        const ot_value *v = &mt->m->values[tg->value];
+        shape_text(&v->tensor, detail, sizeof detail);
+        ot_match_report_add(&r->unfilled, &r->n_unfilled, NULL, v->name, OT_MATCH_NONE, NULL, detail);
+    }
+}
+
+static ot_status strict_failure(const matcher *mt) {
+    const ot_match_report *r = mt->report;
+    char list[512] = "";
+    for (int i = 0; i < r->n_unfilled && strlen(list) < 400; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, r->unfilled[i].target, sizeof list - strlen(list) - 1);
+    }
+    return ot_fail(OT_ERR_INVALID, "%s: strict: %d of %d ONNX parameters were not filled "
+                   "(%s%s); nothing was written", mt->source_path, r->n_unfilled, r->n_params,
+                   list, r->n_unfilled > 0 && strlen(list) >= 400 ? ", ..." : "");
+}
+
+ot_status ot_weights_apply(ot_model *m, const ot_weights *w, const char *source_path,
+                           const ot_match_options *options, ot_match_report *report) {
+    memset(report, 0, sizeof *report);
+    report->source_path = ot_xstrdup(source_path);
+    report->n_sources = w->count;
+    matcher mt = {.m = m, .w = w, .source_path = source_path, .report = report};
+    mt.source_taken = ot_xcalloc((size_t)w->count + 1, sizeof(int));
+    build_targets(&mt);
+    build_layer_keys(&mt);
+    ot_status status = OT_OK;
+    if (options && options->map_path) status = apply_map(&mt, options->map_path);
+    if (status == OT_OK) {
+        match_exact(&mt);
+        match_normalized(&mt);
+        match_layers(&mt);
+        match_order(&mt);
+        finish_report(&mt);
+        if (options && options->strict && report->n_unfilled > 0) status = strict_failure(&mt);
+    }
+    /* Install only when everything succeeded: a failure leaves the model as it was. */
+    for (int t = 0; t < mt.n_targets; t++) {
+        ot_tensor *c = &mt.converted[t];
+        if (status == OT_OK && c->data) {
+            ot_tensor *dst = &m->values[mt.targets[t].value].tensor;
+            ot_tensor_free(dst);
+            *dst = *c;
+        } else {
+            ot_tensor_free(c);
+        }
+    }
+    for (int i = 0; i < m->n_layers; i++) free(mt.layer_keys[i]);
+    free(mt.layer_keys);
+    free(mt.converted);
+    free(mt.targets);
+    free(mt.target_of_value);
+    free(mt.source_taken);
+    return status;
+}
