@@ -4,14 +4,13 @@
  *
  * Work is cut into tiles: small images are stacked several samples per tile so the GEMM is
  * wide enough to run at full speed; large ones are cut into ranges of output positions so
- * the column buffer stays under COL_BUDGET_FLOATS. Pointwise convs (1x1, stride 1, no pad)
- * use X as the column matrix directly. Backward recomputes the columns rather than saving
+ * the column buffer stays under conv_column_budget_floats. Pointwise convs (1x1, stride 1,
+ * no pad) use X as the column matrix directly. Backward recomputes the columns rather than saving
  * them (they are kernel_size times the size of X). */
 #include "../core/util.h"
 #include "conv_internal.h"
 #include "gemm.h"
 
-#define COL_BUDGET_FLOATS ((int64_t)16 << 20) /* 64 MiB of columns at most */
 #define TARGET_COLUMNS 1024 /* stack samples until a tile's GEMM is this wide */
 
 typedef struct conv_tiling {
@@ -30,10 +29,11 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     conv_tiling t = {1, p, 0, 0, 0};
     int pointwise = ot_conv_geom_is_pointwise(g);
     if (p < TARGET_COLUMNS && s->batch > 1) {
-        int64_t fit = COL_BUDGET_FLOATS / (rows * p);
+        int64_t fit = conv_column_budget_floats / (rows * p);
         t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
-    } else if (!pointwise && rows * p > COL_BUDGET_FLOATS) {
-        int64_t fit = COL_BUDGET_FLOATS / rows;
+    }
+    if (t.samples == 1 && !pointwise && rows * p > conv_column_budget_floats) {
+        int64_t fit = conv_column_budget_floats / rows;
         t.positions = fit > 1 ? fit : 1;
     }
     t.direct = pointwise && t.samples == 1;

@@ -5,6 +5,8 @@
 
 #include "conv_internal.h"
 
+int64_t conv_column_budget_floats = (int64_t)16 << 20;
+
 static ot_status read_positive(const ot_layer *l, const char *name, int64_t *values, int capacity,
                                int *count, int64_t minimum) {
     OT_TRY(ot_attr_get_ints(l, name, values, capacity, count));

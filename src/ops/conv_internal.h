@@ -36,6 +36,10 @@ typedef struct conv_shape {
     ot_conv_geom geom;
 } conv_shape;
 
+/* Upper bound on a column buffer, in floats (64 MiB): larger convs are cut into ranges of
+ * output positions. A variable so tests can lower it to exercise those tiles. */
+extern int64_t conv_column_budget_floats;
+
 /* Reads and validates the attributes (zero kernel, stride 0, negative pads, ...). */
 ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose);
 /* Checks X, W and B against the attributes and computes the shapes; errors name the node. */

@@ -2,19 +2,18 @@
  * output_shape, auto_pad): the adjoint of Conv. Per sample and group, the columns
  * W_g^T @ X_g are added into Y with col2im; backward takes im2col of dY, so
  * dX_g = W_g @ cols and dW_g = X_g @ cols^T. Columns cover a range of X's positions at a
- * time so the buffer stays under COL_BUDGET_FLOATS. */
+ * time so the buffer stays under conv_column_budget_floats. */
 #include <string.h>
 
 #include "conv_internal.h"
 #include "gemm.h"
 
-#define COL_BUDGET_FLOATS ((int64_t)16 << 20) /* 64 MiB of columns at most */
 
 /* X positions per tile: all of them unless the columns would exceed the budget. */
 static int64_t positions_per_tile(const conv_shape *s) {
     int64_t rows = s->out_per_group * s->geom.kernel_size;
-    if (rows * s->geom.out_size <= COL_BUDGET_FLOATS) return s->geom.out_size;
-    int64_t fit = COL_BUDGET_FLOATS / rows;
+    if (rows * s->geom.out_size <= conv_column_budget_floats) return s->geom.out_size;
+    int64_t fit = conv_column_budget_floats / rows;
     return fit > 1 ? fit : 1;
 }
 

@@ -1,0 +1,370 @@
+/* Conv and ConvTranspose: forward values and input gradients against PyTorch, gradient checks
+ * by central differences, the tiled paths (stacked samples, position ranges), and clear
+ * errors for bad attributes and shapes.
+ *
+ * Reference values: tests/fixtures/conv/<case>_*.npy from tools/fixtures/gen_conv_fixtures.py
+ * (torch 1.13 in float64 on the float32 inputs; d<name> = d sum(y * dy) / d input). The
+ * attributes below must match that script's table. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "onnxtrain/npy.h"
+#include "ops/conv_internal.h"
+#include "test_support.h"
+
+static ot_tensor load_fixture(const char *case_name, const char *name) {
+    char file[256];
+    snprintf(file, sizeof file, "conv/%s_%s.npy", case_name, name);
+    ot_tensor t;
+    if (ot_npy_load(ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
+    return t;
+}
+
+static void assert_close(const char *what, const char *case_name, const float *got,
+                         const ot_tensor *want) {
+    const float *w = want->data;
+    for (int64_t i = 0; i < ot_tensor_numel(want); i++)
+        if (fabsf(got[i] - w[i]) > 1e-5f + 1e-4f * fabsf(w[i]))
+            fail_msg("%s %s[%lld]: got %.7g, torch %.7g", case_name, what, (long long)i, got[i], w[i]);
+}
+
+/* Runs `op` on the case's inputs (x, w[, b] or a, b[, c]) in a training plan where every
+ * input is trained, then checks y and, after backward from the case's dy, every input's
+ * gradient against the fixtures. */
+static void check_against_torch(const char *op, int opset, const char *case_name, int n_inputs,
+                                const char *const *names, int n_attrs, const ot_attr *attrs) {
+    ot_tensor inputs[4];
+    const ot_tensor *ptrs[4];
+    for (int k = 0; k < n_inputs; k++) {
+        inputs[k] = load_fixture(case_name, names[k]);
+        ptrs[k] = &inputs[k];
+    }
+    ot_model *m = ts_single_node("", op, opset, n_inputs, ptrs, NULL, 1, n_attrs, attrs);
+    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
+    int values[4];
+    for (int k = 0; k < n_inputs; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "x%d", k);
+        values[k] = ot_model_find_value(m, name);
+        trainable[values[k]] = 1;
+    }
+    ot_plan_options options = {.training = 1, .trainable = trainable};
+    ot_plan *plan;
+    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
+    ot_tensor want_y = load_fixture(case_name, "y"), dy = load_fixture(case_name, "dy");
+    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
+    assert_true(ot_tensor_same_shape(y, &want_y));
+    assert_close("y", case_name, y->data, &want_y);
+    ot_plan_zero_grads(plan);
+    memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy.data, sizeof(float) * (size_t)ot_tensor_numel(&dy));
+    if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
+    for (int k = 0; k < n_inputs; k++) {
+        char grad_name[8];
+        snprintf(grad_name, sizeof grad_name, "d%s", names[k]);
+        ot_tensor want = load_fixture(case_name, grad_name);
+        assert_close(grad_name, case_name, ot_plan_grad(plan, values[k])->data, &want);
+        ot_tensor_free(&want);
+        ot_tensor_free(&inputs[k]);
+    }
+    ot_tensor_free(&want_y);
+    ot_tensor_free(&dy);
+    ot_plan_free(plan);
+    ot_model_free(m);
+    free(trainable);
+}
+
+static void free_attrs(int n, ot_attr *attrs) {
+    for (int i = 0; i < n; i++) ot_attr_free(&attrs[i]);
+}
+
+/* The attributes of one conv case: strides, pads, dilations, group, optional auto_pad and
+ * output_padding; r spatial dims. */
+typedef struct conv_case {
+    const char *name;
+    int r, bias;
+    int64_t strides[3], pads[6], dilations[3], output_padding[3];
+    int64_t group;
+    const char *auto_pad;
+} conv_case;
+
+static int case_attrs(const conv_case *cc, int transpose, ot_attr *attrs) {
+    int n = 0;
+    attrs[n++] = ts_attr_ints("strides", cc->r, cc->strides);
+    attrs[n++] = ts_attr_ints("dilations", cc->r, cc->dilations);
+    attrs[n++] = ts_attr_int("group", cc->group);
+    if (cc->auto_pad) attrs[n++] = ts_attr_string("auto_pad", cc->auto_pad);
+    else attrs[n++] = ts_attr_ints("pads", 2 * cc->r, cc->pads);
+    if (transpose) attrs[n++] = ts_attr_ints("output_padding", cc->r, cc->output_padding);
+    return n;
+}
+
+static const conv_case conv_cases[] = {
+    {"conv1d", 1, 1, {2}, {1, 2}, {2}, {0}, 2, NULL},
+    {"conv2d", 2, 1, {2, 1}, {1, 0, 2, 1}, {1, 2}, {0}, 1, NULL},
+    {"conv2d_group", 2, 0, {1, 1}, {1, 1, 1, 1}, {1, 1}, {0}, 2, NULL},
+    {"conv2d_depthwise", 2, 1, {2, 2}, {1, 1, 1, 1}, {1, 1}, {0}, 3, NULL},
+    {"conv2d_depthwise_dilated", 2, 0, {1, 2}, {2, 0, 1, 1}, {2, 3}, {0}, 4, NULL},
+    {"conv2d_pointwise", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
+    {"conv2d_batched", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
+    {"conv2d_same_upper", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_UPPER"},
+    {"conv2d_same_lower", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_LOWER"},
+    {"conv3d", 3, 1, {1, 2, 1}, {1, 0, 1, 0, 1, 0}, {1, 1, 2}, {0}, 2, NULL},
+};
+
+static const conv_case transpose_cases[] = {
+    {"convT1d", 1, 1, {3}, {1, 1}, {1}, {0}, 1, NULL},
+    {"convT2d", 2, 1, {2, 3}, {1, 0, 1, 0}, {1, 2}, {1, 2}, 2, NULL},
+    {"convT3d", 3, 0, {2, 1, 2}, {0, 1, 0, 0, 1, 0}, {1, 1, 1}, {1, 0, 0}, 1, NULL},
+};
+
+static void run_cases(const conv_case *cases, int count, int transpose) {
+    static const char *const names[3] = {"x", "w", "b"};
+    for (int i = 0; i < count; i++) {
+        ot_attr attrs[6];
+        int n = case_attrs(&cases[i], transpose, attrs);
+        check_against_torch(transpose ? "ConvTranspose" : "Conv", 17, cases[i].name,
+                            cases[i].bias ? 3 : 2, names, n, attrs);
+        free_attrs(n, attrs);
+    }
+}
+
+static void conv_matches_torch(void **state) {
+    (void)state;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+}
+
+static void conv_transpose_matches_torch(void **state) {
+    (void)state;
+    run_cases(transpose_cases, OT_COUNT(transpose_cases), 1);
+}
+
+/* A column budget of a few hundred floats forces ranges of output positions (and single
+ * samples) per tile; results must not change. */
+static void small_tiles_match_torch(void **state) {
+    (void)state;
+    int64_t saved = conv_column_budget_floats;
+    conv_column_budget_floats = 200;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    run_cases(transpose_cases, OT_COUNT(transpose_cases), 1);
+    conv_column_budget_floats = saved;
+}
+
+/* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
+static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
+                      int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed) {
+    ot_rng rng;
+    ot_rng_seed(&rng, seed);
+    int64_t b_dims[1] = {bias_len};
+    ot_tensor x = ts_random(&rng, r + 2, x_dims, -1.0f, 1.0f);
+    ot_tensor w = ts_random(&rng, r + 2, w_dims, -1.0f, 1.0f);
+    ot_tensor b = ts_random(&rng, 1, b_dims, -1.0f, 1.0f);
+    const ot_tensor *inputs[3] = {&x, &w, bias_len ? &b : NULL};
+    ts_gradcheck(op, 17, bias_len ? 3 : 2, inputs, 7, n_attrs, attrs, 0, 1e-2, 1e-2);
+    ot_tensor_free(&x);
+    ot_tensor_free(&w);
+    ot_tensor_free(&b);
+}
+
+static void conv_gradients(void **state) {
+    (void)state;
+    {   /* 1-D, stride 2, asymmetric pads, dilation 2, 2 groups */
+        int64_t xd[3] = {2, 4, 7}, wd[3] = {4, 2, 2}, s[1] = {2}, p[2] = {1, 2}, d[1] = {2};
+        ot_attr a[4] = {ts_attr_ints("strides", 1, s), ts_attr_ints("pads", 2, p),
+                        ts_attr_ints("dilations", 1, d), ts_attr_int("group", 2)};
+        gradcheck("Conv", 1, xd, wd, 4, 4, a, 1);
+        free_attrs(4, a);
+    }
+    {   /* 2-D with stride, pads, dilation and 3 groups; batch 3 is stacked in one tile */
+        int64_t xd[4] = {3, 3, 5, 6}, wd[4] = {6, 1, 2, 3}, s[2] = {2, 1}, p[4] = {1, 0, 0, 2},
+                d[2] = {2, 1};
+        ot_attr a[4] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p),
+                        ts_attr_ints("dilations", 2, d), ts_attr_int("group", 3)};
+        gradcheck("Conv", 2, xd, wd, 6, 4, a, 2);
+        free_attrs(4, a);
+    }
+    {   /* 2-D, 2 input channels per group: im2col per group */
+        int64_t xd[4] = {1, 4, 5, 5}, wd[4] = {4, 2, 3, 3}, p[4] = {1, 1, 1, 1};
+        ot_attr a[2] = {ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
+        gradcheck("Conv", 2, xd, wd, 4, 2, a, 3);
+        free_attrs(2, a);
+    }
+    {   /* depthwise with channel multiplier 2, stride 2 (direct loops) */
+        int64_t xd[4] = {2, 2, 6, 5}, wd[4] = {4, 1, 3, 3}, s[2] = {2, 2}, p[4] = {1, 1, 1, 1};
+        ot_attr a[3] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
+        gradcheck("Conv", 2, xd, wd, 4, 3, a, 4);
+        free_attrs(3, a);
+    }
+    {   /* pointwise, one sample: X is the column matrix */
+        int64_t xd[4] = {1, 3, 3, 4}, wd[4] = {2, 3, 1, 1};
+        gradcheck("Conv", 2, xd, wd, 2, 0, NULL, 5);
+    }
+    {   /* 3-D with stride and pads, no bias */
+        int64_t xd[5] = {1, 2, 3, 4, 3}, wd[5] = {2, 2, 2, 2, 2}, s[3] = {1, 2, 1},
+                p[6] = {0, 1, 1, 1, 0, 0};
+        ot_attr a[2] = {ts_attr_ints("strides", 3, s), ts_attr_ints("pads", 6, p)};
+        gradcheck("Conv", 3, xd, wd, 0, 2, a, 6);
+        free_attrs(2, a);
+    }
+}
+
+static void conv_transpose_gradients(void **state) {
+    (void)state;
+    {   /* 2-D, strides, pads, output_padding, dilation, 2 groups */
+        int64_t xd[4] = {2, 4, 3, 3}, wd[4] = {4, 2, 2, 3}, s[2] = {2, 3}, p[4] = {1, 0, 0, 1},
+                op[2] = {1, 0}, d[2] = {1, 2};
+        ot_attr a[5] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p),
+                        ts_attr_ints("output_padding", 2, op), ts_attr_ints("dilations", 2, d),
+                        ts_attr_int("group", 2)};
+        gradcheck("ConvTranspose", 2, xd, wd, 4, 5, a, 7);
+        free_attrs(5, a);
+    }
+    {   /* 1-D with output_shape larger than the natural size (zeros at the end) */
+        int64_t xd[3] = {1, 2, 4}, wd[3] = {2, 3, 3}, s[1] = {2}, shape[1] = {11};
+        ot_attr a[2] = {ts_attr_ints("strides", 1, s), ts_attr_ints("output_shape", 1, shape)};
+        gradcheck("ConvTranspose", 1, xd, wd, 3, 2, a, 8);
+        free_attrs(2, a);
+    }
+    {   /* 3-D SAME_UPPER */
+        int64_t xd[5] = {1, 1, 2, 2, 3}, wd[5] = {1, 2, 2, 3, 2}, s[3] = {2, 1, 2};
+        ot_attr a[2] = {ts_attr_ints("strides", 3, s), ts_attr_string("auto_pad", "SAME_UPPER")};
+        gradcheck("ConvTranspose", 3, xd, wd, 2, 2, a, 9);
+        free_attrs(2, a);
+    }
+}
+
+/* ONNX's own example (onnx/backend/test/case/node/convtranspose.py, output_shape): x =
+ * 0..8 as (1,1,3,3), W all ones (1,2,3,3), strides [3,2], output_shape [10,8] -> the natural
+ * 9x7 result padded with a zero row and column at the end. */
+static void conv_transpose_output_shape_values(void **state) {
+    (void)state;
+    int64_t xd[4] = {1, 1, 3, 3}, wd[4] = {1, 2, 3, 3}, s[2] = {3, 2}, shape[2] = {10, 8};
+    float xs[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8}, ones[18];
+    for (int i = 0; i < 18; i++) ones[i] = 1.0f;
+    static const float want_rows[3][8] = {{0, 0, 1, 1, 3, 2, 2, 0}, {3, 3, 7, 4, 9, 5, 5, 0},
+                                          {6, 6, 13, 7, 15, 8, 8, 0}};
+    ot_tensor x = ts_float(4, xd, xs), w = ts_float(4, wd, ones);
+    const ot_tensor *inputs[2] = {&x, &w};
+    int as_input[2] = {1, 0};
+    ot_attr a[2] = {ts_attr_ints("strides", 2, s), ts_attr_ints("output_shape", 2, shape)};
+    ot_model *m = ts_single_node("", "ConvTranspose", 11, 2, inputs, as_input, 1, 2, a);
+    ot_tensor y = ts_run(m, 1, &x, 0);
+    assert_int_equal(y.dims[2], 10);
+    assert_int_equal(y.dims[3], 8);
+    const float *v = y.data;
+    for (int c = 0; c < 2; c++)
+        for (int h = 0; h < 10; h++)
+            for (int col = 0; col < 8; col++) {
+                float want = h == 9 ? 0.0f : want_rows[h / 3][col];
+                assert_float_equal(v[(c * 10 + h) * 8 + col], want, 0.0);
+            }
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    free_attrs(2, a);
+    ot_tensor_free(&x);
+    ot_tensor_free(&w);
+}
+
+/* Resolving or planning Conv/ConvTranspose on X and W must fail with OT_ERR_INVALID (or
+ * `code`) and a message naming the node and containing `needle`. */
+static void expect_error(const char *op, const ot_tensor *x, const ot_tensor *w, int n_attrs,
+                         const ot_attr *attrs, ot_status code, const char *needle) {
+    ot_model *m = ot_model_new();
+    assert_int_equal(ot_model_set_opset(m, "", 17), OT_OK);
+    const ot_tensor *inputs[2] = {x, w};
+    const char *in_names[2] = {"x0", "x1"}, *out_names[1] = {"y0"};
+    for (int k = 0; k < 2; k++) {
+        ot_tensor copy;
+        assert_int_equal(ot_tensor_copy(&copy, inputs[k], in_names[k]), OT_OK);
+        assert_int_equal(ot_model_add_initializer(m, in_names[k], &copy, NULL), OT_OK);
+    }
+    int li;
+    assert_int_equal(ot_model_add_layer(m, "node", op, "", 2, in_names, 1, out_names, &li), OT_OK);
+    for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
+    m->outputs = ot_xcalloc(1, sizeof(int));
+    m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
+    ot_status status = ot_model_check_graph(m);
+    if (status == OT_OK) status = ot_model_resolve(m);
+    if (status == OT_OK) {
+        ot_plan *plan;
+        status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);
+        if (status == OT_OK) ot_plan_free(plan);
+    }
+    if (status == OT_OK) fail_msg("%s: expected an error containing '%s'", op, needle);
+    const char *message = ot_last_error();
+    if (status != code || !strstr(message, "'node'") || !strstr(message, needle))
+        fail_msg("%s: error %s '%s' should be %s, name the node and say '%s'", op,
+                 ot_status_name(status), message, ot_status_name(code), needle);
+    ot_model_free(m);
+}
+
+static void bad_attributes_and_shapes(void **state) {
+    (void)state;
+    int64_t xd[4] = {1, 4, 5, 5}, wd[4] = {2, 4, 3, 3}, w5d[5] = {2, 4, 3, 3, 1};
+    ot_tensor x = ts_tensor(4, xd), w = ts_tensor(4, wd), w5 = ts_tensor(5, w5d);
+    int64_t zero_kernel[2] = {0, 3}, zero_stride[2] = {1, 0}, negative_pads[4] = {0, -1, 0, 0};
+    int64_t wrong_kernel[2] = {2, 3}, three[3] = {1, 1, 1}, big_pads[4] = {0, 0, 0, 0};
+    ot_attr a;
+    a = ts_attr_ints("kernel_shape", 2, zero_kernel);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "kernel_shape[0] is 0");
+    ot_attr_free(&a);
+    a = ts_attr_ints("strides", 2, zero_stride);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "strides[1] is 0");
+    expect_error("ConvTranspose", &x, &w, 1, &a, OT_ERR_INVALID, "strides[1] is 0");
+    ot_attr_free(&a);
+    a = ts_attr_ints("pads", 4, negative_pads);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "pads[1] is -1");
+    ot_attr_free(&a);
+    a = ts_attr_int("group", 3);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "group 3 does not divide");
+    ot_attr_free(&a);
+    a = ts_attr_int("group", 2); /* W expects 4 * 2 = 8 input channels */
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "has 4 channels");
+    ot_attr_free(&a);
+    a = ts_attr_int("group", 0);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "group is 0");
+    ot_attr_free(&a);
+    a = ts_attr_ints("kernel_shape", 2, wrong_kernel);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "kernel_shape[0] is 2");
+    ot_attr_free(&a);
+    a = ts_attr_ints("dilations", 3, three);
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "dilations has 3 values");
+    ot_attr_free(&a);
+    a = ts_attr_string("auto_pad", "SAME");
+    expect_error("Conv", &x, &w, 1, &a, OT_ERR_INVALID, "auto_pad must be");
+    ot_attr_free(&a);
+    expect_error("Conv", &x, &w5, 0, NULL, OT_ERR_INVALID, "W has rank 5");
+    a = ts_attr_ints("pads", 4, big_pads);
+    int64_t tiny_dims[4] = {1, 4, 2, 2};
+    ot_tensor tiny = ts_tensor(4, tiny_dims);
+    expect_error("Conv", &tiny, &w, 1, &a, OT_ERR_INVALID, "exceeds the padded input");
+    ot_attr_free(&a);
+    int64_t wt_dims[4] = {3, 2, 3, 3}; /* ConvTranspose: W's first dim must be X's channels */
+    ot_tensor wt = ts_tensor(4, wt_dims);
+    expect_error("ConvTranspose", &x, &wt, 0, NULL, OT_ERR_INVALID, "has 4 channels");
+    int64_t x6_dims[6] = {1, 1, 2, 2, 2, 2}, w6_dims[6] = {1, 1, 1, 1, 1, 1};
+    ot_tensor x6 = ts_tensor(6, x6_dims), w6 = ts_tensor(6, w6_dims);
+    expect_error("Conv", &x6, &w6, 0, NULL, OT_ERR_UNSUPPORTED, "4 spatial dims");
+    ot_tensor_free(&x);
+    ot_tensor_free(&w);
+    ot_tensor_free(&w5);
+    ot_tensor_free(&tiny);
+    ot_tensor_free(&wt);
+    ot_tensor_free(&x6);
+    ot_tensor_free(&w6);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_matches_torch),
+        cmocka_unit_test(conv_transpose_matches_torch),
+        cmocka_unit_test(small_tiles_match_torch),
+        cmocka_unit_test(conv_gradients),
+        cmocka_unit_test(conv_transpose_gradients),
+        cmocka_unit_test(conv_transpose_output_shape_values),
+        cmocka_unit_test(bad_attributes_and_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
