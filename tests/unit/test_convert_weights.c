@@ -284,6 +284,18 @@ static void cli_usage_errors(void **state) {
     assert_int_equal(w.format, OT_WEIGHTS_SAFETENSORS);
     assert_int_equal(w.count, 10);
     ot_weights_free(&w);
+    /* ONNX -> ONNX re-export still works, and weights -> weights without --arch */
+    const char *reexport[] = {"convert", fixture("cnn.onnx"), "-o", o2};
+    assert_int_equal(run_cli(reexport, 4, out, sizeof out, err, sizeof err), 0);
+    ot_model *again = load_model(o2), *reference = load_model(fixture("cnn.onnx"));
+    assert_same_initializers(again, reference, "re-export");
+    ot_model_free(again);
+    ot_model_free(reference);
+    const char *pt_to_st[] = {"convert", fixture("cnn_state.pt"), "-o", o1, "--format", "safetensors"};
+    assert_int_equal(run_cli(pt_to_st, 6, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(ot_weights_load(o1, &w), OT_OK);
+    assert_int_equal(w.count, 11);
+    ot_weights_free(&w);
     const char *help[] = {"convert", "--help"};
     assert_int_equal(run_cli(help, 2, out, sizeof out, err, sizeof err), 0);
     const char *documented[] = {"--output", "--arch", "--map", "--strict", "--format", "--compress"};

@@ -222,6 +222,30 @@ static void crafted_valid(void **state) {
     ot_weights_free(&w);
 }
 
+/* {"epoch": 1, "state_dict": {"w": tensor}}: found under "state_dict". */
+static void nested_under_state_dict(void **state) {
+    (void)state;
+    const char pickle[] = "\x80\x02}(X\x05\x00\x00\x00" "epochK\x01X\x0a\x00\x00\x00" "state_dict}"
+                          "X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n"
+                          "((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00"
+                          "0X\x03\x00\x00\x00" "cpuK\x01tQK\x00K\x01\x85K\x01\x85\x89)tRsu.";
+    char path[512];
+    snprintf(path, sizeof path, "%s/nested.pt", ts_temp_dir());
+    float value = -4.0f;
+    ot_zip_writer zw;
+    assert_int_equal(ot_zip_writer_open(&zw, path), OT_OK);
+    assert_int_equal(ot_zip_writer_add(&zw, "archive/data.pkl", pickle, sizeof pickle - 1, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(ot_zip_writer_add(&zw, "archive/data/0", &value, 4, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(ot_zip_writer_add(&zw, "archive/byteorder", "little", 6, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
+    ot_weights w;
+    load_ok(path, &w);
+    assert_int_equal(w.count, 1);
+    assert_string_equal(w.items[0].name, "w");
+    assert_true(((float *)w.items[0].tensor.data)[0] == -4.0f);
+    ot_weights_free(&w);
+}
+
 /* Every prefix of data.pkl fails cleanly (no STOP, truncated operands). */
 static void pickle_prefixes(void **state) {
     (void)state;
@@ -271,6 +295,7 @@ int main(void) {
         cmocka_unit_test(truncated),
         cmocka_unit_test(crafted_pickles),
         cmocka_unit_test(crafted_valid),
+        cmocka_unit_test(nested_under_state_dict),
         cmocka_unit_test(pickle_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
