@@ -131,6 +131,9 @@ int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l);
  * mean/var, Clip bounds, Pow exponent, ...). */
 int ot_model_is_parameter(const ot_model *m, int value);
 
+/* The declared shape with symbolic names, "[N,3,224,224]" ("?" if none), into buf. */
+const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size);
+
 /* Layers -------------------------------------------------------------------------------- */
 /* Appends a layer; names are copied, inputs/outputs are value names ("" = omitted).
  * Outputs that do not exist are created as activations. The layer is resolved against the

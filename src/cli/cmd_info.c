@@ -29,23 +29,6 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
-/* Declared shape with symbolic names: [batch,3,224,224]. */
-static void format_declared(const ot_value *v, char *buf, size_t size) {
-    if (!v->has_shape) {
-        snprintf(buf, size, "?");
-        return;
-    }
-    size_t used = (size_t)snprintf(buf, size, "[");
-    for (int d = 0; d < v->tensor.ndim && used < size; d++) {
-        if (v->tensor.dims[d] >= 0)
-            used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? "," : "", (long long)v->tensor.dims[d]);
-        else
-            used += (size_t)snprintf(buf + used, size - used, "%s%s", d ? "," : "",
-                                     v->dim_names[d] ? v->dim_names[d] : "?");
-    }
-    if (used < size) snprintf(buf + used, size - used, "]");
-}
-
 /* Inferred shape; dims that change with the symbolic size print as "N". */
 static void format_inferred(const ot_tensor *a, const ot_tensor *b, char *buf, size_t size) {
     if (a->dtype == OT_UNDEFINED) {
@@ -125,7 +108,7 @@ int cmd_info(int argc, char **argv) {
                 printf("%s{\"name\": ", k ? ", " : "");
                 json_string(v->name);
                 printf(", \"dtype\": \"%s\", \"shape\": ", v->has_type ? ot_dtype_name(v->tensor.dtype) : "?");
-                format_declared(v, buf, sizeof buf);
+                ot_value_shape_string(v, buf, sizeof buf);
                 json_string(buf);
                 printf("}");
             }
@@ -143,7 +126,7 @@ int cmd_info(int argc, char **argv) {
             int n = io ? m->n_outputs : m->n_inputs;
             for (int k = 0; k < n; k++) {
                 const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
-                format_declared(v, buf, sizeof buf);
+                ot_value_shape_string(v, buf, sizeof buf);
                 printf("%-9s %s  %s %s\n", io ? "output" : "input", v->name,
                        v->has_type ? ot_dtype_name(v->tensor.dtype) : "?", buf);
             }

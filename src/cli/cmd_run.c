@@ -42,7 +42,7 @@ static int check_input(const cli_args *args, const ot_value *v, const ot_tensor 
         char want[128], got[128];
         cli_error(args, "input '%s': %s has shape %s, the model expects %s", v->name, file,
                   ot_shape_string(t->ndim, t->dims, got, sizeof got),
-                  ot_shape_string(v->tensor.ndim, v->tensor.dims, want, sizeof want));
+                  ot_value_shape_string(v, want, sizeof want));
         return 0;
     }
     return 1;

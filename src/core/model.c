@@ -1,6 +1,7 @@
 /* The layer list: values, layers, attributes, lookups. Graph checks live in graph_check.c. */
 #include "onnxtrain/model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../ops/op.h"
@@ -286,4 +287,20 @@ int ot_model_is_parameter(const ot_model *m, int value) {
         }
     }
     return used;
+}
+
+const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size) {
+    if (!v->has_shape) {
+        snprintf(buf, size, "?");
+        return buf;
+    }
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < v->tensor.ndim && used < size; d++) {
+        if (v->tensor.dims[d] >= 0)
+            used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? "," : "", (long long)v->tensor.dims[d]);
+        else
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", d ? "," : "", v->dim_names[d] ? v->dim_names[d] : "?");
+    }
+    if (used < size) snprintf(buf + used, size - used, "]");
+    return buf;
 }

@@ -10,11 +10,15 @@
 #include "../core/util.h"
 #include "onnxtrain/file_io.h"
 
-/* Finds the value text after 'key': in the header dict. */
+/* Finds the value text after 'key': (or "key":, also a Python literal) in the header dict. */
 static const char *find_key(const char *header, const char *key) {
     char pattern[64];
     snprintf(pattern, sizeof pattern, "'%s'", key);
     const char *p = strstr(header, pattern);
+    if (!p) {
+        snprintf(pattern, sizeof pattern, "\"%s\"", key);
+        p = strstr(header, pattern);
+    }
     if (!p) return NULL;
     p += strlen(pattern);
     while (*p == ' ') p++;
@@ -59,10 +63,10 @@ static ot_status parse_header(const char *header, const char *what, ot_dtype *dt
     const char *shape = find_key(header, "shape");
     if (!descr || !order || !shape)
         return ot_fail(OT_ERR_FORMAT, "%s: .npy header lacks descr, fortran_order or shape", what);
-    if (*descr != '\'')
+    if (*descr != '\'' && *descr != '"')
         return ot_fail(OT_ERR_UNSUPPORTED, "%s: structured dtypes are not supported", what);
     char descr_text[16] = {0};
-    const char *end = strchr(descr + 1, '\'');
+    const char *end = strchr(descr + 1, *descr);
     if (!end || end - descr - 1 >= (long)sizeof descr_text || end - descr - 1 < 2)
         return ot_fail(OT_ERR_FORMAT, "%s: bad descr in .npy header", what);
     memcpy(descr_text, descr + 1, (size_t)(end - descr - 1));
@@ -199,10 +203,10 @@ ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *siz
         return ot_fail(OT_ERR_UNSUPPORTED, "dtype %s cannot be written to .npy", ot_dtype_name(t->dtype));
     char shape[256] = "(";
     size_t used = 1;
+    /* Python tuple syntax as numpy writes it: (), (5,), (2, 3). */
     for (int d = 0; d < t->ndim; d++)
-        used += (size_t)snprintf(shape + used, sizeof shape - used, "%lld,%s",
-                                 (long long)t->dims[d], t->ndim > 1 && d < t->ndim - 1 ? " " : "");
-    snprintf(shape + used, sizeof shape - used, ")");
+        used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%lld", d ? ", " : "", (long long)t->dims[d]);
+    snprintf(shape + used, sizeof shape - used, t->ndim == 1 ? ",)" : ")");
     char header[512];
     int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                      descr, shape);

@@ -18,10 +18,23 @@ static int produces_graph_output(const ot_model *m, const ot_layer *l) {
     return 0;
 }
 
+/* A weight from the file (float, not a scalar, not a folded constant). */
+static int is_weight(const ot_value *v) {
+    return v->kind == OT_VALUE_INITIALIZER && v->tensor.dtype == OT_FLOAT && v->tensor.ndim >= 1 && !v->frozen;
+}
+
 static int foldable(const ot_model *m, const ot_layer *l) {
     if (!l->op || (l->op->flags & OT_OP_RANDOM) || produces_graph_output(m, l)) return 0;
-    for (int k = 0; k < l->n_inputs; k++)
-        if (l->inputs[k] >= 0 && m->values[l->inputs[k]].kind != OT_VALUE_INITIALIZER) return 0;
+    /* Identity copies a weight; Shape reads only its dims: neither hides a weight's name. */
+    int identity = !strcmp(l->op_type, "Identity") || (l->op->flags & OT_OP_SHAPE_ONLY);
+    for (int k = 0; k < l->n_inputs; k++) {
+        if (l->inputs[k] < 0) continue;
+        const ot_value *v = &m->values[l->inputs[k]];
+        if (v->kind != OT_VALUE_INITIALIZER) return 0;
+        /* Transpose(W) and the like stay layers, so the weight keeps its name (what other
+         * frameworks' files call it) and training updates it through the op. */
+        if (!identity && is_weight(v)) return 0;
+    }
     return 1;
 }
 
@@ -65,6 +78,10 @@ static ot_status fold_layer(ot_model *m, ot_layer *l) {
             ot_tensor_free(&v->tensor);
             v->tensor = *out[k];
             v->kind = OT_VALUE_INITIALIZER;
+            /* An Identity of a weight is that weight's own copy (trained as it was); anything
+             * else computed here (Constant, shape arithmetic) is a constant, not trained
+             * unless unfrozen by name. */
+            v->frozen = strcmp(l->op_type, "Identity") || l->inputs[0] < 0 ? 1 : m->values[l->inputs[0]].frozen;
             v->has_type = v->has_shape = 1;
             v->export_value_info = 0;
             for (int d = 0; d < OT_MAX_DIMS; d++) {
