@@ -19,9 +19,9 @@ function readNpy(file) {
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = buf.toString('latin1', start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
-  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran order not supported`);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map(s => s.trim()).filter(s => s).map(Number);
+  const descr = /['"]descr['"]:\s*['"]([^'"]+)['"]/.exec(header)[1];
+  if (/['"]fortran_order['"]:\s*True/.test(header)) throw new Error(`${file}: Fortran order not supported`);
+  const shape = /['"]shape['"]:\s*\(([^)]*)\)/.exec(header)[1].split(',').map(s => s.trim()).filter(s => s).map(Number);
   const [type, Array_] = DTYPES[descr] || (() => { throw new Error(`${file}: dtype ${descr}`); })();
   const offset = start + headerLen;
   const bytes = buf.subarray(offset);
