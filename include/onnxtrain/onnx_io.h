@@ -13,10 +13,17 @@ extern "C" {
 
 /* Loads, resolves ops, folds constants and checks the graph. Errors start with the path. */
 ot_status ot_model_load_onnx(const char *path, ot_model **out);
+
+typedef enum ot_load_mode {
+    OT_LOAD_FULL = 0,      /* resolve every op (unsupported ones are an error), fold constants */
+    OT_LOAD_STRUCTURE_ONLY /* graph and weights as in the file: enough to read, fill and write
+                              weights of models with ops the engine does not run */
+} ot_load_mode;
+ot_status ot_model_load_onnx_mode(const char *path, ot_load_mode mode, ot_model **out);
 /* The same from memory; base_dir resolves external data (NULL: none allowed); `what` names
  * the source in messages. */
 ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *base_dir,
-                                    const char *what, ot_model **out);
+                                    const char *what, ot_load_mode mode, ot_model **out);
 
 /* Writes the model (current weights as initializers) atomically. */
 ot_status ot_model_save_onnx(const ot_model *m, const char *path);

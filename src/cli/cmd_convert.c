@@ -54,7 +54,7 @@ static int fill_architecture(cli_args *args, const char *in, const char *arch, c
     ot_match_report report = {0};
     ot_match_options options = {cli_get(args, "map"), cli_has(args, "strict")};
     int rc = 0;
-    if (ot_weights_load(in, &w) != OT_OK || ot_model_load_onnx(arch, &m) != OT_OK ||
+    if (ot_weights_load(in, &w) != OT_OK || ot_model_load_onnx_mode(arch, OT_LOAD_STRUCTURE_ONLY, &m) != OT_OK ||
         ot_check_writable(out) != OT_OK) {
         rc = cli_fail(args);
     } else {

@@ -283,7 +283,10 @@ int ot_model_is_parameter(const ot_model *m, int value) {
         for (int k = 0; k < l->n_inputs; k++) {
             if (l->inputs[k] != value) continue;
             used = 1;
-            if (!l->op || (k < 32 && (l->op->non_param_inputs >> k) & 1)) return 0;
+            /* Models loaded structure-only have no resolved ops: ask the op table directly;
+             * inputs of ops it does not know count as weights. */
+            const struct ot_op *op = l->op ? l->op : ot_op_lookup(l->domain, l->op_type, l->opset, NULL);
+            if (op && k < 32 && (op->non_param_inputs >> k) & 1) return 0;
         }
     }
     return used;

@@ -207,7 +207,8 @@ static ot_status import_graph(ot_model *m, const Onnx__GraphProto *g, const char
     return OT_OK;
 }
 
-static ot_status import_model(ot_model *m, const Onnx__ModelProto *proto, const char *model_dir) {
+static ot_status import_model(ot_model *m, const Onnx__ModelProto *proto, const char *model_dir,
+                              ot_load_mode mode) {
     m->ir_version = proto->has_ir_version ? proto->ir_version : 0;
     m->producer_name = ot_xstrdup(or_empty(proto->producer_name));
     m->producer_version = ot_xstrdup(or_empty(proto->producer_version));
@@ -232,13 +233,14 @@ static ot_status import_model(ot_model *m, const Onnx__ModelProto *proto, const 
     if (!proto->graph) return ot_fail(OT_ERR_FORMAT, "the model has no graph");
     OT_TRY(import_graph(m, proto->graph, model_dir));
     OT_TRY(ot_model_check_graph(m));
+    if (mode == OT_LOAD_STRUCTURE_ONLY) return OT_OK;
     OT_TRY(ot_model_resolve(m));
     OT_TRY(ot_model_fold_constants(m));
     return OT_OK;
 }
 
 ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *base_dir,
-                                    const char *what, ot_model **out) {
+                                    const char *what, ot_load_mode mode, ot_model **out) {
     *out = NULL;
     Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, data);
     if (!proto)
@@ -246,7 +248,7 @@ ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *b
                        "truncated or corrupt file?)", what);
     ot_model *m = ot_model_new();
     m->source_path = ot_xstrdup(what);
-    ot_status status = import_model(m, proto, base_dir);
+    ot_status status = import_model(m, proto, base_dir, mode);
     onnx__model_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) {
         ot_error_prefix("%s: ", what);
@@ -258,12 +260,16 @@ ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *b
 }
 
 ot_status ot_model_load_onnx(const char *path, ot_model **out) {
+    return ot_model_load_onnx_mode(path, OT_LOAD_FULL, out);
+}
+
+ot_status ot_model_load_onnx_mode(const char *path, ot_load_mode mode, ot_model **out) {
     unsigned char *data;
     size_t size;
     *out = NULL;
     OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
     char *dir = ot_path_dirname(path);
-    ot_status status = ot_model_load_onnx_buffer(data, size, dir, path, out);
+    ot_status status = ot_model_load_onnx_buffer(data, size, dir, path, mode, out);
     free(dir);
     free(data);
     return status;

@@ -147,7 +147,7 @@ static ot_status load_npy(const unsigned char *data, size_t size, const char *pa
 
 static ot_status load_onnx(const char *path, ot_weights *out) {
     ot_model *m;
-    OT_TRY(ot_model_load_onnx(path, &m));
+    OT_TRY(ot_model_load_onnx_mode(path, OT_LOAD_STRUCTURE_ONLY, &m));
     ot_status status = ot_weights_from_model(m, out);
     ot_model_free(m);
     return status;
