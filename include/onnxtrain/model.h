@@ -123,7 +123,8 @@ ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, 
 char *ot_model_unique_value_name(const ot_model *m, const char *base);
 /* Adds an initializer taking ownership of t's data. */
 ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);
-/* Number of float parameters (initializer elements) a layer reads. */
+/* Number of parameters (elements of initializers ot_model_is_parameter accepts: not
+ * BatchNorm statistics or constants) a layer reads. */
 int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l);
 
 /* True for initializers that training may update: float, not a scalar, and never read in

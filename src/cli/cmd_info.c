@@ -3,6 +3,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "freeze_flags.h"
+#include "onnxtrain/transfer.h"
 #include "core/util.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
@@ -10,6 +12,7 @@
 static const cli_flag flags[] = {
     {"json", 0, NULL, "print JSON instead of a table"},
     {"batch", 0, "N", "size for unknown (symbolic) input dims when inferring shapes (default 1)"},
+    CLI_FREEZE_FLAGS,
 };
 
 static const cli_command command = {
@@ -71,9 +74,10 @@ int cmd_info(int argc, char **argv) {
         cli_free(&args);
         return 2;
     }
-    ot_model *m;
-    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) {
+    ot_model *m = NULL;
+    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK || cli_apply_freeze_flags(&args, m) != OT_OK) {
         int rc = cli_fail(&args);
+        ot_model_free(m);
         cli_free(&args);
         return rc;
     }
@@ -132,7 +136,7 @@ int cmd_info(int argc, char **argv) {
             }
         }
         if (!inferred) printf("(shapes not inferred: %s)\n", infer_error);
-        printf("\n%5s  %-32s %-20s %-20s %12s\n", "index", "name", "op", "output shape", "parameters");
+        printf("\n%5s  %-32s %-20s %-20s %12s  %s\n", "index", "name", "op", "output shape", "parameters", "state");
     }
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
@@ -148,9 +152,11 @@ int cmd_info(int argc, char **argv) {
             json_string(l->op_type);
             printf(", \"output_shape\": ");
             json_string(buf);
-            printf(", \"parameters\": %lld}%s\n", (long long)params, i + 1 < m->n_layers ? "," : "");
+            printf(", \"parameters\": %lld, \"frozen\": %s}%s\n", (long long)params,
+                   ot_layer_is_frozen(m, i) ? "true" : "false", i + 1 < m->n_layers ? "," : "");
         } else {
-            printf("%5d  %-32s %-20s %-20s %12lld\n", i, l->name, l->op_type, buf, (long long)params);
+            printf("%5d  %-32s %-20s %-20s %12lld  %s\n", i, l->name, l->op_type, buf, (long long)params,
+                   ot_layer_is_frozen(m, i) ? "frozen" : params ? "trainable" : "");
         }
     }
     if (json) {

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "core/util.h"
 #include "data_flags.h"
+#include "freeze_flags.h"
 #include "onnxtrain/builder.h"
 #include "onnxtrain/file_io.h"
 #include "onnxtrain/onnx_io.h"
@@ -23,9 +24,7 @@ static const cli_flag flags[] = {
     {"out", 'o', "OUT.onnx", "write the trained model here (atomically)"},
     CLI_TRAIN_FLAGS,
     CLI_DATA_FLAGS,
-    {"freeze", 0, "PATTERN", "freeze layers/parameters matching a glob, or a layer index range A:B (repeatable, in order)"},
-    {"unfreeze", 0, "PATTERN", "unfreeze layers/parameters matching a glob or index range (repeatable, in order)"},
-    {"freeze-upto", 0, "LAYER", "freeze LAYER (name, output name or index) and every layer it depends on"},
+    CLI_FREEZE_FLAGS,
     {"unfreeze-every", 0, "E:K", "gradual unfreezing: every E epochs unfreeze the next K frozen layers from the top"},
     {"cut", 0, "LAYER", "keep LAYER and what it depends on; its output becomes the model output"},
     {"head", 0, "SPEC", "append new layers after the output (onnxtrain new's layer spec), e.g. dense:5"},
@@ -65,25 +64,12 @@ static ot_status load_data(const cli_args *args, const char *flag, const ot_valu
                            ot_dataset **out) {
     cli_data_options data;
     if (!cli_data_options_read(args, input, &data)) return ot_fail(OT_ERR_INVALID, "(see above)");
+    /* --limit and --per-class pick training samples; --val and --test are used whole (with
+     * the same --classes and normalisation). */
+    if (strcmp(flag, "data")) data.options.limit = data.options.per_class = 0;
     ot_status status = ot_dataset_load(cli_get(args, flag), &data.options, out);
     if (status != OT_OK) ot_error_prefix("--%s: ", flag);
     return status;
-}
-
-/* Freeze rules in command-line order. */
-static ot_status apply_freeze_flags(const cli_args *args, ot_model *m) {
-    ot_freeze_rule rules[256];
-    int n = 0;
-    for (int i = 0; i < args->n_given && n < 256; i++) {
-        const char *name = args->command->flags[args->given_flag[i]].name;
-        ot_freeze_action action;
-        if (!strcmp(name, "freeze")) action = OT_FREEZE;
-        else if (!strcmp(name, "unfreeze")) action = OT_UNFREEZE;
-        else if (!strcmp(name, "freeze-upto")) action = OT_FREEZE_UPTO;
-        else continue;
-        rules[n++] = (ot_freeze_rule){action, args->given_value[i]};
-    }
-    return ot_model_apply_freeze(m, n, rules);
 }
 
 /* --cache, --checkpoint, --resume, --augment, --unfreeze-every. */
@@ -151,7 +137,30 @@ static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *con
                                    &rng, "head_") != OT_OK)
             return 0;
     }
-    return apply_freeze_flags(args, m) == OT_OK;
+    return cli_apply_freeze_flags(args, m) == OT_OK;
+}
+
+/* What is about to happen, in a few lines. */
+static void print_summary(const ot_model *m, const ot_dataset *train, const ot_dataset *val,
+                          const ot_dataset *test, const ot_train_config *c) {
+    int64_t trained = 0, frozen = 0;
+    int trained_layers = 0, frozen_layers = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        int64_t n = ot_layer_parameter_count(m, &m->layers[i]);
+        if (!n) continue;
+        if (ot_layer_is_frozen(m, i)) frozen += n, frozen_layers++;
+        else trained += n, trained_layers++;
+    }
+    printf("model    %d layers: %d trained (%lld parameters), %d frozen (%lld parameters)\n", m->n_layers,
+           trained_layers, (long long)trained, frozen_layers, (long long)frozen);
+    printf("data     %lld training samples", (long long)train->n);
+    if (train->n_classes) printf(" in %lld classes", (long long)train->n_classes);
+    if (val) printf(", %lld validation", (long long)val->n);
+    if (test) printf(", %lld test", (long long)test->n);
+    printf("\ntraining %s, lr %g, batch %lld, %lld epochs, loss %s%s\n", ot_optimizer_name(c->optimizer.kind),
+           c->optimizer.lr, (long long)c->batch, (long long)c->epochs, ot_loss_name(c->loss),
+           c->cache_dir ? ", frozen-feature cache" : "");
+    fflush(stdout);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -215,6 +224,7 @@ int cmd_train(int argc, char **argv) {
         rc = 2;
         goto done;
     }
+    if (!progress.quiet) print_summary(m, train, val, test, &config);
     cli_progress_attach(&progress, &config);
     config.interrupt = &interrupt_request;
     signal(SIGINT, on_sigint);

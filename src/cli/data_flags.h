@@ -7,9 +7,9 @@
 #include "onnxtrain/model.h"
 
 #define CLI_DATA_FLAGS                                                                            \
-    {"limit", 0, "N", "use the first N samples (after class filtering)"},                        \
+    {"limit", 0, "N", "use the first N samples (after class filtering; train: --data only)"},    \
     {"classes", 0, "LIST", "keep these labels only, relabelled 0..k-1 in order (e.g. 5-9 or 1,3,7)"}, \
-    {"per-class", 0, "N", "keep the first N samples of each class"},                             \
+    {"per-class", 0, "N", "keep the first N samples of each class (train: --data only)"},        \
     {"mean", 0, "M[,M,M]", "images: subtract per-channel mean (after scaling to [0,1])"},        \
     {"std", 0, "S[,S,S]", "images: divide by per-channel std"}
 

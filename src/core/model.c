@@ -157,8 +157,7 @@ int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l) {
     int64_t count = 0;
     for (int i = 0; i < l->n_inputs; i++) {
         int v = l->inputs[i];
-        if (v < 0 || m->values[v].kind != OT_VALUE_INITIALIZER) continue;
-        if (m->values[v].tensor.dtype != OT_FLOAT) continue;
+        if (v < 0 || !ot_model_is_parameter(m, v)) continue;
         /* An initializer read by several inputs of the layer counts once. */
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= l->inputs[j] == v;
