@@ -3,8 +3,12 @@
 . "$(dirname "$0")/lib.sh"
 "$OT" info "$FIX/onnx/mlp.onnx" >"$WORK/info.txt"
 grep -q "input     x  float32 \[N,4\]" "$WORK/info.txt" || fail "info input line: $(cat "$WORK/info.txt")"
-grep -qE "^ +0  fc1 +Gemm +\[N,5\] +25$" "$WORK/info.txt" || fail "info layer line"
+grep -qE "^ +0  fc1 +Gemm +\[N,5\] +25  trainable$" "$WORK/info.txt" || fail "info layer line"
 grep -q "3 layers, 43 parameters" "$WORK/info.txt" || fail "info totals"
+"$OT" info "$FIX/onnx/mlp.onnx" --freeze fc1 >"$WORK/info_frozen.txt"
+grep -qE "^ +0  fc1 +Gemm +\[N,5\] +25  frozen$" "$WORK/info_frozen.txt" || fail "info --freeze does not mark fc1"
+grep -qE "^ +2  fc2 +Gemm +\[N,3\] +18  trainable$" "$WORK/info_frozen.txt" || fail "info --freeze marks fc2"
+expect_error "--freeze nothing* matches no layer" "$OT" info "$FIX/onnx/mlp.onnx" --freeze 'nothing*'
 "$OT" info --json "$FIX/onnx/mlp.onnx" | node -e 'const j=JSON.parse(require("fs").readFileSync(0));
  if(j.layers.length!==3||j.parameter_count!==43||j.inputs[0].shape!=="[N,4]")process.exit(1)' || fail "info --json"
 
