@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Acceptance check of the inference engine on torchvision classifiers exported at opsets 9,
+# 11, 13 and 17 (tools/gen_torchvision.py): our outputs within 1e-4 absolute (or 1e-3
+# relative) of ONNX Runtime's, and the import -> export round trip giving ONNX Runtime the
+# same outputs as the original file. Models are large, so they are generated on demand.
+#   tools/check_torchvision.sh [MODEL_DIR] [model ...]     (default /tmp/onnxtrain-torchvision)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${1:-/tmp/onnxtrain-torchvision}
+shift || true
+[ -x build/onnxtrain ] || tools/setup.sh
+/usr/bin/python3 tools/gen_torchvision.py "$DIR" "$@" >/dev/null
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+printf "%-16s %-6s %-12s %-12s %s\n" model opset "max |ours-ort|" "round trip" verdict
+for model in "$DIR"/*_op*.onnx; do
+  base=$(basename "$model" .onnx)
+  name=${base%_op*}
+  opset=${base##*_op}
+  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then continue; fi
+  input="$DIR/${name}_input.npy"
+  rm -rf "$WORK"/*
+  verdict=ok
+  if ! build/onnxtrain run "$model" -i input="$input" -o "$WORK/ours" 2>"$WORK/err"; then
+    printf "%-16s %-6s %s\n" "$name" "$opset" "FAILED: $(cat "$WORK/err")"; failures=$((failures + 1)); continue
+  fi
+  node tools/ort_run.js "$model" "$WORK/ort" input="$input"
+  build/onnxtrain convert "$model" -o "$WORK/copy.onnx"
+  node tools/ort_run.js "$WORK/copy.onnx" "$WORK/ort_copy" input="$input"
+  diff=$(node -e '
+const fs=require("fs");
+function rd(f){const b=fs.readFileSync(f);const hl=b.readUInt16LE(8);const o=10+hl;const c=new Uint8Array(b.length-o);c.set(b.subarray(o));return new Float32Array(c.buffer);}
+const a=rd(process.argv[1]),b=rd(process.argv[2]),c=rd(process.argv[3]);
+let worst=0,bad=0,trip=0;for(let i=0;i<a.length;i++){const d=Math.abs(a[i]-b[i]);worst=Math.max(worst,d);if(d>1e-4&&d>1e-3*Math.abs(b[i]))bad++;trip=Math.max(trip,Math.abs(c[i]-b[i]));}
+console.log(worst.toExponential(2),trip.toExponential(2),bad);' "$WORK/ours/logits.npy" "$WORK/ort/logits.npy" "$WORK/ort_copy/logits.npy")
+  read -r worst trip bad <<<"$diff"
+  if [ "$bad" != 0 ]; then verdict="FAIL ($bad values off)"; failures=$((failures + 1)); fi
+  if [ "$trip" != "0.00e+0" ]; then verdict="$verdict; round trip changed ONNX Runtime's output"; failures=$((failures + 1)); fi
+  printf "%-16s %-6s %-14s %-12s %s\n" "$name" "$opset" "$worst" "$trip" "$verdict"
+done
+[ "$failures" -eq 0 ] && echo "all models agree with ONNX Runtime" || { echo "$failures failures"; exit 1; }
