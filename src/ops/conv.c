@@ -32,10 +32,7 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
         int64_t fit = conv_column_budget_floats / (rows * p);
         t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
     }
-    if (t.samples == 1 && !pointwise && rows * p > conv_column_budget_floats) {
-        int64_t fit = conv_column_budget_floats / rows;
-        t.positions = fit > 1 ? fit : 1;
-    }
+    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, rows);
     t.direct = pointwise && t.samples == 1;
     t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
@@ -71,9 +68,8 @@ static const float *tile_columns(const conv_shape *s, const conv_tiling *t, cons
         return image + tile->p0;
     }
     *ld = tile->nb * tile->np;
-    for (int64_t b = 0; b < tile->nb; b++)
-        ot_im2col(col + b * tile->np, *ld, image + b * s->in_channels * g->image_size,
-                  s->in_per_group, g, tile->p0, tile->p0 + tile->np);
+    ot_im2col(col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
+              tile->p0, tile->p0 + tile->np);
     return col;
 }
 
@@ -195,9 +191,8 @@ static ot_status backward_conv(ot_node_ctx *c) {
                 ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile.p0, p);
             } else { /* columns' gradient W_g^T @ dy_g, added back into the images */
                 ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
-                for (int64_t b = 0; b < tile.nb; b++)
-                    ot_col2im_add(dxg + b * s.in_channels * image, col + b * tile.np, width,
-                                  s.in_per_group, &s.geom, tile.p0, tile.p0 + tile.np);
+                ot_col2im_add(dxg, col, width, tile.nb, s.in_channels * image, s.in_per_group,
+                              &s.geom, tile.p0, tile.p0 + tile.np);
             }
         }
     }

@@ -11,10 +11,7 @@
 
 /* X positions per tile: all of them unless the columns would exceed the budget. */
 static int64_t positions_per_tile(const conv_shape *s) {
-    int64_t rows = s->out_per_group * s->geom.kernel_size;
-    if (rows * s->geom.out_size <= conv_column_budget_floats) return s->geom.out_size;
-    int64_t fit = conv_column_budget_floats / rows;
-    return fit > 1 ? fit : 1;
+    return conv_positions_per_tile(&s->geom, s->out_per_group * s->geom.kernel_size);
 }
 
 ot_status conv_transpose_parse(const ot_layer *l, void *params) {
@@ -50,7 +47,7 @@ ot_status conv_transpose_forward(ot_node_ctx *c) {
         const float *xg = x + (n * s.in_channels + g * cg) * geom->out_size + p0;
         const float *wg = w + g * cg * rows;
         ot_sgemm(1, 0, rows, np, cg, 1.0f, wg, rows, xg, geom->out_size, 0.0f, col, np);
-        ot_col2im_add(y + (n * s.out_channels + g * mg) * geom->image_size, col, np, mg, geom, p0,
+        ot_col2im_add(y + (n * s.out_channels + g * mg) * geom->image_size, col, np, 1, 0, mg, geom, p0,
                       p0 + np);
     }
     if (bias)
@@ -79,7 +76,8 @@ ot_status conv_transpose_backward(ot_node_ctx *c) {
         /* Tile i: sample n, group g, X positions p0 .. p0+np-1. */
         int64_t p0 = i % ranges * per_tile, g = i / ranges % s.group, n = i / ranges / s.group;
         int64_t np = geom->out_size - p0 < per_tile ? geom->out_size - p0 : per_tile;
-        ot_im2col(col, np, dy + (n * s.out_channels + g * mg) * geom->image_size, mg, geom, p0, p0 + np);
+        ot_im2col(col, np, dy + (n * s.out_channels + g * mg) * geom->image_size, 1, 0, mg, geom, p0,
+                  p0 + np);
         int64_t x_at = (n * s.in_channels + g * cg) * p + p0;
         const float *wg = w + g * cg * rows;
         if (dx) ot_sgemm(0, 0, cg, np, rows, 1.0f, wg, rows, col, np, 1.0f, dx + x_at, p);

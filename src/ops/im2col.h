@@ -31,13 +31,16 @@ int ot_conv_geom_is_pointwise(const ot_conv_geom *g);
 void ot_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset, int64_t *lo,
                          int64_t *hi);
 
-/* col (channels * kernel_size, ld): columns 0 .. p1-p0 hold the receptive fields of output
- * positions p0 .. p1-1 (flattened over `out`) in image (channels, image...), zeros where
- * they fall in the padding. Rows are ordered (channel, kd, kh, kw), like the weights. */
-void ot_im2col(float *col, int64_t ld, const float *image, int64_t channels,
-               const ot_conv_geom *g, int64_t p0, int64_t p1);
-/* The adjoint: image (channels, image...) += the columns of output positions p0 .. p1-1. */
-void ot_col2im_add(float *image, const float *col, int64_t ld, int64_t channels,
-                   const ot_conv_geom *g, int64_t p0, int64_t p1);
+/* col (channels * kernel_size, ld): the receptive fields of output positions p0 .. p1-1
+ * (flattened over `out`) of `count` images (channels, image...) image_stride floats apart,
+ * side by side: image b's take columns b * (p1-p0) .. (b+1) * (p1-p0) - 1. Zeros where a
+ * field falls in the padding. Rows are ordered (channel, kd, kh, kw), like the weights.
+ * p0 and p1 must be whole output lines (multiples of out[2]). */
+void ot_im2col(float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
+               int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1);
+/* The adjoint: each image += its columns (same layout as ot_im2col). */
+void ot_col2im_add(float *images, const float *col, int64_t ld, int64_t count,
+                   int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
+                   int64_t p1);
 
 #endif
