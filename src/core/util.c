@@ -39,7 +39,7 @@ char *ot_xstrdup(const char *s) {
 
 char *ot_xstrndup(const char *s, size_t n) {
     char *p = ot_xmalloc(n + 1);
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n); /* empty protobuf bytes fields have data == NULL */
     p[n] = '\0';
     return p;
 }
