@@ -57,12 +57,25 @@ static ot_status read_idx(const char *path, idx_array *out) {
             status = ot_fail(OT_ERR_FORMAT, "%s: bad IDX dims", path);
         else total *= (size_t)out->dims[d];
     }
+    /* The samples become floats: check that size against --max-memory first. */
+    if (status == OT_OK) status = ot_check_memory(total * sizeof(float), path);
     if (status == OT_OK) {
         out->ndim = magic[3];
         out->size = total;
-        out->data = malloc(total);
-        if (!out->data) status = ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, total);
-        else status = read_exact(f, out->data, total, path);
+        /* Grow the buffer as data arrives: a header can claim gigabytes a small (or gzip)
+         * file does not hold. */
+        size_t capacity = 0, done = 0;
+        while (status == OT_OK && done < total) {
+            capacity = OT_MIN(total, capacity ? capacity * 2 : (size_t)1 << 20);
+            unsigned char *grown = realloc(out->data, capacity);
+            if (!grown) {
+                status = ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, capacity);
+                break;
+            }
+            out->data = grown;
+            status = read_exact(f, out->data + done, capacity - done, path);
+            done = capacity;
+        }
     }
     gzclose(f);
     if (status != OT_OK) {
