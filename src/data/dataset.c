@@ -126,13 +126,28 @@ static void keep_samples(ot_dataset *d, const unsigned char *keep) {
     d->n = kept;
 }
 
+static int compare_labels(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
     if (o && (o->n_classes || o->per_class) && !d->labels)
         return ot_fail(OT_ERR_INVALID, "%s: --classes/--per-class need class labels", spec);
     unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
-    int64_t *seen = NULL;
-    int64_t n_classes = o && o->n_classes ? o->n_classes : d->n_classes;
-    if (o && o->per_class) seen = ot_xcalloc((size_t)n_classes + 1, sizeof(int64_t));
+    /* Per-class counts: by the new label with --classes, else by the rank of the label among
+     * those present (labels can be large: "999999999" must not size an array). */
+    int64_t *seen = NULL, *distinct = NULL, n_distinct = 0;
+    if (o && o->per_class && o->n_classes) {
+        seen = ot_xcalloc((size_t)o->n_classes + 1, sizeof(int64_t));
+    } else if (o && o->per_class) {
+        distinct = ot_xmalloc(sizeof(int64_t) * (size_t)(d->n + 1));
+        memcpy(distinct, d->labels, sizeof(int64_t) * (size_t)d->n);
+        qsort(distinct, (size_t)d->n, sizeof(int64_t), compare_labels);
+        for (int64_t i = 0; i < d->n; i++)
+            if (i == 0 || distinct[i] != distinct[n_distinct - 1]) distinct[n_distinct++] = distinct[i];
+        seen = ot_xcalloc((size_t)n_distinct + 1, sizeof(int64_t));
+    }
     int64_t kept = 0;
     for (int64_t i = 0; i < d->n; i++) {
         if (o && o->n_classes) {
@@ -143,8 +158,12 @@ static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const ch
             d->labels[i] = mapped;
         }
         if (seen) {
-            if (seen[d->labels[i]] >= o->per_class) continue;
-            seen[d->labels[i]]++;
+            int64_t k = d->labels[i];
+            if (distinct)
+                k = (int64_t *)bsearch(&d->labels[i], distinct, (size_t)n_distinct, sizeof(int64_t),
+                                       compare_labels) - distinct;
+            if (seen[k] >= o->per_class) continue;
+            seen[k]++;
         }
         if (o && o->limit && kept >= o->limit) continue;
         keep[i] = 1;
@@ -153,6 +172,7 @@ static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const ch
     keep_samples(d, keep);
     free(keep);
     free(seen);
+    free(distinct);
     if (o && o->n_classes) d->n_classes = o->n_classes;
     if (d->n == 0) return ot_fail(OT_ERR_INVALID, "%s: no samples left after filtering", spec);
     if (o && (o->limit || o->n_classes || o->per_class)) {

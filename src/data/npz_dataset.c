@@ -38,7 +38,15 @@ ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *
         if (is_integer_dtype(y->dtype) && y->ndim == 1) {
             d->labels = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
             ot_tensor_to_float(y, y_name); /* exact for labels below 2^24 */
-            for (int64_t i = 0; i < d->n; i++) d->labels[i] = (int64_t)((float *)y->data)[i];
+            for (int64_t i = 0; i < d->n && status == OT_OK; i++) {
+                float label = ((float *)y->data)[i];
+                /* Checked before the cast: converting an out-of-range float is undefined. */
+                if (!(label >= 0 && label < 16777216.0f))
+                    status = ot_fail(OT_ERR_INVALID, "%s: '%s' holds label %g at sample %lld: labels "
+                                     "must be class numbers 0 .. 2^24-1", path, y_name, label, (long long)i);
+                else
+                    d->labels[i] = (int64_t)label;
+            }
         } else {
             status = ot_tensor_to_float(y, y_name);
             if (status == OT_OK) {
