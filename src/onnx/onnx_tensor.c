@@ -150,41 +150,52 @@ ot_status onnx_tensor_import(const Onnx__TensorProto *proto, const char *model_d
     size_t source_bytes;
     OT_TRY(ot_tensor_byte_size(from, ndim, proto->dims, what, &source_bytes));
     int64_t n = ot_dims_numel(ndim, proto->dims);
-    ot_tensor t = {0};
-    OT_TRY(ot_tensor_alloc(&t, imported_dtype(from), ndim, proto->dims, what));
-    ot_status status = OT_OK;
-
-    if (proto->has_data_location &&
-        proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        unsigned char *raw = NULL;
-        status = read_external(proto, model_dir, what, source_bytes, &raw);
-        if (status == OT_OK) convert_raw(&t, from, raw, (size_t)n);
-        free(raw);
-    } else if (proto->has_raw_data && (proto->raw_data.len > 0 || n == 0)) {
+    /* The data must be there before the tensor is allocated: dims alone (a few bytes of a
+     * hostile file) must not make us allocate gigabytes. */
+    int external = proto->has_data_location &&
+                   proto->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    int raw = !external && proto->has_raw_data && (proto->raw_data.len > 0 || n == 0);
+    unsigned char *external_raw = NULL;
+    if (external) {
+        OT_TRY(read_external(proto, model_dir, what, source_bytes, &external_raw));
+    } else if (raw) {
         if (proto->raw_data.len != source_bytes)
-            status = ot_fail(OT_ERR_FORMAT, "tensor '%s': raw_data has %zu bytes, its dims %s "
-                             "need %zu", what, proto->raw_data.len,
-                             ot_shape_string(ndim, proto->dims, (char[96]){0}, 96), source_bytes);
-        else
-            convert_raw(&t, from, proto->raw_data.data, (size_t)n);
+            return ot_fail(OT_ERR_FORMAT, "tensor '%s': raw_data has %zu bytes, its dims %s "
+                           "need %zu", what, proto->raw_data.len,
+                           ot_shape_string(ndim, proto->dims, (char[96]){0}, 96), source_bytes);
+    } else {
+        const char *field = "int32_data";
+        size_t have = proto->n_int32_data;
+        if (from == OT_FLOAT) field = "float_data", have = proto->n_float_data;
+        else if (from == OT_DOUBLE) field = "double_data", have = proto->n_double_data;
+        else if (from == OT_INT64) field = "int64_data", have = proto->n_int64_data;
+        else if (from == OT_UINT32 || from == OT_UINT64) field = "uint64_data", have = proto->n_uint64_data;
+        if (have != (size_t)n) return count_mismatch(what, field, have, n);
+    }
+    ot_tensor t = {0};
+    ot_status status = ot_tensor_alloc(&t, imported_dtype(from), ndim, proto->dims, what);
+    if (status != OT_OK) {
+        free(external_raw);
+        return status;
+    }
+    if (external) {
+        convert_raw(&t, from, external_raw, (size_t)n);
+        free(external_raw);
+    } else if (raw) {
+        convert_raw(&t, from, proto->raw_data.data, (size_t)n);
     } else if (from == OT_FLOAT) {
-        if (proto->n_float_data != (size_t)n) status = count_mismatch(what, "float_data", proto->n_float_data, n);
-        else if (n) memcpy(t.data, proto->float_data, sizeof(float) * (size_t)n);
+        if (n) memcpy(t.data, proto->float_data, sizeof(float) * (size_t)n);
     } else if (from == OT_DOUBLE) {
-        if (proto->n_double_data != (size_t)n) status = count_mismatch(what, "double_data", proto->n_double_data, n);
-        else for (int64_t i = 0; i < n; i++) ((float *)t.data)[i] = (float)proto->double_data[i];
+        for (int64_t i = 0; i < n; i++) ((float *)t.data)[i] = (float)proto->double_data[i];
     } else if (from == OT_INT64) {
-        if (proto->n_int64_data != (size_t)n) status = count_mismatch(what, "int64_data", proto->n_int64_data, n);
-        else if (n) memcpy(t.data, proto->int64_data, sizeof(int64_t) * (size_t)n);
+        if (n) memcpy(t.data, proto->int64_data, sizeof(int64_t) * (size_t)n);
     } else if (from == OT_UINT32 || from == OT_UINT64) {
-        if (proto->n_uint64_data != (size_t)n) status = count_mismatch(what, "uint64_data", proto->n_uint64_data, n);
-        else for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = 0; i < n; i++) {
             if (from == OT_UINT32) ((uint32_t *)t.data)[i] = (uint32_t)proto->uint64_data[i];
             else ((uint64_t *)t.data)[i] = proto->uint64_data[i];
         }
     } else { /* int32_data carries int32, int16, int8, uint16, uint8, bool, float16, bfloat16 */
-        if (proto->n_int32_data != (size_t)n) status = count_mismatch(what, "int32_data", proto->n_int32_data, n);
-        else for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = 0; i < n; i++) {
             int32_t v = proto->int32_data[i];
             switch (from) {
             case OT_INT32: ((int32_t *)t.data)[i] = v; break;
