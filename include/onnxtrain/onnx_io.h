@@ -10,6 +10,11 @@ extern "C" {
 
 /* Largest .onnx file read into memory (weights beyond this go in external data files). */
 #define OT_ONNX_MAX_FILE_BYTES ((size_t)2 << 30)
+/* Deepest nesting of protobuf messages accepted (a model is 0, its graph 1, a node 2, an
+ * attribute 3, a subgraph in it 4, ...); deeper files are refused before decoding. */
+#ifndef OT_ONNX_MAX_NESTING
+#define OT_ONNX_MAX_NESTING 64
+#endif
 
 /* Loads, resolves ops, folds constants and checks the graph. Errors start with the path. */
 ot_status ot_model_load_onnx(const char *path, ot_model **out);

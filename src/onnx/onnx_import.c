@@ -242,6 +242,7 @@ static ot_status import_model(ot_model *m, const Onnx__ModelProto *proto, const 
 ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *base_dir,
                                     const char *what, ot_load_mode mode, ot_model **out) {
     *out = NULL;
+    OT_TRY(onnx_check_limits(data, size, &onnx__model_proto__descriptor, what));
     Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, data);
     if (!proto)
         return ot_fail(OT_ERR_FORMAT, "%s: not a valid ONNX model (protobuf parse failed: "
@@ -267,6 +268,7 @@ ot_status ot_model_load_onnx_mode(const char *path, ot_load_mode mode, ot_model 
     unsigned char *data;
     size_t size;
     *out = NULL;
+    OT_TRY(onnx_check_file_size(path));
     OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
     char *dir = ot_path_dirname(path);
     ot_status status = ot_model_load_onnx_buffer(data, size, dir, path, mode, out);
@@ -278,7 +280,13 @@ ot_status ot_model_load_onnx_mode(const char *path, ot_load_mode mode, ot_model 
 ot_status ot_tensor_load_pb(const char *path, ot_tensor *out, char **name) {
     unsigned char *data;
     size_t size;
+    OT_TRY(onnx_check_file_size(path));
     OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
+    ot_status checked = onnx_check_limits(data, size, &onnx__tensor_proto__descriptor, path);
+    if (checked != OT_OK) {
+        free(data);
+        return checked;
+    }
     Onnx__TensorProto *proto = onnx__tensor_proto__unpack(NULL, size, data);
     free(data);
     if (!proto) return ot_fail(OT_ERR_FORMAT, "%s: not a valid TensorProto", path);
