@@ -40,6 +40,12 @@ typedef struct pool_geometry {
     int64_t in_size, out_size; /* elements per plane */
 } pool_geometry;
 
+/* A window along one spatial dim (2-D fast paths precompute them per output row/column). */
+typedef struct window_range {
+    int64_t first, end, origin; /* kernel indices [first, end) inside the input; origin coord */
+    int64_t padded;             /* kernel indices inside the padded input */
+} window_range;
+
 /* Parsing ---------------------------------------------------------------------------------- */
 
 static ot_status parse_auto_pad(const ot_layer *l, auto_pad_kind *out) {
@@ -202,6 +208,7 @@ static ot_status infer_pool(ot_node_ctx *c) {
         ot_tensor_set_shape(c->out[1], OT_INT64, x->ndim, dims);
     }
     if (p->kind == POOL_MAX) c->saved_bytes = sizeof(int64_t) * (size_t)ot_dims_numel(x->ndim, dims);
+    if (g.nd == 2) c->workspace_bytes = sizeof(window_range) * (size_t)(g.out[0] + g.out[1]);
     return OT_OK;
 }
 
@@ -282,9 +289,64 @@ static int64_t onnx_index(const pool_geometry *g, int64_t plane, int64_t offset,
 
 /* Forward ---------------------------------------------------------------------------------- */
 
+/* 2-D windows are the hot case (every CNN): the same windows, ties and NaN rules as the N-D
+ * code below, with the clipped kernel ranges computed once per output row and column. */
+
+static window_range range_at(const pool_geometry *g, int d, int64_t out_pos) {
+    window_range r;
+    int64_t pf, pe;
+    r.origin = out_pos * g->stride[d] - g->pad_begin[d];
+    kernel_range(r.origin, g->dilation[d], g->kernel[d], 0, g->in[d], &r.first, &r.end);
+    kernel_range(r.origin, g->dilation[d], g->kernel[d], -g->pad_begin[d], g->in[d] + g->pad_end[d], &pf, &pe);
+    r.padded = pe - pf;
+    return r;
+}
+
+/* ranges: (out[0] + out[1]) windows: rows, then columns. */
+static void fill_ranges_2d(const pool_geometry *g, window_range *ranges) {
+    for (int64_t oy = 0; oy < g->out[0]; oy++) ranges[oy] = range_at(g, 0, oy);
+    for (int64_t ox = 0; ox < g->out[1]; ox++) ranges[g->out[0] + ox] = range_at(g, 1, ox);
+}
+
+static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
+                                window_range *ranges) {
+    int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], dh = g->dilation[0], dw = g->dilation[1];
+    fill_ranges_2d(g, ranges);
+    for (int64_t plane = 0; plane < g->planes; plane++) {
+        const float *xp = x + plane * g->in_size;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            window_range ry = ranges[oy];
+            for (int64_t ox = 0; ox < ow; ox++) {
+                window_range rx = ranges[oh + ox];
+                float best = -INFINITY;
+                int64_t best_at = -1;
+                for (int64_t ky = ry.first; ky < ry.end; ky++) {
+                    int64_t row = (ry.origin + ky * dh) * iw + rx.origin;
+                    for (int64_t kx = rx.first; kx < rx.end; kx++) {
+                        int64_t off = row + kx * dw;
+                        float v = xp[off];
+                        if (best_at < 0 || v > best || isnan(v)) {
+                            best = v;
+                            best_at = off;
+                        }
+                    }
+                }
+                int64_t o = plane * g->out_size + oy * ow + ox;
+                y[o] = best;
+                argmax[o] = best_at < 0 ? -1 : plane * g->in_size + best_at;
+            }
+        }
+    }
+}
+
 /* y (planes, out_size), argmax (planes, out_size) flat input indices or -1 for windows with
  * no input element, from x (planes, in_size). */
-static void max_pool_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g) {
+static void max_pool_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
+                             window_range *ranges) {
+    if (g->nd == 2) {
+        max_pool_forward_2d(y, argmax, x, g, ranges);
+        return;
+    }
     for (int64_t plane = 0; plane < g->planes; plane++) {
         const float *xp = x + plane * g->in_size;
         int64_t pos[POOL_MAX_SPATIAL] = {0}, zero[POOL_MAX_SPATIAL] = {0};
@@ -311,9 +373,52 @@ static float average_divisor(const pool_window *w, int count_include_pad) {
     return (float)(count_include_pad ? w->padded_count : w->valid_count);
 }
 
+/* Runs body for every output of a 2-D pool with ry, rx (window ranges), divisor and the
+ * row-major input offset expression `at(ky, kx)` available. */
+#define FOR_EACH_WINDOW_2D(g, ranges, count_include_pad, body)                                 \
+    fill_ranges_2d((g), (ranges));                                                             \
+    for (int64_t plane = 0; plane < (g)->planes; plane++)                                      \
+        for (int64_t oy = 0; oy < (g)->out[0]; oy++) {                                         \
+            window_range ry = (ranges)[oy];                                                    \
+            for (int64_t ox = 0; ox < (g)->out[1]; ox++) {                                     \
+                window_range rx = (ranges)[(g)->out[0] + ox];                                  \
+                float divisor = (float)((count_include_pad) ? ry.padded * rx.padded            \
+                                                            : (ry.end - ry.first) * (rx.end - rx.first)); \
+                int64_t o = plane * (g)->out_size + oy * (g)->out[1] + ox;                      \
+                int64_t base = plane * (g)->in_size + ry.origin * (g)->in[1] + rx.origin;       \
+                body;                                                                          \
+            }                                                                                  \
+        }
+
+static void average_pool_forward_2d(float *y, const float *x, const pool_geometry *g, int count_include_pad,
+                                    window_range *ranges) {
+    int64_t iw = g->in[1], dh = g->dilation[0], dw = g->dilation[1];
+    FOR_EACH_WINDOW_2D(g, ranges, count_include_pad, {
+        double sum = 0;
+        for (int64_t ky = ry.first; ky < ry.end; ky++)
+            for (int64_t kx = rx.first; kx < rx.end; kx++) sum += x[base + ky * dh * iw + kx * dw];
+        y[o] = divisor > 0 ? (float)(sum / divisor) : 0.0f;
+    });
+}
+
+static void average_pool_backward_2d(float *dx, const float *dy, const pool_geometry *g, int count_include_pad,
+                                     window_range *ranges) {
+    int64_t iw = g->in[1], dh = g->dilation[0], dw = g->dilation[1];
+    FOR_EACH_WINDOW_2D(g, ranges, count_include_pad, {
+        if (divisor <= 0) continue;
+        float share = dy[o] / divisor;
+        for (int64_t ky = ry.first; ky < ry.end; ky++)
+            for (int64_t kx = rx.first; kx < rx.end; kx++) dx[base + ky * dh * iw + kx * dw] += share;
+    });
+}
+
 /* y (planes, out_size) from x (planes, in_size). Empty windows give 0. */
 static void average_pool_forward(float *y, const float *x, const pool_geometry *g,
-                                 int count_include_pad) {
+                                 int count_include_pad, window_range *ranges) {
+    if (g->nd == 2) {
+        average_pool_forward_2d(y, x, g, count_include_pad, ranges);
+        return;
+    }
     for (int64_t plane = 0; plane < g->planes; plane++) {
         const float *xp = x + plane * g->in_size;
         int64_t pos[POOL_MAX_SPATIAL] = {0}, zero[POOL_MAX_SPATIAL] = {0};
@@ -336,11 +441,11 @@ static ot_status forward_pool(ot_node_ctx *c) {
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
     if (p->kind == POOL_AVERAGE) {
-        average_pool_forward(y, x, &g, p->count_include_pad);
+        average_pool_forward(y, x, &g, p->count_include_pad, c->workspace);
         return OT_OK;
     }
     int64_t *argmax = c->saved;
-    max_pool_forward(y, argmax, x, &g);
+    max_pool_forward(y, argmax, x, &g, c->workspace);
     if (c->n_out > 1 && c->out[1]) {
         int64_t *indices = c->out[1]->data;
         int64_t n = g.planes * g.out_size;
@@ -364,7 +469,11 @@ static void max_pool_backward(float *dx, const float *dy, const int64_t *argmax,
 /* dx (planes, in_size) += dy / divisor over each window's input elements, the same windows
  * and divisors as forward. */
 static void average_pool_backward(float *dx, const float *dy, const pool_geometry *g,
-                                  int count_include_pad) {
+                                  int count_include_pad, window_range *ranges) {
+    if (g->nd == 2) {
+        average_pool_backward_2d(dx, dy, g, count_include_pad, ranges);
+        return;
+    }
     for (int64_t plane = 0; plane < g->planes; plane++) {
         float *dxp = dx + plane * g->in_size;
         int64_t pos[POOL_MAX_SPATIAL] = {0}, zero[POOL_MAX_SPATIAL] = {0};
@@ -389,7 +498,7 @@ static ot_status backward_pool(ot_node_ctx *c) {
     if (p->kind == POOL_MAX)
         max_pool_backward(c->din[0]->data, c->dout[0]->data, c->saved, g.planes * g.out_size);
     else
-        average_pool_backward(c->din[0]->data, c->dout[0]->data, &g, p->count_include_pad);
+        average_pool_backward(c->din[0]->data, c->dout[0]->data, &g, p->count_include_pad, c->workspace);
     return OT_OK;
 }
 
