@@ -1,7 +1,12 @@
-/* ot_sgemm: the single entry point to cblas_sgemm, with the edge cases BLAS leaves open. */
+/* ot_sgemm: the single entry point to cblas_sgemm, with the edge cases BLAS leaves open; and
+ * ot_parallel_ranges: a small pool of worker threads (sleeping on a condition variable when
+ * idle) for the loops around the GEMMs, sized like OpenBLAS's own pool so the two never ask
+ * for more cores than the machine gives. */
 #include "gemm.h"
 
 #include <cblas.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "onnxtrain/status.h"
@@ -30,4 +35,94 @@ void ot_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a, (int)lda,
                 b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* The pool -------------------------------------------------------------------------------- */
+
+#define MAX_THREADS 16
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t lock;    /* guards the job fields below */
+    pthread_cond_t start, done;
+    pthread_mutex_t busy;    /* held by the thread running a parallel loop */
+    int threads;             /* including the caller */
+    unsigned generation;     /* bumped per job; workers wait for a new one */
+    ot_range_fn fn;
+    void *arg;
+    int64_t count;
+    int parts;
+    int pending; /* worker parts not finished */
+} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, 1, 0, NULL, NULL, 0, 0, 0};
+
+static _Thread_local int inside_loop;
+
+static void run_part(ot_range_fn fn, void *arg, int64_t count, int parts, int part) {
+    fn(count * part / parts, count * (part + 1) / parts, arg);
+}
+
+static void *worker_main(void *p) {
+    int id = (int)(intptr_t)p;
+    inside_loop = 1;
+    /* Jobs are numbered from 1 and none is posted before the pool exists, so a worker that
+     * starts late still sees the first one. */
+    unsigned seen = 0;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.generation == seen) pthread_cond_wait(&pool.start, &pool.lock);
+        seen = pool.generation;
+        if (id >= pool.parts) continue;
+        ot_range_fn fn = pool.fn;
+        void *arg = pool.arg;
+        int64_t count = pool.count;
+        int parts = pool.parts;
+        pthread_mutex_unlock(&pool.lock);
+        run_part(fn, arg, count, parts, id);
+        pthread_mutex_lock(&pool.lock);
+        if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+static void start_pool(void) {
+    int threads = openblas_get_num_threads();
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    pool.threads = 1;
+    for (int id = 1; id < threads; id++) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int failed = pthread_create(&t, &attr, worker_main, (void *)(intptr_t)id);
+        pthread_attr_destroy(&attr);
+        if (failed) break; /* fewer threads: still correct */
+        pool.threads++;
+    }
+}
+
+void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg) {
+    pthread_once(&pool.once, start_pool);
+    int64_t most = grain > 0 ? count / grain : count;
+    int parts = most < pool.threads ? (int)most : pool.threads;
+    if (parts < 2 || inside_loop || pthread_mutex_trylock(&pool.busy) != 0) {
+        if (count > 0) fn(0, count, arg);
+        return;
+    }
+    inside_loop = 1;
+    pthread_mutex_lock(&pool.lock);
+    pool.fn = fn;
+    pool.arg = arg;
+    pool.count = count;
+    pool.parts = parts;
+    pool.pending = parts - 1;
+    pool.generation++;
+    pthread_cond_broadcast(&pool.start);
+    pthread_mutex_unlock(&pool.lock);
+    run_part(fn, arg, count, parts, 0);
+    pthread_mutex_lock(&pool.lock);
+    while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+    inside_loop = 0;
+    pthread_mutex_unlock(&pool.busy);
 }

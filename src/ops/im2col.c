@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "gemm.h"
 #include "onnxtrain/status.h"
 
 void ot_conv_geom_finish(ot_conv_geom *g) {
@@ -85,49 +86,64 @@ static void line_range(const ot_conv_geom *g, int64_t p0, int64_t p1, int64_t *l
     *l1 = p1 / g->out[2];
 }
 
-void ot_im2col(float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
-               int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1) {
-    int64_t l0, l1, row = 0, k[OT_CONV_DIMS], n = g->out[2];
-    line_range(g, p0, p1, &l0, &l1);
-    for (int64_t c = 0; c < channels; c++)
-        for (k[0] = 0; k[0] < g->kernel[0]; k[0]++)
-            for (k[1] = 0; k[1] < g->kernel[1]; k[1]++)
-                for (k[2] = 0; k[2] < g->kernel[2]; k[2]++, row++) {
-                    tap t;
-                    tap_of(&t, g, k);
-                    float *dst = col + row * ld;
-                    for (int64_t b = 0; b < count; b++) {
-                        const float *plane = images + b * image_stride + c * g->image_size;
-                        int64_t od = l0 / g->out[1], oh = l0 % g->out[1];
-                        for (int64_t l = l0; l < l1; l++, dst += n) {
-                            int64_t start = line_start(g, &t, od, oh);
-                            gather_line(dst, start < 0 ? NULL : plane + start, t.offset[2],
-                                        g->stride[2], t.lo, t.hi, n);
-                            if (++oh == g->out[1]) {
-                                oh = 0;
-                                od++;
-                            }
-                        }
-                    }
+/* One call's arguments, shared by the threads that split its rows (im2col) or channels
+ * (col2im: taps of one channel add into the same plane, so a channel stays on one thread). */
+typedef struct column_job {
+    float *col_out;         /* im2col writes columns from images_in */
+    const float *images_in;
+    const float *col_in;    /* col2im adds columns into images_out */
+    float *images_out;
+    int64_t ld, count, image_stride;
+    const ot_conv_geom *g;
+    int64_t l0, l1; /* output lines */
+} column_job;
+
+/* Rows row0 .. row1-1 of the column matrix: row = (channel, kd, kh, kw). */
+static void im2col_rows(int64_t row0, int64_t row1, void *arg) {
+    const column_job *j = arg;
+    const ot_conv_geom *g = j->g;
+    int64_t n = g->out[2], taps = g->kernel_size;
+    for (int64_t row = row0; row < row1; row++) {
+        int64_t c = row / taps, tap_index = row % taps, k[OT_CONV_DIMS];
+        k[2] = tap_index % g->kernel[2];
+        k[1] = tap_index / g->kernel[2] % g->kernel[1];
+        k[0] = tap_index / g->kernel[2] / g->kernel[1];
+        tap t;
+        tap_of(&t, g, k);
+        float *dst = j->col_out + row * j->ld;
+        for (int64_t b = 0; b < j->count; b++) {
+            const float *plane = j->images_in + b * j->image_stride + c * g->image_size;
+            int64_t od = j->l0 / g->out[1], oh = j->l0 % g->out[1];
+            for (int64_t l = j->l0; l < j->l1; l++, dst += n) {
+                int64_t start = line_start(g, &t, od, oh);
+                gather_line(dst, start < 0 ? NULL : plane + start, t.offset[2], g->stride[2],
+                            t.lo, t.hi, n);
+                if (++oh == g->out[1]) {
+                    oh = 0;
+                    od++;
                 }
+            }
+        }
+    }
 }
 
-void ot_col2im_add(float *images, const float *col, int64_t ld, int64_t count,
-                   int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
-                   int64_t p1) {
-    int64_t l0, l1, row = 0, k[OT_CONV_DIMS], n = g->out[2];
-    line_range(g, p0, p1, &l0, &l1);
-    for (int64_t c = 0; c < channels; c++)
+/* Channels c0 .. c1-1: every tap's columns added back into the channel's planes. */
+static void col2im_channels(int64_t c0, int64_t c1, void *arg) {
+    const column_job *j = arg;
+    const ot_conv_geom *g = j->g;
+    int64_t n = g->out[2], k[OT_CONV_DIMS];
+    for (int64_t c = c0; c < c1; c++) {
+        int64_t row = c * g->kernel_size;
         for (k[0] = 0; k[0] < g->kernel[0]; k[0]++)
             for (k[1] = 0; k[1] < g->kernel[1]; k[1]++)
                 for (k[2] = 0; k[2] < g->kernel[2]; k[2]++, row++) {
                     tap t;
                     tap_of(&t, g, k);
-                    const float *src = col + row * ld;
-                    for (int64_t b = 0; b < count; b++) {
-                        float *plane = images + b * image_stride + c * g->image_size;
-                        int64_t od = l0 / g->out[1], oh = l0 % g->out[1];
-                        for (int64_t l = l0; l < l1; l++, src += n) {
+                    const float *src = j->col_in + row * j->ld;
+                    for (int64_t b = 0; b < j->count; b++) {
+                        float *plane = j->images_out + b * j->image_stride + c * g->image_size;
+                        int64_t od = j->l0 / g->out[1], oh = j->l0 % g->out[1];
+                        for (int64_t l = j->l0; l < j->l1; l++, src += n) {
                             int64_t start = line_start(g, &t, od, oh);
                             if (start >= 0)
                                 scatter_line(plane + start, src, t.offset[2], g->stride[2], t.lo, t.hi);
@@ -138,4 +154,25 @@ void ot_col2im_add(float *images, const float *col, int64_t ld, int64_t count,
                         }
                     }
                 }
+    }
+}
+
+/* Threads pay off from about this many floats moved per range. */
+#define FLOATS_PER_RANGE ((int64_t)1 << 16)
+
+void ot_im2col(float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
+               int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1) {
+    column_job j = {col, images, NULL, NULL, ld, count, image_stride, g, 0, 0};
+    line_range(g, p0, p1, &j.l0, &j.l1);
+    int64_t row_floats = count * (p1 - p0) + 1;
+    ot_parallel_ranges(channels * g->kernel_size, FLOATS_PER_RANGE / row_floats + 1, im2col_rows, &j);
+}
+
+void ot_col2im_add(float *images, const float *col, int64_t ld, int64_t count,
+                   int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
+                   int64_t p1) {
+    column_job j = {NULL, NULL, col, images, ld, count, image_stride, g, 0, 0};
+    line_range(g, p0, p1, &j.l0, &j.l1);
+    int64_t channel_floats = count * (p1 - p0) * g->kernel_size + 1;
+    ot_parallel_ranges(channels, FLOATS_PER_RANGE / channel_floats + 1, col2im_channels, &j);
 }

@@ -111,6 +111,8 @@ static const conv_case conv_cases[] = {
     {"conv2d_batched", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_same_upper", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_UPPER"},
     {"conv2d_same_lower", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_LOWER"},
+    /* 48 output channels over 784 positions: the GEMM computes Y^T (conv.c) */
+    {"conv2d_wide", 2, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, {0}, 1, NULL},
     {"conv3d", 3, 1, {1, 2, 1}, {1, 0, 1, 0, 1, 0}, {1, 1, 2}, {0}, 2, NULL},
 };
 
