@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "onnxtrain/status.h"
+#include "onnxtrain/tensor.h"
 
 void cli_print_help(const cli_command *command) {
     printf("usage: onnxtrain %s %s\n\n%s\n", command->name, command->usage, command->summary);
@@ -149,6 +150,13 @@ int cli_get_int(const cli_args *args, const char *name, int64_t fallback, int64_
         return 0;
     }
     *out = v;
+    return 1;
+}
+
+int cli_set_max_memory(const cli_args *args) {
+    int64_t mib;
+    if (!cli_get_int(args, "max-memory", 0, 0, INT64_MAX / 1048576, &mib)) return 0;
+    ot_set_memory_limit((size_t)mib * 1048576);
     return 1;
 }
 

@@ -49,6 +49,14 @@ int cli_get_int(const cli_args *args, const char *name, int64_t fallback, int64_
 int cli_get_double(const cli_args *args, const char *name, double fallback, double min,
                    double max, double *out);
 
+/* --max-memory MiB, shared by every command that loads models or data: caps any single
+ * allocation and planned arenas (ot_set_memory_limit); 0 or absent: no limit. Returns 0
+ * after printing the error on a bad value. */
+#define CLI_MAX_MEMORY_FLAG                                                                      \
+    {"max-memory", 0, "MiB", "refuse to allocate or plan more than this much memory at once; "    \
+                             "the error names what needed it"}
+int cli_set_max_memory(const cli_args *args);
+
 /* Prints "onnxtrain CMD: message" to stderr. */
 void cli_error(const cli_args *args, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the library's last error, prefixed with the command. Returns 1. */

@@ -18,6 +18,7 @@ static const cli_flag flags[] = {
     {"format", 0, "FMT", "output format: onnx, npz, safetensors or npy (default: OUT's "
                          "extension)"},
     {"compress", 0, NULL, "deflate the members of an .npz (like numpy.savez_compressed)"},
+    CLI_MAX_MEMORY_FLAG,
 };
 
 static const cli_command command = {
@@ -94,6 +95,10 @@ int cmd_convert(int argc, char **argv) {
     const char *in = args.positional[0], *out = cli_get(&args, "output");
     const char *arch = cli_get(&args, "arch"), *format_name = cli_get(&args, "format");
     if (!out) return usage_error(&args, "-o OUT is required");
+    if (!cli_set_max_memory(&args)) {
+        cli_free(&args);
+        return 2;
+    }
     ot_weights_format format = ot_weights_format_from_extension(out);
     if (format_name && !ot_weights_format_from_name(format_name, &format))
         return usage_error(&args, "--format must be onnx, npz, safetensors or npy");

@@ -16,6 +16,7 @@ static const cli_flag flags[] = {
     {"batch", 0, "N", "samples per forward pass (default 256)"},
     {"json", 0, NULL, "print JSON"},
     CLI_DATA_FLAGS,
+    CLI_MAX_MEMORY_FLAG,
 };
 
 static const cli_command command = {
@@ -38,7 +39,7 @@ int cmd_eval(int argc, char **argv) {
     if (!cli_has(&args, "data")) cli_error(&args, "--data SPEC is required");
     else if (cli_has(&args, "loss") && !ot_loss_kind_from_name(cli_get(&args, "loss"), &loss))
         cli_error(&args, "--loss %s: unknown (softmax-ce, mse, bce)", cli_get(&args, "loss"));
-    else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch)) {
+    else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch) && cli_set_max_memory(&args)) {
         rc = 1;
         ot_eval_result e;
         if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) rc = cli_fail(&args);

@@ -13,6 +13,7 @@ static const cli_flag flags[] = {
     {"json", 0, NULL, "print JSON instead of a table"},
     {"batch", 0, "N", "size for unknown (symbolic) input dims when inferring shapes (default 1)"},
     CLI_FREEZE_FLAGS,
+    CLI_MAX_MEMORY_FLAG,
 };
 
 static const cli_command command = {
@@ -70,7 +71,7 @@ int cmd_info(int argc, char **argv) {
         return parsed == 1 ? 0 : 2;
     }
     int64_t batch;
-    if (!cli_get_int(&args, "batch", 1, 1, 1 << 20, &batch)) {
+    if (!cli_get_int(&args, "batch", 1, 1, 1 << 20, &batch) || !cli_set_max_memory(&args)) {
         cli_free(&args);
         return 2;
     }

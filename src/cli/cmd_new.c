@@ -16,6 +16,7 @@ static const cli_flag flags[] = {
                         "Glorot otherwise)"},
     {"seed", 0, "S", "seed for the initial weights (default 42)"},
     {"output", 'o', "OUT.onnx", "the model file to write"},
+    CLI_MAX_MEMORY_FLAG,
 };
 
 static const cli_command command = {
@@ -72,7 +73,7 @@ int cmd_new(int argc, char **argv) {
     if (!out) cli_error(&args, "-o OUT.onnx is required");
     else if (!cli_has(&args, "input")) cli_error(&args, "--input NAME:DIMS is required");
     else if (parse_input(&args, cli_get(&args, "input"), &input, &ndim, dims) &&
-             cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed)) {
+             cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) && cli_set_max_memory(&args)) {
         if (ot_init_parse(cli_has(&args, "init") ? cli_get(&args, "init") : "auto", &init) != OT_OK) {
             rc = cli_fail(&args);
             rc = 2;

@@ -37,7 +37,7 @@ static const cli_flag flags[] = {
     {"augment", 0, "LIST", "images: flip,shift:N,crop:N,brightness:F applied on the fly while training"},
     {"quiet", 'q', NULL, "print nothing but errors"},
     {"log", 0, "FILE.csv", "write one CSV line per epoch"},
-    {"max-memory", 0, "MiB", "refuse to plan more than this much memory"},
+    CLI_MAX_MEMORY_FLAG,
 };
 
 static const cli_command command = {
@@ -193,7 +193,7 @@ int cmd_train(int argc, char **argv) {
     }
     double val_split = 0;
     if (!cli_get_double(&args, "val-split", 0, 0, 1, &val_split)) goto done;
-    if (!read_transfer_flags(&args, &config)) goto done;
+    if (!read_transfer_flags(&args, &config) || !cli_set_max_memory(&args)) goto done;
     rc = 1;
     /* Fail before training when the result could not be written. */
     if (out && ot_check_writable(out) != OT_OK) {

@@ -44,7 +44,7 @@ ot_status onnx_check_limits(const void *buffer, size_t size, const ProtobufCMess
     int depth = 0;
     stack[0] = (frame){root, size};
     size_t pos = 0;
-    uint64_t cost = size + root->sizeof_message; /* the file stays in memory while decoding */
+    uint64_t cost = root->sizeof_message; /* what decoding allocates (the file is checked apart) */
     for (;;) {
         while (depth >= 0 && pos == stack[depth].end) depth--;
         if (depth < 0) break;

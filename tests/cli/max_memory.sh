@@ -1,0 +1,31 @@
+# --max-memory on every command that loads models or data: the error names what needed the
+# memory, the limit, and the flag; nothing is written.
+. "$(dirname "$0")/lib.sh"
+# 1024x1024 + 1024x10 weights: a 4.0 MiB model file.
+"$OT" new flatten,dense:1024:relu,dense:10 --input x:1024 -o "$WORK/big.onnx"
+LIMIT="over the memory limit of 2.0 MiB (raise it with --max-memory)"
+expect_error "big.onnx: reading the file needs 4.0 MiB, $LIMIT" "$OT" info "$WORK/big.onnx" --max-memory 2
+expect_error "$LIMIT" "$OT" convert "$WORK/big.onnx" -o "$WORK/out.onnx" --max-memory 2
+expect_error "$LIMIT" "$OT" convert "$WORK/big.onnx" -o "$WORK/out.npz" --max-memory 2
+expect_error "$LIMIT" "$OT" eval "$WORK/big.onnx" --data "csv:$FIX/data/table.csv" --max-memory 2
+expect_error "$LIMIT" "$OT" train "$WORK/big.onnx" --data "csv:$FIX/data/table.csv" --max-memory 2 -o "$WORK/out.onnx"
+expect_error "$LIMIT" "$OT" new dense:1024 --input x:1024 --max-memory 2 -o "$WORK/out.onnx"
+[ ! -e "$WORK/out.onnx" ] && [ ! -e "$WORK/out.npz" ] || fail "a refused command wrote its output"
+# Data: Fashion-MNIST's 60000 images are 179.4 MiB as float32.
+if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  expect_error "train-images-idx3-ubyte.gz needs 179.4 MiB, over the memory limit of 64.0 MiB" \
+    "$OT" train "$FIX/train/mlp.onnx" --data fashion-mnist:train --max-memory 64 -o "$WORK/out.onnx"
+fi
+# Plans: 64 channels of 256x256 are 16 MiB of activations from a 3 KB model.
+"$OT" new conv:64:3x3:1:same --input x:1x256x256 -o "$WORK/conv.onnx"
+node -e 'const h="{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (1, 1, 256, 256), }";
+const p=h+" ".repeat(63-(10+h.length)%64)+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;
+b.writeUInt16LE(p.length,8);require("fs").writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(p,"latin1"),Buffer.alloc(4*65536)]));' "$WORK/x.npy"
+expect_error "conv1_out needs 16.0 MiB, over the memory limit of 8.0 MiB (raise it with --max-memory)" \
+  "$OT" run "$WORK/conv.onnx" -i "$WORK/x.npy" -o "$WORK/run" --max-memory 8
+"$OT" run "$WORK/conv.onnx" -i "$WORK/x.npy" -o "$WORK/run" --max-memory 64
+"$OT" info "$WORK/big.onnx" --max-memory 16 >/dev/null
+expect_error "--max-memory: expected a whole number" "$OT" info "$WORK/big.onnx" --max-memory lots
+# The same commands pass with room.
+"$OT" convert "$WORK/big.onnx" -o "$WORK/out.onnx" --max-memory 64 >/dev/null
+echo ok
