@@ -1,0 +1,28 @@
+/* libFuzzer harness for image datasets (images:DIR through ot_dataset_load): the input is one
+ * PNG or JPEG file in a class folder, resized to 3x7x5 or 1x4x9 and normalised. */
+#include <stdio.h>
+
+#include "fuzz_common.h"
+#include "onnxtrain/dataset.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    fuzz_init();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
+    /* The loader picks files by extension and decodes by content. */
+    fuzz_write(0, "images/cat/x.png", data, size);
+    char spec[800];
+    snprintf(spec, sizeof spec, "images:%s/images", fuzz_dir());
+    static const float mean[3] = {0.5f, 0.4f, 0.3f}, std[3] = {0.2f, 0.3f, 0.4f};
+    int gray = size && data[size - 1] & 1;
+    ot_data_options options = {.image_channels = gray ? 1 : 3, .image_height = gray ? 4 : 7,
+                               .image_width = gray ? 9 : 5, .mean = mean, .std = std,
+                               .n_mean = 3, .n_std = 3};
+    ot_dataset *d = NULL;
+    if (ot_dataset_load(spec, &options, &d) == OT_OK) ot_dataset_free(d);
+    return 0;
+}

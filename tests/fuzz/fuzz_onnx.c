@@ -1,0 +1,88 @@
+/* libFuzzer harness for the ONNX importer: loads the input as a model in both load modes
+ * (no external data allowed; structure only without a memory limit, full load and planning
+ * under FUZZ_MEMORY_LIMIT), exports what loads and re-imports the export, and plans and runs
+ * fully loaded models on small inputs (symbolic dims 1, int64 feeds hold ones). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/plan.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    fuzz_init();
+    return 0;
+}
+
+/* An exported model must load again (structure only: the engine's op checks already ran). */
+static void onnx_round_trip(const ot_model *m) {
+    unsigned char *data = NULL;
+    size_t size = 0;
+    if (ot_model_serialize_onnx(m, &data, &size) != OT_OK) return;
+    ot_model *again = NULL;
+    if (ot_model_load_onnx_buffer(data, size, NULL, "export", OT_LOAD_STRUCTURE_ONLY, &again) != OT_OK) {
+        fprintf(stderr, "fuzz_onnx: the export of a loaded model does not load: %s\n", ot_last_error());
+        abort();
+    }
+    ot_model_free(again);
+    free(data);
+}
+
+/* Feeds of the declared dtypes and shapes, unknown dims 1; int64 feeds (shapes, axes) hold
+ * ones. Returns 0 when an input cannot be fed (undeclared shape, dtype the engine lacks). */
+static int onnx_make_feeds(const ot_model *m, int *feeds, ot_tensor *shapes, void **buffers) {
+    if (m->n_inputs > 16) return 0;
+    for (int k = 0; k < m->n_inputs; k++) {
+        const ot_value *v = &m->values[m->inputs[k]];
+        if (!v->has_shape || !v->has_type || !ot_dtype_is_computed(v->tensor.dtype)) return 0;
+        feeds[k] = m->inputs[k];
+        shapes[k] = v->tensor;
+        shapes[k].data = NULL;
+        shapes[k].owns = 0;
+        for (int d = 0; d < shapes[k].ndim; d++)
+            if (shapes[k].dims[d] < 0) shapes[k].dims[d] = 1;
+        int64_t n = ot_tensor_numel(&shapes[k]);
+        if (n < 0 || n > (1 << 16)) return 0;
+        size_t bytes = (size_t)(n ? n : 1) * ot_dtype_size(shapes[k].dtype);
+        buffers[k] = calloc(1, bytes);
+        if (shapes[k].dtype == OT_INT64)
+            for (int64_t i = 0; i < n; i++) ((int64_t *)buffers[k])[i] = 1;
+        shapes[k].data = buffers[k];
+    }
+    return 1;
+}
+
+static void onnx_plan_and_run(ot_model *m) {
+    int feeds[16];
+    ot_tensor shapes[16];
+    void *buffers[16] = {0};
+    if (onnx_make_feeds(m, feeds, shapes, buffers)) {
+        ot_plan *plan = NULL;
+        if (ot_plan_create(m, NULL, m->n_inputs, feeds, shapes, &plan) == OT_OK) {
+            for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, feeds[k])->data = buffers[k];
+            ot_plan_forward(plan);
+            ot_plan_free(plan);
+        }
+    }
+    for (int k = 0; k < 16; k++) free(buffers[k]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    ot_model *m = NULL;
+    /* Reading alone must never allocate beyond what the bytes hold: no memory limit. */
+    ot_set_memory_limit(0);
+    if (ot_model_load_onnx_buffer(data, size, NULL, "fuzz.onnx", OT_LOAD_STRUCTURE_ONLY, &m) == OT_OK) {
+        onnx_round_trip(m);
+        ot_model_free(m);
+    }
+    /* Folding constants and planning allocate what the graph computes: --max-memory's job. */
+    ot_set_memory_limit(FUZZ_MEMORY_LIMIT);
+    if (ot_model_load_onnx_buffer(data, size, NULL, "fuzz.onnx", OT_LOAD_FULL, &m) == OT_OK) {
+        onnx_round_trip(m);
+        onnx_plan_and_run(m);
+        ot_model_free(m);
+    }
+    return 0;
+}

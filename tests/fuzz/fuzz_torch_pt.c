@@ -1,0 +1,18 @@
+/* libFuzzer harness for PyTorch torch.save archives (ot_torch_pt_parse: zip reader,
+ * restricted unpickler, storage views). */
+#include "fuzz_common.h"
+#include "onnxtrain/weights.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    fuzz_init();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
+    ot_weights w = {0};
+    ot_torch_pt_parse(data, size, "fuzz.pt", &w);
+    ot_weights_free(&w);
+    return 0;
+}

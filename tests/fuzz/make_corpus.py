@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Rebuilds the seed corpora in tests/fuzz/corpus/<target>/: copies of the small committed
+fixtures plus handmade edge cases written here (standard library only). The two colour JPEGs
+(images/rgb*.jpg, written once with libjpeg) are kept as committed."""
+import glob, gzip, json, os, shutil, struct, zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "..", "fixtures")
+OUT = os.path.join(HERE, "corpus")
+NODE = "/usr/share/libonnx-testdata/data/node"
+NODE_TESTS = """conv_with_strides_padding gather_0 reshape_negative_dim slice constant_pad
+constantofshape_int_zeros expand_dim_changed tile maxpool_2d_pads averagepool_2d_ceil
+batchnorm_example gemm_default_vector_bias if loop11 split_equal_parts_1d concat_2d_axis_0
+transpose_all_permutations_0 cast_FLOAT_to_DOUBLE convtranspose reduce_mean_keepdims_example
+softmax_axis_1 where_example layer_normalization_2d_axis0 lrn gather_negative_indices
+unsqueeze_axis_0 range_float_type_positive_delta_expanded scan9_sum""".split()
+
+
+def put(target, name, data):
+    os.makedirs(os.path.join(OUT, target), exist_ok=True)
+    with open(os.path.join(OUT, target, name), "wb") as f:
+        f.write(data)
+
+
+def copy(target, pattern, prefix=""):
+    for path in sorted(glob.glob(os.path.join(FIX, pattern))):
+        with open(path, "rb") as f:
+            put(target, prefix + os.path.basename(path), f.read())
+
+
+def npy(descr, shape, payload, version=1):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    if version == 1:
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload
+    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(header)) + header.encode() + payload
+
+
+def zip_archive(members, deflate=False):
+    """A minimal zip (stored or deflated members) as numpy.savez writes it."""
+    body, central = b"", b""
+    for name, data in members:
+        crc = zlib.crc32(data)
+        packed = zlib.compress(data)[2:-4] if deflate else data
+        method = 8 if deflate else 0
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(packed),
+                            len(data), len(name), 0) + name.encode()
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc,
+                               len(packed), len(data), len(name), 0, 0, 0, 0, 0,
+                               len(body)) + name.encode()
+        body += local + packed
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central),
+                      len(body), 0)
+    return body + central + end
+
+
+def safetensors(header, payload):
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + payload
+
+
+def png(width, height, color, depth, rows, extra=b"", interlace=0):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, interlace)
+    raw = b"".join(b"\x00" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(raw)) +
+            chunk(b"IEND", b""))
+
+
+def idx(dims, payload):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
+
+
+def idx_pair(images, labels):
+    return struct.pack("<H", len(images)) + images + labels
+
+
+def main():
+    # ONNX: the importer's fixtures (good and bad), small trained models, backend node tests.
+    copy("onnx", "onnx/*.onnx")
+    copy("onnx", "onnx/bad/*")
+    copy("onnx", "train/mlp*.onnx", "train_")
+    copy("onnx", "weights/cnn.onnx")
+    for test in NODE_TESTS:
+        path = os.path.join(NODE, "test_" + test, "model.onnx")
+        if os.path.exists(path):
+            shutil.copyfile(path, os.path.join(OUT, "onnx", "test_%s.onnx" % test))
+    # Nesting: GraphProto inside AttributeProto inside NodeProto, 40 levels (under the limit).
+    inner = b""
+    for _ in range(40):
+        attr = b"\x0a\x01g" + b"\x32" + varint(len(inner)) + inner + b"\xa0\x01\x05"
+        node_msg = b"\x22\x02If" + b"\x2a" + varint(len(attr)) + attr
+        inner = b"\x0a" + varint(len(node_msg)) + node_msg
+    put("onnx", "nested_graphs.onnx", b"\x08\x08" + b"\x3a" + varint(len(inner)) + inner +
+        b"\x42\x02\x10\x11")
+
+    # .npy: fixtures plus version 2/3 headers, zero-size and 8-dim arrays, Fortran order.
+    copy("npy", "npy/*")
+    copy("npy", "weights/dtypes_*.npy")
+    put("npy", "v2.npy", npy("<f4", "(2,)", struct.pack("<2f", 1, 2), version=2))
+    put("npy", "empty.npy", npy("<i8", "(0, 3)", b""))
+    put("npy", "eight_dims.npy", npy("|u1", "(1, 1, 1, 1, 1, 1, 2, 1)", b"\x01\x02"))
+    put("npy", "u2_big.npy", npy(">u2", "(3,)", struct.pack(">3H", 1, 2, 3)))
+
+    # .npz: fixtures plus stored/deflated archives of x/y arrays for the dataset stage.
+    copy("npz", "weights/*.npz")
+    copy("npz", "data/*.npz", "data_")
+    copy("npz", "train/data.npz", "train_")
+    x = npy("<f4", "(4, 2)", struct.pack("<8f", *range(8)))
+    y = npy("<i8", "(4,)", struct.pack("<4q", 0, 1, 2, 1))
+    put("npz", "xy_stored.npz", zip_archive([("x.npy", x), ("y.npy", y)]))
+    put("npz", "xy_deflated.npz", zip_archive([("x.npy", x), ("y.npy", y)], deflate=True))
+    put("npz", "xy_targets.npz", zip_archive([("x.npy", x), ("y.npy", npy("<f8", "(4, 1)", struct.pack("<4d", 0.5, 1, 2, 3)))]))
+
+    # safetensors: fixtures plus metadata, an empty file, every dtype, zero-size tensors.
+    copy("safetensors", "weights/*.safetensors")
+    put("safetensors", "empty.safetensors", safetensors({}, b""))
+    put("safetensors", "metadata.safetensors", safetensors(
+        {"__metadata__": {"format": "pt"}, "a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]},
+         "b": {"dtype": "BOOL", "shape": [0, 3], "data_offsets": [4, 4]},
+         "c": {"dtype": "BF16", "shape": [], "data_offsets": [4, 6]}}, b"\x00\x3c\x00\xc0\x80\x3f"))
+
+    copy("torch_pt", "weights/*.pt")
+    copy("keras_h5", "weights/*.h5")
+
+    # IDX: images and labels (raw, gzip, mismatched counts), as one input split by a length.
+    images = open(os.path.join(FIX, "data/images.idx"), "rb").read()
+    labels = open(os.path.join(FIX, "data/labels.idx"), "rb").read()
+    put("idx", "raw.bin", idx_pair(images, labels))
+    put("idx", "gzip.bin", idx_pair(gzip.compress(images, mtime=0), gzip.compress(labels, mtime=0)))
+    put("idx", "short_labels.bin", idx_pair(images, open(os.path.join(FIX, "data/labels_short.idx"), "rb").read()))
+    put("idx", "four_dims.bin", idx_pair(idx([2, 1, 2, 2], bytes(range(8))), idx([2], b"\x00\x01")))
+    put("idx", "two_dims.bin", idx_pair(idx([3, 2], bytes(6)), idx([3], b"\x02\x01\x00")))
+
+    # CSV: fixtures plus headers, semicolons, CRLF, blank lines, a single column.
+    copy("csv", "data/*.csv")
+    put("csv", "header.csv", b"label,a,b\n0,1.5,2\n1,-3,4e2\n")
+    put("csv", "semicolon_crlf.csv", b"2;0.1;0.2\r\n\r\n0;0.3;0.4\r\n1 ; 5 ; 6\r\n")
+    put("csv", "one_column.csv", b"1\n2\n")
+    put("csv", "nan.csv", b"0,nan,1\n1,inf,2\n")
+
+    # Images: fixtures plus PNG colour types (palette + tRNS, 16-bit RGBA, 1-bit gray, gray +
+    # alpha, interlaced).
+    copy("images", "data/images/cat/0.png", "cat_")
+    copy("images", "data/images/dog/1.png", "dog_")
+    copy("images", "data/images/cat/gray.jpg", "cat_")
+    copy("images", "data/broken_images/a/bad.png")
+    plte = struct.pack(">I", 6) + b"PLTE" + b"\xff\x00\x00\x00\xff\x00"
+    plte += struct.pack(">I", zlib.crc32(b"PLTE\xff\x00\x00\x00\xff\x00"))
+    trns = struct.pack(">I", 1) + b"tRNS\x80" + struct.pack(">I", zlib.crc32(b"tRNS\x80"))
+    put("images", "palette.png", png(3, 2, 3, 8, [b"\x00\x01\x00", b"\x01\x00\x01"], plte + trns))
+    put("images", "rgba16.png", png(2, 2, 6, 16, [bytes(range(16)), bytes(range(16, 32))]))
+    put("images", "gray1.png", png(9, 2, 0, 1, [b"\xa5\x80", b"\x5a\x00"]))
+    put("images", "gray_alpha.png", png(2, 1, 4, 8, [b"\x10\xff\x20\x00"]))
+    put("images", "interlaced.png", png(1, 1, 2, 8, [b"\x10\x20\x30"], interlace=1))
+
+
+def varint(n):
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+if __name__ == "__main__":
+    main()
