@@ -2,6 +2,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "args.h"
 #include "commands.h"
@@ -163,6 +164,51 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
     fflush(stdout);
 }
 
+/* Every file training writes (-o, --checkpoint, --log, files in --cache DIR): a read-only or
+ * full folder is an error before any work, not after hours of training. */
+static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c) {
+    const char *paths[] = {out, c->checkpoint_path, cli_get(args, "log")};
+    const char *flags[] = {"-o", "--checkpoint", "--log"};
+    for (int i = 0; i < 3; i++) {
+        if (!paths[i]) continue;
+        ot_status status = ot_check_writable(paths[i]);
+        if (status != OT_OK) {
+            ot_error_prefix("%s: ", flags[i]);
+            return status;
+        }
+    }
+    if (!c->cache_dir) return OT_OK;
+    char *probe = ot_path_join(c->cache_dir, "cache");
+    ot_status status = ot_make_dirs(c->cache_dir);
+    if (status == OT_OK) status = ot_check_writable(probe);
+    free(probe);
+    if (status != OT_OK) ot_error_prefix("--cache: ");
+    return status;
+}
+
+/* Room for the trained model and a checkpoint (its weights, at least) in their folders. */
+static ot_status check_space(const char *out, const ot_train_config *c, const ot_model *m) {
+    uint64_t bytes = 0;
+    for (int v = 0; v < m->n_values; v++)
+        if (m->values[v].kind == OT_VALUE_INITIALIZER)
+            bytes += (uint64_t)ot_tensor_numel(&m->values[v].tensor) * ot_dtype_size(m->values[v].tensor.dtype);
+    const char *paths[] = {out, c->checkpoint_path};
+    const char *flags[] = {"-o", "--checkpoint"};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i]) continue;
+        char *dir = ot_path_dirname(paths[i]);
+        struct statvfs st;
+        int known = statvfs(dir, &st) == 0;
+        free(dir);
+        uint64_t available = known ? (uint64_t)st.f_bavail * st.f_frsize : UINT64_MAX;
+        if (available < bytes)
+            return ot_fail(OT_ERR_IO, "%s %s: its folder has %.1f MiB free, the file needs at least "
+                           "%.1f MiB (free some space or write elsewhere)", flags[i], paths[i],
+                           available / 1048576.0, bytes / 1048576.0);
+    }
+    return OT_OK;
+}
+
 int cmd_train(int argc, char **argv) {
     cli_args args;
     int parsed = cli_parse(&command, argc, argv, &args);
@@ -195,12 +241,13 @@ int cmd_train(int argc, char **argv) {
     if (!cli_get_double(&args, "val-split", 0, 0, 1, &val_split)) goto done;
     if (!read_transfer_flags(&args, &config) || !cli_set_max_memory(&args)) goto done;
     rc = 1;
-    /* Fail before training when the result could not be written. */
-    if (out && ot_check_writable(out) != OT_OK) {
+    /* Fail before training when a result could not be written. */
+    if (check_writable(&args, out, &config) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config)) {
+    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
+        check_space(out, &config, m) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }

@@ -74,6 +74,11 @@ ot_status ot_make_dirs(const char *path) {
 
 ot_status ot_atomic_open(ot_atomic_file *f, const char *path) {
     memset(f, 0, sizeof *f);
+    /* rename() would replace a device or FIFO (-o /dev/null, run as root) with a file. */
+    struct stat existing;
+    if (stat(path, &existing) == 0 && !S_ISREG(existing.st_mode))
+        return ot_fail(OT_ERR_IO, "%s exists and is not a regular file: refusing to replace it",
+                       path);
     char *dir = ot_path_dirname(path);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char *pattern = ot_xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
