@@ -48,12 +48,14 @@ ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose);
 /* Checks X, W and B against the attributes and computes the shapes; errors name the node. */
 ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s);
 
-/* Direct depthwise Conv (one input channel per group, 1-D or 2-D); see conv_depthwise.c. */
+/* Direct depthwise Conv (one input channel per group, 1-D or 2-D); see conv_depthwise.c.
+ * The workspace holds per-thread padded planes (conv_depthwise_workspace bytes). */
 int conv_is_depthwise(const conv_shape *s);
+size_t conv_depthwise_workspace(const conv_shape *s);
 void conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
-                            const conv_shape *s);
+                            const conv_shape *s, void *workspace);
 void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
-                             const float *w, const conv_shape *s);
+                             const float *w, const conv_shape *s, void *workspace);
 
 /* ConvTranspose op functions (conv_transpose.c). */
 ot_status conv_transpose_parse(const ot_layer *l, void *params);

@@ -59,7 +59,7 @@ static struct {
 static _Thread_local int inside_loop;
 
 static void run_part(ot_range_fn fn, void *arg, int64_t count, int parts, int part) {
-    fn(count * part / parts, count * (part + 1) / parts, arg);
+    fn(count * part / parts, count * (part + 1) / parts, part, arg);
 }
 
 static void *worker_main(void *p) {
@@ -101,12 +101,17 @@ static void start_pool(void) {
     }
 }
 
+int ot_compute_threads(void) {
+    pthread_once(&pool.once, start_pool);
+    return pool.threads;
+}
+
 void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg) {
     pthread_once(&pool.once, start_pool);
     int64_t most = grain > 0 ? count / grain : count;
     int parts = most < pool.threads ? (int)most : pool.threads;
     if (parts < 2 || inside_loop || pthread_mutex_trylock(&pool.busy) != 0) {
-        if (count > 0) fn(0, count, arg);
+        if (count > 0) fn(0, count, 0, arg);
         return;
     }
     inside_loop = 1;

@@ -14,11 +14,14 @@ void ot_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc);
 
-/* Runs fn(begin, end, arg) over [0, count) cut into one contiguous range per compute thread
- * (OpenBLAS's thread count, OPENBLAS_NUM_THREADS); the caller runs the first range and
- * returns when all are done. Ranges hold at least `grain` items; with fewer items, inside
- * another parallel loop, or while another thread uses the pool, fn runs once over all. */
-typedef void (*ot_range_fn)(int64_t begin, int64_t end, void *arg);
+/* Runs fn(begin, end, part, arg) over [0, count) cut into one contiguous range per compute
+ * thread (OpenBLAS's thread count, OPENBLAS_NUM_THREADS); part < ot_compute_threads() numbers
+ * the range (for per-thread scratch). The caller runs part 0 and returns when all are done.
+ * Ranges hold at least `grain` items; with fewer items, inside another parallel loop, or while
+ * another thread uses the pool, fn runs once over all as part 0. */
+typedef void (*ot_range_fn)(int64_t begin, int64_t end, int part, void *arg);
 void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg);
+/* Number of compute threads (at least 1): size per-thread scratch by it. */
+int ot_compute_threads(void);
 
 #endif

@@ -99,7 +99,8 @@ typedef struct column_job {
 } column_job;
 
 /* Rows row0 .. row1-1 of the column matrix: row = (channel, kd, kh, kw). */
-static void im2col_rows(int64_t row0, int64_t row1, void *arg) {
+static void im2col_rows(int64_t row0, int64_t row1, int part, void *arg) {
+    (void)part;
     const column_job *j = arg;
     const ot_conv_geom *g = j->g;
     int64_t n = g->out[2], taps = g->kernel_size;
@@ -128,7 +129,8 @@ static void im2col_rows(int64_t row0, int64_t row1, void *arg) {
 }
 
 /* Channels c0 .. c1-1: every tap's columns added back into the channel's planes. */
-static void col2im_channels(int64_t c0, int64_t c1, void *arg) {
+static void col2im_channels(int64_t c0, int64_t c1, int part, void *arg) {
+    (void)part;
     const column_job *j = arg;
     const ot_conv_geom *g = j->g;
     int64_t n = g->out[2], k[OT_CONV_DIMS];

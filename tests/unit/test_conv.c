@@ -45,7 +45,7 @@ static void check_against_torch(const char *op, int opset, const char *case_name
     unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
     int values[4];
     for (int k = 0; k < n_inputs; k++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "x%d", k);
         values[k] = ot_model_find_value(m, name);
         trainable[values[k]] = 1;
@@ -62,7 +62,7 @@ static void check_against_torch(const char *op, int opset, const char *case_name
     memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy.data, sizeof(float) * (size_t)ot_tensor_numel(&dy));
     if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
     for (int k = 0; k < n_inputs; k++) {
-        char grad_name[8];
+        char grad_name[16];
         snprintf(grad_name, sizeof grad_name, "d%s", names[k]);
         ot_tensor want = load_fixture(case_name, grad_name);
         assert_close(grad_name, case_name, ot_plan_grad(plan, values[k])->data, &want);
@@ -107,6 +107,8 @@ static const conv_case conv_cases[] = {
     {"conv2d_group", 2, 0, {1, 1}, {1, 1, 1, 1}, {1, 1}, {0}, 2, NULL},
     {"conv2d_depthwise", 2, 1, {2, 2}, {1, 1, 1, 1}, {1, 1}, {0}, 3, NULL},
     {"conv2d_depthwise_dilated", 2, 0, {1, 2}, {2, 0, 1, 1}, {2, 3}, {0}, 4, NULL},
+    /* 3x3 at stride 1: the register-blocked depthwise row kernel */
+    {"conv2d_depthwise_3x3", 2, 1, {1, 1}, {1, 1, 1, 1}, {2, 1}, {0}, 4, NULL},
     {"conv2d_pointwise", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_batched", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_same_upper", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_UPPER"},
@@ -198,6 +200,19 @@ static void conv_gradients(void **state) {
         ot_attr a[3] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
         gradcheck("Conv", 2, xd, wd, 4, 3, a, 4);
         free_attrs(3, a);
+    }
+    {   /* depthwise 2x3 at stride 1 with uneven pads (padded-plane forward, generic taps) */
+        int64_t xd[4] = {1, 2, 5, 6}, wd[4] = {2, 1, 2, 3}, p[4] = {1, 0, 0, 2};
+        ot_attr a[2] = {ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
+        gradcheck("Conv", 2, xd, wd, 2, 2, a, 12);
+        free_attrs(2, a);
+    }
+    {   /* 1-D depthwise with stride 2, dilation 2 and uneven pads */
+        int64_t xd[3] = {2, 3, 9}, wd[3] = {3, 1, 3}, s[1] = {2}, p[2] = {2, 1}, d[1] = {2};
+        ot_attr a[4] = {ts_attr_ints("strides", 1, s), ts_attr_ints("pads", 2, p),
+                        ts_attr_ints("dilations", 1, d), ts_attr_int("group", 3)};
+        gradcheck("Conv", 1, xd, wd, 3, 4, a, 11);
+        free_attrs(4, a);
     }
     {   /* pointwise, one sample: X is the column matrix */
         int64_t xd[4] = {1, 3, 3, 4}, wd[4] = {2, 3, 1, 1};

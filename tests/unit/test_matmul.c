@@ -42,7 +42,7 @@ static void check_against_torch(const char *op, int opset, const char *case_name
     unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
     int values[3];
     for (int k = 0; k < n_inputs; k++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "x%d", k);
         values[k] = ot_model_find_value(m, name);
         trainable[values[k]] = 1;
@@ -63,7 +63,7 @@ static void check_against_torch(const char *op, int opset, const char *case_name
     memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy.data, sizeof(float) * (size_t)ot_tensor_numel(&dy));
     if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
     for (int k = 0; k < n_inputs; k++) {
-        char grad_name[8];
+        char grad_name[16];
         snprintf(grad_name, sizeof grad_name, "d%s", names[k]);
         ot_tensor want = load_fixture(case_name, grad_name);
         assert_close(grad_name, case_name, ot_plan_grad(plan, values[k])->data, &want);
