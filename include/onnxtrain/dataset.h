@@ -23,6 +23,9 @@ typedef struct ot_dataset {
     int64_t sample_dims[OT_MAX_DIMS];
     int64_t sample_size;              /* floats per sample */
     float *x;                         /* (n, sample_size) */
+    unsigned char *bytes;             /* while loading image bytes: (n, sample_size) pixels,
+                                         converted to x after filtering (so 60000 images
+                                         filtered to 500 convert only 500) */
     int64_t *labels;                  /* (n) class labels, or NULL */
     float *targets;                   /* (n, target_size) regression/bce targets, or NULL */
     int64_t target_size;

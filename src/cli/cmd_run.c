@@ -13,6 +13,7 @@ static const cli_flag flags[] = {
     {"input", 'i', "NAME=FILE.npy", "a graph input (repeat for each; NAME= may be left out when "
                                     "the model has one input)"},
     {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created)"},
+    {"repeat", 0, "N", "run the forward pass N times and print the mean time per run (benchmarking)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
 };
 
@@ -85,6 +86,11 @@ int cmd_run(int argc, char **argv) {
         return 2;
     }
     ot_set_memory_limit((size_t)max_memory * 1048576);
+    int64_t repeat;
+    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat)) {
+        cli_free(&args);
+        return 2;
+    }
     ot_model *m = NULL;
     ot_plan *plan = NULL;
     const char *specs[64];
@@ -143,10 +149,14 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, feeds[k])->data = inputs[k].data;
-    if (ot_plan_forward(plan) != OT_OK) {
-        rc = cli_fail(&args);
-        goto done;
-    }
+    double start = ot_now_ms();
+    for (int64_t r = 0; r < repeat; r++)
+        if (ot_plan_forward(plan) != OT_OK) {
+            rc = cli_fail(&args);
+            goto done;
+        }
+    if (cli_has(&args, "repeat"))
+        printf("{\"ms_per_run\": %.3f, \"runs\": %lld}\n", (ot_now_ms() - start) / (double)repeat, (long long)repeat);
     for (int k = 0; k < m->n_outputs; k++) {
         int v = m->outputs[k];
         const ot_tensor *t = ot_plan_value(plan, v);

@@ -11,6 +11,7 @@
 void ot_dataset_free(ot_dataset *d) {
     if (!d) return;
     free(d->x);
+    free(d->bytes);
     free(d->labels);
     free(d->targets);
     free(d->identity);
@@ -115,7 +116,10 @@ static void keep_samples(ot_dataset *d, const unsigned char *keep) {
     for (int64_t i = 0; i < d->n; i++) {
         if (!keep[i]) continue;
         if (kept != i) {
-            memmove(d->x + kept * d->sample_size, d->x + i * d->sample_size, sizeof(float) * (size_t)d->sample_size);
+            if (d->bytes)
+                memmove(d->bytes + kept * d->sample_size, d->bytes + i * d->sample_size, (size_t)d->sample_size);
+            else
+                memmove(d->x + kept * d->sample_size, d->x + i * d->sample_size, sizeof(float) * (size_t)d->sample_size);
             if (d->labels) d->labels[kept] = d->labels[i];
             if (d->targets)
                 memmove(d->targets + kept * d->target_size, d->targets + i * d->target_size,
@@ -189,6 +193,18 @@ static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const ch
     return OT_OK;
 }
 
+/* Image bytes -> floats in [0, 1], for the samples the filters kept. */
+static ot_status bytes_to_floats(ot_dataset *d, const char *spec) {
+    size_t n = (size_t)(d->n * d->sample_size);
+    OT_TRY(ot_check_memory(n * sizeof(float), spec));
+    d->x = malloc(sizeof(float) * (n ? n : 1));
+    if (!d->x) return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu MiB for the samples", spec, n * 4 >> 20);
+    for (size_t i = 0; i < n; i++) d->x[i] = d->bytes[i] / 255.0f; /* as numpy: x / 255 */
+    free(d->bytes);
+    d->bytes = NULL;
+    return OT_OK;
+}
+
 ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_dataset **out) {
     *out = NULL;
     ot_dataset *d = ot_xcalloc(1, sizeof *d);
@@ -199,6 +215,7 @@ ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_d
             if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
     }
     if (status == OT_OK) status = apply_options(d, options, spec);
+    if (status == OT_OK && d->bytes) status = bytes_to_floats(d, spec);
     if (status != OT_OK) {
         ot_dataset_free(d);
         return status;

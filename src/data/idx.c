@@ -110,12 +110,13 @@ ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, 
             for (int i = 1; i < images.ndim; i++) d->sample_dims[i - 1] = images.dims[i];
         }
         d->sample_size = (int64_t)(images.size / (size_t)d->n);
-        d->x = malloc(sizeof(float) * images.size);
         d->labels = malloc(sizeof(int64_t) * (size_t)d->n);
-        if (!d->x || !d->labels) status = ot_fail(OT_ERR_MEMORY, "%s: out of memory", images_path);
+        if (!d->labels) status = ot_fail(OT_ERR_MEMORY, "%s: out of memory", images_path);
     }
     if (status == OT_OK) {
-        for (size_t i = 0; i < images.size; i++) d->x[i] = images.data[i] / 255.0f;
+        /* Pixels stay bytes until the dataset's filters have run (ot_dataset_load). */
+        d->bytes = images.data;
+        images.data = NULL;
         for (int64_t i = 0; i < d->n; i++) d->labels[i] = labels.data[i];
     }
     free(images.data);

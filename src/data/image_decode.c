@@ -11,8 +11,15 @@
 
 #define IMAGE_MAX_PIXELS ((int64_t)1 << 28)
 
+/* libpng reports through our status, not stderr: errors jump back to decode_png. */
+static void png_error_quietly(png_structp png, png_const_charp message) {
+    (void)message;
+    png_longjmp(png, 1);
+}
+static void png_warning_quietly(png_structp png, png_const_charp message) { (void)png, (void)message; }
+
 static ot_status decode_png(FILE *f, const char *path, ot_image *out) {
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, png_error_quietly, png_warning_quietly);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_read_struct(&png, &info, NULL);

@@ -308,6 +308,18 @@ static void fill_ranges_2d(const pool_geometry *g, window_range *ranges) {
     for (int64_t ox = 0; ox < g->out[1]; ox++) ranges[g->out[0] + ox] = range_at(g, 1, ox);
 }
 
+/* take (all ones or 0) ? a : b on the bits, so the compiler emits no branch (pooling random
+ * data mispredicts every other comparison otherwise). */
+static inline float select_float(int64_t take, float a, float b) {
+    uint32_t ua, ub;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    uint32_t r = (ua & (uint32_t)take) | (ub & ~(uint32_t)take);
+    float out;
+    memcpy(&out, &r, 4);
+    return out;
+}
+
 static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
                                 window_range *ranges) {
     int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], dh = g->dilation[0], dw = g->dilation[1];
@@ -320,15 +332,20 @@ static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const
                 window_range rx = ranges[oh + ox];
                 float best = -INFINITY;
                 int64_t best_at = -1;
+                if (ry.first < ry.end && rx.first < rx.end) {
+                    best_at = (ry.origin + ry.first * dh) * iw + rx.origin + rx.first * dw;
+                    best = xp[best_at];
+                }
                 for (int64_t ky = ry.first; ky < ry.end; ky++) {
                     int64_t row = (ry.origin + ky * dh) * iw + rx.origin;
                     for (int64_t kx = rx.first; kx < rx.end; kx++) {
                         int64_t off = row + kx * dw;
                         float v = xp[off];
-                        if (best_at < 0 || v > best || isnan(v)) {
-                            best = v;
-                            best_at = off;
-                        }
+                        /* Branch-free select: a larger value or a NaN takes over (ties keep
+                         * the first). */
+                        int64_t take = -(int64_t)((v > best) | (v != v)); /* all ones or 0 */
+                        best = select_float(take, v, best);
+                        best_at = (off & take) | (best_at & ~take);
                     }
                 }
                 int64_t o = plane * g->out_size + oy * ow + ox;

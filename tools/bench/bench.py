@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""onnxtrain against PyTorch (and ONNX Runtime for inference), whole processes, alternately in
+the same run. Prints a table: workload, our time, theirs, ratio, peak memory of each, and the
+GFLOP/s each workload achieves against the machine's sgemm throughput.
+  tools/bench/run.sh [--repeat N] [--only NAME,...]
+Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py):
+  mlp_epoch      one epoch of the 784-300-100-10 ELU MLP, Adam, batch 64, on Fashion-MNIST
+  cnn_200_steps  200 steps of the LeNet-style CNN (conv5x5x32, pool, conv5x5x64, pool, 128, 10)
+  finetune_cache / finetune_nocache
+                 the frozen-convolution fine-tune of tools/check_finetune.sh, with and without
+                 --cache, against PyTorch recomputing the frozen part every step
+  resnet18_infer resnet18 inference, batch 8 x 3 x 224 x 224, against ONNX Runtime
+PyTorch runs at its best thread count (1 or 2 tried, the faster kept)."""
+import argparse, json, os, re, statistics, subprocess, sys, tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OT = os.path.join(ROOT, "build", "onnxtrain")
+TORCH_EPOCH = os.path.abspath(os.path.join(ROOT, "..", "shared", "bench", "torch_epoch.py"))
+PY = "/usr/bin/python3"
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time; returns (seconds, peak MiB, stdout)."""
+    full = ["/usr/bin/time", "-f", "TIME %e %M"] + cmd
+    p = subprocess.run(full, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{p.stderr[-2000:]}")
+    m = re.search(r"TIME ([0-9.]+) ([0-9]+)", p.stderr)
+    return float(m.group(1)), int(m.group(2)) / 1024.0, p.stdout
+
+
+def setup(work):
+    specs = {
+        "mlp": "flatten,dense:300:elu,dense:100:elu,dense:10",
+        "cnn": "conv:32:5x5:1:2:relu,maxpool:2,conv:64:5x5:1:2:relu,maxpool:2,flatten,dense:128:relu,dense:10",
+    }
+    for name, spec in specs.items():
+        subprocess.run([OT, "new", spec, "--input", "x:1x28x28", "--seed", "0", "-o", f"{work}/{name}.onnx"], check=True)
+    ft = os.path.join(work, "finetune")
+    if not os.path.exists(os.path.join(ft, "pretrained.onnx")):
+        subprocess.run([PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "pretrain", ft], check=True)
+    tv = os.path.join(work, "tv")
+    subprocess.run([PY, os.path.join(ROOT, "tools", "gen_torchvision.py"), tv, "resnet18"], check=True, capture_output=True)
+    import numpy as np
+    np.save(os.path.join(work, "x8.npy"), np.random.default_rng(0).standard_normal((8, 3, 224, 224)).astype(np.float32))
+    return ft, tv
+
+
+def flops_mlp(samples):  # multiply-adds x 2, forward + 2x backward
+    return 3 * 2 * samples * (784 * 300 + 300 * 100 + 100 * 10)
+
+
+def flops_cnn(samples):
+    conv1 = 28 * 28 * 32 * 25
+    conv2 = 14 * 14 * 64 * 32 * 25
+    dense = 3136 * 128 + 128 * 10
+    return 3 * 2 * samples * (conv1 + conv2 + dense)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    work = os.environ.get("BENCH_DIR", os.path.join(tempfile.gettempdir(), "onnxtrain-bench"))
+    os.makedirs(work, exist_ok=True)
+    ft, tv = setup(work)
+    gemm = os.path.join(work, "sgemm_gflops")
+    subprocess.run(["cc", "-O2", os.path.join(ROOT, "tools", "bench", "sgemm_gflops.c"), "-o", gemm] +
+                   subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"], capture_output=True, text=True).stdout.split(),
+                   check=True)
+    peak = json.loads(subprocess.run([gemm], capture_output=True, text=True, check=True).stdout)["gflops"]
+    FM = "/usr/share/datasets/fashion-mnist/"
+    finetune = [OT, "train", f"{ft}/pretrained.onnx", "--data", "fashion-mnist:train", "--classes", "5-9",
+                "--per-class", "100", "--test", "fashion-mnist:test", "--freeze-upto", "/8/Flatten", "--cut",
+                "/10/Relu", "--head", "dense:5", "--optimizer", "adam", "--lr", "1e-3", "--epochs", "20",
+                "--batch", "32", "-q", "-o", f"{work}/ft_out.onnx"]
+    cache_dir = f"{work}/ft_cache"
+    workloads = {
+        "mlp_epoch": ([OT, "train", f"{work}/mlp.onnx", "--data", "fashion-mnist:train", "--epochs", "1",
+                       "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/mlp_out.onnx"],
+                      lambda t: [PY, TORCH_EPOCH, "mlp", str(t)], flops_mlp(60000)),
+        "cnn_200_steps": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
+                           "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/cnn_out.onnx"],
+                          lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
+        "finetune_cache": (finetune + ["--cache", cache_dir],
+                           lambda t: [PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "finetune", ft, "1"], None),
+        "finetune_nocache": (finetune,
+                             lambda t: [PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "finetune", ft, "1"], None),
+    }
+    only = set(filter(None, args.only.split(",")))
+    rows = []
+    for name, (ours_cmd, theirs_cmd, flops) in workloads.items():
+        if only and name not in only:
+            continue
+        ours, theirs = [], []
+        for r in range(args.repeat):
+            if name == "finetune_cache":
+                subprocess.run(["rm", "-rf", cache_dir])  # the cache is built in every timed run
+            ours.append(timed(ours_cmd))
+            best = None
+            for threads in (1, 2):
+                env = {"THREADS": str(threads)}
+                res = timed(theirs_cmd(threads), env)
+                if best is None or res[0] < best[0]:
+                    best = res
+            theirs.append(best)
+        o = statistics.median(x[0] for x in ours)
+        t = statistics.median(x[0] for x in theirs)
+        rows.append((name, o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
+                     flops / o / 1e9 if flops else None))
+    if not only or "resnet18_infer" in only:
+        model = f"{tv}/resnet18_op17.onnx"
+        ours, theirs = [], []
+        for r in range(args.repeat):
+            sec, mem, out = timed([OT, "run", model, "-i", f"input={work}/x8.npy", "-o", f"{work}/r18", "--repeat", "5"])
+            ours.append((json.loads(out)["ms_per_run"] / 1000, mem))
+            sec, mem, out = timed(["node", os.path.join(ROOT, "tools", "ort_run.js"), model, f"{work}/r18o", f"input={work}/x8.npy"],
+                                  {"ORT_REPEAT": "5"})
+            theirs.append((json.loads(out.strip().splitlines()[-1])["ms_per_run"] / 1000, mem))
+        o = statistics.median(x[0] for x in ours)
+        t = statistics.median(x[0] for x in theirs)
+        rows.append(("resnet18_infer", o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
+                     8 * 2 * 1.82e9 / o / 1e9))
+    print(f"machine sgemm (OpenBLAS, {os.environ.get('OPENBLAS_CORETYPE', 'auto')} kernels): {peak:.1f} GFLOP/s")
+    print(f"{'workload':18} {'ours s':>8} {'theirs s':>9} {'ratio':>7} {'our MiB':>8} {'their MiB':>9} {'GFLOP/s':>8} {'of peak':>7}")
+    for name, o, t, ratio, om, tm, gf in rows:
+        g = f"{gf:8.1f} {100 * gf / peak:6.0f}%" if gf else f"{'':8} {'':7}"
+        print(f"{name:18} {o:8.2f} {t:9.2f} {ratio:6.1f}x {om:8.0f} {tm:9.0f} {g}")
+    print("ratio = their time / ours (higher is better for us); theirs = PyTorch, or ONNX Runtime for resnet18_infer")
+
+
+if __name__ == "__main__":
+    main()
