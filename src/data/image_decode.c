@@ -8,6 +8,7 @@
 
 #include "../core/util.h"
 #include "image_internal.h"
+#include "onnxtrain/tensor.h"
 
 #define IMAGE_MAX_PIXELS ((int64_t)1 << 28)
 
@@ -49,6 +50,10 @@ static ot_status decode_png(FILE *f, const char *path, ot_image *out) {
     png_read_update_info(png, info);
     int channels = png_get_channels(png, info);
     if (channels != 1 && channels != 3) longjmp(png_jmpbuf(png), 1);
+    if (ot_check_memory((size_t)width * height * (size_t)channels, path) != OT_OK) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return OT_ERR_MEMORY; /* the header alone asks for it: --max-memory decides */
+    }
     pixels = ot_xmalloc((size_t)width * height * (size_t)channels);
     rows = ot_xmalloc(sizeof(png_bytep) * height);
     for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * width * (size_t)channels;
@@ -96,6 +101,10 @@ static ot_status decode_jpeg(FILE *f, const char *path, ot_image *out) {
     int channels = info.output_components;
     if (!width || !height || width * height > IMAGE_MAX_PIXELS || (channels != 1 && channels != 3))
         longjmp(error.jump, 1);
+    if (ot_check_memory((size_t)(width * height * channels), path) != OT_OK) {
+        jpeg_destroy_decompress(&info);
+        return OT_ERR_MEMORY;
+    }
     pixels = ot_xmalloc((size_t)(width * height * channels));
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = pixels + (size_t)info.output_scanline * (size_t)(width * channels);

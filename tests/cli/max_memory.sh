@@ -16,6 +16,16 @@ if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   expect_error "train-images-idx3-ubyte.gz needs 179.4 MiB, over the memory limit of 64.0 MiB" \
     "$OT" train "$FIX/train/mlp.onnx" --data fashion-mnist:train --max-memory 64 -o "$WORK/out.onnx"
 fi
+# Images: a 60-byte PNG whose header claims 16384 x 16384 RGB pixels (768 MiB).
+mkdir -p "$WORK/images/a"
+node -e 'const z=require("zlib");const T=[];for(let n=0;n<256;n++){let c=n;for(let k=0;k<8;k++)c=c&1?0xedb88320^(c>>>1):c>>>1;T[n]=c>>>0;}
+const crc=b=>{let c=~0;for(const x of b)c=T[(c^x)&255]^(c>>>8);return (~c)>>>0;};
+const chunk=(t,d)=>{const h=Buffer.alloc(4);h.writeUInt32BE(d.length);const c=Buffer.alloc(4);c.writeUInt32BE(crc(Buffer.concat([Buffer.from(t),d])));return Buffer.concat([h,Buffer.from(t),d,c]);};
+const ihdr=Buffer.from([0,0,0x40,0,0,0,0x40,0,8,2,0,0,0]);
+require("fs").writeFileSync(process.argv[1],Buffer.concat([Buffer.from([0x89,0x50,0x4e,0x47,13,10,26,10]),chunk("IHDR",ihdr),chunk("IDAT",z.deflateSync(Buffer.alloc(8))),chunk("IEND",Buffer.alloc(0))]));' "$WORK/images/a/big.png"
+"$OT" new conv:2:3x3,flatten,dense:2 --input x:3x8x8 -o "$WORK/small_cnn.onnx"
+expect_error "big.png needs 768.0 MiB, over the memory limit of 100.0 MiB" \
+  "$OT" train "$WORK/small_cnn.onnx" --data "images:$WORK/images" --max-memory 100 -o "$WORK/out.onnx"
 # Plans: 64 channels of 256x256 are 16 MiB of activations from a 3 KB model.
 "$OT" new conv:64:3x3:1:same --input x:1x256x256 -o "$WORK/conv.onnx"
 node -e 'const h="{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (1, 1, 256, 256), }";
