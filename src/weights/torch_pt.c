@@ -198,6 +198,14 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
                            "element %lld of storage '%s', which has %lld", t->path, name, shape,
                            (long long)view->offset, (long long)last, s->key, (long long)s->numel);
     }
+    /* In bounds, but a stride-0 (expanded) or overlapping view: a few bytes of pickle could
+     * ask for terabytes gathered from a one-element storage. Tensors of a state_dict fit in
+     * their storage. */
+    if (numel > s->numel)
+        return ot_fail(OT_ERR_UNSUPPORTED, "%s: tensor '%s': shape %s has %lld elements, more than "
+                       "its storage '%s' holds (%lld): an expanded or overlapping view (save "
+                       "tensor.contiguous() instead)", t->path, name, shape, (long long)numel, s->key,
+                       (long long)s->numel);
     char *what = ot_xasprintf("%s: tensor '%s'", t->path, name);
     ot_status status = ot_tensor_alloc(out, s->dtype, ndim, view->dims, what);
     if (status == OT_OK) {
