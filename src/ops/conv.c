@@ -56,12 +56,13 @@ static ot_status infer_conv(ot_node_ctx *c) {
     conv_shape s;
     OT_TRY(conv_shape_of(c, &s));
     ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
-    if (conv_is_depthwise(&s)) {
-        c->workspace_bytes = conv_depthwise_workspace(&s);
-    } else {
+    size_t direct = 0, tiled = 0;
+    if (conv_depthwise_forward_applies(&s)) direct = conv_depthwise_workspace(&s);
+    if (!conv_depthwise_backward_applies(&s)) {
         conv_tiling t = conv_tiling_of(&s);
-        c->workspace_bytes = sizeof(float) * (size_t)(t.col_floats + t.tmp_floats);
+        tiled = sizeof(float) * (size_t)(t.col_floats + t.tmp_floats);
     }
+    c->workspace_bytes = direct > tiled ? direct : tiled;
     return OT_OK;
 }
 
@@ -154,7 +155,7 @@ static ot_status forward_conv(ot_node_ctx *c) {
     const float *x = c->in[0]->data, *w = c->in[1]->data; // X (N, C, ...), W (M, C/group, k...)
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data; // (N, M, ...)
-    if (conv_is_depthwise(&s)) {
+    if (conv_depthwise_forward_applies(&s)) {
         conv_depthwise_forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
     }
@@ -191,7 +192,7 @@ static ot_status backward_conv(ot_node_ctx *c) {
     if (c->n_in > 2 && c->in[2] && c->din[2])
         conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, p);
     if (!dx && !dw) return OT_OK;
-    if (conv_is_depthwise(&s)) {
+    if (conv_depthwise_backward_applies(&s)) {
         conv_depthwise_backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }

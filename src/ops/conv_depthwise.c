@@ -8,9 +8,20 @@
 #include "conv_internal.h"
 #include "gemm.h"
 
-int conv_is_depthwise(const conv_shape *s) {
-    return s->group > 1 && s->in_per_group == 1 && s->geom.kernel[0] == 1 &&
-           s->geom.image[0] == 1 && s->geom.out[0] == 1;
+/* One input channel per group, 1-D or 2-D. */
+static int one_channel_per_group(const conv_shape *s) {
+    return s->in_per_group == 1 && s->geom.kernel[0] == 1 && s->geom.image[0] == 1 &&
+           s->geom.out[0] == 1;
+}
+
+/* Forward also takes a single-channel input with several outputs (MNIST's first layer),
+ * where the GEMM would have a handful of rows and K = kernel size. */
+int conv_depthwise_forward_applies(const conv_shape *s) { return one_channel_per_group(s); }
+
+/* Backward only for real groups: with one group, dW is a well-shaped GEMM over the batch
+ * (im2col), faster than correlating short rows plane by plane. */
+int conv_depthwise_backward_applies(const conv_shape *s) {
+    return one_channel_per_group(s) && s->group > 1;
 }
 
 /* The padded plane covers every input coordinate some tap reads: rows -pad .. last read. */
@@ -115,6 +126,32 @@ static void row_3x3_strided(float *yr, const float *r0, const float *r1, const f
     }
 }
 
+/* One output row at stride 1 for any kernel (KH, KW): eight outputs at a time in two
+ * registers, the taps in the inner loops; rows of the taps dh apart, columns dw apart. */
+static void row_generic(float *yr, const float *r0, const float *w, float b, int64_t kh_n,
+                        int64_t kw_n, int64_t dh, int64_t dw, int64_t n) {
+    int64_t o = 0;
+    for (; o + 8 <= n; o += 8) {
+        vec4 a0 = splat(b), a1 = a0;
+        for (int64_t kh = 0; kh < kh_n; kh++) {
+            const float *r = r0 + kh * dh + o;
+            for (int64_t kw = 0; kw < kw_n; kw++) {
+                vec4 wv = splat(w[kh * kw_n + kw]);
+                a0 += wv * load4(r + kw * dw);
+                a1 += wv * load4(r + kw * dw + 4);
+            }
+        }
+        store4(yr + o, a0);
+        store4(yr + o + 4, a1);
+    }
+    for (; o < n; o++) {
+        float acc = b;
+        for (int64_t kh = 0; kh < kh_n; kh++)
+            for (int64_t kw = 0; kw < kw_n; kw++) acc += w[kh * kw_n + kw] * r0[kh * dh + kw * dw + o];
+        yr[o] = acc;
+    }
+}
+
 /* y (OH, OW) = b + the taps w over the zero-padded plane xp (rows, cols), at stride 1: every
  * output is interior, so whole rows go through the row kernel. */
 static void plane_forward_padded(float *y, const float *xp, const float *w, float b,
@@ -131,12 +168,7 @@ static void plane_forward_padded(float *y, const float *xp, const float *w, floa
             row_3x3(yr, r0, r0 + dh, r0 + 2 * dh, wv, w, b, dw, ow_n);
             continue;
         }
-        for (int64_t ow = 0; ow < ow_n; ow++) {
-            float acc = b;
-            for (int64_t kh = 0; kh < kh_n; kh++)
-                for (int64_t kw = 0; kw < kw_n; kw++) acc += w[kh * kw_n + kw] * r0[kh * dh + kw * dw + ow];
-            yr[ow] = acc;
-        }
+        row_generic(yr, r0, w, b, kh_n, kw_n, dh, dw, ow_n);
     }
 }
 
@@ -266,24 +298,46 @@ static void forward_items(int64_t begin, int64_t end, int part, void *arg) {
     }
 }
 
-/* Items are input channels: a channel's dW sums over the batch, so one thread owns it. */
+/* Input gradient and weight gradient of output channel oc over the batch; dxp (scratch)
+ * collects dX of the channel's input plane for sample n when given. */
+static void backward_output(const depthwise_job *j, int64_t oc, int64_t n, float *xp, float *dxp) {
+    const conv_shape *s = j->s;
+    const ot_conv_geom *g = &s->geom;
+    plane_backward(dxp, j->dw ? j->dw + oc * g->kernel_size : NULL,
+                   j->dy + (n * s->out_channels + oc) * g->out_size, xp, j->w + oc * g->kernel_size,
+                   g, padded_of(g));
+}
+
+/* Items are input channels, each with its `multiplier` outputs: a channel's dX gathers all
+ * of them and its weights' gradients sum over the batch, so one thread owns the channel. */
 static void backward_channels(int64_t begin, int64_t end, int part, void *arg) {
     const depthwise_job *j = arg;
     const conv_shape *s = j->s;
     const ot_conv_geom *g = &s->geom;
     padded_plane p = padded_of(g);
-    float *xp = part_scratch(j, part, 0), *dxp = j->dx ? part_scratch(j, part, 1) : NULL;
+    float *xp = part_scratch(j, part, 0), *dxp = part_scratch(j, part, 1);
     int64_t mult = s->out_per_group;
     for (int64_t ic = begin; ic < end; ic++)
         for (int64_t n = 0; n < s->batch; n++) {
             int64_t plane = (n * s->in_channels + ic) * g->image_size;
             if (j->dw) pad_plane(xp, j->x + plane, g, p);
-            if (dxp) memset(dxp, 0, sizeof(float) * (size_t)(p.rows * p.cols));
-            for (int64_t oc = ic * mult; oc < (ic + 1) * mult; oc++)
-                plane_backward(dxp, j->dw ? j->dw + oc * g->kernel_size : NULL,
-                               j->dy + (n * s->out_channels + oc) * g->out_size, xp,
-                               j->w + oc * g->kernel_size, g, p);
-            if (dxp) unpad_add(j->dx + plane, dxp, g, p);
+            memset(dxp, 0, sizeof(float) * (size_t)(p.rows * p.cols));
+            for (int64_t oc = ic * mult; oc < (ic + 1) * mult; oc++) backward_output(j, oc, n, xp, dxp);
+            unpad_add(j->dx + plane, dxp, g, p);
+        }
+}
+
+/* Without dX, items are output channels (more of them when one input feeds many outputs). */
+static void backward_weights(int64_t begin, int64_t end, int part, void *arg) {
+    const depthwise_job *j = arg;
+    const conv_shape *s = j->s;
+    const ot_conv_geom *g = &s->geom;
+    float *xp = part_scratch(j, part, 0);
+    for (int64_t oc = begin; oc < end; oc++)
+        for (int64_t n = 0; n < s->batch; n++) {
+            int64_t ic = oc / s->out_per_group;
+            pad_plane(xp, j->x + (n * s->in_channels + ic) * g->image_size, g, padded_of(g));
+            backward_output(j, oc, n, xp, NULL);
         }
 }
 
@@ -300,6 +354,10 @@ void conv_depthwise_forward(float *y, const float *x, const float *w, const floa
 void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
                              const float *w, const conv_shape *s, void *workspace) {
     depthwise_job j = {NULL, dx, dw, x, w, NULL, dy, s, workspace};
-    int64_t macs = s->batch * s->out_per_group * s->geom.out_size * s->geom.kernel_size + 1;
-    ot_parallel_ranges(s->in_channels, GRAIN_MACS / macs + 1, backward_channels, &j);
+    int64_t macs = s->batch * s->geom.out_size * s->geom.kernel_size + 1; /* per output channel */
+    if (dx)
+        ot_parallel_ranges(s->in_channels, GRAIN_MACS / (macs * s->out_per_group) + 1,
+                           backward_channels, &j);
+    else
+        ot_parallel_ranges(s->out_channels, GRAIN_MACS / macs + 1, backward_weights, &j);
 }

@@ -50,7 +50,8 @@ ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s);
 
 /* Direct depthwise Conv (one input channel per group, 1-D or 2-D); see conv_depthwise.c.
  * The workspace holds per-thread padded planes (conv_depthwise_workspace bytes). */
-int conv_is_depthwise(const conv_shape *s);
+int conv_depthwise_forward_applies(const conv_shape *s);
+int conv_depthwise_backward_applies(const conv_shape *s);
 size_t conv_depthwise_workspace(const conv_shape *s);
 void conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
                             const conv_shape *s, void *workspace);

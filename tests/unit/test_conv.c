@@ -109,6 +109,8 @@ static const conv_case conv_cases[] = {
     {"conv2d_depthwise_dilated", 2, 0, {1, 2}, {2, 0, 1, 1}, {2, 3}, {0}, 4, NULL},
     /* 3x3 at stride 1: the register-blocked depthwise row kernel */
     {"conv2d_depthwise_3x3", 2, 1, {1, 1}, {1, 1, 1, 1}, {2, 1}, {0}, 4, NULL},
+    /* one input channel, four outputs, 5x5 (MNIST-style first layer: direct loops) */
+    {"conv2d_one_channel", 2, 1, {1, 1}, {2, 1, 0, 2}, {1, 1}, {0}, 1, NULL},
     {"conv2d_pointwise", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_batched", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_same_upper", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_UPPER"},
@@ -157,8 +159,9 @@ static void small_tiles_match_torch(void **state) {
 }
 
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
-static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
-                      int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed) {
+static void gradcheck_inputs(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
+                             int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed,
+                             unsigned mask) {
     ot_rng rng;
     ot_rng_seed(&rng, seed);
     int64_t b_dims[1] = {bias_len};
@@ -166,10 +169,15 @@ static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_
     ot_tensor w = ts_random(&rng, r + 2, w_dims, -1.0f, 1.0f);
     ot_tensor b = ts_random(&rng, 1, b_dims, -1.0f, 1.0f);
     const ot_tensor *inputs[3] = {&x, &w, bias_len ? &b : NULL};
-    ts_gradcheck(op, 17, bias_len ? 3 : 2, inputs, 7, n_attrs, attrs, 0, 1e-2, 1e-2);
+    ts_gradcheck(op, 17, bias_len ? 3 : 2, inputs, mask, n_attrs, attrs, 0, 1e-2, 1e-2);
     ot_tensor_free(&x);
     ot_tensor_free(&w);
     ot_tensor_free(&b);
+}
+
+static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
+                      int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed) {
+    gradcheck_inputs(op, r, x_dims, w_dims, bias_len, n_attrs, attrs, seed, 7);
 }
 
 static void conv_gradients(void **state) {
@@ -206,6 +214,13 @@ static void conv_gradients(void **state) {
         ot_attr a[2] = {ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
         gradcheck("Conv", 2, xd, wd, 2, 2, a, 12);
         free_attrs(2, a);
+    }
+    {   /* one input channel, three outputs, 5x5: with dX, and as a first layer (W, B only) */
+        int64_t xd[4] = {2, 1, 7, 9}, wd[4] = {3, 1, 5, 5}, p[4] = {2, 2, 1, 2};
+        ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
+        gradcheck("Conv", 2, xd, wd, 3, 1, a, 13);
+        gradcheck_inputs("Conv", 2, xd, wd, 3, 1, a, 14, 6);
+        free_attrs(1, a);
     }
     {   /* 1-D depthwise with stride 2, dilation 2 and uneven pads */
         int64_t xd[3] = {2, 3, 9}, wd[3] = {3, 1, 3}, s[1] = {2}, p[2] = {2, 1}, d[1] = {2};
