@@ -85,6 +85,23 @@ static char *role_of(const char *weight_name) {
     return ot_xstrndup(base, colon ? (size_t)(colon - base) : strlen(base));
 }
 
+/* The dataset's bytes must be in the file: dims alone (a 3 KB file declaring an unwritten
+ * 8 GiB dataset that reads as fill values) must not make us allocate. Keras writes weights
+ * uncompressed; compressed chunks may expand up to deflate's 1032:1. */
+static ot_status stored_in_file(hid_t d, hid_t type, int64_t numel, const char *what) {
+    hid_t dcpl = H5Dget_create_plist(d);
+    int filtered = dcpl >= 0 && H5Pget_nfilters(dcpl) > 0;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    uint64_t stored = H5Dget_storage_size(d), elem = H5Tget_size(type);
+    uint64_t needed = numel < 0 ? UINT64_MAX : (uint64_t)numel * (elem ? elem : 1);
+    if (numel > 0 && (elem == 0 || needed / elem != (uint64_t)numel ||
+                      needed > (filtered ? stored * 1032 + 1024 : stored)))
+        return ot_fail(OT_ERR_FORMAT, "%s: the file stores %llu bytes of its %llu (an unwritten or "
+                       "truncated dataset)", what, (unsigned long long)stored,
+                       (unsigned long long)needed);
+    return OT_OK;
+}
+
 static ot_status read_dataset(hid_t group, const char *path, const char *layer,
                               const char *weight_name, ot_tensor *out) {
     hid_t d = H5Dopen2(group, weight_name, H5P_DEFAULT);
@@ -107,7 +124,8 @@ static ot_status read_dataset(hid_t group, const char *path, const char *layer,
         H5Sget_simple_extent_dims(space, h5dims, NULL);
         for (int i = 0; i < ndim; i++) dims[i] = h5dims[i] > ((hsize_t)1 << 40) ? -1 : (int64_t)h5dims[i];
         int is_float = type_class == H5T_FLOAT;
-        status = ot_tensor_alloc(out, is_float ? OT_FLOAT : OT_INT64, ndim, dims, what);
+        status = stored_in_file(d, type, ot_dims_numel(ndim, dims), what);
+        if (status == OT_OK) status = ot_tensor_alloc(out, is_float ? OT_FLOAT : OT_INT64, ndim, dims, what);
         /* HDF5 converts any stored float (16/32/64-bit) or integer width to the native type. */
         if (status == OT_OK && ot_tensor_numel(out) > 0 &&
             H5Dread(d, is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
