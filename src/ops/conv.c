@@ -34,14 +34,15 @@ static int prefers_transposed(int64_t m, int64_t p, int64_t k) {
 
 static conv_tiling conv_tiling_of(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
-    int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size;
+    /* rows is 0 for an input without channels (the output is then the bias) */
+    int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size, sized = rows > 0 ? rows : 1;
     conv_tiling t = {1, p, 0, 0, 0, 0};
     int pointwise = ot_conv_geom_is_pointwise(g);
     if (p < TARGET_COLUMNS && s->batch > 1) {
-        int64_t fit = conv_column_budget_floats / (rows * p);
+        int64_t fit = conv_column_budget_floats / (sized * p);
         t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
     }
-    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, rows);
+    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, sized);
     t.direct = pointwise && t.samples == 1;
     t.transposed = t.samples == 1 && prefers_transposed(s->out_per_group, t.positions, rows);
     t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;

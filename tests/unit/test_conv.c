@@ -299,6 +299,37 @@ static void conv_transpose_output_shape_values(void **state) {
     ot_tensor_free(&w);
 }
 
+/* Empty tensors are valid ONNX: no samples gives an empty Y; no input channels gives Y = B
+ * (the sum over channels is empty), on both the GEMM and the direct paths. */
+static void empty_inputs(void **state) {
+    (void)state;
+    int64_t bd[1] = {2};
+    float bias[2] = {0.5f, -1.5f};
+    ot_tensor b = ts_float(1, bd, bias);
+    struct { int64_t x[4], w[4], y_numel; } cases[] = {
+        {{0, 3, 5, 5}, {2, 3, 3, 3}, 0},  /* no samples, im2col path */
+        {{0, 2, 5, 5}, {2, 1, 3, 3}, 0},  /* no samples, depthwise path */
+        {{2, 0, 5, 5}, {2, 0, 3, 3}, 2 * 2 * 3 * 3}, /* no channels */
+    };
+    for (int i = 0; i < 3; i++) {
+        ot_tensor x = ts_tensor(4, cases[i].x), w = ts_tensor(4, cases[i].w);
+        const ot_tensor *inputs[3] = {&x, &w, &b};
+        int as_input[3] = {1, 0, 0};
+        ot_attr group = ts_attr_int("group", cases[i].x[1] == 2 ? 2 : 1);
+        ot_model *m = ts_single_node("", "Conv", 17, 3, inputs, as_input, 1, 1, &group);
+        ot_tensor y = ts_run(m, 1, &x, 0);
+        assert_int_equal(ot_tensor_numel(&y), cases[i].y_numel);
+        for (int64_t k = 0; k < cases[i].y_numel; k++)
+            assert_float_equal(((float *)y.data)[k], bias[k / 9 % 2], 0.0);
+        ot_tensor_free(&y);
+        ot_model_free(m);
+        ot_attr_free(&group);
+        ot_tensor_free(&x);
+        ot_tensor_free(&w);
+    }
+    ot_tensor_free(&b);
+}
+
 /* Resolving or planning Conv/ConvTranspose on X and W must fail with OT_ERR_INVALID (or
  * `code`) and a message naming the node and containing `needle`. */
 static void expect_error(const char *op, const ot_tensor *x, const ot_tensor *w, int n_attrs,
@@ -396,6 +427,7 @@ int main(void) {
         cmocka_unit_test(conv_gradients),
         cmocka_unit_test(conv_transpose_gradients),
         cmocka_unit_test(conv_transpose_output_shape_values),
+        cmocka_unit_test(empty_inputs),
         cmocka_unit_test(bad_attributes_and_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
