@@ -7,6 +7,11 @@ if ! command -v valgrind >/dev/null; then
   echo ok
   exit 0
 fi
+if nm -D "$OT" 2>/dev/null | grep -q __asan_init; then
+  echo "note: $OT is built with AddressSanitizer, which cannot run under valgrind: skipped"
+  echo ok
+  exit 0
+fi
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
 
 # vg STATUS CMD...: CMD under valgrind must exit with STATUS (0, or 1 for a refused input;
