@@ -1,0 +1,120 @@
+/* Core pieces: tensor sizes (overflow, memory limit), shape strings, half-precision
+ * conversions, the name index, the generator, atomic writes. */
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/half.h"
+#include "core/name_index.h"
+#include "onnxtrain/file_io.h"
+#include "test_support.h"
+
+static void tensor_sizes(void **state) {
+    (void)state;
+    size_t bytes;
+    int64_t ok_dims[3] = {2, 3, 4}, huge[3] = {1 << 30, 1 << 30, 1 << 30}, negative[2] = {2, -1};
+    assert_int_equal(ot_tensor_byte_size(OT_FLOAT, 3, ok_dims, "t", &bytes), OT_OK);
+    assert_int_equal(bytes, 96);
+    assert_int_equal(ot_tensor_byte_size(OT_FLOAT, 3, huge, "big", &bytes), OT_ERR_MEMORY);
+    assert_non_null(strstr(ot_last_error(), "'big'"));
+    assert_int_equal(ot_tensor_byte_size(OT_FLOAT, 2, negative, "neg", &bytes), OT_ERR_MEMORY);
+    assert_int_equal(ot_tensor_byte_size(OT_STRING, 3, ok_dims, "s", &bytes), OT_ERR_UNSUPPORTED);
+    ot_set_memory_limit(64);
+    assert_int_equal(ot_tensor_byte_size(OT_FLOAT, 3, ok_dims, "t", &bytes), OT_ERR_MEMORY);
+    assert_non_null(strstr(ot_last_error(), "--max-memory"));
+    ot_set_memory_limit(0);
+    char buf[64];
+    int64_t sym[2] = {-1, 5};
+    assert_string_equal(ot_shape_string(2, sym, buf, sizeof buf), "[?,5]");
+    assert_string_equal(ot_shape_string(0, NULL, buf, sizeof buf), "[]");
+}
+
+static void halves(void **state) {
+    (void)state;
+    assert_float_equal(ot_half_to_float(0x3c00), 1.0, 0);
+    assert_float_equal(ot_half_to_float(0xc000), -2.0, 0);
+    assert_float_equal(ot_half_to_float(0x0001), 5.9604644775390625e-8, 0); /* smallest subnormal */
+    assert_true(isinf(ot_half_to_float(0x7c00)));
+    assert_true(isnan(ot_half_to_float(0x7e00)));
+    assert_float_equal(ot_bfloat16_to_float(0x3f80), 1.0, 0);
+    /* Every finite half survives half -> float -> half. */
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        if ((h & 0x7c00) == 0x7c00) continue;
+        assert_int_equal(ot_float_to_half(ot_half_to_float((uint16_t)h)), h);
+    }
+    assert_int_equal(ot_float_to_half(65520.0f), 0x7c00); /* rounds to infinity */
+}
+
+static void name_index(void **state) {
+    (void)state;
+    ot_name_index *index = ot_name_index_new();
+    char names[500][16];
+    for (int i = 0; i < 500; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        assert_true(ot_name_index_put(index, names[i], i));
+    }
+    for (int i = 0; i < 500; i++) assert_int_equal(ot_name_index_get(index, names[i]), i);
+    assert_int_equal(ot_name_index_get(index, "missing"), -1);
+    ot_name_index_free(index);
+}
+
+static void generator(void **state) {
+    (void)state;
+    ot_rng a, b;
+    ot_rng_seed(&a, 5);
+    ot_rng_seed(&b, 5);
+    for (int i = 0; i < 100; i++) assert_int_equal(ot_rng_u32(&a), ot_rng_u32(&b));
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < 100000; i++) {
+        double x = ot_rng_normal(&a);
+        sum += x;
+        sum2 += x * x;
+        double t = ot_rng_truncated_normal(&a);
+        assert_true(fabs(t) <= 2.0);
+        float u = ot_rng_uniform(&a);
+        assert_true(u >= 0.0f && u < 1.0f);
+    }
+    assert_float_equal(sum / 100000, 0.0, 0.02);
+    assert_float_equal(sum2 / 100000, 1.0, 0.02);
+}
+
+static void atomic_writes(void **state) {
+    (void)state;
+    const char *dir = ts_temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/file.bin", dir);
+    assert_int_equal(ot_write_file_atomic(path, "old", 3), OT_OK);
+    ot_atomic_file f;
+    assert_int_equal(ot_atomic_open(&f, path), OT_OK);
+    fputs("new but abandoned", f.stream);
+    ot_atomic_abort(&f);
+    unsigned char *data;
+    size_t size;
+    assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
+    assert_int_equal(size, 3);
+    assert_memory_equal(data, "old", 3);
+    free(data);
+    /* No temporary file is left behind. */
+    int entries = 0;
+    char command[600];
+    snprintf(command, sizeof command, "ls -A %s | wc -l", dir);
+    FILE *p = popen(command, "r");
+    assert_int_equal(fscanf(p, "%d", &entries), 1);
+    pclose(p);
+    assert_int_equal(entries, 1);
+    assert_int_equal(ot_write_file_atomic("/proc/onnxtrain-test/x", "x", 1), OT_ERR_IO);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tensor_sizes),
+        cmocka_unit_test(halves),
+        cmocka_unit_test(name_index),
+        cmocka_unit_test(generator),
+        cmocka_unit_test(atomic_writes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
