@@ -2,7 +2,7 @@
 # Acceptance check of the inference engine on torchvision classifiers exported at opsets 9,
 # 11, 13 and 17 (tools/gen_torchvision.py): our outputs within 1e-4 absolute (or 1e-3
 # relative) of ONNX Runtime's, and the import -> export round trip giving ONNX Runtime the
-# same outputs as the original file. Models are large, so they are generated on demand.
+# same outputs as the original file, and onnx.checker (full check) passing the export. Models are large, so they are generated on demand.
 #   tools/check_torchvision.sh [MODEL_DIR] [model ...]     (default /tmp/onnxtrain-torchvision)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,8 @@ for model in "$DIR"/*_op*.onnx; do
   fi
   node tools/ort_run.js "$model" "$WORK/ort" input="$input"
   build/onnxtrain convert "$model" -o "$WORK/copy.onnx"
+  /usr/bin/python3 -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)' "$WORK/copy.onnx" ||
+    { verdict="exported model fails onnx.checker"; failures=$((failures + 1)); }
   node tools/ort_run.js "$WORK/copy.onnx" "$WORK/ort_copy" input="$input"
   diff=$(node -e '
 const fs=require("fs");
