@@ -17,7 +17,7 @@ typedef struct conv_tiling {
     int64_t samples;   /* images per tile */
     int64_t positions; /* output positions per tile (all of them when samples > 1) */
     int direct;        /* pointwise, one sample per tile: X is the column matrix */
-    int transposed;    /* one sample per tile, GEMM computes Y^T (see prefers_transposed) */
+    int transposed;    /* the GEMM computes the tile's Y^T (see prefers_transposed) */
     int64_t col_floats; /* column buffer (in_per_group * kernel_size, samples * positions) */
     int64_t tmp_floats; /* stacked outputs (out_per_group, samples * positions), or Y^T */
 } conv_tiling;
@@ -29,6 +29,7 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
  * output channels over many positions with K >= 128 (ResNet's 7x7 stem and 56x56 stage),
  * slower or even elsewhere. */
 static int prefers_transposed(int64_t m, int64_t p, int64_t k) {
+    if (conv_gemm_transposed >= 0) return conv_gemm_transposed;
     return m >= 48 && m <= 96 && k >= 128 && p >= 16 * m;
 }
 
@@ -44,10 +45,10 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     }
     if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, sized);
     t.direct = pointwise && t.samples == 1;
-    t.transposed = t.samples == 1 && prefers_transposed(s->out_per_group, t.positions, rows);
+    t.transposed = prefers_transposed(s->out_per_group, t.samples * t.positions, rows);
     t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
-    if (t.transposed) t.tmp_floats = s->out_per_group * t.positions;
+    if (t.transposed) t.tmp_floats = s->out_per_group * t.samples * t.positions;
     return t;
 }
 
@@ -168,10 +169,12 @@ static ot_status forward_conv(ot_node_ctx *c) {
         int64_t ld;
         const float *columns = tile_columns(&s, &t, &tile, x, col, &ld);
         const float *wg = w + tile.g * mg * rows; // (out_per_group, rows)
-        if (t.transposed) {
-            float *yg = y + (tile.n0 * s.out_channels + tile.g * mg) * p + tile.p0;
-            ot_sgemm(1, 1, tile.np, mg, rows, 1.0f, columns, ld, wg, rows, 0.0f, tmp, mg);
-            transpose_outputs(yg, p, tmp, tile.np, mg, bias ? bias + tile.g * mg : NULL);
+        if (t.transposed) { /* tmp (nb * np, out_per_group) = Y^T, sample b's rows at b * np */
+            int64_t width = tile.nb * tile.np;
+            ot_sgemm(1, 1, width, mg, rows, 1.0f, columns, ld, wg, rows, 0.0f, tmp, mg);
+            for (int64_t b = 0; b < tile.nb; b++)
+                transpose_outputs(y + ((tile.n0 + b) * s.out_channels + tile.g * mg) * p + tile.p0, p,
+                                  tmp + b * tile.np * mg, tile.np, mg, bias ? bias + tile.g * mg : NULL);
         } else if (t.samples == 1) {
             float *yg = y + (tile.n0 * s.out_channels + tile.g * mg) * p + tile.p0;
             ot_sgemm(0, 0, mg, tile.np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
