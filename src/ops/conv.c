@@ -5,8 +5,12 @@
  * Work is cut into tiles: small images are stacked several samples per tile so the GEMM is
  * wide enough to run at full speed; large ones are cut into ranges of output positions so
  * the column buffer stays under conv_column_budget_floats. Pointwise convs (1x1, stride 1,
- * no pad) use X as the column matrix directly. Backward recomputes the columns rather than saving
- * them (they are kernel_size times the size of X). */
+ * no pad) use X as the column matrix directly. Tiles that cover whole images are spread over
+ * the compute threads, each running its own single-threaded GEMMs with its own scratch (and
+ * its own dW, summed at the end); otherwise OpenBLAS threads each GEMM. Backward recomputes
+ * the columns rather than saving them (they are kernel_size times the size of X). */
+#include <string.h>
+
 #include "../core/util.h"
 #include "conv_internal.h"
 #include "gemm.h"
@@ -20,74 +24,17 @@ typedef struct conv_tiling {
     int transposed;    /* the GEMM computes the tile's Y^T (see prefers_transposed) */
     int64_t col_floats; /* column buffer (in_per_group * kernel_size, samples * positions) */
     int64_t tmp_floats; /* stacked outputs (out_per_group, samples * positions), or Y^T */
+    int64_t dw_floats;  /* a thread's own dW (out_channels, in_per_group * kernel_size) */
+    int parts;          /* threads sharing the tiles (1: tiles in turn, OpenBLAS threads) */
 } conv_tiling;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-/* Whether Y_g (M, P) = W_g (M, K) @ cols (K, P) runs faster as Y_g^T = cols^T @ W_g^T plus
- * a transpose. Measured with OpenBLAS 0.3.21 on 2 cores (Zen): 25-55% faster for 48-96
- * output channels over many positions with K >= 128 (ResNet's 7x7 stem and 56x56 stage),
- * slower or even elsewhere. */
-static int prefers_transposed(int64_t m, int64_t p, int64_t k) {
-    if (conv_gemm_transposed >= 0) return conv_gemm_transposed;
-    return m >= 48 && m <= 96 && k >= 128 && p >= 16 * m;
-}
-
-static conv_tiling conv_tiling_of(const conv_shape *s) {
-    const ot_conv_geom *g = &s->geom;
-    /* rows is 0 for an input without channels (the output is then the bias) */
-    int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size, sized = rows > 0 ? rows : 1;
-    conv_tiling t = {1, p, 0, 0, 0, 0};
-    int pointwise = ot_conv_geom_is_pointwise(g);
-    if (p < TARGET_COLUMNS && s->batch > 1) {
-        int64_t fit = conv_column_budget_floats / (sized * p);
-        t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
-    }
-    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, sized);
-    t.direct = pointwise && t.samples == 1;
-    t.transposed = prefers_transposed(s->out_per_group, t.samples * t.positions, rows);
-    t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
-    t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
-    if (t.transposed) t.tmp_floats = s->out_per_group * t.samples * t.positions;
-    return t;
-}
-
-static ot_status parse_conv(const ot_layer *l, void *params) { return conv_parse_params(l, params, 0); }
-
-static ot_status infer_conv(ot_node_ctx *c) {
-    conv_shape s;
-    OT_TRY(conv_shape_of(c, &s));
-    ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
-    size_t direct = 0, tiled = 0;
-    if (conv_depthwise_forward_applies(&s)) direct = conv_depthwise_workspace(&s);
-    if (!conv_depthwise_backward_applies(&s)) {
-        conv_tiling t = conv_tiling_of(&s);
-        tiled = sizeof(float) * (size_t)(t.col_floats + t.tmp_floats);
-    }
-    c->workspace_bytes = direct > tiled ? direct : tiled;
-    return OT_OK;
-}
 
 /* One tile: samples n0 .. n0+nb-1 (all positions) or positions p0 .. p0+np-1 of one
  * sample, for group g. */
 typedef struct conv_tile {
     int64_t n0, nb, p0, np, g;
 } conv_tile;
-
-/* The tile's columns (rows, nb * np) with their row stride: X itself when direct. */
-static const float *tile_columns(const conv_shape *s, const conv_tiling *t, const conv_tile *tile,
-                                 const float *x, float *col, int64_t *ld) {
-    const ot_conv_geom *g = &s->geom;
-    const float *image = x + (tile->n0 * s->in_channels + tile->g * s->in_per_group) * g->image_size;
-    if (t->direct) {
-        *ld = g->out_size;
-        return image + tile->p0;
-    }
-    *ld = tile->nb * tile->np;
-    ot_im2col(col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
-              tile->p0, tile->p0 + tile->np);
-    return col;
-}
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -103,6 +50,75 @@ static conv_tile tile_at(const conv_shape *s, const conv_tiling *t, int64_t inde
     conv_tile tile = {n0, min64(t->samples, s->batch - n0), p0,
                       min64(t->positions, s->geom.out_size - p0), g};
     return tile;
+}
+
+/* Whether Y_g (M, P) = W_g (M, K) @ cols (K, P) runs faster as Y_g^T = cols^T @ W_g^T plus
+ * a transpose. Measured with OpenBLAS 0.3.21 on 2 cores (Zen): 25-55% faster for 48-96
+ * output channels over many positions with K >= 128 (ResNet's 7x7 stem and 56x56 stage),
+ * slower or even elsewhere. */
+static int prefers_transposed(int64_t m, int64_t p, int64_t k) {
+    if (conv_gemm_transposed >= 0) return conv_gemm_transposed;
+    return m >= 48 && m <= 96 && k >= 128 && p >= 16 * m;
+}
+
+static conv_tiling conv_tiling_of(const conv_shape *s) {
+    const ot_conv_geom *g = &s->geom;
+    /* rows is 0 for an input without channels (the output is then the bias) */
+    int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size, sized = rows > 0 ? rows : 1;
+    conv_tiling t = {1, p, 0, 0, 0, 0, 0, 1};
+    int pointwise = ot_conv_geom_is_pointwise(g);
+    if (p < TARGET_COLUMNS && s->batch > 1) {
+        int64_t fit = conv_column_budget_floats / (sized * p);
+        t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
+    }
+    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, sized);
+    t.direct = pointwise && t.samples == 1;
+    t.transposed = prefers_transposed(s->out_per_group, t.samples * t.positions, rows);
+    t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
+    t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
+    if (t.transposed) t.tmp_floats = s->out_per_group * t.samples * t.positions;
+    /* Whole-image tiles write disjoint parts of Y and dX. Spread them when every thread
+     * gets a fair share (a 2:1 split would lose to OpenBLAS's threads on one GEMM). */
+    int64_t tiles = tile_count(s, &t), threads = ot_compute_threads();
+    if (t.positions == p && threads > 1 && (tiles >= 2 * threads || (tiles >= threads && tiles % threads == 0))) {
+        t.parts = (int)threads;
+        t.dw_floats = s->out_channels * rows;
+    }
+    return t;
+}
+
+/* Scratch of one part: columns, then tmp, then its dW (parts other than 0). */
+static int64_t part_floats(const conv_tiling *t) { return t->col_floats + t->tmp_floats + t->dw_floats; }
+
+static ot_status parse_conv(const ot_layer *l, void *params) { return conv_parse_params(l, params, 0); }
+
+static ot_status infer_conv(ot_node_ctx *c) {
+    conv_shape s;
+    OT_TRY(conv_shape_of(c, &s));
+    ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
+    size_t direct = 0, tiled = 0;
+    if (conv_depthwise_forward_applies(&s)) direct = conv_depthwise_workspace(&s);
+    if (!conv_depthwise_backward_applies(&s)) {
+        conv_tiling t = conv_tiling_of(&s);
+        tiled = sizeof(float) * (size_t)(part_floats(&t) * t.parts);
+    }
+    c->workspace_bytes = direct > tiled ? direct : tiled;
+    return OT_OK;
+}
+
+/* The tile's columns (rows, nb * np) with their row stride: X itself when direct. */
+static const float *tile_columns(const conv_shape *s, const conv_tiling *t, const conv_tile *tile,
+                                 const float *x, float *col, int64_t *ld) {
+    const ot_conv_geom *g = &s->geom;
+    const float *image = x + (tile->n0 * s->in_channels + tile->g * s->in_per_group) * g->image_size;
+    if (t->direct) {
+        *ld = g->out_size;
+        return image + tile->p0;
+    }
+    *ld = tile->nb * tile->np;
+    ot_im2col(col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
+              tile->p0, tile->p0 + tile->np);
+    return col;
 }
 
 /* y[n0 + b, g's channels, :] (+ bias) = tmp (out_per_group, nb * P), sample b at b * P. */
@@ -143,47 +159,123 @@ static void transpose_outputs(float *y, int64_t ld_y, const float *yt, int64_t n
     }
 }
 
-static void add_bias(float *y, const float *bias, int64_t batch, int64_t channels, int64_t p) {
+/* y[n, m, 0 .. count) += bias[m] for rows of length ld (channels per sample). */
+static void add_bias(float *y, const float *bias, int64_t batch, int64_t channels, int64_t ld,
+                     int64_t count) {
     for (int64_t n = 0; n < batch; n++)
         for (int64_t m = 0; m < channels; m++) {
-            float *row = y + (n * channels + m) * p;
-            for (int64_t i = 0; i < p; i++) row[i] += bias[m];
+            float *row = y + (n * channels + m) * ld;
+            for (int64_t i = 0; i < count; i++) row[i] += bias[m];
         }
+}
+
+/* One call's inputs and outputs, shared by the threads that split its tiles. */
+typedef struct conv_run {
+    const conv_shape *s;
+    const conv_tiling *t;
+    const float *x, *w, *bias, *dy; // X (N, C, ...), W (M, C/group, k...), B (M), dY like Y
+    float *y, *dx, *dw;              // Y (N, M, ...); dX, dW NULL when not wanted
+    float *workspace;                // part_floats(t) per part
+} conv_run;
+
+static void forward_tile(const conv_run *r, const conv_tile *tile, float *scratch) {
+    const conv_shape *s = r->s;
+    const conv_tiling *t = r->t;
+    float *col = scratch, *tmp = scratch + t->col_floats;
+    int64_t rows = s->in_per_group * s->geom.kernel_size, p = s->geom.out_size, mg = s->out_per_group;
+    const float *wg = r->w + tile->g * mg * rows, *bg = r->bias ? r->bias + tile->g * mg : NULL;
+    int64_t ld;
+    const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
+    float *yg = r->y + (tile->n0 * s->out_channels + tile->g * mg) * p + tile->p0;
+    if (t->transposed) { /* tmp (nb * np, out_per_group) = Y^T, sample b's rows at b * np */
+        ot_sgemm(1, 1, tile->nb * tile->np, mg, rows, 1.0f, columns, ld, wg, rows, 0.0f, tmp, mg);
+        for (int64_t b = 0; b < tile->nb; b++)
+            transpose_outputs(yg + b * s->out_channels * p, p, tmp + b * tile->np * mg, tile->np, mg, bg);
+    } else if (t->samples == 1) {
+        ot_sgemm(0, 0, mg, tile->np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
+        if (bg) add_bias(yg, bg, 1, mg, p, tile->np);
+    } else {
+        ot_sgemm(0, 0, mg, tile->nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile->nb * p);
+        unstack_outputs(r->y, tmp, r->bias, s, tile);
+    }
+}
+
+/* dW (into dw, the part's own or the real one) and dX of one tile. */
+static void backward_tile(const conv_run *r, const conv_tile *tile, float *scratch, float *dw) {
+    const conv_shape *s = r->s;
+    const conv_tiling *t = r->t;
+    float *col = scratch, *tmp = scratch + t->col_floats;
+    int64_t rows = s->in_per_group * s->geom.kernel_size, p = s->geom.out_size, mg = s->out_per_group;
+    int64_t image = s->geom.image_size, width = tile->nb * tile->np;
+    /* The tile's dy as (out_per_group, width), with its row stride. */
+    const float *g = r->dy + (tile->n0 * s->out_channels + tile->g * mg) * p + tile->p0;
+    int64_t ldg = p;
+    if (tile->nb > 1) {
+        stack_gradients(tmp, r->dy, s, tile);
+        g = tmp;
+        ldg = width;
+    }
+    if (dw) { /* dW_g (out_per_group, rows) += dy_g @ columns^T */
+        int64_t ld;
+        const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
+        ot_sgemm(0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile->g * mg * rows, rows);
+    }
+    if (!r->dx) return;
+    const float *wg = r->w + tile->g * mg * rows;
+    float *dxg = r->dx + (tile->n0 * s->in_channels + tile->g * s->in_per_group) * image;
+    if (t->direct) { /* dX_g (C/group, P) += W_g^T @ dy_g */
+        ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile->p0, p);
+        return;
+    }
+    /* the columns' gradient W_g^T @ dy_g, added back into the images */
+    ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
+    ot_col2im_add(dxg, col, width, tile->nb, s->in_channels * image, s->in_per_group, &s->geom,
+                  tile->p0, tile->p0 + tile->np);
+}
+
+static void forward_tiles(int64_t first, int64_t end, int part, void *arg) {
+    const conv_run *r = arg;
+    float *scratch = r->workspace + part * part_floats(r->t);
+    for (int64_t i = first; i < end; i++) {
+        conv_tile tile = tile_at(r->s, r->t, i);
+        forward_tile(r, &tile, scratch);
+    }
+}
+
+/* Part 0 adds into the real dW; the others into their own, summed afterwards. */
+static void backward_tiles(int64_t first, int64_t end, int part, void *arg) {
+    const conv_run *r = arg;
+    float *scratch = r->workspace + part * part_floats(r->t), *dw = r->dw;
+    if (dw && part > 0) {
+        dw = scratch + r->t->col_floats + r->t->tmp_floats;
+        memset(dw, 0, sizeof(float) * (size_t)r->t->dw_floats);
+    }
+    for (int64_t i = first; i < end; i++) {
+        conv_tile tile = tile_at(r->s, r->t, i);
+        backward_tile(r, &tile, scratch, dw);
+    }
+}
+
+/* Runs fn over all tiles: spread over the parts, or in turn with OpenBLAS's threads. */
+static void run_tiles(const conv_run *r, ot_range_fn fn) {
+    int64_t tiles = tile_count(r->s, r->t);
+    if (r->t->parts > 1) ot_parallel_gemm_ranges(tiles, fn, (void *)r);
+    else fn(0, tiles, 0, (void *)r);
 }
 
 static ot_status forward_conv(ot_node_ctx *c) {
     conv_shape s;
     OT_TRY(conv_shape_of(c, &s));
-    const float *x = c->in[0]->data, *w = c->in[1]->data; // X (N, C, ...), W (M, C/group, k...)
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data; // (N, M, ...)
+    float *y = c->out[0]->data;
     if (conv_depthwise_forward_applies(&s)) {
         conv_depthwise_forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
     }
     conv_tiling t = conv_tiling_of(&s);
-    float *col = c->workspace, *tmp = col + t.col_floats;
-    int64_t rows = s.in_per_group * s.geom.kernel_size, p = s.geom.out_size, mg = s.out_per_group;
-    for (int64_t i = 0; i < tile_count(&s, &t); i++) {
-        conv_tile tile = tile_at(&s, &t, i);
-        int64_t ld;
-        const float *columns = tile_columns(&s, &t, &tile, x, col, &ld);
-        const float *wg = w + tile.g * mg * rows; // (out_per_group, rows)
-        if (t.transposed) { /* tmp (nb * np, out_per_group) = Y^T, sample b's rows at b * np */
-            int64_t width = tile.nb * tile.np;
-            ot_sgemm(1, 1, width, mg, rows, 1.0f, columns, ld, wg, rows, 0.0f, tmp, mg);
-            for (int64_t b = 0; b < tile.nb; b++)
-                transpose_outputs(y + ((tile.n0 + b) * s.out_channels + tile.g * mg) * p + tile.p0, p,
-                                  tmp + b * tile.np * mg, tile.np, mg, bias ? bias + tile.g * mg : NULL);
-        } else if (t.samples == 1) {
-            float *yg = y + (tile.n0 * s.out_channels + tile.g * mg) * p + tile.p0;
-            ot_sgemm(0, 0, mg, tile.np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
-        } else {
-            ot_sgemm(0, 0, mg, tile.nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile.nb * p);
-            unstack_outputs(y, tmp, bias, &s, &tile);
-        }
-    }
-    if (bias && t.samples == 1 && !t.transposed) add_bias(y, bias, s.batch, s.out_channels, p);
+    conv_run r = {&s, &t, x, w, bias, NULL, y, NULL, NULL, c->workspace};
+    run_tiles(&r, forward_tiles);
     return OT_OK;
 }
 
@@ -192,43 +284,21 @@ static ot_status backward_conv(ot_node_ctx *c) {
     OT_TRY(conv_shape_of(c, &s));
     const float *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout[0]->data;
     float *dx = c->din[0] ? c->din[0]->data : NULL, *dw = c->din[1] ? c->din[1]->data : NULL;
-    int64_t p = s.geom.out_size;
     if (c->n_in > 2 && c->in[2] && c->din[2])
-        conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, p);
+        conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, s.geom.out_size);
     if (!dx && !dw) return OT_OK;
     if (conv_depthwise_backward_applies(&s)) {
         conv_depthwise_backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }
     conv_tiling t = conv_tiling_of(&s);
-    float *col = c->workspace, *tmp = col + t.col_floats;
-    int64_t rows = s.in_per_group * s.geom.kernel_size, mg = s.out_per_group;
-    int64_t image = s.geom.image_size;
-    for (int64_t i = 0; i < tile_count(&s, &t); i++) {
-        conv_tile tile = tile_at(&s, &t, i);
-        /* The tile's dy as (out_per_group, columns), with its row stride. */
-        const float *g = dy + (tile.n0 * s.out_channels + tile.g * mg) * p + tile.p0;
-        int64_t ldg = p, width = tile.nb * tile.np;
-        if (tile.nb > 1) {
-            stack_gradients(tmp, dy, &s, &tile);
-            g = tmp;
-            ldg = width;
-        }
-        if (dw) { /* dW_g (out_per_group, rows) += dy_g @ columns^T */
-            int64_t ld;
-            const float *columns = tile_columns(&s, &t, &tile, x, col, &ld);
-            ot_sgemm(0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile.g * mg * rows, rows);
-        }
-        if (dx) {
-            const float *wg = w + tile.g * mg * rows;
-            float *dxg = dx + (tile.n0 * s.in_channels + tile.g * s.in_per_group) * image;
-            if (t.direct) { /* dX_g (C/group, P) += W_g^T @ dy_g */
-                ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile.p0, p);
-            } else { /* columns' gradient W_g^T @ dy_g, added back into the images */
-                ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
-                ot_col2im_add(dxg, col, width, tile.nb, s.in_channels * image, s.in_per_group,
-                              &s.geom, tile.p0, tile.p0 + tile.np);
-            }
+    conv_run r = {&s, &t, x, w, NULL, dy, NULL, dx, dw, c->workspace};
+    run_tiles(&r, backward_tiles);
+    if (dw && t.parts > 1) { /* the other parts' dW */
+        int64_t used = OT_MIN(t.parts, tile_count(&s, &t));
+        for (int part = 1; part < used; part++) {
+            const float *own = r.workspace + part * part_floats(&t) + t.col_floats + t.tmp_floats;
+            for (int64_t i = 0; i < t.dw_floats; i++) dw[i] += own[i];
         }
     }
     return OT_OK;

@@ -106,7 +106,10 @@ int ot_compute_threads(void) {
     return pool.threads;
 }
 
-void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg) {
+/* Runs the parts; with blas_per_part, OpenBLAS is single-threaded meanwhile so each part's
+ * GEMMs run on its own core (a GEMM per core rather than one GEMM over all of them). */
+static void run_parallel(int64_t count, int64_t grain, ot_range_fn fn, void *arg,
+                         int blas_per_part) {
     pthread_once(&pool.once, start_pool);
     int64_t most = grain > 0 ? count / grain : count;
     int parts = most < pool.threads ? (int)most : pool.threads;
@@ -115,6 +118,7 @@ void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg)
         return;
     }
     inside_loop = 1;
+    if (blas_per_part) openblas_set_num_threads(1);
     pthread_mutex_lock(&pool.lock);
     pool.fn = fn;
     pool.arg = arg;
@@ -128,6 +132,15 @@ void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg)
     pthread_mutex_lock(&pool.lock);
     while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
+    if (blas_per_part) openblas_set_num_threads(pool.threads);
     inside_loop = 0;
     pthread_mutex_unlock(&pool.busy);
+}
+
+void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg) {
+    run_parallel(count, grain, fn, arg, 0);
+}
+
+void ot_parallel_gemm_ranges(int64_t count, ot_range_fn fn, void *arg) {
+    run_parallel(count, 1, fn, arg, 1);
 }

@@ -21,6 +21,10 @@ void ot_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
  * another thread uses the pool, fn runs once over all as part 0. */
 typedef void (*ot_range_fn)(int64_t begin, int64_t end, int part, void *arg);
 void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg);
+/* The same for ranges that call ot_sgemm (one item each at least): OpenBLAS runs
+ * single-threaded meanwhile, so each thread runs its own GEMMs on its own core. For
+ * independent GEMMs of moderate size this scales better than OpenBLAS's own threads. */
+void ot_parallel_gemm_ranges(int64_t count, ot_range_fn fn, void *arg);
 /* Number of compute threads (at least 1): size per-thread scratch by it. */
 int ot_compute_threads(void);
 
