@@ -11,12 +11,6 @@
 
 #include "elementwise_internal.h"
 
-/* The row loops are the op's whole cost. At -O2 GCC's "very cheap" vectoriser model refuses
- * loops of unknown length; ask for the usual model (as src/train/optimizer_kernels.c does). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
-#endif
-
 typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN } binary_kind;
 
 typedef struct binary_params {

@@ -6,12 +6,6 @@
 
 #include "elementwise_internal.h"
 
-/* The row loops are the op's whole cost. At -O2 GCC's "very cheap" vectoriser model refuses
- * loops of unknown length; ask for the usual model (as src/train/optimizer_kernels.c does). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
-#endif
-
 typedef enum compare_kind { CMP_EQUAL, CMP_LESS, CMP_GREATER } compare_kind;
 
 ot_status ot_ew_parse_compare(const ot_layer *l, void *params) {

@@ -15,12 +15,6 @@
 #include "broadcast.h"
 #include "elementwise_internal.h" /* row sums */
 
-/* The row loops are the op's whole cost. At -O2 GCC's "very cheap" vectoriser model refuses
- * loops of unknown length; ask for the usual model (as src/train/optimizer_kernels.c does). */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
-#endif
-
 typedef enum reduce_kind { RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_L2, RED_SUM_SQUARE } reduce_kind;
 
 typedef struct reduce_params {

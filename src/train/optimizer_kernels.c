@@ -8,14 +8,6 @@
 
 #include "optimizer_kernels.h"
 
-/* These loops are a training step's optimizer cost. At -O2 GCC's "very cheap" vectoriser
- * model refuses loops of unknown length; this file asks for the usual model. Loops with
- * sqrtf also need -fno-math-errno on the command line (a pragma cannot change the errno
- * behaviour of builtins): without it they stay scalar, with the same results. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
-#endif
-
 double ot_typed_value(float x) {
     char text[32];
     for (int digits = 1; digits <= 9; digits++) { /* 9 digits always round-trip a float */
