@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libopenblas-dev zlib1g-dev libcmocka-dev libhdf5-dev libpng-dev libjpeg-dev
-  libonnx-testdata dataset-fashion-mnist nodejs npm clang libclang-rt-14-dev valgrind)
+  libonnx-testdata dataset-fashion-mnist clang libclang-rt-14-dev valgrind)
+# Node.js and npm often come from NodeSource, whose nodejs package bundles npm and conflicts
+# with Debian's npm package: install Debian's only when the commands are missing.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
