@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "fast_math.h"
 #include "kernels.h"
 
 typedef enum activation_kind {
@@ -84,9 +85,17 @@ void ot_activation_forward(float *y, const float *x, int64_t n, int kind, float 
     switch ((activation_kind)kind) {
     case ACT_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
     case ACT_LEAKY_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] >= 0.0f ? x[i] : alpha * x[i]; break;
-    case ACT_ELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * expm1f(x[i]); break;
+    case ACT_ELU:
+        for (int64_t i = 0; i < n; i++) {
+            float negative = alpha * ot_expm1_nonpositive(x[i]);
+            y[i] = x[i] > 0.0f ? x[i] : negative;
+        }
+        break;
     case ACT_SELU:
-        for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? gamma * x[i] : gamma * alpha * expm1f(x[i]);
+        for (int64_t i = 0; i < n; i++) {
+            float negative = gamma * alpha * ot_expm1_nonpositive(x[i]);
+            y[i] = x[i] > 0.0f ? gamma * x[i] : negative;
+        }
         break;
     case ACT_CELU:
         for (int64_t i = 0; i < n; i++)

@@ -1,0 +1,34 @@
+/* Vectorisable elementwise maths for the activations' hot loops. libm's expm1f is a scalar
+ * call per element; this branch-free version lets the compiler vectorise ELU/SELU and stays
+ * within 2 ulp of expm1f (tests/unit/test_activation.c checks every float in its range). */
+#ifndef OT_FAST_MATH_H
+#define OT_FAST_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* expm1(x) for x <= 0 (larger x are treated as 0). Cody-Waite reduction x = k ln2 + r with
+ * |r| <= ln2/2, a degree-9 Taylor polynomial for expm1(r), then 2^k (expm1(r) + 1) - 1. Below
+ * -87 the result is -1 to float precision. */
+static inline float ot_expm1_nonpositive(float x) {
+    x = x < 0.0f ? x : 0.0f;
+    x = x > -87.0f ? x : -87.0f;
+    float k = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - k * 0.693145751953125f;     /* ln2, high bits (exact product for |k| < 128) */
+    r = r - k * 1.428606765330187045e-06f;   /* ln2, low bits */
+    float p = 1.0f / 362880.0f;
+    p = p * r + 1.0f / 40320.0f;
+    p = p * r + 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r * r + r; /* expm1(r) */
+    int32_t bits = ((int32_t)k + 127) << 23; /* 2^k, k in [-126, 0] */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return scale * p + (scale - 1.0f);
+}
+
+#endif
