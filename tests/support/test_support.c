@@ -70,9 +70,12 @@ ot_attr ts_attr_string(const char *name, const char *value) {
     return a;
 }
 
-ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_inputs,
-                         const ot_tensor *const *inputs, const int *as_input, int n_outputs,
-                         int n_attrs, const ot_attr *attrs) {
+/* The model ts_single_node describes, checked and resolved: *out is the model (the caller
+ * frees it), the return is the status of ot_model_check_graph and ot_model_resolve. */
+static ot_status build_single_node(const char *domain, const char *op, int opset, int n_inputs,
+                                   const ot_tensor *const *inputs, const int *as_input, int n_outputs,
+                                   int n_attrs, const ot_attr *attrs, ot_model **out) {
+    assert_true(n_inputs >= 0 && n_inputs <= 16 && n_outputs >= 0 && n_outputs <= 8);
     ot_model *m = ot_model_new();
     assert_int_equal(ot_model_set_opset(m, domain, opset), OT_OK);
     if (domain && *domain) assert_int_equal(ot_model_set_opset(m, "", 17), OT_OK);
@@ -107,10 +110,72 @@ ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_in
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
     m->outputs = ot_xcalloc((size_t)n_outputs + 1, sizeof(int));
     for (int k = 0; k < n_outputs; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
+    *out = m;
     ot_status status = ot_model_check_graph(m);
     if (status == OT_OK) status = ot_model_resolve(m);
-    if (status != OT_OK) fail_msg("building %s: %s", op, ot_last_error());
+    return status;
+}
+
+ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_inputs,
+                         const ot_tensor *const *inputs, const int *as_input, int n_outputs,
+                         int n_attrs, const ot_attr *attrs) {
+    ot_model *m;
+    if (build_single_node(domain, op, opset, n_inputs, inputs, as_input, n_outputs, n_attrs, attrs, &m) != OT_OK)
+        fail_msg("building %s: %s", op, ot_last_error());
     return m;
+}
+
+/* Plans m (inference) with its graph inputs fed from inputs[k] where as_input[k] is set, then
+ * binds their data and runs forward once. */
+static ot_status plan_and_forward(ot_model *m, int n_inputs, const ot_tensor *const *inputs,
+                                  const int *as_input, int data_at_plan_time) {
+    ot_tensor feeds[16];
+    void *data[16];
+    int n_feeds = 0;
+    for (int k = 0; k < n_inputs; k++)
+        if (inputs[k] && as_input && as_input[k]) {
+            feeds[n_feeds] = *inputs[k];
+            data[n_feeds] = inputs[k]->data;
+            if (!data_at_plan_time) feeds[n_feeds].data = NULL; /* shapes only */
+            n_feeds++;
+        }
+    assert_int_equal(n_feeds, m->n_inputs);
+    ot_plan *plan;
+    ot_status status = ot_plan_create(m, NULL, n_feeds, m->inputs, feeds, &plan);
+    if (status != OT_OK) return status;
+    for (int k = 0; k < n_feeds; k++) {
+        ot_tensor *t = ot_plan_value(plan, m->inputs[k]);
+        if (t) t->data = data[k];
+    }
+    status = ot_plan_forward(plan);
+    ot_plan_free(plan);
+    return status;
+}
+
+ot_status ts_build_and_plan(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                            const int *as_input, int n_outputs, int n_attrs, const ot_attr *attrs,
+                            int data_at_plan_time) {
+    ot_model *m;
+    ot_status status = build_single_node("", op, opset, n_inputs, inputs, as_input, n_outputs, n_attrs,
+                                         attrs, &m);
+    if (status == OT_OK) status = plan_and_forward(m, n_inputs, inputs, as_input, data_at_plan_time);
+    ot_model_free(m);
+    return status;
+}
+
+void ts_expect_node_error(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                          const int *as_input, int n_outputs, int n_attrs, const ot_attr *attrs,
+                          int data_at_plan_time, ot_status code, const char *needle) {
+    ot_status status = ts_build_and_plan(op, opset, n_inputs, inputs, as_input, n_outputs, n_attrs, attrs,
+                                         data_at_plan_time);
+    const char *message = status == OT_OK ? "no error" : ot_last_error();
+    if (status != code)
+        fail_msg("%s: expected %s with a message containing '%s', got %s (%s)", op, ot_status_name(code),
+                 needle, ot_status_name(status), message);
+    char node[96];
+    snprintf(node, sizeof node, "%s node 'node'", op);
+    if (!strstr(message, node) || !strstr(message, needle))
+        fail_msg("%s: message '%s' should name the node ('%s') and contain '%s'", op, message, node, needle);
 }
 
 ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output) {

@@ -34,6 +34,22 @@ ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_in
                          const ot_tensor *const *inputs, const int *as_input, int n_outputs,
                          int n_attrs, const ot_attr *attrs);
 
+/* The same model built without failing the test: returns the status of checking and
+ * resolving it (parse errors), then of planning it in inference mode (infer errors) and of one
+ * forward (run-time errors). Graph inputs (as_input[k] set) are fed from inputs[k]: with
+ * data_at_plan_time their values are given to the plan (small int64 feeds are then fixed, as
+ * in ts_run); without it the plan sees shapes only and the data is bound afterwards, as for
+ * run-time data. With every input an initializer the node is folded while planning. The
+ * model is freed; ot_last_error() holds the message of a failure. */
+ot_status ts_build_and_plan(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                            const int *as_input, int n_outputs, int n_attrs, const ot_attr *attrs,
+                            int data_at_plan_time);
+/* Fails the test unless ts_build_and_plan returns `code` with a message that names the node
+ * ("<op> node 'node'") and contains `needle`. */
+void ts_expect_node_error(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                          const int *as_input, int n_outputs, int n_attrs, const ot_attr *attrs,
+                          int data_at_plan_time, ot_status code, const char *needle);
+
 /* Runs the model's forward in inference mode with the graph inputs bound to `feeds` (in the
  * model's input order); returns a copy of output k. */
 ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output);

@@ -398,39 +398,11 @@ static void lrn_values_and_gradients(void **state) {
 
 /* Errors ------------------------------------------------------------------------------------ */
 
-/* Builds a one-node model from initializers (NULL: omitted input) and expects resolving or
- * planning to fail with a message naming the node and containing `needle`. */
+/* Resolving or planning a one-node model of initializers (NULL: omitted input) must fail
+ * with OT_ERR_INVALID and a message naming the node and containing `needle`. */
 static void expect_error(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
                          int n_attrs, const ot_attr *attrs, const char *needle) {
-    ot_model *m = ot_model_new();
-    assert_int_equal(ot_model_set_opset(m, "", opset), OT_OK);
-    char names[8][8];
-    const char *in_names[8], *out_names[1] = {"y0"};
-    for (int k = 0; k < n_inputs; k++) {
-        snprintf(names[k], sizeof names[k], "x%d", k);
-        in_names[k] = inputs[k] ? names[k] : "";
-        if (!inputs[k]) continue;
-        ot_tensor copy;
-        assert_int_equal(ot_tensor_copy(&copy, inputs[k], names[k]), OT_OK);
-        assert_int_equal(ot_model_add_initializer(m, names[k], &copy, NULL), OT_OK);
-    }
-    int li;
-    assert_int_equal(ot_model_add_layer(m, "node", op, "", n_inputs, in_names, 1, out_names, &li), OT_OK);
-    for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = ot_xcalloc(1, sizeof(int));
-    m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
-    ot_status status = ot_model_check_graph(m);
-    if (status == OT_OK) status = ot_model_resolve(m);
-    if (status == OT_OK) {
-        ot_plan *plan;
-        status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);
-        if (status == OT_OK) ot_plan_free(plan);
-    }
-    if (status == OT_OK) fail_msg("%s: expected an error containing '%s'", op, needle);
-    const char *message = ot_last_error();
-    if (!strstr(message, "'node'") || !strstr(message, needle))
-        fail_msg("%s: error '%s' should name the node and say '%s'", op, message, needle);
-    ot_model_free(m);
+    ts_expect_node_error(op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs, 1, OT_ERR_INVALID, needle);
 }
 
 static void bad_inputs_and_attributes(void **state) {

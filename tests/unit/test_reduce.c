@@ -136,42 +136,6 @@ static void int64_reductions(void **state) {
     ot_tensor_free(&x);
 }
 
-/* Builds a one-node model like ts_single_node but returns the status of resolving it (parse
- * errors) or of planning it (infer errors). */
-static ot_status build_and_plan(const char *op, int opset, int n, const ot_tensor *const *inputs, int n_attrs,
-                                const ot_attr *attrs) {
-    ot_model *m = ot_model_new();
-    assert_int_equal(ot_model_set_opset(m, "", opset), OT_OK);
-    const char *names[4] = {"x0", "x1", "x2", "x3"}, *in_names[4], *out_names[1] = {"y0"};
-    for (int k = 0; k < n; k++) {
-        in_names[k] = inputs[k] ? names[k] : "";
-        if (!inputs[k]) continue;
-        ot_tensor copy;
-        assert_int_equal(ot_tensor_copy(&copy, inputs[k], names[k]), OT_OK);
-        assert_int_equal(ot_model_add_initializer(m, names[k], &copy, NULL), OT_OK);
-    }
-    int li;
-    assert_int_equal(ot_model_add_layer(m, "node", op, "", n, in_names, 1, out_names, &li), OT_OK);
-    for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = ot_xcalloc(2, sizeof(int));
-    m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
-    ot_status status = ot_model_check_graph(m);
-    if (status == OT_OK) status = ot_model_resolve(m);
-    if (status == OT_OK) {
-        ot_plan *plan;
-        status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);
-        if (status == OT_OK) ot_plan_free(plan);
-    }
-    ot_model_free(m);
-    return status;
-}
-
-static void expect_error(ot_status status, ot_status code, const char *node, const char *text) {
-    assert_int_equal(status, code);
-    if (!strstr(ot_last_error(), node) || !strstr(ot_last_error(), text))
-        fail_msg("unexpected message: %s", ot_last_error());
-}
-
 static void errors_name_the_node(void **state) {
     (void)state;
     ot_tensor x = arange_234();
@@ -179,36 +143,24 @@ static void errors_name_the_node(void **state) {
     int64_t out_of_range = 3, repeated[2] = {1, -2};
     ot_attr bad_axis = ts_attr_ints("axes", 1, &out_of_range), twice = ts_attr_ints("axes", 2, repeated);
     ot_attr bad_keep = ts_attr_int("keepdims", 2);
-    expect_error(build_and_plan("ReduceMean", 13, 1, in, 1, &bad_axis), OT_ERR_INVALID, "ReduceMean node 'node'",
-                 "out of range");
-    expect_error(build_and_plan("ReduceMax", 13, 1, in, 1, &twice), OT_ERR_INVALID, "ReduceMax node 'node'",
-                 "repeated");
-    expect_error(build_and_plan("ReduceL2", 13, 1, in, 1, &bad_keep), OT_ERR_INVALID, "ReduceL2 node 'node'",
-                 "keepdims");
+    ts_expect_node_error("ReduceMean", 13, 1, in, NULL, 1, 1, &bad_axis, 1, OT_ERR_INVALID, "out of range");
+    ts_expect_node_error("ReduceMax", 13, 1, in, NULL, 1, 1, &twice, 1, OT_ERR_INVALID, "repeated");
+    ts_expect_node_error("ReduceL2", 13, 1, in, NULL, 1, 1, &bad_keep, 1, OT_ERR_INVALID, "keepdims");
     /* From opset 13 ReduceSum takes axes as an input only. */
-    expect_error(build_and_plan("ReduceSum", 13, 1, in, 1, &twice), OT_ERR_INVALID, "ReduceSum node 'node'",
-                 "input from opset 13");
+    ts_expect_node_error("ReduceSum", 13, 1, in, NULL, 1, 1, &twice, 1, OT_ERR_INVALID, "input from opset 13");
     /* Axes input out of range, and of the wrong dtype. */
     ot_tensor axes = ts_int64(1, (int64_t[]){1}, (int64_t[]){-4}), float_axes = ts_tensor(1, (int64_t[]){1});
     const ot_tensor *with_axes[2] = {&x, &axes}, *with_float_axes[2] = {&x, &float_axes};
-    expect_error(build_and_plan("ReduceSum", 13, 2, with_axes, 0, NULL), OT_ERR_INVALID, "ReduceSum node 'node'",
-                 "out of range");
-    expect_error(build_and_plan("ReduceSum", 13, 2, with_float_axes, 0, NULL), OT_ERR_INVALID,
-                 "ReduceSum node 'node'", "int64");
+    ts_expect_node_error("ReduceSum", 13, 2, with_axes, NULL, 1, 0, NULL, 1, OT_ERR_INVALID, "out of range");
+    ts_expect_node_error("ReduceSum", 13, 2, with_float_axes, NULL, 1, 0, NULL, 1, OT_ERR_INVALID, "int64");
     /* Mean and L2 of integers are not defined here. */
     ot_tensor ints = ts_int64(1, (int64_t[]){1}, (int64_t[]){1});
     const ot_tensor *int_in[1] = {&ints};
-    expect_error(build_and_plan("ReduceMean", 13, 1, int_in, 0, NULL), OT_ERR_INVALID, "ReduceMean node 'node'",
-                 "float32");
-    /* Axes fed at run time cannot shape the plan: a clear error, not a wrong shape. */
+    ts_expect_node_error("ReduceMean", 13, 1, int_in, NULL, 1, 0, NULL, 1, OT_ERR_INVALID, "float32");
+    /* Axes fed at run time (values unknown when the plan is built) cannot shape the plan: a
+     * clear error, not a wrong shape. */
     int as_input[2] = {0, 1};
-    ot_model *m = ts_single_node("", "ReduceSum", 13, 2, with_axes, as_input, 1, 0, NULL);
-    ot_plan *plan;
-    ot_tensor axes_shape = axes;
-    axes_shape.data = NULL; /* values only at run time */
-    expect_error(ot_plan_create(m, NULL, 1, m->inputs, &axes_shape, &plan), OT_ERR_UNSUPPORTED,
-                 "ReduceSum node 'node'", "axes");
-    ot_model_free(m);
+    ts_expect_node_error("ReduceSum", 13, 2, with_axes, as_input, 1, 0, NULL, 0, OT_ERR_UNSUPPORTED, "axes");
     ot_attr_free(&bad_axis);
     ot_attr_free(&twice);
     ot_attr_free(&bad_keep);
