@@ -4,6 +4,7 @@
  * and each weight is the dataset <layer group>/<weight name>. The layer and the role ("kernel",
  * "bias", "gamma", ...) are kept for matching by layer. */
 #include <hdf5.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "../core/util.h"
@@ -172,7 +173,15 @@ static ot_status read_layer(hid_t weights, const char *path, const char *layer, 
 
 static int has_attr(hid_t object, const char *name) { return H5Aexists(object, name) > 0; }
 
+/* libhdf5 registers an atexit handler that closes what is still open. After some corrupt
+ * files (a fuzzed object header) its own state cannot be closed and the handler prints
+ * "infinite loop closing library" at every exit. We only read, so nothing needs closing at
+ * exit: skip the handler. H5dont_atexit must come before any other HDF5 call. */
+static void hdf5_init(void) { H5dont_atexit(); }
+
 ot_status ot_keras_h5_load(const char *path, ot_weights *out) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, hdf5_init);
     /* libhdf5 prints its own error stack by default; we report errors ourselves. */
     H5E_auto2_t old_func;
     void *old_data;
