@@ -13,7 +13,10 @@
 static inline float ot_expm1_nonpositive(float x) {
     x = x < 0.0f ? x : 0.0f;
     x = x > -87.0f ? x : -87.0f;
-    float k = __builtin_roundf(x * 1.44269504088896341f);
+    /* k = round(x / ln2) by the 1.5 * 2^23 trick: plain arithmetic that vectorises (roundf is
+     * a libm call without -ffast-math). |x / ln2| < 126, far inside the trick's 2^22. */
+    const float shifter = 12582912.0f;
+    float k = (x * 1.44269504088896341f + shifter) - shifter;
     float r = x - k * 0.693145751953125f;     /* ln2, high bits (exact product for |k| < 128) */
     r = r - k * 1.428606765330187045e-06f;   /* ln2, low bits */
     float p = 1.0f / 362880.0f;

@@ -1,12 +1,14 @@
 /* Optimizers over one contiguous parameter block (include/onnxtrain/optimizer.h): names,
  * defaults, validation, state allocation, and the step, which turns the configuration into
- * the coefficients of one kernel of optimizer_kernels.h and runs it once over the block. */
+ * the coefficients of one kernel of optimizer_kernels.h and runs it over the block, split
+ * across the compute threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnxtrain/optimizer.h"
 #include "onnxtrain/tensor.h"
+#include "../ops/gemm.h"
 #include "optimizer_kernels.h"
 
 static const char *const kind_names[] = {
@@ -193,44 +195,62 @@ static ot_adam_coeffs adam_coeffs(const ot_optimizer_config *c, float lr, int64_
     };
 }
 
-void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, float lr) {
+/* One step's work over the parameter range [begin, end): every update is per element, so
+ * ranges run on separate threads with the same results as one pass. */
+typedef struct step_job {
+    const ot_optimizer *opt;
+    float *params;
+    const float *grads;
+    float lr;
+    ot_adam_coeffs adam;
+} step_job;
+
+static void step_range(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const step_job *j = arg;
+    const ot_optimizer *opt = j->opt;
     const ot_optimizer_config *c = &opt->config;
-    float wd = c->weight_decay;
-    int64_t n = opt->n;
-    opt->step++;
+    float wd = c->weight_decay, lr = j->lr;
+    int64_t n = end - begin;
+    float *p = j->params + begin, *s0 = opt->state[0] ? opt->state[0] + begin : NULL;
+    float *s1 = opt->state[1] ? opt->state[1] + begin : NULL;
+    const float *g = j->grads + begin;
     switch (c->kind) {
-    case OT_OPTIMIZER_SGD: ot_sgd_update(params, grads, n, lr, wd); break;
+    case OT_OPTIMIZER_SGD: ot_sgd_update(p, g, n, lr, wd); break;
     case OT_OPTIMIZER_MOMENTUM:
     case OT_OPTIMIZER_NESTEROV:
         /* Dampening 0: the buffer starts at 0, so the first step leaves buf = g (PyTorch). */
-        ot_momentum_update(params, opt->state[0], grads, n, lr, wd, c->momentum, 1.0f,
-                           c->kind == OT_OPTIMIZER_NESTEROV);
+        ot_momentum_update(p, s0, g, n, lr, wd, c->momentum, 1.0f, c->kind == OT_OPTIMIZER_NESTEROV);
         break;
     case OT_OPTIMIZER_ADAGRAD:
         /* lr_decay 0: PyTorch's clr = lr / (1 + (step - 1) * lr_decay) is lr. */
-        ot_adagrad_update(params, opt->state[0], grads, n, lr, wd, c->eps);
+        ot_adagrad_update(p, s0, g, n, lr, wd, c->eps);
         break;
     case OT_OPTIMIZER_RMSPROP: {
         float one_minus_alpha = (float)(1.0 - ot_typed_value(c->decay));
         if (opt->n_state == 2)
-            ot_rmsprop_momentum_update(params, opt->state[0], opt->state[1], grads, n, lr, wd,
-                                       c->decay, one_minus_alpha, c->eps, c->momentum);
+            ot_rmsprop_momentum_update(p, s0, s1, g, n, lr, wd, c->decay, one_minus_alpha, c->eps,
+                                       c->momentum);
         else
-            ot_rmsprop_update(params, opt->state[0], grads, n, lr, wd, c->decay, one_minus_alpha,
-                              c->eps);
+            ot_rmsprop_update(p, s0, g, n, lr, wd, c->decay, one_minus_alpha, c->eps);
         break;
     }
     case OT_OPTIMIZER_ADAM:
-    case OT_OPTIMIZER_ADAMW: {
-        ot_adam_coeffs coeffs = adam_coeffs(c, lr, opt->step);
-        ot_adam_update(params, opt->state[0], opt->state[1], grads, n, &coeffs);
-        break;
-    }
+    case OT_OPTIMIZER_ADAMW: ot_adam_update(p, s0, s1, g, n, &j->adam); break;
     case OT_OPTIMIZER_FTRL:
         /* FTRL divides by the rate; a schedule that reaches 0 (cosine's end) means no update. */
-        if (lr > 0.0f)
-            ot_ftrl_update(params, opt->state[0], opt->state[1], grads, n, lr, wd, c->l1, c->l2,
-                           c->lr_power);
+        if (lr > 0.0f) ot_ftrl_update(p, s0, s1, g, n, lr, wd, c->l1, c->l2, c->lr_power);
         break;
     }
+}
+
+/* Below this many parameters per thread, waking a thread costs more than it saves. */
+enum { STEP_GRAIN = 32768 };
+
+void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, float lr) {
+    opt->step++;
+    step_job job = {.opt = opt, .params = params, .grads = grads, .lr = lr};
+    if (opt->config.kind == OT_OPTIMIZER_ADAM || opt->config.kind == OT_OPTIMIZER_ADAMW)
+        job.adam = adam_coeffs(&opt->config, lr, opt->step);
+    ot_parallel_ranges(opt->n, STEP_GRAIN, step_range, &job);
 }

@@ -208,6 +208,36 @@ static void zero_parameters_step_is_harmless(void **state) {
     ot_optimizer_free(NULL);
 }
 
+/* A block large enough to be split over the compute threads ends bit-identical to the same
+ * values stepped in small blocks, which run in one piece (every update is per element). */
+static void split_steps_match_small_blocks(void **state) {
+    (void)state;
+    enum { N = 200003, SMALL = 1000, STEPS = 3 };
+    float *big = ot_xmalloc(sizeof(float) * N), *small = ot_xmalloc(sizeof(float) * N);
+    float *grad = ot_xmalloc(sizeof(float) * N);
+    for (int kind = 0; kind <= OT_OPTIMIZER_FTRL; kind++) {
+        for (int64_t i = 0; i < N; i++) big[i] = small[i] = (float)((i * 7919) % 1001) / 1000.0f - 0.5f;
+        ot_optimizer *whole = create_default((ot_optimizer_kind)kind, 0.9f, N);
+        ot_optimizer *pieces[N / SMALL + 1];
+        int n_pieces = 0;
+        for (int64_t at = 0; at < N; at += SMALL)
+            pieces[n_pieces++] = create_default((ot_optimizer_kind)kind, 0.9f, OT_MIN(SMALL, N - at));
+        for (int step = 0; step < STEPS; step++) {
+            for (int64_t i = 0; i < N; i++) grad[i] = (float)(((i + step) * 104729) % 2003) / 1000.0f - 1.0f;
+            ot_optimizer_step(whole, big, grad, 0.01f);
+            for (int k = 0; k < n_pieces; k++)
+                ot_optimizer_step(pieces[k], small + (int64_t)k * SMALL, grad + (int64_t)k * SMALL, 0.01f);
+        }
+        if (memcmp(big, small, sizeof(float) * N) != 0)
+            fail_msg("%s: a split step differs from small blocks", ot_optimizer_name((ot_optimizer_kind)kind));
+        ot_optimizer_free(whole);
+        for (int k = 0; k < n_pieces; k++) ot_optimizer_free(pieces[k]);
+    }
+    free(big);
+    free(small);
+    free(grad);
+}
+
 static void expect_refused(const ot_optimizer_config *c, const char *needle) {
     ot_optimizer *opt = (ot_optimizer *)1;
     assert_int_equal(ot_optimizer_create(c, 10, &opt), OT_ERR_INVALID);
@@ -255,6 +285,7 @@ int main(void) {
         cmocka_unit_test(defaults_are_pytorch_and_tensorflow),
         cmocka_unit_test(state_buffers_per_kind),
         cmocka_unit_test(zero_parameters_step_is_harmless),
+        cmocka_unit_test(split_steps_match_small_blocks),
         cmocka_unit_test(bad_configurations_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
