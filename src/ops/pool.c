@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/util.h"
+#include "gemm.h"
 #include "op.h"
 
 #define POOL_MAX_SPATIAL (OT_MAX_DIMS - 2)
@@ -356,10 +357,66 @@ static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const
     }
 }
 
+/* The common CNN pool: 2x2 windows at stride 2, no padding or dilation, every window inside
+ * the input. Same choice as the general loop (a larger value or a NaN takes over, ties keep
+ * the first in row-major window order), written as selects over whole output rows. */
+static int is_plain_2x2_stride_2(const pool_geometry *g) {
+    if (g->nd != 2) return 0;
+    for (int d = 0; d < 2; d++)
+        if (g->kernel[d] != 2 || g->stride[d] != 2 || g->dilation[d] != 1 || g->pad_begin[d] != 0 ||
+            2 * g->out[d] > g->in[d])
+            return 0;
+    return 1;
+}
+
+typedef struct max_pool_job {
+    float *y;
+    int64_t *argmax;
+    const float *x;
+    const pool_geometry *g;
+} max_pool_job;
+
+static inline void take_if_larger(float v, int64_t at, float *best, int64_t *best_at) {
+    int take = (v > *best) | (v != v);
+    *best = take ? v : *best;
+    *best_at = take ? at : *best_at;
+}
+
+static void max_pool_2x2_planes(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const max_pool_job *j = arg;
+    const pool_geometry *g = j->g;
+    int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1];
+    for (int64_t plane = begin; plane < end; plane++) {
+        const float *xp = j->x + plane * g->in_size;
+        int64_t base = plane * g->in_size;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const float *r0 = xp + 2 * oy * iw, *r1 = r0 + iw;
+            float *y = j->y + plane * g->out_size + oy * ow;
+            int64_t *argmax = j->argmax + plane * g->out_size + oy * ow;
+            int64_t row0 = base + 2 * oy * iw, row1 = row0 + iw;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                float best = r0[2 * ox];
+                int64_t at = row0 + 2 * ox;
+                take_if_larger(r0[2 * ox + 1], row0 + 2 * ox + 1, &best, &at);
+                take_if_larger(r1[2 * ox], row1 + 2 * ox, &best, &at);
+                take_if_larger(r1[2 * ox + 1], row1 + 2 * ox + 1, &best, &at);
+                y[ox] = best;
+                argmax[ox] = at;
+            }
+        }
+    }
+}
+
 /* y (planes, out_size), argmax (planes, out_size) flat input indices or -1 for windows with
  * no input element, from x (planes, in_size). */
 static void max_pool_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
                              window_range *ranges) {
+    if (is_plain_2x2_stride_2(g)) {
+        max_pool_job job = {y, argmax, x, g};
+        ot_parallel_ranges(g->planes, 16, max_pool_2x2_planes, &job);
+        return;
+    }
     if (g->nd == 2) {
         max_pool_forward_2d(y, argmax, x, g, ranges);
         return;

@@ -76,6 +76,48 @@ static void maxpool_ceil_values_and_indices(void **state) {
     free_attrs(4, attrs);
 }
 
+/* Ties keep the window's first element and a NaN takes over (PyTorch's rule: val > max or
+ * isnan(val), so the last NaN wins), on the 2x2 stride-2 path and the general 2-D one (a
+ * 3x3 stride-3 pool over the same numbers spread out). */
+static void maxpool_ties_and_nans(void **state) {
+    (void)state;
+    int64_t xd[4] = {1, 1, 2, 4}, k2[2] = {2, 2};
+    ot_tensor x = ts_tensor(4, xd);
+    const float values[8] = {1, 1, NAN, 5, 1, 1, 7, NAN};
+    memcpy(x.data, values, sizeof values);
+    ot_attr attrs[2] = {ts_attr_ints("kernel_shape", 2, k2), ts_attr_ints("strides", 2, k2)};
+    ot_tensor y = run_node("MaxPool", 12, &x, 2, 0, 2, attrs);
+    ot_tensor idx = run_node("MaxPool", 12, &x, 2, 1, 2, attrs);
+    const float *yv = y.data;
+    const int64_t *iv = idx.data;
+    assert_true(yv[0] == 1.0f && isnan(yv[1]));
+    assert_int_equal(iv[0], 0);
+    assert_int_equal(iv[1], 7);
+    free_attrs(2, attrs);
+    ot_tensor_free(&y);
+    ot_tensor_free(&idx);
+    ot_tensor_free(&x);
+
+    int64_t xd3[4] = {1, 1, 3, 6}, k3[2] = {3, 3};
+    ot_tensor x3 = ts_tensor(4, xd3);
+    float *v3 = x3.data;
+    for (int i = 0; i < 18; i++) v3[i] = -10.0f;
+    v3[0] = v3[1] = v3[6] = v3[7] = 1.0f;         /* window 1: ties at (0,0),(0,1),(1,0),(1,1) */
+    v3[3] = NAN, v3[4] = 5, v3[9] = 7, v3[10] = NAN; /* window 2: the last NaN is at 10 */
+    ot_attr attrs3[2] = {ts_attr_ints("kernel_shape", 2, k3), ts_attr_ints("strides", 2, k3)};
+    y = run_node("MaxPool", 12, &x3, 2, 0, 2, attrs3);
+    idx = run_node("MaxPool", 12, &x3, 2, 1, 2, attrs3);
+    yv = y.data;
+    iv = idx.data;
+    assert_true(yv[0] == 1.0f && isnan(yv[1]));
+    assert_int_equal(iv[0], 0);
+    assert_int_equal(iv[1], 10);
+    free_attrs(2, attrs3);
+    ot_tensor_free(&y);
+    ot_tensor_free(&idx);
+    ot_tensor_free(&x3);
+}
+
 /* ONNX's storage_order=1 example: 5x5 input 1..25, kernel 2, stride 2; column-major indices. */
 static void maxpool_column_major_indices(void **state) {
     (void)state;
@@ -307,6 +349,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(maxpool_ceil_values_and_indices),
         cmocka_unit_test(maxpool_column_major_indices),
+        cmocka_unit_test(maxpool_ties_and_nans),
         cmocka_unit_test(averagepool_ceil_count_include_pad),
         cmocka_unit_test(dilated_1d_and_3d_values),
         cmocka_unit_test(global_pool_values),
