@@ -58,7 +58,13 @@ ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const
 ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val);
 
 /* Internal: loaders fill a fresh dataset. */
-ot_status ot_dataset_from_idx(const char *images, const char *labels, ot_dataset *d);
+/* IDX reads the labels first and, when the options keep only a prefix's worth of samples
+ * (--limit, --classes, --per-class), decompresses the images only up to the last kept one. */
+ot_status ot_dataset_from_idx(const char *images, const char *labels, const ot_data_options *options,
+                              ot_dataset *d);
+/* Marks in keep[] the samples the options keep and relabels labels[] to --classes order;
+ * returns how many. Whether sample i is kept depends only on samples 0..i. */
+int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep);
 ot_status ot_dataset_from_csv(const char *path, ot_dataset *d);
 ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d);
 ot_status ot_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);

@@ -29,7 +29,7 @@ static char *file_identity(const char *path) {
                         (long)st.st_mtim.tv_nsec);
 }
 
-static ot_status load_fashion_mnist(const char *part, ot_dataset *d) {
+static ot_status load_fashion_mnist(const char *part, const ot_data_options *options, ot_dataset *d) {
     int test = 0;
     if (!part || !strcmp(part, "train")) test = 0;
     else if (!strcmp(part, "test")) test = 1;
@@ -42,7 +42,7 @@ static ot_status load_fashion_mnist(const char *part, ot_dataset *d) {
         status = ot_fail(OT_ERR_IO, "Fashion-MNIST is not installed (%s is missing): install it "
                          "with 'apt-get install dataset-fashion-mnist'", images);
     else
-        status = ot_dataset_from_idx(images, labels, d);
+        status = ot_dataset_from_idx(images, labels, options, d);
     if (status == OT_OK) {
         char *a = file_identity(images), *b = file_identity(labels);
         d->identity = ot_xasprintf("fashion-mnist|%s|%s", a, b);
@@ -56,12 +56,12 @@ static ot_status load_fashion_mnist(const char *part, ot_dataset *d) {
 
 static ot_status load_by_spec(const char *spec, const ot_data_options *options, ot_dataset *d) {
     if (!strncmp(spec, "fashion-mnist", 13) && (spec[13] == '\0' || spec[13] == ':'))
-        return load_fashion_mnist(spec[13] ? spec + 14 : NULL, d);
+        return load_fashion_mnist(spec[13] ? spec + 14 : NULL, options, d);
     if (!strncmp(spec, "idx:", 4)) {
         const char *comma = strchr(spec + 4, ',');
         if (!comma) return ot_fail(OT_ERR_INVALID, "data spec '%s': expected idx:IMAGES,LABELS", spec);
         char *images = ot_xstrndup(spec + 4, (size_t)(comma - spec - 4));
-        ot_status status = ot_dataset_from_idx(images, comma + 1, d);
+        ot_status status = ot_dataset_from_idx(images, comma + 1, options, d);
         if (status == OT_OK) {
             char *a = file_identity(images), *b = file_identity(comma + 1);
             d->identity = ot_xasprintf("idx|%s|%s", a, b);
@@ -135,36 +135,34 @@ static int compare_labels(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
-    if (o && (o->n_classes || o->per_class) && !d->labels)
-        return ot_fail(OT_ERR_INVALID, "%s: --classes/--per-class need class labels", spec);
-    unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
+int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, unsigned char *keep) {
+    memset(keep, 0, (size_t)n);
     /* Per-class counts: by the new label with --classes, else by the rank of the label among
      * those present (labels can be large: "999999999" must not size an array). */
     int64_t *seen = NULL, *distinct = NULL, n_distinct = 0;
     if (o && o->per_class && o->n_classes) {
         seen = ot_xcalloc((size_t)o->n_classes + 1, sizeof(int64_t));
     } else if (o && o->per_class) {
-        distinct = ot_xmalloc(sizeof(int64_t) * (size_t)(d->n + 1));
-        memcpy(distinct, d->labels, sizeof(int64_t) * (size_t)d->n);
-        qsort(distinct, (size_t)d->n, sizeof(int64_t), compare_labels);
-        for (int64_t i = 0; i < d->n; i++)
+        distinct = ot_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+        memcpy(distinct, labels, sizeof(int64_t) * (size_t)n);
+        qsort(distinct, (size_t)n, sizeof(int64_t), compare_labels);
+        for (int64_t i = 0; i < n; i++)
             if (i == 0 || distinct[i] != distinct[n_distinct - 1]) distinct[n_distinct++] = distinct[i];
         seen = ot_xcalloc((size_t)n_distinct + 1, sizeof(int64_t));
     }
     int64_t kept = 0;
-    for (int64_t i = 0; i < d->n; i++) {
+    for (int64_t i = 0; i < n; i++) {
         if (o && o->n_classes) {
             int64_t mapped = -1;
             for (int c = 0; c < o->n_classes; c++)
-                if (o->classes[c] == d->labels[i]) mapped = c;
+                if (o->classes[c] == labels[i]) mapped = c;
             if (mapped < 0) continue;
-            d->labels[i] = mapped;
+            labels[i] = mapped;
         }
         if (seen) {
-            int64_t k = d->labels[i];
+            int64_t k = labels[i];
             if (distinct)
-                k = (int64_t *)bsearch(&d->labels[i], distinct, (size_t)n_distinct, sizeof(int64_t),
+                k = (int64_t *)bsearch(&labels[i], distinct, (size_t)n_distinct, sizeof(int64_t),
                                        compare_labels) - distinct;
             if (seen[k] >= o->per_class) continue;
             seen[k]++;
@@ -173,10 +171,19 @@ static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const ch
         keep[i] = 1;
         kept++;
     }
-    keep_samples(d, keep);
-    free(keep);
     free(seen);
     free(distinct);
+    return kept;
+}
+
+static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
+    if (o && (o->n_classes || o->per_class) && !d->labels)
+        return ot_fail(OT_ERR_INVALID, "%s: --classes/--per-class need class labels", spec);
+    unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
+    if (d->labels) ot_dataset_select(d->labels, d->n, o, keep);
+    else for (int64_t i = 0; i < d->n; i++) keep[i] = !(o && o->limit) || i < o->limit;
+    keep_samples(d, keep);
+    free(keep);
     if (o && o->n_classes) d->n_classes = o->n_classes;
     if (d->n == 0) return ot_fail(OT_ERR_INVALID, "%s: no samples left after filtering", spec);
     if (o && (o->limit || o->n_classes || o->per_class)) {

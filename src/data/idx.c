@@ -13,7 +13,8 @@
 
 typedef struct idx_array {
     int ndim;
-    int64_t dims[4];
+    int64_t dims[4];     /* dims[0]: the entries read */
+    int64_t file_items;  /* dims[0] as the header gives it */
     unsigned char *data; /* ubyte payload */
     size_t size;
 } idx_array;
@@ -34,7 +35,9 @@ static ot_status read_exact(gzFile f, void *buf, size_t n, const char *path) {
     return OT_OK;
 }
 
-static ot_status read_idx(const char *path, idx_array *out) {
+/* Reads an IDX file; with max_items > 0 only the first max_items entries of dim 0 are read
+ * (dims[0] says how many were), so a gzip stream is decompressed only that far. */
+static ot_status read_idx(const char *path, int64_t max_items, idx_array *out) {
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -56,6 +59,11 @@ static ot_status read_idx(const char *path, idx_array *out) {
         if (out->dims[d] == 0 || total > IDX_MAX_BYTES / (size_t)out->dims[d])
             status = ot_fail(OT_ERR_FORMAT, "%s: bad IDX dims", path);
         else total *= (size_t)out->dims[d];
+    }
+    out->file_items = out->dims[0];
+    if (status == OT_OK && max_items > 0 && max_items < out->dims[0]) {
+        total = total / (size_t)out->dims[0] * (size_t)max_items;
+        out->dims[0] = max_items;
     }
     /* The samples become floats: check that size against --max-memory first. */
     if (status == OT_OK) status = ot_check_memory(total * sizeof(float), path);
@@ -85,19 +93,40 @@ static ot_status read_idx(const char *path, idx_array *out) {
     return status;
 }
 
-ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, ot_dataset *d) {
+/* How many leading samples the options need: up to the last one they keep (all without
+ * filtering options). Selection is causal, so the prefix selects the same samples. */
+static int64_t needed_prefix(const idx_array *labels, const ot_data_options *o) {
+    if (!o || (!o->limit && !o->n_classes && !o->per_class)) return 0;
+    int64_t n = labels->dims[0];
+    int64_t *mapped = ot_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+    unsigned char *keep = ot_xmalloc((size_t)n + 1);
+    for (int64_t i = 0; i < n; i++) mapped[i] = labels->data[i];
+    ot_dataset_select(mapped, n, o, keep);
+    int64_t last = -1;
+    for (int64_t i = 0; i < n; i++)
+        if (keep[i]) last = i;
+    free(mapped);
+    free(keep);
+    return last + 1 > 0 ? last + 1 : 1; /* nothing kept: read one, the filters then say so */
+}
+
+ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, const ot_data_options *options,
+                              ot_dataset *d) {
     idx_array images, labels;
-    OT_TRY(read_idx(images_path, &images));
-    ot_status status = read_idx(labels_path, &labels);
+    OT_TRY(read_idx(labels_path, 0, &labels));
+    int64_t prefix = labels.ndim == 1 ? needed_prefix(&labels, options) : 0;
+    ot_status status = read_idx(images_path, prefix, &images);
     if (status != OT_OK) {
-        free(images.data);
+        free(labels.data);
         return status;
     }
+    /* A prefix read leaves the rest of the file unread (and unchecked). */
+    if (status == OT_OK && labels.ndim == 1 && images.dims[0] < labels.dims[0]) labels.dims[0] = images.dims[0];
     if (images.ndim < 2) status = ot_fail(OT_ERR_FORMAT, "%s: images need at least 2 dims", images_path);
     else if (labels.ndim != 1) status = ot_fail(OT_ERR_FORMAT, "%s: labels need 1 dim", labels_path);
-    else if (labels.dims[0] != images.dims[0])
+    else if (labels.file_items != images.file_items)
         status = ot_fail(OT_ERR_FORMAT, "%s has %lld images but %s has %lld labels", images_path,
-                         (long long)images.dims[0], labels_path, (long long)labels.dims[0]);
+                         (long long)images.file_items, labels_path, (long long)labels.file_items);
     if (status == OT_OK) {
         d->n = images.dims[0];
         /* N x H x W images gain a channel dim: N x 1 x H x W. */

@@ -145,6 +145,10 @@ static void errors_name_the_file(void **state) {
     ot_dataset *d;
     assert_int_equal(ot_dataset_load(spec, NULL, &d), OT_ERR_FORMAT);
     assert_non_null(strstr(ot_last_error(), "6 images but"));
+    /* Reading only the images --limit needs still compares the files' counts. */
+    ot_data_options first = {.limit = 1};
+    assert_int_equal(ot_dataset_load(spec, &first, &d), OT_ERR_FORMAT);
+    assert_non_null(strstr(ot_last_error(), "6 images but"));
 }
 
 int main(void) {
