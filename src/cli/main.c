@@ -27,6 +27,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    cli_quiet_blas_threads();
     if (argc < 2) {
         usage(stderr);
         return 2;

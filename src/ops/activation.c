@@ -11,6 +11,7 @@
 
 #include "broadcast.h"
 #include "fast_math.h"
+#include "gemm.h"
 #include "kernels.h"
 
 typedef enum activation_kind {
@@ -186,18 +187,40 @@ void ot_activation_backward(float *dx, const float *dy, const float *x, const fl
     (void)beta;
 }
 
+/* Elementwise, so ranges of the tensor run on the compute threads (parts of at least
+ * ACTIVATION_GRAIN values: fewer are not worth waking a thread). */
+enum { ACTIVATION_GRAIN = 16384 };
+
+typedef struct activation_job {
+    const activation_params *p;
+    float *out;             /* y forward, dx backward */
+    const float *x, *y, *dy; /* y and dy backward only */
+} activation_job;
+
+static void forward_range(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const activation_job *j = arg;
+    ot_activation_forward(j->out + begin, j->x + begin, end - begin, j->p->kind, j->p->alpha, j->p->beta, j->p->gamma);
+}
+
+static void backward_range(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const activation_job *j = arg;
+    ot_activation_backward(j->out + begin, j->dy + begin, j->x + begin, j->y + begin, end - begin, j->p->kind,
+                           j->p->alpha, j->p->beta, j->p->gamma);
+}
+
 static ot_status forward_activation(ot_node_ctx *c) {
-    const activation_params *p = c->params;
-    ot_activation_forward(c->out[0]->data, c->in[0]->data, ot_tensor_numel(c->in[0]), p->kind,
-                          p->alpha, p->beta, p->gamma);
+    activation_job job = {.p = c->params, .out = c->out[0]->data, .x = c->in[0]->data};
+    ot_parallel_ranges(ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, forward_range, &job);
     return OT_OK;
 }
 
 static ot_status backward_activation(ot_node_ctx *c) {
-    const activation_params *p = c->params;
     if (!c->din[0] || !c->dout[0]) return OT_OK;
-    ot_activation_backward(c->din[0]->data, c->dout[0]->data, c->in[0]->data, c->out[0]->data,
-                           ot_tensor_numel(c->in[0]), p->kind, p->alpha, p->beta, p->gamma);
+    activation_job job = {.p = c->params, .out = c->din[0]->data, .x = c->in[0]->data, .y = c->out[0]->data,
+                          .dy = c->dout[0]->data};
+    ot_parallel_ranges(ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, backward_range, &job);
     return OT_OK;
 }
 

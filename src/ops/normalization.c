@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/util.h"
+#include "gemm.h"
 #include "op.h"
 
 /* BatchNormalization ------------------------------------------------------------------------ */
@@ -116,14 +117,30 @@ static void batch_moments(float *mean, float *var, const float *x, const batchno
 }
 
 /* y (N, F, S) = scale * (x - mean) * rstd + bias, per feature. */
+typedef struct batchnorm_apply_job {
+    float *y;
+    const float *x, *scale, *bias, *mean, *rstd;
+    const batchnorm_view *v;
+} batchnorm_apply_job;
+
+/* Planes [begin, end) of the (N * F) planes of `spatial` values each. */
+static void batchnorm_apply_planes(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const batchnorm_apply_job *j = arg;
+    int64_t features = j->v->features, spatial = j->v->spatial;
+    for (int64_t plane = begin; plane < end; plane++) {
+        int64_t f = plane % features, base = plane * spatial;
+        float a = j->scale[f] * j->rstd[f], b = j->bias[f] - j->mean[f] * a;
+        for (int64_t s = 0; s < spatial; s++) j->y[base + s] = j->x[base + s] * a + b;
+    }
+}
+
 static void batchnorm_apply(float *y, const float *x, const float *scale, const float *bias,
                             const float *mean, const float *rstd, const batchnorm_view *v) {
-    for (int64_t i = 0; i < v->n; i++)
-        for (int64_t f = 0; f < v->features; f++) {
-            int64_t base = (i * v->features + f) * v->spatial;
-            float a = scale[f] * rstd[f], b = bias[f] - mean[f] * a;
-            for (int64_t s = 0; s < v->spatial; s++) y[base + s] = x[base + s] * a + b;
-        }
+    batchnorm_apply_job job = {y, x, scale, bias, mean, rstd, v};
+    /* Parts of at least ~16K values: fewer are not worth waking a thread. */
+    int64_t grain = v->spatial > 0 ? OT_MAX(1, 16384 / v->spatial) : 1;
+    ot_parallel_ranges(v->n * v->features, grain, batchnorm_apply_planes, &job);
 }
 
 static void copy_output(ot_node_ctx *c, int k, const float *values, int64_t n) {

@@ -57,6 +57,37 @@ static void forward_values(void **state) {
     ot_tensor_free(&x);
 }
 
+/* A tensor large enough to be split over the compute threads gives bit-identical values to
+ * the same values run in pieces too small to split. */
+static void split_forward_matches_pieces(void **state) {
+    (void)state;
+    enum { N = 100000, PIECE = 10000 };
+    ot_rng rng;
+    ot_rng_seed(&rng, 3);
+    int64_t dims[1] = {N}, piece_dims[1] = {PIECE};
+    ot_tensor x = ts_random(&rng, 1, dims, -4.0f, 4.0f);
+    for (size_t i = 0; i < sizeof unary_ops / sizeof unary_ops[0]; i++) {
+        const ot_tensor *inputs[1] = {&x};
+        int as_input[1] = {1};
+        ot_model *m = ts_single_node("", unary_ops[i], 17, 1, inputs, as_input, 1, 0, NULL);
+        ot_tensor whole = ts_run(m, 1, &x, 0);
+        ot_model_free(m);
+        for (int64_t at = 0; at < N; at += PIECE) {
+            ot_tensor piece = ts_float(1, piece_dims, (float *)x.data + at);
+            const ot_tensor *piece_inputs[1] = {&piece};
+            m = ts_single_node("", unary_ops[i], 17, 1, piece_inputs, as_input, 1, 0, NULL);
+            ot_tensor y = ts_run(m, 1, &piece, 0);
+            if (memcmp(y.data, (float *)whole.data + at, sizeof(float) * PIECE) != 0)
+                fail_msg("%s: split forward differs from pieces at %lld", unary_ops[i], (long long)at);
+            ot_tensor_free(&y);
+            ot_tensor_free(&piece);
+            ot_model_free(m);
+        }
+        ot_tensor_free(&whole);
+    }
+    ot_tensor_free(&x);
+}
+
 static void prelu_and_clip_gradients(void **state) {
     (void)state;
     ot_rng rng;
@@ -110,6 +141,7 @@ int main(void) {
         cmocka_unit_test(gradcheck_unary_ops),
         cmocka_unit_test(forward_values),
         cmocka_unit_test(fast_expm1_is_accurate),
+        cmocka_unit_test(split_forward_matches_pieces),
         cmocka_unit_test(prelu_and_clip_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

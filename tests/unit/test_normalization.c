@@ -143,6 +143,30 @@ static void batchnorm_inference_values(void **state) {
     bn_inputs_free(&b);
 }
 
+/* A batch large enough to be split over the compute threads (24 planes of 4096 values)
+ * against the closed form in double precision. */
+static void batchnorm_inference_large_batch(void **state) {
+    (void)state;
+    bn_inputs b;
+    bn_inputs_init(&b);
+    ot_tensor_free(&b.x);
+    int64_t xd[4] = {8, 3, 64, 64};
+    b.x = sine_input(4, xd, 0.0);
+    b.list[0] = &b.x;
+    ot_model *m = ts_single_node("", "BatchNormalization", 15, 5, b.list, NULL, 1, 0, NULL);
+    ot_tensor y = run_constant_model(m, 0);
+    const float *x = b.x.data, *yv = y.data, *scale = b.scale.data, *bias = b.bias.data;
+    const float *mean = b.mean.data, *var = b.var.data;
+    for (int64_t i = 0; i < 8 * 3 * 4096; i++) {
+        int64_t c = i / 4096 % 3;
+        double want = (x[i] - mean[c]) / sqrt(var[c] + 1e-5) * scale[c] + bias[c];
+        if (fabs(yv[i] - want) > 1e-5) fail_msg("value %lld: got %.7g, want %.7g", (long long)i, yv[i], want);
+    }
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    bn_inputs_free(&b);
+}
+
 /* Opset 7 spatial=0: statistics per activation, parameters of shape (C, H, W). */
 static void batchnorm_spatial0_values(void **state) {
     (void)state;
@@ -460,6 +484,7 @@ static void bad_inputs_and_attributes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batchnorm_inference_values),
+        cmocka_unit_test(batchnorm_inference_large_batch),
         cmocka_unit_test(batchnorm_spatial0_values),
         cmocka_unit_test(batchnorm_training_mode_outputs),
         cmocka_unit_test(batchnorm_training_updates_running_statistics),
