@@ -67,6 +67,11 @@ ot_status ot_model_check_graph(ot_model *m) {
     for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];
+        /* Only later outputs are optional in the ops we run (Dropout's mask, MaxPool's
+         * indices, BatchNormalization's statistics); kernels write output 0. */
+        if (l->n_outputs < 1 || l->outputs[0] < 0)
+            return ot_fail(OT_ERR_INVALID, "node '%s' (%s) has no first output (an empty name "
+                           "omits it); only later outputs may be omitted", l->name, l->op_type);
         for (int k = 0; k < l->n_outputs; k++) {
             int v = l->outputs[k];
             if (v < 0) continue;

@@ -179,7 +179,7 @@ static int has_attr(hid_t object, const char *name) { return H5Aexists(object, n
  * exit: skip the handler. H5dont_atexit must come before any other HDF5 call. */
 static void hdf5_init(void) { H5dont_atexit(); }
 
-ot_status ot_keras_h5_load(const char *path, ot_weights *out) {
+ot_status ot_keras_h5_load_in_process(const char *path, ot_weights *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, hdf5_init);
     /* libhdf5 prints its own error stack by default; we report errors ourselves. */

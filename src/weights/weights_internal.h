@@ -13,4 +13,7 @@ ot_status ot_weights_detect_buffer(const unsigned char *data, size_t size, const
 /* The zip entry holding a torch.save pickle ("data.pkl" or "<folder>/data.pkl"), or -1. */
 int ot_torch_find_pickle(const ot_zip *zip);
 
+/* Keras HDF5 read by libhdf5 in this process (keras_h5_isolated.c runs it in a child). */
+ot_status ot_keras_h5_load_in_process(const char *path, ot_weights *out);
+
 #endif
