@@ -28,17 +28,28 @@ void cli_print_help(const cli_command *command) {
     if (command->details) printf("\n%s\n", command->details);
 }
 
+/* Messages quote names read from files (tensor, layer and node names): control bytes are
+ * written as \xNN so a hostile file cannot send escape sequences to the terminal. */
+static void print_message(const cli_args *args, const char *message) {
+    fprintf(stderr, "onnxtrain %s: ", args->command->name);
+    for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
+        else fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 void cli_error(const cli_args *args, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "onnxtrain %s: ", args->command->name);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    char *message = ot_xvasprintf(fmt, ap);
     va_end(ap);
+    print_message(args, message);
+    free(message);
 }
 
 int cli_fail(const cli_args *args) {
-    fprintf(stderr, "onnxtrain %s: %s\n", args->command->name, ot_last_error());
+    print_message(args, ot_last_error());
     return 1;
 }
 

@@ -54,14 +54,20 @@ void ot_grow_array(void **array, int *capacity, int needed, size_t elem_size) {
     *capacity = capacity_new;
 }
 
+char *ot_xvasprintf(const char *fmt, va_list args) {
+    va_list copy;
+    va_copy(copy, args);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    char *s = ot_xmalloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, args);
+    return s;
+}
+
 char *ot_xasprintf(const char *fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    int n = vsnprintf(NULL, 0, fmt, args);
-    va_end(args);
-    char *s = ot_xmalloc((size_t)n + 1);
-    va_start(args, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, args);
+    char *s = ot_xvasprintf(fmt, args);
     va_end(args);
     return s;
 }

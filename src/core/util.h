@@ -4,6 +4,7 @@
 #ifndef OT_UTIL_H
 #define OT_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ char *ot_xstrndup(const char *s, size_t n);
 void ot_grow_array(void **array, int *capacity, int needed, size_t elem_size);
 /* printf into a new string. */
 char *ot_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *ot_xvasprintf(const char *fmt, va_list args) __attribute__((format(printf, 1, 0)));
 /* Glob match with * and ? (fnmatch without flags). */
 int ot_glob_match(const char *pattern, const char *text);
 /* Parses a whole decimal integer; 0 if s is not one. */

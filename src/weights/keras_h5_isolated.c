@@ -45,6 +45,7 @@ static int write_string(int fd, const char *s) {
 }
 
 static void child_main(const char *path, int fd) {
+    signal(SIGPIPE, SIG_IGN); /* a parent that stopped reading gives EPIPE, not a kill */
     ot_weights w = {0};
     ot_status status = ot_keras_h5_load_in_process(path, &w);
     int32_t code = status;
@@ -59,7 +60,7 @@ static void child_main(const char *path, int fd) {
              write_all(fd, t->dims, sizeof(int64_t) * (size_t)t->ndim) &&
              write_all(fd, t->data, (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype));
     }
-    if (ok) ok = write_u32(fd, END_OF_LIST);
+    if (ok && status == OT_OK) ok = write_u32(fd, END_OF_LIST);
     _exit(ok ? 0 : 3);
 }
 
@@ -121,7 +122,8 @@ static ot_status read_tensor(int fd, const char *path, const char *name, ot_tens
     return OT_OK;
 }
 
-static ot_status read_stream(int fd, const char *path, ot_weights *out) {
+/* *reported is set when the child sent its own error (then its exit does not matter). */
+static ot_status read_stream(int fd, const char *path, ot_weights *out, int *reported) {
     char magic[4];
     int32_t code;
     if (read_all(fd, magic, 4) != 1 || memcmp(magic, "OTH5", 4) || read_all(fd, &code, sizeof code) != 1)
@@ -129,6 +131,7 @@ static ot_status read_stream(int fd, const char *path, ot_weights *out) {
     char *message;
     OT_TRY(read_string(fd, path, &message, NULL));
     if (code != OT_OK) {
+        *reported = 1;
         ot_status status = ot_fail(code > OT_OK && code <= OT_ERR_INTERRUPTED ? (ot_status)code : OT_ERR_FORMAT, "%s",
                                    message ? message : "");
         free(message);
@@ -169,11 +172,13 @@ ot_status ot_keras_h5_load(const char *path, ot_weights *out) {
         child_main(path, fds[1]);
     }
     close(fds[1]);
-    ot_status status = read_stream(fds[0], path, out);
+    int reported = 0;
+    ot_status status = read_stream(fds[0], path, out, &reported);
     close(fds[0]); /* a child still writing gets EPIPE and ends */
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }
+    if (reported) return status;
     if (WIFSIGNALED(wstatus)) {
         ot_weights_free(out);
         return ot_fail(OT_ERR_FORMAT, "%s: libhdf5 crashed reading this file (signal %d): it is "

@@ -117,12 +117,30 @@ static void truncated(void **state) {
     free(data);
 }
 
+/* A file on which libhdf5 overflows its heap (found by fuzz_keras_h5; libhdf5 runs in a
+ * child process): an error naming the file, nothing loaded, and a valid file still loads
+ * afterwards in the same process. */
+static void libhdf5_heap_overflow_is_contained(void **state) {
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/../fuzz/regressions/keras_h5/libhdf5_attribute_heap_overflow.h5", OT_FIXTURES);
+    ot_weights w;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ot_weights_load(path, &w), OT_ERR_FORMAT);
+        assert_int_equal(w.count, 0);
+        assert_non_null(strstr(ot_last_error(), "libhdf5_attribute_heap_overflow.h5"));
+    }
+    load_ok(ts_fixture("weights/cnn_keras.h5"), &w);
+    ot_weights_free(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(model_save_layout),
         cmocka_unit_test(save_weights_layout),
         cmocka_unit_test(not_keras),
         cmocka_unit_test(truncated),
+        cmocka_unit_test(libhdf5_heap_overflow_is_contained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
