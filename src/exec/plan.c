@@ -191,6 +191,7 @@ static ot_status infer_steps(ot_plan *p) {
                            "freeze the layers before it (--freeze-upto '%s')",
                            l->op_type, l->name, l->name);
         s->run_backward = 1;
+        s->ctx.backward = 1;
         for (int k = 0; k < l->n_outputs; k++)
             if (s->out[k] && s->out[k]->dtype == OT_FLOAT) p->needs_grad[l->outputs[k]] = 1;
     }

@@ -26,6 +26,8 @@ typedef struct ot_node_ctx {
     void *workspace;          /* scratch for this call only, workspace_bytes long */
     size_t workspace_bytes;   /* set by infer */
     int training;             /* dropout drops, BatchNormalization uses batch statistics */
+    int backward;             /* this node's backward will run (forward may skip saving
+                                 what only backward reads) */
     struct ot_rng *rng;       /* the run's generator (dropout) */
 } ot_node_ctx;
 

@@ -393,6 +393,17 @@ static void max_pool_2x2_planes(int64_t begin, int64_t end, int part, void *arg)
         for (int64_t oy = 0; oy < oh; oy++) {
             const float *r0 = xp + 2 * oy * iw, *r1 = r0 + iw;
             float *y = j->y + plane * g->out_size + oy * ow;
+            if (!j->argmax) { /* inference: values only */
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    float best = r0[2 * ox];
+                    int64_t unused = 0;
+                    take_if_larger(r0[2 * ox + 1], 0, &best, &unused);
+                    take_if_larger(r1[2 * ox], 0, &best, &unused);
+                    take_if_larger(r1[2 * ox + 1], 0, &best, &unused);
+                    y[ox] = best;
+                }
+                continue;
+            }
             int64_t *argmax = j->argmax + plane * g->out_size + oy * ow;
             int64_t row0 = base + 2 * oy * iw, row1 = row0 + iw;
             for (int64_t ox = 0; ox < ow; ox++) {
@@ -518,7 +529,10 @@ static ot_status forward_pool(ot_node_ctx *c) {
         average_pool_forward(y, x, &g, p->count_include_pad, c->workspace);
         return OT_OK;
     }
+    /* The window maxima's positions are for backward and the Indices output only. */
+    int want_indices = c->n_out > 1 && c->out[1];
     int64_t *argmax = c->saved;
+    if (!c->backward && !want_indices && is_plain_2x2_stride_2(&g)) argmax = NULL;
     max_pool_forward(y, argmax, x, &g, c->workspace);
     if (c->n_out > 1 && c->out[1]) {
         int64_t *indices = c->out[1]->data;
