@@ -8,7 +8,11 @@ Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py
   cnn_200_steps  200 steps of the LeNet-style CNN (conv5x5x32, pool, conv5x5x64, pool, 128, 10)
   finetune_cache / finetune_nocache
                  the frozen-convolution fine-tune of tools/check_finetune.sh, with and without
-                 --cache, against PyTorch recomputing the frozen part every step
+                 --cache, against PyTorch recomputing the frozen part every step; both score
+                 the 5000 test images at the end
+  finetune_cache_train / finetune_nocache_train
+                 the same without the test scoring (training only: data, cache, 20 epochs,
+                 export), where the cache's share of the work shows
   resnet18_infer resnet18 inference, batch 8 x 3 x 224 x 224, against ONNX Runtime
 PyTorch runs at its best thread count (1 or 2 tried, the faster kept)."""
 import argparse, json, os, re, statistics, subprocess, sys, tempfile
@@ -71,10 +75,12 @@ def main():
                    check=True)
     peak = json.loads(subprocess.run([gemm], capture_output=True, text=True, check=True).stdout)["gflops"]
     FM = "/usr/share/datasets/fashion-mnist/"
-    finetune = [OT, "train", f"{ft}/pretrained.onnx", "--data", "fashion-mnist:train", "--classes", "5-9",
-                "--per-class", "100", "--test", "fashion-mnist:test", "--freeze-upto", "/8/Flatten", "--cut",
-                "/10/Relu", "--head", "dense:5", "--optimizer", "adam", "--lr", "1e-3", "--epochs", "20",
-                "--batch", "32", "-q", "-o", f"{work}/ft_out.onnx"]
+    finetune_train = [OT, "train", f"{ft}/pretrained.onnx", "--data", "fashion-mnist:train", "--classes", "5-9",
+                      "--per-class", "100", "--freeze-upto", "/8/Flatten", "--cut", "/10/Relu", "--head", "dense:5",
+                      "--optimizer", "adam", "--lr", "1e-3", "--epochs", "20", "--batch", "32", "-q", "-o",
+                      f"{work}/ft_out.onnx"]
+    finetune = finetune_train + ["--test", "fashion-mnist:test"]
+    torch_ft = [PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "finetune", ft, "1"]
     cache_dir = f"{work}/ft_cache"
     workloads = {
         "mlp_epoch": ([OT, "train", f"{work}/mlp.onnx", "--data", "fashion-mnist:train", "--epochs", "1",
@@ -83,10 +89,10 @@ def main():
         "cnn_200_steps": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
                            "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/cnn_out.onnx"],
                           lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
-        "finetune_cache": (finetune + ["--cache", cache_dir],
-                           lambda t: [PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "finetune", ft, "1"], None),
-        "finetune_nocache": (finetune,
-                             lambda t: [PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "finetune", ft, "1"], None),
+        "finetune_cache": (finetune + ["--cache", cache_dir], lambda t: torch_ft, None),
+        "finetune_nocache": (finetune, lambda t: torch_ft, None),
+        "finetune_cache_train": (finetune_train + ["--cache", cache_dir], lambda t: torch_ft + ["--no-test"], None),
+        "finetune_nocache_train": (finetune_train, lambda t: torch_ft + ["--no-test"], None),
     }
     only = set(filter(None, args.only.split(",")))
     rows = []
@@ -95,7 +101,7 @@ def main():
             continue
         ours, theirs = [], []
         for r in range(args.repeat):
-            if name == "finetune_cache":
+            if name.startswith("finetune_cache"):
                 subprocess.run(["rm", "-rf", cache_dir])  # the cache is built in every timed run
             ours.append(timed(ours_cmd))
             best = None

@@ -2,11 +2,13 @@
 """PyTorch's side of the transfer-learning check and benchmark (issue 3/6):
   pretrain OUT_DIR       train the CNN (Conv+BN+ReLU+MaxPool x2, Linear, Linear) on Fashion-MNIST
                          classes 0-4 and export OUT_DIR/pretrained.onnx (+ .pt for finetune)
-  finetune OUT_DIR SEED  the same fine-tune onnxtrain does: convolutions frozen (BatchNorm in
+  finetune OUT_DIR SEED [--no-test]
+                         the same fine-tune onnxtrain does: convolutions frozen (BatchNorm in
                          eval mode), the last Linear replaced by a new 5-way one, Adam lr 1e-3,
                          20 epochs, batch 32, 100 training images per class of classes 5-9;
                          the frozen part is recomputed every step, as PyTorch users do.
-                         Prints {"accuracy": ..., "seconds": ...} (test set, classes 5-9).
+                         Prints {"accuracy": ..., "seconds": ...} (test set, classes 5-9);
+                         --no-test skips loading and scoring the test set (accuracy null).
 Run with /usr/bin/python3 (Debian python3-torch); threads: OMP/torch default unless THREADS."""
 import gzip, json, os, sys, time
 import numpy as np
@@ -65,13 +67,14 @@ def export(model, out):
                       do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
 
 
-def finetune(out, seed):
+def finetune(out, seed, test=True):
     start = time.time()
     torch.manual_seed(seed)
     if os.environ.get("THREADS"):
         torch.set_num_threads(int(os.environ["THREADS"]))
     x, y = subset(idx("train-images-idx3-ubyte.gz"), idx("train-labels-idx1-ubyte.gz"), [5, 6, 7, 8, 9], 100)
-    tx, ty = subset(idx("t10k-images-idx3-ubyte.gz"), idx("t10k-labels-idx1-ubyte.gz"), [5, 6, 7, 8, 9])
+    if test:
+        tx, ty = subset(idx("t10k-images-idx3-ubyte.gz"), idx("t10k-labels-idx1-ubyte.gz"), [5, 6, 7, 8, 9])
     model = cnn()
     model.load_state_dict(torch.load(os.path.join(out, "pretrained.pt")))
     model[11] = nn.Linear(64, 5)  # the new head replaces the last Linear
@@ -89,8 +92,10 @@ def finetune(out, seed):
             nn.functional.cross_entropy(model(x[b]), y[b]).backward()
             opt.step()
     model.eval()
-    with torch.no_grad():
-        accuracy = (model(tx).argmax(1) == ty).float().mean().item()
+    accuracy = None
+    if test:
+        with torch.no_grad():
+            accuracy = (model(tx).argmax(1) == ty).float().mean().item()
     print(json.dumps({"accuracy": accuracy, "seconds": time.time() - start}))
 
 
@@ -98,4 +103,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "pretrain":
         pretrain(sys.argv[2])
     else:
-        finetune(sys.argv[2], int(sys.argv[3]))
+        finetune(sys.argv[2], int(sys.argv[3]), test="--no-test" not in sys.argv[4:])
