@@ -321,12 +321,23 @@ static inline float select_float(int64_t take, float a, float b) {
     return out;
 }
 
-static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
-                                window_range *ranges) {
+typedef struct max_pool_2d_job {
+    float *y;
+    int64_t *argmax; /* NULL: positions not wanted */
+    const float *x;
+    const pool_geometry *g;
+    const window_range *ranges;
+} max_pool_2d_job;
+
+/* Planes [begin, end) of a 2-D max pool over precomputed window ranges. */
+static void max_pool_2d_planes(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const max_pool_2d_job *j = arg;
+    const pool_geometry *g = j->g;
+    const window_range *ranges = j->ranges;
     int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], dh = g->dilation[0], dw = g->dilation[1];
-    fill_ranges_2d(g, ranges);
-    for (int64_t plane = 0; plane < g->planes; plane++) {
-        const float *xp = x + plane * g->in_size;
+    for (int64_t plane = begin; plane < end; plane++) {
+        const float *xp = j->x + plane * g->in_size;
         for (int64_t oy = 0; oy < oh; oy++) {
             window_range ry = ranges[oy];
             for (int64_t ox = 0; ox < ow; ox++) {
@@ -350,11 +361,19 @@ static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const
                     }
                 }
                 int64_t o = plane * g->out_size + oy * ow + ox;
-                y[o] = best;
-                argmax[o] = best_at < 0 ? -1 : plane * g->in_size + best_at;
+                j->y[o] = best;
+                if (j->argmax) j->argmax[o] = best_at < 0 ? -1 : plane * g->in_size + best_at;
             }
         }
     }
+}
+
+static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
+                                window_range *ranges) {
+    fill_ranges_2d(g, ranges);
+    max_pool_2d_job job = {y, argmax, x, g, ranges};
+    int64_t grain = g->out_size > 0 ? OT_MAX(1, 4096 / g->out_size) : 1;
+    ot_parallel_ranges(g->planes, grain, max_pool_2d_planes, &job);
 }
 
 /* The common CNN pool: 2x2 windows at stride 2, no padding or dilation, every window inside
@@ -532,7 +551,7 @@ static ot_status forward_pool(ot_node_ctx *c) {
     /* The window maxima's positions are for backward and the Indices output only. */
     int want_indices = c->n_out > 1 && c->out[1];
     int64_t *argmax = c->saved;
-    if (!c->backward && !want_indices && is_plain_2x2_stride_2(&g)) argmax = NULL;
+    if (!c->backward && !want_indices && g.nd == 2) argmax = NULL; /* the 2-D paths allow it */
     max_pool_forward(y, argmax, x, &g, c->workspace);
     if (c->n_out > 1 && c->out[1]) {
         int64_t *indices = c->out[1]->data;
