@@ -52,13 +52,16 @@ static conv_tile tile_at(const conv_shape *s, const conv_tiling *t, int64_t inde
     return tile;
 }
 
-/* Whether Y_g (M, P) = W_g (M, K) @ cols (K, P) runs faster as Y_g^T = cols^T @ W_g^T plus
- * a transpose. Measured with OpenBLAS 0.3.21 on 2 cores (Zen): 25-55% faster for 48-96
- * output channels over many positions with K >= 128 (ResNet's 7x7 stem and 56x56 stage),
- * slower or even elsewhere. */
+/* Whether Y_g (M, P) = W_g (M, K) @ cols (K, P) runs as Y_g^T = cols^T @ W_g^T plus a
+ * transpose. Measured first (OpenBLAS 0.3.21, 2 Zen cores) as 25-55% faster for 48-96 output
+ * channels, but with OpenBLAS's idle threads spinning on our cores; with them sleeping
+ * (src/cli/openblas_env.c) the plain form is as fast or faster everywhere we measured
+ * (ResNet18 batch 8: 540 vs 565 ms; LeNet training and the fine-tune's evaluation: equal),
+ * so it is the default. The transposed form stays selectable (tests run both) in case another
+ * BLAS or CPU favours it. */
 static int prefers_transposed(int64_t m, int64_t p, int64_t k) {
-    if (conv_gemm_transposed >= 0) return conv_gemm_transposed;
-    return m >= 48 && m <= 96 && k >= 128 && p >= 16 * m;
+    (void)m, (void)p, (void)k;
+    return conv_gemm_transposed >= 0 ? conv_gemm_transposed : 0;
 }
 
 static conv_tiling conv_tiling_of(const conv_shape *s) {
