@@ -329,6 +329,42 @@ typedef struct max_pool_2d_job {
     const window_range *ranges;
 } max_pool_2d_job;
 
+/* Values only (no positions wanted): y = the window's maximum, NaN if any element is NaN,
+ * -inf for a window without elements: the same values as the positional loop below, in any
+ * order. Taps run outermost over the columns whose windows are whole, so the inner loop is a
+ * plain strided max the compiler vectorises; border columns take their own ranges. */
+static void max_pool_2d_values_row(float *yrow, const float *xp, const pool_geometry *g,
+                                   const window_range *ranges, window_range ry, int64_t ox_lo, int64_t ox_hi) {
+    int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], kw = g->kernel[1];
+    int64_t dh = g->dilation[0], dw = g->dilation[1], sx = g->stride[1];
+    for (int64_t ox = 0; ox < ow; ox++) yrow[ox] = -INFINITY;
+    for (int64_t ky = ry.first; ky < ry.end; ky++) {
+        const float *xrow = xp + (ry.origin + ky * dh) * iw;
+        for (int64_t ox = 0; ox < ow; ox++) {
+            if (ox == ox_lo) ox = ox_hi; /* whole windows below */
+            if (ox >= ow) break;
+            window_range rx = ranges[oh + ox];
+            float best = yrow[ox];
+            for (int64_t kx = rx.first; kx < rx.end; kx++) {
+                float v = xrow[rx.origin + kx * dw];
+                best = (v > best) | (v != v) ? v : best;
+            }
+            yrow[ox] = best;
+        }
+        if (ox_lo >= ox_hi) continue;
+        int64_t origin = ranges[oh + ox_lo].origin; /* column of ox_lo's window start */
+        for (int64_t kx = 0; kx < kw; kx++) {
+            const float *src = xrow + origin + kx * dw;
+            float *dst = yrow + ox_lo;
+            int64_t n = ox_hi - ox_lo;
+            for (int64_t i = 0; i < n; i++) {
+                float v = src[i * sx], best = dst[i];
+                dst[i] = (v > best) | (v != v) ? v : best;
+            }
+        }
+    }
+}
+
 /* Planes [begin, end) of a 2-D max pool over precomputed window ranges. */
 static void max_pool_2d_planes(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
@@ -336,8 +372,19 @@ static void max_pool_2d_planes(int64_t begin, int64_t end, int part, void *arg) 
     const pool_geometry *g = j->g;
     const window_range *ranges = j->ranges;
     int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1], dh = g->dilation[0], dw = g->dilation[1];
+    /* Columns whose windows lie wholly inside the input: a contiguous run (windows move
+     * right monotonically), empty when there is none. */
+    int64_t ox_lo = 0, ox_hi = 0;
+    while (ox_lo < ow && !(ranges[oh + ox_lo].first == 0 && ranges[oh + ox_lo].end == g->kernel[1])) ox_lo++;
+    ox_hi = ox_lo;
+    while (ox_hi < ow && ranges[oh + ox_hi].first == 0 && ranges[oh + ox_hi].end == g->kernel[1]) ox_hi++;
     for (int64_t plane = begin; plane < end; plane++) {
         const float *xp = j->x + plane * g->in_size;
+        if (!j->argmax) {
+            for (int64_t oy = 0; oy < oh; oy++)
+                max_pool_2d_values_row(j->y + plane * g->out_size + oy * ow, xp, g, ranges, ranges[oy], ox_lo, ox_hi);
+            continue;
+        }
         for (int64_t oy = 0; oy < oh; oy++) {
             window_range ry = ranges[oy];
             for (int64_t ox = 0; ox < ow; ox++) {

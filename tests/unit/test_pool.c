@@ -112,6 +112,11 @@ static void maxpool_ties_and_nans(void **state) {
     assert_true(yv[0] == 1.0f && isnan(yv[1]));
     assert_int_equal(iv[0], 0);
     assert_int_equal(iv[1], 10);
+    ot_tensor_free(&y);
+    /* Without the Indices output inference keeps no positions (a values-only loop). */
+    y = run_node("MaxPool", 12, &x3, 1, 0, 2, attrs3);
+    yv = y.data;
+    assert_true(yv[0] == 1.0f && isnan(yv[1]));
     free_attrs(2, attrs3);
     ot_tensor_free(&y);
     ot_tensor_free(&idx);
