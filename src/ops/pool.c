@@ -347,7 +347,7 @@ static void max_pool_2d_values_row(float *yrow, const float *xp, const pool_geom
             float best = yrow[ox];
             for (int64_t kx = rx.first; kx < rx.end; kx++) {
                 float v = xrow[rx.origin + kx * dw];
-                best = (v > best) | (v != v) ? v : best;
+                best = ((v > best) | (v != v)) ? v : best;
             }
             yrow[ox] = best;
         }
@@ -359,7 +359,7 @@ static void max_pool_2d_values_row(float *yrow, const float *xp, const pool_geom
             int64_t n = ox_hi - ox_lo;
             for (int64_t i = 0; i < n; i++) {
                 float v = src[i * sx], best = dst[i];
-                dst[i] = (v > best) | (v != v) ? v : best;
+                dst[i] = ((v > best) | (v != v)) ? v : best;
             }
         }
     }
