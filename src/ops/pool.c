@@ -459,17 +459,6 @@ static void max_pool_2x2_planes(int64_t begin, int64_t end, int part, void *arg)
         for (int64_t oy = 0; oy < oh; oy++) {
             const float *r0 = xp + 2 * oy * iw, *r1 = r0 + iw;
             float *y = j->y + plane * g->out_size + oy * ow;
-            if (!j->argmax) { /* inference: values only */
-                for (int64_t ox = 0; ox < ow; ox++) {
-                    float best = r0[2 * ox];
-                    int64_t unused = 0;
-                    take_if_larger(r0[2 * ox + 1], 0, &best, &unused);
-                    take_if_larger(r1[2 * ox], 0, &best, &unused);
-                    take_if_larger(r1[2 * ox + 1], 0, &best, &unused);
-                    y[ox] = best;
-                }
-                continue;
-            }
             int64_t *argmax = j->argmax + plane * g->out_size + oy * ow;
             int64_t row0 = base + 2 * oy * iw, row1 = row0 + iw;
             for (int64_t ox = 0; ox < ow; ox++) {
@@ -489,7 +478,8 @@ static void max_pool_2x2_planes(int64_t begin, int64_t end, int part, void *arg)
  * no input element, from x (planes, in_size). */
 static void max_pool_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
                              window_range *ranges) {
-    if (is_plain_2x2_stride_2(g)) {
+    /* Values only go to the 2-D path's values loop, which covers 2x2 windows too. */
+    if (argmax && is_plain_2x2_stride_2(g)) {
         max_pool_job job = {y, argmax, x, g};
         ot_parallel_ranges(g->planes, 16, max_pool_2x2_planes, &job);
         return;
