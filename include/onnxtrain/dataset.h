@@ -63,7 +63,8 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
 ot_status ot_dataset_from_idx(const char *images, const char *labels, const ot_data_options *options,
                               ot_dataset *d);
 /* Marks in keep[] the samples the options keep and relabels labels[] to --classes order;
- * returns how many. Whether sample i is kept depends only on samples 0..i. */
+ * returns how many. Whether sample i is kept depends only on samples 0..i. labels may be
+ * NULL when the options filter by --limit only. */
 int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep);
 ot_status ot_dataset_from_csv(const char *path, ot_dataset *d);
 ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d);

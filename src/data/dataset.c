@@ -180,8 +180,7 @@ static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const ch
     if (o && (o->n_classes || o->per_class) && !d->labels)
         return ot_fail(OT_ERR_INVALID, "%s: --classes/--per-class need class labels", spec);
     unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
-    if (d->labels) ot_dataset_select(d->labels, d->n, o, keep);
-    else for (int64_t i = 0; i < d->n; i++) keep[i] = !(o && o->limit) || i < o->limit;
+    ot_dataset_select(d->labels, d->n, o, keep);
     keep_samples(d, keep);
     free(keep);
     if (o && o->n_classes) d->n_classes = o->n_classes;

@@ -143,7 +143,7 @@ static ot_status read_stream(int fd, const char *path, ot_weights *out, int *rep
         int end = 0;
         ot_status status = read_string(fd, path, &name, &end);
         if (status != OT_OK || end) return status;
-        if (status == OT_OK) status = read_string(fd, path, &layer, NULL);
+        status = read_string(fd, path, &layer, NULL);
         if (status == OT_OK) status = read_string(fd, path, &role, NULL);
         if (status == OT_OK && !name) status = stream_error(path);
         ot_tensor t = {0};
