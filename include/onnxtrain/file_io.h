@@ -29,6 +29,11 @@ typedef struct ot_atomic_file {
 ot_status ot_atomic_open(ot_atomic_file *f, const char *path);
 /* Flushes, fsyncs, renames over the target. Closes f in every case. */
 ot_status ot_atomic_commit(ot_atomic_file *f);
+/* As ot_atomic_commit without the fsyncs, for files whose reader verifies every byte
+ * (checksums and sizes) and rebuilds them when they do not check out, such as the
+ * frozen-feature cache: a kill still leaves the old file or the new one; a power loss may
+ * leave a torn new one, which the reader rejects. Saves ~10 ms per file. */
+ot_status ot_atomic_commit_unsynced(ot_atomic_file *f);
 /* Removes the temporary file, leaving the target untouched. */
 void ot_atomic_abort(ot_atomic_file *f);
 /* Writes a whole buffer atomically. */

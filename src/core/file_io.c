@@ -111,10 +111,10 @@ void ot_atomic_abort(ot_atomic_file *f) {
     memset(f, 0, sizeof *f);
 }
 
-ot_status ot_atomic_commit(ot_atomic_file *f) {
+static ot_status commit(ot_atomic_file *f, int durable) {
     int failed = fflush(f->stream) != 0 || ferror(f->stream);
     int saved_errno = errno;
-    if (!failed && fsync(fileno(f->stream)) != 0) {
+    if (!failed && durable && fsync(fileno(f->stream)) != 0) {
         failed = 1;
         saved_errno = errno;
     }
@@ -134,19 +134,24 @@ ot_status ot_atomic_commit(ot_atomic_file *f) {
         ot_atomic_abort(f);
         return s;
     }
-    /* Make the rename itself durable. */
-    char *dir = ot_path_dirname(f->final_path);
-    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dir_fd >= 0) {
-        fsync(dir_fd);
-        close(dir_fd);
+    if (durable) { /* make the rename itself durable */
+        char *dir = ot_path_dirname(f->final_path);
+        int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dir_fd >= 0) {
+            fsync(dir_fd);
+            close(dir_fd);
+        }
+        free(dir);
     }
-    free(dir);
     free(f->temp_path);
     free(f->final_path);
     memset(f, 0, sizeof *f);
     return OT_OK;
 }
+
+ot_status ot_atomic_commit(ot_atomic_file *f) { return commit(f, 1); }
+
+ot_status ot_atomic_commit_unsynced(ot_atomic_file *f) { return commit(f, 0); }
 
 ot_status ot_write_file_atomic(const char *path, const void *data, size_t size) {
     ot_atomic_file f;

@@ -16,7 +16,7 @@
 
 #define CACHE_MAGIC "OTCACHE1"
 #define CACHE_VERSION 1
-#define CACHE_CHUNK 256 /* samples per compressed chunk and per build batch */
+#define CACHE_CHUNK 16 /* samples per compressed chunk and per build batch */
 #define CACHE_ALIGN 64
 
 enum { LAYOUT_RAW = 0, LAYOUT_ZLIB = 1 };
@@ -271,7 +271,9 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
         ot_atomic_abort(&file);
         return status;
     }
-    return ot_atomic_commit(&file);
+    /* No fsync: opening checks the size and every checksum, so a file torn by a power loss
+     * is rebuilt, never trusted. */
+    return ot_atomic_commit_unsynced(&file);
 }
 
 /* Opening ---------------------------------------------------------------------------------- */

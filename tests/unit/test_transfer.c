@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -227,6 +228,70 @@ static void cache_reused_and_rebuilt(void **state) {
     rmdir(dir);
 }
 
+/* --cache-compress: chunks of zlib data (70 samples: several build chunks, the last partial)
+ * give the same features, hence bit-identical training, as the raw cache; reused when
+ * unchanged; a corrupt chunk is detected and rebuilt. */
+static void compressed_cache_matches_raw(void **state) {
+    (void)state;
+    char raw_dir[256], packed_dir[256]; /* ts_temp_dir reuses its buffer */
+    snprintf(raw_dir, sizeof raw_dir, "%s", ts_temp_dir());
+    snprintf(packed_dir, sizeof packed_dir, "%s", ts_temp_dir());
+    messages log = {.best_val = INFINITY};
+    ot_dataset *d = data(70, 0);
+    ot_train_result r;
+    int64_t n, n2;
+
+    ot_train_config raw = config_with(&log, raw_dir);
+    ot_model *m = prepared_model("relu3");
+    assert_int_equal(ot_train(m, &raw, d, NULL, &r), OT_OK);
+    float *raw_run = snapshot(m, &n);
+    ot_model_free(m);
+
+    ot_train_config packed = config_with(&log, packed_dir);
+    packed.cache_compress = 1;
+    for (int run = 0; run < 2; run++) {
+        log.count = 0;
+        m = prepared_model("relu3");
+        assert_int_equal(ot_train(m, &packed, d, NULL, &r), OT_OK);
+        assert_true(said(&log, run == 0 ? "cache: building" : "cache: reusing"));
+        float *again = snapshot(m, &n2);
+        assert_int_equal(n, n2);
+        assert_memory_equal(raw_run, again, sizeof(float) * (size_t)n);
+        free(again);
+        ot_model_free(m);
+    }
+    char path[600], raw_path[600];
+    snprintf(path, sizeof path, "%s/train.otcache", packed_dir);
+    snprintf(raw_path, sizeof raw_path, "%s/train.otcache", raw_dir);
+    struct stat packed_st, raw_st;
+    assert_int_equal(stat(path, &packed_st), 0);
+    assert_int_equal(stat(raw_path, &raw_st), 0);
+    assert_true(packed_st.st_size < raw_st.st_size); /* ReLU features: many zeros */
+
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, packed_st.st_size / 2, SEEK_SET);
+    int byte = fgetc(f);
+    fseek(f, packed_st.st_size / 2, SEEK_SET);
+    fputc(byte ^ 0x10, f);
+    fclose(f);
+    log.count = 0;
+    m = prepared_model("relu3");
+    assert_int_equal(ot_train(m, &packed, d, NULL, &r), OT_OK);
+    assert_true(said(&log, "rebuilding"));
+    float *rebuilt = snapshot(m, &n2);
+    assert_memory_equal(raw_run, rebuilt, sizeof(float) * (size_t)n);
+    free(rebuilt);
+    ot_model_free(m);
+
+    free(raw_run);
+    ot_dataset_free(d);
+    unlink(path);
+    unlink(raw_path);
+    rmdir(packed_dir);
+    rmdir(raw_dir);
+}
+
 static void gradual_unfreezing_from_the_top(void **state) {
     (void)state;
     ot_model *m = prepared_model("relu3");
@@ -276,6 +341,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frozen_stays_frozen),
         cmocka_unit_test(cache_reused_and_rebuilt),
+        cmocka_unit_test(compressed_cache_matches_raw),
         cmocka_unit_test(gradual_unfreezing_from_the_top),
         cmocka_unit_test(early_stopping_keeps_the_best),
     };
