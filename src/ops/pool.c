@@ -474,14 +474,68 @@ static void max_pool_2x2_planes(int64_t begin, int64_t end, int part, void *arg)
     }
 }
 
+/* Values only, 2x2 at stride 2 (inference in every CNN): 8 outputs at a time, the window's
+ * four elements split from two input rows into even and odd columns, then the positional
+ * loop's rule in its order (a larger value or a NaN takes over: top-left, top-right,
+ * bottom-left, bottom-right), so even the sign of a zero maximum agrees. A row's last block
+ * is aligned to its end and overlaps the one before (recomputing outputs is harmless). */
+typedef float pool_v8 __attribute__((vector_size(32)));
+typedef int32_t pool_v8i __attribute__((vector_size(32)));
+
+static inline pool_v8 load_v8(const float *p) {
+    pool_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline pool_v8 take_v8(pool_v8 best, pool_v8 v) {
+    pool_v8i take = (v > best) | (v != v);
+    return (pool_v8)(((pool_v8i)v & take) | ((pool_v8i)best & ~take));
+}
+
+static inline void max_2x2_block8(float *y, const float *r0, const float *r1) {
+    pool_v8 t0 = load_v8(r0), t1 = load_v8(r0 + 8), b0 = load_v8(r1), b1 = load_v8(r1 + 8);
+    pool_v8 best = __builtin_shufflevector(t0, t1, 0, 2, 4, 6, 8, 10, 12, 14);
+    best = take_v8(best, __builtin_shufflevector(t0, t1, 1, 3, 5, 7, 9, 11, 13, 15));
+    best = take_v8(best, __builtin_shufflevector(b0, b1, 0, 2, 4, 6, 8, 10, 12, 14));
+    best = take_v8(best, __builtin_shufflevector(b0, b1, 1, 3, 5, 7, 9, 11, 13, 15));
+    memcpy(y, &best, sizeof best);
+}
+
+static void max_pool_2x2_values_planes(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const max_pool_job *j = arg;
+    const pool_geometry *g = j->g;
+    int64_t oh = g->out[0], ow = g->out[1], iw = g->in[1];
+    for (int64_t plane = begin; plane < end; plane++)
+        for (int64_t oy = 0; oy < oh; oy++) {
+            const float *r0 = j->x + plane * g->in_size + 2 * oy * iw, *r1 = r0 + iw;
+            float *y = j->y + plane * g->out_size + oy * ow;
+            int64_t ox = 0;
+            if (ow >= 8) {
+                for (; ox + 8 <= ow; ox += 8) max_2x2_block8(y + ox, r0 + 2 * ox, r1 + 2 * ox);
+                if (ox < ow) max_2x2_block8(y + ow - 8, r0 + 2 * (ow - 8), r1 + 2 * (ow - 8));
+                continue;
+            }
+            for (; ox < ow; ox++) {
+                float best = r0[2 * ox];
+                int64_t unused = 0;
+                take_if_larger(r0[2 * ox + 1], 0, &best, &unused);
+                take_if_larger(r1[2 * ox], 0, &best, &unused);
+                take_if_larger(r1[2 * ox + 1], 0, &best, &unused);
+                y[ox] = best;
+            }
+        }
+}
+
 /* y (planes, out_size), argmax (planes, out_size) flat input indices or -1 for windows with
  * no input element, from x (planes, in_size). */
 static void max_pool_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
                              window_range *ranges) {
-    /* Values only go to the 2-D path's values loop, which covers 2x2 windows too. */
-    if (argmax && is_plain_2x2_stride_2(g)) {
+    if (is_plain_2x2_stride_2(g)) {
         max_pool_job job = {y, argmax, x, g};
-        ot_parallel_ranges(g->planes, 16, max_pool_2x2_planes, &job);
+        int64_t grain = g->out_size > 0 ? OT_MAX(1, 4096 / g->out_size) : 1;
+        ot_parallel_ranges(g->planes, grain, argmax ? max_pool_2x2_planes : max_pool_2x2_values_planes, &job);
         return;
     }
     if (g->nd == 2) {

@@ -123,6 +123,41 @@ static void maxpool_ties_and_nans(void **state) {
     ot_tensor_free(&x3);
 }
 
+/* The values-only 2x2 stride-2 loop (8 outputs at a time, the last block overlapping) gives
+ * bit for bit the positional loop's values, over widths around the vector length, odd
+ * inputs (floor mode drops the last row and column), NaNs and signed-zero ties. */
+static void maxpool_2x2_values_match_positions(void **state) {
+    (void)state;
+    const int64_t widths[] = {2, 7, 14, 15, 16, 17, 28, 29, 33, 46};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        int64_t xd[4] = {2, 3, 6, widths[w]}, k[2] = {2, 2};
+        ot_tensor x = ts_tensor(4, xd);
+        float *xv = x.data;
+        int64_t n = ot_tensor_numel(&x);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t r = (i * 7919) % 23;
+            /* mostly zeros of both signs (which zero wins shows the order), some larger and
+             * smaller numbers, a few NaNs */
+            xv[i] = r == 0 ? NAN : r < 14 ? (r % 2 ? -0.0f : 0.0f) : (float)(r - 20) * 0.25f;
+        }
+        ot_attr attrs[2] = {ts_attr_ints("kernel_shape", 2, k), ts_attr_ints("strides", 2, k)};
+        ot_tensor values = run_node("MaxPool", 12, &x, 1, 0, 2, attrs);
+        ot_tensor with_positions = run_node("MaxPool", 12, &x, 2, 0, 2, attrs);
+        assert_int_equal(ot_tensor_numel(&values), ot_tensor_numel(&with_positions));
+        const float *a = values.data, *b = with_positions.data;
+        for (int64_t i = 0; i < ot_tensor_numel(&values); i++) {
+            if (isnan(a[i]) && isnan(b[i])) continue;
+            if (memcmp(&a[i], &b[i], sizeof(float)))
+                fail_msg("width %lld, output %lld: %g (values only) vs %g", (long long)widths[w], (long long)i,
+                         a[i], b[i]);
+        }
+        free_attrs(2, attrs);
+        ot_tensor_free(&values);
+        ot_tensor_free(&with_positions);
+        ot_tensor_free(&x);
+    }
+}
+
 /* ONNX's storage_order=1 example: 5x5 input 1..25, kernel 2, stride 2; column-major indices. */
 static void maxpool_column_major_indices(void **state) {
     (void)state;
@@ -360,6 +395,7 @@ int main(void) {
         cmocka_unit_test(maxpool_ceil_values_and_indices),
         cmocka_unit_test(maxpool_column_major_indices),
         cmocka_unit_test(maxpool_ties_and_nans),
+        cmocka_unit_test(maxpool_2x2_values_match_positions),
         cmocka_unit_test(averagepool_ceil_count_include_pad),
         cmocka_unit_test(dilated_1d_and_3d_values),
         cmocka_unit_test(global_pool_values),
