@@ -135,6 +135,12 @@ typedef struct ot_eval_result {
 /* Loss and accuracy of m on d in inference mode. */
 ot_status ot_evaluate(ot_model *m, ot_loss_kind loss, const char *input_name,
                       const char *output_name, int64_t batch, ot_dataset *d, ot_eval_result *out);
+/* As ot_evaluate with config's loss, input and output; with config->cache_dir the frozen
+ * part's outputs for d are read from (or first written to) DIR/<role>.otcache under the
+ * same keys as the training cache, so a rerun scores only the trained layers. Cache messages
+ * go to config's on_message callback. */
+ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *config, const char *role,
+                             ot_dataset *d, ot_eval_result *out);
 
 #ifdef __cplusplus
 }

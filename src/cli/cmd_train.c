@@ -284,7 +284,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (test) {
         ot_eval_result e;
-        if (ot_evaluate(m, config.loss, config.input_name, config.output_name, 256, test, &e) != OT_OK) {
+        if (ot_evaluate_cached(m, &config, "test", test, &e) != OT_OK) {
             rc = cli_fail(&args);
             goto done;
         }
