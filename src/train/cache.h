@@ -6,7 +6,7 @@
  * frontier tensor: name, per-sample dims, offset, CRC-32), header CRC-32; then either each
  * frontier tensor as one contiguous float32 array (n, per_sample) at a 64-byte aligned offset,
  * memory-mapped when read, so datasets larger than memory work; or (--cache-compress) zlib
- * chunks of 256 samples per tensor, decompressed into memory when read. */
+ * chunks of 32 samples per tensor, decompressed into memory when read. */
 #ifndef OT_CACHE_H
 #define OT_CACHE_H
 
