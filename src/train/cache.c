@@ -18,8 +18,8 @@
 #define CACHE_VERSION 1
 /* Samples per compressed chunk and per build batch. A training-sized batch keeps the frozen
  * part's activations in the CPU caches: 256 made the 500-image fine-tune's build ~1.8x slower
- * (page faults on a 50 MiB arena, a second arena for the tail, every pass from DRAM); 32 was
- * the fastest of 16-256 for both its 500 training and 5000 test images. */
+ * (page faults on a 50 MiB arena, a second arena for the tail, every pass from DRAM); 16 to
+ * 64 measured alike (within run-to-run noise) for its 500 training and 5000 test images. */
 #define CACHE_CHUNK 32
 #define CACHE_ALIGN 64
 
