@@ -30,7 +30,7 @@ static const cli_flag flags[] = {
     {"cut", 0, "LAYER", "keep LAYER and what it depends on; its output becomes the model output"},
     {"head", 0, "SPEC", "append new layers after the output (onnxtrain new's layer spec), e.g. dense:5"},
     {"init", 0, "INIT", "initializer for --head layers (see onnxtrain new --help; default by activation)"},
-    {"cache", 0, "DIR", "cache the frozen layers' outputs in DIR; epochs then run only the trainable part"},
+    {"cache", 0, "DIR", "cache the frozen layers' outputs (train, val and test data) in DIR; epochs and reruns then run only the trainable part"},
     {"cache-compress", 0, NULL, "store the cache compressed with zlib"},
     {"checkpoint", 0, "FILE", "save model, optimizer, schedule, epoch and RNG state here after every epoch"},
     {"resume", 0, NULL, "continue from --checkpoint FILE"},

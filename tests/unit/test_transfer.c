@@ -292,6 +292,40 @@ static void compressed_cache_matches_raw(void **state) {
     rmdir(raw_dir);
 }
 
+/* Scoring with the cache (train --test with --cache): built, then reused, and the same loss
+ * and accuracy as scoring through the whole model. */
+static void test_set_scored_from_the_cache(void **state) {
+    (void)state;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", ts_temp_dir());
+    messages log = {.best_val = INFINITY};
+    ot_train_config c = config_with(&log, dir);
+    ot_model *m = prepared_model("relu3");
+    ot_dataset *d = data(64, 0), *test = data(300, 1);
+    ot_train_result r;
+    assert_int_equal(ot_train(m, &c, d, NULL, &r), OT_OK);
+    ot_eval_result whole, cached;
+    assert_int_equal(ot_evaluate(m, OT_LOSS_SOFTMAX_CE, NULL, NULL, 256, test, &whole), OT_OK);
+    for (int run = 0; run < 2; run++) {
+        log.count = 0;
+        if (ot_evaluate_cached(m, &c, "test", test, &cached) != OT_OK) fail_msg("%s", ot_last_error());
+        assert_true(said(&log, run == 0 ? "building" : "reusing"));
+        assert_true(said(&log, "test.otcache"));
+        assert_int_equal(cached.samples, 300);
+        assert_true(cached.accuracy == whole.accuracy);
+        if (fabs(cached.loss - whole.loss) > 1e-6) fail_msg("loss %.8f cached, %.8f whole", cached.loss, whole.loss);
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/test.otcache", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/train.otcache", dir);
+    unlink(path);
+    rmdir(dir);
+    ot_dataset_free(d);
+    ot_dataset_free(test);
+    ot_model_free(m);
+}
+
 static void gradual_unfreezing_from_the_top(void **state) {
     (void)state;
     ot_model *m = prepared_model("relu3");
@@ -342,6 +376,7 @@ int main(void) {
         cmocka_unit_test(frozen_stays_frozen),
         cmocka_unit_test(cache_reused_and_rebuilt),
         cmocka_unit_test(compressed_cache_matches_raw),
+        cmocka_unit_test(test_set_scored_from_the_cache),
         cmocka_unit_test(gradual_unfreezing_from_the_top),
         cmocka_unit_test(early_stopping_keeps_the_best),
     };
