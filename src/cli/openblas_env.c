@@ -1,17 +1,15 @@
-/* OpenBLAS's idle worker threads spin (sched_yield in a loop) for 2^28 cycles, about 0.1 s,
- * after each threaded GEMM before they sleep. Between GEMMs our own compute threads run
- * im2col, pooling, BatchNorm and the optimizer on the same cores, and the spinning thread
- * takes a share of them: a third of all CPU time in a CNN evaluation on 2 cores. Letting the
- * workers sleep at once (OPENBLAS_THREAD_TIMEOUT=4, log2 cycles, OpenBLAS's minimum) made
- * evaluation 0.78 -> 0.60 s and an MLP epoch 2.4 -> 1.9 s: waking them costs less than their
- * spinning.
+/* OpenBLAS starts its worker threads when it loads, and idle workers spin (sched_yield in a
+ * loop) for 2^28 cycles, about 0.1 s, before they sleep. onnxtrain does its threading itself
+ * (src/ops/gemm.c makes OpenBLAS single-threaded when its pool starts), so those workers only
+ * take CPU from it: at start-up, and, before the pool took over the GEMMs, after every threaded
+ * GEMM (a third of the CPU time of a CNN evaluation on 2 cores). The CLI therefore sets
+ * OPENBLAS_THREAD_TIMEOUT=4 (log2 cycles, OpenBLAS's minimum), has OpenBLAS read its
+ * environment again and stops its threads, first thing in main.
  *
  * OpenBLAS reads the variable in its constructor, before main, and libc's own start-up then
- * resets the environment, so it cannot be set from inside the process in time. Instead the
- * CLI sets it, has OpenBLAS read its environment again and stops its threads; the next
- * threaded GEMM starts them with the new timeout. Those two functions are exported by
- * OpenBLAS's pthread build but are not public API: they are weak references, and with
- * another BLAS (or a user's own OPENBLAS_THREAD_TIMEOUT) nothing changes. */
+ * resets the environment, so it cannot be set from inside the process in time. Those two
+ * functions are exported by OpenBLAS's pthread build but are not public API: they are weak
+ * references, and with another BLAS (or a user's own OPENBLAS_THREAD_TIMEOUT) nothing changes. */
 #include <stdlib.h>
 
 #include "commands.h"

@@ -7,8 +7,8 @@
  * the column buffer stays under conv_column_budget_floats. Pointwise convs (1x1, stride 1,
  * no pad) use X as the column matrix directly. Tiles that cover whole images are spread over
  * the compute threads, each running its own single-threaded GEMMs with its own scratch (and
- * its own dW, summed at the end); otherwise OpenBLAS threads each GEMM. Backward recomputes
- * the columns rather than saving them (they are kernel_size times the size of X). */
+ * its own dW, summed at the end); otherwise each GEMM is split over the threads. Backward
+ * recomputes the columns rather than saving them (they are kernel_size times the size of X). */
 #include <string.h>
 
 #include "../core/util.h"
@@ -25,7 +25,7 @@ typedef struct conv_tiling {
     int64_t col_floats; /* column buffer (in_per_group * kernel_size, samples * positions) */
     int64_t tmp_floats; /* stacked outputs (out_per_group, samples * positions), or Y^T */
     int64_t dw_floats;  /* a thread's own dW (out_channels, in_per_group * kernel_size) */
-    int parts;          /* threads sharing the tiles (1: tiles in turn, OpenBLAS threads) */
+    int parts;          /* threads sharing the tiles (1: tiles in turn, each GEMM split) */
 } conv_tiling;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -81,7 +81,7 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
     if (t.transposed) t.tmp_floats = s->out_per_group * t.samples * t.positions;
     /* Whole-image tiles write disjoint parts of Y and dX. Spread them when every thread
-     * gets a fair share (a 2:1 split would lose to OpenBLAS's threads on one GEMM). */
+     * gets a fair share (a 2:1 split would lose to splitting each GEMM). */
     int64_t tiles = tile_count(s, &t), threads = ot_compute_threads();
     if (t.positions == p && threads > 1 && (tiles >= 2 * threads || (tiles >= threads && tiles % threads == 0))) {
         t.parts = (int)threads;
@@ -259,10 +259,11 @@ static void backward_tiles(int64_t first, int64_t end, int part, void *arg) {
     }
 }
 
-/* Runs fn over all tiles: spread over the parts, or in turn with OpenBLAS's threads. */
+/* Runs fn over all tiles: spread over the parts, or in turn with each GEMM split over the
+ * threads. */
 static void run_tiles(const conv_run *r, ot_range_fn fn) {
     int64_t tiles = tile_count(r->s, r->t);
-    if (r->t->parts > 1) ot_parallel_gemm_ranges(tiles, fn, (void *)r);
+    if (r->t->parts > 1) ot_parallel_ranges(tiles, 1, fn, (void *)r);
     else fn(0, tiles, 0, (void *)r);
 }
 

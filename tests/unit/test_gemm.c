@@ -1,0 +1,123 @@
+/* ot_sgemm against a double-precision reference over the shapes that take each path: small
+ * (one call on the caller), split by columns, split by rows, deep-and-narrow (cut into K
+ * slices), wide; every transpose, beta 0 (overwriting NaN), 1 and 0.5, strided C. And the
+ * pool's loop: every item once, nested loops inline. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/gemm.h"
+#include "test_support.h"
+
+/* Deterministic values in [-1, 1). */
+static void fill(float *x, int64_t n, uint32_t seed) {
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)((seed >> 8) / 8388608.0 - 1.0);
+    }
+}
+
+static void check_product(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta) {
+    int64_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n + 3; /* C strided: 3 spare columns */
+    float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
+    float *c = malloc(sizeof(float) * (size_t)(m * ldc)), *c0 = malloc(sizeof(float) * (size_t)(m * ldc));
+    fill(a, m * k, 1);
+    fill(b, k * n, 2);
+    fill(c0, m * ldc, 3);
+    if (beta == 0.0f)
+        for (int64_t i = 0; i < m * ldc; i++) c0[i] = NAN; /* beta 0 must overwrite even NaN */
+    memcpy(c, c0, sizeof(float) * (size_t)(m * ldc));
+    ot_sgemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, beta, c, ldc);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < ldc; j++) {
+            float got = c[i * ldc + j];
+            if (j >= n) { /* outside the product: untouched */
+                if (memcmp(&got, &c0[i * ldc + j], sizeof got))
+                    fail_msg("%c%c %lldx%lldx%lld: C[%lld][%lld] outside the product changed", ta ? 'T' : 'N',
+                             tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k, (long long)i, (long long)j);
+                continue;
+            }
+            double sum = 0, magnitude = 0;
+            for (int64_t p = 0; p < k; p++) {
+                double x = ta ? a[p * lda + i] : a[i * lda + p], y = tb ? b[j * ldb + p] : b[p * ldb + j];
+                sum += x * y;
+                magnitude += fabs(x * y);
+            }
+            double want = 0.75 * sum + (beta != 0.0f ? beta * (double)c0[i * ldc + j] : 0.0);
+            double tolerance = 1e-6 * (0.75 * magnitude + 1.0);
+            if (!(fabs(got - want) <= tolerance))
+                fail_msg("%c%c %lldx%lldx%lld beta %g: C[%lld][%lld] = %.9g, want %.9g", ta ? 'T' : 'N',
+                         tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k, beta, (long long)i,
+                         (long long)j, got, want);
+        }
+    free(a);
+    free(b);
+    free(c);
+    free(c0);
+}
+
+static void products_match_reference(void **state) {
+    (void)state;
+    const int64_t shapes[][3] = {
+        {3, 5, 7},      /* below the split threshold: one call */
+        {64, 300, 784}, /* split by columns; deep and narrow: K slices */
+        {300, 20, 700}, /* too few columns: split by rows; K slices */
+        {32, 64, 1568}, /* the fine-tune head's forward */
+        {64, 1568, 32}, /* and its weight gradient */
+        {64, 400, 800}, /* wide: whole K */
+        {37, 129, 389}, /* odd sizes: partial column blocks and K slices */
+        {1, 1000, 300}, /* one row */
+    };
+    const float betas[] = {0.0f, 1.0f, 0.5f};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (size_t bi = 0; bi < 3; bi++)
+                check_product(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], betas[bi]);
+}
+
+typedef struct coverage {
+    int *hits;
+    int nested_parts;
+} coverage;
+
+static void count_items(int64_t begin, int64_t end, int part, void *arg) {
+    coverage *c = arg;
+    assert_true(part >= 0 && part < ot_compute_threads());
+    for (int64_t i = begin; i < end; i++) __atomic_fetch_add(&c->hits[i], 1, __ATOMIC_RELAXED);
+}
+
+static void nested(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    coverage *c = arg;
+    /* Inside a parallel loop another one runs inline, as part 0 over everything. */
+    int hits[10] = {0};
+    coverage inner = {hits, 0};
+    ot_parallel_ranges(10, 1, count_items, &inner);
+    for (int i = 0; i < 10; i++) assert_int_equal(hits[i], 1);
+    __atomic_fetch_add(&c->nested_parts, 1, __ATOMIC_RELAXED);
+    (void)begin, (void)end;
+}
+
+static void parallel_ranges_cover_everything_once(void **state) {
+    (void)state;
+    const int64_t counts[] = {0, 1, 2, 3, 1000, 100003};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        int *hits = calloc((size_t)counts[i] + 1, sizeof(int));
+        coverage c = {hits, 0};
+        ot_parallel_ranges(counts[i], 7, count_items, &c);
+        for (int64_t j = 0; j < counts[i]; j++)
+            if (hits[j] != 1) fail_msg("count %lld: item %lld ran %d times", (long long)counts[i], (long long)j, hits[j]);
+        free(hits);
+    }
+    coverage outer = {NULL, 0};
+    ot_parallel_ranges(ot_compute_threads(), 1, nested, &outer);
+    assert_int_equal(outer.nested_parts, ot_compute_threads());
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(products_match_reference),
+        cmocka_unit_test(parallel_ranges_cover_everything_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
