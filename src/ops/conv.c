@@ -21,9 +21,8 @@ typedef struct conv_tiling {
     int64_t samples;   /* images per tile */
     int64_t positions; /* output positions per tile (all of them when samples > 1) */
     int direct;        /* pointwise, one sample per tile: X is the column matrix */
-    int transposed;    /* the GEMM computes the tile's Y^T (see prefers_transposed) */
     int64_t col_floats; /* column buffer (in_per_group * kernel_size, samples * positions) */
-    int64_t tmp_floats; /* stacked outputs (out_per_group, samples * positions), or Y^T */
+    int64_t tmp_floats; /* stacked outputs (out_per_group, samples * positions) */
     int64_t dw_floats;  /* a thread's own dW (out_channels, in_per_group * kernel_size) */
     int parts;          /* threads sharing the tiles (1: tiles in turn, each GEMM split) */
 } conv_tiling;
@@ -52,23 +51,11 @@ static conv_tile tile_at(const conv_shape *s, const conv_tiling *t, int64_t inde
     return tile;
 }
 
-/* Whether Y_g (M, P) = W_g (M, K) @ cols (K, P) runs as Y_g^T = cols^T @ W_g^T plus a
- * transpose. Measured first (OpenBLAS 0.3.21, 2 Zen cores) as 25-55% faster for 48-96 output
- * channels, but with OpenBLAS's idle threads spinning on our cores; with them sleeping
- * (src/cli/openblas_env.c) the plain form is as fast or faster everywhere we measured
- * (ResNet18 batch 8: 540 vs 565 ms; LeNet training and the fine-tune's evaluation: equal),
- * so it is the default. The transposed form stays selectable (tests run both) in case another
- * BLAS or CPU favours it. */
-static int prefers_transposed(int64_t m, int64_t p, int64_t k) {
-    (void)m, (void)p, (void)k;
-    return conv_gemm_transposed >= 0 ? conv_gemm_transposed : 0;
-}
-
 static conv_tiling conv_tiling_of(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     /* rows is 0 for an input without channels (the output is then the bias) */
     int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size, sized = rows > 0 ? rows : 1;
-    conv_tiling t = {1, p, 0, 0, 0, 0, 0, 1};
+    conv_tiling t = {1, p, 0, 0, 0, 0, 1};
     int pointwise = ot_conv_geom_is_pointwise(g);
     if (p < TARGET_COLUMNS && s->batch > 1) {
         int64_t fit = conv_column_budget_floats / (sized * p);
@@ -76,10 +63,8 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     }
     if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, sized);
     t.direct = pointwise && t.samples == 1;
-    t.transposed = prefers_transposed(s->out_per_group, t.samples * t.positions, rows);
     t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
-    if (t.transposed) t.tmp_floats = s->out_per_group * t.samples * t.positions;
     /* Whole-image tiles write disjoint parts of Y and dX. Spread them when every thread
      * gets a fair share (a 2:1 split would lose to splitting each GEMM). */
     int64_t tiles = tile_count(s, &t), threads = ot_compute_threads();
@@ -149,19 +134,6 @@ static void stack_gradients(float *tmp, const float *dy, const conv_shape *s, co
         }
 }
 
-/* y (M, ld_y), first np columns = yt (np, M)^T (+ bias), in blocks of positions that keep
- * the rows of yt being read in cache. */
-static void transpose_outputs(float *y, int64_t ld_y, const float *yt, int64_t np, int64_t m,
-                              const float *bias) {
-    for (int64_t p0 = 0; p0 < np; p0 += 64) {
-        int64_t p1 = min64(np, p0 + 64);
-        for (int64_t i = 0; i < m; i++) {
-            float add = bias ? bias[i] : 0.0f, *dst = y + i * ld_y;
-            for (int64_t q = p0; q < p1; q++) dst[q] = yt[q * m + i] + add;
-        }
-    }
-}
-
 /* y[n, m, 0 .. count) += bias[m] for rows of length ld (channels per sample). */
 static void add_bias(float *y, const float *bias, int64_t batch, int64_t channels, int64_t ld,
                      int64_t count) {
@@ -190,11 +162,7 @@ static void forward_tile(const conv_run *r, const conv_tile *tile, float *scratc
     int64_t ld;
     const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
     float *yg = r->y + (tile->n0 * s->out_channels + tile->g * mg) * p + tile->p0;
-    if (t->transposed) { /* tmp (nb * np, out_per_group) = Y^T, sample b's rows at b * np */
-        ot_sgemm(1, 1, tile->nb * tile->np, mg, rows, 1.0f, columns, ld, wg, rows, 0.0f, tmp, mg);
-        for (int64_t b = 0; b < tile->nb; b++)
-            transpose_outputs(yg + b * s->out_channels * p, p, tmp + b * tile->np * mg, tile->np, mg, bg);
-    } else if (t->samples == 1) {
+    if (t->samples == 1) {
         ot_sgemm(0, 0, mg, tile->np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
         if (bg) add_bias(yg, bg, 1, mg, p, tile->np);
     } else {

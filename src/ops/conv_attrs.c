@@ -6,7 +6,6 @@
 #include "conv_internal.h"
 
 int64_t conv_column_budget_floats = (int64_t)16 << 20;
-int conv_gemm_transposed = -1;
 
 int64_t conv_positions_per_tile(const ot_conv_geom *g, int64_t rows) {
     if (rows * g->out_size <= conv_column_budget_floats) return g->out_size;

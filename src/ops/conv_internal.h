@@ -39,9 +39,6 @@ typedef struct conv_shape {
 /* Upper bound on a column buffer, in floats (64 MiB): larger convs are cut into ranges of
  * output positions. A variable so tests can lower it to exercise those tiles. */
 extern int64_t conv_column_budget_floats;
-/* Whether GEMMs compute Y^T (conv.c): -1 decides by shape; tests set 0 or 1 to run every
- * case through each form. */
-extern int conv_gemm_transposed;
 /* Output positions per tile whose columns (rows each) fit the budget: all of them, or a
  * number of whole output lines (at least one). */
 int64_t conv_positions_per_tile(const ot_conv_geom *g, int64_t rows);

@@ -153,20 +153,7 @@ static void small_tiles_match_torch(void **state) {
     conv_column_budget_floats = 200;
     run_cases(conv_cases, OT_COUNT(conv_cases), 0);
     run_cases(transpose_cases, OT_COUNT(transpose_cases), 1);
-    conv_gemm_transposed = 1;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    conv_gemm_transposed = -1;
     conv_column_budget_floats = saved;
-}
-
-/* Every case with the GEMM computing Y^T (stacked samples and single ones), then never. */
-static void both_gemm_forms_match_torch(void **state) {
-    (void)state;
-    for (int form = 1; form >= 0; form--) {
-        conv_gemm_transposed = form;
-        run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    }
-    conv_gemm_transposed = -1;
 }
 
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
@@ -435,7 +422,6 @@ int main(void) {
         cmocka_unit_test(conv_matches_torch),
         cmocka_unit_test(conv_transpose_matches_torch),
         cmocka_unit_test(small_tiles_match_torch),
-        cmocka_unit_test(both_gemm_forms_match_torch),
         cmocka_unit_test(conv_gradients),
         cmocka_unit_test(conv_transpose_gradients),
         cmocka_unit_test(conv_transpose_output_shape_values),
