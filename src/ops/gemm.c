@@ -41,10 +41,15 @@ static void blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, floa
  * slicing them only adds passes over C. */
 #define K_SLICE 128
 
-static void blas_sliced(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                        const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                        float *c, int64_t ldc) {
-    int64_t slices = k <= 384 || n >= 384 ? 1 : (k + K_SLICE - 1) / K_SLICE;
+/* K slices for a product of n columns, decided on the whole product rather than a thread's
+ * part of it, so every part sums in the same slices. */
+static int64_t k_slices(int64_t n, int64_t k) {
+    return k <= 384 || n >= 384 ? 1 : (k + K_SLICE - 1) / K_SLICE;
+}
+
+static void blas_sliced(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, int64_t slices,
+                        float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                        float beta, float *c, int64_t ldc) {
     int64_t step = (k + slices - 1) / slices;
     for (int64_t k0 = 0; k0 < k; k0 += step) {
         int64_t depth = k - k0 < step ? k - k0 : step;
@@ -54,10 +59,12 @@ static void blas_sliced(int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
 }
 
 /* One product split by columns (or rows) of C over the compute threads: each element of C is
- * summed by one thread in one order, so results do not depend on the thread count. */
+ * summed by one thread, in an order fixed by the shapes and the thread count, so runs with
+ * the same thread count give the same bits. (Results with another thread count may differ
+ * in the last bits, as with OpenBLAS's own threads.) */
 typedef struct split_gemm {
     int trans_a, trans_b, by_columns;
-    int64_t m, n, k, unit;
+    int64_t m, n, k, slices, unit;
     float alpha, beta;
     const float *a, *b;
     int64_t lda, ldb, ldc;
@@ -71,10 +78,10 @@ static void split_gemm_part(int64_t begin, int64_t end, int part, void *arg) {
     int64_t from = begin * g->unit, to = end * g->unit < extent ? end * g->unit : extent;
     if (from >= to) return;
     if (g->by_columns)
-        blas_sliced(g->trans_a, g->trans_b, g->m, to - from, g->k, g->alpha, g->a, g->lda,
+        blas_sliced(g->trans_a, g->trans_b, g->m, to - from, g->k, g->slices, g->alpha, g->a, g->lda,
                     g->trans_b ? g->b + from * g->ldb : g->b + from, g->ldb, g->beta, g->c + from, g->ldc);
     else
-        blas_sliced(g->trans_a, g->trans_b, to - from, g->n, g->k, g->alpha,
+        blas_sliced(g->trans_a, g->trans_b, to - from, g->n, g->k, g->slices, g->alpha,
                     g->trans_a ? g->a + from : g->a + from * g->lda, g->lda, g->b, g->ldb, g->beta,
                     g->c + from * g->ldc, g->ldc);
 }
@@ -98,13 +105,14 @@ void ot_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
     if (threads > 1 && m * n * k >= SPLIT_MIN_MACS) {
         /* Columns in blocks of 16 (OpenBLAS's kernel width) when there are enough of them,
          * else rows in blocks of 8. Inside a parallel loop this runs as one part. */
-        split_gemm g = {trans_a, trans_b, n >= 32 * threads, m, n, k, 0, alpha, beta, a, b, lda, ldb, ldc, c};
+        split_gemm g = {trans_a, trans_b, n >= 32 * threads, m, n, k, k_slices(n, k), 0,
+                        alpha, beta, a, b, lda, ldb, ldc, c};
         g.unit = g.by_columns ? 16 : 8;
         int64_t extent = g.by_columns ? n : m;
         ot_parallel_ranges((extent + g.unit - 1) / g.unit, 1, split_gemm_part, &g);
         return;
     }
-    blas_sliced(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    blas_sliced(trans_a, trans_b, m, n, k, k_slices(n, k), alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* The pool -------------------------------------------------------------------------------- */
