@@ -19,7 +19,8 @@
 static void scale_block(float *c, int64_t m, int64_t n, int64_t ldc, float beta) {
     for (int64_t i = 0; i < m; i++) {
         float *row = c + i * ldc;
-        if (beta == 0.0f) memset(row, 0, sizeof(float) * (size_t)n);
+        if (beta == 0.0f)
+            memset(row, 0, sizeof(float) * (size_t)n);
         else if (beta != 1.0f)
             for (int64_t j = 0; j < n; j++) row[j] *= beta;
     }
@@ -29,8 +30,8 @@ static void blas(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, floa
                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                  int64_t ldc) {
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a, (int)lda,
-                b, (int)ldb, beta, c, (int)ldc);
+                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a, (int)lda, b,
+                (int)ldb, beta, c, (int)ldc);
 }
 
 /* OpenBLAS 0.3.21's single-threaded driver (every call here is single-threaded: the pool
@@ -78,8 +79,9 @@ static void split_gemm_part(int64_t begin, int64_t end, int part, void *arg) {
     int64_t from = begin * g->unit, to = end * g->unit < extent ? end * g->unit : extent;
     if (from >= to) return;
     if (g->by_columns)
-        blas_sliced(g->trans_a, g->trans_b, g->m, to - from, g->k, g->slices, g->alpha, g->a, g->lda,
-                    g->trans_b ? g->b + from * g->ldb : g->b + from, g->ldb, g->beta, g->c + from, g->ldc);
+        blas_sliced(g->trans_a, g->trans_b, g->m, to - from, g->k, g->slices, g->alpha, g->a,
+                    g->lda, g->trans_b ? g->b + from * g->ldb : g->b + from, g->ldb, g->beta,
+                    g->c + from, g->ldc);
     else
         blas_sliced(g->trans_a, g->trans_b, to - from, g->n, g->k, g->slices, g->alpha,
                     g->trans_a ? g->a + from : g->a + from * g->lda, g->lda, g->b, g->ldb, g->beta,
@@ -102,11 +104,24 @@ void ot_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
     OT_ASSERT(m < INT32_MAX && n < INT32_MAX && k < INT32_MAX && lda < INT32_MAX &&
               ldb < INT32_MAX && ldc < INT32_MAX);
     int threads = ot_compute_threads(); /* starts the pool: OpenBLAS is single-threaded from here */
-    if (threads > 1 && m * n * k >= SPLIT_MIN_MACS) {
+    if (threads > 1 && (double)m * (double)n * (double)k >= SPLIT_MIN_MACS) {
         /* Columns in blocks of 16 (OpenBLAS's kernel width) when there are enough of them,
          * else rows in blocks of 8. Inside a parallel loop this runs as one part. */
-        split_gemm g = {trans_a, trans_b, n >= 32 * threads, m, n, k, k_slices(n, k), 0,
-                        alpha, beta, a, b, lda, ldb, ldc, c};
+        split_gemm g = {.trans_a = trans_a,
+                        .trans_b = trans_b,
+                        .m = m,
+                        .n = n,
+                        .k = k,
+                        .alpha = alpha,
+                        .beta = beta,
+                        .a = a,
+                        .b = b,
+                        .lda = lda,
+                        .ldb = ldb,
+                        .ldc = ldc,
+                        .c = c};
+        g.by_columns = n >= 32 * threads;
+        g.slices = k_slices(n, k);
         g.unit = g.by_columns ? 16 : 8;
         int64_t extent = g.by_columns ? n : m;
         ot_parallel_ranges((extent + g.unit - 1) / g.unit, 1, split_gemm_part, &g);
@@ -124,18 +139,28 @@ void ot_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float a
 
 static struct {
     pthread_once_t once;
-    pthread_mutex_t lock;    /* guards the job fields below */
+    pthread_mutex_t lock; /* guards the job fields below */
     pthread_cond_t start, done;
-    pthread_mutex_t busy;    /* held by the thread running a parallel loop */
-    int threads;             /* including the caller */
+    pthread_mutex_t busy;        /* held by the thread running a parallel loop */
+    int threads;                 /* including the caller */
     _Atomic unsigned generation; /* bumped per job; workers wait for a new one */
     ot_range_fn fn;
     void *arg;
     int64_t count;
     int parts;
     _Atomic int pending; /* worker parts not finished */
-} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, 1, 0, NULL, NULL, 0, 0, 0};
+} pool = {PTHREAD_ONCE_INIT,
+          PTHREAD_MUTEX_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          PTHREAD_MUTEX_INITIALIZER,
+          1,
+          0,
+          NULL,
+          NULL,
+          0,
+          0,
+          0};
 
 static _Thread_local int inside_loop;
 
@@ -152,8 +177,10 @@ static int spin_until(int (*done)(const void *), const void *arg) {
         if (done(arg)) return 1;
         if (i % 64 == 0) {
             int64_t t = now_ns();
-            if (!deadline) deadline = t + SPIN_NS;
-            else if (t > deadline) return 0;
+            if (!deadline)
+                deadline = t + SPIN_NS;
+            else if (t > deadline)
+                return 0;
         }
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -161,7 +188,9 @@ static int spin_until(int (*done)(const void *), const void *arg) {
     }
 }
 
-static int new_job(const void *seen) { return atomic_load(&pool.generation) != *(const unsigned *)seen; }
+static int new_job(const void *seen) {
+    return atomic_load(&pool.generation) != *(const unsigned *)seen;
+}
 static int parts_done(const void *unused) {
     (void)unused;
     return atomic_load(&pool.pending) == 0;

@@ -21,7 +21,8 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
     OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
     /* Trained now: every parameter not frozen (the same mask the trainer packs). */
     unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
-    for (int v = 0; v < m->n_values; v++) trainable[v] = !m->values[v].frozen && ot_model_is_parameter(m, v);
+    for (int v = 0; v < m->n_values; v++)
+        trainable[v] = !m->values[v].frozen && ot_model_is_parameter(m, v);
     ot_frozen_part part;
     ot_status status = ot_frozen_part_find(m, trainable, io.input, &part);
     if (status == OT_OK && part.n_frontier == 1 && part.frontier[0] == io.input) {
@@ -33,8 +34,8 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
     ot_feature_cache cache;
     memset(&cache, 0, sizeof cache);
     if (status == OT_OK)
-        status = ot_feature_cache_open(&cache, m, &part, io.input, d, c->cache_dir, role, c->cache_compress,
-                                       forward_message, (void *)c);
+        status = ot_feature_cache_open(&cache, m, &part, io.input, d, c->cache_dir, role,
+                                       c->cache_compress, forward_message, (void *)c);
     ot_plan_pair pair;
     memset(&pair, 0, sizeof pair);
     if (status == OT_OK) {
@@ -44,7 +45,8 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
             feeds.values[k] = cache.values[k];
             feeds.shapes[k] = cache.shapes[k];
         }
-        ot_plan_options options = {.trainable = trainable, .targets = &io.loss_target, .n_targets = 1};
+        ot_plan_options options = {
+            .trainable = trainable, .targets = &io.loss_target, .n_targets = 1};
         status = ot_plan_pair_init(&pair, m, &options, &feeds, OT_MIN(256, d->n));
     }
     if (status == OT_OK) {

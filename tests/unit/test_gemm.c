@@ -19,8 +19,10 @@ static void fill(float *x, int64_t n, uint32_t seed) {
 
 static void check_product(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta) {
     int64_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n + 3; /* C strided: 3 spare columns */
-    float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
-    float *c = malloc(sizeof(float) * (size_t)(m * ldc)), *c0 = malloc(sizeof(float) * (size_t)(m * ldc));
+    float *a = malloc(sizeof(float) * (size_t)(m * k)),
+          *b = malloc(sizeof(float) * (size_t)(k * n));
+    float *c = malloc(sizeof(float) * (size_t)(m * ldc)),
+          *c0 = malloc(sizeof(float) * (size_t)(m * ldc));
     fill(a, m * k, 1);
     fill(b, k * n, 2);
     fill(c0, m * ldc, 3);
@@ -33,22 +35,24 @@ static void check_product(int ta, int tb, int64_t m, int64_t n, int64_t k, float
             float got = c[i * ldc + j];
             if (j >= n) { /* outside the product: untouched */
                 if (memcmp(&got, &c0[i * ldc + j], sizeof got))
-                    fail_msg("%c%c %lldx%lldx%lld: C[%lld][%lld] outside the product changed", ta ? 'T' : 'N',
-                             tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k, (long long)i, (long long)j);
+                    fail_msg("%c%c %lldx%lldx%lld: C[%lld][%lld] outside the product changed",
+                             ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)m, (long long)n,
+                             (long long)k, (long long)i, (long long)j);
                 continue;
             }
             double sum = 0, magnitude = 0;
             for (int64_t p = 0; p < k; p++) {
-                double x = ta ? a[p * lda + i] : a[i * lda + p], y = tb ? b[j * ldb + p] : b[p * ldb + j];
+                double x = ta ? a[p * lda + i] : a[i * lda + p],
+                       y = tb ? b[j * ldb + p] : b[p * ldb + j];
                 sum += x * y;
                 magnitude += fabs(x * y);
             }
             double want = 0.75 * sum + (beta != 0.0f ? beta * (double)c0[i * ldc + j] : 0.0);
             double tolerance = 1e-6 * (0.75 * magnitude + 1.0);
             if (!(fabs(got - want) <= tolerance))
-                fail_msg("%c%c %lldx%lldx%lld beta %g: C[%lld][%lld] = %.9g, want %.9g", ta ? 'T' : 'N',
-                         tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k, beta, (long long)i,
-                         (long long)j, got, want);
+                fail_msg("%c%c %lldx%lldx%lld beta %g: C[%lld][%lld] = %.9g, want %.9g",
+                         ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k,
+                         beta, (long long)i, (long long)j, got, want);
         }
     free(a);
     free(b);
@@ -106,7 +110,9 @@ static void parallel_ranges_cover_everything_once(void **state) {
         coverage c = {hits, 0};
         ot_parallel_ranges(counts[i], 7, count_items, &c);
         for (int64_t j = 0; j < counts[i]; j++)
-            if (hits[j] != 1) fail_msg("count %lld: item %lld ran %d times", (long long)counts[i], (long long)j, hits[j]);
+            if (hits[j] != 1)
+                fail_msg("count %lld: item %lld ran %d times", (long long)counts[i], (long long)j,
+                         hits[j]);
         free(hits);
     }
     coverage outer = {NULL, 0};
