@@ -25,6 +25,19 @@ cmp -s "$WORK/a.onnx" "$WORK/b.onnx" || fail "the same --seed gave different wei
 "$OT" eval "$WORK/a.onnx" --data "$DATA" --json >"$WORK/eval.json"
 grep -q '"samples": 100' "$WORK/eval.json" || fail "eval json: $(cat "$WORK/eval.json")"
 
+# --cache with --test: the first run builds the training and test caches, a rerun with a new
+# seed for the head reuses both (only the head runs) and scores the same way as without.
+ft() { "$OT" train "$M" --data "$DATA" --test "$DATA" --freeze-upto /1/Elu --cut /3/Tanh --head dense:3 \
+  --epochs 2 --seed "$1" "${@:2}" -o "$WORK/ft.onnx"; }
+ft 1 --cache "$WORK/cache" >"$WORK/ft1.txt"
+grep -q "cache: building .*test.otcache" "$WORK/ft1.txt" || fail "no test cache built: $(cat "$WORK/ft1.txt")"
+ft 2 --cache "$WORK/cache" >"$WORK/ft2.txt"
+grep -q "cache: reusing .*train.otcache" "$WORK/ft2.txt" || fail "train cache not reused: $(cat "$WORK/ft2.txt")"
+grep -q "cache: reusing .*test.otcache" "$WORK/ft2.txt" || fail "test cache not reused: $(cat "$WORK/ft2.txt")"
+ft 2 >"$WORK/ft2_plain.txt"
+[ "$(grep '^test:' "$WORK/ft2.txt" | sed 's/loss [0-9.]*//')" = "$(grep '^test:' "$WORK/ft2_plain.txt" | sed 's/loss [0-9.]*//')" ] ||
+  fail "test accuracy with and without the cache differ: $(grep '^test:' "$WORK/ft2.txt" "$WORK/ft2_plain.txt")"
+
 "$OT" new flatten,dense:16:relu,batchnorm,dropout:0.2,dense:3,softmax --input x:8 --seed 3 -o "$WORK/new.onnx"
 "$OT" info "$WORK/new.onnx" >"$WORK/new_info.txt"
 grep -q "Softmax" "$WORK/new_info.txt" || fail "new: no softmax layer"
