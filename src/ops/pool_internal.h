@@ -1,0 +1,34 @@
+/* Pooling internals shared by pool.c (attributes, geometry, every pool) and pool_2x2.c (the
+ * 2x2 / stride-2 max pool of every CNN). */
+#ifndef OT_POOL_INTERNAL_H
+#define OT_POOL_INTERNAL_H
+
+#include <stdint.h>
+
+#include "onnxtrain/tensor.h"
+
+#define POOL_MAX_SPATIAL (OT_MAX_DIMS - 2)
+
+/* The windows for one input shape. */
+typedef struct pool_geometry {
+    int nd;
+    int64_t planes;          /* N * C */
+    int64_t in[POOL_MAX_SPATIAL], out[POOL_MAX_SPATIAL];
+    int64_t kernel[POOL_MAX_SPATIAL], stride[POOL_MAX_SPATIAL], dilation[POOL_MAX_SPATIAL];
+    int64_t pad_begin[POOL_MAX_SPATIAL], pad_end[POOL_MAX_SPATIAL];
+    int64_t in_size, out_size; /* elements per plane */
+} pool_geometry;
+
+/* Planes per parallel part: at least ~4K outputs, fewer are not worth waking a thread. */
+static inline int64_t pool_plane_grain(const pool_geometry *g) {
+    return g->out_size > 0 && g->out_size < 4096 ? 4096 / g->out_size : 1;
+}
+
+/* 2x2 windows at stride 2, no padding or dilation, every window inside the input. */
+int pool_is_plain_2x2_stride_2(const pool_geometry *g);
+/* y (planes, out_size) = the windows' maxima; argmax (same layout) their flat input indices,
+ * or NULL when no positions are wanted (inference). Same choice as the general loops: a
+ * larger value or a NaN takes over, ties keep the first in row-major window order. */
+void max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g);
+
+#endif
