@@ -472,6 +472,15 @@ void ot_feature_cache_close(ot_feature_cache *c) {
     memset(c, 0, sizeof *c);
 }
 
+void ot_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache) {
+    memset(feeds, 0, sizeof *feeds);
+    feeds->count = cache->count;
+    for (int k = 0; k < cache->count; k++) {
+        feeds->values[k] = cache->values[k];
+        feeds->shapes[k] = cache->shapes[k];
+    }
+}
+
 void ot_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *c, const ot_dataset *d) {
     memset(s, 0, sizeof *s);
     s->n = c->n;

@@ -51,6 +51,9 @@ ot_status ot_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_f
                                 int compress, ot_cache_message_fn message, void *user);
 void ot_feature_cache_close(ot_feature_cache *cache);
 
+/* The cache's frontier tensors as a plan's feeds. */
+void ot_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache);
+
 /* The cache's frontier arrays plus the dataset's labels as a sample source. */
 void ot_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *cache, const ot_dataset *d);
 

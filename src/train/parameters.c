@@ -26,6 +26,10 @@ static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_te
     (void)m;
 }
 
+int ot_parameter_is_trained(const ot_model *m, int v) {
+    return !m->values[v].frozen && ot_model_is_parameter(m, v);
+}
+
 ot_status ot_parameters_collect(ot_model *m, ot_parameters *p) {
     memset(p, 0, sizeof *p);
     p->values = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
@@ -33,7 +37,7 @@ ot_status ot_parameters_collect(ot_model *m, ot_parameters *p) {
     p->trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
     p->grad_of_value = ot_xcalloc((size_t)m->n_values + 1, sizeof(float *));
     for (int v = 0; v < m->n_values; v++) {
-        if (m->values[v].frozen || !ot_model_is_parameter(m, v)) continue;
+        if (!ot_parameter_is_trained(m, v)) continue;
         p->values[p->count] = v;
         p->offsets[p->count] = p->total;
         p->total += ot_tensor_numel(&m->values[v].tensor);

@@ -19,8 +19,11 @@ typedef struct ot_parameters {
     int64_t *units, *unit_len, *unit_stride, *elem_stride; /* units 0: not constrained */
 } ot_parameters;
 
-/* Packs every initializer that is a parameter (ot_model_is_parameter) and not frozen. The
- * model's tensors then point into the block. */
+/* Whether value v is trained: a parameter (ot_model_is_parameter) that is not frozen. */
+int ot_parameter_is_trained(const ot_model *m, int v);
+
+/* Packs every trained value (ot_parameter_is_trained). The model's tensors then point into
+ * the block. */
 ot_status ot_parameters_collect(ot_model *m, ot_parameters *p);
 void ot_parameters_free(ot_parameters *p);
 

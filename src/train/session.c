@@ -125,27 +125,37 @@ ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_
     return OT_OK;
 }
 
+ot_status ot_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
+                          const ot_plan_options *options, const ot_feed_set *feeds,
+                          const ot_sample_source *source, const ot_dataset *d, int64_t batch,
+                          ot_eval_result *out) {
+    ot_plan_pair pair;
+    ot_status status = ot_plan_pair_init(&pair, m, options, feeds, OT_MIN(batch, d->n));
+    if (status == OT_OK) {
+        const ot_tensor *y = ot_plan_value(pair.full, io->loss_target);
+        status = ot_check_labels(d, loss, ot_tensor_numel(y) / pair.batch, "evaluation data");
+    }
+    if (status == OT_OK) status = ot_evaluate_with(&pair, io, loss, source, out);
+    ot_plan_pair_free(&pair);
+    return status;
+}
+
 ot_status ot_evaluate(ot_model *m, ot_loss_kind loss, const char *input_name,
                       const char *output_name, int64_t batch, ot_dataset *d, ot_eval_result *out) {
     ot_io_binding io;
     OT_TRY(ot_io_bind(m, input_name, output_name, loss, &io));
     OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
-    ot_plan_options options = {0};
-    options.targets = &io.loss_target;
-    options.n_targets = 1;
-    ot_plan_pair pair;
+    ot_plan_options options = {.targets = &io.loss_target, .n_targets = 1};
     ot_feed_set feeds;
     ot_feed_set_single(&feeds, io.input, d->sample_ndim, d->sample_dims);
-    ot_status status = ot_plan_pair_init(&pair, m, &options, &feeds, OT_MIN(batch, d->n));
-    if (status == OT_OK) {
-        const ot_tensor *y = ot_plan_value(pair.full, io.loss_target);
-        status = ot_check_labels(d, loss, ot_tensor_numel(y) / pair.batch, "evaluation data");
-    }
     ot_sample_source source;
     ot_sample_source_from_dataset(&source, d);
-    if (status == OT_OK) status = ot_evaluate_with(&pair, &io, loss, &source, out);
-    ot_plan_pair_free(&pair);
-    return status;
+    return ot_evaluate_fed(m, &io, loss, &options, &feeds, &source, d, batch, out);
+}
+
+void ot_config_message(void *config, const char *message) {
+    const ot_train_config *c = config;
+    if (c->callbacks.on_message) c->callbacks.on_message(c->callbacks.user, message);
 }
 
 ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input) {

@@ -67,6 +67,17 @@ void ot_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d);
 ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
                            const ot_sample_source *source, ot_eval_result *out);
 
+/* Evaluates source (d's samples, or their cached features) through inference plans of
+ * `batch` samples fed at feeds, after checking d's labels against the output's width. */
+ot_status ot_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
+                          const ot_plan_options *options, const ot_feed_set *feeds,
+                          const ot_sample_source *source, const ot_dataset *d, int64_t batch,
+                          ot_eval_result *out);
+
+/* Passes a message (the feature cache's) to the on_message callback of the ot_train_config
+ * given as user. */
+void ot_config_message(void *config, const char *message);
+
 /* Shapes dataset samples as the model input expects (per-sample dims = input dims after the
  * batch); unknown dims accept the data's own. */
 ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input);

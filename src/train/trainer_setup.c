@@ -5,11 +5,6 @@
 #include "../core/util.h"
 #include "trainer_internal.h"
 
-static void cache_message(void *user, const char *message) {
-    const ot_train_config *c = user;
-    if (c->callbacks.on_message) c->callbacks.on_message(c->callbacks.user, message);
-}
-
 /* Moves optimizer state of parameters that stay trained into a new optimizer's layout. */
 static ot_status carry_optimizer(trainer *t, const ot_parameters *old_params, ot_optimizer *old) {
     ot_optimizer *fresh;
@@ -42,25 +37,20 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
                            "differ every epoch, so the frozen layers' outputs cannot be computed once");
         OT_TRY(ot_frozen_part_find(t->m, t->params.trainable, t->io.input, &t->part));
         if (t->part.n_frontier == 1 && t->part.frontier[0] == t->io.input) {
-            cache_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
+            ot_config_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
         } else {
             OT_TRY(ot_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, c->cache_dir,
-                                         "train", c->cache_compress, cache_message, (void *)c));
+                                         "train", c->cache_compress, ot_config_message, (void *)c));
             if (t->val)
                 OT_TRY(ot_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, c->cache_dir,
-                                             "val", c->cache_compress, cache_message, (void *)c));
+                                             "val", c->cache_compress, ot_config_message, (void *)c));
             t->caching = 1;
         }
     }
-    memset(feeds, 0, sizeof *feeds);
     if (t->caching) {
         ot_sample_source_from_cache(&t->train_source, &t->train_cache, t->train);
         if (t->val) ot_sample_source_from_cache(&t->val_source, &t->val_cache, t->val);
-        feeds->count = t->train_cache.count;
-        for (int k = 0; k < feeds->count; k++) {
-            feeds->values[k] = t->train_cache.values[k];
-            feeds->shapes[k] = t->train_cache.shapes[k];
-        }
+        ot_feed_set_from_cache(feeds, &t->train_cache);
     } else {
         ot_sample_source_from_dataset(&t->train_source, t->train);
         if (t->val) ot_sample_source_from_dataset(&t->val_source, t->val);
