@@ -121,7 +121,7 @@ ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, 
         return status;
     }
     /* A prefix read leaves the rest of the file unread (and unchecked). */
-    if (status == OT_OK && labels.ndim == 1 && images.dims[0] < labels.dims[0]) labels.dims[0] = images.dims[0];
+    if (labels.ndim == 1 && images.dims[0] < labels.dims[0]) labels.dims[0] = images.dims[0];
     if (images.ndim < 2) status = ot_fail(OT_ERR_FORMAT, "%s: images need at least 2 dims", images_path);
     else if (labels.ndim != 1) status = ot_fail(OT_ERR_FORMAT, "%s: labels need 1 dim", labels_path);
     else if (labels.file_items != images.file_items)

@@ -149,18 +149,9 @@ static struct {
     int64_t count;
     int parts;
     _Atomic int pending; /* worker parts not finished */
-} pool = {PTHREAD_ONCE_INIT,
-          PTHREAD_MUTEX_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER,
-          PTHREAD_MUTEX_INITIALIZER,
-          1,
-          0,
-          NULL,
-          NULL,
-          0,
-          0,
-          0};
+} pool = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER,
+          .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER,
+          .busy = PTHREAD_MUTEX_INITIALIZER, .threads = 1};
 
 static _Thread_local int inside_loop;
 
