@@ -35,6 +35,27 @@ ot_tensor ts_float(int ndim, const int64_t *dims, const float *values) {
     return t;
 }
 
+void ts_expect_floats(const ot_tensor *t, const float *want, int64_t n) {
+    assert_int_equal(t->dtype, OT_FLOAT);
+    assert_int_equal(ot_tensor_numel(t), n);
+    for (int64_t i = 0; i < n; i++)
+        if (((const float *)t->data)[i] != want[i])
+            fail_msg("value %lld: %.9g, expected %.9g", (long long)i, ((const float *)t->data)[i], want[i]);
+}
+
+void ts_expect_int64s(const ot_tensor *t, const int64_t *want, int64_t n) {
+    assert_int_equal(t->dtype, OT_INT64);
+    assert_int_equal(ot_tensor_numel(t), n);
+    for (int64_t i = 0; i < n; i++)
+        if (((const int64_t *)t->data)[i] != want[i])
+            fail_msg("value %lld: %lld, expected %lld", (long long)i,
+                     (long long)((const int64_t *)t->data)[i], (long long)want[i]);
+}
+
+void ts_free_tensors(ot_tensor *t, int n) {
+    for (int i = 0; i < n; i++) ot_tensor_free(&t[i]);
+}
+
 ot_attr ts_attr_int(const char *name, int64_t value) {
     ot_attr a = {0};
     a.name = ot_xstrdup(name);

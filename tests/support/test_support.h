@@ -20,6 +20,11 @@ ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float 
 ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values);
 /* A float tensor from values. */
 ot_tensor ts_float(int ndim, const int64_t *dims, const float *values);
+/* Fails unless t holds exactly these n values (float32 / int64). */
+void ts_expect_floats(const ot_tensor *t, const float *want, int64_t n);
+void ts_expect_int64s(const ot_tensor *t, const int64_t *want, int64_t n);
+/* Frees n tensors. */
+void ts_free_tensors(ot_tensor *t, int n);
 
 /* Attribute constructors (the returned attr borrows nothing; free with ot_attr_free). */
 ot_attr ts_attr_int(const char *name, int64_t value);

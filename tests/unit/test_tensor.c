@@ -77,27 +77,13 @@ static ot_tensor typed(ot_dtype dtype, int ndim, const int64_t *dims, const void
     return t;
 }
 
-static void expect_floats(const ot_tensor *t, const float *want, int64_t n) {
-    assert_int_equal(t->dtype, OT_FLOAT);
-    assert_int_equal(ot_tensor_numel(t), n);
-    for (int64_t i = 0; i < n; i++)
-        if (((const float *)t->data)[i] != want[i])
-            fail_msg("value %lld: %.9g, expected %.9g", (long long)i, ((const float *)t->data)[i], want[i]);
-}
-
-static void expect_int64s(const ot_tensor *t, const int64_t *want, int64_t n) {
-    assert_int_equal(t->dtype, OT_INT64);
-    assert_int_equal(ot_tensor_numel(t), n);
-    for (int64_t i = 0; i < n; i++) assert_int_equal(((const int64_t *)t->data)[i], want[i]);
-}
-
 /* Identity, Constant, ConstantOfShape ---------------------------------------------------- */
 
 static void identity_passes_any_dtype(void **state) {
     (void)state;
     ot_tensor xi = ts_int64(2, I64(2, 2), I64(5, -6, 7, 1LL << 40));
     ot_tensor y = run_op("Identity", 16, 1, (const ot_tensor *[]){&xi}, 1, 0, 0, NULL);
-    expect_int64s(&y, xi.data, 4);
+    ts_expect_int64s(&y, xi.data, 4);
     ot_tensor_free(&y);
     ot_tensor xb = typed(OT_BOOL, 1, I64(3), (const uint8_t[]){1, 0, 1});
     y = run_op("Identity", 1, 1, (const ot_tensor *[]){&xb}, 1, 0, 0, NULL);
@@ -120,22 +106,22 @@ static void constant_forms(void **state) {
     ot_tensor y = run_op("Constant", 13, 0, NULL, 1, 0, 1, &a);
     assert_int_equal(y.ndim, 2);
     assert_int_equal(y.dims[0], 2);
-    expect_int64s(&y, I64(4, -9), 2);
+    ts_expect_int64s(&y, I64(4, -9), 2);
     ot_tensor_free(&y);
     ot_attr_free(&a);
     ot_attr f = ts_attr_float("value_float", 2.5f);
     y = run_op("Constant", 12, 0, NULL, 1, 0, 1, &f);
     assert_int_equal(y.ndim, 0);
-    expect_floats(&y, F32(2.5f), 1);
+    ts_expect_floats(&y, F32(2.5f), 1);
     ot_tensor_free(&y);
     ot_attr ints = ts_attr_ints("value_ints", 3, I64(1, 2, 3));
     y = run_op("Constant", 13, 0, NULL, 1, 0, 1, &ints);
-    expect_int64s(&y, I64(1, 2, 3), 3);
+    ts_expect_int64s(&y, I64(1, 2, 3), 3);
     ot_tensor_free(&y);
     ot_attr one = ts_attr_int("value_int", -7);
     y = run_op("Constant", 13, 0, NULL, 1, 0, 1, &one);
     assert_int_equal(y.ndim, 0);
-    expect_int64s(&y, I64(-7), 1);
+    ts_expect_int64s(&y, I64(-7), 1);
     ot_tensor_free(&y);
     ot_attr two[2] = {f, one};
     assert_int_equal(resolve_status("Constant", 13, 2, two), OT_ERR_INVALID);
@@ -159,14 +145,14 @@ static void constant_of_shape_values(void **state) {
     ot_model_free(m);
     assert_int_equal(y.ndim, 2);
     assert_int_equal(y.dims[1], 3);
-    expect_floats(&y, F32(0, 0, 0, 0, 0, 0), 6);
+    ts_expect_floats(&y, F32(0, 0, 0, 0, 0, 0), 6);
     ot_tensor_free(&y);
     ot_tensor seven = ts_int64(1, I64(1), I64(7));
     ot_attr value = attr_tensor("value", &seven);
     m = ts_single_node("", "ConstantOfShape", 9, 1, (const ot_tensor *[]){&shape}, NULL, 1, 1, &value);
     y = ts_run(m, 0, NULL, 0);
     ot_model_free(m);
-    expect_int64s(&y, I64(7, 7, 7, 7, 7, 7), 6);
+    ts_expect_int64s(&y, I64(7, 7, 7, 7, 7, 7), 6);
     ot_tensor_free(&y);
     ot_tensor negative = ts_int64(1, I64(2), I64(2, -3));
     expect_error("ConstantOfShape", 9, 1, (const ot_tensor *[]){&negative}, NULL, 1, 0, NULL,
@@ -192,7 +178,7 @@ static void cast_between_dtypes(void **state) {
     /* numpy: float32 -> int64 truncates toward zero */
     ot_tensor x = ts_float(1, I64(5), F32(-2.7f, -0.5f, 0.0f, 0.5f, 2.7f));
     ot_tensor y = cast(&x, 13, ts_attr_int("to", OT_INT64));
-    expect_int64s(&y, I64(-2, 0, 0, 0, 2), 5);
+    ts_expect_int64s(&y, I64(-2, 0, 0, 0, 2), 5);
     ot_tensor_free(&y);
     y = cast(&x, 13, ts_attr_int("to", OT_BOOL));
     assert_int_equal(y.dtype, OT_BOOL);
@@ -201,15 +187,15 @@ static void cast_between_dtypes(void **state) {
     /* bool -> float, int64 -> float (2^62 + 1 rounds to 2^62), int32 -> int64 */
     ot_tensor b = typed(OT_BOOL, 1, I64(2), (const uint8_t[]){1, 0});
     y = cast(&b, 13, ts_attr_int("to", OT_FLOAT));
-    expect_floats(&y, F32(1, 0), 2);
+    ts_expect_floats(&y, F32(1, 0), 2);
     ot_tensor_free(&y);
     ot_tensor big = ts_int64(1, I64(2), I64((1LL << 62) + 1, -3));
     y = cast(&big, 13, ts_attr_int("to", OT_FLOAT));
-    expect_floats(&y, F32(4611686018427387904.0f, -3), 2);
+    ts_expect_floats(&y, F32(4611686018427387904.0f, -3), 2);
     ot_tensor_free(&y);
     ot_tensor i32 = typed(OT_INT32, 1, I64(2), (const int32_t[]){-5, 1 << 30});
     y = cast(&i32, 13, ts_attr_int("to", OT_INT64));
-    expect_int64s(&y, I64(-5, 1 << 30), 2);
+    ts_expect_int64s(&y, I64(-5, 1 << 30), 2);
     ot_tensor_free(&y);
     /* float -> uint8 goes through the integer and wraps, as numpy's astype does */
     ot_tensor wide = ts_float(1, I64(2), F32(300.7f, -1.2f));
@@ -220,19 +206,19 @@ static void cast_between_dtypes(void **state) {
     /* float16 / bfloat16 targets are held as float32, rounded (numpy, torch) */
     ot_tensor third = ts_float(0, NULL, F32(1.0f / 3.0f));
     y = cast(&third, 13, ts_attr_int("to", OT_FLOAT16));
-    expect_floats(&y, F32(0.333251953125f), 1);
+    ts_expect_floats(&y, F32(0.333251953125f), 1);
     ot_tensor_free(&y);
     y = cast(&third, 13, ts_attr_int("to", OT_BFLOAT16));
-    expect_floats(&y, F32(0.333984375f), 1);
+    ts_expect_floats(&y, F32(0.333984375f), 1);
     ot_tensor_free(&y);
     /* opset 1 names the dtype with a string */
     y = cast(&x, 1, ts_attr_string("to", "INT64"));
-    expect_int64s(&y, I64(-2, 0, 0, 0, 2), 5);
+    ts_expect_int64s(&y, I64(-2, 0, 0, 0, 2), 5);
     ot_tensor_free(&y);
     /* NaN and out-of-range values do not hit undefined behaviour: saturate, NaN -> 0 */
     ot_tensor odd = ts_float(1, I64(3), F32(NAN, 1e30f, -1e30f));
     y = cast(&odd, 13, ts_attr_int("to", OT_INT64));
-    expect_int64s(&y, I64(0, INT64_MAX, INT64_MIN), 3);
+    ts_expect_int64s(&y, I64(0, INT64_MAX, INT64_MIN), 3);
     ot_tensor_free(&y);
     ot_attr bad = ts_attr_string("to", "STRING");
     assert_int_equal(resolve_status("Cast", 1, 1, &bad), OT_ERR_UNSUPPORTED);
@@ -257,7 +243,7 @@ static void dropout_inference_is_identity(void **state) {
     ot_tensor r = ts_float(0, NULL, &ratio);
     const ot_tensor *in[2] = {&x, &r};
     ot_tensor y = run_op("Dropout", 13, 2, in, 2, 0, 0, NULL);
-    expect_floats(&y, x.data, 20);
+    ts_expect_floats(&y, x.data, 20);
     ot_tensor mask = run_op("Dropout", 13, 2, in, 2, 1, 0, NULL);
     assert_int_equal(mask.dtype, OT_BOOL);
     for (int i = 0; i < 20; i++) assert_int_equal(((uint8_t *)mask.data)[i], 1);
@@ -266,7 +252,7 @@ static void dropout_inference_is_identity(void **state) {
     /* opset 7-9: ratio attribute, mask of the input's type */
     ot_attr attr = ts_attr_float("ratio", 0.3f);
     mask = run_op("Dropout", 7, 1, in, 2, 1, 1, &attr);
-    expect_floats(&mask, F32(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1), 20);
+    ts_expect_floats(&mask, F32(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1), 20);
     ot_tensor_free(&mask);
     ot_attr_free(&attr);
     ot_tensor_free(&x);
@@ -346,7 +332,7 @@ static void dropout_training_mode_and_gradient(void **state) {
     ot_tensor_free(&y);
     /* ratio 0 in training mode is the identity */
     y = run_op("Dropout", 13, 3, (const ot_tensor *[]){&x, &r0, &on}, 1, 0, 0, NULL);
-    expect_floats(&y, x.data, 2000);
+    ts_expect_floats(&y, x.data, 2000);
     ot_tensor_free(&y);
     expect_error("Dropout", 13, 3, (const ot_tensor *[]){&x, &r1, &on}, (const int[]){1, 0, 0}, 1, 0,
                  NULL, OT_ERR_INVALID, "ratio must be in [0, 1), not 1");

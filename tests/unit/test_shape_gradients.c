@@ -1,0 +1,101 @@
+/* Shape family gradients: central differences for the views, layouts and selections, and
+ * the exact gradient of the multi-output Split. Forward values: test_shape.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "test_support.h"
+
+#define I64(...) ((const int64_t[]){__VA_ARGS__})
+#define F32(...) ((const float[]){__VA_ARGS__})
+
+static void gradients_of_views_and_layouts(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 3);
+    ot_tensor x = ts_random(&rng, 3, I64(2, 3, 4), -1, 1);
+    ot_tensor shape = ts_int64(1, I64(2), I64(-1, 6));
+    ts_gradcheck("Reshape", 14, 2, (const ot_tensor *[]){&x, &shape}, 1, 0, NULL, 0, 1e-2, 1e-3);
+    ot_attr axis = ts_attr_int("axis", 2);
+    ts_gradcheck("Flatten", 13, 1, (const ot_tensor *[]){&x}, 1, 1, &axis, 0, 1e-2, 1e-3);
+    ot_attr_free(&axis);
+    ot_tensor ua = ts_int64(1, I64(1), I64(1));
+    ts_gradcheck("Unsqueeze", 13, 2, (const ot_tensor *[]){&x, &ua}, 1, 0, NULL, 0, 1e-2, 1e-3);
+    ot_tensor s = ts_random(&rng, 3, I64(2, 1, 4), -1, 1);
+    ts_gradcheck("Squeeze", 13, 2, (const ot_tensor *[]){&s, &ua}, 1, 0, NULL, 0, 1e-2, 1e-3);
+    ot_attr perm = ts_attr_ints("perm", 3, I64(2, 0, 1));
+    ts_gradcheck("Transpose", 13, 1, (const ot_tensor *[]){&x}, 1, 1, &perm, 0, 1e-2, 1e-3);
+    ot_attr_free(&perm);
+    /* Expand and Tile repeat elements: their gradients sum the copies. */
+    ot_tensor e = ts_random(&rng, 2, I64(3, 1), -1, 1);
+    ot_tensor eshape = ts_int64(1, I64(3), I64(2, 3, 4));
+    ts_gradcheck("Expand", 13, 2, (const ot_tensor *[]){&e, &eshape}, 1, 0, NULL, 0, 1e-2, 1e-3);
+    ot_tensor reps = ts_int64(1, I64(3), I64(2, 1, 3));
+    ts_gradcheck("Tile", 13, 2, (const ot_tensor *[]){&x, &reps}, 1, 0, NULL, 0, 1e-2, 1e-3);
+    ts_free_tensors((ot_tensor[]){x, shape, ua, s, e, eshape, reps}, 7);
+}
+
+static void gradients_of_selections(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 4);
+    ot_tensor a = ts_random(&rng, 2, I64(2, 3), -1, 1), b = ts_random(&rng, 2, I64(2, 2), -1, 1);
+    ot_attr axis = ts_attr_int("axis", 1);
+    ts_gradcheck("Concat", 13, 2, (const ot_tensor *[]){&a, &b}, 3, 1, &axis, 0, 1e-2, 1e-3);
+    ot_tensor x = ts_random(&rng, 3, I64(3, 4, 5), -1, 1);
+    ot_tensor starts = ts_int64(1, I64(2), I64(-1, 1)), ends = ts_int64(1, I64(2), I64(0, 5));
+    ot_tensor axes = ts_int64(1, I64(2), I64(1, 2)), steps = ts_int64(1, I64(2), I64(-2, 3));
+    ts_gradcheck("Slice", 13, 5, (const ot_tensor *[]){&x, &starts, &ends, &axes, &steps}, 1, 0,
+                 NULL, 0, 1e-2, 1e-3);
+    /* Gather with a repeated index: both picks add into the same row. */
+    ot_tensor idx = ts_int64(2, I64(2, 2), I64(1, -1, 1, 0));
+    ts_gradcheck("Gather", 13, 2, (const ot_tensor *[]){&a, &idx}, 1, 1, &axis, 0, 1e-2, 1e-3);
+    ot_attr_free(&axis);
+    ot_tensor pads = ts_int64(1, I64(6), I64(1, 3, 0, 0, 2, -1));
+    const char *modes[] = {"constant", "reflect", "edge"};
+    for (int i = 0; i < 3; i++) {
+        ot_attr mode = ts_attr_string("mode", modes[i]);
+        ts_gradcheck("Pad", 13, 2, (const ot_tensor *[]){&x, &pads}, 1, 1, &mode, 0, 1e-2, 1e-3);
+        ot_attr_free(&mode);
+    }
+    ts_free_tensors((ot_tensor[]){a, b, x, starts, ends, axes, steps, idx, pads}, 9);
+}
+
+/* Split has several outputs: feed each a distinct gradient and check the input's gradient
+ * is exactly their concatenation (0 where an output takes no gradient). */
+static void split_gradient_is_concatenation(void **state) {
+    (void)state;
+    ot_tensor x = ts_float(2, I64(2, 5), F32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+    ot_tensor sizes = ts_int64(1, I64(3), I64(2, 1, 2));
+    ot_attr axis = ts_attr_int("axis", 1);
+    ot_model *m = ts_single_node("", "Split", 13, 2, (const ot_tensor *[]){&x, &sizes}, NULL, 3, 1, &axis);
+    unsigned char *trainable = ot_xcalloc((size_t)m->n_values, 1);
+    trainable[ot_model_find_value(m, "x0")] = 1;
+    ot_plan_options options = {.training = 1, .trainable = trainable};
+    ot_plan *plan;
+    assert_int_equal(ot_plan_create(m, &options, 0, NULL, NULL, &plan), OT_OK);
+    assert_int_equal(ot_plan_forward(plan), OT_OK);
+    ot_plan_zero_grads(plan);
+    const float dy0[4] = {10, 11, 12, 13}, dy2[4] = {30, 31, 32, 33};
+    memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy0, sizeof dy0);
+    memset(ot_plan_grad(plan, m->outputs[1])->data, 0, 2 * sizeof(float));
+    memcpy(ot_plan_grad(plan, m->outputs[2])->data, dy2, sizeof dy2);
+    assert_int_equal(ot_plan_backward(plan), OT_OK);
+    const float want[10] = {10, 11, 0, 30, 31, 12, 13, 0, 32, 33};
+    ts_expect_floats(ot_plan_grad(plan, ot_model_find_value(m, "x0")), want, 10);
+    ot_plan_free(plan);
+    free(trainable);
+    ot_model_free(m);
+    ot_attr_free(&axis);
+    ot_tensor_free(&x);
+    ot_tensor_free(&sizes);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gradients_of_views_and_layouts),
+        cmocka_unit_test(gradients_of_selections),
+        cmocka_unit_test(split_gradient_is_concatenation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
