@@ -1,12 +1,14 @@
 /* ot_sgemm against a double-precision reference over the shapes that take each path: small
  * (one call on the caller), split by columns, split by rows, deep-and-narrow (cut into K
  * slices), wide; every transpose, beta 0 (overwriting NaN), 1 and 0.5, strided C. And the
- * pool's loop: every item once, nested loops inline. */
+ * pool's loop: every item once, nested loops inline. And ot_panel_gemm (Winograd's
+ * products): partial panels, K = 0, overwrite and accumulate, rows left alone. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/gemm.h"
+#include "ops/panel_gemm.h"
 #include "test_support.h"
 
 /* Deterministic values in [-1, 1). */
@@ -84,6 +86,49 @@ typedef struct coverage {
     int nested_parts;
 } coverage;
 
+/* C (m, n) = or += A (m, k) @ B (k, n) with A packed into panels by ot_panel_index; each
+ * element summed over k in order with one rounding per step (fmaf), so the check is exact.
+ * C has a spare row and spare columns that must stay untouched. */
+static void check_panel_product(int64_t m, int64_t n, int64_t k, int accumulate) {
+    int64_t ldb = n + 5, ldc = n + 7, panel = ot_panel_floats(m, k);
+    float *a = malloc(sizeof(float) * (size_t)(m * k + 1)), *packed = calloc((size_t)panel + 1, sizeof(float));
+    float *b = malloc(sizeof(float) * (size_t)(k * ldb + 1));
+    float *c = malloc(sizeof(float) * (size_t)((m + 1) * ldc)), *c0 = malloc(sizeof(float) * (size_t)((m + 1) * ldc));
+    fill(a, m * k, 4);
+    fill(b, k * ldb, 5);
+    fill(c0, (m + 1) * ldc, 6);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t p = 0; p < k; p++) packed[ot_panel_index(i, p, k)] = a[i * k + p];
+    memcpy(c, c0, sizeof(float) * (size_t)((m + 1) * ldc));
+    ot_panel_gemm(m, n, k, packed, b, ldb, c, ldc, accumulate);
+    for (int64_t i = 0; i <= m; i++)
+        for (int64_t j = 0; j < ldc; j++) {
+            float want = c0[i * ldc + j];
+            if (i < m && j < n) {
+                float sum = 0.0f;
+                for (int64_t p = 0; p < k; p++) sum = fmaf(a[i * k + p], b[p * ldb + j], sum);
+                want = accumulate ? want + sum : sum;
+            }
+            if (memcmp(&want, &c[i * ldc + j], sizeof want))
+                fail_msg("panel %lldx%lldx%lld%s: C[%lld][%lld] = %.9g, want %.9g", (long long)m,
+                         (long long)n, (long long)k, accumulate ? " +=" : "", (long long)i,
+                         (long long)j, c[i * ldc + j], want);
+        }
+    free(a);
+    free(packed);
+    free(b);
+    free(c);
+    free(c0);
+}
+
+static void panel_products_match_reference(void **state) {
+    (void)state;
+    const int64_t shapes[][3] = {{6, 16, 5}, {1, 16, 3}, {13, 32, 40}, {64, 48, 32}, {5, 16, 0}, {20, 80, 129}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int accumulate = 0; accumulate < 2; accumulate++)
+            check_panel_product(shapes[s][0], shapes[s][1], shapes[s][2], accumulate);
+}
+
 static void count_items(int64_t begin, int64_t end, int part, void *arg) {
     coverage *c = arg;
     assert_true(part >= 0 && part < ot_compute_threads());
@@ -123,6 +168,7 @@ static void parallel_ranges_cover_everything_once(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(products_match_reference),
+        cmocka_unit_test(panel_products_match_reference),
         cmocka_unit_test(parallel_ranges_cover_everything_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,75 @@
+/* ot_panel_gemm: a 6 x 16 register-blocked kernel (twelve 8-float accumulators, the B row
+ * in two registers, one broadcast of A at a time), with AVX2/FMA intrinsics where the build
+ * targets them and the same arithmetic in plain C elsewhere. */
+#include "panel_gemm.h"
+
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* C[0..rows) x 16 (+)= panel (k, 6) @ B (k, 16). */
+static void block_6x16(int rows, int64_t kn, const float *restrict ap, const float *restrict b,
+                       int64_t ldb, float *restrict c, int64_t ldc, int accumulate) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int64_t k = 0; k < kn; k++, ap += OT_PANEL_ROWS, b += ldb) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), a;
+        a = _mm256_broadcast_ss(ap + 0);
+        c00 = _mm256_fmadd_ps(a, b0, c00);
+        c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(ap + 1);
+        c10 = _mm256_fmadd_ps(a, b0, c10);
+        c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(ap + 2);
+        c20 = _mm256_fmadd_ps(a, b0, c20);
+        c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(ap + 3);
+        c30 = _mm256_fmadd_ps(a, b0, c30);
+        c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(ap + 4);
+        c40 = _mm256_fmadd_ps(a, b0, c40);
+        c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(ap + 5);
+        c50 = _mm256_fmadd_ps(a, b0, c50);
+        c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    __m256 acc[OT_PANEL_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                    {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+        __m256 lo = acc[r][0], hi = acc[r][1];
+        if (accumulate) {
+            lo = _mm256_add_ps(_mm256_loadu_ps(row), lo);
+            hi = _mm256_add_ps(_mm256_loadu_ps(row + 8), hi);
+        }
+        _mm256_storeu_ps(row, lo);
+        _mm256_storeu_ps(row + 8, hi);
+    }
+}
+
+#else
+
+static void block_6x16(int rows, int64_t kn, const float *restrict ap, const float *restrict b,
+                       int64_t ldb, float *restrict c, int64_t ldc, int accumulate) {
+    float acc[OT_PANEL_ROWS][OT_PANEL_COLS];
+    memset(acc, 0, sizeof acc);
+    for (int64_t k = 0; k < kn; k++, ap += OT_PANEL_ROWS, b += ldb)
+        for (int r = 0; r < OT_PANEL_ROWS; r++)
+            for (int j = 0; j < OT_PANEL_COLS; j++) acc[r][j] = __builtin_fmaf(ap[r], b[j], acc[r][j]);
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < OT_PANEL_COLS; j++)
+            c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+#endif
+
+void ot_panel_gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
+                   float *c, int64_t ldc, int accumulate) {
+    for (int64_t i = 0; i < m; i += OT_PANEL_ROWS) {
+        int rows = m - i < OT_PANEL_ROWS ? (int)(m - i) : OT_PANEL_ROWS;
+        const float *panel = a + i * k;
+        for (int64_t j = 0; j < n; j += OT_PANEL_COLS)
+            block_6x16(rows, k, panel, b + j, ldb, c + i * ldc + j, ldc, accumulate);
+    }
+}
