@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "onnxtrain/plan.h"
 #include "onnxtrain/status.h"
 #include "onnxtrain/tensor.h"
 
@@ -170,6 +171,8 @@ int cli_set_max_memory(const cli_args *args) {
     ot_set_memory_limit((size_t)mib * 1048576);
     return 1;
 }
+
+void cli_set_fast_conv(const cli_args *args) { ot_set_fast_convolution(cli_has(args, "fast-conv")); }
 
 int cli_get_double(const cli_args *args, const char *name, double fallback, double min,
                    double max, double *out) {

@@ -56,6 +56,12 @@ int cli_get_double(const cli_args *args, const char *name, double fallback, doub
     {"max-memory", 0, "MiB", "refuse to allocate or plan more than this much memory at once; "    \
                              "the error names what needed it"}
 int cli_set_max_memory(const cli_args *args);
+/* --fast-conv: ot_set_fast_convolution. */
+#define CLI_FAST_CONV_FLAG                                                                       \
+    {"fast-conv", 0, NULL, "Winograd F(4x4,3x3) and F(2x2,5x5) convolutions: 4x and 2.8x "      \
+                           "fewer multiplies in 3x3 and 5x5 convs, ten times the rounding error " \
+                           "(1e-6 to 1e-5 of a tensor's scale instead of ~1e-7)"}
+void cli_set_fast_conv(const cli_args *args);
 
 /* Prints "onnxtrain CMD: message" to stderr. */
 void cli_error(const cli_args *args, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,7 @@ static const cli_flag flags[] = {
     {"json", 0, NULL, "print JSON"},
     CLI_DATA_FLAGS,
     CLI_MAX_MEMORY_FLAG,
+    CLI_FAST_CONV_FLAG,
 };
 
 static const cli_command command = {
@@ -30,6 +31,7 @@ int cmd_eval(int argc, char **argv) {
         cli_free(&args);
         return parsed == 1 ? 0 : 2;
     }
+    cli_set_fast_conv(&args);
     int rc = 2;
     ot_model *m = NULL;
     ot_dataset *d = NULL;

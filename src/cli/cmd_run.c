@@ -15,6 +15,7 @@ static const cli_flag flags[] = {
     {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created)"},
     {"repeat", 0, "N", "run the forward pass N times and print the mean time per run (benchmarking)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
+    CLI_FAST_CONV_FLAG,
 };
 
 static const cli_command command = {
@@ -73,6 +74,7 @@ int cmd_run(int argc, char **argv) {
         cli_free(&args);
         return parsed == 1 ? 0 : 2;
     }
+    cli_set_fast_conv(&args);
     int rc = 1;
     const char *out_dir = cli_get(&args, "output-dir");
     int64_t max_memory;

@@ -39,6 +39,7 @@ static const cli_flag flags[] = {
     {"quiet", 'q', NULL, "print nothing but errors"},
     {"log", 0, "FILE.csv", "write one CSV line per epoch"},
     CLI_MAX_MEMORY_FLAG,
+    CLI_FAST_CONV_FLAG,
 };
 
 static const cli_command command = {
@@ -216,6 +217,7 @@ int cmd_train(int argc, char **argv) {
         cli_free(&args);
         return parsed == 1 ? 0 : 2;
     }
+    cli_set_fast_conv(&args);
     ot_train_config config;
     ot_train_config_defaults(&config);
     int rc = 2;

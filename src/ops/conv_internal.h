@@ -58,6 +58,23 @@ void conv_depthwise_forward(float *y, const float *x, const float *w, const floa
 void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
                              const float *w, const conv_shape *s, void *workspace);
 
+/* Winograd F(4x4, 3x3) / F(2x2, 5x5) for 2-D, stride 1, undilated, ungrouped 3x3 and 5x5
+ * convs with at least conv_winograd_min_channels input and output channels; see
+ * conv_winograd.c. dX and dW are added into. Tiles go through in chunks of about
+ * conv_winograd_chunk_floats transformed values. Both are variables so tests can run small
+ * convs through the path, in several chunks. */
+extern int64_t conv_winograd_min_channels;
+extern int64_t conv_winograd_chunk_floats;
+/* Set: also F(4x4, 3x3) and F(2x2, 5x5) (fewer multiplies, larger rounding errors); see
+ * ot_set_fast_convolution. */
+extern int conv_winograd_fast;
+int conv_winograd_applies(const conv_shape *s);
+size_t conv_winograd_workspace(const conv_shape *s);
+void conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
+                           const conv_shape *s, void *workspace);
+void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x,
+                            const float *w, const conv_shape *s, void *workspace);
+
 /* ConvTranspose op functions (conv_transpose.c). */
 ot_status conv_transpose_parse(const ot_layer *l, void *params);
 ot_status conv_transpose_infer(ot_node_ctx *c);

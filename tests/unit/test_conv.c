@@ -11,6 +11,7 @@
 
 #include "core/util.h"
 #include "onnxtrain/npy.h"
+#include "onnxtrain/plan.h"
 #include "ops/conv_internal.h"
 #include "test_support.h"
 
@@ -22,12 +23,20 @@ static ot_tensor load_fixture(const char *case_name, const char *name) {
     return t;
 }
 
+/* Above 0: results are held to this fraction of the largest |value| of each tensor instead
+ * (the fast Winograd transforms' error scales with the tensor, not with each element). */
+static double scale_tolerance = 0.0;
+
 static void assert_close(const char *what, const char *case_name, const float *got,
                          const ot_tensor *want) {
     const float *w = want->data;
-    for (int64_t i = 0; i < ot_tensor_numel(want); i++)
-        if (fabsf(got[i] - w[i]) > 1e-5f + 1e-4f * fabsf(w[i]))
+    float scale = 0.0f;
+    for (int64_t i = 0; i < ot_tensor_numel(want); i++) scale = fmaxf(scale, fabsf(w[i]));
+    for (int64_t i = 0; i < ot_tensor_numel(want); i++) {
+        float tolerance = scale_tolerance > 0 ? (float)scale_tolerance * scale : 1e-5f + 1e-4f * fabsf(w[i]);
+        if (!(fabsf(got[i] - w[i]) <= tolerance))
             fail_msg("%s %s[%lld]: got %.7g, torch %.7g", case_name, what, (long long)i, got[i], w[i]);
+    }
 }
 
 /* Runs `op` on the case's inputs (x, w[, b] or a, b[, c]) in a training plan where every
@@ -115,6 +124,9 @@ static const conv_case conv_cases[] = {
     {"conv2d_batched", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_same_upper", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_UPPER"},
     {"conv2d_same_lower", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_LOWER"},
+    /* Winograd tiles: F(4x4, 3x3) and F(2x2, 5x5), outputs not whole tiles */
+    {"conv2d_winograd_3x3", 2, 1, {1, 1}, {1, 0, 1, 2}, {1, 1}, {0}, 1, NULL},
+    {"conv2d_winograd_5x5", 2, 1, {1, 1}, {0, 3, 1, 0}, {1, 1}, {0}, 1, NULL},
     {"conv3d", 3, 1, {1, 2, 1}, {1, 0, 1, 0, 1, 0}, {1, 1, 2}, {0}, 2, NULL},
 };
 
@@ -156,6 +168,19 @@ static void small_tiles_match_torch(void **state) {
     conv_column_budget_floats = saved;
 }
 
+/* Every 2-D, stride-1 3x3 or 5x5 case through the Winograd path (one input channel, two,
+ * 18, 20), in chunks of a tile row or a few: results must not change. */
+static void winograd_matches_torch(void **state) {
+    (void)state;
+    int64_t saved_channels = conv_winograd_min_channels, saved_chunk = conv_winograd_chunk_floats;
+    conv_winograd_min_channels = 1;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_winograd_chunk_floats = 0;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_winograd_min_channels = saved_channels;
+    conv_winograd_chunk_floats = saved_chunk;
+}
+
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
 static void gradcheck_inputs(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
                              int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed,
@@ -176,6 +201,30 @@ static void gradcheck_inputs(const char *op, int r, const int64_t *x_dims, const
 static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
                       int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed) {
     gradcheck_inputs(op, r, x_dims, w_dims, bias_len, n_attrs, attrs, seed, 7);
+}
+
+/* --fast-conv: F(4x4, 3x3) and F(2x2, 5x5), dW through F(3x3, 4x4) and F(5x5, 2x2), held to
+ * 1e-5 of each tensor's scale (measured on these fixtures: y and dX at most 2.7e-6, dW up to
+ * 7.8e-6: its sums run over every tile of the batch), plus central differences through the
+ * same transforms. */
+static void fast_winograd_matches_torch(void **state) {
+    (void)state;
+    int64_t saved_channels = conv_winograd_min_channels;
+    ot_set_fast_convolution(1);
+    conv_winograd_min_channels = 1;
+    scale_tolerance = 1e-5;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    scale_tolerance = 0.0;
+    int64_t xd[4] = {2, 3, 9, 7}, wd[4] = {4, 3, 3, 3}, p[4] = {1, 0, 2, 1};
+    ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
+    gradcheck_inputs("Conv", 2, xd, wd, 4, 1, a, 17, 7);
+    int64_t xd5[4] = {2, 2, 7, 6}, wd5[4] = {3, 2, 5, 5}, p5[4] = {2, 1, 0, 3};
+    ot_attr a5[1] = {ts_attr_ints("pads", 4, p5)};
+    gradcheck_inputs("Conv", 2, xd5, wd5, 3, 1, a5, 18, 7);
+    free_attrs(1, a);
+    free_attrs(1, a5);
+    conv_winograd_min_channels = saved_channels;
+    ot_set_fast_convolution(0);
 }
 
 static void conv_gradients(void **state) {
@@ -230,6 +279,19 @@ static void conv_gradients(void **state) {
     {   /* pointwise, one sample: X is the column matrix */
         int64_t xd[4] = {1, 3, 3, 4}, wd[4] = {2, 3, 1, 1};
         gradcheck("Conv", 2, xd, wd, 2, 0, NULL, 5);
+    }
+    {   /* Winograd 3x3 and 5x5 (uneven pads, partial tiles), every channel count let through */
+        int64_t saved = conv_winograd_min_channels;
+        conv_winograd_min_channels = 1;
+        int64_t xd[4] = {2, 3, 6, 7}, wd[4] = {4, 3, 3, 3}, p[4] = {1, 0, 2, 1};
+        ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
+        gradcheck("Conv", 2, xd, wd, 4, 1, a, 15);
+        int64_t xd5[4] = {2, 2, 7, 6}, wd5[4] = {3, 2, 5, 5}, p5[4] = {2, 1, 0, 3};
+        ot_attr a5[1] = {ts_attr_ints("pads", 4, p5)};
+        gradcheck("Conv", 2, xd5, wd5, 3, 1, a5, 16);
+        free_attrs(1, a);
+        free_attrs(1, a5);
+        conv_winograd_min_channels = saved;
     }
     {   /* 3-D with stride and pads, no bias */
         int64_t xd[5] = {1, 2, 3, 4, 3}, wd[5] = {2, 2, 2, 2, 2}, s[3] = {1, 2, 1},
@@ -422,6 +484,8 @@ int main(void) {
         cmocka_unit_test(conv_matches_torch),
         cmocka_unit_test(conv_transpose_matches_torch),
         cmocka_unit_test(small_tiles_match_torch),
+        cmocka_unit_test(winograd_matches_torch),
+        cmocka_unit_test(fast_winograd_matches_torch),
         cmocka_unit_test(conv_gradients),
         cmocka_unit_test(conv_transpose_gradients),
         cmocka_unit_test(conv_transpose_output_shape_values),
