@@ -271,3 +271,12 @@ void ot_parallel_ranges(int64_t count, int64_t grain, ot_range_fn fn, void *arg)
     inside_loop = 0;
     pthread_mutex_unlock(&pool.busy);
 }
+
+static void zero_range(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    memset((char *)arg + begin, 0, (size_t)(end - begin));
+}
+
+void ot_parallel_zero(void *data, size_t bytes) {
+    ot_parallel_ranges((int64_t)bytes, (int64_t)1 << 17, zero_range, data);
+}
