@@ -77,6 +77,8 @@ static void unpad_add(float *restrict dx, const float *restrict dxp, const ot_co
 /* Four floats in one SSE register (GCC/clang vector extension); loads and stores go through
  * memcpy so they need no alignment. Written out because -O2 leaves these loops scalar. */
 typedef float vec4 __attribute__((vector_size(16)));
+/* Eight floats (one AVX register where the build targets AVX, two SSE ones elsewhere). */
+typedef float vec8 __attribute__((vector_size(32)));
 
 static inline vec4 load4(const float *p) {
     vec4 v;
@@ -85,6 +87,14 @@ static inline vec4 load4(const float *p) {
 }
 
 static inline void store4(float *p, vec4 v) { memcpy(p, &v, sizeof v); }
+
+static inline vec8 load8(const float *p) {
+    vec8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store8(float *p, vec8 v) { memcpy(p, &v, sizeof v); }
 
 /* y[0 .. n) += a * x[0 .. n) */
 static inline void axpy(float *y, const float *x, float a, int64_t n) {
@@ -126,23 +136,43 @@ static void row_3x3_strided(float *yr, const float *r0, const float *r1, const f
     }
 }
 
-/* One output row at stride 1 for any kernel (KH, KW): eight outputs at a time in two
- * registers, the taps in the inner loops; rows of the taps dh apart, columns dw apart. */
+/* One output row at stride 1 for any kernel (KH, KW): 24 outputs at a time in three
+ * 8-float accumulators (three independent chains of multiply-adds keep the FPU busy; one or
+ * two would wait on each other's latency), then 8 and 4 at a time; the taps in the inner
+ * loops, rows of the taps dh apart, columns dw apart. Every output is b plus its taps in
+ * the same order on every path. */
 static void row_generic(float *yr, const float *r0, const float *w, float b, int64_t kh_n,
                         int64_t kw_n, int64_t dh, int64_t dw, int64_t n) {
     int64_t o = 0;
-    for (; o + 8 <= n; o += 8) {
-        vec4 a0 = splat(b), a1 = a0;
+    for (; o + 24 <= n; o += 24) {
+        vec8 a0 = (vec8){0} + b, a1 = a0, a2 = a0;
         for (int64_t kh = 0; kh < kh_n; kh++) {
             const float *r = r0 + kh * dh + o;
             for (int64_t kw = 0; kw < kw_n; kw++) {
-                vec4 wv = splat(w[kh * kw_n + kw]);
-                a0 += wv * load4(r + kw * dw);
-                a1 += wv * load4(r + kw * dw + 4);
+                vec8 wv = (vec8){0} + w[kh * kw_n + kw];
+                const float *x = r + kw * dw;
+                a0 += wv * load8(x);
+                a1 += wv * load8(x + 8);
+                a2 += wv * load8(x + 16);
             }
         }
+        store8(yr + o, a0);
+        store8(yr + o + 8, a1);
+        store8(yr + o + 16, a2);
+    }
+    for (; o + 8 <= n; o += 8) {
+        vec8 a0 = (vec8){0} + b;
+        for (int64_t kh = 0; kh < kh_n; kh++)
+            for (int64_t kw = 0; kw < kw_n; kw++)
+                a0 += ((vec8){0} + w[kh * kw_n + kw]) * load8(r0 + kh * dh + kw * dw + o);
+        store8(yr + o, a0);
+    }
+    for (; o + 4 <= n; o += 4) {
+        vec4 a0 = splat(b);
+        for (int64_t kh = 0; kh < kh_n; kh++)
+            for (int64_t kw = 0; kw < kw_n; kw++)
+                a0 += splat(w[kh * kw_n + kw]) * load4(r0 + kh * dh + kw * dw + o);
         store4(yr + o, a0);
-        store4(yr + o + 4, a1);
     }
     for (; o < n; o++) {
         float acc = b;

@@ -120,6 +120,7 @@ static const conv_case conv_cases[] = {
     {"conv2d_depthwise_3x3", 2, 1, {1, 1}, {1, 1, 1, 1}, {2, 1}, {0}, 4, NULL},
     /* one input channel, four outputs, 5x5 (MNIST-style first layer: direct loops) */
     {"conv2d_one_channel", 2, 1, {1, 1}, {2, 1, 0, 2}, {1, 1}, {0}, 1, NULL},
+    {"conv2d_one_channel_wide", 2, 1, {1, 1}, {2, 1, 1, 3}, {1, 1}, {0}, 1, NULL},
     {"conv2d_pointwise", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_batched", 2, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, {0}, 1, NULL},
     {"conv2d_same_upper", 2, 0, {2, 2}, {0}, {1, 1}, {0}, 1, "SAME_UPPER"},

@@ -6,6 +6,9 @@ GFLOP/s each workload achieves against the machine's sgemm throughput.
 Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py):
   mlp_epoch      one epoch of the 784-300-100-10 ELU MLP, Adam, batch 64, on Fashion-MNIST
   cnn_200_steps  200 steps of the LeNet-style CNN (conv5x5x32, pool, conv5x5x64, pool, 128, 10)
+  cnn_200_steps_fast
+                 the same with --fast-conv (Winograd F(2x2,5x5): fewer multiplies, ten times
+                 the rounding error; PyTorch's side unchanged)
   finetune_cache / finetune_nocache
                  the frozen-convolution fine-tune of tools/check_finetune.sh, with and without
                  --cache, against PyTorch recomputing the frozen part every step; both score
@@ -16,6 +19,8 @@ Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py
   finetune_rerun the finetune_cache run again with the caches of the previous run (train and
                  test features reused: a new head or new hyperparameters on the same data)
   resnet18_infer resnet18 inference, batch 8 x 3 x 224 x 224, against ONNX Runtime
+  resnet18_infer_fast
+                 the same with --fast-conv (F(4x4,3x3) instead of the default F(2x2,3x3))
 PyTorch runs at its best thread count (1 or 2 tried, the faster kept)."""
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 
@@ -95,6 +100,10 @@ def main():
         "cnn_200_steps": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
                            "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/cnn_out.onnx"],
                           lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
+        "cnn_200_steps_fast": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
+                                "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "--fast-conv",
+                                "-o", f"{work}/cnn_out.onnx"],
+                               lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
         "finetune_cache": (finetune + ["--cache", cache_dir], lambda t: torch_ft, None),
         "finetune_nocache": (finetune, lambda t: torch_ft, None),
         "finetune_cache_train": (finetune_train + ["--cache", cache_dir], lambda t: torch_ft + ["--no-test"], None),
@@ -125,18 +134,20 @@ def main():
         t = statistics.median(x[0] for x in theirs)
         rows.append((name, o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
                      flops / o / 1e9 if flops else None))
-    if not only or "resnet18_infer" in only:
+    for name, extra in (("resnet18_infer", []), ("resnet18_infer_fast", ["--fast-conv"])):
+        if only and name not in only:
+            continue
         model = f"{tv}/resnet18_op17.onnx"
         ours, theirs = [], []
         for r in range(args.repeat):
-            sec, mem, out = timed([OT, "run", model, "-i", f"input={work}/x8.npy", "-o", f"{work}/r18", "--repeat", "5"])
+            sec, mem, out = timed([OT, "run", model, "-i", f"input={work}/x8.npy", "-o", f"{work}/r18", "--repeat", "5"] + extra)
             ours.append((json.loads(out)["ms_per_run"] / 1000, mem))
             sec, mem, out = timed(["node", os.path.join(ROOT, "tools", "ort_run.js"), model, f"{work}/r18o", f"input={work}/x8.npy"],
                                   {"ORT_REPEAT": "5"})
             theirs.append((json.loads(out.strip().splitlines()[-1])["ms_per_run"] / 1000, mem))
         o = statistics.median(x[0] for x in ours)
         t = statistics.median(x[0] for x in theirs)
-        rows.append(("resnet18_infer", o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
+        rows.append((name, o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
                      8 * 2 * 1.82e9 / o / 1e9))
     print(f"machine sgemm (OpenBLAS, {os.environ.get('OPENBLAS_CORETYPE', 'auto')} kernels): {peak:.1f} GFLOP/s")
     print(f"{'workload':18} {'ours s':>8} {'theirs s':>9} {'ratio':>7} {'our MiB':>8} {'their MiB':>9} {'GFLOP/s':>8} {'of peak':>7}")
@@ -144,6 +155,7 @@ def main():
         g = f"{gf:8.1f} {100 * gf / peak:6.0f}%" if gf else f"{'':8} {'':7}"
         print(f"{name:18} {o:8.2f} {t:9.2f} {ratio:6.1f}x {om:8.0f} {tm:9.0f} {g}")
     print("ratio = their time / ours (higher is better for us); theirs = PyTorch, or ONNX Runtime for resnet18_infer")
+    print("GFLOP/s count the direct convolution's multiply-adds; Winograd rows do fewer, so they can exceed the sgemm peak")
     ours_by_name = {r[0]: r[1] for r in rows}
     for suffix, what in (("_train", "training only"), ("", "with the test scoring")):
         cached, plain = ours_by_name.get("finetune_cache" + suffix), ours_by_name.get("finetune_nocache" + suffix)
