@@ -85,8 +85,9 @@ ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
  * ones F(2x2, 5x5) (4x and 2.8x fewer multiplies), whose rounding error is 1e-6 to 1e-5 of
  * the tensor's scale (outputs and dX ~2e-6, dW up to ~8e-6 as it sums over every tile):
  * ten times a dot product's, outside the 1e-4 agreement with PyTorch that the default keeps.
- * Set from --fast-conv. */
+ * Set from --fast-conv. The frozen-feature cache's key includes it. */
 void ot_set_fast_convolution(int enabled);
+int ot_fast_convolution(void);
 
 #ifdef __cplusplus
 }

@@ -605,6 +605,7 @@ static void run_weights(const wino_geom *g, const float *x, const float *dy, flo
 /* --- entry points --------------------------------------------------------------------------- */
 
 void ot_set_fast_convolution(int enabled) { conv_winograd_fast = enabled != 0; }
+int ot_fast_convolution(void) { return conv_winograd_fast; }
 
 /* F(2x2, 3x3) on 4 points for 3x3 kernels; with conv_winograd_fast, F(4x4, 3x3) and
  * F(2x2, 5x5) on 6. */

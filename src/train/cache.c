@@ -13,6 +13,7 @@
 #include "../core/util.h"
 #include "onnxtrain/file_io.h"
 #include "onnxtrain/plan.h"
+#include "onnxtrain/plan.h"
 
 #define CACHE_MAGIC "OTCACHE1"
 #define CACHE_VERSION 1
@@ -25,7 +26,7 @@
 
 enum { LAYOUT_RAW = 0, LAYOUT_ZLIB = 1 };
 enum { KEY_WEIGHTS, KEY_GRAPH, KEY_DATA, KEY_COUNT };
-static const char *const key_names[KEY_COUNT] = {"frozen weights", "frozen graph or cut point", "data or preprocessing"};
+static const char *const key_names[KEY_COUNT] = {"frozen weights", "frozen graph, cut point or conv arithmetic", "data or preprocessing"};
 
 /* FNV-1a, 64 bits: enough to notice changes; the cache is not a security boundary. */
 static uint64_t hash_bytes(uint64_t h, const void *data, size_t n) {
@@ -45,6 +46,8 @@ static void compute_keys(const ot_model *m, const ot_frozen_part *part, int inpu
         const ot_layer *l = &m->layers[i];
         graph = hash_string(hash_string(hash_string(graph, l->name), l->op_type), l->domain);
         graph = hash_int(graph, l->opset);
+        /* --fast-conv computes convs with other rounding: features from the other mode differ */
+        if (!strcmp(l->op_type, "Conv")) graph = hash_int(graph, ot_fast_convolution());
         for (int a = 0; a < l->n_attrs; a++) {
             const ot_attr *at = &l->attrs[a];
             graph = hash_int(hash_string(graph, at->name), at->type);

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "onnxtrain/builder.h"
 #include "onnxtrain/onnx_io.h"
+#include "onnxtrain/plan.h"
 #include "onnxtrain/train.h"
 #include "onnxtrain/transfer.h"
 #include "test_support.h"
@@ -179,7 +180,7 @@ static void cache_reused_and_rebuilt(void **state) {
     log.count = 0;
     m = conv_cut_model();
     assert_int_equal(ot_train(m, &c, d2, NULL, &r), OT_OK);
-    assert_true(said(&log, "frozen graph or cut point changed"));
+    assert_true(said(&log, "frozen graph, cut point or conv arithmetic changed"));
     ot_model_free(m);
 
     /* Frozen weights changed: rebuilt. */
@@ -214,6 +215,16 @@ static void cache_reused_and_rebuilt(void **state) {
     ((float *)tensor(m, "conv2.weight")->data)[0] += 0.5f;
     assert_int_equal(ot_train(m, &c, d2, NULL, &r), OT_OK);
     assert_true(said(&log, "rebuilding"));
+    ot_model_free(m);
+
+    /* The same model and data with --fast-conv (its convs round differently): rebuilt. */
+    log.count = 0;
+    m = conv_cut_model();
+    ((float *)tensor(m, "conv2.weight")->data)[0] += 0.5f;
+    ot_set_fast_convolution(1);
+    assert_int_equal(ot_train(m, &c, d2, NULL, &r), OT_OK);
+    ot_set_fast_convolution(0);
+    assert_true(said(&log, "frozen graph, cut point or conv arithmetic changed"));
     ot_model_free(m);
 
     /* Augmentation changes the images every epoch: caching is refused. */
