@@ -88,13 +88,13 @@ static inline vec4 load4(const float *p) {
 
 static inline void store4(float *p, vec4 v) { memcpy(p, &v, sizeof v); }
 
-static inline vec8 load8(const float *p) {
+/* acc += w * x[0 .. 8). By pointer: passing 32-byte vectors by value changes the ABI
+ * between AVX and non-AVX builds (GCC's -Wpsabi). */
+static inline void madd8(vec8 *acc, const vec8 *w, const float *x) {
     vec8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    memcpy(&v, x, sizeof v);
+    *acc += *w * v;
 }
-
-static inline void store8(float *p, vec8 v) { memcpy(p, &v, sizeof v); }
 
 /* y[0 .. n) += a * x[0 .. n) */
 static inline void axpy(float *y, const float *x, float a, int64_t n) {
@@ -151,21 +151,23 @@ static void row_generic(float *yr, const float *r0, const float *w, float b, int
             for (int64_t kw = 0; kw < kw_n; kw++) {
                 vec8 wv = (vec8){0} + w[kh * kw_n + kw];
                 const float *x = r + kw * dw;
-                a0 += wv * load8(x);
-                a1 += wv * load8(x + 8);
-                a2 += wv * load8(x + 16);
+                madd8(&a0, &wv, x);
+                madd8(&a1, &wv, x + 8);
+                madd8(&a2, &wv, x + 16);
             }
         }
-        store8(yr + o, a0);
-        store8(yr + o + 8, a1);
-        store8(yr + o + 16, a2);
+        memcpy(yr + o, &a0, sizeof a0);
+        memcpy(yr + o + 8, &a1, sizeof a1);
+        memcpy(yr + o + 16, &a2, sizeof a2);
     }
     for (; o + 8 <= n; o += 8) {
         vec8 a0 = (vec8){0} + b;
         for (int64_t kh = 0; kh < kh_n; kh++)
-            for (int64_t kw = 0; kw < kw_n; kw++)
-                a0 += ((vec8){0} + w[kh * kw_n + kw]) * load8(r0 + kh * dh + kw * dw + o);
-        store8(yr + o, a0);
+            for (int64_t kw = 0; kw < kw_n; kw++) {
+                vec8 wv = (vec8){0} + w[kh * kw_n + kw];
+                madd8(&a0, &wv, r0 + kh * dh + kw * dw + o);
+            }
+        memcpy(yr + o, &a0, sizeof a0);
     }
     for (; o + 4 <= n; o += 4) {
         vec4 a0 = splat(b);

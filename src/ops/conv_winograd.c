@@ -616,7 +616,7 @@ static const wino_points *points_for(int64_t kernel) {
 int conv_winograd_applies(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int64_t k = g->kernel[1];
-    return s->spatial == 2 && s->group == 1 && (k == 3 || k == 5) && points_for(k) && g->kernel[2] == k &&
+    return OT_PANEL_GEMM_FAST && s->spatial == 2 && s->group == 1 && (k == 3 || k == 5) && points_for(k) && g->kernel[2] == k &&
            g->stride[1] == 1 && g->stride[2] == 1 && g->dilation[1] == 1 && g->dilation[2] == 1 &&
            s->in_channels >= conv_winograd_min_channels &&
            s->out_channels >= conv_winograd_min_channels;

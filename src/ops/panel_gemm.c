@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if OT_PANEL_GEMM_FAST
 #include <immintrin.h>
 
 /* C[0..rows) x 16 (+)= panel (k, 6) @ B (k, 16). */
