@@ -441,7 +441,8 @@ static inline void gradient_1d(const float *u, int64_t us, float *o, int64_t os,
 }
 
 /* Items are tile rows: each tile's m x m dY (zeros past the output's edge) becomes
- * G' dy G'^T, channel after channel, so D's rows (one tile, all channels) fill in order. */
+ * G' dy G'^T, channel by channel (dY read in order; D's rows for the tile row, all
+ * channels, stay in L1 while they fill). */
 static void gradient_items(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const tile_job *j = arg;
@@ -452,14 +453,17 @@ static void gradient_items(int64_t begin, int64_t end, int part, void *arg) {
     matrix_g(gm, m, g->p);
     for (int64_t rr = begin; rr < end; rr++) {
         int64_t row = j->ch.row0 + rr, n = row / g->tiles_h, y0 = row % g->tiles_h * m;
-        for (int64_t tx = 0; tx < g->tiles_w; tx++) {
-            int64_t t = rr * g->tiles_w + tx, rows = OT_MIN(m, g->oh - y0), cols = OT_MIN(m, g->ow - tx * m);
-            const float *tile = j->src + n * g->out_ch * plane_floats + y0 * g->ow + tx * m;
-            for (int64_t c = 0; c < g->out_ch; c++, tile += plane_floats) {
+        int64_t rows = OT_MIN(m, g->oh - y0), t0 = rr * g->tiles_w;
+        for (int64_t c = 0; c < g->out_ch; c++) {
+            const float *plane = j->src + (n * g->out_ch + c) * plane_floats + y0 * g->ow;
+            float *dst = j->dst + layout_at(&j->points, c, t0);
+            int64_t step = layout_at(&j->points, c, t0 + 1) - layout_at(&j->points, c, t0);
+            for (int64_t tx = 0; tx < g->tiles_w; tx++, dst += step) {
+                int64_t cols = OT_MIN(m, g->ow - tx * m);
                 for (int a = 0; a < m; a++)
-                    for (int b = 0; b < m; b++) d[a * m + b] = a < rows && b < cols ? tile[a * g->ow + b] : 0.0f;
+                    for (int b = 0; b < m; b++)
+                        d[a * m + b] = a < rows && b < cols ? plane[a * g->ow + tx * m + b] : 0.0f;
                 for (int b = 0; b < m; b++) gradient_1d(d + b, m, gd + b, m, m, alpha, gm); /* G' d */
-                float *dst = j->dst + layout_at(&j->points, c, t);
                 for (int i = 0; i < alpha; i++) /* (G' d) G'^T */
                     gradient_1d(gd + i * m, 1, dst + (i * alpha) * xs, xs, m, alpha, gm);
             }
