@@ -35,6 +35,19 @@ if have_ort; then
   "$OT" convert "$FIX/onnx/shared_identity.onnx" -o "$WORK/shared.onnx"
   ort_run "$WORK/shared.onnx" "$WORK/ort_c" x="$FIX/onnx/shared_x.npy"
   npy_close "$WORK/ort_c/y.npy" "$FIX/onnx/shared_y.npy" 1e-5 >/dev/null || fail "folded model differs under ONNX Runtime"
+  # Winograd convs (16 channels: 3x3 by F(2x2,3x3); with --fast-conv 3x3 by F(4x4,3x3) and
+  # 5x5 by F(2x2,5x5)) against ONNX Runtime.
+  "$OT" new conv:16:3x3:1:1:relu,conv:16:5x5:1:2:relu,conv:16:3x3:1:1 --input x:16x13x11 --seed 5 -o "$WORK/wino.onnx"
+  node -e '
+const fs=require("fs");const head=`{"descr": "<f4", "fortran_order": False, "shape": (2, 16, 13, 11), }`;
+let h=head+" ".repeat(64-((10+head.length+1)%64))+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;b.writeUInt16LE(h.length,8);
+const x=new Float32Array(2*16*13*11).map((_,i)=>Math.sin(0.7*i));fs.writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(h,"latin1"),Buffer.from(x.buffer)]));' "$WORK/wx.npy"
+  "$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_ours"
+  "$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_fast" --fast-conv
+  ort_run "$WORK/wino.onnx" "$WORK/wino_ort" x="$WORK/wx.npy"
+  out=$(ls "$WORK/wino_ours")
+  npy_close "$WORK/wino_ours/$out" "$WORK/wino_ort/$out" 1e-5 >/dev/null || fail "Winograd convs differ from ONNX Runtime"
+  npy_close "$WORK/wino_fast/$out" "$WORK/wino_ort/$out" 1e-4 >/dev/null || fail "--fast-conv convs differ from ONNX Runtime"
 else
   echo "note: ONNX Runtime not installed (tools/setup.sh); round trip checked by our engine only"
 fi
