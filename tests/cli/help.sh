@@ -10,6 +10,9 @@ done
 for flag in --freeze-upto --clip-norm --cache --resume --schedule --augment --unfreeze-every; do
   grep -q -- "$flag" "$WORK/train.txt" || fail "train --help lacks $flag"
 done
+for cmd in run eval train; do
+  "$OT" "$cmd" --help | grep -q -- "--fast-conv" || fail "$cmd --help lacks --fast-conv"
+done
 status=0; "$OT" frobnicate 2>/dev/null || status=$?
 [ "$status" -eq 2 ] || fail "unknown command should exit 2, got $status"
 status=0; "$OT" info --bogus x.onnx 2>"$WORK/err.txt" || status=$?
