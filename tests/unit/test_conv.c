@@ -290,8 +290,13 @@ static void conv_gradients(void **state) {
         int64_t xd5[4] = {2, 2, 7, 6}, wd5[4] = {3, 2, 5, 5}, p5[4] = {2, 1, 0, 3};
         ot_attr a5[1] = {ts_attr_ints("pads", 4, p5)};
         gradcheck("Conv", 2, xd5, wd5, 3, 1, a5, 16);
+        /* pads beyond the kernel (dX's own pads r - 1 - pad go negative) */
+        int64_t pw[4] = {3, 0, 2, 4};
+        ot_attr aw[1] = {ts_attr_ints("pads", 4, pw)};
+        gradcheck("Conv", 2, xd, wd, 4, 1, aw, 19);
         free_attrs(1, a);
         free_attrs(1, a5);
+        free_attrs(1, aw);
         conv_winograd_min_channels = saved;
     }
     {   /* 3-D with stride and pads, no bias */
