@@ -7,6 +7,7 @@
 
 #include "conv_internal.h"
 #include "gemm.h"
+#include "vec.h"
 
 /* One input channel per group, 1-D or 2-D. */
 static int one_channel_per_group(const conv_shape *s) {
@@ -74,49 +75,27 @@ static void unpad_add(float *restrict dx, const float *restrict dxp, const ot_co
     }
 }
 
-/* Four floats in one SSE register (GCC/clang vector extension); loads and stores go through
- * memcpy so they need no alignment. Written out because -O2 leaves these loops scalar. */
-typedef float vec4 __attribute__((vector_size(16)));
-/* Eight floats (one AVX register where the build targets AVX, two SSE ones elsewhere). */
-typedef float vec8 __attribute__((vector_size(32)));
-
-static inline vec4 load4(const float *p) {
-    vec4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store4(float *p, vec4 v) { memcpy(p, &v, sizeof v); }
-
-/* acc += w * x[0 .. 8). By pointer: passing 32-byte vectors by value changes the ABI
- * between AVX and non-AVX builds (GCC's -Wpsabi). */
-static inline void madd8(vec8 *acc, const vec8 *w, const float *x) {
-    vec8 v;
-    memcpy(&v, x, sizeof v);
-    *acc += *w * v;
-}
-
 /* y[0 .. n) += a * x[0 .. n) */
 static inline void axpy(float *y, const float *x, float a, int64_t n) {
-    vec4 av = (vec4){0.0f, 0.0f, 0.0f, 0.0f} + a;
+    ot_v4 av = (ot_v4){0.0f, 0.0f, 0.0f, 0.0f} + a;
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) store4(y + i, load4(y + i) + av * load4(x + i));
+    for (; i + 4 <= n; i += 4) ot_store4(y + i, ot_load4(y + i) + av * ot_load4(x + i));
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-static inline vec4 splat(float v) { return (vec4){0.0f, 0.0f, 0.0f, 0.0f} + v; }
+static inline ot_v4 splat(float v) { return (ot_v4){0.0f, 0.0f, 0.0f, 0.0f} + v; }
 
 /* One output row of a 3x3 kernel at stride 1: rows r0, r1, r2 of the padded plane, taps dw
  * apart. The nine weights stay in registers; each row's three taps form their own partial
  * sum so the additions do not wait on one another. */
-static void row_3x3(float *yr, const float *r0, const float *r1, const float *r2, const vec4 *wv,
+static void row_3x3(float *yr, const float *r0, const float *r1, const float *r2, const ot_v4 *wv,
                     const float *w, float b, int64_t dw, int64_t n) {
     int64_t o = 0;
     for (; o + 4 <= n; o += 4) {
-        vec4 s0 = wv[0] * load4(r0 + o) + wv[1] * load4(r0 + o + dw) + wv[2] * load4(r0 + o + 2 * dw);
-        vec4 s1 = wv[3] * load4(r1 + o) + wv[4] * load4(r1 + o + dw) + wv[5] * load4(r1 + o + 2 * dw);
-        vec4 s2 = wv[6] * load4(r2 + o) + wv[7] * load4(r2 + o + dw) + wv[8] * load4(r2 + o + 2 * dw);
-        store4(yr + o, splat(b) + s0 + s1 + s2);
+        ot_v4 s0 = wv[0] * ot_load4(r0 + o) + wv[1] * ot_load4(r0 + o + dw) + wv[2] * ot_load4(r0 + o + 2 * dw);
+        ot_v4 s1 = wv[3] * ot_load4(r1 + o) + wv[4] * ot_load4(r1 + o + dw) + wv[5] * ot_load4(r1 + o + 2 * dw);
+        ot_v4 s2 = wv[6] * ot_load4(r2 + o) + wv[7] * ot_load4(r2 + o + dw) + wv[8] * ot_load4(r2 + o + 2 * dw);
+        ot_store4(yr + o, splat(b) + s0 + s1 + s2);
     }
     for (; o < n; o++)
         yr[o] = b + (w[0] * r0[o] + w[1] * r0[o + dw] + w[2] * r0[o + 2 * dw]) +
@@ -145,36 +124,34 @@ static void row_generic(float *yr, const float *r0, const float *w, float b, int
                         int64_t kw_n, int64_t dh, int64_t dw, int64_t n) {
     int64_t o = 0;
     for (; o + 24 <= n; o += 24) {
-        vec8 a0 = (vec8){0} + b, a1 = a0, a2 = a0;
+        ot_v8 a0 = (ot_v8){0} + b, a1 = a0, a2 = a0;
         for (int64_t kh = 0; kh < kh_n; kh++) {
             const float *r = r0 + kh * dh + o;
             for (int64_t kw = 0; kw < kw_n; kw++) {
-                vec8 wv = (vec8){0} + w[kh * kw_n + kw];
+                ot_v8 wv = (ot_v8){0} + w[kh * kw_n + kw];
                 const float *x = r + kw * dw;
-                madd8(&a0, &wv, x);
-                madd8(&a1, &wv, x + 8);
-                madd8(&a2, &wv, x + 16);
+                a0 += wv * ot_load8(x);
+                a1 += wv * ot_load8(x + 8);
+                a2 += wv * ot_load8(x + 16);
             }
         }
-        memcpy(yr + o, &a0, sizeof a0);
-        memcpy(yr + o + 8, &a1, sizeof a1);
-        memcpy(yr + o + 16, &a2, sizeof a2);
+        ot_store8(yr + o, a0);
+        ot_store8(yr + o + 8, a1);
+        ot_store8(yr + o + 16, a2);
     }
     for (; o + 8 <= n; o += 8) {
-        vec8 a0 = (vec8){0} + b;
-        for (int64_t kh = 0; kh < kh_n; kh++)
-            for (int64_t kw = 0; kw < kw_n; kw++) {
-                vec8 wv = (vec8){0} + w[kh * kw_n + kw];
-                madd8(&a0, &wv, r0 + kh * dh + kw * dw + o);
-            }
-        memcpy(yr + o, &a0, sizeof a0);
-    }
-    for (; o + 4 <= n; o += 4) {
-        vec4 a0 = splat(b);
+        ot_v8 a0 = (ot_v8){0} + b;
         for (int64_t kh = 0; kh < kh_n; kh++)
             for (int64_t kw = 0; kw < kw_n; kw++)
-                a0 += splat(w[kh * kw_n + kw]) * load4(r0 + kh * dh + kw * dw + o);
-        store4(yr + o, a0);
+                a0 += ((ot_v8){0} + w[kh * kw_n + kw]) * ot_load8(r0 + kh * dh + kw * dw + o);
+        ot_store8(yr + o, a0);
+    }
+    for (; o + 4 <= n; o += 4) {
+        ot_v4 a0 = splat(b);
+        for (int64_t kh = 0; kh < kh_n; kh++)
+            for (int64_t kw = 0; kw < kw_n; kw++)
+                a0 += splat(w[kh * kw_n + kw]) * ot_load4(r0 + kh * dh + kw * dw + o);
+        ot_store4(yr + o, a0);
     }
     for (; o < n; o++) {
         float acc = b;
@@ -190,7 +167,7 @@ static void plane_forward_padded(float *y, const float *xp, const float *w, floa
                                  const ot_conv_geom *g, padded_plane p) {
     int64_t ow_n = g->out[2], kh_n = g->kernel[1], kw_n = g->kernel[2];
     int64_t dh = g->dilation[1] * p.cols, dw = g->dilation[2];
-    vec4 wv[9];
+    ot_v4 wv[9];
     if (kh_n == 3 && kw_n == 3)
         for (int k = 0; k < 9; k++) wv[k] = splat(w[k]);
     for (int64_t oh = 0; oh < g->out[1]; oh++) {
@@ -234,7 +211,7 @@ static void plane_forward(float *y, const float *x, const float *w, float b,
     ot_conv_valid_range(ow_n, iw_n, sw, -g->pad[2], &c_lo, &unused);
     ot_conv_valid_range(ow_n, iw_n, sw, (kw_n - 1) * dw - g->pad[2], &unused, &c_hi);
     if (c_hi < c_lo) c_hi = c_lo;
-    vec4 wv[9];
+    ot_v4 wv[9];
     if (kh_n == 3 && kw_n == 3)
         for (int k = 0; k < 9; k++) wv[k] = splat(w[k]);
     for (int64_t oh = 0; oh < g->out[1]; oh++) {

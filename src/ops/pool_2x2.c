@@ -4,6 +4,7 @@
 
 #include "gemm.h"
 #include "pool_internal.h"
+#include "vec.h"
 
 int pool_is_plain_2x2_stride_2(const pool_geometry *g) {
     if (g->nd != 2) return 0;
@@ -58,27 +59,20 @@ static void max_pool_2x2_planes(int64_t begin, int64_t end, int part, void *arg)
  * loop's rule in its order (a larger value or a NaN takes over: top-left, top-right,
  * bottom-left, bottom-right), so even the sign of a zero maximum agrees. A row's last block
  * is aligned to its end and overlaps the one before (recomputing outputs is harmless). */
-typedef float pool_v8 __attribute__((vector_size(32)));
 typedef int32_t pool_v8i __attribute__((vector_size(32)));
 
-static inline pool_v8 load_v8(const float *p) {
-    pool_v8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline pool_v8 take_v8(pool_v8 best, pool_v8 v) {
+static inline ot_v8 take_v8(ot_v8 best, ot_v8 v) {
     pool_v8i take = (v > best) | (v != v);
-    return (pool_v8)(((pool_v8i)v & take) | ((pool_v8i)best & ~take));
+    return (ot_v8)(((pool_v8i)v & take) | ((pool_v8i)best & ~take));
 }
 
 static inline void max_2x2_block8(float *y, const float *r0, const float *r1) {
-    pool_v8 t0 = load_v8(r0), t1 = load_v8(r0 + 8), b0 = load_v8(r1), b1 = load_v8(r1 + 8);
-    pool_v8 best = __builtin_shufflevector(t0, t1, 0, 2, 4, 6, 8, 10, 12, 14);
+    ot_v8 t0 = ot_load8(r0), t1 = ot_load8(r0 + 8), b0 = ot_load8(r1), b1 = ot_load8(r1 + 8);
+    ot_v8 best = __builtin_shufflevector(t0, t1, 0, 2, 4, 6, 8, 10, 12, 14);
     best = take_v8(best, __builtin_shufflevector(t0, t1, 1, 3, 5, 7, 9, 11, 13, 15));
     best = take_v8(best, __builtin_shufflevector(b0, b1, 0, 2, 4, 6, 8, 10, 12, 14));
     best = take_v8(best, __builtin_shufflevector(b0, b1, 1, 3, 5, 7, 9, 11, 13, 15));
-    memcpy(y, &best, sizeof best);
+    ot_store8(y, best);
 }
 
 static void max_pool_2x2_values_planes(int64_t begin, int64_t end, int part, void *arg) {
