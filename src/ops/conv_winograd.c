@@ -52,9 +52,9 @@ static int64_t chunk_rows(const wino_geom *g) {
 /* --- the products, one per point ------------------------------------------------------------ */
 
 typedef struct product_job {
-    int64_t m, n, k;        /* of each product */
-    const float *a, *b;     /* A in panels, B row-major (ldb = n) */
-    float *c;               /* row-major, ldc = n */
+    int64_t m, n, k;                      /* of each product */
+    const float *a, *b;                   /* A in panels, B row-major (ldb = n) */
+    float *c;                             /* row-major, ldc = n */
     int64_t a_stride, b_stride, c_stride; /* from one point's operands to the next */
     int accumulate;
 } product_job;
@@ -79,15 +79,17 @@ static wino_chunk chunk_at(const wino_geom *g, int64_t row0, int64_t per_chunk) 
 /* Floats of the forward (and dX) pass: U, V and M of a chunk, the threads' lines. */
 static int64_t conv_pass_floats(const wino_geom *g) {
     int64_t tp = wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS);
-    return g->points * (wino_filter_floats(g) + wino_point_stride(g->in_ch * tp) + wino_point_stride(g->out_ch * tp)) +
+    return g->points * (wino_filter_floats(g) + wino_point_stride(g->in_ch * tp) +
+                        wino_point_stride(g->out_ch * tp)) +
            ot_compute_threads() * wino_line_scratch(g);
 }
 
 /* y (batch, out_ch, oh, ow) = conv(x) + bias, or += conv(x), with U already transformed;
  * work is the rest of the pass's workspace. */
-static void run_conv(const wino_geom *g, const float *u, const float *x, float *y, const float *bias,
-                     int accumulate, float *work) {
-    int64_t per_chunk = chunk_rows(g), tp_max = wino_round_up(per_chunk * g->tiles_w, OT_PANEL_COLS);
+static void run_conv(const wino_geom *g, const float *u, const float *x, float *y,
+                     const float *bias, int accumulate, float *work) {
+    int64_t per_chunk = chunk_rows(g),
+            tp_max = wino_round_up(per_chunk * g->tiles_w, OT_PANEL_COLS);
     float *v = work, *mm = v + g->points * wino_point_stride(g->in_ch * tp_max);
     float *scratch = mm + g->points * wino_point_stride(g->out_ch * tp_max);
     for (int64_t row0 = 0; row0 < g->batch * g->tiles_h; row0 += per_chunk) {
@@ -97,11 +99,12 @@ static void run_conv(const wino_geom *g, const float *u, const float *x, float *
         wino_layout ml = {BY_CHANNEL, tp, wino_point_stride(g->out_ch * tp)};
         for (int xi = 0; xi < g->points && tp > ch.tc; xi++) /* unused columns */
             for (int64_t c = 0; c < g->in_ch; c++)
-                memset(v + xi * vl.xi_stride + c * tp + ch.tc, 0, sizeof(float) * (size_t)(tp - ch.tc));
+                memset(v + xi * vl.xi_stride + c * tp + ch.tc, 0,
+                       sizeof(float) * (size_t)(tp - ch.tc));
         wino_tile_job in = {g, ch, x, v, vl, scratch, NULL, 0};
         wino_transform_inputs(&in);
-        product_job p = {g->out_ch, tp, g->in_ch, u, v, mm, wino_filter_floats(g), vl.xi_stride,
-                         ml.xi_stride, 0};
+        product_job p = {g->out_ch,    tp,           g->in_ch, u, v, mm, wino_filter_floats(g),
+                         vl.xi_stride, ml.xi_stride, 0};
         ot_parallel_ranges(g->points, 1, products, &p);
         wino_tile_job out = {g, ch, mm, y, ml, scratch, bias, accumulate};
         wino_transform_outputs(&out);
@@ -112,12 +115,13 @@ static void run_conv(const wino_geom *g, const float *u, const float *x, float *
 static int64_t weight_pass_floats(const wino_geom *g) {
     int64_t tc = chunk_rows(g) * g->tiles_w, o16 = wino_round_up(g->out_ch, OT_PANEL_COLS);
     return g->points * (g->in_ch * o16 + wino_point_stride(ot_panel_floats(g->in_ch, tc)) +
-                     wino_point_stride(tc * o16)) +
+                        wino_point_stride(tc * o16)) +
            ot_compute_threads() * wino_line_scratch(g);
 }
 
 /* dw (O, I, r, r) += the correlation of x with dy, through W^T. */
-static void run_weights(const wino_geom *g, const float *x, const float *dy, float *dw, float *work) {
+static void run_weights(const wino_geom *g, const float *x, const float *dy, float *dw,
+                        float *work) {
     int64_t per_chunk = chunk_rows(g), tc_max = per_chunk * g->tiles_w;
     int64_t o16 = wino_round_up(g->out_ch, OT_PANEL_COLS), wt_floats = g->points * g->in_ch * o16;
     float *wt = work, *v = wt + wt_floats;
@@ -130,17 +134,19 @@ static void run_weights(const wino_geom *g, const float *x, const float *dy, flo
         wino_layout dl = {BY_TILE, o16, wino_point_stride(ch.tc * o16)};
         if (g->in_ch % OT_PANEL_ROWS) /* the last panel's missing rows */
             for (int xi = 0; xi < g->points; xi++)
-                memset(v + xi * vl.xi_stride + ot_panel_index(g->in_ch / OT_PANEL_ROWS * OT_PANEL_ROWS, 0, ch.tc),
+                memset(v + xi * vl.xi_stride +
+                           ot_panel_index(g->in_ch / OT_PANEL_ROWS * OT_PANEL_ROWS, 0, ch.tc),
                        0, sizeof(float) * (size_t)(OT_PANEL_ROWS * ch.tc));
         for (int xi = 0; xi < g->points && o16 > g->out_ch; xi++) /* unused columns */
             for (int64_t t = 0; t < ch.tc; t++)
-                memset(d + xi * dl.xi_stride + t * o16 + g->out_ch, 0, sizeof(float) * (size_t)(o16 - g->out_ch));
+                memset(d + xi * dl.xi_stride + t * o16 + g->out_ch, 0,
+                       sizeof(float) * (size_t)(o16 - g->out_ch));
         wino_tile_job in = {g, ch, x, v, vl, scratch, NULL, 0};
         wino_transform_inputs(&in);
         wino_tile_job grad = {g, ch, dy, d, dl, scratch, NULL, 0};
         wino_transform_gradients(&grad);
-        product_job p = {g->in_ch, o16, ch.tc, v, d, wt, vl.xi_stride, dl.xi_stride,
-                         g->in_ch * o16, 1};
+        product_job p = {g->in_ch,     o16,          ch.tc,          v, d, wt,
+                         vl.xi_stride, dl.xi_stride, g->in_ch * o16, 1};
         ot_parallel_ranges(g->points, 1, products, &p);
     }
     wino_finish_weights(g, wt, o16, dw);
@@ -148,8 +154,12 @@ static void run_weights(const wino_geom *g, const float *x, const float *dy, flo
 
 /* --- entry points --------------------------------------------------------------------------- */
 
-void ot_set_fast_convolution(int enabled) { conv_winograd_fast = enabled != 0; }
-int ot_fast_convolution(void) { return conv_winograd_fast; }
+void ot_set_fast_convolution(int enabled) {
+    conv_winograd_fast = enabled != 0;
+}
+int ot_fast_convolution(void) {
+    return conv_winograd_fast;
+}
 
 /* F(2x2, 3x3) on 4 points for 3x3 kernels; with conv_winograd_fast, F(4x4, 3x3) and
  * F(2x2, 5x5) on 6. */
@@ -160,8 +170,9 @@ static const wino_points *points_for(int64_t kernel) {
 int conv_winograd_applies(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int64_t k = g->kernel[1];
-    return OT_PANEL_GEMM_FAST && s->spatial == 2 && s->group == 1 && (k == 3 || k == 5) && points_for(k) && g->kernel[2] == k &&
-           g->stride[1] == 1 && g->stride[2] == 1 && g->dilation[1] == 1 && g->dilation[2] == 1 &&
+    return OT_PANEL_GEMM_FAST && s->spatial == 2 && s->group == 1 && (k == 3 || k == 5) &&
+           points_for(k) && g->kernel[2] == k && g->stride[1] == 1 && g->stride[2] == 1 &&
+           g->dilation[1] == 1 && g->dilation[2] == 1 &&
            s->in_channels >= conv_winograd_min_channels &&
            s->out_channels >= conv_winograd_min_channels;
 }
@@ -172,14 +183,14 @@ static wino_geom forward_geom(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int r = (int)g->kernel[1];
     return wino_geom_of(points_for(r), r, s->batch, s->in_channels, s->out_channels, g->image[1],
-                   g->image[2], g->out[1], g->out[2], g->pad[1], g->pad[2]);
+                        g->image[2], g->out[1], g->out[2], g->pad[1], g->pad[2]);
 }
 
 static wino_geom input_gradient_geom(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int r = (int)g->kernel[1];
     return wino_geom_of(points_for(r), r, s->batch, s->out_channels, s->in_channels, g->out[1],
-                   g->out[2], g->image[1], g->image[2], r - 1 - g->pad[1], r - 1 - g->pad[2]);
+                        g->out[2], g->image[1], g->image[2], r - 1 - g->pad[1], r - 1 - g->pad[2]);
 }
 
 size_t conv_winograd_workspace(const conv_shape *s) {
@@ -198,8 +209,8 @@ void conv_winograd_forward(float *y, const float *x, const float *w, const float
     run_conv(&g, u, x, y, bias, 0, u + g.points * wino_filter_floats(&g));
 }
 
-void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x,
-                            const float *w, const conv_shape *s, void *workspace) {
+void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                            const conv_shape *s, void *workspace) {
     if (dx) {
         wino_geom g = input_gradient_geom(s);
         float *u = workspace;
@@ -211,4 +222,3 @@ void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *
         run_weights(&g, x, dy, dw, workspace);
     }
 }
-

@@ -26,15 +26,19 @@ extern const wino_points wino_points_4, wino_points_6;
 /* Geometry of one Winograd conv: image (C_in, H, W) -> output (C_out, OH, OW). */
 typedef struct wino_geom {
     const wino_points *p;
-    int alpha, m, r, points;            /* tile side, output tile, kernel; points = alpha^2 */
+    int alpha, m, r, points; /* tile side, output tile, kernel; points = alpha^2 */
     int64_t batch, in_ch, out_ch;
     int64_t h, w, oh, ow, pad_h, pad_w; /* pads before the image (may be negative) */
     int64_t tiles_h, tiles_w;           /* tiles per image */
     int64_t row_floats;                 /* one padded line of a tile row: tiles_w * m + alpha - m */
 } wino_geom;
 
-static inline int64_t wino_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static inline int64_t wino_round_up(int64_t a, int64_t b) { return wino_ceil_div(a, b) * b; }
+static inline int64_t wino_ceil_div(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
+static inline int64_t wino_round_up(int64_t a, int64_t b) {
+    return wino_ceil_div(a, b) * b;
+}
 
 /* The geometry of F(alpha + 1 - r, r) on p's points for an image (in_ch, h, w) ->
  * (out_ch, oh, ow) with the given begin pads. */
@@ -45,11 +49,15 @@ wino_geom wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch
  * points of a tile at once, and 16 or 36 streams a multiple of 4 KiB apart would share one
  * set of the 8-way L1 cache (input transform 2.5x slower). This puts them 64 bytes apart
  * modulo 4 KiB. */
-static inline int64_t wino_point_stride(int64_t floats) { return wino_round_up(floats, 1024) + 16; }
+static inline int64_t wino_point_stride(int64_t floats) {
+    return wino_round_up(floats, 1024) + 16;
+}
 
 /* Rows of a zero-padded input plane: every line some tile reads (plane row p is image row
  * p - pad_h). */
-static inline int64_t wino_plane_rows(const wino_geom *g) { return g->tiles_h * g->m + g->alpha - g->m; }
+static inline int64_t wino_plane_rows(const wino_geom *g) {
+    return g->tiles_h * g->m + g->alpha - g->m;
+}
 
 /* Per-thread scratch for the transforms: a panel's worth of padded planes and alpha lines. */
 static inline int64_t wino_line_scratch(const wino_geom *g) {
@@ -61,15 +69,18 @@ static inline int64_t wino_line_scratch(const wino_geom *g) {
 typedef enum wino_layout_kind { BY_CHANNEL, BY_TILE, PANELS } wino_layout_kind;
 typedef struct wino_layout {
     wino_layout_kind kind;
-    int64_t ld;        /* BY_CHANNEL: floats per channel; BY_TILE: per tile; PANELS: K (tiles) */
+    int64_t ld; /* BY_CHANNEL: floats per channel; BY_TILE: per tile; PANELS: K (tiles) */
     int64_t xi_stride;
 } wino_layout;
 
 static inline int64_t wino_layout_at(const wino_layout *l, int64_t c, int64_t t) {
     switch (l->kind) {
-    case BY_CHANNEL: return c * l->ld + t;
-    case BY_TILE: return t * l->ld + c;
-    default: return ot_panel_index(c, t, l->ld);
+    case BY_CHANNEL:
+        return c * l->ld + t;
+    case BY_TILE:
+        return t * l->ld + c;
+    default:
+        return ot_panel_index(c, t, l->ld);
     }
 }
 

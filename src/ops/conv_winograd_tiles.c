@@ -9,8 +9,8 @@
 #include "im2col.h"
 
 const wino_points wino_points_4 = {4, {0, 1, -1}, {1, 0.5, 0.5}, -1};
-const wino_points wino_points_6 = {6, {0, 1, -1, 2, -2},
-                                   {1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24}, 1};
+const wino_points wino_points_6 = {
+    6, {0, 1, -1, 2, -2}, {1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24}, 1};
 
 /* G (alpha, r) of F(m, r): G[i][k] = f_i a_i^k, the last row picks the top coefficient. */
 static void matrix_g(float *g, int r, const wino_points *p) {
@@ -38,32 +38,33 @@ static void matrix_at(float *at, int m, const wino_points *p) {
 /* B^T d for six values d0..d5 (any expression), written to o[0..5 * os]. B^T's rows:
  *   4 0 -5 0 1 0 / 0 -4 -4 1 1 0 / 0 4 -4 -1 1 0 / 0 -2 -1 2 1 0 / 0 2 -1 -2 1 0 /
  *   0 4 0 -5 0 1 */
-#define INPUT6_1D(d0, d1, d2, d3, d4, d5, o, os)                                                \
-    do {                                                                                        \
-        float s34_ = (d3) + (d4), s12_ = (d1) + (d2), d43_ = (d4) - (d3), d12_ = (d1) - (d2);    \
-        float d42_ = (d4) - (d2), d31_ = (d3) - (d1);                                           \
-        (o)[0 * (os)] = 4.0f * (d0) - 5.0f * (d2) + (d4);                                       \
-        (o)[1 * (os)] = s34_ - 4.0f * s12_;                                                     \
-        (o)[2 * (os)] = d43_ + 4.0f * d12_;                                                     \
-        (o)[3 * (os)] = d42_ + 2.0f * d31_;                                                     \
-        (o)[4 * (os)] = d42_ - 2.0f * d31_;                                                     \
-        (o)[5 * (os)] = 4.0f * (d1) - 5.0f * (d3) + (d5);                                       \
+#define INPUT6_1D(d0, d1, d2, d3, d4, d5, o, os)                                                   \
+    do {                                                                                           \
+        float s34_ = (d3) + (d4), s12_ = (d1) + (d2), d43_ = (d4) - (d3), d12_ = (d1) - (d2);      \
+        float d42_ = (d4) - (d2), d31_ = (d3) - (d1);                                              \
+        (o)[0 * (os)] = 4.0f * (d0)-5.0f * (d2) + (d4);                                            \
+        (o)[1 * (os)] = s34_ - 4.0f * s12_;                                                        \
+        (o)[2 * (os)] = d43_ + 4.0f * d12_;                                                        \
+        (o)[3 * (os)] = d42_ + 2.0f * d31_;                                                        \
+        (o)[4 * (os)] = d42_ - 2.0f * d31_;                                                        \
+        (o)[5 * (os)] = 4.0f * (d1)-5.0f * (d3) + (d5);                                            \
     } while (0)
 
 /* The same for four values: B^T's rows 1 0 -1 0 / 0 1 1 0 / 0 -1 1 0 / 0 1 0 -1. */
-#define INPUT4_1D(d0, d1, d2, d3, o, os)                                                        \
-    do {                                                                                        \
-        (o)[0 * (os)] = (d0) - (d2);                                                            \
-        (o)[1 * (os)] = (d1) + (d2);                                                            \
-        (o)[2 * (os)] = (d2) - (d1);                                                            \
-        (o)[3 * (os)] = (d1) - (d3);                                                            \
+#define INPUT4_1D(d0, d1, d2, d3, o, os)                                                           \
+    do {                                                                                           \
+        (o)[0 * (os)] = (d0) - (d2);                                                               \
+        (o)[1 * (os)] = (d1) + (d2);                                                               \
+        (o)[2 * (os)] = (d2) - (d1);                                                               \
+        (o)[3 * (os)] = (d1) - (d3);                                                               \
     } while (0)
 
 wino_geom wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch, int64_t out_ch,
                        int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_h, int64_t pad_w) {
     int m = p->alpha + 1 - r;
-    wino_geom g = {p, p->alpha, m, r, p->alpha * p->alpha, batch, in_ch, out_ch, h, w, oh, ow,
-                   pad_h, pad_w, 0, 0, 0};
+    wino_geom g = {
+        p,     p->alpha, m, r, p->alpha * p->alpha, batch, in_ch, out_ch, h, w, oh, ow, pad_h,
+        pad_w, 0,        0, 0};
     g.tiles_h = wino_ceil_div(oh, m);
     g.tiles_w = wino_ceil_div(ow, m);
     g.row_floats = g.tiles_w * m + g.alpha - m;
@@ -75,7 +76,7 @@ wino_geom wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch
 typedef struct filter_job {
     const wino_geom *g;
     const float *w; /* the conv's W (O, I, r, r) */
-    float *u;       /* (36, out_ch, in_ch) of g, in panels */
+    float *u;       /* (points, out_ch, in_ch) of g, in panels */
     int flip;       /* for dX: g's outputs are W's inputs, the kernel turned 180 degrees */
 } filter_job;
 
@@ -97,6 +98,7 @@ static void filter_rows(int64_t begin, int64_t end, int part, void *arg) {
     for (int64_t row = begin; row < end; row++)
         for (int64_t col0 = 0; col0 < cols; col0 += BLOCK) {
             int nb = cols - col0 < BLOCK ? (int)(cols - col0) : BLOCK;
+            if (nb < BLOCK) memset(k, 0, sizeof k); /* the lanes past the last column */
             for (int b = 0; b < nb; b++) {
                 int64_t col = col0 + b;
                 const float *src = j->w + (j->flip ? col * rows + row : row * cols + col) * rr;
@@ -140,7 +142,9 @@ void wino_transform_filter(const wino_geom *g, const float *w, float *u, int fli
 
 /* Channels an input item transforms: one, or a whole panel of them, so that the values of
  * one tile for neighbouring channels, side by side in panel layout, are written together. */
-static int64_t item_channels(const wino_layout *l) { return l->kind == PANELS ? OT_PANEL_ROWS : 1; }
+static int64_t item_channels(const wino_layout *l) {
+    return l->kind == PANELS ? OT_PANEL_ROWS : 1;
+}
 
 /* dst (plane_rows, row_floats) = the plane (h, w) with its pads, zeros outside. */
 static void pad_plane(float *dst, const float *plane, const wino_geom *g) {
@@ -165,17 +169,21 @@ static void pad_plane(float *dst, const float *plane, const wino_geom *g) {
 static void input_columns(float *restrict out, const float *restrict l, int64_t rf, int alpha) {
     if (alpha == 6)
         for (int64_t x = 0; x < rf; x++)
-            INPUT6_1D(l[x], l[rf + x], l[2 * rf + x], l[3 * rf + x], l[4 * rf + x], l[5 * rf + x], out + x, rf);
+            INPUT6_1D(l[x], l[rf + x], l[2 * rf + x], l[3 * rf + x], l[4 * rf + x], l[5 * rf + x],
+                      out + x, rf);
     else
-        for (int64_t x = 0; x < rf; x++) INPUT4_1D(l[x], l[rf + x], l[2 * rf + x], l[3 * rf + x], out + x, rf);
+        for (int64_t x = 0; x < rf; x++)
+            INPUT4_1D(l[x], l[rf + x], l[2 * rf + x], l[3 * rf + x], out + x, rf);
 }
 
 /* B^T along the rows of one tile (alpha x alpha at t, lines rf apart) into v[xi * xs]. */
 static inline void input_rows(float *v, int64_t xs, const float *t, int64_t rf, int alpha) {
     for (int i = 0; i < alpha; i++) {
         const float *d = t + i * rf;
-        if (alpha == 6) INPUT6_1D(d[0], d[1], d[2], d[3], d[4], d[5], v + (i * 6) * xs, xs);
-        else INPUT4_1D(d[0], d[1], d[2], d[3], v + (i * 4) * xs, xs);
+        if (alpha == 6)
+            INPUT6_1D(d[0], d[1], d[2], d[3], d[4], d[5], v + (i * 6) * xs, xs);
+        else
+            INPUT4_1D(d[0], d[1], d[2], d[3], v + (i * 4) * xs, xs);
     }
 }
 
@@ -187,7 +195,8 @@ static void input_items(int64_t begin, int64_t end, int part, void *arg) {
     const wino_geom *g = j->g;
     int64_t rf = g->row_floats, xs = j->points.xi_stride, group = item_channels(&j->points);
     int64_t plane_floats = wino_plane_rows(g) * rf;
-    float *planes = j->scratch + part * wino_line_scratch(g), *cols = planes + OT_PANEL_ROWS * plane_floats;
+    float *planes = j->scratch + part * wino_line_scratch(g),
+          *cols = planes + OT_PANEL_ROWS * plane_floats;
     int64_t padded_image = -1, padded_group = -1; /* what planes holds */
     for (int64_t item = begin; item < end; item++) {
         int64_t rr = item % j->ch.rows, row = j->ch.row0 + rr, c0 = item / j->ch.rows * group;
@@ -195,7 +204,8 @@ static void input_items(int64_t begin, int64_t end, int part, void *arg) {
         int64_t count = OT_MIN(group, g->in_ch - c0);
         if (n != padded_image || c0 != padded_group) {
             for (int64_t k = 0; k < count; k++)
-                pad_plane(planes + k * plane_floats, j->src + (n * g->in_ch + c0 + k) * g->h * g->w, g);
+                pad_plane(planes + k * plane_floats, j->src + (n * g->in_ch + c0 + k) * g->h * g->w,
+                          g);
             padded_image = n;
             padded_group = c0;
         }
@@ -249,16 +259,18 @@ static void output_line(float *restrict y, const float *restrict l, int64_t rf, 
     float add = accumulate ? 0.0f : b;
     /* y[x] = (accumulate ? y[x] : b) + v: written as y[x] * keep + (v + add) would round
      * differently; two loops keep "v + b" and "y + v" exact to their definitions. */
-#define OUTPUT_LOOP(expr)                                                                      \
-    do {                                                                                       \
-        if (accumulate)                                                                        \
-            for (int64_t x = 0; x < n; x++) y[x] += (expr);                                    \
-        else                                                                                   \
-            for (int64_t x = 0; x < n; x++) y[x] = (expr) + add;                               \
+#define OUTPUT_LOOP(expr)                                                                          \
+    do {                                                                                           \
+        if (accumulate)                                                                            \
+            for (int64_t x = 0; x < n; x++) y[x] += (expr);                                        \
+        else                                                                                       \
+            for (int64_t x = 0; x < n; x++) y[x] = (expr) + add;                                   \
     } while (0)
     if (alpha == 4) {
-        if (k == 0) OUTPUT_LOOP(l0[x] + l1[x] + l2[x]);
-        else OUTPUT_LOOP(l1[x] - l2[x] - l3[x]);
+        if (k == 0)
+            OUTPUT_LOOP(l0[x] + l1[x] + l2[x]);
+        else
+            OUTPUT_LOOP(l1[x] - l2[x] - l3[x]);
     } else if (k == 0) {
         OUTPUT_LOOP(l0[x] + (l1[x] + l2[x]) + (l3[x] + l4[x]));
     } else if (k == m - 1) {
@@ -287,7 +299,8 @@ static void output_items(int64_t begin, int64_t end, int part, void *arg) {
         int64_t step = wino_layout_at(&j->points, c, t0 + 1) - base;
         const float *mm = j->src + base;
         for (int64_t tx = 0; tx < g->tiles_w; tx++, mm += step)
-            for (int i = 0; i < alpha; i++) output_1d(mm + (i * alpha) * xs, xs, lines + i * rf + tx * m, 1, m, alpha);
+            for (int i = 0; i < alpha; i++)
+                output_1d(mm + (i * alpha) * xs, xs, lines + i * rf + tx * m, 1, m, alpha);
         float *plane = j->dst + (n * g->out_ch + c) * g->oh * g->ow;
         float b = j->bias ? j->bias[c] : 0.0f;
         for (int k = 0; k < m && y0 + k < g->oh; k++)
@@ -347,14 +360,16 @@ static void gradient_items(int64_t begin, int64_t end, int part, void *arg) {
         for (int64_t c = 0; c < g->out_ch; c++) {
             const float *plane = j->src + (n * g->out_ch + c) * plane_floats + y0 * g->ow;
             float *dst = j->dst + wino_layout_at(&j->points, c, t0);
-            int64_t step = wino_layout_at(&j->points, c, t0 + 1) - wino_layout_at(&j->points, c, t0);
+            int64_t step =
+                wino_layout_at(&j->points, c, t0 + 1) - wino_layout_at(&j->points, c, t0);
             for (int64_t tx = 0; tx < g->tiles_w; tx++, dst += step) {
                 int64_t cols = OT_MIN(m, g->ow - tx * m);
                 for (int a = 0; a < m; a++)
                     for (int b = 0; b < m; b++)
                         d[a * m + b] = a < rows && b < cols ? plane[a * g->ow + tx * m + b] : 0.0f;
-                for (int b = 0; b < m; b++) gradient_1d(d + b, m, gd + b, m, m, alpha, gm); /* G' d */
-                for (int i = 0; i < alpha; i++) /* (G' d) G'^T */
+                for (int b = 0; b < m; b++)
+                    gradient_1d(d + b, m, gd + b, m, m, alpha, gm); /* G' d */
+                for (int i = 0; i < alpha; i++)                     /* (G' d) G'^T */
                     gradient_1d(gd + i * m, 1, dst + (i * alpha) * xs, xs, m, alpha, gm);
             }
         }

@@ -56,7 +56,8 @@ static void block_6x16(int rows, int64_t kn, const float *restrict ap, const flo
     memset(acc, 0, sizeof acc);
     for (int64_t k = 0; k < kn; k++, ap += OT_PANEL_ROWS, b += ldb)
         for (int r = 0; r < OT_PANEL_ROWS; r++)
-            for (int j = 0; j < OT_PANEL_COLS; j++) acc[r][j] = __builtin_fmaf(ap[r], b[j], acc[r][j]);
+            for (int j = 0; j < OT_PANEL_COLS; j++)
+                acc[r][j] = __builtin_fmaf(ap[r], b[j], acc[r][j]);
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < OT_PANEL_COLS; j++)
             c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];

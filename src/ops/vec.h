@@ -17,7 +17,9 @@ static inline ot_v4 ot_load4(const float *p) {
     return v;
 }
 
-static inline void ot_store4(float *p, ot_v4 v) { memcpy(p, &v, sizeof v); }
+static inline void ot_store4(float *p, ot_v4 v) {
+    memcpy(p, &v, sizeof v);
+}
 
 static inline ot_v8 ot_load8(const float *p) {
     ot_v8 v;
@@ -25,6 +27,8 @@ static inline ot_v8 ot_load8(const float *p) {
     return v;
 }
 
-static inline void ot_store8(float *p, ot_v8 v) { memcpy(p, &v, sizeof v); }
+static inline void ot_store8(float *p, ot_v8 v) {
+    memcpy(p, &v, sizeof v);
+}
 
 #endif
