@@ -85,6 +85,10 @@ static ot_status infer_conv(ot_node_ctx *c) {
     OT_TRY(conv_shape_of(c, &s));
     ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
     size_t direct = 0, tiled = 0;
+    if (conv_fft_applies(&s)) {
+        c->workspace_bytes = conv_fft_workspace(&s);
+        return OT_OK;
+    }
     if (conv_winograd_applies(&s)) {
         c->workspace_bytes = conv_winograd_workspace(&s);
         return OT_OK;
@@ -245,6 +249,10 @@ static ot_status forward_conv(ot_node_ctx *c) {
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
+    if (conv_fft_applies(&s)) {
+        conv_fft_forward(y, x, w, bias, &s, c->workspace);
+        return OT_OK;
+    }
     if (conv_winograd_applies(&s)) {
         conv_winograd_forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
@@ -267,6 +275,10 @@ static ot_status backward_conv(ot_node_ctx *c) {
     if (c->n_in > 2 && c->in[2] && c->din[2])
         conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, s.geom.out_size);
     if (!dx && !dw) return OT_OK;
+    if (conv_fft_applies(&s)) {
+        conv_fft_backward(dx, dw, dy, x, w, &s, c->workspace);
+        return OT_OK;
+    }
     if (conv_winograd_applies(&s)) {
         conv_winograd_backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;

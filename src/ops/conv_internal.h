@@ -75,6 +75,19 @@ void conv_winograd_forward(float *y, const float *x, const float *w, const float
 void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x,
                             const float *w, const conv_shape *s, void *workspace);
 
+/* FFT convolution for 2-D, stride 1, undilated, ungrouped convs with kernels of 16 taps or
+ * more on padded planes up to 32 x 32, with at least conv_fft_min_channels input and output
+ * channels and conv_fft_min_gain times fewer multiply-adds than im2col; see conv_fft.c. dX
+ * and dW are added into. Both are variables so tests can run small convs through the path. */
+extern int64_t conv_fft_min_channels;
+extern double conv_fft_min_gain;
+int conv_fft_applies(const conv_shape *s);
+size_t conv_fft_workspace(const conv_shape *s);
+void conv_fft_forward(float *y, const float *x, const float *w, const float *bias,
+                      const conv_shape *s, void *workspace);
+void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                       const conv_shape *s, void *workspace);
+
 /* ConvTranspose op functions (conv_transpose.c). */
 ot_status conv_transpose_parse(const ot_layer *l, void *params);
 ot_status conv_transpose_infer(ot_node_ctx *c);

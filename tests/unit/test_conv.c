@@ -128,6 +128,10 @@ static const conv_case conv_cases[] = {
     /* Winograd tiles: F(4x4, 3x3) and F(2x2, 5x5), outputs not whole tiles */
     {"conv2d_winograd_3x3", 2, 1, {1, 1}, {1, 0, 1, 2}, {1, 1}, {0}, 1, NULL},
     {"conv2d_winograd_5x5", 2, 1, {1, 1}, {0, 3, 1, 0}, {1, 1}, {0}, 1, NULL},
+    /* FFT: LeNet's second conv (32 -> 48 channels, 14 x 14, pads 2), a 7x4 kernel on an
+     * odd-sized frame with uneven pads */
+    {"conv2d_fft_lenet", 2, 1, {1, 1}, {2, 2, 2, 2}, {1, 1}, {0}, 1, NULL},
+    {"conv2d_fft_7x4", 2, 1, {1, 1}, {3, 1, 3, 2}, {1, 1}, {0}, 1, NULL},
     {"conv3d", 3, 1, {1, 2, 1}, {1, 0, 1, 0, 1, 0}, {1, 1, 2}, {0}, 2, NULL},
 };
 
@@ -180,6 +184,20 @@ static void winograd_matches_torch(void **state) {
     run_cases(conv_cases, OT_COUNT(conv_cases), 0);
     conv_winograd_min_channels = saved_channels;
     conv_winograd_chunk_floats = saved_chunk;
+}
+
+/* Every 2-D, stride-1 case with 16 taps or more through the FFT path (one input channel up
+ * to 32, batches of 2 to 4 in 16 columns, frames of odd and even sides), also where it would
+ * not pay: results must not change. */
+static void fft_matches_torch(void **state) {
+    (void)state;
+    int64_t saved_channels = conv_fft_min_channels;
+    double saved_gain = conv_fft_min_gain;
+    conv_fft_min_channels = 1;
+    conv_fft_min_gain = 0.0;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_fft_min_channels = saved_channels;
+    conv_fft_min_gain = saved_gain;
 }
 
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
@@ -298,6 +316,24 @@ static void conv_gradients(void **state) {
         free_attrs(1, a5);
         free_attrs(1, aw);
         conv_winograd_min_channels = saved;
+    }
+    {   /* FFT: 5x5 with uneven pads, 4x4 on a frame of odd sides, every channel count let
+         * through; dX and dW, and W and B only (a first layer) */
+        int64_t saved_channels = conv_fft_min_channels;
+        double saved_gain = conv_fft_min_gain;
+        conv_fft_min_channels = 1;
+        conv_fft_min_gain = 0.0;
+        int64_t xd[4] = {2, 2, 7, 6}, wd[4] = {3, 2, 5, 5}, p[4] = {2, 1, 0, 3};
+        ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
+        gradcheck("Conv", 2, xd, wd, 3, 1, a, 20);
+        int64_t xd4[4] = {3, 3, 5, 6}, wd4[4] = {2, 3, 4, 4}, p4[4] = {1, 0, 3, 1};
+        ot_attr a4[1] = {ts_attr_ints("pads", 4, p4)};
+        gradcheck("Conv", 2, xd4, wd4, 2, 1, a4, 21);
+        gradcheck_inputs("Conv", 2, xd4, wd4, 2, 1, a4, 22, 6);
+        free_attrs(1, a);
+        free_attrs(1, a4);
+        conv_fft_min_channels = saved_channels;
+        conv_fft_min_gain = saved_gain;
     }
     {   /* 3-D with stride and pads, no bias */
         int64_t xd[5] = {1, 2, 3, 4, 3}, wd[5] = {2, 2, 2, 2, 2}, s[3] = {1, 2, 1},
@@ -491,6 +527,7 @@ int main(void) {
         cmocka_unit_test(conv_transpose_matches_torch),
         cmocka_unit_test(small_tiles_match_torch),
         cmocka_unit_test(winograd_matches_torch),
+        cmocka_unit_test(fft_matches_torch),
         cmocka_unit_test(fast_winograd_matches_torch),
         cmocka_unit_test(conv_gradients),
         cmocka_unit_test(conv_transpose_gradients),
