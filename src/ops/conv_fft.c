@@ -26,6 +26,9 @@
 
 int64_t conv_fft_min_channels = 16;
 double conv_fft_min_gain = 2.0;
+/* Samples go through in chunks of this many (the spectra grow with them; dW's sums run on
+ * over the chunks). */
+int64_t conv_fft_chunk_samples = 64;
 
 #define FFT_MAX_SIDE 32
 
@@ -52,7 +55,9 @@ static double transform_macs(const fft_frame *f, int inverse, int64_t rows, int6
  * conv_fft_min_gain (its passes over memory cost more per multiply than one deep product). */
 static int worth_it(const conv_shape *s, const fft_frame *f) {
     const ot_conv_geom *g = &s->geom;
-    double b16 = (double)round16(s->batch), c = (double)s->in_channels, o = (double)s->out_channels;
+    int64_t chunk = OT_MIN(s->batch, OT_MAX(conv_fft_chunk_samples, 1));
+    double b16 = (double)(round16(chunk) * ((s->batch + chunk - 1) / chunk)); /* columns in all */
+    double c = (double)s->in_channels, o = (double)s->out_channels;
     double fft = c * b16 * transform_macs(f, 0, g->image[1], g->image[2]) +
                  c * (double)round16(s->out_channels) * transform_macs(f, 0, g->kernel[1], g->kernel[2]) +
                  4.0 * (double)f->freqs * o * c * b16 + o * b16 * transform_macs(f, 1, g->out[1], g->out[2]);
@@ -87,6 +92,7 @@ typedef struct product_job {
     const float *b;
     float *c;
     const fft_frame *f;
+    int accumulate; /* C += rather than = */
     float *scratch;
     int64_t part_floats;
 } product_job;
@@ -130,27 +136,38 @@ static void pack(const product_job *j, int64_t fi, float *a) {
     }
 }
 
+/* Up to two products per frequency, one after the other: backward's dX and dW products both
+ * read dY^ at that frequency, from the caches the second time. */
+typedef struct product_pair {
+    const product_job *job[2];
+} product_pair;
+
 static void products(int64_t begin, int64_t end, int part, void *arg) {
-    const product_job *j = arg;
-    float *a = j->scratch + part * j->part_floats;
-    for (int64_t fi = begin; fi < end; fi++) {
-        pack(j, fi, a);
-        ot_panel_gemm(2 * j->m, j->n, 2 * j->k, a, j->b + fi * 2 * j->k * j->n, j->n,
-                      j->c + fi * 2 * j->m * j->n, j->n, 0);
-    }
+    const product_pair *pair = arg;
+    for (int64_t fi = begin; fi < end; fi++)
+        for (int i = 0; i < 2; i++) {
+            const product_job *j = pair->job[i];
+            if (!j) continue;
+            float *a = j->scratch + part * j->part_floats;
+            pack(j, fi, a);
+            ot_panel_gemm(2 * j->m, j->n, 2 * j->k, a, j->b + fi * 2 * j->k * j->n, j->n,
+                          j->c + fi * 2 * j->m * j->n, j->n, j->accumulate);
+        }
 }
 
-static void run_products(product_job *j) {
-    ot_parallel_ranges(j->f->freqs, 1, products, j);
+static void run_products(const product_job *first, const product_job *second) {
+    product_pair pair = {{first, second}};
+    ot_parallel_ranges(first->f->freqs, 1, products, &pair);
 }
 
 /* --- workspace ------------------------------------------------------------------------------- */
 
 /* Everything one call uses, carved from the workspace in this order: the transforms'
- * matrices, the spectra, the threads' scratch. */
+ * matrices, the spectra, the threads' scratch. bc is the samples per chunk, b16 that rounded
+ * up to 16. */
 typedef struct fft_layout {
     fft_frame f;
-    int64_t b16, c16, o16;
+    int64_t bc, b16, c16, o16;
     int64_t matrix_floats, spectra_floats, part_floats;
 } fft_layout;
 
@@ -159,9 +176,10 @@ static fft_layout layout_of(const conv_shape *s) {
     fft_layout l;
     l.f = frame_of(s);
     const fft_frame *f = &l.f;
-    int64_t b = s->batch, c = s->in_channels, o = s->out_channels, h = g->image[1], w = g->image[2];
+    int64_t c = s->in_channels, o = s->out_channels, h = g->image[1], w = g->image[2];
     int64_t oh = g->out[1], ow = g->out[2], kh = g->kernel[1], kw = g->kernel[2];
-    l.b16 = round16(b);
+    l.bc = OT_MIN(s->batch, OT_MAX(conv_fft_chunk_samples, 1));
+    l.b16 = round16(l.bc);
     l.c16 = round16(c);
     l.o16 = round16(o);
     /* the backward pass sets up the most: dY, W and X forward, dX and dW inverse */
@@ -170,11 +188,12 @@ static fft_layout layout_of(const conv_shape *s) {
                       fft_transform_floats(f, 1, kh, kw) + fft_transform_floats(f, 1, oh, ow);
     int64_t per = 2 * f->freqs;
     int64_t forward = per * (c * l.o16 + c * l.b16 + o * l.b16);
-    int64_t dx = per * (o * l.c16 + c * l.b16), dw = per * (b * l.c16 + o * l.c16);
-    l.spectra_floats = OT_MAX(forward, per * o * l.b16 + OT_MAX(dx, dw));
+    /* W^ and dW^ for the whole call; dY^, dX^ and X^ per chunk */
+    int64_t backward = per * (2 * o * l.c16 + o * l.b16 + c * l.b16 + l.bc * l.c16);
+    l.spectra_floats = OT_MAX(forward, backward);
     int64_t part = ot_panel_floats(2 * o, 2 * c); /* forward's A' */
     part = OT_MAX(part, ot_panel_floats(2 * c, 2 * o));
-    part = OT_MAX(part, ot_panel_floats(2 * o, 2 * b));
+    part = OT_MAX(part, ot_panel_floats(2 * o, 2 * l.bc));
     part = OT_MAX(part, fft_transform_scratch(f, h, w));
     part = OT_MAX(part, fft_transform_scratch(f, oh, ow));
     l.part_floats = OT_MAX(part, fft_transform_scratch(f, kh, kw));
@@ -193,31 +212,34 @@ void conv_fft_forward(float *y, const float *x, const float *w, const float *bia
                       const conv_shape *s, void *workspace) {
     const ot_conv_geom *g = &s->geom;
     fft_layout l = layout_of(s);
-    int64_t b = s->batch, c = s->in_channels, o = s->out_channels, kk = g->kernel_size;
+    int64_t c = s->in_channels, o = s->out_channels, kk = g->kernel_size;
     float *mem = workspace;
     fft_transform tw, tx, ty;
     fft_transform_init(&tw, &l.f, 0, g->kernel[1], g->kernel[2], 0, 0, &mem);
     fft_transform_init(&tx, &l.f, 0, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
     fft_transform_init(&ty, &l.f, 1, g->out[1], g->out[2], 0, 0, &mem);
-    mem = (float *)workspace + l.matrix_floats;
     int64_t per = 2 * l.f.freqs;
-    float *ws = mem, *xs = ws + per * c * l.o16, *ys = xs + per * c * l.b16;
-    float *scratch = ys + per * o * l.b16;
-    fft_planes wp = {c, o, l.o16, kk, c * kk};                          /* (c, o) */
-    fft_planes xp = {c, b, l.b16, g->image_size, c * g->image_size};    /* (c, b) */
-    fft_planes yp = {o, b, l.b16, g->out_size, o * g->out_size};        /* (o, b) */
+    float *ws = (float *)workspace + l.matrix_floats, *xs = ws + per * c * l.o16;
+    float *ys = xs + per * c * l.b16, *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
+    fft_planes wp = {c, o, l.o16, kk, c * kk}; /* (c, o) */
     fft_forward_pass(&tw, &wp, w, ws, scratch, l.part_floats);
-    fft_forward_pass(&tx, &xp, x, xs, scratch, l.part_floats);
-    product_job p = {o, c, l.b16, ws, c * l.o16, 1, l.o16, 1, xs, ys, &l.f, scratch, l.part_floats};
-    run_products(&p);
-    fft_inverse_pass(&ty, &yp, ys, y, bias, 0, scratch, l.part_floats);
+    for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
+        int64_t nb = OT_MIN(l.bc, s->batch - b0);
+        fft_planes xp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
+        fft_planes yp = {o, nb, l.b16, g->out_size, o * g->out_size};     /* (o, b) */
+        fft_forward_pass(&tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
+        product_job p = {o,  c,  l.b16,    ws,      c * l.o16,     1, l.o16,
+                         1,  xs, ys,       &l.f,    0,             scratch, l.part_floats};
+        run_products(&p, NULL);
+        fft_inverse_pass(&ty, &yp, ys, y + b0 * o * g->out_size, bias, 0, scratch, l.part_floats);
+    }
 }
 
 void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                        const conv_shape *s, void *workspace) {
     const ot_conv_geom *g = &s->geom;
     fft_layout l = layout_of(s);
-    int64_t b = s->batch, c = s->in_channels, o = s->out_channels, kk = g->kernel_size;
+    int64_t c = s->in_channels, o = s->out_channels, kk = g->kernel_size;
     float *mem = workspace;
     fft_transform tdy, tw, tx, tdx, tdw;
     fft_transform_init(&tdy, &l.f, 0, g->out[1], g->out[2], 0, 0, &mem);
@@ -226,26 +248,27 @@ void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, co
     fft_transform_init(&tdx, &l.f, 1, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
     fft_transform_init(&tdw, &l.f, 1, g->kernel[1], g->kernel[2], 0, 0, &mem);
     int64_t per = 2 * l.f.freqs;
-    float *dys = (float *)workspace + l.matrix_floats, *rest = dys + per * o * l.b16;
+    float *ws = (float *)workspace + l.matrix_floats, *dws = ws + per * o * l.c16;
+    float *dys = dws + per * o * l.c16, *dxs = dys + per * o * l.b16, *xs = dxs + per * c * l.b16;
     float *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
-    fft_planes dyp = {o, b, l.b16, g->out_size, o * g->out_size}; /* (o, b) */
-    fft_forward_pass(&tdy, &dyp, dy, dys, scratch, l.part_floats);
-    if (dx) {
-        float *ws = rest, *dxs = ws + per * o * l.c16;
-        fft_planes wp = {o, c, l.c16, c * kk, kk};                       /* (o, c) */
-        fft_planes dxp = {c, b, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
-        fft_forward_pass(&tw, &wp, w, ws, scratch, l.part_floats);
-        product_job p = {c, o, l.b16, ws, o * l.c16, 1, l.c16, 0, dys, dxs, &l.f, scratch, l.part_floats};
-        run_products(&p);
-        fft_inverse_pass(&tdx, &dxp, dxs, dx, NULL, 1, scratch, l.part_floats);
+    fft_planes wp = {o, c, l.c16, c * kk, kk}; /* (o, c), for dX and dW */
+    if (dx) fft_forward_pass(&tw, &wp, w, ws, scratch, l.part_floats);
+    for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
+        int64_t nb = OT_MIN(l.bc, s->batch - b0);
+        fft_planes dyp = {o, nb, l.b16, g->out_size, o * g->out_size}; /* (o, b) */
+        fft_forward_pass(&tdy, &dyp, dy + b0 * o * g->out_size, dys, scratch, l.part_floats);
+        fft_planes dxp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
+        fft_planes xp = {nb, c, l.c16, c * g->image_size, g->image_size};  /* (b, c) */
+        if (dw) fft_forward_pass(&tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
+        product_job pdx = {c,   o,   l.b16, ws,   o * l.c16, 1,       l.c16,
+                           0,   dys, dxs,   &l.f, 0,         scratch, l.part_floats};
+        product_job pdw = {o,  nb,  l.c16, dys,  o * l.b16, l.b16,   1,
+                           1,  xs,  dws,   &l.f, b0 > 0,    scratch, l.part_floats};
+        run_products(dx ? &pdx : &pdw, dx && dw ? &pdw : NULL);
+        if (dx)
+            fft_inverse_pass(&tdx, &dxp, dxs, dx + b0 * c * g->image_size, NULL, 1, scratch,
+                             l.part_floats);
     }
-    if (dw) {
-        float *xs = rest, *dws = xs + per * b * l.c16;
-        fft_planes xp = {b, c, l.c16, c * g->image_size, g->image_size}; /* (b, c) */
-        fft_planes dwp = {o, c, l.c16, c * kk, kk};                      /* (o, c) */
-        fft_forward_pass(&tx, &xp, x, xs, scratch, l.part_floats);
-        product_job p = {o, b, l.c16, dys, o * l.b16, l.b16, 1, 1, xs, dws, &l.f, scratch, l.part_floats};
-        run_products(&p);
-        fft_inverse_pass(&tdw, &dwp, dws, dw, NULL, 1, scratch, l.part_floats);
-    }
+    fft_planes dwp = {o, c, l.c16, c * kk, kk}; /* (o, c) */
+    if (dw) fft_inverse_pass(&tdw, &dwp, dws, dw, NULL, 1, scratch, l.part_floats);
 }

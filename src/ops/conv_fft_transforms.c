@@ -18,7 +18,11 @@
 #include "gemm.h"
 #include "panel_gemm.h"
 
-#define BLOCK_UNITS 4 /* planes per block, in 16-plane units */
+#if OT_PANEL_GEMM_FAST
+#include <immintrin.h>
+#endif
+
+#define BLOCK_UNITS 2 /* planes per block, in 16-plane units */
 #define TWO_PI 6.283185307179586476925286766559
 
 int64_t fft_transform_floats(const fft_frame *f, int inverse, int64_t rows, int64_t cols) {
@@ -138,19 +142,90 @@ static int64_t plane_offset(const fft_planes *p, int64_t j) {
     return inner < p->inner ? outer * p->outer_stride + inner * p->inner_stride : -1;
 }
 
+#if OT_PANEL_GEMM_FAST
+/* r[i][j] <-> r[j][i] for an 8 x 8 block of floats. */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+#endif
+
+/* xt[q * nb + c] = pixel q of the block's plane c (zero for padding planes), eight planes
+ * and eight pixels at a time. */
+static void gather_planes(const pass_job *j, int64_t j0, int64_t nb, int64_t pixels, float *xt) {
+    for (int64_t c0 = 0; c0 < nb; c0 += 8) {
+        const float *src[8];
+        for (int i = 0; i < 8; i++) {
+            int64_t at = plane_offset(j->p, j0 + c0 + i);
+            src[i] = at < 0 ? NULL : j->images + at;
+        }
+        int64_t q = 0;
+#if OT_PANEL_GEMM_FAST
+        for (; q + 8 <= pixels; q += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = src[i] ? _mm256_loadu_ps(src[i] + q) : _mm256_setzero_ps();
+            transpose8(r);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(xt + (q + i) * nb + c0, r[i]);
+        }
+#endif
+        for (; q < pixels; q++)
+            for (int i = 0; i < 8; i++) xt[q * nb + c0 + i] = src[i] ? src[i][q] : 0.0f;
+    }
+}
+
+/* Pixel q of the block's plane c = yt[q * nb + c] + bias, or += yt[q * nb + c]; padding
+ * planes are dropped. */
+static void scatter_planes(const pass_job *j, int64_t j0, int64_t nb, int64_t pixels,
+                           const float *yt) {
+    for (int64_t c0 = 0; c0 < nb; c0 += 8) {
+        float *dst[8], add[8];
+        for (int i = 0; i < 8; i++) {
+            int64_t at = plane_offset(j->p, j0 + c0 + i);
+            dst[i] = at < 0 ? NULL : j->out_images + at;
+            add[i] = j->bias ? j->bias[(j0 + c0 + i) / j->p->inner_padded] : 0.0f;
+        }
+        int64_t q = 0;
+#if OT_PANEL_GEMM_FAST
+        for (; q + 8 <= pixels; q += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(yt + (q + i) * nb + c0);
+            transpose8(r);
+            for (int i = 0; i < 8; i++) {
+                if (!dst[i]) continue;
+                __m256 v = j->accumulate ? _mm256_add_ps(_mm256_loadu_ps(dst[i] + q), r[i])
+                                         : _mm256_add_ps(r[i], _mm256_set1_ps(add[i]));
+                _mm256_storeu_ps(dst[i] + q, v);
+            }
+        }
+#endif
+        for (; q < pixels; q++)
+            for (int i = 0; i < 8; i++) {
+                if (!dst[i]) continue;
+                float v = yt[q * nb + c0 + i];
+                dst[i][q] = j->accumulate ? dst[i][q] + v : v + add[i];
+            }
+    }
+}
+
 static void forward_block(const pass_job *j, int64_t j0, int64_t nb, float *scratch) {
     const fft_transform *t = j->t;
     const fft_frame *f = t->f;
     int64_t pixels = t->rows * t->cols, k2 = 2 * f->fws, count = fft_plane_count(j->p);
     float *xt = scratch, *tt = scratch + pixels * nb;
-    for (int64_t c = 0; c < nb; c++) {
-        int64_t at = plane_offset(j->p, j0 + c);
-        float *dst = xt + c;
-        if (at < 0)
-            for (int64_t q = 0; q < pixels; q++) dst[q * nb] = 0.0f;
-        else
-            for (int64_t q = 0; q < pixels; q++) dst[q * nb] = j->images[at + q];
-    }
+    gather_planes(j, j0, nb, pixels, xt);
     for (int64_t r = 0; r < t->rows; r++)
         ot_panel_gemm(k2, nb, t->cols, t->row_dft, xt + r * t->cols * nb, nb, tt + r * k2 * nb, nb, 0);
     for (int64_t fw = 0; fw < f->fws; fw++)
@@ -168,17 +243,7 @@ static void inverse_block(const pass_job *j, int64_t j0, int64_t nb, float *scra
                       j->spectrum_in + fw * 2 * f->nh * count + j0, count, z + fw * nb, f->fws * nb, 0);
     for (int64_t r = 0; r < t->rows; r++)
         ot_panel_gemm(t->cols, nb, k2, t->row_dft, z + r * k2 * nb, nb, yt + r * t->cols * nb, nb, 0);
-    for (int64_t c = 0; c < nb; c++) {
-        int64_t at = plane_offset(j->p, j0 + c);
-        if (at < 0) continue;
-        float *dst = j->out_images + at;
-        const float *src = yt + c;
-        float add = j->bias ? j->bias[(j0 + c) / j->p->inner_padded] : 0.0f;
-        if (j->accumulate)
-            for (int64_t q = 0; q < pixels; q++) dst[q] += src[q * nb];
-        else
-            for (int64_t q = 0; q < pixels; q++) dst[q] = src[q * nb] + add;
-    }
+    scatter_planes(j, j0, nb, pixels, yt);
 }
 
 static void run_blocks(int64_t begin, int64_t end, int part, void *arg) {

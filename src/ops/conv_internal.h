@@ -81,6 +81,7 @@ void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *
  * and dW are added into. Both are variables so tests can run small convs through the path. */
 extern int64_t conv_fft_min_channels;
 extern double conv_fft_min_gain;
+extern int64_t conv_fft_chunk_samples; /* samples per pass (the spectra grow with them) */
 int conv_fft_applies(const conv_shape *s);
 size_t conv_fft_workspace(const conv_shape *s);
 void conv_fft_forward(float *y, const float *x, const float *w, const float *bias,

@@ -188,14 +188,19 @@ static void winograd_matches_torch(void **state) {
 
 /* Every 2-D, stride-1 case with 16 taps or more through the FFT path (one input channel up
  * to 32, batches of 2 to 4 in 16 columns, frames of odd and even sides), also where it would
- * not pay: results must not change. */
+ * not pay, then one and two samples at a time: results must not change. */
 static void fft_matches_torch(void **state) {
     (void)state;
-    int64_t saved_channels = conv_fft_min_channels;
+    int64_t saved_channels = conv_fft_min_channels, saved_chunk = conv_fft_chunk_samples;
     double saved_gain = conv_fft_min_gain;
     conv_fft_min_channels = 1;
     conv_fft_min_gain = 0.0;
     run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_fft_chunk_samples = 1;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_fft_chunk_samples = 2;
+    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_fft_chunk_samples = saved_chunk;
     conv_fft_min_channels = saved_channels;
     conv_fft_min_gain = saved_gain;
 }
