@@ -38,16 +38,20 @@ if have_ort; then
   # Winograd convs (16 channels: 3x3 by F(2x2,3x3); with --fast-conv 3x3 by F(4x4,3x3) and
   # 5x5 by F(2x2,5x5)) against ONNX Runtime.
   "$OT" new conv:16:3x3:1:1:relu,conv:16:5x5:1:2:relu,conv:16:3x3:1:1 --input x:16x13x11 --seed 5 -o "$WORK/wino.onnx"
-  node -e '
-const fs=require("fs");const head=`{"descr": "<f4", "fortran_order": False, "shape": (2, 16, 13, 11), }`;
-let h=head+" ".repeat(64-((10+head.length+1)%64))+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;b.writeUInt16LE(h.length,8);
-const x=new Float32Array(2*16*13*11).map((_,i)=>Math.sin(0.7*i));fs.writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(h,"latin1"),Buffer.from(x.buffer)]));' "$WORK/wx.npy"
+  sine_npy "$WORK/wx.npy" 2 16 13 11
   "$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_ours"
   "$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_fast" --fast-conv
   ort_run "$WORK/wino.onnx" "$WORK/wino_ort" x="$WORK/wx.npy"
   out=$(ls "$WORK/wino_ours")
   npy_close "$WORK/wino_ours/$out" "$WORK/wino_ort/$out" 1e-5 >/dev/null || fail "Winograd convs differ from ONNX Runtime"
   npy_close "$WORK/wino_fast/$out" "$WORK/wino_ort/$out" 1e-4 >/dev/null || fail "--fast-conv convs differ from ONNX Runtime"
+  # FFT convs (5x5 on 12 x 12 planes, a batch of 32: conv_fft.c) against ONNX Runtime.
+  "$OT" new conv:32:5x5:1:2:relu,conv:32:5x5:1:2 --input x:16x12x12 --seed 6 -o "$WORK/fft.onnx"
+  sine_npy "$WORK/fx.npy" 32 16 12 12
+  "$OT" run "$WORK/fft.onnx" -i x="$WORK/fx.npy" -o "$WORK/fft_ours"
+  ort_run "$WORK/fft.onnx" "$WORK/fft_ort" x="$WORK/fx.npy"
+  out=$(ls "$WORK/fft_ours")
+  npy_close "$WORK/fft_ours/$out" "$WORK/fft_ort/$out" 1e-5 >/dev/null || fail "FFT convs differ from ONNX Runtime"
 else
   echo "note: ONNX Runtime not installed (tools/setup.sh); round trip checked by our engine only"
 fi

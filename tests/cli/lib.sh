@@ -24,6 +24,17 @@ expect_error() {
 have_ort() { [ -d "$SRC/.deps/node_modules/onnxruntime-node" ] && command -v node >/dev/null; }
 ort_run() { node "$SRC/tools/ort_run.js" "$@"; }
 
+# sine_npy FILE D0 D1 ...: a float32 .npy of that shape holding sin(0.7 i) (written in node).
+sine_npy() {
+  local file=$1
+  shift
+  node -e '
+const fs=require("fs");const dims=process.argv.slice(2).map(Number);const n=dims.reduce((a,b)=>a*b,1);
+const head=`{"descr": "<f4", "fortran_order": False, "shape": (${dims.join(", ")}${dims.length==1?",":""}), }`;
+let h=head+" ".repeat(64-((10+head.length+1)%64))+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;b.writeUInt16LE(h.length,8);
+const x=new Float32Array(n).map((_,i)=>Math.sin(0.7*i));fs.writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(h,"latin1"),Buffer.from(x.buffer)]));' "$file" "$@"
+}
+
 # npy_close A.npy B.npy TOL: same shape, max |a-b| <= TOL (checked without numpy, in node).
 npy_close() {
   node -e '
