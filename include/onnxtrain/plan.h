@@ -80,9 +80,10 @@ ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
 
 /* Convolution arithmetic for the whole process (plans created afterwards; default off).
  * Off, every Conv stays as close to PyTorch's float32 results as a dot product is: im2col
- * GEMMs, and Winograd F(2x2, 3x3) for 3x3 stride-1 convs with 16+ channels (2.25x fewer
- * multiplies, rounding error of the same order). On, 3x3 convs use F(4x4, 3x3) and 5x5
- * ones F(2x2, 5x5) (4x and 2.8x fewer multiplies), whose rounding error is 1e-6 to 1e-5 of
+ * GEMMs, Winograd F(2x2, 3x3) for 3x3 stride-1 convs with 16+ channels (2.25x fewer
+ * multiplies, rounding error of the same order) and FFTs for larger stride-1 kernels on
+ * small planes (the same). On, 3x3 convs use F(4x4, 3x3) and the 5x5 ones the FFTs do not
+ * take F(2x2, 5x5) (4x and 2.8x fewer multiplies), whose rounding error is 1e-6 to 1e-5 of
  * the tensor's scale (outputs and dX ~2e-6, dW up to ~8e-6 as it sums over every tile):
  * ten times a dot product's, outside the 1e-4 agreement with PyTorch that the default keeps.
  * Set from --fast-conv. The frozen-feature cache's key includes it. */

@@ -59,8 +59,9 @@ int cli_set_max_memory(const cli_args *args);
 /* --fast-conv: ot_set_fast_convolution. */
 #define CLI_FAST_CONV_FLAG                                                                       \
     {"fast-conv", 0, NULL, "Winograd F(4x4,3x3) and F(2x2,5x5) convolutions: 4x and 2.8x "      \
-                           "fewer multiplies in 3x3 and 5x5 convs, ten times the rounding error " \
-                           "(1e-6 to 1e-5 of a tensor's scale instead of ~1e-7)"}
+                           "fewer multiplies in 3x3 convs and in 5x5 convs on planes over 32x32, " \
+                           "ten times the rounding error (1e-6 to 1e-5 of a tensor's scale "     \
+                           "instead of ~1e-7)"}
 void cli_set_fast_conv(const cli_args *args);
 
 /* Prints "onnxtrain CMD: message" to stderr. */

@@ -6,9 +6,6 @@ GFLOP/s each workload achieves against the machine's sgemm throughput.
 Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py):
   mlp_epoch      one epoch of the 784-300-100-10 ELU MLP, Adam, batch 64, on Fashion-MNIST
   cnn_200_steps  200 steps of the LeNet-style CNN (conv5x5x32, pool, conv5x5x64, pool, 128, 10)
-  cnn_200_steps_fast
-                 the same with --fast-conv (Winograd F(2x2,5x5): fewer multiplies, ten times
-                 the rounding error; PyTorch's side unchanged)
   finetune_cache / finetune_nocache
                  the frozen-convolution fine-tune of tools/check_finetune.sh, with and without
                  --cache, against PyTorch recomputing the frozen part every step; both score
@@ -100,10 +97,6 @@ def main():
         "cnn_200_steps": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
                            "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/cnn_out.onnx"],
                           lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
-        "cnn_200_steps_fast": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
-                                "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "--fast-conv",
-                                "-o", f"{work}/cnn_out.onnx"],
-                               lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
         "finetune_cache": (finetune + ["--cache", cache_dir], lambda t: torch_ft, None),
         "finetune_nocache": (finetune, lambda t: torch_ft, None),
         "finetune_cache_train": (finetune_train + ["--cache", cache_dir], lambda t: torch_ft + ["--no-test"], None),
@@ -155,7 +148,7 @@ def main():
         g = f"{gf:8.1f} {100 * gf / peak:6.0f}%" if gf else f"{'':8} {'':7}"
         print(f"{name:18} {o:8.2f} {t:9.2f} {ratio:6.1f}x {om:8.0f} {tm:9.0f} {g}")
     print("ratio = their time / ours (higher is better for us); theirs = PyTorch, or ONNX Runtime for resnet18_infer")
-    print("GFLOP/s count the direct convolution's multiply-adds; Winograd rows do fewer, so they can exceed the sgemm peak")
+    print("GFLOP/s count the direct convolution's multiply-adds; Winograd and FFT convs do fewer, so rows can exceed the sgemm peak")
     ours_by_name = {r[0]: r[1] for r in rows}
     for suffix, what in (("_train", "training only"), ("", "with the test scoring")):
         cached, plain = ours_by_name.get("finetune_cache" + suffix), ours_by_name.get("finetune_nocache" + suffix)
