@@ -76,7 +76,9 @@ int conv_fft_applies(const conv_shape *s) {
         g->pad[2] + g->image[2] > f.nw)
         return 0;
     if (s->in_channels < conv_fft_min_channels || s->out_channels < conv_fft_min_channels) return 0;
-    return worth_it(s, &f);
+    /* The spectra of W are 2 nh (nw / 2 + 1) / (kh kw) times W's size (11x for 5x5 on 16 x 16
+     * planes): with hundreds of channels they would outgrow im2col's column budget. */
+    return worth_it(s, &f) && conv_fft_workspace(s) <= sizeof(float) * (size_t)conv_column_budget_floats;
 }
 
 /* --- the products, one per frequency --------------------------------------------------------- */
