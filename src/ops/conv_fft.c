@@ -58,9 +58,10 @@ static int worth_it(const conv_shape *s, const fft_frame *f) {
     int64_t chunk = OT_MIN(s->batch, OT_MAX(conv_fft_chunk_samples, 1));
     double b16 = (double)(round16(chunk) * ((s->batch + chunk - 1) / chunk)); /* columns in all */
     double c = (double)s->in_channels, o = (double)s->out_channels;
-    double fft = c * b16 * transform_macs(f, 0, g->image[1], g->image[2]) +
-                 c * (double)round16(s->out_channels) * transform_macs(f, 0, g->kernel[1], g->kernel[2]) +
-                 4.0 * (double)f->freqs * o * c * b16 + o * b16 * transform_macs(f, 1, g->out[1], g->out[2]);
+    double fft =
+        c * b16 * transform_macs(f, 0, g->image[1], g->image[2]) +
+        c * (double)round16(s->out_channels) * transform_macs(f, 0, g->kernel[1], g->kernel[2]) +
+        4.0 * (double)f->freqs * o * c * b16 + o * b16 * transform_macs(f, 1, g->out[1], g->out[2]);
     double direct = (double)g->out_size * (double)g->kernel_size * c * o * (double)s->batch;
     return fft * conv_fft_min_gain <= direct;
 }
@@ -78,7 +79,8 @@ int conv_fft_applies(const conv_shape *s) {
     if (s->in_channels < conv_fft_min_channels || s->out_channels < conv_fft_min_channels) return 0;
     /* The spectra of W are 2 nh (nw / 2 + 1) / (kh kw) times W's size (11x for 5x5 on 16 x 16
      * planes): with hundreds of channels they would outgrow im2col's column budget. */
-    return worth_it(s, &f) && conv_fft_workspace(s) <= sizeof(float) * (size_t)conv_column_budget_floats;
+    return worth_it(s, &f) &&
+           conv_fft_workspace(s) <= sizeof(float) * (size_t)conv_column_budget_floats;
 }
 
 /* --- the products, one per frequency --------------------------------------------------------- */
@@ -222,7 +224,8 @@ void conv_fft_forward(float *y, const float *x, const float *w, const float *bia
     fft_transform_init(&ty, &l.f, 1, g->out[1], g->out[2], 0, 0, &mem);
     int64_t per = 2 * l.f.freqs;
     float *ws = (float *)workspace + l.matrix_floats, *xs = ws + per * c * l.o16;
-    float *ys = xs + per * c * l.b16, *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
+    float *ys = xs + per * c * l.b16,
+          *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
     fft_planes wp = {c, o, l.o16, kk, c * kk}; /* (c, o) */
     fft_forward_pass(&tw, &wp, w, ws, scratch, l.part_floats);
     for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
@@ -230,8 +233,8 @@ void conv_fft_forward(float *y, const float *x, const float *w, const float *bia
         fft_planes xp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
         fft_planes yp = {o, nb, l.b16, g->out_size, o * g->out_size};     /* (o, b) */
         fft_forward_pass(&tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
-        product_job p = {o,  c,  l.b16,    ws,      c * l.o16,     1, l.o16,
-                         1,  xs, ys,       &l.f,    0,             scratch, l.part_floats};
+        product_job p = {o, c,  l.b16, ws,   c * l.o16, 1,       l.o16,
+                         1, xs, ys,    &l.f, 0,         scratch, l.part_floats};
         run_products(&p, NULL);
         fft_inverse_pass(&ty, &yp, ys, y + b0 * o * g->out_size, bias, 0, scratch, l.part_floats);
     }
@@ -262,10 +265,10 @@ void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, co
         fft_planes dxp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
         fft_planes xp = {nb, c, l.c16, c * g->image_size, g->image_size};  /* (b, c) */
         if (dw) fft_forward_pass(&tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
-        product_job pdx = {c,   o,   l.b16, ws,   o * l.c16, 1,       l.c16,
-                           0,   dys, dxs,   &l.f, 0,         scratch, l.part_floats};
-        product_job pdw = {o,  nb,  l.c16, dys,  o * l.b16, l.b16,   1,
-                           1,  xs,  dws,   &l.f, b0 > 0,    scratch, l.part_floats};
+        product_job pdx = {c, o,   l.b16, ws,   o * l.c16, 1,       l.c16,
+                           0, dys, dxs,   &l.f, 0,         scratch, l.part_floats};
+        product_job pdw = {o, nb, l.c16, dys,  o * l.b16, l.b16,   1,
+                           1, xs, dws,   &l.f, b0 > 0,    scratch, l.part_floats};
         run_products(dx ? &pdx : &pdw, dx && dw ? &pdw : NULL);
         if (dx)
             fft_inverse_pass(&tdx, &dxp, dxs, dx + b0 * c * g->image_size, NULL, 1, scratch,

@@ -29,9 +29,9 @@ static inline int64_t fft_plane_count(const fft_planes *p) {
 /* One DFT between (rows, cols) images and spectra: forward, the images are inputs placed at
  * (row0, col0) of the zero frame; inverse, they are the part of the frame from (row0, col0)
  * that is kept. The matrices are in panel layout (panel_gemm.h):
- *   forward: row (2 fws, cols), rows (re/im, fw); col (2 nh, 2 rows), rows (fh, re/im), k (r, re/im)
- *   inverse: col (2 rows, 2 nh), rows (r, re/im), k (fh, re/im); row (cols, 2 fws), k (re/im, fw)
- * A spectrum holds, for frequency (fh, fw) at index fw * nh + fh, the real parts of all planes
+ *   forward: row (2 fws, cols), rows (re/im, fw); col (2 nh, 2 rows), rows (fh, re/im), k (r,
+ * re/im) inverse: col (2 rows, 2 nh), rows (r, re/im), k (fh, re/im); row (cols, 2 fws), k (re/im,
+ * fw) A spectrum holds, for frequency (fh, fw) at index fw * nh + fh, the real parts of all planes
  * then their imaginary parts: S[f][re/im][plane]. */
 typedef struct fft_transform {
     const fft_frame *f;

@@ -53,6 +53,15 @@ static void set(float *a, int64_t kn, int64_t row, int64_t k, double v) {
     a[ot_panel_index(row, k, kn)] = (float)v;
 }
 
+/* Multiplying by c + i s as a real 2 x 2 block: rows 2i, 2i + 1 (the result's re, im),
+ * columns 2k, 2k + 1 (the operand's re, im). */
+static void set_rotation(float *a, int64_t kn, int64_t i, int64_t k, double c, double s) {
+    set(a, kn, 2 * i, 2 * k, c);
+    set(a, kn, 2 * i, 2 * k + 1, -s);
+    set(a, kn, 2 * i + 1, 2 * k, s);
+    set(a, kn, 2 * i + 1, 2 * k + 1, c);
+}
+
 /* Forward: row_dft[(re/im, fw)][w] = cos, -sin of 2 pi fw (w + col0) / nw;
  * col_dft takes (T_re + i T_im)(r) to sum_r T(r) e^{-2 pi i fh (r + row0) / nh}. */
 static void forward_matrices(const fft_transform *t, const roots *rh, const roots *rw) {
@@ -63,15 +72,10 @@ static void forward_matrices(const fft_transform *t, const roots *rh, const root
             set(t->row_dft, t->cols, fw, w, rw->c[m]);
             set(t->row_dft, t->cols, f->fws + fw, w, -rw->s[m]);
         }
-    int64_t kn = 2 * t->rows;
     for (int64_t fh = 0; fh < f->nh; fh++)
         for (int64_t r = 0; r < t->rows; r++) {
             int64_t m = fh * (r + t->row0) % f->nh;
-            double c = rh->c[m], s = rh->s[m];
-            set(t->col_dft, kn, 2 * fh, 2 * r, c);
-            set(t->col_dft, kn, 2 * fh, 2 * r + 1, s);
-            set(t->col_dft, kn, 2 * fh + 1, 2 * r, -s);
-            set(t->col_dft, kn, 2 * fh + 1, 2 * r + 1, c);
+            set_rotation(t->col_dft, 2 * t->rows, fh, r, rh->c[m], -rh->s[m]);
         }
 }
 
@@ -80,15 +84,10 @@ static void forward_matrices(const fft_transform *t, const roots *rh, const root
  * for its conjugate too, with the 1 / (nh nw) of the inverse. */
 static void inverse_matrices(const fft_transform *t, const roots *rh, const roots *rw) {
     const fft_frame *f = t->f;
-    int64_t kn = 2 * f->nh;
     for (int64_t r = 0; r < t->rows; r++)
         for (int64_t fh = 0; fh < f->nh; fh++) {
             int64_t m = fh * (r + t->row0) % f->nh;
-            double c = rh->c[m], s = rh->s[m];
-            set(t->col_dft, kn, 2 * r, 2 * fh, c);
-            set(t->col_dft, kn, 2 * r, 2 * fh + 1, -s);
-            set(t->col_dft, kn, 2 * r + 1, 2 * fh, s);
-            set(t->col_dft, kn, 2 * r + 1, 2 * fh + 1, c);
+            set_rotation(t->col_dft, 2 * f->nh, r, fh, rh->c[m], rh->s[m]);
         }
     double scale = 1.0 / (double)(f->nh * f->nw);
     for (int64_t w = 0; w < t->cols; w++)
@@ -108,7 +107,8 @@ void fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64
     t->cols = cols;
     t->row0 = row0;
     t->col0 = col0;
-    int64_t row_floats = inverse ? ot_panel_floats(cols, 2 * f->fws) : ot_panel_floats(2 * f->fws, cols);
+    int64_t row_floats =
+        inverse ? ot_panel_floats(cols, 2 * f->fws) : ot_panel_floats(2 * f->fws, cols);
     int64_t total = fft_transform_floats(f, inverse, rows, cols);
     t->row_dft = *memory;
     t->col_dft = *memory + row_floats;
@@ -117,8 +117,10 @@ void fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64
     roots rh, rw;
     roots_of(&rh, f->nh);
     roots_of(&rw, f->nw);
-    if (inverse) inverse_matrices(t, &rh, &rw);
-    else forward_matrices(t, &rh, &rw);
+    if (inverse)
+        inverse_matrices(t, &rh, &rw);
+    else
+        forward_matrices(t, &rh, &rw);
 }
 
 /* --- passes over blocks of planes ------------------------------------------------------------ */
@@ -176,7 +178,8 @@ static void gather_planes(const pass_job *j, int64_t j0, int64_t nb, int64_t pix
 #if OT_PANEL_GEMM_FAST
         for (; q + 8 <= pixels; q += 8) {
             __m256 r[8];
-            for (int i = 0; i < 8; i++) r[i] = src[i] ? _mm256_loadu_ps(src[i] + q) : _mm256_setzero_ps();
+            for (int i = 0; i < 8; i++)
+                r[i] = src[i] ? _mm256_loadu_ps(src[i] + q) : _mm256_setzero_ps();
             transpose8(r);
             for (int i = 0; i < 8; i++) _mm256_storeu_ps(xt + (q + i) * nb + c0, r[i]);
         }
@@ -227,7 +230,8 @@ static void forward_block(const pass_job *j, int64_t j0, int64_t nb, float *scra
     float *xt = scratch, *tt = scratch + pixels * nb;
     gather_planes(j, j0, nb, pixels, xt);
     for (int64_t r = 0; r < t->rows; r++)
-        ot_panel_gemm(k2, nb, t->cols, t->row_dft, xt + r * t->cols * nb, nb, tt + r * k2 * nb, nb, 0);
+        ot_panel_gemm(k2, nb, t->cols, t->row_dft, xt + r * t->cols * nb, nb, tt + r * k2 * nb, nb,
+                      0);
     for (int64_t fw = 0; fw < f->fws; fw++)
         ot_panel_gemm(2 * f->nh, nb, 2 * t->rows, t->col_dft, tt + fw * nb, f->fws * nb,
                       j->spectrum_out + fw * 2 * f->nh * count + j0, count, 0);
@@ -240,9 +244,11 @@ static void inverse_block(const pass_job *j, int64_t j0, int64_t nb, float *scra
     float *z = scratch, *yt = scratch + t->rows * k2 * nb;
     for (int64_t fw = 0; fw < f->fws; fw++)
         ot_panel_gemm(2 * t->rows, nb, 2 * f->nh, t->col_dft,
-                      j->spectrum_in + fw * 2 * f->nh * count + j0, count, z + fw * nb, f->fws * nb, 0);
+                      j->spectrum_in + fw * 2 * f->nh * count + j0, count, z + fw * nb, f->fws * nb,
+                      0);
     for (int64_t r = 0; r < t->rows; r++)
-        ot_panel_gemm(t->cols, nb, k2, t->row_dft, z + r * k2 * nb, nb, yt + r * t->cols * nb, nb, 0);
+        ot_panel_gemm(t->cols, nb, k2, t->row_dft, z + r * k2 * nb, nb, yt + r * t->cols * nb, nb,
+                      0);
     scatter_planes(j, j0, nb, pixels, yt);
 }
 
@@ -251,8 +257,10 @@ static void run_blocks(int64_t begin, int64_t end, int part, void *arg) {
     float *scratch = j->scratch + part * j->part_floats;
     for (int64_t u = begin; u < end; u += BLOCK_UNITS) {
         int64_t units = end - u < BLOCK_UNITS ? end - u : BLOCK_UNITS;
-        if (j->t->inverse) inverse_block(j, u * OT_PANEL_COLS, units * OT_PANEL_COLS, scratch);
-        else forward_block(j, u * OT_PANEL_COLS, units * OT_PANEL_COLS, scratch);
+        if (j->t->inverse)
+            inverse_block(j, u * OT_PANEL_COLS, units * OT_PANEL_COLS, scratch);
+        else
+            forward_block(j, u * OT_PANEL_COLS, units * OT_PANEL_COLS, scratch);
     }
 }
 
