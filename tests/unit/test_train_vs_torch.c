@@ -1,17 +1,22 @@
 /* One epoch (batch 32, no shuffling, 100 samples) of a small MLP with every optimizer and
- * regulariser; the final weights (and BatchNorm running statistics) must match PyTorch's
- * within 1e-4. Fixtures: tools/fixtures/gen_train_fixtures.py. */
+ * regulariser, and of a small CNN (two 5x5 convs: im2col, then through the FFT path); the
+ * final weights (and BatchNorm running statistics) must match PyTorch's within 1e-4.
+ * Fixtures: tools/fixtures/gen_train_fixtures.py. */
 #include <math.h>
 #include <string.h>
 
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/train.h"
 #include "onnxtrain/weights.h"
+#include "ops/conv_internal.h"
 #include "test_support.h"
 
 typedef struct train_case {
     const char *name;
     const char *model;
+    const char *data;     /* NULL: data.npz */
+    const char *expected; /* NULL: the name */
+    int fft;              /* every conv through the FFT path, however small */
     ot_optimizer_kind kind;
     float lr, momentum, weight_decay, ftrl_l1, ftrl_l2;
     double l1, l2, clip_norm, clip_value, max_norm;
@@ -23,7 +28,8 @@ static void run_case(const train_case *tc) {
     ot_model *m;
     if (ot_model_load_onnx(ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
     char spec[4096];
-    snprintf(spec, sizeof spec, "npz:%s", ts_fixture("train/data.npz"));
+    snprintf(path, sizeof path, "train/%s", tc->data ? tc->data : "data.npz");
+    snprintf(spec, sizeof spec, "npz:%s", ts_fixture(path));
     ot_dataset *data;
     if (ot_dataset_load(spec, NULL, &data) != OT_OK) fail_msg("%s", ot_last_error());
 
@@ -45,9 +51,18 @@ static void run_case(const train_case *tc) {
     config.batch = 32;
     config.shuffle = 0;
     ot_train_result result;
-    if (ot_train(m, &config, data, NULL, &result) != OT_OK) fail_msg("%s: %s", tc->name, ot_last_error());
+    int64_t saved_channels = conv_fft_min_channels;
+    double saved_gain = conv_fft_min_gain;
+    if (tc->fft) {
+        conv_fft_min_channels = 1;
+        conv_fft_min_gain = 0.0;
+    }
+    ot_status status = ot_train(m, &config, data, NULL, &result);
+    conv_fft_min_channels = saved_channels;
+    conv_fft_min_gain = saved_gain;
+    if (status != OT_OK) fail_msg("%s: %s", tc->name, ot_last_error());
 
-    snprintf(path, sizeof path, "train/expected/%s.npz", tc->name);
+    snprintf(path, sizeof path, "train/expected/%s.npz", tc->expected ? tc->expected : tc->name);
     ot_weights expected;
     if (ot_weights_load(ts_fixture(path), &expected) != OT_OK) fail_msg("%s", ot_last_error());
     double worst = 0;
@@ -91,6 +106,10 @@ static const train_case cases[] = {
     {.name = "bn_momentum", .model = "mlp_bn.onnx", .kind = OT_OPTIMIZER_MOMENTUM, .lr = 0.05f, .momentum = 0.9f},
     {.name = "bn_adam", .model = "mlp_bn.onnx", .kind = OT_OPTIMIZER_ADAM, .lr = 0.01f},
     {.name = "bn_rmsprop", .model = "mlp_bn.onnx", .kind = OT_OPTIMIZER_RMSPROP, .lr = 0.01f},
+    {.name = "cnn_momentum", .model = "cnn.onnx", .data = "data_img.npz", .kind = OT_OPTIMIZER_MOMENTUM, .lr = 0.05f, .momentum = 0.9f},
+    {.name = "cnn_adam", .model = "cnn.onnx", .data = "data_img.npz", .kind = OT_OPTIMIZER_ADAM, .lr = 0.01f},
+    {.name = "cnn_fft_momentum", .model = "cnn.onnx", .data = "data_img.npz", .expected = "cnn_momentum", .fft = 1, .kind = OT_OPTIMIZER_MOMENTUM, .lr = 0.05f, .momentum = 0.9f},
+    {.name = "cnn_fft_adam", .model = "cnn.onnx", .data = "data_img.npz", .expected = "cnn_adam", .fft = 1, .kind = OT_OPTIMIZER_ADAM, .lr = 0.01f},
 };
 
 static void matches_pytorch(void **state) {
