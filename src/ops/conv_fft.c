@@ -7,15 +7,19 @@
  * for the 14 x 14 x 25 direct sums), and every value is a sum of products like a dot
  * product's: errors of the order of im2col's (the conv tests' 1e-4 agreement with PyTorch).
  *
- * Shapes (B batch, C input and O output channels, F = nh (nw / 2 + 1) frequencies, X16 the
- * count X rounded up to 16; a spectrum of P planes is (F, 2, P): real parts, then imaginary):
+ * Shapes (B the samples of one chunk, C input and O output channels, F = nh (nw / 2 + 1)
+ * frequencies, X16 the count X rounded up to 16; a spectrum of P planes is (F, 2, P): real
+ * parts, then imaginary; the DFT matrices' entries are rounded from double):
  *   forward  W^ planes (c, o) [O16], X^ (c, b) [B16]; per frequency
  *            Y^ (O, B16) = conj(W^) (O, C) @ X^ (C, B16);  Y = inverse of Y^ + bias
  *   dX       dY^ (o, b) [B16], W^ (o, c) [C16]; dX^ (C, B16) = W^T (C, O) @ dY^ (O, B16)
  *   dW       X^ (b, c) [C16]; dW^ (O, C16) = conj(dY^) (O, B) @ X^ (B, C16);  dW += inverse
  * Each complex product runs as one real product on ot_panel_gemm, the left operand packed as
  * [[Re, -Im], [Im, Re]] (2m, 2k) per frequency (the plane orders above make its rows
- * contiguous, except dW's). The transforms are in conv_fft_transforms.c. */
+ * contiguous, except dW's); each frequency is one thread's, each plane's transform too, so
+ * the bits do not depend on the thread count. A NaN or infinity in a plane spreads to every
+ * output of its sample (every frequency holds it). The transforms are in
+ * conv_fft_transforms.c. */
 #include <string.h>
 
 #include "../core/util.h"
@@ -29,8 +33,6 @@ double conv_fft_min_gain = 2.0;
 /* Samples go through in chunks of this many (the spectra grow with them; dW's sums run on
  * over the chunks). */
 int64_t conv_fft_chunk_samples = 64;
-
-#define FFT_MAX_SIDE 32
 
 static int64_t round16(int64_t n) {
     return (n + OT_PANEL_COLS - 1) / OT_PANEL_COLS * OT_PANEL_COLS;

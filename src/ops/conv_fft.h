@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#define FFT_MAX_SIDE 32 /* the largest frame side the FFT path takes */
+
 /* The padded input plane (nh, nw) of one conv: its DFT has nh x fws distinct complex values
  * (fws = nw / 2 + 1, the rest are their conjugates), freqs in all. */
 typedef struct fft_frame {

@@ -38,7 +38,7 @@ int64_t fft_transform_scratch(const fft_frame *f, int64_t rows, int64_t cols) {
  * by its index product mod n (exact, unlike the rounded angle). */
 typedef struct roots {
     int64_t n;
-    double c[64], s[64];
+    double c[FFT_MAX_SIDE], s[FFT_MAX_SIDE];
 } roots;
 
 static void roots_of(roots *r, int64_t n) {
