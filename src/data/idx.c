@@ -43,6 +43,7 @@ static ot_status read_idx(const char *path, int64_t max_items, idx_array *out) {
     if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     gzFile f = gzopen(path, "rb");
     if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    gzbuffer(f, 1 << 17); /* read the file in 128 KiB blocks rather than 8 KiB */
     unsigned char magic[4];
     ot_status status = read_exact(f, magic, 4, path);
     if (status == OT_OK && (magic[0] || magic[1] || magic[3] < 1 || magic[3] > 4))
@@ -70,11 +71,14 @@ static ot_status read_idx(const char *path, int64_t max_items, idx_array *out) {
     if (status == OT_OK) {
         out->ndim = magic[3];
         out->size = total;
-        /* Grow the buffer as data arrives: a header can claim gigabytes a small (or gzip)
-         * file does not hold. */
+        /* A header can claim gigabytes a small (or gzip) file does not hold: start with what
+         * the file can hold (deflate expands at most 1032:1) and grow as data arrives. One
+         * buffer of the right size for an honest file (growing Fashion-MNIST's 47 MB from
+         * 1 MB copied 31 MB). */
+        size_t can_hold = (size_t)st.st_size * 1032 + ((size_t)1 << 20);
         size_t capacity = 0, done = 0;
         while (status == OT_OK && done < total) {
-            capacity = OT_MIN(total, capacity ? capacity * 2 : (size_t)1 << 20);
+            capacity = OT_MIN(total, capacity ? capacity * 2 : can_hold);
             unsigned char *grown = realloc(out->data, capacity);
             if (!grown) {
                 status = ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, capacity);
