@@ -35,7 +35,7 @@ static void assert_close(const char *what, const char *case_name, const float *g
     for (int64_t i = 0; i < ot_tensor_numel(want); i++) {
         float tolerance = scale_tolerance > 0 ? (float)scale_tolerance * scale : 1e-5f + 1e-4f * fabsf(w[i]);
         if (!(fabsf(got[i] - w[i]) <= tolerance))
-            fail_msg("%s %s[%lld]: got %.7g, torch %.7g", case_name, what, (long long)i, got[i], w[i]);
+            fail_msg("%s %s[%lld]: got %.7g, expected %.7g", case_name, what, (long long)i, got[i], w[i]);
     }
 }
 
@@ -203,6 +203,88 @@ static void fft_matches_torch(void **state) {
     conv_fft_chunk_samples = saved_chunk;
     conv_fft_min_channels = saved_channels;
     conv_fft_min_gain = saved_gain;
+}
+
+/* y, then dX, dW and dB after backward from dy, of one Conv node on (x, w, b); the caller
+ * frees the four tensors. */
+static void run_conv(const ot_tensor *x, const ot_tensor *w, const ot_tensor *b, const ot_tensor *dy,
+                     int n_attrs, const ot_attr *attrs, ot_tensor out[4]) {
+    const ot_tensor *inputs[3] = {x, w, b};
+    ot_model *m = ts_single_node("", "Conv", 17, 3, inputs, NULL, 1, n_attrs, attrs);
+    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
+    int values[3];
+    for (int k = 0; k < 3; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%d", k);
+        values[k] = ot_model_find_value(m, name);
+        trainable[values[k]] = 1;
+    }
+    ot_plan_options options = {.training = 1, .trainable = trainable};
+    ot_plan *plan;
+    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
+    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
+    if (ot_tensor_copy(&out[0], y, "y") != OT_OK) fail_msg("%s", ot_last_error());
+    ot_plan_zero_grads(plan);
+    memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy->data, sizeof(float) * (size_t)ot_tensor_numel(dy));
+    if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
+    for (int k = 0; k < 3; k++)
+        if (ot_tensor_copy(&out[k + 1], ot_plan_grad(plan, values[k]), "gradient") != OT_OK)
+            fail_msg("%s", ot_last_error());
+    ot_plan_free(plan);
+    ot_model_free(m);
+    free(trainable);
+}
+
+/* The FFT path against im2col (itself held to PyTorch above) on 40 random geometries: kernels
+ * 4x4 to 7x6, planes 1 to 20 wide, pads 0 to 5 on each side (some beyond the kernel), 1 to
+ * 20 channels, 1 to 5 samples, in chunks of 1 to 3 samples. */
+static void fft_matches_im2col_on_random_shapes(void **state) {
+    (void)state;
+    int64_t saved_channels = conv_fft_min_channels, saved_chunk = conv_fft_chunk_samples;
+    double saved_gain = conv_fft_min_gain;
+    ot_rng rng;
+    ot_rng_seed(&rng, 2026);
+    for (int round = 0; round < 40; round++) {
+        int64_t kh = 4 + (int64_t)ot_rng_below(&rng, 4), kw = 4 + (int64_t)ot_rng_below(&rng, 3);
+        int64_t pads[4];
+        for (int i = 0; i < 4; i++) pads[i] = (int64_t)ot_rng_below(&rng, 6);
+        int64_t h = 1 + (int64_t)ot_rng_below(&rng, 20), w = 1 + (int64_t)ot_rng_below(&rng, 20);
+        if (h + pads[0] + pads[2] < kh) pads[2] = kh - h - pads[0]; /* at least one output */
+        if (w + pads[1] + pads[3] < kw) pads[3] = kw - w - pads[1];
+        if (h + pads[0] + pads[2] > 32 || w + pads[1] + pads[3] > 32) continue; /* not the FFT's */
+        int64_t n = 1 + (int64_t)ot_rng_below(&rng, 5), c = 1 + (int64_t)ot_rng_below(&rng, 20),
+                o = 1 + (int64_t)ot_rng_below(&rng, 20);
+        int64_t xd[4] = {n, c, h, w}, wd[4] = {o, c, kh, kw}, bd[1] = {o};
+        int64_t yd[4] = {n, o, h + pads[0] + pads[2] - kh + 1, w + pads[1] + pads[3] - kw + 1};
+        ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
+        ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
+        ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
+        ot_tensor want[4], got[4];
+        conv_fft_min_channels = (int64_t)1 << 40; /* im2col */
+        run_conv(&x, &wt, &b, &dy, 1, attrs, want);
+        conv_fft_min_channels = 1;
+        conv_fft_min_gain = 0.0;
+        conv_fft_chunk_samples = 1 + (int64_t)ot_rng_below(&rng, 3);
+        run_conv(&x, &wt, &b, &dy, 1, attrs, got);
+        static const char *const names[4] = {"y", "dx", "dw", "db"};
+        char label[96];
+        snprintf(label, sizeof label, "round %d (%lldx%lld kernel, %lldx%lld image)", round,
+                 (long long)kh, (long long)kw, (long long)h, (long long)w);
+        for (int k = 0; k < 4; k++) {
+            assert_close(names[k], label, got[k].data, &want[k]);
+            ot_tensor_free(&want[k]);
+            ot_tensor_free(&got[k]);
+        }
+        conv_fft_min_channels = saved_channels;
+        conv_fft_min_gain = saved_gain;
+        conv_fft_chunk_samples = saved_chunk;
+        ot_attr_free(&attrs[0]);
+        ot_tensor_free(&x);
+        ot_tensor_free(&wt);
+        ot_tensor_free(&b);
+        ot_tensor_free(&dy);
+    }
 }
 
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
@@ -533,6 +615,7 @@ int main(void) {
         cmocka_unit_test(small_tiles_match_torch),
         cmocka_unit_test(winograd_matches_torch),
         cmocka_unit_test(fft_matches_torch),
+        cmocka_unit_test(fft_matches_im2col_on_random_shapes),
         cmocka_unit_test(fast_winograd_matches_torch),
         cmocka_unit_test(conv_gradients),
         cmocka_unit_test(conv_transpose_gradients),
