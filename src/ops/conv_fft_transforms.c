@@ -18,9 +18,7 @@
 #include "gemm.h"
 #include "panel_gemm.h"
 
-#if OT_PANEL_GEMM_FAST
-#include <immintrin.h>
-#endif
+#include "transpose8.h"
 
 #define BLOCK_UNITS 2 /* planes per block, in 16-plane units */
 #define TWO_PI 6.283185307179586476925286766559
@@ -144,27 +142,6 @@ static int64_t plane_offset(const fft_planes *p, int64_t j) {
     return inner < p->inner ? outer * p->outer_stride + inner * p->inner_stride : -1;
 }
 
-#if OT_PANEL_GEMM_FAST
-/* r[i][j] <-> r[j][i] for an 8 x 8 block of floats. */
-static inline void transpose8(__m256 r[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-#endif
-
 /* xt[q * nb + c] = pixel q of the block's plane c (zero for padding planes), eight planes
  * and eight pixels at a time. */
 static void gather_planes(const pass_job *j, int64_t j0, int64_t nb, int64_t pixels, float *xt) {
@@ -180,7 +157,7 @@ static void gather_planes(const pass_job *j, int64_t j0, int64_t nb, int64_t pix
             __m256 r[8];
             for (int i = 0; i < 8; i++)
                 r[i] = src[i] ? _mm256_loadu_ps(src[i] + q) : _mm256_setzero_ps();
-            transpose8(r);
+            ot_transpose8(r);
             for (int i = 0; i < 8; i++) _mm256_storeu_ps(xt + (q + i) * nb + c0, r[i]);
         }
 #endif
@@ -205,7 +182,7 @@ static void scatter_planes(const pass_job *j, int64_t j0, int64_t nb, int64_t pi
         for (; q + 8 <= pixels; q += 8) {
             __m256 r[8];
             for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(yt + (q + i) * nb + c0);
-            transpose8(r);
+            ot_transpose8(r);
             for (int i = 0; i < 8; i++) {
                 if (!dst[i]) continue;
                 __m256 v = j->accumulate ? _mm256_add_ps(_mm256_loadu_ps(dst[i] + q), r[i])
