@@ -212,6 +212,38 @@ ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output) {
     return copy;
 }
 
+void ts_forward_backward(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                         int n_attrs, const ot_attr *attrs, const ot_tensor *dy, ot_tensor *out) {
+    ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
+    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
+    int values[8];
+    assert_true(n_inputs <= 8);
+    for (int k = 0; k < n_inputs; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%d", k);
+        values[k] = ot_model_find_value(m, name);
+        trainable[values[k]] = 1;
+    }
+    ot_plan_options options = {.training = 1, .trainable = trainable};
+    ot_plan *plan;
+    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
+    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
+    if (ot_tensor_copy(&out[0], y, "y") != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_tensor_numel(dy) != ot_tensor_numel(y))
+        fail_msg("%s: y has %lld values, dy %lld", op, (long long)ot_tensor_numel(y),
+                 (long long)ot_tensor_numel(dy));
+    ot_plan_zero_grads(plan);
+    memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy->data, sizeof(float) * (size_t)ot_tensor_numel(dy));
+    if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
+    for (int k = 0; k < n_inputs; k++)
+        if (ot_tensor_copy(&out[1 + k], ot_plan_grad(plan, values[k]), "gradient") != OT_OK)
+            fail_msg("%s", ot_last_error());
+    ot_plan_free(plan);
+    ot_model_free(m);
+    free(trainable);
+}
+
 /* Loss = sum(w * y0) in double, after a forward with the dropout generator reset. */
 static double loss_of(ot_plan *plan, ot_model *m, const float *w, ot_rng *rng) {
     ot_rng_seed(rng, 7);

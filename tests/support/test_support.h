@@ -59,6 +59,12 @@ void ts_expect_node_error(const char *op, int opset, int n_inputs, const ot_tens
  * model's input order); returns a copy of output k. */
 ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output);
 
+/* One node in a training plan where every input is trained: out[0] = a copy of y0 and,
+ * after backward from dy (y0's shape), out[1 + k] = a copy of input k's gradient. The
+ * caller frees the 1 + n_inputs tensors. */
+void ts_forward_backward(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                         int n_attrs, const ot_attr *attrs, const ot_tensor *dy, ot_tensor *out);
+
 /* Gradient check of one node: every float input whose bit is set in `check_mask` becomes a
  * trained initializer; the loss is sum(w * y0) for fixed random w; analytic gradients (plan
  * backward) are compared with central differences (step h) as

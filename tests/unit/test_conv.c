@@ -44,45 +44,27 @@ static void assert_close(const char *what, const char *case_name, const float *g
  * gradient against the fixtures. */
 static void check_against_torch(const char *op, int opset, const char *case_name, int n_inputs,
                                 const char *const *names, int n_attrs, const ot_attr *attrs) {
-    ot_tensor inputs[4];
+    ot_tensor inputs[4], got[5];
     const ot_tensor *ptrs[4];
     for (int k = 0; k < n_inputs; k++) {
         inputs[k] = load_fixture(case_name, names[k]);
         ptrs[k] = &inputs[k];
     }
-    ot_model *m = ts_single_node("", op, opset, n_inputs, ptrs, NULL, 1, n_attrs, attrs);
-    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
-    int values[4];
-    for (int k = 0; k < n_inputs; k++) {
-        char name[16];
-        snprintf(name, sizeof name, "x%d", k);
-        values[k] = ot_model_find_value(m, name);
-        trainable[values[k]] = 1;
-    }
-    ot_plan_options options = {.training = 1, .trainable = trainable};
-    ot_plan *plan;
-    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
-    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
     ot_tensor want_y = load_fixture(case_name, "y"), dy = load_fixture(case_name, "dy");
-    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
-    assert_true(ot_tensor_same_shape(y, &want_y));
-    assert_close("y", case_name, y->data, &want_y);
-    ot_plan_zero_grads(plan);
-    memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy.data, sizeof(float) * (size_t)ot_tensor_numel(&dy));
-    if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
+    ts_forward_backward(op, opset, n_inputs, ptrs, n_attrs, attrs, &dy, got);
+    assert_true(ot_tensor_same_shape(&got[0], &want_y));
+    assert_close("y", case_name, got[0].data, &want_y);
     for (int k = 0; k < n_inputs; k++) {
         char grad_name[16];
         snprintf(grad_name, sizeof grad_name, "d%s", names[k]);
         ot_tensor want = load_fixture(case_name, grad_name);
-        assert_close(grad_name, case_name, ot_plan_grad(plan, values[k])->data, &want);
+        assert_close(grad_name, case_name, got[1 + k].data, &want);
         ot_tensor_free(&want);
         ot_tensor_free(&inputs[k]);
     }
+    ts_free_tensors(got, 1 + n_inputs);
     ot_tensor_free(&want_y);
     ot_tensor_free(&dy);
-    ot_plan_free(plan);
-    ot_model_free(m);
-    free(trainable);
 }
 
 static void free_attrs(int n, ot_attr *attrs) {
@@ -205,37 +187,6 @@ static void fft_matches_torch(void **state) {
     conv_fft_min_gain = saved_gain;
 }
 
-/* y, then dX, dW and dB after backward from dy, of one Conv node on (x, w, b); the caller
- * frees the four tensors. */
-static void run_conv(const ot_tensor *x, const ot_tensor *w, const ot_tensor *b, const ot_tensor *dy,
-                     int n_attrs, const ot_attr *attrs, ot_tensor out[4]) {
-    const ot_tensor *inputs[3] = {x, w, b};
-    ot_model *m = ts_single_node("", "Conv", 17, 3, inputs, NULL, 1, n_attrs, attrs);
-    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
-    int values[3];
-    for (int k = 0; k < 3; k++) {
-        char name[16];
-        snprintf(name, sizeof name, "x%d", k);
-        values[k] = ot_model_find_value(m, name);
-        trainable[values[k]] = 1;
-    }
-    ot_plan_options options = {.training = 1, .trainable = trainable};
-    ot_plan *plan;
-    if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
-    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
-    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
-    if (ot_tensor_copy(&out[0], y, "y") != OT_OK) fail_msg("%s", ot_last_error());
-    ot_plan_zero_grads(plan);
-    memcpy(ot_plan_grad(plan, m->outputs[0])->data, dy->data, sizeof(float) * (size_t)ot_tensor_numel(dy));
-    if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
-    for (int k = 0; k < 3; k++)
-        if (ot_tensor_copy(&out[k + 1], ot_plan_grad(plan, values[k]), "gradient") != OT_OK)
-            fail_msg("%s", ot_last_error());
-    ot_plan_free(plan);
-    ot_model_free(m);
-    free(trainable);
-}
-
 /* The FFT path against im2col (itself held to PyTorch above) on 40 random geometries: kernels
  * 4x4 to 7x6, planes 1 to 20 wide, pads 0 to 5 on each side (some beyond the kernel), 1 to
  * 20 channels, 1 to 5 samples, in chunks of 1 to 3 samples. */
@@ -260,13 +211,14 @@ static void fft_matches_im2col_on_random_shapes(void **state) {
         ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
         ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
         ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
+        const ot_tensor *inputs[3] = {&x, &wt, &b};
         ot_tensor want[4], got[4];
         conv_fft_min_channels = (int64_t)1 << 40; /* im2col */
-        run_conv(&x, &wt, &b, &dy, 1, attrs, want);
+        ts_forward_backward("Conv", 17, 3, inputs, 1, attrs, &dy, want);
         conv_fft_min_channels = 1;
         conv_fft_min_gain = 0.0;
         conv_fft_chunk_samples = 1 + (int64_t)ot_rng_below(&rng, 3);
-        run_conv(&x, &wt, &b, &dy, 1, attrs, got);
+        ts_forward_backward("Conv", 17, 3, inputs, 1, attrs, &dy, got);
         static const char *const names[4] = {"y", "dx", "dw", "db"};
         char label[96];
         snprintf(label, sizeof label, "round %d (%lldx%lld kernel, %lldx%lld image)", round,
