@@ -13,7 +13,6 @@
 #include "../core/util.h"
 #include "onnxtrain/file_io.h"
 #include "onnxtrain/plan.h"
-#include "onnxtrain/plan.h"
 
 #define CACHE_MAGIC "OTCACHE1"
 #define CACHE_VERSION 1
