@@ -8,7 +8,8 @@
  * no pad) use X as the column matrix directly. Tiles that cover whole images are spread over
  * the compute threads, each running its own single-threaded GEMMs with its own scratch (and
  * its own dW, summed at the end); otherwise each GEMM is split over the threads. Backward
- * recomputes the columns rather than saving them (they are kernel_size times the size of X). */
+ * recomputes the columns rather than saving them (they are kernel_size times the size of X).
+ * FFT (conv_fft.c) and Winograd (conv_winograd.c) convs take the shapes they suit first. */
 #include <string.h>
 
 #include "../core/util.h"
@@ -80,17 +81,36 @@ static int64_t part_floats(const conv_tiling *t) { return t->col_floats + t->tmp
 
 static ot_status parse_conv(const ot_layer *l, void *params) { return conv_parse_params(l, params, 0); }
 
+/* Whole-conv algorithms tried before the depthwise loops and im2col, in this order: the first
+ * that applies sizes the workspace and runs forward and backward. */
+typedef struct conv_algorithm {
+    int (*applies)(const conv_shape *s);
+    size_t (*workspace)(const conv_shape *s);
+    void (*forward)(float *y, const float *x, const float *w, const float *bias,
+                    const conv_shape *s, void *workspace);
+    void (*backward)(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                     const conv_shape *s, void *workspace);
+} conv_algorithm;
+
+static const conv_algorithm algorithms[] = {
+    {conv_fft_applies, conv_fft_workspace, conv_fft_forward, conv_fft_backward},
+    {conv_winograd_applies, conv_winograd_workspace, conv_winograd_forward, conv_winograd_backward},
+};
+
+static const conv_algorithm *algorithm_for(const conv_shape *s) {
+    for (size_t i = 0; i < OT_COUNT(algorithms); i++)
+        if (algorithms[i].applies(s)) return &algorithms[i];
+    return NULL;
+}
+
 static ot_status infer_conv(ot_node_ctx *c) {
     conv_shape s;
     OT_TRY(conv_shape_of(c, &s));
     ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
     size_t direct = 0, tiled = 0;
-    if (conv_fft_applies(&s)) {
-        c->workspace_bytes = conv_fft_workspace(&s);
-        return OT_OK;
-    }
-    if (conv_winograd_applies(&s)) {
-        c->workspace_bytes = conv_winograd_workspace(&s);
+    const conv_algorithm *a = algorithm_for(&s);
+    if (a) {
+        c->workspace_bytes = a->workspace(&s);
         return OT_OK;
     }
     if (conv_depthwise_forward_applies(&s)) direct = conv_depthwise_workspace(&s);
@@ -249,12 +269,9 @@ static ot_status forward_conv(ot_node_ctx *c) {
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
-    if (conv_fft_applies(&s)) {
-        conv_fft_forward(y, x, w, bias, &s, c->workspace);
-        return OT_OK;
-    }
-    if (conv_winograd_applies(&s)) {
-        conv_winograd_forward(y, x, w, bias, &s, c->workspace);
+    const conv_algorithm *a = algorithm_for(&s);
+    if (a) {
+        a->forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
     }
     if (conv_depthwise_forward_applies(&s)) {
@@ -275,12 +292,9 @@ static ot_status backward_conv(ot_node_ctx *c) {
     if (c->n_in > 2 && c->in[2] && c->din[2])
         conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, s.geom.out_size);
     if (!dx && !dw) return OT_OK;
-    if (conv_fft_applies(&s)) {
-        conv_fft_backward(dx, dw, dy, x, w, &s, c->workspace);
-        return OT_OK;
-    }
-    if (conv_winograd_applies(&s)) {
-        conv_winograd_backward(dx, dw, dy, x, w, &s, c->workspace);
+    const conv_algorithm *a = algorithm_for(&s);
+    if (a) {
+        a->backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }
     if (conv_depthwise_backward_applies(&s)) {
