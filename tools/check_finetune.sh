@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-/tmp/onnxtrain-finetune}
 SEEDS=${2:-"1 2 3 4 5"}
-[ -x build/onnxtrain ] || tools/setup.sh
+tools/setup.sh --torch >/dev/null
 [ -f "$DIR/pretrained.onnx" ] || /usr/bin/python3 tools/bench/finetune_torch.py pretrain "$DIR"
 FM=/usr/share/datasets/fashion-mnist
 ours=() theirs=()
@@ -19,8 +19,8 @@ for seed in $SEEDS; do
   build/onnxtrain train "$DIR/pretrained.onnx" --data fashion-mnist:train --classes 5-9 --per-class 100 \
     --freeze-upto /8/Flatten --cut /10/Relu --head dense:5 --cache "$DIR/cache" \
     --optimizer adam --lr 1e-3 --epochs 20 --batch 32 --seed "$seed" -q -o "$DIR/ours_$seed.onnx"
-  a=$(node tools/ort_accuracy.js "$DIR/ours_$seed.onnx" "$FM/t10k-images-idx3-ubyte.gz" "$FM/t10k-labels-idx1-ubyte.gz" --classes 5-9 |
-      sed 's/.*"accuracy":\([0-9.]*\).*/\1/')
+  a=$(tools/py tools/ort_accuracy.py "$DIR/ours_$seed.onnx" "$FM/t10k-images-idx3-ubyte.gz" "$FM/t10k-labels-idx1-ubyte.gz" --classes 5-9 |
+      sed 's/.*"accuracy": \([0-9.]*\).*/\1/')
   b=$(/usr/bin/python3 tools/bench/finetune_torch.py finetune "$DIR" "$seed" | sed 's/.*"accuracy": \([0-9.]*\).*/\1/')
   echo "seed $seed: onnxtrain (scored by ONNX Runtime) $a   PyTorch $b"
   ours+=("$a"); theirs+=("$b")

@@ -20,4 +20,4 @@ time build/onnxtrain train models/fashion5.onnx \
 FM=/usr/share/datasets/fashion-mnist
 echo
 echo "== the exported model under ONNX Runtime =="
-node tools/ort_accuracy.js "$OUT/fashion_5to9.onnx" "$FM/t10k-images-idx3-ubyte.gz" "$FM/t10k-labels-idx1-ubyte.gz" --classes 5-9
+tools/py tools/ort_accuracy.py "$OUT/fashion_5to9.onnx" "$FM/t10k-images-idx3-ubyte.gz" "$FM/t10k-labels-idx1-ubyte.gz" --classes 5-9

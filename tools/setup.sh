@@ -2,17 +2,19 @@
 # Installs what onnxtrain needs on a fresh Debian 12 machine and builds it into build/.
 # Idempotent: packages already present are not reinstalled; the build is incremental.
 #   tools/setup.sh            build/ (Release, warnings as errors)
+#   tools/setup.sh --torch    also PyTorch: Debian's python3-torch 1.13, and torch 2.x with
+#                             torchvision from PyPI into .deps/venv (benchmarks, fixtures;
+#                             a few GB, never needed to build or test)
 #   BUILD_DIR=x CMAKE_ARGS="-DOT_SANITIZE=ON" tools/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libopenblas-dev zlib1g-dev libcmocka-dev libhdf5-dev libpng-dev libjpeg-dev
-  libonnx-testdata dataset-fashion-mnist clang libclang-rt-14-dev valgrind)
-# Node.js and npm often come from NodeSource, whose nodejs package bundles npm and conflicts
-# with Debian's npm package: install Debian's only when the commands are missing.
-command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
-command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+  libonnx-testdata dataset-fashion-mnist clang libclang-rt-14-dev valgrind strace
+  python3 python3-venv)
+TORCH=0
+[ "${1:-}" = --torch ] && TORCH=1 && PACKAGES+=(python3-torch python3-numpy time)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -25,13 +27,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# ONNX Runtime for Node.js: the client our users run exported models with. Tests use it
-# to score exported models; kept in the ignored .deps/ folder.
-if [ ! -d .deps/node_modules/onnxruntime-node ]; then
-  echo "setup: installing onnxruntime-node into .deps/"
-  mkdir -p .deps
-  (cd .deps && { [ -f package.json ] || echo '{"name":"onnxtrain-deps","private":true}' > package.json; } &&
-    npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >/dev/null)
+# The test tools' Python (tools/py): Debian's Python 3.11 in a virtual environment in the
+# ignored .deps/ folder, with ONNX Runtime (the client our users run exported models with),
+# onnx and numpy from PyPI. Reinstalled when tools/requirements-test.txt changes.
+VENV=.deps/venv
+if ! cmp -s tools/requirements-test.txt "$VENV/requirements-test.txt"; then
+  echo "setup: installing tools/requirements-test.txt into $VENV"
+  [ -x "$VENV/bin/python" ] || /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r tools/requirements-test.txt
+  cp tools/requirements-test.txt "$VENV/requirements-test.txt"
+fi
+if [ "$TORCH" = 1 ] && ! cmp -s tools/bench/requirements.txt "$VENV/requirements-bench.txt"; then
+  echo "setup: installing tools/bench/requirements.txt into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r tools/bench/requirements.txt
+  cp tools/bench/requirements.txt "$VENV/requirements-bench.txt"
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}

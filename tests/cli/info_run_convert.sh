@@ -9,8 +9,10 @@ grep -q "3 layers, 43 parameters" "$WORK/info.txt" || fail "info totals"
 grep -qE "^ +0  fc1 +Gemm +\[N,5\] +25  frozen$" "$WORK/info_frozen.txt" || fail "info --freeze does not mark fc1"
 grep -qE "^ +2  fc2 +Gemm +\[N,3\] +18  trainable$" "$WORK/info_frozen.txt" || fail "info --freeze marks fc2"
 expect_error "--freeze nothing* matches no layer" "$OT" info "$FIX/onnx/mlp.onnx" --freeze 'nothing*'
-"$OT" info --json "$FIX/onnx/mlp.onnx" | node -e 'const j=JSON.parse(require("fs").readFileSync(0));
- if(j.layers.length!==3||j.parameter_count!==43||j.inputs[0].shape!=="[N,4]")process.exit(1)' || fail "info --json"
+"$OT" info --json "$FIX/onnx/mlp.onnx" | "$PY" -c 'import json, sys
+j = json.load(sys.stdin)
+sys.exit(not (len(j["layers"]) == 3 and j["parameter_count"] == 43 and j["inputs"][0]["shape"] == "[N,4]"))' ||
+  fail "info --json"
 
 "$OT" run "$FIX/onnx/mlp.onnx" -i x="$FIX/onnx/mlp_x.npy" -o "$WORK/out"
 npy_close "$WORK/out/y.npy" "$FIX/onnx/mlp_y.npy" 1e-5 >/dev/null || fail "run output differs from numpy"
@@ -27,32 +29,29 @@ expect_error "'fancy1' (FancyOp)" "$OT" run "$FIX/onnx/bad/unknown_ops.onnx" -i 
 cp "$WORK/copy.onnx" "$WORK/keep.onnx"
 expect_error "cycle" "$OT" convert "$FIX/onnx/bad/cycle.onnx" -o "$WORK/keep.onnx"
 cmp -s "$WORK/copy.onnx" "$WORK/keep.onnx" || fail "failed convert changed the output file"
-if have_ort; then
-  ort_run "$FIX/onnx/mlp.onnx" "$WORK/ort_a" x="$FIX/onnx/mlp_x.npy"
-  ort_run "$WORK/copy.onnx" "$WORK/ort_b" x="$FIX/onnx/mlp_x.npy"
-  npy_close "$WORK/ort_a/y.npy" "$WORK/ort_b/y.npy" 0 >/dev/null || fail "round trip changed ONNX Runtime's output"
-  npy_close "$WORK/out/y.npy" "$WORK/ort_a/y.npy" 1e-5 >/dev/null || fail "our output differs from ONNX Runtime's"
-  "$OT" convert "$FIX/onnx/shared_identity.onnx" -o "$WORK/shared.onnx"
-  ort_run "$WORK/shared.onnx" "$WORK/ort_c" x="$FIX/onnx/shared_x.npy"
-  npy_close "$WORK/ort_c/y.npy" "$FIX/onnx/shared_y.npy" 1e-5 >/dev/null || fail "folded model differs under ONNX Runtime"
-  # Winograd convs (16 channels: 3x3 by F(2x2,3x3); with --fast-conv 3x3 by F(4x4,3x3) and
-  # 5x5 by F(2x2,5x5)) against ONNX Runtime.
-  "$OT" new conv:16:3x3:1:1:relu,conv:16:5x5:1:2:relu,conv:16:3x3:1:1 --input x:16x13x11 --seed 5 -o "$WORK/wino.onnx"
-  sine_npy "$WORK/wx.npy" 2 16 13 11
-  "$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_ours"
-  "$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_fast" --fast-conv
-  ort_run "$WORK/wino.onnx" "$WORK/wino_ort" x="$WORK/wx.npy"
-  out=$(ls "$WORK/wino_ours")
-  npy_close "$WORK/wino_ours/$out" "$WORK/wino_ort/$out" 1e-5 >/dev/null || fail "Winograd convs differ from ONNX Runtime"
-  npy_close "$WORK/wino_fast/$out" "$WORK/wino_ort/$out" 1e-4 >/dev/null || fail "--fast-conv convs differ from ONNX Runtime"
-  # FFT convs (5x5 on 12 x 12 planes, a batch of 32: conv_fft.c) against ONNX Runtime.
-  "$OT" new conv:32:5x5:1:2:relu,conv:32:5x5:1:2 --input x:16x12x12 --seed 6 -o "$WORK/fft.onnx"
-  sine_npy "$WORK/fx.npy" 32 16 12 12
-  "$OT" run "$WORK/fft.onnx" -i x="$WORK/fx.npy" -o "$WORK/fft_ours"
-  ort_run "$WORK/fft.onnx" "$WORK/fft_ort" x="$WORK/fx.npy"
-  out=$(ls "$WORK/fft_ours")
-  npy_close "$WORK/fft_ours/$out" "$WORK/fft_ort/$out" 1e-5 >/dev/null || fail "FFT convs differ from ONNX Runtime"
-else
-  echo "note: ONNX Runtime not installed (tools/setup.sh); round trip checked by our engine only"
-fi
+require_ort
+ort_run "$FIX/onnx/mlp.onnx" "$WORK/ort_a" x="$FIX/onnx/mlp_x.npy"
+ort_run "$WORK/copy.onnx" "$WORK/ort_b" x="$FIX/onnx/mlp_x.npy"
+npy_close "$WORK/ort_a/y.npy" "$WORK/ort_b/y.npy" 0 >/dev/null || fail "round trip changed ONNX Runtime's output"
+npy_close "$WORK/out/y.npy" "$WORK/ort_a/y.npy" 1e-5 >/dev/null || fail "our output differs from ONNX Runtime's"
+"$OT" convert "$FIX/onnx/shared_identity.onnx" -o "$WORK/shared.onnx"
+ort_run "$WORK/shared.onnx" "$WORK/ort_c" x="$FIX/onnx/shared_x.npy"
+npy_close "$WORK/ort_c/y.npy" "$FIX/onnx/shared_y.npy" 1e-5 >/dev/null || fail "folded model differs under ONNX Runtime"
+# Winograd convs (16 channels: 3x3 by F(2x2,3x3); with --fast-conv 3x3 by F(4x4,3x3) and
+# 5x5 by F(2x2,5x5)) against ONNX Runtime.
+"$OT" new conv:16:3x3:1:1:relu,conv:16:5x5:1:2:relu,conv:16:3x3:1:1 --input x:16x13x11 --seed 5 -o "$WORK/wino.onnx"
+sine_npy "$WORK/wx.npy" 2 16 13 11
+"$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_ours"
+"$OT" run "$WORK/wino.onnx" -i x="$WORK/wx.npy" -o "$WORK/wino_fast" --fast-conv
+ort_run "$WORK/wino.onnx" "$WORK/wino_ort" x="$WORK/wx.npy"
+out=$(ls "$WORK/wino_ours")
+npy_close "$WORK/wino_ours/$out" "$WORK/wino_ort/$out" 1e-5 >/dev/null || fail "Winograd convs differ from ONNX Runtime"
+npy_close "$WORK/wino_fast/$out" "$WORK/wino_ort/$out" 1e-4 >/dev/null || fail "--fast-conv convs differ from ONNX Runtime"
+# FFT convs (5x5 on 12 x 12 planes, a batch of 32: conv_fft.c) against ONNX Runtime.
+"$OT" new conv:32:5x5:1:2:relu,conv:32:5x5:1:2 --input x:16x12x12 --seed 6 -o "$WORK/fft.onnx"
+sine_npy "$WORK/fx.npy" 32 16 12 12
+"$OT" run "$WORK/fft.onnx" -i x="$WORK/fx.npy" -o "$WORK/fft_ours"
+ort_run "$WORK/fft.onnx" "$WORK/fft_ort" x="$WORK/fx.npy"
+out=$(ls "$WORK/fft_ours")
+npy_close "$WORK/fft_ours/$out" "$WORK/fft_ort/$out" 1e-5 >/dev/null || fail "FFT convs differ from ONNX Runtime"
 echo ok

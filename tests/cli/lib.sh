@@ -20,31 +20,29 @@ expect_error() {
   [ "$(wc -l <"$WORK/err.txt")" -le 3 ] || fail "error message too long for: $*"
 }
 
-# ONNX Runtime (node) when tools/setup.sh installed it.
-have_ort() { [ -d "$SRC/.deps/node_modules/onnxruntime-node" ] && command -v node >/dev/null; }
-ort_run() { node "$SRC/tools/ort_run.js" "$@"; }
+# Python with numpy, onnx and ONNX Runtime (tools/setup.sh makes .deps/venv); ONNX Runtime is
+# the client our users run exported models with, so the tests that score exports need it.
+PY="$SRC/tools/py"
+require_ort() {
+  "$PY" -c 'import onnxruntime' 2>/dev/null || fail "ONNX Runtime is missing from .deps/venv (run tools/setup.sh)"
+}
+ort_run() { "$PY" "$SRC/tools/ort_run.py" "$@"; }
 
-# sine_npy FILE D0 D1 ...: a float32 .npy of that shape holding sin(0.7 i) (written in node).
+# sine_npy FILE D0 D1 ...: a float32 .npy of that shape holding sin(0.7 i).
 sine_npy() {
-  local file=$1
-  shift
-  node -e '
-const fs=require("fs");const dims=process.argv.slice(2).map(Number);const n=dims.reduce((a,b)=>a*b,1);
-const head=`{"descr": "<f4", "fortran_order": False, "shape": (${dims.join(", ")}${dims.length==1?",":""}), }`;
-let h=head+" ".repeat(64-((10+head.length+1)%64))+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;b.writeUInt16LE(h.length,8);
-const x=new Float32Array(n).map((_,i)=>Math.sin(0.7*i));fs.writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(h,"latin1"),Buffer.from(x.buffer)]));' "$file" "$@"
+  "$PY" -c 'import sys, numpy as np
+dims = [int(d) for d in sys.argv[2:]]
+np.save(sys.argv[1], np.sin(0.7 * np.arange(int(np.prod(dims)))).astype(np.float32).reshape(dims))' "$@"
 }
 
-# npy_close A.npy B.npy TOL: same shape, max |a-b| <= TOL (checked without numpy, in node).
+# npy_close A.npy B.npy TOL: same shape and dtype, max |a-b| <= TOL (a NaN anywhere fails).
 npy_close() {
-  node -e '
-const fs=require("fs");
-function rd(f){const b=fs.readFileSync(f);const hl=b.readUInt16LE(8);const h=b.toString("latin1",10,10+hl);
- const shape=/shape.:\s*\(([^)]*)\)/.exec(h)[1];const o=10+hl;const c=new Uint8Array(b.length-o);c.set(b.subarray(o));
- return {shape:shape.replace(/\s/g,""),data:new Float32Array(c.buffer)};}
-const a=rd(process.argv[1]),b=rd(process.argv[2]),tol=Number(process.argv[3]);
-if(a.shape!==b.shape){console.error("shapes differ: "+a.shape+" vs "+b.shape);process.exit(1);}
-let worst=0;for(let i=0;i<a.data.length;i++){const d=Math.abs(a.data[i]-b.data[i]);if(!(d<=worst))worst=Math.max(worst,isNaN(d)?Infinity:d);}
-if(!(worst<=tol)){console.error("largest difference "+worst+" > "+tol);process.exit(1);}
-console.log("largest difference "+worst);' "$1" "$2" "$3"
+  "$PY" -c 'import sys, numpy as np
+a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
+if a.shape != b.shape or a.dtype != b.dtype:
+    sys.exit(f"shapes or types differ: {a.shape} {a.dtype} vs {b.shape} {b.dtype}")
+worst = float(np.abs(a.astype(np.float64) - b).max()) if a.size else 0.0
+if not worst <= tol:
+    sys.exit(f"largest difference {worst} > {tol}")
+print(f"largest difference {worst}")' "$1" "$2" "$3"
 }

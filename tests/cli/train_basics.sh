@@ -45,14 +45,10 @@ grep -q "Softmax" "$WORK/new_info.txt" || fail "new: no softmax layer"
 expect_error "layer spec 'dense:x'" "$OT" new dense:x --input x:8 -o "$WORK/bad.onnx"
 expect_error "add 'flatten' before it" "$OT" new conv:4:3x3,dense:3 --input x:1x8x8 -o "$WORK/bad.onnx"
 expect_error "--init zeros" "$OT" new dense:3 --input x:8 --init zeros -o "$WORK/bad.onnx"
-if have_ort; then
-  node -e '
-const fs=require("fs");const n=4,d=8;const head=`{"descr": "<f4", "fortran_order": False, "shape": (${n}, ${d}), }`;
-let h=head+" ".repeat(64-((10+head.length+1)%64))+"\n";const b=Buffer.alloc(10);b.write("\x93NUMPY",0,"latin1");b[6]=1;b.writeUInt16LE(h.length,8);
-const x=new Float32Array(n*d).map((_,i)=>Math.sin(i));fs.writeFileSync(process.argv[1],Buffer.concat([b,Buffer.from(h,"latin1"),Buffer.from(x.buffer)]));' "$WORK/x.npy"
-  "$OT" run "$WORK/new_trained.onnx" -i x="$WORK/x.npy" -o "$WORK/ours"
-  ort_run "$WORK/new_trained.onnx" "$WORK/theirs" x="$WORK/x.npy"
-  out=$(ls "$WORK/ours")
-  npy_close "$WORK/ours/$out" "$WORK/theirs/$out" 1e-5 >/dev/null || fail "ONNX Runtime disagrees on the trained model"
-fi
+require_ort
+sine_npy "$WORK/x.npy" 4 8
+"$OT" run "$WORK/new_trained.onnx" -i x="$WORK/x.npy" -o "$WORK/ours"
+ort_run "$WORK/new_trained.onnx" "$WORK/theirs" x="$WORK/x.npy"
+out=$(ls "$WORK/ours")
+npy_close "$WORK/ours/$out" "$WORK/theirs/$out" 1e-5 >/dev/null || fail "ONNX Runtime disagrees on the trained model"
 echo ok
