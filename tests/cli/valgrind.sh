@@ -1,11 +1,12 @@
 # info, run, train, eval, new and convert (every format) under valgrind on small fixtures,
 # including hostile inputs refused with an error: no invalid read or write, no use of
 # uninitialised memory, no definite leak (valgrind exits 99 on any of them).
+# valgrind cannot decode AVX-512, which -march=native emits on CPUs that have it, so this test
+# builds its own onnxtrain (in BUILD/valgrind) from the same sources for AVX2 + FMA
+# (-march=x86-64-v3): the instructions and kernel paths of the default build on an AVX2 CPU.
 . "$(dirname "$0")/lib.sh"
 if ! command -v valgrind >/dev/null; then
-  echo "note: valgrind is not installed (tools/setup.sh installs it): skipped"
-  echo ok
-  exit 0
+  fail "valgrind is not installed (tools/setup.sh installs it)"
 fi
 # grep reads all of nm's output: with -q it would stop early, nm would die of SIGPIPE and
 # pipefail would make the test false.
@@ -14,6 +15,13 @@ if nm -D "$OT" 2>/dev/null | grep __asan_init >/dev/null; then
   echo ok
   exit 0
 fi
+ARCH=(-DOT_ARCH=x86-64-v3)
+grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo || ARCH=(-DOT_NATIVE=OFF)
+cmake -S "$SRC" -B "$BUILD/valgrind" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF "${ARCH[@]}" >"$WORK/cmake.log" 2>&1 ||
+  fail "configuring the valgrind build failed: $(tail -5 "$WORK/cmake.log")"
+cmake --build "$BUILD/valgrind" --target onnxtrain_cli -j"$(nproc)" >"$WORK/build.log" 2>&1 ||
+  fail "the valgrind build failed: $(grep -m3 error "$WORK/build.log")"
+OT="$BUILD/valgrind/onnxtrain"
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
 
 # vg STATUS CMD...: CMD under valgrind must exit with STATUS (0, or 1 for a refused input;
