@@ -2,7 +2,9 @@
 #include "progress.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,12 +18,17 @@ void cli_progress_init(cli_progress *p, int quiet, const char *log_path) {
     p->log_path = log_path;
     if (log_path) p->log = ot_xasprintf("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n");
     if (p->log) p->log_len = strlen(p->log);
+    const char *pause = getenv("ONNXTRAIN_TEST_PAUSE_AT_STEP");
+    if (pause && !ot_parse_int64(pause, &p->pause_at_step)) p->pause_at_step = 0;
 }
 
 void cli_progress_free(cli_progress *p) { free(p->log); }
 
 static void on_batch(void *user, int64_t epoch, int64_t batch, int64_t batches, double loss) {
     cli_progress *p = user;
+    /* Signals sent while stopped are handled when SIGCONT resumes it, before raise returns:
+     * at the end of this very step. */
+    if (++p->steps == p->pause_at_step) raise(SIGSTOP);
     if (!p->tty) return;
     double now = ot_now_ms();
     if (batch != batches && now - p->last_draw_ms < 80) return;

@@ -1,5 +1,5 @@
 /* Training progress for people: a live bar on a terminal, one line per epoch, an optional
- * CSV log (rewritten atomically after every epoch). */
+ * CSV log (rewritten atomically after every epoch); and the tests' pause point. */
 #ifndef OT_CLI_PROGRESS_H
 #define OT_CLI_PROGRESS_H
 
@@ -13,6 +13,10 @@ typedef struct cli_progress {
     char *log;         /* CSV text so far */
     size_t log_len;
     int failed_log;
+    /* Tests only: ONNXTRAIN_TEST_PAUSE_AT_STEP=N stops the process (SIGSTOP) after its Nth
+     * training step, so a test can send signals at a chosen step on any machine's speed. */
+    int64_t pause_at_step;
+    int64_t steps;
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int quiet, const char *log_path);
