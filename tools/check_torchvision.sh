@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-/tmp/onnxtrain-torchvision}
 shift || true
-[ -x build/onnxtrain ] || tools/setup.sh
-/usr/bin/python3 tools/gen_torchvision.py "$DIR" "$@" >/dev/null
+tools/setup.sh --torch >/dev/null
+tools/py tools/gen_torchvision.py "$DIR" "$@" >/dev/null
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
@@ -25,20 +25,19 @@ for model in "$DIR"/*_op*.onnx; do
   if ! build/onnxtrain run "$model" -i input="$input" -o "$WORK/ours" 2>"$WORK/err"; then
     printf "%-16s %-6s %s\n" "$name" "$opset" "FAILED: $(cat "$WORK/err")"; failures=$((failures + 1)); continue
   fi
-  node tools/ort_run.js "$model" "$WORK/ort" input="$input"
+  tools/py tools/ort_run.py "$model" "$WORK/ort" input="$input"
   build/onnxtrain convert "$model" -o "$WORK/copy.onnx"
-  /usr/bin/python3 -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)' "$WORK/copy.onnx" ||
+  tools/py -c 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)' "$WORK/copy.onnx" ||
     { verdict="exported model fails onnx.checker"; failures=$((failures + 1)); }
-  node tools/ort_run.js "$WORK/copy.onnx" "$WORK/ort_copy" input="$input"
-  diff=$(node -e '
-const fs=require("fs");
-function rd(f){const b=fs.readFileSync(f);const hl=b.readUInt16LE(8);const o=10+hl;const c=new Uint8Array(b.length-o);c.set(b.subarray(o));return new Float32Array(c.buffer);}
-const a=rd(process.argv[1]),b=rd(process.argv[2]),c=rd(process.argv[3]);
-let worst=0,bad=0,trip=0;for(let i=0;i<a.length;i++){const d=Math.abs(a[i]-b[i]);worst=Math.max(worst,d);if(d>1e-4&&d>1e-3*Math.abs(b[i]))bad++;trip=Math.max(trip,Math.abs(c[i]-b[i]));}
-console.log(worst.toExponential(2),trip.toExponential(2),bad);' "$WORK/ours/logits.npy" "$WORK/ort/logits.npy" "$WORK/ort_copy/logits.npy")
+  tools/py tools/ort_run.py "$WORK/copy.onnx" "$WORK/ort_copy" input="$input"
+  diff=$(tools/py -c 'import sys, numpy as np
+a, b, c = (np.load(f).astype(np.float64) for f in sys.argv[1:4])
+d = np.abs(a - b)
+bad = int(((d > 1e-4) & (d > 1e-3 * np.abs(b))).sum())
+print(f"{d.max():.2e} {np.abs(c - b).max():.2e} {bad}")' "$WORK/ours/logits.npy" "$WORK/ort/logits.npy" "$WORK/ort_copy/logits.npy")
   read -r worst trip bad <<<"$diff"
   if [ "$bad" != 0 ]; then verdict="FAIL ($bad values off)"; failures=$((failures + 1)); fi
-  if [ "$trip" != "0.00e+0" ]; then verdict="$verdict; round trip changed ONNX Runtime's output"; failures=$((failures + 1)); fi
+  if [ "$trip" != "0.00e+00" ]; then verdict="$verdict; round trip changed ONNX Runtime's output"; failures=$((failures + 1)); fi
   printf "%-16s %-6s %-14s %-12s %s\n" "$name" "$opset" "$worst" "$trip" "$verdict"
 done
 [ "$failures" -eq 0 ] && echo "all models agree with ONNX Runtime" || { echo "$failures failures"; exit 1; }

@@ -1,9 +1,12 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Exports torchvision classifiers to ONNX at several opsets for the engine's acceptance check
 (tools/check_torchvision.sh). Weights are torchvision's random initialisation with a fixed seed
 (no downloads here); BatchNorm statistics are perturbed so that they matter. Writes
 OUTDIR/<model>_op<opset>.onnx and OUTDIR/<model>_input.npy. Large: not committed.
-Run: /usr/bin/python3 tools/gen_torchvision.py OUTDIR [model ...] (Debian python3-torch, python3-torchvision)."""
+Run: tools/py tools/gen_torchvision.py OUTDIR [model ...] (torch and torchvision from PyPI,
+tools/bench/requirements.txt). PyTorch 2.9+ exports through torch.export by default; the
+TorchScript exporter (dynamo=False) is the one that writes every opset listed here."""
+import inspect
 import os
 import sys
 import numpy as np
@@ -21,6 +24,7 @@ MODELS = {
     "convnext_tiny": lambda: tvm.convnext_tiny(),
 }
 OPSETS = [9, 11, 13, 17]
+LEGACY = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 def main():
@@ -43,10 +47,11 @@ def main():
                 continue
             try:
                 torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["logits"],
-                                  dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+                                  dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, **LEGACY)
             except Exception as e:  # shufflenet's chunk needs a known batch size to export
                 print(f"{name} opset {opset}: dynamic batch not exportable ({type(e).__name__}); exporting batch 1")
-                torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["logits"])
+                torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["logits"],
+                                  **LEGACY)
             print("wrote", path, flush=True)
 
 

@@ -1,9 +1,10 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """onnxtrain against PyTorch (and ONNX Runtime for inference), whole processes, alternately in
-the same run. Prints a table: workload, our time, theirs, ratio, peak memory of each, and the
-GFLOP/s each workload achieves against the machine's sgemm throughput.
+the same run. Two PyTorch columns: 2.x from PyPI (what users install today, .deps/venv) and
+Debian's python3-torch 1.13. Prints a table: workload, our time, each of theirs and the ratio,
+peak memory of each, and the GFLOP/s each workload achieves against the machine's sgemm.
   tools/bench/run.sh [--repeat N] [--only NAME,...]
-Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py):
+Workloads (PyTorch's side of the training ones is torch_epoch.py and finetune_torch.py):
   mlp_epoch      one epoch of the 784-300-100-10 ELU MLP, Adam, batch 64, on Fashion-MNIST
   cnn_200_steps  200 steps of the LeNet-style CNN (conv5x5x32, pool, conv5x5x64, pool, 128, 10)
   finetune_cache / finetune_nocache
@@ -18,13 +19,17 @@ Workloads (PyTorch's side of the training ones is ../shared/bench/torch_epoch.py
   resnet18_infer resnet18 inference, batch 8 x 3 x 224 x 224, against ONNX Runtime
   resnet18_infer_fast
                  the same with --fast-conv (F(4x4,3x3) instead of the default F(2x2,3x3))
-PyTorch runs at its best thread count (1 or 2 tried, the faster kept)."""
+PyTorch runs at its best thread count (1 or 2 tried, the faster kept); ONNX Runtime at its
+default (all cores)."""
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OT = os.path.join(ROOT, "build", "onnxtrain")
-TORCH_EPOCH = os.path.abspath(os.path.join(ROOT, "..", "shared", "bench", "torch_epoch.py"))
-PY = "/usr/bin/python3"
+TORCH_EPOCH = os.path.join(ROOT, "tools", "bench", "torch_epoch.py")
+FINETUNE_TORCH = os.path.join(ROOT, "tools", "bench", "finetune_torch.py")
+VENV_PY = os.path.join(ROOT, ".deps", "venv", "bin", "python")  # torch 2.x, torchvision, onnxruntime
+DEBIAN_PY = "/usr/bin/python3"  # Debian's python3-torch 1.13
+TORCHES = (("2.x", VENV_PY), ("1.13", DEBIAN_PY))
 
 
 def timed(cmd, env=None):
@@ -49,9 +54,10 @@ def setup(work):
         subprocess.run([OT, "new", spec, "--input", "x:1x28x28", "--seed", "0", "-o", f"{work}/{name}.onnx"], check=True)
     ft = os.path.join(work, "finetune")
     if not os.path.exists(os.path.join(ft, "pretrained.onnx")):
-        subprocess.run([PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "pretrain", ft], check=True)
+        subprocess.run([DEBIAN_PY, FINETUNE_TORCH, "pretrain", ft], check=True)
     tv = os.path.join(work, "tv")
-    subprocess.run([PY, os.path.join(ROOT, "tools", "gen_torchvision.py"), tv, "resnet18"], check=True, capture_output=True)
+    subprocess.run([VENV_PY, os.path.join(ROOT, "tools", "gen_torchvision.py"), tv, "resnet18"], check=True,
+                   capture_output=True)
     import numpy as np
     np.save(os.path.join(work, "x8.npy"), np.random.default_rng(0).standard_normal((8, 3, 224, 224)).astype(np.float32))
     return ft, tv
@@ -66,6 +72,23 @@ def flops_cnn(samples):
     conv2 = 14 * 14 * 64 * 32 * 25
     dense = 3136 * 128 + 128 * 10
     return 3 * 2 * samples * (conv1 + conv2 + dense)
+
+
+def row(name, ours, theirs, flops):
+    """(name, our median s, our peak MiB, {label: (median s, peak MiB)}, GFLOP/s or None)."""
+    o = statistics.median(x[0] for x in ours)
+    summary = {label: (statistics.median(x[0] for x in runs), max(x[1] for x in runs)) for label, runs in theirs.items()}
+    return name, o, max(x[1] for x in ours), summary, flops / o / 1e9 if flops else None
+
+
+def versions():
+    found = []
+    for label, py in TORCHES:
+        v = subprocess.run([py, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
+        found.append(f"PyTorch {v.stdout.strip() or 'missing'} ({py})")
+    v = subprocess.run([VENV_PY, "-c", "import onnxruntime; print(onnxruntime.__version__)"], capture_output=True, text=True)
+    found.append(f"ONNX Runtime {v.stdout.strip() or 'missing'}")
+    return "; ".join(found)
 
 
 def main():
@@ -87,28 +110,28 @@ def main():
                       "--optimizer", "adam", "--lr", "1e-3", "--epochs", "20", "--batch", "32", "-q", "-o",
                       f"{work}/ft_out.onnx"]
     finetune = finetune_train + ["--test", "fashion-mnist:test"]
-    torch_ft = [PY, os.path.join(ROOT, "tools", "bench", "finetune_torch.py"), "finetune", ft, "1"]
+    torch_ft = lambda py: [py, FINETUNE_TORCH, "finetune", ft, "1"]
     cache_dir = f"{work}/ft_cache"
     rerun_dir = f"{work}/ft_rerun_cache"
     workloads = {
         "mlp_epoch": ([OT, "train", f"{work}/mlp.onnx", "--data", "fashion-mnist:train", "--epochs", "1",
                        "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/mlp_out.onnx"],
-                      lambda t: [PY, TORCH_EPOCH, "mlp", str(t)], flops_mlp(60000)),
+                      lambda py, t: [py, TORCH_EPOCH, "mlp", str(t)], flops_mlp(60000)),
         "cnn_200_steps": ([OT, "train", f"{work}/cnn.onnx", "--data", "fashion-mnist:train", "--limit", "12800",
                            "--epochs", "1", "--batch", "64", "--optimizer", "adam", "-q", "-o", f"{work}/cnn_out.onnx"],
-                          lambda t: [PY, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
-        "finetune_cache": (finetune + ["--cache", cache_dir], lambda t: torch_ft, None),
-        "finetune_nocache": (finetune, lambda t: torch_ft, None),
-        "finetune_cache_train": (finetune_train + ["--cache", cache_dir], lambda t: torch_ft + ["--no-test"], None),
-        "finetune_nocache_train": (finetune_train, lambda t: torch_ft + ["--no-test"], None),
-        "finetune_rerun": (finetune + ["--cache", rerun_dir], lambda t: torch_ft, None),
+                          lambda py, t: [py, TORCH_EPOCH, "cnn", str(t), "200"], flops_cnn(12800)),
+        "finetune_cache": (finetune + ["--cache", cache_dir], lambda py, t: torch_ft(py), None),
+        "finetune_nocache": (finetune, lambda py, t: torch_ft(py), None),
+        "finetune_cache_train": (finetune_train + ["--cache", cache_dir], lambda py, t: torch_ft(py) + ["--no-test"], None),
+        "finetune_nocache_train": (finetune_train, lambda py, t: torch_ft(py) + ["--no-test"], None),
+        "finetune_rerun": (finetune + ["--cache", rerun_dir], lambda py, t: torch_ft(py), None),
     }
     only = set(filter(None, args.only.split(",")))
     rows = []
     for name, (ours_cmd, theirs_cmd, flops) in workloads.items():
         if only and name not in only:
             continue
-        ours, theirs = [], []
+        ours, theirs = [], {label: [] for label, _ in TORCHES}
         if name == "finetune_rerun":  # the first run builds the caches, untimed
             subprocess.run(["rm", "-rf", rerun_dir])
             timed(ours_cmd)
@@ -116,39 +139,35 @@ def main():
             if name.startswith("finetune_cache"):
                 subprocess.run(["rm", "-rf", cache_dir])  # the cache is built in every timed run
             ours.append(timed(ours_cmd))
-            best = None
-            for threads in (1, 2):
-                env = {"THREADS": str(threads)}
-                res = timed(theirs_cmd(threads), env)
-                if best is None or res[0] < best[0]:
-                    best = res
-            theirs.append(best)
-        o = statistics.median(x[0] for x in ours)
-        t = statistics.median(x[0] for x in theirs)
-        rows.append((name, o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
-                     flops / o / 1e9 if flops else None))
+            for label, py in TORCHES:
+                theirs[label].append(min((timed(theirs_cmd(py, threads), {"THREADS": str(threads)})
+                                          for threads in (1, 2)), key=lambda res: res[0]))
+        rows.append(row(name, ours, theirs, flops))
     for name, extra in (("resnet18_infer", []), ("resnet18_infer_fast", ["--fast-conv"])):
         if only and name not in only:
             continue
         model = f"{tv}/resnet18_op17.onnx"
-        ours, theirs = [], []
+        ours, theirs = [], {"ORT": []}
         for r in range(args.repeat):
             sec, mem, out = timed([OT, "run", model, "-i", f"input={work}/x8.npy", "-o", f"{work}/r18", "--repeat", "5"] + extra)
             ours.append((json.loads(out)["ms_per_run"] / 1000, mem))
-            sec, mem, out = timed(["node", os.path.join(ROOT, "tools", "ort_run.js"), model, f"{work}/r18o", f"input={work}/x8.npy"],
-                                  {"ORT_REPEAT": "5"})
-            theirs.append((json.loads(out.strip().splitlines()[-1])["ms_per_run"] / 1000, mem))
-        o = statistics.median(x[0] for x in ours)
-        t = statistics.median(x[0] for x in theirs)
-        rows.append((name, o, t, t / o, max(x[1] for x in ours), max(x[1] for x in theirs),
-                     8 * 2 * 1.82e9 / o / 1e9))
+            sec, mem, out = timed([VENV_PY, os.path.join(ROOT, "tools", "ort_run.py"), model, f"{work}/r18o",
+                                   f"input={work}/x8.npy"], {"ORT_REPEAT": "5"})
+            theirs["ORT"].append((json.loads(out.strip().splitlines()[-1])["ms_per_run"] / 1000, mem))
+        rows.append(row(name, ours, theirs, 8 * 2 * 1.82e9))
     print(f"machine sgemm (OpenBLAS, {os.environ.get('OPENBLAS_CORETYPE', 'auto')} kernels): {peak:.1f} GFLOP/s")
-    print(f"{'workload':18} {'ours s':>8} {'theirs s':>9} {'ratio':>7} {'our MiB':>8} {'their MiB':>9} {'GFLOP/s':>8} {'of peak':>7}")
-    for name, o, t, ratio, om, tm, gf in rows:
+    print(versions())
+    print(f"{'workload':22} {'ours s':>7} {'torch 2.x / ORT':>16} {'ratio':>6} {'torch 1.13':>10} {'ratio':>6} "
+          f"{'our MiB':>8} {'their MiB':>13} {'GFLOP/s':>8} {'of peak':>7}")
+    for name, o, om, theirs, gf in rows:
+        cells = [f"{t:9.2f} s {t / o:5.1f}x" for t, _ in theirs.values()]
+        cells += [f"{'':10} {'':6}"] * (2 - len(cells))
+        mems = "/".join(f"{m:.0f}" for _, m in theirs.values())
         g = f"{gf:8.1f} {100 * gf / peak:6.0f}%" if gf else f"{'':8} {'':7}"
-        print(f"{name:18} {o:8.2f} {t:9.2f} {ratio:6.1f}x {om:8.0f} {tm:9.0f} {g}")
-    print("ratio = their time / ours (higher is better for us); theirs = PyTorch, or ONNX Runtime for resnet18_infer")
-    print("GFLOP/s count the direct convolution's multiply-adds; Winograd and FFT convs do fewer, so rows can exceed the sgemm peak")
+        print(f"{name:22} {o:7.2f} {cells[0]:>23} {cells[1]:>17} {om:8.0f} {mems:>13} {g}")
+    print("ratio = their time / ours (higher is better for us); theirs = PyTorch, or ONNX Runtime for resnet18_infer;")
+    print("their MiB in the same order. GFLOP/s count the direct convolution's multiply-adds; Winograd and FFT convs")
+    print("do fewer, so rows can exceed the sgemm peak")
     ours_by_name = {r[0]: r[1] for r in rows}
     for suffix, what in (("_train", "training only"), ("", "with the test scoring")):
         cached, plain = ours_by_name.get("finetune_cache" + suffix), ours_by_name.get("finetune_nocache" + suffix)
