@@ -123,22 +123,13 @@ ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, 
 char *ot_model_unique_value_name(const ot_model *m, const char *base);
 /* Adds an initializer taking ownership of t's data. */
 ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);
-/* Number of parameters (elements of initializers ot_model_is_parameter accepts: not
- * BatchNorm statistics or constants) a layer reads. */
-int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l);
-
-/* True for initializers that training may update: float, not a scalar, and never read in
- * an input slot its op marks as a constant or statistic (BatchNormalization's running
- * mean/var, Clip bounds, Pow exponent, ...). */
-int ot_model_is_parameter(const ot_model *m, int value);
-
 /* The declared shape with symbolic names, "[N,3,224,224]" ("?" if none), into buf. */
 const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size);
 
 /* Layers -------------------------------------------------------------------------------- */
 /* Appends a layer; names are copied, inputs/outputs are value names ("" = omitted).
- * Outputs that do not exist are created as activations. The layer is resolved against the
- * op table (op, params) by ot_model_resolve_layer. */
+ * Outputs that do not exist are created as activations. ot_model_resolve (onnxtrain/graph.h)
+ * then resolves it against the op table (op, params). */
 ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
                              const char *domain, int n_inputs, const char *const *inputs,
                              int n_outputs, const char *const *outputs, int *index);
@@ -152,23 +143,8 @@ int ot_model_find_layer(const ot_model *m, const char *name_or_index);
 int64_t ot_model_opset(const ot_model *m, const char *domain);
 ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version);
 
-/* Resolves every layer against the op table and parses its attributes. All unsupported ops
- * are reported in one error, listing node names and op types. */
-ot_status ot_model_resolve(ot_model *m);
-/* Recomputes producers and checks that every input is defined before use (topological
- * order), that outputs are written once, and that graph outputs exist. Reorders layers
- * topologically if needed; cycles are an error naming a node on the cycle. */
-ot_status ot_model_check_graph(ot_model *m);
-/* Removes layers whose outputs no graph output depends on, and unused values. */
-void ot_model_prune(ot_model *m);
-
 void ot_attr_free(ot_attr *a);
 ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src);
-
-/* Makes the model's float initializers their own tensors where they are shared between a
- * trainable role and a statistic role (see fold.c), and folds constant subgraphs. Called by
- * the importers. */
-ot_status ot_model_fold_constants(ot_model *m);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 #include "args.h"
 #include "commands.h"
 #include "core/util.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/weights.h"
 

@@ -4,6 +4,7 @@
 #include "args.h"
 #include "commands.h"
 #include "freeze_flags.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
 #include "core/util.h"
 #include "onnxtrain/onnx_io.h"

@@ -4,8 +4,8 @@
 #include "args.h"
 #include "commands.h"
 #include "core/util.h"
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/npy.h"
+#include "core/file_io.h"
+#include "formats/npy.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
 

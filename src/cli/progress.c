@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 
 void cli_progress_init(cli_progress *p, int quiet, const char *log_path) {
     memset(p, 0, sizeof *p);

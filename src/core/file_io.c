@@ -1,5 +1,5 @@
 /* Whole-file reads, atomic writes (temp file + fsync + rename), path helpers. */
-#include "onnxtrain/file_io.h"
+#include "file_io.h"
 
 #include <errno.h>
 #include <fcntl.h>

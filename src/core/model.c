@@ -1,10 +1,10 @@
-/* The layer list: values, layers, attributes, lookups. Graph checks live in graph_check.c. */
+/* The layer list: values, layers, attributes, lookups. What needs the op table (resolving,
+ * checks, parameters, folding) lives in src/graph/. */
 #include "onnxtrain/model.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../ops/op.h"
 #include "model_internal.h"
 #include "name_index.h"
 #include "util.h"
@@ -153,19 +153,6 @@ ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, 
     return OT_OK;
 }
 
-int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l) {
-    int64_t count = 0;
-    for (int i = 0; i < l->n_inputs; i++) {
-        int v = l->inputs[i];
-        if (v < 0 || !ot_model_is_parameter(m, v)) continue;
-        /* An initializer read by several inputs of the layer counts once. */
-        int seen = 0;
-        for (int j = 0; j < i; j++) seen |= l->inputs[j] == v;
-        if (!seen) count += ot_tensor_numel(&m->values[v].tensor);
-    }
-    return count;
-}
-
 static ot_status resolve_value_list(ot_model *m, int count, const char *const *names,
                                     int *indices, int create) {
     for (int i = 0; i < count; i++) {
@@ -269,27 +256,8 @@ ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version) {
     return OT_OK;
 }
 
-/* Used by graph_check.c after it moves values around. */
+/* Used by src/graph after it moves values around. */
 void ot_model_rebuild_index(ot_model *m) { rebuild_index(m); }
-
-int ot_model_is_parameter(const ot_model *m, int value) {
-    const ot_value *v = &m->values[value];
-    if (v->kind != OT_VALUE_INITIALIZER || v->tensor.dtype != OT_FLOAT || v->tensor.ndim == 0)
-        return 0;
-    int used = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        const ot_layer *l = &m->layers[i];
-        for (int k = 0; k < l->n_inputs; k++) {
-            if (l->inputs[k] != value) continue;
-            used = 1;
-            /* Models loaded structure-only have no resolved ops: ask the op table directly;
-             * inputs of ops it does not know count as weights. */
-            const struct ot_op *op = l->op ? l->op : ot_op_lookup(l->domain, l->op_type, l->opset, NULL);
-            if (op && k < 32 && (op->non_param_inputs >> k) & 1) return 0;
-        }
-    }
-    return used;
-}
 
 const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size) {
     if (!v->has_shape) {

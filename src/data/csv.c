@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnxtrain/dataset.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 
 /* Parses one line into values; returns the count or -1 on a bad field. */
 static int64_t parse_line(char *line, double *values, int64_t capacity) {

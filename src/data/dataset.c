@@ -3,8 +3,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/util.h"
-#include "../ops/gemm.h"
+#include "core/util.h"
+#include "core/thread_pool.h"
 #include "onnxtrain/dataset.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"

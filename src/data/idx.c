@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnxtrain/dataset.h"
 
 #define IDX_MAX_BYTES ((size_t)4 << 30)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <jpeglib.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "image_internal.h"
 #include "onnxtrain/tensor.h"
 

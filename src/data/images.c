@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "image_internal.h"
 #include "onnxtrain/dataset.h"
 

@@ -1,28 +1,50 @@
 /* npz:FILE datasets: arrays x (samples, ...) and y (labels: integers, one per sample; or
- * float targets, (samples, ...)), read with the weights reader's .npz support. */
+ * float targets, (samples, ...)). */
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnxtrain/dataset.h"
-#include "onnxtrain/npy.h"
-#include "onnxtrain/weights.h"
+#include "formats/npy.h"
+#include "formats/npz.h"
 
 static int is_integer_dtype(ot_dtype t) {
     return t == OT_INT64 || t == OT_INT32 || t == OT_INT16 || t == OT_INT8 || t == OT_UINT8 ||
            t == OT_UINT16 || t == OT_UINT32 || t == OT_UINT64 || t == OT_BOOL;
 }
 
+/* The two arrays a dataset reads from the archive; the others are skipped. */
+typedef struct xy_arrays {
+    const char *x_name, *y_name;
+    ot_tensor x, y;
+    int has_x, has_y;
+} xy_arrays;
+
+static ot_status keep_xy(void *user, const char *name, const char *what, ot_tensor *t) {
+    (void)what;
+    xy_arrays *a = user;
+    int is_x = !strcmp(name, a->x_name), is_y = !strcmp(name, a->y_name);
+    if (is_x && !a->has_x) {
+        a->x = *t;
+        a->has_x = 1;
+    } else if (is_y && !a->has_y) {
+        a->y = *t;
+        a->has_y = 1;
+    } else {
+        return OT_OK;
+    }
+    t->data = NULL; /* taken */
+    t->owns = 0;
+    return OT_OK;
+}
+
 ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
-    ot_weights w;
-    OT_TRY(ot_weights_load(path, &w));
-    ot_status status = OT_OK;
-    int xi = ot_weights_find(&w, x_name), yi = ot_weights_find(&w, y_name);
-    if (w.format != OT_WEIGHTS_NPZ) status = ot_fail(OT_ERR_FORMAT, "%s: not an .npz file", path);
-    else if (xi < 0 || yi < 0)
+    xy_arrays arrays = {.x_name = x_name, .y_name = y_name};
+    ot_status status = ot_npz_load(path, keep_xy, &arrays);
+    if (status == OT_OK && (!arrays.has_x || !arrays.has_y))
         status = ot_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
-                         xi < 0 ? x_name : y_name);
-    ot_tensor *x = xi >= 0 ? &w.items[xi].tensor : NULL, *y = yi >= 0 ? &w.items[yi].tensor : NULL;
+                         !arrays.has_x ? x_name : y_name);
+    ot_tensor *x = arrays.has_x ? &arrays.x : NULL, *y = arrays.has_y ? &arrays.y : NULL;
     if (status == OT_OK && (x->ndim < 1 || y->ndim < 1 || x->dims[0] != y->dims[0] || x->dims[0] == 0))
         status = ot_fail(OT_ERR_INVALID, "%s: '%s' and '%s' must have the same, non-zero first dim "
                          "(samples)", path, x_name, y_name);
@@ -60,6 +82,7 @@ ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *
             }
         }
     }
-    ot_weights_free(&w);
+    ot_tensor_free(&arrays.x);
+    ot_tensor_free(&arrays.y);
     return status;
 }

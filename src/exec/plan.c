@@ -2,7 +2,7 @@
  * flow, and lay out one arena for activations, gradients and saved state. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "plan_internal.h"
 
 #define ARENA_ALIGN 64
@@ -134,15 +134,7 @@ static ot_status fold_step(ot_plan *p, plan_step *s) {
         p->folded_blocks = ot_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
         p->folded_blocks[p->n_folded_blocks++] = owned.data;
     }
-    void *saved = ot_xcalloc(1, s->ctx.saved_bytes + 1);
-    void *workspace = ot_xcalloc(1, s->ctx.workspace_bytes + 1);
-    s->ctx.saved = saved;
-    s->ctx.workspace = workspace;
-    ot_status status = l->op->forward(&s->ctx);
-    free(saved);
-    free(workspace);
-    s->ctx.saved = s->ctx.workspace = NULL;
-    if (status != OT_OK) return status;
+    OT_TRY(ot_op_forward_once(&s->ctx));
     for (int k = 0; k < l->n_outputs; k++)
         if (l->outputs[k] >= 0) p->state[l->outputs[k]] = VALUE_CONST;
     s->folded = 1;

@@ -2,7 +2,7 @@
 #ifndef OT_PLAN_INTERNAL_H
 #define OT_PLAN_INTERNAL_H
 
-#include "../ops/op.h"
+#include "ops/op.h"
 #include "onnxtrain/plan.h"
 
 enum { VALUE_UNUSED = 0, VALUE_FEED, VALUE_CONST, VALUE_COMPUTED };

@@ -1,7 +1,7 @@
 /* Running a plan: forward over the steps in order, backward in reverse. No allocation. */
 #include <string.h>
 
-#include "../ops/gemm.h"
+#include "core/thread_pool.h"
 #include "plan_internal.h"
 
 ot_status ot_plan_forward(ot_plan *p) {

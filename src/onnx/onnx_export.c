@@ -2,9 +2,9 @@
  * building it allocates only the pointer arrays, which free_export releases. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnx_internal.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 #include "onnxtrain/onnx_io.h"
 
 /* Everything allocated while building one ModelProto, released together. */

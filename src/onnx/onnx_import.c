@@ -2,9 +2,10 @@
  * resolution, topological checks and constant folding. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnx_internal.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/onnx_io.h"
 
 static const char *or_empty(const char *s) { return s ? s : ""; }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnx_internal.h"
 #include "onnxtrain/onnx_io.h"
 

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../core/half.h"
-#include "../core/util.h"
+#include "core/half.h"
+#include "core/util.h"
 #include "onnx_internal.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 
 /* Dtype after import: narrow/wide floats become float32. */
 static ot_dtype imported_dtype(ot_dtype dtype) {

@@ -12,7 +12,7 @@
  * FFT (conv_fft.c) and Winograd (conv_winograd.c) convs take the shapes they suit first. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "conv_internal.h"
 #include "gemm.h"
 

@@ -22,7 +22,7 @@
  * conv_fft_transforms.c. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "conv_fft.h"
 #include "conv_internal.h"
 #include "gemm.h"

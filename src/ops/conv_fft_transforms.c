@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "conv_fft.h"
 #include "gemm.h"
 #include "panel_gemm.h"

@@ -25,7 +25,7 @@
  * off (a huge value) or on for small test convs (a small one). */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "conv_internal.h"
 #include "conv_winograd.h"
 #include "gemm.h"

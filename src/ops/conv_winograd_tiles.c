@@ -3,7 +3,7 @@
  * dY tiles G' dy G'^T and dW = A'^T W^ A'. Each runs over the compute threads. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "conv_winograd.h"
 #include "gemm.h"
 #include "im2col.h"

@@ -4,7 +4,7 @@
 #ifndef OT_ELEMENTWISE_INTERNAL_H
 #define OT_ELEMENTWISE_INTERNAL_H
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "broadcast.h"
 
 /* Runs BODY for i in [lo, hi) with `xa`, `xb` bound to the i-th row elements of a and b. A

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 
 /* y = f(x) for an activation kind of activation.c (ot_activation_kind_of). */
 void ot_activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,

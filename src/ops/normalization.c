@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "gemm.h"
 #include "op.h"
 

@@ -89,6 +89,11 @@ ot_status ot_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...)
         if (!(cond)) return ot_node_fail((c)->layer, OT_ERR_INVALID, __VA_ARGS__);             \
     } while (0)
 
+/* Runs the layer's forward once on c, whose shapes are inferred and outputs allocated, with
+ * saved state and scratch of its own (freed before returning): constant folding at import
+ * (graph/fold.c) and at plan time (exec/plan.c). */
+ot_status ot_op_forward_once(ot_node_ctx *c);
+
 /* Normalises an axis in [-rank, rank) to [0, rank); -1 (and an error) when out of range. */
 int ot_normalize_axis(int64_t axis, int rank);
 

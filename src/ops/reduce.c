@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "broadcast.h"
 #include "elementwise_internal.h" /* row sums */
 

@@ -4,7 +4,7 @@
  * shape_view.c, shape_layout.c, shape_concat.c, shape_slice.c and shape_pad.c. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "shape_internal.h"
 
 void ot_shape_strides(int ndim, const int64_t *dims, int64_t *strides) {

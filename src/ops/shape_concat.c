@@ -2,7 +2,7 @@
  * along one axis. Forward copies the boxes in or out; backward adds the gradient boxes back. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "shape_internal.h"
 
 /* Copies box `part` (dense) into / out of `whole` at `offset` along `axis`. */

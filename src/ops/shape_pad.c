@@ -6,7 +6,7 @@
  * and edge copies sum into the elements they repeat. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "shape_internal.h"
 
 ot_status ot_shape_parse_pad(const ot_layer *l, void *params) {

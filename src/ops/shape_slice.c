@@ -3,7 +3,7 @@
  * an index picked twice gets both gradients). */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "shape_internal.h"
 
 /* Slice ---------------------------------------------------------------------------------- */

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "op.h"
 #include "softmax_kernels.h"
 

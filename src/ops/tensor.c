@@ -5,8 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/half.h"
-#include "../core/util.h"
+#include "core/half.h"
+#include "core/util.h"
 #include "onnxtrain/rng.h"
 #include "op.h"
 

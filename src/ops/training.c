@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../train/optimizer_kernels.h"
+#include "optimizer_kernels.h"
 #include "op.h"
 
 typedef enum training_kind { TRAIN_ADAGRAD, TRAIN_MOMENTUM, TRAIN_ADAM } training_kind;

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "trainer_internal.h"
 
 /* Horizontal flip of each channel: x (C, H, W). */

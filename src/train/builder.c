@@ -5,7 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/plan.h"
 
 ot_status ot_init_parse(const char *text, ot_init_spec *s) {

@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../core/util.h"
-#include "onnxtrain/file_io.h"
+#include "core/util.h"
+#include "core/file_io.h"
 #include "onnxtrain/plan.h"
 
 #define CACHE_MAGIC "OTCACHE1"

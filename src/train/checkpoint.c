@@ -5,9 +5,9 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "../core/util.h"
-#include "onnxtrain/npy.h"
-#include "onnxtrain/zip.h"
+#include "core/util.h"
+#include "formats/npy.h"
+#include "formats/zip.h"
 #include "trainer_internal.h"
 
 #define CHECKPOINT_VERSION 1

@@ -4,7 +4,7 @@
  * hyperparameters scores only the trained layers. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "cache.h"
 #include "parameters.h"
 #include "session.h"

@@ -1,7 +1,8 @@
 /* Freezing and unfreezing layers and parameters by pattern, index range or "up to". */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
 
 /* Parses "A:B" into [begin, end) over n layers. */

@@ -2,9 +2,10 @@
  * trainable part. */
 #include <string.h>
 
-#include "../core/util.h"
-#include "../ops/op.h"
+#include "core/util.h"
+#include "ops/op.h"
 #include "cache.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
 
 ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,

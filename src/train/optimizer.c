@@ -8,8 +8,8 @@
 
 #include "onnxtrain/optimizer.h"
 #include "onnxtrain/tensor.h"
-#include "../ops/gemm.h"
-#include "optimizer_kernels.h"
+#include "core/thread_pool.h"
+#include "ops/optimizer_kernels.h"
 
 static const char *const kind_names[] = {
     [OT_OPTIMIZER_SGD] = "sgd",         [OT_OPTIMIZER_MOMENTUM] = "momentum",

@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
+#include "onnxtrain/graph.h"
 
 /* Output units of a weight read as input k of layer l, for max-norm. */
 static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_tensor *w,

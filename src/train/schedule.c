@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnxtrain/train.h"
 
 static ot_status bad(const char *text, const char *expected) {

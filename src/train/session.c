@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 
 static int find_named(const ot_model *m, const int *list, int n, const char *name) {
     for (int k = 0; k < n; k++)

@@ -1,7 +1,8 @@
 /* Cutting a model at a layer, and typing graph outputs after surgery. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/plan.h"
 #include "onnxtrain/transfer.h"
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/util.h"
-#include "../ops/gemm.h"
+#include "core/util.h"
+#include "core/thread_pool.h"
 #include "onnxtrain/transfer.h"
 #include "trainer_internal.h"
 

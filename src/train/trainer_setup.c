@@ -2,7 +2,7 @@
  * state, feature caches and plans. Called at the start and after gradual unfreezing. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "trainer_internal.h"
 
 /* Moves optimizer state of parameters that stay trained into a new optimizer's layout. */

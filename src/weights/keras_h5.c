@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "weights_internal.h"
 
 typedef struct string_list {

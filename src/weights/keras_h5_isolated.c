@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "weights_internal.h"
 
 enum { NULL_STRING = 0xffffffffu, END_OF_LIST = 0xfffffffeu, MAX_STRING = 1 << 20 };

@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/util.h"
-#include "../ops/op.h"
+#include "core/util.h"
+#include "ops/op.h"
 #include "match_internal.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
+#include "onnxtrain/graph.h"
 
 typedef struct matcher {
     ot_model *m;

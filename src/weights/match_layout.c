@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "match_internal.h"
 
 /* out = src permuted: out dim d is src dim perm[d]. */

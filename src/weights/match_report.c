@@ -2,7 +2,7 @@
  * name normalisation the matcher compares with. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "match_internal.h"
 
 const char *ot_match_how_name(ot_match_how how) {

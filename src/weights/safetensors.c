@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/util.h"
-#include "onnxtrain/file_io.h"
-#include "json.h"
+#include "core/util.h"
+#include "core/file_io.h"
+#include "formats/json.h"
 #include "weights_internal.h"
 
 /* The reference implementation refuses headers over 100 MB. */

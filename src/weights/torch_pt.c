@@ -6,7 +6,7 @@
  * state_dict names them. */
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "unpickle.h"
 #include "weights_internal.h"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 
 struct pickle_machine {
     const unsigned char *data, *p, *end;

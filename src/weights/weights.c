@@ -4,12 +4,13 @@
 
 #include <string.h>
 
-#include "../core/name_index.h"
-#include "../core/util.h"
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/npy.h"
+#include "core/name_index.h"
+#include "core/util.h"
+#include "core/file_io.h"
+#include "formats/npy.h"
+#include "formats/npz.h"
 #include "onnxtrain/onnx_io.h"
-#include "onnxtrain/zip.h"
+#include "formats/zip.h"
 #include "weights_internal.h"
 
 const char *ot_weights_format_name(ot_weights_format format) {
@@ -145,6 +146,29 @@ static ot_status load_npy(const unsigned char *data, size_t size, const char *pa
     return status;
 }
 
+typedef struct npz_target {
+    ot_weights *weights;
+    const char *path;
+} npz_target;
+
+static ot_status add_npz_member(void *user, const char *name, const char *what, ot_tensor *t) {
+    npz_target *target = user;
+    OT_TRY(ot_weights_float_dtype(t, what));
+    return ot_weights_add(target->weights, target->path, name, t, NULL, NULL);
+}
+
+ot_status ot_weights_parse_npz(const unsigned char *data, size_t size, const char *path, ot_weights *out) {
+    npz_target target = {out, path};
+    return ot_npz_read(data, size, path, add_npz_member, &target);
+}
+
+static ot_status save_npz(const char *path, const ot_weights *w, int compress) {
+    ot_npz_writer npz;
+    OT_TRY(ot_npz_writer_open(&npz, path, compress));
+    for (int i = 0; i < w->count; i++) OT_TRY(ot_npz_writer_add(&npz, w->items[i].name, &w->items[i].tensor));
+    return ot_npz_writer_finish(&npz);
+}
+
 static ot_status load_onnx(const char *path, ot_weights *out) {
     ot_model *m;
     OT_TRY(ot_model_load_onnx_mode(path, OT_LOAD_STRUCTURE_ONLY, &m));
@@ -163,7 +187,7 @@ ot_status ot_weights_load(const char *path, ot_weights *out) {
     if (status == OT_OK) {
         switch (format) {
         case OT_WEIGHTS_NPY: status = load_npy(data, size, path, out); break;
-        case OT_WEIGHTS_NPZ: status = ot_npz_parse(data, size, path, out); break;
+        case OT_WEIGHTS_NPZ: status = ot_weights_parse_npz(data, size, path, out); break;
         case OT_WEIGHTS_SAFETENSORS: status = ot_safetensors_parse(data, size, path, out); break;
         case OT_WEIGHTS_TORCH: status = ot_torch_pt_parse(data, size, path, out); break;
         case OT_WEIGHTS_KERAS_H5: status = ot_keras_h5_load(path, out); break;
@@ -183,7 +207,7 @@ ot_status ot_weights_load(const char *path, ot_weights *out) {
 ot_status ot_weights_save(const char *path, ot_weights_format format, const ot_weights *w,
                           int compress) {
     switch (format) {
-    case OT_WEIGHTS_NPZ: return ot_npz_save(path, w, compress);
+    case OT_WEIGHTS_NPZ: return save_npz(path, w, compress);
     case OT_WEIGHTS_SAFETENSORS: return ot_safetensors_save(path, w);
     case OT_WEIGHTS_NPY:
         if (w->count != 1)

@@ -3,7 +3,23 @@
 #define OT_WEIGHTS_INTERNAL_H
 
 #include "onnxtrain/weights.h"
-#include "onnxtrain/zip.h"
+#include "formats/zip.h"
+
+/* Per-format readers and writers (ot_weights_load/save dispatch to these). Readers of a
+ * buffer borrow it; `path` names the source in messages. */
+ot_status ot_weights_parse_npz(const unsigned char *data, size_t size, const char *path, ot_weights *out);
+ot_status ot_safetensors_parse(const unsigned char *data, size_t size, const char *path,
+                               ot_weights *out);
+/* Serialises into a new buffer (caller frees). */
+ot_status ot_safetensors_serialize(const ot_weights *w, unsigned char **data, size_t *size);
+ot_status ot_safetensors_save(const char *path, const ot_weights *w);
+/* PyTorch torch.save zip archives: the state_dict at the top, or under "state_dict" /
+ * "model". Only an allow-list of pickle globals is accepted; nothing is executed. */
+ot_status ot_torch_pt_parse(const unsigned char *data, size_t size, const char *path,
+                            ot_weights *out);
+/* Keras 2 HDF5 (save / save_weights): tensors named "<layer>/<weight name>" with their layer
+ * and role set. */
+ot_status ot_keras_h5_load(const char *path, ot_weights *out);
 
 /* float64/float16/bfloat16 -> float32 in place; integer and bool tensors are kept. */
 ot_status ot_weights_float_dtype(ot_tensor *t, const char *what);

@@ -2,6 +2,7 @@
  * written to a temporary file and loaded with ot_keras_h5_load. */
 #include "fuzz_common.h"
 #include "onnxtrain/weights.h"
+#include "weights/weights_internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;

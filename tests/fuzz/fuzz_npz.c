@@ -5,6 +5,7 @@
 #include "fuzz_common.h"
 #include "onnxtrain/dataset.h"
 #include "onnxtrain/weights.h"
+#include "weights/weights_internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
@@ -15,7 +16,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
     ot_weights w = {0};
-    ot_status status = ot_npz_parse(data, size, "fuzz.npz", &w);
+    ot_status status = ot_weights_parse_npz(data, size, "fuzz.npz", &w);
     int has_xy = status == OT_OK && ot_weights_find(&w, "x") >= 0 && ot_weights_find(&w, "y") >= 0;
     ot_weights_free(&w);
     if (!has_xy) return 0;

@@ -5,6 +5,7 @@
 
 #include "fuzz_common.h"
 #include "onnxtrain/weights.h"
+#include "weights/weights_internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;

@@ -2,6 +2,7 @@
  * restricted unpickler, storage views). */
 #include "fuzz_common.h"
 #include "onnxtrain/weights.h"
+#include "weights/weights_internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;

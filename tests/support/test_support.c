@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "onnxtrain/graph.h"
 
 ot_tensor ts_tensor(int ndim, const int64_t *dims) {
     ot_tensor t;

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "onnxtrain/npy.h"
+#include "formats/npy.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/plan.h"
 #include "ops/conv_internal.h"
 #include "test_support.h"

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/npy.h"
+#include "core/file_io.h"
+#include "formats/npy.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/weights.h"
 #include "test_support.h"

@@ -7,7 +7,7 @@
 
 #include "core/half.h"
 #include "core/name_index.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 #include "test_support.h"
 
 static void tensor_sizes(void **state) {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 #include "test_support.h"
 
 /* Each harness, with its libFuzzer entry points renamed. */

@@ -2,7 +2,7 @@
  * and role; HDF5 files that are not Keras weights, and damaged files, refused. */
 #include <string.h>
 
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 #include "onnxtrain/weights.h"
 #include "test_support.h"
 

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "onnxtrain/npy.h"
+#include "formats/npy.h"
 #include "test_support.h"
+#include "onnxtrain/graph.h"
 
 static ot_tensor load_fixture(const char *case_name, const char *name) {
     char file[256];

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "onnxtrain/npy.h"
+#include "formats/npy.h"
 #include "test_support.h"
 
 static ot_tensor load(const char *name) {

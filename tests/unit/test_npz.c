@@ -2,10 +2,11 @@
  * archives refused with the file and tensor named. */
 #include <string.h>
 
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/npy.h"
+#include "core/file_io.h"
+#include "formats/npy.h"
 #include "onnxtrain/weights.h"
-#include "onnxtrain/zip.h"
+#include "weights/weights_internal.h"
+#include "formats/zip.h"
 #include "test_support.h"
 
 static const char *const cnn_names[] = {
@@ -181,7 +182,7 @@ static void bad_members(void **state) {
             unsigned char *data;
             size_t size;
             assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
-            assert_int_equal(ot_npz_parse(data, size, path, &w), cases[i].code);
+            assert_int_equal(ot_weights_parse_npz(data, size, path, &w), cases[i].code);
             assert_non_null(strstr(ot_last_error(), cases[i].part));
             ot_weights_free(&w);
             free(data);

@@ -6,7 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "onnxtrain/npy.h"
+#include "formats/npy.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/onnx_io.h"
 #include "test_support.h"
 

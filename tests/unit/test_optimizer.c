@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "onnxtrain/npy.h"
+#include "formats/npy.h"
 #include "onnxtrain/optimizer.h"
 #include "test_support.h"
 

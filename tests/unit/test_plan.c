@@ -4,6 +4,7 @@
 
 #include "core/util.h"
 #include "test_support.h"
+#include "onnxtrain/graph.h"
 
 /* x -> Relu -> Relu -> Relu -> Relu -> y, each (64, 256). */
 static ot_model *relu_chain(void) {

@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/npy.h"
+#include "core/file_io.h"
+#include "formats/npy.h"
 #include "onnxtrain/weights.h"
+#include "weights/weights_internal.h"
 #include "test_support.h"
-#include "weights/json.h"
+#include "formats/json.h"
 
 static void load_ok(const char *path, ot_weights *w) {
     if (ot_weights_load(path, w) != OT_OK) fail_msg("%s", ot_last_error());

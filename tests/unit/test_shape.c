@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "test_support.h"
+#include "onnxtrain/graph.h"
 
 #define I64(...) ((const int64_t[]){__VA_ARGS__})
 #define F32(...) ((const float[]){__VA_ARGS__})

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/npy.h"
+#include "core/file_io.h"
+#include "formats/npy.h"
 #include "onnxtrain/weights.h"
-#include "onnxtrain/zip.h"
+#include "formats/zip.h"
 #include "test_support.h"
 
 static void load_ok(const char *path, ot_weights *w) {

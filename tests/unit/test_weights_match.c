@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
+#include "onnxtrain/graph.h"
 #include "onnxtrain/weights.h"
 #include "test_support.h"
 

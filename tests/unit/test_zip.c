@@ -2,8 +2,8 @@
  * damaged archives refused with the file named, never read out of bounds. */
 #include <string.h>
 
-#include "onnxtrain/file_io.h"
-#include "onnxtrain/zip.h"
+#include "core/file_io.h"
+#include "formats/zip.h"
 #include "test_support.h"
 
 static unsigned char *read_all(const char *path, size_t *size) {

@@ -2,14 +2,14 @@
  * ZIP64 extensions). The reader trusts only the central directory for sizes (local headers
  * may defer them to data descriptors) and uses each local header just to find where the data
  * starts; every field is checked against the buffer before use. */
-#include "onnxtrain/zip.h"
+#include "zip.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "../core/util.h"
+#include "core/util.h"
 #include "onnxtrain/tensor.h"
 
 enum {

@@ -1,14 +1,14 @@
 /* .npy format 1.0-3.0: magic, version, header length, a Python dict literal
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, padding, raw data. */
-#include "onnxtrain/npy.h"
+#include "npy.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../core/half.h"
-#include "../core/util.h"
-#include "onnxtrain/file_io.h"
+#include "core/half.h"
+#include "core/util.h"
+#include "core/file_io.h"
 
 /* Finds the value text after 'key': (or "key":, also a Python literal) in the header dict. */
 static const char *find_key(const char *header, const char *key) {

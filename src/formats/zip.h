@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "onnxtrain/file_io.h"
+#include "core/file_io.h"
 #include "onnxtrain/status.h"
 
 #ifdef __cplusplus

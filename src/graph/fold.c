@@ -7,9 +7,10 @@
  * both all-ones) are separate after import, and training one never changes the other. */
 #include <string.h>
 
-#include "../core/model_internal.h"
-#include "../core/util.h"
-#include "../ops/op.h"
+#include "core/model_internal.h"
+#include "core/util.h"
+#include "ops/op.h"
+#include "onnxtrain/graph.h"
 
 static int produces_graph_output(const ot_model *m, const ot_layer *l) {
     for (int k = 0; k < l->n_outputs; k++)
@@ -63,14 +64,7 @@ static ot_status fold_layer(ot_model *m, ot_layer *l) {
         status = ot_tensor_alloc(out[k], shaped.dtype, shaped.ndim, shaped.dims,
                                  m->values[l->outputs[k]].name);
     }
-    void *saved = NULL, *workspace = NULL;
-    if (status == OT_OK) {
-        saved = ot_xcalloc(1, c.saved_bytes + 1);
-        workspace = ot_xcalloc(1, c.workspace_bytes + 1);
-        c.saved = saved;
-        c.workspace = workspace;
-        status = l->op->forward(&c);
-    }
+    if (status == OT_OK) status = ot_op_forward_once(&c);
     for (int k = 0; k < l->n_outputs; k++) {
         if (!out[k]) continue;
         if (status == OT_OK) {
@@ -92,8 +86,6 @@ static ot_status fold_layer(ot_model *m, ot_layer *l) {
             ot_tensor_free(out[k]);
         }
     }
-    free(saved);
-    free(workspace);
     free(in_storage);
     free(out_storage);
     free(in);

@@ -1,0 +1,15 @@
+/* One forward call outside a plan, for constant folding. */
+#include "core/util.h"
+#include "op.h"
+
+ot_status ot_op_forward_once(ot_node_ctx *c) {
+    void *saved = ot_xcalloc(1, c->saved_bytes + 1);
+    void *workspace = ot_xcalloc(1, c->workspace_bytes + 1);
+    c->saved = saved;
+    c->workspace = workspace;
+    ot_status status = c->layer->op->forward(c);
+    free(saved);
+    free(workspace);
+    c->saved = c->workspace = NULL;
+    return status;
+}
