@@ -40,8 +40,8 @@ ot_model *ot_model_create(const char *input_name, int ndim, const int64_t *dims)
 
 /* Appends the layers of spec after value `from` (its shape must be inferable from the graph
  * inputs), names them "<prefix><kind><k>", and makes the last one the only graph output.
- * Initializers are drawn from rng. */
-ot_status ot_model_append_layers(ot_model *m, const char *spec, const char *from,
+ * Initializers are drawn from rng, each within ctx's memory limit (NULL: none). */
+ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
                                  const ot_init_spec *init, ot_rng *rng, const char *prefix);
 
 #ifdef __cplusplus

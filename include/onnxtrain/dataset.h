@@ -10,6 +10,7 @@
 #ifndef ONNXTRAIN_DATASET_H
 #define ONNXTRAIN_DATASET_H
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/rng.h"
 #include "onnxtrain/tensor.h"
 
@@ -36,6 +37,8 @@ typedef struct ot_dataset {
 
 /* Options applied while loading (and part of the identity). */
 typedef struct ot_data_options {
+    /* Threads (converting pixels) and memory limit (NULL: one thread, no limit). */
+    ot_context *context;
     int64_t limit;          /* keep the first N samples (after class filtering); 0: all */
     const int64_t *classes; /* keep only these labels, relabelled 0..n_classes-1 in this order */
     int n_classes;
@@ -67,7 +70,7 @@ ot_status ot_dataset_from_idx(const char *images, const char *labels, const ot_d
  * NULL when the options filter by --limit only. */
 int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep);
 ot_status ot_dataset_from_csv(const char *path, ot_dataset *d);
-ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d);
+ot_status ot_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d);
 ot_status ot_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);
 
 #ifdef __cplusplus

@@ -4,6 +4,7 @@
 #ifndef ONNXTRAIN_GRAPH_H
 #define ONNXTRAIN_GRAPH_H
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/model.h"
 
 #ifdef __cplusplus
@@ -21,9 +22,9 @@ ot_status ot_model_check_graph(ot_model *m);
 void ot_model_prune(ot_model *m);
 
 /* Makes the model's float initializers their own tensors where they are shared between a
- * trainable role and a statistic role (see fold.c), and folds constant subgraphs. Called by
- * the importers. */
-ot_status ot_model_fold_constants(ot_model *m);
+ * trainable role and a statistic role (see fold.c), and folds constant subgraphs (each new
+ * constant within ctx's memory limit). Called by the importers. */
+ot_status ot_model_fold_constants(const ot_context *ctx, ot_model *m);
 
 /* Number of parameters (elements of initializers ot_model_is_parameter accepts: not
  * BatchNorm statistics or constants) a layer reads. */

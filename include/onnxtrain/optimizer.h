@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/status.h"
 
 #ifdef __cplusplus
@@ -50,6 +51,7 @@ void ot_optimizer_defaults(ot_optimizer_kind kind, ot_optimizer_config *config);
 
 typedef struct ot_optimizer {
     ot_optimizer_config config;
+    ot_context *context; /* its threads run the step; NULL: the calling thread */
     int64_t n;        /* parameters */
     int64_t step;     /* steps taken (PyTorch's state['step']) */
     int n_state;      /* state buffers used by this kind (0..2); the others are NULL */
@@ -61,7 +63,8 @@ typedef struct ot_optimizer {
     float *state[2];
 } ot_optimizer;
 
-ot_status ot_optimizer_create(const ot_optimizer_config *config, int64_t n_params,
+/* The state is refused (OT_ERR_MEMORY) over ctx's memory limit; ctx must outlive opt. */
+ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config, int64_t n_params,
                               ot_optimizer **out);
 void ot_optimizer_free(ot_optimizer *opt);
 /* One update of params (n floats) from grads (n floats) with learning rate lr (the

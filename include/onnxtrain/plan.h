@@ -17,6 +17,7 @@
 #ifndef ONNXTRAIN_PLAN_H
 #define ONNXTRAIN_PLAN_H
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/model.h"
 #include "onnxtrain/rng.h"
 
@@ -25,8 +26,11 @@ extern "C" {
 #endif
 
 typedef struct ot_plan ot_plan;
+struct ot_conv_tuning;
 
 typedef struct ot_plan_options {
+    /* Threads and memory limit (NULL: one thread, no limit). Must outlive the plan. */
+    ot_context *context;
     /* Training plans keep activations for backward, allocate gradients for every value that
      * depends on a trained parameter, run unfrozen Dropout and BatchNormalization in training
      * mode. */
@@ -41,6 +45,19 @@ typedef struct ot_plan_options {
     /* Values to compute; NULL/0: the graph outputs. */
     const int *targets;
     int n_targets;
+    /* Convolution arithmetic (default 0). Off, every Conv stays as close to PyTorch's float32
+     * results as a dot product is: im2col GEMMs, Winograd F(2x2, 3x3) for 3x3 stride-1 convs
+     * with 16+ channels (2.25x fewer multiplies, rounding error of the same order) and FFTs
+     * for larger stride-1 kernels on small planes (the same). On, 3x3 convs use F(4x4, 3x3)
+     * and the 5x5 ones the FFTs do not take F(2x2, 5x5) (4x and 2.8x fewer multiplies), whose
+     * rounding error is 1e-6 to 1e-5 of the tensor's scale (outputs and dX ~2e-6, dW up to
+     * ~8e-6 as it sums over every tile): ten times a dot product's, outside the 1e-4
+     * agreement with PyTorch that the default keeps. Each Conv picks its algorithm once, when
+     * the plan is made. */
+    int fast_convolution;
+    /* The algorithms' thresholds (src/ops/conv_tuning.h; tests use it to run small convs
+     * through every path). NULL: the defaults. */
+    const struct ot_conv_tuning *conv_tuning;
 } ot_plan_options;
 
 /* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i].
@@ -77,18 +94,6 @@ int ot_plan_step_layer(const ot_plan *p, int k, int *folded);
  * values not computed keep dtype OT_UNDEFINED. Used by `info` and export after surgery. */
 ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
                                 const ot_tensor *feed_shapes, ot_tensor *out);
-
-/* Convolution arithmetic for the whole process (plans created afterwards; default off).
- * Off, every Conv stays as close to PyTorch's float32 results as a dot product is: im2col
- * GEMMs, Winograd F(2x2, 3x3) for 3x3 stride-1 convs with 16+ channels (2.25x fewer
- * multiplies, rounding error of the same order) and FFTs for larger stride-1 kernels on
- * small planes (the same). On, 3x3 convs use F(4x4, 3x3) and the 5x5 ones the FFTs do not
- * take F(2x2, 5x5) (4x and 2.8x fewer multiplies), whose rounding error is 1e-6 to 1e-5 of
- * the tensor's scale (outputs and dX ~2e-6, dW up to ~8e-6 as it sums over every tile):
- * ten times a dot product's, outside the 1e-4 agreement with PyTorch that the default keeps.
- * Set from --fast-conv. The frozen-feature cache's key includes it. */
-void ot_set_fast_convolution(int enabled);
-int ot_fast_convolution(void);
 
 #ifdef __cplusplus
 }

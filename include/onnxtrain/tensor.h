@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/status.h"
 
 #ifdef __cplusplus
@@ -54,14 +55,15 @@ int ot_dtype_is_computed(ot_dtype dtype);
 int64_t ot_tensor_numel(const ot_tensor *t);
 int64_t ot_dims_numel(int ndim, const int64_t *dims);
 
-/* Byte size of a dtype/shape, checked for overflow and against the memory limit.
- * `what` names the tensor in the error message. */
+/* Byte size of a dtype/shape, checked for overflow. `what` names the tensor in the error
+ * message. */
 ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, const char *what,
                               size_t *bytes);
 
-/* Allocates zeroed, owned storage for the given shape. */
-ot_status ot_tensor_alloc(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims,
-                          const char *what);
+/* Allocates zeroed, owned storage for the given shape, refused (OT_ERR_MEMORY) over ctx's
+ * memory limit (NULL: none). */
+ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, int ndim,
+                          const int64_t *dims, const char *what);
 /* Deep copy (owned). */
 ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what);
 void ot_tensor_free(ot_tensor *t);
@@ -72,12 +74,9 @@ int ot_tensor_same_shape(const ot_tensor *a, const ot_tensor *b);
 /* "[1,3,224,224]" with "?" for unknown dims, into buf. */
 const char *ot_shape_string(int ndim, const int64_t *dims, char *buf, size_t size);
 
-/* Limit on any single allocation and on planned arenas, in bytes (0: none).
- * Set from --max-memory; the error names the limit and how to raise it. */
-void ot_set_memory_limit(size_t bytes);
-size_t ot_memory_limit(void);
-/* Checks a planned size against the limit. */
-ot_status ot_check_memory(size_t bytes, const char *what);
+/* OT_ERR_MEMORY, naming `what`, its size and the limit, when bytes exceed ctx's memory
+ * limit (onnxtrain/context.h); OT_OK for a NULL context. */
+ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what);
 
 #ifdef __cplusplus
 }

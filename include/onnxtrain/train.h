@@ -84,7 +84,14 @@ typedef struct ot_train_callbacks {
     void (*on_message)(void *user, const char *message);
 } ot_train_callbacks;
 
+struct ot_conv_tuning;
+
 typedef struct ot_train_config {
+    /* Threads and memory limit for the plans, parameters and optimizer (NULL: one thread,
+     * no limit), and the plans' convolution options (ot_plan_options). */
+    ot_context *context;
+    int fast_convolution;
+    const struct ot_conv_tuning *conv_tuning;
     ot_optimizer_config optimizer;
     ot_schedule schedule;
     ot_loss_kind loss;
@@ -132,9 +139,10 @@ typedef struct ot_eval_result {
     int64_t samples;
 } ot_eval_result;
 
-/* Loss and accuracy of m on d in inference mode. */
-ot_status ot_evaluate(ot_model *m, ot_loss_kind loss, const char *input_name,
-                      const char *output_name, int64_t batch, ot_dataset *d, ot_eval_result *out);
+/* Loss and accuracy of m on d in inference mode, with config's loss, input, output, context
+ * and convolution options (nothing else of config is read), batch samples at a time. */
+ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
+                      ot_eval_result *out);
 /* As ot_evaluate with config's loss, input and output; with config->cache_dir the frozen
  * part's outputs for d are read from (or first written to) DIR/<role>.otcache under the
  * same keys as the training cache, so a rerun scores only the trained layers. Cache messages

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/model.h"
 
 #ifdef __cplusplus
@@ -56,7 +57,7 @@ ot_weights_format ot_weights_format_from_extension(const char *path);
  * extension. Unrecognised files are an error naming the path. */
 ot_status ot_weights_detect(const char *path, ot_weights_format *format);
 /* Detects and reads any supported format. On failure *out is empty. */
-ot_status ot_weights_load(const char *path, ot_weights *out);
+ot_status ot_weights_load(const ot_context *ctx, const char *path, ot_weights *out);
 /* Writes npz (stored; deflated with compress), safetensors or npy (exactly one tensor). */
 ot_status ot_weights_save(const char *path, ot_weights_format format, const ot_weights *w,
                           int compress);

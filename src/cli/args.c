@@ -49,8 +49,17 @@ void cli_error(const cli_args *args, const char *fmt, ...) {
     free(message);
 }
 
+static int find_flag(const cli_command *c, const char *name, size_t len, char short_name);
+
 int cli_fail(const cli_args *args) {
-    print_message(args, ot_last_error());
+    const char *message = ot_last_error();
+    if (strstr(message, "over the memory limit") && find_flag(args->command, "max-memory", 10, 0) >= 0) {
+        char *hinted = ot_xasprintf("%s (raise it with --max-memory)", message);
+        print_message(args, hinted);
+        free(hinted);
+    } else {
+        print_message(args, message);
+    }
     return 1;
 }
 
@@ -165,14 +174,17 @@ int cli_get_int(const cli_args *args, const char *name, int64_t fallback, int64_
     return 1;
 }
 
-int cli_set_max_memory(const cli_args *args) {
+int cli_context_create(const cli_args *args, ot_context **out) {
     int64_t mib;
+    *out = NULL;
     if (!cli_get_int(args, "max-memory", 0, 0, INT64_MAX / 1048576, &mib)) return 0;
-    ot_set_memory_limit((size_t)mib * 1048576);
+    ot_context_options options = {.threads = 0, .memory_limit = (size_t)mib * 1048576};
+    if (ot_context_create(&options, out) != OT_OK) {
+        cli_fail(args);
+        return 0;
+    }
     return 1;
 }
-
-void cli_set_fast_conv(const cli_args *args) { ot_set_fast_convolution(cli_has(args, "fast-conv")); }
 
 int cli_get_double(const cli_args *args, const char *name, double fallback, double min,
                    double max, double *out) {

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "onnxtrain/context.h"
+
 typedef struct cli_flag {
     const char *name;     /* long name without dashes: "lr" */
     char short_name;      /* 'o', or 0 */
@@ -50,23 +52,24 @@ int cli_get_double(const cli_args *args, const char *name, double fallback, doub
                    double max, double *out);
 
 /* --max-memory MiB, shared by every command that loads models or data: caps any single
- * allocation and planned arenas (ot_set_memory_limit); 0 or absent: no limit. Returns 0
- * after printing the error on a bad value. */
+ * allocation and planned arenas (the context's memory limit); 0 or absent: no limit. */
 #define CLI_MAX_MEMORY_FLAG                                                                      \
     {"max-memory", 0, "MiB", "refuse to allocate or plan more than this much memory at once; "    \
                              "the error names what needed it"}
-int cli_set_max_memory(const cli_args *args);
-/* --fast-conv: ot_set_fast_convolution. */
+/* The command's context: OpenBLAS's thread count (OPENBLAS_NUM_THREADS or the cores) and
+ * --max-memory where the command has it. Returns 0 after printing the error on a bad value. */
+int cli_context_create(const cli_args *args, ot_context **out);
+/* --fast-conv: the plans' fast_convolution. */
 #define CLI_FAST_CONV_FLAG                                                                       \
     {"fast-conv", 0, NULL, "Winograd F(4x4,3x3) and F(2x2,5x5) convolutions: 4x and 2.8x "      \
                            "fewer multiplies in 3x3 convs and in 5x5 convs on planes over 32x32, " \
                            "ten times the rounding error (1e-6 to 1e-5 of a tensor's scale "     \
                            "instead of ~1e-7)"}
-void cli_set_fast_conv(const cli_args *args);
 
 /* Prints "onnxtrain CMD: message" to stderr. */
 void cli_error(const cli_args *args, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints the library's last error, prefixed with the command. Returns 1. */
+/* Prints the library's last error, prefixed with the command (and, for the memory limit, how to
+ * raise it). Returns 1. */
 int cli_fail(const cli_args *args);
 
 #endif

@@ -49,13 +49,14 @@ static int usage_error(cli_args *args, const char *message) {
 }
 
 /* WEIGHTS --arch ARCH -o OUT.onnx */
-static int fill_architecture(cli_args *args, const char *in, const char *arch, const char *out) {
+static int fill_architecture(cli_args *args, ot_context *ctx, const char *in, const char *arch,
+                             const char *out) {
     ot_weights w = {0};
     ot_model *m = NULL;
     ot_match_report report = {0};
     ot_match_options options = {cli_get(args, "map"), cli_has(args, "strict")};
     int rc = 0;
-    if (ot_weights_load(in, &w) != OT_OK || ot_model_load_onnx_mode(arch, OT_LOAD_STRUCTURE_ONLY, &m) != OT_OK ||
+    if (ot_weights_load(ctx, in, &w) != OT_OK || ot_model_load_onnx_mode(ctx, arch, OT_LOAD_STRUCTURE_ONLY, &m) != OT_OK ||
         ot_check_writable(out) != OT_OK) {
         rc = cli_fail(args);
     } else {
@@ -72,11 +73,11 @@ static int fill_architecture(cli_args *args, const char *in, const char *arch, c
 }
 
 /* MODEL.onnx or WEIGHTS -o OUT.npz|OUT.safetensors|OUT.npy */
-static int export_weights(cli_args *args, const char *in, const char *out,
+static int export_weights(cli_args *args, ot_context *ctx, const char *in, const char *out,
                           ot_weights_format format) {
     ot_weights w = {0};
     int rc = 0;
-    if (ot_weights_load(in, &w) != OT_OK ||
+    if (ot_weights_load(ctx, in, &w) != OT_OK ||
         ot_weights_save(out, format, &w, cli_has(args, "compress")) != OT_OK)
         rc = cli_fail(args);
     else
@@ -95,10 +96,6 @@ int cmd_convert(int argc, char **argv) {
     const char *in = args.positional[0], *out = cli_get(&args, "output");
     const char *arch = cli_get(&args, "arch"), *format_name = cli_get(&args, "format");
     if (!out) return usage_error(&args, "-o OUT is required");
-    if (!cli_set_max_memory(&args)) {
-        cli_free(&args);
-        return 2;
-    }
     ot_weights_format format = ot_weights_format_from_extension(out);
     if (format_name && !ot_weights_format_from_name(format_name, &format))
         return usage_error(&args, "--format must be onnx, npz, safetensors or npy");
@@ -111,9 +108,14 @@ int cmd_convert(int argc, char **argv) {
                                   ".safetensors or .npy, or --format");
     if (cli_has(&args, "compress") && format != OT_WEIGHTS_NPZ)
         return usage_error(&args, "--compress applies to .npz output only");
+    ot_context *ctx;
+    if (!cli_context_create(&args, &ctx)) {
+        cli_free(&args);
+        return 2;
+    }
     int rc;
     if (arch) {
-        rc = fill_architecture(&args, in, arch, out);
+        rc = fill_architecture(&args, ctx, in, arch, out);
     } else if (format == OT_WEIGHTS_ONNX) {
         /* ONNX -> ONNX: import and export (any input name, as before). */
         ot_weights_format in_format = OT_WEIGHTS_UNKNOWN;
@@ -121,17 +123,19 @@ int cmd_convert(int argc, char **argv) {
             ot_weights_detect(in, &in_format) == OT_OK && in_format != OT_WEIGHTS_ONNX) {
             cli_error(&args, "%s is a %s weights file: an ONNX model needs --arch ARCH.onnx to "
                       "give its graph", in, ot_weights_format_name(in_format));
+            ot_context_free(ctx);
             cli_free(&args);
             return 2;
         }
         ot_model *m = NULL;
         rc = 0;
-        if (ot_model_load_onnx(in, &m) != OT_OK || ot_model_save_onnx(m, out) != OT_OK)
+        if (ot_model_load_onnx(ctx, in, &m) != OT_OK || ot_model_save_onnx(m, out) != OT_OK)
             rc = cli_fail(&args);
         ot_model_free(m);
     } else {
-        rc = export_weights(&args, in, out, format);
+        rc = export_weights(&args, ctx, in, out, format);
     }
+    ot_context_free(ctx);
     cli_free(&args);
     return rc;
 }

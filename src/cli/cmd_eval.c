@@ -31,8 +31,8 @@ int cmd_eval(int argc, char **argv) {
         cli_free(&args);
         return parsed == 1 ? 0 : 2;
     }
-    cli_set_fast_conv(&args);
     int rc = 2;
+    ot_context *ctx = NULL;
     ot_model *m = NULL;
     ot_dataset *d = NULL;
     ot_loss_kind loss = OT_LOSS_SOFTMAX_CE;
@@ -41,13 +41,20 @@ int cmd_eval(int argc, char **argv) {
     if (!cli_has(&args, "data")) cli_error(&args, "--data SPEC is required");
     else if (cli_has(&args, "loss") && !ot_loss_kind_from_name(cli_get(&args, "loss"), &loss))
         cli_error(&args, "--loss %s: unknown (softmax-ce, mse, bce)", cli_get(&args, "loss"));
-    else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch) && cli_set_max_memory(&args)) {
+    else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch) && cli_context_create(&args, &ctx)) {
         rc = 1;
         ot_eval_result e;
-        if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
-        else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, &data)) rc = 2;
+        ot_train_config scoring;
+        ot_train_config_defaults(&scoring);
+        scoring.context = ctx;
+        scoring.fast_convolution = cli_has(&args, "fast-conv");
+        scoring.loss = loss;
+        scoring.input_name = cli_get(&args, "input");
+        scoring.output_name = cli_get(&args, "output");
+        if (ot_model_load_onnx(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
+        else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, ctx, &data)) rc = 2;
         else if (ot_dataset_load(cli_get(&args, "data"), &data.options, &d) != OT_OK ||
-                 ot_evaluate(m, loss, cli_get(&args, "input"), cli_get(&args, "output"), batch, d, &e) != OT_OK)
+                 ot_evaluate(m, &scoring, batch, d, &e) != OT_OK)
             rc = cli_fail(&args);
         else {
             if (cli_has(&args, "json"))
@@ -59,6 +66,7 @@ int cmd_eval(int argc, char **argv) {
     }
     ot_dataset_free(d);
     ot_model_free(m);
+    ot_context_free(ctx);
     cli_free(&args);
     return rc;
 }

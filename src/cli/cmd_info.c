@@ -72,14 +72,16 @@ int cmd_info(int argc, char **argv) {
         return parsed == 1 ? 0 : 2;
     }
     int64_t batch;
-    if (!cli_get_int(&args, "batch", 1, 1, 1 << 20, &batch) || !cli_set_max_memory(&args)) {
+    ot_context *ctx = NULL;
+    if (!cli_get_int(&args, "batch", 1, 1, 1 << 20, &batch) || !cli_context_create(&args, &ctx)) {
         cli_free(&args);
         return 2;
     }
     ot_model *m = NULL;
-    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK || cli_apply_freeze_flags(&args, m) != OT_OK) {
+    if (ot_model_load_onnx(ctx, args.positional[0], &m) != OT_OK || cli_apply_freeze_flags(&args, m) != OT_OK) {
         int rc = cli_fail(&args);
         ot_model_free(m);
+        ot_context_free(ctx);
         cli_free(&args);
         return rc;
     }
@@ -171,6 +173,7 @@ int cmd_info(int argc, char **argv) {
     free(shapes);
     free(shapes2);
     ot_model_free(m);
+    ot_context_free(ctx);
     cli_free(&args);
     return 0;
 }

@@ -69,11 +69,12 @@ int cmd_new(int argc, char **argv) {
     int64_t dims[OT_MAX_DIMS], seed;
     ot_init_spec init;
     ot_model *m = NULL;
+    ot_context *ctx = NULL;
     const char *out = cli_get(&args, "output");
     if (!out) cli_error(&args, "-o OUT.onnx is required");
     else if (!cli_has(&args, "input")) cli_error(&args, "--input NAME:DIMS is required");
     else if (parse_input(&args, cli_get(&args, "input"), &input, &ndim, dims) &&
-             cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) && cli_set_max_memory(&args)) {
+             cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) && cli_context_create(&args, &ctx)) {
         if (ot_init_parse(cli_has(&args, "init") ? cli_get(&args, "init") : "auto", &init) != OT_OK) {
             rc = cli_fail(&args);
             rc = 2;
@@ -81,7 +82,7 @@ int cmd_new(int argc, char **argv) {
             ot_rng rng;
             ot_rng_seed(&rng, (uint64_t)seed);
             m = ot_model_create(input, ndim, dims);
-            if (ot_model_append_layers(m, args.positional[0], input, &init, &rng, "") != OT_OK ||
+            if (ot_model_append_layers(ctx, m, args.positional[0], input, &init, &rng, "") != OT_OK ||
                 ot_model_save_onnx(m, out) != OT_OK)
                 rc = cli_fail(&args);
             else
@@ -90,6 +91,7 @@ int cmd_new(int argc, char **argv) {
     }
     free(input);
     ot_model_free(m);
+    ot_context_free(ctx);
     cli_free(&args);
     return rc;
 }

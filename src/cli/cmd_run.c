@@ -74,22 +74,16 @@ int cmd_run(int argc, char **argv) {
         cli_free(&args);
         return parsed == 1 ? 0 : 2;
     }
-    cli_set_fast_conv(&args);
     int rc = 1;
     const char *out_dir = cli_get(&args, "output-dir");
-    int64_t max_memory;
     if (!out_dir) {
         cli_error(&args, "-o OUTDIR is required");
         cli_free(&args);
         return 2;
     }
-    if (!cli_get_int(&args, "max-memory", 0, 0, INT64_MAX / 1048576, &max_memory)) {
-        cli_free(&args);
-        return 2;
-    }
-    ot_set_memory_limit((size_t)max_memory * 1048576);
     int64_t repeat;
-    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat)) {
+    ot_context *ctx;
+    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat) || !cli_context_create(&args, &ctx)) {
         cli_free(&args);
         return 2;
     }
@@ -100,7 +94,7 @@ int cmd_run(int argc, char **argv) {
     ot_tensor inputs[64];
     int feeds[64];
     memset(inputs, 0, sizeof inputs);
-    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK) {
+    if (ot_model_load_onnx(ctx, args.positional[0], &m) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
@@ -127,7 +121,7 @@ int cmd_run(int argc, char **argv) {
             cli_error(&args, "input '%s' is given twice", m->values[m->inputs[slot]].name);
             goto done;
         }
-        if (ot_npy_load(file, &inputs[slot]) != OT_OK) {
+        if (ot_npy_load(ctx, file, &inputs[slot]) != OT_OK) {
             rc = cli_fail(&args);
             goto done;
         }
@@ -146,7 +140,8 @@ int cmd_run(int argc, char **argv) {
         }
         feeds[k] = m->inputs[k];
     }
-    if (ot_make_dirs(out_dir) != OT_OK || ot_plan_create(m, NULL, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
+    ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv")};
+    if (ot_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
@@ -176,6 +171,7 @@ done:
     for (int k = 0; k < 64; k++) ot_tensor_free(&inputs[k]);
     ot_plan_free(plan);
     ot_model_free(m);
+    ot_context_free(ctx);
     cli_free(&args);
     return rc;
 }

@@ -64,9 +64,9 @@ static void on_sigint(int signal_number) {
 }
 
 static ot_status load_data(const cli_args *args, const char *flag, const ot_value *input,
-                           ot_dataset **out) {
+                           ot_context *ctx, ot_dataset **out) {
     cli_data_options data;
-    if (!cli_data_options_read(args, input, &data)) return ot_fail(OT_ERR_INVALID, "(see above)");
+    if (!cli_data_options_read(args, input, ctx, &data)) return ot_fail(OT_ERR_INVALID, "(see above)");
     /* --limit and --per-class pick training samples; --val and --test are used whole (with
      * the same --classes and normalisation). */
     if (strcmp(flag, "data")) data.options.limit = data.options.per_class = 0;
@@ -136,7 +136,7 @@ static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *con
         }
         ot_rng rng;
         ot_rng_seed(&rng, config->seed ^ 0x9e3779b97f4a7c15ull);
-        if (ot_model_append_layers(m, cli_get(args, "head"), m->values[m->outputs[0]].name, &init,
+        if (ot_model_append_layers(config->context, m, cli_get(args, "head"), m->values[m->outputs[0]].name, &init,
                                    &rng, "head_") != OT_OK)
             return 0;
     }
@@ -218,9 +218,9 @@ int cmd_train(int argc, char **argv) {
         cli_free(&args);
         return parsed == 1 ? 0 : 2;
     }
-    cli_set_fast_conv(&args);
     ot_train_config config;
     ot_train_config_defaults(&config);
+    config.fast_convolution = cli_has(&args, "fast-conv");
     int rc = 2;
     ot_model *m = NULL;
     ot_dataset *train = NULL, *val = NULL, *test = NULL;
@@ -242,22 +242,22 @@ int cmd_train(int argc, char **argv) {
     }
     double val_split = 0;
     if (!cli_get_double(&args, "val-split", 0, 0, 1, &val_split)) goto done;
-    if (!read_transfer_flags(&args, &config) || !cli_set_max_memory(&args)) goto done;
+    if (!read_transfer_flags(&args, &config) || !cli_context_create(&args, &config.context)) goto done;
     rc = 1;
     /* Fail before training when a result could not be written. */
     if (check_writable(&args, out, &config) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (ot_model_load_onnx(args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
+    if (ot_model_load_onnx(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
         check_space(out, &config, m) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
     const ot_value *input = m->n_inputs ? &m->values[m->inputs[0]] : NULL;
-    if (load_data(&args, "data", input, &train) != OT_OK ||
-        (cli_has(&args, "val") && load_data(&args, "val", input, &val) != OT_OK) ||
-        (cli_has(&args, "test") && load_data(&args, "test", input, &test) != OT_OK)) {
+    if (load_data(&args, "data", input, config.context, &train) != OT_OK ||
+        (cli_has(&args, "val") && load_data(&args, "val", input, config.context, &val) != OT_OK) ||
+        (cli_has(&args, "test") && load_data(&args, "test", input, config.context, &test) != OT_OK)) {
         rc = cli_fail(&args);
         goto done;
     }
@@ -312,6 +312,7 @@ done:
     ot_dataset_free(val);
     ot_dataset_free(test);
     ot_model_free(m);
+    ot_context_free(config.context);
     cli_free(&args);
     return rc;
 }

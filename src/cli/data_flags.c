@@ -51,8 +51,10 @@ static int parse_floats(const cli_args *args, const char *flag, const char *text
     return 1;
 }
 
-int cli_data_options_read(const cli_args *args, const ot_value *input, cli_data_options *out) {
+int cli_data_options_read(const cli_args *args, const ot_value *input, ot_context *ctx,
+                          cli_data_options *out) {
     memset(out, 0, sizeof *out);
+    out->options.context = ctx;
     if (!cli_get_int(args, "limit", 0, 0, INT64_MAX, &out->options.limit)) return 0;
     if (!cli_get_int(args, "per-class", 0, 0, INT64_MAX, &out->options.per_class)) return 0;
     if (cli_has(args, "classes") && !parse_classes(args, cli_get(args, "classes"), out)) return 0;

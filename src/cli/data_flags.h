@@ -19,8 +19,9 @@ typedef struct cli_data_options {
     float mean[4], std[4];
 } cli_data_options;
 
-/* Reads the data flags; image sizes come from the model input (N, C, H, W) when it has one.
- * Returns 0 (after printing the error) on a bad value. */
-int cli_data_options_read(const cli_args *args, const ot_value *input, cli_data_options *out);
+/* Reads the data flags; image sizes come from the model input (N, C, H, W) when it has one;
+ * loading uses ctx. Returns 0 (after printing the error) on a bad value. */
+int cli_data_options_read(const cli_args *args, const ot_value *input, ot_context *ctx,
+                          cli_data_options *out);
 
 #endif

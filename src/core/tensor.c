@@ -1,20 +1,17 @@
-/* Tensor descriptors: sizes with overflow checks, allocation against the memory limit. */
+/* Tensor descriptors: sizes with overflow checks, allocation against a context's memory
+ * limit. */
 #include "onnxtrain/tensor.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static size_t memory_limit_bytes;
+#include "context_internal.h"
 
-void ot_set_memory_limit(size_t bytes) { memory_limit_bytes = bytes; }
-size_t ot_memory_limit(void) { return memory_limit_bytes; }
-
-ot_status ot_check_memory(size_t bytes, const char *what) {
-    if (memory_limit_bytes && bytes > memory_limit_bytes)
-        return ot_fail(OT_ERR_MEMORY,
-                       "%s needs %.1f MiB, over the memory limit of %.1f MiB "
-                       "(raise it with --max-memory)",
-                       what, bytes / 1048576.0, memory_limit_bytes / 1048576.0);
+ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what) {
+    size_t limit = ot_context_memory_limit(ctx);
+    if (limit && bytes > limit)
+        return ot_fail(OT_ERR_MEMORY, "%s needs %.1f MiB, over the memory limit of %.1f MiB", what,
+                       bytes / 1048576.0, limit / 1048576.0);
     return OT_OK;
 }
 
@@ -82,7 +79,7 @@ ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, con
                        what, ot_shape_string(ndim, dims, shape, sizeof shape));
     }
     *bytes = (size_t)n * elem;
-    return ot_check_memory(*bytes, what);
+    return OT_OK;
 }
 
 void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims) {
@@ -93,10 +90,11 @@ void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *
     for (int i = ndim; i < OT_MAX_DIMS; i++) t->dims[i] = 0;
 }
 
-ot_status ot_tensor_alloc(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims,
-                          const char *what) {
+ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, int ndim,
+                          const int64_t *dims, const char *what) {
     size_t bytes;
     OT_TRY(ot_tensor_byte_size(dtype, ndim, dims, what, &bytes));
+    OT_TRY(ot_check_memory(ctx, bytes, what));
     void *data = calloc(bytes ? bytes : 1, 1);
     if (!data)
         return ot_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for tensor '%s'", bytes, what);
@@ -108,7 +106,7 @@ ot_status ot_tensor_alloc(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t 
 
 ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what) {
     ot_tensor copy = {0};
-    OT_TRY(ot_tensor_alloc(&copy, src->dtype, src->ndim, src->dims, what));
+    OT_TRY(ot_tensor_alloc(NULL, &copy, src->dtype, src->ndim, src->dims, what));
     size_t bytes = (size_t)ot_tensor_numel(src) * ot_dtype_size(src->dtype);
     if (bytes) memcpy(copy.data, src->data, bytes);
     *dst = copy;

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 
 #include "core/util.h"
-#include "core/thread_pool.h"
+#include "core/context_internal.h"
 #include "onnxtrain/dataset.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -95,7 +95,7 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
                 else status = ot_fail(OT_ERR_INVALID, "data spec '%s': unknown option '%s' (x=NAME, y=NAME)", spec, item);
             }
         }
-        if (status == OT_OK) status = ot_dataset_from_npz(file, x_name, y_name, d);
+        if (status == OT_OK) status = ot_dataset_from_npz(options->context, file, x_name, y_name, d);
         if (status == OT_OK) {
             char *a = file_identity(file);
             d->identity = ot_xasprintf("npz|%s|x=%s|y=%s", a, x_name, y_name);
@@ -209,12 +209,12 @@ static void convert_range(int64_t begin, int64_t end, int part, void *arg) {
 /* Image bytes -> floats in [0, 1], for the samples the filters kept. Split over the threads:
  * most of the time is the first touch of the new pages (188 MB for Fashion-MNIST's training
  * images), which the kernel serves per thread. */
-static ot_status bytes_to_floats(ot_dataset *d, const char *spec) {
+static ot_status bytes_to_floats(const ot_context *ctx, ot_dataset *d, const char *spec) {
     size_t n = (size_t)(d->n * d->sample_size);
-    OT_TRY(ot_check_memory(n * sizeof(float), spec));
+    OT_TRY(ot_check_memory(ctx, n * sizeof(float), spec));
     d->x = malloc(sizeof(float) * (n ? n : 1));
     if (!d->x) return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu MiB for the samples", spec, n * 4 >> 20);
-    ot_parallel_ranges((int64_t)n, (int64_t)1 << 20, convert_range, d);
+    ot_parallel_ranges(ot_context_pool(ctx), (int64_t)n, (int64_t)1 << 20, convert_range, d);
     free(d->bytes);
     d->bytes = NULL;
     return OT_OK;
@@ -222,6 +222,8 @@ static ot_status bytes_to_floats(ot_dataset *d, const char *spec) {
 
 ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_dataset **out) {
     *out = NULL;
+    const ot_data_options none = {0};
+    if (!options) options = &none;
     ot_dataset *d = ot_xcalloc(1, sizeof *d);
     ot_status status = load_by_spec(spec, options, d);
     if (status == OT_OK && !d->identity) d->identity = ot_xstrdup(spec);
@@ -230,7 +232,7 @@ ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_d
             if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
     }
     if (status == OT_OK) status = apply_options(d, options, spec);
-    if (status == OT_OK && d->bytes) status = bytes_to_floats(d, spec);
+    if (status == OT_OK && d->bytes) status = bytes_to_floats(options->context, d, spec);
     if (status != OT_OK) {
         ot_dataset_free(d);
         return status;

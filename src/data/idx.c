@@ -37,7 +37,7 @@ static ot_status read_exact(gzFile f, void *buf, size_t n, const char *path) {
 
 /* Reads an IDX file; with max_items > 0 only the first max_items entries of dim 0 are read
  * (dims[0] says how many were), so a gzip stream is decompressed only that far. */
-static ot_status read_idx(const char *path, int64_t max_items, idx_array *out) {
+static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_items, idx_array *out) {
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -66,8 +66,8 @@ static ot_status read_idx(const char *path, int64_t max_items, idx_array *out) {
         total = total / (size_t)out->dims[0] * (size_t)max_items;
         out->dims[0] = max_items;
     }
-    /* The samples become floats: check that size against --max-memory first. */
-    if (status == OT_OK) status = ot_check_memory(total * sizeof(float), path);
+    /* The samples become floats: check that size against the memory limit first. */
+    if (status == OT_OK) status = ot_check_memory(ctx, total * sizeof(float), path);
     if (status == OT_OK) {
         out->ndim = magic[3];
         out->size = total;
@@ -117,9 +117,9 @@ static int64_t needed_prefix(const idx_array *labels, const ot_data_options *o) 
 ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, const ot_data_options *options,
                               ot_dataset *d) {
     idx_array images, labels;
-    OT_TRY(read_idx(labels_path, 0, &labels));
+    OT_TRY(read_idx(options ? options->context : NULL, labels_path, 0, &labels));
     int64_t prefix = labels.ndim == 1 ? needed_prefix(&labels, options) : 0;
-    ot_status status = read_idx(images_path, prefix, &images);
+    ot_status status = read_idx(options ? options->context : NULL, images_path, prefix, &images);
     if (status != OT_OK) {
         free(labels.data);
         return status;

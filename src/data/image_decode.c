@@ -19,7 +19,7 @@ static void png_error_quietly(png_structp png, png_const_charp message) {
 }
 static void png_warning_quietly(png_structp png, png_const_charp message) { (void)png, (void)message; }
 
-static ot_status decode_png(FILE *f, const char *path, ot_image *out) {
+static ot_status decode_png(const ot_context *ctx, FILE *f, const char *path, ot_image *out) {
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, png_error_quietly, png_warning_quietly);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
@@ -50,7 +50,7 @@ static ot_status decode_png(FILE *f, const char *path, ot_image *out) {
     png_read_update_info(png, info);
     int channels = png_get_channels(png, info);
     if (channels != 1 && channels != 3) longjmp(png_jmpbuf(png), 1);
-    if (ot_check_memory((size_t)width * height * (size_t)channels, path) != OT_OK) {
+    if (ot_check_memory(ctx, (size_t)width * height * (size_t)channels, path) != OT_OK) {
         png_destroy_read_struct(&png, &info, NULL);
         return OT_ERR_MEMORY; /* the header alone asks for it: --max-memory decides */
     }
@@ -76,7 +76,7 @@ typedef struct jpeg_error_jump {
 static void jpeg_error_exit(j_common_ptr info) { longjmp(((jpeg_error_jump *)info->err)->jump, 1); }
 static void jpeg_quiet(j_common_ptr info, int level) { (void)info; (void)level; }
 
-static ot_status decode_jpeg(FILE *f, const char *path, ot_image *out) {
+static ot_status decode_jpeg(const ot_context *ctx, FILE *f, const char *path, ot_image *out) {
     struct jpeg_decompress_struct info;
     jpeg_error_jump error;
     unsigned char *volatile pixels = NULL;
@@ -101,7 +101,7 @@ static ot_status decode_jpeg(FILE *f, const char *path, ot_image *out) {
     int channels = info.output_components;
     if (!width || !height || width * height > IMAGE_MAX_PIXELS || (channels != 1 && channels != 3))
         longjmp(error.jump, 1);
-    if (ot_check_memory((size_t)(width * height * channels), path) != OT_OK) {
+    if (ot_check_memory(ctx, (size_t)(width * height * channels), path) != OT_OK) {
         jpeg_destroy_decompress(&info);
         return OT_ERR_MEMORY;
     }
@@ -119,7 +119,7 @@ static ot_status decode_jpeg(FILE *f, const char *path, ot_image *out) {
     return OT_OK;
 }
 
-ot_status ot_image_decode(const char *path, ot_image *out) {
+ot_status ot_image_decode(const ot_context *ctx, const char *path, ot_image *out) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open", path);
@@ -127,8 +127,8 @@ ot_status ot_image_decode(const char *path, ot_image *out) {
     size_t got = fread(magic, 1, sizeof magic, f);
     rewind(f);
     ot_status status;
-    if (got == 8 && !png_sig_cmp(magic, 0, 8)) status = decode_png(f, path, out);
-    else if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) status = decode_jpeg(f, path, out);
+    if (got == 8 && !png_sig_cmp(magic, 0, 8)) status = decode_png(ctx, f, path, out);
+    else if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) status = decode_jpeg(ctx, f, path, out);
     else status = ot_fail(OT_ERR_FORMAT, "%s: not a PNG or JPEG file", path);
     fclose(f);
     return status;

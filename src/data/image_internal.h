@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "onnxtrain/context.h"
 #include "onnxtrain/status.h"
 
 typedef struct ot_image {
@@ -12,7 +13,7 @@ typedef struct ot_image {
     unsigned char *pixels; /* (height, width, channels) */
 } ot_image;
 
-ot_status ot_image_decode(const char *path, ot_image *out);
+ot_status ot_image_decode(const ot_context *ctx, const char *path, ot_image *out);
 void ot_image_free(ot_image *image);
 
 /* Bilinear resize (half-pixel centres, like PIL/torchvision without antialias) and channel

@@ -94,7 +94,7 @@ ot_status ot_dataset_from_images(const char *dir, const ot_data_options *o, ot_d
         for (int i = 0; i < n_files && status == OT_OK; i++) {
             char *path = ot_xasprintf("%s/%s", class_dir, files[i]);
             ot_image image;
-            status = ot_image_decode(path, &image);
+            status = ot_image_decode(o->context, path, &image);
             if (status == OT_OK) {
                 if (n == capacity) {
                     capacity *= 2;

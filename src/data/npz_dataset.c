@@ -38,9 +38,9 @@ static ot_status keep_xy(void *user, const char *name, const char *what, ot_tens
     return OT_OK;
 }
 
-ot_status ot_dataset_from_npz(const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
+ot_status ot_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
     xy_arrays arrays = {.x_name = x_name, .y_name = y_name};
-    ot_status status = ot_npz_load(path, keep_xy, &arrays);
+    ot_status status = ot_npz_load(ctx, path, keep_xy, &arrays);
     if (status == OT_OK && (!arrays.has_x || !arrays.has_y))
         status = ot_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
                          !arrays.has_x ? x_name : y_name);

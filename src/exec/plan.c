@@ -2,6 +2,7 @@
  * flow, and lay out one arena for activations, gradients and saved state. */
 #include <string.h>
 
+#include "core/context_internal.h"
 #include "core/util.h"
 #include "plan_internal.h"
 
@@ -85,6 +86,9 @@ static void build_step(ot_plan *p, plan_step *s, int layer) {
     c->dout = s->dout;
     c->training = p->options.training && !l->frozen;
     c->rng = p->options.rng;
+    c->pool = ot_context_pool(p->options.context);
+    c->fast_convolution = p->options.fast_convolution;
+    c->conv_tuning = p->options.conv_tuning;
 }
 
 static int is_trainable(const ot_plan *p, int v) {
@@ -113,8 +117,9 @@ static ot_status check_outputs(const ot_plan *p, const plan_step *s) {
         if (t->dtype == OT_UNDEFINED)
             return ot_fail(OT_ERR_INVALID, "%s node '%s': output %d has no inferred type",
                            l->op_type, l->name, k);
-        ot_status status = ot_tensor_byte_size(t->dtype, t->ndim, t->dims,
-                                               p->model->values[l->outputs[k]].name, &bytes);
+        const char *name = p->model->values[l->outputs[k]].name;
+        ot_status status = ot_tensor_byte_size(t->dtype, t->ndim, t->dims, name, &bytes);
+        if (status == OT_OK) status = ot_check_memory(p->options.context, bytes, name);
         if (status != OT_OK) {
             ot_error_prefix("%s node '%s': ", l->op_type, l->name);
             return status;
@@ -129,7 +134,7 @@ static ot_status fold_step(ot_plan *p, plan_step *s) {
         ot_tensor *t = s->out[k];
         if (!t) continue;
         ot_tensor owned;
-        OT_TRY(ot_tensor_alloc(&owned, t->dtype, t->ndim, t->dims, p->model->values[l->outputs[k]].name));
+        OT_TRY(ot_tensor_alloc(p->options.context, &owned, t->dtype, t->ndim, t->dims, p->model->values[l->outputs[k]].name));
         t->data = owned.data;
         p->folded_blocks = ot_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
         p->folded_blocks[p->n_folded_blocks++] = owned.data;
@@ -255,7 +260,7 @@ static ot_status allocate(ot_plan *p) {
     free(last);
     free(blocks);
 
-    ot_status status = ot_check_memory(total + workspace, "the plan (activations, gradients)");
+    ot_status status = ot_check_memory(p->options.context, total + workspace, "the plan (activations, gradients)");
     if (status == OT_OK) {
         p->arena = aligned_alloc(ARENA_ALIGN, align_up(total + 1));
         p->workspace = aligned_alloc(ARENA_ALIGN, align_up(workspace + 1));

@@ -1,7 +1,7 @@
 /* Running a plan: forward over the steps in order, backward in reverse. No allocation. */
 #include <string.h>
 
-#include "core/thread_pool.h"
+#include "core/context_internal.h"
 #include "plan_internal.h"
 
 ot_status ot_plan_forward(ot_plan *p) {
@@ -20,7 +20,7 @@ ot_status ot_plan_forward(ot_plan *p) {
 }
 
 void ot_plan_zero_grads(ot_plan *p) {
-    if (p->grad_bytes) ot_parallel_zero(p->grad_begin, p->grad_bytes);
+    if (p->grad_bytes) ot_parallel_zero(ot_context_pool(p->options.context), p->grad_begin, p->grad_bytes);
 }
 
 ot_status ot_plan_backward(ot_plan *p) {

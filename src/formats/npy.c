@@ -119,7 +119,7 @@ static void fortran_to_c(unsigned char *dst, const unsigned char *src, int ndim,
     }
 }
 
-ot_status ot_npy_parse(const unsigned char *data, size_t size, const char *what, ot_tensor *out) {
+ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out) {
     if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0)
         return ot_fail(OT_ERR_FORMAT, "%s: not a .npy file (bad magic)", what);
     int major = data[6];
@@ -152,7 +152,7 @@ ot_status ot_npy_parse(const unsigned char *data, size_t size, const char *what,
         return ot_fail(OT_ERR_FORMAT, "%s: .npy data has %zu bytes, shape and dtype need %zu",
                        what, size - offset, bytes);
     ot_tensor t;
-    OT_TRY(ot_tensor_alloc(&t, dtype, ndim, dims, what));
+    OT_TRY(ot_tensor_alloc(ctx, &t, dtype, ndim, dims, what));
     size_t n = bytes / (elem ? elem : 1);
     if (fortran && ndim > 1) fortran_to_c(t.data, data + offset, ndim, dims, elem);
     else memcpy(t.data, data + offset, bytes);
@@ -170,11 +170,11 @@ ot_status ot_npy_parse(const unsigned char *data, size_t size, const char *what,
     return OT_OK;
 }
 
-ot_status ot_npy_load(const char *path, ot_tensor *out) {
+ot_status ot_npy_load(const ot_context *ctx, const char *path, ot_tensor *out) {
     unsigned char *data;
     size_t size;
     OT_TRY(ot_read_file(path, 0, &data, &size));
-    ot_status status = ot_npy_parse(data, size, path, out);
+    ot_status status = ot_npy_parse(ctx, data, size, path, out);
     free(data);
     return status;
 }

@@ -13,8 +13,8 @@ extern "C" {
 
 /* Parses a .npy image in memory into an owned tensor of the file's dtype (float16 becomes
  * float32). `what` names the source in messages. */
-ot_status ot_npy_parse(const unsigned char *data, size_t size, const char *what, ot_tensor *out);
-ot_status ot_npy_load(const char *path, ot_tensor *out);
+ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out);
+ot_status ot_npy_load(const ot_context *ctx, const char *path, ot_tensor *out);
 /* Serialises to a new buffer (caller frees). */
 ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *size);
 /* Writes atomically. */

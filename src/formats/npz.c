@@ -7,10 +7,10 @@
 #include "core/util.h"
 #include "npy.h"
 
-ot_status ot_npz_read(const unsigned char *data, size_t size, const char *path, ot_npz_visitor visit,
-                      void *user) {
+ot_status ot_npz_read(const ot_context *ctx, const unsigned char *data, size_t size,
+                      const char *path, ot_npz_visitor visit, void *user) {
     ot_zip zip;
-    OT_TRY(ot_zip_open(&zip, data, size, path));
+    OT_TRY(ot_zip_open(ctx, &zip, data, size, path));
     ot_status status = OT_OK;
     for (int i = 0; i < zip.n_entries && status == OT_OK; i++) {
         const char *entry = zip.entries[i].name;
@@ -26,7 +26,7 @@ ot_status ot_npz_read(const unsigned char *data, size_t size, const char *path, 
         status = ot_zip_extract(&zip, i, &member, &member_size);
         if (status == OT_OK) {
             ot_tensor t = {0};
-            status = ot_npy_parse(member, member_size, what, &t);
+            status = ot_npy_parse(ctx, member, member_size, what, &t);
             free(member);
             if (status == OT_OK) status = visit(user, name, what, &t);
             ot_tensor_free(&t);
@@ -38,11 +38,11 @@ ot_status ot_npz_read(const unsigned char *data, size_t size, const char *path, 
     return status;
 }
 
-ot_status ot_npz_load(const char *path, ot_npz_visitor visit, void *user) {
+ot_status ot_npz_load(const ot_context *ctx, const char *path, ot_npz_visitor visit, void *user) {
     unsigned char *data;
     size_t size;
     OT_TRY(ot_read_file(path, 0, &data, &size));
-    ot_status status = ot_npz_read(data, size, path, visit, user);
+    ot_status status = ot_npz_read(ctx, data, size, path, visit, user);
     free(data);
     return status;
 }
@@ -62,11 +62,14 @@ ot_status ot_npz_writer_add(ot_npz_writer *w, const char *name, const ot_tensor 
         return status;
     }
     char *entry = ot_xasprintf("%s.npy", name);
-    status = ot_zip_writer_add(&w->zip, entry, npy, npy_size, w->compress ? OT_ZIP_DEFLATED : OT_ZIP_STORED);
+    status = ot_zip_writer_add(&w->zip, entry, npy, npy_size,
+                               w->compress ? OT_ZIP_DEFLATED : OT_ZIP_STORED);
     free(entry);
     free(npy);
     if (status != OT_OK) ot_zip_writer_abort(&w->zip);
     return status;
 }
 
-ot_status ot_npz_writer_finish(ot_npz_writer *w) { return ot_zip_writer_finish(&w->zip); }
+ot_status ot_npz_writer_finish(ot_npz_writer *w) {
+    return ot_zip_writer_finish(&w->zip);
+}

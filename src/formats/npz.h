@@ -13,9 +13,9 @@
 typedef ot_status (*ot_npz_visitor)(void *user, const char *name, const char *what, ot_tensor *t);
 
 /* Parses an archive in memory; `path` names it in messages. */
-ot_status ot_npz_read(const unsigned char *data, size_t size, const char *path, ot_npz_visitor visit,
-                      void *user);
-ot_status ot_npz_load(const char *path, ot_npz_visitor visit, void *user);
+ot_status ot_npz_read(const ot_context *ctx, const unsigned char *data, size_t size,
+                      const char *path, ot_npz_visitor visit, void *user);
+ot_status ot_npz_load(const ot_context *ctx, const char *path, ot_npz_visitor visit, void *user);
 
 /* Writes arrays one by one into a new archive, atomically at finish. */
 typedef struct ot_npz_writer {

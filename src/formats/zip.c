@@ -200,8 +200,10 @@ static ot_status read_central_entry(const ot_zip *z, const directory_info *dir, 
     return OT_OK;
 }
 
-ot_status ot_zip_open(ot_zip *zip, const unsigned char *data, size_t size, const char *what) {
+ot_status ot_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *data, size_t size,
+                      const char *what) {
     memset(zip, 0, sizeof *zip);
+    zip->context = ctx;
     zip->data = data;
     zip->size = size;
     zip->what = ot_xstrdup(what);
@@ -292,7 +294,7 @@ ot_status ot_zip_extract(const ot_zip *zip, int index, unsigned char **data, siz
                        "bytes, more than deflate can produce", zip->what, e->name,
                        (unsigned long long)e->size, (unsigned long long)e->compressed_size);
     char *what = ot_xasprintf("%s: entry '%s'", zip->what, e->name);
-    ot_status status = ot_check_memory((size_t)e->size, what);
+    ot_status status = ot_check_memory(zip->context, (size_t)e->size, what);
     free(what);
     OT_TRY(status);
     unsigned char *out = malloc((size_t)e->size + 1);

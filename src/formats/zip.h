@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/file_io.h"
+#include "onnxtrain/context.h"
 #include "onnxtrain/status.h"
 
 #ifdef __cplusplus
@@ -27,6 +28,7 @@ typedef struct ot_zip_entry {
 } ot_zip_entry;
 
 typedef struct ot_zip {
+    const ot_context *context; /* its memory limit bounds extracted entries */
     const unsigned char *data; /* borrowed */
     size_t size;
     char *what;                /* the file's name, for messages */
@@ -40,7 +42,7 @@ int ot_zip_sniff(const unsigned char *data, size_t size);
 /* Reads the central directory of the archive in data[0..size) (borrowed: it must outlive
  * the ot_zip). Refuses encrypted entries, methods other than stored/deflated, duplicate
  * names, and any size or offset outside the buffer. */
-ot_status ot_zip_open(ot_zip *zip, const unsigned char *data, size_t size, const char *what);
+ot_status ot_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *data, size_t size, const char *what);
 void ot_zip_close(ot_zip *zip);
 /* Index of the entry with this exact name, or -1. */
 int ot_zip_find(const ot_zip *zip, const char *name);

@@ -40,7 +40,7 @@ static int foldable(const ot_model *m, const ot_layer *l) {
 }
 
 /* Computes layer l and turns its outputs into initializers. */
-static ot_status fold_layer(ot_model *m, ot_layer *l) {
+static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
     ot_tensor *in_storage = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
     ot_tensor *out_storage = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor));
     ot_tensor **in = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
@@ -61,7 +61,7 @@ static ot_status fold_layer(ot_model *m, ot_layer *l) {
     for (int k = 0; k < l->n_outputs && status == OT_OK; k++) {
         if (!out[k]) continue;
         ot_tensor shaped = *out[k];
-        status = ot_tensor_alloc(out[k], shaped.dtype, shaped.ndim, shaped.dims,
+        status = ot_tensor_alloc(ctx, out[k], shaped.dtype, shaped.ndim, shaped.dims,
                                  m->values[l->outputs[k]].name);
     }
     if (status == OT_OK) status = ot_op_forward_once(&c);
@@ -130,13 +130,13 @@ static ot_status unshare_statistics(ot_model *m) {
     return status;
 }
 
-ot_status ot_model_fold_constants(ot_model *m) {
+ot_status ot_model_fold_constants(const ot_context *ctx, ot_model *m) {
     int n_kept = 0;
     ot_status status = OT_OK;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];
         if (status == OT_OK && foldable(m, l)) {
-            status = fold_layer(m, l);
+            status = fold_layer(ctx, m, l);
             if (status == OT_OK) {
                 ot_layer_free(l);
                 continue;

@@ -15,7 +15,8 @@ int ot_model_is_parameter(const ot_model *m, int value) {
             used = 1;
             /* Models loaded structure-only have no resolved ops: ask the op table directly;
              * inputs of ops it does not know count as weights. */
-            const struct ot_op *op = l->op ? l->op : ot_op_lookup(l->domain, l->op_type, l->opset, NULL);
+            const struct ot_op *op =
+                l->op ? l->op : ot_op_lookup(l->domain, l->op_type, l->opset, NULL);
             if (op && k < 32 && (op->non_param_inputs >> k) & 1) return 0;
         }
     }
@@ -34,4 +35,3 @@ int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l) {
     }
     return count;
 }
-

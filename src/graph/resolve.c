@@ -54,9 +54,9 @@ ot_status ot_model_resolve(ot_model *m) {
         l->params = params;
     }
     if (n_missing) {
-        ot_status status = ot_fail(OT_ERR_UNSUPPORTED, "%d node%s use%s unsupported ops: %s",
-                                   n_missing, n_missing == 1 ? "" : "s",
-                                   n_missing == 1 ? "s" : "", missing);
+        ot_status status =
+            ot_fail(OT_ERR_UNSUPPORTED, "%d node%s use%s unsupported ops: %s", n_missing,
+                    n_missing == 1 ? "" : "s", n_missing == 1 ? "s" : "", missing);
         free(missing);
         return status;
     }

@@ -47,7 +47,7 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
     return OT_OK;
 }
 
-static ot_status import_attr(const Onnx__AttributeProto *proto, const char *node,
+static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *proto, const char *node,
                              const char *model_dir, ot_attr *out) {
     ot_attr a = {0};
     a.name = ot_xstrdup(or_empty(proto->name));
@@ -78,7 +78,7 @@ static ot_status import_attr(const Onnx__AttributeProto *proto, const char *node
         }
         {
             char *what = ot_xasprintf("%s.%s", node, a.name);
-            status = onnx_tensor_import(proto->t, model_dir, what, &a.t);
+            status = onnx_tensor_import(ctx, proto->t, model_dir, what, &a.t);
             free(what);
         }
         break;
@@ -132,7 +132,7 @@ static char *layer_name(const ot_model *m, const Onnx__NodeProto *node, size_t i
     }
 }
 
-static ot_status import_node(ot_model *m, const Onnx__NodeProto *node, size_t index,
+static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__NodeProto *node, size_t index,
                              const char *model_dir) {
     const char *op_type = or_empty(node->op_type);
     if (!*op_type)
@@ -151,7 +151,7 @@ static ot_status import_node(ot_model *m, const Onnx__NodeProto *node, size_t in
     l->doc_string = node->doc_string && *node->doc_string ? ot_xstrdup(node->doc_string) : NULL;
     l->attrs = ot_xcalloc(node->n_attribute + 1, sizeof(ot_attr));
     for (size_t a = 0; a < node->n_attribute; a++) {
-        status = import_attr(node->attribute[a], name, model_dir, &l->attrs[l->n_attrs]);
+        status = import_attr(ctx, node->attribute[a], name, model_dir, &l->attrs[l->n_attrs]);
         if (status != OT_OK) break;
         l->n_attrs++;
     }
@@ -159,7 +159,7 @@ static ot_status import_node(ot_model *m, const Onnx__NodeProto *node, size_t in
     return status;
 }
 
-static ot_status import_graph(ot_model *m, const Onnx__GraphProto *g, const char *model_dir) {
+static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__GraphProto *g, const char *model_dir) {
     m->graph_name = ot_xstrdup(or_empty(g->name));
     if (g->n_sparse_initializer)
         return ot_fail(OT_ERR_UNSUPPORTED, "sparse initializers are not supported ('%s')",
@@ -170,7 +170,7 @@ static ot_status import_graph(ot_model *m, const Onnx__GraphProto *g, const char
         if (!init->name || !*init->name)
             return ot_fail(OT_ERR_FORMAT, "initializer %zu has no name", i);
         ot_tensor t;
-        OT_TRY(onnx_tensor_import(init, model_dir, init->name, &t));
+        OT_TRY(onnx_tensor_import(ctx, init, model_dir, init->name, &t));
         ot_status status = ot_model_add_initializer(m, init->name, &t, NULL);
         if (status != OT_OK) {
             ot_tensor_free(&t);
@@ -204,11 +204,11 @@ static ot_status import_graph(ot_model *m, const Onnx__GraphProto *g, const char
         OT_TRY(import_value_info(&m->values[v], g->value_info[i]));
         m->values[v].export_value_info = 1;
     }
-    for (size_t i = 0; i < g->n_node; i++) OT_TRY(import_node(m, g->node[i], i, model_dir));
+    for (size_t i = 0; i < g->n_node; i++) OT_TRY(import_node(ctx, m, g->node[i], i, model_dir));
     return OT_OK;
 }
 
-static ot_status import_model(ot_model *m, const Onnx__ModelProto *proto, const char *model_dir,
+static ot_status import_model(const ot_context *ctx, ot_model *m, const Onnx__ModelProto *proto, const char *model_dir,
                               ot_load_mode mode) {
     m->ir_version = proto->has_ir_version ? proto->ir_version : 0;
     m->producer_name = ot_xstrdup(or_empty(proto->producer_name));
@@ -232,25 +232,26 @@ static ot_status import_model(ot_model *m, const Onnx__ModelProto *proto, const 
         m->n_metadata++;
     }
     if (!proto->graph) return ot_fail(OT_ERR_FORMAT, "the model has no graph");
-    OT_TRY(import_graph(m, proto->graph, model_dir));
+    OT_TRY(import_graph(ctx, m, proto->graph, model_dir));
     OT_TRY(ot_model_check_graph(m));
     if (mode == OT_LOAD_STRUCTURE_ONLY) return OT_OK;
     OT_TRY(ot_model_resolve(m));
-    OT_TRY(ot_model_fold_constants(m));
+    OT_TRY(ot_model_fold_constants(ctx, m));
     return OT_OK;
 }
 
-ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *base_dir,
-                                    const char *what, ot_load_mode mode, ot_model **out) {
+ot_status ot_model_load_onnx_buffer(const ot_context *ctx, const void *data, size_t size,
+                                    const char *base_dir, const char *what, ot_load_mode mode,
+                                    ot_model **out) {
     *out = NULL;
-    OT_TRY(onnx_check_limits(data, size, &onnx__model_proto__descriptor, what));
+    OT_TRY(onnx_check_limits(ctx, data, size, &onnx__model_proto__descriptor, what));
     Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, data);
     if (!proto)
         return ot_fail(OT_ERR_FORMAT, "%s: not a valid ONNX model (protobuf parse failed: "
                        "truncated or corrupt file?)", what);
     ot_model *m = ot_model_new();
     m->source_path = ot_xstrdup(what);
-    ot_status status = import_model(m, proto, base_dir, mode);
+    ot_status status = import_model(ctx, m, proto, base_dir, mode);
     onnx__model_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) {
         ot_error_prefix("%s: ", what);
@@ -261,29 +262,30 @@ ot_status ot_model_load_onnx_buffer(const void *data, size_t size, const char *b
     return OT_OK;
 }
 
-ot_status ot_model_load_onnx(const char *path, ot_model **out) {
-    return ot_model_load_onnx_mode(path, OT_LOAD_FULL, out);
+ot_status ot_model_load_onnx(const ot_context *ctx, const char *path, ot_model **out) {
+    return ot_model_load_onnx_mode(ctx, path, OT_LOAD_FULL, out);
 }
 
-ot_status ot_model_load_onnx_mode(const char *path, ot_load_mode mode, ot_model **out) {
+ot_status ot_model_load_onnx_mode(const ot_context *ctx, const char *path, ot_load_mode mode,
+                                  ot_model **out) {
     unsigned char *data;
     size_t size;
     *out = NULL;
-    OT_TRY(onnx_check_file_size(path));
+    OT_TRY(onnx_check_file_size(ctx, path));
     OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
     char *dir = ot_path_dirname(path);
-    ot_status status = ot_model_load_onnx_buffer(data, size, dir, path, mode, out);
+    ot_status status = ot_model_load_onnx_buffer(ctx, data, size, dir, path, mode, out);
     free(dir);
     free(data);
     return status;
 }
 
-ot_status ot_tensor_load_pb(const char *path, ot_tensor *out, char **name) {
+ot_status ot_tensor_load_pb(const ot_context *ctx, const char *path, ot_tensor *out, char **name) {
     unsigned char *data;
     size_t size;
-    OT_TRY(onnx_check_file_size(path));
+    OT_TRY(onnx_check_file_size(ctx, path));
     OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
-    ot_status checked = onnx_check_limits(data, size, &onnx__tensor_proto__descriptor, path);
+    ot_status checked = onnx_check_limits(ctx, data, size, &onnx__tensor_proto__descriptor, path);
     if (checked != OT_OK) {
         free(data);
         return checked;
@@ -291,7 +293,7 @@ ot_status ot_tensor_load_pb(const char *path, ot_tensor *out, char **name) {
     Onnx__TensorProto *proto = onnx__tensor_proto__unpack(NULL, size, data);
     free(data);
     if (!proto) return ot_fail(OT_ERR_FORMAT, "%s: not a valid TensorProto", path);
-    ot_status status = onnx_tensor_import(proto, NULL, proto->name && *proto->name ? proto->name : path, out);
+    ot_status status = onnx_tensor_import(ctx, proto, NULL, proto->name && *proto->name ? proto->name : path, out);
     if (status == OT_OK && name) *name = ot_xstrdup(or_empty(proto->name));
     onnx__tensor_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) ot_error_prefix("%s: ", path);

@@ -37,7 +37,7 @@ static ot_status corrupt(const char *what, size_t at, const char *problem) {
                    "corrupt file?)", what, problem, at);
 }
 
-ot_status onnx_check_limits(const void *buffer, size_t size, const ProtobufCMessageDescriptor *root,
+ot_status onnx_check_limits(const ot_context *ctx, const void *buffer, size_t size, const ProtobufCMessageDescriptor *root,
                             const char *what) {
     const unsigned char *data = buffer;
     frame stack[OT_ONNX_MAX_NESTING + 1];
@@ -90,12 +90,12 @@ ot_status onnx_check_limits(const void *buffer, size_t size, const ProtobufCMess
         }
     }
     char *decoding = ot_xasprintf("%s: decoding the protobuf", what);
-    ot_status status = ot_check_memory(cost > SIZE_MAX ? SIZE_MAX : (size_t)cost, decoding);
+    ot_status status = ot_check_memory(ctx, cost > SIZE_MAX ? SIZE_MAX : (size_t)cost, decoding);
     free(decoding);
     return status;
 }
 
-ot_status onnx_check_file_size(const char *path) {
+ot_status onnx_check_file_size(const ot_context *ctx, const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > OT_ONNX_MAX_FILE_BYTES)
@@ -104,7 +104,7 @@ ot_status onnx_check_file_size(const char *path) {
                        "(onnx.save_model(..., save_as_external_data=True))", path,
                        st.st_size / 1048576.0, OT_ONNX_MAX_FILE_BYTES / 1048576.0);
     char *reading = ot_xasprintf("%s: reading the file", path);
-    ot_status status = ot_check_memory(S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, reading);
+    ot_status status = ot_check_memory(ctx, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, reading);
     free(reading);
     return status;
 }

@@ -131,7 +131,7 @@ static ot_status count_mismatch(const char *what, const char *field, size_t have
                    field, have, (long long)need);
 }
 
-ot_status onnx_tensor_import(const Onnx__TensorProto *proto, const char *model_dir,
+ot_status onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *proto, const char *model_dir,
                              const char *what, ot_tensor *out) {
     ot_dtype from = (ot_dtype)proto->data_type;
     if (!proto->has_data_type || from == OT_UNDEFINED)
@@ -149,6 +149,7 @@ ot_status onnx_tensor_import(const Onnx__TensorProto *proto, const char *model_d
     int ndim = (int)proto->n_dims;
     size_t source_bytes;
     OT_TRY(ot_tensor_byte_size(from, ndim, proto->dims, what, &source_bytes));
+    OT_TRY(ot_check_memory(ctx, source_bytes, what));
     int64_t n = ot_dims_numel(ndim, proto->dims);
     /* The data must be there before the tensor is allocated: dims alone (a few bytes of a
      * hostile file) must not make us allocate gigabytes. */
@@ -173,7 +174,7 @@ ot_status onnx_tensor_import(const Onnx__TensorProto *proto, const char *model_d
         if (have != (size_t)n) return count_mismatch(what, field, have, n);
     }
     ot_tensor t = {0};
-    ot_status status = ot_tensor_alloc(&t, imported_dtype(from), ndim, proto->dims, what);
+    ot_status status = ot_tensor_alloc(ctx, &t, imported_dtype(from), ndim, proto->dims, what);
     if (status != OT_OK) {
         free(external_raw);
         return status;

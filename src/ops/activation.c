@@ -212,7 +212,7 @@ static void backward_range(int64_t begin, int64_t end, int part, void *arg) {
 
 static ot_status forward_activation(ot_node_ctx *c) {
     activation_job job = {.p = c->params, .out = c->out[0]->data, .x = c->in[0]->data};
-    ot_parallel_ranges(ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, forward_range, &job);
+    ot_parallel_ranges(c->pool, ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, forward_range, &job);
     return OT_OK;
 }
 
@@ -220,7 +220,7 @@ static ot_status backward_activation(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     activation_job job = {.p = c->params, .out = c->din[0]->data, .x = c->in[0]->data, .y = c->out[0]->data,
                           .dy = c->dout[0]->data};
-    ot_parallel_ranges(ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, backward_range, &job);
+    ot_parallel_ranges(c->pool, ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, backward_range, &job);
     return OT_OK;
 }
 
@@ -391,4 +391,4 @@ const ot_op ot_ops_activation[] = {
     {"", "PRelu", 6, 0, NULL, infer_prelu, forward_prelu, backward_prelu, 0, 0},
     {"", "Clip", 6, sizeof(clip_params), parse_clip, infer_clip, forward_clip, backward_clip, 0, 0x6},
 };
-const int ot_ops_activation_count = OT_COUNT(ot_ops_activation);
+const ot_op_family ot_family_activation = {ot_ops_activation, OT_COUNT(ot_ops_activation)};

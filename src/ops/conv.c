@@ -4,7 +4,7 @@
  *
  * Work is cut into tiles: small images are stacked several samples per tile so the GEMM is
  * wide enough to run at full speed; large ones are cut into ranges of output positions so
- * the column buffer stays under conv_column_budget_floats. Pointwise convs (1x1, stride 1,
+ * the column buffer stays under the plan's column budget (conv_tuning.h). Pointwise convs (1x1, stride 1,
  * no pad) use X as the column matrix directly. Tiles that cover whole images are spread over
  * the compute threads, each running its own single-threaded GEMMs with its own scratch (and
  * its own dW, summed at the end); otherwise each GEMM is split over the threads. Backward
@@ -59,16 +59,16 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     conv_tiling t = {1, p, 0, 0, 0, 0, 1};
     int pointwise = ot_conv_geom_is_pointwise(g);
     if (p < TARGET_COLUMNS && s->batch > 1) {
-        int64_t fit = conv_column_budget_floats / (sized * p);
+        int64_t fit = s->tuning->column_budget_floats / (sized * p);
         t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
     }
-    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(g, sized);
+    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(s, sized);
     t.direct = pointwise && t.samples == 1;
     t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
     /* Whole-image tiles write disjoint parts of Y and dX. Spread them when every thread
      * gets a fair share (a 2:1 split would lose to splitting each GEMM). */
-    int64_t tiles = tile_count(s, &t), threads = ot_compute_threads();
+    int64_t tiles = tile_count(s, &t), threads = ot_pool_threads(s->pool);
     if (t.positions == p && threads > 1 && (tiles >= 2 * threads || (tiles >= threads && tiles % threads == 0))) {
         t.parts = (int)threads;
         t.dw_floats = s->out_channels * rows;
@@ -97,10 +97,9 @@ static const conv_algorithm algorithms[] = {
     {conv_winograd_applies, conv_winograd_workspace, conv_winograd_forward, conv_winograd_backward},
 };
 
-static const conv_algorithm *algorithm_for(const conv_shape *s) {
-    for (size_t i = 0; i < OT_COUNT(algorithms); i++)
-        if (algorithms[i].applies(s)) return &algorithms[i];
-    return NULL;
+/* The node's choice, made by infer (c->variant: 1 + the algorithm's index, 0 for none). */
+static const conv_algorithm *algorithm_of(const ot_node_ctx *c) {
+    return c->variant > 0 && c->variant <= (int)OT_COUNT(algorithms) ? &algorithms[c->variant - 1] : NULL;
 }
 
 static ot_status infer_conv(ot_node_ctx *c) {
@@ -108,7 +107,10 @@ static ot_status infer_conv(ot_node_ctx *c) {
     OT_TRY(conv_shape_of(c, &s));
     ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
     size_t direct = 0, tiled = 0;
-    const conv_algorithm *a = algorithm_for(&s);
+    c->variant = 0;
+    for (size_t i = 0; i < OT_COUNT(algorithms) && !c->variant; i++)
+        if (algorithms[i].applies(&s)) c->variant = (int)i + 1;
+    const conv_algorithm *a = algorithm_of(c);
     if (a) {
         c->workspace_bytes = a->workspace(&s);
         return OT_OK;
@@ -132,7 +134,7 @@ static const float *tile_columns(const conv_shape *s, const conv_tiling *t, cons
         return image + tile->p0;
     }
     *ld = tile->nb * tile->np;
-    ot_im2col(col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
+    ot_im2col(s->pool, col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
               tile->p0, tile->p0 + tile->np);
     return col;
 }
@@ -191,10 +193,10 @@ static void forward_tile(const conv_run *r, const conv_tile *tile, float *scratc
     const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
     float *yg = r->y + (tile->n0 * s->out_channels + tile->g * mg) * p + tile->p0;
     if (t->samples == 1) {
-        ot_sgemm(0, 0, mg, tile->np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
+        ot_sgemm(s->pool, 0, 0, mg, tile->np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
         if (bg) add_bias(yg, bg, 1, mg, p, tile->np);
     } else {
-        ot_sgemm(0, 0, mg, tile->nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile->nb * p);
+        ot_sgemm(s->pool, 0, 0, mg, tile->nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile->nb * p);
         unstack_outputs(r->y, tmp, r->bias, s, tile);
     }
 }
@@ -217,18 +219,18 @@ static void backward_tile(const conv_run *r, const conv_tile *tile, float *scrat
     if (dw) { /* dW_g (out_per_group, rows) += dy_g @ columns^T */
         int64_t ld;
         const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
-        ot_sgemm(0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile->g * mg * rows, rows);
+        ot_sgemm(s->pool, 0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile->g * mg * rows, rows);
     }
     if (!r->dx) return;
     const float *wg = r->w + tile->g * mg * rows;
     float *dxg = r->dx + (tile->n0 * s->in_channels + tile->g * s->in_per_group) * image;
     if (t->direct) { /* dX_g (C/group, P) += W_g^T @ dy_g */
-        ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile->p0, p);
+        ot_sgemm(s->pool, 1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile->p0, p);
         return;
     }
     /* the columns' gradient W_g^T @ dy_g, added back into the images */
-    ot_sgemm(1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
-    ot_col2im_add(dxg, col, width, tile->nb, s->in_channels * image, s->in_per_group, &s->geom,
+    ot_sgemm(s->pool, 1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
+    ot_col2im_add(s->pool, dxg, col, width, tile->nb, s->in_channels * image, s->in_per_group, &s->geom,
                   tile->p0, tile->p0 + tile->np);
 }
 
@@ -259,7 +261,7 @@ static void backward_tiles(int64_t first, int64_t end, int part, void *arg) {
  * threads. */
 static void run_tiles(const conv_run *r, ot_range_fn fn) {
     int64_t tiles = tile_count(r->s, r->t);
-    if (r->t->parts > 1) ot_parallel_ranges(tiles, 1, fn, (void *)r);
+    if (r->t->parts > 1) ot_parallel_ranges(r->s->pool, tiles, 1, fn, (void *)r);
     else fn(0, tiles, 0, (void *)r);
 }
 
@@ -269,7 +271,7 @@ static ot_status forward_conv(ot_node_ctx *c) {
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
-    const conv_algorithm *a = algorithm_for(&s);
+    const conv_algorithm *a = algorithm_of(c);
     if (a) {
         a->forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
@@ -292,7 +294,7 @@ static ot_status backward_conv(ot_node_ctx *c) {
     if (c->n_in > 2 && c->in[2] && c->din[2])
         conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, s.geom.out_size);
     if (!dx && !dw) return OT_OK;
-    const conv_algorithm *a = algorithm_for(&s);
+    const conv_algorithm *a = algorithm_of(c);
     if (a) {
         a->backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
@@ -319,4 +321,4 @@ const ot_op ot_ops_conv[] = {
     {"", "ConvTranspose", 1, sizeof(conv_params), conv_transpose_parse, conv_transpose_infer,
      conv_transpose_forward, conv_transpose_backward, 0, 0},
 };
-const int ot_ops_conv_count = OT_COUNT(ot_ops_conv);
+const ot_op_family ot_family_conv = {ot_ops_conv, OT_COUNT(ot_ops_conv)};

@@ -5,12 +5,28 @@
 
 #include "conv_internal.h"
 
-int64_t conv_column_budget_floats = (int64_t)16 << 20;
+static const ot_conv_tuning default_tuning = {.column_budget_floats = (int64_t)16 << 20,
+                                              .winograd_min_channels = 16,
+                                              .winograd_chunk_floats = (int64_t)1 << 18,
+                                              .fft_min_channels = 16,
+                                              .fft_min_gain = 2.0,
+                                              .fft_chunk_samples = 64};
 
-int64_t conv_positions_per_tile(const ot_conv_geom *g, int64_t rows) {
-    if (rows * g->out_size <= conv_column_budget_floats) return g->out_size;
-    int64_t line = g->out[OT_CONV_DIMS - 1], lines = conv_column_budget_floats / (rows * line);
+ot_conv_tuning ot_conv_tuning_default(void) { return default_tuning; }
+
+int64_t conv_positions_per_tile(const conv_shape *s, int64_t rows) {
+    const ot_conv_geom *g = &s->geom;
+    int64_t budget = s->tuning->column_budget_floats;
+    if (rows * g->out_size <= budget) return g->out_size;
+    int64_t line = g->out[OT_CONV_DIMS - 1], lines = budget / (rows * line);
     return (lines > 1 ? lines : 1) * line;
+}
+
+/* The node's plan options, with the default tuning for plans that give none. */
+static void options_of(const ot_node_ctx *c, conv_shape *s) {
+    s->pool = c->pool;
+    s->fast = c->fast_convolution;
+    s->tuning = c->conv_tuning ? c->conv_tuning : &default_tuning;
 }
 
 static ot_status read_positive(const ot_layer *l, const char *name, int64_t *values, int capacity,
@@ -199,6 +215,7 @@ ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s) {
                             r, OT_CONV_DIMS);
     OT_TRY(check_inputs(c, r));
     OT_TRY(check_channels(c, s));
+    options_of(c, s);
     s->spatial = r;
     ot_conv_geom *g = &s->geom;
     for (int j = 0; j < OT_CONV_DIMS; j++) {

@@ -40,7 +40,7 @@ static padded_plane padded_of(const ot_conv_geom *g) {
 size_t conv_depthwise_workspace(const conv_shape *s) {
     padded_plane p = padded_of(&s->geom);
     /* per thread: the padded input plane and the padded input gradient */
-    return sizeof(float) * (size_t)(2 * p.rows * p.cols * ot_compute_threads());
+    return sizeof(float) * (size_t)(2 * p.rows * p.cols * ot_pool_threads(s->pool));
 }
 
 /* xp (rows, cols) = x (IH, IW) shifted by the begin pads, zero outside. */
@@ -357,7 +357,7 @@ void conv_depthwise_forward(float *y, const float *x, const float *w, const floa
                             const conv_shape *s, void *workspace) {
     depthwise_job j = {y, NULL, NULL, x, w, bias, NULL, s, workspace};
     int64_t macs = s->out_per_group * s->geom.out_size * s->geom.kernel_size + 1;
-    ot_parallel_ranges(s->batch * s->in_channels, GRAIN_MACS / macs + 1, forward_items, &j);
+    ot_parallel_ranges(s->pool, s->batch * s->in_channels, GRAIN_MACS / macs + 1, forward_items, &j);
 }
 
 void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
@@ -365,8 +365,8 @@ void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float 
     depthwise_job j = {NULL, dx, dw, x, w, NULL, dy, s, workspace};
     int64_t macs = s->batch * s->geom.out_size * s->geom.kernel_size + 1; /* per output channel */
     if (dx)
-        ot_parallel_ranges(s->in_channels, GRAIN_MACS / (macs * s->out_per_group) + 1,
+        ot_parallel_ranges(s->pool, s->in_channels, GRAIN_MACS / (macs * s->out_per_group) + 1,
                            backward_channels, &j);
     else
-        ot_parallel_ranges(s->out_channels, GRAIN_MACS / macs + 1, backward_weights, &j);
+        ot_parallel_ranges(s->pool, s->out_channels, GRAIN_MACS / macs + 1, backward_weights, &j);
 }

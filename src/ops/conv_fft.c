@@ -28,11 +28,6 @@
 #include "gemm.h"
 #include "panel_gemm.h"
 
-int64_t conv_fft_min_channels = 16;
-double conv_fft_min_gain = 2.0;
-/* Samples go through in chunks of this many (the spectra grow with them; dW's sums run on
- * over the chunks). */
-int64_t conv_fft_chunk_samples = 64;
 
 static int64_t round16(int64_t n) {
     return (n + OT_PANEL_COLS - 1) / OT_PANEL_COLS * OT_PANEL_COLS;
@@ -54,10 +49,10 @@ static double transform_macs(const fft_frame *f, int inverse, int64_t rows, int6
 }
 
 /* The forward pass's multiply-adds by FFT against im2col's: worth it when fewer by
- * conv_fft_min_gain (its passes over memory cost more per multiply than one deep product). */
+ * tuning->fft_min_gain (its passes over memory cost more per multiply than one deep product). */
 static int worth_it(const conv_shape *s, const fft_frame *f) {
     const ot_conv_geom *g = &s->geom;
-    int64_t chunk = OT_MIN(s->batch, OT_MAX(conv_fft_chunk_samples, 1));
+    int64_t chunk = OT_MIN(s->batch, OT_MAX(s->tuning->fft_chunk_samples, 1));
     double b16 = (double)(round16(chunk) * ((s->batch + chunk - 1) / chunk)); /* columns in all */
     double c = (double)s->in_channels, o = (double)s->out_channels;
     double fft =
@@ -65,7 +60,7 @@ static int worth_it(const conv_shape *s, const fft_frame *f) {
         c * (double)round16(s->out_channels) * transform_macs(f, 0, g->kernel[1], g->kernel[2]) +
         4.0 * (double)f->freqs * o * c * b16 + o * b16 * transform_macs(f, 1, g->out[1], g->out[2]);
     double direct = (double)g->out_size * (double)g->kernel_size * c * o * (double)s->batch;
-    return fft * conv_fft_min_gain <= direct;
+    return fft * s->tuning->fft_min_gain <= direct;
 }
 
 int conv_fft_applies(const conv_shape *s) {
@@ -78,11 +73,11 @@ int conv_fft_applies(const conv_shape *s) {
     if (f.nh > FFT_MAX_SIDE || f.nw > FFT_MAX_SIDE || g->pad[1] + g->image[1] > f.nh ||
         g->pad[2] + g->image[2] > f.nw)
         return 0;
-    if (s->in_channels < conv_fft_min_channels || s->out_channels < conv_fft_min_channels) return 0;
+    if (s->in_channels < s->tuning->fft_min_channels || s->out_channels < s->tuning->fft_min_channels) return 0;
     /* The spectra of W are 2 nh (nw / 2 + 1) / (kh kw) times W's size (11x for 5x5 on 16 x 16
      * planes): with hundreds of channels they would outgrow im2col's column budget. */
     return worth_it(s, &f) &&
-           conv_fft_workspace(s) <= sizeof(float) * (size_t)conv_column_budget_floats;
+           conv_fft_workspace(s) <= sizeof(float) * (size_t)s->tuning->column_budget_floats;
 }
 
 /* --- the products, one per frequency --------------------------------------------------------- */
@@ -161,9 +156,9 @@ static void products(int64_t begin, int64_t end, int part, void *arg) {
         }
 }
 
-static void run_products(const product_job *first, const product_job *second) {
+static void run_products(ot_pool *pool, const product_job *first, const product_job *second) {
     product_pair pair = {{first, second}};
-    ot_parallel_ranges(first->f->freqs, 1, products, &pair);
+    ot_parallel_ranges(pool, first->f->freqs, 1, products, &pair);
 }
 
 /* --- workspace ------------------------------------------------------------------------------- */
@@ -184,7 +179,7 @@ static fft_layout layout_of(const conv_shape *s) {
     const fft_frame *f = &l.f;
     int64_t c = s->in_channels, o = s->out_channels, h = g->image[1], w = g->image[2];
     int64_t oh = g->out[1], ow = g->out[2], kh = g->kernel[1], kw = g->kernel[2];
-    l.bc = OT_MIN(s->batch, OT_MAX(conv_fft_chunk_samples, 1));
+    l.bc = OT_MIN(s->batch, OT_MAX(s->tuning->fft_chunk_samples, 1));
     l.b16 = round16(l.bc);
     l.c16 = round16(c);
     l.o16 = round16(o);
@@ -209,7 +204,7 @@ static fft_layout layout_of(const conv_shape *s) {
 size_t conv_fft_workspace(const conv_shape *s) {
     fft_layout l = layout_of(s);
     return sizeof(float) *
-           (size_t)(l.matrix_floats + l.spectra_floats + ot_compute_threads() * l.part_floats);
+           (size_t)(l.matrix_floats + l.spectra_floats + ot_pool_threads(s->pool) * l.part_floats);
 }
 
 /* --- entry points ---------------------------------------------------------------------------- */
@@ -229,16 +224,16 @@ void conv_fft_forward(float *y, const float *x, const float *w, const float *bia
     float *ys = xs + per * c * l.b16,
           *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
     fft_planes wp = {c, o, l.o16, kk, c * kk}; /* (c, o) */
-    fft_forward_pass(&tw, &wp, w, ws, scratch, l.part_floats);
+    fft_forward_pass(s->pool, &tw, &wp, w, ws, scratch, l.part_floats);
     for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
         int64_t nb = OT_MIN(l.bc, s->batch - b0);
         fft_planes xp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
         fft_planes yp = {o, nb, l.b16, g->out_size, o * g->out_size};     /* (o, b) */
-        fft_forward_pass(&tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
+        fft_forward_pass(s->pool, &tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
         product_job p = {o, c,  l.b16, ws,   c * l.o16, 1,       l.o16,
                          1, xs, ys,    &l.f, 0,         scratch, l.part_floats};
-        run_products(&p, NULL);
-        fft_inverse_pass(&ty, &yp, ys, y + b0 * o * g->out_size, bias, 0, scratch, l.part_floats);
+        run_products(s->pool, &p, NULL);
+        fft_inverse_pass(s->pool, &ty, &yp, ys, y + b0 * o * g->out_size, bias, 0, scratch, l.part_floats);
     }
 }
 
@@ -259,23 +254,23 @@ void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, co
     float *dys = dws + per * o * l.c16, *dxs = dys + per * o * l.b16, *xs = dxs + per * c * l.b16;
     float *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
     fft_planes wp = {o, c, l.c16, c * kk, kk}; /* (o, c), for dX and dW */
-    if (dx) fft_forward_pass(&tw, &wp, w, ws, scratch, l.part_floats);
+    if (dx) fft_forward_pass(s->pool, &tw, &wp, w, ws, scratch, l.part_floats);
     for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
         int64_t nb = OT_MIN(l.bc, s->batch - b0);
         fft_planes dyp = {o, nb, l.b16, g->out_size, o * g->out_size}; /* (o, b) */
-        fft_forward_pass(&tdy, &dyp, dy + b0 * o * g->out_size, dys, scratch, l.part_floats);
+        fft_forward_pass(s->pool, &tdy, &dyp, dy + b0 * o * g->out_size, dys, scratch, l.part_floats);
         fft_planes dxp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
         fft_planes xp = {nb, c, l.c16, c * g->image_size, g->image_size};  /* (b, c) */
-        if (dw) fft_forward_pass(&tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
+        if (dw) fft_forward_pass(s->pool, &tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
         product_job pdx = {c, o,   l.b16, ws,   o * l.c16, 1,       l.c16,
                            0, dys, dxs,   &l.f, 0,         scratch, l.part_floats};
         product_job pdw = {o, nb, l.c16, dys,  o * l.b16, l.b16,   1,
                            1, xs, dws,   &l.f, b0 > 0,    scratch, l.part_floats};
-        run_products(dx ? &pdx : &pdw, dx && dw ? &pdw : NULL);
+        run_products(s->pool, dx ? &pdx : &pdw, dx && dw ? &pdw : NULL);
         if (dx)
-            fft_inverse_pass(&tdx, &dxp, dxs, dx + b0 * c * g->image_size, NULL, 1, scratch,
+            fft_inverse_pass(s->pool, &tdx, &dxp, dxs, dx + b0 * c * g->image_size, NULL, 1, scratch,
                              l.part_floats);
     }
     fft_planes dwp = {o, c, l.c16, c * kk, kk}; /* (o, c) */
-    if (dw) fft_inverse_pass(&tdw, &dwp, dws, dw, NULL, 1, scratch, l.part_floats);
+    if (dw) fft_inverse_pass(s->pool, &tdw, &dwp, dws, dw, NULL, 1, scratch, l.part_floats);
 }

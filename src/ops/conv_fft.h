@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "core/thread_pool.h"
+
 #define FFT_MAX_SIDE 32 /* the largest frame side the FFT path takes */
 
 /* The padded input plane (nh, nw) of one conv: its DFT has nh x fws distinct complex values
@@ -53,10 +55,10 @@ int64_t fft_transform_scratch(const fft_frame *f, int64_t rows, int64_t cols);
 
 /* spectrum (freqs, 2, count) = DFT of the planes of `images` (forward transform). Runs over
  * the compute threads, part i using scratch + i * part_floats. */
-void fft_forward_pass(const fft_transform *t, const fft_planes *p, const float *images,
+void fft_forward_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *images,
                       float *spectrum, float *scratch, int64_t part_floats);
 /* images' planes = inverse DFT of the spectrum (+ bias[outer]), or added into them. */
-void fft_inverse_pass(const fft_transform *t, const fft_planes *p, const float *spectrum,
+void fft_inverse_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *spectrum,
                       float *images, const float *bias, int accumulate, float *scratch,
                       int64_t part_floats);
 

@@ -241,15 +241,15 @@ static void run_blocks(int64_t begin, int64_t end, int part, void *arg) {
     }
 }
 
-void fft_forward_pass(const fft_transform *t, const fft_planes *p, const float *images,
+void fft_forward_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *images,
                       float *spectrum, float *scratch, int64_t part_floats) {
     pass_job j = {t, p, images, NULL, NULL, spectrum, NULL, 0, scratch, part_floats};
-    ot_parallel_ranges(fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
+    ot_parallel_ranges(pool, fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
 }
 
-void fft_inverse_pass(const fft_transform *t, const fft_planes *p, const float *spectrum,
+void fft_inverse_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *spectrum,
                       float *images, const float *bias, int accumulate, float *scratch,
                       int64_t part_floats) {
     pass_job j = {t, p, NULL, images, spectrum, NULL, bias, accumulate, scratch, part_floats};
-    ot_parallel_ranges(fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
+    ot_parallel_ranges(pool, fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
 }

@@ -4,6 +4,7 @@
 #ifndef OT_CONV_INTERNAL_H
 #define OT_CONV_INTERNAL_H
 
+#include "conv_tuning.h"
 #include "im2col.h"
 #include "op.h"
 
@@ -34,14 +35,17 @@ typedef struct conv_shape {
     int64_t in_per_group, out_per_group;
     int64_t y_dims[OT_MAX_DIMS];   /* (N, C_out, spatial...) */
     ot_conv_geom geom;
+    /* The plan's options (from the node context): threads, Winograd's fast variants, the
+     * algorithms' thresholds (never NULL here). */
+    ot_pool *pool;
+    int fast;
+    const ot_conv_tuning *tuning;
 } conv_shape;
 
-/* Upper bound on a column buffer, in floats (64 MiB): larger convs are cut into ranges of
- * output positions. A variable so tests can lower it to exercise those tiles. */
-extern int64_t conv_column_budget_floats;
-/* Output positions per tile whose columns (rows each) fit the budget: all of them, or a
- * number of whole output lines (at least one). */
-int64_t conv_positions_per_tile(const ot_conv_geom *g, int64_t rows);
+/* Output positions per tile whose columns (rows each) fit the budget
+ * (tuning->column_budget_floats): all of them, or a number of whole output lines (at least
+ * one). */
+int64_t conv_positions_per_tile(const conv_shape *s, int64_t rows);
 
 /* Reads and validates the attributes (zero kernel, stride 0, negative pads, ...). */
 ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose);
@@ -58,16 +62,9 @@ void conv_depthwise_forward(float *y, const float *x, const float *w, const floa
 void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
                              const float *w, const conv_shape *s, void *workspace);
 
-/* Winograd F(4x4, 3x3) / F(2x2, 5x5) for 2-D, stride 1, undilated, ungrouped 3x3 and 5x5
- * convs with at least conv_winograd_min_channels input and output channels; see
- * conv_winograd.c. dX and dW are added into. Tiles go through in chunks of about
- * conv_winograd_chunk_floats transformed values. Both are variables so tests can run small
- * convs through the path, in several chunks. */
-extern int64_t conv_winograd_min_channels;
-extern int64_t conv_winograd_chunk_floats;
-/* Set: also F(4x4, 3x3) and F(2x2, 5x5) (fewer multiplies, larger rounding errors); see
- * ot_set_fast_convolution. */
-extern int conv_winograd_fast;
+/* Winograd F(2x2, 3x3), and with s->fast F(4x4, 3x3) / F(2x2, 5x5), for 2-D, stride 1,
+ * undilated, ungrouped 3x3 and 5x5 convs with at least tuning->winograd_min_channels input
+ * and output channels; see conv_winograd.c. dX and dW are added into. */
 int conv_winograd_applies(const conv_shape *s);
 size_t conv_winograd_workspace(const conv_shape *s);
 void conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
@@ -76,12 +73,9 @@ void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *
                             const float *w, const conv_shape *s, void *workspace);
 
 /* FFT convolution for 2-D, stride 1, undilated, ungrouped convs with kernels of 16 taps or
- * more on padded planes up to 32 x 32, with at least conv_fft_min_channels input and output
- * channels and conv_fft_min_gain times fewer multiply-adds than im2col; see conv_fft.c. dX
- * and dW are added into. Both are variables so tests can run small convs through the path. */
-extern int64_t conv_fft_min_channels;
-extern double conv_fft_min_gain;
-extern int64_t conv_fft_chunk_samples; /* samples per pass (the spectra grow with them) */
+ * more on padded planes up to 32 x 32, with at least tuning->fft_min_channels input and
+ * output channels and tuning->fft_min_gain times fewer multiply-adds than im2col; see
+ * conv_fft.c. dX and dW are added into. */
 int conv_fft_applies(const conv_shape *s);
 size_t conv_fft_workspace(const conv_shape *s);
 void conv_fft_forward(float *y, const float *x, const float *w, const float *bias,

@@ -2,7 +2,7 @@
  * output_shape, auto_pad): the adjoint of Conv. Per sample and group, the columns
  * W_g^T @ X_g are added into Y with col2im; backward takes im2col of dY, so
  * dX_g = W_g @ cols and dW_g = X_g @ cols^T. Columns cover a range of X's positions at a
- * time so the buffer stays under conv_column_budget_floats. */
+ * time so the buffer stays under the plan's column budget (conv_tuning.h). */
 #include <string.h>
 
 #include "conv_internal.h"
@@ -11,7 +11,7 @@
 
 /* X positions per tile: all of them unless the columns would exceed the budget. */
 static int64_t positions_per_tile(const conv_shape *s) {
-    return conv_positions_per_tile(&s->geom, s->out_per_group * s->geom.kernel_size);
+    return conv_positions_per_tile(s, s->out_per_group * s->geom.kernel_size);
 }
 
 ot_status conv_transpose_parse(const ot_layer *l, void *params) {
@@ -46,8 +46,8 @@ ot_status conv_transpose_forward(ot_node_ctx *c) {
         int64_t np = geom->out_size - p0 < per_tile ? geom->out_size - p0 : per_tile;
         const float *xg = x + (n * s.in_channels + g * cg) * geom->out_size + p0;
         const float *wg = w + g * cg * rows;
-        ot_sgemm(1, 0, rows, np, cg, 1.0f, wg, rows, xg, geom->out_size, 0.0f, col, np);
-        ot_col2im_add(y + (n * s.out_channels + g * mg) * geom->image_size, col, np, 1, 0, mg, geom, p0,
+        ot_sgemm(s.pool, 1, 0, rows, np, cg, 1.0f, wg, rows, xg, geom->out_size, 0.0f, col, np);
+        ot_col2im_add(s.pool, y + (n * s.out_channels + g * mg) * geom->image_size, col, np, 1, 0, mg, geom, p0,
                       p0 + np);
     }
     if (bias)
@@ -76,12 +76,12 @@ ot_status conv_transpose_backward(ot_node_ctx *c) {
         /* Tile i: sample n, group g, X positions p0 .. p0+np-1. */
         int64_t p0 = i % ranges * per_tile, g = i / ranges % s.group, n = i / ranges / s.group;
         int64_t np = geom->out_size - p0 < per_tile ? geom->out_size - p0 : per_tile;
-        ot_im2col(col, np, dy + (n * s.out_channels + g * mg) * geom->image_size, 1, 0, mg, geom, p0,
+        ot_im2col(s.pool, col, np, dy + (n * s.out_channels + g * mg) * geom->image_size, 1, 0, mg, geom, p0,
                   p0 + np);
         int64_t x_at = (n * s.in_channels + g * cg) * p + p0;
         const float *wg = w + g * cg * rows;
-        if (dx) ot_sgemm(0, 0, cg, np, rows, 1.0f, wg, rows, col, np, 1.0f, dx + x_at, p);
-        if (dw) ot_sgemm(0, 1, cg, rows, np, 1.0f, x + x_at, p, col, np, 1.0f, dw + g * cg * rows, rows);
+        if (dx) ot_sgemm(s.pool, 0, 0, cg, np, rows, 1.0f, wg, rows, col, np, 1.0f, dx + x_at, p);
+        if (dw) ot_sgemm(s.pool, 0, 1, cg, rows, np, 1.0f, x + x_at, p, col, np, 1.0f, dw + g * cg * rows, rows);
     }
     return OT_OK;
 }

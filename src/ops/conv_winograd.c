@@ -1,7 +1,7 @@
 /* Winograd convolution for 2-D Convs with stride 1, no dilation and one group. By default
  * 3x3 kernels use F(2x2, 3x3) on 4x4 tiles (points 0, 1, -1 and infinity): 16 multiplies per
  * 4 outputs instead of 36, with rounding errors of a dot product's order (the conv tests'
- * 1e-4 agreement with PyTorch holds with room: worst 0.2 of it). ot_set_fast_convolution adds
+ * 1e-4 agreement with PyTorch holds with room: worst 0.2 of it). A plan's fast_convolution adds
  * F(4x4, 3x3) and F(2x2, 5x5) on 6x6 tiles (points 0, 1, -1, 2, -2, infinity): 36 per 16 and
  * 36 per 4 instead of 144 and 100, but their coefficients (up to 16 and 1/24) leave errors of
  * 1e-6 to 1e-5 of a tensor's scale, about ten times im2col's, so they are opt-in.
@@ -21,29 +21,24 @@
  * The transforms of one family share B^T (it depends on the points only); G and A^T are the
  * points' Vandermonde rows (Lavin & Gray, "Fast Algorithms for Convolutional Neural
  * Networks", 2016). This file runs the passes (chunks of tiles, the products, the workspace);
- * the transforms are in conv_winograd_tiles.c. conv_winograd_min_channels turns the path
- * off (a huge value) or on for small test convs (a small one). */
+ * the transforms are in conv_winograd_tiles.c. The plan's tuning (conv_tuning.h:
+ * winograd_min_channels) turns the path off (a huge value) or on for small test convs. */
 #include <string.h>
 
 #include "core/util.h"
 #include "conv_internal.h"
 #include "conv_winograd.h"
 #include "gemm.h"
-#include "onnxtrain/plan.h"
 #include "panel_gemm.h"
 
-int64_t conv_winograd_min_channels = 16;
-int conv_winograd_fast = 0;
-
-/* Tile rows per chunk: the chunk's transformed tiles in about conv_winograd_chunk_floats
- * floats (they are written, multiplied and read back while in the caches), never fewer
- * than MIN_CHUNK_TILES tiles (the products' width) nor more than exist. */
-int64_t conv_winograd_chunk_floats = (int64_t)1 << 18;
+/* Tile rows per chunk: the chunk's transformed tiles in about g->chunk_floats floats (they
+ * are written, multiplied and read back while in the caches), never fewer than
+ * MIN_CHUNK_TILES tiles (the products' width) nor more than exist. */
 #define MIN_CHUNK_TILES 64
 
 static int64_t chunk_rows(const wino_geom *g) {
     int64_t rows = g->batch * g->tiles_h;
-    int64_t tiles = conv_winograd_chunk_floats / (g->points * (g->in_ch + g->out_ch));
+    int64_t tiles = g->chunk_floats / (g->points * (g->in_ch + g->out_ch));
     if (tiles < MIN_CHUNK_TILES) tiles = MIN_CHUNK_TILES;
     int64_t n = wino_ceil_div(tiles, g->tiles_w);
     return n < rows ? n : rows;
@@ -81,7 +76,7 @@ static int64_t conv_pass_floats(const wino_geom *g) {
     int64_t tp = wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS);
     return g->points * (wino_filter_floats(g) + wino_point_stride(g->in_ch * tp) +
                         wino_point_stride(g->out_ch * tp)) +
-           ot_compute_threads() * wino_line_scratch(g);
+           ot_pool_threads(g->pool) * wino_line_scratch(g);
 }
 
 /* y (batch, out_ch, oh, ow) = conv(x) + bias, or += conv(x), with U already transformed;
@@ -105,7 +100,7 @@ static void run_conv(const wino_geom *g, const float *u, const float *x, float *
         wino_transform_inputs(&in);
         product_job p = {g->out_ch,    tp,           g->in_ch, u, v, mm, wino_filter_floats(g),
                          vl.xi_stride, ml.xi_stride, 0};
-        ot_parallel_ranges(g->points, 1, products, &p);
+        ot_parallel_ranges(g->pool, g->points, 1, products, &p);
         wino_tile_job out = {g, ch, mm, y, ml, scratch, bias, accumulate};
         wino_transform_outputs(&out);
     }
@@ -116,7 +111,7 @@ static int64_t weight_pass_floats(const wino_geom *g) {
     int64_t tc = chunk_rows(g) * g->tiles_w, o16 = wino_round_up(g->out_ch, OT_PANEL_COLS);
     return g->points * (g->in_ch * o16 + wino_point_stride(ot_panel_floats(g->in_ch, tc)) +
                         wino_point_stride(tc * o16)) +
-           ot_compute_threads() * wino_line_scratch(g);
+           ot_pool_threads(g->pool) * wino_line_scratch(g);
 }
 
 /* dw (O, I, r, r) += the correlation of x with dy, through W^T. */
@@ -147,34 +142,27 @@ static void run_weights(const wino_geom *g, const float *x, const float *dy, flo
         wino_transform_gradients(&grad);
         product_job p = {g->in_ch,     o16,          ch.tc,          v, d, wt,
                          vl.xi_stride, dl.xi_stride, g->in_ch * o16, 1};
-        ot_parallel_ranges(g->points, 1, products, &p);
+        ot_parallel_ranges(g->pool, g->points, 1, products, &p);
     }
     wino_finish_weights(g, wt, o16, dw);
 }
 
 /* --- entry points --------------------------------------------------------------------------- */
 
-void ot_set_fast_convolution(int enabled) {
-    conv_winograd_fast = enabled != 0;
-}
-int ot_fast_convolution(void) {
-    return conv_winograd_fast;
-}
-
-/* F(2x2, 3x3) on 4 points for 3x3 kernels; with conv_winograd_fast, F(4x4, 3x3) and
+/* F(2x2, 3x3) on 4 points for 3x3 kernels; with the plan's fast option, F(4x4, 3x3) and
  * F(2x2, 5x5) on 6. */
-static const wino_points *points_for(int64_t kernel) {
-    return conv_winograd_fast ? &wino_points_6 : kernel == 3 ? &wino_points_4 : NULL;
+static const wino_points *points_for(const conv_shape *s, int64_t kernel) {
+    return s->fast ? &wino_points_6 : kernel == 3 ? &wino_points_4 : NULL;
 }
 
 int conv_winograd_applies(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int64_t k = g->kernel[1];
     return OT_PANEL_GEMM_FAST && s->spatial == 2 && s->group == 1 && (k == 3 || k == 5) &&
-           points_for(k) && g->kernel[2] == k && g->stride[1] == 1 && g->stride[2] == 1 &&
+           points_for(s, k) && g->kernel[2] == k && g->stride[1] == 1 && g->stride[2] == 1 &&
            g->dilation[1] == 1 && g->dilation[2] == 1 &&
-           s->in_channels >= conv_winograd_min_channels &&
-           s->out_channels >= conv_winograd_min_channels;
+           s->in_channels >= s->tuning->winograd_min_channels &&
+           s->out_channels >= s->tuning->winograd_min_channels;
 }
 
 /* The conv's own geometry, and dX's: dY convolved with the flipped, transposed kernel, with
@@ -182,15 +170,21 @@ int conv_winograd_applies(const conv_shape *s) {
 static wino_geom forward_geom(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int r = (int)g->kernel[1];
-    return wino_geom_of(points_for(r), r, s->batch, s->in_channels, s->out_channels, g->image[1],
-                        g->image[2], g->out[1], g->out[2], g->pad[1], g->pad[2]);
+    wino_geom w = wino_geom_of(points_for(s, r), r, s->batch, s->in_channels, s->out_channels,
+                               g->image[1], g->image[2], g->out[1], g->out[2], g->pad[1], g->pad[2]);
+    w.pool = s->pool;
+    w.chunk_floats = s->tuning->winograd_chunk_floats;
+    return w;
 }
 
 static wino_geom input_gradient_geom(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int r = (int)g->kernel[1];
-    return wino_geom_of(points_for(r), r, s->batch, s->out_channels, s->in_channels, g->out[1],
-                        g->out[2], g->image[1], g->image[2], r - 1 - g->pad[1], r - 1 - g->pad[2]);
+    wino_geom w = wino_geom_of(points_for(s, r), r, s->batch, s->out_channels, s->in_channels, g->out[1],
+                               g->out[2], g->image[1], g->image[2], r - 1 - g->pad[1], r - 1 - g->pad[2]);
+    w.pool = s->pool;
+    w.chunk_floats = s->tuning->winograd_chunk_floats;
+    return w;
 }
 
 size_t conv_winograd_workspace(const conv_shape *s) {

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "core/thread_pool.h"
 #include "panel_gemm.h"
 
 #define MAX_ALPHA 6 /* the largest tile side, m + r - 1 */
@@ -31,6 +32,8 @@ typedef struct wino_geom {
     int64_t h, w, oh, ow, pad_h, pad_w; /* pads before the image (may be negative) */
     int64_t tiles_h, tiles_w;           /* tiles per image */
     int64_t row_floats;                 /* one padded line of a tile row: tiles_w * m + alpha - m */
+    ot_pool *pool;                      /* the plan's threads */
+    int64_t chunk_floats;               /* transformed values per chunk (conv_tuning.h) */
 } wino_geom;
 
 static inline int64_t wino_ceil_div(int64_t a, int64_t b) {

@@ -62,9 +62,9 @@ static void matrix_at(float *at, int m, const wino_points *p) {
 wino_geom wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch, int64_t out_ch,
                        int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_h, int64_t pad_w) {
     int m = p->alpha + 1 - r;
-    wino_geom g = {
-        p,     p->alpha, m, r, p->alpha * p->alpha, batch, in_ch, out_ch, h, w, oh, ow, pad_h,
-        pad_w, 0,        0, 0};
+    wino_geom g = {.p = p, .alpha = p->alpha, .m = m, .r = r, .points = p->alpha * p->alpha,
+                   .batch = batch, .in_ch = in_ch, .out_ch = out_ch, .h = h, .w = w, .oh = oh,
+                   .ow = ow, .pad_h = pad_h, .pad_w = pad_w};
     g.tiles_h = wino_ceil_div(oh, m);
     g.tiles_w = wino_ceil_div(ow, m);
     g.row_floats = g.tiles_w * m + g.alpha - m;
@@ -135,7 +135,7 @@ void wino_transform_filter(const wino_geom *g, const float *w, float *u, int fli
             memset(last, 0, sizeof(float) * (size_t)(OT_PANEL_ROWS * cols));
         }
     filter_job j = {g, w, u, flip};
-    ot_parallel_ranges(rows, 4, filter_rows, &j);
+    ot_parallel_ranges(g->pool, rows, 4, filter_rows, &j);
 }
 
 /* --- input tiles ---------------------------------------------------------------------------- */
@@ -223,7 +223,7 @@ static void input_items(int64_t begin, int64_t end, int part, void *arg) {
 
 void wino_transform_inputs(const wino_tile_job *j) {
     int64_t groups = wino_ceil_div(j->g->in_ch, item_channels(&j->points));
-    ot_parallel_ranges(groups * j->ch.rows, 1, input_items, (void *)j);
+    ot_parallel_ranges(j->g->pool, groups * j->ch.rows, 1, input_items, (void *)j);
 }
 
 /* --- output tiles --------------------------------------------------------------------------- */
@@ -309,7 +309,7 @@ static void output_items(int64_t begin, int64_t end, int part, void *arg) {
 }
 
 void wino_transform_outputs(const wino_tile_job *j) {
-    ot_parallel_ranges(j->g->out_ch * j->ch.rows, 1, output_items, (void *)j);
+    ot_parallel_ranges(j->g->pool, j->g->out_ch * j->ch.rows, 1, output_items, (void *)j);
 }
 
 /* --- dY tiles for dW ------------------------------------------------------------------------ */
@@ -377,7 +377,7 @@ static void gradient_items(int64_t begin, int64_t end, int part, void *arg) {
 }
 
 void wino_transform_gradients(const wino_tile_job *j) {
-    ot_parallel_ranges(j->ch.rows, 1, gradient_items, (void *)j);
+    ot_parallel_ranges(j->g->pool, j->ch.rows, 1, gradient_items, (void *)j);
 }
 
 /* --- dW from its transform ------------------------------------------------------------------ */
@@ -421,5 +421,5 @@ static void final_items(int64_t begin, int64_t end, int part, void *arg) {
 
 void wino_finish_weights(const wino_geom *g, const float *wt, int64_t ld, float *dw) {
     final_job f = {g, wt, ld, dw};
-    ot_parallel_ranges(g->out_ch, 4, final_items, &f);
+    ot_parallel_ranges(g->pool, g->out_ch, 4, final_items, &f);
 }

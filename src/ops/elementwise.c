@@ -470,4 +470,4 @@ const ot_op ot_ops_elementwise[] = {
     /* The condition is bool: never a parameter, no gradient. */
     {"", "Where", 9, 0, NULL, ot_ew_infer_where, ot_ew_forward_where, ot_ew_backward_where, 0, 0x1},
 };
-const int ot_ops_elementwise_count = OT_COUNT(ot_ops_elementwise);
+const ot_op_family ot_family_elementwise = {ot_ops_elementwise, OT_COUNT(ot_ops_elementwise)};

@@ -1,5 +1,6 @@
-/* The op families. Each src/ops/<family>.c defines ot_ops_<family>[] and its count; adding a
- * family adds one line to OT_FAMILY_LIST. */
+/* The op families. Each src/ops/<family>.c defines its rows, ot_ops_<family>[], and
+ * ot_family_<family> (the rows and their count); adding a family adds one line to
+ * OT_FAMILY_LIST. */
 #ifndef OT_FAMILIES_H
 #define OT_FAMILIES_H
 
@@ -18,12 +19,8 @@
     OT_FAMILY(reduce)                                                                          \
     OT_FAMILY(training)
 
-#define OT_FAMILY(name) extern const ot_op ot_ops_##name[]; extern const int ot_ops_##name##_count;
+#define OT_FAMILY(name) extern const ot_op_family ot_family_##name;
 OT_FAMILY_LIST
-#undef OT_FAMILY
-
-#define OT_FAMILY(name) +1
-enum { OT_FAMILY_COUNT = 0 OT_FAMILY_LIST };
 #undef OT_FAMILY
 
 #endif

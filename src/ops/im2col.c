@@ -162,19 +162,19 @@ static void col2im_channels(int64_t c0, int64_t c1, int part, void *arg) {
 /* Threads pay off from about this many floats moved per range. */
 #define FLOATS_PER_RANGE ((int64_t)1 << 16)
 
-void ot_im2col(float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
+void ot_im2col(ot_pool *pool, float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
                int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1) {
     column_job j = {col, images, NULL, NULL, ld, count, image_stride, g, 0, 0};
     line_range(g, p0, p1, &j.l0, &j.l1);
     int64_t row_floats = count * (p1 - p0) + 1;
-    ot_parallel_ranges(channels * g->kernel_size, FLOATS_PER_RANGE / row_floats + 1, im2col_rows, &j);
+    ot_parallel_ranges(pool, channels * g->kernel_size, FLOATS_PER_RANGE / row_floats + 1, im2col_rows, &j);
 }
 
-void ot_col2im_add(float *images, const float *col, int64_t ld, int64_t count,
+void ot_col2im_add(ot_pool *pool, float *images, const float *col, int64_t ld, int64_t count,
                    int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
                    int64_t p1) {
     column_job j = {NULL, NULL, col, images, ld, count, image_stride, g, 0, 0};
     line_range(g, p0, p1, &j.l0, &j.l1);
     int64_t channel_floats = count * (p1 - p0) * g->kernel_size + 1;
-    ot_parallel_ranges(channels, FLOATS_PER_RANGE / channel_floats + 1, col2im_channels, &j);
+    ot_parallel_ranges(pool, channels, FLOATS_PER_RANGE / channel_floats + 1, col2im_channels, &j);
 }

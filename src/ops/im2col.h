@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "core/thread_pool.h"
+
 #define OT_CONV_DIMS 3 /* spatial dims handled (1-D and 2-D are padded to 3) */
 
 typedef struct ot_conv_geom {
@@ -36,10 +38,10 @@ void ot_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset
  * side by side: image b's take columns b * (p1-p0) .. (b+1) * (p1-p0) - 1. Zeros where a
  * field falls in the padding. Rows are ordered (channel, kd, kh, kw), like the weights.
  * p0 and p1 must be whole output lines (multiples of out[2]). */
-void ot_im2col(float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
+void ot_im2col(ot_pool *pool, float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
                int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1);
 /* The adjoint: each image += its columns (same layout as ot_im2col). */
-void ot_col2im_add(float *images, const float *col, int64_t ld, int64_t count,
+void ot_col2im_add(ot_pool *pool, float *images, const float *col, int64_t ld, int64_t count,
                    int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
                    int64_t p1);
 

@@ -135,12 +135,12 @@ static void batchnorm_apply_planes(int64_t begin, int64_t end, int part, void *a
     }
 }
 
-static void batchnorm_apply(float *y, const float *x, const float *scale, const float *bias,
+static void batchnorm_apply(ot_pool *pool, float *y, const float *x, const float *scale, const float *bias,
                             const float *mean, const float *rstd, const batchnorm_view *v) {
     batchnorm_apply_job job = {y, x, scale, bias, mean, rstd, v};
     /* Parts of at least ~16K values: fewer are not worth waking a thread. */
     int64_t grain = v->spatial > 0 ? OT_MAX(1, 16384 / v->spatial) : 1;
-    ot_parallel_ranges(v->n * v->features, grain, batchnorm_apply_planes, &job);
+    ot_parallel_ranges(pool, v->n * v->features, grain, batchnorm_apply_planes, &job);
 }
 
 static void copy_output(ot_node_ctx *c, int k, const float *values, int64_t n) {
@@ -195,7 +195,7 @@ static ot_status batchnorm_forward(ot_node_ctx *c) {
         for (int k = 1; k <= 4; k++) copy_output(c, k, k % 2 ? mean : rstd, v.features);
     }
     for (int64_t f = 0; f < v.features; f++) rstd[f] = 1.0f / sqrtf(rstd[f] + p->epsilon);
-    batchnorm_apply(c->out[0]->data, x, scale, bias, mean, rstd, &v);
+    batchnorm_apply(c->pool, c->out[0]->data, x, scale, bias, mean, rstd, &v);
     return OT_OK;
 }
 
@@ -526,4 +526,4 @@ const ot_op ot_ops_normalization[] = {
      layernorm_forward, layernorm_backward, 0, 0},
     {"", "LRN", 1, sizeof(lrn_params), lrn_parse, lrn_infer, lrn_forward, lrn_backward, 0, 0},
 };
-const int ot_ops_normalization_count = OT_COUNT(ot_ops_normalization);
+const ot_op_family ot_family_normalization = {ot_ops_normalization, OT_COUNT(ot_ops_normalization)};

@@ -7,9 +7,11 @@
 #ifndef OT_OP_H
 #define OT_OP_H
 
+#include "core/thread_pool.h"
 #include "onnxtrain/model.h"
 
 struct ot_rng;
+struct ot_conv_tuning;
 
 typedef struct ot_node_ctx {
     const ot_model *model;
@@ -29,6 +31,14 @@ typedef struct ot_node_ctx {
     int backward;             /* this node's backward will run (forward may skip saving
                                  what only backward reads) */
     struct ot_rng *rng;       /* the run's generator (dropout) */
+    ot_pool *pool;            /* the plan's compute threads (NULL: the calling thread) */
+    /* The plan's convolution options: Winograd F(4x4, 3x3) and F(2x2, 5x5) (fast), and the
+     * thresholds (NULL: the defaults). */
+    int fast_convolution;
+    const struct ot_conv_tuning *conv_tuning;
+    /* Set by infer for ops with several algorithms (Conv): which one this node runs, kept by
+     * the plan for forward and backward, so the choice is made once per plan. */
+    int variant;
 } ot_node_ctx;
 
 enum {

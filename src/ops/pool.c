@@ -157,6 +157,7 @@ static ot_status pool_geometry_of(const ot_node_ctx *c, pool_geometry *g) {
     const pool_params *p = c->params;
     const ot_tensor *x = c->in[0];
     memset(g, 0, sizeof *g);
+    g->pool = c->pool;
     g->nd = p->global ? x->ndim - 2 : p->nd;
     g->planes = x->dims[0] * x->dims[1];
     g->in_size = g->out_size = 1;
@@ -408,7 +409,7 @@ static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const
                                 window_range *ranges) {
     fill_ranges_2d(g, ranges);
     max_pool_2d_job job = {y, argmax, x, g, ranges};
-    ot_parallel_ranges(g->planes, pool_plane_grain(g), max_pool_2d_planes, &job);
+    ot_parallel_ranges(g->pool, g->planes, pool_plane_grain(g), max_pool_2d_planes, &job);
 }
 
 /* y (planes, out_size), argmax (planes, out_size) flat input indices or -1 for windows with
@@ -590,4 +591,4 @@ const ot_op ot_ops_pool[] = {
     POOL_ROW("GlobalMaxPool"),
     POOL_ROW("GlobalAveragePool"),
 };
-const int ot_ops_pool_count = OT_COUNT(ot_ops_pool);
+const ot_op_family ot_family_pool = {ot_ops_pool, OT_COUNT(ot_ops_pool)};

@@ -104,5 +104,5 @@ static void max_pool_2x2_values_planes(int64_t begin, int64_t end, int part, voi
 void max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g) {
     max_pool_job job = {y, argmax, x, g};
     ot_range_fn planes = argmax ? max_pool_2x2_planes : max_pool_2x2_values_planes;
-    ot_parallel_ranges(g->planes, pool_plane_grain(g), planes, &job);
+    ot_parallel_ranges(g->pool, g->planes, pool_plane_grain(g), planes, &job);
 }

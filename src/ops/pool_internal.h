@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "core/thread_pool.h"
 #include "onnxtrain/tensor.h"
 
 #define POOL_MAX_SPATIAL (OT_MAX_DIMS - 2)
@@ -17,6 +18,7 @@ typedef struct pool_geometry {
     int64_t kernel[POOL_MAX_SPATIAL], stride[POOL_MAX_SPATIAL], dilation[POOL_MAX_SPATIAL];
     int64_t pad_begin[POOL_MAX_SPATIAL], pad_end[POOL_MAX_SPATIAL];
     int64_t in_size, out_size; /* elements per plane */
+    ot_pool *pool;             /* the plan's threads */
 } pool_geometry;
 
 /* Planes per parallel part: at least ~4K outputs, fewer are not worth waking a thread. */

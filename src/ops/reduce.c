@@ -328,4 +328,4 @@ const ot_op ot_ops_reduce[] = {
     REDUCE("ReduceL2", 1),        REDUCE("ReduceL2", 18),
     REDUCE("ReduceSumSquare", 1), REDUCE("ReduceSumSquare", 18),
 };
-const int ot_ops_reduce_count = OT_COUNT(ot_ops_reduce);
+const ot_op_family ot_family_reduce = {ot_ops_reduce, OT_COUNT(ot_ops_reduce)};

@@ -3,19 +3,14 @@
 
 #include "families.h"
 
-static const ot_op_family *families(int *count) {
-    static ot_op_family table[OT_FAMILY_COUNT];
-    static int filled = 0;
-    if (!filled) {
-        int n = 0;
-#define OT_FAMILY(name) table[n++] = (ot_op_family){ot_ops_##name, ot_ops_##name##_count};
-        OT_FAMILY_LIST
+/* Every family, fixed at compile time. */
+static const ot_op_family *const all_families[] = {
+#define OT_FAMILY(name) &ot_family_##name,
+    OT_FAMILY_LIST
 #undef OT_FAMILY
-        filled = n;
-    }
-    *count = filled;
-    return table;
-}
+};
+
+#define FAMILY_COUNT ((int)(sizeof all_families / sizeof all_families[0]))
 
 static int same_domain(const char *a, const char *b) {
     int a_default = !a || !*a || strcmp(a, "ai.onnx") == 0;
@@ -25,13 +20,11 @@ static int same_domain(const char *a, const char *b) {
 }
 
 const ot_op *ot_op_lookup(const char *domain, const char *name, int opset, int *known_name) {
-    int n_families;
-    const ot_op_family *table = families(&n_families);
     const ot_op *best = NULL;
     if (known_name) *known_name = 0;
-    for (int f = 0; f < n_families; f++) {
-        for (int i = 0; i < table[f].count; i++) {
-            const ot_op *op = &table[f].ops[i];
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        for (int i = 0; i < all_families[f]->count; i++) {
+            const ot_op *op = &all_families[f]->ops[i];
             if (strcmp(op->name, name) != 0 || !same_domain(op->domain, domain)) continue;
             if (known_name) *known_name = 1;
             if (op->since_version <= opset && (!best || op->since_version > best->since_version))
@@ -42,18 +35,15 @@ const ot_op *ot_op_lookup(const char *domain, const char *name, int opset, int *
 }
 
 int ot_op_count(void) {
-    int n_families, total = 0;
-    const ot_op_family *table = families(&n_families);
-    for (int f = 0; f < n_families; f++) total += table[f].count;
+    int total = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++) total += all_families[f]->count;
     return total;
 }
 
 const ot_op *ot_op_at(int i) {
-    int n_families;
-    const ot_op_family *table = families(&n_families);
-    for (int f = 0; f < n_families; f++) {
-        if (i < table[f].count) return &table[f].ops[i];
-        i -= table[f].count;
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        if (i < all_families[f]->count) return &all_families[f]->ops[i];
+        i -= all_families[f]->count;
     }
     return NULL;
 }

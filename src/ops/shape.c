@@ -193,4 +193,4 @@ const ot_op ot_ops_shape[] = {
     SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), ot_shape_parse_gather, gather, 0x2),
     SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), ot_shape_parse_pad, pad, 0xe),
 };
-const int ot_ops_shape_count = OT_COUNT(ot_ops_shape);
+const ot_op_family ot_family_shape = {ot_ops_shape, OT_COUNT(ot_ops_shape)};

@@ -142,4 +142,4 @@ const ot_op ot_ops_softmax[] = {
     {"", "LogSoftmax", 1, sizeof(softmax_params), parse_softmax, infer_softmax, forward_softmax,
      backward_softmax, 0, 0},
 };
-const int ot_ops_softmax_count = OT_COUNT(ot_ops_softmax);
+const ot_op_family ot_family_softmax = {ot_ops_softmax, OT_COUNT(ot_ops_softmax)};

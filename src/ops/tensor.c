@@ -418,4 +418,4 @@ const ot_op ot_ops_tensor[] = {
     {"", "Dropout", 1, sizeof(dropout_params), parse_dropout, infer_dropout, forward_dropout,
      backward_dropout, OT_OP_RANDOM, 0x6},
 };
-const int ot_ops_tensor_count = OT_COUNT(ot_ops_tensor);
+const ot_op_family ot_family_tensor = {ot_ops_tensor, OT_COUNT(ot_ops_tensor)};

@@ -213,4 +213,4 @@ const ot_op ot_ops_training[] = {
     TRAINING_OP("Momentum"),
     TRAINING_OP("Adam"),
 };
-const int ot_ops_training_count = (int)(sizeof ot_ops_training / sizeof ot_ops_training[0]);
+const ot_op_family ot_family_training = {ot_ops_training, (int)(sizeof ot_ops_training / sizeof ot_ops_training[0])};

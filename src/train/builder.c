@@ -86,6 +86,7 @@ ot_model *ot_model_create(const char *input_name, int ndim, const int64_t *dims)
 
 /* Building state: the model, the current tensor and its shape (batch 1). */
 typedef struct builder {
+    const ot_context *context; /* new weights stay within its memory limit */
     ot_model *m;
     char *current;
     ot_tensor shape;
@@ -165,7 +166,7 @@ static char *next_name(builder *b, int kind, const char *base) {
 static ot_status add_weight(builder *b, const char *name, int ndim, const int64_t *dims,
                             const ot_init_spec *init, int64_t fan_in, int64_t fan_out, float fill) {
     ot_tensor t;
-    OT_TRY(ot_tensor_alloc(&t, OT_FLOAT, ndim, dims, name));
+    OT_TRY(ot_tensor_alloc(b->context, &t, OT_FLOAT, ndim, dims, name));
     int64_t n = ot_tensor_numel(&t);
     if (init) ot_init_fill(t.data, n, init, fan_in, fan_out, b->rng);
     else for (int64_t i = 0; i < n; i++) ((float *)t.data)[i] = fill;
@@ -351,7 +352,7 @@ static ot_status add_dropout(builder *b, double p) {
     }
     char *ratio = ot_xasprintf("%s.ratio", name);
     ot_tensor t;
-    ot_status status = ot_tensor_alloc(&t, OT_FLOAT, 0, NULL, ratio);
+    ot_status status = ot_tensor_alloc(NULL, &t, OT_FLOAT, 0, NULL, ratio);
     if (status == OT_OK) {
         *(float *)t.data = (float)p;
         status = ot_model_add_initializer(b->m, ratio, &t, NULL);
@@ -446,9 +447,9 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
     return status;
 }
 
-ot_status ot_model_append_layers(ot_model *m, const char *spec, const char *from,
+ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
                                  const ot_init_spec *init, ot_rng *rng, const char *prefix) {
-    builder b = {.m = m, .current = ot_xstrdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
+    builder b = {.context = ctx, .m = m, .current = ot_xstrdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
     if (ot_model_find_value(m, from) < 0) {
         free(b.current);
         return ot_fail(OT_ERR_INVALID, "tensor '%s' does not exist", from);

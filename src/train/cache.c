@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "core/file_io.h"
 #include "onnxtrain/plan.h"
+#include "ops/conv_tuning.h"
 
 #define CACHE_MAGIC "OTCACHE1"
 #define CACHE_VERSION 1
@@ -36,17 +37,27 @@ static uint64_t hash_bytes(uint64_t h, const void *data, size_t n) {
 static uint64_t hash_string(uint64_t h, const char *s) { return hash_bytes(h, s, strlen(s) + 1); }
 static uint64_t hash_int(uint64_t h, int64_t v) { return hash_bytes(h, &v, sizeof v); }
 
+/* The plan options that change a frozen layer's numbers: a cache built with others is stale. */
+static uint64_t hash_numerics(uint64_t h, const ot_plan_options *numerics) {
+    h = hash_int(h, numerics->fast_convolution);
+    if (numerics->conv_tuning) {
+        const ot_conv_tuning *t = numerics->conv_tuning;
+        h = hash_int(hash_int(hash_int(h, t->column_budget_floats), t->winograd_min_channels), t->winograd_chunk_floats);
+        h = hash_int(hash_int(h, t->fft_min_channels), t->fft_chunk_samples);
+        h = hash_bytes(h, &t->fft_min_gain, sizeof t->fft_min_gain);
+    }
+    return h;
+}
+
 static void compute_keys(const ot_model *m, const ot_frozen_part *part, int input,
-                         const ot_dataset *d, uint64_t keys[KEY_COUNT]) {
+                         const ot_dataset *d, const ot_plan_options *numerics, uint64_t keys[KEY_COUNT]) {
     uint64_t weights = 1469598103934665603ull, graph = weights, data = weights;
-    graph = hash_string(graph, m->values[input].name);
+    graph = hash_numerics(hash_string(graph, m->values[input].name), numerics);
     for (int i = 0; i < m->n_layers; i++) {
         if (!part->in_part[i]) continue;
         const ot_layer *l = &m->layers[i];
         graph = hash_string(hash_string(hash_string(graph, l->name), l->op_type), l->domain);
         graph = hash_int(graph, l->opset);
-        /* --fast-conv computes convs with other rounding: features from the other mode differ */
-        if (!strcmp(l->op_type, "Conv")) graph = hash_int(graph, ot_fast_convolution());
         for (int a = 0; a < l->n_attrs; a++) {
             const ot_attr *at = &l->attrs[a];
             graph = hash_int(hash_string(graph, at->name), at->type);
@@ -194,9 +205,12 @@ static size_t header_region(const cache_header *h) {
 }
 
 static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part, int input,
-                       const ot_dataset *d, int compress, const uint64_t keys[KEY_COUNT]) {
+                       const ot_dataset *d, const ot_plan_options *base, int compress,
+                       const uint64_t keys[KEY_COUNT]) {
     /* The frozen part in inference mode: feeds the input, computes the frontier. */
-    ot_plan_options options = {.targets = part->frontier, .n_targets = part->n_frontier};
+    ot_plan_options options = *base;
+    options.targets = part->frontier;
+    options.n_targets = part->n_frontier;
     ot_feed_set feeds;
     ot_feed_set_single(&feeds, input, d->sample_ndim, d->sample_dims);
     ot_plan_pair plans;
@@ -427,15 +441,16 @@ static void release(ot_feature_cache *c) {
 }
 
 ot_status ot_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
-                                int input, const ot_dataset *d, const char *dir, const char *role,
-                                int compress, ot_cache_message_fn message, void *user) {
+                                int input, const ot_dataset *d, const ot_plan_options *base,
+                                const char *dir, const char *role, int compress,
+                                ot_cache_message_fn message, void *user) {
     memset(c, 0, sizeof *c);
     OT_TRY(ot_make_dirs(dir));
     char *name = ot_xasprintf("%s.otcache", role);
     c->path = ot_path_join(dir, name);
     free(name);
     uint64_t keys[KEY_COUNT];
-    compute_keys(m, part, input, d, keys);
+    compute_keys(m, part, input, d, base, keys);
     int usable;
     const char *why = NULL;
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
@@ -458,7 +473,7 @@ ot_status ot_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_froze
         message(user, text);
     }
     double start = ot_now_ms();
-    OT_TRY(build(c->path, m, part, input, d, compress, keys));
+    OT_TRY(build(c->path, m, part, input, d, base, compress, keys));
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
     if (!usable) return ot_fail(OT_ERR_IO, "%s: the cache just written does not read back (%s)", c->path, why);
     if (message) {

@@ -44,11 +44,13 @@ typedef struct ot_feature_cache {
 typedef void (*ot_cache_message_fn)(void *user, const char *message);
 
 /* Opens DIR/<role>.otcache if its keys match the frozen weights, the frozen graph, the
- * frontier and the data; otherwise (missing, stale, torn or corrupt) builds it by running the
- * frozen part over the dataset in inference mode, and says which. */
+ * frontier, the data and the plan options that change numbers (base: fast convolution, conv
+ * tuning); otherwise (missing, stale, torn or corrupt) builds it by running the frozen part
+ * over the dataset in inference mode with base's options, and says which. */
 ot_status ot_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_frozen_part *part,
-                                int input, const ot_dataset *d, const char *dir, const char *role,
-                                int compress, ot_cache_message_fn message, void *user);
+                                int input, const ot_dataset *d, const ot_plan_options *base,
+                                const char *dir, const char *role, int compress,
+                                ot_cache_message_fn message, void *user);
 void ot_feature_cache_close(ot_feature_cache *cache);
 
 /* The cache's frontier tensors as a plan's feeds. */

@@ -110,7 +110,7 @@ static ot_status read_floats(const ot_zip *zip, const char *name, const char *pa
     size_t size;
     OT_TRY(read_entry(zip, name, path, &data, &size));
     ot_tensor t;
-    ot_status status = ot_npy_parse(data, size, name, &t);
+    ot_status status = ot_npy_parse(zip->context, data, size, name, &t);
     free(data);
     OT_TRY(status);
     if (t.dtype != OT_FLOAT || ot_tensor_numel(&t) != n)
@@ -178,7 +178,7 @@ ot_status ot_checkpoint_load(trainer *t, const char *path) {
     size_t file_size;
     OT_TRY(ot_read_file(path, 0, &file, &file_size));
     ot_zip zip;
-    ot_status status = ot_zip_open(&zip, file, file_size, path);
+    ot_status status = ot_zip_open(t->config->context, &zip, file, file_size, path);
     if (status != OT_OK) {
         free(file);
         return status;

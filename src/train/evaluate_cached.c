@@ -11,7 +11,7 @@
 
 ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *role, ot_dataset *d,
                              ot_eval_result *out) {
-    if (!c->cache_dir) return ot_evaluate(m, c->loss, c->input_name, c->output_name, 256, d, out);
+    if (!c->cache_dir) return ot_evaluate(m, c, 256, d, out);
     ot_io_binding io;
     OT_TRY(ot_io_bind(m, c->input_name, c->output_name, c->loss, &io));
     OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
@@ -23,12 +23,13 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
         /* Nothing frozen before the first trained layer: nothing to cache. */
         ot_frozen_part_free(&part);
         free(trainable);
-        return ot_evaluate(m, c->loss, c->input_name, c->output_name, 256, d, out);
+        return ot_evaluate(m, c, 256, d, out);
     }
     ot_feature_cache cache;
     memset(&cache, 0, sizeof cache);
+    ot_plan_options base = ot_config_plan_options(c);
     if (status == OT_OK)
-        status = ot_feature_cache_open(&cache, m, &part, io.input, d, c->cache_dir, role,
+        status = ot_feature_cache_open(&cache, m, &part, io.input, d, &base, c->cache_dir, role,
                                        c->cache_compress, ot_config_message, (void *)c);
     if (status == OT_OK) {
         /* Inference plans fed at the cached frontier. */
@@ -36,8 +37,10 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
         ot_feed_set_from_cache(&feeds, &cache);
         ot_sample_source source;
         ot_sample_source_from_cache(&source, &cache, d);
-        ot_plan_options options = {
-            .trainable = trainable, .targets = &io.loss_target, .n_targets = 1};
+        ot_plan_options options = ot_config_plan_options(c);
+        options.trainable = trainable;
+        options.targets = &io.loss_target;
+        options.n_targets = 1;
         status = ot_evaluate_fed(m, &io, c->loss, &options, &feeds, &source, d, 256, out);
     }
     ot_feature_cache_close(&cache);

@@ -8,7 +8,7 @@
 
 #include "onnxtrain/optimizer.h"
 #include "onnxtrain/tensor.h"
-#include "core/thread_pool.h"
+#include "core/context_internal.h"
 #include "ops/optimizer_kernels.h"
 
 static const char *const kind_names[] = {
@@ -135,7 +135,7 @@ static float state_initial_value(const ot_optimizer_config *c, int k) {
     return accumulates && k == 0 ? c->initial_accumulator : 0.0f;
 }
 
-ot_status ot_optimizer_create(const ot_optimizer_config *config, int64_t n_params,
+ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config, int64_t n_params,
                               ot_optimizer **out) {
     *out = NULL;
     OT_TRY(validate(config));
@@ -144,10 +144,11 @@ ot_status ot_optimizer_create(const ot_optimizer_config *config, int64_t n_param
                        ot_optimizer_name(config->kind), (long long)n_params);
     int n_state = state_count(config);
     size_t bytes = (size_t)n_params * sizeof(float);
-    OT_TRY(ot_check_memory(bytes * (size_t)n_state, "the optimizer state"));
+    OT_TRY(ot_check_memory(ctx, bytes * (size_t)n_state, "the optimizer state"));
     ot_optimizer *opt = calloc(1, sizeof *opt);
     if (!opt) return ot_fail(OT_ERR_MEMORY, "cannot allocate the optimizer");
     opt->config = *config;
+    opt->context = ctx;
     opt->n = n_params;
     opt->n_state = n_state;
     for (int k = 0; k < n_state; k++) {
@@ -252,5 +253,5 @@ void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, flo
     step_job job = {.opt = opt, .params = params, .grads = grads, .lr = lr};
     if (opt->config.kind == OT_OPTIMIZER_ADAM || opt->config.kind == OT_OPTIMIZER_ADAMW)
         job.adam = adam_coeffs(&opt->config, lr, opt->step);
-    ot_parallel_ranges(opt->n, STEP_GRAIN, step_range, &job);
+    ot_parallel_ranges(ot_context_pool(opt->context), opt->n, STEP_GRAIN, step_range, &job);
 }

@@ -31,7 +31,7 @@ int ot_parameter_is_trained(const ot_model *m, int v) {
     return !m->values[v].frozen && ot_model_is_parameter(m, v);
 }
 
-ot_status ot_parameters_collect(ot_model *m, ot_parameters *p) {
+ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, ot_parameters *p) {
     memset(p, 0, sizeof *p);
     p->values = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
     p->offsets = ot_xcalloc((size_t)m->n_values + 1, sizeof(int64_t));
@@ -47,7 +47,7 @@ ot_status ot_parameters_collect(ot_model *m, ot_parameters *p) {
     }
     size_t bytes = sizeof(float) * (size_t)(p->total + 1);
     /* Optimizer state is checked where it is allocated (ot_optimizer_create). */
-    OT_TRY(ot_check_memory(2 * bytes, "the trained parameters and their gradients"));
+    OT_TRY(ot_check_memory(ctx, 2 * bytes, "the trained parameters and their gradients"));
     float *block = malloc(bytes), *grads = calloc(1, bytes);
     if (!block || !grads) {
         free(block);

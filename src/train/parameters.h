@@ -24,7 +24,7 @@ int ot_parameter_is_trained(const ot_model *m, int v);
 
 /* Packs every trained value (ot_parameter_is_trained). The model's tensors then point into
  * the block. */
-ot_status ot_parameters_collect(ot_model *m, ot_parameters *p);
+ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, ot_parameters *p);
 void ot_parameters_free(ot_parameters *p);
 
 /* Regularisers and constraints over the block. */

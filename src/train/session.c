@@ -140,17 +140,25 @@ ot_status ot_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind los
     return status;
 }
 
-ot_status ot_evaluate(ot_model *m, ot_loss_kind loss, const char *input_name,
-                      const char *output_name, int64_t batch, ot_dataset *d, ot_eval_result *out) {
+ot_plan_options ot_config_plan_options(const ot_train_config *c) {
+    return (ot_plan_options){.context = c->context,
+                             .fast_convolution = c->fast_convolution,
+                             .conv_tuning = c->conv_tuning};
+}
+
+ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
+                      ot_eval_result *out) {
     ot_io_binding io;
-    OT_TRY(ot_io_bind(m, input_name, output_name, loss, &io));
+    OT_TRY(ot_io_bind(m, config->input_name, config->output_name, config->loss, &io));
     OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
-    ot_plan_options options = {.targets = &io.loss_target, .n_targets = 1};
+    ot_plan_options options = ot_config_plan_options(config);
+    options.targets = &io.loss_target;
+    options.n_targets = 1;
     ot_feed_set feeds;
     ot_feed_set_single(&feeds, io.input, d->sample_ndim, d->sample_dims);
     ot_sample_source source;
     ot_sample_source_from_dataset(&source, d);
-    return ot_evaluate_fed(m, &io, loss, &options, &feeds, &source, d, batch, out);
+    return ot_evaluate_fed(m, &io, config->loss, &options, &feeds, &source, d, batch, out);
 }
 
 void ot_config_message(void *config, const char *message) {

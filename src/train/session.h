@@ -84,4 +84,8 @@ ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input);
 /* Labels must index the output's classes (softmax-ce) or be 0/1 (bce with one output). */
 ot_status ot_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what);
 
+/* The plan options a training config sets for every plan it makes: context, convolution
+ * arithmetic and tuning. */
+ot_plan_options ot_config_plan_options(const ot_train_config *c);
+
 #endif

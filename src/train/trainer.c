@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "core/thread_pool.h"
+#include "core/context_internal.h"
 #include "onnxtrain/transfer.h"
 #include "trainer_internal.h"
 
@@ -63,7 +63,7 @@ static ot_status train_step(trainer *t, int64_t size, double *loss) {
     OT_TRY(ot_plan_forward(plan));
     const ot_tensor *y = ot_plan_value(plan, t->io.loss_target);
     ot_plan_zero_grads(plan);
-    ot_parallel_zero(t->params.grads, sizeof(float) * (size_t)t->params.total);
+    ot_parallel_zero(ot_context_pool(t->config->context), t->params.grads, sizeof(float) * (size_t)t->params.total);
     ot_tensor *dy = ot_plan_grad(plan, t->io.loss_target);
     if (!dy)
         return ot_fail(OT_ERR_INVALID, "no trained parameter influences output '%s': everything "

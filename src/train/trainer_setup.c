@@ -8,7 +8,7 @@
 /* Moves optimizer state of parameters that stay trained into a new optimizer's layout. */
 static ot_status carry_optimizer(trainer *t, const ot_parameters *old_params, ot_optimizer *old) {
     ot_optimizer *fresh;
-    OT_TRY(ot_optimizer_create(&t->config->optimizer, t->params.total, &fresh));
+    OT_TRY(ot_optimizer_create(t->config->context, &t->config->optimizer, t->params.total, &fresh));
     if (old) {
         fresh->step = old->step;
         for (int i = 0; i < t->params.count; i++)
@@ -39,11 +39,12 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
         if (t->part.n_frontier == 1 && t->part.frontier[0] == t->io.input) {
             ot_config_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
         } else {
-            OT_TRY(ot_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, c->cache_dir,
-                                         "train", c->cache_compress, ot_config_message, (void *)c));
+            ot_plan_options base = ot_config_plan_options(c);
+            OT_TRY(ot_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, &base,
+                                         c->cache_dir, "train", c->cache_compress, ot_config_message, (void *)c));
             if (t->val)
-                OT_TRY(ot_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, c->cache_dir,
-                                             "val", c->cache_compress, ot_config_message, (void *)c));
+                OT_TRY(ot_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, &base,
+                                             c->cache_dir, "val", c->cache_compress, ot_config_message, (void *)c));
             t->caching = 1;
         }
     }
@@ -66,7 +67,7 @@ ot_status ot_trainer_prepare(trainer *t) {
     ot_plan_pair_free(&t->eval_plans);
     ot_parameters old_params = t->params;
     memset(&t->params, 0, sizeof t->params);
-    ot_status status = ot_parameters_collect(m, &t->params);
+    ot_status status = ot_parameters_collect(t->config->context, m, &t->params);
     if (status == OT_OK && t->params.total == 0)
         status = ot_fail(OT_ERR_INVALID, "nothing to train: every parameter is frozen");
     if (status == OT_OK) status = carry_optimizer(t, &old_params, t->optimizer);
@@ -76,14 +77,21 @@ ot_status ot_trainer_prepare(trainer *t) {
     ot_feed_set feeds;
     OT_TRY(prepare_sources(t, &feeds));
     int64_t batch = OT_MIN(c->batch, t->train->n);
-    ot_plan_options options = {.training = 1, .trainable = t->params.trainable,
-                               .param_grads = t->params.grad_of_value, .rng = &t->rng,
-                               .targets = &t->io.loss_target, .n_targets = 1};
+    ot_plan_options options = ot_config_plan_options(c);
+    options.training = 1;
+    options.trainable = t->params.trainable;
+    options.param_grads = t->params.grad_of_value;
+    options.rng = &t->rng;
+    options.targets = &t->io.loss_target;
+    options.n_targets = 1;
     OT_TRY(ot_plan_pair_init(&t->plans, m, &options, &feeds, batch));
     const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
     t->io.width = ot_tensor_numel(y) / batch;
     if (t->val) {
-        ot_plan_options eval = {.trainable = t->params.trainable, .targets = &t->io.loss_target, .n_targets = 1};
+        ot_plan_options eval = ot_config_plan_options(c);
+        eval.trainable = t->params.trainable;
+        eval.targets = &t->io.loss_target;
+        eval.n_targets = 1;
         OT_TRY(ot_plan_pair_init(&t->eval_plans, m, &eval, &feeds, OT_MIN(256, t->val->n)));
     }
     for (int k = 0; k < OT_MAX_FEEDS; k++) {

@@ -103,7 +103,7 @@ static ot_status stored_in_file(hid_t d, hid_t type, int64_t numel, const char *
     return OT_OK;
 }
 
-static ot_status read_dataset(hid_t group, const char *path, const char *layer,
+static ot_status read_dataset(const ot_context *ctx, hid_t group, const char *path, const char *layer,
                               const char *weight_name, ot_tensor *out) {
     hid_t d = H5Dopen2(group, weight_name, H5P_DEFAULT);
     if (d < 0)
@@ -126,7 +126,7 @@ static ot_status read_dataset(hid_t group, const char *path, const char *layer,
         for (int i = 0; i < ndim; i++) dims[i] = h5dims[i] > ((hsize_t)1 << 40) ? -1 : (int64_t)h5dims[i];
         int is_float = type_class == H5T_FLOAT;
         status = stored_in_file(d, type, ot_dims_numel(ndim, dims), what);
-        if (status == OT_OK) status = ot_tensor_alloc(out, is_float ? OT_FLOAT : OT_INT64, ndim, dims, what);
+        if (status == OT_OK) status = ot_tensor_alloc(ctx, out, is_float ? OT_FLOAT : OT_INT64, ndim, dims, what);
         /* HDF5 converts any stored float (16/32/64-bit) or integer width to the native type. */
         if (status == OT_OK && ot_tensor_numel(out) > 0 &&
             H5Dread(d, is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
@@ -142,7 +142,7 @@ static ot_status read_dataset(hid_t group, const char *path, const char *layer,
     return status;
 }
 
-static ot_status read_layer(hid_t weights, const char *path, const char *layer, ot_weights *out) {
+static ot_status read_layer(const ot_context *ctx, hid_t weights, const char *path, const char *layer, ot_weights *out) {
     if (H5Lexists(weights, layer, H5P_DEFAULT) <= 0)
         return ot_fail(OT_ERR_FORMAT, "%s: layer '%s' is listed in layer_names but has no group",
                        path, layer);
@@ -154,7 +154,7 @@ static ot_status read_layer(hid_t weights, const char *path, const char *layer, 
     free(where);
     for (int i = 0; i < names.count && status == OT_OK; i++) {
         ot_tensor t = {0};
-        status = read_dataset(g, path, layer, names.items[i], &t);
+        status = read_dataset(ctx, g, path, layer, names.items[i], &t);
         if (status != OT_OK) break;
         /* Weight names are usually unique ("conv1/kernel:0"); qualify them if not. */
         char *name = ot_weights_find(out, names.items[i]) < 0
@@ -179,7 +179,7 @@ static int has_attr(hid_t object, const char *name) { return H5Aexists(object, n
  * exit: skip the handler. H5dont_atexit must come before any other HDF5 call. */
 static void hdf5_init(void) { H5dont_atexit(); }
 
-ot_status ot_keras_h5_load_in_process(const char *path, ot_weights *out) {
+ot_status ot_keras_h5_load_in_process(const ot_context *ctx, const char *path, ot_weights *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, hdf5_init);
     /* libhdf5 prints its own error stack by default; we report errors ourselves. */
@@ -208,7 +208,7 @@ ot_status ot_keras_h5_load_in_process(const char *path, ot_weights *out) {
     string_list layers = {0};
     if (status == OT_OK) status = read_string_attr(weights, "layer_names", path, "the weights group", &layers);
     for (int i = 0; i < layers.count && status == OT_OK; i++)
-        status = read_layer(weights, path, layers.items[i], out);
+        status = read_layer(ctx, weights, path, layers.items[i], out);
     free_strings(&layers);
     if (weights >= 0) H5Gclose(weights);
     if (file >= 0) H5Fclose(file);

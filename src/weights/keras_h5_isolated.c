@@ -44,10 +44,10 @@ static int write_string(int fd, const char *s) {
     return write_u32(fd, (uint32_t)n) && write_all(fd, s, n);
 }
 
-static void child_main(const char *path, int fd) {
+static void child_main(const ot_context *ctx, const char *path, int fd) {
     signal(SIGPIPE, SIG_IGN); /* a parent that stopped reading gives EPIPE, not a kill */
     ot_weights w = {0};
-    ot_status status = ot_keras_h5_load_in_process(path, &w);
+    ot_status status = ot_keras_h5_load_in_process(ctx, path, &w);
     int32_t code = status;
     int ok = write_all(fd, "OTH5", 4) && write_all(fd, &code, sizeof code) &&
              write_string(fd, status == OT_OK ? "" : ot_last_error());
@@ -105,7 +105,7 @@ static ot_status read_string(int fd, const char *path, char **s, int *end) {
     return OT_OK;
 }
 
-static ot_status read_tensor(int fd, const char *path, const char *name, ot_tensor *t) {
+static ot_status read_tensor(const ot_context *ctx, int fd, const char *path, const char *name, ot_tensor *t) {
     int32_t dtype, ndim;
     int64_t dims[OT_MAX_DIMS];
     if (read_all(fd, &dtype, sizeof dtype) != 1 || read_all(fd, &ndim, sizeof ndim) != 1 || ndim < 0 ||
@@ -114,7 +114,7 @@ static ot_status read_tensor(int fd, const char *path, const char *name, ot_tens
         return stream_error(path);
     for (int d = 0; d < ndim; d++)
         if (dims[d] < 0) return stream_error(path);
-    OT_TRY(ot_tensor_alloc(t, (ot_dtype)dtype, ndim, dims, name));
+    OT_TRY(ot_tensor_alloc(ctx, t, (ot_dtype)dtype, ndim, dims, name));
     if (read_all(fd, t->data, (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype)) != 1) {
         ot_tensor_free(t);
         return stream_error(path);
@@ -123,7 +123,7 @@ static ot_status read_tensor(int fd, const char *path, const char *name, ot_tens
 }
 
 /* *reported is set when the child sent its own error (then its exit does not matter). */
-static ot_status read_stream(int fd, const char *path, ot_weights *out, int *reported) {
+static ot_status read_stream(const ot_context *ctx, int fd, const char *path, ot_weights *out, int *reported) {
     char magic[4];
     int32_t code;
     if (read_all(fd, magic, 4) != 1 || memcmp(magic, "OTH5", 4) || read_all(fd, &code, sizeof code) != 1)
@@ -147,7 +147,7 @@ static ot_status read_stream(int fd, const char *path, ot_weights *out, int *rep
         if (status == OT_OK) status = read_string(fd, path, &role, NULL);
         if (status == OT_OK && !name) status = stream_error(path);
         ot_tensor t = {0};
-        if (status == OT_OK) status = read_tensor(fd, path, name, &t);
+        if (status == OT_OK) status = read_tensor(ctx, fd, path, name, &t);
         if (status == OT_OK) status = ot_weights_add(out, path, name, &t, layer, role);
         ot_tensor_free(&t);
         free(name);
@@ -157,7 +157,7 @@ static ot_status read_stream(int fd, const char *path, ot_weights *out, int *rep
     }
 }
 
-ot_status ot_keras_h5_load(const char *path, ot_weights *out) {
+ot_status ot_keras_h5_load(const ot_context *ctx, const char *path, ot_weights *out) {
     int fds[2];
     if (pipe(fds) != 0) return ot_fail(OT_ERR_IO, "%s: cannot start the HDF5 reader: %s", path, strerror(errno));
     fflush(NULL); /* the child must not flush our buffered output a second time */
@@ -169,11 +169,11 @@ ot_status ot_keras_h5_load(const char *path, ot_weights *out) {
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(path, fds[1]);
+        child_main(ctx, path, fds[1]);
     }
     close(fds[1]);
     int reported = 0;
-    ot_status status = read_stream(fds[0], path, out, &reported);
+    ot_status status = read_stream(ctx, fds[0], path, out, &reported);
     close(fds[0]); /* a child still writing gets EPIPE and ends */
     int wstatus = 0;
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {

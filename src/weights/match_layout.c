@@ -19,7 +19,7 @@ static ot_status permute(const ot_tensor *src, const int *perm, ot_tensor *out) 
         src_strides[d] = stride;
         stride *= src->dims[d];
     }
-    OT_TRY(ot_tensor_alloc(out, src->dtype, n, dims, "permuted weight"));
+    OT_TRY(ot_tensor_alloc(NULL, out, src->dtype, n, dims, "permuted weight"));
     size_t elem = ot_dtype_size(src->dtype);
     int64_t total = ot_tensor_numel(out), index[OT_MAX_DIMS] = {0};
     const unsigned char *in = src->data;

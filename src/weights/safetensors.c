@@ -112,7 +112,7 @@ static ot_status check_layout(const char *path, entry *sorted, int n, uint64_t d
     return OT_OK;
 }
 
-static ot_status build_tensor(const char *path, const entry *e, const unsigned char *data,
+static ot_status build_tensor(const ot_context *ctx, const char *path, const entry *e, const unsigned char *data,
                               ot_weights *out) {
     char *what = ot_xasprintf("%s: tensor '%s'", path, e->name);
     size_t bytes;
@@ -124,7 +124,7 @@ static ot_status build_tensor(const char *path, const entry *e, const unsigned c
                          ot_dtype_name(e->dtype), bytes, (unsigned long long)(e->end - e->begin));
     }
     ot_tensor t = {0};
-    if (status == OT_OK) status = ot_tensor_alloc(&t, e->dtype, e->ndim, e->dims, what);
+    if (status == OT_OK) status = ot_tensor_alloc(ctx, &t, e->dtype, e->ndim, e->dims, what);
     if (status == OT_OK) {
         /* The data is little-endian, as is every machine onnxtrain builds for. */
         if (bytes) memcpy(t.data, data + e->begin, bytes);
@@ -150,7 +150,7 @@ static ot_status check_metadata(const char *path, const ot_json *meta) {
     return OT_OK;
 }
 
-ot_status ot_safetensors_parse(const unsigned char *data, size_t size, const char *path,
+ot_status ot_safetensors_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *path,
                                ot_weights *out) {
     if (size < 8)
         return ot_fail(OT_ERR_FORMAT, "%s: truncated safetensors file (%zu bytes, no header "
@@ -189,7 +189,7 @@ ot_status ot_safetensors_parse(const unsigned char *data, size_t size, const cha
     if (n_entries) memcpy(sorted, entries, sizeof(entry) * (size_t)n_entries);
     if (status == OT_OK) status = check_layout(path, sorted, n_entries, payload_size);
     for (int i = 0; i < n_entries && status == OT_OK; i++)
-        status = build_tensor(path, &entries[i], payload, out);
+        status = build_tensor(ctx, path, &entries[i], payload, out);
     free(sorted);
     free(entries);
     ot_json_free(header);

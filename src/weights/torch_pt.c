@@ -52,6 +52,7 @@ typedef struct storage {
 } storage;
 
 typedef struct torch_ctx {
+    const ot_context *context; /* its memory limit bounds each tensor */
     const char *path;
     const ot_zip *zip;
     char *prefix; /* "archive/" */
@@ -207,7 +208,7 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
                        "tensor.contiguous() instead)", t->path, name, shape, (long long)numel, s->key,
                        (long long)s->numel);
     char *what = ot_xasprintf("%s: tensor '%s'", t->path, name);
-    ot_status status = ot_tensor_alloc(out, s->dtype, ndim, view->dims, what);
+    ot_status status = ot_tensor_alloc(t->context, out, s->dtype, ndim, view->dims, what);
     if (status == OT_OK) {
         size_t elem = ot_dtype_size(s->dtype);
         int64_t index[OT_MAX_DIMS] = {0};
@@ -323,11 +324,11 @@ static ot_status check_byte_order(const torch_ctx *t) {
     return OT_OK;
 }
 
-ot_status ot_torch_pt_parse(const unsigned char *data, size_t size, const char *path,
+ot_status ot_torch_pt_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *path,
                             ot_weights *out) {
     ot_zip zip;
-    OT_TRY(ot_zip_open(&zip, data, size, path));
-    torch_ctx t = {.path = path, .zip = &zip};
+    OT_TRY(ot_zip_open(ctx, &zip, data, size, path));
+    torch_ctx t = {.context = ctx, .path = path, .zip = &zip};
     int pkl = ot_torch_find_pickle(&zip);
     ot_status status = OT_OK;
     if (pkl < 0) status = ot_fail(OT_ERR_FORMAT, "%s: no data.pkl in the archive", path);

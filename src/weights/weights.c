@@ -86,7 +86,7 @@ ot_status ot_weights_detect_buffer(const unsigned char *data, size_t size, const
         }
     if (ot_zip_sniff(data, size)) {
         ot_zip zip;
-        OT_TRY(ot_zip_open(&zip, data, size, path));
+        OT_TRY(ot_zip_open(NULL, &zip, data, size, path));
         int npy = 0;
         for (int i = 0; i < zip.n_entries; i++) npy += ends_with(zip.entries[i].name, ".npy");
         if (ot_torch_find_pickle(&zip) >= 0) *format = OT_WEIGHTS_TORCH;
@@ -131,10 +131,10 @@ ot_status ot_weights_detect(const char *path, ot_weights_format *format) {
     return status;
 }
 
-static ot_status load_npy(const unsigned char *data, size_t size, const char *path,
+static ot_status load_npy(const ot_context *ctx, const unsigned char *data, size_t size, const char *path,
                           ot_weights *out) {
     ot_tensor t;
-    OT_TRY(ot_npy_parse(data, size, path, &t));
+    OT_TRY(ot_npy_parse(ctx, data, size, path, &t));
     /* The tensor is named after the file: "dir/conv1.weight.npy" -> "conv1.weight". */
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char *name = ot_xstrdup(base);
@@ -157,9 +157,9 @@ static ot_status add_npz_member(void *user, const char *name, const char *what, 
     return ot_weights_add(target->weights, target->path, name, t, NULL, NULL);
 }
 
-ot_status ot_weights_parse_npz(const unsigned char *data, size_t size, const char *path, ot_weights *out) {
+ot_status ot_weights_parse_npz(const ot_context *ctx, const unsigned char *data, size_t size, const char *path, ot_weights *out) {
     npz_target target = {out, path};
-    return ot_npz_read(data, size, path, add_npz_member, &target);
+    return ot_npz_read(ctx, data, size, path, add_npz_member, &target);
 }
 
 static ot_status save_npz(const char *path, const ot_weights *w, int compress) {
@@ -169,15 +169,15 @@ static ot_status save_npz(const char *path, const ot_weights *w, int compress) {
     return ot_npz_writer_finish(&npz);
 }
 
-static ot_status load_onnx(const char *path, ot_weights *out) {
+static ot_status load_onnx(const ot_context *ctx, const char *path, ot_weights *out) {
     ot_model *m;
-    OT_TRY(ot_model_load_onnx_mode(path, OT_LOAD_STRUCTURE_ONLY, &m));
+    OT_TRY(ot_model_load_onnx_mode(ctx, path, OT_LOAD_STRUCTURE_ONLY, &m));
     ot_status status = ot_weights_from_model(m, out);
     ot_model_free(m);
     return status;
 }
 
-ot_status ot_weights_load(const char *path, ot_weights *out) {
+ot_status ot_weights_load(const ot_context *ctx, const char *path, ot_weights *out) {
     memset(out, 0, sizeof *out);
     unsigned char *data;
     size_t size;
@@ -186,12 +186,12 @@ ot_status ot_weights_load(const char *path, ot_weights *out) {
     ot_status status = ot_weights_detect_buffer(data, size, path, &format);
     if (status == OT_OK) {
         switch (format) {
-        case OT_WEIGHTS_NPY: status = load_npy(data, size, path, out); break;
-        case OT_WEIGHTS_NPZ: status = ot_weights_parse_npz(data, size, path, out); break;
-        case OT_WEIGHTS_SAFETENSORS: status = ot_safetensors_parse(data, size, path, out); break;
-        case OT_WEIGHTS_TORCH: status = ot_torch_pt_parse(data, size, path, out); break;
-        case OT_WEIGHTS_KERAS_H5: status = ot_keras_h5_load(path, out); break;
-        case OT_WEIGHTS_ONNX: status = load_onnx(path, out); break;
+        case OT_WEIGHTS_NPY: status = load_npy(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_NPZ: status = ot_weights_parse_npz(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_SAFETENSORS: status = ot_safetensors_parse(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_TORCH: status = ot_torch_pt_parse(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_KERAS_H5: status = ot_keras_h5_load(ctx, path, out); break;
+        case OT_WEIGHTS_ONNX: status = load_onnx(ctx, path, out); break;
         case OT_WEIGHTS_UNKNOWN: status = ot_fail(OT_ERR_FORMAT, "%s: unknown format", path); break;
         }
     }

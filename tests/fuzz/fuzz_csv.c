@@ -12,7 +12,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
     const char *path = fuzz_write(0, "table.csv", data, size);
     char spec[800];
     snprintf(spec, sizeof spec, "csv:%s", path);

@@ -13,7 +13,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
     if (size < 2) return 0;
     size_t split = (size_t)data[0] | (size_t)data[1] << 8;
     data += 2;

@@ -12,7 +12,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
     /* The loader picks files by extension and decodes by content. */
     fuzz_write(0, "images/cat/x.png", data, size);
     char spec[800];

@@ -3,6 +3,7 @@
  * constant folding under FUZZ_MEMORY_LIMIT), exports what loads and re-imports the export,
  * and plans and runs fully loaded models on small inputs (symbolic dims 1, int64 feeds hold
  * ones) under FUZZ_PLAN_LIMIT. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,22 @@
 #include "fuzz_common.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
+
+/* Plans and runs small: a few MiB of activations can already take seconds of compute under
+ * ASan and coverage (a ConvTranspose with a 37x52x33 kernel timed out at 64 MiB). */
+#define FUZZ_PLAN_LIMIT ((size_t)1 << 20)
+
+/* Contexts with the memory limits, made once (the first input makes them, in libFuzzer and
+ * in the replay test alike): loading with constant folding, and planning. */
+static ot_context *folding_context, *planning_context;
+
+static void make_contexts(void) {
+    ot_context_options folding = {.threads = 1, .memory_limit = FUZZ_MEMORY_LIMIT};
+    ot_context_options planning = {.threads = 1, .memory_limit = FUZZ_PLAN_LIMIT};
+    if (ot_context_create(&folding, &folding_context) != OT_OK ||
+        ot_context_create(&planning, &planning_context) != OT_OK)
+        abort();
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
@@ -23,7 +40,7 @@ static void onnx_round_trip(const ot_model *m) {
     size_t size = 0;
     if (ot_model_serialize_onnx(m, &data, &size) != OT_OK) return;
     ot_model *again = NULL;
-    if (ot_model_load_onnx_buffer(data, size, NULL, "export", OT_LOAD_STRUCTURE_ONLY, &again) != OT_OK) {
+    if (ot_model_load_onnx_buffer(NULL, data, size, NULL, "export", OT_LOAD_STRUCTURE_ONLY, &again) != OT_OK) {
         fprintf(stderr, "fuzz_onnx: the export of a loaded model does not load: %s\n", ot_last_error());
         abort();
     }
@@ -55,18 +72,15 @@ static int onnx_make_feeds(const ot_model *m, int *feeds, ot_tensor *shapes, voi
     return 1;
 }
 
-/* Plans and runs small: a few MiB of activations can already take seconds of compute under
- * ASan and coverage (a ConvTranspose with a 37x52x33 kernel timed out at 64 MiB). */
-#define FUZZ_PLAN_LIMIT ((size_t)1 << 20)
 
 static void onnx_plan_and_run(ot_model *m) {
-    ot_set_memory_limit(FUZZ_PLAN_LIMIT);
     int feeds[16];
     ot_tensor shapes[16];
     void *buffers[16] = {0};
     if (onnx_make_feeds(m, feeds, shapes, buffers)) {
         ot_plan *plan = NULL;
-        if (ot_plan_create(m, NULL, m->n_inputs, feeds, shapes, &plan) == OT_OK) {
+        ot_plan_options options = {.context = planning_context};
+        if (ot_plan_create(m, &options, m->n_inputs, feeds, shapes, &plan) == OT_OK) {
             for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, feeds[k])->data = buffers[k];
             ot_plan_forward(plan);
             ot_plan_free(plan);
@@ -76,16 +90,16 @@ static void onnx_plan_and_run(ot_model *m) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_contexts);
     ot_model *m = NULL;
     /* Reading alone must never allocate beyond what the bytes hold: no memory limit. */
-    ot_set_memory_limit(0);
-    if (ot_model_load_onnx_buffer(data, size, NULL, "fuzz.onnx", OT_LOAD_STRUCTURE_ONLY, &m) == OT_OK) {
+    if (ot_model_load_onnx_buffer(NULL, data, size, NULL, "fuzz.onnx", OT_LOAD_STRUCTURE_ONLY, &m) == OT_OK) {
         onnx_round_trip(m);
         ot_model_free(m);
     }
     /* Folding constants and planning allocate what the graph computes: --max-memory's job. */
-    ot_set_memory_limit(FUZZ_MEMORY_LIMIT);
-    if (ot_model_load_onnx_buffer(data, size, NULL, "fuzz.onnx", OT_LOAD_FULL, &m) == OT_OK) {
+    if (ot_model_load_onnx_buffer(folding_context, data, size, NULL, "fuzz.onnx", OT_LOAD_FULL, &m) == OT_OK) {
         onnx_round_trip(m);
         onnx_plan_and_run(m);
         ot_model_free(m);

@@ -11,9 +11,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    ot_set_memory_limit(0); /* readers: no limit (see fuzz_common.h) */
     ot_weights w = {0};
-    ot_torch_pt_parse(data, size, "fuzz.pt", &w);
+    ot_torch_pt_parse(NULL, data, size, "fuzz.pt", &w);
     ot_weights_free(&w);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "test_support.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 
 ot_tensor ts_tensor(int ndim, const int64_t *dims) {
     ot_tensor t;
-    assert_int_equal(ot_tensor_alloc(&t, OT_FLOAT, ndim, dims, "test"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &t, OT_FLOAT, ndim, dims, "test"), OT_OK);
     return t;
 }
 
@@ -25,7 +26,7 @@ ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float 
 
 ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values) {
     ot_tensor t;
-    assert_int_equal(ot_tensor_alloc(&t, OT_INT64, ndim, dims, "test"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &t, OT_INT64, ndim, dims, "test"), OT_OK);
     memcpy(t.data, values, sizeof(int64_t) * (size_t)ot_tensor_numel(&t));
     return t;
 }
@@ -147,6 +148,22 @@ ot_model *ts_single_node(const char *domain, const char *op, int opset, int n_in
     return m;
 }
 
+/* Made once on first use and never changed: every test sees the same two threads. */
+static ot_context *shared_context;
+
+static void make_shared_context(void) {
+    ot_context_options options = {.threads = 2};
+    if (ot_context_create(&options, &shared_context) != OT_OK) abort();
+}
+
+ot_context *ts_context(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_shared_context);
+    return shared_context;
+}
+
+ot_plan_options ts_plan_options(void) { return (ot_plan_options){.context = ts_context()}; }
+
 /* Plans m (inference) with its graph inputs fed from inputs[k] where as_input[k] is set, then
  * binds their data and runs forward once. */
 static ot_status plan_and_forward(ot_model *m, int n_inputs, const ot_tensor *const *inputs,
@@ -163,7 +180,8 @@ static ot_status plan_and_forward(ot_model *m, int n_inputs, const ot_tensor *co
         }
     assert_int_equal(n_feeds, m->n_inputs);
     ot_plan *plan;
-    ot_status status = ot_plan_create(m, NULL, n_feeds, m->inputs, feeds, &plan);
+    ot_plan_options options = ts_plan_options();
+    ot_status status = ot_plan_create(m, &options, n_feeds, m->inputs, feeds, &plan);
     if (status != OT_OK) return status;
     for (int k = 0; k < n_feeds; k++) {
         ot_tensor *t = ot_plan_value(plan, m->inputs[k]);
@@ -202,7 +220,8 @@ void ts_expect_node_error(const char *op, int opset, int n_inputs, const ot_tens
 
 ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output) {
     ot_plan *plan;
-    ot_status status = ot_plan_create(m, NULL, n_feeds, m->inputs, feeds, &plan);
+    ot_plan_options options = ts_plan_options();
+    ot_status status = ot_plan_create(m, &options, n_feeds, m->inputs, feeds, &plan);
     if (status != OT_OK) fail_msg("plan: %s", ot_last_error());
     for (int k = 0; k < n_feeds; k++) ot_plan_value(plan, m->inputs[k])->data = feeds[k].data;
     status = ot_plan_forward(plan);
@@ -215,6 +234,13 @@ ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output) {
 
 void ts_forward_backward(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
                          int n_attrs, const ot_attr *attrs, const ot_tensor *dy, ot_tensor *out) {
+    ot_plan_options base = ts_plan_options();
+    ts_forward_backward_with(&base, op, opset, n_inputs, inputs, n_attrs, attrs, dy, out);
+}
+
+void ts_forward_backward_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                              const ot_tensor *const *inputs, int n_attrs, const ot_attr *attrs,
+                              const ot_tensor *dy, ot_tensor *out) {
     ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
     unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
     int values[8];
@@ -225,7 +251,9 @@ void ts_forward_backward(const char *op, int opset, int n_inputs, const ot_tenso
         values[k] = ot_model_find_value(m, name);
         trainable[values[k]] = 1;
     }
-    ot_plan_options options = {.training = 1, .trainable = trainable};
+    ot_plan_options options = *base;
+    options.training = 1;
+    options.trainable = trainable;
     ot_plan *plan;
     if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
     if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
@@ -258,6 +286,14 @@ static double loss_of(ot_plan *plan, ot_model *m, const float *w, ot_rng *rng) {
 void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
                   unsigned check_mask, int n_attrs, const ot_attr *attrs, int training,
                   double h, double tolerance) {
+    ot_plan_options base = ts_plan_options();
+    ts_gradcheck_with(&base, op, opset, n_inputs, inputs, check_mask, n_attrs, attrs, training, h,
+                      tolerance);
+}
+
+void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                       const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
+                       const ot_attr *attrs, int training, double h, double tolerance) {
     ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
     unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
     for (int k = 0; k < n_inputs; k++)
@@ -269,7 +305,10 @@ void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *cons
     ot_rng rng;
     ot_rng_seed(&rng, 7);
     /* Backward needs a training plan; a frozen layer in it runs its inference form. */
-    ot_plan_options options = {.training = 1, .trainable = trainable, .rng = &rng};
+    ot_plan_options options = *base;
+    options.training = 1;
+    options.trainable = trainable;
+    options.rng = &rng;
     for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = !training;
     ot_plan *plan;
     if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());

@@ -59,11 +59,21 @@ void ts_expect_node_error(const char *op, int opset, int n_inputs, const ot_tens
  * model's input order); returns a copy of output k. */
 ot_tensor ts_run(ot_model *m, int n_feeds, const ot_tensor *feeds, int output);
 
+/* The tests' context: two compute threads on any machine, so the kernels' threaded paths run
+ * the same way everywhere. Made on first use, never changed. */
+ot_context *ts_context(void);
+/* The plan options of the helpers below: ts_context(), default convolutions. */
+ot_plan_options ts_plan_options(void);
+
 /* One node in a training plan where every input is trained: out[0] = a copy of y0 and,
  * after backward from dy (y0's shape), out[1 + k] = a copy of input k's gradient. The
  * caller frees the 1 + n_inputs tensors. */
 void ts_forward_backward(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
                          int n_attrs, const ot_attr *attrs, const ot_tensor *dy, ot_tensor *out);
+/* The same with other plan options (context, convolution arithmetic and tuning). */
+void ts_forward_backward_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                              const ot_tensor *const *inputs, int n_attrs, const ot_attr *attrs,
+                              const ot_tensor *dy, ot_tensor *out);
 
 /* Gradient check of one node: every float input whose bit is set in `check_mask` becomes a
  * trained initializer; the loss is sum(w * y0) for fixed random w; analytic gradients (plan
@@ -73,6 +83,9 @@ void ts_forward_backward(const char *op, int opset, int n_inputs, const ot_tenso
 void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
                   unsigned check_mask, int n_attrs, const ot_attr *attrs, int training,
                   double h, double tolerance);
+void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                       const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
+                       const ot_attr *attrs, int training, double h, double tolerance);
 
 /* Path of a committed fixture (tests/fixtures/NAME); static buffer. */
 const char *ts_fixture(const char *name);

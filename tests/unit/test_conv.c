@@ -20,21 +20,36 @@ static ot_tensor load_fixture(const char *case_name, const char *name) {
     char file[256];
     snprintf(file, sizeof file, "conv/%s_%s.npy", case_name, name);
     ot_tensor t;
-    if (ot_npy_load(ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
+    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
     return t;
 }
 
-/* Above 0: results are held to this fraction of the largest |value| of each tensor instead
- * (the fast Winograd transforms' error scales with the tensor, not with each element). */
-static double scale_tolerance = 0.0;
+/* How a group of cases runs: the plans' options (conv arithmetic and thresholds) and the
+ * tolerance. scale_tolerance above 0 holds results to that fraction of the largest |value| of
+ * each tensor instead (the fast Winograd transforms' error scales with the tensor, not with
+ * each element). */
+typedef struct conv_run {
+    ot_conv_tuning tuning;
+    int fast;
+    double scale_tolerance;
+} conv_run;
 
-static void assert_close(const char *what, const char *case_name, const float *got,
+static conv_run default_run(void) { return (conv_run){ot_conv_tuning_default(), 0, 0.0}; }
+
+static ot_plan_options plan_options_of(const conv_run *run) {
+    ot_plan_options options = ts_plan_options();
+    options.fast_convolution = run->fast;
+    options.conv_tuning = &run->tuning;
+    return options;
+}
+
+static void assert_close(const conv_run *run, const char *what, const char *case_name, const float *got,
                          const ot_tensor *want) {
     const float *w = want->data;
     float scale = 0.0f;
     for (int64_t i = 0; i < ot_tensor_numel(want); i++) scale = fmaxf(scale, fabsf(w[i]));
     for (int64_t i = 0; i < ot_tensor_numel(want); i++) {
-        float tolerance = scale_tolerance > 0 ? (float)scale_tolerance * scale : 1e-5f + 1e-4f * fabsf(w[i]);
+        float tolerance = run->scale_tolerance > 0 ? (float)run->scale_tolerance * scale : 1e-5f + 1e-4f * fabsf(w[i]);
         if (!(fabsf(got[i] - w[i]) <= tolerance))
             fail_msg("%s %s[%lld]: got %.7g, expected %.7g", case_name, what, (long long)i, got[i], w[i]);
     }
@@ -43,8 +58,8 @@ static void assert_close(const char *what, const char *case_name, const float *g
 /* Runs `op` on the case's inputs (x, w[, b] or a, b[, c]) in a training plan where every
  * input is trained, then checks y and, after backward from the case's dy, every input's
  * gradient against the fixtures. */
-static void check_against_torch(const char *op, int opset, const char *case_name, int n_inputs,
-                                const char *const *names, int n_attrs, const ot_attr *attrs) {
+static void check_against_torch(const conv_run *run, const char *op, int opset, const char *case_name,
+                                int n_inputs, const char *const *names, int n_attrs, const ot_attr *attrs) {
     ot_tensor inputs[4], got[5];
     const ot_tensor *ptrs[4];
     for (int k = 0; k < n_inputs; k++) {
@@ -52,14 +67,15 @@ static void check_against_torch(const char *op, int opset, const char *case_name
         ptrs[k] = &inputs[k];
     }
     ot_tensor want_y = load_fixture(case_name, "y"), dy = load_fixture(case_name, "dy");
-    ts_forward_backward(op, opset, n_inputs, ptrs, n_attrs, attrs, &dy, got);
+    ot_plan_options options = plan_options_of(run);
+    ts_forward_backward_with(&options, op, opset, n_inputs, ptrs, n_attrs, attrs, &dy, got);
     assert_true(ot_tensor_same_shape(&got[0], &want_y));
-    assert_close("y", case_name, got[0].data, &want_y);
+    assert_close(run, "y", case_name, got[0].data, &want_y);
     for (int k = 0; k < n_inputs; k++) {
         char grad_name[16];
         snprintf(grad_name, sizeof grad_name, "d%s", names[k]);
         ot_tensor want = load_fixture(case_name, grad_name);
-        assert_close(grad_name, case_name, got[1 + k].data, &want);
+        assert_close(run, grad_name, case_name, got[1 + k].data, &want);
         ot_tensor_free(&want);
         ot_tensor_free(&inputs[k]);
     }
@@ -124,12 +140,12 @@ static const conv_case transpose_cases[] = {
     {"convT3d", 3, 0, {2, 1, 2}, {0, 1, 0, 0, 1, 0}, {1, 1, 1}, {1, 0, 0}, 1, NULL},
 };
 
-static void run_cases(const conv_case *cases, int count, int transpose) {
+static void run_cases(const conv_run *run, const conv_case *cases, int count, int transpose) {
     static const char *const names[3] = {"x", "w", "b"};
     for (int i = 0; i < count; i++) {
         ot_attr attrs[6];
         int n = case_attrs(&cases[i], transpose, attrs);
-        check_against_torch(transpose ? "ConvTranspose" : "Conv", 17, cases[i].name,
+        check_against_torch(run, transpose ? "ConvTranspose" : "Conv", 17, cases[i].name,
                             cases[i].bias ? 3 : 2, names, n, attrs);
         free_attrs(n, attrs);
     }
@@ -137,36 +153,35 @@ static void run_cases(const conv_case *cases, int count, int transpose) {
 
 static void conv_matches_torch(void **state) {
     (void)state;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
+    conv_run run = default_run();
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
 }
 
 static void conv_transpose_matches_torch(void **state) {
     (void)state;
-    run_cases(transpose_cases, OT_COUNT(transpose_cases), 1);
+    conv_run run = default_run();
+    run_cases(&run, transpose_cases, OT_COUNT(transpose_cases), 1);
 }
 
 /* A column budget of a few hundred floats forces ranges of output positions (and single
  * samples) per tile; results must not change. */
 static void small_tiles_match_torch(void **state) {
     (void)state;
-    int64_t saved = conv_column_budget_floats;
-    conv_column_budget_floats = 200;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    run_cases(transpose_cases, OT_COUNT(transpose_cases), 1);
-    conv_column_budget_floats = saved;
+    conv_run run = default_run();
+    run.tuning.column_budget_floats = 200;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
+    run_cases(&run, transpose_cases, OT_COUNT(transpose_cases), 1);
 }
 
 /* Every 2-D, stride-1 3x3 or 5x5 case through the Winograd path (one input channel, two,
  * 18, 20), in chunks of a tile row or a few: results must not change. */
 static void winograd_matches_torch(void **state) {
     (void)state;
-    int64_t saved_channels = conv_winograd_min_channels, saved_chunk = conv_winograd_chunk_floats;
-    conv_winograd_min_channels = 1;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    conv_winograd_chunk_floats = 0;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    conv_winograd_min_channels = saved_channels;
-    conv_winograd_chunk_floats = saved_chunk;
+    conv_run run = default_run();
+    run.tuning.winograd_min_channels = 1;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
+    run.tuning.winograd_chunk_floats = 0;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
 }
 
 /* Every 2-D, stride-1 case with 16 taps or more through the FFT path (one input channel up
@@ -174,18 +189,14 @@ static void winograd_matches_torch(void **state) {
  * not pay, then one and two samples at a time: results must not change. */
 static void fft_matches_torch(void **state) {
     (void)state;
-    int64_t saved_channels = conv_fft_min_channels, saved_chunk = conv_fft_chunk_samples;
-    double saved_gain = conv_fft_min_gain;
-    conv_fft_min_channels = 1;
-    conv_fft_min_gain = 0.0;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    conv_fft_chunk_samples = 1;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    conv_fft_chunk_samples = 2;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    conv_fft_chunk_samples = saved_chunk;
-    conv_fft_min_channels = saved_channels;
-    conv_fft_min_gain = saved_gain;
+    conv_run run = default_run();
+    run.tuning.fft_min_channels = 1;
+    run.tuning.fft_min_gain = 0.0;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
+    run.tuning.fft_chunk_samples = 1;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
+    run.tuning.fft_chunk_samples = 2;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
 }
 
 /* The FFT path against im2col (itself held to PyTorch above) on 40 random geometries: kernels
@@ -193,8 +204,10 @@ static void fft_matches_torch(void **state) {
  * 20 channels, 1 to 5 samples, in chunks of 1 to 3 samples. */
 static void fft_matches_im2col_on_random_shapes(void **state) {
     (void)state;
-    int64_t saved_channels = conv_fft_min_channels, saved_chunk = conv_fft_chunk_samples;
-    double saved_gain = conv_fft_min_gain;
+    conv_run im2col = default_run(), fft = default_run();
+    im2col.tuning.fft_min_channels = (int64_t)1 << 40;
+    fft.tuning.fft_min_channels = 1;
+    fft.tuning.fft_min_gain = 0.0;
     ot_rng rng;
     ot_rng_seed(&rng, 2026);
     for (int round = 0; round < 40; round++) {
@@ -214,24 +227,20 @@ static void fft_matches_im2col_on_random_shapes(void **state) {
         ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
         const ot_tensor *inputs[3] = {&x, &wt, &b};
         ot_tensor want[4], got[4];
-        conv_fft_min_channels = (int64_t)1 << 40; /* im2col */
-        ts_forward_backward("Conv", 17, 3, inputs, 1, attrs, &dy, want);
-        conv_fft_min_channels = 1;
-        conv_fft_min_gain = 0.0;
-        conv_fft_chunk_samples = 1 + (int64_t)ot_rng_below(&rng, 3);
-        ts_forward_backward("Conv", 17, 3, inputs, 1, attrs, &dy, got);
+        ot_plan_options options = plan_options_of(&im2col);
+        ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, want);
+        fft.tuning.fft_chunk_samples = 1 + (int64_t)ot_rng_below(&rng, 3);
+        options = plan_options_of(&fft);
+        ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, got);
         static const char *const names[4] = {"y", "dx", "dw", "db"};
         char label[96];
         snprintf(label, sizeof label, "round %d (%lldx%lld kernel, %lldx%lld image)", round,
                  (long long)kh, (long long)kw, (long long)h, (long long)w);
         for (int k = 0; k < 4; k++) {
-            assert_close(names[k], label, got[k].data, &want[k]);
+            assert_close(&fft, names[k], label, got[k].data, &want[k]);
             ot_tensor_free(&want[k]);
             ot_tensor_free(&got[k]);
         }
-        conv_fft_min_channels = saved_channels;
-        conv_fft_min_gain = saved_gain;
-        conv_fft_chunk_samples = saved_chunk;
         ot_attr_free(&attrs[0]);
         ot_tensor_free(&x);
         ot_tensor_free(&wt);
@@ -241,9 +250,9 @@ static void fft_matches_im2col_on_random_shapes(void **state) {
 }
 
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
-static void gradcheck_inputs(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
-                             int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed,
-                             unsigned mask) {
+static void gradcheck_inputs(const conv_run *run, const char *op, int r, const int64_t *x_dims,
+                             const int64_t *w_dims, int64_t bias_len, int n_attrs, const ot_attr *attrs,
+                             unsigned seed, unsigned mask) {
     ot_rng rng;
     ot_rng_seed(&rng, seed);
     int64_t b_dims[1] = {bias_len};
@@ -251,15 +260,17 @@ static void gradcheck_inputs(const char *op, int r, const int64_t *x_dims, const
     ot_tensor w = ts_random(&rng, r + 2, w_dims, -1.0f, 1.0f);
     ot_tensor b = ts_random(&rng, 1, b_dims, -1.0f, 1.0f);
     const ot_tensor *inputs[3] = {&x, &w, bias_len ? &b : NULL};
-    ts_gradcheck(op, 17, bias_len ? 3 : 2, inputs, mask, n_attrs, attrs, 0, 1e-2, 1e-2);
+    ot_plan_options options = plan_options_of(run);
+    ts_gradcheck_with(&options, op, 17, bias_len ? 3 : 2, inputs, mask, n_attrs, attrs, 0, 1e-2, 1e-2);
     ot_tensor_free(&x);
     ot_tensor_free(&w);
     ot_tensor_free(&b);
 }
 
-static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_t *w_dims,
-                      int64_t bias_len, int n_attrs, const ot_attr *attrs, unsigned seed) {
-    gradcheck_inputs(op, r, x_dims, w_dims, bias_len, n_attrs, attrs, seed, 7);
+static void gradcheck(const conv_run *run, const char *op, int r, const int64_t *x_dims,
+                      const int64_t *w_dims, int64_t bias_len, int n_attrs, const ot_attr *attrs,
+                      unsigned seed) {
+    gradcheck_inputs(run, op, r, x_dims, w_dims, bias_len, n_attrs, attrs, seed, 7);
 }
 
 /* --fast-conv: F(4x4, 3x3) and F(2x2, 5x5), dW through F(3x3, 4x4) and F(5x5, 2x2), held to
@@ -268,31 +279,32 @@ static void gradcheck(const char *op, int r, const int64_t *x_dims, const int64_
  * same transforms. */
 static void fast_winograd_matches_torch(void **state) {
     (void)state;
-    int64_t saved_channels = conv_winograd_min_channels;
-    ot_set_fast_convolution(1);
-    conv_winograd_min_channels = 1;
-    scale_tolerance = 1e-5;
-    run_cases(conv_cases, OT_COUNT(conv_cases), 0);
-    scale_tolerance = 0.0;
+    conv_run run = default_run();
+    run.fast = 1;
+    run.tuning.winograd_min_channels = 1;
+    run.scale_tolerance = 1e-5;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
     int64_t xd[4] = {2, 3, 9, 7}, wd[4] = {4, 3, 3, 3}, p[4] = {1, 0, 2, 1};
     ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
-    gradcheck_inputs("Conv", 2, xd, wd, 4, 1, a, 17, 7);
+    gradcheck_inputs(&run, "Conv", 2, xd, wd, 4, 1, a, 17, 7);
     int64_t xd5[4] = {2, 2, 7, 6}, wd5[4] = {3, 2, 5, 5}, p5[4] = {2, 1, 0, 3};
     ot_attr a5[1] = {ts_attr_ints("pads", 4, p5)};
-    gradcheck_inputs("Conv", 2, xd5, wd5, 3, 1, a5, 18, 7);
+    gradcheck_inputs(&run, "Conv", 2, xd5, wd5, 3, 1, a5, 18, 7);
     free_attrs(1, a);
     free_attrs(1, a5);
-    conv_winograd_min_channels = saved_channels;
-    ot_set_fast_convolution(0);
 }
 
 static void conv_gradients(void **state) {
     (void)state;
+    conv_run plain = default_run(), winograd = default_run(), fft = default_run();
+    winograd.tuning.winograd_min_channels = 1;
+    fft.tuning.fft_min_channels = 1;
+    fft.tuning.fft_min_gain = 0.0;
     {   /* 1-D, stride 2, asymmetric pads, dilation 2, 2 groups */
         int64_t xd[3] = {2, 4, 7}, wd[3] = {4, 2, 2}, s[1] = {2}, p[2] = {1, 2}, d[1] = {2};
         ot_attr a[4] = {ts_attr_ints("strides", 1, s), ts_attr_ints("pads", 2, p),
                         ts_attr_ints("dilations", 1, d), ts_attr_int("group", 2)};
-        gradcheck("Conv", 1, xd, wd, 4, 4, a, 1);
+        gradcheck(&plain, "Conv", 1, xd, wd, 4, 4, a, 1);
         free_attrs(4, a);
     }
     {   /* 2-D with stride, pads, dilation and 3 groups; batch 3 is stacked in one tile */
@@ -300,111 +312,103 @@ static void conv_gradients(void **state) {
                 d[2] = {2, 1};
         ot_attr a[4] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p),
                         ts_attr_ints("dilations", 2, d), ts_attr_int("group", 3)};
-        gradcheck("Conv", 2, xd, wd, 6, 4, a, 2);
+        gradcheck(&plain, "Conv", 2, xd, wd, 6, 4, a, 2);
         free_attrs(4, a);
     }
     {   /* 2-D, 2 input channels per group: im2col per group */
         int64_t xd[4] = {1, 4, 5, 5}, wd[4] = {4, 2, 3, 3}, p[4] = {1, 1, 1, 1};
         ot_attr a[2] = {ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
-        gradcheck("Conv", 2, xd, wd, 4, 2, a, 3);
+        gradcheck(&plain, "Conv", 2, xd, wd, 4, 2, a, 3);
         free_attrs(2, a);
     }
     {   /* depthwise with channel multiplier 2, stride 2 (direct loops) */
         int64_t xd[4] = {2, 2, 6, 5}, wd[4] = {4, 1, 3, 3}, s[2] = {2, 2}, p[4] = {1, 1, 1, 1};
         ot_attr a[3] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
-        gradcheck("Conv", 2, xd, wd, 4, 3, a, 4);
+        gradcheck(&plain, "Conv", 2, xd, wd, 4, 3, a, 4);
         free_attrs(3, a);
     }
     {   /* depthwise 2x3 at stride 1 with uneven pads (padded-plane forward, generic taps) */
         int64_t xd[4] = {1, 2, 5, 6}, wd[4] = {2, 1, 2, 3}, p[4] = {1, 0, 0, 2};
         ot_attr a[2] = {ts_attr_ints("pads", 4, p), ts_attr_int("group", 2)};
-        gradcheck("Conv", 2, xd, wd, 2, 2, a, 12);
+        gradcheck(&plain, "Conv", 2, xd, wd, 2, 2, a, 12);
         free_attrs(2, a);
     }
     {   /* one input channel, three outputs, 5x5: with dX, and as a first layer (W, B only) */
         int64_t xd[4] = {2, 1, 7, 9}, wd[4] = {3, 1, 5, 5}, p[4] = {2, 2, 1, 2};
         ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
-        gradcheck("Conv", 2, xd, wd, 3, 1, a, 13);
-        gradcheck_inputs("Conv", 2, xd, wd, 3, 1, a, 14, 6);
+        gradcheck(&plain, "Conv", 2, xd, wd, 3, 1, a, 13);
+        gradcheck_inputs(&plain, "Conv", 2, xd, wd, 3, 1, a, 14, 6);
         free_attrs(1, a);
     }
     {   /* 1-D depthwise with stride 2, dilation 2 and uneven pads */
         int64_t xd[3] = {2, 3, 9}, wd[3] = {3, 1, 3}, s[1] = {2}, p[2] = {2, 1}, d[1] = {2};
         ot_attr a[4] = {ts_attr_ints("strides", 1, s), ts_attr_ints("pads", 2, p),
                         ts_attr_ints("dilations", 1, d), ts_attr_int("group", 3)};
-        gradcheck("Conv", 1, xd, wd, 3, 4, a, 11);
+        gradcheck(&plain, "Conv", 1, xd, wd, 3, 4, a, 11);
         free_attrs(4, a);
     }
     {   /* pointwise, one sample: X is the column matrix */
         int64_t xd[4] = {1, 3, 3, 4}, wd[4] = {2, 3, 1, 1};
-        gradcheck("Conv", 2, xd, wd, 2, 0, NULL, 5);
+        gradcheck(&plain, "Conv", 2, xd, wd, 2, 0, NULL, 5);
     }
     {   /* Winograd 3x3 and 5x5 (uneven pads, partial tiles), every channel count let through */
-        int64_t saved = conv_winograd_min_channels;
-        conv_winograd_min_channels = 1;
         int64_t xd[4] = {2, 3, 6, 7}, wd[4] = {4, 3, 3, 3}, p[4] = {1, 0, 2, 1};
         ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
-        gradcheck("Conv", 2, xd, wd, 4, 1, a, 15);
+        gradcheck(&winograd, "Conv", 2, xd, wd, 4, 1, a, 15);
         int64_t xd5[4] = {2, 2, 7, 6}, wd5[4] = {3, 2, 5, 5}, p5[4] = {2, 1, 0, 3};
         ot_attr a5[1] = {ts_attr_ints("pads", 4, p5)};
-        gradcheck("Conv", 2, xd5, wd5, 3, 1, a5, 16);
+        gradcheck(&winograd, "Conv", 2, xd5, wd5, 3, 1, a5, 16);
         /* pads beyond the kernel (dX's own pads r - 1 - pad go negative) */
         int64_t pw[4] = {3, 0, 2, 4};
         ot_attr aw[1] = {ts_attr_ints("pads", 4, pw)};
-        gradcheck("Conv", 2, xd, wd, 4, 1, aw, 19);
+        gradcheck(&winograd, "Conv", 2, xd, wd, 4, 1, aw, 19);
         free_attrs(1, a);
         free_attrs(1, a5);
         free_attrs(1, aw);
-        conv_winograd_min_channels = saved;
     }
     {   /* FFT: 5x5 with uneven pads, 4x4 on a frame of odd sides, every channel count let
          * through; dX and dW, and W and B only (a first layer) */
-        int64_t saved_channels = conv_fft_min_channels;
-        double saved_gain = conv_fft_min_gain;
-        conv_fft_min_channels = 1;
-        conv_fft_min_gain = 0.0;
         int64_t xd[4] = {2, 2, 7, 6}, wd[4] = {3, 2, 5, 5}, p[4] = {2, 1, 0, 3};
         ot_attr a[1] = {ts_attr_ints("pads", 4, p)};
-        gradcheck("Conv", 2, xd, wd, 3, 1, a, 20);
+        gradcheck(&fft, "Conv", 2, xd, wd, 3, 1, a, 20);
         int64_t xd4[4] = {3, 3, 5, 6}, wd4[4] = {2, 3, 4, 4}, p4[4] = {1, 0, 3, 1};
         ot_attr a4[1] = {ts_attr_ints("pads", 4, p4)};
-        gradcheck("Conv", 2, xd4, wd4, 2, 1, a4, 21);
-        gradcheck_inputs("Conv", 2, xd4, wd4, 2, 1, a4, 22, 6);
+        gradcheck(&fft, "Conv", 2, xd4, wd4, 2, 1, a4, 21);
+        gradcheck_inputs(&fft, "Conv", 2, xd4, wd4, 2, 1, a4, 22, 6);
         free_attrs(1, a);
         free_attrs(1, a4);
-        conv_fft_min_channels = saved_channels;
-        conv_fft_min_gain = saved_gain;
     }
     {   /* 3-D with stride and pads, no bias */
         int64_t xd[5] = {1, 2, 3, 4, 3}, wd[5] = {2, 2, 2, 2, 2}, s[3] = {1, 2, 1},
                 p[6] = {0, 1, 1, 1, 0, 0};
         ot_attr a[2] = {ts_attr_ints("strides", 3, s), ts_attr_ints("pads", 6, p)};
-        gradcheck("Conv", 3, xd, wd, 0, 2, a, 6);
+        gradcheck(&plain, "Conv", 3, xd, wd, 0, 2, a, 6);
         free_attrs(2, a);
     }
 }
 
 static void conv_transpose_gradients(void **state) {
     (void)state;
+    conv_run plain = default_run();
     {   /* 2-D, strides, pads, output_padding, dilation, 2 groups */
         int64_t xd[4] = {2, 4, 3, 3}, wd[4] = {4, 2, 2, 3}, s[2] = {2, 3}, p[4] = {1, 0, 0, 1},
                 op[2] = {1, 0}, d[2] = {1, 2};
         ot_attr a[5] = {ts_attr_ints("strides", 2, s), ts_attr_ints("pads", 4, p),
                         ts_attr_ints("output_padding", 2, op), ts_attr_ints("dilations", 2, d),
                         ts_attr_int("group", 2)};
-        gradcheck("ConvTranspose", 2, xd, wd, 4, 5, a, 7);
+        gradcheck(&plain, "ConvTranspose", 2, xd, wd, 4, 5, a, 7);
         free_attrs(5, a);
     }
     {   /* 1-D with output_shape larger than the natural size (zeros at the end) */
         int64_t xd[3] = {1, 2, 4}, wd[3] = {2, 3, 3}, s[1] = {2}, shape[1] = {11};
         ot_attr a[2] = {ts_attr_ints("strides", 1, s), ts_attr_ints("output_shape", 1, shape)};
-        gradcheck("ConvTranspose", 1, xd, wd, 3, 2, a, 8);
+        gradcheck(&plain, "ConvTranspose", 1, xd, wd, 3, 2, a, 8);
         free_attrs(2, a);
     }
     {   /* 3-D SAME_UPPER */
         int64_t xd[5] = {1, 1, 2, 2, 3}, wd[5] = {1, 2, 2, 3, 2}, s[3] = {2, 1, 2};
         ot_attr a[2] = {ts_attr_ints("strides", 3, s), ts_attr_string("auto_pad", "SAME_UPPER")};
-        gradcheck("ConvTranspose", 3, xd, wd, 2, 2, a, 9);
+        gradcheck(&plain, "ConvTranspose", 3, xd, wd, 2, 2, a, 9);
         free_attrs(2, a);
     }
 }

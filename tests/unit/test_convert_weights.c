@@ -29,7 +29,7 @@ static const char *fixture(const char *name) {
 
 static ot_model *load_model(const char *path) {
     ot_model *m;
-    if (ot_model_load_onnx(path, &m) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_model_load_onnx(NULL, path, &m) != OT_OK) fail_msg("%s", ot_last_error());
     return m;
 }
 
@@ -55,7 +55,7 @@ static void assert_same_initializers(const ot_model *got, const ot_model *want, 
 
 static ot_model *convert_into_zero(const char *source) {
     ot_weights w;
-    if (ot_weights_load(fixture(source), &w) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_weights_load(NULL, fixture(source), &w) != OT_OK) fail_msg("%s", ot_last_error());
     ot_model *m = load_model(fixture("cnn_zero.onnx"));
     ot_match_report r;
     ot_match_options strict = {NULL, 1};
@@ -82,8 +82,8 @@ static void fills_pytorch_weights(void **state) {
 static void engine_matches_pytorch(void **state) {
     (void)state;
     ot_tensor input, expected;
-    assert_int_equal(ot_npy_load(fixture("input.npy"), &input), OT_OK);
-    assert_int_equal(ot_npy_load(fixture("output.npy"), &expected), OT_OK);
+    assert_int_equal(ot_npy_load(NULL, fixture("input.npy"), &input), OT_OK);
+    assert_int_equal(ot_npy_load(NULL, fixture("output.npy"), &expected), OT_OK);
     for (size_t s = 0; s < sizeof sources / sizeof sources[0]; s++) {
         ot_model *m = convert_into_zero(sources[s]);
         ot_tensor y = ts_run(m, 1, &input, 0);
@@ -124,7 +124,7 @@ static void round_trips_bit_exact(void **state) {
         snprintf(onnx_path, sizeof onnx_path, "%s/%s.onnx", dir, files[f]);
         assert_int_equal(ot_weights_save(path, formats[f], &exported, 0), OT_OK);
         ot_weights back;
-        assert_int_equal(ot_weights_load(path, &back), OT_OK);
+        assert_int_equal(ot_weights_load(NULL, path, &back), OT_OK);
         assert_int_equal(back.format, formats[f]);
         ot_model *m = load_model(fixture("cnn_zero.onnx"));
         ot_match_report r;
@@ -280,7 +280,7 @@ static void cli_usage_errors(void **state) {
     const char *forced[] = {"convert", fixture("cnn.onnx"), "-o", o1, "--format", "safetensors"};
     assert_int_equal(run_cli(forced, 6, out, sizeof out, err, sizeof err), 0);
     ot_weights w;
-    assert_int_equal(ot_weights_load(o1, &w), OT_OK);
+    assert_int_equal(ot_weights_load(NULL, o1, &w), OT_OK);
     assert_int_equal(w.format, OT_WEIGHTS_SAFETENSORS);
     assert_int_equal(w.count, 10);
     ot_weights_free(&w);
@@ -293,7 +293,7 @@ static void cli_usage_errors(void **state) {
     ot_model_free(reference);
     const char *pt_to_st[] = {"convert", fixture("cnn_state.pt"), "-o", o1, "--format", "safetensors"};
     assert_int_equal(run_cli(pt_to_st, 6, out, sizeof out, err, sizeof err), 0);
-    assert_int_equal(ot_weights_load(o1, &w), OT_OK);
+    assert_int_equal(ot_weights_load(NULL, o1, &w), OT_OK);
     assert_int_equal(w.count, 11);
     ot_weights_free(&w);
     const char *help[] = {"convert", "--help"};

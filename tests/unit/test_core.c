@@ -20,10 +20,19 @@ static void tensor_sizes(void **state) {
     assert_non_null(strstr(ot_last_error(), "'big'"));
     assert_int_equal(ot_tensor_byte_size(OT_FLOAT, 2, negative, "neg", &bytes), OT_ERR_MEMORY);
     assert_int_equal(ot_tensor_byte_size(OT_STRING, 3, ok_dims, "s", &bytes), OT_ERR_UNSUPPORTED);
-    ot_set_memory_limit(64);
-    assert_int_equal(ot_tensor_byte_size(OT_FLOAT, 3, ok_dims, "t", &bytes), OT_ERR_MEMORY);
-    assert_non_null(strstr(ot_last_error(), "--max-memory"));
-    ot_set_memory_limit(0);
+    /* The memory limit is the context's: 96 bytes fit in none, not in 64. */
+    ot_context_options options = {.threads = 1, .memory_limit = 64};
+    ot_context *ctx;
+    assert_int_equal(ot_context_create(&options, &ctx), OT_OK);
+    ot_tensor t = {0};
+    assert_int_equal(ot_tensor_alloc(ctx, &t, OT_FLOAT, 3, ok_dims, "t"), OT_ERR_MEMORY);
+    assert_string_equal(ot_last_error(), "t needs 0.0 MiB, over the memory limit of 0.0 MiB");
+    assert_null(t.data);
+    assert_int_equal(ot_tensor_alloc(NULL, &t, OT_FLOAT, 3, ok_dims, "t"), OT_OK);
+    ot_tensor_free(&t);
+    assert_int_equal(ot_check_memory(ctx, 64, "exactly the limit"), OT_OK);
+    assert_int_equal(ot_check_memory(NULL, SIZE_MAX, "no context, no limit"), OT_OK);
+    ot_context_free(ctx);
     char buf[64];
     int64_t sym[2] = {-1, 5};
     assert_string_equal(ot_shape_string(2, sym, buf, sizeof buf), "[?,5]");

@@ -69,7 +69,7 @@ static void assert_bools(const ot_tensor *y, int n, const uint8_t *want) {
 
 static ot_tensor bool_tensor(int ndim, const int64_t *dims, const uint8_t *values) {
     ot_tensor t;
-    assert_int_equal(ot_tensor_alloc(&t, OT_BOOL, ndim, dims, "test"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &t, OT_BOOL, ndim, dims, "test"), OT_OK);
     memcpy(t.data, values, (size_t)ot_tensor_numel(&t));
     return t;
 }

@@ -7,7 +7,7 @@
 #include "test_support.h"
 
 static void load_ok(const char *path, ot_weights *w) {
-    if (ot_weights_load(path, w) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_weights_load(NULL, path, w) != OT_OK) fail_msg("%s", ot_last_error());
 }
 
 static const ot_tensor *find(const ot_weights *w, const char *name) {
@@ -82,7 +82,7 @@ static void save_weights_layout(void **state) {
 
 static void expect_error(const char *path, const char *part) {
     ot_weights w;
-    ot_status status = ot_weights_load(path, &w);
+    ot_status status = ot_weights_load(NULL, path, &w);
     if (status == OT_OK) fail_msg("%s accepted", path);
     assert_int_equal(status, OT_ERR_FORMAT);
     assert_int_equal(w.count, 0);
@@ -109,7 +109,7 @@ static void truncated(void **state) {
         snprintf(path, sizeof path, "%s/cut%zu.h5", dir, c);
         assert_int_equal(ot_write_file_atomic(path, data, cuts[c]), OT_OK);
         ot_weights w;
-        ot_status status = ot_weights_load(path, &w);
+        ot_status status = ot_weights_load(NULL, path, &w);
         if (status == OT_OK) fail_msg("cut at %zu accepted", cuts[c]);
         assert_int_equal(w.count, 0);
         assert_non_null(strstr(ot_last_error(), path));
@@ -126,7 +126,7 @@ static void libhdf5_heap_overflow_is_contained(void **state) {
     snprintf(path, sizeof path, "%s/../fuzz/regressions/keras_h5/libhdf5_attribute_heap_overflow.h5", OT_FIXTURES);
     ot_weights w;
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(ot_weights_load(path, &w), OT_ERR_FORMAT);
+        assert_int_equal(ot_weights_load(NULL, path, &w), OT_ERR_FORMAT);
         assert_int_equal(w.count, 0);
         assert_non_null(strstr(ot_last_error(), "libhdf5_attribute_heap_overflow.h5"));
     }

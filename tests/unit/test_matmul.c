@@ -17,7 +17,7 @@ static ot_tensor load_fixture(const char *case_name, const char *name) {
     char file[256];
     snprintf(file, sizeof file, "conv/%s_%s.npy", case_name, name);
     ot_tensor t;
-    if (ot_npy_load(ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
+    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
     return t;
 }
 

@@ -7,7 +7,7 @@
 
 static ot_tensor load(const char *name) {
     ot_tensor t;
-    if (ot_npy_load(ts_fixture(name), &t) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
+    if (ot_npy_load(NULL, ts_fixture(name), &t) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
     return t;
 }
 
@@ -62,7 +62,7 @@ static void write_round_trip(void **state) {
     snprintf(path, sizeof path, "%s/out.npy", dir);
     ot_tensor t = load("npy/i8.npy"), back;
     assert_int_equal(ot_npy_save(path, &t), OT_OK);
-    assert_int_equal(ot_npy_load(path, &back), OT_OK);
+    assert_int_equal(ot_npy_load(NULL, path, &back), OT_OK);
     assert_true(ot_tensor_same_shape(&t, &back));
     assert_memory_equal(t.data, back.data, 3 * sizeof(int64_t));
     ot_tensor_free(&t);
@@ -83,7 +83,7 @@ static void refusals(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ot_tensor t = {0};
-        ot_status status = ot_npy_load(ts_fixture(cases[i].file), &t);
+        ot_status status = ot_npy_load(NULL, ts_fixture(cases[i].file), &t);
         if (status != cases[i].code) fail_msg("%s: got %s (%s)", cases[i].file, ot_status_name(status), ot_last_error());
         if (!strstr(ot_last_error(), cases[i].words) || !strstr(ot_last_error(), cases[i].file))
             fail_msg("%s: message '%s'", cases[i].file, ot_last_error());

@@ -14,7 +14,7 @@ static const char *const cnn_names[] = {
     "bn1.num_batches_tracked", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias"};
 
 static void load_ok(const char *path, ot_weights *w) {
-    if (ot_weights_load(path, w) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_weights_load(NULL, path, w) != OT_OK) fail_msg("%s", ot_last_error());
 }
 
 static size_t bytes_of(const ot_tensor *t) {
@@ -76,7 +76,7 @@ static void round_trip(void **state) {
     /* add a bool and a uint8 tensor so more dtypes go through */
     int64_t d3[1] = {3};
     ot_tensor b;
-    assert_int_equal(ot_tensor_alloc(&b, OT_BOOL, 1, d3, "b"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &b, OT_BOOL, 1, d3, "b"), OT_OK);
     ((unsigned char *)b.data)[1] = 1;
     assert_int_equal(ot_weights_add(&src, "test", "flags/b:0", &b, NULL, NULL), OT_OK);
     const char *dir = ts_temp_dir();
@@ -97,7 +97,7 @@ static void round_trip(void **state) {
         size_t size;
         assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
         ot_zip z;
-        assert_int_equal(ot_zip_open(&z, data, size, path), OT_OK);
+        assert_int_equal(ot_zip_open(NULL, &z, data, size, path), OT_OK);
         assert_string_equal(z.entries[0].name, "conv1.weight.npy");
         assert_int_equal(z.entries[0].method, compress ? OT_ZIP_DEFLATED : OT_ZIP_STORED);
         ot_zip_close(&z);
@@ -108,7 +108,7 @@ static void round_trip(void **state) {
 
 static void expect_load_error(const char *path, ot_status code, const char *part) {
     ot_weights w;
-    ot_status status = ot_weights_load(path, &w);
+    ot_status status = ot_weights_load(NULL, path, &w);
     if (status == OT_OK) fail_msg("%s was accepted", path);
     assert_int_equal(status, code);
     assert_int_equal(w.count, 0);
@@ -168,7 +168,7 @@ static void bad_members(void **state) {
         size_t npy_size;
         int64_t one[1] = {1};
         ot_tensor t;
-        assert_int_equal(ot_tensor_alloc(&t, OT_FLOAT, 1, one, "ok"), OT_OK);
+        assert_int_equal(ot_tensor_alloc(NULL, &t, OT_FLOAT, 1, one, "ok"), OT_OK);
         assert_int_equal(ot_npy_serialize(&t, &npy, &npy_size), OT_OK);
         ot_tensor_free(&t);
         assert_int_equal(ot_zip_writer_add(&zw, "ok.npy", npy, npy_size, OT_ZIP_STORED), OT_OK);
@@ -182,7 +182,7 @@ static void bad_members(void **state) {
             unsigned char *data;
             size_t size;
             assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
-            assert_int_equal(ot_weights_parse_npz(data, size, path, &w), cases[i].code);
+            assert_int_equal(ot_weights_parse_npz(NULL, data, size, path, &w), cases[i].code);
             assert_non_null(strstr(ot_last_error(), cases[i].part));
             ot_weights_free(&w);
             free(data);

@@ -13,7 +13,7 @@
 
 static ot_model *load(const char *name) {
     ot_model *m;
-    if (ot_model_load_onnx(ts_fixture(name), &m) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
+    if (ot_model_load_onnx(NULL, ts_fixture(name), &m) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
     return m;
 }
 
@@ -25,8 +25,8 @@ static void assert_close(const ot_tensor *got, const ot_tensor *want, double tol
 
 static void run_and_compare(ot_model *m, const char *x_name, const char *y_name) {
     ot_tensor x, y;
-    assert_int_equal(ot_npy_load(ts_fixture(x_name), &x), OT_OK);
-    assert_int_equal(ot_npy_load(ts_fixture(y_name), &y), OT_OK);
+    assert_int_equal(ot_npy_load(NULL, ts_fixture(x_name), &x), OT_OK);
+    assert_int_equal(ot_npy_load(NULL, ts_fixture(y_name), &y), OT_OK);
     ot_tensor got = ts_run(m, 1, &x, 0);
     assert_close(&got, &y, 1e-5);
     ot_tensor_free(&got);
@@ -95,7 +95,7 @@ static void round_trip_is_exact(void **state) {
     ot_model *m = load("onnx/mlp.onnx");
     assert_int_equal(ot_model_save_onnx(m, path), OT_OK);
     ot_model *again;
-    assert_int_equal(ot_model_load_onnx(path, &again), OT_OK);
+    assert_int_equal(ot_model_load_onnx(NULL, path, &again), OT_OK);
     assert_int_equal(again->n_layers, m->n_layers);
     for (int i = 0; i < m->n_layers; i++) {
         assert_string_equal(again->layers[i].name, m->layers[i].name);
@@ -129,7 +129,7 @@ static void external_data_inside_folder(void **state) {
 /* Each bad file fails with `code` and a message containing `words`. */
 static void expect_refused(const char *name, ot_status code, const char *words) {
     ot_model *m = NULL;
-    ot_status status = ot_model_load_onnx(ts_fixture(name), &m);
+    ot_status status = ot_model_load_onnx(NULL, ts_fixture(name), &m);
     if (status != code) fail_msg("%s: expected status %s, got %s (%s)", name, ot_status_name(code), ot_status_name(status), ot_last_error());
     assert_null(m);
     if (!strstr(ot_last_error(), words)) fail_msg("%s: message '%s' lacks '%s'", name, ot_last_error(), words);
@@ -177,7 +177,7 @@ static void refuses_symlink_escaping_folder(void **state) {
     fclose(f);
     free(data);
     ot_model *m = NULL;
-    assert_int_equal(ot_model_load_onnx(model, &m), OT_ERR_INVALID);
+    assert_int_equal(ot_model_load_onnx(NULL, model, &m), OT_ERR_INVALID);
     assert_non_null(strstr(ot_last_error(), "outside"));
     unlink(model);
     unlink(link);

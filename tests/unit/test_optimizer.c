@@ -46,7 +46,7 @@ static ot_tensor load_fixture(const char *name) {
     char file[128];
     snprintf(file, sizeof file, "optim/%s.npy", name);
     ot_tensor t;
-    if (ot_npy_load(ts_fixture(file), &t) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s", ot_last_error());
     assert_int_equal(t.dtype, OT_FLOAT);
     return t;
 }
@@ -76,7 +76,7 @@ static double run_case(const optim_case *c, const ot_tensor *params0, const ot_t
 
     ot_optimizer_config config = case_config(c);
     ot_optimizer *opt;
-    if (ot_optimizer_create(&config, n, &opt) != OT_OK) fail_msg("%s: %s", c->name, ot_last_error());
+    if (ot_optimizer_create(NULL, &config, n, &opt) != OT_OK) fail_msg("%s: %s", c->name, ot_last_error());
     float params[64];
     assert_true(n <= 64);
     memcpy(params, params0->data, sizeof(float) * (size_t)n);
@@ -163,7 +163,7 @@ static ot_optimizer *create_default(ot_optimizer_kind kind, float momentum, int6
     ot_optimizer_defaults(kind, &c);
     if (momentum >= 0.0f) c.momentum = momentum;
     ot_optimizer *opt;
-    if (ot_optimizer_create(&c, n, &opt) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_optimizer_create(NULL, &c, n, &opt) != OT_OK) fail_msg("%s", ot_last_error());
     return opt;
 }
 
@@ -240,7 +240,7 @@ static void split_steps_match_small_blocks(void **state) {
 
 static void expect_refused(const ot_optimizer_config *c, const char *needle) {
     ot_optimizer *opt = (ot_optimizer *)1;
-    assert_int_equal(ot_optimizer_create(c, 10, &opt), OT_ERR_INVALID);
+    assert_int_equal(ot_optimizer_create(NULL, c, 10, &opt), OT_ERR_INVALID);
     assert_null(opt);
     if (!strstr(ot_last_error(), needle))
         fail_msg("message '%s' does not mention '%s'", ot_last_error(), needle);
@@ -274,7 +274,7 @@ static void bad_configurations_are_refused(void **state) {
     expect_refused(&c, "unknown optimizer kind 42");
     ot_optimizer *opt = (ot_optimizer *)1;
     ot_optimizer_defaults(OT_OPTIMIZER_SGD, &c);
-    assert_int_equal(ot_optimizer_create(&c, -3, &opt), OT_ERR_INVALID);
+    assert_int_equal(ot_optimizer_create(NULL, &c, -3, &opt), OT_ERR_INVALID);
     assert_null(opt);
 }
 

@@ -12,7 +12,7 @@
 #include "formats/json.h"
 
 static void load_ok(const char *path, ot_weights *w) {
-    if (ot_weights_load(path, w) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_weights_load(NULL, path, w) != OT_OK) fail_msg("%s", ot_last_error());
 }
 
 static size_t bytes_of(const ot_tensor *t) {
@@ -51,7 +51,7 @@ static void reads_every_dtype(void **state) {
         char file[64];
         snprintf(file, sizeof file, "weights/dtypes_%s.npy", keys[k]);
         ot_tensor expected;
-        assert_int_equal(ot_npy_load(ts_fixture(file), &expected), OT_OK);
+        assert_int_equal(ot_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
         int i = ot_weights_find(&w, keys[k]);
         assert_true(i >= 0);
         const ot_tensor *t = &w.items[i].tensor;
@@ -91,7 +91,7 @@ static void writes_the_spec(void **state) {
         }
         /* and it reads back to the same tensors */
         ot_weights back = {0};
-        assert_int_equal(ot_safetensors_parse(ours, our_size, "ours", &back), OT_OK);
+        assert_int_equal(ot_safetensors_parse(NULL, ours, our_size, "ours", &back), OT_OK);
         assert_int_equal(back.count, w.count);
         for (int i = 0; i < w.count; i++) {
             int j = ot_weights_find(&back, w.items[i].name);
@@ -109,7 +109,7 @@ static void writes_the_spec(void **state) {
 static void expect_error(const char *fixture, const char *part) {
     ot_weights w;
     const char *path = ts_fixture(fixture);
-    ot_status status = ot_weights_load(path, &w);
+    ot_status status = ot_weights_load(NULL, path, &w);
     if (status == OT_OK) fail_msg("%s accepted", fixture);
     assert_int_equal(status, OT_ERR_FORMAT);
     assert_int_equal(w.count, 0);
@@ -175,7 +175,7 @@ static void bad_headers(void **state) {
         for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)n >> (8 * i));
         memcpy(buf + 8, cases[c].header, n);
         ot_weights w = {0};
-        ot_status status = ot_safetensors_parse(buf, 8 + n + cases[c].data, "x.safetensors", &w);
+        ot_status status = ot_safetensors_parse(NULL, buf, 8 + n + cases[c].data, "x.safetensors", &w);
         if (status == OT_OK) fail_msg("case %zu accepted", c);
         if (!strstr(ot_last_error(), "x.safetensors") || !strstr(ot_last_error(), cases[c].part))
             fail_msg("case %zu: '%s' lacks '%s'", c, ot_last_error(), cases[c].part);
@@ -194,7 +194,7 @@ static void prefixes(void **state) {
         unsigned char *copy = malloc(n + 1);
         memcpy(copy, data, n);
         ot_weights w = {0};
-        if (ot_safetensors_parse(copy, n, "p", &w) == OT_OK) fail_msg("prefix %zu accepted", n);
+        if (ot_safetensors_parse(NULL, copy, n, "p", &w) == OT_OK) fail_msg("prefix %zu accepted", n);
         ot_weights_free(&w);
         free(copy);
     }

@@ -34,7 +34,7 @@ static float **run_deep(const char *act, const char *init_text, int normal_weigh
     assert_int_equal(ot_init_parse(init_text, &init), OT_OK);
     ot_rng rng;
     ot_rng_seed(&rng, 42);
-    if (ot_model_append_layers(m, spec, "x", &init, &rng, "") != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_model_append_layers(NULL, m, spec, "x", &init, &rng, "") != OT_OK) fail_msg("%s", ot_last_error());
     if (normal_weights) /* plain N(0,1) weights, not one of the scaled initializers */
         for (int v = 0; v < m->n_values; v++) {
             ot_value *value = &m->values[v];

@@ -86,7 +86,7 @@ static ot_tensor arange_float(int ndim, const int64_t *dims) {
 
 static ot_tensor arange_int64(int ndim, const int64_t *dims) {
     ot_tensor t;
-    assert_int_equal(ot_tensor_alloc(&t, OT_INT64, ndim, dims, "test"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &t, OT_INT64, ndim, dims, "test"), OT_OK);
     for (int64_t i = 0; i < ot_tensor_numel(&t); i++) ((int64_t *)t.data)[i] = i;
     return t;
 }
@@ -355,7 +355,7 @@ static void concat_inputs(void **state) {
     ot_tensor a = ts_int64(2, I64(2, 1), I64(1, 2));
     ot_tensor b = ts_int64(2, I64(2, 2), I64(3, 4, 5, 6));
     ot_tensor c;
-    assert_int_equal(ot_tensor_alloc(&c, OT_INT64, 2, I64(2, 0), "c"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &c, OT_INT64, 2, I64(2, 0), "c"), OT_OK);
     const ot_tensor *in[3] = {&a, &b, &c};
     ot_attr axis = ts_attr_int("axis", -1);
     ot_tensor y = run_op("Concat", 13, 3, in, 1, 0, 1, &axis);
@@ -493,7 +493,7 @@ static void gather_indices(void **state) {
     /* int32 indices, int64 data, axis 0, repeated index */
     ot_tensor di = arange_int64(2, I64(3, 4));
     ot_tensor idx32;
-    assert_int_equal(ot_tensor_alloc(&idx32, OT_INT32, 1, I64(3), "idx32"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &idx32, OT_INT32, 1, I64(3), "idx32"), OT_OK);
     memcpy(idx32.data, (const int32_t[]){2, 0, 2}, 3 * sizeof(int32_t));
     const ot_tensor *in32[2] = {&di, &idx32};
     y = run_op("Gather", 1, 2, in32, 1, 0, 0, NULL);
@@ -579,7 +579,7 @@ static void pad_modes(void **state) {
     ts_expect_int64s(&y, I64(-1, 7, 8, -1, -1), 5);
     ot_tensor_free(&y);
     ot_tensor xb;
-    assert_int_equal(ot_tensor_alloc(&xb, OT_BOOL, 1, I64(2), "xb"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &xb, OT_BOOL, 1, I64(2), "xb"), OT_OK);
     ((uint8_t *)xb.data)[0] = 1;
     y = run_op("Pad", 13, 2, (const ot_tensor *[]){&xb, &p1}, 1, 0, 0, NULL);
     assert_int_equal(y.dtype, OT_BOOL);

@@ -73,7 +73,7 @@ static ot_attr attr_tensor(const char *name, const ot_tensor *t) {
 
 static ot_tensor typed(ot_dtype dtype, int ndim, const int64_t *dims, const void *values) {
     ot_tensor t;
-    assert_int_equal(ot_tensor_alloc(&t, dtype, ndim, dims, "test"), OT_OK);
+    assert_int_equal(ot_tensor_alloc(NULL, &t, dtype, ndim, dims, "test"), OT_OK);
     memcpy(t.data, values, (size_t)ot_tensor_numel(&t) * ot_dtype_size(dtype));
     return t;
 }

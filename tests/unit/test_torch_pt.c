@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 static void load_ok(const char *path, ot_weights *w) {
-    if (ot_weights_load(path, w) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_weights_load(NULL, path, w) != OT_OK) fail_msg("%s", ot_last_error());
 }
 
 static size_t bytes_of(const ot_tensor *t) {
@@ -68,7 +68,7 @@ static void strided_views(void **state) {
         char file[64];
         snprintf(file, sizeof file, "weights/views_%s.npy", views[k]);
         ot_tensor expected;
-        assert_int_equal(ot_npy_load(ts_fixture(file), &expected), OT_OK);
+        assert_int_equal(ot_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
         assert_same(&w.items[ot_weights_find(&w, views[k])].tensor, &expected, views[k]);
         ot_tensor_free(&expected);
     }
@@ -90,7 +90,7 @@ static void storage_dtypes(void **state) {
         char file[64];
         snprintf(file, sizeof file, "weights/dtypes_%s.npy", keys[k]);
         ot_tensor expected;
-        assert_int_equal(ot_npy_load(ts_fixture(file), &expected), OT_OK);
+        assert_int_equal(ot_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
         const ot_tensor *t = &w.items[ot_weights_find(&w, keys[k])].tensor;
         assert_int_equal(t->dtype, want[k]);
         assert_same(t, &expected, keys[k]);
@@ -101,7 +101,7 @@ static void storage_dtypes(void **state) {
 
 static void expect_error(const char *path, ot_status code, const char *part) {
     ot_weights w;
-    ot_status status = ot_weights_load(path, &w);
+    ot_status status = ot_weights_load(NULL, path, &w);
     if (status == OT_OK) fail_msg("%s accepted", path);
     assert_int_equal(status, code);
     assert_int_equal(w.count, 0);
@@ -253,7 +253,7 @@ static void pickle_prefixes(void **state) {
     size_t size;
     assert_int_equal(ot_read_file(ts_fixture("weights/cnn_state.pt"), 0, &data, &size), OT_OK);
     ot_zip z;
-    assert_int_equal(ot_zip_open(&z, data, size, "cnn_state.pt"), OT_OK);
+    assert_int_equal(ot_zip_open(NULL, &z, data, size, "cnn_state.pt"), OT_OK);
     int pkl = ot_zip_find(&z, "cnn_state/data.pkl");
     assert_true(pkl >= 0);
     unsigned char *pickle;
@@ -276,7 +276,7 @@ static void pickle_prefixes(void **state) {
         }
         assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
         ot_weights w;
-        if (ot_weights_load(path, &w) == OT_OK) fail_msg("pickle cut at %zu accepted", n);
+        if (ot_weights_load(NULL, path, &w) == OT_OK) fail_msg("pickle cut at %zu accepted", n);
     }
     free(pickle);
     ot_zip_close(&z);

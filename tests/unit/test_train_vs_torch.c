@@ -26,7 +26,7 @@ static void run_case(const train_case *tc) {
     char path[256];
     snprintf(path, sizeof path, "train/%s", tc->model);
     ot_model *m;
-    if (ot_model_load_onnx(ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_model_load_onnx(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
     char spec[4096];
     snprintf(path, sizeof path, "train/%s", tc->data ? tc->data : "data.npz");
     snprintf(spec, sizeof spec, "npz:%s", ts_fixture(path));
@@ -50,21 +50,21 @@ static void run_case(const train_case *tc) {
     config.epochs = 1;
     config.batch = 32;
     config.shuffle = 0;
-    ot_train_result result;
-    int64_t saved_channels = conv_fft_min_channels;
-    double saved_gain = conv_fft_min_gain;
+    /* The FFT cases send every conv through the FFT path. */
+    ot_conv_tuning tuning = ot_conv_tuning_default();
     if (tc->fft) {
-        conv_fft_min_channels = 1;
-        conv_fft_min_gain = 0.0;
+        tuning.fft_min_channels = 1;
+        tuning.fft_min_gain = 0.0;
     }
+    config.context = ts_context();
+    config.conv_tuning = &tuning;
+    ot_train_result result;
     ot_status status = ot_train(m, &config, data, NULL, &result);
-    conv_fft_min_channels = saved_channels;
-    conv_fft_min_gain = saved_gain;
     if (status != OT_OK) fail_msg("%s: %s", tc->name, ot_last_error());
 
     snprintf(path, sizeof path, "train/expected/%s.npz", tc->expected ? tc->expected : tc->name);
     ot_weights expected;
-    if (ot_weights_load(ts_fixture(path), &expected) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_weights_load(NULL, ts_fixture(path), &expected) != OT_OK) fail_msg("%s", ot_last_error());
     double worst = 0;
     for (int i = 0; i < expected.count; i++) {
         int v = ot_model_find_value(m, expected.items[i].name);

@@ -55,7 +55,7 @@ static ot_tensor load_table(const char *name) {
     char file[128];
     snprintf(file, sizeof file, "optim/onnx_%s.npy", name);
     ot_tensor t;
-    if (ot_npy_load(ts_fixture(file), &t) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s", ot_last_error());
     assert_int_equal(t.dtype, OT_FLOAT);
     assert_int_equal(t.ndim, 2);
     assert_int_equal(t.dims[1], N);

@@ -44,13 +44,13 @@ static int said(const messages *m, const char *words) {
 /* The demo model cut before its last layer with a new 5-way head, convolutions frozen. */
 static ot_model *prepared_model_head(const char *cut, const char *upto, const char *head) {
     ot_model *m;
-    if (ot_model_load_onnx(DEMO_MODEL, &m) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_model_load_onnx(NULL, DEMO_MODEL, &m) != OT_OK) fail_msg("%s", ot_last_error());
     assert_int_equal(ot_model_cut(m, cut), OT_OK);
     ot_init_spec init;
     ot_init_parse("auto", &init);
     ot_rng rng;
     ot_rng_seed(&rng, 3);
-    if (ot_model_append_layers(m, head, m->values[m->outputs[0]].name, &init, &rng, "head_") != OT_OK)
+    if (ot_model_append_layers(NULL, m, head, m->values[m->outputs[0]].name, &init, &rng, "head_") != OT_OK)
         fail_msg("%s", ot_last_error());
     ot_freeze_rule rule = {OT_FREEZE_UPTO, upto};
     assert_int_equal(ot_model_apply_freeze(m, 1, &rule), OT_OK);
@@ -73,6 +73,7 @@ static ot_dataset *data(int64_t limit, int test) {
 static ot_train_config config_with(messages *log, const char *cache) {
     ot_train_config c;
     ot_train_config_defaults(&c);
+    c.context = ts_context();
     c.epochs = 2;
     c.batch = 16;
     c.cache_dir = cache;
@@ -221,9 +222,9 @@ static void cache_reused_and_rebuilt(void **state) {
     log.count = 0;
     m = conv_cut_model();
     ((float *)tensor(m, "conv2.weight")->data)[0] += 0.5f;
-    ot_set_fast_convolution(1);
+    c.fast_convolution = 1;
     assert_int_equal(ot_train(m, &c, d2, NULL, &r), OT_OK);
-    ot_set_fast_convolution(0);
+    c.fast_convolution = 0;
     assert_true(said(&log, "frozen graph, cut point or conv arithmetic changed"));
     ot_model_free(m);
 
@@ -316,7 +317,7 @@ static void test_set_scored_from_the_cache(void **state) {
     ot_train_result r;
     assert_int_equal(ot_train(m, &c, d, NULL, &r), OT_OK);
     ot_eval_result whole, cached;
-    assert_int_equal(ot_evaluate(m, OT_LOSS_SOFTMAX_CE, NULL, NULL, 256, test, &whole), OT_OK);
+    assert_int_equal(ot_evaluate(m, &c, 256, test, &whole), OT_OK);
     for (int run = 0; run < 2; run++) {
         log.count = 0;
         if (ot_evaluate_cached(m, &c, "test", test, &cached) != OT_OK) fail_msg("%s", ot_last_error());
@@ -375,7 +376,7 @@ static void early_stopping_keeps_the_best(void **state) {
     assert_true(r.best_epoch < r.epochs_run);
     /* The returned weights score the best validation loss seen, not the last epoch's. */
     ot_eval_result e;
-    assert_int_equal(ot_evaluate(m, OT_LOSS_SOFTMAX_CE, NULL, NULL, 256, val, &e), OT_OK);
+    assert_int_equal(ot_evaluate(m, &c, 256, val, &e), OT_OK);
     if (fabs(e.loss - log.best_val) > 1e-5) fail_msg("final val loss %.6f, best was %.6f", e.loss, log.best_val);
     ot_dataset_free(d);
     ot_dataset_free(val);

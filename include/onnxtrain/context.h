@@ -1,0 +1,48 @@
+/* The context: what a program's calls into onnxtrain share, instead of process-wide
+ * settings: the compute threads and the memory limit.
+ *
+ *     ot_context_options options = {.threads = 0, .memory_limit = (size_t)2 << 30};
+ *     ot_context *ctx;
+ *     if (ot_context_create(&options, &ctx) != OT_OK) ...;
+ *     ot_model_load_onnx(ctx, "model.onnx", &model);       // loads, plans and training use it
+ *     ...
+ *     ot_context_free(ctx);
+ *
+ * A NULL context everywhere means one thread and no memory limit. A context may be used by
+ * one thread at a time for running plans (its pool runs one parallel loop at a time; a second
+ * thread's loops then run serially on that thread, still correct). */
+#ifndef ONNXTRAIN_CONTEXT_H
+#define ONNXTRAIN_CONTEXT_H
+
+#include <stddef.h>
+
+#include "onnxtrain/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ot_context ot_context;
+
+typedef struct ot_context_options {
+    /* Compute threads, the caller's included; 0: OpenBLAS's count (OPENBLAS_NUM_THREADS, or
+     * the cores). With more than one, the context splits every GEMM over its threads and
+     * makes OpenBLAS single-threaded (openblas_set_num_threads(1), which is OpenBLAS's own
+     * process-wide setting), so the two never compete for the cores. */
+    int threads;
+    /* Any single buffer larger than this many bytes (a tensor, a plan's arena, a decoded
+     * image, a file to read) is refused with OT_ERR_MEMORY before it is allocated; 0: none. */
+    size_t memory_limit;
+} ot_context_options;
+
+/* options may be NULL (the defaults: OpenBLAS's thread count, no memory limit). */
+ot_status ot_context_create(const ot_context_options *options, ot_context **out);
+void ot_context_free(ot_context *ctx);
+
+int ot_context_threads(const ot_context *ctx);
+size_t ot_context_memory_limit(const ot_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,16 @@
+/* What the library reads from a context (onnxtrain/context.h). */
+#ifndef OT_CONTEXT_INTERNAL_H
+#define OT_CONTEXT_INTERNAL_H
+
+#include "onnxtrain/context.h"
+#include "thread_pool.h"
+
+struct ot_context {
+    ot_pool *pool; /* NULL: one thread */
+    size_t memory_limit;
+};
+
+/* The context's pool; NULL (serial) for a NULL context. */
+ot_pool *ot_context_pool(const ot_context *ctx);
+
+#endif

@@ -1,0 +1,27 @@
+/* How convolutions choose their algorithm: a plan option (ot_plan_options.conv_tuning), read
+ * when the plan is made; NULL takes ot_conv_tuning_default(). Tests lower the thresholds to
+ * run small convs through each path. */
+#ifndef OT_CONV_TUNING_H
+#define OT_CONV_TUNING_H
+
+#include <stdint.h>
+
+typedef struct ot_conv_tuning {
+    /* Upper bound on an im2col column buffer, in floats (64 MiB): larger convs are cut into
+     * ranges of output positions. */
+    int64_t column_budget_floats;
+    /* Winograd (conv_winograd.c) for convs with at least this many input and output
+     * channels; tiles go through in chunks of about chunk_floats transformed values. */
+    int64_t winograd_min_channels;
+    int64_t winograd_chunk_floats;
+    /* FFT (conv_fft.c) for convs with at least this many channels and min_gain times fewer
+     * multiply-adds than im2col; samples go through in chunks (the spectra grow with them). */
+    int64_t fft_min_channels;
+    double fft_min_gain;
+    int64_t fft_chunk_samples;
+} ot_conv_tuning;
+
+/* The defaults every plan uses unless told otherwise. */
+ot_conv_tuning ot_conv_tuning_default(void);
+
+#endif
