@@ -174,7 +174,7 @@ static ot_status infer_steps(ot_plan *p) {
         int grad_in = 0;
         for (int k = 0; k < l->n_inputs; k++) {
             int v = l->inputs[k];
-            int param_slot = !(k < 32 && (l->op->non_param_inputs >> k) & 1);
+            int param_slot = ot_role_is_trained(ot_op_input_role(l->op, k));
             if (v >= 0 && p->needs_grad[v] && param_slot) grad_in = 1;
         }
         if (!grad_in) continue;
@@ -306,7 +306,7 @@ static void link_gradients(ot_plan *p) {
         const ot_layer *l = &p->model->layers[s->layer];
         for (int k = 0; k < l->n_inputs; k++) {
             int v = l->inputs[k];
-            int param_slot = !(k < 32 && (l->op->non_param_inputs >> k) & 1);
+            int param_slot = ot_role_is_trained(ot_op_input_role(l->op, k));
             s->din[k] = s->run_backward && v >= 0 && p->needs_grad[v] && param_slot ? &p->grads[v] : NULL;
         }
         for (int k = 0; k < l->n_outputs; k++) {

@@ -27,7 +27,7 @@ static int is_weight(const ot_value *v) {
 static int foldable(const ot_model *m, const ot_layer *l) {
     if (!l->op || (l->op->flags & OT_OP_RANDOM) || produces_graph_output(m, l)) return 0;
     /* Identity copies a weight; Shape reads only its dims: neither hides a weight's name. */
-    int identity = !strcmp(l->op_type, "Identity") || (l->op->flags & OT_OP_SHAPE_ONLY);
+    int identity = (l->op->flags & (OT_OP_COPY | OT_OP_SHAPE_ONLY)) != 0;
     for (int k = 0; k < l->n_inputs; k++) {
         if (l->inputs[k] < 0) continue;
         const ot_value *v = &m->values[l->inputs[k]];
@@ -75,7 +75,7 @@ static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
             /* An Identity of a weight is that weight's own copy (trained as it was); anything
              * else computed here (Constant, shape arithmetic) is a constant, not trained
              * unless unfrozen by name. */
-            v->frozen = strcmp(l->op_type, "Identity") || l->inputs[0] < 0 ? 1 : m->values[l->inputs[0]].frozen;
+            v->frozen = !(l->op->flags & OT_OP_COPY) || l->inputs[0] < 0 ? 1 : m->values[l->inputs[0]].frozen;
             v->has_type = v->has_shape = 1;
             v->export_value_info = 0;
             for (int d = 0; d < OT_MAX_DIMS; d++) {
@@ -104,10 +104,10 @@ static ot_status unshare_statistics(ot_model *m) {
     ot_status status = OT_OK;
     for (int i = 0; i < m->n_layers && status == OT_OK; i++) {
         ot_layer *l = &m->layers[i];
-        if (!l->op || !l->op->non_param_inputs) continue;
-        for (int k = 0; k < l->n_inputs && k < 32 && status == OT_OK; k++) {
+        if (!l->op) continue;
+        for (int k = 0; k < l->n_inputs && status == OT_OK; k++) {
             int v = l->inputs[k];
-            if (v < 0 || !((l->op->non_param_inputs >> k) & 1)) continue;
+            if (v < 0 || ot_role_is_trained(ot_op_input_role(l->op, k))) continue;
             if (m->values[v].kind != OT_VALUE_INITIALIZER || uses[v] < 2) continue;
             if (m->values[v].tensor.dtype != OT_FLOAT) continue;
             char *base = ot_xasprintf("%s_%s_%d", m->values[v].name, l->name, k);

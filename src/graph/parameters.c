@@ -17,7 +17,7 @@ int ot_model_is_parameter(const ot_model *m, int value) {
              * inputs of ops it does not know count as weights. */
             const struct ot_op *op =
                 l->op ? l->op : ot_op_lookup(l->domain, l->op_type, l->opset, NULL);
-            if (op && k < 32 && (op->non_param_inputs >> k) & 1) return 0;
+            if (!ot_role_is_trained(ot_op_input_role(op, k))) return 0;
         }
     }
     return used;

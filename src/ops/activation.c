@@ -370,25 +370,30 @@ static ot_status backward_clip(ot_node_ctx *c) {
     return OT_OK;
 }
 
-#define ACTIVATION(op_name, since)                                                             \
-    {"", op_name, since, sizeof(activation_params), parse, infer_unary_float, forward_activation, \
-     backward_activation, 0, 0}
+#define ACTIVATION(op_name, since, extra_flags)                                                 \
+    {.name = op_name, .since_version = since, .params_size = sizeof(activation_params),          \
+     .parse = parse, .infer = infer_unary_float, .forward = forward_activation,                   \
+     .backward = backward_activation, .flags = extra_flags}
 
 const ot_op ot_ops_activation[] = {
-    ACTIVATION("Relu", 6),
-    ACTIVATION("LeakyRelu", 6),
-    ACTIVATION("Elu", 6),
-    ACTIVATION("Selu", 6),
-    ACTIVATION("Celu", 12),
-    ACTIVATION("Sigmoid", 6),
-    ACTIVATION("HardSigmoid", 6),
-    ACTIVATION("HardSwish", 14),
-    ACTIVATION("Tanh", 6),
-    ACTIVATION("Softplus", 1),
-    ACTIVATION("Softsign", 1),
-    ACTIVATION("ThresholdedRelu", 10),
-    ACTIVATION("Gelu", 1),
-    {"", "PRelu", 6, 0, NULL, infer_prelu, forward_prelu, backward_prelu, 0, 0},
-    {"", "Clip", 6, sizeof(clip_params), parse_clip, infer_clip, forward_clip, backward_clip, 0, 0x6},
+    ACTIVATION("Relu", 6, 0),
+    ACTIVATION("LeakyRelu", 6, 0),
+    ACTIVATION("Elu", 6, 0),
+    ACTIVATION("Selu", 6, 0),
+    ACTIVATION("Celu", 12, 0),
+    ACTIVATION("Sigmoid", 6, OT_OP_SIGMOID),
+    ACTIVATION("HardSigmoid", 6, 0),
+    ACTIVATION("HardSwish", 14, 0),
+    ACTIVATION("Tanh", 6, 0),
+    ACTIVATION("Softplus", 1, 0),
+    ACTIVATION("Softsign", 1, 0),
+    ACTIVATION("ThresholdedRelu", 10, 0),
+    ACTIVATION("Gelu", 1, 0),
+    {.name = "PRelu", .since_version = 6, .infer = infer_prelu, .forward = forward_prelu,
+     .backward = backward_prelu, .inputs = {[1] = OT_ROLE_SLOPE}},
+    /* min and max: bounds, not parameters */
+    {.name = "Clip", .since_version = 6, .params_size = sizeof(clip_params), .parse = parse_clip,
+     .infer = infer_clip, .forward = forward_clip, .backward = backward_clip,
+     .inputs = {[1] = OT_ROLE_CONSTANT, [2] = OT_ROLE_CONSTANT}},
 };
 const ot_op_family ot_family_activation = {ot_ops_activation, OT_COUNT(ot_ops_activation)};

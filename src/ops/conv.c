@@ -317,8 +317,12 @@ static ot_status backward_conv(ot_node_ctx *c) {
 }
 
 const ot_op ot_ops_conv[] = {
-    {"", "Conv", 1, sizeof(conv_params), parse_conv, infer_conv, forward_conv, backward_conv, 0, 0},
-    {"", "ConvTranspose", 1, sizeof(conv_params), conv_transpose_parse, conv_transpose_infer,
-     conv_transpose_forward, conv_transpose_backward, 0, 0},
+    {.name = "Conv", .since_version = 1, .params_size = sizeof(conv_params), .parse = parse_conv,
+     .infer = infer_conv, .forward = forward_conv, .backward = backward_conv,
+     .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS}, .kernel_layout = OT_KERNEL_OIHW},
+    {.name = "ConvTranspose", .since_version = 1, .params_size = sizeof(conv_params),
+     .parse = conv_transpose_parse, .infer = conv_transpose_infer, .forward = conv_transpose_forward,
+     .backward = conv_transpose_backward, .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS},
+     .kernel_layout = OT_KERNEL_IOHW},
 };
 const ot_op_family ot_family_conv = {ot_ops_conv, OT_COUNT(ot_ops_conv)};

@@ -437,22 +437,30 @@ static ot_status backward_variadic(ot_node_ctx *c) {
 /* The table ----------------------------------------------------------------------------------- */
 
 #define BINARY(op_name, since)                                                                 \
-    {"", op_name, since, sizeof(binary_params), parse_binary, infer_binary, forward_binary,     \
-     backward_binary, 0, 0}
+    {.name = op_name, .since_version = since, .params_size = sizeof(binary_params),              \
+     .parse = parse_binary, .infer = infer_binary, .forward = forward_binary,                    \
+     .backward = backward_binary}
+/* An initializer added to a layer's output is its bias (a Dense layer exported as MatMul + Add). */
+#define BIAS_ADD(since)                                                                        \
+    {.name = "Add", .since_version = since, .params_size = sizeof(binary_params),                \
+     .parse = parse_binary, .infer = infer_binary, .forward = forward_binary,                    \
+     .backward = backward_binary, .inputs = {OT_ROLE_BIAS, OT_ROLE_BIAS}}
 #define VARIADIC(op_name, since)                                                               \
-    {"", op_name, since, sizeof(variadic_params), parse_variadic, infer_variadic,              \
-     forward_variadic, backward_variadic, 0, 0}
+    {.name = op_name, .since_version = since, .params_size = sizeof(variadic_params),            \
+     .parse = parse_variadic, .infer = infer_variadic, .forward = forward_variadic,              \
+     .backward = backward_variadic}
 #define UNARY(op_name, since)                                                                  \
-    {"", op_name, since, sizeof(ot_ew_unary_params), ot_ew_parse_unary, ot_ew_infer_unary,     \
-     ot_ew_forward_unary, ot_ew_backward_unary, 0, 0}
+    {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_unary_params),         \
+     .parse = ot_ew_parse_unary, .infer = ot_ew_infer_unary, .forward = ot_ew_forward_unary,     \
+     .backward = ot_ew_backward_unary}
 #define COMPARE(op_name, since)                                                                \
-    {"", op_name, since, sizeof(ot_ew_compare_params), ot_ew_parse_compare, ot_ew_infer_compare, \
-     ot_ew_forward_compare, NULL, 0, 0}
+    {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_compare_params),       \
+     .parse = ot_ew_parse_compare, .infer = ot_ew_infer_compare, .forward = ot_ew_forward_compare}
 
 /* Rows before opset 7 read the old "broadcast"/"axis" attributes (parse checks l->opset), so
  * one row serves both; the 7 rows are listed so `info` shows where numpy rules start. */
 const ot_op ot_ops_elementwise[] = {
-    BINARY("Add", 1), BINARY("Add", 7),
+    BIAS_ADD(1), BIAS_ADD(7),
     BINARY("Sub", 1), BINARY("Sub", 7),
     BINARY("Mul", 1), BINARY("Mul", 7),
     BINARY("Div", 1), BINARY("Div", 7),
@@ -466,8 +474,9 @@ const ot_op ot_ops_elementwise[] = {
     COMPARE("Equal", 1), COMPARE("Equal", 7),
     COMPARE("Less", 1), COMPARE("Less", 7),
     COMPARE("Greater", 1), COMPARE("Greater", 7),
-    {"", "Not", 1, 0, NULL, ot_ew_infer_not, ot_ew_forward_not, NULL, 0, 0},
+    {.name = "Not", .since_version = 1, .infer = ot_ew_infer_not, .forward = ot_ew_forward_not},
     /* The condition is bool: never a parameter, no gradient. */
-    {"", "Where", 9, 0, NULL, ot_ew_infer_where, ot_ew_forward_where, ot_ew_backward_where, 0, 0x1},
+    {.name = "Where", .since_version = 9, .infer = ot_ew_infer_where, .forward = ot_ew_forward_where,
+     .backward = ot_ew_backward_where, .inputs = {[0] = OT_ROLE_CONSTANT}},
 };
 const ot_op_family ot_family_elementwise = {ot_ops_elementwise, OT_COUNT(ot_ops_elementwise)};

@@ -286,7 +286,10 @@ static ot_status backward_matmul(ot_node_ctx *c) {
 }
 
 const ot_op ot_ops_matmul[] = {
-    {"", "Gemm", 6, sizeof(gemm_params), parse_gemm, infer_gemm, forward_gemm, backward_gemm, 0, 0},
-    {"", "MatMul", 1, 0, NULL, infer_matmul, forward_matmul, backward_matmul, 0, 0},
+    {.name = "Gemm", .since_version = 6, .params_size = sizeof(gemm_params), .parse = parse_gemm,
+     .infer = infer_gemm, .forward = forward_gemm, .backward = backward_gemm,
+     .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS}, .kernel_layout = OT_KERNEL_GEMM_B},
+    {.name = "MatMul", .since_version = 1, .infer = infer_matmul, .forward = forward_matmul,
+     .backward = backward_matmul, .inputs = {[1] = OT_ROLE_KERNEL}, .kernel_layout = OT_KERNEL_IN_OUT},
 };
 const ot_op_family ot_family_matmul = {ot_ops_matmul, OT_COUNT(ot_ops_matmul)};

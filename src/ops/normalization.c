@@ -520,10 +520,15 @@ static ot_status lrn_backward(ot_node_ctx *c) {
 const ot_op ot_ops_normalization[] = {
     /* Inputs 3 and 4 (running mean, running var) are statistics, updated in place in
      * training plans. */
-    {"", "BatchNormalization", 1, sizeof(batchnorm_params), batchnorm_parse, batchnorm_infer,
-     batchnorm_forward, batchnorm_backward, OT_OP_WRITES_INPUTS, 0x18},
-    {"", "LayerNormalization", 17, sizeof(layernorm_params), layernorm_parse, layernorm_infer,
-     layernorm_forward, layernorm_backward, 0, 0},
-    {"", "LRN", 1, sizeof(lrn_params), lrn_parse, lrn_infer, lrn_forward, lrn_backward, 0, 0},
+    {.name = "BatchNormalization", .since_version = 1, .params_size = sizeof(batchnorm_params),
+     .parse = batchnorm_parse, .infer = batchnorm_infer, .forward = batchnorm_forward,
+     .backward = batchnorm_backward, .flags = OT_OP_WRITES_INPUTS,
+     .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT, [3] = OT_ROLE_RUNNING_MEAN,
+                [4] = OT_ROLE_RUNNING_VAR}},
+    {.name = "LayerNormalization", .since_version = 17, .params_size = sizeof(layernorm_params),
+     .parse = layernorm_parse, .infer = layernorm_infer, .forward = layernorm_forward,
+     .backward = layernorm_backward, .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT}},
+    {.name = "LRN", .since_version = 1, .params_size = sizeof(lrn_params), .parse = lrn_parse,
+     .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward},
 };
 const ot_op_family ot_family_normalization = {ot_ops_normalization, OT_COUNT(ot_ops_normalization)};

@@ -42,10 +42,39 @@ typedef struct ot_node_ctx {
 } ot_node_ctx;
 
 enum {
-    OT_OP_RANDOM = 1u << 0,     /* output is random in training: never folded then */
-    OT_OP_SHAPE_ONLY = 1u << 1, /* output depends on input shapes only (Shape): folded at plan */
-    OT_OP_WRITES_INPUTS = 1u << 2 /* training forward updates inputs (BN running stats) */
+    OT_OP_RANDOM = 1u << 0,        /* output is random in training: never folded then */
+    OT_OP_SHAPE_ONLY = 1u << 1,    /* output depends on input shapes only (Shape): folded at plan */
+    OT_OP_WRITES_INPUTS = 1u << 2, /* training forward updates inputs (BN running stats) */
+    OT_OP_COPY = 1u << 3,          /* output 0 is input 0 unchanged (Identity) */
+    OT_OP_SOFTMAX = 1u << 4,       /* output 0 is a (log-)softmax of input 0's logits */
+    OT_OP_SIGMOID = 1u << 5        /* output 0 is the sigmoid of input 0's logits */
 };
+
+/* What an input slot holds: the one place that says which initializers are trained, what
+ * other frameworks call them (weight matching) and how a kernel stores its values. */
+typedef enum ot_input_role {
+    OT_ROLE_DATA = 0,     /* an activation (trained where an initializer is given instead) */
+    OT_ROLE_KERNEL,       /* a layer's filter or weight matrix; the row's kernel_layout says how */
+    OT_ROLE_BIAS,
+    OT_ROLE_SCALE,        /* a normalization's scale (gamma) */
+    OT_ROLE_SHIFT,        /* a normalization's shift (beta) */
+    OT_ROLE_SLOPE,        /* PRelu's negative slope (alpha) */
+    OT_ROLE_EMBEDDING,    /* a lookup table (Gather's data) */
+    OT_ROLE_RUNNING_MEAN, /* statistics: updated by training-mode forward, never by gradients */
+    OT_ROLE_RUNNING_VAR,
+    OT_ROLE_CONSTANT      /* shapes, axes, indices, bounds, ratios, optimizer state: never trained */
+} ot_input_role;
+
+typedef enum ot_kernel_layout {
+    OT_KERNEL_NONE = 0,
+    OT_KERNEL_OIHW,   /* Conv W (out, in / group, spatial...) */
+    OT_KERNEL_IOHW,   /* ConvTranspose W (in, out / group, spatial...) */
+    OT_KERNEL_IN_OUT, /* MatMul B (in, out) */
+    OT_KERNEL_GEMM_B  /* Gemm B (in, out), or (out, in) with transB */
+} ot_kernel_layout;
+
+/* Inputs a row describes one by one; later slots take the row's other_inputs role. */
+#define OT_OP_DESCRIBED_INPUTS 8
 
 typedef struct ot_op {
     const char *domain; /* "" for ai.onnx */
@@ -60,10 +89,20 @@ typedef struct ot_op {
     ot_status (*forward)(ot_node_ctx *c);
     ot_status (*backward)(ot_node_ctx *c); /* NULL: not differentiable */
     unsigned flags;
-    /* Bit k set: input k is a constant or statistic, never a trained parameter, and no
-     * gradient flows into it. */
-    unsigned non_param_inputs;
+    /* Per input slot (OT_ROLE_DATA where a row says nothing), and for slots past the
+     * described ones. */
+    ot_input_role inputs[OT_OP_DESCRIBED_INPUTS];
+    ot_input_role other_inputs;
+    ot_kernel_layout kernel_layout; /* of the OT_ROLE_KERNEL input */
 } ot_op;
+
+/* The role of input `slot` of op (NULL, an op the table does not know: data). */
+ot_input_role ot_op_input_role(const ot_op *op, int slot);
+/* Initializers in slots of this role are trained parameters (no constant or statistic). */
+int ot_role_is_trained(ot_input_role role);
+/* What Keras calls a weight of this role ("kernel", "bias", "gamma", "moving_mean", ...), or
+ * NULL for data and constants. */
+const char *ot_role_keras_name(ot_input_role role);
 
 /* The row for (domain, name) serving `opset`, or NULL. *known_name says whether some row
  * exists for the name at all (so callers can say "needs opset >= N"). */

@@ -583,7 +583,8 @@ static ot_status backward_pool(ot_node_ctx *c) {
 }
 
 #define POOL_ROW(op_name)                                                                      \
-    {"", op_name, 1, sizeof(pool_params), parse_pool, infer_pool, forward_pool, backward_pool, 0, 0}
+    {.name = op_name, .since_version = 1, .params_size = sizeof(pool_params), .parse = parse_pool, \
+     .infer = infer_pool, .forward = forward_pool, .backward = backward_pool}
 
 const ot_op ot_ops_pool[] = {
     POOL_ROW("MaxPool"),

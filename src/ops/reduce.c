@@ -315,8 +315,9 @@ static ot_status backward_reduce(ot_node_ctx *c) {
 }
 
 #define REDUCE(op_name, since)                                                                 \
-    {"", op_name, since, sizeof(reduce_params), parse_reduce, infer_reduce, forward_reduce,     \
-     backward_reduce, 0, 0x2}
+    {.name = op_name, .since_version = since, .params_size = sizeof(reduce_params),              \
+     .parse = parse_reduce, .infer = infer_reduce, .forward = forward_reduce,                    \
+     .backward = backward_reduce, .inputs = {[1] = OT_ROLE_CONSTANT}}
 
 /* Input 1 (axes, from opset 13/18) is a constant: no gradient. The rows at 13/18 mark where
  * axes move from the attribute to the input (parse reads l->opset). */

@@ -1,4 +1,5 @@
-/* The op table: every family's rows, looked up by (domain, name, opset). */
+/* The op table: every family's rows, looked up by (domain, name, opset); what input roles
+ * mean outside the kernels. */
 #include <string.h>
 
 #include "families.h"
@@ -44,6 +45,31 @@ const ot_op *ot_op_at(int i) {
     for (int f = 0; f < FAMILY_COUNT; f++) {
         if (i < all_families[f]->count) return &all_families[f]->ops[i];
         i -= all_families[f]->count;
+    }
+    return NULL;
+}
+
+ot_input_role ot_op_input_role(const ot_op *op, int slot) {
+    if (!op || slot < 0) return OT_ROLE_DATA;
+    return slot < OT_OP_DESCRIBED_INPUTS ? op->inputs[slot] : op->other_inputs;
+}
+
+int ot_role_is_trained(ot_input_role role) {
+    return role != OT_ROLE_CONSTANT && role != OT_ROLE_RUNNING_MEAN && role != OT_ROLE_RUNNING_VAR;
+}
+
+const char *ot_role_keras_name(ot_input_role role) {
+    switch (role) {
+    case OT_ROLE_KERNEL: return "kernel";
+    case OT_ROLE_BIAS: return "bias";
+    case OT_ROLE_SCALE: return "gamma";
+    case OT_ROLE_SHIFT: return "beta";
+    case OT_ROLE_SLOPE: return "alpha";
+    case OT_ROLE_EMBEDDING: return "embeddings";
+    case OT_ROLE_RUNNING_MEAN: return "moving_mean";
+    case OT_ROLE_RUNNING_VAR: return "moving_variance";
+    case OT_ROLE_DATA:
+    case OT_ROLE_CONSTANT: return NULL;
     }
     return NULL;
 }

@@ -170,27 +170,31 @@ ot_status ot_shape_check_data(const ot_node_ctx *c) {
     return OT_OK;
 }
 
-/* Rows: {domain, name, since, params_size, parse, infer, forward, backward, flags,
- * non_param_inputs}. Shape, axes, pads, starts/ends/steps, repeats and indices inputs are
- * never trained (their bits set); Gather's data input stays trainable (embeddings). */
-#define SHAPE_OP(name, since, params, parse, fn, non_param)                                   \
-    {"", name, since, params, parse, ot_shape_infer_##fn, ot_shape_forward_##fn,               \
-     ot_shape_backward_##fn, 0, non_param}
+/* Shape, axes, pads, starts/ends/steps, repeats and indices inputs are constants, never
+ * trained; Gather's data input is an embedding table. */
+#define SHAPE_OP(op_name, since, params, parse_fn, fn, ...)                                    \
+    {.name = op_name, .since_version = since, .params_size = params, .parse = parse_fn,          \
+     .infer = ot_shape_infer_##fn, .forward = ot_shape_forward_##fn,                             \
+     .backward = ot_shape_backward_##fn, .inputs = {__VA_ARGS__}}
+#define C OT_ROLE_CONSTANT
 
 const ot_op ot_ops_shape[] = {
-    {"", "Shape", 1, sizeof(ot_shape_axes_params), ot_shape_parse_shape, ot_shape_infer_shape,
-     ot_shape_forward_shape, NULL, OT_OP_SHAPE_ONLY, 0},
-    SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), ot_shape_parse_reshape, reshape, 0x2),
+    {.name = "Shape", .since_version = 1, .params_size = sizeof(ot_shape_axes_params),
+     .parse = ot_shape_parse_shape, .infer = ot_shape_infer_shape, .forward = ot_shape_forward_shape,
+     .flags = OT_OP_SHAPE_ONLY},
+    SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), ot_shape_parse_reshape, reshape, [1] = C),
     SHAPE_OP("Flatten", 1, sizeof(ot_shape_axes_params), ot_shape_parse_flatten, flatten, 0),
-    SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, squeeze, 0x2),
-    SHAPE_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, unsqueeze, 0x2),
+    SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, squeeze, [1] = C),
+    SHAPE_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, unsqueeze, [1] = C),
     SHAPE_OP("Transpose", 1, sizeof(ot_shape_transpose_params), ot_shape_parse_transpose, transpose, 0),
-    SHAPE_OP("Expand", 8, 0, NULL, expand, 0x2),
-    SHAPE_OP("Tile", 6, 0, NULL, tile, 0x2),
+    SHAPE_OP("Expand", 8, 0, NULL, expand, [1] = C),
+    SHAPE_OP("Tile", 6, 0, NULL, tile, [1] = C),
     SHAPE_OP("Concat", 1, sizeof(ot_shape_concat_params), ot_shape_parse_concat, concat, 0),
-    SHAPE_OP("Split", 1, sizeof(ot_shape_split_params), ot_shape_parse_split, split, 0x2),
-    SHAPE_OP("Slice", 1, sizeof(ot_shape_slice_params), ot_shape_parse_slice, slice, 0x1e),
-    SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), ot_shape_parse_gather, gather, 0x2),
-    SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), ot_shape_parse_pad, pad, 0xe),
+    SHAPE_OP("Split", 1, sizeof(ot_shape_split_params), ot_shape_parse_split, split, [1] = C),
+    SHAPE_OP("Slice", 1, sizeof(ot_shape_slice_params), ot_shape_parse_slice, slice, [1] = C, C, C, C),
+    SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), ot_shape_parse_gather, gather,
+             OT_ROLE_EMBEDDING, C),
+    SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), ot_shape_parse_pad, pad, [1] = C, C, C),
 };
+#undef C
 const ot_op_family ot_family_shape = {ot_ops_shape, OT_COUNT(ot_ops_shape)};

@@ -137,9 +137,11 @@ static ot_status backward_softmax(ot_node_ctx *c) {
 }
 
 const ot_op ot_ops_softmax[] = {
-    {"", "Softmax", 1, sizeof(softmax_params), parse_softmax, infer_softmax, forward_softmax,
-     backward_softmax, 0, 0},
-    {"", "LogSoftmax", 1, sizeof(softmax_params), parse_softmax, infer_softmax, forward_softmax,
-     backward_softmax, 0, 0},
+    {.name = "Softmax", .since_version = 1, .params_size = sizeof(softmax_params),
+     .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
+     .backward = backward_softmax, .flags = OT_OP_SOFTMAX},
+    {.name = "LogSoftmax", .since_version = 1, .params_size = sizeof(softmax_params),
+     .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
+     .backward = backward_softmax, .flags = OT_OP_SOFTMAX},
 };
 const ot_op_family ot_family_softmax = {ot_ops_softmax, OT_COUNT(ot_ops_softmax)};

@@ -410,12 +410,19 @@ static ot_status backward_dropout(ot_node_ctx *c) {
 }
 
 const ot_op ot_ops_tensor[] = {
-    {"", "Identity", 1, 0, NULL, infer_identity, forward_identity, backward_identity, 0, 0},
-    {"", "Constant", 1, sizeof(constant_params), parse_constant, infer_constant, forward_constant, NULL, 0, 0},
-    {"", "ConstantOfShape", 9, sizeof(constant_of_shape_params), parse_constant_of_shape,
-     infer_constant_of_shape, forward_constant_of_shape, NULL, 0, 0x1},
-    {"", "Cast", 1, sizeof(cast_params), parse_cast, infer_cast, forward_cast, backward_cast, 0, 0},
-    {"", "Dropout", 1, sizeof(dropout_params), parse_dropout, infer_dropout, forward_dropout,
-     backward_dropout, OT_OP_RANDOM, 0x6},
+    {.name = "Identity", .since_version = 1, .infer = infer_identity, .forward = forward_identity,
+     .backward = backward_identity, .flags = OT_OP_COPY},
+    {.name = "Constant", .since_version = 1, .params_size = sizeof(constant_params),
+     .parse = parse_constant, .infer = infer_constant, .forward = forward_constant},
+    {.name = "ConstantOfShape", .since_version = 9, .params_size = sizeof(constant_of_shape_params),
+     .parse = parse_constant_of_shape, .infer = infer_constant_of_shape,
+     .forward = forward_constant_of_shape, .inputs = {[0] = OT_ROLE_CONSTANT}},
+    {.name = "Cast", .since_version = 1, .params_size = sizeof(cast_params), .parse = parse_cast,
+     .infer = infer_cast, .forward = forward_cast, .backward = backward_cast},
+    /* ratio and training_mode */
+    {.name = "Dropout", .since_version = 1, .params_size = sizeof(dropout_params),
+     .parse = parse_dropout, .infer = infer_dropout, .forward = forward_dropout,
+     .backward = backward_dropout, .flags = OT_OP_RANDOM,
+     .inputs = {[1] = OT_ROLE_CONSTANT, [2] = OT_ROLE_CONSTANT}},
 };
 const ot_op_family ot_family_tensor = {ot_ops_tensor, OT_COUNT(ot_ops_tensor)};

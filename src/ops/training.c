@@ -203,9 +203,11 @@ static ot_status forward(ot_node_ctx *c) {
     return OT_OK;
 }
 
+#define C OT_ROLE_CONSTANT
 #define TRAINING_OP(op_name)                                                                   \
-    {"ai.onnx.preview.training", op_name, 1, sizeof(training_params), parse, infer, forward,    \
-     NULL, 0, ~0u}
+    {.domain = "ai.onnx.preview.training", .name = op_name, .since_version = 1,                  \
+     .params_size = sizeof(training_params), .parse = parse, .infer = infer, .forward = forward, \
+     .inputs = {C, C, C, C, C, C, C, C}, .other_inputs = C}
 
 /* Every input is state the op itself updates (or R and T): none is a trained parameter. */
 const ot_op ot_ops_training[] = {
@@ -213,4 +215,5 @@ const ot_op ot_ops_training[] = {
     TRAINING_OP("Momentum"),
     TRAINING_OP("Adam"),
 };
+#undef C
 const ot_op_family ot_family_training = {ot_ops_training, (int)(sizeof ot_ops_training / sizeof ot_ops_training[0])};

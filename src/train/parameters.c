@@ -5,19 +5,23 @@
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"
+#include "ops/op.h"
 
-/* Output units of a weight read as input k of layer l, for max-norm. */
+/* Output units of a weight read as input k of layer l, for max-norm: the kernels of Conv
+ * (a unit per output channel) and of Gemm and MatMul (a unit per output column). */
 static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_tensor *w,
                         int64_t *units, int64_t *unit_len, int64_t *unit_stride, int64_t *elem_stride) {
     *units = 0;
-    if (!strcmp(l->op_type, "Conv") && k == 1 && w->ndim >= 3) {
+    if (ot_op_input_role(l->op, k) != OT_ROLE_KERNEL) return;
+    ot_kernel_layout layout = l->op->kernel_layout;
+    if (layout == OT_KERNEL_OIHW && w->ndim >= 3) {
         *units = w->dims[0];
         *unit_len = ot_tensor_numel(w) / w->dims[0];
         *unit_stride = *unit_len;
         *elem_stride = 1;
-    } else if ((!strcmp(l->op_type, "Gemm") || !strcmp(l->op_type, "MatMul")) && k == 1 && w->ndim == 2) {
+    } else if ((layout == OT_KERNEL_GEMM_B || layout == OT_KERNEL_IN_OUT) && w->ndim == 2) {
         const ot_attr *trans = ot_layer_find_attr(l, "transB");
-        int trans_b = !strcmp(l->op_type, "Gemm") && trans && trans->i;
+        int trans_b = layout == OT_KERNEL_GEMM_B && trans && trans->i;
         /* transB: (N, K), a unit is a row; otherwise (K, N), a unit is a column. */
         *units = trans_b ? w->dims[0] : w->dims[1];
         *unit_len = trans_b ? w->dims[1] : w->dims[0];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "ops/op.h"
 
 static int find_named(const ot_model *m, const int *list, int n, const char *name) {
     for (int k = 0; k < n; k++)
@@ -28,8 +29,8 @@ ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *outp
     int producer = m->values[out->output].producer;
     if (producer >= 0) {
         const ot_layer *l = &m->layers[producer];
-        int softmax = !strcmp(l->op_type, "Softmax") || !strcmp(l->op_type, "LogSoftmax");
-        int sigmoid = !strcmp(l->op_type, "Sigmoid");
+        unsigned flags = l->op ? l->op->flags : 0;
+        int softmax = (flags & OT_OP_SOFTMAX) != 0, sigmoid = (flags & OT_OP_SIGMOID) != 0;
         /* Train on the logits: the same loss, computed stably. */
         if ((loss == OT_LOSS_SOFTMAX_CE && softmax) || (loss == OT_LOSS_BCE && sigmoid))
             out->loss_target = l->inputs[0];

@@ -25,48 +25,50 @@ typedef struct matcher {
     ot_match_report *report;
 } matcher;
 
-/* What each input slot of the weight-carrying ops is, in Keras' words. */
-static void role_of_slot(const ot_layer *l, int slot, match_target *t) {
-    const char *op = l->op_type;
-    t->layout = LAYOUT_PLAIN;
-    if (!strcmp(op, "Conv") || !strcmp(op, "ConvTranspose")) {
-        if (slot == 1) {
-            t->role = "kernel";
-            t->layout = !strcmp(op, "Conv") ? LAYOUT_CONV : LAYOUT_CONV_TRANSPOSE;
-        } else if (slot == 2) {
-            t->role = "bias";
-        }
-    } else if (!strcmp(op, "Gemm")) {
-        if (slot == 1) {
-            const ot_attr *a = ot_layer_find_attr(l, "transB");
-            t->role = "kernel";
-            t->layout = LAYOUT_GEMM_B;
-            t->trans_b = a && a->type == OT_ATTR_INT && a->i != 0;
-        } else if (slot == 2) {
-            t->role = "bias";
-        }
-    } else if (!strcmp(op, "MatMul")) {
-        if (slot == 1) {
-            t->role = "kernel";
-            t->layout = LAYOUT_MATMUL;
-        }
-    } else if (!strcmp(op, "BatchNormalization")) {
-        static const char *const bn[] = {NULL, "gamma", "beta", "moving_mean", "moving_variance"};
-        if (slot >= 1 && slot <= 4) t->role = bn[slot];
-    } else if (!strcmp(op, "LayerNormalization") || !strcmp(op, "InstanceNormalization")) {
-        if (slot == 1) t->role = "gamma";
-        if (slot == 2) t->role = "beta";
-    } else if (!strcmp(op, "PRelu")) {
-        if (slot == 1) t->role = "alpha";
-    } else if (!strcmp(op, "Gather")) {
-        if (slot == 0) t->role = "embeddings";
-    } else if (!strcmp(op, "Add")) {
-        t->role = "bias"; /* a Dense layer exported as MatMul + Add */
+/* The op row of a layer, resolved or not (models loaded structure-only keep their layers
+ * unresolved); NULL for ops the table does not know. */
+static const ot_op *op_of(const ot_model *m, const ot_layer *l) {
+    return l->op ? l->op : ot_op_lookup(l->domain, l->op_type, (int)ot_model_opset(m, l->domain), NULL);
+}
+
+/* A layer that adds a bias to what another computes (Add): biases, no kernel of its own. */
+static int adds_bias(const ot_op *op) {
+    if (!op) return 0;
+    int bias = 0;
+    for (int k = 0; k < OT_OP_DESCRIBED_INPUTS; k++) {
+        if (op->inputs[k] == OT_ROLE_KERNEL) return 0;
+        bias |= op->inputs[k] == OT_ROLE_BIAS;
+    }
+    return bias;
+}
+
+/* The layer producing value v multiplies by an (in, out) kernel (MatMul: a Dense layer's
+ * first half). */
+static int produced_by_dense_kernel(const ot_model *m, int v) {
+    int p = v >= 0 ? m->values[v].producer : -1;
+    const ot_op *op = p >= 0 ? op_of(m, &m->layers[p]) : NULL;
+    return op && op->kernel_layout == OT_KERNEL_IN_OUT;
+}
+
+/* What input slot k of layer l is, in Keras' words, and how a kernel there is laid out: the
+ * op table says. An initializer added to a layer's output is a bias only next to a MatMul. */
+static void role_of_slot(const ot_model *m, const ot_layer *l, int slot, match_target *t) {
+    const ot_op *op = op_of(m, l);
+    ot_input_role role = ot_op_input_role(op, slot);
+    t->role = ot_role_keras_name(role);
+    t->layout = role == OT_ROLE_KERNEL ? op->kernel_layout : OT_KERNEL_NONE;
+    if (t->layout == OT_KERNEL_GEMM_B) {
+        const ot_attr *a = ot_layer_find_attr(l, "transB");
+        t->trans_b = a && a->type == OT_ATTR_INT && a->i != 0;
+    }
+    if (adds_bias(op)) {
+        int other = l->n_inputs == 2 ? l->inputs[1 - slot] : -1;
+        if (!produced_by_dense_kernel(m, other)) t->role = NULL;
     }
 }
 
-/* Parameters to fill: what training would update (ot_model_is_parameter), plus
- * BatchNormalization's running statistics. A layer the op table does not know (yet) is
+/* Parameters to fill: what training would update (ot_model_is_parameter), plus running
+ * statistics (BatchNormalization's). A layer the op table does not know (yet) is
  * judged by the role of the slot that reads the value (`role_known`). */
 static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
     const ot_value *v = &m->values[value];
@@ -75,8 +77,11 @@ static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
     if (ot_model_is_parameter(m, value) || unresolved_with_role) return 1;
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
-        for (int k = 3; k < l->n_inputs && k <= 4; k++)
-            if (l->inputs[k] == value && !strcmp(l->op_type, "BatchNormalization")) return 1;
+        for (int k = 0; k < l->n_inputs; k++) {
+            ot_input_role role = ot_op_input_role(op_of(m, l), k);
+            if (l->inputs[k] == value && (role == OT_ROLE_RUNNING_MEAN || role == OT_ROLE_RUNNING_VAR))
+                return 1;
+        }
     }
     return 0;
 }
@@ -123,11 +128,11 @@ static void build_layer_keys(matcher *mt) {
     /* MatMul + Add(bias): the Add answers to the MatMul's names too. */
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
-        if (strcmp(l->op_type, "Add") != 0) continue;
+        if (!adds_bias(op_of(m, l))) continue;
         for (int k = 0; k < l->n_inputs; k++) {
             int v = l->inputs[k];
             int p = v >= 0 ? m->values[v].producer : -1;
-            if (p >= 0 && !strcmp(m->layers[p].op_type, "MatMul") && mt->layer_keys[p]) {
+            if (produced_by_dense_kernel(m, v) && mt->layer_keys[p]) {
                 char *joined = ot_xasprintf("%s%s", mt->layer_keys[i] ? mt->layer_keys[i] : "\n",
                                             mt->layer_keys[p] + 1);
                 free(mt->layer_keys[i]);
@@ -164,13 +169,7 @@ static void build_targets(matcher *mt) {
                 match_target *t = &mt->targets[mt->n_targets];
                 t->value = v;
                 t->layer = pass == 0 ? i : -1;
-                if (l) role_of_slot(l, k, t);
-                /* An Add's initializer is a bias only next to a MatMul. */
-                if (l && !strcmp(l->op_type, "Add")) {
-                    int other = l->n_inputs == 2 ? l->inputs[1 - k] : -1;
-                    int p = other >= 0 ? m->values[other].producer : -1;
-                    if (p < 0 || strcmp(m->layers[p].op_type, "MatMul") != 0) t->role = NULL;
-                }
+                if (l) role_of_slot(m, l, k, t);
                 t->is_param = should_fill(m, v, l && !l->op && t->role);
                 mt->target_of_value[v] = mt->n_targets++;
             }

@@ -4,22 +4,15 @@
 #define OT_WEIGHTS_MATCH_INTERNAL_H
 
 #include "onnxtrain/weights.h"
-
-typedef enum target_layout {
-    LAYOUT_PLAIN = 0,       /* copied as is */
-    LAYOUT_CONV,            /* Conv W [O, I, spatial...] */
-    LAYOUT_CONV_TRANSPOSE,  /* ConvTranspose W [I, O, spatial...] */
-    LAYOUT_GEMM_B,          /* Gemm B: [out, in] with transB, [in, out] without */
-    LAYOUT_MATMUL           /* MatMul weight [in, out] */
-} target_layout;
+#include "ops/op.h"
 
 typedef struct match_target {
     int value;        /* model value index */
     int layer;        /* the first layer reading it, -1 if none */
     const char *role; /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance",
                          "alpha", "embeddings", or NULL */
-    target_layout layout;
-    int trans_b;      /* LAYOUT_GEMM_B */
+    ot_kernel_layout layout; /* the op table's, for kernels; OT_KERNEL_NONE otherwise */
+    int trans_b;      /* OT_KERNEL_GEMM_B */
     int is_param;     /* a trained parameter or BN statistic: should be filled */
     int taken;        /* matched (or claimed by a conflicting name match) */
 } match_target;

@@ -61,7 +61,7 @@ static ot_status keras_layout(const ot_named_tensor *source, const match_target 
     const ot_tensor *src = &source->tensor;
     *changed = 0;
     int n = src->ndim;
-    if (!strcmp(source->role, "depthwise_kernel") && target->layout == LAYOUT_CONV && n >= 3 &&
+    if (!strcmp(source->role, "depthwise_kernel") && target->layout == OT_KERNEL_OIHW && n >= 3 &&
         target_tensor->ndim == n) {
         /* [spatial..., C, M] -> [C*M, 1, spatial...]: channel c, multiplier m is output c*M+m. */
         int perm[OT_MAX_DIMS] = {n - 2, n - 1};
@@ -77,14 +77,14 @@ static ot_status keras_layout(const ot_named_tensor *source, const match_target 
         return OT_OK;
     }
     if (strcmp(source->role, "kernel") != 0) return OT_OK;
-    if ((target->layout == LAYOUT_CONV || target->layout == LAYOUT_CONV_TRANSPOSE) && n >= 3) {
+    if ((target->layout == OT_KERNEL_OIHW || target->layout == OT_KERNEL_IOHW) && n >= 3) {
         /* Both move the last two dims to the front, swapped: HWIO -> OIHW, HWOI -> IOHW. */
         int perm[OT_MAX_DIMS] = {n - 1, n - 2};
         for (int d = 0; d < n - 2; d++) perm[2 + d] = d;
         OT_TRY(permute(src, perm, keras_out));
-        *transform = conv_transform_name(n, target->layout == LAYOUT_CONV_TRANSPOSE);
+        *transform = conv_transform_name(n, target->layout == OT_KERNEL_IOHW);
         *changed = 1;
-    } else if (target->layout == LAYOUT_GEMM_B && n == 2 && target->trans_b) {
+    } else if (target->layout == OT_KERNEL_GEMM_B && n == 2 && target->trans_b) {
         int perm[2] = {1, 0};
         OT_TRY(permute(src, perm, keras_out));
         *transform = "[in,out]->[out,in] (transB=1)";
