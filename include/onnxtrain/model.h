@@ -106,8 +106,6 @@ typedef struct ot_model {
     ot_metadata_prop *metadata;
     int n_metadata;
     char *source_path; /* file it was loaded from, for messages */
-    float *parameter_block; /* trained parameters packed by the trainer (owned), or NULL */
-    int64_t parameter_block_size; /* floats */
     ot_name_index *index;
 } ot_model;
 

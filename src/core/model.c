@@ -100,7 +100,6 @@ void ot_model_free(ot_model *m) {
     free(m->doc_string);
     free(m->graph_name);
     free(m->source_path);
-    free(m->parameter_block);
     ot_name_index_free(m->index);
     free(m);
 }

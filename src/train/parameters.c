@@ -35,7 +35,21 @@ int ot_parameter_is_trained(const ot_model *m, int v) {
     return !m->values[v].frozen && ot_model_is_parameter(m, v);
 }
 
-ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, ot_parameters *p) {
+/* Gives every tensor of m that points into block (floats floats) storage of its own. */
+static ot_status own_tensors_in(ot_model *m, const float *block, int64_t floats) {
+    for (int v = 0; block && v < m->n_values; v++) {
+        ot_tensor *t = &m->values[v].tensor;
+        if (t->owns || !t->data || (float *)t->data < block || (float *)t->data >= block + floats) continue;
+        ot_tensor copy;
+        OT_TRY(ot_tensor_copy(&copy, t, m->values[v].name));
+        t->data = copy.data;
+        t->owns = 1;
+    }
+    return OT_OK;
+}
+
+ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
+                                ot_parameters *p) {
     memset(p, 0, sizeof *p);
     p->values = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
     p->offsets = ot_xcalloc((size_t)m->n_values + 1, sizeof(int64_t));
@@ -72,28 +86,17 @@ ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, ot_parameter
         t->owns = 0;
         p->grad_of_value[p->values[i]] = grads + p->offsets[i];
     }
-    /* Tensors left in the old block (no longer trained) get their own storage before it goes. */
-    float *old = m->parameter_block;
-    for (int v = 0; old && v < m->n_values; v++) {
-        ot_tensor *t = &m->values[v].tensor;
-        if (p->trainable[v] || t->owns || !t->data) continue;
-        if ((float *)t->data < old || (float *)t->data >= old + m->parameter_block_size) continue;
-        ot_tensor copy;
-        ot_status status = ot_tensor_copy(&copy, t, m->values[v].name);
-        if (status != OT_OK) {
-            free(block);
-            free(grads);
-            ot_parameters_free(p);
-            return status;
-        }
-        t->data = copy.data;
-        t->owns = 1;
-    }
-    free(old);
-    m->parameter_block = block;
-    m->parameter_block_size = p->total;
     p->block = block;
     p->grads = grads;
+    /* Tensors left in the previous block (no longer trained) get their own storage before
+     * it goes. */
+    if (previous) {
+        ot_status status = own_tensors_in(m, previous->block, previous->total);
+        if (status != OT_OK) {
+            ot_parameters_release(m, p);
+            return status;
+        }
+    }
     p->units = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
     p->unit_len = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
     p->unit_stride = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
@@ -109,7 +112,14 @@ ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, ot_parameter
     return OT_OK;
 }
 
+ot_status ot_parameters_release(ot_model *m, ot_parameters *p) {
+    ot_status status = own_tensors_in(m, p->block, p->total);
+    ot_parameters_free(p);
+    return status;
+}
+
 void ot_parameters_free(ot_parameters *p) {
+    free(p->block);
     free(p->values);
     free(p->offsets);
     free(p->trainable);

@@ -1,5 +1,6 @@
-/* The trained parameters of a model packed into one contiguous block (owned by the model),
- * with a gradient block of the same layout: optimizer steps and regularisers are flat loops. */
+/* The trained parameters of a model packed into one contiguous block, owned by the trainer
+ * while it trains (the model's tensors point into it), with a gradient block of the same
+ * layout: optimizer steps and regularisers are flat loops. */
 #ifndef OT_PARAMETERS_H
 #define OT_PARAMETERS_H
 
@@ -10,7 +11,7 @@ typedef struct ot_parameters {
     int *values;        /* their value indices */
     int64_t *offsets;   /* where each starts in the block */
     int64_t total;      /* floats */
-    float *block;       /* == model->parameter_block */
+    float *block;       /* total floats; the trained tensors' data */
     float *grads;       /* total floats */
     float **grad_of_value;     /* per value index: its gradient in grads, or NULL */
     unsigned char *trainable;  /* per value index */
@@ -23,8 +24,13 @@ typedef struct ot_parameters {
 int ot_parameter_is_trained(const ot_model *m, int v);
 
 /* Packs every trained value (ot_parameter_is_trained). The model's tensors then point into
- * the block. */
-ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, ot_parameters *p);
+ * the block. Tensors still in previous's block (a repack: gradual unfreezing) get their own
+ * storage, so previous can be freed afterwards. */
+ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
+                                ot_parameters *p);
+/* Gives the model's tensors their own storage again and frees p (training is over). */
+ot_status ot_parameters_release(ot_model *m, ot_parameters *p);
+/* Frees p and its block: only when no tensor of a model points into it. */
 void ot_parameters_free(ot_parameters *p);
 
 /* Regularisers and constraints over the block. */

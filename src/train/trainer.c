@@ -245,6 +245,6 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         }
     }
     if (status == OT_OK && t.has_best && config->early_stopping) snapshot_copy(m, t.best, 0);
-    ot_trainer_release(&t);
-    return status;
+    ot_status released = ot_trainer_release(&t);
+    return status != OT_OK ? status : released;
 }

@@ -67,8 +67,12 @@ ot_status ot_trainer_prepare(trainer *t) {
     ot_plan_pair_free(&t->eval_plans);
     ot_parameters old_params = t->params;
     memset(&t->params, 0, sizeof t->params);
-    ot_status status = ot_parameters_collect(t->config->context, m, &t->params);
-    if (status == OT_OK && t->params.total == 0)
+    ot_status status = ot_parameters_collect(t->config->context, m, &old_params, &t->params);
+    if (status != OT_OK) {
+        ot_parameters_release(m, &old_params); /* the model's tensors are still in its block */
+        return status;
+    }
+    if (t->params.total == 0)
         status = ot_fail(OT_ERR_INVALID, "nothing to train: every parameter is frozen");
     if (status == OT_OK) status = carry_optimizer(t, &old_params, t->optimizer);
     ot_parameters_free(&old_params);
@@ -105,18 +109,19 @@ ot_status ot_trainer_prepare(trainer *t) {
     return OT_OK;
 }
 
-void ot_trainer_release(trainer *t) {
+ot_status ot_trainer_release(trainer *t) {
     ot_plan_pair_free(&t->plans);
     ot_plan_pair_free(&t->eval_plans);
     ot_feature_cache_close(&t->train_cache);
     ot_feature_cache_close(&t->val_cache);
     ot_frozen_part_free(&t->part);
     ot_optimizer_free(t->optimizer);
-    ot_parameters_free(&t->params);
+    ot_status status = ot_parameters_release(t->m, &t->params);
     free(t->order);
     for (int k = 0; k < OT_MAX_FEEDS; k++) free(t->batch_feeds[k]);
     free(t->batch_labels);
     free(t->batch_targets);
     free(t->augment_scratch);
     free(t->best);
+    return status;
 }
