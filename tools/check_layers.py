@@ -6,7 +6,8 @@ folders of one rank do not use each other. Checked two ways:
   symbols   with BUILD_DIR, every function or variable an object file of the library uses
             from another object file is defined in its own folder or an earlier one (nm), so
             a declaration in the wrong header cannot hide a call against the order.
-Also fails on a source folder, or a public header, that the order does not name.
+Also fails on a source folder, or a public header, that the order does not name, and on a
+library string that names a command-line flag ("--lr"): only src/cli/ knows the flags.
   tools/check_layers.py [BUILD_DIR]"""
 import os
 import re
@@ -24,6 +25,24 @@ OWNERS = {
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+FLAG_IN_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*?(?<![\w-])--[a-z][a-z-]*')
+
+
+def check_flag_names(problems):
+    for folder in sorted(os.listdir(os.path.join(ROOT, "src"))):
+        if folder == "cli" or folder not in RANK:
+            continue
+        for name in sorted(os.listdir(os.path.join(ROOT, "src", folder))):
+            path = f"src/{folder}/{name}"
+            for number, line in enumerate(open(os.path.join(ROOT, path)), 1):
+                code = line.split("//")[0]
+                if code.lstrip().startswith(("*", "/*")):
+                    continue
+                found = FLAG_IN_STRING.search(code)
+                if found:
+                    problems.append(f"{path}:{number}: a library message names a command-line flag: {found.group(0)[-30:]}")
 
 
 def owner_of_include(name, here):
@@ -103,6 +122,7 @@ def check_symbols(build, problems):
 def main(argv):
     problems = []
     check_includes(problems)
+    check_flag_names(problems)
     if argv:
         check_symbols(argv[0], problems)
     order = " -> ".join("/".join(group) for group in RANKS)
@@ -110,7 +130,7 @@ def main(argv):
         print(f"layer order {order}: {len(problems)} problem(s)")
         print("\n".join(sorted(set(problems))))
         return 1
-    print(f"layer order {order}: every include{' and symbol' if argv else ''} follows it")
+    print(f"layer order {order}: every include{' and symbol' if argv else ''} follows it; no library string names a flag")
     return 0
 
 

@@ -76,7 +76,7 @@ int cmd_new(int argc, char **argv) {
     else if (parse_input(&args, cli_get(&args, "input"), &input, &ndim, dims) &&
              cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) && cli_context_create(&args, &ctx)) {
         if (ot_init_parse(cli_has(&args, "init") ? cli_get(&args, "init") : "auto", &init) != OT_OK) {
-            rc = cli_fail(&args);
+            cli_error(&args, "--init: %s", ot_last_error());
             rc = 2;
         } else {
             ot_rng rng;

@@ -126,10 +126,16 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
 }
 
 static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *config) {
-    if (cli_has(args, "cut") && ot_model_cut(m, cli_get(args, "cut")) != OT_OK) return 0;
+    if (cli_has(args, "cut") && ot_model_cut(m, cli_get(args, "cut")) != OT_OK) {
+        ot_error_prefix("--cut: ");
+        return 0;
+    }
     if (cli_has(args, "head")) {
         ot_init_spec init;
-        if (ot_init_parse(cli_has(args, "init") ? cli_get(args, "init") : "auto", &init) != OT_OK) return 0;
+        if (ot_init_parse(cli_has(args, "init") ? cli_get(args, "init") : "auto", &init) != OT_OK) {
+            ot_error_prefix("--init: ");
+            return 0;
+        }
         if (m->n_outputs != 1) {
             ot_fail(OT_ERR_INVALID, "--head needs a model with one output (use --cut LAYER first)");
             return 0;
@@ -243,6 +249,12 @@ int cmd_train(int argc, char **argv) {
     double val_split = 0;
     if (!cli_get_double(&args, "val-split", 0, 0, 1, &val_split)) goto done;
     if (!read_transfer_flags(&args, &config) || !cli_context_create(&args, &config.context)) goto done;
+    if (config.cache_dir && (config.augment_flip || config.augment_shift || config.augment_crop ||
+                             config.augment_brightness)) {
+        cli_error(&args, "--cache cannot be combined with --augment: augmented images differ every "
+                  "epoch, so the frozen layers' outputs cannot be computed once");
+        goto done;
+    }
     rc = 1;
     /* Fail before training when a result could not be written. */
     if (check_writable(&args, out, &config) != OT_OK) {
@@ -252,6 +264,10 @@ int cmd_train(int argc, char **argv) {
     if (ot_model_load_onnx(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
         check_space(out, &config, m) != OT_OK) {
         rc = cli_fail(&args);
+        goto done;
+    }
+    if (!cli_check_io_flags(&args, m)) {
+        rc = 2;
         goto done;
     }
     const ot_value *input = m->n_inputs ? &m->values[m->inputs[0]] : NULL;
@@ -265,6 +281,7 @@ int cmd_train(int argc, char **argv) {
         ot_rng split_rng;
         ot_rng_seed(&split_rng, config.seed + 1);
         if (ot_dataset_split(train, val_split, &split_rng, &val) != OT_OK) {
+            ot_error_prefix("--val-split: ");
             rc = cli_fail(&args);
             goto done;
         }

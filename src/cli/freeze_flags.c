@@ -5,17 +5,20 @@
 
 #include "onnxtrain/transfer.h"
 
+/* One rule at a time, so a failure names its flag. */
 ot_status cli_apply_freeze_flags(const cli_args *args, ot_model *m) {
-    ot_freeze_rule rules[256];
-    int n = 0;
-    for (int i = 0; i < args->n_given && n < 256; i++) {
+    for (int i = 0; i < args->n_given; i++) {
         const char *name = args->command->flags[args->given_flag[i]].name;
         ot_freeze_action action;
         if (!strcmp(name, "freeze")) action = OT_FREEZE;
         else if (!strcmp(name, "unfreeze")) action = OT_UNFREEZE;
         else if (!strcmp(name, "freeze-upto")) action = OT_FREEZE_UPTO;
         else continue;
-        rules[n++] = (ot_freeze_rule){action, args->given_value[i]};
+        ot_freeze_rule rule = {action, args->given_value[i]};
+        if (ot_model_apply_freeze(m, 1, &rule) != OT_OK) {
+            ot_error_prefix("--%s: ", name);
+            return OT_ERR_INVALID;
+        }
     }
-    return ot_model_apply_freeze(m, n, rules);
+    return OT_OK;
 }

@@ -58,7 +58,7 @@ int cli_train_config_read(const cli_args *args, ot_train_config *c) {
         return 0;
     }
     if (cli_has(args, "schedule") && ot_schedule_parse(cli_get(args, "schedule"), &c->schedule) != OT_OK) {
-        cli_error(args, "%s", ot_last_error());
+        cli_error(args, "--schedule: %s", ot_last_error());
         return 0;
     }
     int64_t seed, early = 0;
@@ -74,5 +74,28 @@ int cli_train_config_read(const cli_args *args, ot_train_config *c) {
         !cli_get_int(args, "early-stopping", 0, 1, 1000000, &early))
         return 0;
     c->early_stopping = (int)early;
+    return 1;
+}
+
+static int names_one_of(const ot_model *m, const int *values, int count, const char *name) {
+    for (int i = 0; i < count; i++)
+        if (!strcmp(m->values[values[i]].name, name)) return 1;
+    return 0;
+}
+
+int cli_check_io_flags(const cli_args *args, const ot_model *m) {
+    const char *input = cli_get(args, "input"), *output = cli_get(args, "output");
+    if (!input && m->n_inputs > 1) {
+        cli_error(args, "the model has %d inputs: choose the one the data feeds with --input NAME", m->n_inputs);
+        return 0;
+    }
+    if (input && !names_one_of(m, m->inputs, m->n_inputs, input)) {
+        cli_error(args, "--input %s: the model has no such input", input);
+        return 0;
+    }
+    if (output && !names_one_of(m, m->outputs, m->n_outputs, output)) {
+        cli_error(args, "--output %s: the model has no such output", output);
+        return 0;
+    }
     return 1;
 }

@@ -31,5 +31,8 @@
 
 /* Returns 0 after printing the error. */
 int cli_train_config_read(const cli_args *args, ot_train_config *config);
+/* --input and --output against the model: a model with several inputs needs --input, and
+ * each names one of its tensors. Returns 0 after printing the error. */
+int cli_check_io_flags(const cli_args *args, const ot_model *m);
 
 #endif

@@ -179,7 +179,7 @@ int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, 
 
 static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
     if (o && (o->n_classes || o->per_class) && !d->labels)
-        return ot_fail(OT_ERR_INVALID, "%s: --classes/--per-class need class labels", spec);
+        return ot_fail(OT_ERR_INVALID, "%s: selecting classes needs class labels", spec);
     unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
     ot_dataset_select(d->labels, d->n, o, keep);
     keep_samples(d, keep);
@@ -259,7 +259,7 @@ ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const
 ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val) {
     int64_t n_val = (int64_t)(d->n * fraction + 0.5);
     if (fraction <= 0 || fraction >= 1 || n_val < 1 || n_val >= d->n)
-        return ot_fail(OT_ERR_INVALID, "--val-split %g leaves no training or no validation samples "
+        return ot_fail(OT_ERR_INVALID, "a validation fraction of %g leaves no training or no validation samples "
                        "of %lld", fraction, (long long)d->n);
     if (shuffle) {
         /* Shuffle whole samples by a permutation. */

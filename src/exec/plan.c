@@ -185,7 +185,7 @@ static ot_status infer_steps(ot_plan *p) {
         if (!l->op->backward)
             return ot_fail(OT_ERR_UNSUPPORTED,
                            "%s node '%s' has no backward pass, but trainable parameters feed it; "
-                           "freeze the layers before it (--freeze-upto '%s')",
+                           "freeze the layers up to '%s'",
                            l->op_type, l->name, l->name);
         s->run_backward = 1;
         s->ctx.backward = 1;

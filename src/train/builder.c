@@ -43,7 +43,7 @@ ot_status ot_init_parse(const char *text, ot_init_spec *s) {
         free(copy);
         if (ok) return OT_OK;
     }
-    return ot_fail(OT_ERR_INVALID, "--init %s: expected glorot_uniform, glorot_normal, he_uniform, "
+    return ot_fail(OT_ERR_INVALID, "'%s' is not an initializer: expected glorot_uniform, glorot_normal, he_uniform, "
                    "he_normal, lecun_uniform, lecun_normal or variance_scaling:SCALE:"
                    "fan_in|fan_out|fan_avg:normal|uniform", text);
 }

@@ -141,7 +141,7 @@ static ot_status parse_state(trainer *t, const char *text, const char *path) {
         return ot_fail(OT_ERR_FORMAT, "checkpoint %s: state.txt is not a version %d checkpoint state",
                        path, CHECKPOINT_VERSION);
     if (strcmp(kind, ot_optimizer_name(t->config->optimizer.kind)))
-        return ot_fail(OT_ERR_INVALID, "checkpoint %s was made with --optimizer %s, this run uses %s",
+        return ot_fail(OT_ERR_INVALID, "checkpoint %s was made with the %s optimizer, this run uses %s",
                        path, kind, ot_optimizer_name(t->config->optimizer.kind));
     if (t->epoch < 1 || t->batch_in_epoch < 0 || t->step < 0)
         return ot_fail(OT_ERR_FORMAT, "checkpoint %s: bad epoch or step", path);

@@ -50,13 +50,12 @@ static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
     if (rule->action == OT_FREEZE_UPTO) {
         int i = ot_model_find_layer(m, rule->pattern);
         if (i < 0)
-            return ot_fail(OT_ERR_INVALID, "--freeze-upto %s: no layer has that name, output name "
-                           "or index", rule->pattern);
+            return ot_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'",
+                           rule->pattern);
         freeze_ancestors(m, i);
         return OT_OK;
     }
     int frozen = rule->action == OT_FREEZE, matched = 0, begin, end;
-    const char *flag = frozen ? "--freeze" : "--unfreeze";
     if (parse_range(rule->pattern, m->n_layers, &begin, &end)) {
         for (int i = begin; i < end; i++) set_layer(m, i, frozen);
         matched = end > begin;
@@ -73,8 +72,8 @@ static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
             }
     }
     if (!matched)
-        return ot_fail(OT_ERR_INVALID, "%s %s matches no layer name, parameter name or index range",
-                       flag, rule->pattern);
+        return ot_fail(OT_ERR_INVALID, "'%s' matches no layer name, parameter name or index range",
+                       rule->pattern);
     return OT_OK;
 }
 

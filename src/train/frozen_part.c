@@ -26,9 +26,9 @@ ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable,
         if (!ok) {
             if (ot_layer_is_frozen(m, i) && ot_layer_parameter_count(m, l) > 0) {
                 ot_status s = ot_fail(OT_ERR_INVALID,
-                                      "--cache: frozen layer '%s' depends on trainable layers, so "
+                                      "caching: frozen layer '%s' depends on trainable layers, so "
                                       "its output changes every step and cannot be cached; freeze "
-                                      "the layers before it too (--freeze-upto '%s')",
+                                      "the layers up to '%s' too",
                                       l->name, l->name);
                 free(fixed);
                 ot_frozen_part_free(out);
@@ -52,7 +52,7 @@ ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable,
             for (int f = 0; f < out->n_frontier; f++) seen |= out->frontier[f] == v;
             if (seen) continue;
             if (out->n_frontier == OT_MAX_FEEDS)
-                status = ot_fail(OT_ERR_UNSUPPORTED, "--cache: more than %d frozen tensors feed the "
+                status = ot_fail(OT_ERR_UNSUPPORTED, "caching: more than %d frozen tensors feed the "
                                  "trainable layers", OT_MAX_FEEDS);
             else
                 out->frontier[out->n_frontier++] = v;

@@ -7,7 +7,7 @@
 #include "onnxtrain/train.h"
 
 static ot_status bad(const char *text, const char *expected) {
-    return ot_fail(OT_ERR_INVALID, "--schedule %s: expected %s", text, expected);
+    return ot_fail(OT_ERR_INVALID, "'%s' is not a schedule: expected %s", text, expected);
 }
 
 ot_status ot_schedule_parse(const char *text, ot_schedule *s) {

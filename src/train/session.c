@@ -19,12 +19,12 @@ ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *outp
     if (m->n_inputs < 1) return ot_fail(OT_ERR_INVALID, "the model has no graph input");
     if (m->n_outputs < 1) return ot_fail(OT_ERR_INVALID, "the model has no graph output");
     if (!input_name && m->n_inputs > 1)
-        return ot_fail(OT_ERR_INVALID, "the model has %d inputs: choose one with --input NAME",
+        return ot_fail(OT_ERR_INVALID, "the model has %d inputs: name the one the data feeds",
                        m->n_inputs);
     out->input = input_name ? find_named(m, m->inputs, m->n_inputs, input_name) : m->inputs[0];
-    if (out->input < 0) return ot_fail(OT_ERR_INVALID, "--input %s: the model has no such input", input_name);
+    if (out->input < 0) return ot_fail(OT_ERR_INVALID, "the model has no input named '%s'", input_name);
     out->output = output_name ? find_named(m, m->outputs, m->n_outputs, output_name) : m->outputs[0];
-    if (out->output < 0) return ot_fail(OT_ERR_INVALID, "--output %s: the model has no such output", output_name);
+    if (out->output < 0) return ot_fail(OT_ERR_INVALID, "the model has no output named '%s'", output_name);
     out->loss_target = out->output;
     int producer = m->values[out->output].producer;
     if (producer >= 0) {

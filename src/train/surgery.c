@@ -8,9 +8,9 @@
 
 ot_status ot_model_cut(ot_model *m, const char *layer) {
     int i = ot_model_find_layer(m, layer);
-    if (i < 0) return ot_fail(OT_ERR_INVALID, "--cut %s: no layer has that name, output name or index", layer);
+    if (i < 0) return ot_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'", layer);
     int out = m->layers[i].outputs[0];
-    if (out < 0) return ot_fail(OT_ERR_INVALID, "--cut %s: the layer has no first output", layer);
+    if (out < 0) return ot_fail(OT_ERR_INVALID, "layer '%s' has no first output", layer);
     free(m->outputs);
     m->outputs = ot_xcalloc(2, sizeof(int));
     m->outputs[0] = out;

@@ -72,7 +72,7 @@ static ot_status train_step(trainer *t, int64_t size, double *loss) {
                             t->batch_targets, &t->epoch_correct);
     if (!isfinite(*loss))
         return ot_fail(OT_ERR_NUMERIC, "the loss became %s at step %lld (epoch %lld); try a lower "
-                       "--lr or --clip-norm", isnan(*loss) ? "NaN" : "infinite",
+                       "learning rate or clip the gradients", isnan(*loss) ? "NaN" : "infinite",
                        (long long)t->step + 1, (long long)t->epoch);
     OT_TRY(ot_plan_backward(plan));
     float *w = t->params.block, *g = t->params.grads;
@@ -121,7 +121,7 @@ static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {
 static ot_status setup(trainer *t) {
     const ot_train_config *c = t->config;
     ot_model *m = t->m;
-    if (c->epochs < 1 || c->batch < 1) return ot_fail(OT_ERR_INVALID, "--epochs and --batch must be at least 1");
+    if (c->epochs < 1 || c->batch < 1) return ot_fail(OT_ERR_INVALID, "epochs and batch size must be at least 1");
     OT_TRY(ot_io_bind(m, c->input_name, c->output_name, c->loss, &t->io));
     OT_TRY(ot_dataset_fit_input(t->train, &m->values[t->io.input]));
     if (t->val) OT_TRY(ot_dataset_fit_input(t->val, &m->values[t->io.input]));

@@ -33,7 +33,7 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
     t->caching = 0;
     if (c->cache_dir) {
         if (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness)
-            return ot_fail(OT_ERR_INVALID, "--cache cannot be combined with --augment: augmented images "
+            return ot_fail(OT_ERR_INVALID, "a feature cache cannot be combined with augmentation: augmented images "
                            "differ every epoch, so the frozen layers' outputs cannot be computed once");
         OT_TRY(ot_frozen_part_find(t->m, t->params.trainable, t->io.input, &t->part));
         if (t->part.n_frontier == 1 && t->part.frontier[0] == t->io.input) {

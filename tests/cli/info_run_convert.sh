@@ -8,7 +8,7 @@ grep -q "3 layers, 43 parameters" "$WORK/info.txt" || fail "info totals"
 "$OT" info "$FIX/onnx/mlp.onnx" --freeze fc1 >"$WORK/info_frozen.txt"
 grep -qE "^ +0  fc1 +Gemm +\[N,5\] +25  frozen$" "$WORK/info_frozen.txt" || fail "info --freeze does not mark fc1"
 grep -qE "^ +2  fc2 +Gemm +\[N,3\] +18  trainable$" "$WORK/info_frozen.txt" || fail "info --freeze marks fc2"
-expect_error "--freeze nothing* matches no layer" "$OT" info "$FIX/onnx/mlp.onnx" --freeze 'nothing*'
+expect_error "--freeze: 'nothing*' matches no layer" "$OT" info "$FIX/onnx/mlp.onnx" --freeze 'nothing*'
 "$OT" info --json "$FIX/onnx/mlp.onnx" | "$PY" -c 'import json, sys
 j = json.load(sys.stdin)
 sys.exit(not (len(j["layers"]) == 3 and j["parameter_count"] == 43 and j["inputs"][0]["shape"] == "[N,4]"))' ||

@@ -232,7 +232,7 @@ static void cache_reused_and_rebuilt(void **state) {
     m = prepared_model("relu3");
     c.augment_flip = 1;
     assert_int_equal(ot_train(m, &c, d2, NULL, &r), OT_ERR_INVALID);
-    assert_non_null(strstr(ot_last_error(), "--cache cannot be combined with --augment"));
+    assert_non_null(strstr(ot_last_error(), "a feature cache cannot be combined with augmentation"));
     ot_model_free(m);
     ot_dataset_free(d);
     ot_dataset_free(d2);
