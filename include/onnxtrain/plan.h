@@ -85,10 +85,6 @@ ot_status ot_plan_backward(ot_plan *p);
 
 /* Bytes the plan allocated (activations, gradients, saved state, scratch). */
 size_t ot_plan_bytes(const ot_plan *p);
-/* Number of layers run by forward (excludes folded ones). */
-int ot_plan_layer_count(const ot_plan *p);
-/* The layer index of the k-th step, and whether it is run each time (not folded). */
-int ot_plan_step_layer(const ot_plan *p, int k, int *folded);
 
 /* Shape inference only: fills out[v] (dtype, dims) for every value reachable from the feeds;
  * values not computed keep dtype OT_UNDEFINED. Used by `info` and export after surgery. */

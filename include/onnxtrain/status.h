@@ -2,13 +2,10 @@
  *
  * Every library function that can fail returns an ot_status. On failure it leaves a
  * one-line message for the calling thread, naming what is wrong and where (file, node,
- * tensor, flag). ot_last_error() returns it; the library owns the buffer, which stays valid
- * until the next failing call on the same thread. Only the CLI prints messages and exits. */
+ * tensor). ot_last_error() returns it; the library owns the buffer, which stays valid until
+ * the next failing call on the same thread. The library never prints or exits. */
 #ifndef ONNXTRAIN_STATUS_H
 #define ONNXTRAIN_STATUS_H
-
-#include <stdio.h>
-#include <stdlib.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,27 +25,10 @@ typedef enum ot_status {
 /* The message of the last failure on this thread ("" if none). */
 const char *ot_last_error(void);
 
-/* Records a printf-style message and returns code, so callers write
- * `return ot_fail(OT_ERR_FORMAT, "%s: truncated header", path);`. */
-ot_status ot_fail(ot_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Prepends context to the current message: "model.onnx: " + message. */
-void ot_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Clears the message (used when a failure is handled and retried). */
 void ot_error_clear(void);
 
 const char *ot_status_name(ot_status status);
-
-/* Programmer errors: always on, names file and line, aborts. */
-#define OT_ASSERT(cond)                                                                        \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "onnxtrain: internal error at %s:%d: %s\n", __FILE__, __LINE__,   \
-                    #cond);                                                                    \
-            abort();                                                                           \
-        }                                                                                      \
-    } while (0)
 
 /* Propagates a failure: OT_TRY(load(...)); */
 #define OT_TRY(expr)                                                                           \

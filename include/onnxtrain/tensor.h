@@ -74,9 +74,6 @@ int ot_tensor_same_shape(const ot_tensor *a, const ot_tensor *b);
 /* "[1,3,224,224]" with "?" for unknown dims, into buf. */
 const char *ot_shape_string(int ndim, const int64_t *dims, char *buf, size_t size);
 
-/* OT_ERR_MEMORY, naming `what`, its size and the limit, when bytes exceed ctx's memory
- * limit (onnxtrain/context.h); OT_OK for a NULL context. */
-ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what);
 
 #ifdef __cplusplus
 }

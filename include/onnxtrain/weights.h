@@ -121,10 +121,6 @@ void ot_match_report_print(const ot_match_report *report, FILE *out);
 void ot_match_report_free(ot_match_report *report);
 const char *ot_match_how_name(ot_match_how how);
 
-/* The normalised form used by OT_MATCH_NORMALIZED ("module.features/0:0" -> "features.0").
- * Caller frees. */
-char *ot_weights_normalize_name(const char *name);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* onnxtrain convert: re-export an ONNX model, fill an ONNX architecture with weights from
  * another framework's file (--arch), or write a model's weights to .npz / safetensors. */
 #include <string.h>
+#include <stdio.h>
 
 #include "args.h"
 #include "commands.h"

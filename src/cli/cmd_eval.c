@@ -1,5 +1,6 @@
 /* onnxtrain eval MODEL.onnx --data SPEC [--json]: loss and accuracy in inference mode. */
 #include <string.h>
+#include <stdio.h>
 
 #include "args.h"
 #include "commands.h"

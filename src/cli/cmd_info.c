@@ -1,5 +1,7 @@
 /* onnxtrain info MODEL.onnx [--json]: inputs, outputs, opset, producer, layer table. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "commands.h"

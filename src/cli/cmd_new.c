@@ -1,5 +1,6 @@
 /* onnxtrain new SPEC --input NAME:DIMS [--init INIT] [--seed S] -o OUT.onnx */
 #include <string.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "commands.h"

@@ -1,5 +1,7 @@
 /* onnxtrain run MODEL.onnx -i NAME=FILE.npy ... -o OUTDIR: inference on .npy files. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "commands.h"

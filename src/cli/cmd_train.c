@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "commands.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "onnxtrain/transfer.h"
+#include "core/error.h"
 
 /* One rule at a time, so a failure names its flag. */
 ot_status cli_apply_freeze_flags(const cli_args *args, ot_model *m) {

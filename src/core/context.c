@@ -2,6 +2,7 @@
 #include "context_internal.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 
 #include "util.h"
 

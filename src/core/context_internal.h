@@ -10,6 +10,10 @@ struct ot_context {
     size_t memory_limit;
 };
 
+/* OT_ERR_MEMORY, naming `what`, its size and the limit, when bytes exceed ctx's memory
+ * limit; OT_OK for a NULL context. */
+ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what);
+
 /* The context's pool; NULL (serial) for a NULL context. */
 ot_pool *ot_context_pool(const ot_context *ctx);
 

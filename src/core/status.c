@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <stdio.h>
+#include "core/error.h"
 
 #define OT_MESSAGE_CAPACITY 2048
 

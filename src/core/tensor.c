@@ -4,8 +4,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "context_internal.h"
+#include "core/error.h"
 
 ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what) {
     size_t limit = ot_context_memory_limit(ctx);

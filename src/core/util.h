@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
+
 void *ot_xmalloc(size_t size);
 void *ot_xcalloc(size_t count, size_t size);
 void *ot_xrealloc(void *ptr, size_t size);

@@ -4,8 +4,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
+#include "loaders.h"
 #include "onnxtrain/dataset.h"
 #include "core/file_io.h"
 

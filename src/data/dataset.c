@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "core/context_internal.h"
+#include "loaders.h"
 #include "onnxtrain/dataset.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"

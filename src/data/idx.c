@@ -5,9 +5,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include <stdlib.h>
 
 #include "core/util.h"
+#include "loaders.h"
 #include "onnxtrain/dataset.h"
+#include "core/context_internal.h"
 
 #define IDX_MAX_BYTES ((size_t)4 << 30)
 

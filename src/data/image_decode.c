@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <jpeglib.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "image_internal.h"
 #include "onnxtrain/tensor.h"
+#include "core/context_internal.h"
 
 #define IMAGE_MAX_PIXELS ((int64_t)1 << 28)
 

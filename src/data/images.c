@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "image_internal.h"
+#include "loaders.h"
 #include "onnxtrain/dataset.h"
 
 static int compare_names(const void *a, const void *b) {

@@ -2,8 +2,10 @@
  * float targets, (samples, ...)). */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "core/util.h"
+#include "loaders.h"
 #include "onnxtrain/dataset.h"
 #include "formats/npy.h"
 #include "formats/npz.h"

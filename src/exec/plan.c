@@ -1,6 +1,7 @@
 /* Building a plan: select layers, infer shapes, fold what is known, decide which gradients
  * flow, and lay out one arena for activations, gradients and saved state. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/context_internal.h"
 #include "core/util.h"
@@ -403,13 +404,6 @@ ot_tensor *ot_plan_grad(ot_plan *p, int value) {
 }
 
 size_t ot_plan_bytes(const ot_plan *p) { return p->arena_bytes + p->workspace_bytes; }
-
-int ot_plan_layer_count(const ot_plan *p) { return p->n_steps; }
-
-int ot_plan_step_layer(const ot_plan *p, int k, int *folded) {
-    if (folded) *folded = p->steps[k].folded;
-    return p->steps[k].layer;
-}
 
 ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
                                 const ot_tensor *feed_shapes, ot_tensor *out) {

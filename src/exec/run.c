@@ -3,6 +3,7 @@
 
 #include "core/context_internal.h"
 #include "plan_internal.h"
+#include "core/error.h"
 
 ot_status ot_plan_forward(ot_plan *p) {
     for (int v = 0; v < p->n_values; v++)

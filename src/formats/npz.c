@@ -2,6 +2,7 @@
 #include "npz.h"
 
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/file_io.h"
 #include "core/util.h"

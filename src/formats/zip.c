@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <stdio.h>
 
 #include "core/util.h"
 #include "onnxtrain/tensor.h"
+#include "core/context_internal.h"
 
 enum {
     LOCAL_SIG = 0x04034b50,

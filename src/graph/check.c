@@ -1,5 +1,6 @@
 /* Whole-graph checks: producers, topological order, pruning. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/model_internal.h"
 #include "core/util.h"

@@ -6,6 +6,7 @@
  * an exporter shared through Identity nodes (PyTorch: a BatchNorm weight and running_var,
  * both all-ones) are separate after import, and training one never changes the other. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/model_internal.h"
 #include "core/util.h"

@@ -1,6 +1,7 @@
 /* Resolving layers against the op table: each layer gets its op row and parsed attributes;
  * every unsupported op is reported at once. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"

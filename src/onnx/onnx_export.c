@@ -1,6 +1,7 @@
 /* ot_model -> ModelProto -> bytes. The proto borrows the model's strings and tensor data, so
  * building it allocates only the pointer arrays, which free_export releases. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnx_internal.h"

@@ -1,6 +1,7 @@
 /* ModelProto -> ot_model: values, layers with attributes, opsets, metadata; then op
  * resolution, topological checks and constant folding. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnx_internal.h"

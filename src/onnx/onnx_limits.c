@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnx_internal.h"
 #include "onnxtrain/onnx_io.h"
+#include "core/context_internal.h"
 
 /* Decoding cost per field occurrence (protobuf-c's scan record plus the stored value). */
 #define FIELD_COST 48

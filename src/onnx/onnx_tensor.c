@@ -6,11 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 #include "core/half.h"
 #include "core/util.h"
 #include "onnx_internal.h"
 #include "core/file_io.h"
+#include "core/context_internal.h"
 
 /* Dtype after import: narrow/wide floats become float32. */
 static ot_dtype imported_dtype(ot_dtype dtype) {

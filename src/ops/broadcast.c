@@ -2,6 +2,7 @@
 #include "broadcast.h"
 
 #include <string.h>
+#include "core/error.h"
 
 ot_status ot_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *operands,
                              int *ndim, int64_t *dims) {

@@ -1,4 +1,5 @@
 /* One forward call outside a plan, for constant folding. */
+#include <stdlib.h>
 #include "core/util.h"
 #include "op.h"
 

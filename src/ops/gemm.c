@@ -12,6 +12,7 @@
 
 #include "core/thread_pool.h"
 #include "onnxtrain/status.h"
+#include "core/error.h"
 
 /* C = beta * C over an (m, n) block with row stride ldc. */
 static void scale_block(float *c, int64_t m, int64_t n, int64_t ldc, float beta) {

@@ -7,6 +7,7 @@
 
 #include "gemm.h"
 #include "onnxtrain/status.h"
+#include "core/error.h"
 
 void ot_conv_geom_finish(ot_conv_geom *g) {
     g->image_size = g->out_size = g->kernel_size = 1;

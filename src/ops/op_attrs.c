@@ -1,8 +1,10 @@
 /* Attribute readers for the ops' parse functions, and node-prefixed errors. */
 #include <stdarg.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "op.h"
+#include "core/error.h"
 
 ot_status ot_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...) {
     char message[1024];

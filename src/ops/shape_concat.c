@@ -1,6 +1,7 @@
 /* Concat and Split: each input (Concat) or output (Split) is a box of the big tensor, offset
  * along one axis. Forward copies the boxes in or out; backward adds the gradient boxes back. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "shape_internal.h"

@@ -5,6 +5,7 @@
  * Forward gathers through the maps, backward adds the gradient back through them, so reflect
  * and edge copies sum into the elements they repeat. */
 #include <string.h>
+#include <stdio.h>
 
 #include "core/util.h"
 #include "shape_internal.h"

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "core/file_io.h"

@@ -4,6 +4,8 @@
  * the optimizer state as optimizer/<k>.npy, and the early-stopping snapshot as best.npy. */
 #include <inttypes.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "formats/npy.h"

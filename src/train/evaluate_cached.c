@@ -3,6 +3,7 @@
  * frozen weights, graph and data stay the same), so a rerun with a new head or new
  * hyperparameters scores only the trained layers. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "cache.h"

@@ -1,5 +1,6 @@
 /* Freezing and unfreezing layers and parameters by pattern, index range or "up to". */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"

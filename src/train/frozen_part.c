@@ -1,6 +1,7 @@
 /* Which layers the frozen-feature cache can compute once, and where they hand over to the
  * trainable part. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "ops/op.h"

@@ -10,6 +10,7 @@
 #include "onnxtrain/tensor.h"
 #include "core/context_internal.h"
 #include "ops/optimizer_kernels.h"
+#include "core/error.h"
 
 static const char *const kind_names[] = {
     [OT_OPTIMIZER_SGD] = "sgd",         [OT_OPTIMIZER_MOMENTUM] = "momentum",

@@ -2,10 +2,12 @@
 #include "parameters.h"
 
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
+#include "core/context_internal.h"
 
 /* Output units of a weight read as input k of layer l, for max-norm: the kernels of Conv
  * (a unit per output channel) and of Gemm and MatMul (a unit per output column). */

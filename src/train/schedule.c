@@ -2,6 +2,7 @@
  * performance (plateau) and cosine. t counts optimizer steps from 0. */
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/train.h"

@@ -1,5 +1,6 @@
 /* Cutting a model at a layer, and typing graph outputs after surgery. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"

@@ -1,6 +1,7 @@
 /* Preparing a trainer for the current set of trained parameters: parameter block, optimizer
  * state, feature caches and plans. Called at the start and after gradual unfreezing. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "trainer_internal.h"

@@ -6,6 +6,7 @@
 #include <hdf5.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "weights_internal.h"

@@ -5,6 +5,7 @@
  * with shuffled weights. Nothing in the model changes until every pair has been checked. */
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "ops/op.h"

@@ -17,6 +17,10 @@ typedef struct match_target {
     int taken;        /* matched (or claimed by a conflicting name match) */
 } match_target;
 
+/* The normalised form used by OT_MATCH_NORMALIZED ("module.features/0:0" -> "features.0").
+ * Caller frees. */
+char *ot_weights_normalize_name(const char *name);
+
 /* Converts a source tensor to the target's layout (Keras sources by role; others as they
  * are, up to dims of size 1). On success *out is a new tensor with the target's dtype and
  * shape and *transform names what was done (NULL: nothing). Returns 0 and fills `why`

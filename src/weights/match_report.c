@@ -1,6 +1,8 @@
 /* The matcher's report (what went where and how, what was left, what conflicted) and the
  * name normalisation the matcher compares with. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "match_internal.h"

@@ -4,6 +4,7 @@
  * tile it exactly (no gaps, no overlaps, nothing left over). */
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "core/file_io.h"

@@ -5,6 +5,7 @@
  * and offset, checked against the storage's size, gathered into dense C order once the
  * state_dict names them. */
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "unpickle.h"

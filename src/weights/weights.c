@@ -3,6 +3,7 @@
 #include "onnxtrain/weights.h"
 
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/name_index.h"
 #include "core/util.h"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"

@@ -1,6 +1,7 @@
 /* libFuzzer harness for the .npz reader (ot_npz_parse, and the zip reader under it); archives
  * that parse are also loaded as an npz: dataset (x/y arrays, labels, per-class filter). */
 #include <stdlib.h>
+#include <stdio.h>
 
 #include "fuzz_common.h"
 #include "onnxtrain/dataset.h"

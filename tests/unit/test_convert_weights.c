@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/file_io.h"
 #include "formats/npy.h"

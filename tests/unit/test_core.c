@@ -4,11 +4,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/half.h"
 #include "core/name_index.h"
 #include "core/file_io.h"
 #include "test_support.h"
+#include "core/context_internal.h"
 
 static void tensor_sizes(void **state) {
     (void)state;

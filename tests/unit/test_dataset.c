@@ -2,6 +2,7 @@
  * folders (PNG/JPEG, gray/RGB, resized, normalised), filters, reshaping, splits, errors. */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "onnxtrain/dataset.h"
 #include "test_support.h"

@@ -4,6 +4,8 @@
  * included. */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "onnxtrain/plan.h"
 #include "test_support.h"

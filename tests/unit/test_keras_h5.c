@@ -1,6 +1,8 @@
 /* Keras 2 HDF5: model.save (/model_weights) and save_weights (root) layouts read with layer
  * and role; HDF5 files that are not Keras weights, and damaged files, refused. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/file_io.h"
 #include "onnxtrain/weights.h"

@@ -1,6 +1,7 @@
 /* .npy reading (dtypes, byte order, Fortran order, scalars), writing, and refusals. */
 #include <string.h>
 #include <unistd.h>
+#include <stdio.h>
 
 #include "formats/npy.h"
 #include "test_support.h"

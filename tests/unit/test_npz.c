@@ -1,6 +1,8 @@
 /* .npz: numpy's files read (stored, deflated, ZIP64), ours read back bit for bit, and bad
  * archives refused with the file and tensor named. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/file_io.h"
 #include "formats/npy.h"

@@ -4,6 +4,8 @@
  * defaults, state allocation and refused configurations. */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "formats/npy.h"

@@ -1,6 +1,8 @@
 /* Plans: memory reuse in inference, all activations kept for training, unbound inputs,
  * gradients flowing only where parameters are trained. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "test_support.h"

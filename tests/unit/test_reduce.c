@@ -3,6 +3,7 @@
  * gradient checks (central differences) plus exact tie / zero-norm gradients. */
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/plan.h"

@@ -2,6 +2,8 @@
  * them, and each malformed header or layout refused naming the file and tensor. Also the
  * strict JSON parser the header goes through. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "core/file_io.h"

@@ -3,6 +3,7 @@
  * with N(0,1) weights saturate (activations pile up near 0 and 1, where gradients vanish). */
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/builder.h"

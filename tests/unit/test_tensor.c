@@ -3,6 +3,7 @@
  * by 1/(1-ratio); backward uses the same mask), gradients by central differences. */
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "test_support.h"

@@ -3,6 +3,8 @@
  * running anything. */
 #include <string.h>
 #include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/file_io.h"
 #include "formats/npy.h"

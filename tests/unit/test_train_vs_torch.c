@@ -4,6 +4,7 @@
  * Fixtures: tools/fixtures/gen_train_fixtures.py. */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/train.h"

@@ -3,6 +3,7 @@
  * and with two optimized tensors, with outputs left out, and their refused inputs. */
 #include <math.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "core/util.h"
 #include "formats/npy.h"

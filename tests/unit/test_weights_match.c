@@ -2,12 +2,15 @@
  * hand-built models, layout transforms checked element by element, conflicts and --strict
  * leaving the model untouched. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "core/file_io.h"
 #include "onnxtrain/graph.h"
 #include "onnxtrain/weights.h"
 #include "test_support.h"
+#include "weights/match_internal.h"
 
 /* float tensor with values base + i */
 static ot_tensor ramp(int ndim, const int64_t *dims, float base) {

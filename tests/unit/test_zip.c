@@ -1,6 +1,8 @@
 /* Zip reader and writer: our archives read back, Python's (deflated, ZIP64) read, and
  * damaged archives refused with the file named, never read out of bounds. */
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "core/file_io.h"
 #include "formats/zip.h"
