@@ -7,7 +7,9 @@ folders of one rank do not use each other. Checked two ways:
             from another object file is defined in its own folder or an earlier one (nm), so
             a declaration in the wrong header cannot hide a call against the order.
 Also fails on a source folder, or a public header, that the order does not name, and on a
-library string that names a command-line flag ("--lr"): only src/cli/ knows the flags.
+library string that names a command-line flag ("--lr"): only src/cli/ knows the flags; and,
+with BUILD_DIR, on a global symbol of the library that is neither declared in a public header
+(ot_) nor internal (oti_): the names an embedding program links against stay apart.
   tools/check_layers.py [BUILD_DIR]"""
 import os
 import re
@@ -104,12 +106,18 @@ def check_symbols(build, problems):
         problems.append(f"{build}: no object files of src/ found (build first)")
         return
     defined, undefined = {}, []
+    public = set()
+    for name in os.listdir(os.path.join(ROOT, "include", "onnxtrain")):
+        public |= set(re.findall(r"\b(ot_[a-z0-9_]+)\s*\(", open(os.path.join(ROOT, "include", "onnxtrain", name)).read()))
     for path, folder in objects.items():
         out = subprocess.run(["nm", "--defined-only", "-g", path], capture_output=True, text=True).stdout
         for line in out.splitlines():
             parts = line.split()
             if len(parts) == 3:
                 defined.setdefault(parts[2], set()).add(folder)
+                if folder != "cli" and parts[2] not in public and not parts[2].startswith("oti_"):
+                    problems.append(f"src/{folder}/: {parts[2]} is global but neither public API (a public "
+                                    "header declares it) nor internal (oti_)")
         out = subprocess.run(["nm", "--undefined-only", "-g", path], capture_output=True, text=True).stdout
         undefined += [(path, folder, line.split()[-1]) for line in out.splitlines() if line.strip()]
     for path, folder, symbol in undefined:

@@ -43,7 +43,7 @@ static void print_message(const cli_args *args, const char *message) {
 void cli_error(const cli_args *args, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *message = ot_xvasprintf(fmt, ap);
+    char *message = oti_xvasprintf(fmt, ap);
     va_end(ap);
     print_message(args, message);
     free(message);
@@ -54,7 +54,7 @@ static int find_flag(const cli_command *c, const char *name, size_t len, char sh
 int cli_fail(const cli_args *args) {
     const char *message = ot_last_error();
     if (strstr(message, "over the memory limit") && find_flag(args->command, "max-memory", 10, 0) >= 0) {
-        char *hinted = ot_xasprintf("%s (raise it with --max-memory)", message);
+        char *hinted = oti_xasprintf("%s (raise it with --max-memory)", message);
         print_message(args, hinted);
         free(hinted);
     } else {
@@ -75,9 +75,9 @@ static int find_flag(const cli_command *c, const char *name, size_t len, char sh
 int cli_parse(const cli_command *command, int argc, char **argv, cli_args *out) {
     memset(out, 0, sizeof *out);
     out->command = command;
-    out->positional = ot_xcalloc((size_t)argc + 1, sizeof(char *));
-    out->given_flag = ot_xcalloc((size_t)argc + 1, sizeof(int));
-    out->given_value = ot_xcalloc((size_t)argc + 1, sizeof(char *));
+    out->positional = oti_xcalloc((size_t)argc + 1, sizeof(char *));
+    out->given_flag = oti_xcalloc((size_t)argc + 1, sizeof(int));
+    out->given_value = oti_xcalloc((size_t)argc + 1, sizeof(char *));
     int only_positional = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -165,7 +165,7 @@ int cli_get_int(const cli_args *args, const char *name, int64_t fallback, int64_
         return 1;
     }
     int64_t v;
-    if (!ot_parse_int64(value, &v) || v < min || v > max) {
+    if (!oti_parse_int64(value, &v) || v < min || v > max) {
         cli_error(args, "--%s: expected a whole number from %lld to %lld, got '%s'", name,
                   (long long)min, (long long)max, value);
         return 0;
@@ -194,7 +194,7 @@ int cli_get_double(const cli_args *args, const char *name, double fallback, doub
         return 1;
     }
     double v;
-    if (!ot_parse_double(value, &v) || !isfinite(v) || v < min || v > max) {
+    if (!oti_parse_double(value, &v) || !isfinite(v) || v < min || v > max) {
         cli_error(args, "--%s: expected a number from %g to %g, got '%s'", name, min, max, value);
         return 0;
     }

@@ -58,7 +58,7 @@ static int fill_architecture(cli_args *args, ot_context *ctx, const char *in, co
     ot_match_options options = {cli_get(args, "map"), cli_has(args, "strict")};
     int rc = 0;
     if (ot_weights_load(ctx, in, &w) != OT_OK || ot_model_load_onnx_mode(ctx, arch, OT_LOAD_STRUCTURE_ONLY, &m) != OT_OK ||
-        ot_check_writable(out) != OT_OK) {
+        oti_check_writable(out) != OT_OK) {
         rc = cli_fail(args);
     } else {
         ot_status status = ot_weights_apply(m, &w, in, &options, &report);

@@ -39,13 +39,13 @@ static int parse_input(const cli_args *args, const char *text, char **name, int 
         cli_error(args, "--input %s: expected NAME:DIMS like x:1x28x28", text);
         return 0;
     }
-    *name = ot_xstrndup(text, (size_t)(colon - text));
+    *name = oti_xstrndup(text, (size_t)(colon - text));
     *ndim = 0;
-    char *copy = ot_xstrdup(colon + 1), *save = NULL;
+    char *copy = oti_xstrdup(colon + 1), *save = NULL;
     int ok = 1;
     for (char *item = strtok_r(copy, "x", &save); item && ok; item = strtok_r(NULL, "x", &save)) {
         int64_t v;
-        ok = *ndim < OT_MAX_DIMS - 1 && ot_parse_int64(item, &v) && v >= 1 && v <= (1 << 24);
+        ok = *ndim < OT_MAX_DIMS - 1 && oti_parse_int64(item, &v) && v >= 1 && v <= (1 << 24);
         if (ok) dims[(*ndim)++] = v;
     }
     free(copy);

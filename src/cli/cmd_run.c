@@ -54,16 +54,16 @@ static int check_input(const cli_args *args, const ot_value *v, const ot_tensor 
 
 /* Output names can hold '/' or ':' (PyTorch: "/fc/Gemm_output_0"); keep file names flat. */
 static char *output_file_name(const char *dir, const char *name) {
-    char *safe = ot_xstrdup(name);
+    char *safe = oti_xstrdup(name);
     for (char *p = safe; *p; p++)
         if (*p == '/' || *p == '\\' || *p == ':') *p = '_';
     if (safe[0] == '.' || !safe[0]) {
-        char *prefixed = ot_xasprintf("output%s", safe);
+        char *prefixed = oti_xasprintf("output%s", safe);
         free(safe);
         safe = prefixed;
     }
-    char *file_name = ot_xasprintf("%s.npy", safe);
-    char *path = ot_path_join(dir, file_name);
+    char *file_name = oti_xasprintf("%s.npy", safe);
+    char *path = oti_path_join(dir, file_name);
     free(safe);
     free(file_name);
     return path;
@@ -103,9 +103,9 @@ int cmd_run(int argc, char **argv) {
     int bound[64] = {0};
     for (int i = 0; i < n_specs; i++) {
         const char *eq = strchr(specs[i], '=');
-        char *name = eq ? ot_xstrndup(specs[i], (size_t)(eq - specs[i])) : NULL;
+        char *name = eq ? oti_xstrndup(specs[i], (size_t)(eq - specs[i])) : NULL;
         const char *file = eq ? eq + 1 : specs[i];
-        if (!name && m->n_inputs == 1) name = ot_xstrdup(m->values[m->inputs[0]].name);
+        if (!name && m->n_inputs == 1) name = oti_xstrdup(m->values[m->inputs[0]].name);
         if (!name) {
             cli_error(&args, "-i %s: the model has %d inputs; write NAME=FILE.npy", specs[i], m->n_inputs);
             goto done;
@@ -123,7 +123,7 @@ int cmd_run(int argc, char **argv) {
             cli_error(&args, "input '%s' is given twice", m->values[m->inputs[slot]].name);
             goto done;
         }
-        if (ot_npy_load(ctx, file, &inputs[slot]) != OT_OK) {
+        if (oti_npy_load(ctx, file, &inputs[slot]) != OT_OK) {
             rc = cli_fail(&args);
             goto done;
         }
@@ -143,25 +143,25 @@ int cmd_run(int argc, char **argv) {
         feeds[k] = m->inputs[k];
     }
     ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv")};
-    if (ot_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
+    if (oti_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
     for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, feeds[k])->data = inputs[k].data;
-    double start = ot_now_ms();
+    double start = oti_now_ms();
     for (int64_t r = 0; r < repeat; r++)
         if (ot_plan_forward(plan) != OT_OK) {
             rc = cli_fail(&args);
             goto done;
         }
     if (cli_has(&args, "repeat"))
-        printf("{\"ms_per_run\": %.3f, \"runs\": %lld}\n", (ot_now_ms() - start) / (double)repeat, (long long)repeat);
+        printf("{\"ms_per_run\": %.3f, \"runs\": %lld}\n", (oti_now_ms() - start) / (double)repeat, (long long)repeat);
     for (int k = 0; k < m->n_outputs; k++) {
         int v = m->outputs[k];
         const ot_tensor *t = ot_plan_value(plan, v);
         char *path = output_file_name(out_dir, m->values[v].name);
-        ot_status status = t ? ot_npy_save(path, t)
-                             : ot_fail(OT_ERR_INVALID, "output '%s' was not computed", m->values[v].name);
+        ot_status status = t ? oti_npy_save(path, t)
+                             : oti_fail(OT_ERR_INVALID, "output '%s' was not computed", m->values[v].name);
         free(path);
         if (status != OT_OK) {
             rc = cli_fail(&args);

@@ -68,12 +68,12 @@ static void on_sigint(int signal_number) {
 static ot_status load_data(const cli_args *args, const char *flag, const ot_value *input,
                            ot_context *ctx, ot_dataset **out) {
     cli_data_options data;
-    if (!cli_data_options_read(args, input, ctx, &data)) return ot_fail(OT_ERR_INVALID, "(see above)");
+    if (!cli_data_options_read(args, input, ctx, &data)) return oti_fail(OT_ERR_INVALID, "(see above)");
     /* --limit and --per-class pick training samples; --val and --test are used whole (with
      * the same --classes and normalisation). */
     if (strcmp(flag, "data")) data.options.limit = data.options.per_class = 0;
     ot_status status = ot_dataset_load(cli_get(args, flag), &data.options, out);
-    if (status != OT_OK) ot_error_prefix("--%s: ", flag);
+    if (status != OT_OK) oti_error_prefix("--%s: ", flag);
     return status;
 }
 
@@ -94,8 +94,8 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
     const char *every = cli_get(args, "unfreeze-every");
     if (every) {
         int64_t e = 0, k = 0;
-        char *copy = ot_xstrdup(every), *colon = strchr(copy, ':');
-        int ok = colon && (*colon = '\0', ot_parse_int64(copy, &e)) && ot_parse_int64(colon + 1, &k) &&
+        char *copy = oti_xstrdup(every), *colon = strchr(copy, ':');
+        int ok = colon && (*colon = '\0', oti_parse_int64(copy, &e)) && oti_parse_int64(colon + 1, &k) &&
                  e >= 1 && k >= 1 && e < 1000000 && k < 1000000;
         free(copy);
         if (!ok) {
@@ -107,15 +107,15 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
     }
     const char *augment = cli_get(args, "augment");
     if (augment) {
-        char *copy = ot_xstrdup(augment), *save = NULL;
+        char *copy = oti_xstrdup(augment), *save = NULL;
         int ok = 1;
         for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
             int64_t n;
             double f;
             if (!strcmp(item, "flip")) config->augment_flip = 1;
-            else if (!strncmp(item, "shift:", 6) && ot_parse_int64(item + 6, &n) && n >= 1 && n < 4096) config->augment_shift = (int)n;
-            else if (!strncmp(item, "crop:", 5) && ot_parse_int64(item + 5, &n) && n >= 1 && n < 4096) config->augment_crop = (int)n;
-            else if (!strncmp(item, "brightness:", 11) && ot_parse_double(item + 11, &f) && f > 0 && f < 100) config->augment_brightness = f;
+            else if (!strncmp(item, "shift:", 6) && oti_parse_int64(item + 6, &n) && n >= 1 && n < 4096) config->augment_shift = (int)n;
+            else if (!strncmp(item, "crop:", 5) && oti_parse_int64(item + 5, &n) && n >= 1 && n < 4096) config->augment_crop = (int)n;
+            else if (!strncmp(item, "brightness:", 11) && oti_parse_double(item + 11, &f) && f > 0 && f < 100) config->augment_brightness = f;
             else ok = 0;
         }
         free(copy);
@@ -129,17 +129,17 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
 
 static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *config) {
     if (cli_has(args, "cut") && ot_model_cut(m, cli_get(args, "cut")) != OT_OK) {
-        ot_error_prefix("--cut: ");
+        oti_error_prefix("--cut: ");
         return 0;
     }
     if (cli_has(args, "head")) {
         ot_init_spec init;
         if (ot_init_parse(cli_has(args, "init") ? cli_get(args, "init") : "auto", &init) != OT_OK) {
-            ot_error_prefix("--init: ");
+            oti_error_prefix("--init: ");
             return 0;
         }
         if (m->n_outputs != 1) {
-            ot_fail(OT_ERR_INVALID, "--head needs a model with one output (use --cut LAYER first)");
+            oti_fail(OT_ERR_INVALID, "--head needs a model with one output (use --cut LAYER first)");
             return 0;
         }
         ot_rng rng;
@@ -181,18 +181,18 @@ static ot_status check_writable(const cli_args *args, const char *out, const ot_
     const char *flags[] = {"-o", "--checkpoint", "--log"};
     for (int i = 0; i < 3; i++) {
         if (!paths[i]) continue;
-        ot_status status = ot_check_writable(paths[i]);
+        ot_status status = oti_check_writable(paths[i]);
         if (status != OT_OK) {
-            ot_error_prefix("%s: ", flags[i]);
+            oti_error_prefix("%s: ", flags[i]);
             return status;
         }
     }
     if (!c->cache_dir) return OT_OK;
-    char *probe = ot_path_join(c->cache_dir, "cache");
-    ot_status status = ot_make_dirs(c->cache_dir);
-    if (status == OT_OK) status = ot_check_writable(probe);
+    char *probe = oti_path_join(c->cache_dir, "cache");
+    ot_status status = oti_make_dirs(c->cache_dir);
+    if (status == OT_OK) status = oti_check_writable(probe);
     free(probe);
-    if (status != OT_OK) ot_error_prefix("--cache: ");
+    if (status != OT_OK) oti_error_prefix("--cache: ");
     return status;
 }
 
@@ -206,13 +206,13 @@ static ot_status check_space(const char *out, const ot_train_config *c, const ot
     const char *flags[] = {"-o", "--checkpoint"};
     for (int i = 0; i < 2; i++) {
         if (!paths[i]) continue;
-        char *dir = ot_path_dirname(paths[i]);
+        char *dir = oti_path_dirname(paths[i]);
         struct statvfs st;
         int known = statvfs(dir, &st) == 0;
         free(dir);
         uint64_t available = known ? (uint64_t)st.f_bavail * st.f_frsize : UINT64_MAX;
         if (available < bytes)
-            return ot_fail(OT_ERR_IO, "%s %s: its folder has %.1f MiB free, the file needs at least "
+            return oti_fail(OT_ERR_IO, "%s %s: its folder has %.1f MiB free, the file needs at least "
                            "%.1f MiB (free some space or write elsewhere)", flags[i], paths[i],
                            available / 1048576.0, bytes / 1048576.0);
     }
@@ -283,7 +283,7 @@ int cmd_train(int argc, char **argv) {
         ot_rng split_rng;
         ot_rng_seed(&split_rng, config.seed + 1);
         if (ot_dataset_split(train, val_split, &split_rng, &val) != OT_OK) {
-            ot_error_prefix("--val-split: ");
+            oti_error_prefix("--val-split: ");
             rc = cli_fail(&args);
             goto done;
         }

@@ -8,16 +8,16 @@
 #include "core/util.h"
 
 static int parse_classes(const cli_args *args, const char *text, cli_data_options *out) {
-    char *copy = ot_xstrdup(text), *save = NULL;
+    char *copy = oti_xstrdup(text), *save = NULL;
     int n = 0, ok = 1;
     for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
         int64_t a, b;
         char *dash = strchr(item, '-');
         if (dash) {
             *dash = '\0';
-            ok = ot_parse_int64(item, &a) && ot_parse_int64(dash + 1, &b) && a >= 0 && b >= a;
+            ok = oti_parse_int64(item, &a) && oti_parse_int64(dash + 1, &b) && a >= 0 && b >= a;
         } else {
-            ok = ot_parse_int64(item, &a) && a >= 0;
+            ok = oti_parse_int64(item, &a) && a >= 0;
             b = a;
         }
         for (int64_t c = a; ok && c <= b; c++) {
@@ -36,11 +36,11 @@ static int parse_classes(const cli_args *args, const char *text, cli_data_option
 }
 
 static int parse_floats(const cli_args *args, const char *flag, const char *text, float *values, int *count) {
-    char *copy = ot_xstrdup(text), *save = NULL;
+    char *copy = oti_xstrdup(text), *save = NULL;
     int n = 0, ok = 1;
     for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
         double v;
-        ok = n < 3 && ot_parse_double(item, &v) && isfinite(v);
+        ok = n < 3 && oti_parse_double(item, &v) && isfinite(v);
         if (ok) values[n++] = (float)v;
     }
     free(copy);

@@ -17,7 +17,7 @@ ot_status cli_apply_freeze_flags(const cli_args *args, ot_model *m) {
         else continue;
         ot_freeze_rule rule = {action, args->given_value[i]};
         if (ot_model_apply_freeze(m, 1, &rule) != OT_OK) {
-            ot_error_prefix("--%s: ", name);
+            oti_error_prefix("--%s: ", name);
             return OT_ERR_INVALID;
         }
     }

@@ -16,10 +16,10 @@ void cli_progress_init(cli_progress *p, int quiet, const char *log_path) {
     p->quiet = quiet;
     p->tty = !quiet && isatty(2);
     p->log_path = log_path;
-    if (log_path) p->log = ot_xasprintf("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n");
+    if (log_path) p->log = oti_xasprintf("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n");
     if (p->log) p->log_len = strlen(p->log);
     const char *pause = getenv("ONNXTRAIN_TEST_PAUSE_AT_STEP");
-    if (pause && !ot_parse_int64(pause, &p->pause_at_step)) p->pause_at_step = 0;
+    if (pause && !oti_parse_int64(pause, &p->pause_at_step)) p->pause_at_step = 0;
 }
 
 void cli_progress_free(cli_progress *p) { free(p->log); }
@@ -30,7 +30,7 @@ static void on_batch(void *user, int64_t epoch, int64_t batch, int64_t batches, 
      * at the end of this very step. */
     if (++p->steps == p->pause_at_step) raise(SIGSTOP);
     if (!p->tty) return;
-    double now = ot_now_ms();
+    double now = oti_now_ms();
     if (batch != batches && now - p->last_draw_ms < 80) return;
     p->last_draw_ms = now;
     int width = 30, filled = (int)(width * batch / batches);
@@ -54,15 +54,15 @@ static void on_epoch(void *user, const ot_epoch_stats *s) {
         fflush(stdout);
     }
     if (!p->log_path || p->failed_log) return;
-    char *line = ot_xasprintf("%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.1f,%.3f\n", (long long)s->epoch, s->train_loss,
+    char *line = oti_xasprintf("%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.1f,%.3f\n", (long long)s->epoch, s->train_loss,
                               s->train_accuracy, s->val_loss, s->val_accuracy, s->lr, s->samples_per_second,
                               s->elapsed_seconds);
     size_t n = strlen(line);
-    p->log = ot_xrealloc(p->log, p->log_len + n + 1);
+    p->log = oti_xrealloc(p->log, p->log_len + n + 1);
     memcpy(p->log + p->log_len, line, n + 1);
     p->log_len += n;
     free(line);
-    if (ot_write_file_atomic(p->log_path, p->log, p->log_len) != OT_OK) {
+    if (oti_write_file_atomic(p->log_path, p->log, p->log_len) != OT_OK) {
         fprintf(stderr, "onnxtrain train: warning: %s (logging stopped)\n", ot_last_error());
         p->failed_log = 1;
     }

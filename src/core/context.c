@@ -10,12 +10,12 @@ ot_status ot_context_create(const ot_context_options *options, ot_context **out)
     ot_context_options defaults = {0};
     if (!options) options = &defaults;
     if (options->threads < 0)
-        return ot_fail(OT_ERR_INVALID, "a context needs at least one thread, not %d",
+        return oti_fail(OT_ERR_INVALID, "a context needs at least one thread, not %d",
                        options->threads);
     int threads = options->threads ? options->threads : openblas_get_num_threads();
-    ot_context *ctx = ot_xcalloc(1, sizeof *ctx);
+    ot_context *ctx = oti_xcalloc(1, sizeof *ctx);
     ctx->memory_limit = options->memory_limit;
-    ctx->pool = ot_pool_create(threads);
+    ctx->pool = oti_pool_create(threads);
     if (ctx->pool) openblas_set_num_threads(1);
     *out = ctx;
     return OT_OK;
@@ -23,18 +23,18 @@ ot_status ot_context_create(const ot_context_options *options, ot_context **out)
 
 void ot_context_free(ot_context *ctx) {
     if (!ctx) return;
-    ot_pool_free(ctx->pool);
+    oti_pool_free(ctx->pool);
     free(ctx);
 }
 
 int ot_context_threads(const ot_context *ctx) {
-    return ot_pool_threads(ctx ? ctx->pool : NULL);
+    return oti_pool_threads(ctx ? ctx->pool : NULL);
 }
 
 size_t ot_context_memory_limit(const ot_context *ctx) {
     return ctx ? ctx->memory_limit : 0;
 }
 
-ot_pool *ot_context_pool(const ot_context *ctx) {
+ot_pool *oti_context_pool(const ot_context *ctx) {
     return ctx ? ctx->pool : NULL;
 }

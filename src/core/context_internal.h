@@ -12,9 +12,9 @@ struct ot_context {
 
 /* OT_ERR_MEMORY, naming `what`, its size and the limit, when bytes exceed ctx's memory
  * limit; OT_OK for a NULL context. */
-ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what);
+ot_status oti_check_memory(const ot_context *ctx, size_t bytes, const char *what);
 
 /* The context's pool; NULL (serial) for a NULL context. */
-ot_pool *ot_context_pool(const ot_context *ctx);
+ot_pool *oti_context_pool(const ot_context *ctx);
 
 #endif

@@ -8,11 +8,11 @@
 #include "onnxtrain/status.h"
 
 /* Records a printf-style message and returns code, so callers write
- * `return ot_fail(OT_ERR_FORMAT, "%s: truncated header", path);`. */
-ot_status ot_fail(ot_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+ * `return oti_fail(OT_ERR_FORMAT, "%s: truncated header", path);`. */
+ot_status oti_fail(ot_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prepends context to the current message: "model.onnx: " + message. */
-void ot_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void oti_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Programmer errors: always on, names file and line, aborts. */
 #define OT_ASSERT(cond)                                                                        \

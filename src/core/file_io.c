@@ -11,57 +11,57 @@
 
 #include "util.h"
 
-ot_status ot_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size) {
+ot_status oti_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size) {
     FILE *f = fopen(path, "rb");
-    if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return oti_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        return ot_fail(OT_ERR_IO, "%s: not a regular file", path);
+        return oti_fail(OT_ERR_IO, "%s: not a regular file", path);
     }
     if (max_bytes && (uint64_t)st.st_size > max_bytes) {
         fclose(f);
-        return ot_fail(OT_ERR_MEMORY, "%s: file is %.1f MiB, over the limit of %.1f MiB", path,
+        return oti_fail(OT_ERR_MEMORY, "%s: file is %.1f MiB, over the limit of %.1f MiB", path,
                        st.st_size / 1048576.0, max_bytes / 1048576.0);
     }
     size_t n = (size_t)st.st_size;
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) {
         fclose(f);
-        return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes to read it", path, n);
+        return oti_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes to read it", path, n);
     }
     size_t got = fread(buf, 1, n, f);
     int failed = ferror(f);
     fclose(f);
     if (failed || got != n) {
         free(buf);
-        return ot_fail(OT_ERR_IO, "%s: read failed (file changed while reading?)", path);
+        return oti_fail(OT_ERR_IO, "%s: read failed (file changed while reading?)", path);
     }
     *data = buf;
     *size = n;
     return OT_OK;
 }
 
-char *ot_path_dirname(const char *path) {
+char *oti_path_dirname(const char *path) {
     const char *slash = strrchr(path, '/');
-    if (!slash) return ot_xstrdup(".");
-    if (slash == path) return ot_xstrdup("/");
-    return ot_xstrndup(path, (size_t)(slash - path));
+    if (!slash) return oti_xstrdup(".");
+    if (slash == path) return oti_xstrdup("/");
+    return oti_xstrndup(path, (size_t)(slash - path));
 }
 
-char *ot_path_join(const char *dir, const char *name) {
+char *oti_path_join(const char *dir, const char *name) {
     size_t n = strlen(dir);
-    if (n && dir[n - 1] == '/') return ot_xasprintf("%s%s", dir, name);
-    return ot_xasprintf("%s/%s", dir, name);
+    if (n && dir[n - 1] == '/') return oti_xasprintf("%s%s", dir, name);
+    return oti_xasprintf("%s/%s", dir, name);
 }
 
-ot_status ot_make_dirs(const char *path) {
-    char *copy = ot_xstrdup(path);
+ot_status oti_make_dirs(const char *path) {
+    char *copy = oti_xstrdup(path);
     for (char *p = copy + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
         if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
-            ot_status s = ot_fail(OT_ERR_IO, "%s: cannot create folder: %s", copy, strerror(errno));
+            ot_status s = oti_fail(OT_ERR_IO, "%s: cannot create folder: %s", copy, strerror(errno));
             free(copy);
             return s;
         }
@@ -69,25 +69,25 @@ ot_status ot_make_dirs(const char *path) {
     }
     ot_status status = OT_OK;
     if (mkdir(copy, 0777) != 0 && errno != EEXIST)
-        status = ot_fail(OT_ERR_IO, "%s: cannot create folder: %s", copy, strerror(errno));
+        status = oti_fail(OT_ERR_IO, "%s: cannot create folder: %s", copy, strerror(errno));
     free(copy);
     return status;
 }
 
-ot_status ot_atomic_open(ot_atomic_file *f, const char *path) {
+ot_status oti_atomic_open(ot_atomic_file *f, const char *path) {
     memset(f, 0, sizeof *f);
     /* rename() would replace a device or FIFO (-o /dev/null, run as root) with a file. */
     struct stat existing;
     if (stat(path, &existing) == 0 && !S_ISREG(existing.st_mode))
-        return ot_fail(OT_ERR_IO, "%s exists and is not a regular file: refusing to replace it",
+        return oti_fail(OT_ERR_IO, "%s exists and is not a regular file: refusing to replace it",
                        path);
-    char *dir = ot_path_dirname(path);
+    char *dir = oti_path_dirname(path);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char *pattern = ot_xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
+    char *pattern = oti_xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
     free(dir);
     int fd = mkstemp(pattern);
     if (fd < 0) {
-        ot_status s = ot_fail(OT_ERR_IO, "%s: cannot create a temporary file next to it: %s",
+        ot_status s = oti_fail(OT_ERR_IO, "%s: cannot create a temporary file next to it: %s",
                               path, strerror(errno));
         free(pattern);
         return s;
@@ -98,14 +98,14 @@ ot_status ot_atomic_open(ot_atomic_file *f, const char *path) {
         close(fd);
         unlink(pattern);
         free(pattern);
-        return ot_fail(OT_ERR_IO, "%s: cannot open temporary file", path);
+        return oti_fail(OT_ERR_IO, "%s: cannot open temporary file", path);
     }
     f->temp_path = pattern;
-    f->final_path = ot_xstrdup(path);
+    f->final_path = oti_xstrdup(path);
     return OT_OK;
 }
 
-void ot_atomic_abort(ot_atomic_file *f) {
+void oti_atomic_abort(ot_atomic_file *f) {
     if (f->stream) fclose(f->stream);
     if (f->temp_path) unlink(f->temp_path);
     free(f->temp_path);
@@ -126,18 +126,18 @@ static ot_status commit(ot_atomic_file *f, int durable) {
     }
     f->stream = NULL;
     if (failed) {
-        ot_status s = ot_fail(OT_ERR_IO, "%s: write failed: %s (the previous file, if any, is "
+        ot_status s = oti_fail(OT_ERR_IO, "%s: write failed: %s (the previous file, if any, is "
                               "untouched)", f->final_path, strerror(saved_errno));
-        ot_atomic_abort(f);
+        oti_atomic_abort(f);
         return s;
     }
     if (rename(f->temp_path, f->final_path) != 0) {
-        ot_status s = ot_fail(OT_ERR_IO, "%s: cannot replace: %s", f->final_path, strerror(errno));
-        ot_atomic_abort(f);
+        ot_status s = oti_fail(OT_ERR_IO, "%s: cannot replace: %s", f->final_path, strerror(errno));
+        oti_atomic_abort(f);
         return s;
     }
     if (durable) { /* make the rename itself durable */
-        char *dir = ot_path_dirname(f->final_path);
+        char *dir = oti_path_dirname(f->final_path);
         int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
         if (dir_fd >= 0) {
             fsync(dir_fd);
@@ -151,24 +151,24 @@ static ot_status commit(ot_atomic_file *f, int durable) {
     return OT_OK;
 }
 
-ot_status ot_atomic_commit(ot_atomic_file *f) { return commit(f, 1); }
+ot_status oti_atomic_commit(ot_atomic_file *f) { return commit(f, 1); }
 
-ot_status ot_atomic_commit_unsynced(ot_atomic_file *f) { return commit(f, 0); }
+ot_status oti_atomic_commit_unsynced(ot_atomic_file *f) { return commit(f, 0); }
 
-ot_status ot_write_file_atomic(const char *path, const void *data, size_t size) {
+ot_status oti_write_file_atomic(const char *path, const void *data, size_t size) {
     ot_atomic_file f;
-    OT_TRY(ot_atomic_open(&f, path));
+    OT_TRY(oti_atomic_open(&f, path));
     if (size && fwrite(data, 1, size, f.stream) != size) {
-        ot_status s = ot_fail(OT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        ot_atomic_abort(&f);
+        ot_status s = oti_fail(OT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        oti_atomic_abort(&f);
         return s;
     }
-    return ot_atomic_commit(&f);
+    return oti_atomic_commit(&f);
 }
 
-ot_status ot_check_writable(const char *path) {
+ot_status oti_check_writable(const char *path) {
     ot_atomic_file f;
-    OT_TRY(ot_atomic_open(&f, path));
+    OT_TRY(oti_atomic_open(&f, path));
     /* A few KiB catches a full disk, which an empty file would not: local filesystems refuse
      * the write itself (ext4 and XFS reserve blocks at write time, tmpfs allocates), NFS
      * reports it at close. No fsync: it would wait for the journal to commit everything
@@ -181,8 +181,8 @@ ot_status ot_check_writable(const char *path) {
         saved_errno = errno;
     }
     f.stream = NULL;
-    ot_atomic_abort(&f);
+    oti_atomic_abort(&f);
     if (failed)
-        return ot_fail(OT_ERR_IO, "%s: cannot write there: %s", path, strerror(saved_errno));
+        return oti_fail(OT_ERR_IO, "%s: cannot write there: %s", path, strerror(saved_errno));
     return OT_OK;
 }

@@ -9,7 +9,7 @@ static float bits_to_float(uint32_t bits) {
     return f;
 }
 
-float ot_half_to_float(uint16_t h) {
+float oti_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     uint32_t exponent = (h >> 10) & 0x1f;
     uint32_t mantissa = h & 0x3ff;
@@ -23,9 +23,9 @@ float ot_half_to_float(uint16_t h) {
     return bits_to_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
-float ot_bfloat16_to_float(uint16_t h) { return bits_to_float((uint32_t)h << 16); }
+float oti_bfloat16_to_float(uint16_t h) { return bits_to_float((uint32_t)h << 16); }
 
-uint16_t ot_float_to_half(float f) {
+uint16_t oti_float_to_half(float f) {
     uint32_t bits;
     memcpy(&bits, &f, sizeof bits);
     uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);

@@ -4,9 +4,9 @@
 
 #include <stdint.h>
 
-float ot_half_to_float(uint16_t h);
-float ot_bfloat16_to_float(uint16_t h);
+float oti_half_to_float(uint16_t h);
+float oti_bfloat16_to_float(uint16_t h);
 /* Round to nearest even; overflow gives infinity. */
-uint16_t ot_float_to_half(float f);
+uint16_t oti_float_to_half(float f);
 
 #endif

@@ -11,8 +11,8 @@
 #include "util.h"
 
 ot_model *ot_model_new(void) {
-    ot_model *m = ot_xcalloc(1, sizeof *m);
-    m->index = ot_name_index_new();
+    ot_model *m = oti_xcalloc(1, sizeof *m);
+    m->index = oti_name_index_new();
     if (!m->index) abort();
     m->ir_version = 8;
     return m;
@@ -32,8 +32,8 @@ void ot_attr_free(ot_attr *a) {
 
 ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src) {
     ot_attr a = *src;
-    a.name = ot_xstrdup(src->name);
-    a.s = src->s ? ot_xstrndup(src->s, src->s_len) : NULL;
+    a.name = oti_xstrdup(src->name);
+    a.s = src->s ? oti_xstrndup(src->s, src->s_len) : NULL;
     a.floats = NULL;
     a.ints = NULL;
     a.strings = NULL;
@@ -47,22 +47,22 @@ ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src) {
         }
     }
     if (src->floats) {
-        a.floats = ot_xmalloc(sizeof(float) * (size_t)src->count);
+        a.floats = oti_xmalloc(sizeof(float) * (size_t)src->count);
         memcpy(a.floats, src->floats, sizeof(float) * (size_t)src->count);
     }
     if (src->ints) {
-        a.ints = ot_xmalloc(sizeof(int64_t) * (size_t)src->count);
+        a.ints = oti_xmalloc(sizeof(int64_t) * (size_t)src->count);
         memcpy(a.ints, src->ints, sizeof(int64_t) * (size_t)src->count);
     }
     if (src->strings) {
-        a.strings = ot_xcalloc((size_t)src->count, sizeof(char *));
-        for (int i = 0; i < src->count; i++) a.strings[i] = ot_xstrdup(src->strings[i]);
+        a.strings = oti_xcalloc((size_t)src->count, sizeof(char *));
+        for (int i = 0; i < src->count; i++) a.strings[i] = oti_xstrdup(src->strings[i]);
     }
     *dst = a;
     return OT_OK;
 }
 
-void ot_layer_free(ot_layer *l) {
+void oti_layer_free(ot_layer *l) {
     free(l->name);
     free(l->op_type);
     free(l->domain);
@@ -74,7 +74,7 @@ void ot_layer_free(ot_layer *l) {
     free(l->params);
 }
 
-void ot_value_free(ot_value *v) {
+void oti_value_free(ot_value *v) {
     free(v->name);
     ot_tensor_free(&v->tensor);
     for (int d = 0; d < OT_MAX_DIMS; d++) free(v->dim_names[d]);
@@ -82,9 +82,9 @@ void ot_value_free(ot_value *v) {
 
 void ot_model_free(ot_model *m) {
     if (!m) return;
-    for (int i = 0; i < m->n_values; i++) ot_value_free(&m->values[i]);
+    for (int i = 0; i < m->n_values; i++) oti_value_free(&m->values[i]);
     free(m->values);
-    for (int i = 0; i < m->n_layers; i++) ot_layer_free(&m->layers[i]);
+    for (int i = 0; i < m->n_layers; i++) oti_layer_free(&m->layers[i]);
     free(m->layers);
     free(m->inputs);
     free(m->outputs);
@@ -101,42 +101,42 @@ void ot_model_free(ot_model *m) {
     free(m->doc_string);
     free(m->graph_name);
     free(m->source_path);
-    ot_name_index_free(m->index);
+    oti_name_index_free(m->index);
     free(m);
 }
 
 int ot_model_find_value(const ot_model *m, const char *name) {
-    return ot_name_index_get(m->index, name);
+    return oti_name_index_get(m->index, name);
 }
 
 /* The index borrows value names; after the values array moves, re-point every key. */
 static void rebuild_index(ot_model *m) {
-    ot_name_index_clear(m->index);
+    oti_name_index_clear(m->index);
     for (int i = 0; i < m->n_values; i++)
-        if (!ot_name_index_put(m->index, m->values[i].name, i)) abort();
+        if (!oti_name_index_put(m->index, m->values[i].name, i)) abort();
 }
 
 ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index) {
-    if (!name || !*name) return ot_fail(OT_ERR_INVALID, "a tensor has an empty name");
+    if (!name || !*name) return oti_fail(OT_ERR_INVALID, "a tensor has an empty name");
     if (ot_model_find_value(m, name) >= 0)
-        return ot_fail(OT_ERR_INVALID, "tensor '%s' is defined twice", name);
-    ot_grow_array((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof(ot_value));
+        return oti_fail(OT_ERR_INVALID, "tensor '%s' is defined twice", name);
+    oti_grow_array((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof(ot_value));
     ot_value *v = &m->values[m->n_values];
     memset(v, 0, sizeof *v);
-    v->name = ot_xstrdup(name);
+    v->name = oti_xstrdup(name);
     v->kind = kind;
     v->producer = -1;
     m->n_values++;
     /* Keys are borrowed name pointers, which do not move when the array grows. */
-    if (!ot_name_index_put(m->index, v->name, m->n_values - 1)) abort();
+    if (!oti_name_index_put(m->index, v->name, m->n_values - 1)) abort();
     if (index) *index = m->n_values - 1;
     return OT_OK;
 }
 
 char *ot_model_unique_value_name(const ot_model *m, const char *base) {
-    if (ot_model_find_value(m, base) < 0) return ot_xstrdup(base);
+    if (ot_model_find_value(m, base) < 0) return oti_xstrdup(base);
     for (int k = 1;; k++) {
-        char *name = ot_xasprintf("%s_%d", base, k);
+        char *name = oti_xasprintf("%s_%d", base, k);
         if (ot_model_find_value(m, name) < 0) return name;
         free(name);
     }
@@ -162,7 +162,7 @@ static ot_status resolve_value_list(ot_model *m, int count, const char *const *n
         }
         int v = ot_model_find_value(m, names[i]);
         if (v < 0) {
-            if (!create) return ot_fail(OT_ERR_INVALID, "tensor '%s' is not defined", names[i]);
+            if (!create) return oti_fail(OT_ERR_INVALID, "tensor '%s' is not defined", names[i]);
             OT_TRY(ot_model_add_value(m, names[i], OT_VALUE_ACTIVATION, &v));
         }
         indices[i] = v;
@@ -173,8 +173,8 @@ static ot_status resolve_value_list(ot_model *m, int count, const char *const *n
 ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
                              const char *domain, int n_inputs, const char *const *inputs,
                              int n_outputs, const char *const *outputs, int *index) {
-    int *in = ot_xcalloc((size_t)n_inputs + 1, sizeof(int));
-    int *out = ot_xcalloc((size_t)n_outputs + 1, sizeof(int));
+    int *in = oti_xcalloc((size_t)n_inputs + 1, sizeof(int));
+    int *out = oti_xcalloc((size_t)n_outputs + 1, sizeof(int));
     /* Inputs may be defined later in the file (checked by ot_model_check_graph). */
     ot_status status = resolve_value_list(m, n_inputs, inputs, in, 1);
     if (status == OT_OK) status = resolve_value_list(m, n_outputs, outputs, out, 1);
@@ -183,12 +183,12 @@ ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
         free(out);
         return status;
     }
-    ot_grow_array((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof(ot_layer));
+    oti_grow_array((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof(ot_layer));
     ot_layer *l = &m->layers[m->n_layers];
     memset(l, 0, sizeof *l);
-    l->name = ot_xstrdup(name);
-    l->op_type = ot_xstrdup(op_type);
-    l->domain = ot_xstrdup(domain ? domain : "");
+    l->name = oti_xstrdup(name);
+    l->op_type = oti_xstrdup(op_type);
+    l->domain = oti_xstrdup(domain ? domain : "");
     l->n_inputs = n_inputs;
     l->n_outputs = n_outputs;
     l->inputs = in;
@@ -202,7 +202,7 @@ ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
 ot_status ot_layer_add_attr(ot_layer *l, const ot_attr *attr) {
     ot_attr copy;
     OT_TRY(ot_attr_copy(&copy, attr));
-    l->attrs = ot_xrealloc(l->attrs, sizeof(ot_attr) * (size_t)(l->n_attrs + 1));
+    l->attrs = oti_xrealloc(l->attrs, sizeof(ot_attr) * (size_t)(l->n_attrs + 1));
     l->attrs[l->n_attrs++] = copy;
     return OT_OK;
 }
@@ -219,7 +219,7 @@ int ot_model_find_layer(const ot_model *m, const char *key) {
     int v = ot_model_find_value(m, key);
     if (v >= 0 && m->values[v].producer >= 0) return m->values[v].producer;
     int64_t index;
-    if (ot_parse_int64(key, &index)) {
+    if (oti_parse_int64(key, &index)) {
         if (index < 0) index += m->n_layers;
         if (index >= 0 && index < m->n_layers) return (int)index;
     }
@@ -249,15 +249,15 @@ ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version) {
             return OT_OK;
         }
     }
-    m->opsets = ot_xrealloc(m->opsets, sizeof(ot_opset_import) * (size_t)(m->n_opsets + 1));
-    m->opsets[m->n_opsets].domain = ot_xstrdup(domain ? domain : "");
+    m->opsets = oti_xrealloc(m->opsets, sizeof(ot_opset_import) * (size_t)(m->n_opsets + 1));
+    m->opsets[m->n_opsets].domain = oti_xstrdup(domain ? domain : "");
     m->opsets[m->n_opsets].version = version;
     m->n_opsets++;
     return OT_OK;
 }
 
 /* Used by src/graph after it moves values around. */
-void ot_model_rebuild_index(ot_model *m) { rebuild_index(m); }
+void oti_model_rebuild_index(ot_model *m) { rebuild_index(m); }
 
 const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size) {
     if (!v->has_shape) {

@@ -4,8 +4,8 @@
 
 #include "onnxtrain/model.h"
 
-void ot_model_rebuild_index(ot_model *m);
-void ot_layer_free(ot_layer *l);
-void ot_value_free(ot_value *v);
+void oti_model_rebuild_index(ot_model *m);
+void oti_layer_free(ot_layer *l);
+void oti_value_free(ot_value *v);
 
 #endif

@@ -18,16 +18,16 @@ static uint64_t hash_string(const char *s) {
     return h;
 }
 
-ot_name_index *ot_name_index_new(void) { return calloc(1, sizeof(ot_name_index)); }
+ot_name_index *oti_name_index_new(void) { return calloc(1, sizeof(ot_name_index)); }
 
-void ot_name_index_free(ot_name_index *index) {
+void oti_name_index_free(ot_name_index *index) {
     if (!index) return;
     free(index->keys);
     free(index->values);
     free(index);
 }
 
-void ot_name_index_clear(ot_name_index *index) {
+void oti_name_index_clear(ot_name_index *index) {
     if (index->keys) memset(index->keys, 0, index->capacity * sizeof *index->keys);
     index->count = 0;
 }
@@ -56,7 +56,7 @@ static int grow(ot_name_index *index) {
     return 1;
 }
 
-int ot_name_index_put(ot_name_index *index, const char *key, int value) {
+int oti_name_index_put(ot_name_index *index, const char *key, int value) {
     if ((index->count + 1) * 2 > index->capacity && !grow(index)) return 0;
     size_t slot = hash_string(key) & (index->capacity - 1);
     while (index->keys[slot]) {
@@ -72,7 +72,7 @@ int ot_name_index_put(ot_name_index *index, const char *key, int value) {
     return 1;
 }
 
-int ot_name_index_get(const ot_name_index *index, const char *key) {
+int oti_name_index_get(const ot_name_index *index, const char *key) {
     if (!index->capacity) return -1;
     size_t slot = hash_string(key) & (index->capacity - 1);
     while (index->keys[slot]) {

@@ -7,12 +7,12 @@
 
 typedef struct ot_name_index ot_name_index;
 
-ot_name_index *ot_name_index_new(void);
-void ot_name_index_free(ot_name_index *index);
+ot_name_index *oti_name_index_new(void);
+void oti_name_index_free(ot_name_index *index);
 /* Returns 0 on allocation failure. Replaces the value of an existing key. */
-int ot_name_index_put(ot_name_index *index, const char *key, int value);
+int oti_name_index_put(ot_name_index *index, const char *key, int value);
 /* The value, or -1. */
-int ot_name_index_get(const ot_name_index *index, const char *key);
-void ot_name_index_clear(ot_name_index *index);
+int oti_name_index_get(const ot_name_index *index, const char *key);
+void oti_name_index_clear(ot_name_index *index);
 
 #endif

@@ -1,4 +1,4 @@
-/* Thread-local error messages behind ot_fail / ot_last_error. */
+/* Thread-local error messages behind oti_fail / ot_last_error. */
 #include "onnxtrain/status.h"
 
 #include <stdarg.h>
@@ -14,7 +14,7 @@ const char *ot_last_error(void) { return last_message; }
 
 void ot_error_clear(void) { last_message[0] = '\0'; }
 
-ot_status ot_fail(ot_status code, const char *fmt, ...) {
+ot_status oti_fail(ot_status code, const char *fmt, ...) {
     va_list args;
     va_start(args, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, args);
@@ -22,7 +22,7 @@ ot_status ot_fail(ot_status code, const char *fmt, ...) {
     return code;
 }
 
-void ot_error_prefix(const char *fmt, ...) {
+void oti_error_prefix(const char *fmt, ...) {
     char prefix[OT_MESSAGE_CAPACITY];
     va_list args;
     va_start(args, fmt);

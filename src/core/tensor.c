@@ -9,10 +9,10 @@
 #include "context_internal.h"
 #include "core/error.h"
 
-ot_status ot_check_memory(const ot_context *ctx, size_t bytes, const char *what) {
+ot_status oti_check_memory(const ot_context *ctx, size_t bytes, const char *what) {
     size_t limit = ot_context_memory_limit(ctx);
     if (limit && bytes > limit)
-        return ot_fail(OT_ERR_MEMORY, "%s needs %.1f MiB, over the memory limit of %.1f MiB", what,
+        return oti_fail(OT_ERR_MEMORY, "%s needs %.1f MiB, over the memory limit of %.1f MiB", what,
                        bytes / 1048576.0, limit / 1048576.0);
     return OT_OK;
 }
@@ -68,16 +68,16 @@ int64_t ot_tensor_numel(const ot_tensor *t) { return ot_dims_numel(t->ndim, t->d
 ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, const char *what,
                               size_t *bytes) {
     if (ndim < 0 || ndim > OT_MAX_DIMS)
-        return ot_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has %d dims; at most %d are supported",
+        return oti_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has %d dims; at most %d are supported",
                        what, ndim, OT_MAX_DIMS);
     size_t elem = ot_dtype_size(dtype);
     if (elem == 0)
-        return ot_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has dtype %s, which has no fixed size",
+        return oti_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has dtype %s, which has no fixed size",
                        what, ot_dtype_name(dtype));
     int64_t n = ot_dims_numel(ndim, dims);
     if (n < 0 || (uint64_t)n > SIZE_MAX / elem || (uint64_t)n * elem > ((uint64_t)1 << 46)) {
         char shape[128];
-        return ot_fail(OT_ERR_MEMORY, "tensor '%s' with shape %s is too large or has a bad dim",
+        return oti_fail(OT_ERR_MEMORY, "tensor '%s' with shape %s is too large or has a bad dim",
                        what, ot_shape_string(ndim, dims, shape, sizeof shape));
     }
     *bytes = (size_t)n * elem;
@@ -96,10 +96,10 @@ ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, i
                           const int64_t *dims, const char *what) {
     size_t bytes;
     OT_TRY(ot_tensor_byte_size(dtype, ndim, dims, what, &bytes));
-    OT_TRY(ot_check_memory(ctx, bytes, what));
+    OT_TRY(oti_check_memory(ctx, bytes, what));
     void *data = calloc(bytes ? bytes : 1, 1);
     if (!data)
-        return ot_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for tensor '%s'", bytes, what);
+        return oti_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for tensor '%s'", bytes, what);
     ot_tensor_set_shape(t, dtype, ndim, dims);
     t->data = data;
     t->owns = 1;

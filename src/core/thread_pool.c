@@ -26,7 +26,7 @@ struct ot_pool {
     int threads;          /* including the caller */
     pthread_t workers[MAX_THREADS];
     _Atomic unsigned generation; /* bumped per job; workers wait for a new one */
-    _Atomic int stopping;        /* set by ot_pool_free with a last job */
+    _Atomic int stopping;        /* set by oti_pool_free with a last job */
     ot_range_fn fn;
     void *arg;
     int64_t count;
@@ -112,17 +112,17 @@ static void *worker_main(void *p) {
     }
 }
 
-ot_pool *ot_pool_create(int threads) {
+ot_pool *oti_pool_create(int threads) {
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if (threads <= 1) return NULL;
-    ot_pool *pool = ot_xcalloc(1, sizeof *pool);
+    ot_pool *pool = oti_xcalloc(1, sizeof *pool);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->busy, NULL);
     pthread_cond_init(&pool->start, NULL);
     pthread_cond_init(&pool->done, NULL);
     pool->threads = 1;
     for (int id = 1; id < threads; id++) {
-        worker_start *start = ot_xmalloc(sizeof *start);
+        worker_start *start = oti_xmalloc(sizeof *start);
         *start = (worker_start){pool, id};
         if (pthread_create(&pool->workers[id], NULL, worker_main, start) != 0) {
             free(start);
@@ -133,7 +133,7 @@ ot_pool *ot_pool_create(int threads) {
     return pool;
 }
 
-void ot_pool_free(ot_pool *pool) {
+void oti_pool_free(ot_pool *pool) {
     if (!pool) return;
     pthread_mutex_lock(&pool->lock);
     atomic_store(&pool->stopping, 1);
@@ -148,13 +148,13 @@ void ot_pool_free(ot_pool *pool) {
     free(pool);
 }
 
-int ot_pool_threads(const ot_pool *pool) {
+int oti_pool_threads(const ot_pool *pool) {
     return pool ? pool->threads : 1;
 }
 
-void ot_parallel_ranges(ot_pool *pool, int64_t count, int64_t grain, ot_range_fn fn, void *arg) {
+void oti_parallel_ranges(ot_pool *pool, int64_t count, int64_t grain, ot_range_fn fn, void *arg) {
     int64_t most = grain > 0 ? count / grain : count;
-    int threads = ot_pool_threads(pool);
+    int threads = oti_pool_threads(pool);
     int parts = most < threads ? (int)most : threads;
     if (parts < 2 || inside_loop || pthread_mutex_trylock(&pool->busy) != 0) {
         if (count > 0) fn(0, count, 0, arg);
@@ -185,6 +185,6 @@ static void zero_range(int64_t begin, int64_t end, int part, void *arg) {
     memset((char *)arg + begin, 0, (size_t)(end - begin));
 }
 
-void ot_parallel_zero(ot_pool *pool, void *data, size_t bytes) {
-    ot_parallel_ranges(pool, (int64_t)bytes, (int64_t)1 << 17, zero_range, data);
+void oti_parallel_zero(ot_pool *pool, void *data, size_t bytes) {
+    oti_parallel_ranges(pool, (int64_t)bytes, (int64_t)1 << 17, zero_range, data);
 }

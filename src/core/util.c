@@ -14,69 +14,69 @@ static void out_of_memory(size_t size) {
     abort();
 }
 
-void *ot_xmalloc(size_t size) {
+void *oti_xmalloc(size_t size) {
     void *p = malloc(size ? size : 1);
     if (!p) out_of_memory(size);
     return p;
 }
 
-void *ot_xcalloc(size_t count, size_t size) {
+void *oti_xcalloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) out_of_memory(count * size);
     return p;
 }
 
-void *ot_xrealloc(void *ptr, size_t size) {
+void *oti_xrealloc(void *ptr, size_t size) {
     void *p = realloc(ptr, size ? size : 1);
     if (!p) out_of_memory(size);
     return p;
 }
 
-char *ot_xstrdup(const char *s) {
+char *oti_xstrdup(const char *s) {
     if (!s) return NULL;
-    return ot_xstrndup(s, strlen(s));
+    return oti_xstrndup(s, strlen(s));
 }
 
-char *ot_xstrndup(const char *s, size_t n) {
-    char *p = ot_xmalloc(n + 1);
+char *oti_xstrndup(const char *s, size_t n) {
+    char *p = oti_xmalloc(n + 1);
     if (n) memcpy(p, s, n); /* empty protobuf bytes fields have data == NULL */
     p[n] = '\0';
     return p;
 }
 
-void ot_grow_array(void **array, int *capacity, int needed, size_t elem_size) {
+void oti_grow_array(void **array, int *capacity, int needed, size_t elem_size) {
     if (needed <= *capacity) return;
     int capacity_new = *capacity ? *capacity : 8;
     while (capacity_new < needed) capacity_new *= 2;
-    *array = ot_xrealloc(*array, (size_t)capacity_new * elem_size);
+    *array = oti_xrealloc(*array, (size_t)capacity_new * elem_size);
     memset((char *)*array + (size_t)*capacity * elem_size, 0,
            (size_t)(capacity_new - *capacity) * elem_size);
     *capacity = capacity_new;
 }
 
-char *ot_xvasprintf(const char *fmt, va_list args) {
+char *oti_xvasprintf(const char *fmt, va_list args) {
     va_list copy;
     va_copy(copy, args);
     int n = vsnprintf(NULL, 0, fmt, copy);
     va_end(copy);
-    char *s = ot_xmalloc((size_t)n + 1);
+    char *s = oti_xmalloc((size_t)n + 1);
     vsnprintf(s, (size_t)n + 1, fmt, args);
     return s;
 }
 
-char *ot_xasprintf(const char *fmt, ...) {
+char *oti_xasprintf(const char *fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    char *s = ot_xvasprintf(fmt, args);
+    char *s = oti_xvasprintf(fmt, args);
     va_end(args);
     return s;
 }
 
-int ot_glob_match(const char *pattern, const char *text) {
+int oti_glob_match(const char *pattern, const char *text) {
     return fnmatch(pattern, text, 0) == 0;
 }
 
-int ot_parse_int64(const char *s, int64_t *out) {
+int oti_parse_int64(const char *s, int64_t *out) {
     if (!s || !*s) return 0;
     char *end;
     errno = 0;
@@ -86,7 +86,7 @@ int ot_parse_int64(const char *s, int64_t *out) {
     return 1;
 }
 
-int ot_parse_double(const char *s, double *out) {
+int oti_parse_double(const char *s, double *out) {
     if (!s || !*s) return 0;
     char *end;
     errno = 0;
@@ -96,7 +96,7 @@ int ot_parse_double(const char *s, double *out) {
     return 1;
 }
 
-double ot_now_ms(void) {
+double oti_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;

@@ -34,11 +34,11 @@ static int64_t parse_line(char *line, double *values, int64_t capacity) {
     }
 }
 
-ot_status ot_dataset_from_csv(const char *path, ot_dataset *d) {
+ot_status oti_dataset_from_csv(const char *path, ot_dataset *d) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_read_file(path, (size_t)4 << 30, &data, &size));
-    char *text = ot_xstrndup((const char *)data, size);
+    OT_TRY(oti_read_file(path, (size_t)4 << 30, &data, &size));
+    char *text = oti_xstrndup((const char *)data, size);
     free(data);
     int64_t columns = -1, rows = 0, capacity_rows = 1024;
     double *row = NULL;
@@ -56,7 +56,7 @@ ot_status ot_dataset_from_csv(const char *path, ot_dataset *d) {
             /* Count the fields of the first data line. */
             int64_t n = 1;
             for (char *p = trimmed; *p; p++) n += *p == ',' || *p == ';';
-            row = ot_xmalloc(sizeof(double) * (size_t)n);
+            row = oti_xmalloc(sizeof(double) * (size_t)n);
             int64_t got = parse_line(trimmed, row, n);
             if (got < 0 && line_number == 1) { /* header */
                 free(row);
@@ -64,30 +64,30 @@ ot_status ot_dataset_from_csv(const char *path, ot_dataset *d) {
                 continue;
             }
             if (got < 2) {
-                status = ot_fail(OT_ERR_FORMAT, "%s:%lld: expected a label and at least one "
+                status = oti_fail(OT_ERR_FORMAT, "%s:%lld: expected a label and at least one "
                                  "feature, separated by commas", path, (long long)line_number);
                 break;
             }
             columns = got;
-            x = ot_xmalloc(sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
-            labels = ot_xmalloc(sizeof(int64_t) * (size_t)capacity_rows);
+            x = oti_xmalloc(sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
+            labels = oti_xmalloc(sizeof(int64_t) * (size_t)capacity_rows);
         }
         int64_t got = parse_line(trimmed, row, columns);
         if (got != columns) {
-            status = ot_fail(OT_ERR_FORMAT, "%s:%lld: %s (expected %lld numeric fields)", path,
+            status = oti_fail(OT_ERR_FORMAT, "%s:%lld: %s (expected %lld numeric fields)", path,
                              (long long)line_number, got < 0 ? "a field is not a number" : "wrong field count",
                              (long long)columns);
             break;
         }
         if (row[0] < 0 || row[0] != floor(row[0]) || row[0] > 1e9) {
-            status = ot_fail(OT_ERR_FORMAT, "%s:%lld: label %g is not a class number (0, 1, 2, ...)",
+            status = oti_fail(OT_ERR_FORMAT, "%s:%lld: label %g is not a class number (0, 1, 2, ...)",
                              path, (long long)line_number, row[0]);
             break;
         }
         if (rows == capacity_rows) {
             capacity_rows *= 2;
-            x = ot_xrealloc(x, sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
-            labels = ot_xrealloc(labels, sizeof(int64_t) * (size_t)capacity_rows);
+            x = oti_xrealloc(x, sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
+            labels = oti_xrealloc(labels, sizeof(int64_t) * (size_t)capacity_rows);
         }
         labels[rows] = (int64_t)row[0];
         for (int64_t j = 1; j < columns; j++) x[rows * (columns - 1) + j - 1] = (float)row[j];
@@ -95,7 +95,7 @@ ot_status ot_dataset_from_csv(const char *path, ot_dataset *d) {
     }
     free(text);
     free(row);
-    if (status == OT_OK && rows == 0) status = ot_fail(OT_ERR_FORMAT, "%s: no samples", path);
+    if (status == OT_OK && rows == 0) status = oti_fail(OT_ERR_FORMAT, "%s: no samples", path);
     if (status != OT_OK) {
         free(x);
         free(labels);

@@ -28,8 +28,8 @@ void ot_dataset_free(ot_dataset *d) {
 /* "path:size:mtime" so that a changed file changes cache keys. */
 static char *file_identity(const char *path) {
     struct stat st;
-    if (stat(path, &st) != 0) return ot_xasprintf("%s:?", path);
-    return ot_xasprintf("%s:%lld:%lld.%09ld", path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+    if (stat(path, &st) != 0) return oti_xasprintf("%s:?", path);
+    return oti_xasprintf("%s:%lld:%lld.%09ld", path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
                         (long)st.st_mtim.tv_nsec);
 }
 
@@ -37,19 +37,19 @@ static ot_status load_fashion_mnist(const char *part, const ot_data_options *opt
     int test = 0;
     if (!part || !strcmp(part, "train")) test = 0;
     else if (!strcmp(part, "test")) test = 1;
-    else return ot_fail(OT_ERR_INVALID, "data spec fashion-mnist:%s: expected :train or :test", part);
-    char *images = ot_xasprintf("%s/%s-images-idx3-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
-    char *labels = ot_xasprintf("%s/%s-labels-idx1-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
+    else return oti_fail(OT_ERR_INVALID, "data spec fashion-mnist:%s: expected :train or :test", part);
+    char *images = oti_xasprintf("%s/%s-images-idx3-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
+    char *labels = oti_xasprintf("%s/%s-labels-idx1-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
     struct stat st;
     ot_status status;
     if (stat(images, &st) != 0)
-        status = ot_fail(OT_ERR_IO, "Fashion-MNIST is not installed (%s is missing): install it "
+        status = oti_fail(OT_ERR_IO, "Fashion-MNIST is not installed (%s is missing): install it "
                          "with 'apt-get install dataset-fashion-mnist'", images);
     else
-        status = ot_dataset_from_idx(images, labels, options, d);
+        status = oti_dataset_from_idx(images, labels, options, d);
     if (status == OT_OK) {
         char *a = file_identity(images), *b = file_identity(labels);
-        d->identity = ot_xasprintf("fashion-mnist|%s|%s", a, b);
+        d->identity = oti_xasprintf("fashion-mnist|%s|%s", a, b);
         free(a);
         free(b);
     }
@@ -63,12 +63,12 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
         return load_fashion_mnist(spec[13] ? spec + 14 : NULL, options, d);
     if (!strncmp(spec, "idx:", 4)) {
         const char *comma = strchr(spec + 4, ',');
-        if (!comma) return ot_fail(OT_ERR_INVALID, "data spec '%s': expected idx:IMAGES,LABELS", spec);
-        char *images = ot_xstrndup(spec + 4, (size_t)(comma - spec - 4));
-        ot_status status = ot_dataset_from_idx(images, comma + 1, options, d);
+        if (!comma) return oti_fail(OT_ERR_INVALID, "data spec '%s': expected idx:IMAGES,LABELS", spec);
+        char *images = oti_xstrndup(spec + 4, (size_t)(comma - spec - 4));
+        ot_status status = oti_dataset_from_idx(images, comma + 1, options, d);
         if (status == OT_OK) {
             char *a = file_identity(images), *b = file_identity(comma + 1);
-            d->identity = ot_xasprintf("idx|%s|%s", a, b);
+            d->identity = oti_xasprintf("idx|%s|%s", a, b);
             free(a);
             free(b);
         }
@@ -76,16 +76,16 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
         return status;
     }
     if (!strncmp(spec, "csv:", 4)) {
-        OT_TRY(ot_dataset_from_csv(spec + 4, d));
+        OT_TRY(oti_dataset_from_csv(spec + 4, d));
         char *a = file_identity(spec + 4);
-        d->identity = ot_xasprintf("csv|%s", a);
+        d->identity = oti_xasprintf("csv|%s", a);
         free(a);
         return OT_OK;
     }
     if (!strncmp(spec, "npz:", 4)) {
         /* npz:FILE or npz:FILE:x=NAME,y=NAME */
-        char *file = ot_xstrdup(spec + 4);
-        char *x_name = ot_xstrdup("x"), *y_name = ot_xstrdup("y");
+        char *file = oti_xstrdup(spec + 4);
+        char *x_name = oti_xstrdup("x"), *y_name = oti_xstrdup("y");
         char *options_part = strstr(file, ":x=");
         if (!options_part) options_part = strstr(file, ":y=");
         ot_status status = OT_OK;
@@ -93,15 +93,15 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
             *options_part = '\0';
             char *save = NULL;
             for (char *item = strtok_r(options_part + 1, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-                if (!strncmp(item, "x=", 2)) { free(x_name); x_name = ot_xstrdup(item + 2); }
-                else if (!strncmp(item, "y=", 2)) { free(y_name); y_name = ot_xstrdup(item + 2); }
-                else status = ot_fail(OT_ERR_INVALID, "data spec '%s': unknown option '%s' (x=NAME, y=NAME)", spec, item);
+                if (!strncmp(item, "x=", 2)) { free(x_name); x_name = oti_xstrdup(item + 2); }
+                else if (!strncmp(item, "y=", 2)) { free(y_name); y_name = oti_xstrdup(item + 2); }
+                else status = oti_fail(OT_ERR_INVALID, "data spec '%s': unknown option '%s' (x=NAME, y=NAME)", spec, item);
             }
         }
-        if (status == OT_OK) status = ot_dataset_from_npz(options->context, file, x_name, y_name, d);
+        if (status == OT_OK) status = oti_dataset_from_npz(options->context, file, x_name, y_name, d);
         if (status == OT_OK) {
             char *a = file_identity(file);
-            d->identity = ot_xasprintf("npz|%s|x=%s|y=%s", a, x_name, y_name);
+            d->identity = oti_xasprintf("npz|%s|x=%s|y=%s", a, x_name, y_name);
             free(a);
         }
         free(file);
@@ -109,8 +109,8 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
         free(y_name);
         return status;
     }
-    if (!strncmp(spec, "images:", 7)) return ot_dataset_from_images(spec + 7, options, d);
-    return ot_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
+    if (!strncmp(spec, "images:", 7)) return oti_dataset_from_images(spec + 7, options, d);
+    return oti_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
                    "idx:IMAGES,LABELS, npz:FILE, csv:FILE, images:DIR)", spec);
 }
 
@@ -139,20 +139,20 @@ static int compare_labels(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, unsigned char *keep) {
+int64_t oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, unsigned char *keep) {
     memset(keep, 0, (size_t)n);
     /* Per-class counts: by the new label with --classes, else by the rank of the label among
      * those present (labels can be large: "999999999" must not size an array). */
     int64_t *seen = NULL, *distinct = NULL, n_distinct = 0;
     if (o && o->per_class && o->n_classes) {
-        seen = ot_xcalloc((size_t)o->n_classes + 1, sizeof(int64_t));
+        seen = oti_xcalloc((size_t)o->n_classes + 1, sizeof(int64_t));
     } else if (o && o->per_class) {
-        distinct = ot_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+        distinct = oti_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
         memcpy(distinct, labels, sizeof(int64_t) * (size_t)n);
         qsort(distinct, (size_t)n, sizeof(int64_t), compare_labels);
         for (int64_t i = 0; i < n; i++)
             if (i == 0 || distinct[i] != distinct[n_distinct - 1]) distinct[n_distinct++] = distinct[i];
-        seen = ot_xcalloc((size_t)n_distinct + 1, sizeof(int64_t));
+        seen = oti_xcalloc((size_t)n_distinct + 1, sizeof(int64_t));
     }
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -182,18 +182,18 @@ int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, 
 
 static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
     if (o && (o->n_classes || o->per_class) && !d->labels)
-        return ot_fail(OT_ERR_INVALID, "%s: selecting classes needs class labels", spec);
-    unsigned char *keep = ot_xcalloc((size_t)d->n + 1, 1);
-    ot_dataset_select(d->labels, d->n, o, keep);
+        return oti_fail(OT_ERR_INVALID, "%s: selecting classes needs class labels", spec);
+    unsigned char *keep = oti_xcalloc((size_t)d->n + 1, 1);
+    oti_dataset_select(d->labels, d->n, o, keep);
     keep_samples(d, keep);
     free(keep);
     if (o && o->n_classes) d->n_classes = o->n_classes;
-    if (d->n == 0) return ot_fail(OT_ERR_INVALID, "%s: no samples left after filtering", spec);
+    if (d->n == 0) return oti_fail(OT_ERR_INVALID, "%s: no samples left after filtering", spec);
     if (o && (o->limit || o->n_classes || o->per_class)) {
-        char *filtered = ot_xasprintf("%s|limit=%lld|per-class=%lld|classes=", d->identity,
+        char *filtered = oti_xasprintf("%s|limit=%lld|per-class=%lld|classes=", d->identity,
                                       (long long)o->limit, (long long)o->per_class);
         for (int c = 0; c < o->n_classes; c++) {
-            char *next = ot_xasprintf("%s%lld,", filtered, (long long)o->classes[c]);
+            char *next = oti_xasprintf("%s%lld,", filtered, (long long)o->classes[c]);
             free(filtered);
             filtered = next;
         }
@@ -214,10 +214,10 @@ static void convert_range(int64_t begin, int64_t end, int part, void *arg) {
  * images), which the kernel serves per thread. */
 static ot_status bytes_to_floats(const ot_context *ctx, ot_dataset *d, const char *spec) {
     size_t n = (size_t)(d->n * d->sample_size);
-    OT_TRY(ot_check_memory(ctx, n * sizeof(float), spec));
+    OT_TRY(oti_check_memory(ctx, n * sizeof(float), spec));
     d->x = malloc(sizeof(float) * (n ? n : 1));
-    if (!d->x) return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu MiB for the samples", spec, n * 4 >> 20);
-    ot_parallel_ranges(ot_context_pool(ctx), (int64_t)n, (int64_t)1 << 20, convert_range, d);
+    if (!d->x) return oti_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu MiB for the samples", spec, n * 4 >> 20);
+    oti_parallel_ranges(oti_context_pool(ctx), (int64_t)n, (int64_t)1 << 20, convert_range, d);
     free(d->bytes);
     d->bytes = NULL;
     return OT_OK;
@@ -227,9 +227,9 @@ ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_d
     *out = NULL;
     const ot_data_options none = {0};
     if (!options) options = &none;
-    ot_dataset *d = ot_xcalloc(1, sizeof *d);
+    ot_dataset *d = oti_xcalloc(1, sizeof *d);
     ot_status status = load_by_spec(spec, options, d);
-    if (status == OT_OK && !d->identity) d->identity = ot_xstrdup(spec);
+    if (status == OT_OK && !d->identity) d->identity = oti_xstrdup(spec);
     if (status == OT_OK && d->labels) {
         for (int64_t i = 0; i < d->n; i++)
             if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
@@ -248,7 +248,7 @@ ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const
     int64_t size = ot_dims_numel(ndim, dims);
     if (size != d->sample_size) {
         char want[128], have[128];
-        return ot_fail(OT_ERR_INVALID, "data samples have shape %s (%lld values), but model input "
+        return oti_fail(OT_ERR_INVALID, "data samples have shape %s (%lld values), but model input "
                        "'%s' takes %s per sample (%lld values)",
                        ot_shape_string(d->sample_ndim, d->sample_dims, have, sizeof have),
                        (long long)d->sample_size, input, ot_shape_string(ndim, dims, want, sizeof want),
@@ -262,26 +262,26 @@ ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const
 ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val) {
     int64_t n_val = (int64_t)(d->n * fraction + 0.5);
     if (fraction <= 0 || fraction >= 1 || n_val < 1 || n_val >= d->n)
-        return ot_fail(OT_ERR_INVALID, "a validation fraction of %g leaves no training or no validation samples "
+        return oti_fail(OT_ERR_INVALID, "a validation fraction of %g leaves no training or no validation samples "
                        "of %lld", fraction, (long long)d->n);
     if (shuffle) {
         /* Shuffle whole samples by a permutation. */
-        int64_t *order = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
+        int64_t *order = oti_xmalloc(sizeof(int64_t) * (size_t)d->n);
         for (int64_t i = 0; i < d->n; i++) order[i] = i;
         ot_rng_shuffle(shuffle, order, d->n);
-        float *x = ot_xmalloc(sizeof(float) * (size_t)(d->n * d->sample_size));
+        float *x = oti_xmalloc(sizeof(float) * (size_t)(d->n * d->sample_size));
         for (int64_t i = 0; i < d->n; i++)
             memcpy(x + i * d->sample_size, d->x + order[i] * d->sample_size, sizeof(float) * (size_t)d->sample_size);
         free(d->x);
         d->x = x;
         if (d->labels) {
-            int64_t *labels = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
+            int64_t *labels = oti_xmalloc(sizeof(int64_t) * (size_t)d->n);
             for (int64_t i = 0; i < d->n; i++) labels[i] = d->labels[order[i]];
             free(d->labels);
             d->labels = labels;
         }
         if (d->targets) {
-            float *t = ot_xmalloc(sizeof(float) * (size_t)(d->n * d->target_size));
+            float *t = oti_xmalloc(sizeof(float) * (size_t)(d->n * d->target_size));
             for (int64_t i = 0; i < d->n; i++)
                 memcpy(t + i * d->target_size, d->targets + order[i] * d->target_size, sizeof(float) * (size_t)d->target_size);
             free(d->targets);
@@ -289,24 +289,24 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
         }
         free(order);
     }
-    ot_dataset *v = ot_xcalloc(1, sizeof *v);
+    ot_dataset *v = oti_xcalloc(1, sizeof *v);
     int64_t n_train = d->n - n_val;
     *v = *d;
     v->n = n_val;
-    v->x = ot_xmalloc(sizeof(float) * (size_t)(n_val * d->sample_size));
+    v->x = oti_xmalloc(sizeof(float) * (size_t)(n_val * d->sample_size));
     memcpy(v->x, d->x + n_train * d->sample_size, sizeof(float) * (size_t)(n_val * d->sample_size));
     v->labels = NULL;
     v->targets = NULL;
     v->class_names = NULL;
     if (d->labels) {
-        v->labels = ot_xmalloc(sizeof(int64_t) * (size_t)n_val);
+        v->labels = oti_xmalloc(sizeof(int64_t) * (size_t)n_val);
         memcpy(v->labels, d->labels + n_train, sizeof(int64_t) * (size_t)n_val);
     }
     if (d->targets) {
-        v->targets = ot_xmalloc(sizeof(float) * (size_t)(n_val * d->target_size));
+        v->targets = oti_xmalloc(sizeof(float) * (size_t)(n_val * d->target_size));
         memcpy(v->targets, d->targets + n_train * d->target_size, sizeof(float) * (size_t)(n_val * d->target_size));
     }
-    v->identity = ot_xasprintf("%s|val-split", d->identity);
+    v->identity = oti_xasprintf("%s|val-split", d->identity);
     d->n = n_train;
     *val = v;
     return OT_OK;

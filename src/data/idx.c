@@ -30,7 +30,7 @@ static ot_status read_exact(gzFile f, void *buf, size_t n, const char *path) {
         if (got <= 0) {
             int err;
             const char *message = gzerror(f, &err);
-            return ot_fail(OT_ERR_FORMAT, "%s: truncated IDX file (%s)", path,
+            return oti_fail(OT_ERR_FORMAT, "%s: truncated IDX file (%s)", path,
                            err ? message : "unexpected end of data");
         }
         done += (size_t)got;
@@ -43,16 +43,16 @@ static ot_status read_exact(gzFile f, void *buf, size_t n, const char *path) {
 static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_items, idx_array *out) {
     memset(out, 0, sizeof *out);
     struct stat st;
-    if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (stat(path, &st) != 0) return oti_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     gzFile f = gzopen(path, "rb");
-    if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return oti_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     gzbuffer(f, 1 << 17); /* read the file in 128 KiB blocks rather than 8 KiB */
     unsigned char magic[4];
     ot_status status = read_exact(f, magic, 4, path);
     if (status == OT_OK && (magic[0] || magic[1] || magic[3] < 1 || magic[3] > 4))
-        status = ot_fail(OT_ERR_FORMAT, "%s: not an IDX file (bad magic)", path);
+        status = oti_fail(OT_ERR_FORMAT, "%s: not an IDX file (bad magic)", path);
     if (status == OT_OK && magic[2] != 0x08)
-        status = ot_fail(OT_ERR_UNSUPPORTED, "%s: IDX type 0x%02x is not supported (only unsigned "
+        status = oti_fail(OT_ERR_UNSUPPORTED, "%s: IDX type 0x%02x is not supported (only unsigned "
                          "bytes, 0x08)", path, magic[2]);
     size_t total = 1;
     for (int d = 0; status == OT_OK && d < magic[3]; d++) {
@@ -61,7 +61,7 @@ static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_i
         if (status != OT_OK) break;
         out->dims[d] = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
         if (out->dims[d] == 0 || total > IDX_MAX_BYTES / (size_t)out->dims[d])
-            status = ot_fail(OT_ERR_FORMAT, "%s: bad IDX dims", path);
+            status = oti_fail(OT_ERR_FORMAT, "%s: bad IDX dims", path);
         else total *= (size_t)out->dims[d];
     }
     out->file_items = out->dims[0];
@@ -70,7 +70,7 @@ static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_i
         out->dims[0] = max_items;
     }
     /* The samples become floats: check that size against the memory limit first. */
-    if (status == OT_OK) status = ot_check_memory(ctx, total * sizeof(float), path);
+    if (status == OT_OK) status = oti_check_memory(ctx, total * sizeof(float), path);
     if (status == OT_OK) {
         out->ndim = magic[3];
         out->size = total;
@@ -84,7 +84,7 @@ static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_i
             capacity = OT_MIN(total, capacity ? capacity * 2 : can_hold);
             unsigned char *grown = realloc(out->data, capacity);
             if (!grown) {
-                status = ot_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, capacity);
+                status = oti_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, capacity);
                 break;
             }
             out->data = grown;
@@ -105,10 +105,10 @@ static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_i
 static int64_t needed_prefix(const idx_array *labels, const ot_data_options *o) {
     if (!o || (!o->limit && !o->n_classes && !o->per_class)) return 0;
     int64_t n = labels->dims[0];
-    int64_t *mapped = ot_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
-    unsigned char *keep = ot_xmalloc((size_t)n + 1);
+    int64_t *mapped = oti_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+    unsigned char *keep = oti_xmalloc((size_t)n + 1);
     for (int64_t i = 0; i < n; i++) mapped[i] = labels->data[i];
-    ot_dataset_select(mapped, n, o, keep);
+    oti_dataset_select(mapped, n, o, keep);
     int64_t last = -1;
     for (int64_t i = 0; i < n; i++)
         if (keep[i]) last = i;
@@ -117,7 +117,7 @@ static int64_t needed_prefix(const idx_array *labels, const ot_data_options *o) 
     return last + 1 > 0 ? last + 1 : 1; /* nothing kept: read one, the filters then say so */
 }
 
-ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, const ot_data_options *options,
+ot_status oti_dataset_from_idx(const char *images_path, const char *labels_path, const ot_data_options *options,
                               ot_dataset *d) {
     idx_array images, labels;
     OT_TRY(read_idx(options ? options->context : NULL, labels_path, 0, &labels));
@@ -129,10 +129,10 @@ ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, 
     }
     /* A prefix read leaves the rest of the file unread (and unchecked). */
     if (labels.ndim == 1 && images.dims[0] < labels.dims[0]) labels.dims[0] = images.dims[0];
-    if (images.ndim < 2) status = ot_fail(OT_ERR_FORMAT, "%s: images need at least 2 dims", images_path);
-    else if (labels.ndim != 1) status = ot_fail(OT_ERR_FORMAT, "%s: labels need 1 dim", labels_path);
+    if (images.ndim < 2) status = oti_fail(OT_ERR_FORMAT, "%s: images need at least 2 dims", images_path);
+    else if (labels.ndim != 1) status = oti_fail(OT_ERR_FORMAT, "%s: labels need 1 dim", labels_path);
     else if (labels.file_items != images.file_items)
-        status = ot_fail(OT_ERR_FORMAT, "%s has %lld images but %s has %lld labels", images_path,
+        status = oti_fail(OT_ERR_FORMAT, "%s has %lld images but %s has %lld labels", images_path,
                          (long long)images.file_items, labels_path, (long long)labels.file_items);
     if (status == OT_OK) {
         d->n = images.dims[0];
@@ -147,7 +147,7 @@ ot_status ot_dataset_from_idx(const char *images_path, const char *labels_path, 
         }
         d->sample_size = (int64_t)(images.size / (size_t)d->n);
         d->labels = malloc(sizeof(int64_t) * (size_t)d->n);
-        if (!d->labels) status = ot_fail(OT_ERR_MEMORY, "%s: out of memory", images_path);
+        if (!d->labels) status = oti_fail(OT_ERR_MEMORY, "%s: out of memory", images_path);
     }
     if (status == OT_OK) {
         /* Pixels stay bytes until the dataset's filters have run (ot_dataset_load). */

@@ -26,7 +26,7 @@ static ot_status decode_png(const ot_context *ctx, FILE *f, const char *path, ot
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_read_struct(&png, &info, NULL);
-        return ot_fail(OT_ERR_MEMORY, "%s: cannot start the PNG decoder", path);
+        return oti_fail(OT_ERR_MEMORY, "%s: cannot start the PNG decoder", path);
     }
     unsigned char *volatile pixels = NULL;
     png_bytep *volatile rows = NULL;
@@ -34,14 +34,14 @@ static ot_status decode_png(const ot_context *ctx, FILE *f, const char *path, ot
         free(pixels);
         free(rows);
         png_destroy_read_struct(&png, &info, NULL);
-        return ot_fail(OT_ERR_FORMAT, "%s: corrupt PNG", path);
+        return oti_fail(OT_ERR_FORMAT, "%s: corrupt PNG", path);
     }
     png_init_io(png, f);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     if (!width || !height || (int64_t)width * height > IMAGE_MAX_PIXELS) {
         png_destroy_read_struct(&png, &info, NULL);
-        return ot_fail(OT_ERR_FORMAT, "%s: bad PNG size %ux%u", path, width, height);
+        return oti_fail(OT_ERR_FORMAT, "%s: bad PNG size %ux%u", path, width, height);
     }
     int color = png_get_color_type(png, info);
     if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
@@ -52,12 +52,12 @@ static ot_status decode_png(const ot_context *ctx, FILE *f, const char *path, ot
     png_read_update_info(png, info);
     int channels = png_get_channels(png, info);
     if (channels != 1 && channels != 3) longjmp(png_jmpbuf(png), 1);
-    if (ot_check_memory(ctx, (size_t)width * height * (size_t)channels, path) != OT_OK) {
+    if (oti_check_memory(ctx, (size_t)width * height * (size_t)channels, path) != OT_OK) {
         png_destroy_read_struct(&png, &info, NULL);
         return OT_ERR_MEMORY; /* the header alone asks for it: --max-memory decides */
     }
-    pixels = ot_xmalloc((size_t)width * height * (size_t)channels);
-    rows = ot_xmalloc(sizeof(png_bytep) * height);
+    pixels = oti_xmalloc((size_t)width * height * (size_t)channels);
+    rows = oti_xmalloc(sizeof(png_bytep) * height);
     for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * width * (size_t)channels;
     png_read_image(png, rows);
     png_read_end(png, NULL);
@@ -88,14 +88,14 @@ static ot_status decode_jpeg(const ot_context *ctx, FILE *f, const char *path, o
     if (setjmp(error.jump)) {
         jpeg_destroy_decompress(&info);
         free(pixels);
-        return ot_fail(OT_ERR_FORMAT, "%s: corrupt JPEG", path);
+        return oti_fail(OT_ERR_FORMAT, "%s: corrupt JPEG", path);
     }
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, f);
     jpeg_read_header(&info, TRUE);
     if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
         jpeg_destroy_decompress(&info);
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: CMYK JPEGs are not supported", path);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: CMYK JPEGs are not supported", path);
     }
     info.out_color_space = info.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&info);
@@ -103,11 +103,11 @@ static ot_status decode_jpeg(const ot_context *ctx, FILE *f, const char *path, o
     int channels = info.output_components;
     if (!width || !height || width * height > IMAGE_MAX_PIXELS || (channels != 1 && channels != 3))
         longjmp(error.jump, 1);
-    if (ot_check_memory(ctx, (size_t)(width * height * channels), path) != OT_OK) {
+    if (oti_check_memory(ctx, (size_t)(width * height * channels), path) != OT_OK) {
         jpeg_destroy_decompress(&info);
         return OT_ERR_MEMORY;
     }
-    pixels = ot_xmalloc((size_t)(width * height * channels));
+    pixels = oti_xmalloc((size_t)(width * height * channels));
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = pixels + (size_t)info.output_scanline * (size_t)(width * channels);
         jpeg_read_scanlines(&info, &row, 1);
@@ -121,22 +121,22 @@ static ot_status decode_jpeg(const ot_context *ctx, FILE *f, const char *path, o
     return OT_OK;
 }
 
-ot_status ot_image_decode(const ot_context *ctx, const char *path, ot_image *out) {
+ot_status oti_image_decode(const ot_context *ctx, const char *path, ot_image *out) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f) return ot_fail(OT_ERR_IO, "%s: cannot open", path);
+    if (!f) return oti_fail(OT_ERR_IO, "%s: cannot open", path);
     unsigned char magic[8] = {0};
     size_t got = fread(magic, 1, sizeof magic, f);
     rewind(f);
     ot_status status;
     if (got == 8 && !png_sig_cmp(magic, 0, 8)) status = decode_png(ctx, f, path, out);
     else if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) status = decode_jpeg(ctx, f, path, out);
-    else status = ot_fail(OT_ERR_FORMAT, "%s: not a PNG or JPEG file", path);
+    else status = oti_fail(OT_ERR_FORMAT, "%s: not a PNG or JPEG file", path);
     fclose(f);
     return status;
 }
 
-void ot_image_free(ot_image *image) {
+void oti_image_free(ot_image *image) {
     free(image->pixels);
     image->pixels = NULL;
 }

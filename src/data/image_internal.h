@@ -13,12 +13,12 @@ typedef struct ot_image {
     unsigned char *pixels; /* (height, width, channels) */
 } ot_image;
 
-ot_status ot_image_decode(const ot_context *ctx, const char *path, ot_image *out);
-void ot_image_free(ot_image *image);
+ot_status oti_image_decode(const ot_context *ctx, const char *path, ot_image *out);
+void oti_image_free(ot_image *image);
 
 /* Bilinear resize (half-pixel centres, like PIL/torchvision without antialias) and channel
  * conversion (gray <-> RGB by ITU-R 601 luma / replication) into floats in [0,1].
  * out: (channels, height, width). */
-void ot_image_to_chw(float *out, const ot_image *image, int channels, int64_t height, int64_t width);
+void oti_image_to_chw(float *out, const ot_image *image, int channels, int64_t height, int64_t width);
 
 #endif

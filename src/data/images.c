@@ -24,7 +24,7 @@ static char **list_entries(const char *dir, int want_dirs, int *count) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        char *path = ot_xasprintf("%s/%s", dir, e->d_name);
+        char *path = oti_xasprintf("%s/%s", dir, e->d_name);
         struct stat st;
         int ok = stat(path, &st) == 0 && (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
         free(path);
@@ -35,15 +35,15 @@ static char **list_entries(const char *dir, int want_dirs, int *count) {
                           strcasecmp(dot, ".jpeg") == 0))
                 continue;
         }
-        ot_grow_array((void **)&names, &capacity, *count + 1, sizeof(char *));
-        names[(*count)++] = ot_xstrdup(e->d_name);
+        oti_grow_array((void **)&names, &capacity, *count + 1, sizeof(char *));
+        names[(*count)++] = oti_xstrdup(e->d_name);
     }
     closedir(d);
     if (*count) qsort(names, (size_t)*count, sizeof(char *), compare_names);
     return names;
 }
 
-void ot_image_to_chw(float *out, const ot_image *image, int channels, int64_t height, int64_t width) {
+void oti_image_to_chw(float *out, const ot_image *image, int channels, int64_t height, int64_t width) {
     double scale_y = (double)image->height / height, scale_x = (double)image->width / width;
     for (int64_t y = 0; y < height; y++) {
         double sy = (y + 0.5) * scale_y - 0.5;
@@ -74,41 +74,41 @@ void ot_image_to_chw(float *out, const ot_image *image, int channels, int64_t he
     }
 }
 
-ot_status ot_dataset_from_images(const char *dir, const ot_data_options *o, ot_dataset *d) {
+ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_dataset *d) {
     if (!o || o->image_height <= 0 || o->image_width <= 0 || (o->image_channels != 1 && o->image_channels != 3))
-        return ot_fail(OT_ERR_INVALID, "images:%s: the model input must be N x C x H x W with C 1 or 3 "
+        return oti_fail(OT_ERR_INVALID, "images:%s: the model input must be N x C x H x W with C 1 or 3 "
                        "to size the images", dir);
     int n_classes;
     char **classes = list_entries(dir, 1, &n_classes);
     if (!n_classes)
-        return ot_fail(OT_ERR_IO, "images:%s: no class subfolders (expected DIR/<class>/*.png|jpg)", dir);
+        return oti_fail(OT_ERR_IO, "images:%s: no class subfolders (expected DIR/<class>/*.png|jpg)", dir);
     int64_t channels = o->image_channels, height = o->image_height, width = o->image_width;
     int64_t sample = channels * height * width;
     int64_t capacity = 256, n = 0;
-    float *x = ot_xmalloc(sizeof(float) * (size_t)(capacity * sample));
-    int64_t *labels = ot_xmalloc(sizeof(int64_t) * (size_t)capacity);
-    char *identity = ot_xasprintf("images|%s|%lldx%lldx%lld", dir, (long long)channels, (long long)height, (long long)width);
+    float *x = oti_xmalloc(sizeof(float) * (size_t)(capacity * sample));
+    int64_t *labels = oti_xmalloc(sizeof(int64_t) * (size_t)capacity);
+    char *identity = oti_xasprintf("images|%s|%lldx%lldx%lld", dir, (long long)channels, (long long)height, (long long)width);
     ot_status status = OT_OK;
     for (int c = 0; c < n_classes && status == OT_OK; c++) {
-        char *class_dir = ot_xasprintf("%s/%s", dir, classes[c]);
+        char *class_dir = oti_xasprintf("%s/%s", dir, classes[c]);
         int n_files;
         char **files = list_entries(class_dir, 0, &n_files);
         for (int i = 0; i < n_files && status == OT_OK; i++) {
-            char *path = ot_xasprintf("%s/%s", class_dir, files[i]);
+            char *path = oti_xasprintf("%s/%s", class_dir, files[i]);
             ot_image image;
-            status = ot_image_decode(o->context, path, &image);
+            status = oti_image_decode(o->context, path, &image);
             if (status == OT_OK) {
                 if (n == capacity) {
                     capacity *= 2;
-                    x = ot_xrealloc(x, sizeof(float) * (size_t)(capacity * sample));
-                    labels = ot_xrealloc(labels, sizeof(int64_t) * (size_t)capacity);
+                    x = oti_xrealloc(x, sizeof(float) * (size_t)(capacity * sample));
+                    labels = oti_xrealloc(labels, sizeof(int64_t) * (size_t)capacity);
                 }
-                ot_image_to_chw(x + n * sample, &image, (int)channels, height, width);
+                oti_image_to_chw(x + n * sample, &image, (int)channels, height, width);
                 labels[n++] = c;
-                ot_image_free(&image);
+                oti_image_free(&image);
                 struct stat st;
                 if (stat(path, &st) == 0) {
-                    char *next = ot_xasprintf("%s|%s:%lld:%lld", identity, path, (long long)st.st_size,
+                    char *next = oti_xasprintf("%s|%s:%lld:%lld", identity, path, (long long)st.st_size,
                                               (long long)st.st_mtim.tv_sec);
                     free(identity);
                     identity = next;
@@ -120,7 +120,7 @@ ot_status ot_dataset_from_images(const char *dir, const ot_data_options *o, ot_d
         free(files);
         free(class_dir);
     }
-    if (status == OT_OK && n == 0) status = ot_fail(OT_ERR_IO, "images:%s: no PNG or JPEG files found", dir);
+    if (status == OT_OK && n == 0) status = oti_fail(OT_ERR_IO, "images:%s: no PNG or JPEG files found", dir);
     /* Normalise per channel: (x - mean) / std. */
     for (int64_t c = 0; status == OT_OK && c < channels; c++) {
         float mean = o->n_mean ? o->mean[o->n_mean == 1 ? 0 : c] : 0.0f;
@@ -149,7 +149,7 @@ ot_status ot_dataset_from_images(const char *dir, const ot_data_options *o, ot_d
     d->n_classes = n_classes;
     d->class_names = classes;
     for (int i = 0; i < o->n_mean + o->n_std; i++) {
-        char *next = ot_xasprintf("%s|%s=%.9g", identity, i < o->n_mean ? "mean" : "std",
+        char *next = oti_xasprintf("%s|%s=%.9g", identity, i < o->n_mean ? "mean" : "std",
                                   i < o->n_mean ? o->mean[i] : o->std[i - o->n_mean]);
         free(identity);
         identity = next;

@@ -6,14 +6,14 @@
 
 /* IDX reads the labels first and, when the options keep only a prefix's worth of samples
  * (--limit, --classes, --per-class), decompresses the images only up to the last kept one. */
-ot_status ot_dataset_from_idx(const char *images, const char *labels, const ot_data_options *options,
+ot_status oti_dataset_from_idx(const char *images, const char *labels, const ot_data_options *options,
                               ot_dataset *d);
 /* Marks in keep[] the samples the options keep and relabels labels[] to --classes order;
  * returns how many. Whether sample i is kept depends only on samples 0..i. labels may be
  * NULL when the options filter by --limit only. */
-int64_t ot_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep);
-ot_status ot_dataset_from_csv(const char *path, ot_dataset *d);
-ot_status ot_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d);
-ot_status ot_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);
+int64_t oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep);
+ot_status oti_dataset_from_csv(const char *path, ot_dataset *d);
+ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d);
+ot_status oti_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);
 
 #endif

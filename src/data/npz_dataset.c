@@ -40,17 +40,17 @@ static ot_status keep_xy(void *user, const char *name, const char *what, ot_tens
     return OT_OK;
 }
 
-ot_status ot_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
+ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
     xy_arrays arrays = {.x_name = x_name, .y_name = y_name};
-    ot_status status = ot_npz_load(ctx, path, keep_xy, &arrays);
+    ot_status status = oti_npz_load(ctx, path, keep_xy, &arrays);
     if (status == OT_OK && (!arrays.has_x || !arrays.has_y))
-        status = ot_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
+        status = oti_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
                          !arrays.has_x ? x_name : y_name);
     ot_tensor *x = arrays.has_x ? &arrays.x : NULL, *y = arrays.has_y ? &arrays.y : NULL;
     if (status == OT_OK && (x->ndim < 1 || y->ndim < 1 || x->dims[0] != y->dims[0] || x->dims[0] == 0))
-        status = ot_fail(OT_ERR_INVALID, "%s: '%s' and '%s' must have the same, non-zero first dim "
+        status = oti_fail(OT_ERR_INVALID, "%s: '%s' and '%s' must have the same, non-zero first dim "
                          "(samples)", path, x_name, y_name);
-    if (status == OT_OK) status = ot_tensor_to_float(x, x_name);
+    if (status == OT_OK) status = oti_tensor_to_float(x, x_name);
     if (status == OT_OK) {
         d->n = x->dims[0];
         d->sample_ndim = x->ndim - 1;
@@ -60,19 +60,19 @@ ot_status ot_dataset_from_npz(const ot_context *ctx, const char *path, const cha
         x->owns = 0; /* the dataset takes the data */
         x->data = NULL;
         if (is_integer_dtype(y->dtype) && y->ndim == 1) {
-            d->labels = ot_xmalloc(sizeof(int64_t) * (size_t)d->n);
-            ot_tensor_to_float(y, y_name); /* exact for labels below 2^24 */
+            d->labels = oti_xmalloc(sizeof(int64_t) * (size_t)d->n);
+            oti_tensor_to_float(y, y_name); /* exact for labels below 2^24 */
             for (int64_t i = 0; i < d->n && status == OT_OK; i++) {
                 float label = ((float *)y->data)[i];
                 /* Checked before the cast: converting an out-of-range float is undefined. */
                 if (!(label >= 0 && label < 16777216.0f))
-                    status = ot_fail(OT_ERR_INVALID, "%s: '%s' holds label %g at sample %lld: labels "
+                    status = oti_fail(OT_ERR_INVALID, "%s: '%s' holds label %g at sample %lld: labels "
                                      "must be class numbers 0 .. 2^24-1", path, y_name, label, (long long)i);
                 else
                     d->labels[i] = (int64_t)label;
             }
         } else {
-            status = ot_tensor_to_float(y, y_name);
+            status = oti_tensor_to_float(y, y_name);
             if (status == OT_OK) {
                 d->target_size = ot_tensor_numel(y) / d->n;
                 d->targets = y->data;
@@ -80,7 +80,7 @@ ot_status ot_dataset_from_npz(const ot_context *ctx, const char *path, const cha
                 y->data = NULL;
                 for (int64_t i = 0; i < d->n * d->target_size && status == OT_OK; i++)
                     if (!isfinite(d->targets[i]))
-                        status = ot_fail(OT_ERR_INVALID, "%s: '%s' holds a NaN or infinite target", path, y_name);
+                        status = oti_fail(OT_ERR_INVALID, "%s: '%s' holds a NaN or infinite target", path, y_name);
             }
         }
     }

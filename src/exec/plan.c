@@ -36,7 +36,7 @@ static size_t place_block(arena_block *blocks, int n, size_t size, int first, in
 
 static ot_status select_layers(ot_plan *p, unsigned char *selected) {
     const ot_model *m = p->model;
-    unsigned char *needed = ot_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *needed = oti_xcalloc((size_t)m->n_values + 1, 1);
     const int *targets = p->options.targets ? p->options.targets : m->outputs;
     int n_targets = p->options.targets ? p->options.n_targets : m->n_outputs;
     for (int k = 0; k < n_targets; k++) needed[targets[k]] = 1;
@@ -53,7 +53,7 @@ static ot_status select_layers(ot_plan *p, unsigned char *selected) {
     ot_status status = OT_OK;
     for (int v = 0; v < m->n_values && status == OT_OK; v++)
         if (needed[v] && m->values[v].kind == OT_VALUE_INPUT && p->state[v] == VALUE_UNUSED)
-            status = ot_fail(OT_ERR_INVALID, "graph input '%s' is needed but was not given",
+            status = oti_fail(OT_ERR_INVALID, "graph input '%s' is needed but was not given",
                              m->values[v].name);
     free(needed);
     return status;
@@ -62,11 +62,11 @@ static ot_status select_layers(ot_plan *p, unsigned char *selected) {
 static void build_step(ot_plan *p, plan_step *s, int layer) {
     const ot_layer *l = &p->model->layers[layer];
     s->layer = layer;
-    s->in = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
-    s->din = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
-    s->in_known = ot_xcalloc((size_t)l->n_inputs + 1, 1);
-    s->out = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
-    s->dout = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    s->in = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    s->din = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    s->in_known = oti_xcalloc((size_t)l->n_inputs + 1, 1);
+    s->out = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    s->dout = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
     for (int k = 0; k < l->n_inputs; k++) {
         int v = l->inputs[k];
         s->in[k] = v >= 0 ? &p->vals[v] : NULL;
@@ -87,7 +87,7 @@ static void build_step(ot_plan *p, plan_step *s, int layer) {
     c->dout = s->dout;
     c->training = p->options.training && !l->frozen;
     c->rng = p->options.rng;
-    c->pool = ot_context_pool(p->options.context);
+    c->pool = oti_context_pool(p->options.context);
     c->fast_convolution = p->options.fast_convolution;
     c->conv_tuning = p->options.conv_tuning;
 }
@@ -116,13 +116,13 @@ static ot_status check_outputs(const ot_plan *p, const plan_step *s) {
         if (!t) continue;
         size_t bytes;
         if (t->dtype == OT_UNDEFINED)
-            return ot_fail(OT_ERR_INVALID, "%s node '%s': output %d has no inferred type",
+            return oti_fail(OT_ERR_INVALID, "%s node '%s': output %d has no inferred type",
                            l->op_type, l->name, k);
         const char *name = p->model->values[l->outputs[k]].name;
         ot_status status = ot_tensor_byte_size(t->dtype, t->ndim, t->dims, name, &bytes);
-        if (status == OT_OK) status = ot_check_memory(p->options.context, bytes, name);
+        if (status == OT_OK) status = oti_check_memory(p->options.context, bytes, name);
         if (status != OT_OK) {
-            ot_error_prefix("%s node '%s': ", l->op_type, l->name);
+            oti_error_prefix("%s node '%s': ", l->op_type, l->name);
             return status;
         }
     }
@@ -137,10 +137,10 @@ static ot_status fold_step(ot_plan *p, plan_step *s) {
         ot_tensor owned;
         OT_TRY(ot_tensor_alloc(p->options.context, &owned, t->dtype, t->ndim, t->dims, p->model->values[l->outputs[k]].name));
         t->data = owned.data;
-        p->folded_blocks = ot_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
+        p->folded_blocks = oti_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
         p->folded_blocks[p->n_folded_blocks++] = owned.data;
     }
-    OT_TRY(ot_op_forward_once(&s->ctx));
+    OT_TRY(oti_op_forward_once(&s->ctx));
     for (int k = 0; k < l->n_outputs; k++)
         if (l->outputs[k] >= 0) p->state[l->outputs[k]] = VALUE_CONST;
     s->folded = 1;
@@ -156,7 +156,7 @@ static ot_status infer_steps(ot_plan *p) {
             int v = l->inputs[k];
             if (v < 0) continue;
             if (p->state[v] == VALUE_UNUSED)
-                return ot_fail(OT_ERR_INVALID, "%s node '%s': input '%s' is not available",
+                return oti_fail(OT_ERR_INVALID, "%s node '%s': input '%s' is not available",
                                l->op_type, l->name, p->model->values[v].name);
             s->in_known[k] = p->state[v] == VALUE_CONST;
         }
@@ -175,7 +175,7 @@ static ot_status infer_steps(ot_plan *p) {
         int grad_in = 0;
         for (int k = 0; k < l->n_inputs; k++) {
             int v = l->inputs[k];
-            int param_slot = ot_role_is_trained(ot_op_input_role(l->op, k));
+            int param_slot = oti_role_is_trained(oti_op_input_role(l->op, k));
             if (v >= 0 && p->needs_grad[v] && param_slot) grad_in = 1;
         }
         if (!grad_in) continue;
@@ -184,7 +184,7 @@ static ot_status infer_steps(ot_plan *p) {
             if (s->out[k] && s->out[k]->dtype == OT_FLOAT) float_out = 1;
         if (!float_out) continue;
         if (!l->op->backward)
-            return ot_fail(OT_ERR_UNSUPPORTED,
+            return oti_fail(OT_ERR_UNSUPPORTED,
                            "%s node '%s' has no backward pass, but trainable parameters feed it; "
                            "freeze the layers up to '%s'",
                            l->op_type, l->name, l->name);
@@ -206,8 +206,8 @@ static ot_status allocate(ot_plan *p) {
     const ot_model *m = p->model;
     int n = p->n_values;
     int end = p->n_steps + 1;
-    int *first = ot_xmalloc(sizeof(int) * ((size_t)n + 1));
-    int *last = ot_xmalloc(sizeof(int) * ((size_t)n + 1));
+    int *first = oti_xmalloc(sizeof(int) * ((size_t)n + 1));
+    int *last = oti_xmalloc(sizeof(int) * ((size_t)n + 1));
     for (int v = 0; v < n; v++) first[v] = last[v] = -1;
     for (int i = 0; i < p->n_steps; i++) {
         const plan_step *s = &p->steps[i];
@@ -226,9 +226,9 @@ static ot_status allocate(ot_plan *p) {
             if (first[v] >= 0) last[v] = end;
 
     int cap = n + p->n_steps + 1;
-    arena_block *blocks = ot_xmalloc(sizeof(arena_block) * (size_t)cap);
+    arena_block *blocks = oti_xmalloc(sizeof(arena_block) * (size_t)cap);
     int n_blocks = 0;
-    size_t *offset = ot_xcalloc((size_t)n + 1, sizeof(size_t));
+    size_t *offset = oti_xcalloc((size_t)n + 1, sizeof(size_t));
     size_t total = 0;
     for (int v = 0; v < n; v++) {
         if (p->state[v] != VALUE_COMPUTED || first[v] < 0) continue;
@@ -249,7 +249,7 @@ static ot_status allocate(ot_plan *p) {
     size_t saved_begin = align_up(total);
     total = saved_begin + (p->options.training ? saved_total : saved_shared);
     size_t grad_begin = align_up(total);
-    size_t *grad_offset = ot_xcalloc((size_t)n + 1, sizeof(size_t));
+    size_t *grad_offset = oti_xcalloc((size_t)n + 1, sizeof(size_t));
     for (int v = 0; v < n; v++) {
         if (!p->needs_grad[v]) continue;
         if (p->options.param_grads && p->options.param_grads[v]) continue;
@@ -261,12 +261,12 @@ static ot_status allocate(ot_plan *p) {
     free(last);
     free(blocks);
 
-    ot_status status = ot_check_memory(p->options.context, total + workspace, "the plan (activations, gradients)");
+    ot_status status = oti_check_memory(p->options.context, total + workspace, "the plan (activations, gradients)");
     if (status == OT_OK) {
         p->arena = aligned_alloc(ARENA_ALIGN, align_up(total + 1));
         p->workspace = aligned_alloc(ARENA_ALIGN, align_up(workspace + 1));
         if (!p->arena || !p->workspace)
-            status = ot_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for the plan",
+            status = oti_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for the plan",
                              (total + workspace) / 1048576.0);
     }
     if (status != OT_OK) {
@@ -307,7 +307,7 @@ static void link_gradients(ot_plan *p) {
         const ot_layer *l = &p->model->layers[s->layer];
         for (int k = 0; k < l->n_inputs; k++) {
             int v = l->inputs[k];
-            int param_slot = ot_role_is_trained(ot_op_input_role(l->op, k));
+            int param_slot = oti_role_is_trained(oti_op_input_role(l->op, k));
             s->din[k] = s->run_backward && v >= 0 && p->needs_grad[v] && param_slot ? &p->grads[v] : NULL;
         }
         for (int k = 0; k < l->n_outputs; k++) {
@@ -320,14 +320,14 @@ static void link_gradients(ot_plan *p) {
 ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
                          const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
     *out = NULL;
-    ot_plan *p = ot_xcalloc(1, sizeof *p);
+    ot_plan *p = oti_xcalloc(1, sizeof *p);
     p->model = m;
     if (options) p->options = *options;
     p->n_values = m->n_values;
-    p->vals = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    p->grads = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    p->state = ot_xcalloc((size_t)m->n_values + 1, 1);
-    p->needs_grad = ot_xcalloc((size_t)m->n_values + 1, 1);
+    p->vals = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    p->grads = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    p->state = oti_xcalloc((size_t)m->n_values + 1, 1);
+    p->needs_grad = oti_xcalloc((size_t)m->n_values + 1, 1);
     for (int v = 0; v < m->n_values; v++) {
         if (m->values[v].kind != OT_VALUE_INITIALIZER) continue;
         p->vals[v] = m->values[v].tensor;
@@ -345,18 +345,18 @@ ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feed
          * fixed when the plan is built, so the shapes they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         if (feed_shapes[i].data && feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX) {
-            void *copy = ot_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+            void *copy = oti_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
             memcpy(copy, feed_shapes[i].data, sizeof(int64_t) * (size_t)n);
-            p->folded_blocks = ot_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
+            p->folded_blocks = oti_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             p->folded_blocks[p->n_folded_blocks++] = copy;
             p->vals[v].data = copy;
             p->state[v] = VALUE_CONST;
         }
     }
-    unsigned char *selected = ot_xcalloc((size_t)m->n_layers + 1, 1);
+    unsigned char *selected = oti_xcalloc((size_t)m->n_layers + 1, 1);
     ot_status status = select_layers(p, selected);
     if (status == OT_OK) {
-        p->steps = ot_xcalloc((size_t)m->n_layers + 1, sizeof(plan_step));
+        p->steps = oti_xcalloc((size_t)m->n_layers + 1, sizeof(plan_step));
         for (int i = 0; i < m->n_layers; i++)
             if (selected[i]) build_step(p, &p->steps[p->n_steps++], i);
         status = infer_steps(p);

@@ -8,7 +8,7 @@
 ot_status ot_plan_forward(ot_plan *p) {
     for (int v = 0; v < p->n_values; v++)
         if (p->state[v] == VALUE_FEED && !p->vals[v].data)
-            return ot_fail(OT_ERR_INVALID, "input '%s' has no data bound",
+            return oti_fail(OT_ERR_INVALID, "input '%s' has no data bound",
                            p->model->values[v].name);
     for (int i = 0; i < p->n_steps; i++) {
         plan_step *s = &p->steps[i];
@@ -21,7 +21,7 @@ ot_status ot_plan_forward(ot_plan *p) {
 }
 
 void ot_plan_zero_grads(ot_plan *p) {
-    if (p->grad_bytes) ot_parallel_zero(ot_context_pool(p->options.context), p->grad_begin, p->grad_bytes);
+    if (p->grad_bytes) oti_parallel_zero(oti_context_pool(p->options.context), p->grad_begin, p->grad_bytes);
 }
 
 ot_status ot_plan_backward(ot_plan *p) {

@@ -16,7 +16,7 @@ typedef struct parser {
 } parser;
 
 static ot_status syntax_error(const parser *ps, const char *message) {
-    return ot_fail(OT_ERR_FORMAT, "%s: bad JSON at byte %zu: %s", ps->what,
+    return oti_fail(OT_ERR_FORMAT, "%s: bad JSON at byte %zu: %s", ps->what,
                    (size_t)(ps->p - ps->start), message);
 }
 
@@ -98,7 +98,7 @@ static ot_status parse_string(parser *ps, char **out, size_t *out_len) {
     const unsigned char *scan = ps->p;
     while (scan < ps->end && *scan != '"') scan += (*scan == '\\' && scan + 1 < ps->end) ? 2 : 1;
     if (scan >= ps->end) return syntax_error(ps, "unterminated string");
-    unsigned char *buf = ot_xmalloc((size_t)(scan - ps->p) + 1);
+    unsigned char *buf = oti_xmalloc((size_t)(scan - ps->p) + 1);
     size_t n = 0;
     for (;;) {
         if (ps->p >= ps->end) {
@@ -200,7 +200,7 @@ static ot_status parse_number(parser *ps, ot_json *v) {
             return syntax_error(ps, "digit expected in exponent");
         while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') ps->p++;
     }
-    char *text = ot_xstrndup((const char *)begin, (size_t)(ps->p - begin));
+    char *text = oti_xstrndup((const char *)begin, (size_t)(ps->p - begin));
     v->type = OT_JSON_NUMBER;
     v->number = strtod(text, NULL);
     free(text);
@@ -227,13 +227,13 @@ static int compare_keys(const void *a, const void *b) {
 /* Sorting a copy keeps the check O(n log n): a header may hold very many keys. */
 static ot_status check_unique_keys(const parser *ps, const ot_json *v) {
     if (v->count < 2) return OT_OK;
-    char **sorted = ot_xmalloc(sizeof(char *) * (size_t)v->count);
+    char **sorted = oti_xmalloc(sizeof(char *) * (size_t)v->count);
     memcpy(sorted, v->keys, sizeof(char *) * (size_t)v->count);
     qsort(sorted, (size_t)v->count, sizeof(char *), compare_keys);
     ot_status status = OT_OK;
     for (int i = 1; i < v->count && status == OT_OK; i++)
         if (!strcmp(sorted[i - 1], sorted[i]))
-            status = ot_fail(OT_ERR_FORMAT, "%s: bad JSON: key '%s' appears twice", ps->what,
+            status = oti_fail(OT_ERR_FORMAT, "%s: bad JSON: key '%s' appears twice", ps->what,
                              sorted[i]);
     free(sorted);
     return status;
@@ -265,9 +265,9 @@ static ot_status parse_container(parser *ps, ot_json *v, int depth, int object) 
             ps->p++;
             skip_space(ps);
         }
-        ot_grow_array((void **)&v->items, &capacity, v->count + 1, sizeof(ot_json));
+        oti_grow_array((void **)&v->items, &capacity, v->count + 1, sizeof(ot_json));
         if (object) {
-            ot_grow_array((void **)&v->keys, &key_capacity, v->count + 1, sizeof(char *));
+            oti_grow_array((void **)&v->keys, &key_capacity, v->count + 1, sizeof(char *));
             v->keys[v->count] = key;
         }
         memset(&v->items[v->count], 0, sizeof(ot_json));
@@ -318,38 +318,38 @@ static void free_contents(ot_json *v) {
     free(v->string);
 }
 
-ot_status ot_json_parse(const char *text, size_t len, const char *what, ot_json **out) {
+ot_status oti_json_parse(const char *text, size_t len, const char *what, ot_json **out) {
     *out = NULL;
     parser ps = {(const unsigned char *)text, (const unsigned char *)text,
                  (const unsigned char *)text + len, what};
-    ot_json *root = ot_xcalloc(1, sizeof *root);
+    ot_json *root = oti_xcalloc(1, sizeof *root);
     ot_status status = parse_value(&ps, root, 0);
     if (status == OT_OK) {
         skip_space(&ps);
         if (ps.p != ps.end) status = syntax_error(&ps, "text after the end of the value");
     }
     if (status != OT_OK) {
-        ot_json_free(root);
+        oti_json_free(root);
         return status;
     }
     *out = root;
     return OT_OK;
 }
 
-void ot_json_free(ot_json *json) {
+void oti_json_free(ot_json *json) {
     if (!json) return;
     free_contents(json);
     free(json);
 }
 
-const ot_json *ot_json_get(const ot_json *object, const char *key) {
+const ot_json *oti_json_get(const ot_json *object, const char *key) {
     if (!object || object->type != OT_JSON_OBJECT) return NULL;
     for (int i = 0; i < object->count; i++)
         if (!strcmp(object->keys[i], key)) return &object->items[i];
     return NULL;
 }
 
-const char *ot_json_type_name(ot_json_type type) {
+const char *oti_json_type_name(ot_json_type type) {
     switch (type) {
     case OT_JSON_NULL: return "null";
     case OT_JSON_BOOL: return "a boolean";
@@ -366,16 +366,16 @@ const char *ot_json_type_name(ot_json_type type) {
 static void append_bytes(ot_json_writer *w, const char *text, size_t n) {
     if (w->len + n + 1 > w->cap) {
         w->cap = OT_MAX(w->len + n + 1, w->cap * 2 + 256);
-        w->text = ot_xrealloc(w->text, w->cap);
+        w->text = oti_xrealloc(w->text, w->cap);
     }
     memcpy(w->text + w->len, text, n);
     w->len += n;
     w->text[w->len] = 0;
 }
 
-void ot_json_append(ot_json_writer *w, const char *text) { append_bytes(w, text, strlen(text)); }
+void oti_json_append(ot_json_writer *w, const char *text) { append_bytes(w, text, strlen(text)); }
 
-ot_status ot_json_append_string(ot_json_writer *w, const char *s, const char *what) {
+ot_status oti_json_append_string(ot_json_writer *w, const char *s, const char *what) {
     const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
     append_bytes(w, "\"", 1);
     while (p < end) {
@@ -390,7 +390,7 @@ ot_status ot_json_append_string(ot_json_writer *w, const char *s, const char *wh
             p++;
         } else {
             size_t len = utf8_sequence(p, end);
-            if (!len) return ot_fail(OT_ERR_INVALID, "%s: name '%s' is not valid UTF-8", what, s);
+            if (!len) return oti_fail(OT_ERR_INVALID, "%s: name '%s' is not valid UTF-8", what, s);
             append_bytes(w, (const char *)p, len);
             p += len;
         }

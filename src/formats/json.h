@@ -34,12 +34,12 @@ typedef struct ot_json {
 } ot_json;
 
 /* Parses text[0..len). `what` names the source in messages ("x.safetensors: JSON header").
- * On success *out is a new tree (free with ot_json_free). */
-ot_status ot_json_parse(const char *text, size_t len, const char *what, ot_json **out);
-void ot_json_free(ot_json *json);
+ * On success *out is a new tree (free with oti_json_free). */
+ot_status oti_json_parse(const char *text, size_t len, const char *what, ot_json **out);
+void oti_json_free(ot_json *json);
 /* The member named key of an object, or NULL. */
-const ot_json *ot_json_get(const ot_json *object, const char *key);
-const char *ot_json_type_name(ot_json_type type);
+const ot_json *oti_json_get(const ot_json *object, const char *key);
+const char *oti_json_type_name(ot_json_type type);
 
 /* Growing text buffer for writing JSON. */
 typedef struct ot_json_writer {
@@ -47,8 +47,8 @@ typedef struct ot_json_writer {
     size_t len, cap;
 } ot_json_writer;
 
-void ot_json_append(ot_json_writer *w, const char *text);
+void oti_json_append(ot_json_writer *w, const char *text);
 /* Appends s as a quoted JSON string; fails (naming `what`) if s is not valid UTF-8. */
-ot_status ot_json_append_string(ot_json_writer *w, const char *s, const char *what);
+ot_status oti_json_append_string(ot_json_writer *w, const char *s, const char *what);
 
 #endif

@@ -35,7 +35,7 @@ static ot_status parse_descr(const char *descr, const char *what, ot_dtype *dtyp
     int size = atoi(descr + 2);
     *swap = order == '>';
     if (order != '<' && order != '>' && order != '|' && order != '=')
-        return ot_fail(OT_ERR_FORMAT, "%s: bad dtype '%s'", what, descr);
+        return oti_fail(OT_ERR_FORMAT, "%s: bad dtype '%s'", what, descr);
     if (kind == 'f' && size == 4) *dtype = OT_FLOAT;
     else if (kind == 'f' && size == 8) *dtype = OT_DOUBLE;
     else if (kind == 'f' && size == 2) *dtype = OT_FLOAT16;
@@ -49,10 +49,10 @@ static ot_status parse_descr(const char *descr, const char *what, ot_dtype *dtyp
     else if (kind == 'u' && size == 8) *dtype = OT_UINT64;
     else if (kind == 'b' && size == 1) *dtype = OT_BOOL;
     else if (kind == 'O')
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: object arrays are refused (they need pickle, "
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: object arrays are refused (they need pickle, "
                        "which could run code)", what);
     else
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: dtype '%s' is not supported (numeric dtypes only)",
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype '%s' is not supported (numeric dtypes only)",
                        what, descr);
     return OT_OK;
 }
@@ -63,32 +63,32 @@ static ot_status parse_header(const char *header, const char *what, ot_dtype *dt
     const char *order = find_key(header, "fortran_order");
     const char *shape = find_key(header, "shape");
     if (!descr || !order || !shape)
-        return ot_fail(OT_ERR_FORMAT, "%s: .npy header lacks descr, fortran_order or shape", what);
+        return oti_fail(OT_ERR_FORMAT, "%s: .npy header lacks descr, fortran_order or shape", what);
     if (*descr != '\'' && *descr != '"')
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: structured dtypes are not supported", what);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: structured dtypes are not supported", what);
     char descr_text[16] = {0};
     const char *end = strchr(descr + 1, *descr);
     if (!end || end - descr - 1 >= (long)sizeof descr_text || end - descr - 1 < 2)
-        return ot_fail(OT_ERR_FORMAT, "%s: bad descr in .npy header", what);
+        return oti_fail(OT_ERR_FORMAT, "%s: bad descr in .npy header", what);
     memcpy(descr_text, descr + 1, (size_t)(end - descr - 1));
     OT_TRY(parse_descr(descr_text, what, dtype, swap));
     if (!strncmp(order, "True", 4)) *fortran = 1;
     else if (!strncmp(order, "False", 5)) *fortran = 0;
-    else return ot_fail(OT_ERR_FORMAT, "%s: bad fortran_order in .npy header", what);
-    if (*shape != '(') return ot_fail(OT_ERR_FORMAT, "%s: bad shape in .npy header", what);
+    else return oti_fail(OT_ERR_FORMAT, "%s: bad fortran_order in .npy header", what);
+    if (*shape != '(') return oti_fail(OT_ERR_FORMAT, "%s: bad shape in .npy header", what);
     const char *p = shape + 1;
     *ndim = 0;
     for (;;) {
         while (*p == ' ' || *p == ',') p++;
         if (*p == ')') break;
         if (!isdigit((unsigned char)*p))
-            return ot_fail(OT_ERR_FORMAT, "%s: bad shape in .npy header", what);
+            return oti_fail(OT_ERR_FORMAT, "%s: bad shape in .npy header", what);
         if (*ndim >= OT_MAX_DIMS)
-            return ot_fail(OT_ERR_UNSUPPORTED, "%s: more than %d dims", what, OT_MAX_DIMS);
+            return oti_fail(OT_ERR_UNSUPPORTED, "%s: more than %d dims", what, OT_MAX_DIMS);
         char *after;
         long long v = strtoll(p, &after, 10);
         if (v < 0 || after == p || v > ((long long)1 << 40))
-            return ot_fail(OT_ERR_FORMAT, "%s: bad dim in .npy header", what);
+            return oti_fail(OT_ERR_FORMAT, "%s: bad dim in .npy header", what);
         dims[(*ndim)++] = v;
         p = after;
     }
@@ -120,26 +120,26 @@ static void fortran_to_c(unsigned char *dst, const unsigned char *src, int ndim,
     }
 }
 
-ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out) {
+ot_status oti_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out) {
     if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: not a .npy file (bad magic)", what);
+        return oti_fail(OT_ERR_FORMAT, "%s: not a .npy file (bad magic)", what);
     int major = data[6];
     size_t header_len, header_start;
     if (major == 1) {
         header_len = (size_t)data[8] | (size_t)data[9] << 8;
         header_start = 10;
     } else if (major == 2 || major == 3) {
-        if (size < 12) return ot_fail(OT_ERR_FORMAT, "%s: truncated .npy header", what);
+        if (size < 12) return oti_fail(OT_ERR_FORMAT, "%s: truncated .npy header", what);
         header_len = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 |
                      (size_t)data[11] << 24;
         header_start = 12;
     } else {
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: .npy version %d is not supported", what, major);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: .npy version %d is not supported", what, major);
     }
     if (header_len > size - header_start)
-        return ot_fail(OT_ERR_FORMAT, "%s: .npy header length %zu runs past the end of the file",
+        return oti_fail(OT_ERR_FORMAT, "%s: .npy header length %zu runs past the end of the file",
                        what, header_len);
-    char *header = ot_xstrndup((const char *)data + header_start, header_len);
+    char *header = oti_xstrndup((const char *)data + header_start, header_len);
     ot_dtype dtype = OT_UNDEFINED;
     int swap = 0, fortran = 0, ndim = 0;
     int64_t dims[OT_MAX_DIMS] = {0};
@@ -150,7 +150,7 @@ ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t 
     OT_TRY(ot_tensor_byte_size(dtype, ndim, dims, what, &bytes));
     size_t offset = header_start + header_len;
     if (size - offset != bytes)
-        return ot_fail(OT_ERR_FORMAT, "%s: .npy data has %zu bytes, shape and dtype need %zu",
+        return oti_fail(OT_ERR_FORMAT, "%s: .npy data has %zu bytes, shape and dtype need %zu",
                        what, size - offset, bytes);
     ot_tensor t;
     OT_TRY(ot_tensor_alloc(ctx, &t, dtype, ndim, dims, what));
@@ -161,7 +161,7 @@ ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t 
     if (dtype == OT_BOOL)
         for (size_t i = 0; i < n; i++) ((unsigned char *)t.data)[i] = ((unsigned char *)t.data)[i] != 0;
     if (dtype == OT_FLOAT16) {
-        status = ot_tensor_to_float(&t, what);
+        status = oti_tensor_to_float(&t, what);
         if (status != OT_OK) {
             ot_tensor_free(&t);
             return status;
@@ -171,11 +171,11 @@ ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t 
     return OT_OK;
 }
 
-ot_status ot_npy_load(const ot_context *ctx, const char *path, ot_tensor *out) {
+ot_status oti_npy_load(const ot_context *ctx, const char *path, ot_tensor *out) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_read_file(path, 0, &data, &size));
-    ot_status status = ot_npy_parse(ctx, data, size, path, out);
+    OT_TRY(oti_read_file(path, 0, &data, &size));
+    ot_status status = oti_npy_parse(ctx, data, size, path, out);
     free(data);
     return status;
 }
@@ -198,10 +198,10 @@ static const char *descr_of(ot_dtype dtype) {
     }
 }
 
-ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *size) {
+ot_status oti_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *size) {
     const char *descr = descr_of(t->dtype);
     if (!descr)
-        return ot_fail(OT_ERR_UNSUPPORTED, "dtype %s cannot be written to .npy", ot_dtype_name(t->dtype));
+        return oti_fail(OT_ERR_UNSUPPORTED, "dtype %s cannot be written to .npy", ot_dtype_name(t->dtype));
     char shape[256] = "(";
     size_t used = 1;
     /* Python tuple syntax as numpy writes it: (), (5,), (2, 3). */
@@ -217,7 +217,7 @@ ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *siz
     size_t header_len = padded - 10;
     size_t bytes = (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
     unsigned char *buf = malloc(padded + bytes);
-    if (!buf) return ot_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for .npy", padded + bytes);
+    if (!buf) return oti_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for .npy", padded + bytes);
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
     buf[8] = (unsigned char)(header_len & 0xff);
     buf[9] = (unsigned char)(header_len >> 8);
@@ -230,26 +230,26 @@ ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *siz
     return OT_OK;
 }
 
-ot_status ot_npy_save(const char *path, const ot_tensor *t) {
+ot_status oti_npy_save(const char *path, const ot_tensor *t) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_npy_serialize(t, &data, &size));
-    ot_status status = ot_write_file_atomic(path, data, size);
+    OT_TRY(oti_npy_serialize(t, &data, &size));
+    ot_status status = oti_write_file_atomic(path, data, size);
     free(data);
     return status;
 }
 
-ot_status ot_tensor_to_float(ot_tensor *t, const char *what) {
+ot_status oti_tensor_to_float(ot_tensor *t, const char *what) {
     if (t->dtype == OT_FLOAT) return OT_OK;
     int64_t n = ot_tensor_numel(t);
     float *out = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    if (!out) return ot_fail(OT_ERR_MEMORY, "%s: cannot allocate for float32 conversion", what);
+    if (!out) return oti_fail(OT_ERR_MEMORY, "%s: cannot allocate for float32 conversion", what);
     for (int64_t i = 0; i < n; i++) {
         float v;
         switch (t->dtype) {
         case OT_DOUBLE: v = (float)((double *)t->data)[i]; break;
-        case OT_FLOAT16: v = ot_half_to_float(((uint16_t *)t->data)[i]); break;
-        case OT_BFLOAT16: v = ot_bfloat16_to_float(((uint16_t *)t->data)[i]); break;
+        case OT_FLOAT16: v = oti_half_to_float(((uint16_t *)t->data)[i]); break;
+        case OT_BFLOAT16: v = oti_bfloat16_to_float(((uint16_t *)t->data)[i]); break;
         case OT_INT64: v = (float)((int64_t *)t->data)[i]; break;
         case OT_INT32: v = (float)((int32_t *)t->data)[i]; break;
         case OT_INT16: v = (float)((int16_t *)t->data)[i]; break;
@@ -260,7 +260,7 @@ ot_status ot_tensor_to_float(ot_tensor *t, const char *what) {
         case OT_UINT64: v = (float)((uint64_t *)t->data)[i]; break;
         default:
             free(out);
-            return ot_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s cannot become float32", what,
+            return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s cannot become float32", what,
                            ot_dtype_name(t->dtype));
         }
         out[i] = v;

@@ -13,15 +13,15 @@ extern "C" {
 
 /* Parses a .npy image in memory into an owned tensor of the file's dtype (float16 becomes
  * float32). `what` names the source in messages. */
-ot_status ot_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out);
-ot_status ot_npy_load(const ot_context *ctx, const char *path, ot_tensor *out);
+ot_status oti_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out);
+ot_status oti_npy_load(const ot_context *ctx, const char *path, ot_tensor *out);
 /* Serialises to a new buffer (caller frees). */
-ot_status ot_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *size);
+ot_status oti_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *size);
 /* Writes atomically. */
-ot_status ot_npy_save(const char *path, const ot_tensor *t);
+ot_status oti_npy_save(const char *path, const ot_tensor *t);
 
 /* Converts in place to float32 (from any numeric dtype); refuses non-numeric. */
-ot_status ot_tensor_to_float(ot_tensor *t, const char *what);
+ot_status oti_tensor_to_float(ot_tensor *t, const char *what);
 
 #ifdef __cplusplus
 }

@@ -13,9 +13,9 @@
 typedef ot_status (*ot_npz_visitor)(void *user, const char *name, const char *what, ot_tensor *t);
 
 /* Parses an archive in memory; `path` names it in messages. */
-ot_status ot_npz_read(const ot_context *ctx, const unsigned char *data, size_t size,
+ot_status oti_npz_read(const ot_context *ctx, const unsigned char *data, size_t size,
                       const char *path, ot_npz_visitor visit, void *user);
-ot_status ot_npz_load(const ot_context *ctx, const char *path, ot_npz_visitor visit, void *user);
+ot_status oti_npz_load(const ot_context *ctx, const char *path, ot_npz_visitor visit, void *user);
 
 /* Writes arrays one by one into a new archive, atomically at finish. */
 typedef struct ot_npz_writer {
@@ -23,9 +23,9 @@ typedef struct ot_npz_writer {
     int compress;
 } ot_npz_writer;
 
-ot_status ot_npz_writer_open(ot_npz_writer *w, const char *path, int compress);
+ot_status oti_npz_writer_open(ot_npz_writer *w, const char *path, int compress);
 /* On failure the writer is aborted (nothing left behind). */
-ot_status ot_npz_writer_add(ot_npz_writer *w, const char *name, const ot_tensor *t);
-ot_status ot_npz_writer_finish(ot_npz_writer *w);
+ot_status oti_npz_writer_add(ot_npz_writer *w, const char *name, const ot_tensor *t);
+ot_status oti_npz_writer_finish(ot_npz_writer *w);
 
 #endif

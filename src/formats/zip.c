@@ -42,7 +42,7 @@ static int in_bounds(uint64_t offset, uint64_t length, size_t size) {
     return offset <= size && length <= size - offset;
 }
 
-int ot_zip_sniff(const unsigned char *data, size_t size) {
+int oti_zip_sniff(const unsigned char *data, size_t size) {
     return size >= 4 && data[0] == 'P' && data[1] == 'K' &&
            ((data[2] == 3 && data[3] == 4) || (data[2] == 5 && data[3] == 6));
 }
@@ -51,7 +51,7 @@ int ot_zip_sniff(const unsigned char *data, size_t size) {
  * most 64 KiB whose length must reach exactly to the end of the file. */
 static ot_status find_end_record(const ot_zip *z, size_t *end_pos) {
     if (z->size < END_SIZE)
-        return ot_fail(OT_ERR_FORMAT, "%s: not a zip archive (only %zu bytes: truncated?)",
+        return oti_fail(OT_ERR_FORMAT, "%s: not a zip archive (only %zu bytes: truncated?)",
                        z->what, z->size);
     size_t lowest = z->size - END_SIZE > 65535 ? z->size - END_SIZE - 65535 : 0;
     for (size_t pos = z->size - END_SIZE + 1; pos-- > lowest;) {
@@ -60,7 +60,7 @@ static ot_status find_end_record(const ot_zip *z, size_t *end_pos) {
             return OT_OK;
         }
     }
-    return ot_fail(OT_ERR_FORMAT, "%s: zip end-of-central-directory record not found "
+    return oti_fail(OT_ERR_FORMAT, "%s: zip end-of-central-directory record not found "
                    "(truncated or not a zip archive)", z->what);
 }
 
@@ -71,7 +71,7 @@ typedef struct directory_info {
 static ot_status read_end_records(const ot_zip *z, size_t end_pos, directory_info *dir) {
     const unsigned char *e = z->data + end_pos;
     if (rd16(e + 4) != 0 || rd16(e + 6) != 0 || rd16(e + 8) != rd16(e + 10))
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: multi-part zip archives are not supported", z->what);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: multi-part zip archives are not supported", z->what);
     dir->count = rd16(e + 10);
     dir->size = rd32(e + 12);
     dir->offset = rd32(e + 16);
@@ -80,21 +80,21 @@ static ot_status read_end_records(const ot_zip *z, size_t end_pos, directory_inf
                       rd32(z->data + end_pos - ZIP64_LOCATOR_SIZE) == ZIP64_LOCATOR_SIG;
     if (!has_locator) {
         if (needs_zip64)
-            return ot_fail(OT_ERR_FORMAT, "%s: zip end record needs a ZIP64 record, which is "
+            return oti_fail(OT_ERR_FORMAT, "%s: zip end record needs a ZIP64 record, which is "
                            "missing (truncated?)", z->what);
         return OT_OK;
     }
     const unsigned char *loc = z->data + end_pos - ZIP64_LOCATOR_SIZE;
     uint64_t record = rd64(loc + 8);
     if (rd32(loc + 4) != 0 || rd32(loc + 16) > 1)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: multi-part zip archives are not supported", z->what);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: multi-part zip archives are not supported", z->what);
     if (!in_bounds(record, ZIP64_END_SIZE, end_pos - ZIP64_LOCATOR_SIZE) ||
         rd32(z->data + record) != ZIP64_END_SIG)
-        return ot_fail(OT_ERR_FORMAT, "%s: ZIP64 end record offset %llu is outside the archive "
+        return oti_fail(OT_ERR_FORMAT, "%s: ZIP64 end record offset %llu is outside the archive "
                        "or does not point at one", z->what, (unsigned long long)record);
     const unsigned char *r = z->data + record;
     if (rd32(r + 16) != 0 || rd32(r + 20) != 0 || rd64(r + 24) != rd64(r + 32))
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: multi-part zip archives are not supported", z->what);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: multi-part zip archives are not supported", z->what);
     dir->count = rd64(r + 32);
     dir->size = rd64(r + 40);
     dir->offset = rd64(r + 48);
@@ -117,7 +117,7 @@ static ot_status apply_zip64_extra(const ot_zip *z, const unsigned char *extra, 
             const unsigned char *f = extra + pos + 4;
             size_t need = 8u * (size_t)(want_size + want_csize + want_offset);
             if (len < need)
-                return ot_fail(OT_ERR_FORMAT, "%s: entry '%s': ZIP64 extra field is too short",
+                return oti_fail(OT_ERR_FORMAT, "%s: entry '%s': ZIP64 extra field is too short",
                                z->what, name);
             if (want_size) *size = rd64(f), f += 8;
             if (want_csize) *csize = rd64(f), f += 8;
@@ -126,7 +126,7 @@ static ot_status apply_zip64_extra(const ot_zip *z, const unsigned char *extra, 
         }
         pos += 4 + (size_t)len;
     }
-    return ot_fail(OT_ERR_FORMAT, "%s: entry '%s': sizes need a ZIP64 extra field, which is "
+    return oti_fail(OT_ERR_FORMAT, "%s: entry '%s': sizes need a ZIP64 extra field, which is "
                    "missing", z->what, name);
 }
 
@@ -136,13 +136,13 @@ static int compare_names(const void *a, const void *b) {
 
 static ot_status check_unique_names(const ot_zip *z) {
     if (z->n_entries < 2) return OT_OK;
-    const ot_zip_entry **sorted = ot_xmalloc(sizeof(void *) * (size_t)z->n_entries);
+    const ot_zip_entry **sorted = oti_xmalloc(sizeof(void *) * (size_t)z->n_entries);
     for (int i = 0; i < z->n_entries; i++) sorted[i] = &z->entries[i];
     qsort(sorted, (size_t)z->n_entries, sizeof(void *), compare_names);
     ot_status status = OT_OK;
     for (int i = 1; i < z->n_entries && status == OT_OK; i++)
         if (!strcmp(sorted[i - 1]->name, sorted[i]->name))
-            status = ot_fail(OT_ERR_FORMAT, "%s: zip entry '%s' appears twice", z->what,
+            status = oti_fail(OT_ERR_FORMAT, "%s: zip entry '%s' appears twice", z->what,
                              sorted[i]->name);
     free(sorted);
     return status;
@@ -153,20 +153,20 @@ static ot_status read_central_entry(const ot_zip *z, const directory_info *dir, 
                                     ot_zip_entry *e) {
     uint64_t dir_end = dir->offset + dir->size;
     if (!in_bounds(*pos, CENTRAL_SIZE, dir_end) || rd32(z->data + *pos) != CENTRAL_SIG)
-        return ot_fail(OT_ERR_FORMAT, "%s: zip central directory entry %d is truncated or "
+        return oti_fail(OT_ERR_FORMAT, "%s: zip central directory entry %d is truncated or "
                        "corrupt", z->what, z->n_entries);
     const unsigned char *c = z->data + *pos;
     uint16_t flags = rd16(c + 8), name_len = rd16(c + 28), extra_len = rd16(c + 30),
              comment_len = rd16(c + 32);
     uint64_t variable = (uint64_t)name_len + extra_len + comment_len;
     if (!in_bounds(*pos + CENTRAL_SIZE, variable, dir_end))
-        return ot_fail(OT_ERR_FORMAT, "%s: zip central directory entry %d runs past the "
+        return oti_fail(OT_ERR_FORMAT, "%s: zip central directory entry %d runs past the "
                        "directory", z->what, z->n_entries);
     const unsigned char *name = c + CENTRAL_SIZE;
     if (memchr(name, 0, name_len))
-        return ot_fail(OT_ERR_FORMAT, "%s: zip entry %d has a NUL byte in its name", z->what,
+        return oti_fail(OT_ERR_FORMAT, "%s: zip entry %d has a NUL byte in its name", z->what,
                        z->n_entries);
-    e->name = ot_xstrndup((const char *)name, name_len);
+    e->name = oti_xstrndup((const char *)name, name_len);
     e->method = rd16(c + 10);
     e->crc32 = rd32(c + 16);
     e->compressed_size = rd32(c + 20);
@@ -176,54 +176,54 @@ static ot_status read_central_entry(const ot_zip *z, const directory_info *dir, 
     OT_TRY(apply_zip64_extra(z, name + name_len, extra_len, e->name, &e->size,
                              &e->compressed_size, &local));
     if (flags & 0x41)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: zip entry '%s' is encrypted", z->what, e->name);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: zip entry '%s' is encrypted", z->what, e->name);
     if (e->method != OT_ZIP_STORED && e->method != OT_ZIP_DEFLATED)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: zip entry '%s' uses compression method %u "
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: zip entry '%s' uses compression method %u "
                        "(only stored and deflated are supported)", z->what, e->name, e->method);
     if (e->method == OT_ZIP_STORED && e->size != e->compressed_size)
-        return ot_fail(OT_ERR_FORMAT, "%s: zip entry '%s' is stored but its sizes differ "
+        return oti_fail(OT_ERR_FORMAT, "%s: zip entry '%s' is stored but its sizes differ "
                        "(%llu vs %llu)", z->what, e->name, (unsigned long long)e->size,
                        (unsigned long long)e->compressed_size);
     /* The local header: same name, then the data, all before the central directory. */
     if (!in_bounds(local, LOCAL_SIZE, dir->offset) || rd32(z->data + local) != LOCAL_SIG)
-        return ot_fail(OT_ERR_FORMAT, "%s: zip entry '%s': local header offset %llu is outside "
+        return oti_fail(OT_ERR_FORMAT, "%s: zip entry '%s': local header offset %llu is outside "
                        "the archive or corrupt", z->what, e->name, (unsigned long long)local);
     const unsigned char *l = z->data + local;
     uint64_t data_start = local + LOCAL_SIZE + rd16(l + 26) + (uint64_t)rd16(l + 28);
     if (rd16(l + 26) != name_len || !in_bounds(local + LOCAL_SIZE, name_len, dir->offset) ||
         memcmp(l + LOCAL_SIZE, name, name_len) != 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: zip entry '%s': local header names a different "
+        return oti_fail(OT_ERR_FORMAT, "%s: zip entry '%s': local header names a different "
                        "entry", z->what, e->name);
     if (!in_bounds(data_start, e->compressed_size, dir->offset))
-        return ot_fail(OT_ERR_FORMAT, "%s: zip entry '%s': %llu bytes of data at offset %llu run "
+        return oti_fail(OT_ERR_FORMAT, "%s: zip entry '%s': %llu bytes of data at offset %llu run "
                        "past the end of the archive (truncated?)", z->what, e->name,
                        (unsigned long long)e->compressed_size, (unsigned long long)data_start);
     e->data_offset = data_start;
     return OT_OK;
 }
 
-ot_status ot_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *data, size_t size,
+ot_status oti_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *data, size_t size,
                       const char *what) {
     memset(zip, 0, sizeof *zip);
     zip->context = ctx;
     zip->data = data;
     zip->size = size;
-    zip->what = ot_xstrdup(what);
+    zip->what = oti_xstrdup(what);
     size_t end_pos = 0;
     directory_info dir = {0, 0, 0};
     ot_status status = find_end_record(zip, &end_pos);
     if (status == OT_OK) status = read_end_records(zip, end_pos, &dir);
     if (status == OT_OK && !in_bounds(dir.offset, dir.size, end_pos))
-        status = ot_fail(OT_ERR_FORMAT, "%s: zip central directory (offset %llu, %llu bytes) "
+        status = oti_fail(OT_ERR_FORMAT, "%s: zip central directory (offset %llu, %llu bytes) "
                          "lies outside the archive (truncated?)", what,
                          (unsigned long long)dir.offset, (unsigned long long)dir.size);
     if (status == OT_OK && dir.count > dir.size / CENTRAL_SIZE)
-        status = ot_fail(OT_ERR_FORMAT, "%s: zip directory claims %llu entries in %llu bytes",
+        status = oti_fail(OT_ERR_FORMAT, "%s: zip directory claims %llu entries in %llu bytes",
                          what, (unsigned long long)dir.count, (unsigned long long)dir.size);
     if (status == OT_OK && dir.count > INT_MAX / 2)
-        status = ot_fail(OT_ERR_UNSUPPORTED, "%s: too many zip entries", what);
+        status = oti_fail(OT_ERR_UNSUPPORTED, "%s: too many zip entries", what);
     if (status == OT_OK) {
-        zip->entries = ot_xcalloc((size_t)dir.count + 1, sizeof(ot_zip_entry));
+        zip->entries = oti_xcalloc((size_t)dir.count + 1, sizeof(ot_zip_entry));
         uint64_t pos = dir.offset;
         for (uint64_t i = 0; i < dir.count && status == OT_OK; i++) {
             status = read_central_entry(zip, &dir, &pos, &zip->entries[zip->n_entries]);
@@ -231,18 +231,18 @@ ot_status ot_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *d
         }
     }
     if (status == OT_OK) status = check_unique_names(zip);
-    if (status != OT_OK) ot_zip_close(zip);
+    if (status != OT_OK) oti_zip_close(zip);
     return status;
 }
 
-void ot_zip_close(ot_zip *zip) {
+void oti_zip_close(ot_zip *zip) {
     for (int i = 0; i < zip->n_entries; i++) free(zip->entries[i].name);
     free(zip->entries);
     free(zip->what);
     memset(zip, 0, sizeof *zip);
 }
 
-int ot_zip_find(const ot_zip *zip, const char *name) {
+int oti_zip_find(const ot_zip *zip, const char *name) {
     for (int i = 0; i < zip->n_entries; i++)
         if (!strcmp(zip->entries[i].name, name)) return i;
     return -1;
@@ -252,7 +252,7 @@ static ot_status inflate_entry(const ot_zip *zip, const ot_zip_entry *e, unsigne
     z_stream s;
     memset(&s, 0, sizeof s);
     if (inflateInit2(&s, -MAX_WBITS) != Z_OK)
-        return ot_fail(OT_ERR_MEMORY, "%s: entry '%s': cannot start zlib", zip->what, e->name);
+        return oti_fail(OT_ERR_MEMORY, "%s: entry '%s': cannot start zlib", zip->what, e->name);
     const unsigned char *in = zip->data + e->data_offset;
     uint64_t in_left = e->compressed_size, out_left = e->size;
     int rc = Z_OK;
@@ -278,30 +278,30 @@ static ot_status inflate_entry(const ot_zip *zip, const ot_zip_entry *e, unsigne
     const char *message = s.msg;
     inflateEnd(&s);
     if (!complete)
-        return ot_fail(OT_ERR_FORMAT, "%s: entry '%s': deflated data is corrupt or does not "
+        return oti_fail(OT_ERR_FORMAT, "%s: entry '%s': deflated data is corrupt or does not "
                        "give the %llu bytes the directory says (%s)", zip->what, e->name,
                        (unsigned long long)e->size,
                        message ? message : rc == Z_STREAM_END ? "ends early" : "truncated");
     return OT_OK;
 }
 
-ot_status ot_zip_extract(const ot_zip *zip, int index, unsigned char **data, size_t *size) {
+ot_status oti_zip_extract(const ot_zip *zip, int index, unsigned char **data, size_t *size) {
     *data = NULL;
     *size = 0;
     OT_ASSERT(index >= 0 && index < zip->n_entries);
     const ot_zip_entry *e = &zip->entries[index];
     if (e->size > SIZE_MAX - 1 ||
         (e->method == OT_ZIP_DEFLATED && e->size / MAX_DEFLATE_RATIO > e->compressed_size + 1))
-        return ot_fail(OT_ERR_FORMAT, "%s: entry '%s' claims %llu bytes from %llu compressed "
+        return oti_fail(OT_ERR_FORMAT, "%s: entry '%s' claims %llu bytes from %llu compressed "
                        "bytes, more than deflate can produce", zip->what, e->name,
                        (unsigned long long)e->size, (unsigned long long)e->compressed_size);
-    char *what = ot_xasprintf("%s: entry '%s'", zip->what, e->name);
-    ot_status status = ot_check_memory(zip->context, (size_t)e->size, what);
+    char *what = oti_xasprintf("%s: entry '%s'", zip->what, e->name);
+    ot_status status = oti_check_memory(zip->context, (size_t)e->size, what);
     free(what);
     OT_TRY(status);
     unsigned char *out = malloc((size_t)e->size + 1);
     if (!out)
-        return ot_fail(OT_ERR_MEMORY, "%s: entry '%s': cannot allocate %llu bytes", zip->what,
+        return oti_fail(OT_ERR_MEMORY, "%s: entry '%s': cannot allocate %llu bytes", zip->what,
                        e->name, (unsigned long long)e->size);
     if (e->method == OT_ZIP_STORED) {
         if (e->size) memcpy(out, zip->data + e->data_offset, (size_t)e->size);
@@ -320,7 +320,7 @@ ot_status ot_zip_extract(const ot_zip *zip, int index, unsigned char **data, siz
     }
     if ((uint32_t)crc != e->crc32) {
         free(out);
-        return ot_fail(OT_ERR_FORMAT, "%s: entry '%s': CRC-32 mismatch (corrupt data)",
+        return oti_fail(OT_ERR_FORMAT, "%s: entry '%s': CRC-32 mismatch (corrupt data)",
                        zip->what, e->name);
     }
     *data = out;
@@ -341,7 +341,7 @@ typedef struct byte_buffer {
 static void put_bytes(byte_buffer *b, const void *data, size_t n) {
     if (b->len + n > b->cap) {
         b->cap = OT_MAX(b->len + n, b->cap * 2 + 64);
-        b->data = ot_xrealloc(b->data, b->cap);
+        b->data = oti_xrealloc(b->data, b->cap);
     }
     memcpy(b->data + b->len, data, n);
     b->len += n;
@@ -363,15 +363,15 @@ static ot_status write_out(ot_zip_writer *w, const void *data, size_t n) {
     if (w->failed) return OT_ERR_IO;
     if (n && fwrite(data, 1, n, w->file.stream) != n) {
         w->failed = 1;
-        return ot_fail(OT_ERR_IO, "%s: write failed", w->file.final_path);
+        return oti_fail(OT_ERR_IO, "%s: write failed", w->file.final_path);
     }
     w->offset += n;
     return OT_OK;
 }
 
-ot_status ot_zip_writer_open(ot_zip_writer *w, const char *path) {
+ot_status oti_zip_writer_open(ot_zip_writer *w, const char *path) {
     memset(w, 0, sizeof *w);
-    return ot_atomic_open(&w->file, path);
+    return oti_atomic_open(&w->file, path);
 }
 
 /* Raw deflate of a whole buffer into a new one. */
@@ -380,12 +380,12 @@ static ot_status deflate_buffer(const char *name, const unsigned char *in, size_
     z_stream s;
     memset(&s, 0, sizeof s);
     if (deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return ot_fail(OT_ERR_MEMORY, "zip entry '%s': cannot start zlib", name);
+        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': cannot start zlib", name);
     size_t cap = (size_t)deflateBound(&s, (uLong)size);
     unsigned char *buf = malloc(cap);
     if (!buf) {
         deflateEnd(&s);
-        return ot_fail(OT_ERR_MEMORY, "zip entry '%s': cannot allocate %zu bytes", name, cap);
+        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': cannot allocate %zu bytes", name, cap);
     }
     size_t in_done = 0, out_done = 0;
     int rc = Z_OK;
@@ -405,7 +405,7 @@ static ot_status deflate_buffer(const char *name, const unsigned char *in, size_
     deflateEnd(&s);
     if (rc != Z_STREAM_END) {
         free(buf);
-        return ot_fail(OT_ERR_MEMORY, "zip entry '%s': deflate failed", name);
+        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': deflate failed", name);
     }
     *out = buf;
     *out_size = out_done;
@@ -418,16 +418,16 @@ static int is_ascii(const char *s) {
     return 1;
 }
 
-ot_status ot_zip_writer_add(ot_zip_writer *w, const char *name, const void *data, size_t size,
+ot_status oti_zip_writer_add(ot_zip_writer *w, const char *name, const void *data, size_t size,
                             int method) {
     OT_ASSERT(method == OT_ZIP_STORED || method == OT_ZIP_DEFLATED);
-    if (w->failed) return ot_fail(OT_ERR_IO, "%s: an earlier write failed", w->file.final_path);
+    if (w->failed) return oti_fail(OT_ERR_IO, "%s: an earlier write failed", w->file.final_path);
     size_t name_len = strlen(name);
     if (name_len == 0 || name_len > 0xFFFF)
-        return ot_fail(OT_ERR_INVALID, "zip entry name '%.40s' is empty or too long", name);
+        return oti_fail(OT_ERR_INVALID, "zip entry name '%.40s' is empty or too long", name);
     for (int i = 0; i < w->n_entries; i++)
         if (!strcmp(w->entries[i].name, name))
-            return ot_fail(OT_ERR_INVALID, "zip entry '%s' would appear twice", name);
+            return oti_fail(OT_ERR_INVALID, "zip entry '%s' would appear twice", name);
     unsigned char *packed = NULL;
     size_t packed_size = size;
     if (method == OT_ZIP_DEFLATED) OT_TRY(deflate_buffer(name, data, size, &packed, &packed_size));
@@ -437,9 +437,9 @@ ot_status ot_zip_writer_add(ot_zip_writer *w, const char *name, const void *data
         crc = crc32(crc, (const unsigned char *)data + done, chunk);
         done += chunk;
     }
-    ot_grow_array((void **)&w->entries, &w->capacity, w->n_entries + 1, sizeof(ot_zip_entry));
+    oti_grow_array((void **)&w->entries, &w->capacity, w->n_entries + 1, sizeof(ot_zip_entry));
     ot_zip_entry *e = &w->entries[w->n_entries++];
-    e->name = ot_xstrdup(name);
+    e->name = oti_xstrdup(name);
     e->method = (uint16_t)method;
     e->crc32 = (uint32_t)crc;
     e->size = size;
@@ -506,9 +506,9 @@ static void central_entry(const ot_zip_writer *w, const ot_zip_entry *e, byte_bu
     }
 }
 
-ot_status ot_zip_writer_finish(ot_zip_writer *w) {
+ot_status oti_zip_writer_finish(ot_zip_writer *w) {
     if (w->failed) { /* the failing write already left its message */
-        ot_zip_writer_abort(w);
+        oti_zip_writer_abort(w);
         return OT_ERR_IO;
     }
     byte_buffer b = {0};
@@ -545,20 +545,20 @@ ot_status ot_zip_writer_finish(ot_zip_writer *w) {
     ot_status status = write_out(w, b.data, b.len);
     free(b.data);
     if (status != OT_OK) {
-        ot_zip_writer_abort(w);
+        oti_zip_writer_abort(w);
         return status;
     }
     for (int i = 0; i < w->n_entries; i++) free(w->entries[i].name);
     free(w->entries);
     w->entries = NULL;
     w->n_entries = 0;
-    return ot_atomic_commit(&w->file);
+    return oti_atomic_commit(&w->file);
 }
 
-void ot_zip_writer_abort(ot_zip_writer *w) {
+void oti_zip_writer_abort(ot_zip_writer *w) {
     for (int i = 0; i < w->n_entries; i++) free(w->entries[i].name);
     free(w->entries);
     w->entries = NULL;
     w->n_entries = 0;
-    if (w->file.stream) ot_atomic_abort(&w->file);
+    if (w->file.stream) oti_atomic_abort(&w->file);
 }

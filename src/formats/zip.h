@@ -37,17 +37,17 @@ typedef struct ot_zip {
 } ot_zip;
 
 /* True if the buffer starts like a zip archive (a local header, or an empty archive). */
-int ot_zip_sniff(const unsigned char *data, size_t size);
+int oti_zip_sniff(const unsigned char *data, size_t size);
 
 /* Reads the central directory of the archive in data[0..size) (borrowed: it must outlive
  * the ot_zip). Refuses encrypted entries, methods other than stored/deflated, duplicate
  * names, and any size or offset outside the buffer. */
-ot_status ot_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *data, size_t size, const char *what);
-void ot_zip_close(ot_zip *zip);
+ot_status oti_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *data, size_t size, const char *what);
+void oti_zip_close(ot_zip *zip);
 /* Index of the entry with this exact name, or -1. */
-int ot_zip_find(const ot_zip *zip, const char *name);
+int oti_zip_find(const ot_zip *zip, const char *name);
 /* Decompresses an entry into a new buffer (caller frees), checking its size and CRC-32. */
-ot_status ot_zip_extract(const ot_zip *zip, int index, unsigned char **data, size_t *size);
+ot_status oti_zip_extract(const ot_zip *zip, int index, unsigned char **data, size_t *size);
 
 /* Writer. Entries are written in order; ZIP64 records are used when a size, an offset or
  * the entry count needs them (or always, with force_zip64, which tests use). */
@@ -60,14 +60,14 @@ typedef struct ot_zip_writer {
     int failed;
 } ot_zip_writer;
 
-ot_status ot_zip_writer_open(ot_zip_writer *w, const char *path);
+ot_status oti_zip_writer_open(ot_zip_writer *w, const char *path);
 /* Adds one entry; method OT_ZIP_STORED or OT_ZIP_DEFLATED. */
-ot_status ot_zip_writer_add(ot_zip_writer *w, const char *name, const void *data, size_t size,
+ot_status oti_zip_writer_add(ot_zip_writer *w, const char *name, const void *data, size_t size,
                             int method);
 /* Writes the central directory and replaces the target file. Closes w in every case. */
-ot_status ot_zip_writer_finish(ot_zip_writer *w);
+ot_status oti_zip_writer_finish(ot_zip_writer *w);
 /* Discards everything; the target file is untouched. */
-void ot_zip_writer_abort(ot_zip_writer *w);
+void oti_zip_writer_abort(ot_zip_writer *w);
 
 #ifdef __cplusplus
 }

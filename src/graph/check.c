@@ -14,18 +14,18 @@ ot_status ot_model_check_graph(ot_model *m) {
         /* Only later outputs are optional in the ops we run (Dropout's mask, MaxPool's
          * indices, BatchNormalization's statistics); kernels write output 0. */
         if (l->n_outputs < 1 || l->outputs[0] < 0)
-            return ot_fail(OT_ERR_INVALID, "node '%s' (%s) has no first output (an empty name "
+            return oti_fail(OT_ERR_INVALID, "node '%s' (%s) has no first output (an empty name "
                            "omits it); only later outputs may be omitted", l->name, l->op_type);
         for (int k = 0; k < l->n_outputs; k++) {
             int v = l->outputs[k];
             if (v < 0) continue;
             ot_value *value = &m->values[v];
             if (value->kind != OT_VALUE_ACTIVATION)
-                return ot_fail(OT_ERR_INVALID, "node '%s' writes tensor '%s', which is a graph %s",
+                return oti_fail(OT_ERR_INVALID, "node '%s' writes tensor '%s', which is a graph %s",
                                l->name, value->name,
                                value->kind == OT_VALUE_INPUT ? "input" : "initializer");
             if (value->producer >= 0)
-                return ot_fail(OT_ERR_INVALID, "tensor '%s' is written by both node '%s' and '%s'",
+                return oti_fail(OT_ERR_INVALID, "tensor '%s' is written by both node '%s' and '%s'",
                                value->name, m->layers[value->producer].name, l->name);
             value->producer = i;
         }
@@ -36,7 +36,7 @@ ot_status ot_model_check_graph(ot_model *m) {
             int v = l->inputs[k];
             if (v < 0) continue;
             if (m->values[v].kind == OT_VALUE_ACTIVATION && m->values[v].producer < 0)
-                return ot_fail(OT_ERR_INVALID,
+                return oti_fail(OT_ERR_INVALID,
                                "node '%s' reads tensor '%s', which no node, graph input or "
                                "initializer defines",
                                l->name, m->values[v].name);
@@ -45,14 +45,14 @@ ot_status ot_model_check_graph(ot_model *m) {
     for (int k = 0; k < m->n_outputs; k++) {
         ot_value *value = &m->values[m->outputs[k]];
         if (value->kind == OT_VALUE_ACTIVATION && value->producer < 0)
-            return ot_fail(OT_ERR_INVALID, "graph output '%s' is not computed by any node",
+            return oti_fail(OT_ERR_INVALID, "graph output '%s' is not computed by any node",
                            value->name);
     }
 
     /* Order layers so that every layer comes after the producers of its inputs. */
     int n = m->n_layers;
-    int *order = ot_xmalloc(sizeof(int) * (size_t)(n + 1));
-    unsigned char *placed = ot_xcalloc((size_t)n + 1, 1);
+    int *order = oti_xmalloc(sizeof(int) * (size_t)(n + 1));
+    unsigned char *placed = oti_xcalloc((size_t)n + 1, 1);
     int n_placed = 0, progress = 1;
     while (n_placed < n && progress) {
         progress = 0;
@@ -75,7 +75,7 @@ ot_status ot_model_check_graph(ot_model *m) {
     if (n_placed < n) {
         int stuck = 0;
         while (placed[stuck]) stuck++;
-        ot_status status = ot_fail(OT_ERR_INVALID,
+        ot_status status = oti_fail(OT_ERR_INVALID,
                                    "the graph has a cycle through node '%s' (%s)",
                                    m->layers[stuck].name, m->layers[stuck].op_type);
         free(order);
@@ -85,7 +85,7 @@ ot_status ot_model_check_graph(ot_model *m) {
     int in_order = 1;
     for (int i = 0; i < n; i++) in_order &= order[i] == i;
     if (!in_order) {
-        ot_layer *sorted = ot_xmalloc(sizeof(ot_layer) * (size_t)(n + 1));
+        ot_layer *sorted = oti_xmalloc(sizeof(ot_layer) * (size_t)(n + 1));
         for (int i = 0; i < n; i++) sorted[i] = m->layers[order[i]];
         memcpy(m->layers, sorted, sizeof(ot_layer) * (size_t)n);
         free(sorted);
@@ -100,8 +100,8 @@ ot_status ot_model_check_graph(ot_model *m) {
 
 void ot_model_prune(ot_model *m) {
     /* Mark layers needed by graph outputs, walking backwards in topological order. */
-    unsigned char *needed_value = ot_xcalloc((size_t)m->n_values + 1, 1);
-    unsigned char *keep_layer = ot_xcalloc((size_t)m->n_layers + 1, 1);
+    unsigned char *needed_value = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *keep_layer = oti_xcalloc((size_t)m->n_layers + 1, 1);
     for (int k = 0; k < m->n_outputs; k++) needed_value[m->outputs[k]] = 1;
     for (int k = 0; k < m->n_inputs; k++) needed_value[m->inputs[k]] = 1;
     for (int i = m->n_layers - 1; i >= 0; i--) {
@@ -121,11 +121,11 @@ void ot_model_prune(ot_model *m) {
             m->layers[n_kept++] = m->layers[i];
             continue;
         }
-        ot_layer_free(&m->layers[i]);
+        oti_layer_free(&m->layers[i]);
     }
     m->n_layers = n_kept;
     /* Drop values and renumber. */
-    int *renumber = ot_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
+    int *renumber = oti_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
     int n_values = 0;
     for (int v = 0; v < m->n_values; v++) {
         if (needed_value[v]) {
@@ -133,7 +133,7 @@ void ot_model_prune(ot_model *m) {
             m->values[n_values++] = m->values[v];
         } else {
             renumber[v] = -1;
-            ot_value_free(&m->values[v]);
+            oti_value_free(&m->values[v]);
         }
     }
     m->n_values = n_values;
@@ -150,7 +150,7 @@ void ot_model_prune(ot_model *m) {
     for (int i = 0; i < m->n_layers; i++)
         for (int k = 0; k < m->layers[i].n_outputs; k++)
             if (m->layers[i].outputs[k] >= 0) m->values[m->layers[i].outputs[k]].producer = i;
-    ot_model_rebuild_index(m);
+    oti_model_rebuild_index(m);
     free(renumber);
     free(needed_value);
     free(keep_layer);

@@ -42,11 +42,11 @@ static int foldable(const ot_model *m, const ot_layer *l) {
 
 /* Computes layer l and turns its outputs into initializers. */
 static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
-    ot_tensor *in_storage = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
-    ot_tensor *out_storage = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor));
-    ot_tensor **in = ot_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
-    ot_tensor **out = ot_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
-    unsigned char *known = ot_xcalloc((size_t)l->n_inputs + 1, 1);
+    ot_tensor *in_storage = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
+    ot_tensor *out_storage = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor));
+    ot_tensor **in = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    ot_tensor **out = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    unsigned char *known = oti_xcalloc((size_t)l->n_inputs + 1, 1);
     for (int k = 0; k < l->n_inputs; k++) {
         if (l->inputs[k] < 0) continue;
         in_storage[k] = m->values[l->inputs[k]].tensor;
@@ -65,7 +65,7 @@ static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
         status = ot_tensor_alloc(ctx, out[k], shaped.dtype, shaped.ndim, shaped.dims,
                                  m->values[l->outputs[k]].name);
     }
-    if (status == OT_OK) status = ot_op_forward_once(&c);
+    if (status == OT_OK) status = oti_op_forward_once(&c);
     for (int k = 0; k < l->n_outputs; k++) {
         if (!out[k]) continue;
         if (status == OT_OK) {
@@ -98,7 +98,7 @@ static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
 /* An initializer read both as a trained parameter and as a constant/statistic (a BatchNorm
  * running_var sharing storage with a weight) gets a private copy for each non-parameter use. */
 static ot_status unshare_statistics(ot_model *m) {
-    int *uses = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
+    int *uses = oti_xcalloc((size_t)m->n_values + 1, sizeof(int));
     for (int i = 0; i < m->n_layers; i++)
         for (int k = 0; k < m->layers[i].n_inputs; k++)
             if (m->layers[i].inputs[k] >= 0) uses[m->layers[i].inputs[k]]++;
@@ -108,10 +108,10 @@ static ot_status unshare_statistics(ot_model *m) {
         if (!l->op) continue;
         for (int k = 0; k < l->n_inputs && status == OT_OK; k++) {
             int v = l->inputs[k];
-            if (v < 0 || ot_role_is_trained(ot_op_input_role(l->op, k))) continue;
+            if (v < 0 || oti_role_is_trained(oti_op_input_role(l->op, k))) continue;
             if (m->values[v].kind != OT_VALUE_INITIALIZER || uses[v] < 2) continue;
             if (m->values[v].tensor.dtype != OT_FLOAT) continue;
-            char *base = ot_xasprintf("%s_%s_%d", m->values[v].name, l->name, k);
+            char *base = oti_xasprintf("%s_%s_%d", m->values[v].name, l->name, k);
             char *name = ot_model_unique_value_name(m, base);
             free(base);
             ot_tensor copy;
@@ -119,7 +119,7 @@ static ot_status unshare_statistics(ot_model *m) {
             int copy_index;
             if (status == OT_OK) status = ot_model_add_initializer(m, name, &copy, &copy_index);
             if (status == OT_OK) {
-                uses = ot_xrealloc(uses, sizeof(int) * ((size_t)m->n_values + 1));
+                uses = oti_xrealloc(uses, sizeof(int) * ((size_t)m->n_values + 1));
                 uses[copy_index] = 1;
                 uses[v]--;
                 l->inputs[k] = copy_index;
@@ -139,7 +139,7 @@ ot_status ot_model_fold_constants(const ot_context *ctx, ot_model *m) {
         if (status == OT_OK && foldable(m, l)) {
             status = fold_layer(ctx, m, l);
             if (status == OT_OK) {
-                ot_layer_free(l);
+                oti_layer_free(l);
                 continue;
             }
         }

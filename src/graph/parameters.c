@@ -16,8 +16,8 @@ int ot_model_is_parameter(const ot_model *m, int value) {
             /* Models loaded structure-only have no resolved ops: ask the op table directly;
              * inputs of ops it does not know count as weights. */
             const struct ot_op *op =
-                l->op ? l->op : ot_op_lookup(l->domain, l->op_type, l->opset, NULL);
-            if (!ot_role_is_trained(ot_op_input_role(op, k))) return 0;
+                l->op ? l->op : oti_op_lookup(l->domain, l->op_type, l->opset, NULL);
+            if (!oti_role_is_trained(oti_op_input_role(op, k))) return 0;
         }
     }
     return used;

@@ -19,19 +19,19 @@ ot_status ot_model_resolve(ot_model *m) {
         l->opset = (int)ot_model_opset(m, l->domain);
         if (l->opset <= 0) {
             free(missing);
-            return ot_fail(OT_ERR_INVALID,
+            return oti_fail(OT_ERR_INVALID,
                            "node '%s' (%s) is in domain '%s', which the model does not import "
                            "(no opset_import entry)",
                            l->name, l->op_type, l->domain);
         }
-        const ot_op *op = ot_op_lookup(l->domain, l->op_type, l->opset, &known_name);
+        const ot_op *op = oti_op_lookup(l->domain, l->op_type, l->opset, &known_name);
         if (!op) {
             char *item = known_name
-                             ? ot_xasprintf("'%s' (%s at opset %d)", l->name, l->op_type, l->opset)
-                             : ot_xasprintf("'%s' (%s%s%s)", l->name, *l->domain ? l->domain : "",
+                             ? oti_xasprintf("'%s' (%s at opset %d)", l->name, l->op_type, l->opset)
+                             : oti_xasprintf("'%s' (%s%s%s)", l->name, *l->domain ? l->domain : "",
                                             *l->domain ? "." : "", l->op_type);
             size_t item_len = strlen(item);
-            missing = ot_xrealloc(missing, missing_len + item_len + 3);
+            missing = oti_xrealloc(missing, missing_len + item_len + 3);
             if (missing_len) {
                 memcpy(missing + missing_len, ", ", 2);
                 missing_len += 2;
@@ -42,7 +42,7 @@ ot_status ot_model_resolve(ot_model *m) {
             n_missing++;
             continue;
         }
-        void *params = op->params_size ? ot_xcalloc(1, op->params_size) : NULL;
+        void *params = op->params_size ? oti_xcalloc(1, op->params_size) : NULL;
         if (op->parse) {
             ot_status status = op->parse(l, params);
             if (status != OT_OK) {
@@ -56,7 +56,7 @@ ot_status ot_model_resolve(ot_model *m) {
     }
     if (n_missing) {
         ot_status status =
-            ot_fail(OT_ERR_UNSUPPORTED, "%d node%s use%s unsupported ops: %s", n_missing,
+            oti_fail(OT_ERR_UNSUPPORTED, "%d node%s use%s unsupported ops: %s", n_missing,
                     n_missing == 1 ? "" : "s", n_missing == 1 ? "s" : "", missing);
         free(missing);
         return status;

@@ -15,8 +15,8 @@ typedef struct export_pool {
 } export_pool;
 
 static void *pool_alloc(export_pool *pool, size_t size) {
-    ot_grow_array((void **)&pool->blocks, &pool->capacity, pool->count + 1, sizeof(void *));
-    void *p = ot_xcalloc(1, size);
+    oti_grow_array((void **)&pool->blocks, &pool->capacity, pool->count + 1, sizeof(void *));
+    void *p = oti_xcalloc(1, size);
     pool->blocks[pool->count++] = p;
     return p;
 }
@@ -79,7 +79,7 @@ static Onnx__AttributeProto *export_attr(export_pool *pool, const ot_attr *a) {
         break;
     case OT_ATTR_TENSOR:
         proto->t = pool_alloc(pool, sizeof(Onnx__TensorProto));
-        onnx_tensor_export(&a->t, NULL, proto->t);
+        oti_onnx_tensor_export(&a->t, NULL, proto->t);
         break;
     case OT_ATTR_FLOATS: proto->n_floats = (size_t)a->count; proto->floats = a->floats; break;
     case OT_ATTR_INTS: proto->n_ints = (size_t)a->count; proto->ints = a->ints; break;
@@ -165,7 +165,7 @@ static void build_model_proto(export_pool *pool, const ot_model *m, Onnx__ModelP
         const ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER) continue;
         Onnx__TensorProto *t = pool_alloc(pool, sizeof *t);
-        onnx_tensor_export(&value->tensor, value->name, t);
+        oti_onnx_tensor_export(&value->tensor, value->name, t);
         graph->initializer[graph->n_initializer++] = t;
         if (old_ir) {
             ot_value typed = *value;
@@ -195,7 +195,7 @@ ot_status ot_model_serialize_onnx(const ot_model *m, unsigned char **data, size_
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) {
         pool_free(&pool);
-        return ot_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes to serialise the model", n);
+        return oti_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes to serialise the model", n);
     }
     onnx__model_proto__pack(&model, buf);
     pool_free(&pool);
@@ -208,7 +208,7 @@ ot_status ot_model_save_onnx(const ot_model *m, const char *path) {
     unsigned char *data;
     size_t size;
     OT_TRY(ot_model_serialize_onnx(m, &data, &size));
-    ot_status status = ot_write_file_atomic(path, data, size);
+    ot_status status = oti_write_file_atomic(path, data, size);
     free(data);
     return status;
 }

@@ -16,7 +16,7 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
     const Onnx__TypeProto *type = info->type;
     if (!type) return OT_OK;
     if (type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !type->tensor_type)
-        return ot_fail(OT_ERR_UNSUPPORTED, "value '%s' is not a tensor (sequences, maps and "
+        return oti_fail(OT_ERR_UNSUPPORTED, "value '%s' is not a tensor (sequences, maps and "
                        "optionals are not supported)", v->name);
     const Onnx__TypeProto__Tensor *tt = type->tensor_type;
     if (tt->has_elem_type) {
@@ -25,7 +25,7 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
     }
     if (!tt->shape) return OT_OK;
     if (tt->shape->n_dim > OT_MAX_DIMS)
-        return ot_fail(OT_ERR_UNSUPPORTED, "value '%s' has %zu dims; at most %d are supported",
+        return oti_fail(OT_ERR_UNSUPPORTED, "value '%s' has %zu dims; at most %d are supported",
                        v->name, tt->shape->n_dim, OT_MAX_DIMS);
     v->has_shape = 1;
     v->tensor.ndim = (int)tt->shape->n_dim;
@@ -35,14 +35,14 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
         v->dim_names[d] = NULL;
         if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
             if (dim->dim_value < 0)
-                return ot_fail(OT_ERR_FORMAT, "value '%s' has a negative dim (%lld)", v->name,
+                return oti_fail(OT_ERR_FORMAT, "value '%s' has a negative dim (%lld)", v->name,
                                (long long)dim->dim_value);
             v->tensor.dims[d] = dim->dim_value;
         } else {
             v->tensor.dims[d] = -1;
             if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                 dim->dim_param && *dim->dim_param)
-                v->dim_names[d] = ot_xstrdup(dim->dim_param);
+                v->dim_names[d] = oti_xstrdup(dim->dim_param);
         }
     }
     return OT_OK;
@@ -51,7 +51,7 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
 static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *proto, const char *node,
                              const char *model_dir, ot_attr *out) {
     ot_attr a = {0};
-    a.name = ot_xstrdup(or_empty(proto->name));
+    a.name = oti_xstrdup(or_empty(proto->name));
     a.type = proto->has_type ? (ot_attr_type)proto->type : OT_ATTR_UNDEFINED;
     if (a.type == OT_ATTR_UNDEFINED) {
         /* Old exporters omit the type: infer it from the field that is set. */
@@ -69,41 +69,41 @@ static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *
     case OT_ATTR_FLOAT: a.f = proto->f; break;
     case OT_ATTR_INT: a.i = proto->i; break;
     case OT_ATTR_STRING:
-        a.s = ot_xstrndup((const char *)proto->s.data, proto->s.len);
+        a.s = oti_xstrndup((const char *)proto->s.data, proto->s.len);
         a.s_len = proto->s.len;
         break;
     case OT_ATTR_TENSOR:
         if (!proto->t) {
-            status = ot_fail(OT_ERR_FORMAT, "node '%s': attribute '%s' has no tensor", node, a.name);
+            status = oti_fail(OT_ERR_FORMAT, "node '%s': attribute '%s' has no tensor", node, a.name);
             break;
         }
         {
-            char *what = ot_xasprintf("%s.%s", node, a.name);
-            status = onnx_tensor_import(ctx, proto->t, model_dir, what, &a.t);
+            char *what = oti_xasprintf("%s.%s", node, a.name);
+            status = oti_onnx_tensor_import(ctx, proto->t, model_dir, what, &a.t);
             free(what);
         }
         break;
     case OT_ATTR_FLOATS:
         a.count = (int)proto->n_floats;
-        a.floats = ot_xmalloc(sizeof(float) * (proto->n_floats + 1));
+        a.floats = oti_xmalloc(sizeof(float) * (proto->n_floats + 1));
         if (proto->n_floats) memcpy(a.floats, proto->floats, sizeof(float) * proto->n_floats);
         break;
     case OT_ATTR_INTS:
         a.count = (int)proto->n_ints;
-        a.ints = ot_xmalloc(sizeof(int64_t) * (proto->n_ints + 1));
+        a.ints = oti_xmalloc(sizeof(int64_t) * (proto->n_ints + 1));
         if (proto->n_ints) memcpy(a.ints, proto->ints, sizeof(int64_t) * proto->n_ints);
         break;
     case OT_ATTR_STRINGS:
         a.count = (int)proto->n_strings;
-        a.strings = ot_xcalloc(proto->n_strings + 1, sizeof(char *));
+        a.strings = oti_xcalloc(proto->n_strings + 1, sizeof(char *));
         for (size_t i = 0; i < proto->n_strings; i++)
-            a.strings[i] = ot_xstrndup((const char *)proto->strings[i].data, proto->strings[i].len);
+            a.strings[i] = oti_xstrndup((const char *)proto->strings[i].data, proto->strings[i].len);
         break;
     case OT_ATTR_GRAPH:
         /* Control flow (If, Loop, Scan) is not supported; the op lookup reports the node. */
         break;
     default:
-        status = ot_fail(OT_ERR_UNSUPPORTED, "node '%s': attribute '%s' has unsupported type %d",
+        status = oti_fail(OT_ERR_UNSUPPORTED, "node '%s': attribute '%s' has unsupported type %d",
                          node, a.name, (int)a.type);
     }
     if (status != OT_OK) {
@@ -117,16 +117,16 @@ static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *
 /* A node name for nodes the file leaves unnamed (or names twice): "<op>_<index>". */
 static char *layer_name(const ot_model *m, const Onnx__NodeProto *node, size_t index,
                         const char *op_type) {
-    char *base = node->name && *node->name ? ot_xstrdup(node->name)
-                                           : ot_xasprintf("%s_%zu", op_type, index);
+    char *base = node->name && *node->name ? oti_xstrdup(node->name)
+                                           : oti_xasprintf("%s_%zu", op_type, index);
     for (int k = 1;; k++) {
         int taken = 0;
         for (int i = 0; i < m->n_layers && !taken; i++) taken = strcmp(m->layers[i].name, base) == 0;
         if (!taken) return base;
-        char *next = ot_xasprintf("%s_%d", node->name && *node->name ? node->name : op_type, k);
+        char *next = oti_xasprintf("%s_%d", node->name && *node->name ? node->name : op_type, k);
         if (!(node->name && *node->name)) {
             free(next);
-            next = ot_xasprintf("%s_%zu_%d", op_type, index, k);
+            next = oti_xasprintf("%s_%zu_%d", op_type, index, k);
         }
         free(base);
         base = next;
@@ -137,20 +137,20 @@ static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__Nod
                              const char *model_dir) {
     const char *op_type = or_empty(node->op_type);
     if (!*op_type)
-        return ot_fail(OT_ERR_FORMAT, "node %zu ('%s') has no op_type", index, or_empty(node->name));
+        return oti_fail(OT_ERR_FORMAT, "node %zu ('%s') has no op_type", index, or_empty(node->name));
     char *name = layer_name(m, node, index, op_type);
     int li;
     ot_status status = ot_model_add_layer(m, name, op_type, or_empty(node->domain),
                                           (int)node->n_input, (const char *const *)node->input,
                                           (int)node->n_output, (const char *const *)node->output, &li);
     if (status != OT_OK) {
-        ot_error_prefix("node '%s': ", name);
+        oti_error_prefix("node '%s': ", name);
         free(name);
         return status;
     }
     ot_layer *l = &m->layers[li];
-    l->doc_string = node->doc_string && *node->doc_string ? ot_xstrdup(node->doc_string) : NULL;
-    l->attrs = ot_xcalloc(node->n_attribute + 1, sizeof(ot_attr));
+    l->doc_string = node->doc_string && *node->doc_string ? oti_xstrdup(node->doc_string) : NULL;
+    l->attrs = oti_xcalloc(node->n_attribute + 1, sizeof(ot_attr));
     for (size_t a = 0; a < node->n_attribute; a++) {
         status = import_attr(ctx, node->attribute[a], name, model_dir, &l->attrs[l->n_attrs]);
         if (status != OT_OK) break;
@@ -161,35 +161,35 @@ static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__Nod
 }
 
 static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__GraphProto *g, const char *model_dir) {
-    m->graph_name = ot_xstrdup(or_empty(g->name));
+    m->graph_name = oti_xstrdup(or_empty(g->name));
     if (g->n_sparse_initializer)
-        return ot_fail(OT_ERR_UNSUPPORTED, "sparse initializers are not supported ('%s')",
+        return oti_fail(OT_ERR_UNSUPPORTED, "sparse initializers are not supported ('%s')",
                        or_empty(g->sparse_initializer[0]->values ?
                                 g->sparse_initializer[0]->values->name : ""));
     for (size_t i = 0; i < g->n_initializer; i++) {
         const Onnx__TensorProto *init = g->initializer[i];
         if (!init->name || !*init->name)
-            return ot_fail(OT_ERR_FORMAT, "initializer %zu has no name", i);
+            return oti_fail(OT_ERR_FORMAT, "initializer %zu has no name", i);
         ot_tensor t;
-        OT_TRY(onnx_tensor_import(ctx, init, model_dir, init->name, &t));
+        OT_TRY(oti_onnx_tensor_import(ctx, init, model_dir, init->name, &t));
         ot_status status = ot_model_add_initializer(m, init->name, &t, NULL);
         if (status != OT_OK) {
             ot_tensor_free(&t);
             return status;
         }
     }
-    m->inputs = ot_xcalloc(g->n_input + 1, sizeof(int));
+    m->inputs = oti_xcalloc(g->n_input + 1, sizeof(int));
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = or_empty(g->input[i]->name);
         int v = ot_model_find_value(m, name);
         /* IR < 4 lists initializers among the inputs too: they stay initializers. */
         if (v >= 0 && m->values[v].kind == OT_VALUE_INITIALIZER) continue;
-        if (v >= 0) return ot_fail(OT_ERR_FORMAT, "graph input '%s' is listed twice", name);
+        if (v >= 0) return oti_fail(OT_ERR_FORMAT, "graph input '%s' is listed twice", name);
         OT_TRY(ot_model_add_value(m, name, OT_VALUE_INPUT, &v));
         OT_TRY(import_value_info(&m->values[v], g->input[i]));
         m->inputs[m->n_inputs++] = v;
     }
-    m->outputs = ot_xcalloc(g->n_output + 1, sizeof(int));
+    m->outputs = oti_xcalloc(g->n_output + 1, sizeof(int));
     for (size_t i = 0; i < g->n_output; i++) {
         const char *name = or_empty(g->output[i]->name);
         int v = ot_model_find_value(m, name);
@@ -212,27 +212,27 @@ static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__Gr
 static ot_status import_model(const ot_context *ctx, ot_model *m, const Onnx__ModelProto *proto, const char *model_dir,
                               ot_load_mode mode) {
     m->ir_version = proto->has_ir_version ? proto->ir_version : 0;
-    m->producer_name = ot_xstrdup(or_empty(proto->producer_name));
-    m->producer_version = ot_xstrdup(or_empty(proto->producer_version));
-    m->domain = ot_xstrdup(or_empty(proto->domain));
+    m->producer_name = oti_xstrdup(or_empty(proto->producer_name));
+    m->producer_version = oti_xstrdup(or_empty(proto->producer_version));
+    m->domain = oti_xstrdup(or_empty(proto->domain));
     m->model_version = proto->has_model_version ? proto->model_version : 0;
-    m->doc_string = ot_xstrdup(or_empty(proto->doc_string));
+    m->doc_string = oti_xstrdup(or_empty(proto->doc_string));
     for (size_t i = 0; i < proto->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *op = proto->opset_import[i];
         OT_TRY(ot_model_set_opset(m, or_empty(op->domain), op->has_version ? op->version : 1));
     }
     if (m->n_opsets == 0) {
         if (m->ir_version >= 3)
-            return ot_fail(OT_ERR_FORMAT, "the model has no opset_import (which ONNX opset is it?)");
+            return oti_fail(OT_ERR_FORMAT, "the model has no opset_import (which ONNX opset is it?)");
         OT_TRY(ot_model_set_opset(m, "", 1)); /* IR 1-2 models predate opset_import */
     }
-    m->metadata = ot_xcalloc(proto->n_metadata_props + 1, sizeof(ot_metadata_prop));
+    m->metadata = oti_xcalloc(proto->n_metadata_props + 1, sizeof(ot_metadata_prop));
     for (size_t i = 0; i < proto->n_metadata_props; i++) {
-        m->metadata[i].key = ot_xstrdup(or_empty(proto->metadata_props[i]->key));
-        m->metadata[i].value = ot_xstrdup(or_empty(proto->metadata_props[i]->value));
+        m->metadata[i].key = oti_xstrdup(or_empty(proto->metadata_props[i]->key));
+        m->metadata[i].value = oti_xstrdup(or_empty(proto->metadata_props[i]->value));
         m->n_metadata++;
     }
-    if (!proto->graph) return ot_fail(OT_ERR_FORMAT, "the model has no graph");
+    if (!proto->graph) return oti_fail(OT_ERR_FORMAT, "the model has no graph");
     OT_TRY(import_graph(ctx, m, proto->graph, model_dir));
     OT_TRY(ot_model_check_graph(m));
     if (mode == OT_LOAD_STRUCTURE_ONLY) return OT_OK;
@@ -245,17 +245,17 @@ ot_status ot_model_load_onnx_buffer(const ot_context *ctx, const void *data, siz
                                     const char *base_dir, const char *what, ot_load_mode mode,
                                     ot_model **out) {
     *out = NULL;
-    OT_TRY(onnx_check_limits(ctx, data, size, &onnx__model_proto__descriptor, what));
+    OT_TRY(oti_onnx_check_limits(ctx, data, size, &onnx__model_proto__descriptor, what));
     Onnx__ModelProto *proto = onnx__model_proto__unpack(NULL, size, data);
     if (!proto)
-        return ot_fail(OT_ERR_FORMAT, "%s: not a valid ONNX model (protobuf parse failed: "
+        return oti_fail(OT_ERR_FORMAT, "%s: not a valid ONNX model (protobuf parse failed: "
                        "truncated or corrupt file?)", what);
     ot_model *m = ot_model_new();
-    m->source_path = ot_xstrdup(what);
+    m->source_path = oti_xstrdup(what);
     ot_status status = import_model(ctx, m, proto, base_dir, mode);
     onnx__model_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) {
-        ot_error_prefix("%s: ", what);
+        oti_error_prefix("%s: ", what);
         ot_model_free(m);
         return status;
     }
@@ -272,9 +272,9 @@ ot_status ot_model_load_onnx_mode(const ot_context *ctx, const char *path, ot_lo
     unsigned char *data;
     size_t size;
     *out = NULL;
-    OT_TRY(onnx_check_file_size(ctx, path));
-    OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
-    char *dir = ot_path_dirname(path);
+    OT_TRY(oti_onnx_check_file_size(ctx, path));
+    OT_TRY(oti_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
+    char *dir = oti_path_dirname(path);
     ot_status status = ot_model_load_onnx_buffer(ctx, data, size, dir, path, mode, out);
     free(dir);
     free(data);
@@ -284,19 +284,19 @@ ot_status ot_model_load_onnx_mode(const ot_context *ctx, const char *path, ot_lo
 ot_status ot_tensor_load_pb(const ot_context *ctx, const char *path, ot_tensor *out, char **name) {
     unsigned char *data;
     size_t size;
-    OT_TRY(onnx_check_file_size(ctx, path));
-    OT_TRY(ot_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
-    ot_status checked = onnx_check_limits(ctx, data, size, &onnx__tensor_proto__descriptor, path);
+    OT_TRY(oti_onnx_check_file_size(ctx, path));
+    OT_TRY(oti_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
+    ot_status checked = oti_onnx_check_limits(ctx, data, size, &onnx__tensor_proto__descriptor, path);
     if (checked != OT_OK) {
         free(data);
         return checked;
     }
     Onnx__TensorProto *proto = onnx__tensor_proto__unpack(NULL, size, data);
     free(data);
-    if (!proto) return ot_fail(OT_ERR_FORMAT, "%s: not a valid TensorProto", path);
-    ot_status status = onnx_tensor_import(ctx, proto, NULL, proto->name && *proto->name ? proto->name : path, out);
-    if (status == OT_OK && name) *name = ot_xstrdup(or_empty(proto->name));
+    if (!proto) return oti_fail(OT_ERR_FORMAT, "%s: not a valid TensorProto", path);
+    ot_status status = oti_onnx_tensor_import(ctx, proto, NULL, proto->name && *proto->name ? proto->name : path, out);
+    if (status == OT_OK && name) *name = oti_xstrdup(or_empty(proto->name));
     onnx__tensor_proto__free_unpacked(proto, NULL);
-    if (status != OT_OK) ot_error_prefix("%s: ", path);
+    if (status != OT_OK) oti_error_prefix("%s: ", path);
     return status;
 }

@@ -8,17 +8,17 @@
 /* TensorProto -> owned ot_tensor. float16/bfloat16/float64 become float32. model_dir is the
  * folder external data must stay inside (NULL: external data refused). what names the tensor
  * in messages. */
-ot_status onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *proto, const char *model_dir,
+ot_status oti_onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *proto, const char *model_dir,
                              const char *what, ot_tensor *out);
 /* ot_tensor -> TensorProto using raw_data (little-endian). The proto borrows t's data. */
-void onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto);
+void oti_onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto);
 
 /* Walks serialized protobuf of type `root` before protobuf-c unpacks it (onnx_limits.c):
  * nesting deeper than OT_ONNX_MAX_NESTING, lengths past the end, and a decoded size over the
  * memory limit are errors naming the limit. */
-ot_status onnx_check_limits(const ot_context *ctx, const void *data, size_t size, const ProtobufCMessageDescriptor *root,
+ot_status oti_onnx_check_limits(const ot_context *ctx, const void *data, size_t size, const ProtobufCMessageDescriptor *root,
                             const char *what);
 /* A file over OT_ONNX_MAX_FILE_BYTES or the memory limit is an error saying what to do. */
-ot_status onnx_check_file_size(const ot_context *ctx, const char *path);
+ot_status oti_onnx_check_file_size(const ot_context *ctx, const char *path);
 
 #endif

@@ -35,11 +35,11 @@ static int read_varint(const unsigned char *data, size_t end, size_t *pos, uint6
 }
 
 static ot_status corrupt(const char *what, size_t at, const char *problem) {
-    return ot_fail(OT_ERR_FORMAT, "%s: not a valid ONNX protobuf: %s at byte %zu (truncated or "
+    return oti_fail(OT_ERR_FORMAT, "%s: not a valid ONNX protobuf: %s at byte %zu (truncated or "
                    "corrupt file?)", what, problem, at);
 }
 
-ot_status onnx_check_limits(const ot_context *ctx, const void *buffer, size_t size, const ProtobufCMessageDescriptor *root,
+ot_status oti_onnx_check_limits(const ot_context *ctx, const void *buffer, size_t size, const ProtobufCMessageDescriptor *root,
                             const char *what) {
     const unsigned char *data = buffer;
     frame stack[OT_ONNX_MAX_NESTING + 1];
@@ -71,7 +71,7 @@ ot_status onnx_check_limits(const ot_context *ctx, const void *buffer, size_t si
                 protobuf_c_message_descriptor_get_field(stack[depth].desc, (unsigned)(tag >> 3));
             if (field && field->type == PROTOBUF_C_TYPE_MESSAGE) {
                 if (depth == OT_ONNX_MAX_NESTING)
-                    return ot_fail(OT_ERR_FORMAT, "%s: protobuf messages nested more than %d deep "
+                    return oti_fail(OT_ERR_FORMAT, "%s: protobuf messages nested more than %d deep "
                                    "(at byte %zu; subgraphs in subgraphs?): over the nesting limit "
                                    "(rebuild with -DOT_ONNX_MAX_NESTING=N to raise it)", what,
                                    OT_ONNX_MAX_NESTING, at);
@@ -91,22 +91,22 @@ ot_status onnx_check_limits(const ot_context *ctx, const void *buffer, size_t si
             return corrupt(what, at, "an unsupported wire type");
         }
     }
-    char *decoding = ot_xasprintf("%s: decoding the protobuf", what);
-    ot_status status = ot_check_memory(ctx, cost > SIZE_MAX ? SIZE_MAX : (size_t)cost, decoding);
+    char *decoding = oti_xasprintf("%s: decoding the protobuf", what);
+    ot_status status = oti_check_memory(ctx, cost > SIZE_MAX ? SIZE_MAX : (size_t)cost, decoding);
     free(decoding);
     return status;
 }
 
-ot_status onnx_check_file_size(const ot_context *ctx, const char *path) {
+ot_status oti_onnx_check_file_size(const ot_context *ctx, const char *path) {
     struct stat st;
-    if (stat(path, &st) != 0) return ot_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (stat(path, &st) != 0) return oti_fail(OT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > OT_ONNX_MAX_FILE_BYTES)
-        return ot_fail(OT_ERR_MEMORY, "%s: the file is %.1f MiB, over the %.0f MiB a single ONNX "
+        return oti_fail(OT_ERR_MEMORY, "%s: the file is %.1f MiB, over the %.0f MiB a single ONNX "
                        "protobuf may hold: keep the weights as external data next to it "
                        "(onnx.save_model(..., save_as_external_data=True))", path,
                        st.st_size / 1048576.0, OT_ONNX_MAX_FILE_BYTES / 1048576.0);
-    char *reading = ot_xasprintf("%s: reading the file", path);
-    ot_status status = ot_check_memory(ctx, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, reading);
+    char *reading = oti_xasprintf("%s: reading the file", path);
+    ot_status status = oti_check_memory(ctx, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, reading);
     free(reading);
     return status;
 }

@@ -31,7 +31,7 @@ static void convert_raw(ot_tensor *t, ot_dtype from, const unsigned char *raw, s
         if (from == OT_FLOAT16 || from == OT_BFLOAT16) {
             uint16_t h;
             memcpy(&h, raw + 2 * i, 2);
-            out[i] = from == OT_FLOAT16 ? ot_half_to_float(h) : ot_bfloat16_to_float(h);
+            out[i] = from == OT_FLOAT16 ? oti_half_to_float(h) : oti_bfloat16_to_float(h);
         } else { /* OT_DOUBLE */
             double d;
             memcpy(&d, raw + 8 * i, 8);
@@ -45,23 +45,23 @@ static void convert_raw(ot_tensor *t, ot_dtype from, const unsigned char *raw, s
 static ot_status open_external(const char *model_dir, const char *location, const char *what,
                                int *fd_out, uint64_t *file_size) {
     if (!model_dir)
-        return ot_fail(OT_ERR_INVALID, "tensor '%s': external data is not allowed here", what);
+        return oti_fail(OT_ERR_INVALID, "tensor '%s': external data is not allowed here", what);
     if (!location || !*location || location[0] == '/' || strstr(location, ".."))
-        return ot_fail(OT_ERR_INVALID,
+        return oti_fail(OT_ERR_INVALID,
                        "tensor '%s': external data location '%s' must be a relative path inside "
                        "the model's folder",
                        what, location ? location : "");
-    char *joined = ot_path_join(model_dir, location);
+    char *joined = oti_path_join(model_dir, location);
     char real_dir[PATH_MAX], real_file[PATH_MAX];
     if (!realpath(model_dir, real_dir) || !realpath(joined, real_file)) {
-        ot_status s = ot_fail(OT_ERR_IO, "tensor '%s': external data file '%s' cannot be opened: %s",
+        ot_status s = oti_fail(OT_ERR_IO, "tensor '%s': external data file '%s' cannot be opened: %s",
                               what, joined, strerror(errno));
         free(joined);
         return s;
     }
     size_t dir_len = strlen(real_dir);
     if (strncmp(real_file, real_dir, dir_len) != 0 || real_file[dir_len] != '/') {
-        ot_status s = ot_fail(OT_ERR_INVALID,
+        ot_status s = oti_fail(OT_ERR_INVALID,
                               "tensor '%s': external data file '%s' resolves outside the model's "
                               "folder",
                               what, location);
@@ -72,7 +72,7 @@ static ot_status open_external(const char *model_dir, const char *location, cons
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0) close(fd);
-        ot_status s = ot_fail(OT_ERR_IO, "tensor '%s': external data file '%s' is not a readable "
+        ot_status s = oti_fail(OT_ERR_IO, "tensor '%s': external data file '%s' is not a readable "
                               "regular file", what, joined);
         free(joined);
         return s;
@@ -91,27 +91,27 @@ static ot_status read_external(const Onnx__TensorProto *proto, const char *model
         const Onnx__StringStringEntryProto *e = proto->external_data[i];
         if (!e->key || !e->value) continue;
         if (strcmp(e->key, "location") == 0) location = e->value;
-        else if (strcmp(e->key, "offset") == 0 && (!ot_parse_int64(e->value, &offset) || offset < 0))
-            return ot_fail(OT_ERR_FORMAT, "tensor '%s': bad external data offset '%s'", what, e->value);
-        else if (strcmp(e->key, "length") == 0 && (!ot_parse_int64(e->value, &length) || length < 0))
-            return ot_fail(OT_ERR_FORMAT, "tensor '%s': bad external data length '%s'", what, e->value);
+        else if (strcmp(e->key, "offset") == 0 && (!oti_parse_int64(e->value, &offset) || offset < 0))
+            return oti_fail(OT_ERR_FORMAT, "tensor '%s': bad external data offset '%s'", what, e->value);
+        else if (strcmp(e->key, "length") == 0 && (!oti_parse_int64(e->value, &length) || length < 0))
+            return oti_fail(OT_ERR_FORMAT, "tensor '%s': bad external data length '%s'", what, e->value);
     }
     if (length >= 0 && (uint64_t)length != expected_bytes)
-        return ot_fail(OT_ERR_FORMAT, "tensor '%s': external data length %lld disagrees with its "
+        return oti_fail(OT_ERR_FORMAT, "tensor '%s': external data length %lld disagrees with its "
                        "dims (%zu bytes)", what, (long long)length, expected_bytes);
     int fd;
     uint64_t file_size;
     OT_TRY(open_external(model_dir, location, what, &fd, &file_size));
     if ((uint64_t)offset > file_size || expected_bytes > file_size - (uint64_t)offset) {
         close(fd);
-        return ot_fail(OT_ERR_FORMAT, "tensor '%s': external data (offset %lld, %zu bytes) runs "
+        return oti_fail(OT_ERR_FORMAT, "tensor '%s': external data (offset %lld, %zu bytes) runs "
                        "past the end of '%s' (%llu bytes)", what, (long long)offset,
                        expected_bytes, location, (unsigned long long)file_size);
     }
     unsigned char *buf = malloc(expected_bytes ? expected_bytes : 1);
     if (!buf) {
         close(fd);
-        return ot_fail(OT_ERR_MEMORY, "tensor '%s': cannot allocate %zu bytes", what, expected_bytes);
+        return oti_fail(OT_ERR_MEMORY, "tensor '%s': cannot allocate %zu bytes", what, expected_bytes);
     }
     size_t done = 0;
     while (done < expected_bytes) {
@@ -119,7 +119,7 @@ static ot_status read_external(const Onnx__TensorProto *proto, const char *model
         if (got <= 0) {
             free(buf);
             close(fd);
-            return ot_fail(OT_ERR_IO, "tensor '%s': reading external data '%s' failed", what, location);
+            return oti_fail(OT_ERR_IO, "tensor '%s': reading external data '%s' failed", what, location);
         }
         done += (size_t)got;
     }
@@ -129,29 +129,29 @@ static ot_status read_external(const Onnx__TensorProto *proto, const char *model
 }
 
 static ot_status count_mismatch(const char *what, const char *field, size_t have, int64_t need) {
-    return ot_fail(OT_ERR_FORMAT, "tensor '%s': %s has %zu values, its dims need %lld", what,
+    return oti_fail(OT_ERR_FORMAT, "tensor '%s': %s has %zu values, its dims need %lld", what,
                    field, have, (long long)need);
 }
 
-ot_status onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *proto, const char *model_dir,
+ot_status oti_onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *proto, const char *model_dir,
                              const char *what, ot_tensor *out) {
     ot_dtype from = (ot_dtype)proto->data_type;
     if (!proto->has_data_type || from == OT_UNDEFINED)
-        return ot_fail(OT_ERR_FORMAT, "tensor '%s' has no data type", what);
+        return oti_fail(OT_ERR_FORMAT, "tensor '%s' has no data type", what);
     if (ot_dtype_size(from) == 0 || from > OT_BFLOAT16)
-        return ot_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has data type %d (%s), which is not "
+        return oti_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has data type %d (%s), which is not "
                        "supported", what, (int)from, ot_dtype_name(from));
     if (proto->n_dims > OT_MAX_DIMS)
-        return ot_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has %zu dims; at most %d are supported",
+        return oti_fail(OT_ERR_UNSUPPORTED, "tensor '%s' has %zu dims; at most %d are supported",
                        what, proto->n_dims, OT_MAX_DIMS);
     for (size_t d = 0; d < proto->n_dims; d++)
         if (proto->dims[d] < 0)
-            return ot_fail(OT_ERR_FORMAT, "tensor '%s' has a negative dim (%lld)", what,
+            return oti_fail(OT_ERR_FORMAT, "tensor '%s' has a negative dim (%lld)", what,
                            (long long)proto->dims[d]);
     int ndim = (int)proto->n_dims;
     size_t source_bytes;
     OT_TRY(ot_tensor_byte_size(from, ndim, proto->dims, what, &source_bytes));
-    OT_TRY(ot_check_memory(ctx, source_bytes, what));
+    OT_TRY(oti_check_memory(ctx, source_bytes, what));
     int64_t n = ot_dims_numel(ndim, proto->dims);
     /* The data must be there before the tensor is allocated: dims alone (a few bytes of a
      * hostile file) must not make us allocate gigabytes. */
@@ -163,7 +163,7 @@ ot_status onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *pro
         OT_TRY(read_external(proto, model_dir, what, source_bytes, &external_raw));
     } else if (raw) {
         if (proto->raw_data.len != source_bytes)
-            return ot_fail(OT_ERR_FORMAT, "tensor '%s': raw_data has %zu bytes, its dims %s "
+            return oti_fail(OT_ERR_FORMAT, "tensor '%s': raw_data has %zu bytes, its dims %s "
                            "need %zu", what, proto->raw_data.len,
                            ot_shape_string(ndim, proto->dims, (char[96]){0}, 96), source_bytes);
     } else {
@@ -207,8 +207,8 @@ ot_status onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *pro
             case OT_INT8: ((int8_t *)t.data)[i] = (int8_t)v; break;
             case OT_UINT8: ((uint8_t *)t.data)[i] = (uint8_t)v; break;
             case OT_BOOL: ((uint8_t *)t.data)[i] = v != 0; break;
-            case OT_FLOAT16: ((float *)t.data)[i] = ot_half_to_float((uint16_t)v); break;
-            case OT_BFLOAT16: ((float *)t.data)[i] = ot_bfloat16_to_float((uint16_t)v); break;
+            case OT_FLOAT16: ((float *)t.data)[i] = oti_half_to_float((uint16_t)v); break;
+            case OT_BFLOAT16: ((float *)t.data)[i] = oti_bfloat16_to_float((uint16_t)v); break;
             default: break;
             }
         }
@@ -221,7 +221,7 @@ ot_status onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto *pro
     return OT_OK;
 }
 
-void onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto) {
+void oti_onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto) {
     onnx__tensor_proto__init(proto);
     proto->name = (char *)name;
     proto->n_dims = (size_t)t->ndim;

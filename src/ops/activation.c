@@ -31,23 +31,23 @@ static ot_status parse_activation(const ot_layer *l, activation_params *p) {
     if (!strcmp(op, "Relu")) p->kind = ACT_RELU;
     else if (!strcmp(op, "LeakyRelu")) {
         p->kind = ACT_LEAKY_RELU;
-        OT_TRY(ot_attr_get_float(l, "alpha", 0.01f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "alpha", 0.01f, &p->alpha));
     } else if (!strcmp(op, "Elu")) {
         p->kind = ACT_ELU;
-        OT_TRY(ot_attr_get_float(l, "alpha", 1.0f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "alpha", 1.0f, &p->alpha));
     } else if (!strcmp(op, "Selu")) {
         p->kind = ACT_SELU;
-        OT_TRY(ot_attr_get_float(l, "alpha", 1.67326319217681884765625f, &p->alpha));
-        OT_TRY(ot_attr_get_float(l, "gamma", 1.05070102214813232421875f, &p->gamma));
+        OT_TRY(oti_attr_get_float(l, "alpha", 1.67326319217681884765625f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "gamma", 1.05070102214813232421875f, &p->gamma));
     } else if (!strcmp(op, "Celu")) {
         p->kind = ACT_CELU;
-        OT_TRY(ot_attr_get_float(l, "alpha", 1.0f, &p->alpha));
-        if (p->alpha == 0.0f) return ot_node_fail(l, OT_ERR_INVALID, "alpha must not be 0");
+        OT_TRY(oti_attr_get_float(l, "alpha", 1.0f, &p->alpha));
+        if (p->alpha == 0.0f) return oti_node_fail(l, OT_ERR_INVALID, "alpha must not be 0");
     } else if (!strcmp(op, "Sigmoid")) p->kind = ACT_SIGMOID;
     else if (!strcmp(op, "HardSigmoid")) {
         p->kind = ACT_HARD_SIGMOID;
-        OT_TRY(ot_attr_get_float(l, "alpha", 0.2f, &p->alpha));
-        OT_TRY(ot_attr_get_float(l, "beta", 0.5f, &p->beta));
+        OT_TRY(oti_attr_get_float(l, "alpha", 0.2f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "beta", 0.5f, &p->beta));
     } else if (!strcmp(op, "HardSwish")) {
         p->kind = ACT_HARD_SWISH;
         p->alpha = 1.0f / 6.0f;
@@ -57,15 +57,15 @@ static ot_status parse_activation(const ot_layer *l, activation_params *p) {
     else if (!strcmp(op, "Softsign")) p->kind = ACT_SOFTSIGN;
     else if (!strcmp(op, "ThresholdedRelu")) {
         p->kind = ACT_THRESHOLDED_RELU;
-        OT_TRY(ot_attr_get_float(l, "alpha", 1.0f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "alpha", 1.0f, &p->alpha));
     } else if (!strcmp(op, "Gelu")) {
         const char *approximate;
-        OT_TRY(ot_attr_get_string(l, "approximate", "none", &approximate));
+        OT_TRY(oti_attr_get_string(l, "approximate", "none", &approximate));
         if (!strcmp(approximate, "none")) p->kind = ACT_GELU;
         else if (!strcmp(approximate, "tanh")) p->kind = ACT_GELU_TANH;
-        else return ot_node_fail(l, OT_ERR_INVALID, "approximate must be 'none' or 'tanh', not '%s'", approximate);
+        else return oti_node_fail(l, OT_ERR_INVALID, "approximate must be 'none' or 'tanh', not '%s'", approximate);
     } else {
-        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not an activation");
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not an activation");
     }
     return OT_OK;
 }
@@ -81,7 +81,7 @@ static ot_status infer_unary_float(ot_node_ctx *c) {
 }
 
 /* y = f(x), elementwise. */
-void ot_activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,
+void oti_activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,
                            float beta, float gamma) {
     switch ((activation_kind)kind) {
     case ACT_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
@@ -132,7 +132,7 @@ void ot_activation_forward(float *y, const float *x, int64_t n, int kind, float 
 }
 
 /* dx += dy * f'(x), using y = f(x) where that is cheaper. */
-void ot_activation_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n,
+void oti_activation_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n,
                             int kind, float alpha, float beta, float gamma) {
     switch ((activation_kind)kind) {
     case ACT_RELU: for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f; break;
@@ -200,19 +200,19 @@ typedef struct activation_job {
 static void forward_range(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const activation_job *j = arg;
-    ot_activation_forward(j->out + begin, j->x + begin, end - begin, j->p->kind, j->p->alpha, j->p->beta, j->p->gamma);
+    oti_activation_forward(j->out + begin, j->x + begin, end - begin, j->p->kind, j->p->alpha, j->p->beta, j->p->gamma);
 }
 
 static void backward_range(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const activation_job *j = arg;
-    ot_activation_backward(j->out + begin, j->dy + begin, j->x + begin, j->y + begin, end - begin, j->p->kind,
+    oti_activation_backward(j->out + begin, j->dy + begin, j->x + begin, j->y + begin, end - begin, j->p->kind,
                            j->p->alpha, j->p->beta, j->p->gamma);
 }
 
 static ot_status forward_activation(ot_node_ctx *c) {
     activation_job job = {.p = c->params, .out = c->out[0]->data, .x = c->in[0]->data};
-    ot_parallel_ranges(c->pool, ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, forward_range, &job);
+    oti_parallel_ranges(c->pool, ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, forward_range, &job);
     return OT_OK;
 }
 
@@ -220,7 +220,7 @@ static ot_status backward_activation(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     activation_job job = {.p = c->params, .out = c->din[0]->data, .x = c->in[0]->data, .y = c->out[0]->data,
                           .dy = c->dout[0]->data};
-    ot_parallel_ranges(c->pool, ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, backward_range, &job);
+    oti_parallel_ranges(c->pool, ot_tensor_numel(c->in[0]), ACTIVATION_GRAIN, backward_range, &job);
     return OT_OK;
 }
 
@@ -246,7 +246,7 @@ static ot_status infer_prelu(ot_node_ctx *c) {
     int64_t dims[OT_MAX_DIMS];
     ot_tensor slope = slope_view(c);
     const ot_tensor *operands[2] = {c->in[0], &slope};
-    OT_TRY(ot_broadcast_shape(c->layer, 2, operands, &ndim, dims));
+    OT_TRY(oti_broadcast_shape(c->layer, 2, operands, &ndim, dims));
     OT_NODE_CHECK(c, ndim == c->in[0]->ndim && ot_dims_numel(ndim, dims) == ot_tensor_numel(c->in[0]),
                   "slope must broadcast to the shape of X");
     ot_tensor_set_shape(c->out[0], OT_FLOAT, c->in[0]->ndim, c->in[0]->dims);
@@ -257,12 +257,12 @@ static ot_status forward_prelu(ot_node_ctx *c) {
     ot_tensor slope_shape = slope_view(c);
     const ot_tensor *operands[2] = {c->in[0], &slope_shape};
     ot_bcast b;
-    ot_bcast_init(&b, 2, operands, c->out[0]);
+    oti_bcast_init(&b, 2, operands, c->out[0]);
     const float *x = c->in[0]->data, *slope = c->in[1]->data;
     float *y = c->out[0]->data;
     int64_t offsets[2];
     for (int64_t r = 0; r < b.rows; r++) {
-        int64_t o = ot_bcast_row(&b, r, offsets);
+        int64_t o = oti_bcast_row(&b, r, offsets);
         int64_t sx = b.strides[0][b.ndim - 1], ss = b.strides[1][b.ndim - 1];
         for (int64_t j = 0; j < b.row_len; j++) {
             float v = x[offsets[0] + j * sx];
@@ -276,13 +276,13 @@ static ot_status backward_prelu(ot_node_ctx *c) {
     ot_tensor slope_shape = slope_view(c);
     const ot_tensor *operands[2] = {c->in[0], &slope_shape};
     ot_bcast b;
-    ot_bcast_init(&b, 2, operands, c->out[0]);
+    oti_bcast_init(&b, 2, operands, c->out[0]);
     const float *x = c->in[0]->data, *slope = c->in[1]->data, *dy = c->dout[0]->data;
     float *dx = c->din[0] ? c->din[0]->data : NULL;
     float *dslope = c->din[1] ? c->din[1]->data : NULL;
     int64_t offsets[2];
     for (int64_t r = 0; r < b.rows; r++) {
-        int64_t o = ot_bcast_row(&b, r, offsets);
+        int64_t o = oti_bcast_row(&b, r, offsets);
         int64_t sx = b.strides[0][b.ndim - 1], ss = b.strides[1][b.ndim - 1];
         for (int64_t j = 0; j < b.row_len; j++) {
             float v = x[offsets[0] + j * sx], g = dy[o + j];
@@ -303,8 +303,8 @@ typedef struct clip_params {
 static ot_status parse_clip(const ot_layer *l, void *params) {
     clip_params *p = params;
     p->from_inputs = l->opset >= 11;
-    OT_TRY(ot_attr_get_float(l, "min", -INFINITY, &p->min));
-    OT_TRY(ot_attr_get_float(l, "max", INFINITY, &p->max));
+    OT_TRY(oti_attr_get_float(l, "min", -INFINITY, &p->min));
+    OT_TRY(oti_attr_get_float(l, "max", INFINITY, &p->max));
     return OT_OK;
 }
 
@@ -375,7 +375,7 @@ static ot_status backward_clip(ot_node_ctx *c) {
      .parse = parse, .infer = infer_unary_float, .forward = forward_activation,                   \
      .backward = backward_activation, .flags = extra_flags}
 
-const ot_op ot_ops_activation[] = {
+const ot_op oti_ops_activation[] = {
     ACTIVATION("Relu", 6, 0),
     ACTIVATION("LeakyRelu", 6, 0),
     ACTIVATION("Elu", 6, 0),
@@ -396,4 +396,4 @@ const ot_op ot_ops_activation[] = {
      .infer = infer_clip, .forward = forward_clip, .backward = backward_clip,
      .inputs = {[1] = OT_ROLE_CONSTANT, [2] = OT_ROLE_CONSTANT}},
 };
-const ot_op_family ot_family_activation = {ot_ops_activation, OT_COUNT(ot_ops_activation)};
+const ot_op_family oti_family_activation = {oti_ops_activation, OT_COUNT(oti_ops_activation)};

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "core/error.h"
 
-ot_status ot_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *operands,
+ot_status oti_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *operands,
                              int *ndim, int64_t *dims) {
     int rank = 0;
     for (int k = 0; k < n; k++)
@@ -22,7 +22,7 @@ ot_status ot_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *o
                 continue;
             }
             char a[128], b[128];
-            return ot_node_fail(l, OT_ERR_INVALID, "shapes %s and %s do not broadcast",
+            return oti_node_fail(l, OT_ERR_INVALID, "shapes %s and %s do not broadcast",
                                 ot_shape_string(operands[0]->ndim, operands[0]->dims, a, sizeof a),
                                 ot_shape_string(t->ndim, t->dims, b, sizeof b));
         }
@@ -31,7 +31,7 @@ ot_status ot_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *o
     return OT_OK;
 }
 
-void ot_bcast_init(ot_bcast *b, int n, const ot_tensor *const *operands, const ot_tensor *out) {
+void oti_bcast_init(ot_bcast *b, int n, const ot_tensor *const *operands, const ot_tensor *out) {
     OT_ASSERT(n <= OT_BCAST_MAX_OPERANDS);
     int rank = out->ndim;
     int64_t strides[OT_BCAST_MAX_OPERANDS][OT_MAX_DIMS];
@@ -76,7 +76,7 @@ void ot_bcast_init(ot_bcast *b, int n, const ot_tensor *const *operands, const o
     if (b->row_len == 0) b->rows = 0;
 }
 
-int64_t ot_bcast_row(const ot_bcast *b, int64_t row, int64_t *offsets) {
+int64_t oti_bcast_row(const ot_bcast *b, int64_t row, int64_t *offsets) {
     for (int k = 0; k < b->n_operands; k++) offsets[k] = 0;
     int64_t rest = row;
     for (int d = b->ndim - 2; d >= 0; d--) {

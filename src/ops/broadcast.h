@@ -18,11 +18,11 @@ typedef struct ot_bcast {
 } ot_bcast;
 
 /* Output shape of broadcasting n operands; error names the node and both shapes. */
-ot_status ot_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *operands,
+ot_status oti_broadcast_shape(const ot_layer *l, int n, const ot_tensor *const *operands,
                              int *ndim, int64_t *dims);
 /* Prepares iteration of `out` over the operands (shapes must broadcast to out). */
-void ot_bcast_init(ot_bcast *b, int n, const ot_tensor *const *operands, const ot_tensor *out);
+void oti_bcast_init(ot_bcast *b, int n, const ot_tensor *const *operands, const ot_tensor *out);
 /* Offsets of row r for each operand (offsets[k]) and the output (returned). */
-int64_t ot_bcast_row(const ot_bcast *b, int64_t row, int64_t *offsets);
+int64_t oti_bcast_row(const ot_bcast *b, int64_t row, int64_t *offsets);
 
 #endif

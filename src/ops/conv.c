@@ -57,18 +57,18 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     /* rows is 0 for an input without channels (the output is then the bias) */
     int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size, sized = rows > 0 ? rows : 1;
     conv_tiling t = {1, p, 0, 0, 0, 0, 1};
-    int pointwise = ot_conv_geom_is_pointwise(g);
+    int pointwise = oti_conv_geom_is_pointwise(g);
     if (p < TARGET_COLUMNS && s->batch > 1) {
         int64_t fit = s->tuning->column_budget_floats / (sized * p);
         t.samples = min64(min64((TARGET_COLUMNS + p - 1) / p, s->batch), fit > 1 ? fit : 1);
     }
-    if (t.samples == 1 && !pointwise) t.positions = conv_positions_per_tile(s, sized);
+    if (t.samples == 1 && !pointwise) t.positions = oti_conv_positions_per_tile(s, sized);
     t.direct = pointwise && t.samples == 1;
     t.col_floats = t.direct ? 0 : rows * t.samples * t.positions;
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
     /* Whole-image tiles write disjoint parts of Y and dX. Spread them when every thread
      * gets a fair share (a 2:1 split would lose to splitting each GEMM). */
-    int64_t tiles = tile_count(s, &t), threads = ot_pool_threads(s->pool);
+    int64_t tiles = tile_count(s, &t), threads = oti_pool_threads(s->pool);
     if (t.positions == p && threads > 1 && (tiles >= 2 * threads || (tiles >= threads && tiles % threads == 0))) {
         t.parts = (int)threads;
         t.dw_floats = s->out_channels * rows;
@@ -79,7 +79,7 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
 /* Scratch of one part: columns, then tmp, then its dW (parts other than 0). */
 static int64_t part_floats(const conv_tiling *t) { return t->col_floats + t->tmp_floats + t->dw_floats; }
 
-static ot_status parse_conv(const ot_layer *l, void *params) { return conv_parse_params(l, params, 0); }
+static ot_status parse_conv(const ot_layer *l, void *params) { return oti_conv_parse_params(l, params, 0); }
 
 /* Whole-conv algorithms tried before the depthwise loops and im2col, in this order: the first
  * that applies sizes the workspace and runs forward and backward. */
@@ -93,8 +93,8 @@ typedef struct conv_algorithm {
 } conv_algorithm;
 
 static const conv_algorithm algorithms[] = {
-    {conv_fft_applies, conv_fft_workspace, conv_fft_forward, conv_fft_backward},
-    {conv_winograd_applies, conv_winograd_workspace, conv_winograd_forward, conv_winograd_backward},
+    {oti_conv_fft_applies, oti_conv_fft_workspace, oti_conv_fft_forward, oti_conv_fft_backward},
+    {oti_conv_winograd_applies, oti_conv_winograd_workspace, oti_conv_winograd_forward, oti_conv_winograd_backward},
 };
 
 /* The node's choice, made by infer (c->variant: 1 + the algorithm's index, 0 for none). */
@@ -104,7 +104,7 @@ static const conv_algorithm *algorithm_of(const ot_node_ctx *c) {
 
 static ot_status infer_conv(ot_node_ctx *c) {
     conv_shape s;
-    OT_TRY(conv_shape_of(c, &s));
+    OT_TRY(oti_conv_shape_of(c, &s));
     ot_tensor_set_shape(c->out[0], OT_FLOAT, s.spatial + 2, s.y_dims);
     size_t direct = 0, tiled = 0;
     c->variant = 0;
@@ -115,8 +115,8 @@ static ot_status infer_conv(ot_node_ctx *c) {
         c->workspace_bytes = a->workspace(&s);
         return OT_OK;
     }
-    if (conv_depthwise_forward_applies(&s)) direct = conv_depthwise_workspace(&s);
-    if (!conv_depthwise_backward_applies(&s)) {
+    if (oti_conv_depthwise_forward_applies(&s)) direct = oti_conv_depthwise_workspace(&s);
+    if (!oti_conv_depthwise_backward_applies(&s)) {
         conv_tiling t = conv_tiling_of(&s);
         tiled = sizeof(float) * (size_t)(part_floats(&t) * t.parts);
     }
@@ -134,7 +134,7 @@ static const float *tile_columns(const conv_shape *s, const conv_tiling *t, cons
         return image + tile->p0;
     }
     *ld = tile->nb * tile->np;
-    ot_im2col(s->pool, col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
+    oti_im2col(s->pool, col, *ld, image, tile->nb, s->in_channels * g->image_size, s->in_per_group, g,
               tile->p0, tile->p0 + tile->np);
     return col;
 }
@@ -193,10 +193,10 @@ static void forward_tile(const conv_run *r, const conv_tile *tile, float *scratc
     const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
     float *yg = r->y + (tile->n0 * s->out_channels + tile->g * mg) * p + tile->p0;
     if (t->samples == 1) {
-        ot_sgemm(s->pool, 0, 0, mg, tile->np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
+        oti_sgemm(s->pool, 0, 0, mg, tile->np, rows, 1.0f, wg, rows, columns, ld, 0.0f, yg, p);
         if (bg) add_bias(yg, bg, 1, mg, p, tile->np);
     } else {
-        ot_sgemm(s->pool, 0, 0, mg, tile->nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile->nb * p);
+        oti_sgemm(s->pool, 0, 0, mg, tile->nb * p, rows, 1.0f, wg, rows, columns, ld, 0.0f, tmp, tile->nb * p);
         unstack_outputs(r->y, tmp, r->bias, s, tile);
     }
 }
@@ -219,18 +219,18 @@ static void backward_tile(const conv_run *r, const conv_tile *tile, float *scrat
     if (dw) { /* dW_g (out_per_group, rows) += dy_g @ columns^T */
         int64_t ld;
         const float *columns = tile_columns(s, t, tile, r->x, col, &ld);
-        ot_sgemm(s->pool, 0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile->g * mg * rows, rows);
+        oti_sgemm(s->pool, 0, 1, mg, rows, width, 1.0f, g, ldg, columns, ld, 1.0f, dw + tile->g * mg * rows, rows);
     }
     if (!r->dx) return;
     const float *wg = r->w + tile->g * mg * rows;
     float *dxg = r->dx + (tile->n0 * s->in_channels + tile->g * s->in_per_group) * image;
     if (t->direct) { /* dX_g (C/group, P) += W_g^T @ dy_g */
-        ot_sgemm(s->pool, 1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile->p0, p);
+        oti_sgemm(s->pool, 1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 1.0f, dxg + tile->p0, p);
         return;
     }
     /* the columns' gradient W_g^T @ dy_g, added back into the images */
-    ot_sgemm(s->pool, 1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
-    ot_col2im_add(s->pool, dxg, col, width, tile->nb, s->in_channels * image, s->in_per_group, &s->geom,
+    oti_sgemm(s->pool, 1, 0, rows, width, mg, 1.0f, wg, rows, g, ldg, 0.0f, col, width);
+    oti_col2im_add(s->pool, dxg, col, width, tile->nb, s->in_channels * image, s->in_per_group, &s->geom,
                   tile->p0, tile->p0 + tile->np);
 }
 
@@ -261,13 +261,13 @@ static void backward_tiles(int64_t first, int64_t end, int part, void *arg) {
  * threads. */
 static void run_tiles(const conv_run *r, ot_range_fn fn) {
     int64_t tiles = tile_count(r->s, r->t);
-    if (r->t->parts > 1) ot_parallel_ranges(r->s->pool, tiles, 1, fn, (void *)r);
+    if (r->t->parts > 1) oti_parallel_ranges(r->s->pool, tiles, 1, fn, (void *)r);
     else fn(0, tiles, 0, (void *)r);
 }
 
 static ot_status forward_conv(ot_node_ctx *c) {
     conv_shape s;
-    OT_TRY(conv_shape_of(c, &s));
+    OT_TRY(oti_conv_shape_of(c, &s));
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
@@ -276,8 +276,8 @@ static ot_status forward_conv(ot_node_ctx *c) {
         a->forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
     }
-    if (conv_depthwise_forward_applies(&s)) {
-        conv_depthwise_forward(y, x, w, bias, &s, c->workspace);
+    if (oti_conv_depthwise_forward_applies(&s)) {
+        oti_conv_depthwise_forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
     }
     conv_tiling t = conv_tiling_of(&s);
@@ -288,19 +288,19 @@ static ot_status forward_conv(ot_node_ctx *c) {
 
 static ot_status backward_conv(ot_node_ctx *c) {
     conv_shape s;
-    OT_TRY(conv_shape_of(c, &s));
+    OT_TRY(oti_conv_shape_of(c, &s));
     const float *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout[0]->data;
     float *dx = c->din[0] ? c->din[0]->data : NULL, *dw = c->din[1] ? c->din[1]->data : NULL;
     if (c->n_in > 2 && c->in[2] && c->din[2])
-        conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, s.geom.out_size);
+        oti_conv_bias_backward(c->din[2]->data, dy, s.batch, s.out_channels, s.geom.out_size);
     if (!dx && !dw) return OT_OK;
     const conv_algorithm *a = algorithm_of(c);
     if (a) {
         a->backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }
-    if (conv_depthwise_backward_applies(&s)) {
-        conv_depthwise_backward(dx, dw, dy, x, w, &s, c->workspace);
+    if (oti_conv_depthwise_backward_applies(&s)) {
+        oti_conv_depthwise_backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }
     conv_tiling t = conv_tiling_of(&s);
@@ -316,13 +316,13 @@ static ot_status backward_conv(ot_node_ctx *c) {
     return OT_OK;
 }
 
-const ot_op ot_ops_conv[] = {
+const ot_op oti_ops_conv[] = {
     {.name = "Conv", .since_version = 1, .params_size = sizeof(conv_params), .parse = parse_conv,
      .infer = infer_conv, .forward = forward_conv, .backward = backward_conv,
      .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS}, .kernel_layout = OT_KERNEL_OIHW},
     {.name = "ConvTranspose", .since_version = 1, .params_size = sizeof(conv_params),
-     .parse = conv_transpose_parse, .infer = conv_transpose_infer, .forward = conv_transpose_forward,
-     .backward = conv_transpose_backward, .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS},
+     .parse = oti_conv_transpose_parse, .infer = oti_conv_transpose_infer, .forward = oti_conv_transpose_forward,
+     .backward = oti_conv_transpose_backward, .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS},
      .kernel_layout = OT_KERNEL_IOHW},
 };
-const ot_op_family ot_family_conv = {ot_ops_conv, OT_COUNT(ot_ops_conv)};
+const ot_op_family oti_family_conv = {oti_ops_conv, OT_COUNT(oti_ops_conv)};

@@ -12,9 +12,9 @@ static const ot_conv_tuning default_tuning = {.column_budget_floats = (int64_t)1
                                               .fft_min_gain = 2.0,
                                               .fft_chunk_samples = 64};
 
-ot_conv_tuning ot_conv_tuning_default(void) { return default_tuning; }
+ot_conv_tuning oti_conv_tuning_default(void) { return default_tuning; }
 
-int64_t conv_positions_per_tile(const conv_shape *s, int64_t rows) {
+int64_t oti_conv_positions_per_tile(const conv_shape *s, int64_t rows) {
     const ot_conv_geom *g = &s->geom;
     int64_t budget = s->tuning->column_budget_floats;
     if (rows * g->out_size <= budget) return g->out_size;
@@ -31,40 +31,40 @@ static void options_of(const ot_node_ctx *c, conv_shape *s) {
 
 static ot_status read_positive(const ot_layer *l, const char *name, int64_t *values, int capacity,
                                int *count, int64_t minimum) {
-    OT_TRY(ot_attr_get_ints(l, name, values, capacity, count));
+    OT_TRY(oti_attr_get_ints(l, name, values, capacity, count));
     for (int i = 0; i < *count; i++)
         if (values[i] < minimum)
-            return ot_node_fail(l, OT_ERR_INVALID, "%s[%d] is %lld, must be >= %lld", name, i,
+            return oti_node_fail(l, OT_ERR_INVALID, "%s[%d] is %lld, must be >= %lld", name, i,
                                 (long long)values[i], (long long)minimum);
     return OT_OK;
 }
 
 static ot_status parse_auto_pad(const ot_layer *l, conv_auto_pad *out) {
     const char *s;
-    OT_TRY(ot_attr_get_string(l, "auto_pad", "NOTSET", &s));
+    OT_TRY(oti_attr_get_string(l, "auto_pad", "NOTSET", &s));
     if (!strcmp(s, "NOTSET") || !*s) *out = CONV_PAD_NOTSET;
     else if (!strcmp(s, "SAME_UPPER")) *out = CONV_PAD_SAME_UPPER;
     else if (!strcmp(s, "SAME_LOWER")) *out = CONV_PAD_SAME_LOWER;
     else if (!strcmp(s, "VALID")) *out = CONV_PAD_VALID;
     else
-        return ot_node_fail(l, OT_ERR_INVALID, "auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER "
+        return oti_node_fail(l, OT_ERR_INVALID, "auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER "
                             "or VALID, not '%s'", s);
     return OT_OK;
 }
 
-ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose) {
+ot_status oti_conv_parse_params(const ot_layer *l, conv_params *p, int transpose) {
     memset(p, 0, sizeof *p);
     p->transpose = transpose;
     OT_TRY(parse_auto_pad(l, &p->auto_pad));
-    OT_TRY(ot_attr_get_int(l, "group", 1, &p->group));
+    OT_TRY(oti_attr_get_int(l, "group", 1, &p->group));
     if (p->group < 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "group is %lld, must be >= 1", (long long)p->group);
+        return oti_node_fail(l, OT_ERR_INVALID, "group is %lld, must be >= 1", (long long)p->group);
     OT_TRY(read_positive(l, "kernel_shape", p->kernel, CONV_MAX_SPATIAL, &p->n_kernel, 1));
     OT_TRY(read_positive(l, "strides", p->strides, CONV_MAX_SPATIAL, &p->n_strides, 1));
     OT_TRY(read_positive(l, "dilations", p->dilations, CONV_MAX_SPATIAL, &p->n_dilations, 1));
     OT_TRY(read_positive(l, "pads", p->pads, 2 * CONV_MAX_SPATIAL, &p->n_pads, 0));
     if (p->n_pads > 0 && p->n_pads % 2)
-        return ot_node_fail(l, OT_ERR_INVALID, "pads has %d values; it needs a begin and an end "
+        return oti_node_fail(l, OT_ERR_INVALID, "pads has %d values; it needs a begin and an end "
                             "per spatial dim", p->n_pads);
     p->n_output_padding = p->n_output_shape = -1;
     if (!transpose) return OT_OK;
@@ -77,7 +77,7 @@ ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose) {
 
 static ot_status check_count(const ot_node_ctx *c, const char *name, int count, int want) {
     if (count >= 0 && count != want)
-        return ot_node_fail(c->layer, OT_ERR_INVALID, "%s has %d values, expected %d for %d "
+        return oti_node_fail(c->layer, OT_ERR_INVALID, "%s has %d values, expected %d for %d "
                             "spatial dims", name, count, want, c->in[0]->ndim - 2);
     return OT_OK;
 }
@@ -90,7 +90,7 @@ static ot_status check_inputs(const ot_node_ctx *c, int r) {
     OT_TRY(check_count(c, "pads", p->n_pads, 2 * r));
     OT_TRY(check_count(c, "output_padding", p->n_output_padding, r));
     if (p->n_output_shape >= 0 && p->n_output_shape != r && p->n_output_shape != r + 2)
-        return ot_node_fail(c->layer, OT_ERR_INVALID, "output_shape has %d values, expected %d",
+        return oti_node_fail(c->layer, OT_ERR_INVALID, "output_shape has %d values, expected %d",
                             p->n_output_shape, r);
     const ot_tensor *w = c->in[1];
     for (int i = 0; i < r; i++) {
@@ -199,7 +199,7 @@ static ot_status transpose_dim(const ot_node_ctx *c, int i, int r, int64_t in, i
     return OT_OK;
 }
 
-ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s) {
+ot_status oti_conv_shape_of(const ot_node_ctx *c, conv_shape *s) {
     const conv_params *p = c->params;
     memset(s, 0, sizeof *s);
     OT_NODE_CHECK(c, c->n_in >= 2 && c->in[0] && c->in[1], "needs inputs X and W");
@@ -211,7 +211,7 @@ ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s) {
     OT_NODE_CHECK(c, w->ndim == x->ndim, "W has rank %d but X has rank %d", w->ndim, x->ndim);
     int r = x->ndim - 2;
     if (r > OT_CONV_DIMS)
-        return ot_node_fail(c->layer, OT_ERR_UNSUPPORTED, "%d spatial dims; at most %d are supported",
+        return oti_node_fail(c->layer, OT_ERR_UNSUPPORTED, "%d spatial dims; at most %d are supported",
                             r, OT_CONV_DIMS);
     OT_TRY(check_inputs(c, r));
     OT_TRY(check_channels(c, s));
@@ -241,11 +241,11 @@ ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s) {
         g->out[j] = p->transpose ? in : out;
         s->y_dims[2 + i] = out;
     }
-    ot_conv_geom_finish(g);
+    oti_conv_geom_finish(g);
     return OT_OK;
 }
 
-void conv_bias_backward(float *db, const float *dy, int64_t batch, int64_t channels,
+void oti_conv_bias_backward(float *db, const float *dy, int64_t batch, int64_t channels,
                         int64_t positions) {
     for (int64_t n = 0; n < batch; n++)
         for (int64_t m = 0; m < channels; m++) {

@@ -17,11 +17,11 @@ static int one_channel_per_group(const conv_shape *s) {
 
 /* Forward also takes a single-channel input with several outputs (MNIST's first layer),
  * where the GEMM would have a handful of rows and K = kernel size. */
-int conv_depthwise_forward_applies(const conv_shape *s) { return one_channel_per_group(s); }
+int oti_conv_depthwise_forward_applies(const conv_shape *s) { return one_channel_per_group(s); }
 
 /* Backward only for real groups: with one group, dW is a well-shaped GEMM over the batch
  * (im2col), faster than correlating short rows plane by plane. */
-int conv_depthwise_backward_applies(const conv_shape *s) {
+int oti_conv_depthwise_backward_applies(const conv_shape *s) {
     return one_channel_per_group(s) && s->group > 1;
 }
 
@@ -37,17 +37,17 @@ static padded_plane padded_of(const ot_conv_geom *g) {
     return p;
 }
 
-size_t conv_depthwise_workspace(const conv_shape *s) {
+size_t oti_conv_depthwise_workspace(const conv_shape *s) {
     padded_plane p = padded_of(&s->geom);
     /* per thread: the padded input plane and the padded input gradient */
-    return sizeof(float) * (size_t)(2 * p.rows * p.cols * ot_pool_threads(s->pool));
+    return sizeof(float) * (size_t)(2 * p.rows * p.cols * oti_pool_threads(s->pool));
 }
 
 /* xp (rows, cols) = x (IH, IW) shifted by the begin pads, zero outside. */
 static void pad_plane(float *restrict xp, const float *restrict x, const ot_conv_geom *g,
                       padded_plane p) {
     int64_t lo, hi; /* padded columns that hold image columns */
-    ot_conv_valid_range(p.cols, g->image[2], 1, -g->pad[2], &lo, &hi);
+    oti_conv_valid_range(p.cols, g->image[2], 1, -g->pad[2], &lo, &hi);
     for (int64_t r = 0; r < p.rows; r++) {
         float *row = xp + r * p.cols;
         int64_t ih = r - g->pad[1];
@@ -65,7 +65,7 @@ static void pad_plane(float *restrict xp, const float *restrict x, const ot_conv
 static void unpad_add(float *restrict dx, const float *restrict dxp, const ot_conv_geom *g,
                       padded_plane p) {
     int64_t lo, hi;
-    ot_conv_valid_range(p.cols, g->image[2], 1, -g->pad[2], &lo, &hi);
+    oti_conv_valid_range(p.cols, g->image[2], 1, -g->pad[2], &lo, &hi);
     for (int64_t r = 0; r < p.rows; r++) {
         int64_t ih = r - g->pad[1];
         if (ih < 0 || ih >= g->image[1]) continue;
@@ -205,11 +205,11 @@ static void plane_forward(float *y, const float *x, const float *w, float b,
     int64_t ow_n = g->out[2], sw = g->stride[2], kh_n = g->kernel[1], kw_n = g->kernel[2];
     int64_t iw_n = g->image[2], dh = g->dilation[1] * iw_n, dw = g->dilation[2], unused;
     int64_t r_lo, r_hi, c_lo, c_hi;
-    ot_conv_valid_range(g->out[1], g->image[1], g->stride[1], -g->pad[1], &r_lo, &unused);
-    ot_conv_valid_range(g->out[1], g->image[1], g->stride[1],
+    oti_conv_valid_range(g->out[1], g->image[1], g->stride[1], -g->pad[1], &r_lo, &unused);
+    oti_conv_valid_range(g->out[1], g->image[1], g->stride[1],
                         (kh_n - 1) * g->dilation[1] - g->pad[1], &unused, &r_hi);
-    ot_conv_valid_range(ow_n, iw_n, sw, -g->pad[2], &c_lo, &unused);
-    ot_conv_valid_range(ow_n, iw_n, sw, (kw_n - 1) * dw - g->pad[2], &unused, &c_hi);
+    oti_conv_valid_range(ow_n, iw_n, sw, -g->pad[2], &c_lo, &unused);
+    oti_conv_valid_range(ow_n, iw_n, sw, (kw_n - 1) * dw - g->pad[2], &unused, &c_hi);
     if (c_hi < c_lo) c_hi = c_lo;
     ot_v4 wv[9];
     if (kh_n == 3 && kw_n == 3)
@@ -353,20 +353,20 @@ static void backward_weights(int64_t begin, int64_t end, int part, void *arg) {
 /* Work per item below which threads do not pay off, in multiply-adds. */
 #define GRAIN_MACS 20000
 
-void conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
+void oti_conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
                             const conv_shape *s, void *workspace) {
     depthwise_job j = {y, NULL, NULL, x, w, bias, NULL, s, workspace};
     int64_t macs = s->out_per_group * s->geom.out_size * s->geom.kernel_size + 1;
-    ot_parallel_ranges(s->pool, s->batch * s->in_channels, GRAIN_MACS / macs + 1, forward_items, &j);
+    oti_parallel_ranges(s->pool, s->batch * s->in_channels, GRAIN_MACS / macs + 1, forward_items, &j);
 }
 
-void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
+void oti_conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
                              const float *w, const conv_shape *s, void *workspace) {
     depthwise_job j = {NULL, dx, dw, x, w, NULL, dy, s, workspace};
     int64_t macs = s->batch * s->geom.out_size * s->geom.kernel_size + 1; /* per output channel */
     if (dx)
-        ot_parallel_ranges(s->pool, s->in_channels, GRAIN_MACS / (macs * s->out_per_group) + 1,
+        oti_parallel_ranges(s->pool, s->in_channels, GRAIN_MACS / (macs * s->out_per_group) + 1,
                            backward_channels, &j);
     else
-        ot_parallel_ranges(s->pool, s->out_channels, GRAIN_MACS / macs + 1, backward_weights, &j);
+        oti_parallel_ranges(s->pool, s->out_channels, GRAIN_MACS / macs + 1, backward_weights, &j);
 }

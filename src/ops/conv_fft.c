@@ -14,7 +14,7 @@
  *            Y^ (O, B16) = conj(W^) (O, C) @ X^ (C, B16);  Y = inverse of Y^ + bias
  *   dX       dY^ (o, b) [B16], W^ (o, c) [C16]; dX^ (C, B16) = W^T (C, O) @ dY^ (O, B16)
  *   dW       X^ (b, c) [C16]; dW^ (O, C16) = conj(dY^) (O, B) @ X^ (B, C16);  dW += inverse
- * Each complex product runs as one real product on ot_panel_gemm, the left operand packed as
+ * Each complex product runs as one real product on oti_panel_gemm, the left operand packed as
  * [[Re, -Im], [Im, Re]] (2m, 2k) per frequency (the plane orders above make its rows
  * contiguous, except dW's); each frequency is one thread's, each plane's transform too, so
  * the bits do not depend on the thread count. A NaN or infinity in a plane spreads to every
@@ -63,7 +63,7 @@ static int worth_it(const conv_shape *s, const fft_frame *f) {
     return fft * s->tuning->fft_min_gain <= direct;
 }
 
-int conv_fft_applies(const conv_shape *s) {
+int oti_conv_fft_applies(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     if (!OT_PANEL_GEMM_FAST || s->spatial != 2 || s->group != 1 || s->batch < 1) return 0;
     if (g->kernel[1] * g->kernel[2] < 16) return 0;
@@ -77,7 +77,7 @@ int conv_fft_applies(const conv_shape *s) {
     /* The spectra of W are 2 nh (nw / 2 + 1) / (kh kw) times W's size (11x for 5x5 on 16 x 16
      * planes): with hundreds of channels they would outgrow im2col's column budget. */
     return worth_it(s, &f) &&
-           conv_fft_workspace(s) <= sizeof(float) * (size_t)s->tuning->column_budget_floats;
+           oti_conv_fft_workspace(s) <= sizeof(float) * (size_t)s->tuning->column_budget_floats;
 }
 
 /* --- the products, one per frequency --------------------------------------------------------- */
@@ -151,14 +151,14 @@ static void products(int64_t begin, int64_t end, int part, void *arg) {
             if (!j) continue;
             float *a = j->scratch + part * j->part_floats;
             pack(j, fi, a);
-            ot_panel_gemm(2 * j->m, j->n, 2 * j->k, a, j->b + fi * 2 * j->k * j->n, j->n,
+            oti_panel_gemm(2 * j->m, j->n, 2 * j->k, a, j->b + fi * 2 * j->k * j->n, j->n,
                           j->c + fi * 2 * j->m * j->n, j->n, j->accumulate);
         }
 }
 
 static void run_products(ot_pool *pool, const product_job *first, const product_job *second) {
     product_pair pair = {{first, second}};
-    ot_parallel_ranges(pool, first->f->freqs, 1, products, &pair);
+    oti_parallel_ranges(pool, first->f->freqs, 1, products, &pair);
 }
 
 /* --- workspace ------------------------------------------------------------------------------- */
@@ -184,9 +184,9 @@ static fft_layout layout_of(const conv_shape *s) {
     l.c16 = round16(c);
     l.o16 = round16(o);
     /* the backward pass sets up the most: dY, W and X forward, dX and dW inverse */
-    l.matrix_floats = fft_transform_floats(f, 0, oh, ow) + fft_transform_floats(f, 0, kh, kw) +
-                      fft_transform_floats(f, 0, h, w) + fft_transform_floats(f, 1, h, w) +
-                      fft_transform_floats(f, 1, kh, kw) + fft_transform_floats(f, 1, oh, ow);
+    l.matrix_floats = oti_fft_transform_floats(f, 0, oh, ow) + oti_fft_transform_floats(f, 0, kh, kw) +
+                      oti_fft_transform_floats(f, 0, h, w) + oti_fft_transform_floats(f, 1, h, w) +
+                      oti_fft_transform_floats(f, 1, kh, kw) + oti_fft_transform_floats(f, 1, oh, ow);
     int64_t per = 2 * f->freqs;
     int64_t forward = per * (c * l.o16 + c * l.b16 + o * l.b16);
     /* W^ and dW^ for the whole call; dY^, dX^ and X^ per chunk */
@@ -195,82 +195,82 @@ static fft_layout layout_of(const conv_shape *s) {
     int64_t part = ot_panel_floats(2 * o, 2 * c); /* forward's A' */
     part = OT_MAX(part, ot_panel_floats(2 * c, 2 * o));
     part = OT_MAX(part, ot_panel_floats(2 * o, 2 * l.bc));
-    part = OT_MAX(part, fft_transform_scratch(f, h, w));
-    part = OT_MAX(part, fft_transform_scratch(f, oh, ow));
-    l.part_floats = OT_MAX(part, fft_transform_scratch(f, kh, kw));
+    part = OT_MAX(part, oti_fft_transform_scratch(f, h, w));
+    part = OT_MAX(part, oti_fft_transform_scratch(f, oh, ow));
+    l.part_floats = OT_MAX(part, oti_fft_transform_scratch(f, kh, kw));
     return l;
 }
 
-size_t conv_fft_workspace(const conv_shape *s) {
+size_t oti_conv_fft_workspace(const conv_shape *s) {
     fft_layout l = layout_of(s);
     return sizeof(float) *
-           (size_t)(l.matrix_floats + l.spectra_floats + ot_pool_threads(s->pool) * l.part_floats);
+           (size_t)(l.matrix_floats + l.spectra_floats + oti_pool_threads(s->pool) * l.part_floats);
 }
 
 /* --- entry points ---------------------------------------------------------------------------- */
 
-void conv_fft_forward(float *y, const float *x, const float *w, const float *bias,
+void oti_conv_fft_forward(float *y, const float *x, const float *w, const float *bias,
                       const conv_shape *s, void *workspace) {
     const ot_conv_geom *g = &s->geom;
     fft_layout l = layout_of(s);
     int64_t c = s->in_channels, o = s->out_channels, kk = g->kernel_size;
     float *mem = workspace;
     fft_transform tw, tx, ty;
-    fft_transform_init(&tw, &l.f, 0, g->kernel[1], g->kernel[2], 0, 0, &mem);
-    fft_transform_init(&tx, &l.f, 0, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
-    fft_transform_init(&ty, &l.f, 1, g->out[1], g->out[2], 0, 0, &mem);
+    oti_fft_transform_init(&tw, &l.f, 0, g->kernel[1], g->kernel[2], 0, 0, &mem);
+    oti_fft_transform_init(&tx, &l.f, 0, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
+    oti_fft_transform_init(&ty, &l.f, 1, g->out[1], g->out[2], 0, 0, &mem);
     int64_t per = 2 * l.f.freqs;
     float *ws = (float *)workspace + l.matrix_floats, *xs = ws + per * c * l.o16;
     float *ys = xs + per * c * l.b16,
           *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
     fft_planes wp = {c, o, l.o16, kk, c * kk}; /* (c, o) */
-    fft_forward_pass(s->pool, &tw, &wp, w, ws, scratch, l.part_floats);
+    oti_fft_forward_pass(s->pool, &tw, &wp, w, ws, scratch, l.part_floats);
     for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
         int64_t nb = OT_MIN(l.bc, s->batch - b0);
         fft_planes xp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
         fft_planes yp = {o, nb, l.b16, g->out_size, o * g->out_size};     /* (o, b) */
-        fft_forward_pass(s->pool, &tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
+        oti_fft_forward_pass(s->pool, &tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
         product_job p = {o, c,  l.b16, ws,   c * l.o16, 1,       l.o16,
                          1, xs, ys,    &l.f, 0,         scratch, l.part_floats};
         run_products(s->pool, &p, NULL);
-        fft_inverse_pass(s->pool, &ty, &yp, ys, y + b0 * o * g->out_size, bias, 0, scratch, l.part_floats);
+        oti_fft_inverse_pass(s->pool, &ty, &yp, ys, y + b0 * o * g->out_size, bias, 0, scratch, l.part_floats);
     }
 }
 
-void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+void oti_conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                        const conv_shape *s, void *workspace) {
     const ot_conv_geom *g = &s->geom;
     fft_layout l = layout_of(s);
     int64_t c = s->in_channels, o = s->out_channels, kk = g->kernel_size;
     float *mem = workspace;
     fft_transform tdy, tw, tx, tdx, tdw;
-    fft_transform_init(&tdy, &l.f, 0, g->out[1], g->out[2], 0, 0, &mem);
-    fft_transform_init(&tw, &l.f, 0, g->kernel[1], g->kernel[2], 0, 0, &mem);
-    fft_transform_init(&tx, &l.f, 0, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
-    fft_transform_init(&tdx, &l.f, 1, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
-    fft_transform_init(&tdw, &l.f, 1, g->kernel[1], g->kernel[2], 0, 0, &mem);
+    oti_fft_transform_init(&tdy, &l.f, 0, g->out[1], g->out[2], 0, 0, &mem);
+    oti_fft_transform_init(&tw, &l.f, 0, g->kernel[1], g->kernel[2], 0, 0, &mem);
+    oti_fft_transform_init(&tx, &l.f, 0, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
+    oti_fft_transform_init(&tdx, &l.f, 1, g->image[1], g->image[2], g->pad[1], g->pad[2], &mem);
+    oti_fft_transform_init(&tdw, &l.f, 1, g->kernel[1], g->kernel[2], 0, 0, &mem);
     int64_t per = 2 * l.f.freqs;
     float *ws = (float *)workspace + l.matrix_floats, *dws = ws + per * o * l.c16;
     float *dys = dws + per * o * l.c16, *dxs = dys + per * o * l.b16, *xs = dxs + per * c * l.b16;
     float *scratch = (float *)workspace + l.matrix_floats + l.spectra_floats;
     fft_planes wp = {o, c, l.c16, c * kk, kk}; /* (o, c), for dX and dW */
-    if (dx) fft_forward_pass(s->pool, &tw, &wp, w, ws, scratch, l.part_floats);
+    if (dx) oti_fft_forward_pass(s->pool, &tw, &wp, w, ws, scratch, l.part_floats);
     for (int64_t b0 = 0; b0 < s->batch; b0 += l.bc) {
         int64_t nb = OT_MIN(l.bc, s->batch - b0);
         fft_planes dyp = {o, nb, l.b16, g->out_size, o * g->out_size}; /* (o, b) */
-        fft_forward_pass(s->pool, &tdy, &dyp, dy + b0 * o * g->out_size, dys, scratch, l.part_floats);
+        oti_fft_forward_pass(s->pool, &tdy, &dyp, dy + b0 * o * g->out_size, dys, scratch, l.part_floats);
         fft_planes dxp = {c, nb, l.b16, g->image_size, c * g->image_size}; /* (c, b) */
         fft_planes xp = {nb, c, l.c16, c * g->image_size, g->image_size};  /* (b, c) */
-        if (dw) fft_forward_pass(s->pool, &tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
+        if (dw) oti_fft_forward_pass(s->pool, &tx, &xp, x + b0 * c * g->image_size, xs, scratch, l.part_floats);
         product_job pdx = {c, o,   l.b16, ws,   o * l.c16, 1,       l.c16,
                            0, dys, dxs,   &l.f, 0,         scratch, l.part_floats};
         product_job pdw = {o, nb, l.c16, dys,  o * l.b16, l.b16,   1,
                            1, xs, dws,   &l.f, b0 > 0,    scratch, l.part_floats};
         run_products(s->pool, dx ? &pdx : &pdw, dx && dw ? &pdw : NULL);
         if (dx)
-            fft_inverse_pass(s->pool, &tdx, &dxp, dxs, dx + b0 * c * g->image_size, NULL, 1, scratch,
+            oti_fft_inverse_pass(s->pool, &tdx, &dxp, dxs, dx + b0 * c * g->image_size, NULL, 1, scratch,
                              l.part_floats);
     }
     fft_planes dwp = {o, c, l.c16, c * kk, kk}; /* (o, c) */
-    if (dw) fft_inverse_pass(s->pool, &tdw, &dwp, dws, dw, NULL, 1, scratch, l.part_floats);
+    if (dw) oti_fft_inverse_pass(s->pool, &tdw, &dwp, dws, dw, NULL, 1, scratch, l.part_floats);
 }

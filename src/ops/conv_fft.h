@@ -46,19 +46,19 @@ typedef struct fft_transform {
 
 /* Floats of a transform's matrices, and its setup (matrices carved from *memory, which
  * advances). */
-int64_t fft_transform_floats(const fft_frame *f, int inverse, int64_t rows, int64_t cols);
-void fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64_t rows,
+int64_t oti_fft_transform_floats(const fft_frame *f, int inverse, int64_t rows, int64_t cols);
+void oti_fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64_t rows,
                         int64_t cols, int64_t row0, int64_t col0, float **memory);
 
 /* Per-thread scratch floats of a transform of (rows, cols) images (either direction). */
-int64_t fft_transform_scratch(const fft_frame *f, int64_t rows, int64_t cols);
+int64_t oti_fft_transform_scratch(const fft_frame *f, int64_t rows, int64_t cols);
 
 /* spectrum (freqs, 2, count) = DFT of the planes of `images` (forward transform). Runs over
  * the compute threads, part i using scratch + i * part_floats. */
-void fft_forward_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *images,
+void oti_fft_forward_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *images,
                       float *spectrum, float *scratch, int64_t part_floats);
 /* images' planes = inverse DFT of the spectrum (+ bias[outer]), or added into them. */
-void fft_inverse_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *spectrum,
+void oti_fft_inverse_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *spectrum,
                       float *images, const float *bias, int accumulate, float *scratch,
                       int64_t part_floats);
 

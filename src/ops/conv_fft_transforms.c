@@ -1,7 +1,7 @@
 /* The FFT convolution's transforms (see conv_fft.c for the algorithm): 2-D real DFTs of many
  * small planes at once, each a pair of 1-D DFTs written as products with the DFT matrices,
  * the planes side by side as the products' columns. At these sizes (frames up to 32 x 32) a
- * DFT as a dense product costs a few times an FFT's arithmetic but runs on ot_panel_gemm
+ * DFT as a dense product costs a few times an FFT's arithmetic but runs on oti_panel_gemm
  * near the core's peak, and each value is one dot product (no butterflies to round).
  *
  * Shapes for a block of nb planes (rows, cols the images; fws = nw / 2 + 1):
@@ -23,12 +23,12 @@
 #define BLOCK_UNITS 2 /* planes per block, in 16-plane units */
 #define TWO_PI 6.283185307179586476925286766559
 
-int64_t fft_transform_floats(const fft_frame *f, int inverse, int64_t rows, int64_t cols) {
+int64_t oti_fft_transform_floats(const fft_frame *f, int inverse, int64_t rows, int64_t cols) {
     if (inverse) return ot_panel_floats(2 * rows, 2 * f->nh) + ot_panel_floats(cols, 2 * f->fws);
     return ot_panel_floats(2 * f->fws, cols) + ot_panel_floats(2 * f->nh, 2 * rows);
 }
 
-int64_t fft_transform_scratch(const fft_frame *f, int64_t rows, int64_t cols) {
+int64_t oti_fft_transform_scratch(const fft_frame *f, int64_t rows, int64_t cols) {
     return rows * (cols + 2 * f->fws) * BLOCK_UNITS * OT_PANEL_COLS;
 }
 
@@ -97,7 +97,7 @@ static void inverse_matrices(const fft_transform *t, const roots *rh, const root
         }
 }
 
-void fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64_t rows,
+void oti_fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64_t rows,
                         int64_t cols, int64_t row0, int64_t col0, float **memory) {
     t->f = f;
     t->inverse = inverse;
@@ -107,7 +107,7 @@ void fft_transform_init(fft_transform *t, const fft_frame *f, int inverse, int64
     t->col0 = col0;
     int64_t row_floats =
         inverse ? ot_panel_floats(cols, 2 * f->fws) : ot_panel_floats(2 * f->fws, cols);
-    int64_t total = fft_transform_floats(f, inverse, rows, cols);
+    int64_t total = oti_fft_transform_floats(f, inverse, rows, cols);
     t->row_dft = *memory;
     t->col_dft = *memory + row_floats;
     memset(*memory, 0, sizeof(float) * (size_t)total); /* panels' rows past the end */
@@ -207,10 +207,10 @@ static void forward_block(const pass_job *j, int64_t j0, int64_t nb, float *scra
     float *xt = scratch, *tt = scratch + pixels * nb;
     gather_planes(j, j0, nb, pixels, xt);
     for (int64_t r = 0; r < t->rows; r++)
-        ot_panel_gemm(k2, nb, t->cols, t->row_dft, xt + r * t->cols * nb, nb, tt + r * k2 * nb, nb,
+        oti_panel_gemm(k2, nb, t->cols, t->row_dft, xt + r * t->cols * nb, nb, tt + r * k2 * nb, nb,
                       0);
     for (int64_t fw = 0; fw < f->fws; fw++)
-        ot_panel_gemm(2 * f->nh, nb, 2 * t->rows, t->col_dft, tt + fw * nb, f->fws * nb,
+        oti_panel_gemm(2 * f->nh, nb, 2 * t->rows, t->col_dft, tt + fw * nb, f->fws * nb,
                       j->spectrum_out + fw * 2 * f->nh * count + j0, count, 0);
 }
 
@@ -220,11 +220,11 @@ static void inverse_block(const pass_job *j, int64_t j0, int64_t nb, float *scra
     int64_t pixels = t->rows * t->cols, k2 = 2 * f->fws, count = fft_plane_count(j->p);
     float *z = scratch, *yt = scratch + t->rows * k2 * nb;
     for (int64_t fw = 0; fw < f->fws; fw++)
-        ot_panel_gemm(2 * t->rows, nb, 2 * f->nh, t->col_dft,
+        oti_panel_gemm(2 * t->rows, nb, 2 * f->nh, t->col_dft,
                       j->spectrum_in + fw * 2 * f->nh * count + j0, count, z + fw * nb, f->fws * nb,
                       0);
     for (int64_t r = 0; r < t->rows; r++)
-        ot_panel_gemm(t->cols, nb, k2, t->row_dft, z + r * k2 * nb, nb, yt + r * t->cols * nb, nb,
+        oti_panel_gemm(t->cols, nb, k2, t->row_dft, z + r * k2 * nb, nb, yt + r * t->cols * nb, nb,
                       0);
     scatter_planes(j, j0, nb, pixels, yt);
 }
@@ -241,15 +241,15 @@ static void run_blocks(int64_t begin, int64_t end, int part, void *arg) {
     }
 }
 
-void fft_forward_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *images,
+void oti_fft_forward_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *images,
                       float *spectrum, float *scratch, int64_t part_floats) {
     pass_job j = {t, p, images, NULL, NULL, spectrum, NULL, 0, scratch, part_floats};
-    ot_parallel_ranges(pool, fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
+    oti_parallel_ranges(pool, fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
 }
 
-void fft_inverse_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *spectrum,
+void oti_fft_inverse_pass(ot_pool *pool, const fft_transform *t, const fft_planes *p, const float *spectrum,
                       float *images, const float *bias, int accumulate, float *scratch,
                       int64_t part_floats) {
     pass_job j = {t, p, NULL, images, spectrum, NULL, bias, accumulate, scratch, part_floats};
-    ot_parallel_ranges(pool, fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
+    oti_parallel_ranges(pool, fft_plane_count(p) / OT_PANEL_COLS, 1, run_blocks, &j);
 }

@@ -45,52 +45,52 @@ typedef struct conv_shape {
 /* Output positions per tile whose columns (rows each) fit the budget
  * (tuning->column_budget_floats): all of them, or a number of whole output lines (at least
  * one). */
-int64_t conv_positions_per_tile(const conv_shape *s, int64_t rows);
+int64_t oti_conv_positions_per_tile(const conv_shape *s, int64_t rows);
 
 /* Reads and validates the attributes (zero kernel, stride 0, negative pads, ...). */
-ot_status conv_parse_params(const ot_layer *l, conv_params *p, int transpose);
+ot_status oti_conv_parse_params(const ot_layer *l, conv_params *p, int transpose);
 /* Checks X, W and B against the attributes and computes the shapes; errors name the node. */
-ot_status conv_shape_of(const ot_node_ctx *c, conv_shape *s);
+ot_status oti_conv_shape_of(const ot_node_ctx *c, conv_shape *s);
 
 /* Direct depthwise Conv (one input channel per group, 1-D or 2-D); see conv_depthwise.c.
- * The workspace holds per-thread padded planes (conv_depthwise_workspace bytes). */
-int conv_depthwise_forward_applies(const conv_shape *s);
-int conv_depthwise_backward_applies(const conv_shape *s);
-size_t conv_depthwise_workspace(const conv_shape *s);
-void conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
+ * The workspace holds per-thread padded planes (oti_conv_depthwise_workspace bytes). */
+int oti_conv_depthwise_forward_applies(const conv_shape *s);
+int oti_conv_depthwise_backward_applies(const conv_shape *s);
+size_t oti_conv_depthwise_workspace(const conv_shape *s);
+void oti_conv_depthwise_forward(float *y, const float *x, const float *w, const float *bias,
                             const conv_shape *s, void *workspace);
-void conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
+void oti_conv_depthwise_backward(float *dx, float *dw, const float *dy, const float *x,
                              const float *w, const conv_shape *s, void *workspace);
 
 /* Winograd F(2x2, 3x3), and with s->fast F(4x4, 3x3) / F(2x2, 5x5), for 2-D, stride 1,
  * undilated, ungrouped 3x3 and 5x5 convs with at least tuning->winograd_min_channels input
  * and output channels; see conv_winograd.c. dX and dW are added into. */
-int conv_winograd_applies(const conv_shape *s);
-size_t conv_winograd_workspace(const conv_shape *s);
-void conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
+int oti_conv_winograd_applies(const conv_shape *s);
+size_t oti_conv_winograd_workspace(const conv_shape *s);
+void oti_conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
                            const conv_shape *s, void *workspace);
-void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x,
+void oti_conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x,
                             const float *w, const conv_shape *s, void *workspace);
 
 /* FFT convolution for 2-D, stride 1, undilated, ungrouped convs with kernels of 16 taps or
  * more on padded planes up to 32 x 32, with at least tuning->fft_min_channels input and
  * output channels and tuning->fft_min_gain times fewer multiply-adds than im2col; see
  * conv_fft.c. dX and dW are added into. */
-int conv_fft_applies(const conv_shape *s);
-size_t conv_fft_workspace(const conv_shape *s);
-void conv_fft_forward(float *y, const float *x, const float *w, const float *bias,
+int oti_conv_fft_applies(const conv_shape *s);
+size_t oti_conv_fft_workspace(const conv_shape *s);
+void oti_conv_fft_forward(float *y, const float *x, const float *w, const float *bias,
                       const conv_shape *s, void *workspace);
-void conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+void oti_conv_fft_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                        const conv_shape *s, void *workspace);
 
 /* ConvTranspose op functions (conv_transpose.c). */
-ot_status conv_transpose_parse(const ot_layer *l, void *params);
-ot_status conv_transpose_infer(ot_node_ctx *c);
-ot_status conv_transpose_forward(ot_node_ctx *c);
-ot_status conv_transpose_backward(ot_node_ctx *c);
+ot_status oti_conv_transpose_parse(const ot_layer *l, void *params);
+ot_status oti_conv_transpose_infer(ot_node_ctx *c);
+ot_status oti_conv_transpose_forward(ot_node_ctx *c);
+ot_status oti_conv_transpose_backward(ot_node_ctx *c);
 
 /* Bias gradient shared by both: db[m] += sum of dy (N, M, positions) over N and positions. */
-void conv_bias_backward(float *db, const float *dy, int64_t batch, int64_t channels,
+void oti_conv_bias_backward(float *db, const float *dy, int64_t batch, int64_t channels,
                         int64_t positions);
 
 #endif

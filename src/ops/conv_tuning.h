@@ -1,5 +1,5 @@
 /* How convolutions choose their algorithm: a plan option (ot_plan_options.conv_tuning), read
- * when the plan is made; NULL takes ot_conv_tuning_default(). Tests lower the thresholds to
+ * when the plan is made; NULL takes oti_conv_tuning_default(). Tests lower the thresholds to
  * run small convs through each path. */
 #ifndef OT_CONV_TUNING_H
 #define OT_CONV_TUNING_H
@@ -22,6 +22,6 @@ typedef struct ot_conv_tuning {
 } ot_conv_tuning;
 
 /* The defaults every plan uses unless told otherwise. */
-ot_conv_tuning ot_conv_tuning_default(void);
+ot_conv_tuning oti_conv_tuning_default(void);
 
 #endif

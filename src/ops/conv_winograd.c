@@ -11,7 +11,7 @@
  * [panels] marks panel_gemm.h's packed layout):
  *   U (P, O, I) [panels]  the weights G w G^T, once per call
  *   V (P, I, Tp)          the input tiles B^T d B (columns past Tc zero)
- *   M (P, O, Tp)          U[xi] @ V[xi] for each point xi (ot_panel_gemm)
+ *   M (P, O, Tp)          U[xi] @ V[xi] for each point xi (oti_panel_gemm)
  *   Y                     A^T M[tile] A, m x m outputs per tile (+ bias, or added into Y)
  * dX is the same algorithm run on dY with the weights flipped and transposed. dW correlates
  * the same input tiles with dY's m x m tiles, F(r x r, m x m) on the same points, O16 being
@@ -58,7 +58,7 @@ static void products(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const product_job *j = arg;
     for (int64_t xi = begin; xi < end; xi++)
-        ot_panel_gemm(j->m, j->n, j->k, j->a + xi * j->a_stride, j->b + xi * j->b_stride, j->n,
+        oti_panel_gemm(j->m, j->n, j->k, j->a + xi * j->a_stride, j->b + xi * j->b_stride, j->n,
                       j->c + xi * j->c_stride, j->n, j->accumulate);
 }
 
@@ -74,9 +74,9 @@ static wino_chunk chunk_at(const wino_geom *g, int64_t row0, int64_t per_chunk) 
 /* Floats of the forward (and dX) pass: U, V and M of a chunk, the threads' lines. */
 static int64_t conv_pass_floats(const wino_geom *g) {
     int64_t tp = wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS);
-    return g->points * (wino_filter_floats(g) + wino_point_stride(g->in_ch * tp) +
+    return g->points * (oti_wino_filter_floats(g) + wino_point_stride(g->in_ch * tp) +
                         wino_point_stride(g->out_ch * tp)) +
-           ot_pool_threads(g->pool) * wino_line_scratch(g);
+           oti_pool_threads(g->pool) * wino_line_scratch(g);
 }
 
 /* y (batch, out_ch, oh, ow) = conv(x) + bias, or += conv(x), with U already transformed;
@@ -97,12 +97,12 @@ static void run_conv(const wino_geom *g, const float *u, const float *x, float *
                 memset(v + xi * vl.xi_stride + c * tp + ch.tc, 0,
                        sizeof(float) * (size_t)(tp - ch.tc));
         wino_tile_job in = {g, ch, x, v, vl, scratch, NULL, 0};
-        wino_transform_inputs(&in);
-        product_job p = {g->out_ch,    tp,           g->in_ch, u, v, mm, wino_filter_floats(g),
+        oti_wino_transform_inputs(&in);
+        product_job p = {g->out_ch,    tp,           g->in_ch, u, v, mm, oti_wino_filter_floats(g),
                          vl.xi_stride, ml.xi_stride, 0};
-        ot_parallel_ranges(g->pool, g->points, 1, products, &p);
+        oti_parallel_ranges(g->pool, g->points, 1, products, &p);
         wino_tile_job out = {g, ch, mm, y, ml, scratch, bias, accumulate};
-        wino_transform_outputs(&out);
+        oti_wino_transform_outputs(&out);
     }
 }
 
@@ -111,7 +111,7 @@ static int64_t weight_pass_floats(const wino_geom *g) {
     int64_t tc = chunk_rows(g) * g->tiles_w, o16 = wino_round_up(g->out_ch, OT_PANEL_COLS);
     return g->points * (g->in_ch * o16 + wino_point_stride(ot_panel_floats(g->in_ch, tc)) +
                         wino_point_stride(tc * o16)) +
-           ot_pool_threads(g->pool) * wino_line_scratch(g);
+           oti_pool_threads(g->pool) * wino_line_scratch(g);
 }
 
 /* dw (O, I, r, r) += the correlation of x with dy, through W^T. */
@@ -137,14 +137,14 @@ static void run_weights(const wino_geom *g, const float *x, const float *dy, flo
                 memset(d + xi * dl.xi_stride + t * o16 + g->out_ch, 0,
                        sizeof(float) * (size_t)(o16 - g->out_ch));
         wino_tile_job in = {g, ch, x, v, vl, scratch, NULL, 0};
-        wino_transform_inputs(&in);
+        oti_wino_transform_inputs(&in);
         wino_tile_job grad = {g, ch, dy, d, dl, scratch, NULL, 0};
-        wino_transform_gradients(&grad);
+        oti_wino_transform_gradients(&grad);
         product_job p = {g->in_ch,     o16,          ch.tc,          v, d, wt,
                          vl.xi_stride, dl.xi_stride, g->in_ch * o16, 1};
-        ot_parallel_ranges(g->pool, g->points, 1, products, &p);
+        oti_parallel_ranges(g->pool, g->points, 1, products, &p);
     }
-    wino_finish_weights(g, wt, o16, dw);
+    oti_wino_finish_weights(g, wt, o16, dw);
 }
 
 /* --- entry points --------------------------------------------------------------------------- */
@@ -152,10 +152,10 @@ static void run_weights(const wino_geom *g, const float *x, const float *dy, flo
 /* F(2x2, 3x3) on 4 points for 3x3 kernels; with the plan's fast option, F(4x4, 3x3) and
  * F(2x2, 5x5) on 6. */
 static const wino_points *points_for(const conv_shape *s, int64_t kernel) {
-    return s->fast ? &wino_points_6 : kernel == 3 ? &wino_points_4 : NULL;
+    return s->fast ? &oti_wino_points_6 : kernel == 3 ? &oti_wino_points_4 : NULL;
 }
 
-int conv_winograd_applies(const conv_shape *s) {
+int oti_conv_winograd_applies(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int64_t k = g->kernel[1];
     return OT_PANEL_GEMM_FAST && s->spatial == 2 && s->group == 1 && (k == 3 || k == 5) &&
@@ -170,7 +170,7 @@ int conv_winograd_applies(const conv_shape *s) {
 static wino_geom forward_geom(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int r = (int)g->kernel[1];
-    wino_geom w = wino_geom_of(points_for(s, r), r, s->batch, s->in_channels, s->out_channels,
+    wino_geom w = oti_wino_geom_of(points_for(s, r), r, s->batch, s->in_channels, s->out_channels,
                                g->image[1], g->image[2], g->out[1], g->out[2], g->pad[1], g->pad[2]);
     w.pool = s->pool;
     w.chunk_floats = s->tuning->winograd_chunk_floats;
@@ -180,14 +180,14 @@ static wino_geom forward_geom(const conv_shape *s) {
 static wino_geom input_gradient_geom(const conv_shape *s) {
     const ot_conv_geom *g = &s->geom;
     int r = (int)g->kernel[1];
-    wino_geom w = wino_geom_of(points_for(s, r), r, s->batch, s->out_channels, s->in_channels, g->out[1],
+    wino_geom w = oti_wino_geom_of(points_for(s, r), r, s->batch, s->out_channels, s->in_channels, g->out[1],
                                g->out[2], g->image[1], g->image[2], r - 1 - g->pad[1], r - 1 - g->pad[2]);
     w.pool = s->pool;
     w.chunk_floats = s->tuning->winograd_chunk_floats;
     return w;
 }
 
-size_t conv_winograd_workspace(const conv_shape *s) {
+size_t oti_conv_winograd_workspace(const conv_shape *s) {
     wino_geom f = forward_geom(s), b = input_gradient_geom(s);
     int64_t floats = conv_pass_floats(&f);
     floats = OT_MAX(floats, conv_pass_floats(&b));
@@ -195,21 +195,21 @@ size_t conv_winograd_workspace(const conv_shape *s) {
     return sizeof(float) * (size_t)floats;
 }
 
-void conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
+void oti_conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
                            const conv_shape *s, void *workspace) {
     wino_geom g = forward_geom(s);
     float *u = workspace;
-    wino_transform_filter(&g, w, u, 0);
-    run_conv(&g, u, x, y, bias, 0, u + g.points * wino_filter_floats(&g));
+    oti_wino_transform_filter(&g, w, u, 0);
+    run_conv(&g, u, x, y, bias, 0, u + g.points * oti_wino_filter_floats(&g));
 }
 
-void conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+void oti_conv_winograd_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                             const conv_shape *s, void *workspace) {
     if (dx) {
         wino_geom g = input_gradient_geom(s);
         float *u = workspace;
-        wino_transform_filter(&g, w, u, 1);
-        run_conv(&g, u, dy, dx, NULL, 1, u + g.points * wino_filter_floats(&g));
+        oti_wino_transform_filter(&g, w, u, 1);
+        run_conv(&g, u, dy, dx, NULL, 1, u + g.points * oti_wino_filter_floats(&g));
     }
     if (dw) {
         wino_geom g = forward_geom(s);

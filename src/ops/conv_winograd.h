@@ -22,7 +22,7 @@ typedef struct wino_points {
 } wino_points;
 
 /* F(2, 3) on 0, 1, -1 (4x4 tiles) and F(4, 3) / F(2, 5) on 0, 1, -1, 2, -2 (6x6 tiles). */
-extern const wino_points wino_points_4, wino_points_6;
+extern const wino_points oti_wino_points_4, oti_wino_points_6;
 
 /* Geometry of one Winograd conv: image (C_in, H, W) -> output (C_out, OH, OW). */
 typedef struct wino_geom {
@@ -45,7 +45,7 @@ static inline int64_t wino_round_up(int64_t a, int64_t b) {
 
 /* The geometry of F(alpha + 1 - r, r) on p's points for an image (in_ch, h, w) ->
  * (out_ch, oh, ow) with the given begin pads. */
-wino_geom wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch, int64_t out_ch,
+wino_geom oti_wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch, int64_t out_ch,
                        int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_h, int64_t pad_w);
 
 /* Distance between one point's values and the next's: the transforms write (or read) all
@@ -106,16 +106,16 @@ typedef struct wino_tile_job {
 
 /* U (points, out_ch, in_ch) in panels = G w G^T for every (output, input) channel pair of
  * W (O, I, r, r); with flip, for dX: g's outputs are W's inputs, the kernel turned 180
- * degrees. wino_filter_floats: the floats from one point's U to the next's. */
-int64_t wino_filter_floats(const wino_geom *g);
-void wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip);
+ * degrees. oti_wino_filter_floats: the floats from one point's U to the next's. */
+int64_t oti_wino_filter_floats(const wino_geom *g);
+void oti_wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip);
 /* The chunk's input tiles B^T d B into j->dst (j->points' layout). */
-void wino_transform_inputs(const wino_tile_job *j);
+void oti_wino_transform_inputs(const wino_tile_job *j);
 /* A^T M A of the chunk's tiles into the image j->dst (+ bias, or added in). */
-void wino_transform_outputs(const wino_tile_job *j);
+void oti_wino_transform_outputs(const wino_tile_job *j);
 /* G' dy G'^T of the chunk's dY tiles into j->dst (for dW). */
-void wino_transform_gradients(const wino_tile_job *j);
+void oti_wino_transform_gradients(const wino_tile_job *j);
 /* dw (O, I, r, r) += A'^T W^ A' from W^T (points, I, ld). */
-void wino_finish_weights(const wino_geom *g, const float *wt, int64_t ld, float *dw);
+void oti_wino_finish_weights(const wino_geom *g, const float *wt, int64_t ld, float *dw);
 
 #endif

@@ -8,8 +8,8 @@
 #include "gemm.h"
 #include "im2col.h"
 
-const wino_points wino_points_4 = {4, {0, 1, -1}, {1, 0.5, 0.5}, -1};
-const wino_points wino_points_6 = {
+const wino_points oti_wino_points_4 = {4, {0, 1, -1}, {1, 0.5, 0.5}, -1};
+const wino_points oti_wino_points_6 = {
     6, {0, 1, -1, 2, -2}, {1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24}, 1};
 
 /* G (alpha, r) of F(m, r): G[i][k] = f_i a_i^k, the last row picks the top coefficient. */
@@ -59,7 +59,7 @@ static void matrix_at(float *at, int m, const wino_points *p) {
         (o)[3 * (os)] = (d1) - (d3);                                                               \
     } while (0)
 
-wino_geom wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch, int64_t out_ch,
+wino_geom oti_wino_geom_of(const wino_points *p, int r, int64_t batch, int64_t in_ch, int64_t out_ch,
                        int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t pad_h, int64_t pad_w) {
     int m = p->alpha + 1 - r;
     wino_geom g = {.p = p, .alpha = p->alpha, .m = m, .r = r, .points = p->alpha * p->alpha,
@@ -80,7 +80,7 @@ typedef struct filter_job {
     int flip;       /* for dX: g's outputs are W's inputs, the kernel turned 180 degrees */
 } filter_job;
 
-int64_t wino_filter_floats(const wino_geom *g) {
+int64_t oti_wino_filter_floats(const wino_geom *g) {
     return wino_point_stride(ot_panel_floats(g->out_ch, g->in_ch));
 }
 
@@ -92,7 +92,7 @@ static void filter_rows(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const filter_job *j = arg;
     int r = j->g->r, rr = r * r, alpha = j->g->alpha;
-    int64_t rows = j->g->out_ch, cols = j->g->in_ch, xi_stride = wino_filter_floats(j->g);
+    int64_t rows = j->g->out_ch, cols = j->g->in_ch, xi_stride = oti_wino_filter_floats(j->g);
     float gm[MAX_ALPHA * 5], k[25][BLOCK], gk[MAX_ALPHA * 5][BLOCK], out[BLOCK];
     matrix_g(gm, r, j->g->p);
     for (int64_t row = begin; row < end; row++)
@@ -127,15 +127,15 @@ static void filter_rows(int64_t begin, int64_t end, int part, void *arg) {
         }
 }
 
-void wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip) {
-    int64_t rows = g->out_ch, cols = g->in_ch, per_point = wino_filter_floats(g);
+void oti_wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip) {
+    int64_t rows = g->out_ch, cols = g->in_ch, per_point = oti_wino_filter_floats(g);
     if (rows % OT_PANEL_ROWS) /* the last panel's missing rows */
         for (int xi = 0; xi < g->points; xi++) {
             float *last = u + xi * per_point + rows / OT_PANEL_ROWS * OT_PANEL_ROWS * cols;
             memset(last, 0, sizeof(float) * (size_t)(OT_PANEL_ROWS * cols));
         }
     filter_job j = {g, w, u, flip};
-    ot_parallel_ranges(g->pool, rows, 4, filter_rows, &j);
+    oti_parallel_ranges(g->pool, rows, 4, filter_rows, &j);
 }
 
 /* --- input tiles ---------------------------------------------------------------------------- */
@@ -149,7 +149,7 @@ static int64_t item_channels(const wino_layout *l) {
 /* dst (plane_rows, row_floats) = the plane (h, w) with its pads, zeros outside. */
 static void pad_plane(float *dst, const float *plane, const wino_geom *g) {
     int64_t rf = g->row_floats, lo, hi; /* line positions holding image columns */
-    ot_conv_valid_range(rf, g->w, 1, -g->pad_w, &lo, &hi);
+    oti_conv_valid_range(rf, g->w, 1, -g->pad_w, &lo, &hi);
     if (hi < lo) hi = lo;
     for (int64_t p = 0; p < wino_plane_rows(g); p++) {
         float *line = dst + p * rf;
@@ -221,9 +221,9 @@ static void input_items(int64_t begin, int64_t end, int part, void *arg) {
     }
 }
 
-void wino_transform_inputs(const wino_tile_job *j) {
+void oti_wino_transform_inputs(const wino_tile_job *j) {
     int64_t groups = wino_ceil_div(j->g->in_ch, item_channels(&j->points));
-    ot_parallel_ranges(j->g->pool, groups * j->ch.rows, 1, input_items, (void *)j);
+    oti_parallel_ranges(j->g->pool, groups * j->ch.rows, 1, input_items, (void *)j);
 }
 
 /* --- output tiles --------------------------------------------------------------------------- */
@@ -308,8 +308,8 @@ static void output_items(int64_t begin, int64_t end, int part, void *arg) {
     }
 }
 
-void wino_transform_outputs(const wino_tile_job *j) {
-    ot_parallel_ranges(j->g->pool, j->g->out_ch * j->ch.rows, 1, output_items, (void *)j);
+void oti_wino_transform_outputs(const wino_tile_job *j) {
+    oti_parallel_ranges(j->g->pool, j->g->out_ch * j->ch.rows, 1, output_items, (void *)j);
 }
 
 /* --- dY tiles for dW ------------------------------------------------------------------------ */
@@ -376,8 +376,8 @@ static void gradient_items(int64_t begin, int64_t end, int part, void *arg) {
     }
 }
 
-void wino_transform_gradients(const wino_tile_job *j) {
-    ot_parallel_ranges(j->g->pool, j->ch.rows, 1, gradient_items, (void *)j);
+void oti_wino_transform_gradients(const wino_tile_job *j) {
+    oti_parallel_ranges(j->g->pool, j->ch.rows, 1, gradient_items, (void *)j);
 }
 
 /* --- dW from its transform ------------------------------------------------------------------ */
@@ -419,7 +419,7 @@ static void final_items(int64_t begin, int64_t end, int part, void *arg) {
         }
 }
 
-void wino_finish_weights(const wino_geom *g, const float *wt, int64_t ld, float *dw) {
+void oti_wino_finish_weights(const wino_geom *g, const float *wt, int64_t ld, float *dw) {
     final_job f = {g, wt, ld, dw};
-    ot_parallel_ranges(g->pool, g->out_ch, 4, final_items, &f);
+    oti_parallel_ranges(g->pool, g->out_ch, 4, final_items, &f);
 }

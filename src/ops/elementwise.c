@@ -40,37 +40,37 @@ static ot_status parse_binary(const ot_layer *l, void *params) {
     binary_params *p = params;
     memset(p, 0, sizeof *p);
     if (!binary_kind_of(l->op_type, &p->kind))
-        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not an elementwise arithmetic op");
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not an elementwise arithmetic op");
     p->legacy_broadcast = l->opset < 7;
     int64_t broadcast;
-    OT_TRY(ot_attr_get_int(l, "broadcast", 0, &broadcast));
-    OT_TRY(ot_attr_get_int(l, "axis", INT64_MIN, &p->axis));
+    OT_TRY(oti_attr_get_int(l, "broadcast", 0, &broadcast));
+    OT_TRY(oti_attr_get_int(l, "axis", INT64_MIN, &p->axis));
     if (p->legacy_broadcast && broadcast != 0 && broadcast != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "attribute broadcast must be 0 or 1, not %lld",
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute broadcast must be 0 or 1, not %lld",
                             (long long)broadcast);
     p->broadcast = (int)broadcast;
     return OT_OK;
 }
 
-ot_status ot_ew_legacy_view(const ot_layer *l, const ot_tensor *a, const ot_tensor *b,
+ot_status oti_ew_legacy_view(const ot_layer *l, const ot_tensor *a, const ot_tensor *b,
                             int broadcast, int64_t axis, ot_tensor *view) {
     char sa[128], sb[128];
     *view = *b;
     if (!broadcast) {
         if (ot_tensor_same_shape(a, b)) return OT_OK;
-        return ot_node_fail(l, OT_ERR_INVALID, "shapes %s and %s differ and attribute broadcast is 0",
+        return oti_node_fail(l, OT_ERR_INVALID, "shapes %s and %s differ and attribute broadcast is 0",
                             ot_shape_string(a->ndim, a->dims, sa, sizeof sa),
                             ot_shape_string(b->ndim, b->dims, sb, sizeof sb));
     }
     /* Without an axis, B aligns with A's trailing dims: numpy's rule (which also accepts the
      * operands the other way round, as some old exporters wrote them). */
     if (axis == INT64_MIN) return OT_OK;
-    int start = ot_normalize_axis(axis, a->ndim);
+    int start = oti_normalize_axis(axis, a->ndim);
     if (start < 0)
-        return ot_node_fail(l, OT_ERR_INVALID, "axis %lld is out of range for A of rank %d",
+        return oti_node_fail(l, OT_ERR_INVALID, "axis %lld is out of range for A of rank %d",
                             (long long)axis, a->ndim);
     if (start + b->ndim > a->ndim)
-        return ot_node_fail(l, OT_ERR_INVALID, "B of shape %s does not fit in A of shape %s at axis %d",
+        return oti_node_fail(l, OT_ERR_INVALID, "B of shape %s does not fit in A of shape %s at axis %d",
                             ot_shape_string(b->ndim, b->dims, sb, sizeof sb),
                             ot_shape_string(a->ndim, a->dims, sa, sizeof sa), start);
     /* B's dims sit at A[start .. start + rank(B)); trailing 1s make numpy align them there. */
@@ -78,7 +78,7 @@ ot_status ot_ew_legacy_view(const ot_layer *l, const ot_tensor *a, const ot_tens
     view->ndim = a->ndim - start;
     for (int d = 0; d < b->ndim; d++)
         if (b->dims[d] != 1 && b->dims[d] != a->dims[start + d])
-            return ot_node_fail(l, OT_ERR_INVALID, "B of shape %s does not broadcast to A of shape %s at axis %d",
+            return oti_node_fail(l, OT_ERR_INVALID, "B of shape %s does not broadcast to A of shape %s at axis %d",
                                 ot_shape_string(b->ndim, b->dims, sb, sizeof sb),
                                 ot_shape_string(a->ndim, a->dims, sa, sizeof sa), start);
     return OT_OK;
@@ -90,7 +90,7 @@ static ot_status binary_operands(const ot_node_ctx *c, ot_tensor *b_view, const 
     operands[0] = c->in[0];
     operands[1] = c->in[1];
     if (!p->legacy_broadcast) return OT_OK;
-    OT_TRY(ot_ew_legacy_view(c->layer, c->in[0], c->in[1], p->broadcast, p->axis, b_view));
+    OT_TRY(oti_ew_legacy_view(c->layer, c->in[0], c->in[1], p->broadcast, p->axis, b_view));
     operands[1] = b_view;
     return OT_OK;
 }
@@ -111,7 +111,7 @@ static ot_status infer_binary(ot_node_ctx *c) {
     OT_TRY(binary_operands(c, &b_view, operands));
     int ndim;
     int64_t dims[OT_MAX_DIMS];
-    OT_TRY(ot_broadcast_shape(c->layer, 2, operands, &ndim, dims));
+    OT_TRY(oti_broadcast_shape(c->layer, 2, operands, &ndim, dims));
     ot_tensor_set_shape(c->out[0], ta, ndim, dims);
     return OT_OK;
 }
@@ -206,10 +206,10 @@ static ot_status binary_apply(const ot_node_ctx *c, binary_kind kind, const ot_t
                               const ot_tensor *const *operands) {
     const ot_tensor *a = operands[0], *b = operands[1];
     ot_bcast bc;
-    ot_bcast_init(&bc, 2, operands, out);
+    oti_bcast_init(&bc, 2, operands, out);
     int64_t sa = ot_ew_row_stride(&bc, 0), sb = ot_ew_row_stride(&bc, 1), off[2];
     for (int64_t r = 0; r < bc.rows; r++) {
-        int64_t o = ot_bcast_row(&bc, r, off);
+        int64_t o = oti_bcast_row(&bc, r, off);
         if (a->dtype != b->dtype) {
             pow_row_mixed(out, o, a, off[0], sa, b, off[1], sb, bc.row_len);
         } else if (a->dtype == OT_FLOAT) {
@@ -217,7 +217,7 @@ static ot_status binary_apply(const ot_node_ctx *c, binary_kind kind, const ot_t
                            (const float *)b->data + off[1], sb, bc.row_len);
         } else if (binary_row_i64(kind, (int64_t *)out->data + o, (const int64_t *)a->data + off[0], sa,
                                   (const int64_t *)b->data + off[1], sb, bc.row_len)) {
-            return ot_node_fail(c->layer, OT_ERR_INVALID, "integer division by zero");
+            return oti_node_fail(c->layer, OT_ERR_INVALID, "integer division by zero");
         }
     }
     return OT_OK;
@@ -293,7 +293,7 @@ static ot_status backward_binary(ot_node_ctx *c) {
     const ot_tensor *operands[2];
     OT_TRY(binary_operands(c, &b_view, operands));
     ot_bcast bc;
-    ot_bcast_init(&bc, 2, operands, c->out[0]);
+    oti_bcast_init(&bc, 2, operands, c->out[0]);
     int64_t sa = ot_ew_row_stride(&bc, 0), sb = ot_ew_row_stride(&bc, 1), off[2];
     const float *g = c->dout[0]->data, *y = c->out[0]->data, *a = c->in[0]->data;
     int int_exponent = c->in[1]->dtype == OT_INT64;
@@ -301,7 +301,7 @@ static ot_status backward_binary(ot_node_ctx *c) {
         if (!c->din[which] || c->in[which]->dtype != OT_FLOAT) continue;
         float *d = c->din[which]->data;
         for (int64_t r = 0; r < bc.rows; r++) {
-            int64_t o = ot_bcast_row(&bc, r, off);
+            int64_t o = oti_bcast_row(&bc, r, off);
             if (int_exponent)
                 pow_int_exponent_grad_row(d + off[0], g + o, a + off[0], sa,
                                           (const int64_t *)c->in[1]->data + off[1], sb, bc.row_len);
@@ -324,7 +324,7 @@ static ot_status parse_variadic(const ot_layer *l, void *params) {
     variadic_params *p = params;
     memset(p, 0, sizeof *p);
     if (!binary_kind_of(l->op_type, &p->kind))
-        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not a variadic elementwise op");
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not a variadic elementwise op");
     p->mean = !strcmp(l->op_type, "Mean");
     return OT_OK;
 }
@@ -342,7 +342,7 @@ static ot_status infer_variadic(ot_node_ctx *c) {
     }
     int ndim;
     int64_t dims[OT_MAX_DIMS];
-    OT_TRY(ot_broadcast_shape(c->layer, c->n_in, (const ot_tensor *const *)c->in, &ndim, dims));
+    OT_TRY(oti_broadcast_shape(c->layer, c->n_in, (const ot_tensor *const *)c->in, &ndim, dims));
     ot_tensor_set_shape(c->out[0], c->in[0]->dtype, ndim, dims);
     /* Max/Min backward counts, per output element, the inputs equal to the result. */
     if (p->kind == BIN_MAX || p->kind == BIN_MIN)
@@ -354,13 +354,13 @@ static ot_status infer_variadic(ot_node_ctx *c) {
 static void broadcast_copy(ot_tensor *y, const ot_tensor *x) {
     const ot_tensor *operands[1] = {x};
     ot_bcast bc;
-    ot_bcast_init(&bc, 1, operands, y);
+    oti_bcast_init(&bc, 1, operands, y);
     int64_t s = ot_ew_row_stride(&bc, 0), off[1];
     size_t elem = ot_dtype_size(x->dtype);
     unsigned char *dst = y->data;
     const unsigned char *src = x->data;
     for (int64_t r = 0; r < bc.rows; r++) {
-        int64_t o = ot_bcast_row(&bc, r, off);
+        int64_t o = oti_bcast_row(&bc, r, off);
         if (s) {
             memcpy(dst + o * elem, src + off[0] * elem, (size_t)bc.row_len * elem);
             continue;
@@ -388,7 +388,7 @@ static ot_status forward_variadic(ot_node_ctx *c) {
 
 static void input_rows_init(ot_bcast *bc, const ot_tensor *x, const ot_tensor *y) {
     const ot_tensor *operands[1] = {x};
-    ot_bcast_init(bc, 1, operands, y);
+    oti_bcast_init(bc, 1, operands, y);
 }
 
 static ot_status backward_variadic(ot_node_ctx *c) {
@@ -407,7 +407,7 @@ static ot_status backward_variadic(ot_node_ctx *c) {
             int64_t s = ot_ew_row_stride(&bc, 0);
             const float *x = c->in[k]->data;
             for (int64_t r = 0; r < bc.rows; r++) {
-                int64_t o = ot_bcast_row(&bc, r, off);
+                int64_t o = oti_bcast_row(&bc, r, off);
                 for (int64_t j = 0; j < bc.row_len; j++) ties[o + j] += x[off[0] + j * s] == yv[o + j];
             }
         }
@@ -420,7 +420,7 @@ static ot_status backward_variadic(ot_node_ctx *c) {
         const float *x = c->in[k]->data;
         float *d = c->din[k]->data;
         for (int64_t r = 0; r < bc.rows; r++) {
-            int64_t o = ot_bcast_row(&bc, r, off);
+            int64_t o = oti_bcast_row(&bc, r, off);
             /* Ties split the gradient equally, as PyTorch's maximum/minimum do for two. */
             if (selects)
                 for (int64_t j = 0; j < bc.row_len; j++)
@@ -451,15 +451,15 @@ static ot_status backward_variadic(ot_node_ctx *c) {
      .backward = backward_variadic}
 #define UNARY(op_name, since)                                                                  \
     {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_unary_params),         \
-     .parse = ot_ew_parse_unary, .infer = ot_ew_infer_unary, .forward = ot_ew_forward_unary,     \
-     .backward = ot_ew_backward_unary}
+     .parse = oti_ew_parse_unary, .infer = oti_ew_infer_unary, .forward = oti_ew_forward_unary,     \
+     .backward = oti_ew_backward_unary}
 #define COMPARE(op_name, since)                                                                \
     {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_compare_params),       \
-     .parse = ot_ew_parse_compare, .infer = ot_ew_infer_compare, .forward = ot_ew_forward_compare}
+     .parse = oti_ew_parse_compare, .infer = oti_ew_infer_compare, .forward = oti_ew_forward_compare}
 
 /* Rows before opset 7 read the old "broadcast"/"axis" attributes (parse checks l->opset), so
  * one row serves both; the 7 rows are listed so `info` shows where numpy rules start. */
-const ot_op ot_ops_elementwise[] = {
+const ot_op oti_ops_elementwise[] = {
     BIAS_ADD(1), BIAS_ADD(7),
     BINARY("Sub", 1), BINARY("Sub", 7),
     BINARY("Mul", 1), BINARY("Mul", 7),
@@ -474,9 +474,9 @@ const ot_op ot_ops_elementwise[] = {
     COMPARE("Equal", 1), COMPARE("Equal", 7),
     COMPARE("Less", 1), COMPARE("Less", 7),
     COMPARE("Greater", 1), COMPARE("Greater", 7),
-    {.name = "Not", .since_version = 1, .infer = ot_ew_infer_not, .forward = ot_ew_forward_not},
+    {.name = "Not", .since_version = 1, .infer = oti_ew_infer_not, .forward = oti_ew_forward_not},
     /* The condition is bool: never a parameter, no gradient. */
-    {.name = "Where", .since_version = 9, .infer = ot_ew_infer_where, .forward = ot_ew_forward_where,
-     .backward = ot_ew_backward_where, .inputs = {[0] = OT_ROLE_CONSTANT}},
+    {.name = "Where", .since_version = 9, .infer = oti_ew_infer_where, .forward = oti_ew_forward_where,
+     .backward = oti_ew_backward_where, .inputs = {[0] = OT_ROLE_CONSTANT}},
 };
-const ot_op_family ot_family_elementwise = {ot_ops_elementwise, OT_COUNT(ot_ops_elementwise)};
+const ot_op_family oti_family_elementwise = {oti_ops_elementwise, OT_COUNT(oti_ops_elementwise)};

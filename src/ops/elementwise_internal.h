@@ -70,10 +70,10 @@ static inline int64_t ot_ew_row_stride(const ot_bcast *b, int k) {
 typedef struct ot_ew_unary_params {
     int kind;
 } ot_ew_unary_params;
-ot_status ot_ew_parse_unary(const ot_layer *l, void *params);
-ot_status ot_ew_infer_unary(ot_node_ctx *c);
-ot_status ot_ew_forward_unary(ot_node_ctx *c);
-ot_status ot_ew_backward_unary(ot_node_ctx *c);
+ot_status oti_ew_parse_unary(const ot_layer *l, void *params);
+ot_status oti_ew_infer_unary(ot_node_ctx *c);
+ot_status oti_ew_forward_unary(ot_node_ctx *c);
+ot_status oti_ew_backward_unary(ot_node_ctx *c);
 
 /* elementwise_logic.c: Equal Less Greater (params: ot_ew_compare_params), Not, Where. */
 typedef struct ot_ew_compare_params {
@@ -82,19 +82,19 @@ typedef struct ot_ew_compare_params {
     int broadcast;
     int64_t axis;
 } ot_ew_compare_params;
-ot_status ot_ew_parse_compare(const ot_layer *l, void *params);
-ot_status ot_ew_infer_compare(ot_node_ctx *c);
-ot_status ot_ew_forward_compare(ot_node_ctx *c);
-ot_status ot_ew_infer_not(ot_node_ctx *c);
-ot_status ot_ew_forward_not(ot_node_ctx *c);
-ot_status ot_ew_infer_where(ot_node_ctx *c);
-ot_status ot_ew_forward_where(ot_node_ctx *c);
-ot_status ot_ew_backward_where(ot_node_ctx *c);
+ot_status oti_ew_parse_compare(const ot_layer *l, void *params);
+ot_status oti_ew_infer_compare(ot_node_ctx *c);
+ot_status oti_ew_forward_compare(ot_node_ctx *c);
+ot_status oti_ew_infer_not(ot_node_ctx *c);
+ot_status oti_ew_forward_not(ot_node_ctx *c);
+ot_status oti_ew_infer_where(ot_node_ctx *c);
+ot_status oti_ew_forward_where(ot_node_ctx *c);
+ot_status oti_ew_backward_where(ot_node_ctx *c);
 
 /* Opset < 7 binary ops broadcast B to A only when broadcast = 1, aligning B's dims with A's
  * from `axis` (default: trailing). Writes into *view a shape-only copy of b that numpy rules
  * broadcast the same way (trailing 1s appended), and checks that the result has A's shape. */
-ot_status ot_ew_legacy_view(const ot_layer *l, const ot_tensor *a, const ot_tensor *b,
+ot_status oti_ew_legacy_view(const ot_layer *l, const ot_tensor *a, const ot_tensor *b,
                             int broadcast, int64_t axis, ot_tensor *view);
 
 #endif

@@ -8,19 +8,19 @@
 
 typedef enum compare_kind { CMP_EQUAL, CMP_LESS, CMP_GREATER } compare_kind;
 
-ot_status ot_ew_parse_compare(const ot_layer *l, void *params) {
+ot_status oti_ew_parse_compare(const ot_layer *l, void *params) {
     ot_ew_compare_params *p = params;
     memset(p, 0, sizeof *p);
     if (!strcmp(l->op_type, "Equal")) p->kind = CMP_EQUAL;
     else if (!strcmp(l->op_type, "Less")) p->kind = CMP_LESS;
     else if (!strcmp(l->op_type, "Greater")) p->kind = CMP_GREATER;
-    else return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not a comparison");
+    else return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not a comparison");
     p->legacy_broadcast = l->opset < 7;
     int64_t broadcast;
-    OT_TRY(ot_attr_get_int(l, "broadcast", 0, &broadcast));
-    OT_TRY(ot_attr_get_int(l, "axis", INT64_MIN, &p->axis));
+    OT_TRY(oti_attr_get_int(l, "broadcast", 0, &broadcast));
+    OT_TRY(oti_attr_get_int(l, "axis", INT64_MIN, &p->axis));
     if (p->legacy_broadcast && broadcast != 0 && broadcast != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "attribute broadcast must be 0 or 1, not %lld",
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute broadcast must be 0 or 1, not %lld",
                             (long long)broadcast);
     p->broadcast = (int)broadcast;
     return OT_OK;
@@ -31,12 +31,12 @@ static ot_status compare_operands(const ot_node_ctx *c, ot_tensor *b_view, const
     operands[0] = c->in[0];
     operands[1] = c->in[1];
     if (!p->legacy_broadcast) return OT_OK;
-    OT_TRY(ot_ew_legacy_view(c->layer, c->in[0], c->in[1], p->broadcast, p->axis, b_view));
+    OT_TRY(oti_ew_legacy_view(c->layer, c->in[0], c->in[1], p->broadcast, p->axis, b_view));
     operands[1] = b_view;
     return OT_OK;
 }
 
-ot_status ot_ew_infer_compare(ot_node_ctx *c) {
+ot_status oti_ew_infer_compare(ot_node_ctx *c) {
     const ot_ew_compare_params *p = c->params;
     OT_NODE_CHECK(c, c->n_in == 2 && c->in[0] && c->in[1], "needs two inputs");
     ot_dtype t = c->in[0]->dtype;
@@ -50,7 +50,7 @@ ot_status ot_ew_infer_compare(ot_node_ctx *c) {
     OT_TRY(compare_operands(c, &b_view, operands));
     int ndim;
     int64_t dims[OT_MAX_DIMS];
-    OT_TRY(ot_broadcast_shape(c->layer, 2, operands, &ndim, dims));
+    OT_TRY(oti_broadcast_shape(c->layer, 2, operands, &ndim, dims));
     ot_tensor_set_shape(c->out[0], OT_BOOL, ndim, dims);
     return OT_OK;
 }
@@ -65,19 +65,19 @@ ot_status ot_ew_infer_compare(ot_node_ctx *c) {
         }                                                                                      \
     } while (0)
 
-ot_status ot_ew_forward_compare(ot_node_ctx *c) {
+ot_status oti_ew_forward_compare(ot_node_ctx *c) {
     const ot_ew_compare_params *p = c->params;
     ot_tensor b_view;
     const ot_tensor *operands[2];
     OT_TRY(compare_operands(c, &b_view, operands));
     ot_bcast bc;
-    ot_bcast_init(&bc, 2, operands, c->out[0]);
+    oti_bcast_init(&bc, 2, operands, c->out[0]);
     int64_t sa = ot_ew_row_stride(&bc, 0), sb = ot_ew_row_stride(&bc, 1), off[2];
     ot_dtype t = c->in[0]->dtype;
     size_t elem = ot_dtype_size(t);
     const unsigned char *a = c->in[0]->data, *b = c->in[1]->data;
     for (int64_t r = 0; r < bc.rows; r++) {
-        int64_t o = ot_bcast_row(&bc, r, off);
+        int64_t o = oti_bcast_row(&bc, r, off);
         uint8_t *y = (uint8_t *)c->out[0]->data + o;
         const unsigned char *ra = a + off[0] * elem, *rb = b + off[1] * elem;
         if (t == OT_FLOAT) COMPARE_ROW(float, p->kind, y, ra, sa, rb, sb, bc.row_len);
@@ -89,14 +89,14 @@ ot_status ot_ew_forward_compare(ot_node_ctx *c) {
 
 /* Not ------------------------------------------------------------------------------------ */
 
-ot_status ot_ew_infer_not(ot_node_ctx *c) {
+ot_status oti_ew_infer_not(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
     OT_NODE_CHECK(c, c->in[0]->dtype == OT_BOOL, "input must be bool, not %s", ot_dtype_name(c->in[0]->dtype));
     ot_tensor_set_shape(c->out[0], OT_BOOL, c->in[0]->ndim, c->in[0]->dims);
     return OT_OK;
 }
 
-ot_status ot_ew_forward_not(ot_node_ctx *c) {
+ot_status oti_ew_forward_not(ot_node_ctx *c) {
     const uint8_t *x = c->in[0]->data;
     uint8_t *y = c->out[0]->data;
     int64_t n = ot_tensor_numel(c->in[0]);
@@ -106,7 +106,7 @@ ot_status ot_ew_forward_not(ot_node_ctx *c) {
 
 /* Where ---------------------------------------------------------------------------------- */
 
-ot_status ot_ew_infer_where(ot_node_ctx *c) {
+ot_status oti_ew_infer_where(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in == 3 && c->in[0] && c->in[1] && c->in[2], "needs inputs condition, X and Y");
     OT_NODE_CHECK(c, c->in[0]->dtype == OT_BOOL, "condition must be bool, not %s", ot_dtype_name(c->in[0]->dtype));
     ot_dtype t = c->in[1]->dtype;
@@ -116,7 +116,7 @@ ot_status ot_ew_infer_where(ot_node_ctx *c) {
                   ot_dtype_name(t), ot_dtype_name(c->in[2]->dtype));
     int ndim;
     int64_t dims[OT_MAX_DIMS];
-    OT_TRY(ot_broadcast_shape(c->layer, 3, (const ot_tensor *const *)c->in, &ndim, dims));
+    OT_TRY(oti_broadcast_shape(c->layer, 3, (const ot_tensor *const *)c->in, &ndim, dims));
     ot_tensor_set_shape(c->out[0], t, ndim, dims);
     return OT_OK;
 }
@@ -128,9 +128,9 @@ ot_status ot_ew_infer_where(ot_node_ctx *c) {
         for (int64_t i = 0; i < (n); i++) y_[i] = (cond)[i * (sc)] ? x_[i * (sx)] : z_[i * (sz)]; \
     } while (0)
 
-ot_status ot_ew_forward_where(ot_node_ctx *c) {
+ot_status oti_ew_forward_where(ot_node_ctx *c) {
     ot_bcast bc;
-    ot_bcast_init(&bc, 3, (const ot_tensor *const *)c->in, c->out[0]);
+    oti_bcast_init(&bc, 3, (const ot_tensor *const *)c->in, c->out[0]);
     int64_t sc = ot_ew_row_stride(&bc, 0), sx = ot_ew_row_stride(&bc, 1), sz = ot_ew_row_stride(&bc, 2);
     int64_t off[3];
     size_t elem = ot_dtype_size(c->out[0]->dtype);
@@ -138,7 +138,7 @@ ot_status ot_ew_forward_where(ot_node_ctx *c) {
     const unsigned char *x = c->in[1]->data, *z = c->in[2]->data;
     unsigned char *y = c->out[0]->data;
     for (int64_t r = 0; r < bc.rows; r++) {
-        int64_t o = ot_bcast_row(&bc, r, off);
+        int64_t o = oti_bcast_row(&bc, r, off);
         unsigned char *ry = y + o * elem;
         const unsigned char *rx = x + off[1] * elem, *rz = z + off[2] * elem;
         /* Copy bit patterns by element size: float and int64 need no conversion. */
@@ -149,10 +149,10 @@ ot_status ot_ew_forward_where(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_ew_backward_where(ot_node_ctx *c) {
+ot_status oti_ew_backward_where(ot_node_ctx *c) {
     if (!c->dout[0] || c->out[0]->dtype != OT_FLOAT) return OT_OK;
     ot_bcast bc;
-    ot_bcast_init(&bc, 3, (const ot_tensor *const *)c->in, c->out[0]);
+    oti_bcast_init(&bc, 3, (const ot_tensor *const *)c->in, c->out[0]);
     int64_t sc = ot_ew_row_stride(&bc, 0), off[3];
     const uint8_t *cond = c->in[0]->data;
     const float *g = c->dout[0]->data;
@@ -162,7 +162,7 @@ ot_status ot_ew_backward_where(ot_node_ctx *c) {
         int64_t s = ot_ew_row_stride(&bc, k);
         uint8_t want = k == 1; /* X takes the gradient where the condition holds */
         for (int64_t r = 0; r < bc.rows; r++) {
-            int64_t o = ot_bcast_row(&bc, r, off);
+            int64_t o = oti_bcast_row(&bc, r, off);
             const uint8_t *rc = cond + off[0];
             float *rd = d + off[k];
             /* A stride-0 gradient accumulates the whole row into one element. */

@@ -15,17 +15,17 @@ static const struct {
 } unary_ops[] = {{"Sqrt", UN_SQRT, 0}, {"Exp", UN_EXP, 0}, {"Log", UN_LOG, 0}, {"Neg", UN_NEG, 1},
                  {"Abs", UN_ABS, 1}, {"Reciprocal", UN_RECIPROCAL, 0}, {"Erf", UN_ERF, 0}};
 
-ot_status ot_ew_parse_unary(const ot_layer *l, void *params) {
+ot_status oti_ew_parse_unary(const ot_layer *l, void *params) {
     ot_ew_unary_params *p = params;
     for (int i = 0; i < OT_COUNT(unary_ops); i++)
         if (!strcmp(l->op_type, unary_ops[i].name)) {
             p->kind = i; /* index into unary_ops */
             return OT_OK;
         }
-    return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not an elementwise unary op");
+    return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not an elementwise unary op");
 }
 
-ot_status ot_ew_infer_unary(ot_node_ctx *c) {
+ot_status oti_ew_infer_unary(ot_node_ctx *c) {
     const ot_ew_unary_params *p = c->params;
     OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
     ot_dtype t = c->in[0]->dtype;
@@ -51,7 +51,7 @@ static void unary_f32(unary_kind kind, float *y, const float *x, int64_t n) {
 /* Negation wraps for INT64_MIN instead of being undefined. */
 static inline int64_t wrap_neg(int64_t v) { return (int64_t)(0 - (uint64_t)v); }
 
-ot_status ot_ew_forward_unary(ot_node_ctx *c) {
+ot_status oti_ew_forward_unary(ot_node_ctx *c) {
     const ot_ew_unary_params *p = c->params;
     int64_t n = ot_tensor_numel(c->in[0]);
     if (c->in[0]->dtype == OT_FLOAT) {
@@ -67,7 +67,7 @@ ot_status ot_ew_forward_unary(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_ew_backward_unary(ot_node_ctx *c) {
+ot_status oti_ew_backward_unary(ot_node_ctx *c) {
     const ot_ew_unary_params *p = c->params;
     if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != OT_FLOAT) return OT_OK;
     const float *x = c->in[0]->data, *y = c->out[0]->data, *g = c->dout[0]->data;

@@ -19,7 +19,7 @@
     OT_FAMILY(reduce)                                                                          \
     OT_FAMILY(training)
 
-#define OT_FAMILY(name) extern const ot_op_family ot_family_##name;
+#define OT_FAMILY(name) extern const ot_op_family oti_family_##name;
 OT_FAMILY_LIST
 #undef OT_FAMILY
 

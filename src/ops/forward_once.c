@@ -3,9 +3,9 @@
 #include "core/util.h"
 #include "op.h"
 
-ot_status ot_op_forward_once(ot_node_ctx *c) {
-    void *saved = ot_xcalloc(1, c->saved_bytes + 1);
-    void *workspace = ot_xcalloc(1, c->workspace_bytes + 1);
+ot_status oti_op_forward_once(ot_node_ctx *c) {
+    void *saved = oti_xcalloc(1, c->saved_bytes + 1);
+    void *workspace = oti_xcalloc(1, c->workspace_bytes + 1);
     c->saved = saved;
     c->workspace = workspace;
     ot_status status = c->layer->op->forward(c);

@@ -1,4 +1,4 @@
-/* ot_sgemm: the single entry point to cblas_sgemm, with the edge cases BLAS leaves open,
+/* oti_sgemm: the single entry point to cblas_sgemm, with the edge cases BLAS leaves open,
  * splitting every sizeable GEMM over the compute threads (core/thread_pool.h) while OpenBLAS
  * itself runs single-threaded. */
 #include "gemm.h"
@@ -91,7 +91,7 @@ static void split_gemm_part(int64_t begin, int64_t end, int part, void *arg) {
  * about as much. */
 #define SPLIT_MIN_MACS (1 << 18)
 
-void ot_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+void oti_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc) {
     if (m <= 0 || n <= 0) return;
@@ -102,7 +102,7 @@ void ot_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, int
     /* cblas takes int sizes; tensors past 2^31 elements per matrix dim are not planned. */
     OT_ASSERT(m < INT32_MAX && n < INT32_MAX && k < INT32_MAX && lda < INT32_MAX &&
               ldb < INT32_MAX && ldc < INT32_MAX);
-    int threads = ot_pool_threads(pool);
+    int threads = oti_pool_threads(pool);
     if (threads > 1 && (double)m * (double)n * (double)k >= SPLIT_MIN_MACS) {
         /* Columns in blocks of 16 (OpenBLAS's kernel width) when there are enough of them,
          * else rows in blocks of 8. Inside a parallel loop this runs as one part. */
@@ -123,7 +123,7 @@ void ot_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, int
         g.slices = k_slices(n, k);
         g.unit = g.by_columns ? 16 : 8;
         int64_t extent = g.by_columns ? n : m;
-        ot_parallel_ranges(pool, (extent + g.unit - 1) / g.unit, 1, split_gemm_part, &g);
+        oti_parallel_ranges(pool, (extent + g.unit - 1) / g.unit, 1, split_gemm_part, &g);
         return;
     }
     blas_sliced(trans_a, trans_b, m, n, k, k_slices(n, k), alpha, a, lda, b, ldb, beta, c, ldc);

@@ -14,7 +14,7 @@
  * (BLAS implementations disagree on them). Products of 2^18 multiply-adds or more are split
  * by columns (or rows) of C over the pool's threads (NULL: the calling thread), each element
  * summed by one thread: the same thread count gives the same bits on every run. */
-void ot_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+void oti_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc);
 

@@ -9,7 +9,7 @@
 #include "onnxtrain/status.h"
 #include "core/error.h"
 
-void ot_conv_geom_finish(ot_conv_geom *g) {
+void oti_conv_geom_finish(ot_conv_geom *g) {
     g->image_size = g->out_size = g->kernel_size = 1;
     for (int d = 0; d < OT_CONV_DIMS; d++) {
         g->image_size *= g->image[d];
@@ -18,7 +18,7 @@ void ot_conv_geom_finish(ot_conv_geom *g) {
     }
 }
 
-int ot_conv_geom_is_pointwise(const ot_conv_geom *g) {
+int oti_conv_geom_is_pointwise(const ot_conv_geom *g) {
     for (int d = 0; d < OT_CONV_DIMS; d++)
         if (g->kernel[d] != 1 || g->stride[d] != 1 || g->pad[d] != 0 || g->out[d] != g->image[d])
             return 0;
@@ -27,7 +27,7 @@ int ot_conv_geom_is_pointwise(const ot_conv_geom *g) {
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-void ot_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset, int64_t *lo,
+void oti_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset, int64_t *lo,
                          int64_t *hi) {
     int64_t first = offset >= 0 ? 0 : floor_div(-offset + stride - 1, stride);
     int64_t last = floor_div(size - 1 - offset, stride); /* inclusive */
@@ -43,7 +43,7 @@ typedef struct tap {
 
 static void tap_of(tap *t, const ot_conv_geom *g, const int64_t *k) {
     for (int d = 0; d < OT_CONV_DIMS; d++) t->offset[d] = k[d] * g->dilation[d] - g->pad[d];
-    ot_conv_valid_range(g->out[2], g->image[2], g->stride[2], t->offset[2], &t->lo, &t->hi);
+    oti_conv_valid_range(g->out[2], g->image[2], g->stride[2], t->offset[2], &t->lo, &t->hi);
 }
 
 /* Start of the image line that output line (od, oh) reads through this tap, or -1 when that
@@ -163,19 +163,19 @@ static void col2im_channels(int64_t c0, int64_t c1, int part, void *arg) {
 /* Threads pay off from about this many floats moved per range. */
 #define FLOATS_PER_RANGE ((int64_t)1 << 16)
 
-void ot_im2col(ot_pool *pool, float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
+void oti_im2col(ot_pool *pool, float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
                int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1) {
     column_job j = {col, images, NULL, NULL, ld, count, image_stride, g, 0, 0};
     line_range(g, p0, p1, &j.l0, &j.l1);
     int64_t row_floats = count * (p1 - p0) + 1;
-    ot_parallel_ranges(pool, channels * g->kernel_size, FLOATS_PER_RANGE / row_floats + 1, im2col_rows, &j);
+    oti_parallel_ranges(pool, channels * g->kernel_size, FLOATS_PER_RANGE / row_floats + 1, im2col_rows, &j);
 }
 
-void ot_col2im_add(ot_pool *pool, float *images, const float *col, int64_t ld, int64_t count,
+void oti_col2im_add(ot_pool *pool, float *images, const float *col, int64_t ld, int64_t count,
                    int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
                    int64_t p1) {
     column_job j = {NULL, NULL, col, images, ld, count, image_stride, g, 0, 0};
     line_range(g, p0, p1, &j.l0, &j.l1);
     int64_t channel_floats = count * (p1 - p0) * g->kernel_size + 1;
-    ot_parallel_ranges(pool, channels, FLOATS_PER_RANGE / channel_floats + 1, col2im_channels, &j);
+    oti_parallel_ranges(pool, channels, FLOATS_PER_RANGE / channel_floats + 1, col2im_channels, &j);
 }

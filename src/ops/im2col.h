@@ -24,13 +24,13 @@ typedef struct ot_conv_geom {
 } ot_conv_geom;
 
 /* Fills the products from the per-dim sizes. */
-void ot_conv_geom_finish(ot_conv_geom *g);
+void oti_conv_geom_finish(ot_conv_geom *g);
 /* True for a 1x1 kernel with stride 1 and no padding: the image is its own column matrix. */
-int ot_conv_geom_is_pointwise(const ot_conv_geom *g);
+int oti_conv_geom_is_pointwise(const ot_conv_geom *g);
 
 /* Output indices o in [lo, hi) of [0, n) whose image coordinate o * stride + offset lies in
  * [0, size): the part of a line a kernel tap reads inside the image. */
-void ot_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset, int64_t *lo,
+void oti_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset, int64_t *lo,
                          int64_t *hi);
 
 /* col (channels * kernel_size, ld): the receptive fields of output positions p0 .. p1-1
@@ -38,10 +38,10 @@ void ot_conv_valid_range(int64_t n, int64_t size, int64_t stride, int64_t offset
  * side by side: image b's take columns b * (p1-p0) .. (b+1) * (p1-p0) - 1. Zeros where a
  * field falls in the padding. Rows are ordered (channel, kd, kh, kw), like the weights.
  * p0 and p1 must be whole output lines (multiples of out[2]). */
-void ot_im2col(ot_pool *pool, float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
+void oti_im2col(ot_pool *pool, float *col, int64_t ld, const float *images, int64_t count, int64_t image_stride,
                int64_t channels, const ot_conv_geom *g, int64_t p0, int64_t p1);
-/* The adjoint: each image += its columns (same layout as ot_im2col). */
-void ot_col2im_add(ot_pool *pool, float *images, const float *col, int64_t ld, int64_t count,
+/* The adjoint: each image += its columns (same layout as oti_im2col). */
+void oti_col2im_add(ot_pool *pool, float *images, const float *col, int64_t ld, int64_t count,
                    int64_t image_stride, int64_t channels, const ot_conv_geom *g, int64_t p0,
                    int64_t p1);
 

@@ -8,10 +8,10 @@
 #include "core/util.h"
 
 /* y = f(x) for an activation kind of activation.c (ot_activation_kind_of). */
-void ot_activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,
+void oti_activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,
                            float beta, float gamma);
 /* dx += dy * f'(x); y is the forward output. */
-void ot_activation_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n,
+void oti_activation_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n,
                             int kind, float alpha, float beta, float gamma);
 
 #endif

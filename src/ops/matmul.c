@@ -1,6 +1,6 @@
 /* Matrix products: Gemm (Y = alpha * op(A) op(B) + beta * C, C broadcast to (M, N)) and
  * MatMul (numpy matmul: 1-D operands promoted and the added dim dropped again, leading batch
- * dims broadcast). Both run on ot_sgemm; backward adds alpha/beta-scaled products into the
+ * dims broadcast). Both run on oti_sgemm; backward adds alpha/beta-scaled products into the
  * input gradients and sums broadcast dims (C's, or MatMul's batch dims) back down. */
 #include <string.h>
 
@@ -19,13 +19,13 @@ typedef struct gemm_params {
 static ot_status parse_gemm(const ot_layer *l, void *params) {
     gemm_params *p = params;
     int64_t trans_a, trans_b, broadcast;
-    OT_TRY(ot_attr_get_float(l, "alpha", 1.0f, &p->alpha));
-    OT_TRY(ot_attr_get_float(l, "beta", 1.0f, &p->beta));
-    OT_TRY(ot_attr_get_int(l, "transA", 0, &trans_a));
-    OT_TRY(ot_attr_get_int(l, "transB", 0, &trans_b));
-    OT_TRY(ot_attr_get_int(l, "broadcast", 0, &broadcast));
+    OT_TRY(oti_attr_get_float(l, "alpha", 1.0f, &p->alpha));
+    OT_TRY(oti_attr_get_float(l, "beta", 1.0f, &p->beta));
+    OT_TRY(oti_attr_get_int(l, "transA", 0, &trans_a));
+    OT_TRY(oti_attr_get_int(l, "transB", 0, &trans_b));
+    OT_TRY(oti_attr_get_int(l, "broadcast", 0, &broadcast));
     if ((trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1))
-        return ot_node_fail(l, OT_ERR_INVALID, "transA and transB must be 0 or 1");
+        return oti_node_fail(l, OT_ERR_INVALID, "transA and transB must be 0 or 1");
     p->trans_a = (int)trans_a;
     p->trans_b = (int)trans_b;
     p->c_must_match = l->opset < 7 && !broadcast;
@@ -115,7 +115,7 @@ static ot_status forward_gemm(ot_node_ctx *c) {
     float *y = c->out[0]->data;
     int use_bias = bias && p->beta != 0.0f;
     if (use_bias) fill_broadcast_bias(y, bias, p->beta, m, n);
-    ot_sgemm(c->pool, p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->dims[1], b->data, b->dims[1],
+    oti_sgemm(c->pool, p->trans_a, p->trans_b, m, n, k, p->alpha, a->data, a->dims[1], b->data, b->dims[1],
              use_bias ? 1.0f : 0.0f, y, n);
     return OT_OK;
 }
@@ -148,16 +148,16 @@ static ot_status backward_gemm(ot_node_ctx *c) {
     if (c->din[0]) {
         /* d op(A) (M, K) = alpha * dy op(B)^T; for transA, dA = (d op(A))^T = alpha op(B) dy^T. */
         if (!p->trans_a)
-            ot_sgemm(c->pool, 0, !p->trans_b, m, k, n, p->alpha, dy, n, b->data, ldb, 1.0f, c->din[0]->data, lda);
+            oti_sgemm(c->pool, 0, !p->trans_b, m, k, n, p->alpha, dy, n, b->data, ldb, 1.0f, c->din[0]->data, lda);
         else
-            ot_sgemm(c->pool, p->trans_b, 1, k, m, n, p->alpha, b->data, ldb, dy, n, 1.0f, c->din[0]->data, lda);
+            oti_sgemm(c->pool, p->trans_b, 1, k, m, n, p->alpha, b->data, ldb, dy, n, 1.0f, c->din[0]->data, lda);
     }
     if (c->din[1]) {
         /* d op(B) (K, N) = alpha * op(A)^T dy; for transB, dB = alpha dy^T op(A). */
         if (!p->trans_b)
-            ot_sgemm(c->pool, !p->trans_a, 0, k, n, m, p->alpha, a->data, lda, dy, n, 1.0f, c->din[1]->data, ldb);
+            oti_sgemm(c->pool, !p->trans_a, 0, k, n, m, p->alpha, a->data, lda, dy, n, 1.0f, c->din[1]->data, ldb);
         else
-            ot_sgemm(c->pool, 1, p->trans_a, n, k, m, p->alpha, dy, n, a->data, lda, 1.0f, c->din[1]->data, ldb);
+            oti_sgemm(c->pool, 1, p->trans_a, n, k, m, p->alpha, dy, n, a->data, lda, 1.0f, c->din[1]->data, ldb);
     }
     if (bias && c->n_in > 2 && c->din[2] && p->beta != 0.0f)
         reduce_to_bias(c->din[2]->data, bias, dy, p->beta, m, n);
@@ -248,13 +248,13 @@ static ot_status forward_matmul(ot_node_ctx *c) {
     if (!s.b_batched) {
         /* One GEMM over all of A's rows: (batch * M, K) @ (K, N); A is dense over the
          * batch since B's batch dims (if any) are all 1. */
-        ot_sgemm(c->pool, 0, 0, s.batch_count * s.m, s.n, s.k, 1.0f, a, s.k, b, s.n, 0.0f, y, s.n);
+        oti_sgemm(c->pool, 0, 0, s.batch_count * s.m, s.n, s.k, 1.0f, a, s.k, b, s.n, 0.0f, y, s.n);
         return OT_OK;
     }
     for (int64_t i = 0; i < s.batch_count; i++) {
         int64_t ao, bo;
         batch_offsets(&s, i, &ao, &bo);
-        ot_sgemm(c->pool, 0, 0, s.m, s.n, s.k, 1.0f, a + ao, s.k, b + bo, s.n, 0.0f, y + i * s.m * s.n, s.n);
+        oti_sgemm(c->pool, 0, 0, s.m, s.n, s.k, 1.0f, a + ao, s.k, b + bo, s.n, 0.0f, y + i * s.m * s.n, s.n);
     }
     return OT_OK;
 }
@@ -270,8 +270,8 @@ static ot_status backward_matmul(ot_node_ctx *c) {
         /* B is shared by every entry: dA (batch * M, K) += dy (batch * M, N) B^T and
          * dB (K, N) += A^T (K, batch * M) dy, one GEMM each. */
         int64_t rows = s.batch_count * s.m;
-        if (da) ot_sgemm(c->pool, 0, 1, rows, s.k, s.n, 1.0f, dy, s.n, b, s.n, 1.0f, da, s.k);
-        if (db) ot_sgemm(c->pool, 1, 0, s.k, s.n, rows, 1.0f, a, s.k, dy, s.n, 1.0f, db, s.n);
+        if (da) oti_sgemm(c->pool, 0, 1, rows, s.k, s.n, 1.0f, dy, s.n, b, s.n, 1.0f, da, s.k);
+        if (db) oti_sgemm(c->pool, 1, 0, s.k, s.n, rows, 1.0f, a, s.k, dy, s.n, 1.0f, db, s.n);
         return OT_OK;
     }
     /* General case: each batch entry adds into the (possibly shared, broadcast) slices. */
@@ -279,17 +279,17 @@ static ot_status backward_matmul(ot_node_ctx *c) {
         int64_t ao, bo;
         batch_offsets(&s, i, &ao, &bo);
         const float *g = dy + i * s.m * s.n;
-        if (da) ot_sgemm(c->pool, 0, 1, s.m, s.k, s.n, 1.0f, g, s.n, b + bo, s.n, 1.0f, da + ao, s.k);
-        if (db) ot_sgemm(c->pool, 1, 0, s.k, s.n, s.m, 1.0f, a + ao, s.k, g, s.n, 1.0f, db + bo, s.n);
+        if (da) oti_sgemm(c->pool, 0, 1, s.m, s.k, s.n, 1.0f, g, s.n, b + bo, s.n, 1.0f, da + ao, s.k);
+        if (db) oti_sgemm(c->pool, 1, 0, s.k, s.n, s.m, 1.0f, a + ao, s.k, g, s.n, 1.0f, db + bo, s.n);
     }
     return OT_OK;
 }
 
-const ot_op ot_ops_matmul[] = {
+const ot_op oti_ops_matmul[] = {
     {.name = "Gemm", .since_version = 6, .params_size = sizeof(gemm_params), .parse = parse_gemm,
      .infer = infer_gemm, .forward = forward_gemm, .backward = backward_gemm,
      .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS}, .kernel_layout = OT_KERNEL_GEMM_B},
     {.name = "MatMul", .since_version = 1, .infer = infer_matmul, .forward = forward_matmul,
      .backward = backward_matmul, .inputs = {[1] = OT_ROLE_KERNEL}, .kernel_layout = OT_KERNEL_IN_OUT},
 };
-const ot_op_family ot_family_matmul = {ot_ops_matmul, OT_COUNT(ot_ops_matmul)};
+const ot_op_family oti_family_matmul = {oti_ops_matmul, OT_COUNT(oti_ops_matmul)};

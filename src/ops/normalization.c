@@ -35,19 +35,19 @@ typedef struct batchnorm_view {
 static ot_status batchnorm_parse(const ot_layer *l, void *params) {
     batchnorm_params *p = params;
     memset(p, 0, sizeof *p);
-    OT_TRY(ot_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
-    OT_TRY(ot_attr_get_float(l, "momentum", 0.9f, &p->momentum));
+    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
+    OT_TRY(oti_attr_get_float(l, "momentum", 0.9f, &p->momentum));
     if (!(p->epsilon >= 0.0f))
-        return ot_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
+        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
     if (!isfinite(p->momentum))
-        return ot_node_fail(l, OT_ERR_INVALID, "momentum is %g; it must be finite", p->momentum);
+        return oti_node_fail(l, OT_ERR_INVALID, "momentum is %g; it must be finite", p->momentum);
     int64_t v = 1;
-    if (l->opset < 9) OT_TRY(ot_attr_get_int(l, "spatial", 1, &v));
+    if (l->opset < 9) OT_TRY(oti_attr_get_int(l, "spatial", 1, &v));
     p->spatial = v != 0;
     v = 0;
-    if (l->opset >= 14) OT_TRY(ot_attr_get_int(l, "training_mode", 0, &v));
+    if (l->opset >= 14) OT_TRY(oti_attr_get_int(l, "training_mode", 0, &v));
     if (v != 0 && v != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "training_mode must be 0 or 1, not %lld", (long long)v);
+        return oti_node_fail(l, OT_ERR_INVALID, "training_mode must be 0 or 1, not %lld", (long long)v);
     p->training_mode = (int)v;
     p->new_outputs = l->opset >= 14;
     return OT_OK;
@@ -140,7 +140,7 @@ static void batchnorm_apply(ot_pool *pool, float *y, const float *x, const float
     batchnorm_apply_job job = {y, x, scale, bias, mean, rstd, v};
     /* Parts of at least ~16K values: fewer are not worth waking a thread. */
     int64_t grain = v->spatial > 0 ? OT_MAX(1, 16384 / v->spatial) : 1;
-    ot_parallel_ranges(pool, v->n * v->features, grain, batchnorm_apply_planes, &job);
+    oti_parallel_ranges(pool, v->n * v->features, grain, batchnorm_apply_planes, &job);
 }
 
 static void copy_output(ot_node_ctx *c, int k, const float *values, int64_t n) {
@@ -257,13 +257,13 @@ typedef struct layernorm_view {
 static ot_status layernorm_parse(const ot_layer *l, void *params) {
     layernorm_params *p = params;
     int64_t stash_type;
-    OT_TRY(ot_attr_get_int(l, "axis", -1, &p->axis));
-    OT_TRY(ot_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
+    OT_TRY(oti_attr_get_int(l, "axis", -1, &p->axis));
+    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
     /* Statistics are accumulated in double and stored as float whatever stash_type says
      * (1 = float32 is the only type the engine computes). */
-    OT_TRY(ot_attr_get_int(l, "stash_type", 1, &stash_type));
+    OT_TRY(oti_attr_get_int(l, "stash_type", 1, &stash_type));
     if (!(p->epsilon >= 0.0f))
-        return ot_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
+        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
     return OT_OK;
 }
 
@@ -271,7 +271,7 @@ static layernorm_view layernorm_view_of(const ot_node_ctx *c) {
     const layernorm_params *p = c->params;
     const ot_tensor *x = c->in[0];
     layernorm_view v;
-    v.axis = ot_normalize_axis(p->axis, x->ndim);
+    v.axis = oti_normalize_axis(p->axis, x->ndim);
     v.rows = ot_dims_numel(v.axis, x->dims);
     v.d = ot_dims_numel(x->ndim - v.axis, x->dims + v.axis);
     return v;
@@ -301,7 +301,7 @@ static ot_status layernorm_infer(ot_node_ctx *c) {
     const ot_tensor *x = c->in[0];
     OT_NODE_CHECK(c, x->dtype == OT_FLOAT, "X must be float32, not %s", ot_dtype_name(x->dtype));
     OT_NODE_CHECK(c, x->ndim >= 1, "X must have rank >= 1");
-    int axis = ot_normalize_axis(p->axis, x->ndim);
+    int axis = oti_normalize_axis(p->axis, x->ndim);
     OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for X of rank %d", (long long)p->axis, x->ndim);
     OT_TRY(check_trailing_broadcast(c, c->in[1], "Scale", axis));
     if (c->n_in > 2 && c->in[2]) OT_TRY(check_trailing_broadcast(c, c->in[2], "B", axis));
@@ -440,12 +440,12 @@ typedef struct lrn_view {
 
 static ot_status lrn_parse(const ot_layer *l, void *params) {
     lrn_params *p = params;
-    if (!ot_layer_find_attr(l, "size")) return ot_node_fail(l, OT_ERR_INVALID, "attribute size is required");
-    OT_TRY(ot_attr_get_int(l, "size", 1, &p->size));
-    OT_TRY(ot_attr_get_float(l, "alpha", 1e-4f, &p->alpha));
-    OT_TRY(ot_attr_get_float(l, "beta", 0.75f, &p->beta));
-    OT_TRY(ot_attr_get_float(l, "bias", 1.0f, &p->bias));
-    if (p->size <= 0) return ot_node_fail(l, OT_ERR_INVALID, "size is %lld; it must be positive", (long long)p->size);
+    if (!ot_layer_find_attr(l, "size")) return oti_node_fail(l, OT_ERR_INVALID, "attribute size is required");
+    OT_TRY(oti_attr_get_int(l, "size", 1, &p->size));
+    OT_TRY(oti_attr_get_float(l, "alpha", 1e-4f, &p->alpha));
+    OT_TRY(oti_attr_get_float(l, "beta", 0.75f, &p->beta));
+    OT_TRY(oti_attr_get_float(l, "bias", 1.0f, &p->bias));
+    if (p->size <= 0) return oti_node_fail(l, OT_ERR_INVALID, "size is %lld; it must be positive", (long long)p->size);
     return OT_OK;
 }
 
@@ -517,7 +517,7 @@ static ot_status lrn_backward(ot_node_ctx *c) {
     return OT_OK;
 }
 
-const ot_op ot_ops_normalization[] = {
+const ot_op oti_ops_normalization[] = {
     /* Inputs 3 and 4 (running mean, running var) are statistics, updated in place in
      * training plans. */
     {.name = "BatchNormalization", .since_version = 1, .params_size = sizeof(batchnorm_params),
@@ -531,4 +531,4 @@ const ot_op ot_ops_normalization[] = {
     {.name = "LRN", .since_version = 1, .params_size = sizeof(lrn_params), .parse = lrn_parse,
      .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward},
 };
-const ot_op_family ot_family_normalization = {ot_ops_normalization, OT_COUNT(ot_ops_normalization)};
+const ot_op_family oti_family_normalization = {oti_ops_normalization, OT_COUNT(oti_ops_normalization)};

@@ -97,19 +97,19 @@ typedef struct ot_op {
 } ot_op;
 
 /* The role of input `slot` of op (NULL, an op the table does not know: data). */
-ot_input_role ot_op_input_role(const ot_op *op, int slot);
+ot_input_role oti_op_input_role(const ot_op *op, int slot);
 /* Initializers in slots of this role are trained parameters (no constant or statistic). */
-int ot_role_is_trained(ot_input_role role);
+int oti_role_is_trained(ot_input_role role);
 /* What Keras calls a weight of this role ("kernel", "bias", "gamma", "moving_mean", ...), or
  * NULL for data and constants. */
-const char *ot_role_keras_name(ot_input_role role);
+const char *oti_role_keras_name(ot_input_role role);
 
 /* The row for (domain, name) serving `opset`, or NULL. *known_name says whether some row
  * exists for the name at all (so callers can say "needs opset >= N"). */
-const ot_op *ot_op_lookup(const char *domain, const char *name, int opset, int *known_name);
+const ot_op *oti_op_lookup(const char *domain, const char *name, int opset, int *known_name);
 /* Every row, for listings. */
-int ot_op_count(void);
-const ot_op *ot_op_at(int i);
+int oti_op_count(void);
+const ot_op *oti_op_at(int i);
 
 /* A family's table, registered in registry.c. */
 typedef struct ot_op_family {
@@ -119,31 +119,31 @@ typedef struct ot_op_family {
 
 /* Attribute readers for parse functions; defaults when absent. A present attribute of the
  * wrong type is an error naming the node and attribute. */
-ot_status ot_attr_get_int(const ot_layer *l, const char *name, int64_t fallback, int64_t *out);
-ot_status ot_attr_get_float(const ot_layer *l, const char *name, float fallback, float *out);
+ot_status oti_attr_get_int(const ot_layer *l, const char *name, int64_t fallback, int64_t *out);
+ot_status oti_attr_get_float(const ot_layer *l, const char *name, float fallback, float *out);
 /* Copies up to `capacity` ints; *count = -1 when absent. More than capacity is an error. */
-ot_status ot_attr_get_ints(const ot_layer *l, const char *name, int64_t *out, int capacity,
+ot_status oti_attr_get_ints(const ot_layer *l, const char *name, int64_t *out, int capacity,
                            int *count);
-ot_status ot_attr_get_floats(const ot_layer *l, const char *name, float *out, int capacity,
+ot_status oti_attr_get_floats(const ot_layer *l, const char *name, float *out, int capacity,
                              int *count);
 /* Borrowed string, or fallback. */
-ot_status ot_attr_get_string(const ot_layer *l, const char *name, const char *fallback,
+ot_status oti_attr_get_string(const ot_layer *l, const char *name, const char *fallback,
                              const char **out);
 
 /* Errors from ops, prefixed with the node: "Conv node 'conv1': <message>". */
-ot_status ot_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...)
+ot_status oti_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define OT_NODE_CHECK(c, cond, ...)                                                            \
     do {                                                                                       \
-        if (!(cond)) return ot_node_fail((c)->layer, OT_ERR_INVALID, __VA_ARGS__);             \
+        if (!(cond)) return oti_node_fail((c)->layer, OT_ERR_INVALID, __VA_ARGS__);             \
     } while (0)
 
 /* Runs the layer's forward once on c, whose shapes are inferred and outputs allocated, with
  * saved state and scratch of its own (freed before returning): constant folding at import
  * (graph/fold.c) and at plan time (exec/plan.c). */
-ot_status ot_op_forward_once(ot_node_ctx *c);
+ot_status oti_op_forward_once(ot_node_ctx *c);
 
 /* Normalises an axis in [-rank, rank) to [0, rank); -1 (and an error) when out of range. */
-int ot_normalize_axis(int64_t axis, int rank);
+int oti_normalize_axis(int64_t axis, int rank);
 
 #endif

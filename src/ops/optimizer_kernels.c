@@ -8,7 +8,7 @@
 
 #include "optimizer_kernels.h"
 
-double ot_typed_value(float x) {
+double oti_typed_value(float x) {
     char text[32];
     for (int digits = 1; digits <= 9; digits++) { /* 9 digits always round-trip a float */
         snprintf(text, sizeof text, "%.*g", digits, (double)x);
@@ -18,14 +18,14 @@ double ot_typed_value(float x) {
     return x; /* NaN */
 }
 
-void ot_sgd_update(float *p, const float *g, int64_t n, float lr, float wd) {
+void oti_sgd_update(float *p, const float *g, int64_t n, float lr, float wd) {
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         p[i] = p[i] - lr * gi;
     }
 }
 
-void ot_momentum_update(float *p, float *v, const float *g, int64_t n, float lr, float wd,
+void oti_momentum_update(float *p, float *v, const float *g, int64_t n, float lr, float wd,
                         float momentum, float grad_scale, int nesterov) {
     /* Two loops rather than a per-element test of the mode. */
     if (nesterov) {
@@ -43,7 +43,7 @@ void ot_momentum_update(float *p, float *v, const float *g, int64_t n, float lr,
     }
 }
 
-void ot_adagrad_update(float *p, float *h, const float *g, int64_t n, float lr, float wd,
+void oti_adagrad_update(float *p, float *h, const float *g, int64_t n, float lr, float wd,
                        float eps) {
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
@@ -52,7 +52,7 @@ void ot_adagrad_update(float *p, float *h, const float *g, int64_t n, float lr, 
     }
 }
 
-void ot_rmsprop_update(float *p, float *s, const float *g, int64_t n, float lr, float wd,
+void oti_rmsprop_update(float *p, float *s, const float *g, int64_t n, float lr, float wd,
                        float alpha, float one_minus_alpha, float eps) {
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
@@ -61,7 +61,7 @@ void ot_rmsprop_update(float *p, float *s, const float *g, int64_t n, float lr, 
     }
 }
 
-void ot_rmsprop_momentum_update(float *p, float *s, float *b, const float *g, int64_t n,
+void oti_rmsprop_momentum_update(float *p, float *s, float *b, const float *g, int64_t n,
                                 float lr, float wd, float alpha, float one_minus_alpha,
                                 float eps, float momentum) {
     for (int64_t i = 0; i < n; i++) {
@@ -72,7 +72,7 @@ void ot_rmsprop_momentum_update(float *p, float *s, float *b, const float *g, in
     }
 }
 
-void ot_adam_update(float *p, float *m, float *v, const float *g, int64_t n,
+void oti_adam_update(float *p, float *m, float *v, const float *g, int64_t n,
                     const ot_adam_coeffs *c) {
     /* Locals, so the compiler knows the stores to p/m/v cannot change them. */
     const float step_size = c->step_size, denom_scale = c->denom_scale, eps = c->eps;
@@ -129,7 +129,7 @@ static void ftrl_pow_update(float *p, float *n_acc, float *z, const float *g, in
     }
 }
 
-void ot_ftrl_update(float *p, float *n_acc, float *z, const float *g, int64_t n, float lr,
+void oti_ftrl_update(float *p, float *n_acc, float *z, const float *g, int64_t n, float lr,
                     float wd, float l1, float l2, float lr_power) {
     if (lr_power == -0.5f) ftrl_sqrt_update(p, n_acc, z, g, n, lr, wd, l1, 2.0f * l2);
     else ftrl_pow_update(p, n_acc, z, g, n, lr, wd, l1, 2.0f * l2, lr_power);

@@ -15,28 +15,28 @@
  * parsed from text. Frameworks compute coefficients such as 1 - alpha in double from the
  * typed value; from the float alone 1 - 0.99f is 0.0099999905, not 0.01, which moves
  * RMSprop's trajectory by ~1e-6 relative. Callers compute such coefficients from this. */
-double ot_typed_value(float x);
+double oti_typed_value(float x);
 
 /* p -= lr * g'. */
-void ot_sgd_update(float *p, const float *g, int64_t n, float lr, float wd);
+void oti_sgd_update(float *p, const float *g, int64_t n, float lr, float wd);
 
 /* v = momentum * v + grad_scale * g';
  * standard: p -= lr * v;  nesterov: p -= lr * (g' + momentum * v).
  * PyTorch SGD (dampening 0) is grad_scale 1 with v starting at 0, so the first step leaves
  * v = g'. ONNX Momentum passes grad_scale = beta, or 1 on its first update (T == 0). */
-void ot_momentum_update(float *p, float *v, const float *g, int64_t n, float lr, float wd,
+void oti_momentum_update(float *p, float *v, const float *g, int64_t n, float lr, float wd,
                         float momentum, float grad_scale, int nesterov);
 
 /* h += g'^2;  p -= lr * g' / (sqrt(h) + eps). lr is already decayed by the caller. */
-void ot_adagrad_update(float *p, float *h, const float *g, int64_t n, float lr, float wd,
+void oti_adagrad_update(float *p, float *h, const float *g, int64_t n, float lr, float wd,
                        float eps);
 
 /* PyTorch RMSprop (not centered): s = alpha * s + one_minus_alpha * g'^2;
  * p -= lr * g' / (sqrt(s) + eps). */
-void ot_rmsprop_update(float *p, float *s, const float *g, int64_t n, float lr, float wd,
+void oti_rmsprop_update(float *p, float *s, const float *g, int64_t n, float lr, float wd,
                        float alpha, float one_minus_alpha, float eps);
 /* The same with momentum: b = momentum * b + g' / (sqrt(s) + eps);  p -= lr * b. */
-void ot_rmsprop_momentum_update(float *p, float *s, float *b, const float *g, int64_t n,
+void oti_rmsprop_momentum_update(float *p, float *s, float *b, const float *g, int64_t n,
                                 float lr, float wd, float alpha, float one_minus_alpha,
                                 float eps, float momentum);
 
@@ -55,7 +55,7 @@ typedef struct ot_adam_coeffs {
     float beta1, one_minus_beta1, beta2, one_minus_beta2;
     float wd, pre_scale, post_scale;
 } ot_adam_coeffs;
-void ot_adam_update(float *p, float *m, float *v, const float *g, int64_t n,
+void oti_adam_update(float *p, float *m, float *v, const float *g, int64_t n,
                     const ot_adam_coeffs *c);
 
 /* TensorFlow's FTRL-Proximal (ApplyFtrl, no l2_shrinkage), with n the accumulator and z the
@@ -65,7 +65,7 @@ void ot_adam_update(float *p, float *m, float *v, const float *g, int64_t n,
  *   p     = |z| > l1 ? (sign(z) * l1 - z) / (n_new^(-lr_power) / lr + 2 * l2) : 0
  *   n     = n_new
  * lr_power == -0.5 (the default) uses sqrt, as TensorFlow's kernel does. */
-void ot_ftrl_update(float *p, float *n_acc, float *z, const float *g, int64_t n, float lr,
+void oti_ftrl_update(float *p, float *n_acc, float *z, const float *g, int64_t n, float lr,
                     float wd, float l1, float l2, float lr_power);
 
 #endif

@@ -1,4 +1,4 @@
-/* ot_panel_gemm: a 6 x 16 register-blocked kernel (twelve 8-float accumulators, the B row
+/* oti_panel_gemm: a 6 x 16 register-blocked kernel (twelve 8-float accumulators, the B row
  * in two registers, one broadcast of A at a time), with AVX2/FMA intrinsics where the build
  * targets them and the same arithmetic in plain C elsewhere. */
 #include "panel_gemm.h"
@@ -65,7 +65,7 @@ static void block_6x16(int rows, int64_t kn, const float *restrict ap, const flo
 
 #endif
 
-void ot_panel_gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
+void oti_panel_gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
                    float *c, int64_t ldc, int accumulate) {
     for (int64_t i = 0; i < m; i += OT_PANEL_ROWS) {
         int rows = m - i < OT_PANEL_ROWS ? (int)(m - i) : OT_PANEL_ROWS;

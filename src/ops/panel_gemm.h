@@ -36,7 +36,7 @@ static inline int64_t ot_panel_floats(int64_t m, int64_t k) {
  * B and C row-major with row strides ldb and ldc; n a multiple of OT_PANEL_COLS. Each
  * element is summed over k in order from 0 (one rounding per multiply-add), so results
  * do not depend on how callers split the rows or columns. Single-threaded. */
-void ot_panel_gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
+void oti_panel_gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
                    float *c, int64_t ldc, int accumulate);
 
 #endif

@@ -40,13 +40,13 @@ typedef struct window_range {
 
 static ot_status parse_auto_pad(const ot_layer *l, auto_pad_kind *out) {
     const char *s;
-    OT_TRY(ot_attr_get_string(l, "auto_pad", "NOTSET", &s));
+    OT_TRY(oti_attr_get_string(l, "auto_pad", "NOTSET", &s));
     if (!strcmp(s, "NOTSET") || !*s) *out = AUTO_PAD_NOTSET;
     else if (!strcmp(s, "VALID")) *out = AUTO_PAD_VALID;
     else if (!strcmp(s, "SAME_UPPER")) *out = AUTO_PAD_SAME_UPPER;
     else if (!strcmp(s, "SAME_LOWER")) *out = AUTO_PAD_SAME_LOWER;
     else
-        return ot_node_fail(l, OT_ERR_INVALID,
+        return oti_node_fail(l, OT_ERR_INVALID,
                             "auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, not '%s'", s);
     return OT_OK;
 }
@@ -55,17 +55,17 @@ static ot_status parse_auto_pad(const ot_layer *l, auto_pad_kind *out) {
 static ot_status parse_positive_ints(const ot_layer *l, const char *name, int expected,
                                      int64_t *out) {
     int count;
-    OT_TRY(ot_attr_get_ints(l, name, out, expected, &count));
+    OT_TRY(oti_attr_get_ints(l, name, out, expected, &count));
     if (count < 0) {
         for (int d = 0; d < expected; d++) out[d] = 1;
         return OT_OK;
     }
     if (count != expected)
-        return ot_node_fail(l, OT_ERR_INVALID, "%s has %d values, kernel_shape has %d", name,
+        return oti_node_fail(l, OT_ERR_INVALID, "%s has %d values, kernel_shape has %d", name,
                             count, expected);
     for (int d = 0; d < expected; d++)
         if (out[d] <= 0)
-            return ot_node_fail(l, OT_ERR_INVALID, "%s[%d] is %lld; it must be positive", name, d,
+            return oti_node_fail(l, OT_ERR_INVALID, "%s[%d] is %lld; it must be positive", name, d,
                                 (long long)out[d]);
     return OT_OK;
 }
@@ -73,26 +73,26 @@ static ot_status parse_positive_ints(const ot_layer *l, const char *name, int ex
 static ot_status parse_pads(const ot_layer *l, int nd, int64_t *pads) {
     int count;
     memset(pads, 0, sizeof(int64_t) * 2 * POOL_MAX_SPATIAL);
-    OT_TRY(ot_attr_get_ints(l, "pads", pads, 2 * POOL_MAX_SPATIAL, &count));
+    OT_TRY(oti_attr_get_ints(l, "pads", pads, 2 * POOL_MAX_SPATIAL, &count));
     if (count < 0) return OT_OK;
     if (count != 2 * nd)
-        return ot_node_fail(l, OT_ERR_INVALID, "pads has %d values; it needs 2 per spatial dim (%d)",
+        return oti_node_fail(l, OT_ERR_INVALID, "pads has %d values; it needs 2 per spatial dim (%d)",
                             count, 2 * nd);
     for (int d = 0; d < 2 * nd; d++)
         if (pads[d] < 0)
-            return ot_node_fail(l, OT_ERR_INVALID, "pads[%d] is %lld; pads must not be negative", d,
+            return oti_node_fail(l, OT_ERR_INVALID, "pads[%d] is %lld; pads must not be negative", d,
                                 (long long)pads[d]);
     return OT_OK;
 }
 
 static ot_status parse_windowed(const ot_layer *l, pool_params *p) {
     int nd;
-    OT_TRY(ot_attr_get_ints(l, "kernel_shape", p->kernel, POOL_MAX_SPATIAL, &nd));
-    if (nd < 0) return ot_node_fail(l, OT_ERR_INVALID, "kernel_shape is required");
-    if (nd == 0) return ot_node_fail(l, OT_ERR_INVALID, "kernel_shape is empty");
+    OT_TRY(oti_attr_get_ints(l, "kernel_shape", p->kernel, POOL_MAX_SPATIAL, &nd));
+    if (nd < 0) return oti_node_fail(l, OT_ERR_INVALID, "kernel_shape is required");
+    if (nd == 0) return oti_node_fail(l, OT_ERR_INVALID, "kernel_shape is empty");
     for (int d = 0; d < nd; d++)
         if (p->kernel[d] <= 0)
-            return ot_node_fail(l, OT_ERR_INVALID, "kernel_shape[%d] is %lld; it must be positive",
+            return oti_node_fail(l, OT_ERR_INVALID, "kernel_shape[%d] is %lld; it must be positive",
                                 d, (long long)p->kernel[d]);
     p->nd = nd;
     OT_TRY(parse_positive_ints(l, "strides", nd, p->strides));
@@ -100,13 +100,13 @@ static ot_status parse_windowed(const ot_layer *l, pool_params *p) {
     OT_TRY(parse_pads(l, nd, p->pads));
     OT_TRY(parse_auto_pad(l, &p->auto_pad));
     int64_t v;
-    OT_TRY(ot_attr_get_int(l, "ceil_mode", 0, &v));
+    OT_TRY(oti_attr_get_int(l, "ceil_mode", 0, &v));
     p->ceil_mode = v != 0;
-    OT_TRY(ot_attr_get_int(l, "count_include_pad", 0, &v));
+    OT_TRY(oti_attr_get_int(l, "count_include_pad", 0, &v));
     p->count_include_pad = v != 0;
-    OT_TRY(ot_attr_get_int(l, "storage_order", 0, &v));
+    OT_TRY(oti_attr_get_int(l, "storage_order", 0, &v));
     if (v != 0 && v != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "storage_order must be 0 (row major) or 1 "
+        return oti_node_fail(l, OT_ERR_INVALID, "storage_order must be 0 (row major) or 1 "
                             "(column major), not %lld", (long long)v);
     p->storage_order = (int)v;
     return OT_OK;
@@ -409,15 +409,15 @@ static void max_pool_forward_2d(float *y, int64_t *argmax, const float *x, const
                                 window_range *ranges) {
     fill_ranges_2d(g, ranges);
     max_pool_2d_job job = {y, argmax, x, g, ranges};
-    ot_parallel_ranges(g->pool, g->planes, pool_plane_grain(g), max_pool_2d_planes, &job);
+    oti_parallel_ranges(g->pool, g->planes, pool_plane_grain(g), max_pool_2d_planes, &job);
 }
 
 /* y (planes, out_size), argmax (planes, out_size) flat input indices or -1 for windows with
  * no input element, from x (planes, in_size). */
 static void max_pool_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g,
                              window_range *ranges) {
-    if (pool_is_plain_2x2_stride_2(g)) {
-        max_pool_2x2_forward(y, argmax, x, g);
+    if (oti_pool_is_plain_2x2_stride_2(g)) {
+        oti_max_pool_2x2_forward(y, argmax, x, g);
         return;
     }
     if (g->nd == 2) {
@@ -586,10 +586,10 @@ static ot_status backward_pool(ot_node_ctx *c) {
     {.name = op_name, .since_version = 1, .params_size = sizeof(pool_params), .parse = parse_pool, \
      .infer = infer_pool, .forward = forward_pool, .backward = backward_pool}
 
-const ot_op ot_ops_pool[] = {
+const ot_op oti_ops_pool[] = {
     POOL_ROW("MaxPool"),
     POOL_ROW("AveragePool"),
     POOL_ROW("GlobalMaxPool"),
     POOL_ROW("GlobalAveragePool"),
 };
-const ot_op_family ot_family_pool = {ot_ops_pool, OT_COUNT(ot_ops_pool)};
+const ot_op_family oti_family_pool = {oti_ops_pool, OT_COUNT(oti_ops_pool)};

@@ -6,7 +6,7 @@
 #include "pool_internal.h"
 #include "vec.h"
 
-int pool_is_plain_2x2_stride_2(const pool_geometry *g) {
+int oti_pool_is_plain_2x2_stride_2(const pool_geometry *g) {
     if (g->nd != 2) return 0;
     for (int d = 0; d < 2; d++)
         if (g->kernel[d] != 2 || g->stride[d] != 2 || g->dilation[d] != 1 || g->pad_begin[d] != 0 ||
@@ -101,8 +101,8 @@ static void max_pool_2x2_values_planes(int64_t begin, int64_t end, int part, voi
         }
 }
 
-void max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g) {
+void oti_max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g) {
     max_pool_job job = {y, argmax, x, g};
     ot_range_fn planes = argmax ? max_pool_2x2_planes : max_pool_2x2_values_planes;
-    ot_parallel_ranges(g->pool, g->planes, pool_plane_grain(g), planes, &job);
+    oti_parallel_ranges(g->pool, g->planes, pool_plane_grain(g), planes, &job);
 }

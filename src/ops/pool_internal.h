@@ -27,10 +27,10 @@ static inline int64_t pool_plane_grain(const pool_geometry *g) {
 }
 
 /* 2x2 windows at stride 2, no padding or dilation, every window inside the input. */
-int pool_is_plain_2x2_stride_2(const pool_geometry *g);
+int oti_pool_is_plain_2x2_stride_2(const pool_geometry *g);
 /* y (planes, out_size) = the windows' maxima; argmax (same layout) their flat input indices,
  * or NULL when no positions are wanted (inference). Same choice as the general loops: a
  * larger value or a NaN takes over, ties keep the first in row-major window order. */
-void max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g);
+void oti_max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g);
 
 #endif

@@ -45,23 +45,23 @@ static ot_status parse_reduce(const ot_layer *l, void *params) {
     reduce_params *p = params;
     memset(p, 0, sizeof *p);
     int op = reduce_index(l->op_type);
-    if (op < 0) return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not a reduction");
+    if (op < 0) return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not a reduction");
     p->kind = reduce_ops[op].kind;
     p->axes_from_input = l->opset >= reduce_ops[op].axes_input_since;
     int64_t keepdims, noop;
-    OT_TRY(ot_attr_get_int(l, "keepdims", 1, &keepdims));
-    OT_TRY(ot_attr_get_int(l, "noop_with_empty_axes", 0, &noop));
+    OT_TRY(oti_attr_get_int(l, "keepdims", 1, &keepdims));
+    OT_TRY(oti_attr_get_int(l, "noop_with_empty_axes", 0, &noop));
     if (keepdims != 0 && keepdims != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "keepdims must be 0 or 1, not %lld", (long long)keepdims);
+        return oti_node_fail(l, OT_ERR_INVALID, "keepdims must be 0 or 1, not %lld", (long long)keepdims);
     if (noop != 0 && noop != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "noop_with_empty_axes must be 0 or 1, not %lld",
+        return oti_node_fail(l, OT_ERR_INVALID, "noop_with_empty_axes must be 0 or 1, not %lld",
                             (long long)noop);
     p->keepdims = (int)keepdims;
     p->noop_with_empty_axes = (int)noop;
     int count;
-    OT_TRY(ot_attr_get_ints(l, "axes", p->axes, OT_MAX_DIMS, &count));
+    OT_TRY(oti_attr_get_ints(l, "axes", p->axes, OT_MAX_DIMS, &count));
     if (count >= 0 && p->axes_from_input)
-        return ot_node_fail(l, OT_ERR_INVALID, "axes is an input from opset %d, not an attribute",
+        return oti_node_fail(l, OT_ERR_INVALID, "axes is an input from opset %d, not an attribute",
                             reduce_ops[op].axes_input_since);
     p->n_axes = count > 0 ? count : 0;
     return OT_OK;
@@ -81,7 +81,7 @@ static ot_status reduced_dims(const ot_node_ctx *c, int planning, unsigned char 
                       ot_dtype_name(axes_input->dtype), axes_input->ndim);
         n_axes = ot_tensor_numel(axes_input);
         if (n_axes > 0 && planning && !c->in_known[1])
-            return ot_node_fail(c->layer, OT_ERR_UNSUPPORTED,
+            return oti_node_fail(c->layer, OT_ERR_UNSUPPORTED,
                                 "input 'axes' must be known when the plan is built (an initializer, a "
                                 "Constant, or computed from shapes); data-dependent axes are not supported");
         axes = axes_input->data;
@@ -89,7 +89,7 @@ static ot_status reduced_dims(const ot_node_ctx *c, int planning, unsigned char 
     *noop = n_axes == 0 && p->noop_with_empty_axes;
     memset(mask, n_axes == 0 && !*noop, OT_MAX_DIMS);
     for (int64_t k = 0; k < n_axes; k++) {
-        int axis = ot_normalize_axis(axes[k], rank);
+        int axis = oti_normalize_axis(axes[k], rank);
         OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for an input of rank %d",
                       (long long)axes[k], rank);
         OT_NODE_CHECK(c, !mask[axis], "axis %lld is repeated", (long long)axes[k]);
@@ -148,7 +148,7 @@ static ot_status reduce_walk_init(const ot_node_ctx *c, reduce_walk *w) {
     kept.ndim = x->ndim;
     kept_dims(x, mask, kept.dims);
     const ot_tensor *operands[1] = {&kept};
-    ot_bcast_init(&w->bc, 1, operands, x);
+    oti_bcast_init(&w->bc, 1, operands, x);
     w->s = w->bc.strides[0][w->bc.ndim - 1];
     int64_t n_out = ot_tensor_numel(c->out[0]);
     w->count = n_out ? ot_tensor_numel(x) / n_out : 0;
@@ -162,7 +162,7 @@ static ot_status reduce_walk_init(const ot_node_ctx *c, reduce_walk *w) {
 static void sum_rows_f32(const reduce_walk *w, double *acc, const float *x, int square) {
     int64_t off[1], n = w->bc.row_len;
     for (int64_t r = 0; r < w->bc.rows; r++) {
-        const float *row = x + ot_bcast_row(&w->bc, r, off);
+        const float *row = x + oti_bcast_row(&w->bc, r, off);
         double *a = acc + off[0];
         if (w->s && square) for (int64_t j = 0; j < n; j++) a[j] += (double)row[j] * row[j];
         else if (w->s) for (int64_t j = 0; j < n; j++) a[j] += row[j];
@@ -173,7 +173,7 @@ static void sum_rows_f32(const reduce_walk *w, double *acc, const float *x, int 
 static void extreme_rows_f32(const reduce_walk *w, float *y, const float *x, int is_max) {
     int64_t off[1], n = w->bc.row_len;
     for (int64_t r = 0; r < w->bc.rows; r++) {
-        const float *row = x + ot_bcast_row(&w->bc, r, off);
+        const float *row = x + oti_bcast_row(&w->bc, r, off);
         float *o = y + off[0];
         if (w->s && is_max) for (int64_t j = 0; j < n; j++) o[j] = MAX_NAN(o[j], row[j]);
         else if (w->s) for (int64_t j = 0; j < n; j++) o[j] = MIN_NAN(o[j], row[j]);
@@ -186,7 +186,7 @@ static void extreme_rows_f32(const reduce_walk *w, float *y, const float *x, int
 static void reduce_rows_i64(const reduce_walk *w, reduce_kind kind, int64_t *y, const int64_t *x) {
     int64_t off[1], n = w->bc.row_len;
     for (int64_t r = 0; r < w->bc.rows; r++) {
-        const int64_t *row = x + ot_bcast_row(&w->bc, r, off);
+        const int64_t *row = x + oti_bcast_row(&w->bc, r, off);
         for (int64_t j = 0; j < n; j++) {
             int64_t *o = y + off[0] + j * w->s, v = row[j];
             switch (kind) {
@@ -262,7 +262,7 @@ static void count_ties(const reduce_walk *w, float *ties, int64_t n_out, const f
     memset(ties, 0, sizeof(float) * (size_t)n_out);
     int64_t off[1], n = w->bc.row_len;
     for (int64_t r = 0; r < w->bc.rows; r++) {
-        const float *row = x + ot_bcast_row(&w->bc, r, off);
+        const float *row = x + oti_bcast_row(&w->bc, r, off);
         float *t = ties + off[0];
         const float *yr = y + off[0];
         if (w->s) {
@@ -292,7 +292,7 @@ static ot_status backward_reduce(ot_node_ctx *c) {
     float inv_count = w.count ? 1.0f / (float)w.count : 0.0f;
     int64_t off[1], n = w.bc.row_len, s = w.s;
     for (int64_t r = 0; r < w.bc.rows; r++) {
-        int64_t i0 = ot_bcast_row(&w.bc, r, off);
+        int64_t i0 = oti_bcast_row(&w.bc, r, off);
         const float *xr = x + i0, *gr = g + off[0], *yr = y + off[0];
         float *d = dx + i0;
         switch (p->kind) {
@@ -321,7 +321,7 @@ static ot_status backward_reduce(ot_node_ctx *c) {
 
 /* Input 1 (axes, from opset 13/18) is a constant: no gradient. The rows at 13/18 mark where
  * axes move from the attribute to the input (parse reads l->opset). */
-const ot_op ot_ops_reduce[] = {
+const ot_op oti_ops_reduce[] = {
     REDUCE("ReduceSum", 1),       REDUCE("ReduceSum", 13),
     REDUCE("ReduceMean", 1),      REDUCE("ReduceMean", 18),
     REDUCE("ReduceMax", 1),       REDUCE("ReduceMax", 18),
@@ -329,4 +329,4 @@ const ot_op ot_ops_reduce[] = {
     REDUCE("ReduceL2", 1),        REDUCE("ReduceL2", 18),
     REDUCE("ReduceSumSquare", 1), REDUCE("ReduceSumSquare", 18),
 };
-const ot_op_family ot_family_reduce = {ot_ops_reduce, OT_COUNT(ot_ops_reduce)};
+const ot_op_family oti_family_reduce = {oti_ops_reduce, OT_COUNT(oti_ops_reduce)};

@@ -6,7 +6,7 @@
 
 /* Every family, fixed at compile time. */
 static const ot_op_family *const all_families[] = {
-#define OT_FAMILY(name) &ot_family_##name,
+#define OT_FAMILY(name) &oti_family_##name,
     OT_FAMILY_LIST
 #undef OT_FAMILY
 };
@@ -20,7 +20,7 @@ static int same_domain(const char *a, const char *b) {
     return strcmp(a, b) == 0;
 }
 
-const ot_op *ot_op_lookup(const char *domain, const char *name, int opset, int *known_name) {
+const ot_op *oti_op_lookup(const char *domain, const char *name, int opset, int *known_name) {
     const ot_op *best = NULL;
     if (known_name) *known_name = 0;
     for (int f = 0; f < FAMILY_COUNT; f++) {
@@ -35,13 +35,13 @@ const ot_op *ot_op_lookup(const char *domain, const char *name, int opset, int *
     return best;
 }
 
-int ot_op_count(void) {
+int oti_op_count(void) {
     int total = 0;
     for (int f = 0; f < FAMILY_COUNT; f++) total += all_families[f]->count;
     return total;
 }
 
-const ot_op *ot_op_at(int i) {
+const ot_op *oti_op_at(int i) {
     for (int f = 0; f < FAMILY_COUNT; f++) {
         if (i < all_families[f]->count) return &all_families[f]->ops[i];
         i -= all_families[f]->count;
@@ -49,16 +49,16 @@ const ot_op *ot_op_at(int i) {
     return NULL;
 }
 
-ot_input_role ot_op_input_role(const ot_op *op, int slot) {
+ot_input_role oti_op_input_role(const ot_op *op, int slot) {
     if (!op || slot < 0) return OT_ROLE_DATA;
     return slot < OT_OP_DESCRIBED_INPUTS ? op->inputs[slot] : op->other_inputs;
 }
 
-int ot_role_is_trained(ot_input_role role) {
+int oti_role_is_trained(ot_input_role role) {
     return role != OT_ROLE_CONSTANT && role != OT_ROLE_RUNNING_MEAN && role != OT_ROLE_RUNNING_VAR;
 }
 
-const char *ot_role_keras_name(ot_input_role role) {
+const char *oti_role_keras_name(ot_input_role role) {
     switch (role) {
     case OT_ROLE_KERNEL: return "kernel";
     case OT_ROLE_BIAS: return "bias";

@@ -7,7 +7,7 @@
 #include "core/util.h"
 #include "shape_internal.h"
 
-void ot_shape_strides(int ndim, const int64_t *dims, int64_t *strides) {
+void oti_shape_strides(int ndim, const int64_t *dims, int64_t *strides) {
     int64_t stride = 1;
     for (int d = ndim - 1; d >= 0; d--) {
         strides[d] = stride;
@@ -77,7 +77,7 @@ static int64_t outer_rows(const strided_walk *w) {
         for (int64_t j = 0; j < n; j++) o[j * ds] = i[j * ss];                                 \
     } while (0)
 
-void ot_shape_copy(void *dst, const int64_t *dst_strides, int64_t dst_offset, const void *src,
+void oti_shape_copy(void *dst, const int64_t *dst_strides, int64_t dst_offset, const void *src,
                    const int64_t *src_strides, int64_t src_offset, int ndim, const int64_t *dims,
                    size_t elem_size) {
     strided_walk w;
@@ -105,7 +105,7 @@ void ot_shape_copy(void *dst, const int64_t *dst_strides, int64_t dst_offset, co
     }
 }
 
-void ot_shape_accumulate(float *dst, const int64_t *dst_strides, int64_t dst_offset,
+void oti_shape_accumulate(float *dst, const int64_t *dst_strides, int64_t dst_offset,
                          const float *src, const int64_t *src_strides, int64_t src_offset,
                          int ndim, const int64_t *dims) {
     strided_walk w;
@@ -127,12 +127,12 @@ void ot_shape_accumulate(float *dst, const int64_t *dst_strides, int64_t dst_off
     }
 }
 
-int64_t ot_shape_int_at(const ot_tensor *t, int64_t i) {
+int64_t oti_shape_int_at(const ot_tensor *t, int64_t i) {
     return t->dtype == OT_INT32 ? (int64_t)((const int32_t *)t->data)[i]
                                 : ((const int64_t *)t->data)[i];
 }
 
-ot_status ot_shape_known_ints(const ot_node_ctx *c, int k, const char *what, int64_t *out,
+ot_status oti_shape_known_ints(const ot_node_ctx *c, int k, const char *what, int64_t *out,
                               int capacity, int *count) {
     OT_NODE_CHECK(c, k < c->n_in && c->in[k], "needs input %d (%s)", k, what);
     const ot_tensor *t = c->in[k];
@@ -146,15 +146,15 @@ ot_status ot_shape_known_ints(const ot_node_ctx *c, int k, const char *what, int
     int64_t n = ot_tensor_numel(t);
     OT_NODE_CHECK(c, n >= 0 && n <= capacity, "%s has %lld values, at most %d are supported",
                   what, (long long)n, capacity);
-    for (int64_t i = 0; i < n; i++) out[i] = ot_shape_int_at(t, i);
+    for (int64_t i = 0; i < n; i++) out[i] = oti_shape_int_at(t, i);
     *count = (int)n;
     return OT_OK;
 }
 
-ot_status ot_shape_normalize_axes(const ot_node_ctx *c, const int64_t *axes, int n, int rank,
+ot_status oti_shape_normalize_axes(const ot_node_ctx *c, const int64_t *axes, int n, int rank,
                                   int *out) {
     for (int i = 0; i < n; i++) {
-        out[i] = ot_normalize_axis(axes[i], rank);
+        out[i] = oti_normalize_axis(axes[i], rank);
         OT_NODE_CHECK(c, out[i] >= 0, "axis %lld is out of range for rank %d", (long long)axes[i],
                       rank);
         for (int j = 0; j < i; j++)
@@ -163,7 +163,7 @@ ot_status ot_shape_normalize_axes(const ot_node_ctx *c, const int64_t *axes, int
     return OT_OK;
 }
 
-ot_status ot_shape_check_data(const ot_node_ctx *c) {
+ot_status oti_shape_check_data(const ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs a data input");
     OT_NODE_CHECK(c, ot_dtype_size(c->in[0]->dtype) > 0, "input has dtype %s, which has no fixed size",
                   ot_dtype_name(c->in[0]->dtype));
@@ -174,27 +174,27 @@ ot_status ot_shape_check_data(const ot_node_ctx *c) {
  * trained; Gather's data input is an embedding table. */
 #define SHAPE_OP(op_name, since, params, parse_fn, fn, ...)                                    \
     {.name = op_name, .since_version = since, .params_size = params, .parse = parse_fn,          \
-     .infer = ot_shape_infer_##fn, .forward = ot_shape_forward_##fn,                             \
-     .backward = ot_shape_backward_##fn, .inputs = {__VA_ARGS__}}
+     .infer = oti_shape_infer_##fn, .forward = oti_shape_forward_##fn,                             \
+     .backward = oti_shape_backward_##fn, .inputs = {__VA_ARGS__}}
 #define C OT_ROLE_CONSTANT
 
-const ot_op ot_ops_shape[] = {
+const ot_op oti_ops_shape[] = {
     {.name = "Shape", .since_version = 1, .params_size = sizeof(ot_shape_axes_params),
-     .parse = ot_shape_parse_shape, .infer = ot_shape_infer_shape, .forward = ot_shape_forward_shape,
+     .parse = oti_shape_parse_shape, .infer = oti_shape_infer_shape, .forward = oti_shape_forward_shape,
      .flags = OT_OP_SHAPE_ONLY},
-    SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), ot_shape_parse_reshape, reshape, [1] = C),
-    SHAPE_OP("Flatten", 1, sizeof(ot_shape_axes_params), ot_shape_parse_flatten, flatten, 0),
-    SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, squeeze, [1] = C),
-    SHAPE_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), ot_shape_parse_squeeze, unsqueeze, [1] = C),
-    SHAPE_OP("Transpose", 1, sizeof(ot_shape_transpose_params), ot_shape_parse_transpose, transpose, 0),
+    SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), oti_shape_parse_reshape, reshape, [1] = C),
+    SHAPE_OP("Flatten", 1, sizeof(ot_shape_axes_params), oti_shape_parse_flatten, flatten, 0),
+    SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, squeeze, [1] = C),
+    SHAPE_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, unsqueeze, [1] = C),
+    SHAPE_OP("Transpose", 1, sizeof(ot_shape_transpose_params), oti_shape_parse_transpose, transpose, 0),
     SHAPE_OP("Expand", 8, 0, NULL, expand, [1] = C),
     SHAPE_OP("Tile", 6, 0, NULL, tile, [1] = C),
-    SHAPE_OP("Concat", 1, sizeof(ot_shape_concat_params), ot_shape_parse_concat, concat, 0),
-    SHAPE_OP("Split", 1, sizeof(ot_shape_split_params), ot_shape_parse_split, split, [1] = C),
-    SHAPE_OP("Slice", 1, sizeof(ot_shape_slice_params), ot_shape_parse_slice, slice, [1] = C, C, C, C),
-    SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), ot_shape_parse_gather, gather,
+    SHAPE_OP("Concat", 1, sizeof(ot_shape_concat_params), oti_shape_parse_concat, concat, 0),
+    SHAPE_OP("Split", 1, sizeof(ot_shape_split_params), oti_shape_parse_split, split, [1] = C),
+    SHAPE_OP("Slice", 1, sizeof(ot_shape_slice_params), oti_shape_parse_slice, slice, [1] = C, C, C, C),
+    SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), oti_shape_parse_gather, gather,
              OT_ROLE_EMBEDDING, C),
-    SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), ot_shape_parse_pad, pad, [1] = C, C, C),
+    SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), oti_shape_parse_pad, pad, [1] = C, C, C),
 };
 #undef C
-const ot_op_family ot_family_shape = {ot_ops_shape, OT_COUNT(ot_ops_shape)};
+const ot_op_family oti_family_shape = {oti_ops_shape, OT_COUNT(oti_ops_shape)};

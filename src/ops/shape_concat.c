@@ -10,49 +10,49 @@
 static void copy_box(void *whole, const ot_tensor *whole_t, const ot_tensor *part_t, void *part,
                      int axis, int64_t offset, int into_whole) {
     int64_t whole_strides[OT_MAX_DIMS], part_strides[OT_MAX_DIMS];
-    ot_shape_strides(whole_t->ndim, whole_t->dims, whole_strides);
-    ot_shape_strides(part_t->ndim, part_t->dims, part_strides);
+    oti_shape_strides(whole_t->ndim, whole_t->dims, whole_strides);
+    oti_shape_strides(part_t->ndim, part_t->dims, part_strides);
     int64_t at = offset * whole_strides[axis];
     size_t elem = ot_dtype_size(whole_t->dtype);
     if (into_whole)
-        ot_shape_copy(whole, whole_strides, at, part, part_strides, 0, part_t->ndim, part_t->dims, elem);
+        oti_shape_copy(whole, whole_strides, at, part, part_strides, 0, part_t->ndim, part_t->dims, elem);
     else
-        ot_shape_copy(part, part_strides, 0, whole, whole_strides, at, part_t->ndim, part_t->dims, elem);
+        oti_shape_copy(part, part_strides, 0, whole, whole_strides, at, part_t->ndim, part_t->dims, elem);
 }
 
 /* part_grad += whole_grad's box, or whole_grad's box += part_grad. */
 static void add_box(float *whole, const ot_tensor *whole_t, const ot_tensor *part_t, float *part,
                     int axis, int64_t offset, int into_whole) {
     int64_t whole_strides[OT_MAX_DIMS], part_strides[OT_MAX_DIMS];
-    ot_shape_strides(whole_t->ndim, whole_t->dims, whole_strides);
-    ot_shape_strides(part_t->ndim, part_t->dims, part_strides);
+    oti_shape_strides(whole_t->ndim, whole_t->dims, whole_strides);
+    oti_shape_strides(part_t->ndim, part_t->dims, part_strides);
     int64_t at = offset * whole_strides[axis];
     if (into_whole)
-        ot_shape_accumulate(whole, whole_strides, at, part, part_strides, 0, part_t->ndim, part_t->dims);
+        oti_shape_accumulate(whole, whole_strides, at, part, part_strides, 0, part_t->ndim, part_t->dims);
     else
-        ot_shape_accumulate(part, part_strides, 0, whole, whole_strides, at, part_t->ndim, part_t->dims);
+        oti_shape_accumulate(part, part_strides, 0, whole, whole_strides, at, part_t->ndim, part_t->dims);
 }
 
 /* Concat --------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_concat(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_concat(const ot_layer *l, void *params) {
     ot_shape_concat_params *p = params;
     /* Opset 1 defaulted the axis to 1; from opset 4 it is required. */
     if (l->opset >= 4 && !ot_layer_find_attr(l, "axis"))
-        return ot_node_fail(l, OT_ERR_INVALID, "needs an 'axis' attribute");
-    return ot_attr_get_int(l, "axis", 1, &p->axis);
+        return oti_node_fail(l, OT_ERR_INVALID, "needs an 'axis' attribute");
+    return oti_attr_get_int(l, "axis", 1, &p->axis);
 }
 
 static int concat_axis(const ot_node_ctx *c) {
     const ot_shape_concat_params *p = c->params;
-    return ot_normalize_axis(p->axis, c->in[0]->ndim);
+    return oti_normalize_axis(p->axis, c->in[0]->ndim);
 }
 
-ot_status ot_shape_infer_concat(ot_node_ctx *c) {
+ot_status oti_shape_infer_concat(ot_node_ctx *c) {
     const ot_shape_concat_params *p = c->params;
     OT_NODE_CHECK(c, c->n_in >= 1, "needs at least one input");
     for (int k = 0; k < c->n_in; k++) OT_NODE_CHECK(c, c->in[k], "input %d is missing", k);
-    OT_TRY(ot_shape_check_data(c));
+    OT_TRY(oti_shape_check_data(c));
     const ot_tensor *first = c->in[0];
     int axis = concat_axis(c);
     OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for rank %d", (long long)p->axis, first->ndim);
@@ -75,7 +75,7 @@ ot_status ot_shape_infer_concat(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_forward_concat(ot_node_ctx *c) {
+ot_status oti_shape_forward_concat(ot_node_ctx *c) {
     int axis = concat_axis(c);
     int64_t offset = 0;
     for (int k = 0; k < c->n_in; k++) {
@@ -85,7 +85,7 @@ ot_status ot_shape_forward_concat(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_backward_concat(ot_node_ctx *c) {
+ot_status oti_shape_backward_concat(ot_node_ctx *c) {
     if (!c->dout[0]) return OT_OK;
     int axis = concat_axis(c);
     int64_t offset = 0;
@@ -98,17 +98,17 @@ ot_status ot_shape_backward_concat(ot_node_ctx *c) {
 
 /* Split ---------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_split(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_split(const ot_layer *l, void *params) {
     ot_shape_split_params *p = params;
-    OT_TRY(ot_attr_get_int(l, "axis", 0, &p->axis));
-    OT_TRY(ot_attr_get_int(l, "num_outputs", 0, &p->num_outputs));
+    OT_TRY(oti_attr_get_int(l, "axis", 0, &p->axis));
+    OT_TRY(oti_attr_get_int(l, "num_outputs", 0, &p->num_outputs));
     const ot_attr *split = ot_layer_find_attr(l, "split");
     if (split && split->type != OT_ATTR_INTS)
-        return ot_node_fail(l, OT_ERR_INVALID, "attribute 'split' should be a list of ints");
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute 'split' should be a list of ints");
     if (split && l->opset >= 13)
-        return ot_node_fail(l, OT_ERR_INVALID, "'split' is an input from opset 13, not an attribute");
+        return oti_node_fail(l, OT_ERR_INVALID, "'split' is an input from opset 13, not an attribute");
     if (p->num_outputs && p->num_outputs != l->n_outputs)
-        return ot_node_fail(l, OT_ERR_INVALID, "num_outputs is %lld, but the node has %d outputs",
+        return oti_node_fail(l, OT_ERR_INVALID, "num_outputs is %lld, but the node has %d outputs",
                             (long long)p->num_outputs, l->n_outputs);
     return OT_OK;
 }
@@ -125,7 +125,7 @@ static ot_status split_sizes(const ot_node_ctx *c, int axis, int64_t *sizes) {
         int n;
         n = from_input ? (int)OT_MIN(ot_tensor_numel(c->in[1]), INT32_MAX) : attr->count;
         OT_NODE_CHECK(c, n == n_out, "split has %d sizes, but the node has %d outputs", n, n_out);
-        if (from_input) OT_TRY(ot_shape_known_ints(c, 1, "split", sizes, n_out, &n));
+        if (from_input) OT_TRY(oti_shape_known_ints(c, 1, "split", sizes, n_out, &n));
         else memcpy(sizes, attr->ints, sizeof(int64_t) * (size_t)n);
         for (int k = 0; k < n; k++) {
             OT_NODE_CHECK(c, sizes[k] >= 0 && sizes[k] <= dim, "split size %lld is out of range",
@@ -151,17 +151,17 @@ static ot_status split_sizes(const ot_node_ctx *c, int axis, int64_t *sizes) {
 
 static int split_axis(const ot_node_ctx *c) {
     const ot_shape_split_params *p = c->params;
-    return ot_normalize_axis(p->axis, c->in[0]->ndim);
+    return oti_normalize_axis(p->axis, c->in[0]->ndim);
 }
 
-ot_status ot_shape_infer_split(ot_node_ctx *c) {
+ot_status oti_shape_infer_split(ot_node_ctx *c) {
     const ot_shape_split_params *p = c->params;
-    OT_TRY(ot_shape_check_data(c));
+    OT_TRY(oti_shape_check_data(c));
     OT_NODE_CHECK(c, c->n_out >= 1, "needs at least one output");
     const ot_tensor *x = c->in[0];
     int axis = split_axis(c);
     OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for rank %d", (long long)p->axis, x->ndim);
-    int64_t *sizes = ot_xmalloc(sizeof(int64_t) * (size_t)c->n_out);
+    int64_t *sizes = oti_xmalloc(sizeof(int64_t) * (size_t)c->n_out);
     ot_status status = split_sizes(c, axis, sizes);
     for (int k = 0; k < c->n_out && status == OT_OK; k++) {
         if (!c->out[k]) continue;
@@ -176,7 +176,7 @@ ot_status ot_shape_infer_split(ot_node_ctx *c) {
     return status;
 }
 
-ot_status ot_shape_forward_split(ot_node_ctx *c) {
+ot_status oti_shape_forward_split(ot_node_ctx *c) {
     int axis = split_axis(c);
     int64_t *sizes = c->workspace, offset = 0;
     OT_TRY(split_sizes(c, axis, sizes));
@@ -187,7 +187,7 @@ ot_status ot_shape_forward_split(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_backward_split(ot_node_ctx *c) {
+ot_status oti_shape_backward_split(ot_node_ctx *c) {
     if (!c->din[0]) return OT_OK;
     int axis = split_axis(c);
     int64_t *sizes = c->workspace, offset = 0;

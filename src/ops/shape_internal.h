@@ -10,53 +10,53 @@
 #define OT_SHAPE_MAX_WALK (2 * OT_MAX_DIMS)
 
 /* C-order element strides of a dense tensor. */
-void ot_shape_strides(int ndim, const int64_t *dims, int64_t *strides);
+void oti_shape_strides(int ndim, const int64_t *dims, int64_t *strides);
 
 /* dst[dst_offset + sum i_d * dst_strides[d]] = src[src_offset + sum i_d * src_strides[d]]
  * for every index i in dims (ndim <= OT_SHAPE_MAX_WALK). Strides and offsets in elements of
  * elem_size bytes; any dtype with a fixed size. */
-void ot_shape_copy(void *dst, const int64_t *dst_strides, int64_t dst_offset, const void *src,
+void oti_shape_copy(void *dst, const int64_t *dst_strides, int64_t dst_offset, const void *src,
                    const int64_t *src_strides, int64_t src_offset, int ndim, const int64_t *dims,
                    size_t elem_size);
 /* The same walk with dst[...] += src[...] on floats: the backward of every copy above.
  * Stride-0 destination dims (broadcast, tile) accumulate, as a gradient must. */
-void ot_shape_accumulate(float *dst, const int64_t *dst_strides, int64_t dst_offset,
+void oti_shape_accumulate(float *dst, const int64_t *dst_strides, int64_t dst_offset,
                          const float *src, const int64_t *src_strides, int64_t src_offset,
                          int ndim, const int64_t *dims);
 
 /* Reads input k (int64 or int32, a scalar or 1-D) that decides output shapes, so must be
  * known when the plan is built. At most `capacity` values; `what` names it in errors. */
-ot_status ot_shape_known_ints(const ot_node_ctx *c, int k, const char *what, int64_t *out,
+ot_status oti_shape_known_ints(const ot_node_ctx *c, int k, const char *what, int64_t *out,
                               int capacity, int *count);
 /* Element i of an int64 or int32 tensor. */
-int64_t ot_shape_int_at(const ot_tensor *t, int64_t i);
+int64_t oti_shape_int_at(const ot_tensor *t, int64_t i);
 /* Normalises n axes against rank into out; an axis out of [-rank, rank) or repeated is an
  * error naming the node. */
-ot_status ot_shape_normalize_axes(const ot_node_ctx *c, const int64_t *axes, int n, int rank,
+ot_status oti_shape_normalize_axes(const ot_node_ctx *c, const int64_t *axes, int n, int rank,
                                   int *out);
 /* Checks that input 0 exists and has a dtype with a fixed element size. */
-ot_status ot_shape_check_data(const ot_node_ctx *c);
+ot_status oti_shape_check_data(const ot_node_ctx *c);
 
 /* Ops, by file. Each op has parse (where it has attributes), infer, forward and backward. */
 #define OT_SHAPE_OP_FUNCS(name)                                                                \
-    ot_status ot_shape_infer_##name(ot_node_ctx *c);                                           \
-    ot_status ot_shape_forward_##name(ot_node_ctx *c);                                         \
-    ot_status ot_shape_backward_##name(ot_node_ctx *c);
+    ot_status oti_shape_infer_##name(ot_node_ctx *c);                                           \
+    ot_status oti_shape_forward_##name(ot_node_ctx *c);                                         \
+    ot_status oti_shape_backward_##name(ot_node_ctx *c);
 
 /* shape_view.c: ops that keep the data as it is and change only the shape. */
-ot_status ot_shape_parse_shape(const ot_layer *l, void *params);
-ot_status ot_shape_infer_shape(ot_node_ctx *c);
-ot_status ot_shape_forward_shape(ot_node_ctx *c);
-ot_status ot_shape_parse_reshape(const ot_layer *l, void *params);
-ot_status ot_shape_parse_flatten(const ot_layer *l, void *params);
-ot_status ot_shape_parse_squeeze(const ot_layer *l, void *params);
+ot_status oti_shape_parse_shape(const ot_layer *l, void *params);
+ot_status oti_shape_infer_shape(ot_node_ctx *c);
+ot_status oti_shape_forward_shape(ot_node_ctx *c);
+ot_status oti_shape_parse_reshape(const ot_layer *l, void *params);
+ot_status oti_shape_parse_flatten(const ot_layer *l, void *params);
+ot_status oti_shape_parse_squeeze(const ot_layer *l, void *params);
 OT_SHAPE_OP_FUNCS(reshape)
 OT_SHAPE_OP_FUNCS(flatten)
 OT_SHAPE_OP_FUNCS(squeeze)
 OT_SHAPE_OP_FUNCS(unsqueeze)
 /* The forward and backward every view op shares: copy, and add the gradient back. */
-ot_status ot_shape_forward_view(ot_node_ctx *c);
-ot_status ot_shape_backward_view(ot_node_ctx *c);
+ot_status oti_shape_forward_view(ot_node_ctx *c);
+ot_status oti_shape_backward_view(ot_node_ctx *c);
 typedef struct ot_shape_reshape_params {
     int64_t shape[OT_MAX_DIMS]; /* opset < 5: the shape attribute */
     int n_shape;
@@ -71,7 +71,7 @@ typedef struct ot_shape_axes_params {
 } ot_shape_axes_params;
 
 /* shape_layout.c: Transpose, Expand, Tile. */
-ot_status ot_shape_parse_transpose(const ot_layer *l, void *params);
+ot_status oti_shape_parse_transpose(const ot_layer *l, void *params);
 OT_SHAPE_OP_FUNCS(transpose)
 OT_SHAPE_OP_FUNCS(expand)
 OT_SHAPE_OP_FUNCS(tile)
@@ -81,8 +81,8 @@ typedef struct ot_shape_transpose_params {
 } ot_shape_transpose_params;
 
 /* shape_concat.c: Concat, Split. */
-ot_status ot_shape_parse_concat(const ot_layer *l, void *params);
-ot_status ot_shape_parse_split(const ot_layer *l, void *params);
+ot_status oti_shape_parse_concat(const ot_layer *l, void *params);
+ot_status oti_shape_parse_split(const ot_layer *l, void *params);
 OT_SHAPE_OP_FUNCS(concat)
 OT_SHAPE_OP_FUNCS(split)
 typedef struct ot_shape_concat_params {
@@ -94,8 +94,8 @@ typedef struct ot_shape_split_params {
 } ot_shape_split_params;
 
 /* shape_slice.c: Slice, Gather. */
-ot_status ot_shape_parse_slice(const ot_layer *l, void *params);
-ot_status ot_shape_parse_gather(const ot_layer *l, void *params);
+ot_status oti_shape_parse_slice(const ot_layer *l, void *params);
+ot_status oti_shape_parse_gather(const ot_layer *l, void *params);
 OT_SHAPE_OP_FUNCS(slice)
 OT_SHAPE_OP_FUNCS(gather)
 typedef struct ot_shape_slice_params {
@@ -107,7 +107,7 @@ typedef struct ot_shape_gather_params {
 } ot_shape_gather_params;
 
 /* shape_pad.c: Pad. */
-ot_status ot_shape_parse_pad(const ot_layer *l, void *params);
+ot_status oti_shape_parse_pad(const ot_layer *l, void *params);
 OT_SHAPE_OP_FUNCS(pad)
 typedef enum ot_pad_mode { OT_PAD_CONSTANT, OT_PAD_REFLECT, OT_PAD_EDGE } ot_pad_mode;
 typedef struct ot_shape_pad_params {

@@ -10,22 +10,22 @@
 #include "core/util.h"
 #include "shape_internal.h"
 
-ot_status ot_shape_parse_pad(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_pad(const ot_layer *l, void *params) {
     ot_shape_pad_params *p = params;
     const char *mode;
-    OT_TRY(ot_attr_get_string(l, "mode", "constant", &mode));
+    OT_TRY(oti_attr_get_string(l, "mode", "constant", &mode));
     if (!strcmp(mode, "constant")) p->mode = OT_PAD_CONSTANT;
     else if (!strcmp(mode, "reflect")) p->mode = OT_PAD_REFLECT;
     else if (!strcmp(mode, "edge")) p->mode = OT_PAD_EDGE;
-    else return ot_node_fail(l, OT_ERR_UNSUPPORTED, "mode '%s' is not supported (constant, "
+    else return oti_node_fail(l, OT_ERR_UNSUPPORTED, "mode '%s' is not supported (constant, "
                              "reflect, edge are)", mode);
     p->n_pads = -1;
     if (l->opset >= 11) return OT_OK; /* pads and constant_value are inputs */
     /* Opset 1 called the attribute 'paddings'. */
     const char *name = ot_layer_find_attr(l, "pads") ? "pads" : "paddings";
-    OT_TRY(ot_attr_get_ints(l, name, p->pads, 2 * OT_MAX_DIMS, &p->n_pads));
-    if (p->n_pads < 0) return ot_node_fail(l, OT_ERR_INVALID, "needs a 'pads' attribute");
-    return ot_attr_get_float(l, "value", 0.0f, &p->value);
+    OT_TRY(oti_attr_get_ints(l, name, p->pads, 2 * OT_MAX_DIMS, &p->n_pads));
+    if (p->n_pads < 0) return oti_node_fail(l, OT_ERR_INVALID, "needs a 'pads' attribute");
+    return oti_attr_get_float(l, "value", 0.0f, &p->value);
 }
 
 /* Pads before and after every dim of the input. */
@@ -35,10 +35,10 @@ static ot_status pad_amounts(const ot_node_ctx *c, int64_t *begin, int64_t *end)
     int64_t pads[2 * OT_MAX_DIMS], axes_in[OT_MAX_DIMS];
     int axes[OT_MAX_DIMS];
     if (n >= 0) memcpy(pads, p->pads, sizeof(int64_t) * (size_t)n);
-    else OT_TRY(ot_shape_known_ints(c, 1, "pads", pads, 2 * OT_MAX_DIMS, &n));
+    else OT_TRY(oti_shape_known_ints(c, 1, "pads", pads, 2 * OT_MAX_DIMS, &n));
     if (c->layer->opset >= 18 && c->n_in > 3 && c->in[3]) {
-        OT_TRY(ot_shape_known_ints(c, 3, "axes", axes_in, OT_MAX_DIMS, &n_axes));
-        OT_TRY(ot_shape_normalize_axes(c, axes_in, n_axes, rank, axes));
+        OT_TRY(oti_shape_known_ints(c, 3, "axes", axes_in, OT_MAX_DIMS, &n_axes));
+        OT_TRY(oti_shape_normalize_axes(c, axes_in, n_axes, rank, axes));
     } else {
         n_axes = rank;
         for (int d = 0; d < rank; d++) axes[d] = d;
@@ -52,9 +52,9 @@ static ot_status pad_amounts(const ot_node_ctx *c, int64_t *begin, int64_t *end)
     return OT_OK;
 }
 
-ot_status ot_shape_infer_pad(ot_node_ctx *c) {
+ot_status oti_shape_infer_pad(ot_node_ctx *c) {
     const ot_shape_pad_params *p = c->params;
-    OT_TRY(ot_shape_check_data(c));
+    OT_TRY(oti_shape_check_data(c));
     const ot_tensor *x = c->in[0];
     int64_t begin[OT_MAX_DIMS], end[OT_MAX_DIMS], dims[OT_MAX_DIMS];
     OT_TRY(pad_amounts(c, begin, end));
@@ -136,7 +136,7 @@ typedef struct pad_walk {
 static ot_status pad_walk_init(const ot_node_ctx *c, pad_walk *w) {
     const ot_tensor *x = c->in[0], *y = c->out[0];
     w->rank = x->ndim;
-    ot_shape_strides(x->ndim, x->dims, w->x_strides);
+    oti_shape_strides(x->ndim, x->dims, w->x_strides);
     OT_TRY(build_maps(c, w->maps));
     w->row_len = w->rank ? y->dims[w->rank - 1] : 1;
     w->rows = w->rank ? ot_dims_numel(w->rank - 1, y->dims) : 1;
@@ -168,7 +168,7 @@ static int64_t row_source(const pad_walk *w, const ot_tensor *y, int64_t r) {
         }                                                                                      \
     } while (0)
 
-ot_status ot_shape_forward_pad(ot_node_ctx *c) {
+ot_status oti_shape_forward_pad(ot_node_ctx *c) {
     pad_walk w;
     OT_TRY(pad_walk_init(c, &w));
     const ot_tensor *y = c->out[0];
@@ -192,7 +192,7 @@ ot_status ot_shape_forward_pad(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_backward_pad(ot_node_ctx *c) {
+ot_status oti_shape_backward_pad(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     pad_walk w;
     OT_TRY(pad_walk_init(c, &w));

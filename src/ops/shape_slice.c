@@ -8,15 +8,15 @@
 
 /* Slice ---------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_slice(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_slice(const ot_layer *l, void *params) {
     ot_shape_slice_params *p = params;
     p->n_starts = p->n_ends = p->n_axes = -1;
     if (l->opset >= 10) return OT_OK; /* starts, ends, axes, steps are inputs */
-    OT_TRY(ot_attr_get_ints(l, "starts", p->starts, OT_MAX_DIMS, &p->n_starts));
-    OT_TRY(ot_attr_get_ints(l, "ends", p->ends, OT_MAX_DIMS, &p->n_ends));
-    OT_TRY(ot_attr_get_ints(l, "axes", p->axes, OT_MAX_DIMS, &p->n_axes));
+    OT_TRY(oti_attr_get_ints(l, "starts", p->starts, OT_MAX_DIMS, &p->n_starts));
+    OT_TRY(oti_attr_get_ints(l, "ends", p->ends, OT_MAX_DIMS, &p->n_ends));
+    OT_TRY(oti_attr_get_ints(l, "axes", p->axes, OT_MAX_DIMS, &p->n_axes));
     if (p->n_starts < 0 || p->n_ends < 0)
-        return ot_node_fail(l, OT_ERR_INVALID, "needs 'starts' and 'ends' attributes");
+        return oti_node_fail(l, OT_ERR_INVALID, "needs 'starts' and 'ends' attributes");
     return OT_OK;
 }
 
@@ -39,10 +39,10 @@ static ot_status slice_spec_read(const ot_node_ctx *c, slice_spec *s) {
         memcpy(s->ends, p->ends, sizeof s->ends);
         memcpy(s->axes, p->axes, sizeof s->axes);
     } else {
-        OT_TRY(ot_shape_known_ints(c, 1, "starts", s->starts, OT_MAX_DIMS, &s->n));
-        OT_TRY(ot_shape_known_ints(c, 2, "ends", s->ends, OT_MAX_DIMS, &n_ends));
-        if (c->n_in > 3 && c->in[3]) OT_TRY(ot_shape_known_ints(c, 3, "axes", s->axes, OT_MAX_DIMS, &n_axes));
-        if (c->n_in > 4 && c->in[4]) OT_TRY(ot_shape_known_ints(c, 4, "steps", s->steps, OT_MAX_DIMS, &n_steps));
+        OT_TRY(oti_shape_known_ints(c, 1, "starts", s->starts, OT_MAX_DIMS, &s->n));
+        OT_TRY(oti_shape_known_ints(c, 2, "ends", s->ends, OT_MAX_DIMS, &n_ends));
+        if (c->n_in > 3 && c->in[3]) OT_TRY(oti_shape_known_ints(c, 3, "axes", s->axes, OT_MAX_DIMS, &n_axes));
+        if (c->n_in > 4 && c->in[4]) OT_TRY(oti_shape_known_ints(c, 4, "steps", s->steps, OT_MAX_DIMS, &n_steps));
     }
     OT_NODE_CHECK(c, n_ends == s->n, "starts has %d values but ends has %d", s->n, n_ends);
     OT_NODE_CHECK(c, n_axes < 0 || n_axes == s->n, "starts has %d values but axes has %d", s->n, n_axes);
@@ -64,8 +64,8 @@ static ot_status slice_view(const ot_node_ctx *c, int64_t *dims, int64_t *src_st
     slice_spec s;
     int axes[OT_MAX_DIMS];
     OT_TRY(slice_spec_read(c, &s));
-    OT_TRY(ot_shape_normalize_axes(c, s.axes, s.n, x->ndim, axes));
-    ot_shape_strides(x->ndim, x->dims, src_strides);
+    OT_TRY(oti_shape_normalize_axes(c, s.axes, s.n, x->ndim, axes));
+    oti_shape_strides(x->ndim, x->dims, src_strides);
     memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
     *src_offset = 0;
     for (int i = 0; i < s.n; i++) {
@@ -94,50 +94,50 @@ static ot_status slice_view(const ot_node_ctx *c, int64_t *dims, int64_t *src_st
     return OT_OK;
 }
 
-ot_status ot_shape_infer_slice(ot_node_ctx *c) {
-    OT_TRY(ot_shape_check_data(c));
+ot_status oti_shape_infer_slice(ot_node_ctx *c) {
+    OT_TRY(oti_shape_check_data(c));
     int64_t dims[OT_MAX_DIMS], strides[OT_MAX_DIMS], offset;
     OT_TRY(slice_view(c, dims, strides, &offset));
     ot_tensor_set_shape(c->out[0], c->in[0]->dtype, c->in[0]->ndim, dims);
     return OT_OK;
 }
 
-ot_status ot_shape_forward_slice(ot_node_ctx *c) {
+ot_status oti_shape_forward_slice(ot_node_ctx *c) {
     const ot_tensor *y = c->out[0];
     int64_t dims[OT_MAX_DIMS], src_strides[OT_MAX_DIMS], dst_strides[OT_MAX_DIMS], offset;
     OT_TRY(slice_view(c, dims, src_strides, &offset));
-    ot_shape_strides(y->ndim, y->dims, dst_strides);
-    ot_shape_copy(y->data, dst_strides, 0, c->in[0]->data, src_strides, offset, y->ndim, y->dims,
+    oti_shape_strides(y->ndim, y->dims, dst_strides);
+    oti_shape_copy(y->data, dst_strides, 0, c->in[0]->data, src_strides, offset, y->ndim, y->dims,
                   ot_dtype_size(y->dtype));
     return OT_OK;
 }
 
-ot_status ot_shape_backward_slice(ot_node_ctx *c) {
+ot_status oti_shape_backward_slice(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     const ot_tensor *y = c->out[0];
     int64_t dims[OT_MAX_DIMS], x_strides[OT_MAX_DIMS], y_strides[OT_MAX_DIMS], offset;
     OT_TRY(slice_view(c, dims, x_strides, &offset));
-    ot_shape_strides(y->ndim, y->dims, y_strides);
-    ot_shape_accumulate(c->din[0]->data, x_strides, offset, c->dout[0]->data, y_strides, 0,
+    oti_shape_strides(y->ndim, y->dims, y_strides);
+    oti_shape_accumulate(c->din[0]->data, x_strides, offset, c->dout[0]->data, y_strides, 0,
                         y->ndim, y->dims);
     return OT_OK;
 }
 
 /* Gather --------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_gather(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_gather(const ot_layer *l, void *params) {
     ot_shape_gather_params *p = params;
-    return ot_attr_get_int(l, "axis", 0, &p->axis);
+    return oti_attr_get_int(l, "axis", 0, &p->axis);
 }
 
-ot_status ot_shape_infer_gather(ot_node_ctx *c) {
+ot_status oti_shape_infer_gather(ot_node_ctx *c) {
     const ot_shape_gather_params *p = c->params;
-    OT_TRY(ot_shape_check_data(c));
+    OT_TRY(oti_shape_check_data(c));
     OT_NODE_CHECK(c, c->n_in >= 2 && c->in[1], "needs inputs data and indices");
     const ot_tensor *x = c->in[0], *idx = c->in[1];
     OT_NODE_CHECK(c, idx->dtype == OT_INT64 || idx->dtype == OT_INT32,
                   "indices must be int64 or int32, not %s", ot_dtype_name(idx->dtype));
-    int axis = ot_normalize_axis(p->axis, x->ndim);
+    int axis = oti_normalize_axis(p->axis, x->ndim);
     OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for rank %d", (long long)p->axis, x->ndim);
     int rank = x->ndim - 1 + idx->ndim;
     OT_NODE_CHECK(c, rank <= OT_MAX_DIMS, "output would have %d dims; at most %d are supported",
@@ -160,7 +160,7 @@ typedef struct gather_view {
 static gather_view gather_layout(const ot_node_ctx *c) {
     const ot_shape_gather_params *p = c->params;
     const ot_tensor *x = c->in[0];
-    int axis = ot_normalize_axis(p->axis, x->ndim);
+    int axis = oti_normalize_axis(p->axis, x->ndim);
     gather_view v = {ot_dims_numel(axis, x->dims), x->dims[axis],
                      ot_dims_numel(x->ndim - axis - 1, x->dims + axis + 1), ot_tensor_numel(c->in[1])};
     return v;
@@ -168,7 +168,7 @@ static gather_view gather_layout(const ot_node_ctx *c) {
 
 /* Index j, negative ones counted from the end; an index out of range is an error. */
 static ot_status gather_index(const ot_node_ctx *c, const gather_view *v, int64_t j, int64_t *out) {
-    int64_t i = ot_shape_int_at(c->in[1], j);
+    int64_t i = oti_shape_int_at(c->in[1], j);
     int64_t k = i < 0 ? i + v->dim : i;
     OT_NODE_CHECK(c, k >= 0 && k < v->dim, "index %lld (at position %lld of the indices) is out "
                   "of range for an axis of size %lld", (long long)i, (long long)j, (long long)v->dim);
@@ -176,7 +176,7 @@ static ot_status gather_index(const ot_node_ctx *c, const gather_view *v, int64_
     return OT_OK;
 }
 
-ot_status ot_shape_forward_gather(ot_node_ctx *c) {
+ot_status oti_shape_forward_gather(ot_node_ctx *c) {
     gather_view v = gather_layout(c);
     size_t elem = ot_dtype_size(c->in[0]->dtype), row = (size_t)v.inner * elem;
     const char *x = c->in[0]->data;
@@ -195,7 +195,7 @@ ot_status ot_shape_forward_gather(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_backward_gather(ot_node_ctx *c) {
+ot_status oti_shape_backward_gather(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     gather_view v = gather_layout(c);
     float *dx = c->din[0]->data;

@@ -6,13 +6,13 @@
 
 #include "shape_internal.h"
 
-ot_status ot_shape_forward_view(ot_node_ctx *c) {
+ot_status oti_shape_forward_view(ot_node_ctx *c) {
     size_t bytes = (size_t)ot_tensor_numel(c->in[0]) * ot_dtype_size(c->in[0]->dtype);
     if (bytes) memcpy(c->out[0]->data, c->in[0]->data, bytes);
     return OT_OK;
 }
 
-ot_status ot_shape_backward_view(ot_node_ctx *c) {
+ot_status oti_shape_backward_view(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     float *dx = c->din[0]->data;
     const float *dy = c->dout[0]->data;
@@ -23,12 +23,12 @@ ot_status ot_shape_backward_view(ot_node_ctx *c) {
 
 /* Shape ---------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_shape(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_shape(const ot_layer *l, void *params) {
     ot_shape_axes_params *p = params;
     /* start/end exist from opset 15; older models never carry them. */
-    OT_TRY(ot_attr_get_int(l, "start", 0, &p->axis));
+    OT_TRY(oti_attr_get_int(l, "start", 0, &p->axis));
     p->has_end = ot_layer_find_attr(l, "end") != NULL;
-    OT_TRY(ot_attr_get_int(l, "end", 0, &p->end));
+    OT_TRY(oti_attr_get_int(l, "end", 0, &p->end));
     return OT_OK;
 }
 
@@ -43,7 +43,7 @@ static void shape_range(const ot_node_ctx *c, int64_t *start, int64_t *end) {
     if (*end < *start) *end = *start;
 }
 
-ot_status ot_shape_infer_shape(ot_node_ctx *c) {
+ot_status oti_shape_infer_shape(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
     for (int d = 0; d < c->in[0]->ndim; d++)
         OT_NODE_CHECK(c, c->in[0]->dims[d] >= 0, "input dim %d is not known", d);
@@ -54,7 +54,7 @@ ot_status ot_shape_infer_shape(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_forward_shape(ot_node_ctx *c) {
+ot_status oti_shape_forward_shape(ot_node_ctx *c) {
     int64_t start, end;
     shape_range(c, &start, &end);
     int64_t *y = c->out[0]->data;
@@ -64,15 +64,15 @@ ot_status ot_shape_forward_shape(ot_node_ctx *c) {
 
 /* Reshape -------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_reshape(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_reshape(const ot_layer *l, void *params) {
     ot_shape_reshape_params *p = params;
     int64_t allowzero;
-    OT_TRY(ot_attr_get_int(l, "allowzero", 0, &allowzero));
+    OT_TRY(oti_attr_get_int(l, "allowzero", 0, &allowzero));
     p->allowzero = allowzero != 0;
     p->n_shape = -1;
     if (l->opset < 5) {
-        OT_TRY(ot_attr_get_ints(l, "shape", p->shape, OT_MAX_DIMS, &p->n_shape));
-        if (p->n_shape < 0) return ot_node_fail(l, OT_ERR_INVALID, "needs a 'shape' attribute");
+        OT_TRY(oti_attr_get_ints(l, "shape", p->shape, OT_MAX_DIMS, &p->n_shape));
+        if (p->n_shape < 0) return oti_node_fail(l, OT_ERR_INVALID, "needs a 'shape' attribute");
     }
     return OT_OK;
 }
@@ -127,31 +127,31 @@ static ot_status reshape_dims(const ot_node_ctx *c, const int64_t *target, int n
     return OT_OK;
 }
 
-ot_status ot_shape_infer_reshape(ot_node_ctx *c) {
+ot_status oti_shape_infer_reshape(ot_node_ctx *c) {
     const ot_shape_reshape_params *p = c->params;
-    OT_TRY(ot_shape_check_data(c));
+    OT_TRY(oti_shape_check_data(c));
     int64_t target[OT_MAX_DIMS], dims[OT_MAX_DIMS];
     int n = p->n_shape;
     if (n >= 0) memcpy(target, p->shape, sizeof(int64_t) * (size_t)n);
-    else OT_TRY(ot_shape_known_ints(c, 1, "shape", target, OT_MAX_DIMS, &n));
+    else OT_TRY(oti_shape_known_ints(c, 1, "shape", target, OT_MAX_DIMS, &n));
     OT_TRY(reshape_dims(c, target, n, p->allowzero, dims));
     ot_tensor_set_shape(c->out[0], c->in[0]->dtype, n, dims);
     return OT_OK;
 }
 
-ot_status ot_shape_forward_reshape(ot_node_ctx *c) { return ot_shape_forward_view(c); }
-ot_status ot_shape_backward_reshape(ot_node_ctx *c) { return ot_shape_backward_view(c); }
+ot_status oti_shape_forward_reshape(ot_node_ctx *c) { return oti_shape_forward_view(c); }
+ot_status oti_shape_backward_reshape(ot_node_ctx *c) { return oti_shape_backward_view(c); }
 
 /* Flatten -------------------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_flatten(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_flatten(const ot_layer *l, void *params) {
     ot_shape_axes_params *p = params;
-    return ot_attr_get_int(l, "axis", 1, &p->axis);
+    return oti_attr_get_int(l, "axis", 1, &p->axis);
 }
 
-ot_status ot_shape_infer_flatten(ot_node_ctx *c) {
+ot_status oti_shape_infer_flatten(ot_node_ctx *c) {
     const ot_shape_axes_params *p = c->params;
-    OT_TRY(ot_shape_check_data(c));
+    OT_TRY(oti_shape_check_data(c));
     const ot_tensor *x = c->in[0];
     /* axis is in [-rank, rank]: rank itself gives (numel, 1). Negative axes are accepted in
      * every opset (the spec added them in 11), since their meaning is unambiguous. */
@@ -165,16 +165,16 @@ ot_status ot_shape_infer_flatten(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_forward_flatten(ot_node_ctx *c) { return ot_shape_forward_view(c); }
-ot_status ot_shape_backward_flatten(ot_node_ctx *c) { return ot_shape_backward_view(c); }
+ot_status oti_shape_forward_flatten(ot_node_ctx *c) { return oti_shape_forward_view(c); }
+ot_status oti_shape_backward_flatten(ot_node_ctx *c) { return oti_shape_backward_view(c); }
 
 /* Squeeze / Unsqueeze -------------------------------------------------------------------- */
 
-ot_status ot_shape_parse_squeeze(const ot_layer *l, void *params) {
+ot_status oti_shape_parse_squeeze(const ot_layer *l, void *params) {
     ot_shape_axes_params *p = params;
     p->n_axes = -1;
     /* From opset 13 axes are an input, read in infer. */
-    if (l->opset < 13) OT_TRY(ot_attr_get_ints(l, "axes", p->axes, OT_MAX_DIMS, &p->n_axes));
+    if (l->opset < 13) OT_TRY(oti_attr_get_ints(l, "axes", p->axes, OT_MAX_DIMS, &p->n_axes));
     return OT_OK;
 }
 
@@ -184,12 +184,12 @@ static ot_status squeeze_axes(const ot_node_ctx *c, int64_t *axes, int *n) {
     *n = p->n_axes;
     if (*n >= 0) memcpy(axes, p->axes, sizeof(int64_t) * (size_t)*n);
     else if (c->layer->opset >= 13 && c->n_in > 1 && c->in[1])
-        OT_TRY(ot_shape_known_ints(c, 1, "axes", axes, OT_MAX_DIMS, n));
+        OT_TRY(oti_shape_known_ints(c, 1, "axes", axes, OT_MAX_DIMS, n));
     return OT_OK;
 }
 
-ot_status ot_shape_infer_squeeze(ot_node_ctx *c) {
-    OT_TRY(ot_shape_check_data(c));
+ot_status oti_shape_infer_squeeze(ot_node_ctx *c) {
+    OT_TRY(oti_shape_check_data(c));
     const ot_tensor *x = c->in[0];
     int64_t axes[OT_MAX_DIMS], dims[OT_MAX_DIMS];
     int n, normalized[OT_MAX_DIMS], drop[OT_MAX_DIMS] = {0}, rank = 0;
@@ -197,7 +197,7 @@ ot_status ot_shape_infer_squeeze(ot_node_ctx *c) {
     if (n < 0) { /* no axes: every dim of size 1 goes */
         for (int d = 0; d < x->ndim; d++) drop[d] = x->dims[d] == 1;
     } else {
-        OT_TRY(ot_shape_normalize_axes(c, axes, n, x->ndim, normalized));
+        OT_TRY(oti_shape_normalize_axes(c, axes, n, x->ndim, normalized));
         for (int i = 0; i < n; i++) {
             OT_NODE_CHECK(c, x->dims[normalized[i]] == 1, "cannot squeeze axis %d of size %lld",
                           normalized[i], (long long)x->dims[normalized[i]]);
@@ -210,11 +210,11 @@ ot_status ot_shape_infer_squeeze(ot_node_ctx *c) {
     return OT_OK;
 }
 
-ot_status ot_shape_forward_squeeze(ot_node_ctx *c) { return ot_shape_forward_view(c); }
-ot_status ot_shape_backward_squeeze(ot_node_ctx *c) { return ot_shape_backward_view(c); }
+ot_status oti_shape_forward_squeeze(ot_node_ctx *c) { return oti_shape_forward_view(c); }
+ot_status oti_shape_backward_squeeze(ot_node_ctx *c) { return oti_shape_backward_view(c); }
 
-ot_status ot_shape_infer_unsqueeze(ot_node_ctx *c) {
-    OT_TRY(ot_shape_check_data(c));
+ot_status oti_shape_infer_unsqueeze(ot_node_ctx *c) {
+    OT_TRY(oti_shape_check_data(c));
     const ot_tensor *x = c->in[0];
     int64_t axes[OT_MAX_DIMS], dims[OT_MAX_DIMS];
     int n, normalized[OT_MAX_DIMS], inserted[OT_MAX_DIMS] = {0};
@@ -224,12 +224,12 @@ ot_status ot_shape_infer_unsqueeze(ot_node_ctx *c) {
     OT_NODE_CHECK(c, rank <= OT_MAX_DIMS, "output would have %d dims; at most %d are supported",
                   rank, OT_MAX_DIMS);
     /* Axes count in the output's rank, so -1 appends a trailing dim. */
-    OT_TRY(ot_shape_normalize_axes(c, axes, n, rank, normalized));
+    OT_TRY(oti_shape_normalize_axes(c, axes, n, rank, normalized));
     for (int i = 0; i < n; i++) inserted[normalized[i]] = 1;
     for (int d = 0, from = 0; d < rank; d++) dims[d] = inserted[d] ? 1 : x->dims[from++];
     ot_tensor_set_shape(c->out[0], x->dtype, rank, dims);
     return OT_OK;
 }
 
-ot_status ot_shape_forward_unsqueeze(ot_node_ctx *c) { return ot_shape_forward_view(c); }
-ot_status ot_shape_backward_unsqueeze(ot_node_ctx *c) { return ot_shape_backward_view(c); }
+ot_status oti_shape_forward_unsqueeze(ot_node_ctx *c) { return oti_shape_forward_view(c); }
+ot_status oti_shape_backward_unsqueeze(ot_node_ctx *c) { return oti_shape_backward_view(c); }

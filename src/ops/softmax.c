@@ -27,14 +27,14 @@ static ot_status parse_softmax(const ot_layer *l, void *params) {
     softmax_params *p = params;
     p->log = !strcmp(l->op_type, "LogSoftmax");
     p->coerce_2d = l->opset < 13;
-    return ot_attr_get_int(l, "axis", p->coerce_2d ? 1 : -1, &p->axis);
+    return oti_attr_get_int(l, "axis", p->coerce_2d ? 1 : -1, &p->axis);
 }
 
 static ot_status softmax_view_of(const ot_node_ctx *c, softmax_view *v) {
     const softmax_params *p = c->params;
     const ot_tensor *x = c->in[0];
     int rank = x->ndim;
-    int axis = ot_normalize_axis(p->axis, rank);
+    int axis = oti_normalize_axis(p->axis, rank);
     OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for an input of rank %d",
                   (long long)p->axis, rank);
     v->outer = ot_dims_numel(axis, x->dims);
@@ -89,12 +89,12 @@ static void softmax_strided(float *y, const float *x, const softmax_view *v, int
         }
 }
 
-void ot_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
+void oti_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
     softmax_view v = {rows, cols, 1};
     softmax_strided(y, x, &v, 0);
 }
 
-void ot_log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
+void oti_log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
     softmax_view v = {rows, cols, 1};
     softmax_strided(y, x, &v, 1);
 }
@@ -136,7 +136,7 @@ static ot_status backward_softmax(ot_node_ctx *c) {
     return OT_OK;
 }
 
-const ot_op ot_ops_softmax[] = {
+const ot_op oti_ops_softmax[] = {
     {.name = "Softmax", .since_version = 1, .params_size = sizeof(softmax_params),
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
      .backward = backward_softmax, .flags = OT_OP_SOFTMAX},
@@ -144,4 +144,4 @@ const ot_op ot_ops_softmax[] = {
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
      .backward = backward_softmax, .flags = OT_OP_SOFTMAX},
 };
-const ot_op_family ot_family_softmax = {ot_ops_softmax, OT_COUNT(ot_ops_softmax)};
+const ot_op_family oti_family_softmax = {oti_ops_softmax, OT_COUNT(oti_ops_softmax)};

@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 /* y (rows, cols) = softmax of each row of x (rows, cols). y may alias x. */
-void ot_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
+void oti_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
 /* y (rows, cols) = log softmax of each row of x (rows, cols). y may alias x. */
-void ot_log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
+void oti_log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
 
 #endif

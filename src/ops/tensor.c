@@ -62,9 +62,9 @@ static ot_status parse_constant(const ot_layer *l, void *params) {
         const ot_attr *a = ot_layer_find_attr(l, forms[i].name);
         if (!a) continue;
         if (a->type != forms[i].type)
-            return ot_node_fail(l, OT_ERR_INVALID, "attribute '%s' has the wrong type", forms[i].name);
+            return oti_node_fail(l, OT_ERR_INVALID, "attribute '%s' has the wrong type", forms[i].name);
         if (forms[i].kind == CONST_TENSOR && ot_dtype_size(a->t.dtype) == 0)
-            return ot_node_fail(l, OT_ERR_UNSUPPORTED, "value has dtype %s, which is not supported",
+            return oti_node_fail(l, OT_ERR_UNSUPPORTED, "value has dtype %s, which is not supported",
                                 ot_dtype_name(a->t.dtype));
         p->kind = forms[i].kind;
         p->attr = forms[i].name;
@@ -73,9 +73,9 @@ static ot_status parse_constant(const ot_layer *l, void *params) {
     const char *unsupported[] = {"sparse_value", "value_string", "value_strings"};
     for (int i = 0; i < OT_COUNT(unsupported); i++)
         if (ot_layer_find_attr(l, unsupported[i]))
-            return ot_node_fail(l, OT_ERR_UNSUPPORTED, "attribute '%s' is not supported", unsupported[i]);
+            return oti_node_fail(l, OT_ERR_UNSUPPORTED, "attribute '%s' is not supported", unsupported[i]);
     if (found != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "needs exactly one of value, value_float, "
+        return oti_node_fail(l, OT_ERR_INVALID, "needs exactly one of value, value_float, "
                             "value_floats, value_int, value_ints (has %d)", found);
     return OT_OK;
 }
@@ -125,13 +125,13 @@ static ot_status parse_constant_of_shape(const ot_layer *l, void *params) {
     p->dtype = OT_FLOAT; /* default: float 0 */
     if (!a) return OT_OK;
     if (a->type != OT_ATTR_TENSOR)
-        return ot_node_fail(l, OT_ERR_INVALID, "attribute 'value' should be a tensor");
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute 'value' should be a tensor");
     size_t elem = ot_dtype_size(a->t.dtype);
     if (elem == 0 || elem > sizeof p->value)
-        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "value has dtype %s, which is not supported",
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "value has dtype %s, which is not supported",
                             ot_dtype_name(a->t.dtype));
     if (ot_tensor_numel(&a->t) != 1)
-        return ot_node_fail(l, OT_ERR_INVALID, "value must hold one element, not %lld",
+        return oti_node_fail(l, OT_ERR_INVALID, "value must hold one element, not %lld",
                             (long long)ot_tensor_numel(&a->t));
     p->dtype = a->t.dtype;
     memcpy(p->value, a->t.data, elem);
@@ -188,14 +188,14 @@ static ot_dtype dtype_from_name(const char *name) {
 static ot_status parse_cast(const ot_layer *l, void *params) {
     cast_params *p = params;
     const ot_attr *a = ot_layer_find_attr(l, "to");
-    if (!a) return ot_node_fail(l, OT_ERR_INVALID, "needs a 'to' attribute");
+    if (!a) return oti_node_fail(l, OT_ERR_INVALID, "needs a 'to' attribute");
     if (a->type == OT_ATTR_STRING) p->to = dtype_from_name(a->s);
     else if (a->type == OT_ATTR_INT) p->to = (ot_dtype)a->i;
-    else return ot_node_fail(l, OT_ERR_INVALID, "attribute 'to' should be an int");
+    else return oti_node_fail(l, OT_ERR_INVALID, "attribute 'to' should be an int");
     int known = p->to == OT_FLOAT16 || p->to == OT_BFLOAT16 || p->to == OT_DOUBLE ||
                 (p->to != OT_UNDEFINED && p->to <= OT_BFLOAT16 && ot_dtype_size(p->to) > 0);
     if (!known)
-        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "cannot cast to dtype %s",
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "cannot cast to dtype %s",
                             a->type == OT_ATTR_STRING ? a->s : ot_dtype_name(p->to));
     p->storage = p->to == OT_FLOAT16 || p->to == OT_BFLOAT16 || p->to == OT_DOUBLE ? OT_FLOAT : p->to;
     return OT_OK;
@@ -256,7 +256,7 @@ static float round_bfloat16(float f) {
 
 static float to_float(cast_value v, ot_dtype to) {
     float f = v.is_float ? (float)v.f : v.is_unsigned ? (float)(uint64_t)v.i : (float)v.i;
-    if (to == OT_FLOAT16) return ot_half_to_float(ot_float_to_half(f));
+    if (to == OT_FLOAT16) return oti_half_to_float(oti_float_to_half(f));
     if (to == OT_BFLOAT16) return round_bfloat16(f);
     return f;
 }
@@ -322,9 +322,9 @@ typedef struct dropout_saved {
 static ot_status parse_dropout(const ot_layer *l, void *params) {
     dropout_params *p = params;
     int64_t is_test;
-    OT_TRY(ot_attr_get_float(l, "ratio", 0.5f, &p->ratio));
-    OT_TRY(ot_attr_get_int(l, "is_test", 0, &is_test));
-    OT_TRY(ot_attr_get_int(l, "seed", 0, &p->seed));
+    OT_TRY(oti_attr_get_float(l, "ratio", 0.5f, &p->ratio));
+    OT_TRY(oti_attr_get_int(l, "is_test", 0, &is_test));
+    OT_TRY(oti_attr_get_int(l, "seed", 0, &p->seed));
     p->is_test = l->opset < 7 && is_test != 0;
     return OT_OK;
 }
@@ -409,7 +409,7 @@ static ot_status backward_dropout(ot_node_ctx *c) {
     return OT_OK;
 }
 
-const ot_op ot_ops_tensor[] = {
+const ot_op oti_ops_tensor[] = {
     {.name = "Identity", .since_version = 1, .infer = infer_identity, .forward = forward_identity,
      .backward = backward_identity, .flags = OT_OP_COPY},
     {.name = "Constant", .since_version = 1, .params_size = sizeof(constant_params),
@@ -425,4 +425,4 @@ const ot_op ot_ops_tensor[] = {
      .backward = backward_dropout, .flags = OT_OP_RANDOM,
      .inputs = {[1] = OT_ROLE_CONSTANT, [2] = OT_ROLE_CONSTANT}},
 };
-const ot_op_family ot_family_tensor = {ot_ops_tensor, OT_COUNT(ot_ops_tensor)};
+const ot_op_family oti_family_tensor = {oti_ops_tensor, OT_COUNT(oti_ops_tensor)};

@@ -25,8 +25,8 @@ typedef struct training_params {
 /* Momentum's attributes have no defaults in the spec: absence is an error. */
 static ot_status required_float(const ot_layer *l, const char *name, float *out) {
     if (!ot_layer_find_attr(l, name))
-        return ot_node_fail(l, OT_ERR_INVALID, "attribute '%s' is required", name);
-    return ot_attr_get_float(l, name, 0.0f, out);
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute '%s' is required", name);
+    return oti_attr_get_float(l, name, 0.0f, out);
 }
 
 static ot_status parse_momentum(const ot_layer *l, training_params *p) {
@@ -35,10 +35,10 @@ static ot_status parse_momentum(const ot_layer *l, training_params *p) {
     OT_TRY(required_float(l, "beta", &p->beta));
     OT_TRY(required_float(l, "norm_coefficient", &p->norm_coefficient));
     if (!ot_layer_find_attr(l, "mode"))
-        return ot_node_fail(l, OT_ERR_INVALID, "attribute 'mode' is required");
-    OT_TRY(ot_attr_get_string(l, "mode", "", &mode));
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute 'mode' is required");
+    OT_TRY(oti_attr_get_string(l, "mode", "", &mode));
     if (strcmp(mode, "standard") != 0 && strcmp(mode, "nesterov") != 0)
-        return ot_node_fail(l, OT_ERR_INVALID, "mode must be 'standard' or 'nesterov', not '%s'",
+        return oti_node_fail(l, OT_ERR_INVALID, "mode must be 'standard' or 'nesterov', not '%s'",
                             mode);
     p->nesterov = strcmp(mode, "nesterov") == 0;
     return OT_OK;
@@ -50,22 +50,22 @@ static ot_status parse(const ot_layer *l, void *params) {
     p->n_states = 1;
     if (!strcmp(l->op_type, "Adagrad")) {
         p->kind = TRAIN_ADAGRAD;
-        OT_TRY(ot_attr_get_float(l, "epsilon", 1e-6f, &p->epsilon));
-        OT_TRY(ot_attr_get_float(l, "decay_factor", 0.0f, &p->decay_factor));
-        OT_TRY(ot_attr_get_float(l, "norm_coefficient", 0.0f, &p->norm_coefficient));
+        OT_TRY(oti_attr_get_float(l, "epsilon", 1e-6f, &p->epsilon));
+        OT_TRY(oti_attr_get_float(l, "decay_factor", 0.0f, &p->decay_factor));
+        OT_TRY(oti_attr_get_float(l, "norm_coefficient", 0.0f, &p->norm_coefficient));
     } else if (!strcmp(l->op_type, "Momentum")) {
         p->kind = TRAIN_MOMENTUM;
         OT_TRY(parse_momentum(l, p));
     } else if (!strcmp(l->op_type, "Adam")) {
         p->kind = TRAIN_ADAM;
         p->n_states = 2;
-        OT_TRY(ot_attr_get_float(l, "alpha", 0.9f, &p->alpha));
-        OT_TRY(ot_attr_get_float(l, "beta", 0.999f, &p->beta));
-        OT_TRY(ot_attr_get_float(l, "norm_coefficient", 0.0f, &p->norm_coefficient));
-        OT_TRY(ot_attr_get_float(l, "norm_coefficient_post", 0.0f, &p->norm_coefficient_post));
-        OT_TRY(ot_attr_get_float(l, "epsilon", 1e-6f, &p->epsilon));
+        OT_TRY(oti_attr_get_float(l, "alpha", 0.9f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "beta", 0.999f, &p->beta));
+        OT_TRY(oti_attr_get_float(l, "norm_coefficient", 0.0f, &p->norm_coefficient));
+        OT_TRY(oti_attr_get_float(l, "norm_coefficient_post", 0.0f, &p->norm_coefficient_post));
+        OT_TRY(oti_attr_get_float(l, "epsilon", 1e-6f, &p->epsilon));
     } else {
-        return ot_node_fail(l, OT_ERR_UNSUPPORTED, "not a training op");
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not a training op");
     }
     return OT_OK;
 }
@@ -150,7 +150,7 @@ static float *output_buffer(ot_node_ctx *c, int k, int role, int i, float **scra
  * T == 0), eps added to the uncorrected sqrt(H), X scaled by 1 - norm_coefficient_post
  * after the update. */
 static ot_adam_coeffs onnx_adam_coeffs(const training_params *p, double r, int64_t t) {
-    double alpha = ot_typed_value(p->alpha), beta = ot_typed_value(p->beta);
+    double alpha = oti_typed_value(p->alpha), beta = oti_typed_value(p->beta);
     double step_size = t > 0 ? r * sqrt(1.0 - pow(beta, (double)t)) / (1.0 - pow(alpha, (double)t)) : r;
     return (ot_adam_coeffs){
         .step_size = (float)step_size,
@@ -162,7 +162,7 @@ static ot_adam_coeffs onnx_adam_coeffs(const training_params *p, double r, int64
         .one_minus_beta2 = (float)(1.0 - beta),
         .wd = p->norm_coefficient,
         .pre_scale = 1.0f,
-        .post_scale = (float)(1.0 - ot_typed_value(p->norm_coefficient_post)),
+        .post_scale = (float)(1.0 - oti_typed_value(p->norm_coefficient_post)),
     };
 }
 
@@ -170,18 +170,18 @@ static void update_one(const training_params *p, float *x, float *s0, float *s1,
                        int64_t n, double r, int64_t t) {
     switch (p->kind) {
     case TRAIN_ADAGRAD: {
-        float lr = (float)(r / (1.0 + (double)t * ot_typed_value(p->decay_factor)));
-        ot_adagrad_update(x, s0, g, n, lr, p->norm_coefficient, p->epsilon);
+        float lr = (float)(r / (1.0 + (double)t * oti_typed_value(p->decay_factor)));
+        oti_adagrad_update(x, s0, g, n, lr, p->norm_coefficient, p->epsilon);
         break;
     }
     case TRAIN_MOMENTUM:
         /* The gradient's coefficient is 1 on the first update (T == 0), beta after. */
-        ot_momentum_update(x, s0, g, n, (float)r, p->norm_coefficient, p->alpha,
+        oti_momentum_update(x, s0, g, n, (float)r, p->norm_coefficient, p->alpha,
                            t > 0 ? p->beta : 1.0f, p->nesterov);
         break;
     case TRAIN_ADAM: {
         ot_adam_coeffs coeffs = onnx_adam_coeffs(p, r, t);
-        ot_adam_update(x, s0, s1, g, n, &coeffs);
+        oti_adam_update(x, s0, s1, g, n, &coeffs);
         break;
     }
     }
@@ -210,10 +210,10 @@ static ot_status forward(ot_node_ctx *c) {
      .inputs = {C, C, C, C, C, C, C, C}, .other_inputs = C}
 
 /* Every input is state the op itself updates (or R and T): none is a trained parameter. */
-const ot_op ot_ops_training[] = {
+const ot_op oti_ops_training[] = {
     TRAINING_OP("Adagrad"),
     TRAINING_OP("Momentum"),
     TRAINING_OP("Adam"),
 };
 #undef C
-const ot_op_family ot_family_training = {ot_ops_training, (int)(sizeof ot_ops_training / sizeof ot_ops_training[0])};
+const ot_op_family oti_family_training = {oti_ops_training, (int)(sizeof oti_ops_training / sizeof oti_ops_training[0])};

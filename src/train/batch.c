@@ -75,7 +75,7 @@ static void augment(trainer *t, float *x, float *scratch) {
     }
 }
 
-void ot_gather_batch(trainer *t, const int64_t *order, int64_t size) {
+void oti_gather_batch(trainer *t, const int64_t *order, int64_t size) {
     const ot_sample_source *s = &t->train_source;
     const ot_train_config *c = t->config;
     int augmenting = !t->caching && (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness > 0) &&

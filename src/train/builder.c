@@ -27,14 +27,14 @@ ot_status ot_init_parse(const char *text, ot_init_spec *s) {
         return OT_OK;
     }
     if (!strncmp(text, "variance_scaling:", 17)) {
-        char *copy = ot_xstrdup(text + 17);
+        char *copy = oti_xstrdup(text + 17);
         char *mode = strchr(copy, ':');
         char *dist = mode ? strchr(mode + 1, ':') : NULL;
         int ok = mode && dist;
         if (ok) {
             *mode++ = '\0';
             *dist++ = '\0';
-            ok = ot_parse_double(copy, &s->scale) && s->scale > 0;
+            ok = oti_parse_double(copy, &s->scale) && s->scale > 0;
             if (!strcmp(mode, "fan_in")) s->mode = OT_FAN_IN;
             else if (!strcmp(mode, "fan_out")) s->mode = OT_FAN_OUT;
             else if (!strcmp(mode, "fan_avg")) s->mode = OT_FAN_AVG;
@@ -45,7 +45,7 @@ ot_status ot_init_parse(const char *text, ot_init_spec *s) {
         free(copy);
         if (ok) return OT_OK;
     }
-    return ot_fail(OT_ERR_INVALID, "'%s' is not an initializer: expected glorot_uniform, glorot_normal, he_uniform, "
+    return oti_fail(OT_ERR_INVALID, "'%s' is not an initializer: expected glorot_uniform, glorot_normal, he_uniform, "
                    "he_normal, lecun_uniform, lecun_normal or variance_scaling:SCALE:"
                    "fan_in|fan_out|fan_avg:normal|uniform", text);
 }
@@ -69,9 +69,9 @@ ot_model *ot_model_create(const char *input_name, int ndim, const int64_t *dims)
     ot_model *m = ot_model_new();
     ot_model_set_opset(m, "", 17);
     m->ir_version = 8;
-    m->producer_name = ot_xstrdup("onnxtrain");
-    m->producer_version = ot_xstrdup("0.1.0");
-    m->graph_name = ot_xstrdup("onnxtrain");
+    m->producer_name = oti_xstrdup("onnxtrain");
+    m->producer_version = oti_xstrdup("0.1.0");
+    m->graph_name = oti_xstrdup("onnxtrain");
     int v;
     if (ot_model_add_value(m, input_name, OT_VALUE_INPUT, &v) != OT_OK) abort();
     ot_value *in = &m->values[v];
@@ -79,9 +79,9 @@ ot_model *ot_model_create(const char *input_name, int ndim, const int64_t *dims)
     in->tensor.dtype = OT_FLOAT;
     in->tensor.ndim = ndim + 1;
     in->tensor.dims[0] = -1;
-    in->dim_names[0] = ot_xstrdup("N");
+    in->dim_names[0] = oti_xstrdup("N");
     memcpy(in->tensor.dims + 1, dims, sizeof(int64_t) * (size_t)ndim);
-    m->inputs = ot_xcalloc(2, sizeof(int));
+    m->inputs = oti_xcalloc(2, sizeof(int));
     m->inputs[m->n_inputs++] = v;
     return m;
 }
@@ -128,7 +128,7 @@ static ot_status refresh_shape(builder *b) {
     int saved_outputs = m->n_outputs, *saved = m->outputs;
     m->outputs = &v;
     m->n_outputs = 1;
-    ot_tensor *shapes = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *shapes = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
     ot_tensor feeds[16];
     int n = OT_MIN(m->n_inputs, 16);
     for (int k = 0; k < n; k++) {
@@ -148,7 +148,7 @@ static ot_status refresh_shape(builder *b) {
 static int name_taken(const ot_model *m, const char *name) {
     for (int i = 0; i < m->n_layers; i++)
         if (!strcmp(m->layers[i].name, name)) return 1;
-    char *out = ot_xasprintf("%s_out", name), *weight = ot_xasprintf("%s.weight", name);
+    char *out = oti_xasprintf("%s_out", name), *weight = oti_xasprintf("%s.weight", name);
     int taken = ot_model_find_value(m, name) >= 0 || ot_model_find_value(m, out) >= 0 ||
                 ot_model_find_value(m, weight) >= 0;
     free(out);
@@ -159,7 +159,7 @@ static int name_taken(const ot_model *m, const char *name) {
 /* "<prefix><base><k>" with the next k not used by a layer or tensor of the model. */
 static char *next_name(builder *b, int kind, const char *base) {
     for (;;) {
-        char *name = ot_xasprintf("%s%s%d", b->prefix, base, ++b->counts[kind]);
+        char *name = oti_xasprintf("%s%s%d", b->prefix, base, ++b->counts[kind]);
         if (!name_taken(b->m, name)) return name;
         free(name);
     }
@@ -180,7 +180,7 @@ static ot_status add_weight(builder *b, const char *name, int ndim, const int64_
 /* Appends node op(inputs) -> "<name>_out" and makes it current. */
 static ot_status add_node(builder *b, const char *name, const char *op, int n_in,
                           const char *const *inputs, int n_attrs, ot_attr *attrs) {
-    char *out = ot_xasprintf("%s_out", name);
+    char *out = oti_xasprintf("%s_out", name);
     const char *outs[1] = {out};
     int li;
     ot_status status = ot_model_add_layer(b->m, name, op, "", n_in, inputs, 1, outs, &li);
@@ -190,7 +190,7 @@ static ot_status add_node(builder *b, const char *name, const char *op, int n_in
         free(b->current);
         b->current = out;
         status = refresh_shape(b);
-        if (status != OT_OK) ot_error_prefix("layer '%s': ", name);
+        if (status != OT_OK) oti_error_prefix("layer '%s': ", name);
     } else {
         free(out);
     }
@@ -198,16 +198,16 @@ static ot_status add_node(builder *b, const char *name, const char *op, int n_in
 }
 
 static ot_attr attr_int(const char *name, int64_t v) {
-    ot_attr a = {.name = ot_xstrdup(name), .type = OT_ATTR_INT, .i = v};
+    ot_attr a = {.name = oti_xstrdup(name), .type = OT_ATTR_INT, .i = v};
     return a;
 }
 static ot_attr attr_float(const char *name, float v) {
-    ot_attr a = {.name = ot_xstrdup(name), .type = OT_ATTR_FLOAT, .f = v};
+    ot_attr a = {.name = oti_xstrdup(name), .type = OT_ATTR_FLOAT, .f = v};
     return a;
 }
 static ot_attr attr_ints(const char *name, int count, const int64_t *v) {
-    ot_attr a = {.name = ot_xstrdup(name), .type = OT_ATTR_INTS, .count = count};
-    a.ints = ot_xmalloc(sizeof(int64_t) * (size_t)count);
+    ot_attr a = {.name = oti_xstrdup(name), .type = OT_ATTR_INTS, .count = count};
+    a.ints = oti_xmalloc(sizeof(int64_t) * (size_t)count);
     memcpy(a.ints, v, sizeof(int64_t) * (size_t)count);
     return a;
 }
@@ -223,9 +223,9 @@ static ot_status add_activation(builder *b, const char *act, const char *arg) {
     ot_attr attrs[1];
     int n_attrs = 0;
     double alpha = 0;
-    if (arg && (!ot_parse_double(arg, &alpha) || !isfinite(alpha))) {
+    if (arg && (!oti_parse_double(arg, &alpha) || !isfinite(alpha))) {
         free(name);
-        return ot_fail(OT_ERR_INVALID, "layer spec %s:%s: alpha must be a number", act, arg);
+        return oti_fail(OT_ERR_INVALID, "layer spec %s:%s: alpha must be a number", act, arg);
     }
     if (!strcmp(act, "leakyrelu")) attrs[n_attrs++] = attr_float("alpha", arg ? (float)alpha : 0.01f);
     if (!strcmp(act, "elu")) attrs[n_attrs++] = attr_float("alpha", arg ? (float)alpha : 1.0f);
@@ -239,7 +239,7 @@ static ot_status add_activation(builder *b, const char *act, const char *arg) {
         int64_t dims[OT_MAX_DIMS] = {b->shape.ndim > 1 ? b->shape.dims[1] : 1};
         int ndim = b->shape.ndim > 1 ? b->shape.ndim - 1 : 1;
         for (int d = 1; d < ndim; d++) dims[d] = 1;
-        slope = ot_xasprintf("%s.slope", name);
+        slope = oti_xasprintf("%s.slope", name);
         ot_status status = add_weight(b, slope, ndim, dims, NULL, 0, 0, 0.25f);
         if (status != OT_OK) {
             free(slope);
@@ -257,11 +257,11 @@ static ot_status add_activation(builder *b, const char *act, const char *arg) {
 
 static ot_status add_dense(builder *b, int64_t units, const char *act) {
     if (b->shape.ndim != 2)
-        return ot_fail(OT_ERR_INVALID, "dense:%lld needs a 2-D input (batch, features), but the "
+        return oti_fail(OT_ERR_INVALID, "dense:%lld needs a 2-D input (batch, features), but the "
                        "input has %d dims: add 'flatten' before it", (long long)units, b->shape.ndim);
     int64_t in = b->shape.dims[1];
     char *name = next_name(b, K_DENSE, "dense");
-    char *w = ot_xasprintf("%s.weight", name), *bias = ot_xasprintf("%s.bias", name);
+    char *w = oti_xasprintf("%s.weight", name), *bias = oti_xasprintf("%s.bias", name);
     ot_init_spec init = init_for(b, act);
     int64_t wd[2] = {units, in}, bd[1] = {units};
     ot_status status = add_weight(b, w, 2, wd, &init, in, units, 0);
@@ -280,11 +280,11 @@ static ot_status add_dense(builder *b, int64_t units, const char *act) {
 static ot_status add_conv(builder *b, int64_t filters, int64_t kh, int64_t kw, int64_t stride,
                           int64_t pad, int same, const char *act) {
     if (b->shape.ndim != 4)
-        return ot_fail(OT_ERR_INVALID, "conv needs a 4-D input (N, C, H, W), but the input has %d "
+        return oti_fail(OT_ERR_INVALID, "conv needs a 4-D input (N, C, H, W), but the input has %d "
                        "dims", b->shape.ndim);
     int64_t channels = b->shape.dims[1];
     char *name = next_name(b, K_CONV, "conv");
-    char *w = ot_xasprintf("%s.weight", name), *bias = ot_xasprintf("%s.bias", name);
+    char *w = oti_xasprintf("%s.weight", name), *bias = oti_xasprintf("%s.bias", name);
     ot_init_spec init = init_for(b, act);
     int64_t wd[4] = {filters, channels, kh, kw}, bd[1] = {filters};
     ot_status status = add_weight(b, w, 4, wd, &init, channels * kh * kw, filters * kh * kw, 0);
@@ -293,8 +293,8 @@ static ot_status add_conv(builder *b, int64_t filters, int64_t kh, int64_t kw, i
         const char *inputs[3] = {b->current, w, bias};
         int64_t kernel[2] = {kh, kw}, strides[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
         ot_attr attrs[3] = {attr_ints("kernel_shape", 2, kernel), attr_ints("strides", 2, strides),
-                            same ? (ot_attr){.name = ot_xstrdup("auto_pad"), .type = OT_ATTR_STRING,
-                                             .s = ot_xstrdup("SAME_UPPER"), .s_len = 10}
+                            same ? (ot_attr){.name = oti_xstrdup("auto_pad"), .type = OT_ATTR_STRING,
+                                             .s = oti_xstrdup("SAME_UPPER"), .s_len = 10}
                                  : attr_ints("pads", 4, pads)};
         status = add_node(b, name, "Conv", 3, inputs, 3, attrs);
     }
@@ -305,7 +305,7 @@ static ot_status add_conv(builder *b, int64_t filters, int64_t kh, int64_t kw, i
 }
 
 static ot_status add_batchnorm(builder *b) {
-    if (b->shape.ndim < 2) return ot_fail(OT_ERR_INVALID, "batchnorm needs (N, C, ...) input");
+    if (b->shape.ndim < 2) return oti_fail(OT_ERR_INVALID, "batchnorm needs (N, C, ...) input");
     int64_t channels = b->shape.dims[1], dims[1] = {channels};
     char *name = next_name(b, K_BN, "bn");
     const char *roles[4] = {"weight", "bias", "running_mean", "running_var"};
@@ -313,7 +313,7 @@ static ot_status add_batchnorm(builder *b) {
     char *names[4];
     ot_status status = OT_OK;
     for (int k = 0; k < 4; k++) {
-        names[k] = ot_xasprintf("%s.%s", name, roles[k]);
+        names[k] = oti_xasprintf("%s.%s", name, roles[k]);
         if (status == OT_OK) status = add_weight(b, names[k], 1, dims, NULL, 0, 0, fills[k]);
     }
     if (status == OT_OK) {
@@ -327,7 +327,7 @@ static ot_status add_batchnorm(builder *b) {
 }
 
 static ot_status add_pool(builder *b, const char *kind, int64_t k) {
-    if (b->shape.ndim != 4) return ot_fail(OT_ERR_INVALID, "%s needs a 4-D input (N, C, H, W)", kind);
+    if (b->shape.ndim != 4) return oti_fail(OT_ERR_INVALID, "%s needs a 4-D input (N, C, H, W)", kind);
     int global = !strcmp(kind, "globalavgpool");
     char *name = next_name(b, K_POOL, global ? "globalavgpool" : !strcmp(kind, "maxpool") ? "maxpool" : "avgpool");
     const char *inputs[1] = {b->current};
@@ -352,7 +352,7 @@ static ot_status add_dropout(builder *b, double p) {
         free(name);
         return status;
     }
-    char *ratio = ot_xasprintf("%s.ratio", name);
+    char *ratio = oti_xasprintf("%s.ratio", name);
     ot_tensor t;
     ot_status status = ot_tensor_alloc(NULL, &t, OT_FLOAT, 0, NULL, ratio);
     if (status == OT_OK) {
@@ -386,11 +386,11 @@ static int split_fields(char *item, char **fields) {
 }
 
 static ot_status bad_layer(const char *item, const char *expected) {
-    return ot_fail(OT_ERR_INVALID, "layer spec '%s': expected %s", item, expected);
+    return oti_fail(OT_ERR_INVALID, "layer spec '%s': expected %s", item, expected);
 }
 
 static ot_status add_layer(builder *b, char *item, const char *next_item) {
-    char *original = ot_xstrdup(item);
+    char *original = oti_xstrdup(item);
     char *f[8];
     int n = split_fields(item, f);
     int64_t a = 0, c = 0;
@@ -402,7 +402,7 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
     if (n == 0) status = bad_layer(original, "a layer");
     else if (!strcmp(f[0], "flatten") && n == 1) status = add_flatten(b);
     else if (!strcmp(f[0], "dense")) {
-        if (n < 2 || n > 3 || !ot_parse_int64(f[1], &a) || a < 1 || (n == 3 && !is_activation(f[2])))
+        if (n < 2 || n > 3 || !oti_parse_int64(f[1], &a) || a < 1 || (n == 3 && !is_activation(f[2])))
             status = bad_layer(original, "dense:UNITS[:ACTIVATION]");
         else {
             status = add_dense(b, a, n == 3 ? f[2] : following);
@@ -412,11 +412,11 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
         int64_t kh = 0, kw = 0, stride = 1, pad = 0;
         int same = 0, k = 3;
         const char *act = NULL;
-        int ok = n >= 3 && ot_parse_int64(f[1], &a) && a >= 1 && sscanf(f[2], "%lldx%lld", (long long *)&kh, (long long *)&kw) == 2 && kh >= 1 && kw >= 1;
-        if (ok && k < n && !is_activation(f[k])) ok = ot_parse_int64(f[k++], &stride) && stride >= 1;
+        int ok = n >= 3 && oti_parse_int64(f[1], &a) && a >= 1 && sscanf(f[2], "%lldx%lld", (long long *)&kh, (long long *)&kw) == 2 && kh >= 1 && kw >= 1;
+        if (ok && k < n && !is_activation(f[k])) ok = oti_parse_int64(f[k++], &stride) && stride >= 1;
         if (ok && k < n && !is_activation(f[k])) {
             if (!strcmp(f[k], "same")) same = 1;
-            else if (strcmp(f[k], "valid")) ok = ot_parse_int64(f[k], &pad) && pad >= 0;
+            else if (strcmp(f[k], "valid")) ok = oti_parse_int64(f[k], &pad) && pad >= 0;
             k++;
         }
         if (ok && k < n) act = is_activation(f[k]) ? f[k++] : NULL, ok = act != NULL;
@@ -427,13 +427,13 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
             if (status == OT_OK && act) status = add_activation(b, act, NULL);
         }
     } else if (!strcmp(f[0], "maxpool") || !strcmp(f[0], "avgpool")) {
-        if (n != 2 || !ot_parse_int64(f[1], &a) || a < 1) status = bad_layer(original, "maxpool:K or avgpool:K");
+        if (n != 2 || !oti_parse_int64(f[1], &a) || a < 1) status = bad_layer(original, "maxpool:K or avgpool:K");
         else status = add_pool(b, f[0], a);
     } else if (!strcmp(f[0], "globalavgpool") && n == 1) status = add_pool(b, f[0], 0);
     else if (!strcmp(f[0], "batchnorm") && n == 1) status = add_batchnorm(b);
     else if (!strcmp(f[0], "dropout")) {
         double p;
-        if (n != 2 || !ot_parse_double(f[1], &p) || p < 0 || p >= 1) status = bad_layer(original, "dropout:P with 0 <= P < 1");
+        if (n != 2 || !oti_parse_double(f[1], &p) || p < 0 || p >= 1) status = bad_layer(original, "dropout:P with 0 <= P < 1");
         else status = add_dropout(b, p);
     } else if (is_activation(f[0]) && n <= 2) {
         int takes_alpha = !strcmp(f[0], "leakyrelu") || !strcmp(f[0], "elu");
@@ -451,25 +451,25 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
 
 ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
                                  const ot_init_spec *init, ot_rng *rng, const char *prefix) {
-    builder b = {.context = ctx, .m = m, .current = ot_xstrdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
+    builder b = {.context = ctx, .m = m, .current = oti_xstrdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
     if (ot_model_find_value(m, from) < 0) {
         free(b.current);
-        return ot_fail(OT_ERR_INVALID, "tensor '%s' does not exist", from);
+        return oti_fail(OT_ERR_INVALID, "tensor '%s' does not exist", from);
     }
     ot_status status = refresh_shape(&b);
-    char *copy = ot_xstrdup(spec);
+    char *copy = oti_xstrdup(spec);
     char *items[256];
     int n_items = 0;
     for (char *save = NULL, *item = strtok_r(copy, ",", &save); item && n_items < 256; item = strtok_r(NULL, ",", &save))
         items[n_items++] = item;
-    if (n_items == 0 && status == OT_OK) status = ot_fail(OT_ERR_INVALID, "empty layer spec");
+    if (n_items == 0 && status == OT_OK) status = oti_fail(OT_ERR_INVALID, "empty layer spec");
     for (int i = 0; i < n_items && status == OT_OK; i++)
         status = add_layer(&b, items[i], i + 1 < n_items ? items[i + 1] : NULL);
     if (status == OT_OK) {
         /* The last layer's output is the model's only output, typed (N, ...). */
         int v = ot_model_find_value(m, b.current);
         free(m->outputs);
-        m->outputs = ot_xcalloc(2, sizeof(int));
+        m->outputs = oti_xcalloc(2, sizeof(int));
         m->outputs[0] = v;
         m->n_outputs = 1;
         ot_value *out = &m->values[v];
@@ -477,7 +477,7 @@ ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char 
         ot_tensor_set_shape(&out->tensor, OT_FLOAT, b.shape.ndim, b.shape.dims);
         out->tensor.dims[0] = -1;
         free(out->dim_names[0]);
-        out->dim_names[0] = ot_xstrdup("N");
+        out->dim_names[0] = oti_xstrdup("N");
         ot_model_prune(m);
     }
     free(copy);

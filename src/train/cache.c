@@ -111,7 +111,7 @@ typedef struct byte_writer {
 static void put(byte_writer *w, const void *data, size_t n) {
     if (w->len + n > w->cap) {
         w->cap = (w->len + n) * 2;
-        w->buf = ot_xrealloc(w->buf, w->cap);
+        w->buf = oti_xrealloc(w->buf, w->cap);
     }
     memcpy(w->buf + w->len, data, n);
     w->len += n;
@@ -190,7 +190,7 @@ static ot_status write_at(int fd, uint64_t offset, const void *data, size_t n, c
     const unsigned char *p = data;
     while (n) {
         ssize_t done = pwrite(fd, p, n, (off_t)offset);
-        if (done <= 0) return ot_fail(OT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        if (done <= 0) return oti_fail(OT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
         p += done;
         offset += (uint64_t)done;
         n -= (size_t)done;
@@ -214,9 +214,9 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
     options.targets = part->frontier;
     options.n_targets = part->n_frontier;
     ot_feed_set feeds;
-    ot_feed_set_single(&feeds, input, d->sample_ndim, d->sample_dims);
+    oti_feed_set_single(&feeds, input, d->sample_ndim, d->sample_dims);
     ot_plan_pair plans;
-    OT_TRY(ot_plan_pair_init(&plans, m, &options, &feeds, OT_MIN(CACHE_CHUNK, d->n)));
+    OT_TRY(oti_plan_pair_init(&plans, m, &options, &feeds, OT_MIN(CACHE_CHUNK, d->n)));
     cache_header h = {.version = CACHE_VERSION, .layout = compress ? LAYOUT_ZLIB : LAYOUT_RAW, .n = d->n,
                       .count = part->n_frontier};
     memcpy(h.keys, keys, sizeof h.keys);
@@ -234,9 +234,9 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
         at = (at + h.data_bytes[f] + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
     }
     ot_atomic_file file;
-    ot_status status = ot_atomic_open(&file, path);
+    ot_status status = oti_atomic_open(&file, path);
     if (status != OT_OK) {
-        ot_plan_pair_free(&plans);
+        oti_plan_pair_free(&plans);
         return status;
     }
     int fd = fileno(file.stream);
@@ -245,7 +245,7 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
     for (int64_t start = 0; start < d->n && status == OT_OK; start += CACHE_CHUNK) {
         int64_t size = OT_MIN(CACHE_CHUNK, d->n - start);
         ot_plan *plan;
-        status = ot_plan_pair_get(&plans, size, &plan);
+        status = oti_plan_pair_get(&plans, size, &plan);
         if (status != OT_OK) break;
         ot_plan_value(plan, input)->data = d->x + start * d->sample_size;
         status = ot_plan_forward(plan);
@@ -260,9 +260,9 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
             }
             /* Chunk record: tensor index, first sample, sample count, compressed length. */
             uLongf packed = compressBound((uLong)bytes);
-            if (packed > chunk_capacity) chunk = ot_xrealloc(chunk, chunk_capacity = packed);
+            if (packed > chunk_capacity) chunk = oti_xrealloc(chunk, chunk_capacity = packed);
             if (compress2(chunk, &packed, (const Bytef *)values, (uLong)bytes, 1) != Z_OK) {
-                status = ot_fail(OT_ERR_MEMORY, "%s: compression failed", path);
+                status = oti_fail(OT_ERR_MEMORY, "%s: compression failed", path);
                 break;
             }
             uint64_t record[4] = {(uint64_t)f, (uint64_t)start, (uint64_t)size, (uint64_t)packed};
@@ -273,7 +273,7 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
         }
     }
     free(chunk);
-    ot_plan_pair_free(&plans);
+    oti_plan_pair_free(&plans);
     if (status == OT_OK) {
         byte_writer w = {0};
         put(&w, CACHE_MAGIC, 8);
@@ -285,17 +285,17 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
         status = write_at(fd, 0, w.buf, w.len, path);
         /* The file's size marks completeness: the last section ends exactly there. */
         if (status == OT_OK && !compress && ftruncate(fd, (off_t)at) != 0)
-            status = ot_fail(OT_ERR_IO, "%s: %s", path, strerror(errno));
+            status = oti_fail(OT_ERR_IO, "%s: %s", path, strerror(errno));
         free(w.buf);
         free(body.buf);
     }
     if (status != OT_OK) {
-        ot_atomic_abort(&file);
+        oti_atomic_abort(&file);
         return status;
     }
     /* No fsync: opening checks the size and every checksum, so a file torn by a power loss
      * is rebuilt, never trusted. */
-    return ot_atomic_commit_unsynced(&file);
+    return oti_atomic_commit_unsynced(&file);
 }
 
 /* Opening ---------------------------------------------------------------------------------- */
@@ -351,7 +351,7 @@ static int load_sections(ot_feature_cache *c, const cache_header *h, const unsig
         next += h->n * c->per_sample[f];
     }
     const unsigned char *p = data + header_region(h), *end = data + size;
-    int64_t *filled = ot_xcalloc(OT_MAX_FEEDS, sizeof(int64_t));
+    int64_t *filled = oti_xcalloc(OT_MAX_FEEDS, sizeof(int64_t));
     int ok = 1;
     while (ok && p < end) {
         uint64_t record[4];
@@ -442,14 +442,14 @@ static void release(ot_feature_cache *c) {
     c->owned = NULL;
 }
 
-ot_status ot_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
+ot_status oti_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
                                 int input, const ot_dataset *d, const ot_plan_options *base,
                                 const char *dir, const char *role, int compress,
                                 ot_cache_message_fn message, void *user) {
     memset(c, 0, sizeof *c);
-    OT_TRY(ot_make_dirs(dir));
-    char *name = ot_xasprintf("%s.otcache", role);
-    c->path = ot_path_join(dir, name);
+    OT_TRY(oti_make_dirs(dir));
+    char *name = oti_xasprintf("%s.otcache", role);
+    c->path = oti_path_join(dir, name);
     free(name);
     uint64_t keys[KEY_COUNT];
     compute_keys(m, part, input, d, base, keys);
@@ -474,24 +474,24 @@ ot_status ot_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_froze
         else snprintf(text, sizeof text, "cache: %s is %s; rebuilding it", c->path, why);
         message(user, text);
     }
-    double start = ot_now_ms();
+    double start = oti_now_ms();
     OT_TRY(build(c->path, m, part, input, d, base, compress, keys));
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
-    if (!usable) return ot_fail(OT_ERR_IO, "%s: the cache just written does not read back (%s)", c->path, why);
+    if (!usable) return oti_fail(OT_ERR_IO, "%s: the cache just written does not read back (%s)", c->path, why);
     if (message) {
-        snprintf(text, sizeof text, "cache: %lld samples in %.1fs", (long long)c->n, (ot_now_ms() - start) / 1000);
+        snprintf(text, sizeof text, "cache: %lld samples in %.1fs", (long long)c->n, (oti_now_ms() - start) / 1000);
         message(user, text);
     }
     return OT_OK;
 }
 
-void ot_feature_cache_close(ot_feature_cache *c) {
+void oti_feature_cache_close(ot_feature_cache *c) {
     release(c);
     free(c->path);
     memset(c, 0, sizeof *c);
 }
 
-void ot_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache) {
+void oti_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache) {
     memset(feeds, 0, sizeof *feeds);
     feeds->count = cache->count;
     for (int k = 0; k < cache->count; k++) {
@@ -500,7 +500,7 @@ void ot_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache) {
     }
 }
 
-void ot_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *c, const ot_dataset *d) {
+void oti_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *c, const ot_dataset *d) {
     memset(s, 0, sizeof *s);
     s->n = c->n;
     s->count = c->count;

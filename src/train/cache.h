@@ -24,9 +24,9 @@ typedef struct ot_frozen_part {
 
 /* Finds the frozen part for the given trainable mask. Errors when a frozen layer with
  * parameters depends on a trainable one (caching would change results). */
-ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
+ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
                               ot_frozen_part *out);
-void ot_frozen_part_free(ot_frozen_part *part);
+void oti_frozen_part_free(ot_frozen_part *part);
 
 typedef struct ot_feature_cache {
     char *path;
@@ -47,16 +47,16 @@ typedef void (*ot_cache_message_fn)(void *user, const char *message);
  * frontier, the data and the plan options that change numbers (base: fast convolution, conv
  * tuning); otherwise (missing, stale, torn or corrupt) builds it by running the frozen part
  * over the dataset in inference mode with base's options, and says which. */
-ot_status ot_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_frozen_part *part,
+ot_status oti_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_frozen_part *part,
                                 int input, const ot_dataset *d, const ot_plan_options *base,
                                 const char *dir, const char *role, int compress,
                                 ot_cache_message_fn message, void *user);
-void ot_feature_cache_close(ot_feature_cache *cache);
+void oti_feature_cache_close(ot_feature_cache *cache);
 
 /* The cache's frontier tensors as a plan's feeds. */
-void ot_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache);
+void oti_feed_set_from_cache(ot_feed_set *feeds, const ot_feature_cache *cache);
 
 /* The cache's frontier arrays plus the dataset's labels as a sample source. */
-void ot_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *cache, const ot_dataset *d);
+void oti_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *cache, const ot_dataset *d);
 
 #endif

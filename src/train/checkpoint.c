@@ -17,8 +17,8 @@
 static ot_status add_npy(ot_zip_writer *w, const char *name, const ot_tensor *t) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_npy_serialize(t, &data, &size));
-    ot_status status = ot_zip_writer_add(w, name, data, size, OT_ZIP_STORED);
+    OT_TRY(oti_npy_serialize(t, &data, &size));
+    ot_status status = oti_zip_writer_add(w, name, data, size, OT_ZIP_STORED);
     free(data);
     return status;
 }
@@ -30,7 +30,7 @@ static ot_status add_floats(ot_zip_writer *w, const char *name, const float *val
 
 static char *state_text(const trainer *t) {
     const ot_optimizer *o = t->optimizer;
-    return ot_xasprintf(
+    return oti_xasprintf(
         "version %d\nepoch %" PRId64 "\nbatch_in_epoch %" PRId64 "\nstep %" PRId64 "\n"
         "rng %" PRIu64 " %" PRIu64 "\nepoch_rng %" PRIu64 " %" PRIu64 "\n"
         "epoch_loss_sum %.17g\nepoch_correct %" PRId64 "\n"
@@ -44,7 +44,7 @@ static char *state_text(const trainer *t) {
 
 static char *trained_text(const trainer *t) {
     size_t len = 0, cap = 256;
-    char *text = ot_xmalloc(cap);
+    char *text = oti_xmalloc(cap);
     text[0] = '\0';
     const ot_model *m = t->m;
     for (int v = 0; v < m->n_values + m->n_layers; v++) {
@@ -56,25 +56,25 @@ static char *trained_text(const trainer *t) {
         }
         if (!line) continue;
         size_t need = strlen(kind) + strlen(line) + 3;
-        if (len + need >= cap) text = ot_xrealloc(text, cap = (len + need) * 2);
+        if (len + need >= cap) text = oti_xrealloc(text, cap = (len + need) * 2);
         len += (size_t)sprintf(text + len, "%s %s\n", kind, line);
     }
     return text;
 }
 
-ot_status ot_checkpoint_save(const trainer *t, const char *path) {
+ot_status oti_checkpoint_save(const trainer *t, const char *path) {
     ot_zip_writer w;
-    OT_TRY(ot_zip_writer_open(&w, path));
+    OT_TRY(oti_zip_writer_open(&w, path));
     char *state = state_text(t), *trained = trained_text(t);
-    ot_status status = ot_zip_writer_add(&w, "state.txt", state, strlen(state), OT_ZIP_STORED);
-    if (status == OT_OK) status = ot_zip_writer_add(&w, "trained.txt", trained, strlen(trained), OT_ZIP_STORED);
+    ot_status status = oti_zip_writer_add(&w, "state.txt", state, strlen(state), OT_ZIP_STORED);
+    if (status == OT_OK) status = oti_zip_writer_add(&w, "trained.txt", trained, strlen(trained), OT_ZIP_STORED);
     free(state);
     free(trained);
     const ot_model *m = t->m;
     for (int v = 0; v < m->n_values && status == OT_OK; v++) {
         const ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER || value->tensor.dtype != OT_FLOAT) continue;
-        char *name = ot_xasprintf("weights/%s.npy", value->name);
+        char *name = oti_xasprintf("weights/%s.npy", value->name);
         status = add_npy(&w, name, &value->tensor);
         free(name);
     }
@@ -91,20 +91,20 @@ ot_status ot_checkpoint_save(const trainer *t, const char *path) {
         status = add_floats(&w, "best.npy", t->best, n);
     }
     if (status != OT_OK) {
-        ot_zip_writer_abort(&w);
-        ot_error_prefix("checkpoint %s: ", path);
+        oti_zip_writer_abort(&w);
+        oti_error_prefix("checkpoint %s: ", path);
         return status;
     }
-    return ot_zip_writer_finish(&w);
+    return oti_zip_writer_finish(&w);
 }
 
 /* Loading --------------------------------------------------------------------------------- */
 
 static ot_status read_entry(const ot_zip *zip, const char *name, const char *path, unsigned char **data,
                             size_t *size) {
-    int i = ot_zip_find(zip, name);
-    if (i < 0) return ot_fail(OT_ERR_FORMAT, "checkpoint %s has no %s", path, name);
-    return ot_zip_extract(zip, i, data, size);
+    int i = oti_zip_find(zip, name);
+    if (i < 0) return oti_fail(OT_ERR_FORMAT, "checkpoint %s has no %s", path, name);
+    return oti_zip_extract(zip, i, data, size);
 }
 
 static ot_status read_floats(const ot_zip *zip, const char *name, const char *path, float *out, int64_t n) {
@@ -112,11 +112,11 @@ static ot_status read_floats(const ot_zip *zip, const char *name, const char *pa
     size_t size;
     OT_TRY(read_entry(zip, name, path, &data, &size));
     ot_tensor t;
-    ot_status status = ot_npy_parse(zip->context, data, size, name, &t);
+    ot_status status = oti_npy_parse(zip->context, data, size, name, &t);
     free(data);
     OT_TRY(status);
     if (t.dtype != OT_FLOAT || ot_tensor_numel(&t) != n)
-        status = ot_fail(OT_ERR_INVALID, "checkpoint %s: %s holds %lld values, this run has %lld "
+        status = oti_fail(OT_ERR_INVALID, "checkpoint %s: %s holds %lld values, this run has %lld "
                          "(was it made with other flags or another model?)", path, name,
                          (long long)ot_tensor_numel(&t), (long long)n);
     else
@@ -140,13 +140,13 @@ static ot_status parse_state(trainer *t, const char *text, const char *path) {
                      &t->schedule.best, &t->schedule.wait, &t->schedule.scale, &t->best_val, &t->since_best,
                      &t->best_epoch, &has_best, kind, &opt_step, &opt_n, &t->lr);
     if (got != 21 || version != CHECKPOINT_VERSION)
-        return ot_fail(OT_ERR_FORMAT, "checkpoint %s: state.txt is not a version %d checkpoint state",
+        return oti_fail(OT_ERR_FORMAT, "checkpoint %s: state.txt is not a version %d checkpoint state",
                        path, CHECKPOINT_VERSION);
     if (strcmp(kind, ot_optimizer_name(t->config->optimizer.kind)))
-        return ot_fail(OT_ERR_INVALID, "checkpoint %s was made with the %s optimizer, this run uses %s",
+        return oti_fail(OT_ERR_INVALID, "checkpoint %s was made with the %s optimizer, this run uses %s",
                        path, kind, ot_optimizer_name(t->config->optimizer.kind));
     if (t->epoch < 1 || t->batch_in_epoch < 0 || t->step < 0)
-        return ot_fail(OT_ERR_FORMAT, "checkpoint %s: bad epoch or step", path);
+        return oti_fail(OT_ERR_FORMAT, "checkpoint %s: bad epoch or step", path);
     t->has_best = has_best && t->best;
     t->optimizer->step = opt_step;
     (void)opt_n;
@@ -164,23 +164,23 @@ static ot_status restore_trained(trainer *t, char *text, const char *path) {
         if (!strncmp(line, "value ", 6)) {
             int v = ot_model_find_value(m, line + 6);
             if (v < 0 || m->values[v].kind != OT_VALUE_INITIALIZER)
-                return ot_fail(OT_ERR_INVALID, "checkpoint %s trains '%s', which this model does not have", path, line + 6);
+                return oti_fail(OT_ERR_INVALID, "checkpoint %s trains '%s', which this model does not have", path, line + 6);
             m->values[v].frozen = 0;
         } else if (!strncmp(line, "frozen_layer ", 13)) {
             int i = ot_model_find_layer(m, line + 13);
-            if (i < 0) return ot_fail(OT_ERR_INVALID, "checkpoint %s freezes layer '%s', which this model does not have", path, line + 13);
+            if (i < 0) return oti_fail(OT_ERR_INVALID, "checkpoint %s freezes layer '%s', which this model does not have", path, line + 13);
             m->layers[i].frozen = 1;
         }
     }
     return OT_OK;
 }
 
-ot_status ot_checkpoint_load(trainer *t, const char *path) {
+ot_status oti_checkpoint_load(trainer *t, const char *path) {
     unsigned char *file;
     size_t file_size;
-    OT_TRY(ot_read_file(path, 0, &file, &file_size));
+    OT_TRY(oti_read_file(path, 0, &file, &file_size));
     ot_zip zip;
-    ot_status status = ot_zip_open(t->config->context, &zip, file, file_size, path);
+    ot_status status = oti_zip_open(t->config->context, &zip, file, file_size, path);
     if (status != OT_OK) {
         free(file);
         return status;
@@ -190,14 +190,14 @@ ot_status ot_checkpoint_load(trainer *t, const char *path) {
     status = read_entry(&zip, "state.txt", path, &state, &state_size);
     if (status == OT_OK) status = read_entry(&zip, "trained.txt", path, &trained, &trained_size);
     if (status == OT_OK) {
-        char *text = ot_xstrndup((const char *)trained, trained_size);
+        char *text = oti_xstrndup((const char *)trained, trained_size);
         status = restore_trained(t, text, path);
         free(text);
     }
     /* The trained set may differ from the start of the run (gradual unfreezing). */
-    if (status == OT_OK) status = ot_trainer_prepare(t);
+    if (status == OT_OK) status = oti_trainer_prepare(t);
     if (status == OT_OK) {
-        char *text = ot_xstrndup((const char *)state, state_size);
+        char *text = oti_xstrndup((const char *)state, state_size);
         status = parse_state(t, text, path);
         free(text);
     }
@@ -205,7 +205,7 @@ ot_status ot_checkpoint_load(trainer *t, const char *path) {
     for (int v = 0; v < m->n_values && status == OT_OK; v++) {
         ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER || value->tensor.dtype != OT_FLOAT) continue;
-        char *name = ot_xasprintf("weights/%s.npy", value->name);
+        char *name = oti_xasprintf("weights/%s.npy", value->name);
         status = read_floats(&zip, name, path, value->tensor.data, ot_tensor_numel(&value->tensor));
         free(name);
     }
@@ -223,7 +223,7 @@ ot_status ot_checkpoint_load(trainer *t, const char *path) {
     }
     free(state);
     free(trained);
-    ot_zip_close(&zip);
+    oti_zip_close(&zip);
     free(file);
     return status;
 }

@@ -14,38 +14,38 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
                              ot_eval_result *out) {
     if (!c->cache_dir) return ot_evaluate(m, c, 256, d, out);
     ot_io_binding io;
-    OT_TRY(ot_io_bind(m, c->input_name, c->output_name, c->loss, &io));
-    OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
-    unsigned char *trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
-    for (int v = 0; v < m->n_values; v++) trainable[v] = (unsigned char)ot_parameter_is_trained(m, v);
+    OT_TRY(oti_io_bind(m, c->input_name, c->output_name, c->loss, &io));
+    OT_TRY(oti_dataset_fit_input(d, &m->values[io.input]));
+    unsigned char *trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    for (int v = 0; v < m->n_values; v++) trainable[v] = (unsigned char)oti_parameter_is_trained(m, v);
     ot_frozen_part part;
-    ot_status status = ot_frozen_part_find(m, trainable, io.input, &part);
+    ot_status status = oti_frozen_part_find(m, trainable, io.input, &part);
     if (status == OT_OK && part.n_frontier == 1 && part.frontier[0] == io.input) {
         /* Nothing frozen before the first trained layer: nothing to cache. */
-        ot_frozen_part_free(&part);
+        oti_frozen_part_free(&part);
         free(trainable);
         return ot_evaluate(m, c, 256, d, out);
     }
     ot_feature_cache cache;
     memset(&cache, 0, sizeof cache);
-    ot_plan_options base = ot_config_plan_options(c);
+    ot_plan_options base = oti_config_plan_options(c);
     if (status == OT_OK)
-        status = ot_feature_cache_open(&cache, m, &part, io.input, d, &base, c->cache_dir, role,
-                                       c->cache_compress, ot_config_message, (void *)c);
+        status = oti_feature_cache_open(&cache, m, &part, io.input, d, &base, c->cache_dir, role,
+                                       c->cache_compress, oti_config_message, (void *)c);
     if (status == OT_OK) {
         /* Inference plans fed at the cached frontier. */
         ot_feed_set feeds;
-        ot_feed_set_from_cache(&feeds, &cache);
+        oti_feed_set_from_cache(&feeds, &cache);
         ot_sample_source source;
-        ot_sample_source_from_cache(&source, &cache, d);
-        ot_plan_options options = ot_config_plan_options(c);
+        oti_sample_source_from_cache(&source, &cache, d);
+        ot_plan_options options = oti_config_plan_options(c);
         options.trainable = trainable;
         options.targets = &io.loss_target;
         options.n_targets = 1;
-        status = ot_evaluate_fed(m, &io, c->loss, &options, &feeds, &source, d, 256, out);
+        status = oti_evaluate_fed(m, &io, c->loss, &options, &feeds, &source, d, 256, out);
     }
-    ot_feature_cache_close(&cache);
-    ot_frozen_part_free(&part);
+    oti_feature_cache_close(&cache);
+    oti_frozen_part_free(&part);
     free(trainable);
     return status;
 }

@@ -11,8 +11,8 @@ static int parse_range(const char *text, int n, int *begin, int *end) {
     const char *colon = strchr(text, ':');
     if (!colon || strchr(colon + 1, ':')) return 0;
     int64_t a = 0, b = n;
-    char *left = ot_xstrndup(text, (size_t)(colon - text));
-    int ok = (!*left || ot_parse_int64(left, &a)) && (!colon[1] || ot_parse_int64(colon + 1, &b));
+    char *left = oti_xstrndup(text, (size_t)(colon - text));
+    int ok = (!*left || oti_parse_int64(left, &a)) && (!colon[1] || oti_parse_int64(colon + 1, &b));
     free(left);
     if (!ok) return 0;
     if (a < 0) a += n;
@@ -32,7 +32,7 @@ static void set_layer(ot_model *m, int i, int frozen) {
 
 /* Marks layer i and every layer it depends on. */
 static void freeze_ancestors(ot_model *m, int target) {
-    unsigned char *needed = ot_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *needed = oti_xcalloc((size_t)m->n_values + 1, 1);
     for (int k = 0; k < m->layers[target].n_outputs; k++)
         if (m->layers[target].outputs[k] >= 0) needed[m->layers[target].outputs[k]] = 1;
     for (int i = target; i >= 0; i--) {
@@ -51,7 +51,7 @@ static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
     if (rule->action == OT_FREEZE_UPTO) {
         int i = ot_model_find_layer(m, rule->pattern);
         if (i < 0)
-            return ot_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'",
+            return oti_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'",
                            rule->pattern);
         freeze_ancestors(m, i);
         return OT_OK;
@@ -62,18 +62,18 @@ static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
         matched = end > begin;
     } else {
         for (int i = 0; i < m->n_layers; i++)
-            if (ot_glob_match(rule->pattern, m->layers[i].name)) {
+            if (oti_glob_match(rule->pattern, m->layers[i].name)) {
                 set_layer(m, i, frozen);
                 matched = 1;
             }
         for (int v = 0; v < m->n_values; v++)
-            if (m->values[v].kind == OT_VALUE_INITIALIZER && ot_glob_match(rule->pattern, m->values[v].name)) {
+            if (m->values[v].kind == OT_VALUE_INITIALIZER && oti_glob_match(rule->pattern, m->values[v].name)) {
                 m->values[v].frozen = frozen;
                 matched = 1;
             }
     }
     if (!matched)
-        return ot_fail(OT_ERR_INVALID, "'%s' matches no layer name, parameter name or index range",
+        return oti_fail(OT_ERR_INVALID, "'%s' matches no layer name, parameter name or index range",
                        rule->pattern);
     return OT_OK;
 }

@@ -9,12 +9,12 @@
 #include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
 
-ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
+ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
                               ot_frozen_part *out) {
     memset(out, 0, sizeof *out);
-    out->in_part = ot_xcalloc((size_t)m->n_layers + 1, 1);
+    out->in_part = oti_xcalloc((size_t)m->n_layers + 1, 1);
     /* Values known before training: the input, constants and frozen weights. */
-    unsigned char *fixed = ot_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *fixed = oti_xcalloc((size_t)m->n_values + 1, 1);
     fixed[input] = 1;
     for (int v = 0; v < m->n_values; v++)
         if (m->values[v].kind == OT_VALUE_INITIALIZER && !trainable[v]) fixed[v] = 1;
@@ -26,13 +26,13 @@ ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable,
         if (ok && !l->frozen && (l->op->flags & (OT_OP_RANDOM | OT_OP_WRITES_INPUTS))) ok = 0;
         if (!ok) {
             if (ot_layer_is_frozen(m, i) && ot_layer_parameter_count(m, l) > 0) {
-                ot_status s = ot_fail(OT_ERR_INVALID,
+                ot_status s = oti_fail(OT_ERR_INVALID,
                                       "caching: frozen layer '%s' depends on trainable layers, so "
                                       "its output changes every step and cannot be cached; freeze "
                                       "the layers up to '%s' too",
                                       l->name, l->name);
                 free(fixed);
-                ot_frozen_part_free(out);
+                oti_frozen_part_free(out);
                 return s;
             }
             continue;
@@ -53,18 +53,18 @@ ot_status ot_frozen_part_find(const ot_model *m, const unsigned char *trainable,
             for (int f = 0; f < out->n_frontier; f++) seen |= out->frontier[f] == v;
             if (seen) continue;
             if (out->n_frontier == OT_MAX_FEEDS)
-                status = ot_fail(OT_ERR_UNSUPPORTED, "caching: more than %d frozen tensors feed the "
+                status = oti_fail(OT_ERR_UNSUPPORTED, "caching: more than %d frozen tensors feed the "
                                  "trainable layers", OT_MAX_FEEDS);
             else
                 out->frontier[out->n_frontier++] = v;
         }
     }
     free(fixed);
-    if (status != OT_OK) ot_frozen_part_free(out);
+    if (status != OT_OK) oti_frozen_part_free(out);
     return status;
 }
 
-void ot_frozen_part_free(ot_frozen_part *part) {
+void oti_frozen_part_free(ot_frozen_part *part) {
     free(part->in_part);
     memset(part, 0, sizeof *part);
 }

@@ -80,7 +80,7 @@ static int state_count(const ot_optimizer_config *c) {
 /* `!(x >= lo)` rather than `x < lo` so that NaN is refused too. */
 #define REQUIRE(cond, ...)                                                                     \
     do {                                                                                       \
-        if (!(cond)) return ot_fail(OT_ERR_INVALID, __VA_ARGS__);                              \
+        if (!(cond)) return oti_fail(OT_ERR_INVALID, __VA_ARGS__);                              \
     } while (0)
 
 static ot_status validate(const ot_optimizer_config *c) {
@@ -141,13 +141,13 @@ ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config
     *out = NULL;
     OT_TRY(validate(config));
     if (n_params < 0 || (uint64_t)n_params > SIZE_MAX / 2 / sizeof(float))
-        return ot_fail(OT_ERR_INVALID, "%s optimizer: bad parameter count %lld",
+        return oti_fail(OT_ERR_INVALID, "%s optimizer: bad parameter count %lld",
                        ot_optimizer_name(config->kind), (long long)n_params);
     int n_state = state_count(config);
     size_t bytes = (size_t)n_params * sizeof(float);
-    OT_TRY(ot_check_memory(ctx, bytes * (size_t)n_state, "the optimizer state"));
+    OT_TRY(oti_check_memory(ctx, bytes * (size_t)n_state, "the optimizer state"));
     ot_optimizer *opt = calloc(1, sizeof *opt);
-    if (!opt) return ot_fail(OT_ERR_MEMORY, "cannot allocate the optimizer");
+    if (!opt) return oti_fail(OT_ERR_MEMORY, "cannot allocate the optimizer");
     opt->config = *config;
     opt->context = ctx;
     opt->n = n_params;
@@ -157,7 +157,7 @@ ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config
         opt->state[k] = calloc((size_t)n_params + 1, sizeof(float));
         if (!opt->state[k]) {
             ot_optimizer_free(opt);
-            return ot_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB of %s optimizer state",
+            return oti_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB of %s optimizer state",
                            bytes / 1048576.0, ot_optimizer_name(config->kind));
         }
         float initial = state_initial_value(config, k);
@@ -177,12 +177,12 @@ void ot_optimizer_free(ot_optimizer *opt) {
 /* PyTorch's Adam/AdamW coefficients at step t (1-based), computed in double from the typed
  * values and rounded once, as PyTorch does with its Python floats. */
 static ot_adam_coeffs adam_coeffs(const ot_optimizer_config *c, float lr, int64_t t) {
-    double beta1 = ot_typed_value(c->beta1), beta2 = ot_typed_value(c->beta2);
-    double lr_typed = ot_typed_value(lr);
+    double beta1 = oti_typed_value(c->beta1), beta2 = oti_typed_value(c->beta2);
+    double lr_typed = oti_typed_value(lr);
     double bias_correction1 = 1.0 - pow(beta1, (double)t);
     double bias_correction2 = 1.0 - pow(beta2, (double)t);
     int decoupled = c->kind == OT_OPTIMIZER_ADAMW;
-    double decay = decoupled ? 1.0 - lr_typed * ot_typed_value(c->weight_decay) : 1.0;
+    double decay = decoupled ? 1.0 - lr_typed * oti_typed_value(c->weight_decay) : 1.0;
     return (ot_adam_coeffs){
         .step_size = (float)(lr_typed / bias_correction1),
         .denom_scale = (float)sqrt(bias_correction2),
@@ -218,30 +218,30 @@ static void step_range(int64_t begin, int64_t end, int part, void *arg) {
     float *s1 = opt->state[1] ? opt->state[1] + begin : NULL;
     const float *g = j->grads + begin;
     switch (c->kind) {
-    case OT_OPTIMIZER_SGD: ot_sgd_update(p, g, n, lr, wd); break;
+    case OT_OPTIMIZER_SGD: oti_sgd_update(p, g, n, lr, wd); break;
     case OT_OPTIMIZER_MOMENTUM:
     case OT_OPTIMIZER_NESTEROV:
         /* Dampening 0: the buffer starts at 0, so the first step leaves buf = g (PyTorch). */
-        ot_momentum_update(p, s0, g, n, lr, wd, c->momentum, 1.0f, c->kind == OT_OPTIMIZER_NESTEROV);
+        oti_momentum_update(p, s0, g, n, lr, wd, c->momentum, 1.0f, c->kind == OT_OPTIMIZER_NESTEROV);
         break;
     case OT_OPTIMIZER_ADAGRAD:
         /* lr_decay 0: PyTorch's clr = lr / (1 + (step - 1) * lr_decay) is lr. */
-        ot_adagrad_update(p, s0, g, n, lr, wd, c->eps);
+        oti_adagrad_update(p, s0, g, n, lr, wd, c->eps);
         break;
     case OT_OPTIMIZER_RMSPROP: {
-        float one_minus_alpha = (float)(1.0 - ot_typed_value(c->decay));
+        float one_minus_alpha = (float)(1.0 - oti_typed_value(c->decay));
         if (opt->n_state == 2)
-            ot_rmsprop_momentum_update(p, s0, s1, g, n, lr, wd, c->decay, one_minus_alpha, c->eps,
+            oti_rmsprop_momentum_update(p, s0, s1, g, n, lr, wd, c->decay, one_minus_alpha, c->eps,
                                        c->momentum);
         else
-            ot_rmsprop_update(p, s0, g, n, lr, wd, c->decay, one_minus_alpha, c->eps);
+            oti_rmsprop_update(p, s0, g, n, lr, wd, c->decay, one_minus_alpha, c->eps);
         break;
     }
     case OT_OPTIMIZER_ADAM:
-    case OT_OPTIMIZER_ADAMW: ot_adam_update(p, s0, s1, g, n, &j->adam); break;
+    case OT_OPTIMIZER_ADAMW: oti_adam_update(p, s0, s1, g, n, &j->adam); break;
     case OT_OPTIMIZER_FTRL:
         /* FTRL divides by the rate; a schedule that reaches 0 (cosine's end) means no update. */
-        if (lr > 0.0f) ot_ftrl_update(p, s0, s1, g, n, lr, wd, c->l1, c->l2, c->lr_power);
+        if (lr > 0.0f) oti_ftrl_update(p, s0, s1, g, n, lr, wd, c->l1, c->l2, c->lr_power);
         break;
     }
 }
@@ -254,5 +254,5 @@ void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, flo
     step_job job = {.opt = opt, .params = params, .grads = grads, .lr = lr};
     if (opt->config.kind == OT_OPTIMIZER_ADAM || opt->config.kind == OT_OPTIMIZER_ADAMW)
         job.adam = adam_coeffs(&opt->config, lr, opt->step);
-    ot_parallel_ranges(ot_context_pool(opt->context), opt->n, STEP_GRAIN, step_range, &job);
+    oti_parallel_ranges(oti_context_pool(opt->context), opt->n, STEP_GRAIN, step_range, &job);
 }

@@ -14,7 +14,7 @@
 static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_tensor *w,
                         int64_t *units, int64_t *unit_len, int64_t *unit_stride, int64_t *elem_stride) {
     *units = 0;
-    if (ot_op_input_role(l->op, k) != OT_ROLE_KERNEL) return;
+    if (oti_op_input_role(l->op, k) != OT_ROLE_KERNEL) return;
     ot_kernel_layout layout = l->op->kernel_layout;
     if (layout == OT_KERNEL_OIHW && w->ndim >= 3) {
         *units = w->dims[0];
@@ -33,7 +33,7 @@ static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_te
     (void)m;
 }
 
-int ot_parameter_is_trained(const ot_model *m, int v) {
+int oti_parameter_is_trained(const ot_model *m, int v) {
     return !m->values[v].frozen && ot_model_is_parameter(m, v);
 }
 
@@ -50,15 +50,15 @@ static ot_status own_tensors_in(ot_model *m, const float *block, int64_t floats)
     return OT_OK;
 }
 
-ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
+ot_status oti_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
                                 ot_parameters *p) {
     memset(p, 0, sizeof *p);
-    p->values = ot_xcalloc((size_t)m->n_values + 1, sizeof(int));
-    p->offsets = ot_xcalloc((size_t)m->n_values + 1, sizeof(int64_t));
-    p->trainable = ot_xcalloc((size_t)m->n_values + 1, 1);
-    p->grad_of_value = ot_xcalloc((size_t)m->n_values + 1, sizeof(float *));
+    p->values = oti_xcalloc((size_t)m->n_values + 1, sizeof(int));
+    p->offsets = oti_xcalloc((size_t)m->n_values + 1, sizeof(int64_t));
+    p->trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    p->grad_of_value = oti_xcalloc((size_t)m->n_values + 1, sizeof(float *));
     for (int v = 0; v < m->n_values; v++) {
-        if (!ot_parameter_is_trained(m, v)) continue;
+        if (!oti_parameter_is_trained(m, v)) continue;
         p->values[p->count] = v;
         p->offsets[p->count] = p->total;
         p->total += ot_tensor_numel(&m->values[v].tensor);
@@ -67,13 +67,13 @@ ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_par
     }
     size_t bytes = sizeof(float) * (size_t)(p->total + 1);
     /* Optimizer state is checked where it is allocated (ot_optimizer_create). */
-    OT_TRY(ot_check_memory(ctx, 2 * bytes, "the trained parameters and their gradients"));
+    OT_TRY(oti_check_memory(ctx, 2 * bytes, "the trained parameters and their gradients"));
     float *block = malloc(bytes), *grads = calloc(1, bytes);
     if (!block || !grads) {
         free(block);
         free(grads);
-        ot_parameters_free(p);
-        return ot_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for parameters", 2.0 * bytes / 1048576);
+        oti_parameters_free(p);
+        return oti_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for parameters", 2.0 * bytes / 1048576);
     }
     for (int i = 0; i < p->count; i++) {
         ot_tensor *t = &m->values[p->values[i]].tensor;
@@ -95,14 +95,14 @@ ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_par
     if (previous) {
         ot_status status = own_tensors_in(m, previous->block, previous->total);
         if (status != OT_OK) {
-            ot_parameters_release(m, p);
+            oti_parameters_release(m, p);
             return status;
         }
     }
-    p->units = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
-    p->unit_len = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
-    p->unit_stride = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
-    p->elem_stride = ot_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->units = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->unit_len = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->unit_stride = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
+    p->elem_stride = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
     for (int i = 0; i < p->count; i++)
         for (int li = 0; li < m->n_layers && !p->units[i]; li++) {
             const ot_layer *l = &m->layers[li];
@@ -114,13 +114,13 @@ ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_par
     return OT_OK;
 }
 
-ot_status ot_parameters_release(ot_model *m, ot_parameters *p) {
+ot_status oti_parameters_release(ot_model *m, ot_parameters *p) {
     ot_status status = own_tensors_in(m, p->block, p->total);
-    ot_parameters_free(p);
+    oti_parameters_free(p);
     return status;
 }
 
-void ot_parameters_free(ot_parameters *p) {
+void oti_parameters_free(ot_parameters *p) {
     free(p->block);
     free(p->values);
     free(p->offsets);

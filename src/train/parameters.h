@@ -21,26 +21,26 @@ typedef struct ot_parameters {
 } ot_parameters;
 
 /* Whether value v is trained: a parameter (ot_model_is_parameter) that is not frozen. */
-int ot_parameter_is_trained(const ot_model *m, int v);
+int oti_parameter_is_trained(const ot_model *m, int v);
 
-/* Packs every trained value (ot_parameter_is_trained). The model's tensors then point into
+/* Packs every trained value (oti_parameter_is_trained). The model's tensors then point into
  * the block. Tensors still in previous's block (a repack: gradual unfreezing) get their own
  * storage, so previous can be freed afterwards. */
-ot_status ot_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
+ot_status oti_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
                                 ot_parameters *p);
 /* Gives the model's tensors their own storage again and frees p (training is over). */
-ot_status ot_parameters_release(ot_model *m, ot_parameters *p);
+ot_status oti_parameters_release(ot_model *m, ot_parameters *p);
 /* Frees p and its block: only when no tensor of a model points into it. */
-void ot_parameters_free(ot_parameters *p);
+void oti_parameters_free(ot_parameters *p);
 
 /* Regularisers and constraints over the block. */
-void ot_add_l1_l2(float *grads, const float *params, int64_t n, float l1, float l2);
-void ot_clip_by_value(float *grads, int64_t n, float limit);
+void oti_add_l1_l2(float *grads, const float *params, int64_t n, float l1, float l2);
+void oti_clip_by_value(float *grads, int64_t n, float limit);
 /* Scales grads so their global L2 norm is at most max_norm (PyTorch clip_grad_norm_);
  * returns the norm before clipping. */
-double ot_clip_by_norm(float *grads, int64_t n, double max_norm);
+double oti_clip_by_norm(float *grads, int64_t n, double max_norm);
 /* Rescales each output unit's incoming weights of Gemm/MatMul/Conv to L2 norm <= r
  * (torch.renorm semantics); biases untouched. */
-void ot_apply_max_norm(ot_parameters *p, double r);
+void oti_apply_max_norm(ot_parameters *p, double r);
 
 #endif

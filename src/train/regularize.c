@@ -3,7 +3,7 @@
 
 #include "parameters.h"
 
-void ot_add_l1_l2(float *grads, const float *params, int64_t n, float l1, float l2) {
+void oti_add_l1_l2(float *grads, const float *params, int64_t n, float l1, float l2) {
     /* d/dw (l1 |w| + l2 w^2) = l1 sign(w) + 2 l2 w; sign(0) = 0 as in torch.sign. */
     for (int64_t i = 0; i < n; i++) {
         float w = params[i];
@@ -12,11 +12,11 @@ void ot_add_l1_l2(float *grads, const float *params, int64_t n, float l1, float 
     }
 }
 
-void ot_clip_by_value(float *grads, int64_t n, float limit) {
+void oti_clip_by_value(float *grads, int64_t n, float limit) {
     for (int64_t i = 0; i < n; i++) grads[i] = fminf(fmaxf(grads[i], -limit), limit);
 }
 
-double ot_clip_by_norm(float *grads, int64_t n, double max_norm) {
+double oti_clip_by_norm(float *grads, int64_t n, double max_norm) {
     double sum = 0;
     for (int64_t i = 0; i < n; i++) sum += (double)grads[i] * grads[i];
     double norm = sqrt(sum);
@@ -29,7 +29,7 @@ double ot_clip_by_norm(float *grads, int64_t n, double max_norm) {
     return norm;
 }
 
-void ot_apply_max_norm(ot_parameters *p, double r) {
+void oti_apply_max_norm(ot_parameters *p, double r) {
     for (int i = 0; i < p->count; i++) {
         float *w = p->block + p->offsets[i];
         for (int64_t u = 0; u < p->units[i]; u++) {

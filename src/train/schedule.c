@@ -8,7 +8,7 @@
 #include "onnxtrain/train.h"
 
 static ot_status bad(const char *text, const char *expected) {
-    return ot_fail(OT_ERR_INVALID, "'%s' is not a schedule: expected %s", text, expected);
+    return oti_fail(OT_ERR_INVALID, "'%s' is not a schedule: expected %s", text, expected);
 }
 
 ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
@@ -25,41 +25,41 @@ ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
     if ((!strncmp(text, "exponential", name_len) && name_len == 11) ||
         (!strncmp(text, "cosine", name_len) && name_len == 6)) {
         s->kind = name_len == 6 ? OT_SCHEDULE_COSINE : OT_SCHEDULE_EXPONENTIAL;
-        if (!ot_parse_double(args, &s->r) || s->r <= 0)
+        if (!oti_parse_double(args, &s->r) || s->r <= 0)
             return bad(text, name_len == 6 ? "cosine:T with T > 0 steps" : "exponential:r with r > 0 steps");
         return OT_OK;
     }
     if (!strncmp(text, "power", name_len) && name_len == 5) {
         s->kind = OT_SCHEDULE_POWER;
         s->c = 1.0;
-        char *copy = ot_xstrdup(args), *comma = strchr(copy, ',');
+        char *copy = oti_xstrdup(args), *comma = strchr(copy, ',');
         if (comma) *comma = '\0';
-        int ok = ot_parse_double(copy, &s->r) && s->r > 0 && (!comma || (ot_parse_double(comma + 1, &s->c) && s->c > 0));
+        int ok = oti_parse_double(copy, &s->r) && s->r > 0 && (!comma || (oti_parse_double(comma + 1, &s->c) && s->c > 0));
         free(copy);
         return ok ? OT_OK : bad(text, "power:r[,c] with r > 0 steps and c > 0");
     }
     if (!strncmp(text, "plateau", name_len) && name_len == 7) {
         s->kind = OT_SCHEDULE_PLATEAU;
         s->factor = 0.1;
-        char *copy = ot_xstrdup(args), *comma = strchr(copy, ',');
+        char *copy = oti_xstrdup(args), *comma = strchr(copy, ',');
         if (comma) *comma = '\0';
         int64_t patience;
-        int ok = ot_parse_int64(copy, &patience) && patience >= 1 && patience < 1000000 &&
-                 (!comma || (ot_parse_double(comma + 1, &s->factor) && s->factor > 0 && s->factor < 1));
+        int ok = oti_parse_int64(copy, &patience) && patience >= 1 && patience < 1000000 &&
+                 (!comma || (oti_parse_double(comma + 1, &s->factor) && s->factor > 0 && s->factor < 1));
         s->patience = (int)patience;
         free(copy);
         return ok ? OT_OK : bad(text, "plateau:patience[,factor] with patience >= 1 and 0 < factor < 1");
     }
     if (!strncmp(text, "piecewise", name_len) && name_len == 9) {
         s->kind = OT_SCHEDULE_PIECEWISE;
-        char *copy = ot_xstrdup(args), *save = NULL;
+        char *copy = oti_xstrdup(args), *save = NULL;
         ot_status status = OT_OK;
         for (char *item = strtok_r(copy, ",", &save); item && status == OT_OK; item = strtok_r(NULL, ",", &save)) {
             char *eq = strchr(item, '=');
             if (eq) *eq = '\0';
             int k = s->n_pieces;
-            if (!eq || k >= OT_SCHEDULE_MAX_PIECES || !ot_parse_int64(item, &s->piece_step[k]) ||
-                !ot_parse_double(eq + 1, &s->piece_lr[k]) || s->piece_step[k] < 0 || s->piece_lr[k] < 0 ||
+            if (!eq || k >= OT_SCHEDULE_MAX_PIECES || !oti_parse_int64(item, &s->piece_step[k]) ||
+                !oti_parse_double(eq + 1, &s->piece_lr[k]) || s->piece_step[k] < 0 || s->piece_lr[k] < 0 ||
                 (k > 0 && s->piece_step[k] <= s->piece_step[k - 1]))
                 status = bad(text, "piecewise:STEP=LR,STEP=LR,... with increasing steps (at most 32)");
             s->n_pieces++;

@@ -13,18 +13,18 @@ static int find_named(const ot_model *m, const int *list, int n, const char *nam
     return -1;
 }
 
-ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *output_name,
+ot_status oti_io_bind(const ot_model *m, const char *input_name, const char *output_name,
                      ot_loss_kind loss, ot_io_binding *out) {
     memset(out, 0, sizeof *out);
-    if (m->n_inputs < 1) return ot_fail(OT_ERR_INVALID, "the model has no graph input");
-    if (m->n_outputs < 1) return ot_fail(OT_ERR_INVALID, "the model has no graph output");
+    if (m->n_inputs < 1) return oti_fail(OT_ERR_INVALID, "the model has no graph input");
+    if (m->n_outputs < 1) return oti_fail(OT_ERR_INVALID, "the model has no graph output");
     if (!input_name && m->n_inputs > 1)
-        return ot_fail(OT_ERR_INVALID, "the model has %d inputs: name the one the data feeds",
+        return oti_fail(OT_ERR_INVALID, "the model has %d inputs: name the one the data feeds",
                        m->n_inputs);
     out->input = input_name ? find_named(m, m->inputs, m->n_inputs, input_name) : m->inputs[0];
-    if (out->input < 0) return ot_fail(OT_ERR_INVALID, "the model has no input named '%s'", input_name);
+    if (out->input < 0) return oti_fail(OT_ERR_INVALID, "the model has no input named '%s'", input_name);
     out->output = output_name ? find_named(m, m->outputs, m->n_outputs, output_name) : m->outputs[0];
-    if (out->output < 0) return ot_fail(OT_ERR_INVALID, "the model has no output named '%s'", output_name);
+    if (out->output < 0) return oti_fail(OT_ERR_INVALID, "the model has no output named '%s'", output_name);
     out->loss_target = out->output;
     int producer = m->values[out->output].producer;
     if (producer >= 0) {
@@ -38,7 +38,7 @@ ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *outp
     return OT_OK;
 }
 
-void ot_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims) {
+void oti_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims) {
     memset(feeds, 0, sizeof *feeds);
     feeds->count = 1;
     feeds->values[0] = value;
@@ -56,7 +56,7 @@ static ot_status create_plan(ot_plan_pair *pair, int64_t batch, ot_plan **out) {
     return ot_plan_create(pair->model, &pair->options, pair->feeds.count, pair->feeds.values, shapes, out);
 }
 
-ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
+ot_status oti_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
                             const ot_feed_set *feeds, int64_t batch) {
     memset(pair, 0, sizeof *pair);
     pair->model = m;
@@ -66,7 +66,7 @@ ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_optio
     return create_plan(pair, batch, &pair->full);
 }
 
-ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out) {
+ot_status oti_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out) {
     if (size == pair->batch) {
         *out = pair->full;
         return OT_OK;
@@ -81,13 +81,13 @@ ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out) {
     return OT_OK;
 }
 
-void ot_plan_pair_free(ot_plan_pair *pair) {
+void oti_plan_pair_free(ot_plan_pair *pair) {
     ot_plan_free(pair->full);
     ot_plan_free(pair->partial);
     memset(pair, 0, sizeof *pair);
 }
 
-void ot_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d) {
+void oti_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d) {
     memset(s, 0, sizeof *s);
     s->n = d->n;
     s->count = 1;
@@ -98,14 +98,14 @@ void ot_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d) {
     s->target_size = d->target_size;
 }
 
-ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
                            const ot_sample_source *source, ot_eval_result *out) {
     double total = 0;
     int64_t correct = 0;
     for (int64_t start = 0; start < source->n; start += pair->batch) {
         int64_t size = OT_MIN(pair->batch, source->n - start);
         ot_plan *plan;
-        OT_TRY(ot_plan_pair_get(pair, size, &plan));
+        OT_TRY(oti_plan_pair_get(pair, size, &plan));
         /* Samples are contiguous in the source: bind them without a copy. */
         for (int k = 0; k < source->count; k++)
             ot_plan_value(plan, pair->feeds.values[k])->data = (float *)source->arrays[k] + start * source->per_sample[k];
@@ -113,7 +113,7 @@ ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_
         const ot_tensor *y = ot_plan_value(plan, io->loss_target);
         int64_t width = ot_tensor_numel(y) / size;
         if (source->targets && source->target_size != width)
-            return ot_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
+            return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
                            (long long)source->target_size, (long long)width);
         total += size * ot_loss_compute(loss, NULL, y->data, size, width,
                                         source->labels ? source->labels + start : NULL,
@@ -126,22 +126,22 @@ ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_
     return OT_OK;
 }
 
-ot_status ot_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
                           const ot_plan_options *options, const ot_feed_set *feeds,
                           const ot_sample_source *source, const ot_dataset *d, int64_t batch,
                           ot_eval_result *out) {
     ot_plan_pair pair;
-    ot_status status = ot_plan_pair_init(&pair, m, options, feeds, OT_MIN(batch, d->n));
+    ot_status status = oti_plan_pair_init(&pair, m, options, feeds, OT_MIN(batch, d->n));
     if (status == OT_OK) {
         const ot_tensor *y = ot_plan_value(pair.full, io->loss_target);
-        status = ot_check_labels(d, loss, ot_tensor_numel(y) / pair.batch, "evaluation data");
+        status = oti_check_labels(d, loss, ot_tensor_numel(y) / pair.batch, "evaluation data");
     }
-    if (status == OT_OK) status = ot_evaluate_with(&pair, io, loss, source, out);
-    ot_plan_pair_free(&pair);
+    if (status == OT_OK) status = oti_evaluate_with(&pair, io, loss, source, out);
+    oti_plan_pair_free(&pair);
     return status;
 }
 
-ot_plan_options ot_config_plan_options(const ot_train_config *c) {
+ot_plan_options oti_config_plan_options(const ot_train_config *c) {
     return (ot_plan_options){.context = c->context,
                              .fast_convolution = c->fast_convolution,
                              .conv_tuning = c->conv_tuning};
@@ -150,24 +150,24 @@ ot_plan_options ot_config_plan_options(const ot_train_config *c) {
 ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
                       ot_eval_result *out) {
     ot_io_binding io;
-    OT_TRY(ot_io_bind(m, config->input_name, config->output_name, config->loss, &io));
-    OT_TRY(ot_dataset_fit_input(d, &m->values[io.input]));
-    ot_plan_options options = ot_config_plan_options(config);
+    OT_TRY(oti_io_bind(m, config->input_name, config->output_name, config->loss, &io));
+    OT_TRY(oti_dataset_fit_input(d, &m->values[io.input]));
+    ot_plan_options options = oti_config_plan_options(config);
     options.targets = &io.loss_target;
     options.n_targets = 1;
     ot_feed_set feeds;
-    ot_feed_set_single(&feeds, io.input, d->sample_ndim, d->sample_dims);
+    oti_feed_set_single(&feeds, io.input, d->sample_ndim, d->sample_dims);
     ot_sample_source source;
-    ot_sample_source_from_dataset(&source, d);
-    return ot_evaluate_fed(m, &io, config->loss, &options, &feeds, &source, d, batch, out);
+    oti_sample_source_from_dataset(&source, d);
+    return oti_evaluate_fed(m, &io, config->loss, &options, &feeds, &source, d, batch, out);
 }
 
-void ot_config_message(void *config, const char *message) {
+void oti_config_message(void *config, const char *message) {
     const ot_train_config *c = config;
     if (c->callbacks.on_message) c->callbacks.on_message(c->callbacks.user, message);
 }
 
-ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input) {
+ot_status oti_dataset_fit_input(ot_dataset *d, const ot_value *input) {
     if (!input->has_shape || input->tensor.ndim < 1) return OT_OK;
     int ndim = input->tensor.ndim - 1;
     const int64_t *dims = input->tensor.dims + 1;
@@ -178,15 +178,15 @@ ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input) {
     for (int k = 0; fits && k < ndim; k++) fits = dims[k] < 0 || dims[k] == d->sample_dims[k];
     if (fits) return OT_OK;
     char want[128], have[128];
-    return ot_fail(OT_ERR_INVALID, "data samples have shape %s, model input '%s' takes %s per sample",
+    return oti_fail(OT_ERR_INVALID, "data samples have shape %s, model input '%s' takes %s per sample",
                    ot_shape_string(d->sample_ndim, d->sample_dims, have, sizeof have), input->name,
                    ot_shape_string(ndim, dims, want, sizeof want));
 }
 
-ot_status ot_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what) {
+ot_status oti_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what) {
     if (!d->labels) {
         if (loss == OT_LOSS_SOFTMAX_CE)
-            return ot_fail(OT_ERR_INVALID, "%s has no class labels, which softmax-ce needs", what);
+            return oti_fail(OT_ERR_INVALID, "%s has no class labels, which softmax-ce needs", what);
         return OT_OK;
     }
     for (int64_t i = 0; i < d->n; i++) {
@@ -196,7 +196,7 @@ ot_status ot_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width,
         if (loss == OT_LOSS_BCE && width == 1) bad |= label > 1;
         if (loss != OT_LOSS_SOFTMAX_CE && width > 1) bad |= label >= width;
         if (bad)
-            return ot_fail(OT_ERR_INVALID, "%s: label %lld of sample %lld is out of range for an "
+            return oti_fail(OT_ERR_INVALID, "%s: label %lld of sample %lld is out of range for an "
                            "output of %lld value%s", what, (long long)label, (long long)i,
                            (long long)width, width == 1 ? "" : "s");
     }

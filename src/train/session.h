@@ -15,7 +15,7 @@ typedef struct ot_io_binding {
 } ot_io_binding;
 
 /* Resolves --input/--output names and the loss target. */
-ot_status ot_io_bind(const ot_model *m, const char *input_name, const char *output_name,
+ot_status oti_io_bind(const ot_model *m, const char *input_name, const char *output_name,
                      ot_loss_kind loss, ot_io_binding *out);
 
 #define OT_MAX_FEEDS 16
@@ -28,7 +28,7 @@ typedef struct ot_feed_set {
 } ot_feed_set;
 
 /* One feed: `value` with per-sample shape sample_dims. */
-void ot_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims);
+void oti_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims);
 
 typedef struct ot_plan_pair {
     ot_model *model;
@@ -41,11 +41,11 @@ typedef struct ot_plan_pair {
 
 /* Prepares plans for the feeds in batches of `batch`. The full plan is made now (so shape
  * errors surface before training). */
-ot_status ot_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
+ot_status oti_plan_pair_init(ot_plan_pair *pair, ot_model *m, const ot_plan_options *options,
                             const ot_feed_set *feeds, int64_t batch);
 /* The plan for a batch of `size` samples (size <= batch). */
-ot_status ot_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out);
-void ot_plan_pair_free(ot_plan_pair *pair);
+ot_status oti_plan_pair_get(ot_plan_pair *pair, int64_t size, ot_plan **out);
+void oti_plan_pair_free(ot_plan_pair *pair);
 
 /* Where a plan's feeds come from: for feed k a contiguous array (n, per_sample[k]) - the
  * dataset's samples, or the frozen-feature cache's frontier tensors - plus the truth. */
@@ -60,32 +60,32 @@ typedef struct ot_sample_source {
 } ot_sample_source;
 
 /* The dataset's samples as a one-feed source. */
-void ot_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d);
+void oti_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d);
 
 /* Evaluates loss/accuracy over a source with inference plans from pair (feeds in the same
  * order as the source's arrays). */
-ot_status ot_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
                            const ot_sample_source *source, ot_eval_result *out);
 
 /* Evaluates source (d's samples, or their cached features) through inference plans of
  * `batch` samples fed at feeds, after checking d's labels against the output's width. */
-ot_status ot_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
                           const ot_plan_options *options, const ot_feed_set *feeds,
                           const ot_sample_source *source, const ot_dataset *d, int64_t batch,
                           ot_eval_result *out);
 
 /* Passes a message (the feature cache's) to the on_message callback of the ot_train_config
  * given as user. */
-void ot_config_message(void *config, const char *message);
+void oti_config_message(void *config, const char *message);
 
 /* Shapes dataset samples as the model input expects (per-sample dims = input dims after the
  * batch); unknown dims accept the data's own. */
-ot_status ot_dataset_fit_input(ot_dataset *d, const ot_value *input);
+ot_status oti_dataset_fit_input(ot_dataset *d, const ot_value *input);
 /* Labels must index the output's classes (softmax-ce) or be 0/1 (bce with one output). */
-ot_status ot_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what);
+ot_status oti_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what);
 
 /* The plan options a training config sets for every plan it makes: context, convolution
  * arithmetic and tuning. */
-ot_plan_options ot_config_plan_options(const ot_train_config *c);
+ot_plan_options oti_config_plan_options(const ot_train_config *c);
 
 #endif

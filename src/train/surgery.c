@@ -9,11 +9,11 @@
 
 ot_status ot_model_cut(ot_model *m, const char *layer) {
     int i = ot_model_find_layer(m, layer);
-    if (i < 0) return ot_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'", layer);
+    if (i < 0) return oti_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'", layer);
     int out = m->layers[i].outputs[0];
-    if (out < 0) return ot_fail(OT_ERR_INVALID, "layer '%s' has no first output", layer);
+    if (out < 0) return oti_fail(OT_ERR_INVALID, "layer '%s' has no first output", layer);
     free(m->outputs);
-    m->outputs = ot_xcalloc(2, sizeof(int));
+    m->outputs = oti_xcalloc(2, sizeof(int));
     m->outputs[0] = out;
     m->n_outputs = 1;
     ot_model_prune(m);
@@ -22,8 +22,8 @@ ot_status ot_model_cut(ot_model *m, const char *layer) {
 
 ot_status ot_model_type_outputs(ot_model *m) {
     /* Infer with every unknown input dim at 1 and at 2: dims that follow stay symbolic. */
-    ot_tensor *one = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    ot_tensor *two = ot_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *one = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *two = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
     ot_tensor feeds[2][16];
     int n = OT_MIN(m->n_inputs, 16);
     for (int s = 0; s < 2; s++)
@@ -46,7 +46,7 @@ ot_status ot_model_type_outputs(ot_model *m) {
             v->dim_names[d] = NULL;
             if (b->ndim == a->ndim && b->dims[d] != a->dims[d]) {
                 v->tensor.dims[d] = -1;
-                v->dim_names[d] = ot_xstrdup("N");
+                v->dim_names[d] = oti_xstrdup("N");
             }
         }
     }

@@ -58,32 +58,32 @@ static void snapshot_copy(ot_model *m, float *snapshot, int save) {
 static ot_status train_step(trainer *t, int64_t size, double *loss) {
     const ot_train_config *c = t->config;
     ot_plan *plan;
-    OT_TRY(ot_plan_pair_get(&t->plans, size, &plan));
+    OT_TRY(oti_plan_pair_get(&t->plans, size, &plan));
     for (int k = 0; k < t->plans.feeds.count; k++) ot_plan_value(plan, t->plans.feeds.values[k])->data = t->batch_feeds[k];
     OT_TRY(ot_plan_forward(plan));
     const ot_tensor *y = ot_plan_value(plan, t->io.loss_target);
     ot_plan_zero_grads(plan);
-    ot_parallel_zero(ot_context_pool(t->config->context), t->params.grads, sizeof(float) * (size_t)t->params.total);
+    oti_parallel_zero(oti_context_pool(t->config->context), t->params.grads, sizeof(float) * (size_t)t->params.total);
     ot_tensor *dy = ot_plan_grad(plan, t->io.loss_target);
     if (!dy)
-        return ot_fail(OT_ERR_INVALID, "no trained parameter influences output '%s': everything "
+        return oti_fail(OT_ERR_INVALID, "no trained parameter influences output '%s': everything "
                        "before it is frozen", t->m->values[t->io.output].name);
     *loss = ot_loss_compute(c->loss, dy->data, y->data, size, t->io.width, t->batch_labels,
                             t->batch_targets, &t->epoch_correct);
     if (!isfinite(*loss))
-        return ot_fail(OT_ERR_NUMERIC, "the loss became %s at step %lld (epoch %lld); try a lower "
+        return oti_fail(OT_ERR_NUMERIC, "the loss became %s at step %lld (epoch %lld); try a lower "
                        "learning rate or clip the gradients", isnan(*loss) ? "NaN" : "infinite",
                        (long long)t->step + 1, (long long)t->epoch);
     OT_TRY(ot_plan_backward(plan));
     float *w = t->params.block, *g = t->params.grads;
     int64_t n = t->params.total;
     if ((c->l1 || c->l2) && c->optimizer.kind != OT_OPTIMIZER_FTRL)
-        ot_add_l1_l2(g, w, n, (float)c->l1, (float)c->l2);
-    if (c->clip_value > 0) ot_clip_by_value(g, n, (float)c->clip_value);
-    if (c->clip_norm > 0) ot_clip_by_norm(g, n, c->clip_norm);
+        oti_add_l1_l2(g, w, n, (float)c->l1, (float)c->l2);
+    if (c->clip_value > 0) oti_clip_by_value(g, n, (float)c->clip_value);
+    if (c->clip_norm > 0) oti_clip_by_norm(g, n, c->clip_norm);
     t->lr = ot_schedule_lr(&t->schedule, c->optimizer.lr, t->step);
     ot_optimizer_step(t->optimizer, w, g, (float)t->lr);
-    if (c->max_norm > 0) ot_apply_max_norm(&t->params, c->max_norm);
+    if (c->max_norm > 0) oti_apply_max_norm(&t->params, c->max_norm);
     t->step++;
     return OT_OK;
 }
@@ -101,7 +101,7 @@ static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {
     int64_t batches = (n + c->batch - 1) / c->batch;
     for (int64_t b = t->batch_in_epoch; b < batches; b++) {
         int64_t start = b * c->batch, size = OT_MIN(c->batch, n - start);
-        ot_gather_batch(t, t->order + start, size);
+        oti_gather_batch(t, t->order + start, size);
         double batch_loss = 0;
         OT_TRY(train_step(t, size, &batch_loss));
         t->epoch_loss_sum += batch_loss * size;
@@ -121,27 +121,27 @@ static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {
 static ot_status setup(trainer *t) {
     const ot_train_config *c = t->config;
     ot_model *m = t->m;
-    if (c->epochs < 1 || c->batch < 1) return ot_fail(OT_ERR_INVALID, "epochs and batch size must be at least 1");
-    OT_TRY(ot_io_bind(m, c->input_name, c->output_name, c->loss, &t->io));
-    OT_TRY(ot_dataset_fit_input(t->train, &m->values[t->io.input]));
-    if (t->val) OT_TRY(ot_dataset_fit_input(t->val, &m->values[t->io.input]));
+    if (c->epochs < 1 || c->batch < 1) return oti_fail(OT_ERR_INVALID, "epochs and batch size must be at least 1");
+    OT_TRY(oti_io_bind(m, c->input_name, c->output_name, c->loss, &t->io));
+    OT_TRY(oti_dataset_fit_input(t->train, &m->values[t->io.input]));
+    if (t->val) OT_TRY(oti_dataset_fit_input(t->val, &m->values[t->io.input]));
     ot_rng_seed(&t->rng, c->seed);
     t->schedule = c->schedule;
     t->best_val = INFINITY;
     t->epoch = 1;
-    OT_TRY(ot_trainer_prepare(t));
-    OT_TRY(ot_check_labels(t->train, c->loss, t->io.width, "training data"));
-    if (t->val) OT_TRY(ot_check_labels(t->val, c->loss, t->io.width, "validation data"));
+    OT_TRY(oti_trainer_prepare(t));
+    OT_TRY(oti_check_labels(t->train, c->loss, t->io.width, "training data"));
+    if (t->val) OT_TRY(oti_check_labels(t->val, c->loss, t->io.width, "validation data"));
     if (t->train->targets && t->train->target_size != t->io.width)
-        return ot_fail(OT_ERR_INVALID, "targets have %lld values per sample, output '%s' has %lld",
+        return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, output '%s' has %lld",
                        (long long)t->train->target_size, m->values[t->io.output].name, (long long)t->io.width);
     int64_t batch = OT_MIN(c->batch, t->train->n);
-    t->order = ot_xmalloc(sizeof(int64_t) * (size_t)t->train->n);
-    if (t->train->labels) t->batch_labels = ot_xmalloc(sizeof(int64_t) * (size_t)batch);
-    if (t->train->targets) t->batch_targets = ot_xmalloc(sizeof(float) * (size_t)(batch * t->train->target_size));
-    if (c->early_stopping) t->best = ot_xmalloc(sizeof(float) * (size_t)(snapshot_size(m) + 1));
+    t->order = oti_xmalloc(sizeof(int64_t) * (size_t)t->train->n);
+    if (t->train->labels) t->batch_labels = oti_xmalloc(sizeof(int64_t) * (size_t)batch);
+    if (t->train->targets) t->batch_targets = oti_xmalloc(sizeof(float) * (size_t)(batch * t->train->target_size));
+    if (c->early_stopping) t->best = oti_xmalloc(sizeof(float) * (size_t)(snapshot_size(m) + 1));
     if (c->resume) {
-        OT_TRY(ot_checkpoint_load(t, c->checkpoint_path));
+        OT_TRY(oti_checkpoint_load(t, c->checkpoint_path));
         message(c, "resumed from %s at epoch %lld%s", c->checkpoint_path, (long long)t->epoch,
                 t->batch_in_epoch ? " (mid-epoch)" : "");
     }
@@ -155,13 +155,13 @@ static ot_status maybe_unfreeze(trainer *t) {
     int done = ot_model_unfreeze_top(t->m, c->unfreeze_count);
     if (!done) return OT_OK;
     message(c, "epoch %lld: unfroze %d more layer%s", (long long)t->epoch, done, done == 1 ? "" : "s");
-    return ot_trainer_prepare(t);
+    return oti_trainer_prepare(t);
 }
 
 static ot_status validate(trainer *t, ot_epoch_stats *stats, ot_train_result *result) {
     const ot_train_config *c = t->config;
     ot_eval_result e;
-    OT_TRY(ot_evaluate_with(&t->eval_plans, &t->io, c->loss, &t->val_source, &e));
+    OT_TRY(oti_evaluate_with(&t->eval_plans, &t->io, c->loss, &t->val_source, &e));
     stats->val_loss = e.loss;
     stats->val_accuracy = e.accuracy;
     if (e.loss < t->best_val) {
@@ -191,10 +191,10 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
     t.val = val;
     memset(result, 0, sizeof *result);
     ot_status status = setup(&t);
-    double start_ms = ot_now_ms();
+    double start_ms = oti_now_ms();
     for (; status == OT_OK && t.epoch <= config->epochs; t.epoch++) {
         ot_epoch_stats stats = {.epoch = t.epoch, .epochs = config->epochs, .val_loss = NAN, .val_accuracy = NAN};
-        double epoch_ms = ot_now_ms();
+        double epoch_ms = oti_now_ms();
         int64_t first_batch = t.batch_in_epoch;
         if (first_batch == 0) {
             status = maybe_unfreeze(&t);
@@ -212,15 +212,15 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         if (status != OT_OK) break;
         if (t.interrupted) {
             result->interrupted = 1;
-            if (config->checkpoint_path) status = ot_checkpoint_save(&t, config->checkpoint_path);
+            if (config->checkpoint_path) status = oti_checkpoint_save(&t, config->checkpoint_path);
             break;
         }
         int64_t seen = (t.train_source.n - OT_MIN(t.train_source.n, first_batch * config->batch));
-        stats.samples_per_second = seen / OT_MAX((ot_now_ms() - epoch_ms) / 1000.0, 1e-9);
+        stats.samples_per_second = seen / OT_MAX((oti_now_ms() - epoch_ms) / 1000.0, 1e-9);
         if (val) status = validate(&t, &stats, result);
         if (status != OT_OK) break;
         stats.lr = t.lr;
-        stats.elapsed_seconds = (ot_now_ms() - start_ms) / 1000.0;
+        stats.elapsed_seconds = (oti_now_ms() - start_ms) / 1000.0;
         result->last = stats;
         result->epochs_run = t.epoch;
         t.batch_in_epoch = 0;
@@ -228,7 +228,7 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         if (config->checkpoint_path) {
             /* The checkpoint describes the state after this epoch: resume starts the next. */
             t.epoch++;
-            status = ot_checkpoint_save(&t, config->checkpoint_path);
+            status = oti_checkpoint_save(&t, config->checkpoint_path);
             t.epoch--;
             if (status != OT_OK) break;
         }
@@ -245,6 +245,6 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         }
     }
     if (status == OT_OK && t.has_best && config->early_stopping) snapshot_copy(m, t.best, 0);
-    ot_status released = ot_trainer_release(&t);
+    ot_status released = oti_trainer_release(&t);
     return status != OT_OK ? status : released;
 }

@@ -44,15 +44,15 @@ typedef struct trainer {
 
 /* Copies samples order[0..size) of the training source into the batch buffers,
  * augmenting images when configured. */
-void ot_gather_batch(trainer *t, const int64_t *order, int64_t size);
+void oti_gather_batch(trainer *t, const int64_t *order, int64_t size);
 
 /* (Re)builds everything that depends on which parameters are trained: the parameter block,
  * optimizer state (kept for parameters trained before), frozen-feature caches, plans. */
-ot_status ot_trainer_prepare(trainer *t);
-ot_status ot_trainer_release(trainer *t);
+ot_status oti_trainer_prepare(trainer *t);
+ot_status oti_trainer_release(trainer *t);
 
 /* Checkpoints: everything needed to continue exactly where training stopped. */
-ot_status ot_checkpoint_save(const trainer *t, const char *path);
-ot_status ot_checkpoint_load(trainer *t, const char *path);
+ot_status oti_checkpoint_save(const trainer *t, const char *path);
+ot_status oti_checkpoint_load(trainer *t, const char *path);
 
 #endif

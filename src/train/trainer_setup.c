@@ -28,96 +28,96 @@ static ot_status carry_optimizer(trainer *t, const ot_parameters *old_params, ot
 
 static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
     const ot_train_config *c = t->config;
-    ot_feature_cache_close(&t->train_cache);
-    ot_feature_cache_close(&t->val_cache);
-    ot_frozen_part_free(&t->part);
+    oti_feature_cache_close(&t->train_cache);
+    oti_feature_cache_close(&t->val_cache);
+    oti_frozen_part_free(&t->part);
     t->caching = 0;
     if (c->cache_dir) {
         if (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness)
-            return ot_fail(OT_ERR_INVALID, "a feature cache cannot be combined with augmentation: augmented images "
+            return oti_fail(OT_ERR_INVALID, "a feature cache cannot be combined with augmentation: augmented images "
                            "differ every epoch, so the frozen layers' outputs cannot be computed once");
-        OT_TRY(ot_frozen_part_find(t->m, t->params.trainable, t->io.input, &t->part));
+        OT_TRY(oti_frozen_part_find(t->m, t->params.trainable, t->io.input, &t->part));
         if (t->part.n_frontier == 1 && t->part.frontier[0] == t->io.input) {
-            ot_config_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
+            oti_config_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
         } else {
-            ot_plan_options base = ot_config_plan_options(c);
-            OT_TRY(ot_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, &base,
-                                         c->cache_dir, "train", c->cache_compress, ot_config_message, (void *)c));
+            ot_plan_options base = oti_config_plan_options(c);
+            OT_TRY(oti_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, &base,
+                                         c->cache_dir, "train", c->cache_compress, oti_config_message, (void *)c));
             if (t->val)
-                OT_TRY(ot_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, &base,
-                                             c->cache_dir, "val", c->cache_compress, ot_config_message, (void *)c));
+                OT_TRY(oti_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, &base,
+                                             c->cache_dir, "val", c->cache_compress, oti_config_message, (void *)c));
             t->caching = 1;
         }
     }
     if (t->caching) {
-        ot_sample_source_from_cache(&t->train_source, &t->train_cache, t->train);
-        if (t->val) ot_sample_source_from_cache(&t->val_source, &t->val_cache, t->val);
-        ot_feed_set_from_cache(feeds, &t->train_cache);
+        oti_sample_source_from_cache(&t->train_source, &t->train_cache, t->train);
+        if (t->val) oti_sample_source_from_cache(&t->val_source, &t->val_cache, t->val);
+        oti_feed_set_from_cache(feeds, &t->train_cache);
     } else {
-        ot_sample_source_from_dataset(&t->train_source, t->train);
-        if (t->val) ot_sample_source_from_dataset(&t->val_source, t->val);
-        ot_feed_set_single(feeds, t->io.input, t->train->sample_ndim, t->train->sample_dims);
+        oti_sample_source_from_dataset(&t->train_source, t->train);
+        if (t->val) oti_sample_source_from_dataset(&t->val_source, t->val);
+        oti_feed_set_single(feeds, t->io.input, t->train->sample_ndim, t->train->sample_dims);
     }
     return OT_OK;
 }
 
-ot_status ot_trainer_prepare(trainer *t) {
+ot_status oti_trainer_prepare(trainer *t) {
     const ot_train_config *c = t->config;
     ot_model *m = t->m;
-    ot_plan_pair_free(&t->plans);
-    ot_plan_pair_free(&t->eval_plans);
+    oti_plan_pair_free(&t->plans);
+    oti_plan_pair_free(&t->eval_plans);
     ot_parameters old_params = t->params;
     memset(&t->params, 0, sizeof t->params);
-    ot_status status = ot_parameters_collect(t->config->context, m, &old_params, &t->params);
+    ot_status status = oti_parameters_collect(t->config->context, m, &old_params, &t->params);
     if (status != OT_OK) {
-        ot_parameters_release(m, &old_params); /* the model's tensors are still in its block */
+        oti_parameters_release(m, &old_params); /* the model's tensors are still in its block */
         return status;
     }
     if (t->params.total == 0)
-        status = ot_fail(OT_ERR_INVALID, "nothing to train: every parameter is frozen");
+        status = oti_fail(OT_ERR_INVALID, "nothing to train: every parameter is frozen");
     if (status == OT_OK) status = carry_optimizer(t, &old_params, t->optimizer);
-    ot_parameters_free(&old_params);
+    oti_parameters_free(&old_params);
     OT_TRY(status);
 
     ot_feed_set feeds;
     OT_TRY(prepare_sources(t, &feeds));
     int64_t batch = OT_MIN(c->batch, t->train->n);
-    ot_plan_options options = ot_config_plan_options(c);
+    ot_plan_options options = oti_config_plan_options(c);
     options.training = 1;
     options.trainable = t->params.trainable;
     options.param_grads = t->params.grad_of_value;
     options.rng = &t->rng;
     options.targets = &t->io.loss_target;
     options.n_targets = 1;
-    OT_TRY(ot_plan_pair_init(&t->plans, m, &options, &feeds, batch));
+    OT_TRY(oti_plan_pair_init(&t->plans, m, &options, &feeds, batch));
     const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
     t->io.width = ot_tensor_numel(y) / batch;
     if (t->val) {
-        ot_plan_options eval = ot_config_plan_options(c);
+        ot_plan_options eval = oti_config_plan_options(c);
         eval.trainable = t->params.trainable;
         eval.targets = &t->io.loss_target;
         eval.n_targets = 1;
-        OT_TRY(ot_plan_pair_init(&t->eval_plans, m, &eval, &feeds, OT_MIN(256, t->val->n)));
+        OT_TRY(oti_plan_pair_init(&t->eval_plans, m, &eval, &feeds, OT_MIN(256, t->val->n)));
     }
     for (int k = 0; k < OT_MAX_FEEDS; k++) {
         free(t->batch_feeds[k]);
         t->batch_feeds[k] = NULL;
     }
     for (int k = 0; k < t->train_source.count; k++)
-        t->batch_feeds[k] = ot_xmalloc(sizeof(float) * (size_t)(batch * t->train_source.per_sample[k]));
+        t->batch_feeds[k] = oti_xmalloc(sizeof(float) * (size_t)(batch * t->train_source.per_sample[k]));
     free(t->augment_scratch);
-    t->augment_scratch = ot_xmalloc(sizeof(float) * (size_t)t->train_source.per_sample[0]);
+    t->augment_scratch = oti_xmalloc(sizeof(float) * (size_t)t->train_source.per_sample[0]);
     return OT_OK;
 }
 
-ot_status ot_trainer_release(trainer *t) {
-    ot_plan_pair_free(&t->plans);
-    ot_plan_pair_free(&t->eval_plans);
-    ot_feature_cache_close(&t->train_cache);
-    ot_feature_cache_close(&t->val_cache);
-    ot_frozen_part_free(&t->part);
+ot_status oti_trainer_release(trainer *t) {
+    oti_plan_pair_free(&t->plans);
+    oti_plan_pair_free(&t->eval_plans);
+    oti_feature_cache_close(&t->train_cache);
+    oti_feature_cache_close(&t->val_cache);
+    oti_frozen_part_free(&t->part);
     ot_optimizer_free(t->optimizer);
-    ot_status status = ot_parameters_release(t->m, &t->params);
+    ot_status status = oti_parameters_release(t->m, &t->params);
     free(t->order);
     for (int k = 0; k < OT_MAX_FEEDS; k++) free(t->batch_feeds[k]);
     free(t->batch_labels);

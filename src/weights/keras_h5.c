@@ -28,24 +28,24 @@ static ot_status read_string_attr(hid_t object, const char *attr, const char *pa
                                   const char *where, string_list *out) {
     memset(out, 0, sizeof *out);
     hid_t a = H5Aopen(object, attr, H5P_DEFAULT);
-    if (a < 0) return ot_fail(OT_ERR_FORMAT, "%s: %s has no '%s' attribute", path, where, attr);
+    if (a < 0) return oti_fail(OT_ERR_FORMAT, "%s: %s has no '%s' attribute", path, where, attr);
     hid_t type = H5Aget_type(a), space = H5Aget_space(a), mem = -1;
     hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
     ot_status status = OT_OK;
     if (type < 0 || n < 0 || n > 1000000) {
-        status = ot_fail(OT_ERR_FORMAT, "%s: %s: unreadable '%s' attribute", path, where, attr);
+        status = oti_fail(OT_ERR_FORMAT, "%s: %s: unreadable '%s' attribute", path, where, attr);
     } else if (n > 0 && H5Tget_class(type) != H5T_STRING) {
-        status = ot_fail(OT_ERR_FORMAT, "%s: %s: attribute '%s' is not a list of strings", path,
+        status = oti_fail(OT_ERR_FORMAT, "%s: %s: attribute '%s' is not a list of strings", path,
                          where, attr);
     } else if (n > 0 && H5Tis_variable_str(type) > 0) {
-        char **strings = ot_xcalloc((size_t)n, sizeof(char *));
+        char **strings = oti_xcalloc((size_t)n, sizeof(char *));
         mem = H5Tcopy(H5T_C_S1);
         H5Tset_size(mem, H5T_VARIABLE);
         if (H5Aread(a, mem, strings) < 0) {
-            status = ot_fail(OT_ERR_FORMAT, "%s: %s: cannot read attribute '%s'", path, where, attr);
+            status = oti_fail(OT_ERR_FORMAT, "%s: %s: cannot read attribute '%s'", path, where, attr);
         } else {
-            out->items = ot_xcalloc((size_t)n, sizeof(char *));
-            for (hssize_t i = 0; i < n; i++) out->items[i] = ot_xstrdup(strings[i] ? strings[i] : "");
+            out->items = oti_xcalloc((size_t)n, sizeof(char *));
+            for (hssize_t i = 0; i < n; i++) out->items[i] = oti_xstrdup(strings[i] ? strings[i] : "");
             out->count = (int)n;
             H5Dvlen_reclaim(mem, space, H5P_DEFAULT, strings);
         }
@@ -53,20 +53,20 @@ static ot_status read_string_attr(hid_t object, const char *attr, const char *pa
     } else if (n > 0) {
         size_t width = H5Tget_size(type);
         if (width == 0 || width > 65536) {
-            status = ot_fail(OT_ERR_FORMAT, "%s: %s: attribute '%s' has strings of %zu bytes",
+            status = oti_fail(OT_ERR_FORMAT, "%s: %s: attribute '%s' has strings of %zu bytes",
                              path, where, attr, width);
         } else {
-            char *buf = ot_xcalloc((size_t)n, width);
+            char *buf = oti_xcalloc((size_t)n, width);
             mem = H5Tcopy(H5T_C_S1);
             H5Tset_size(mem, width);
             H5Tset_strpad(mem, H5T_STR_NULLPAD);
             if (H5Aread(a, mem, buf) < 0) {
-                status = ot_fail(OT_ERR_FORMAT, "%s: %s: cannot read attribute '%s'", path, where,
+                status = oti_fail(OT_ERR_FORMAT, "%s: %s: cannot read attribute '%s'", path, where,
                                  attr);
             } else {
-                out->items = ot_xcalloc((size_t)n, sizeof(char *));
+                out->items = oti_xcalloc((size_t)n, sizeof(char *));
                 for (hssize_t i = 0; i < n; i++)
-                    out->items[i] = ot_xstrndup(buf + (size_t)i * width, width);
+                    out->items[i] = oti_xstrndup(buf + (size_t)i * width, width);
                 out->count = (int)n;
             }
             free(buf);
@@ -84,7 +84,7 @@ static char *role_of(const char *weight_name) {
     const char *slash = strrchr(weight_name, '/');
     const char *base = slash ? slash + 1 : weight_name;
     const char *colon = strrchr(base, ':');
-    return ot_xstrndup(base, colon ? (size_t)(colon - base) : strlen(base));
+    return oti_xstrndup(base, colon ? (size_t)(colon - base) : strlen(base));
 }
 
 /* The dataset's bytes must be in the file: dims alone (a 3 KB file declaring an unwritten
@@ -98,7 +98,7 @@ static ot_status stored_in_file(hid_t d, hid_t type, int64_t numel, const char *
     uint64_t needed = numel < 0 ? UINT64_MAX : (uint64_t)numel * (elem ? elem : 1);
     if (numel > 0 && (elem == 0 || needed / elem != (uint64_t)numel ||
                       needed > (filtered ? stored * 1032 + 1024 : stored)))
-        return ot_fail(OT_ERR_FORMAT, "%s: the file stores %llu bytes of its %llu (an unwritten or "
+        return oti_fail(OT_ERR_FORMAT, "%s: the file stores %llu bytes of its %llu (an unwritten or "
                        "truncated dataset)", what, (unsigned long long)stored,
                        (unsigned long long)needed);
     return OT_OK;
@@ -108,18 +108,18 @@ static ot_status read_dataset(const ot_context *ctx, hid_t group, const char *pa
                               const char *weight_name, ot_tensor *out) {
     hid_t d = H5Dopen2(group, weight_name, H5P_DEFAULT);
     if (d < 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: tensor '%s': layer '%s' lists it in weight_names but "
+        return oti_fail(OT_ERR_FORMAT, "%s: tensor '%s': layer '%s' lists it in weight_names but "
                        "has no such dataset", path, weight_name, layer);
     hid_t type = H5Dget_type(d), space = H5Dget_space(d);
     int ndim = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     H5T_class_t type_class = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
     ot_status status = OT_OK;
-    char *what = ot_xasprintf("%s: tensor '%s'", path, weight_name);
+    char *what = oti_xasprintf("%s: tensor '%s'", path, weight_name);
     if (ndim < 0 || ndim > OT_MAX_DIMS) {
-        status = ot_fail(OT_ERR_UNSUPPORTED, "%s: %d dims (at most %d are supported)", what, ndim,
+        status = oti_fail(OT_ERR_UNSUPPORTED, "%s: %d dims (at most %d are supported)", what, ndim,
                          OT_MAX_DIMS);
     } else if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) {
-        status = ot_fail(OT_ERR_UNSUPPORTED, "%s: not a numeric dataset", what);
+        status = oti_fail(OT_ERR_UNSUPPORTED, "%s: not a numeric dataset", what);
     } else {
         hsize_t h5dims[OT_MAX_DIMS] = {0};
         int64_t dims[OT_MAX_DIMS] = {0};
@@ -133,7 +133,7 @@ static ot_status read_dataset(const ot_context *ctx, hid_t group, const char *pa
             H5Dread(d, is_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
                     H5P_DEFAULT, out->data) < 0) {
             ot_tensor_free(out);
-            status = ot_fail(OT_ERR_FORMAT, "%s: cannot read the dataset (corrupt file?)", what);
+            status = oti_fail(OT_ERR_FORMAT, "%s: cannot read the dataset (corrupt file?)", what);
         }
     }
     free(what);
@@ -145,11 +145,11 @@ static ot_status read_dataset(const ot_context *ctx, hid_t group, const char *pa
 
 static ot_status read_layer(const ot_context *ctx, hid_t weights, const char *path, const char *layer, ot_weights *out) {
     if (H5Lexists(weights, layer, H5P_DEFAULT) <= 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: layer '%s' is listed in layer_names but has no group",
+        return oti_fail(OT_ERR_FORMAT, "%s: layer '%s' is listed in layer_names but has no group",
                        path, layer);
     hid_t g = H5Gopen2(weights, layer, H5P_DEFAULT);
-    if (g < 0) return ot_fail(OT_ERR_FORMAT, "%s: layer '%s' is not a group", path, layer);
-    char *where = ot_xasprintf("layer '%s'", layer);
+    if (g < 0) return oti_fail(OT_ERR_FORMAT, "%s: layer '%s' is not a group", path, layer);
+    char *where = oti_xasprintf("layer '%s'", layer);
     string_list names;
     ot_status status = read_string_attr(g, "weight_names", path, where, &names);
     free(where);
@@ -159,8 +159,8 @@ static ot_status read_layer(const ot_context *ctx, hid_t weights, const char *pa
         if (status != OT_OK) break;
         /* Weight names are usually unique ("conv1/kernel:0"); qualify them if not. */
         char *name = ot_weights_find(out, names.items[i]) < 0
-                         ? ot_xstrdup(names.items[i])
-                         : ot_xasprintf("%s/%s", layer, names.items[i]);
+                         ? oti_xstrdup(names.items[i])
+                         : oti_xasprintf("%s/%s", layer, names.items[i]);
         char *role = role_of(names.items[i]);
         status = ot_weights_add(out, path, name, &t, layer, role);
         ot_tensor_free(&t);
@@ -180,7 +180,7 @@ static int has_attr(hid_t object, const char *name) { return H5Aexists(object, n
  * exit: skip the handler. H5dont_atexit must come before any other HDF5 call. */
 static void hdf5_init(void) { H5dont_atexit(); }
 
-ot_status ot_keras_h5_load_in_process(const ot_context *ctx, const char *path, ot_weights *out) {
+ot_status oti_keras_h5_load_in_process(const ot_context *ctx, const char *path, ot_weights *out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, hdf5_init);
     /* libhdf5 prints its own error stack by default; we report errors ourselves. */
@@ -192,7 +192,7 @@ ot_status ot_keras_h5_load_in_process(const ot_context *ctx, const char *path, o
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t weights = -1;
     if (file < 0) {
-        status = ot_fail(OT_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt?)", path);
+        status = oti_fail(OT_ERR_FORMAT, "%s: cannot open as HDF5 (truncated or corrupt?)", path);
     } else if (has_attr(file, "layer_names")) {
         weights = H5Gopen2(file, "/", H5P_DEFAULT);
     } else if (H5Lexists(file, "model_weights", H5P_DEFAULT) > 0) {
@@ -203,7 +203,7 @@ ot_status ot_keras_h5_load_in_process(const ot_context *ctx, const char *path, o
         }
     }
     if (status == OT_OK && weights < 0)
-        status = ot_fail(OT_ERR_FORMAT, "%s: an HDF5 file, but not Keras 2 weights (no "
+        status = oti_fail(OT_ERR_FORMAT, "%s: an HDF5 file, but not Keras 2 weights (no "
                          "layer_names attribute at / or /model_weights; Keras 3 .weights.h5 "
                          "files are not supported)", path);
     string_list layers = {0};

@@ -47,7 +47,7 @@ static int write_string(int fd, const char *s) {
 static void child_main(const ot_context *ctx, const char *path, int fd) {
     signal(SIGPIPE, SIG_IGN); /* a parent that stopped reading gives EPIPE, not a kill */
     ot_weights w = {0};
-    ot_status status = ot_keras_h5_load_in_process(ctx, path, &w);
+    ot_status status = oti_keras_h5_load_in_process(ctx, path, &w);
     int32_t code = status;
     int ok = write_all(fd, "OTH5", 4) && write_all(fd, &code, sizeof code) &&
              write_string(fd, status == OT_OK ? "" : ot_last_error());
@@ -80,7 +80,7 @@ static int read_all(int fd, void *data, size_t n) {
 }
 
 static ot_status stream_error(const char *path) {
-    return ot_fail(OT_ERR_FORMAT, "%s: the HDF5 reader stopped before sending all weights "
+    return oti_fail(OT_ERR_FORMAT, "%s: the HDF5 reader stopped before sending all weights "
                    "(corrupt file)", path);
 }
 
@@ -95,7 +95,7 @@ static ot_status read_string(int fd, const char *path, char **s, int *end) {
     }
     if (n == NULL_STRING) return OT_OK;
     if (n > MAX_STRING) return stream_error(path);
-    *s = ot_xmalloc((size_t)n + 1);
+    *s = oti_xmalloc((size_t)n + 1);
     if (read_all(fd, *s, n) != 1) {
         free(*s);
         *s = NULL;
@@ -132,7 +132,7 @@ static ot_status read_stream(const ot_context *ctx, int fd, const char *path, ot
     OT_TRY(read_string(fd, path, &message, NULL));
     if (code != OT_OK) {
         *reported = 1;
-        ot_status status = ot_fail(code > OT_OK && code <= OT_ERR_INTERRUPTED ? (ot_status)code : OT_ERR_FORMAT, "%s",
+        ot_status status = oti_fail(code > OT_OK && code <= OT_ERR_INTERRUPTED ? (ot_status)code : OT_ERR_FORMAT, "%s",
                                    message ? message : "");
         free(message);
         return status;
@@ -157,15 +157,15 @@ static ot_status read_stream(const ot_context *ctx, int fd, const char *path, ot
     }
 }
 
-ot_status ot_keras_h5_load(const ot_context *ctx, const char *path, ot_weights *out) {
+ot_status oti_keras_h5_load(const ot_context *ctx, const char *path, ot_weights *out) {
     int fds[2];
-    if (pipe(fds) != 0) return ot_fail(OT_ERR_IO, "%s: cannot start the HDF5 reader: %s", path, strerror(errno));
+    if (pipe(fds) != 0) return oti_fail(OT_ERR_IO, "%s: cannot start the HDF5 reader: %s", path, strerror(errno));
     fflush(NULL); /* the child must not flush our buffered output a second time */
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
-        return ot_fail(OT_ERR_IO, "%s: cannot start the HDF5 reader: %s", path, strerror(errno));
+        return oti_fail(OT_ERR_IO, "%s: cannot start the HDF5 reader: %s", path, strerror(errno));
     }
     if (pid == 0) {
         close(fds[0]);
@@ -181,7 +181,7 @@ ot_status ot_keras_h5_load(const ot_context *ctx, const char *path, ot_weights *
     if (reported) return status;
     if (WIFSIGNALED(wstatus)) {
         ot_weights_free(out);
-        return ot_fail(OT_ERR_FORMAT, "%s: libhdf5 crashed reading this file (signal %d): it is "
+        return oti_fail(OT_ERR_FORMAT, "%s: libhdf5 crashed reading this file (signal %d): it is "
                        "corrupt; nothing was read from it", path, WTERMSIG(wstatus));
     }
     if (status == OT_OK && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0))

@@ -29,7 +29,7 @@ typedef struct matcher {
 /* The op row of a layer, resolved or not (models loaded structure-only keep their layers
  * unresolved); NULL for ops the table does not know. */
 static const ot_op *op_of(const ot_model *m, const ot_layer *l) {
-    return l->op ? l->op : ot_op_lookup(l->domain, l->op_type, (int)ot_model_opset(m, l->domain), NULL);
+    return l->op ? l->op : oti_op_lookup(l->domain, l->op_type, (int)ot_model_opset(m, l->domain), NULL);
 }
 
 /* A layer that adds a bias to what another computes (Add): biases, no kernel of its own. */
@@ -55,8 +55,8 @@ static int produced_by_dense_kernel(const ot_model *m, int v) {
  * op table says. An initializer added to a layer's output is a bias only next to a MatMul. */
 static void role_of_slot(const ot_model *m, const ot_layer *l, int slot, match_target *t) {
     const ot_op *op = op_of(m, l);
-    ot_input_role role = ot_op_input_role(op, slot);
-    t->role = ot_role_keras_name(role);
+    ot_input_role role = oti_op_input_role(op, slot);
+    t->role = oti_role_keras_name(role);
     t->layout = role == OT_ROLE_KERNEL ? op->kernel_layout : OT_KERNEL_NONE;
     if (t->layout == OT_KERNEL_GEMM_B) {
         const ot_attr *a = ot_layer_find_attr(l, "transB");
@@ -79,7 +79,7 @@ static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
         for (int k = 0; k < l->n_inputs; k++) {
-            ot_input_role role = ot_op_input_role(op_of(m, l), k);
+            ot_input_role role = oti_op_input_role(op_of(m, l), k);
             if (l->inputs[k] == value && (role == OT_ROLE_RUNNING_MEAN || role == OT_ROLE_RUNNING_VAR))
                 return 1;
         }
@@ -88,9 +88,9 @@ static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
 }
 
 static void add_key(char **keys, const char *name) {
-    char *norm = ot_weights_normalize_name(name);
+    char *norm = oti_weights_normalize_name(name);
     if (*norm) {
-        char *joined = ot_xasprintf("%s%s\n", *keys ? *keys : "\n", norm);
+        char *joined = oti_xasprintf("%s%s\n", *keys ? *keys : "\n", norm);
         free(*keys);
         *keys = joined;
     }
@@ -102,13 +102,13 @@ static void add_key(char **keys, const char *name) {
  * ("conv1.weight" -> "conv1"). */
 static void build_layer_keys(matcher *mt) {
     ot_model *m = mt->m;
-    mt->layer_keys = ot_xcalloc((size_t)m->n_layers + 1, sizeof(char *));
+    mt->layer_keys = oti_xcalloc((size_t)m->n_layers + 1, sizeof(char *));
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
         add_key(&mt->layer_keys[i], l->name);
         const char *last = strrchr(l->name, '/');
         if (last && last != l->name) {
-            char *scope = ot_xstrndup(l->name, (size_t)(last - l->name));
+            char *scope = oti_xstrndup(l->name, (size_t)(last - l->name));
             add_key(&mt->layer_keys[i], scope);
             free(scope);
         }
@@ -120,7 +120,7 @@ static void build_layer_keys(matcher *mt) {
             for (const char *p = name; *p; p++)
                 if (*p == '.' || *p == '/') cut = p;
             if (cut && cut != name) {
-                char *prefix = ot_xstrndup(name, (size_t)(cut - name));
+                char *prefix = oti_xstrndup(name, (size_t)(cut - name));
                 add_key(&mt->layer_keys[i], prefix);
                 free(prefix);
             }
@@ -134,7 +134,7 @@ static void build_layer_keys(matcher *mt) {
             int v = l->inputs[k];
             int p = v >= 0 ? m->values[v].producer : -1;
             if (produced_by_dense_kernel(m, v) && mt->layer_keys[p]) {
-                char *joined = ot_xasprintf("%s%s", mt->layer_keys[i] ? mt->layer_keys[i] : "\n",
+                char *joined = oti_xasprintf("%s%s", mt->layer_keys[i] ? mt->layer_keys[i] : "\n",
                                             mt->layer_keys[p] + 1);
                 free(mt->layer_keys[i]);
                 mt->layer_keys[i] = joined;
@@ -145,8 +145,8 @@ static void build_layer_keys(matcher *mt) {
 
 static int layer_answers_to(const matcher *mt, int layer, const char *keras_layer) {
     if (layer < 0 || !mt->layer_keys[layer]) return 0;
-    char *norm = ot_weights_normalize_name(keras_layer);
-    char *needle = ot_xasprintf("\n%s\n", norm);
+    char *norm = oti_weights_normalize_name(keras_layer);
+    char *needle = oti_xasprintf("\n%s\n", norm);
     int found = strstr(mt->layer_keys[layer], needle) != NULL;
     free(needle);
     free(norm);
@@ -156,8 +156,8 @@ static int layer_answers_to(const matcher *mt, int layer, const char *keras_laye
 /* Every initializer, ordered by first use (layer order, then input order). */
 static void build_targets(matcher *mt) {
     ot_model *m = mt->m;
-    mt->targets = ot_xcalloc((size_t)m->n_values + 1, sizeof(match_target));
-    mt->target_of_value = ot_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
+    mt->targets = oti_xcalloc((size_t)m->n_values + 1, sizeof(match_target));
+    mt->target_of_value = oti_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
     for (int v = 0; v < m->n_values; v++) mt->target_of_value[v] = -1;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < (pass == 0 ? m->n_layers : 1); i++) {
@@ -176,7 +176,7 @@ static void build_targets(matcher *mt) {
             }
         }
     }
-    mt->converted = ot_xcalloc((size_t)mt->n_targets + 1, sizeof(ot_tensor));
+    mt->converted = oti_xcalloc((size_t)mt->n_targets + 1, sizeof(ot_tensor));
 }
 
 static void shape_text(const ot_tensor *t, char *buf, size_t size) {
@@ -193,9 +193,9 @@ static int try_pair(matcher *mt, int source, int target, ot_match_how how, int c
     const ot_value *v = &mt->m->values[t->value];
     const char *transform;
     char why[512];
-    if (!ot_match_convert(s, t, &v->tensor, &mt->converted[target], &transform, why, sizeof why)) {
+    if (!oti_match_convert(s, t, &v->tensor, &mt->converted[target], &transform, why, sizeof why)) {
         if (conflict_if_unfit) {
-            ot_match_report_add(&mt->report->conflicts, &mt->report->n_conflicts, s->name, v->name,
+            oti_match_report_add(&mt->report->conflicts, &mt->report->n_conflicts, s->name, v->name,
                                 how, NULL, why);
             t->taken = 1;
             mt->source_taken[source] = 1;
@@ -207,7 +207,7 @@ static int try_pair(matcher *mt, int source, int target, ot_match_how how, int c
     shape_text(&v->tensor, to, sizeof to);
     if (!strcmp(from, to)) snprintf(detail, sizeof detail, "%s", to);
     else snprintf(detail, sizeof detail, "%s -> %s", from, to);
-    ot_match_report_add(&mt->report->matched, &mt->report->n_matched, s->name, v->name, how,
+    oti_match_report_add(&mt->report->matched, &mt->report->n_matched, s->name, v->name, how,
                         transform, detail);
     t->taken = 1;
     mt->source_taken[source] = 1;
@@ -227,12 +227,12 @@ static char *trim(char *s) {
 static ot_status apply_map(matcher *mt, const char *map_path) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_read_file(map_path, (size_t)64 << 20, &data, &size));
+    OT_TRY(oti_read_file(map_path, (size_t)64 << 20, &data, &size));
     if (memchr(data, 0, size)) {
         free(data);
-        return ot_fail(OT_ERR_FORMAT, "%s: a NUL byte in a text file", map_path);
+        return oti_fail(OT_ERR_FORMAT, "%s: a NUL byte in a text file", map_path);
     }
-    char *text = ot_xstrndup((const char *)data, size);
+    char *text = oti_xstrndup((const char *)data, size);
     free(data);
     ot_status status = OT_OK;
     int line_no = 0;
@@ -244,7 +244,7 @@ static ot_status apply_map(matcher *mt, const char *map_path) {
         if (!*s || *s == '#') continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            status = ot_fail(OT_ERR_INVALID, "%s:%d: expected 'source_name = onnx_name'", map_path, line_no);
+            status = oti_fail(OT_ERR_INVALID, "%s:%d: expected 'source_name = onnx_name'", map_path, line_no);
             break;
         }
         *eq = 0;
@@ -253,16 +253,16 @@ static ot_status apply_map(matcher *mt, const char *map_path) {
         int v = ot_model_find_value(mt->m, target);
         int ti = v >= 0 ? mt->target_of_value[v] : -1;
         if (si < 0)
-            status = ot_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' is not in %s", map_path, line_no,
+            status = oti_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' is not in %s", map_path, line_no,
                              source, mt->source_path);
         else if (ti < 0)
-            status = ot_fail(OT_ERR_INVALID, "%s:%d: '%s' is not an initializer of the model",
+            status = oti_fail(OT_ERR_INVALID, "%s:%d: '%s' is not an initializer of the model",
                              map_path, line_no, target);
         else if (mt->source_taken[si] || mt->targets[ti].taken)
-            status = ot_fail(OT_ERR_INVALID, "%s:%d: '%s' or '%s' is already mapped", map_path,
+            status = oti_fail(OT_ERR_INVALID, "%s:%d: '%s' or '%s' is already mapped", map_path,
                              line_no, source, target);
         else if (!try_pair(mt, si, ti, OT_MATCH_MAP, 1))
-            status = ot_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' cannot fill '%s': %s", map_path,
+            status = oti_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' cannot fill '%s': %s", map_path,
                              line_no, source, target,
                              mt->report->conflicts[mt->report->n_conflicts - 1].detail);
     }
@@ -282,13 +282,13 @@ static void match_exact(matcher *mt) {
 /* Normalised names, only where the normalised name is unique on both sides. */
 static void match_normalized(matcher *mt) {
     int ns = mt->w->count;
-    char **src = ot_xcalloc((size_t)ns + 1, sizeof(char *));
-    char **dst = ot_xcalloc((size_t)mt->n_targets + 1, sizeof(char *));
+    char **src = oti_xcalloc((size_t)ns + 1, sizeof(char *));
+    char **dst = oti_xcalloc((size_t)mt->n_targets + 1, sizeof(char *));
     for (int i = 0; i < ns; i++)
-        if (!mt->source_taken[i]) src[i] = ot_weights_normalize_name(mt->w->items[i].name);
+        if (!mt->source_taken[i]) src[i] = oti_weights_normalize_name(mt->w->items[i].name);
     for (int t = 0; t < mt->n_targets; t++)
         if (!mt->targets[t].taken && mt->targets[t].is_param)
-            dst[t] = ot_weights_normalize_name(mt->m->values[mt->targets[t].value].name);
+            dst[t] = oti_weights_normalize_name(mt->m->values[mt->targets[t].value].name);
     for (int i = 0; i < ns; i++) {
         if (!src[i] || !*src[i]) continue;
         int found = -1, count = 0, twins = 0;
@@ -345,7 +345,7 @@ static void finish_report(matcher *mt) {
     for (int i = 0; i < mt->w->count; i++) {
         if (mt->source_taken[i]) continue;
         shape_text(&mt->w->items[i].tensor, detail, sizeof detail);
-        ot_match_report_add(&r->unmatched_sources, &r->n_unmatched_sources, mt->w->items[i].name,
+        oti_match_report_add(&r->unmatched_sources, &r->n_unmatched_sources, mt->w->items[i].name,
                             NULL, OT_MATCH_NONE, NULL, detail);
     }
     for (int t = 0; t < mt->n_targets; t++) {
@@ -358,7 +358,7 @@ static void finish_report(matcher *mt) {
         }
         const ot_value *v = &mt->m->values[tg->value];
         shape_text(&v->tensor, detail, sizeof detail);
-        ot_match_report_add(&r->unfilled, &r->n_unfilled, NULL, v->name, OT_MATCH_NONE, NULL, detail);
+        oti_match_report_add(&r->unfilled, &r->n_unfilled, NULL, v->name, OT_MATCH_NONE, NULL, detail);
     }
 }
 
@@ -369,7 +369,7 @@ static ot_status strict_failure(const matcher *mt) {
         strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
         strncat(list, r->unfilled[i].target, sizeof list - strlen(list) - 1);
     }
-    return ot_fail(OT_ERR_INVALID, "%s: strict: %d of %d ONNX parameters were not filled "
+    return oti_fail(OT_ERR_INVALID, "%s: strict: %d of %d ONNX parameters were not filled "
                    "(%s%s); nothing was written", mt->source_path, r->n_unfilled, r->n_params,
                    list, r->n_unfilled > 0 && strlen(list) >= 400 ? ", ..." : "");
 }
@@ -377,10 +377,10 @@ static ot_status strict_failure(const matcher *mt) {
 ot_status ot_weights_apply(ot_model *m, const ot_weights *w, const char *source_path,
                            const ot_match_options *options, ot_match_report *report) {
     memset(report, 0, sizeof *report);
-    report->source_path = ot_xstrdup(source_path);
+    report->source_path = oti_xstrdup(source_path);
     report->n_sources = w->count;
     matcher mt = {.m = m, .w = w, .source_path = source_path, .report = report};
-    mt.source_taken = ot_xcalloc((size_t)w->count + 1, sizeof(int));
+    mt.source_taken = oti_xcalloc((size_t)w->count + 1, sizeof(int));
     build_targets(&mt);
     build_layer_keys(&mt);
     ot_status status = OT_OK;

@@ -93,7 +93,7 @@ static ot_status keras_layout(const ot_named_tensor *source, const match_target 
     return OT_OK;
 }
 
-int ot_match_convert(const ot_named_tensor *source, const match_target *target,
+int oti_match_convert(const ot_named_tensor *source, const match_target *target,
                      const ot_tensor *target_tensor, ot_tensor *out, const char **transform,
                      char *why, size_t why_size) {
     char a[128], b[128];

@@ -19,16 +19,16 @@ const char *ot_match_how_name(ot_match_how how) {
     return "none";
 }
 
-void ot_match_report_add(ot_match_entry **list, int *count, const char *source,
+void oti_match_report_add(ot_match_entry **list, int *count, const char *source,
                          const char *target, ot_match_how how, const char *transform,
                          const char *detail) {
-    *list = ot_xrealloc(*list, sizeof(ot_match_entry) * (size_t)(*count + 1));
+    *list = oti_xrealloc(*list, sizeof(ot_match_entry) * (size_t)(*count + 1));
     ot_match_entry *e = &(*list)[(*count)++];
-    e->source = ot_xstrdup(source);
-    e->target = ot_xstrdup(target);
+    e->source = oti_xstrdup(source);
+    e->target = oti_xstrdup(target);
     e->how = how;
     e->transform = transform;
-    e->detail = ot_xstrdup(detail);
+    e->detail = oti_xstrdup(detail);
 }
 
 static void free_list(ot_match_entry *list, int count) {
@@ -80,14 +80,14 @@ void ot_match_report_print(const ot_match_report *r, FILE *out) {
 
 static int is_separator(char c) { return c == '.' || c == '/' || c == ':' || c == '_'; }
 
-char *ot_weights_normalize_name(const char *name) {
+char *oti_weights_normalize_name(const char *name) {
     size_t len = strlen(name);
     /* TensorFlow's output suffix ":0". */
     size_t end = len;
     while (end > 0 && name[end - 1] >= '0' && name[end - 1] <= '9') end--;
     if (end < len && end > 0 && name[end - 1] == ':') len = end - 1;
     /* Separators unified to '.', runs collapsed, none at either end. */
-    char *out = ot_xmalloc(len + 1);
+    char *out = oti_xmalloc(len + 1);
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         if (is_separator(name[i])) {

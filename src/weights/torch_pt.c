@@ -75,15 +75,15 @@ static ot_status load_storage(torch_ctx *t, const char *key, ot_dtype dtype, int
     for (int i = 0; i < t->n_storages; i++)
         if (!strcmp(t->storages[i]->key, key)) {
             if (t->storages[i]->dtype != dtype || t->storages[i]->numel != numel)
-                return ot_fail(OT_ERR_FORMAT, "%s: storage '%s' is used with two different "
+                return oti_fail(OT_ERR_FORMAT, "%s: storage '%s' is used with two different "
                                "types or sizes", t->path, key);
             *out = t->storages[i];
             return OT_OK;
         }
-    char *entry = ot_xasprintf("%sdata/%s", t->prefix, key);
-    int index = ot_zip_find(t->zip, entry);
+    char *entry = oti_xasprintf("%sdata/%s", t->prefix, key);
+    int index = oti_zip_find(t->zip, entry);
     if (index < 0) {
-        ot_status s = ot_fail(OT_ERR_FORMAT, "%s: storage '%s' is missing (no zip entry '%s')",
+        ot_status s = oti_fail(OT_ERR_FORMAT, "%s: storage '%s' is missing (no zip entry '%s')",
                               t->path, key, entry);
         free(entry);
         return s;
@@ -92,21 +92,21 @@ static ot_status load_storage(torch_ctx *t, const char *key, ot_dtype dtype, int
     size_t elem = ot_dtype_size(dtype);
     if (numel < 0 || (uint64_t)numel != t->zip->entries[index].size / elem ||
         t->zip->entries[index].size % elem)
-        return ot_fail(OT_ERR_FORMAT, "%s: storage '%s' has %llu bytes, but %lld %s elements "
+        return oti_fail(OT_ERR_FORMAT, "%s: storage '%s' has %llu bytes, but %lld %s elements "
                        "need %llu", t->path, key, (unsigned long long)t->zip->entries[index].size,
                        (long long)numel, ot_dtype_name(dtype),
                        (unsigned long long)((uint64_t)(numel < 0 ? 0 : numel) * elem));
-    storage *s = ot_xcalloc(1, sizeof *s);
+    storage *s = oti_xcalloc(1, sizeof *s);
     size_t size;
-    ot_status status = ot_zip_extract(t->zip, index, &s->data, &size);
+    ot_status status = oti_zip_extract(t->zip, index, &s->data, &size);
     if (status != OT_OK) {
         free(s);
         return status;
     }
-    s->key = ot_xstrdup(key);
+    s->key = oti_xstrdup(key);
     s->dtype = dtype;
     s->numel = numel;
-    ot_grow_array((void **)&t->storages, &t->cap_storages, t->n_storages + 1, sizeof(void *));
+    oti_grow_array((void **)&t->storages, &t->cap_storages, t->n_storages + 1, sizeof(void *));
     t->storages[t->n_storages++] = s;
     *out = s;
     return OT_OK;
@@ -120,11 +120,11 @@ static ot_status persistent_load(void *ctx, pickle_machine *pm, const pickle_val
         strcmp(pid->items[0]->s, "storage") != 0 || pid->items[1]->type != PICKLE_GLOBAL ||
         allowed[pid->items[1]->i].id != G_STORAGE || pid->items[2]->type != PICKLE_STRING ||
         pid->items[4]->type != PICKLE_INT)
-        return ot_fail(OT_ERR_FORMAT, "%s: data.pkl: a persistent id that is not "
+        return oti_fail(OT_ERR_FORMAT, "%s: data.pkl: a persistent id that is not "
                        "('storage', <storage class>, key, location, numel)", t->path);
     storage *s = NULL;
     OT_TRY(load_storage(t, pid->items[2]->s, allowed[pid->items[1]->i].dtype, pid->items[4]->i, &s));
-    pickle_value *v = pickle_new(pm, PICKLE_OBJECT);
+    pickle_value *v = oti_pickle_new(pm, PICKLE_OBJECT);
     v->kind = OBJECT_STORAGE;
     v->object = s;
     *result = v;
@@ -153,14 +153,14 @@ static ot_status rebuild_tensor(torch_ctx *t, pickle_machine *pm, const pickle_v
     if (args->n < 4 || a[0]->type != PICKLE_OBJECT || a[0]->kind != OBJECT_STORAGE ||
         a[1]->type != PICKLE_INT || a[1]->i < 0 || !is_int_tuple(a[2]) || !is_int_tuple(a[3]) ||
         a[2]->n != a[3]->n)
-        return ot_fail(OT_ERR_FORMAT, "%s: data.pkl: _rebuild_tensor arguments are not "
+        return oti_fail(OT_ERR_FORMAT, "%s: data.pkl: _rebuild_tensor arguments are not "
                        "(storage, offset >= 0, size, stride) with sizes and strides >= 0",
                        t->path);
     if (a[2]->n > OT_MAX_DIMS)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: a tensor with %d dims (at most %d are supported)",
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: a tensor with %d dims (at most %d are supported)",
                        t->path, a[2]->n, OT_MAX_DIMS);
-    tensor_view *view = ot_xcalloc(1, sizeof *view);
-    ot_grow_array((void **)&t->views, &t->cap_views, t->n_views + 1, sizeof(void *));
+    tensor_view *view = oti_xcalloc(1, sizeof *view);
+    oti_grow_array((void **)&t->views, &t->cap_views, t->n_views + 1, sizeof(void *));
     t->views[t->n_views++] = view;
     view->s = a[0]->object;
     view->ndim = a[2]->n;
@@ -169,7 +169,7 @@ static ot_status rebuild_tensor(torch_ctx *t, pickle_machine *pm, const pickle_v
         view->dims[d] = a[2]->items[d]->i;
         view->strides[d] = a[3]->items[d]->i;
     }
-    pickle_value *v = pickle_new(pm, PICKLE_OBJECT);
+    pickle_value *v = oti_pickle_new(pm, PICKLE_OBJECT);
     v->kind = OBJECT_TENSOR;
     v->object = view;
     *result = v;
@@ -186,7 +186,7 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
     char shape[128];
     ot_shape_string(ndim, view->dims, shape, sizeof shape);
     if (numel < 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: tensor '%s': size %s overflows", t->path, name, shape);
+        return oti_fail(OT_ERR_FORMAT, "%s: tensor '%s': size %s overflows", t->path, name, shape);
     if (numel > 0) {
         int64_t last = view->offset;
         for (int d = 0; d < ndim; d++) {
@@ -196,7 +196,7 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
                 last = INT64_MAX;
         }
         if (last >= s->numel)
-            return ot_fail(OT_ERR_FORMAT, "%s: tensor '%s': shape %s at offset %lld reaches "
+            return oti_fail(OT_ERR_FORMAT, "%s: tensor '%s': shape %s at offset %lld reaches "
                            "element %lld of storage '%s', which has %lld", t->path, name, shape,
                            (long long)view->offset, (long long)last, s->key, (long long)s->numel);
     }
@@ -204,11 +204,11 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
      * ask for terabytes gathered from a one-element storage. Tensors of a state_dict fit in
      * their storage. */
     if (numel > s->numel)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: tensor '%s': shape %s has %lld elements, more than "
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: tensor '%s': shape %s has %lld elements, more than "
                        "its storage '%s' holds (%lld): an expanded or overlapping view (save "
                        "tensor.contiguous() instead)", t->path, name, shape, (long long)numel, s->key,
                        (long long)s->numel);
-    char *what = ot_xasprintf("%s: tensor '%s'", t->path, name);
+    char *what = oti_xasprintf("%s: tensor '%s'", t->path, name);
     ot_status status = ot_tensor_alloc(t->context, out, s->dtype, ndim, view->dims, what);
     if (status == OT_OK) {
         size_t elem = ot_dtype_size(s->dtype);
@@ -225,7 +225,7 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
         }
         if (s->dtype == OT_BOOL)
             for (int64_t k = 0; k < numel; k++) dst[k] = dst[k] != 0;
-        status = ot_weights_float_dtype(out, what);
+        status = oti_weights_float_dtype(out, what);
         if (status != OT_OK) ot_tensor_free(out);
     }
     free(what);
@@ -238,9 +238,9 @@ static ot_status call(void *ctx, pickle_machine *pm, const pickle_value *callabl
     switch (allowed[callable->i].id) {
     case G_ORDERED_DICT:
         if (args->n != 0)
-            return ot_fail(OT_ERR_FORMAT, "%s: data.pkl: OrderedDict called with arguments",
+            return oti_fail(OT_ERR_FORMAT, "%s: data.pkl: OrderedDict called with arguments",
                            t->path);
-        *result = pickle_new(pm, PICKLE_DICT);
+        *result = oti_pickle_new(pm, PICKLE_DICT);
         return OT_OK;
     case G_REBUILD_TENSOR_V2:
     case G_REBUILD_TENSOR:
@@ -250,12 +250,12 @@ static ot_status call(void *ctx, pickle_machine *pm, const pickle_value *callabl
         /* A Parameter is its data tensor; requires_grad and hooks do not matter here. */
         if (args->n < 1 || args->items[0]->type != PICKLE_OBJECT ||
             args->items[0]->kind != OBJECT_TENSOR)
-            return ot_fail(OT_ERR_FORMAT, "%s: data.pkl: _rebuild_parameter without a tensor",
+            return oti_fail(OT_ERR_FORMAT, "%s: data.pkl: _rebuild_parameter without a tensor",
                            t->path);
         *result = args->items[0];
         return OT_OK;
     default:
-        return ot_fail(OT_ERR_FORMAT, "%s: data.pkl: '%s' cannot be called", t->path,
+        return oti_fail(OT_ERR_FORMAT, "%s: data.pkl: '%s' cannot be called", t->path,
                        callable->s);
     }
 }
@@ -290,16 +290,16 @@ static const pickle_value *find_state_dict(const pickle_value *v, int depth) {
 static ot_status collect(torch_ctx *t, const pickle_value *root, ot_weights *out) {
     const pickle_value *dict = find_state_dict(root, 0);
     if (!dict)
-        return ot_fail(OT_ERR_FORMAT, "%s: no tensors found: the pickle holds a %s, not a "
+        return oti_fail(OT_ERR_FORMAT, "%s: no tensors found: the pickle holds a %s, not a "
                        "state_dict (nor one under \"state_dict\" or \"model\")", t->path,
-                       pickle_type_name(root->type));
+                       oti_pickle_type_name(root->type));
     for (int i = 0; i + 1 < dict->n; i += 2) {
         const pickle_value *key = dict->items[i], *value = dict->items[i + 1];
         /* Non-tensor entries (None buffers, _extra_state) are not weights. */
         if (value->type != PICKLE_OBJECT || value->kind != OBJECT_TENSOR) continue;
         if (key->type != PICKLE_STRING)
-            return ot_fail(OT_ERR_FORMAT, "%s: a state_dict key is a %s, not a string", t->path,
-                           pickle_type_name(key->type));
+            return oti_fail(OT_ERR_FORMAT, "%s: a state_dict key is a %s, not a string", t->path,
+                           oti_pickle_type_name(key->type));
         ot_tensor tensor = {0}; /* tied weights: one view under two names, gathered twice */
         OT_TRY(materialize(t, value->object, key->s, &tensor));
         ot_status status = ot_weights_add(out, t->path, key->s, &tensor, NULL, NULL);
@@ -310,47 +310,47 @@ static ot_status collect(torch_ctx *t, const pickle_value *root, ot_weights *out
 }
 
 static ot_status check_byte_order(const torch_ctx *t) {
-    char *entry = ot_xasprintf("%sbyteorder", t->prefix);
-    int index = ot_zip_find(t->zip, entry);
+    char *entry = oti_xasprintf("%sbyteorder", t->prefix);
+    int index = oti_zip_find(t->zip, entry);
     free(entry);
     if (index < 0) return OT_OK; /* older writers: little-endian */
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_zip_extract(t->zip, index, &data, &size));
+    OT_TRY(oti_zip_extract(t->zip, index, &data, &size));
     int little = size == 6 && !memcmp(data, "little", 6);
     free(data);
     if (!little)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: saved on a big-endian machine (byteorder is "
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: saved on a big-endian machine (byteorder is "
                        "not 'little'): not supported", t->path);
     return OT_OK;
 }
 
-ot_status ot_torch_pt_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *path,
+ot_status oti_torch_pt_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *path,
                             ot_weights *out) {
     ot_zip zip;
-    OT_TRY(ot_zip_open(ctx, &zip, data, size, path));
+    OT_TRY(oti_zip_open(ctx, &zip, data, size, path));
     torch_ctx t = {.context = ctx, .path = path, .zip = &zip};
-    int pkl = ot_torch_find_pickle(&zip);
+    int pkl = oti_torch_find_pickle(&zip);
     ot_status status = OT_OK;
-    if (pkl < 0) status = ot_fail(OT_ERR_FORMAT, "%s: no data.pkl in the archive", path);
+    if (pkl < 0) status = oti_fail(OT_ERR_FORMAT, "%s: no data.pkl in the archive", path);
     unsigned char *pickle = NULL;
     size_t pickle_size = 0;
     if (status == OT_OK) {
         const char *name = zip.entries[pkl].name;
-        t.prefix = ot_xstrndup(name, strlen(name) - strlen("data.pkl"));
+        t.prefix = oti_xstrndup(name, strlen(name) - strlen("data.pkl"));
         status = check_byte_order(&t);
     }
-    if (status == OT_OK) status = ot_zip_extract(&zip, pkl, &pickle, &pickle_size);
+    if (status == OT_OK) status = oti_zip_extract(&zip, pkl, &pickle, &pickle_size);
     pickle_machine *pm = NULL;
     pickle_value *root = NULL;
     if (status == OT_OK) {
         pickle_hooks hooks = {&t, find_global, call, persistent_load};
-        char *what = ot_xasprintf("%s: %s", path, zip.entries[pkl].name);
-        status = pickle_load(pickle, pickle_size, what, &hooks, &pm, &root);
+        char *what = oti_xasprintf("%s: %s", path, zip.entries[pkl].name);
+        status = oti_pickle_load(pickle, pickle_size, what, &hooks, &pm, &root);
         free(what);
     }
     if (status == OT_OK) status = collect(&t, root, out);
-    pickle_free(pm);
+    oti_pickle_free(pm);
     free(pickle);
     for (int i = 0; i < t.n_storages; i++) {
         free(t.storages[i]->key);
@@ -361,6 +361,6 @@ ot_status ot_torch_pt_parse(const ot_context *ctx, const unsigned char *data, si
     for (int i = 0; i < t.n_views; i++) free(t.views[i]);
     free(t.views);
     free(t.prefix);
-    ot_zip_close(&zip);
+    oti_zip_close(&zip);
     return status;
 }

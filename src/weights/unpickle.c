@@ -25,23 +25,23 @@ struct pickle_machine {
     int n_all, cap_all;
 };
 
-const char *pickle_what(const pickle_machine *pm) { return pm->what; }
+const char *oti_pickle_what(const pickle_machine *pm) { return pm->what; }
 
-const char *pickle_type_name(pickle_type type) {
+const char *oti_pickle_type_name(pickle_type type) {
     static const char *const names[] = {"None", "bool", "int", "float", "str", "bytes",
                                         "tuple", "list", "dict", "global", "object"};
     return (unsigned)type < OT_COUNT(names) ? names[type] : "?";
 }
 
-pickle_value *pickle_new(pickle_machine *pm, pickle_type type) {
-    pickle_value *v = ot_xcalloc(1, sizeof *v);
+pickle_value *oti_pickle_new(pickle_machine *pm, pickle_type type) {
+    pickle_value *v = oti_xcalloc(1, sizeof *v);
     v->type = type;
-    ot_grow_array((void **)&pm->all, &pm->cap_all, pm->n_all + 1, sizeof(void *));
+    oti_grow_array((void **)&pm->all, &pm->cap_all, pm->n_all + 1, sizeof(void *));
     pm->all[pm->n_all++] = v;
     return v;
 }
 
-void pickle_free(pickle_machine *pm) {
+void oti_pickle_free(pickle_machine *pm) {
     if (!pm) return;
     for (int i = 0; i < pm->n_all; i++) {
         free(pm->all[i]->s);
@@ -57,12 +57,12 @@ void pickle_free(pickle_machine *pm) {
 }
 
 static ot_status bad(const pickle_machine *pm, const char *message) {
-    return ot_fail(OT_ERR_FORMAT, "%s: bad pickle at byte %zu: %s", pm->what,
+    return oti_fail(OT_ERR_FORMAT, "%s: bad pickle at byte %zu: %s", pm->what,
                    (size_t)(pm->p - pm->data), message);
 }
 
 static void push(pickle_machine *pm, pickle_value *v) {
-    ot_grow_array((void **)&pm->stack, &pm->cap_stack, pm->n_stack + 1, sizeof(void *));
+    oti_grow_array((void **)&pm->stack, &pm->cap_stack, pm->n_stack + 1, sizeof(void *));
     pm->stack[pm->n_stack++] = v;
 }
 
@@ -106,12 +106,12 @@ static uint64_t le(const unsigned char *p, int n) {
 }
 
 static void append_item(pickle_value *container, pickle_value *item) {
-    ot_grow_array((void **)&container->items, &container->cap, container->n + 1, sizeof(void *));
+    oti_grow_array((void **)&container->items, &container->cap, container->n + 1, sizeof(void *));
     container->items[container->n++] = item;
 }
 
 static ot_status push_sequence(pickle_machine *pm, pickle_type type, int first, int n) {
-    pickle_value *v = pickle_new(pm, type);
+    pickle_value *v = oti_pickle_new(pm, type);
     for (int i = 0; i < n; i++) append_item(v, pm->stack[first + i]);
     push(pm, v);
     return OT_OK;
@@ -123,15 +123,15 @@ static ot_status push_text(pickle_machine *pm, pickle_type type, uint64_t len) {
     OT_TRY(take(pm, (size_t)len, &text));
     if (type == PICKLE_STRING && memchr(text, 0, (size_t)len))
         return bad(pm, "NUL character in a string");
-    pickle_value *v = pickle_new(pm, type);
-    v->s = ot_xstrndup((const char *)text, (size_t)len);
+    pickle_value *v = oti_pickle_new(pm, type);
+    v->s = oti_xstrndup((const char *)text, (size_t)len);
     v->len = (size_t)len;
     push(pm, v);
     return OT_OK;
 }
 
 static ot_status push_int(pickle_machine *pm, int64_t value, pickle_type type) {
-    pickle_value *v = pickle_new(pm, type);
+    pickle_value *v = oti_pickle_new(pm, type);
     v->i = value;
     push(pm, v);
     return OT_OK;
@@ -145,7 +145,7 @@ static ot_status memo_put(pickle_machine *pm, uint64_t index) {
     OT_TRY(top(pm, &v));
     if ((int)index >= pm->cap_memo) {
         int old = pm->cap_memo;
-        ot_grow_array((void **)&pm->memo, &pm->cap_memo, (int)index + 1, sizeof(void *));
+        oti_grow_array((void **)&pm->memo, &pm->cap_memo, (int)index + 1, sizeof(void *));
         memset(pm->memo + old, 0, sizeof(void *) * (size_t)(pm->cap_memo - old));
     }
     pm->memo[index] = v;
@@ -161,13 +161,13 @@ static ot_status memo_get(pickle_machine *pm, uint64_t index) {
 static ot_status find_global(pickle_machine *pm, const char *module, const char *name) {
     int id = pm->hooks->find_global(pm->hooks->ctx, module, name);
     if (id < 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: refused pickle global '%s.%s': only tensors, "
+        return oti_fail(OT_ERR_FORMAT, "%s: refused pickle global '%s.%s': only tensors, "
                        "storages and OrderedDicts are read, and no code is run (a model saved "
                        "whole needs its classes: save model.state_dict() instead)",
                        pm->what, module, name);
-    pickle_value *v = pickle_new(pm, PICKLE_GLOBAL);
+    pickle_value *v = oti_pickle_new(pm, PICKLE_GLOBAL);
     v->i = id;
-    v->s = ot_xasprintf("%s.%s", module, name);
+    v->s = oti_xasprintf("%s.%s", module, name);
     v->len = strlen(v->s);
     push(pm, v);
     return OT_OK;
@@ -178,7 +178,7 @@ static ot_status read_line(pickle_machine *pm, char **out) {
     const unsigned char *nl = memchr(pm->p, '\n', (size_t)(pm->end - pm->p));
     if (!nl) return bad(pm, "unterminated GLOBAL operand");
     if (memchr(pm->p, 0, (size_t)(nl - pm->p))) return bad(pm, "NUL in GLOBAL operand");
-    *out = ot_xstrndup((const char *)pm->p, (size_t)(nl - pm->p));
+    *out = oti_xstrndup((const char *)pm->p, (size_t)(nl - pm->p));
     pm->p = nl + 1;
     return OT_OK;
 }
@@ -206,12 +206,12 @@ static ot_status step(pickle_machine *pm, int *stop) {
         return take(pm, 8, &arg);
     case '.': *stop = 1; return OT_OK; /* STOP */
     case '(': /* MARK */
-        ot_grow_array((void **)&pm->marks, &pm->cap_marks, pm->n_marks + 1, sizeof(int));
+        oti_grow_array((void **)&pm->marks, &pm->cap_marks, pm->n_marks + 1, sizeof(int));
         pm->marks[pm->n_marks++] = pm->n_stack;
         return OT_OK;
     case '0': return pop(pm, &a); /* POP */
     case '1': return pop_mark(pm, &first, &n); /* POP_MARK */
-    case 'N': push(pm, pickle_new(pm, PICKLE_NONE)); return OT_OK;
+    case 'N': push(pm, oti_pickle_new(pm, PICKLE_NONE)); return OT_OK;
     case 0x88: return push_int(pm, 1, PICKLE_BOOL); /* NEWTRUE */
     case 0x89: return push_int(pm, 0, PICKLE_BOOL); /* NEWFALSE */
     case 'J': OT_TRY(take(pm, 4, &arg)); return push_int(pm, (int32_t)le(arg, 4), PICKLE_INT);
@@ -230,7 +230,7 @@ static ot_status step(pickle_machine *pm, int *stop) {
         OT_TRY(take(pm, 8, &arg));
         uint64_t bits = 0;
         for (int i = 0; i < 8; i++) bits = bits << 8 | arg[i];
-        pickle_value *v = pickle_new(pm, PICKLE_FLOAT);
+        pickle_value *v = oti_pickle_new(pm, PICKLE_FLOAT);
         memcpy(&v->f, &bits, sizeof v->f);
         push(pm, v);
         return OT_OK;
@@ -241,9 +241,9 @@ static ot_status step(pickle_machine *pm, int *stop) {
     case 'C': OT_TRY(take(pm, 1, &arg)); return push_text(pm, PICKLE_BYTES, arg[0]);
     case 'B': OT_TRY(take(pm, 4, &arg)); return push_text(pm, PICKLE_BYTES, le(arg, 4));
     case 0x8e: OT_TRY(take(pm, 8, &arg)); return push_text(pm, PICKLE_BYTES, le(arg, 8));
-    case ']': push(pm, pickle_new(pm, PICKLE_LIST)); return OT_OK;
-    case ')': push(pm, pickle_new(pm, PICKLE_TUPLE)); return OT_OK;
-    case '}': push(pm, pickle_new(pm, PICKLE_DICT)); return OT_OK;
+    case ']': push(pm, oti_pickle_new(pm, PICKLE_LIST)); return OT_OK;
+    case ')': push(pm, oti_pickle_new(pm, PICKLE_TUPLE)); return OT_OK;
+    case '}': push(pm, oti_pickle_new(pm, PICKLE_DICT)); return OT_OK;
     case 't': /* TUPLE */
         OT_TRY(pop_mark(pm, &first, &n));
         return push_sequence(pm, PICKLE_TUPLE, first, n);
@@ -320,14 +320,14 @@ static ot_status step(pickle_machine *pm, int *stop) {
     }
 }
 
-ot_status pickle_load(const unsigned char *data, size_t size, const char *what,
+ot_status oti_pickle_load(const unsigned char *data, size_t size, const char *what,
                       const pickle_hooks *hooks, pickle_machine **pm_out, pickle_value **result) {
     *pm_out = NULL;
     *result = NULL;
-    pickle_machine *pm = ot_xcalloc(1, sizeof *pm);
+    pickle_machine *pm = oti_xcalloc(1, sizeof *pm);
     pm->data = pm->p = data;
     pm->end = data + size;
-    pm->what = ot_xstrdup(what);
+    pm->what = oti_xstrdup(what);
     pm->hooks = hooks;
     int stop = 0;
     ot_status status = OT_OK;
@@ -338,7 +338,7 @@ ot_status pickle_load(const unsigned char *data, size_t size, const char *what,
     if (status == OT_OK && (pm->n_stack != 1 || pm->n_marks))
         status = bad(pm, "STOP with a stack that does not hold exactly one value");
     if (status != OT_OK) {
-        pickle_free(pm);
+        oti_pickle_free(pm);
         return status;
     }
     *result = pm->stack[0];

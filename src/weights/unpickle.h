@@ -52,14 +52,14 @@ typedef struct pickle_hooks {
 } pickle_hooks;
 
 /* Runs the pickle in data[0..size) up to STOP. `what` names it in errors ("x.pt: data.pkl").
- * The result lives in the machine; free both with pickle_free. On failure *pm is NULL. */
-ot_status pickle_load(const unsigned char *data, size_t size, const char *what,
+ * The result lives in the machine; free both with oti_pickle_free. On failure *pm is NULL. */
+ot_status oti_pickle_load(const unsigned char *data, size_t size, const char *what,
                       const pickle_hooks *hooks, pickle_machine **pm, pickle_value **result);
-void pickle_free(pickle_machine *pm);
+void oti_pickle_free(pickle_machine *pm);
 /* A new value owned by the machine (for hooks). */
-pickle_value *pickle_new(pickle_machine *pm, pickle_type type);
+pickle_value *oti_pickle_new(pickle_machine *pm, pickle_type type);
 /* The source name for messages. */
-const char *pickle_what(const pickle_machine *pm);
-const char *pickle_type_name(pickle_type type);
+const char *oti_pickle_what(const pickle_machine *pm);
+const char *oti_pickle_type_name(pickle_type type);
 
 #endif

@@ -61,7 +61,7 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* The entry holding a torch.save pickle: "data.pkl" at the top or one folder down
  * ("archive/data.pkl", "<name>/data.pkl"). -1 if none. */
-int ot_torch_find_pickle(const ot_zip *zip) {
+int oti_torch_find_pickle(const ot_zip *zip) {
     for (int i = 0; i < zip->n_entries; i++) {
         const char *name = zip->entries[i].name;
         const char *slash = strchr(name, '/');
@@ -72,7 +72,7 @@ int ot_torch_find_pickle(const ot_zip *zip) {
 
 static const unsigned char hdf5_magic[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
-ot_status ot_weights_detect_buffer(const unsigned char *data, size_t size, const char *path,
+ot_status oti_weights_detect_buffer(const unsigned char *data, size_t size, const char *path,
                                    ot_weights_format *format) {
     *format = OT_WEIGHTS_UNKNOWN;
     if (size >= 6 && !memcmp(data, "\x93NUMPY", 6)) {
@@ -85,16 +85,16 @@ ot_status ot_weights_detect_buffer(const unsigned char *data, size_t size, const
             *format = OT_WEIGHTS_KERAS_H5;
             return OT_OK;
         }
-    if (ot_zip_sniff(data, size)) {
+    if (oti_zip_sniff(data, size)) {
         ot_zip zip;
-        OT_TRY(ot_zip_open(NULL, &zip, data, size, path));
+        OT_TRY(oti_zip_open(NULL, &zip, data, size, path));
         int npy = 0;
         for (int i = 0; i < zip.n_entries; i++) npy += ends_with(zip.entries[i].name, ".npy");
-        if (ot_torch_find_pickle(&zip) >= 0) *format = OT_WEIGHTS_TORCH;
+        if (oti_torch_find_pickle(&zip) >= 0) *format = OT_WEIGHTS_TORCH;
         else if (npy == zip.n_entries) *format = OT_WEIGHTS_NPZ;
-        ot_zip_close(&zip);
+        oti_zip_close(&zip);
         if (*format == OT_WEIGHTS_UNKNOWN)
-            return ot_fail(OT_ERR_FORMAT, "%s: a zip archive that is neither .npz (only .npy "
+            return oti_fail(OT_ERR_FORMAT, "%s: a zip archive that is neither .npz (only .npy "
                            "members) nor a PyTorch torch.save archive (data.pkl)", path);
         return OT_OK;
     }
@@ -107,27 +107,27 @@ ot_status ot_weights_detect_buffer(const unsigned char *data, size_t size, const
             return OT_OK;
         }
         if (data[8] == '{' && n > size - 8)
-            return ot_fail(OT_ERR_FORMAT, "%s: safetensors header length %llu runs past the end "
+            return oti_fail(OT_ERR_FORMAT, "%s: safetensors header length %llu runs past the end "
                            "of the file (%zu bytes)", path, (unsigned long long)n, size);
     }
     /* torch.save before PyTorch 1.6 wrote a bare pickle stream (protocol 2). */
     if (size >= 2 && data[0] == 0x80 && data[1] <= 5)
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: a bare pickle (PyTorch's legacy format from "
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: a bare pickle (PyTorch's legacy format from "
                        "before 1.6?): re-save it with a current torch.save, which writes a zip "
                        "archive", path);
     if (has_extension(path, ".onnx")) {
         *format = OT_WEIGHTS_ONNX;
         return OT_OK;
     }
-    return ot_fail(OT_ERR_FORMAT, "%s: unrecognised weights file (expected .npy, .npz, "
+    return oti_fail(OT_ERR_FORMAT, "%s: unrecognised weights file (expected .npy, .npz, "
                    "safetensors, a PyTorch torch.save archive, a Keras .h5 or .onnx)", path);
 }
 
 ot_status ot_weights_detect(const char *path, ot_weights_format *format) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_read_file(path, 0, &data, &size));
-    ot_status status = ot_weights_detect_buffer(data, size, path, format);
+    OT_TRY(oti_read_file(path, 0, &data, &size));
+    ot_status status = oti_weights_detect_buffer(data, size, path, format);
     free(data);
     return status;
 }
@@ -135,12 +135,12 @@ ot_status ot_weights_detect(const char *path, ot_weights_format *format) {
 static ot_status load_npy(const ot_context *ctx, const unsigned char *data, size_t size, const char *path,
                           ot_weights *out) {
     ot_tensor t;
-    OT_TRY(ot_npy_parse(ctx, data, size, path, &t));
+    OT_TRY(oti_npy_parse(ctx, data, size, path, &t));
     /* The tensor is named after the file: "dir/conv1.weight.npy" -> "conv1.weight". */
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char *name = ot_xstrdup(base);
+    char *name = oti_xstrdup(base);
     if (has_extension(name, ".npy")) name[strlen(name) - 4] = 0;
-    ot_status status = ot_weights_float_dtype(&t, path);
+    ot_status status = oti_weights_float_dtype(&t, path);
     if (status == OT_OK) status = ot_weights_add(out, path, name, &t, NULL, NULL);
     ot_tensor_free(&t);
     free(name);
@@ -154,20 +154,20 @@ typedef struct npz_target {
 
 static ot_status add_npz_member(void *user, const char *name, const char *what, ot_tensor *t) {
     npz_target *target = user;
-    OT_TRY(ot_weights_float_dtype(t, what));
+    OT_TRY(oti_weights_float_dtype(t, what));
     return ot_weights_add(target->weights, target->path, name, t, NULL, NULL);
 }
 
-ot_status ot_weights_parse_npz(const ot_context *ctx, const unsigned char *data, size_t size, const char *path, ot_weights *out) {
+ot_status oti_weights_parse_npz(const ot_context *ctx, const unsigned char *data, size_t size, const char *path, ot_weights *out) {
     npz_target target = {out, path};
-    return ot_npz_read(ctx, data, size, path, add_npz_member, &target);
+    return oti_npz_read(ctx, data, size, path, add_npz_member, &target);
 }
 
 static ot_status save_npz(const char *path, const ot_weights *w, int compress) {
     ot_npz_writer npz;
-    OT_TRY(ot_npz_writer_open(&npz, path, compress));
-    for (int i = 0; i < w->count; i++) OT_TRY(ot_npz_writer_add(&npz, w->items[i].name, &w->items[i].tensor));
-    return ot_npz_writer_finish(&npz);
+    OT_TRY(oti_npz_writer_open(&npz, path, compress));
+    for (int i = 0; i < w->count; i++) OT_TRY(oti_npz_writer_add(&npz, w->items[i].name, &w->items[i].tensor));
+    return oti_npz_writer_finish(&npz);
 }
 
 static ot_status load_onnx(const ot_context *ctx, const char *path, ot_weights *out) {
@@ -182,18 +182,18 @@ ot_status ot_weights_load(const ot_context *ctx, const char *path, ot_weights *o
     memset(out, 0, sizeof *out);
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_read_file(path, 0, &data, &size));
+    OT_TRY(oti_read_file(path, 0, &data, &size));
     ot_weights_format format;
-    ot_status status = ot_weights_detect_buffer(data, size, path, &format);
+    ot_status status = oti_weights_detect_buffer(data, size, path, &format);
     if (status == OT_OK) {
         switch (format) {
         case OT_WEIGHTS_NPY: status = load_npy(ctx, data, size, path, out); break;
-        case OT_WEIGHTS_NPZ: status = ot_weights_parse_npz(ctx, data, size, path, out); break;
-        case OT_WEIGHTS_SAFETENSORS: status = ot_safetensors_parse(ctx, data, size, path, out); break;
-        case OT_WEIGHTS_TORCH: status = ot_torch_pt_parse(ctx, data, size, path, out); break;
-        case OT_WEIGHTS_KERAS_H5: status = ot_keras_h5_load(ctx, path, out); break;
+        case OT_WEIGHTS_NPZ: status = oti_weights_parse_npz(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_SAFETENSORS: status = oti_safetensors_parse(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_TORCH: status = oti_torch_pt_parse(ctx, data, size, path, out); break;
+        case OT_WEIGHTS_KERAS_H5: status = oti_keras_h5_load(ctx, path, out); break;
         case OT_WEIGHTS_ONNX: status = load_onnx(ctx, path, out); break;
-        case OT_WEIGHTS_UNKNOWN: status = ot_fail(OT_ERR_FORMAT, "%s: unknown format", path); break;
+        case OT_WEIGHTS_UNKNOWN: status = oti_fail(OT_ERR_FORMAT, "%s: unknown format", path); break;
         }
     }
     free(data);
@@ -209,14 +209,14 @@ ot_status ot_weights_save(const char *path, ot_weights_format format, const ot_w
                           int compress) {
     switch (format) {
     case OT_WEIGHTS_NPZ: return save_npz(path, w, compress);
-    case OT_WEIGHTS_SAFETENSORS: return ot_safetensors_save(path, w);
+    case OT_WEIGHTS_SAFETENSORS: return oti_safetensors_save(path, w);
     case OT_WEIGHTS_NPY:
         if (w->count != 1)
-            return ot_fail(OT_ERR_INVALID, "%s: a .npy file holds one tensor, not %d (write "
+            return oti_fail(OT_ERR_INVALID, "%s: a .npy file holds one tensor, not %d (write "
                            ".npz instead)", path, w->count);
-        return ot_npy_save(path, &w->items[0].tensor);
+        return oti_npy_save(path, &w->items[0].tensor);
     default:
-        return ot_fail(OT_ERR_UNSUPPORTED, "%s: cannot write weights as %s", path,
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: cannot write weights as %s", path,
                        ot_weights_format_name(format));
     }
 }
@@ -229,39 +229,39 @@ void ot_weights_free(ot_weights *w) {
         ot_tensor_free(&w->items[i].tensor);
     }
     free(w->items);
-    ot_name_index_free(w->index);
+    oti_name_index_free(w->index);
     memset(w, 0, sizeof *w);
 }
 
 int ot_weights_find(const ot_weights *w, const char *name) {
-    return w->index ? ot_name_index_get(w->index, name) : -1;
+    return w->index ? oti_name_index_get(w->index, name) : -1;
 }
 
 ot_status ot_weights_add(ot_weights *w, const char *source, const char *name, ot_tensor *t,
                          const char *layer, const char *role) {
     if (ot_weights_find(w, name) >= 0)
-        return ot_fail(OT_ERR_FORMAT, "%s: tensor '%s' appears twice", source, name);
-    if (!w->index && !(w->index = ot_name_index_new()))
-        return ot_fail(OT_ERR_MEMORY, "%s: out of memory", source);
-    ot_grow_array((void **)&w->items, &w->capacity, w->count + 1, sizeof(ot_named_tensor));
+        return oti_fail(OT_ERR_FORMAT, "%s: tensor '%s' appears twice", source, name);
+    if (!w->index && !(w->index = oti_name_index_new()))
+        return oti_fail(OT_ERR_MEMORY, "%s: out of memory", source);
+    oti_grow_array((void **)&w->items, &w->capacity, w->count + 1, sizeof(ot_named_tensor));
     ot_named_tensor *item = &w->items[w->count];
-    item->name = ot_xstrdup(name);
+    item->name = oti_xstrdup(name);
     /* The index borrows the item's own copy of the name, which never moves. */
-    if (!ot_name_index_put(w->index, item->name, w->count)) {
+    if (!oti_name_index_put(w->index, item->name, w->count)) {
         free(item->name);
-        return ot_fail(OT_ERR_MEMORY, "%s: out of memory", source);
+        return oti_fail(OT_ERR_MEMORY, "%s: out of memory", source);
     }
     w->count++;
     item->tensor = *t;
-    item->layer = ot_xstrdup(layer);
-    item->role = ot_xstrdup(role);
+    item->layer = oti_xstrdup(layer);
+    item->role = oti_xstrdup(role);
     memset(t, 0, sizeof *t);
     return OT_OK;
 }
 
-ot_status ot_weights_float_dtype(ot_tensor *t, const char *what) {
+ot_status oti_weights_float_dtype(ot_tensor *t, const char *what) {
     if (t->dtype == OT_DOUBLE || t->dtype == OT_FLOAT16 || t->dtype == OT_BFLOAT16)
-        return ot_tensor_to_float(t, what);
+        return oti_tensor_to_float(t, what);
     return OT_OK;
 }
 

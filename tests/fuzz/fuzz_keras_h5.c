@@ -1,5 +1,5 @@
 /* libFuzzer harness for Keras 2 HDF5 weights: libhdf5 reads files only, so the input is
- * written to a temporary file and loaded with ot_keras_h5_load. */
+ * written to a temporary file and loaded with oti_keras_h5_load. */
 #include "fuzz_common.h"
 #include "onnxtrain/weights.h"
 #include "weights/weights_internal.h"
@@ -13,7 +13,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_write(0, "weights.h5", data, size);
     ot_weights w = {0};
-    ot_keras_h5_load(NULL, path, &w);
+    oti_keras_h5_load(NULL, path, &w);
     ot_weights_free(&w);
     return 0;
 }

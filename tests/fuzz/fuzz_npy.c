@@ -1,4 +1,4 @@
-/* libFuzzer harness for the .npy reader (ot_npy_parse); what parses is written back and must
+/* libFuzzer harness for the .npy reader (oti_npy_parse); what parses is written back and must
  * parse again to the same dtype and shape. */
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +14,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ot_tensor t = {0};
-    if (ot_npy_parse(NULL, data, size, "fuzz.npy", &t) != OT_OK) return 0;
+    if (oti_npy_parse(NULL, data, size, "fuzz.npy", &t) != OT_OK) return 0;
     unsigned char *out;
     size_t out_size;
-    if (ot_npy_serialize(&t, &out, &out_size) == OT_OK) {
+    if (oti_npy_serialize(&t, &out, &out_size) == OT_OK) {
         ot_tensor again = {0};
-        if (ot_npy_parse(NULL, out, out_size, "again.npy", &again) != OT_OK || !ot_tensor_same_shape(&t, &again) ||
+        if (oti_npy_parse(NULL, out, out_size, "again.npy", &again) != OT_OK || !ot_tensor_same_shape(&t, &again) ||
             again.dtype != t.dtype ||
             memcmp(again.data, t.data, (size_t)ot_tensor_numel(&t) * ot_dtype_size(t.dtype)) != 0)
             abort();

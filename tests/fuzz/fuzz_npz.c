@@ -16,7 +16,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ot_weights w = {0};
-    ot_status status = ot_weights_parse_npz(NULL, data, size, "fuzz.npz", &w);
+    ot_status status = oti_weights_parse_npz(NULL, data, size, "fuzz.npz", &w);
     int has_xy = status == OT_OK && ot_weights_find(&w, "x") >= 0 && ot_weights_find(&w, "y") >= 0;
     ot_weights_free(&w);
     if (!has_xy) return 0;

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the safetensors reader (ot_safetensors_parse and its JSON parser);
+/* libFuzzer harness for the safetensors reader (oti_safetensors_parse and its JSON parser);
  * what parses is serialised again and must parse to the same tensors. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +15,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ot_weights w = {0};
-    if (ot_safetensors_parse(NULL, data, size, "fuzz.safetensors", &w) == OT_OK) {
+    if (oti_safetensors_parse(NULL, data, size, "fuzz.safetensors", &w) == OT_OK) {
         unsigned char *out;
         size_t out_size;
-        if (ot_safetensors_serialize(&w, &out, &out_size) == OT_OK) {
+        if (oti_safetensors_serialize(&w, &out, &out_size) == OT_OK) {
             ot_weights again = {0};
-            if (ot_safetensors_parse(NULL, out, out_size, "again.safetensors", &again) != OT_OK ||
+            if (oti_safetensors_parse(NULL, out, out_size, "again.safetensors", &again) != OT_OK ||
                 again.count != w.count)
                 abort();
             for (int i = 0; i < w.count; i++) {

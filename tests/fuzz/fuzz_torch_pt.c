@@ -1,4 +1,4 @@
-/* libFuzzer harness for PyTorch torch.save archives (ot_torch_pt_parse: zip reader,
+/* libFuzzer harness for PyTorch torch.save archives (oti_torch_pt_parse: zip reader,
  * restricted unpickler, storage views). */
 #include "fuzz_common.h"
 #include "onnxtrain/weights.h"
@@ -12,7 +12,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ot_weights w = {0};
-    ot_torch_pt_parse(NULL, data, size, "fuzz.pt", &w);
+    oti_torch_pt_parse(NULL, data, size, "fuzz.pt", &w);
     ot_weights_free(&w);
     return 0;
 }

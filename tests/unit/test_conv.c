@@ -20,7 +20,7 @@ static ot_tensor load_fixture(const char *case_name, const char *name) {
     char file[256];
     snprintf(file, sizeof file, "conv/%s_%s.npy", case_name, name);
     ot_tensor t;
-    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
+    if (oti_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
     return t;
 }
 
@@ -34,7 +34,7 @@ typedef struct conv_run {
     double scale_tolerance;
 } conv_run;
 
-static conv_run default_run(void) { return (conv_run){ot_conv_tuning_default(), 0, 0.0}; }
+static conv_run default_run(void) { return (conv_run){oti_conv_tuning_default(), 0, 0.0}; }
 
 static ot_plan_options plan_options_of(const conv_run *run) {
     ot_plan_options options = ts_plan_options();
@@ -492,7 +492,7 @@ static void expect_error(const char *op, const ot_tensor *x, const ot_tensor *w,
     int li;
     assert_int_equal(ot_model_add_layer(m, "node", op, "", 2, in_names, 1, out_names, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = ot_xcalloc(1, sizeof(int));
+    m->outputs = oti_xcalloc(1, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
     ot_status status = ot_model_check_graph(m);
     if (status == OT_OK) status = ot_model_resolve(m);

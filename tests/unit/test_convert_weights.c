@@ -84,8 +84,8 @@ static void fills_pytorch_weights(void **state) {
 static void engine_matches_pytorch(void **state) {
     (void)state;
     ot_tensor input, expected;
-    assert_int_equal(ot_npy_load(NULL, fixture("input.npy"), &input), OT_OK);
-    assert_int_equal(ot_npy_load(NULL, fixture("output.npy"), &expected), OT_OK);
+    assert_int_equal(oti_npy_load(NULL, fixture("input.npy"), &input), OT_OK);
+    assert_int_equal(oti_npy_load(NULL, fixture("output.npy"), &expected), OT_OK);
     for (size_t s = 0; s < sizeof sources / sizeof sources[0]; s++) {
         ot_model *m = convert_into_zero(sources[s]);
         ot_tensor y = ts_run(m, 1, &input, 0);
@@ -186,7 +186,7 @@ static int run_cli(const char *const *args, int n, char *out, size_t out_size, c
     for (int k = 0; k < 2; k++) {
         unsigned char *data;
         size_t size;
-        assert_int_equal(ot_read_file(paths[k], 0, &data, &size), OT_OK);
+        assert_int_equal(oti_read_file(paths[k], 0, &data, &size), OT_OK);
         snprintf(bufs[k], sizes[k], "%.*s", (int)size, (const char *)data);
         free(data);
     }
@@ -196,7 +196,7 @@ static int run_cli(const char *const *args, int n, char *out, size_t out_size, c
 static void assert_file_is(const char *path, const char *content) {
     unsigned char *data;
     size_t size;
-    assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
+    assert_int_equal(oti_read_file(path, 0, &data, &size), OT_OK);
     assert_int_equal(size, strlen(content));
     assert_memory_equal(data, content, size);
     free(data);
@@ -214,8 +214,8 @@ static void cli_hostile_inputs_leave_output(void **state) {
     char out_onnx[512], out_npz[512];
     snprintf(out_onnx, sizeof out_onnx, "%s/out.onnx", dir);
     snprintf(out_npz, sizeof out_npz, "%s/out.npz", dir);
-    assert_int_equal(ot_write_file_atomic(out_onnx, "previous", 8), OT_OK);
-    assert_int_equal(ot_write_file_atomic(out_npz, "previous", 8), OT_OK);
+    assert_int_equal(oti_write_file_atomic(out_onnx, "previous", 8), OT_OK);
+    assert_int_equal(oti_write_file_atomic(out_npz, "previous", 8), OT_OK);
     unlink("/tmp/onnxtrain_pwned");
     for (size_t h = 0; h < sizeof hostile / sizeof hostile[0]; h++) {
         char out[8192], err[8192];
@@ -245,7 +245,7 @@ static void cli_strict_failure(void **state) {
     (void)state;
     char out_onnx[512], out[16384], err[8192];
     snprintf(out_onnx, sizeof out_onnx, "%s/out.onnx", ts_temp_dir());
-    assert_int_equal(ot_write_file_atomic(out_onnx, "previous", 8), OT_OK);
+    assert_int_equal(oti_write_file_atomic(out_onnx, "previous", 8), OT_OK);
     const char *args[] = {"convert", fixture("views.pt"), "--arch", fixture("cnn_zero.onnx"),
                           "-o", out_onnx, "--strict"};
     assert_int_equal(run_cli(args, 7, out, sizeof out, err, sizeof err), 1);

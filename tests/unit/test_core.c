@@ -33,8 +33,8 @@ static void tensor_sizes(void **state) {
     assert_null(t.data);
     assert_int_equal(ot_tensor_alloc(NULL, &t, OT_FLOAT, 3, ok_dims, "t"), OT_OK);
     ot_tensor_free(&t);
-    assert_int_equal(ot_check_memory(ctx, 64, "exactly the limit"), OT_OK);
-    assert_int_equal(ot_check_memory(NULL, SIZE_MAX, "no context, no limit"), OT_OK);
+    assert_int_equal(oti_check_memory(ctx, 64, "exactly the limit"), OT_OK);
+    assert_int_equal(oti_check_memory(NULL, SIZE_MAX, "no context, no limit"), OT_OK);
     ot_context_free(ctx);
     char buf[64];
     int64_t sym[2] = {-1, 5};
@@ -44,31 +44,31 @@ static void tensor_sizes(void **state) {
 
 static void halves(void **state) {
     (void)state;
-    assert_float_equal(ot_half_to_float(0x3c00), 1.0, 0);
-    assert_float_equal(ot_half_to_float(0xc000), -2.0, 0);
-    assert_float_equal(ot_half_to_float(0x0001), 5.9604644775390625e-8, 0); /* smallest subnormal */
-    assert_true(isinf(ot_half_to_float(0x7c00)));
-    assert_true(isnan(ot_half_to_float(0x7e00)));
-    assert_float_equal(ot_bfloat16_to_float(0x3f80), 1.0, 0);
+    assert_float_equal(oti_half_to_float(0x3c00), 1.0, 0);
+    assert_float_equal(oti_half_to_float(0xc000), -2.0, 0);
+    assert_float_equal(oti_half_to_float(0x0001), 5.9604644775390625e-8, 0); /* smallest subnormal */
+    assert_true(isinf(oti_half_to_float(0x7c00)));
+    assert_true(isnan(oti_half_to_float(0x7e00)));
+    assert_float_equal(oti_bfloat16_to_float(0x3f80), 1.0, 0);
     /* Every finite half survives half -> float -> half. */
     for (uint32_t h = 0; h < 0x10000; h++) {
         if ((h & 0x7c00) == 0x7c00) continue;
-        assert_int_equal(ot_float_to_half(ot_half_to_float((uint16_t)h)), h);
+        assert_int_equal(oti_float_to_half(oti_half_to_float((uint16_t)h)), h);
     }
-    assert_int_equal(ot_float_to_half(65520.0f), 0x7c00); /* rounds to infinity */
+    assert_int_equal(oti_float_to_half(65520.0f), 0x7c00); /* rounds to infinity */
 }
 
 static void name_index(void **state) {
     (void)state;
-    ot_name_index *index = ot_name_index_new();
+    ot_name_index *index = oti_name_index_new();
     char names[500][16];
     for (int i = 0; i < 500; i++) {
         snprintf(names[i], sizeof names[i], "t%d", i);
-        assert_true(ot_name_index_put(index, names[i], i));
+        assert_true(oti_name_index_put(index, names[i], i));
     }
-    for (int i = 0; i < 500; i++) assert_int_equal(ot_name_index_get(index, names[i]), i);
-    assert_int_equal(ot_name_index_get(index, "missing"), -1);
-    ot_name_index_free(index);
+    for (int i = 0; i < 500; i++) assert_int_equal(oti_name_index_get(index, names[i]), i);
+    assert_int_equal(oti_name_index_get(index, "missing"), -1);
+    oti_name_index_free(index);
 }
 
 static void generator(void **state) {
@@ -96,14 +96,14 @@ static void atomic_writes(void **state) {
     const char *dir = ts_temp_dir();
     char path[512];
     snprintf(path, sizeof path, "%s/file.bin", dir);
-    assert_int_equal(ot_write_file_atomic(path, "old", 3), OT_OK);
+    assert_int_equal(oti_write_file_atomic(path, "old", 3), OT_OK);
     ot_atomic_file f;
-    assert_int_equal(ot_atomic_open(&f, path), OT_OK);
+    assert_int_equal(oti_atomic_open(&f, path), OT_OK);
     fputs("new but abandoned", f.stream);
-    ot_atomic_abort(&f);
+    oti_atomic_abort(&f);
     unsigned char *data;
     size_t size;
-    assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
+    assert_int_equal(oti_read_file(path, 0, &data, &size), OT_OK);
     assert_int_equal(size, 3);
     assert_memory_equal(data, "old", 3);
     free(data);
@@ -115,7 +115,7 @@ static void atomic_writes(void **state) {
     assert_int_equal(fscanf(p, "%d", &entries), 1);
     pclose(p);
     assert_int_equal(entries, 1);
-    assert_int_equal(ot_write_file_atomic("/proc/onnxtrain-test/x", "x", 1), OT_ERR_IO);
+    assert_int_equal(oti_write_file_atomic("/proc/onnxtrain-test/x", "x", 1), OT_ERR_IO);
     unlink(path);
     rmdir(dir);
 }

@@ -81,7 +81,7 @@ static int replay_dir(const harness *h, const char *dir) {
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unsigned char *data;
         size_t size;
-        if (ot_read_file(path, 0, &data, &size) != OT_OK) continue;
+        if (oti_read_file(path, 0, &data, &size) != OT_OK) continue;
         h->one(data, size);
         free(data);
         count++;

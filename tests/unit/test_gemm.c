@@ -1,8 +1,8 @@
-/* ot_sgemm against a double-precision reference over the shapes that take each path: small
+/* oti_sgemm against a double-precision reference over the shapes that take each path: small
  * (one call on the caller), split by columns, split by rows, deep-and-narrow (cut into K
  * slices), wide; every transpose, beta 0 (overwriting NaN), 1 and 0.5, strided C. And the
  * pool's loop (three threads, whatever the machine): every item once, nested loops inline, a
- * pool freed and made again. And ot_panel_gemm (Winograd's
+ * pool freed and made again. And oti_panel_gemm (Winograd's
  * products): partial panels, K = 0, overwrite and accumulate, rows left alone. */
 #include <math.h>
 #include <stdlib.h>
@@ -17,13 +17,13 @@ static ot_pool *pool;
 
 static int make_pool(void **state) {
     (void)state;
-    pool = ot_pool_create(3);
+    pool = oti_pool_create(3);
     return pool ? 0 : -1;
 }
 
 static int free_pool(void **state) {
     (void)state;
-    ot_pool_free(pool);
+    oti_pool_free(pool);
     pool = NULL;
     return 0;
 }
@@ -48,7 +48,7 @@ static void check_product(int ta, int tb, int64_t m, int64_t n, int64_t k, float
     if (beta == 0.0f)
         for (int64_t i = 0; i < m * ldc; i++) c0[i] = NAN; /* beta 0 must overwrite even NaN */
     memcpy(c, c0, sizeof(float) * (size_t)(m * ldc));
-    ot_sgemm(pool, ta, tb, m, n, k, 0.75f, a, lda, b, ldb, beta, c, ldc);
+    oti_sgemm(pool, ta, tb, m, n, k, 0.75f, a, lda, b, ldb, beta, c, ldc);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < ldc; j++) {
             float got = c[i * ldc + j];
@@ -117,7 +117,7 @@ static void check_panel_product(int64_t m, int64_t n, int64_t k, int accumulate)
     for (int64_t i = 0; i < m; i++)
         for (int64_t p = 0; p < k; p++) packed[ot_panel_index(i, p, k)] = a[i * k + p];
     memcpy(c, c0, sizeof(float) * (size_t)((m + 1) * ldc));
-    ot_panel_gemm(m, n, k, packed, b, ldb, c, ldc, accumulate);
+    oti_panel_gemm(m, n, k, packed, b, ldb, c, ldc, accumulate);
     for (int64_t i = 0; i <= m; i++)
         for (int64_t j = 0; j < ldc; j++) {
             float want = c0[i * ldc + j];
@@ -148,7 +148,7 @@ static void panel_products_match_reference(void **state) {
 
 static void count_items(int64_t begin, int64_t end, int part, void *arg) {
     coverage *c = arg;
-    assert_true(part >= 0 && part < ot_pool_threads(pool));
+    assert_true(part >= 0 && part < oti_pool_threads(pool));
     for (int64_t i = begin; i < end; i++) __atomic_fetch_add(&c->hits[i], 1, __ATOMIC_RELAXED);
 }
 
@@ -158,7 +158,7 @@ static void nested(int64_t begin, int64_t end, int part, void *arg) {
     /* Inside a parallel loop another one runs inline, as part 0 over everything. */
     int hits[10] = {0};
     coverage inner = {hits, 0};
-    ot_parallel_ranges(pool, 10, 1, count_items, &inner);
+    oti_parallel_ranges(pool, 10, 1, count_items, &inner);
     for (int i = 0; i < 10; i++) assert_int_equal(hits[i], 1);
     __atomic_fetch_add(&c->nested_parts, 1, __ATOMIC_RELAXED);
     (void)begin, (void)end;
@@ -170,7 +170,7 @@ static void parallel_ranges_cover_everything_once(void **state) {
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         int *hits = calloc((size_t)counts[i] + 1, sizeof(int));
         coverage c = {hits, 0};
-        ot_parallel_ranges(pool, counts[i], 7, count_items, &c);
+        oti_parallel_ranges(pool, counts[i], 7, count_items, &c);
         for (int64_t j = 0; j < counts[i]; j++)
             if (hits[j] != 1)
                 fail_msg("count %lld: item %lld ran %d times", (long long)counts[i], (long long)j,
@@ -178,31 +178,31 @@ static void parallel_ranges_cover_everything_once(void **state) {
         free(hits);
     }
     coverage outer = {NULL, 0};
-    assert_int_equal(ot_pool_threads(pool), 3);
-    ot_parallel_ranges(pool, ot_pool_threads(pool), 1, nested, &outer);
-    assert_int_equal(outer.nested_parts, ot_pool_threads(pool));
+    assert_int_equal(oti_pool_threads(pool), 3);
+    oti_parallel_ranges(pool, oti_pool_threads(pool), 1, nested, &outer);
+    assert_int_equal(outer.nested_parts, oti_pool_threads(pool));
 }
 
 /* Without a pool everything runs on the caller, as one part; a pool's workers stop when it
  * is freed, and a new pool works the same. */
 static void pools_come_and_go(void **state) {
     (void)state;
-    assert_null(ot_pool_create(1));
-    assert_int_equal(ot_pool_threads(NULL), 1);
+    assert_null(oti_pool_create(1));
+    assert_int_equal(oti_pool_threads(NULL), 1);
     int hits[100] = {0};
     coverage c = {hits, 0};
     ot_pool *saved = pool;
     pool = NULL;
-    ot_parallel_ranges(NULL, 100, 1, count_items, &c);
+    oti_parallel_ranges(NULL, 100, 1, count_items, &c);
     pool = saved;
     for (int round = 0; round < 5; round++) {
-        ot_pool *extra = ot_pool_create(2);
-        assert_int_equal(ot_pool_threads(extra), 2);
+        ot_pool *extra = oti_pool_create(2);
+        assert_int_equal(oti_pool_threads(extra), 2);
         ot_pool *previous = pool;
         pool = extra;
-        ot_parallel_ranges(extra, 100, 1, count_items, &c);
+        oti_parallel_ranges(extra, 100, 1, count_items, &c);
         pool = previous;
-        ot_pool_free(extra);
+        oti_pool_free(extra);
     }
     for (int i = 0; i < 100; i++) assert_int_equal(hits[i], 6);
 }

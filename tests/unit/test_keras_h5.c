@@ -103,13 +103,13 @@ static void truncated(void **state) {
     (void)state;
     unsigned char *data;
     size_t size;
-    assert_int_equal(ot_read_file(ts_fixture("weights/cnn_keras.h5"), 0, &data, &size), OT_OK);
+    assert_int_equal(oti_read_file(ts_fixture("weights/cnn_keras.h5"), 0, &data, &size), OT_OK);
     const char *dir = ts_temp_dir();
     size_t cuts[] = {16, 100, 700, size / 2, size - 40};
     for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
         char path[512];
         snprintf(path, sizeof path, "%s/cut%zu.h5", dir, c);
-        assert_int_equal(ot_write_file_atomic(path, data, cuts[c]), OT_OK);
+        assert_int_equal(oti_write_file_atomic(path, data, cuts[c]), OT_OK);
         ot_weights w;
         ot_status status = ot_weights_load(NULL, path, &w);
         if (status == OT_OK) fail_msg("cut at %zu accepted", cuts[c]);

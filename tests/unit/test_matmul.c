@@ -17,7 +17,7 @@ static ot_tensor load_fixture(const char *case_name, const char *name) {
     char file[256];
     snprintf(file, sizeof file, "conv/%s_%s.npy", case_name, name);
     ot_tensor t;
-    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
+    if (oti_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
     return t;
 }
 
@@ -186,7 +186,7 @@ static void expect_error(const char *op, int opset, int n_inputs, const ot_tenso
     int li;
     assert_int_equal(ot_model_add_layer(m, "node", op, "", n_inputs, in_names, 1, out_names, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = ot_xcalloc(1, sizeof(int));
+    m->outputs = oti_xcalloc(1, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
     ot_status status = ot_model_check_graph(m);
     if (status == OT_OK) status = ot_model_resolve(m);

@@ -8,7 +8,7 @@
 
 static ot_tensor load(const char *name) {
     ot_tensor t;
-    if (ot_npy_load(NULL, ts_fixture(name), &t) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
+    if (oti_npy_load(NULL, ts_fixture(name), &t) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
     return t;
 }
 
@@ -23,7 +23,7 @@ static void reads_dtypes(void **state) {
     t = load("npy/f8_big_endian.npy");
     assert_int_equal(t.dtype, OT_DOUBLE);
     assert_float_equal(((double *)t.data)[0], -2.5, 0);
-    assert_int_equal(ot_tensor_to_float(&t, "t"), OT_OK);
+    assert_int_equal(oti_tensor_to_float(&t, "t"), OT_OK);
     assert_float_equal(((float *)t.data)[4], 1.5, 0);
     ot_tensor_free(&t);
     t = load("npy/f2.npy");
@@ -62,8 +62,8 @@ static void write_round_trip(void **state) {
     char path[512];
     snprintf(path, sizeof path, "%s/out.npy", dir);
     ot_tensor t = load("npy/i8.npy"), back;
-    assert_int_equal(ot_npy_save(path, &t), OT_OK);
-    assert_int_equal(ot_npy_load(NULL, path, &back), OT_OK);
+    assert_int_equal(oti_npy_save(path, &t), OT_OK);
+    assert_int_equal(oti_npy_load(NULL, path, &back), OT_OK);
     assert_true(ot_tensor_same_shape(&t, &back));
     assert_memory_equal(t.data, back.data, 3 * sizeof(int64_t));
     ot_tensor_free(&t);
@@ -84,7 +84,7 @@ static void refusals(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ot_tensor t = {0};
-        ot_status status = ot_npy_load(NULL, ts_fixture(cases[i].file), &t);
+        ot_status status = oti_npy_load(NULL, ts_fixture(cases[i].file), &t);
         if (status != cases[i].code) fail_msg("%s: got %s (%s)", cases[i].file, ot_status_name(status), ot_last_error());
         if (!strstr(ot_last_error(), cases[i].words) || !strstr(ot_last_error(), cases[i].file))
             fail_msg("%s: message '%s'", cases[i].file, ot_last_error());

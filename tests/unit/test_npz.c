@@ -97,12 +97,12 @@ static void round_trip(void **state) {
         /* members are deflated only when asked */
         unsigned char *data;
         size_t size;
-        assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
+        assert_int_equal(oti_read_file(path, 0, &data, &size), OT_OK);
         ot_zip z;
-        assert_int_equal(ot_zip_open(NULL, &z, data, size, path), OT_OK);
+        assert_int_equal(oti_zip_open(NULL, &z, data, size, path), OT_OK);
         assert_string_equal(z.entries[0].name, "conv1.weight.npy");
         assert_int_equal(z.entries[0].method, compress ? OT_ZIP_DEFLATED : OT_ZIP_STORED);
-        ot_zip_close(&z);
+        oti_zip_close(&z);
         free(data);
     }
     ot_weights_free(&src);
@@ -164,27 +164,27 @@ static void bad_members(void **state) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, cases[i].file);
         ot_zip_writer zw;
-        assert_int_equal(ot_zip_writer_open(&zw, path), OT_OK);
+        assert_int_equal(oti_zip_writer_open(&zw, path), OT_OK);
         /* a valid first member, so the failure is about the bad one */
         unsigned char *npy;
         size_t npy_size;
         int64_t one[1] = {1};
         ot_tensor t;
         assert_int_equal(ot_tensor_alloc(NULL, &t, OT_FLOAT, 1, one, "ok"), OT_OK);
-        assert_int_equal(ot_npy_serialize(&t, &npy, &npy_size), OT_OK);
+        assert_int_equal(oti_npy_serialize(&t, &npy, &npy_size), OT_OK);
         ot_tensor_free(&t);
-        assert_int_equal(ot_zip_writer_add(&zw, "ok.npy", npy, npy_size, OT_ZIP_STORED), OT_OK);
+        assert_int_equal(oti_zip_writer_add(&zw, "ok.npy", npy, npy_size, OT_ZIP_STORED), OT_OK);
         free(npy);
-        assert_int_equal(ot_zip_writer_add(&zw, cases[i].member, cases[i].content, cases[i].len,
+        assert_int_equal(oti_zip_writer_add(&zw, cases[i].member, cases[i].content, cases[i].len,
                                            OT_ZIP_STORED), OT_OK);
-        assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
+        assert_int_equal(oti_zip_writer_finish(&zw), OT_OK);
         if (i == 0) { /* not all members are .npy: not recognised as .npz at all */
             expect_load_error(path, OT_ERR_FORMAT, "neither .npz");
             ot_weights w = {0};
             unsigned char *data;
             size_t size;
-            assert_int_equal(ot_read_file(path, 0, &data, &size), OT_OK);
-            assert_int_equal(ot_weights_parse_npz(NULL, data, size, path, &w), cases[i].code);
+            assert_int_equal(oti_read_file(path, 0, &data, &size), OT_OK);
+            assert_int_equal(oti_weights_parse_npz(NULL, data, size, path, &w), cases[i].code);
             assert_non_null(strstr(ot_last_error(), cases[i].part));
             ot_weights_free(&w);
             free(data);

@@ -27,8 +27,8 @@ static void assert_close(const ot_tensor *got, const ot_tensor *want, double tol
 
 static void run_and_compare(ot_model *m, const char *x_name, const char *y_name) {
     ot_tensor x, y;
-    assert_int_equal(ot_npy_load(NULL, ts_fixture(x_name), &x), OT_OK);
-    assert_int_equal(ot_npy_load(NULL, ts_fixture(y_name), &y), OT_OK);
+    assert_int_equal(oti_npy_load(NULL, ts_fixture(x_name), &x), OT_OK);
+    assert_int_equal(oti_npy_load(NULL, ts_fixture(y_name), &y), OT_OK);
     ot_tensor got = ts_run(m, 1, &x, 0);
     assert_close(&got, &y, 1e-5);
     ot_tensor_free(&got);

@@ -9,7 +9,7 @@
 static void l1_l2(void **state) {
     (void)state;
     float w[3] = {2.0f, -1.0f, 0.0f}, g[3] = {0.5f, 0.5f, 0.5f};
-    ot_add_l1_l2(g, w, 3, 0.1f, 0.01f);
+    oti_add_l1_l2(g, w, 3, 0.1f, 0.01f);
     assert_float_equal(g[0], 0.5 + 0.1 + 0.04, 1e-7);
     assert_float_equal(g[1], 0.5 - 0.1 - 0.02, 1e-7);
     assert_float_equal(g[2], 0.5, 1e-7);
@@ -18,17 +18,17 @@ static void l1_l2(void **state) {
 static void clipping(void **state) {
     (void)state;
     float g[4] = {3.0f, -4.0f, 0.0f, 0.5f};
-    ot_clip_by_value(g, 4, 1.0f);
+    oti_clip_by_value(g, 4, 1.0f);
     assert_float_equal(g[0], 1.0, 0);
     assert_float_equal(g[1], -1.0, 0);
     assert_float_equal(g[3], 0.5, 0);
     float h[2] = {3.0f, 4.0f};
-    double norm = ot_clip_by_norm(h, 2, 1.0);
+    double norm = oti_clip_by_norm(h, 2, 1.0);
     assert_float_equal(norm, 5.0, 1e-12);
     assert_float_equal(h[0], 3.0 / (5.0 + 1e-6), 1e-7);
     assert_float_equal(h[1], 4.0 / (5.0 + 1e-6), 1e-7);
     float small[2] = {0.3f, 0.4f};
-    ot_clip_by_norm(small, 2, 1.0);
+    oti_clip_by_norm(small, 2, 1.0);
     assert_float_equal(small[0], 0.3, 0); /* under the limit: untouched */
 }
 
@@ -39,7 +39,7 @@ static void max_norm_rows_and_columns(void **state) {
     int64_t units = 2, len = 2, unit_stride = 2, elem_stride = 1;
     ot_parameters p = {.count = 1, .block = block, .offsets = (int64_t[]){0}, .units = &units,
                        .unit_len = &len, .unit_stride = &unit_stride, .elem_stride = &elem_stride};
-    ot_apply_max_norm(&p, 1.0);
+    oti_apply_max_norm(&p, 1.0);
     assert_float_equal(block[0], 3.0 / (5.0 + 1e-7), 1e-7);
     assert_float_equal(block[1], 4.0 / (5.0 + 1e-7), 1e-7);
     assert_float_equal(block[2], 0.3, 0);
@@ -48,7 +48,7 @@ static void max_norm_rows_and_columns(void **state) {
     unit_stride = 1;
     elem_stride = 2;
     p.block = cols;
-    ot_apply_max_norm(&p, 1.0);
+    oti_apply_max_norm(&p, 1.0);
     assert_float_equal(cols[0], 3.0 / (5.0 + 1e-7), 1e-7);
     assert_float_equal(cols[2], 4.0 / (5.0 + 1e-7), 1e-7);
     assert_float_equal(cols[1], 0.3, 0);

@@ -53,7 +53,7 @@ static void reads_every_dtype(void **state) {
         char file[64];
         snprintf(file, sizeof file, "weights/dtypes_%s.npy", keys[k]);
         ot_tensor expected;
-        assert_int_equal(ot_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
+        assert_int_equal(oti_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
         int i = ot_weights_find(&w, keys[k]);
         assert_true(i >= 0);
         const ot_tensor *t = &w.items[i].tensor;
@@ -78,7 +78,7 @@ static void writes_the_spec(void **state) {
         load_ok(ts_fixture(fixtures[f]), &w);
         unsigned char *ours;
         size_t our_size;
-        assert_int_equal(ot_safetensors_serialize(&w, &ours, &our_size), OT_OK);
+        assert_int_equal(oti_safetensors_serialize(&w, &ours, &our_size), OT_OK);
         uint64_t n = 0;
         for (int i = 7; i >= 0; i--) n = n << 8 | ours[i];
         assert_int_equal(n % 8, 0);
@@ -86,14 +86,14 @@ static void writes_the_spec(void **state) {
         if (f == 0) {
             unsigned char *theirs;
             size_t their_size;
-            assert_int_equal(ot_read_file(ts_fixture(fixtures[f]), 0, &theirs, &their_size), OT_OK);
+            assert_int_equal(oti_read_file(ts_fixture(fixtures[f]), 0, &theirs, &their_size), OT_OK);
             assert_int_equal(our_size, their_size);
             assert_memory_equal(ours, theirs, our_size);
             free(theirs);
         }
         /* and it reads back to the same tensors */
         ot_weights back = {0};
-        assert_int_equal(ot_safetensors_parse(NULL, ours, our_size, "ours", &back), OT_OK);
+        assert_int_equal(oti_safetensors_parse(NULL, ours, our_size, "ours", &back), OT_OK);
         assert_int_equal(back.count, w.count);
         for (int i = 0; i < w.count; i++) {
             int j = ot_weights_find(&back, w.items[i].name);
@@ -177,7 +177,7 @@ static void bad_headers(void **state) {
         for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)n >> (8 * i));
         memcpy(buf + 8, cases[c].header, n);
         ot_weights w = {0};
-        ot_status status = ot_safetensors_parse(NULL, buf, 8 + n + cases[c].data, "x.safetensors", &w);
+        ot_status status = oti_safetensors_parse(NULL, buf, 8 + n + cases[c].data, "x.safetensors", &w);
         if (status == OT_OK) fail_msg("case %zu accepted", c);
         if (!strstr(ot_last_error(), "x.safetensors") || !strstr(ot_last_error(), cases[c].part))
             fail_msg("case %zu: '%s' lacks '%s'", c, ot_last_error(), cases[c].part);
@@ -191,12 +191,12 @@ static void prefixes(void **state) {
     (void)state;
     unsigned char *data;
     size_t size;
-    assert_int_equal(ot_read_file(ts_fixture("weights/cnn.safetensors"), 0, &data, &size), OT_OK);
+    assert_int_equal(oti_read_file(ts_fixture("weights/cnn.safetensors"), 0, &data, &size), OT_OK);
     for (size_t n = 0; n < size; n++) {
         unsigned char *copy = malloc(n + 1);
         memcpy(copy, data, n);
         ot_weights w = {0};
-        if (ot_safetensors_parse(NULL, copy, n, "p", &w) == OT_OK) fail_msg("prefix %zu accepted", n);
+        if (oti_safetensors_parse(NULL, copy, n, "p", &w) == OT_OK) fail_msg("prefix %zu accepted", n);
         ot_weights_free(&w);
         free(copy);
     }
@@ -208,16 +208,16 @@ static void json_accepts(void **state) {
     const char *text = " {\"a\": [1, -2.5e3, true, false, null, \"x\\u00e9\\ud83d\\ude00\\n\"], "
                        "\"b\": {}, \"c\": 18446744073709551615, \"d\": 0} ";
     ot_json *j;
-    assert_int_equal(ot_json_parse(text, strlen(text), "t", &j), OT_OK);
-    const ot_json *a = ot_json_get(j, "a");
+    assert_int_equal(oti_json_parse(text, strlen(text), "t", &j), OT_OK);
+    const ot_json *a = oti_json_get(j, "a");
     assert_int_equal(a->count, 6);
     assert_true(a->items[1].number == -2500.0 && !a->items[1].is_uint);
     assert_string_equal(a->items[5].string, "x\xc3\xa9\xf0\x9f\x98\x80\n");
-    assert_true(ot_json_get(j, "c")->is_uint);
-    assert_true(ot_json_get(j, "c")->uint_value == UINT64_MAX);
-    assert_int_equal(ot_json_get(j, "b")->type, OT_JSON_OBJECT);
-    assert_null(ot_json_get(j, "zz"));
-    ot_json_free(j);
+    assert_true(oti_json_get(j, "c")->is_uint);
+    assert_true(oti_json_get(j, "c")->uint_value == UINT64_MAX);
+    assert_int_equal(oti_json_get(j, "b")->type, OT_JSON_OBJECT);
+    assert_null(oti_json_get(j, "zz"));
+    oti_json_free(j);
 }
 
 static void json_rejects(void **state) {
@@ -229,7 +229,7 @@ static void json_rejects(void **state) {
                          "[1] [2]", "NaN", "+1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ot_json *j = NULL;
-        if (ot_json_parse(bad[i], strlen(bad[i]), "t", &j) == OT_OK) fail_msg("accepted: %s", bad[i]);
+        if (oti_json_parse(bad[i], strlen(bad[i]), "t", &j) == OT_OK) fail_msg("accepted: %s", bad[i]);
         assert_null(j);
         assert_non_null(strstr(ot_last_error(), "bad JSON"));
     }
@@ -238,7 +238,7 @@ static void json_rejects(void **state) {
     char *deep = malloc(depth + 1);
     memset(deep, '[', depth);
     ot_json *j = NULL;
-    assert_int_equal(ot_json_parse(deep, depth, "t", &j), OT_ERR_FORMAT);
+    assert_int_equal(oti_json_parse(deep, depth, "t", &j), OT_ERR_FORMAT);
     assert_non_null(strstr(ot_last_error(), "nesting too deep"));
     free(deep);
 }
@@ -252,12 +252,12 @@ static void json_many_keys(void **state) {
     text[len++] = '{';
     for (int i = 0; i < n; i++) len += (size_t)sprintf(text + len, "%s\"k%d\":%d", i ? "," : "", i, i);
     text[len++] = '}';
-    double start = ot_now_ms();
+    double start = oti_now_ms();
     ot_json *j;
-    assert_int_equal(ot_json_parse(text, len, "t", &j), OT_OK);
+    assert_int_equal(oti_json_parse(text, len, "t", &j), OT_OK);
     assert_int_equal(j->count, n);
-    ot_json_free(j);
-    assert_true(ot_now_ms() - start < 5000);
+    oti_json_free(j);
+    assert_true(oti_now_ms() - start < 5000);
     free(text);
 }
 

@@ -52,15 +52,15 @@ static float **run_deep(const char *act, const char *init_text, int normal_weigh
     ot_tensor shape = {.dtype = OT_FLOAT, .ndim = 2, .dims = {SAMPLES, WIDTH}};
     ot_plan *plan;
     if (ot_plan_create(m, &options, 1, m->inputs, &shape, &plan) != OT_OK) fail_msg("%s", ot_last_error());
-    float *x = ot_xmalloc(sizeof(float) * SAMPLES * WIDTH);
+    float *x = oti_xmalloc(sizeof(float) * SAMPLES * WIDTH);
     ot_rng data;
     ot_rng_seed(&data, 7);
     for (int i = 0; i < SAMPLES * WIDTH; i++) x[i] = (float)ot_rng_normal(&data);
     ot_plan_value(plan, m->inputs[0])->data = x;
     assert_int_equal(ot_plan_forward(plan), OT_OK);
-    float **out = ot_xmalloc(sizeof(float *) * DEPTH);
+    float **out = oti_xmalloc(sizeof(float *) * DEPTH);
     for (int k = 0; k < DEPTH; k++) {
-        out[k] = ot_xmalloc(sizeof(float) * SAMPLES * WIDTH);
+        out[k] = oti_xmalloc(sizeof(float) * SAMPLES * WIDTH);
         memcpy(out[k], ot_plan_value(plan, targets[k])->data, sizeof(float) * SAMPLES * WIDTH);
     }
     ot_plan_free(plan);

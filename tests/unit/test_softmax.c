@@ -101,13 +101,13 @@ static void row_kernels(void **state) {
     int64_t dims[3] = {2, 3, 4};
     ot_tensor x = sine_input(3, dims);
     float y[24];
-    ot_softmax_rows(y, x.data, 2, 12);
+    oti_softmax_rows(y, x.data, 2, 12);
     assert_close(y, softmax_2d_axis1, 24, 1e-6);
-    ot_log_softmax_rows(y, x.data, 6, 4);
+    oti_log_softmax_rows(y, x.data, 6, 4);
     assert_close(y, log_softmax_rows_6x4, 24, 1e-6);
     /* In place, as the losses may call it. */
     memcpy(y, x.data, sizeof y);
-    ot_softmax_rows(y, y, 2, 12);
+    oti_softmax_rows(y, y, 2, 12);
     assert_close(y, softmax_2d_axis1, 24, 1e-6);
     ot_tensor_free(&x);
 }

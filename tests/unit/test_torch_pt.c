@@ -70,7 +70,7 @@ static void strided_views(void **state) {
         char file[64];
         snprintf(file, sizeof file, "weights/views_%s.npy", views[k]);
         ot_tensor expected;
-        assert_int_equal(ot_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
+        assert_int_equal(oti_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
         assert_same(&w.items[ot_weights_find(&w, views[k])].tensor, &expected, views[k]);
         ot_tensor_free(&expected);
     }
@@ -92,7 +92,7 @@ static void storage_dtypes(void **state) {
         char file[64];
         snprintf(file, sizeof file, "weights/dtypes_%s.npy", keys[k]);
         ot_tensor expected;
-        assert_int_equal(ot_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
+        assert_int_equal(oti_npy_load(NULL, ts_fixture(file), &expected), OT_OK);
         const ot_tensor *t = &w.items[ot_weights_find(&w, keys[k])].tensor;
         assert_int_equal(t->dtype, want[k]);
         assert_same(t, &expected, keys[k]);
@@ -149,10 +149,10 @@ static void expect_pickle_error(const char *pickle, size_t len, const char *part
     char path[512];
     snprintf(path, sizeof path, "%s/p.pt", ts_temp_dir());
     ot_zip_writer zw;
-    assert_int_equal(ot_zip_writer_open(&zw, path), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "p/data.pkl", pickle, len, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "p/data/0", "\0\0\0\0", 4, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
+    assert_int_equal(oti_zip_writer_open(&zw, path), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "p/data.pkl", pickle, len, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "p/data/0", "\0\0\0\0", 4, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_finish(&zw), OT_OK);
     expect_error(path, OT_ERR_FORMAT, part);
 }
 
@@ -212,10 +212,10 @@ static void crafted_valid(void **state) {
     snprintf(path, sizeof path, "%s/ok.pt", ts_temp_dir());
     float value = 2.5f;
     ot_zip_writer zw;
-    assert_int_equal(ot_zip_writer_open(&zw, path), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "ok/data.pkl", pickle, sizeof pickle - 1, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "ok/data/0", &value, 4, OT_ZIP_DEFLATED), OT_OK);
-    assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
+    assert_int_equal(oti_zip_writer_open(&zw, path), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "ok/data.pkl", pickle, sizeof pickle - 1, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "ok/data/0", &value, 4, OT_ZIP_DEFLATED), OT_OK);
+    assert_int_equal(oti_zip_writer_finish(&zw), OT_OK);
     ot_weights w;
     load_ok(path, &w);
     assert_int_equal(w.count, 1);
@@ -235,11 +235,11 @@ static void nested_under_state_dict(void **state) {
     snprintf(path, sizeof path, "%s/nested.pt", ts_temp_dir());
     float value = -4.0f;
     ot_zip_writer zw;
-    assert_int_equal(ot_zip_writer_open(&zw, path), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "archive/data.pkl", pickle, sizeof pickle - 1, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "archive/data/0", &value, 4, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&zw, "archive/byteorder", "little", 6, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
+    assert_int_equal(oti_zip_writer_open(&zw, path), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "archive/data.pkl", pickle, sizeof pickle - 1, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "archive/data/0", &value, 4, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&zw, "archive/byteorder", "little", 6, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_finish(&zw), OT_OK);
     ot_weights w;
     load_ok(path, &w);
     assert_int_equal(w.count, 1);
@@ -253,35 +253,35 @@ static void pickle_prefixes(void **state) {
     (void)state;
     unsigned char *data;
     size_t size;
-    assert_int_equal(ot_read_file(ts_fixture("weights/cnn_state.pt"), 0, &data, &size), OT_OK);
+    assert_int_equal(oti_read_file(ts_fixture("weights/cnn_state.pt"), 0, &data, &size), OT_OK);
     ot_zip z;
-    assert_int_equal(ot_zip_open(NULL, &z, data, size, "cnn_state.pt"), OT_OK);
-    int pkl = ot_zip_find(&z, "cnn_state/data.pkl");
+    assert_int_equal(oti_zip_open(NULL, &z, data, size, "cnn_state.pt"), OT_OK);
+    int pkl = oti_zip_find(&z, "cnn_state/data.pkl");
     assert_true(pkl >= 0);
     unsigned char *pickle;
     size_t pickle_size;
-    assert_int_equal(ot_zip_extract(&z, pkl, &pickle, &pickle_size), OT_OK);
+    assert_int_equal(oti_zip_extract(&z, pkl, &pickle, &pickle_size), OT_OK);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", ts_temp_dir());
     for (size_t n = 0; n < pickle_size; n += 7) {
         char path[600];
         snprintf(path, sizeof path, "%s/cut.pt", dir);
         ot_zip_writer zw;
-        assert_int_equal(ot_zip_writer_open(&zw, path), OT_OK);
+        assert_int_equal(oti_zip_writer_open(&zw, path), OT_OK);
         for (int e = 0; e < z.n_entries; e++) {
             unsigned char *member;
             size_t member_size;
-            assert_int_equal(ot_zip_extract(&z, e, &member, &member_size), OT_OK);
-            assert_int_equal(ot_zip_writer_add(&zw, z.entries[e].name, member,
+            assert_int_equal(oti_zip_extract(&z, e, &member, &member_size), OT_OK);
+            assert_int_equal(oti_zip_writer_add(&zw, z.entries[e].name, member,
                                                e == pkl ? n : member_size, OT_ZIP_STORED), OT_OK);
             free(member);
         }
-        assert_int_equal(ot_zip_writer_finish(&zw), OT_OK);
+        assert_int_equal(oti_zip_writer_finish(&zw), OT_OK);
         ot_weights w;
         if (ot_weights_load(NULL, path, &w) == OT_OK) fail_msg("pickle cut at %zu accepted", n);
     }
     free(pickle);
-    ot_zip_close(&z);
+    oti_zip_close(&z);
     free(data);
 }
 

@@ -52,7 +52,7 @@ static void run_case(const train_case *tc) {
     config.batch = 32;
     config.shuffle = 0;
     /* The FFT cases send every conv through the FFT path. */
-    ot_conv_tuning tuning = ot_conv_tuning_default();
+    ot_conv_tuning tuning = oti_conv_tuning_default();
     if (tc->fft) {
         tuning.fft_min_channels = 1;
         tuning.fft_min_gain = 0.0;

@@ -56,7 +56,7 @@ static ot_tensor load_table(const char *name) {
     char file[128];
     snprintf(file, sizeof file, "optim/onnx_%s.npy", name);
     ot_tensor t;
-    if (ot_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s", ot_last_error());
+    if (oti_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s", ot_last_error());
     assert_int_equal(t.dtype, OT_FLOAT);
     assert_int_equal(t.ndim, 2);
     assert_int_equal(t.dims[1], N);
@@ -204,7 +204,7 @@ static ot_status build_and_plan(const char *op, int n_in, const ot_tensor *const
     int li;
     assert_int_equal(ot_model_add_layer(m, "opt", op, DOMAIN, n_in, in_names, n_out, out_names, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = ot_xcalloc((size_t)n_out, sizeof(int));
+    m->outputs = oti_xcalloc((size_t)n_out, sizeof(int));
     for (int k = 0; k < n_out; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
     ot_status status = ot_model_check_graph(m);
     if (status == OT_OK) status = ot_model_resolve(m);

@@ -10,7 +10,7 @@
 
 static unsigned char *read_all(const char *path, size_t *size) {
     unsigned char *data;
-    if (ot_read_file(path, 0, &data, size) != OT_OK) fail_msg("%s", ot_last_error());
+    if (oti_read_file(path, 0, &data, size) != OT_OK) fail_msg("%s", ot_last_error());
     return data;
 }
 
@@ -26,13 +26,13 @@ static const char *write_sample(const char *dir, const char *file, int method, i
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     ot_zip_writer w;
-    assert_int_equal(ot_zip_writer_open(&w, path), OT_OK);
+    assert_int_equal(oti_zip_writer_open(&w, path), OT_OK);
     w.force_zip64 = zip64;
-    assert_int_equal(ot_zip_writer_add(&w, names[0], "hello", 5, method), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&w, names[1], big, big_size, method), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&w, names[2], "", 0, method), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&w, names[3], "x", 1, method), OT_OK);
-    assert_int_equal(ot_zip_writer_finish(&w), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, names[0], "hello", 5, method), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, names[1], big, big_size, method), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, names[2], "", 0, method), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, names[3], "x", 1, method), OT_OK);
+    assert_int_equal(oti_zip_writer_finish(&w), OT_OK);
     return path;
 }
 
@@ -51,7 +51,7 @@ static void round_trip(void **state) {
             if (zip64) assert_non_null(memmem(data, size, "PK\x06\x06", 4));
             else assert_null(memmem(data, size, "PK\x06\x06", 4));
             ot_zip z;
-            assert_int_equal(ot_zip_open(NULL, &z, data, size, path), OT_OK);
+            assert_int_equal(oti_zip_open(NULL, &z, data, size, path), OT_OK);
             assert_int_equal(z.n_entries, 4);
             for (int i = 0; i < 4; i++) {
                 assert_string_equal(z.entries[i].name, names[i]);
@@ -59,19 +59,19 @@ static void round_trip(void **state) {
             }
             unsigned char *out;
             size_t out_size;
-            assert_int_equal(ot_zip_extract(&z, ot_zip_find(&z, "dir/b.bin"), &out, &out_size), OT_OK);
+            assert_int_equal(oti_zip_extract(&z, oti_zip_find(&z, "dir/b.bin"), &out, &out_size), OT_OK);
             assert_int_equal(out_size, big_size);
             assert_memory_equal(out, big, big_size);
             free(out);
-            assert_int_equal(ot_zip_extract(&z, 0, &out, &out_size), OT_OK);
+            assert_int_equal(oti_zip_extract(&z, 0, &out, &out_size), OT_OK);
             assert_int_equal(out_size, 5);
             assert_memory_equal(out, "hello", 5);
             free(out);
-            assert_int_equal(ot_zip_extract(&z, 2, &out, &out_size), OT_OK);
+            assert_int_equal(oti_zip_extract(&z, 2, &out, &out_size), OT_OK);
             assert_int_equal(out_size, 0);
             free(out);
-            assert_int_equal(ot_zip_find(&z, "missing"), -1);
-            ot_zip_close(&z);
+            assert_int_equal(oti_zip_find(&z, "missing"), -1);
+            oti_zip_close(&z);
             free(data);
         }
     free(big);
@@ -82,16 +82,16 @@ static void empty_archive(void **state) {
     char path[512];
     snprintf(path, sizeof path, "%s/empty.zip", ts_temp_dir());
     ot_zip_writer w;
-    assert_int_equal(ot_zip_writer_open(&w, path), OT_OK);
-    assert_int_equal(ot_zip_writer_finish(&w), OT_OK);
+    assert_int_equal(oti_zip_writer_open(&w, path), OT_OK);
+    assert_int_equal(oti_zip_writer_finish(&w), OT_OK);
     size_t size;
     unsigned char *data = read_all(path, &size);
     assert_int_equal(size, 22); /* just the end record */
-    assert_true(ot_zip_sniff(data, size));
+    assert_true(oti_zip_sniff(data, size));
     ot_zip z;
-    assert_int_equal(ot_zip_open(NULL, &z, data, size, path), OT_OK);
+    assert_int_equal(oti_zip_open(NULL, &z, data, size, path), OT_OK);
     assert_int_equal(z.n_entries, 0);
-    ot_zip_close(&z);
+    oti_zip_close(&z);
     free(data);
 }
 
@@ -104,14 +104,14 @@ static void reads_python_archives(void **state) {
         size_t size;
         unsigned char *data = read_all(ts_fixture(files[f]), &size);
         ot_zip z;
-        assert_int_equal(ot_zip_open(NULL, &z, data, size, files[f]), OT_OK);
+        assert_int_equal(oti_zip_open(NULL, &z, data, size, files[f]), OT_OK);
         assert_int_equal(z.n_entries, 2);
         assert_string_equal(z.entries[0].name, "w.npy");
         assert_string_equal(z.entries[1].name, "n.npy");
         assert_int_equal(z.entries[0].method, methods[f]);
         unsigned char *out;
         size_t out_size;
-        assert_int_equal(ot_zip_extract(&z, 0, &out, &out_size), OT_OK);
+        assert_int_equal(oti_zip_extract(&z, 0, &out, &out_size), OT_OK);
         assert_memory_equal(out, "\x93NUMPY", 6);
         /* the last 48 bytes are float32 0..11 */
         for (int i = 0; i < 12; i++) {
@@ -120,7 +120,7 @@ static void reads_python_archives(void **state) {
             assert_true(v == (float)i);
         }
         free(out);
-        ot_zip_close(&z);
+        oti_zip_close(&z);
         free(data);
     }
 }
@@ -128,16 +128,16 @@ static void reads_python_archives(void **state) {
 static void expect_code(const unsigned char *data, size_t size, const char *what,
                         ot_status code, const char *message_part) {
     ot_zip z;
-    ot_status status = ot_zip_open(NULL, &z, data, size, what);
+    ot_status status = oti_zip_open(NULL, &z, data, size, what);
     if (status == OT_OK) {
         /* Damage inside the data shows when extracting. */
         for (int i = 0; i < z.n_entries && status == OT_OK; i++) {
             unsigned char *out;
             size_t out_size;
-            status = ot_zip_extract(&z, i, &out, &out_size);
+            status = oti_zip_extract(&z, i, &out, &out_size);
             if (status == OT_OK) free(out);
         }
-        ot_zip_close(&z);
+        oti_zip_close(&z);
     }
     if (status == OT_OK) fail_msg("%s: accepted", message_part);
     assert_int_equal(status, code);
@@ -222,9 +222,9 @@ static void deflate_size_lies(void **state) {
     char path[512];
     snprintf(path, sizeof path, "%s/z.zip", ts_temp_dir());
     ot_zip_writer w;
-    assert_int_equal(ot_zip_writer_open(&w, path), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&w, "z", zeros, sizeof zeros, OT_ZIP_DEFLATED), OT_OK);
-    assert_int_equal(ot_zip_writer_finish(&w), OT_OK);
+    assert_int_equal(oti_zip_writer_open(&w, path), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, "z", zeros, sizeof zeros, OT_ZIP_DEFLATED), OT_OK);
+    assert_int_equal(oti_zip_writer_finish(&w), OT_OK);
     size_t size;
     unsigned char *good = read_all(path, &size);
     unsigned char *d = malloc(size);
@@ -256,19 +256,19 @@ static void prefixes_and_flips(void **state) {
         for (size_t n = 0; n < size; n++) {
             memcpy(d, good, n);
             ot_zip z;
-            if (ot_zip_open(NULL, &z, d, n, "p.zip") == OT_OK) fail_msg("prefix of %zu bytes opened", n);
+            if (oti_zip_open(NULL, &z, d, n, "p.zip") == OT_OK) fail_msg("prefix of %zu bytes opened", n);
         }
         for (size_t i = 0; i < size; i++) {
             memcpy(d, good, size);
             d[i] ^= 0x5A;
             ot_zip z;
-            if (ot_zip_open(NULL, &z, d, size, "p.zip") != OT_OK) continue;
+            if (oti_zip_open(NULL, &z, d, size, "p.zip") != OT_OK) continue;
             for (int e = 0; e < z.n_entries; e++) {
                 unsigned char *out;
                 size_t out_size;
-                if (ot_zip_extract(&z, e, &out, &out_size) == OT_OK) free(out);
+                if (oti_zip_extract(&z, e, &out, &out_size) == OT_OK) free(out);
             }
-            ot_zip_close(&z);
+            oti_zip_close(&z);
         }
         free(d);
         free(good);
@@ -280,12 +280,12 @@ static void abort_leaves_target(void **state) {
     (void)state;
     char path[512];
     snprintf(path, sizeof path, "%s/keep.zip", ts_temp_dir());
-    assert_int_equal(ot_write_file_atomic(path, "old", 3), OT_OK);
+    assert_int_equal(oti_write_file_atomic(path, "old", 3), OT_OK);
     ot_zip_writer w;
-    assert_int_equal(ot_zip_writer_open(&w, path), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&w, "a", "1", 1, OT_ZIP_STORED), OT_OK);
-    assert_int_equal(ot_zip_writer_add(&w, "a", "2", 1, OT_ZIP_STORED), OT_ERR_INVALID);
-    ot_zip_writer_abort(&w);
+    assert_int_equal(oti_zip_writer_open(&w, path), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, "a", "1", 1, OT_ZIP_STORED), OT_OK);
+    assert_int_equal(oti_zip_writer_add(&w, "a", "2", 1, OT_ZIP_STORED), OT_ERR_INVALID);
+    oti_zip_writer_abort(&w);
     size_t size;
     unsigned char *data = read_all(path, &size);
     assert_int_equal(size, 3);
