@@ -90,9 +90,9 @@ def check_includes(problems):
 
 def object_folders(build):
     """{object path: folder} for the library's objects whose source still exists (CMake keeps
-    CMakeFiles/onnxtrain.dir/src/<folder>/<name>.c.o, and leaves objects of moved files)."""
+    CMakeFiles/onnxtrain_objects.dir/src/<folder>/<name>.c.o, and leaves objects of moved files)."""
     found = {}
-    objects = os.path.join(build, "CMakeFiles", "onnxtrain.dir", "src")
+    objects = os.path.join(build, "CMakeFiles", "onnxtrain_objects.dir", "src")
     for folder in sorted(os.listdir(objects)) if os.path.isdir(objects) else []:
         for f in sorted(os.listdir(os.path.join(objects, folder))):
             if f.endswith(".c.o") and os.path.exists(os.path.join(ROOT, "src", folder, f[:-2])):

@@ -36,11 +36,11 @@ typedef struct ot_context_options {
 } ot_context_options;
 
 /* options may be NULL (the defaults: OpenBLAS's thread count, no memory limit). */
-ot_status ot_context_create(const ot_context_options *options, ot_context **out);
-void ot_context_free(ot_context *ctx);
+OT_API ot_status ot_context_create(const ot_context_options *options, ot_context **out);
+OT_API void ot_context_free(ot_context *ctx);
 
-int ot_context_threads(const ot_context *ctx);
-size_t ot_context_memory_limit(const ot_context *ctx);
+OT_API int ot_context_threads(const ot_context *ctx);
+OT_API size_t ot_context_memory_limit(const ot_context *ctx);
 
 #ifdef __cplusplus
 }

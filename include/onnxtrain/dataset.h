@@ -49,16 +49,25 @@ typedef struct ot_data_options {
     int n_mean, n_std;
 } ot_data_options;
 
-ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_dataset **out);
-void ot_dataset_free(ot_dataset *d);
+OT_API ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_dataset **out);
+OT_API void ot_dataset_free(ot_dataset *d);
+
+/* A dataset from arrays in memory (copied): n samples of sample_ndim dims each in x
+ * (n * prod(sample_dims) floats) with class labels (n) or float targets (n * target_size;
+ * labels NULL), or neither (labels and targets NULL: inference data). `name` identifies the
+ * data in cache keys: change it when the arrays change. */
+OT_API ot_status ot_dataset_from_arrays(const char *name, int64_t n, int sample_ndim,
+                                        const int64_t *sample_dims, const float *x,
+                                        const int64_t *labels, const float *targets,
+                                        int64_t target_size, ot_dataset **out);
 
 /* Reshapes samples to the model input's per-sample shape when the element count matches;
  * `input` names the model input in the error. */
-ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const char *input);
+OT_API ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const char *input);
 
 /* Splits off the last fraction of samples (after an optional shuffle with rng) as a
  * validation set. */
-ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val);
+OT_API ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val);
 
 #ifdef __cplusplus
 }

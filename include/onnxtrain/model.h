@@ -109,40 +109,40 @@ typedef struct ot_model {
     ot_name_index *index;
 } ot_model;
 
-ot_model *ot_model_new(void);
-void ot_model_free(ot_model *m);
+OT_API ot_model *ot_model_new(void);
+OT_API void ot_model_free(ot_model *m);
 
 /* Values ------------------------------------------------------------------------------- */
 /* Index of the value with this name, or -1. */
-int ot_model_find_value(const ot_model *m, const char *name);
+OT_API int ot_model_find_value(const ot_model *m, const char *name);
 /* Adds a value (name copied); fails if the name exists. */
-ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index);
+OT_API ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index);
 /* A name not yet used, built from base ("conv1_out", "conv1_out_1", ...). Caller frees. */
-char *ot_model_unique_value_name(const ot_model *m, const char *base);
+OT_API char *ot_model_unique_value_name(const ot_model *m, const char *base);
 /* Adds an initializer taking ownership of t's data. */
-ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);
+OT_API ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);
 /* The declared shape with symbolic names, "[N,3,224,224]" ("?" if none), into buf. */
-const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size);
+OT_API const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size);
 
 /* Layers -------------------------------------------------------------------------------- */
 /* Appends a layer; names are copied, inputs/outputs are value names ("" = omitted).
  * Outputs that do not exist are created as activations. ot_model_resolve (onnxtrain/graph.h)
  * then resolves it against the op table (op, params). */
-ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
+OT_API ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
                              const char *domain, int n_inputs, const char *const *inputs,
                              int n_outputs, const char *const *outputs, int *index);
 /* Appends an attribute to a layer (deep copy of attr). */
-ot_status ot_layer_add_attr(ot_layer *l, const ot_attr *attr);
-const ot_attr *ot_layer_find_attr(const ot_layer *l, const char *name);
+OT_API ot_status ot_layer_add_attr(ot_layer *l, const ot_attr *attr);
+OT_API const ot_attr *ot_layer_find_attr(const ot_layer *l, const char *name);
 /* Finds a layer by node name, output tensor name, or decimal index. -1 if none. */
-int ot_model_find_layer(const ot_model *m, const char *name_or_index);
+OT_API int ot_model_find_layer(const ot_model *m, const char *name_or_index);
 /* The opset version the model imports for a domain ("" and "ai.onnx" are the same); 0 if
  * absent. */
-int64_t ot_model_opset(const ot_model *m, const char *domain);
-ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version);
+OT_API int64_t ot_model_opset(const ot_model *m, const char *domain);
+OT_API ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version);
 
-void ot_attr_free(ot_attr *a);
-ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src);
+OT_API void ot_attr_free(ot_attr *a);
+OT_API ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src);
 
 #ifdef __cplusplus
 }

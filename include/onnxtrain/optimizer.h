@@ -43,11 +43,11 @@ typedef struct ot_optimizer_config {
 
 /* Name <-> kind: "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
  * "ftrl". Returns 0 for an unknown name. */
-int ot_optimizer_kind_from_name(const char *name, ot_optimizer_kind *kind);
-const char *ot_optimizer_name(ot_optimizer_kind kind);
+OT_API int ot_optimizer_kind_from_name(const char *name, ot_optimizer_kind *kind);
+OT_API const char *ot_optimizer_name(ot_optimizer_kind kind);
 /* Fills PyTorch's (TensorFlow's for ftrl) defaults for the kind; lr defaults to 0.01
  * (0.001 for adam/adamw). */
-void ot_optimizer_defaults(ot_optimizer_kind kind, ot_optimizer_config *config);
+OT_API void ot_optimizer_defaults(ot_optimizer_kind kind, ot_optimizer_config *config);
 
 typedef struct ot_optimizer {
     ot_optimizer_config config;
@@ -64,14 +64,14 @@ typedef struct ot_optimizer {
 } ot_optimizer;
 
 /* The state is refused (OT_ERR_MEMORY) over ctx's memory limit; ctx must outlive opt. */
-ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config, int64_t n_params,
+OT_API ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config, int64_t n_params,
                               ot_optimizer **out);
-void ot_optimizer_free(ot_optimizer *opt);
+OT_API void ot_optimizer_free(ot_optimizer *opt);
 /* One update of params (n floats) from grads (n floats) with learning rate lr (the
  * scheduled value of config.lr); increments step first (Adam's bias corrections use it).
  * weight_decay adds wd * p to the gradient inside the step, except for adamw, which
  * multiplies p by 1 - lr * wd before its update. One flat loop: no branch per element. */
-void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, float lr);
+OT_API void ot_optimizer_step(ot_optimizer *opt, float *params, const float *grads, float lr);
 
 #ifdef __cplusplus
 }

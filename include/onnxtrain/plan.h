@@ -65,30 +65,30 @@ typedef struct ot_plan_options {
  * elements (shapes, axes fed as graph inputs): their values are copied and fixed for the
  * plan's lifetime, so shapes that depend on them can be planned. */
 #define OT_PLAN_FIXED_FEED_MAX 64
-ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
+OT_API ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
                          const int *feeds, const ot_tensor *feed_shapes, ot_plan **out);
-void ot_plan_free(ot_plan *p);
+OT_API void ot_plan_free(ot_plan *p);
 
 /* The tensor of a value in this plan (shape, dtype, data). For feeds, set ->data before
  * running (borrowed). NULL for values the plan does not touch. */
-ot_tensor *ot_plan_value(ot_plan *p, int value);
+OT_API ot_tensor *ot_plan_value(ot_plan *p, int value);
 /* Gradient of a value (NULL if none flows). The caller writes the loss gradient into the
  * targets' gradients before ot_plan_backward. */
-ot_tensor *ot_plan_grad(ot_plan *p, int value);
+OT_API ot_tensor *ot_plan_grad(ot_plan *p, int value);
 
-ot_status ot_plan_forward(ot_plan *p);
+OT_API ot_status ot_plan_forward(ot_plan *p);
 /* Zeroes every gradient the plan owns, the targets' included (not param_grads given by the
  * caller): call it before writing the loss gradient into the targets' gradients. */
-void ot_plan_zero_grads(ot_plan *p);
+OT_API void ot_plan_zero_grads(ot_plan *p);
 /* Backpropagates from the targets' gradients; adds into parameter gradients. */
-ot_status ot_plan_backward(ot_plan *p);
+OT_API ot_status ot_plan_backward(ot_plan *p);
 
 /* Bytes the plan allocated (activations, gradients, saved state, scratch). */
-size_t ot_plan_bytes(const ot_plan *p);
+OT_API size_t ot_plan_bytes(const ot_plan *p);
 
 /* Shape inference only: fills out[v] (dtype, dims) for every value reachable from the feeds;
  * values not computed keep dtype OT_UNDEFINED. Used by `info` and export after surgery. */
-ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
+OT_API ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
                                 const ot_tensor *feed_shapes, ot_tensor *out);
 
 #ifdef __cplusplus

@@ -7,6 +7,14 @@
 #ifndef ONNXTRAIN_STATUS_H
 #define ONNXTRAIN_STATUS_H
 
+/* Marks the public API: the only symbols the shared library exports (the library is built
+ * with hidden visibility; internal functions carry oti_). */
+#if defined(__GNUC__)
+#define OT_API __attribute__((visibility("default")))
+#else
+#define OT_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,12 +31,12 @@ typedef enum ot_status {
 } ot_status;
 
 /* The message of the last failure on this thread ("" if none). */
-const char *ot_last_error(void);
+OT_API const char *ot_last_error(void);
 
 /* Clears the message (used when a failure is handled and retried). */
-void ot_error_clear(void);
+OT_API void ot_error_clear(void);
 
-const char *ot_status_name(ot_status status);
+OT_API const char *ot_status_name(ot_status status);
 
 /* Propagates a failure: OT_TRY(load(...)); */
 #define OT_TRY(expr)                                                                           \

@@ -45,34 +45,34 @@ typedef struct ot_tensor {
 } ot_tensor;
 
 /* Bytes per element (0 for dtypes without a fixed size, such as strings). */
-size_t ot_dtype_size(ot_dtype dtype);
+OT_API size_t ot_dtype_size(ot_dtype dtype);
 /* "float32", "int64", ... (numpy names). */
-const char *ot_dtype_name(ot_dtype dtype);
+OT_API const char *ot_dtype_name(ot_dtype dtype);
 /* True for the dtypes the engine computes with: float32, int64, bool. */
-int ot_dtype_is_computed(ot_dtype dtype);
+OT_API int ot_dtype_is_computed(ot_dtype dtype);
 
 /* Element count; 1 for scalars; -1 if a dim is unknown or the product overflows. */
-int64_t ot_tensor_numel(const ot_tensor *t);
-int64_t ot_dims_numel(int ndim, const int64_t *dims);
+OT_API int64_t ot_tensor_numel(const ot_tensor *t);
+OT_API int64_t ot_dims_numel(int ndim, const int64_t *dims);
 
 /* Byte size of a dtype/shape, checked for overflow. `what` names the tensor in the error
  * message. */
-ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, const char *what,
+OT_API ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, const char *what,
                               size_t *bytes);
 
 /* Allocates zeroed, owned storage for the given shape, refused (OT_ERR_MEMORY) over ctx's
  * memory limit (NULL: none). */
-ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, int ndim,
+OT_API ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, int ndim,
                           const int64_t *dims, const char *what);
 /* Deep copy (owned). */
-ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what);
-void ot_tensor_free(ot_tensor *t);
+OT_API ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what);
+OT_API void ot_tensor_free(ot_tensor *t);
 
 /* Sets dtype and shape, leaving data alone. */
-void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims);
-int ot_tensor_same_shape(const ot_tensor *a, const ot_tensor *b);
+OT_API void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims);
+OT_API int ot_tensor_same_shape(const ot_tensor *a, const ot_tensor *b);
 /* "[1,3,224,224]" with "?" for unknown dims, into buf. */
-const char *ot_shape_string(int ndim, const int64_t *dims, char *buf, size_t size);
+OT_API const char *ot_shape_string(int ndim, const int64_t *dims, char *buf, size_t size);
 
 
 #ifdef __cplusplus

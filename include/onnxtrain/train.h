@@ -20,13 +20,13 @@ typedef enum ot_loss_kind {
     OT_LOSS_BCE         /* sigmoid binary cross-entropy with logits, mean over all elements */
 } ot_loss_kind;
 
-int ot_loss_kind_from_name(const char *name, ot_loss_kind *kind);
-const char *ot_loss_name(ot_loss_kind kind);
+OT_API int ot_loss_kind_from_name(const char *name, ot_loss_kind *kind);
+OT_API const char *ot_loss_name(ot_loss_kind kind);
 
 /* Loss of a batch and its gradient with respect to `output` (batch, width), written to
  * grad (may be NULL). Labels (class indices) or targets (batch, width) give the truth.
  * *correct counts accurate predictions (argmax for softmax-ce, threshold 0 for bce). */
-double ot_loss_compute(ot_loss_kind kind, float *grad, const float *output, int64_t batch,
+OT_API double ot_loss_compute(ot_loss_kind kind, float *grad, const float *output, int64_t batch,
                        int64_t width, const int64_t *labels, const float *targets,
                        int64_t *correct);
 
@@ -57,11 +57,11 @@ typedef struct ot_schedule {
 
 /* Parses --schedule text ("exponential:2000", "power:500,1", "piecewise:1000=0.01,3000=0.001",
  * "plateau:5,0.5", "cosine:10000"). */
-ot_status ot_schedule_parse(const char *text, ot_schedule *out);
+OT_API ot_status ot_schedule_parse(const char *text, ot_schedule *out);
 /* Learning rate at optimizer step t (0-based) for base rate lr0. */
-double ot_schedule_lr(const ot_schedule *s, double lr0, int64_t t);
+OT_API double ot_schedule_lr(const ot_schedule *s, double lr0, int64_t t);
 /* Performance scheduling: feed the epoch's validation loss. Returns 1 if the rate dropped. */
-int ot_schedule_observe(ot_schedule *s, double val_loss);
+OT_API int ot_schedule_observe(ot_schedule *s, double val_loss);
 
 /* The epoch statistics passed to progress callbacks and returned. */
 typedef struct ot_epoch_stats {
@@ -119,7 +119,7 @@ typedef struct ot_train_config {
     ot_train_callbacks callbacks;
 } ot_train_config;
 
-void ot_train_config_defaults(ot_train_config *config);
+OT_API void ot_train_config_defaults(ot_train_config *config);
 
 typedef struct ot_train_result {
     int64_t epochs_run;
@@ -131,7 +131,7 @@ typedef struct ot_train_result {
 
 /* Trains m in place on train (val may be NULL). On return the model holds the final weights,
  * or the best validation weights when early stopping is on. */
-ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train,
+OT_API ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train,
                    ot_dataset *val, ot_train_result *result);
 
 typedef struct ot_eval_result {
@@ -141,13 +141,13 @@ typedef struct ot_eval_result {
 
 /* Loss and accuracy of m on d in inference mode, with config's loss, input, output, context
  * and convolution options (nothing else of config is read), batch samples at a time. */
-ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
+OT_API ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
                       ot_eval_result *out);
 /* As ot_evaluate with config's loss, input and output; with config->cache_dir the frozen
  * part's outputs for d are read from (or first written to) DIR/<role>.otcache under the
  * same keys as the training cache, so a rerun scores only the trained layers. Cache messages
  * go to config's on_message callback. */
-ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *config, const char *role,
+OT_API ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *config, const char *role,
                              ot_dataset *d, ot_eval_result *out);
 
 #ifdef __cplusplus

@@ -45,31 +45,31 @@ typedef struct ot_weights {
 } ot_weights;
 
 /* "npz", "safetensors", "pytorch", "keras-h5", "npy", "onnx". */
-const char *ot_weights_format_name(ot_weights_format format);
+OT_API const char *ot_weights_format_name(ot_weights_format format);
 /* Parses a --format value ("npz", "safetensors", "onnx"); 0 if unknown. */
-int ot_weights_format_from_name(const char *name, ot_weights_format *format);
+OT_API int ot_weights_format_from_name(const char *name, ot_weights_format *format);
 /* The format an output path's extension asks for (.npz, .safetensors, .onnx, .npy), or
  * OT_WEIGHTS_UNKNOWN. */
-ot_weights_format ot_weights_format_from_extension(const char *path);
+OT_API ot_weights_format ot_weights_format_from_extension(const char *path);
 
 /* Identifies a file by its first bytes: \x93NUMPY (npy), a zip holding .npy members (npz)
  * or a data.pkl (PyTorch), \x89HDF (Keras HDF5), a plausible safetensors header; .onnx by
  * extension. Unrecognised files are an error naming the path. */
-ot_status ot_weights_detect(const char *path, ot_weights_format *format);
+OT_API ot_status ot_weights_detect(const char *path, ot_weights_format *format);
 /* Detects and reads any supported format. On failure *out is empty. */
-ot_status ot_weights_load(const ot_context *ctx, const char *path, ot_weights *out);
+OT_API ot_status ot_weights_load(const ot_context *ctx, const char *path, ot_weights *out);
 /* Writes npz (stored; deflated with compress), safetensors or npy (exactly one tensor). */
-ot_status ot_weights_save(const char *path, ot_weights_format format, const ot_weights *w,
+OT_API ot_status ot_weights_save(const char *path, ot_weights_format format, const ot_weights *w,
                           int compress);
-void ot_weights_free(ot_weights *w);
+OT_API void ot_weights_free(ot_weights *w);
 
 /* Appends a tensor, taking ownership of t's data (t is cleared). Duplicate names are an
  * error naming `source` and the tensor. layer/role may be NULL. */
-ot_status ot_weights_add(ot_weights *w, const char *source, const char *name, ot_tensor *t,
+OT_API ot_status ot_weights_add(ot_weights *w, const char *source, const char *name, ot_tensor *t,
                          const char *layer, const char *role);
-int ot_weights_find(const ot_weights *w, const char *name);
+OT_API int ot_weights_find(const ot_weights *w, const char *name);
 /* Every initializer of a model under its ONNX name (copies). */
-ot_status ot_weights_from_model(const ot_model *m, ot_weights *out);
+OT_API ot_status ot_weights_from_model(const ot_model *m, ot_weights *out);
 
 /* Matching into a model ----------------------------------------------------------------- */
 
@@ -115,11 +115,11 @@ typedef struct ot_match_options {
 /* Copies matched tensors into the model's initializers (after layout transforms). With
  * strict, nothing is changed unless every parameter is filled. The report is filled even
  * when the call fails on --strict (free it with ot_match_report_free). */
-ot_status ot_weights_apply(ot_model *m, const ot_weights *w, const char *source_path,
+OT_API ot_status ot_weights_apply(ot_model *m, const ot_weights *w, const char *source_path,
                            const ot_match_options *options, ot_match_report *report);
-void ot_match_report_print(const ot_match_report *report, FILE *out);
-void ot_match_report_free(ot_match_report *report);
-const char *ot_match_how_name(ot_match_how how);
+OT_API void ot_match_report_print(const ot_match_report *report, FILE *out);
+OT_API void ot_match_report_free(ot_match_report *report);
+OT_API const char *ot_match_how_name(ot_match_how how);
 
 #ifdef __cplusplus
 }

@@ -152,9 +152,42 @@ static void errors_name_the_file(void **state) {
     assert_non_null(strstr(ot_last_error(), "6 images but"));
 }
 
+/* Arrays in memory: copied (the caller's buffers may go), labels and targets kept, bad
+ * shapes and labels refused with the dataset's name. */
+static void from_arrays(void **state) {
+    (void)state;
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    int64_t labels[3] = {2, 0, 1}, dims[2] = {1, 2};
+    ot_dataset *d;
+    assert_int_equal(ot_dataset_from_arrays("tiny", 3, 2, dims, x, labels, NULL, 0, &d), OT_OK);
+    x[0] = 99;
+    labels[0] = 7;
+    assert_int_equal(d->n, 3);
+    assert_int_equal(d->sample_size, 2);
+    assert_int_equal(d->n_classes, 3);
+    assert_float_equal(d->x[0], 1, 0);
+    assert_float_equal(d->x[5], 6, 0);
+    assert_int_equal(d->labels[0], 2);
+    assert_null(d->targets);
+    ot_dataset_free(d);
+    float targets[3] = {0.5f, -1, 2};
+    assert_int_equal(ot_dataset_from_arrays("reg", 3, 2, dims, x, NULL, targets, 1, &d), OT_OK);
+    assert_null(d->labels);
+    assert_float_equal(d->targets[2], 2, 0);
+    ot_dataset_free(d);
+    int64_t negative[3] = {0, -1, 1}, bad_dims[2] = {1, 0};
+    assert_int_equal(ot_dataset_from_arrays("neg", 3, 2, dims, x, negative, NULL, 0, &d), OT_ERR_INVALID);
+    assert_non_null(strstr(ot_last_error(), "dataset neg: sample 1 has label -1"));
+    assert_null(d);
+    assert_int_equal(ot_dataset_from_arrays("dims", 3, 2, bad_dims, x, NULL, NULL, 0, &d), OT_ERR_INVALID);
+    assert_int_equal(ot_dataset_from_arrays("both", 3, 2, dims, x, labels, targets, 1, &d), OT_ERR_INVALID);
+    assert_int_equal(ot_dataset_from_arrays("none", 0, 2, dims, x, NULL, NULL, 0, &d), OT_ERR_INVALID);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idx_gzip_and_raw),
+        cmocka_unit_test(from_arrays),
         cmocka_unit_test(filters_and_split),
         cmocka_unit_test(csv_and_npz),
         cmocka_unit_test(image_folder),
