@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "core/util.h"
 #include "fast_math.h"
 #include "gemm.h"
-#include "kernels.h"
 
 typedef enum activation_kind {
     ACT_RELU, ACT_LEAKY_RELU, ACT_ELU, ACT_SELU, ACT_CELU, ACT_SIGMOID, ACT_HARD_SIGMOID,
@@ -81,7 +81,8 @@ static ot_status infer_unary_float(ot_node_ctx *c) {
 }
 
 /* y = f(x), elementwise. */
-void oti_activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,
+/* y = f(x) for an activation kind. */
+static void activation_forward(float *y, const float *x, int64_t n, int kind, float alpha,
                            float beta, float gamma) {
     switch ((activation_kind)kind) {
     case ACT_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
@@ -132,7 +133,8 @@ void oti_activation_forward(float *y, const float *x, int64_t n, int kind, float
 }
 
 /* dx += dy * f'(x), using y = f(x) where that is cheaper. */
-void oti_activation_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n,
+/* dx += dy * f'(x); y is the forward output. */
+static void activation_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n,
                             int kind, float alpha, float beta, float gamma) {
     switch ((activation_kind)kind) {
     case ACT_RELU: for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f; break;
@@ -200,13 +202,13 @@ typedef struct activation_job {
 static void forward_range(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const activation_job *j = arg;
-    oti_activation_forward(j->out + begin, j->x + begin, end - begin, j->p->kind, j->p->alpha, j->p->beta, j->p->gamma);
+    activation_forward(j->out + begin, j->x + begin, end - begin, j->p->kind, j->p->alpha, j->p->beta, j->p->gamma);
 }
 
 static void backward_range(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const activation_job *j = arg;
-    oti_activation_backward(j->out + begin, j->dy + begin, j->x + begin, j->y + begin, end - begin, j->p->kind,
+    activation_backward(j->out + begin, j->dy + begin, j->x + begin, j->y + begin, end - begin, j->p->kind,
                            j->p->alpha, j->p->beta, j->p->gamma);
 }
 

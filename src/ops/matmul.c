@@ -6,7 +6,7 @@
 
 #include "broadcast.h"
 #include "gemm.h"
-#include "kernels.h"
+#include "core/util.h"
 
 /* Gemm ------------------------------------------------------------------------------------ */
 

@@ -3,7 +3,7 @@
  * Adding an op touches its family file (src/ops/<family>.c) and that family's table only.
  * Kernels follow llm.c's order: outputs first, then inputs, then sizes. Forward keeps in
  * c->saved what backward needs; backward ADDS into the input gradients (din), which are NULL
- * for inputs that need none. See docs in README "Adding an op". */
+ * for inputs that need none. docs/ADDING_AN_OP.md says how to add one. */
 #ifndef OT_OP_H
 #define OT_OP_H
 

@@ -10,7 +10,6 @@
 
 #include "core/util.h"
 #include "op.h"
-#include "softmax_kernels.h"
 
 typedef struct softmax_params {
     int log;        /* LogSoftmax */
@@ -87,16 +86,6 @@ static void softmax_strided(float *y, const float *x, const softmax_view *v, int
             int64_t base = o * v->n * v->inner + j;
             softmax_slice(y + base, x + base, v->n, v->inner, take_log);
         }
-}
-
-void oti_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
-    softmax_view v = {rows, cols, 1};
-    softmax_strided(y, x, &v, 0);
-}
-
-void oti_log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols) {
-    softmax_view v = {rows, cols, 1};
-    softmax_strided(y, x, &v, 1);
 }
 
 /* dx += y * (dy - sum(dy * y)) for softmax; dx += dy - exp(y) * sum(dy) for log softmax

@@ -2,7 +2,7 @@
  * Momentum (standard and nesterov) and Adam. Each updates any number of tensors at once:
  * inputs R (learning rate), T (update count), then X_1..X_k, G_1..G_k and the state tensors
  * (H for Adagrad, V for Momentum, V then H for Adam), k of each; outputs the new X_1..X_k
- * followed by the new states. They run the trainer's kernels (src/train/optimizer_kernels.h)
+ * followed by the new states. They run the trainer's kernels (optimizer_kernels.h)
  * with ONNX's coefficients: outputs are first copied from X and the states, then updated in
  * place. No backward: an optimizer step is not differentiated. */
 #include <math.h>
