@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
         rc = fail("context");
         goto done;
     }
-    if (ot_model_load_onnx(ctx, argv[1], &m) != OT_OK) {
+    if (ot_onnx_load(ctx, argv[1], &m) != OT_OK) {
         rc = fail(argv[1]);
         goto done;
     }
@@ -63,9 +63,9 @@ int main(int argc, char **argv) {
     ot_init_spec init;
     ot_rng rng;
     ot_rng_seed(&rng, 1);
-    if (ot_model_cut(m, argv[3]) != OT_OK || ot_init_parse("auto", &init) != OT_OK ||
-        ot_model_append_layers(ctx, m, "dense:3", m->values[m->outputs[0]].name, &init, &rng, "head_") != OT_OK ||
-        ot_model_apply_freeze(m, 1, &keep) != OT_OK) {
+    if (ot_transfer_cut(m, argv[3]) != OT_OK || ot_builder_parse_init("auto", &init) != OT_OK ||
+        ot_builder_append(ctx, m, "dense:3", m->values[m->outputs[0]].name, &init, &rng, "head_") != OT_OK ||
+        ot_transfer_freeze(m, 1, &keep) != OT_OK) {
         rc = fail("surgery");
         goto done;
     }
@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
         rc = fail("scoring");
         goto done;
     }
-    if (ot_model_save_onnx(m, argv[4]) != OT_OK) {
+    if (ot_onnx_save(m, argv[4]) != OT_OK) {
         rc = fail(argv[4]);
         goto done;
     }

@@ -5,18 +5,18 @@
  *     ot_context *ctx;
  *     ot_context_create(NULL, &ctx);                     // threads and memory limit
  *     ot_model *m;
- *     if (ot_model_load_onnx(ctx, "pretrained.onnx", &m) != OT_OK) {
+ *     if (ot_onnx_load(ctx, "pretrained.onnx", &m) != OT_OK) {
  *         fprintf(stderr, "%s\n", ot_last_error());      // names the file, node or tensor
  *         return 1;
  *     }
  *     ot_freeze_rule keep = {OT_FREEZE_UPTO, "flatten1"};
- *     ot_model_apply_freeze(m, 1, &keep);                // frozen layers keep their weights
+ *     ot_transfer_freeze(m, 1, &keep);                // frozen layers keep their weights
  *     ot_train_config config;
  *     ot_train_config_defaults(&config);
  *     config.context = ctx;
  *     ot_train_result result;
  *     ot_train(m, &config, data, NULL, &result);         // data: ot_dataset_load or _from_arrays
- *     ot_model_save_onnx(m, "mine.onnx");
+ *     ot_onnx_save(m, "mine.onnx");
  *     ot_model_free(m);
  *     ot_context_free(ctx);
  *

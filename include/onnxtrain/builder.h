@@ -29,19 +29,19 @@ typedef struct ot_init_spec {
 
 /* glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal,
  * variance_scaling:SCALE:fan_in|fan_out|fan_avg:normal|uniform, or "auto" (by activation). */
-OT_API ot_status ot_init_parse(const char *text, ot_init_spec *out);
+OT_API ot_status ot_builder_parse_init(const char *text, ot_init_spec *out);
 
 /* Fills w (n values) for a layer with the given fans. */
-OT_API void ot_init_fill(float *w, int64_t n, const ot_init_spec *spec, int64_t fan_in, int64_t fan_out,
+OT_API void ot_builder_fill(float *w, int64_t n, const ot_init_spec *spec, int64_t fan_in, int64_t fan_out,
                   ot_rng *rng);
 
 /* A new empty model: opset 17, one float input NAME with shape (N, dims...). */
-OT_API ot_model *ot_model_create(const char *input_name, int ndim, const int64_t *dims);
+OT_API ot_model *ot_builder_create(const char *input_name, int ndim, const int64_t *dims);
 
 /* Appends the layers of spec after value `from` (its shape must be inferable from the graph
  * inputs), names them "<prefix><kind><k>", and makes the last one the only graph output.
  * Initializers are drawn from rng, each within ctx's memory limit (NULL: none). */
-OT_API ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
+OT_API ot_status ot_builder_append(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
                                  const ot_init_spec *init, ot_rng *rng, const char *prefix);
 
 #ifdef __cplusplus

@@ -4,7 +4,7 @@
  *     ot_context_options options = {.threads = 0, .memory_limit = (size_t)2 << 30};
  *     ot_context *ctx;
  *     if (ot_context_create(&options, &ctx) != OT_OK) ...;
- *     ot_model_load_onnx(ctx, "model.onnx", &model);       // loads, plans and training use it
+ *     ot_onnx_load(ctx, "model.onnx", &model);       // loads, plans and training use it
  *     ...
  *     ot_context_free(ctx);
  *

@@ -126,7 +126,7 @@ OT_API const char *ot_value_shape_string(const ot_value *v, char *buf, size_t si
 
 /* Layers -------------------------------------------------------------------------------- */
 /* Appends a layer; names are copied, inputs/outputs are value names ("" = omitted).
- * Outputs that do not exist are created as activations. ot_model_resolve (onnxtrain/graph.h)
+ * Outputs that do not exist are created as activations. ot_graph_resolve (onnxtrain/graph.h)
  * then resolves it against the op table (op, params). */
 OT_API ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
                              const char *domain, int n_inputs, const char *const *inputs,

@@ -19,28 +19,28 @@ extern "C" {
 
 /* Loads, resolves ops, folds constants and checks the graph. Errors start with the path.
  * Every buffer the file asks for stays within ctx's memory limit (NULL: none). */
-OT_API ot_status ot_model_load_onnx(const ot_context *ctx, const char *path, ot_model **out);
+OT_API ot_status ot_onnx_load(const ot_context *ctx, const char *path, ot_model **out);
 
 typedef enum ot_load_mode {
     OT_LOAD_FULL = 0,      /* resolve every op (unsupported ones are an error), fold constants */
     OT_LOAD_STRUCTURE_ONLY /* graph and weights as in the file: enough to read, fill and write
                               weights of models with ops the engine does not run */
 } ot_load_mode;
-OT_API ot_status ot_model_load_onnx_mode(const ot_context *ctx, const char *path, ot_load_mode mode,
+OT_API ot_status ot_onnx_load_mode(const ot_context *ctx, const char *path, ot_load_mode mode,
                                   ot_model **out);
 /* The same from memory; base_dir resolves external data (NULL: none allowed); `what` names
  * the source in messages. */
-OT_API ot_status ot_model_load_onnx_buffer(const ot_context *ctx, const void *data, size_t size,
+OT_API ot_status ot_onnx_load_buffer(const ot_context *ctx, const void *data, size_t size,
                                     const char *base_dir, const char *what, ot_load_mode mode,
                                     ot_model **out);
 
 /* Writes the model (current weights as initializers) atomically. */
-OT_API ot_status ot_model_save_onnx(const ot_model *m, const char *path);
+OT_API ot_status ot_onnx_save(const ot_model *m, const char *path);
 /* Serialises into a new buffer (caller frees). */
-OT_API ot_status ot_model_serialize_onnx(const ot_model *m, unsigned char **data, size_t *size);
+OT_API ot_status ot_onnx_serialize(const ot_model *m, unsigned char **data, size_t *size);
 
 /* Reads a serialized TensorProto file (the backend tests' input_N.pb); name may be NULL. */
-OT_API ot_status ot_tensor_load_pb(const ot_context *ctx, const char *path, ot_tensor *out, char **name);
+OT_API ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor *out, char **name);
 
 #ifdef __cplusplus
 }

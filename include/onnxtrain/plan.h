@@ -88,7 +88,7 @@ OT_API size_t ot_plan_bytes(const ot_plan *p);
 
 /* Shape inference only: fills out[v] (dtype, dims) for every value reachable from the feeds;
  * values not computed keep dtype OT_UNDEFINED. Used by `info` and export after surgery. */
-OT_API ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
+OT_API ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
                                 const ot_tensor *feed_shapes, ot_tensor *out);
 
 #ifdef __cplusplus

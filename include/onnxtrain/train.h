@@ -1,6 +1,6 @@
 /* Training: losses, schedules, regularisers, the epoch loop.
  *
- * The trainer packs every trainable parameter (ot_model_is_parameter, not frozen) into one
+ * The trainer packs every trainable parameter (ot_graph_is_parameter, not frozen) into one
  * contiguous block, with gradients and optimizer state in blocks of the same layout, so a
  * step is: forward -> loss -> backward -> L1/L2 -> clip -> optimizer -> max-norm. */
 #ifndef ONNXTRAIN_TRAIN_H

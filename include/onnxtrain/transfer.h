@@ -21,20 +21,20 @@ typedef struct ot_freeze_rule {
 } ot_freeze_rule;
 
 /* Applies rules in order; unmatched patterns are an error naming them. */
-OT_API ot_status ot_model_apply_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rules);
+OT_API ot_status ot_transfer_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rules);
 /* Whether layer i counts as frozen (all its parameters frozen, or frozen by a rule when it
  * has none). */
-OT_API int ot_layer_is_frozen(const ot_model *m, int layer);
+OT_API int ot_transfer_layer_is_frozen(const ot_model *m, int layer);
 /* Unfreezes the `count` frozen layers with parameters nearest the output; returns how many. */
-OT_API int ot_model_unfreeze_top(ot_model *m, int count);
+OT_API int ot_transfer_unfreeze_top(ot_model *m, int count);
 
 /* Keeps `layer` (name, output name or index) and everything it depends on; its first output
  * becomes the only graph output. */
-OT_API ot_status ot_model_cut(ot_model *m, const char *layer);
+OT_API ot_status ot_transfer_cut(ot_model *m, const char *layer);
 
 /* Sets declared dtype/shape on the graph outputs from shape inference (batch left symbolic),
  * so exported models describe their outputs. */
-OT_API ot_status ot_model_type_outputs(ot_model *m);
+OT_API ot_status ot_transfer_type_outputs(ot_model *m);
 
 #ifdef __cplusplus
 }

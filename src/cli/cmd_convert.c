@@ -57,14 +57,14 @@ static int fill_architecture(cli_args *args, ot_context *ctx, const char *in, co
     ot_match_report report = {0};
     ot_match_options options = {cli_get(args, "map"), cli_has(args, "strict")};
     int rc = 0;
-    if (ot_weights_load(ctx, in, &w) != OT_OK || ot_model_load_onnx_mode(ctx, arch, OT_LOAD_STRUCTURE_ONLY, &m) != OT_OK ||
+    if (ot_weights_load(ctx, in, &w) != OT_OK || ot_onnx_load_mode(ctx, arch, OT_LOAD_STRUCTURE_ONLY, &m) != OT_OK ||
         oti_check_writable(out) != OT_OK) {
         rc = cli_fail(args);
     } else {
         ot_status status = ot_weights_apply(m, &w, in, &options, &report);
         if (report.source_path) ot_match_report_print(&report, stdout);
         fflush(stdout);
-        if (status != OT_OK || ot_model_save_onnx(m, out) != OT_OK) rc = cli_fail(args);
+        if (status != OT_OK || ot_onnx_save(m, out) != OT_OK) rc = cli_fail(args);
         else printf("wrote %s\n", out);
     }
     ot_match_report_free(&report);
@@ -130,7 +130,7 @@ int cmd_convert(int argc, char **argv) {
         }
         ot_model *m = NULL;
         rc = 0;
-        if (ot_model_load_onnx(ctx, in, &m) != OT_OK || ot_model_save_onnx(m, out) != OT_OK)
+        if (ot_onnx_load(ctx, in, &m) != OT_OK || ot_onnx_save(m, out) != OT_OK)
             rc = cli_fail(&args);
         ot_model_free(m);
     } else {

@@ -53,7 +53,7 @@ int cmd_eval(int argc, char **argv) {
         scoring.loss = loss;
         scoring.input_name = cli_get(&args, "input");
         scoring.output_name = cli_get(&args, "output");
-        if (ot_model_load_onnx(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
+        if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
         else if (!cli_check_io_flags(&args, m)) rc = 2;
         else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, ctx, &data)) rc = 2;
         else if (ot_dataset_load(cli_get(&args, "data"), &data.options, &d) != OT_OK ||

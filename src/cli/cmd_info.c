@@ -63,7 +63,7 @@ static int infer_with(ot_model *m, int64_t size, ot_tensor *shapes) {
         for (int d = 0; d < v->tensor.ndim; d++)
             if (feeds[k].dims[d] < 0) feeds[k].dims[d] = size;
     }
-    return ot_model_infer_shapes(m, n, m->inputs, feeds, shapes) == OT_OK;
+    return ot_plan_infer_shapes(m, n, m->inputs, feeds, shapes) == OT_OK;
 }
 
 int cmd_info(int argc, char **argv) {
@@ -80,7 +80,7 @@ int cmd_info(int argc, char **argv) {
         return 2;
     }
     ot_model *m = NULL;
-    if (ot_model_load_onnx(ctx, args.positional[0], &m) != OT_OK || cli_apply_freeze_flags(&args, m) != OT_OK) {
+    if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK || cli_apply_freeze_flags(&args, m) != OT_OK) {
         int rc = cli_fail(&args);
         ot_model_free(m);
         ot_context_free(ctx);
@@ -146,7 +146,7 @@ int cmd_info(int argc, char **argv) {
     }
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
-        int64_t params = ot_layer_parameter_count(m, l);
+        int64_t params = ot_graph_layer_parameter_count(m, l);
         total_params += params;
         int out = l->n_outputs > 0 ? l->outputs[0] : -1;
         if (inferred && out >= 0) format_inferred(&shapes[out], inferred2 ? &shapes2[out] : NULL, buf, sizeof buf);
@@ -159,10 +159,10 @@ int cmd_info(int argc, char **argv) {
             printf(", \"output_shape\": ");
             json_string(buf);
             printf(", \"parameters\": %lld, \"frozen\": %s}%s\n", (long long)params,
-                   ot_layer_is_frozen(m, i) ? "true" : "false", i + 1 < m->n_layers ? "," : "");
+                   ot_transfer_layer_is_frozen(m, i) ? "true" : "false", i + 1 < m->n_layers ? "," : "");
         } else {
             printf("%5d  %-32s %-20s %-20s %12lld  %s\n", i, l->name, l->op_type, buf, (long long)params,
-                   ot_layer_is_frozen(m, i) ? "frozen" : params ? "trainable" : "");
+                   ot_transfer_layer_is_frozen(m, i) ? "frozen" : params ? "trainable" : "");
         }
     }
     if (json) {

@@ -76,15 +76,15 @@ int cmd_new(int argc, char **argv) {
     else if (!cli_has(&args, "input")) cli_error(&args, "--input NAME:DIMS is required");
     else if (parse_input(&args, cli_get(&args, "input"), &input, &ndim, dims) &&
              cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) && cli_context_create(&args, &ctx)) {
-        if (ot_init_parse(cli_has(&args, "init") ? cli_get(&args, "init") : "auto", &init) != OT_OK) {
+        if (ot_builder_parse_init(cli_has(&args, "init") ? cli_get(&args, "init") : "auto", &init) != OT_OK) {
             cli_error(&args, "--init: %s", ot_last_error());
             rc = 2;
         } else {
             ot_rng rng;
             ot_rng_seed(&rng, (uint64_t)seed);
-            m = ot_model_create(input, ndim, dims);
-            if (ot_model_append_layers(ctx, m, args.positional[0], input, &init, &rng, "") != OT_OK ||
-                ot_model_save_onnx(m, out) != OT_OK)
+            m = ot_builder_create(input, ndim, dims);
+            if (ot_builder_append(ctx, m, args.positional[0], input, &init, &rng, "") != OT_OK ||
+                ot_onnx_save(m, out) != OT_OK)
                 rc = cli_fail(&args);
             else
                 rc = 0;

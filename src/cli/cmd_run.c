@@ -96,7 +96,7 @@ int cmd_run(int argc, char **argv) {
     ot_tensor inputs[64];
     int feeds[64];
     memset(inputs, 0, sizeof inputs);
-    if (ot_model_load_onnx(ctx, args.positional[0], &m) != OT_OK) {
+    if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }

@@ -128,13 +128,13 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
 }
 
 static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *config) {
-    if (cli_has(args, "cut") && ot_model_cut(m, cli_get(args, "cut")) != OT_OK) {
+    if (cli_has(args, "cut") && ot_transfer_cut(m, cli_get(args, "cut")) != OT_OK) {
         oti_error_prefix("--cut: ");
         return 0;
     }
     if (cli_has(args, "head")) {
         ot_init_spec init;
-        if (ot_init_parse(cli_has(args, "init") ? cli_get(args, "init") : "auto", &init) != OT_OK) {
+        if (ot_builder_parse_init(cli_has(args, "init") ? cli_get(args, "init") : "auto", &init) != OT_OK) {
             oti_error_prefix("--init: ");
             return 0;
         }
@@ -144,7 +144,7 @@ static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *con
         }
         ot_rng rng;
         ot_rng_seed(&rng, config->seed ^ 0x9e3779b97f4a7c15ull);
-        if (ot_model_append_layers(config->context, m, cli_get(args, "head"), m->values[m->outputs[0]].name, &init,
+        if (ot_builder_append(config->context, m, cli_get(args, "head"), m->values[m->outputs[0]].name, &init,
                                    &rng, "head_") != OT_OK)
             return 0;
     }
@@ -157,9 +157,9 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
     int64_t trained = 0, frozen = 0;
     int trained_layers = 0, frozen_layers = 0;
     for (int i = 0; i < m->n_layers; i++) {
-        int64_t n = ot_layer_parameter_count(m, &m->layers[i]);
+        int64_t n = ot_graph_layer_parameter_count(m, &m->layers[i]);
         if (!n) continue;
-        if (ot_layer_is_frozen(m, i)) frozen += n, frozen_layers++;
+        if (ot_transfer_layer_is_frozen(m, i)) frozen += n, frozen_layers++;
         else trained += n, trained_layers++;
     }
     printf("model    %d layers: %d trained (%lld parameters), %d frozen (%lld parameters)\n", m->n_layers,
@@ -263,7 +263,7 @@ int cmd_train(int argc, char **argv) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (ot_model_load_onnx(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
+    if (ot_onnx_load(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
         check_space(out, &config, m) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
@@ -313,7 +313,7 @@ int cmd_train(int argc, char **argv) {
         if (!progress.quiet)
             printf("test: loss %.4f  accuracy %.4f  (%lld samples)\n", e.loss, e.accuracy, (long long)e.samples);
     }
-    if (out && ot_model_save_onnx(m, out) != OT_OK) {
+    if (out && ot_onnx_save(m, out) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }

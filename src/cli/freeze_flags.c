@@ -1,4 +1,4 @@
-/* --freeze / --unfreeze / --freeze-upto -> ot_model_apply_freeze, in command-line order. */
+/* --freeze / --unfreeze / --freeze-upto -> ot_transfer_freeze, in command-line order. */
 #include "freeze_flags.h"
 
 #include <string.h>
@@ -16,7 +16,7 @@ ot_status cli_apply_freeze_flags(const cli_args *args, ot_model *m) {
         else if (!strcmp(name, "freeze-upto")) action = OT_FREEZE_UPTO;
         else continue;
         ot_freeze_rule rule = {action, args->given_value[i]};
-        if (ot_model_apply_freeze(m, 1, &rule) != OT_OK) {
+        if (ot_transfer_freeze(m, 1, &rule) != OT_OK) {
             oti_error_prefix("--%s: ", name);
             return OT_ERR_INVALID;
         }

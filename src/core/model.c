@@ -175,7 +175,7 @@ ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
                              int n_outputs, const char *const *outputs, int *index) {
     int *in = oti_xcalloc((size_t)n_inputs + 1, sizeof(int));
     int *out = oti_xcalloc((size_t)n_outputs + 1, sizeof(int));
-    /* Inputs may be defined later in the file (checked by ot_model_check_graph). */
+    /* Inputs may be defined later in the file (checked by ot_graph_check). */
     ot_status status = resolve_value_list(m, n_inputs, inputs, in, 1);
     if (status == OT_OK) status = resolve_value_list(m, n_outputs, outputs, out, 1);
     if (status != OT_OK) {

@@ -405,7 +405,7 @@ ot_tensor *ot_plan_grad(ot_plan *p, int value) {
 
 size_t ot_plan_bytes(const ot_plan *p) { return p->arena_bytes + p->workspace_bytes; }
 
-ot_status ot_model_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
+ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
                                 const ot_tensor *feed_shapes, ot_tensor *out) {
     ot_plan *p;
     OT_TRY(ot_plan_create(m, NULL, n_feeds, feeds, feed_shapes, &p));

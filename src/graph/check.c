@@ -7,7 +7,7 @@
 #include "onnxtrain/graph.h"
 
 /* Kahn's algorithm over layers; stable (keeps file order where the file was ordered). */
-ot_status ot_model_check_graph(ot_model *m) {
+ot_status ot_graph_check(ot_model *m) {
     for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];
@@ -98,7 +98,7 @@ ot_status ot_model_check_graph(ot_model *m) {
     return OT_OK;
 }
 
-void ot_model_prune(ot_model *m) {
+void ot_graph_prune(ot_model *m) {
     /* Mark layers needed by graph outputs, walking backwards in topological order. */
     unsigned char *needed_value = oti_xcalloc((size_t)m->n_values + 1, 1);
     unsigned char *keep_layer = oti_xcalloc((size_t)m->n_layers + 1, 1);

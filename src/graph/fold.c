@@ -131,7 +131,7 @@ static ot_status unshare_statistics(ot_model *m) {
     return status;
 }
 
-ot_status ot_model_fold_constants(const ot_context *ctx, ot_model *m) {
+ot_status ot_graph_fold_constants(const ot_context *ctx, ot_model *m) {
     int n_kept = 0;
     ot_status status = OT_OK;
     for (int i = 0; i < m->n_layers; i++) {
@@ -147,8 +147,8 @@ ot_status ot_model_fold_constants(const ot_context *ctx, ot_model *m) {
     }
     m->n_layers = n_kept;
     OT_TRY(status);
-    OT_TRY(ot_model_check_graph(m));
+    OT_TRY(ot_graph_check(m));
     OT_TRY(unshare_statistics(m));
-    ot_model_prune(m);
+    ot_graph_prune(m);
     return OT_OK;
 }

@@ -3,7 +3,7 @@
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
 
-int ot_model_is_parameter(const ot_model *m, int value) {
+int ot_graph_is_parameter(const ot_model *m, int value) {
     const ot_value *v = &m->values[value];
     if (v->kind != OT_VALUE_INITIALIZER || v->tensor.dtype != OT_FLOAT || v->tensor.ndim == 0)
         return 0;
@@ -23,11 +23,11 @@ int ot_model_is_parameter(const ot_model *m, int value) {
     return used;
 }
 
-int64_t ot_layer_parameter_count(const ot_model *m, const ot_layer *l) {
+int64_t ot_graph_layer_parameter_count(const ot_model *m, const ot_layer *l) {
     int64_t count = 0;
     for (int i = 0; i < l->n_inputs; i++) {
         int v = l->inputs[i];
-        if (v < 0 || !ot_model_is_parameter(m, v)) continue;
+        if (v < 0 || !ot_graph_is_parameter(m, v)) continue;
         /* An initializer read by several inputs of the layer counts once. */
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= l->inputs[j] == v;

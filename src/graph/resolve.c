@@ -7,7 +7,7 @@
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
 
-ot_status ot_model_resolve(ot_model *m) {
+ot_status ot_graph_resolve(ot_model *m) {
     /* Collect every unsupported op so the user sees them all at once. */
     char *missing = NULL;
     size_t missing_len = 0;

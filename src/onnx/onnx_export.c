@@ -187,7 +187,7 @@ static void build_model_proto(export_pool *pool, const ot_model *m, Onnx__ModelP
     }
 }
 
-ot_status ot_model_serialize_onnx(const ot_model *m, unsigned char **data, size_t *size) {
+ot_status ot_onnx_serialize(const ot_model *m, unsigned char **data, size_t *size) {
     export_pool pool = {0};
     Onnx__ModelProto model;
     build_model_proto(&pool, m, &model);
@@ -204,10 +204,10 @@ ot_status ot_model_serialize_onnx(const ot_model *m, unsigned char **data, size_
     return OT_OK;
 }
 
-ot_status ot_model_save_onnx(const ot_model *m, const char *path) {
+ot_status ot_onnx_save(const ot_model *m, const char *path) {
     unsigned char *data;
     size_t size;
-    OT_TRY(ot_model_serialize_onnx(m, &data, &size));
+    OT_TRY(ot_onnx_serialize(m, &data, &size));
     ot_status status = oti_write_file_atomic(path, data, size);
     free(data);
     return status;

@@ -234,14 +234,14 @@ static ot_status import_model(const ot_context *ctx, ot_model *m, const Onnx__Mo
     }
     if (!proto->graph) return oti_fail(OT_ERR_FORMAT, "the model has no graph");
     OT_TRY(import_graph(ctx, m, proto->graph, model_dir));
-    OT_TRY(ot_model_check_graph(m));
+    OT_TRY(ot_graph_check(m));
     if (mode == OT_LOAD_STRUCTURE_ONLY) return OT_OK;
-    OT_TRY(ot_model_resolve(m));
-    OT_TRY(ot_model_fold_constants(ctx, m));
+    OT_TRY(ot_graph_resolve(m));
+    OT_TRY(ot_graph_fold_constants(ctx, m));
     return OT_OK;
 }
 
-ot_status ot_model_load_onnx_buffer(const ot_context *ctx, const void *data, size_t size,
+ot_status ot_onnx_load_buffer(const ot_context *ctx, const void *data, size_t size,
                                     const char *base_dir, const char *what, ot_load_mode mode,
                                     ot_model **out) {
     *out = NULL;
@@ -263,11 +263,11 @@ ot_status ot_model_load_onnx_buffer(const ot_context *ctx, const void *data, siz
     return OT_OK;
 }
 
-ot_status ot_model_load_onnx(const ot_context *ctx, const char *path, ot_model **out) {
-    return ot_model_load_onnx_mode(ctx, path, OT_LOAD_FULL, out);
+ot_status ot_onnx_load(const ot_context *ctx, const char *path, ot_model **out) {
+    return ot_onnx_load_mode(ctx, path, OT_LOAD_FULL, out);
 }
 
-ot_status ot_model_load_onnx_mode(const ot_context *ctx, const char *path, ot_load_mode mode,
+ot_status ot_onnx_load_mode(const ot_context *ctx, const char *path, ot_load_mode mode,
                                   ot_model **out) {
     unsigned char *data;
     size_t size;
@@ -275,13 +275,13 @@ ot_status ot_model_load_onnx_mode(const ot_context *ctx, const char *path, ot_lo
     OT_TRY(oti_onnx_check_file_size(ctx, path));
     OT_TRY(oti_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
     char *dir = oti_path_dirname(path);
-    ot_status status = ot_model_load_onnx_buffer(ctx, data, size, dir, path, mode, out);
+    ot_status status = ot_onnx_load_buffer(ctx, data, size, dir, path, mode, out);
     free(dir);
     free(data);
     return status;
 }
 
-ot_status ot_tensor_load_pb(const ot_context *ctx, const char *path, ot_tensor *out, char **name) {
+ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor *out, char **name) {
     unsigned char *data;
     size_t size;
     OT_TRY(oti_onnx_check_file_size(ctx, path));

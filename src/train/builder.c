@@ -11,7 +11,7 @@
 #include "onnxtrain/graph.h"
 #include "onnxtrain/plan.h"
 
-ot_status ot_init_parse(const char *text, ot_init_spec *s) {
+ot_status ot_builder_parse_init(const char *text, ot_init_spec *s) {
     memset(s, 0, sizeof *s);
     const char *names[] = {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
                            "lecun_uniform", "lecun_normal"};
@@ -50,7 +50,7 @@ ot_status ot_init_parse(const char *text, ot_init_spec *s) {
                    "fan_in|fan_out|fan_avg:normal|uniform", text);
 }
 
-void ot_init_fill(float *w, int64_t n, const ot_init_spec *spec, int64_t fan_in, int64_t fan_out,
+void ot_builder_fill(float *w, int64_t n, const ot_init_spec *spec, int64_t fan_in, int64_t fan_out,
                   ot_rng *rng) {
     double fan = spec->mode == OT_FAN_IN ? fan_in : spec->mode == OT_FAN_OUT ? fan_out
                                                                               : (fan_in + fan_out) / 2.0;
@@ -65,7 +65,7 @@ void ot_init_fill(float *w, int64_t n, const ot_init_spec *spec, int64_t fan_in,
     }
 }
 
-ot_model *ot_model_create(const char *input_name, int ndim, const int64_t *dims) {
+ot_model *ot_builder_create(const char *input_name, int ndim, const int64_t *dims) {
     ot_model *m = ot_model_new();
     ot_model_set_opset(m, "", 17);
     m->ir_version = 8;
@@ -112,18 +112,18 @@ static ot_init_spec init_for(const builder *b, const char *act) {
     if (!b->init->by_activation) return *b->init;
     ot_init_spec s = {0};
     if (act && (!strcmp(act, "relu") || !strcmp(act, "leakyrelu") || !strcmp(act, "prelu") || !strcmp(act, "elu")))
-        ot_init_parse("he_normal", &s);
+        ot_builder_parse_init("he_normal", &s);
     else if (act && !strcmp(act, "selu"))
-        ot_init_parse("lecun_normal", &s);
+        ot_builder_parse_init("lecun_normal", &s);
     else
-        ot_init_parse("glorot_uniform", &s);
+        ot_builder_parse_init("glorot_uniform", &s);
     return s;
 }
 
 static ot_status refresh_shape(builder *b) {
     ot_model *m = b->m;
-    OT_TRY(ot_model_check_graph(m));
-    OT_TRY(ot_model_resolve(m));
+    OT_TRY(ot_graph_check(m));
+    OT_TRY(ot_graph_resolve(m));
     int v = ot_model_find_value(m, b->current);
     int saved_outputs = m->n_outputs, *saved = m->outputs;
     m->outputs = &v;
@@ -137,7 +137,7 @@ static ot_status refresh_shape(builder *b) {
         for (int d = 0; d < feeds[k].ndim; d++)
             if (feeds[k].dims[d] < 0) feeds[k].dims[d] = 1;
     }
-    ot_status status = ot_model_infer_shapes(m, n, m->inputs, feeds, shapes);
+    ot_status status = ot_plan_infer_shapes(m, n, m->inputs, feeds, shapes);
     m->outputs = saved;
     m->n_outputs = saved_outputs;
     if (status == OT_OK) b->shape = shapes[v];
@@ -170,7 +170,7 @@ static ot_status add_weight(builder *b, const char *name, int ndim, const int64_
     ot_tensor t;
     OT_TRY(ot_tensor_alloc(b->context, &t, OT_FLOAT, ndim, dims, name));
     int64_t n = ot_tensor_numel(&t);
-    if (init) ot_init_fill(t.data, n, init, fan_in, fan_out, b->rng);
+    if (init) ot_builder_fill(t.data, n, init, fan_in, fan_out, b->rng);
     else for (int64_t i = 0; i < n; i++) ((float *)t.data)[i] = fill;
     ot_status status = ot_model_add_initializer(b->m, name, &t, NULL);
     if (status != OT_OK) ot_tensor_free(&t);
@@ -449,7 +449,7 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
     return status;
 }
 
-ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
+ot_status ot_builder_append(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
                                  const ot_init_spec *init, ot_rng *rng, const char *prefix) {
     builder b = {.context = ctx, .m = m, .current = oti_xstrdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
     if (ot_model_find_value(m, from) < 0) {
@@ -478,7 +478,7 @@ ot_status ot_model_append_layers(const ot_context *ctx, ot_model *m, const char 
         out->tensor.dims[0] = -1;
         free(out->dim_names[0]);
         out->dim_names[0] = oti_xstrdup("N");
-        ot_model_prune(m);
+        ot_graph_prune(m);
     }
     free(copy);
     free(b.current);

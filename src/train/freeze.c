@@ -78,33 +78,33 @@ static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
     return OT_OK;
 }
 
-int ot_layer_is_frozen(const ot_model *m, int i) {
+int ot_transfer_layer_is_frozen(const ot_model *m, int i) {
     const ot_layer *l = &m->layers[i];
     int has_params = 0, all_frozen = 1;
     for (int k = 0; k < l->n_inputs; k++) {
         int v = l->inputs[k];
-        if (v < 0 || !ot_model_is_parameter(m, v)) continue;
+        if (v < 0 || !ot_graph_is_parameter(m, v)) continue;
         has_params = 1;
         all_frozen &= m->values[v].frozen;
     }
     return has_params ? all_frozen : l->frozen;
 }
 
-ot_status ot_model_apply_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rules) {
+ot_status ot_transfer_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rules) {
     for (int r = 0; r < n_rules; r++) OT_TRY(apply_rule(m, &rules[r]));
     /* A layer runs in inference mode exactly when it counts as frozen. */
-    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = ot_layer_is_frozen(m, i);
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = ot_transfer_layer_is_frozen(m, i);
     return OT_OK;
 }
 
-int ot_model_unfreeze_top(ot_model *m, int count) {
+int ot_transfer_unfreeze_top(ot_model *m, int count) {
     int done = 0;
     for (int i = m->n_layers - 1; i >= 0 && done < count; i--) {
-        if (!m->layers[i].frozen || ot_layer_parameter_count(m, &m->layers[i]) == 0) continue;
+        if (!m->layers[i].frozen || ot_graph_layer_parameter_count(m, &m->layers[i]) == 0) continue;
         set_layer(m, i, 0);
         done++;
     }
     /* Parameter-free layers between unfrozen ones follow their producers' state. */
-    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = ot_layer_is_frozen(m, i);
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = ot_transfer_layer_is_frozen(m, i);
     return done;
 }

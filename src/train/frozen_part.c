@@ -25,7 +25,7 @@ ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable
         /* Random or self-updating layers in training mode give different results each step. */
         if (ok && !l->frozen && (l->op->flags & (OT_OP_RANDOM | OT_OP_WRITES_INPUTS))) ok = 0;
         if (!ok) {
-            if (ot_layer_is_frozen(m, i) && ot_layer_parameter_count(m, l) > 0) {
+            if (ot_transfer_layer_is_frozen(m, i) && ot_graph_layer_parameter_count(m, l) > 0) {
                 ot_status s = oti_fail(OT_ERR_INVALID,
                                       "caching: frozen layer '%s' depends on trainable layers, so "
                                       "its output changes every step and cannot be cached; freeze "

@@ -34,7 +34,7 @@ static void unit_layout(const ot_model *m, const ot_layer *l, int k, const ot_te
 }
 
 int oti_parameter_is_trained(const ot_model *m, int v) {
-    return !m->values[v].frozen && ot_model_is_parameter(m, v);
+    return !m->values[v].frozen && ot_graph_is_parameter(m, v);
 }
 
 /* Gives every tensor of m that points into block (floats floats) storage of its own. */

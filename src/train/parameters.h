@@ -20,7 +20,7 @@ typedef struct ot_parameters {
     int64_t *units, *unit_len, *unit_stride, *elem_stride; /* units 0: not constrained */
 } ot_parameters;
 
-/* Whether value v is trained: a parameter (ot_model_is_parameter) that is not frozen. */
+/* Whether value v is trained: a parameter (ot_graph_is_parameter) that is not frozen. */
 int oti_parameter_is_trained(const ot_model *m, int v);
 
 /* Packs every trained value (oti_parameter_is_trained). The model's tensors then point into

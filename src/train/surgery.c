@@ -7,7 +7,7 @@
 #include "onnxtrain/plan.h"
 #include "onnxtrain/transfer.h"
 
-ot_status ot_model_cut(ot_model *m, const char *layer) {
+ot_status ot_transfer_cut(ot_model *m, const char *layer) {
     int i = ot_model_find_layer(m, layer);
     if (i < 0) return oti_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'", layer);
     int out = m->layers[i].outputs[0];
@@ -16,11 +16,11 @@ ot_status ot_model_cut(ot_model *m, const char *layer) {
     m->outputs = oti_xcalloc(2, sizeof(int));
     m->outputs[0] = out;
     m->n_outputs = 1;
-    ot_model_prune(m);
-    return ot_model_type_outputs(m);
+    ot_graph_prune(m);
+    return ot_transfer_type_outputs(m);
 }
 
-ot_status ot_model_type_outputs(ot_model *m) {
+ot_status ot_transfer_type_outputs(ot_model *m) {
     /* Infer with every unknown input dim at 1 and at 2: dims that follow stay symbolic. */
     ot_tensor *one = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
     ot_tensor *two = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
@@ -33,8 +33,8 @@ ot_status ot_model_type_outputs(ot_model *m) {
             for (int d = 0; d < feeds[s][k].ndim; d++)
                 if (feeds[s][k].dims[d] < 0) feeds[s][k].dims[d] = s + 1;
         }
-    ot_status status = ot_model_infer_shapes(m, n, m->inputs, feeds[0], one);
-    if (status == OT_OK) status = ot_model_infer_shapes(m, n, m->inputs, feeds[1], two);
+    ot_status status = ot_plan_infer_shapes(m, n, m->inputs, feeds[0], one);
+    if (status == OT_OK) status = ot_plan_infer_shapes(m, n, m->inputs, feeds[1], two);
     for (int k = 0; k < m->n_outputs && status == OT_OK; k++) {
         ot_value *v = &m->values[m->outputs[k]];
         const ot_tensor *a = &one[m->outputs[k]], *b = &two[m->outputs[k]];

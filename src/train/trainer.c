@@ -152,7 +152,7 @@ static ot_status setup(trainer *t) {
 static ot_status maybe_unfreeze(trainer *t) {
     const ot_train_config *c = t->config;
     if (!c->unfreeze_every || t->epoch == 1 || (t->epoch - 1) % c->unfreeze_every) return OT_OK;
-    int done = ot_model_unfreeze_top(t->m, c->unfreeze_count);
+    int done = ot_transfer_unfreeze_top(t->m, c->unfreeze_count);
     if (!done) return OT_OK;
     message(c, "epoch %lld: unfroze %d more layer%s", (long long)t->epoch, done, done == 1 ? "" : "s");
     return oti_trainer_prepare(t);

@@ -68,14 +68,14 @@ static void role_of_slot(const ot_model *m, const ot_layer *l, int slot, match_t
     }
 }
 
-/* Parameters to fill: what training would update (ot_model_is_parameter), plus running
+/* Parameters to fill: what training would update (ot_graph_is_parameter), plus running
  * statistics (BatchNormalization's). A layer the op table does not know (yet) is
  * judged by the role of the slot that reads the value (`role_known`). */
 static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
     const ot_value *v = &m->values[value];
     if (v->kind != OT_VALUE_INITIALIZER || v->tensor.dtype != OT_FLOAT || v->tensor.ndim == 0)
         return 0;
-    if (ot_model_is_parameter(m, value) || unresolved_with_role) return 1;
+    if (ot_graph_is_parameter(m, value) || unresolved_with_role) return 1;
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
         for (int k = 0; k < l->n_inputs; k++) {

@@ -172,7 +172,7 @@ static ot_status save_npz(const char *path, const ot_weights *w, int compress) {
 
 static ot_status load_onnx(const ot_context *ctx, const char *path, ot_weights *out) {
     ot_model *m;
-    OT_TRY(ot_model_load_onnx_mode(ctx, path, OT_LOAD_STRUCTURE_ONLY, &m));
+    OT_TRY(ot_onnx_load_mode(ctx, path, OT_LOAD_STRUCTURE_ONLY, &m));
     ot_status status = ot_weights_from_model(m, out);
     ot_model_free(m);
     return status;

@@ -79,7 +79,7 @@ static int run_data_set(ot_model *m, const char *dir) {
     for (int k = 0; k < MAX_IO; k++) {
         snprintf(path, sizeof path, "%s/input_%d.pb", dir, k);
         if (!file_exists(path)) break;
-        if (ot_tensor_load_pb(NULL, path, &inputs[k], NULL) != OT_OK) {
+        if (ot_onnx_load_tensor(NULL, path, &inputs[k], NULL) != OT_OK) {
             fprintf(stderr, "%s\n", ot_last_error());
             ok = 0;
             goto done;
@@ -89,7 +89,7 @@ static int run_data_set(ot_model *m, const char *dir) {
     for (int k = 0; k < MAX_IO; k++) {
         snprintf(path, sizeof path, "%s/output_%d.pb", dir, k);
         if (!file_exists(path)) break;
-        if (ot_tensor_load_pb(NULL, path, &outputs[k], NULL) != OT_OK) {
+        if (ot_onnx_load_tensor(NULL, path, &outputs[k], NULL) != OT_OK) {
             fprintf(stderr, "%s\n", ot_last_error());
             ok = 0;
             goto done;
@@ -131,7 +131,7 @@ static int classify(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     ot_model *m;
-    ot_status status = ot_model_load_onnx(NULL, path, &m);
+    ot_status status = ot_onnx_load(NULL, path, &m);
     if (status == OT_ERR_UNSUPPORTED) {
         const char *message = strstr(ot_last_error(), "model.onnx: ");
         printf("skip: %s\n", message ? message + 12 : ot_last_error());
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
     char path[4096];
     snprintf(path, sizeof path, "%s/model.onnx", argv[1]);
     ot_model *m;
-    if (ot_model_load_onnx(NULL, path, &m) != OT_OK) {
+    if (ot_onnx_load(NULL, path, &m) != OT_OK) {
         fprintf(stderr, "%s\n", ot_last_error());
         return 1;
     }

@@ -38,9 +38,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 static void onnx_round_trip(const ot_model *m) {
     unsigned char *data = NULL;
     size_t size = 0;
-    if (ot_model_serialize_onnx(m, &data, &size) != OT_OK) return;
+    if (ot_onnx_serialize(m, &data, &size) != OT_OK) return;
     ot_model *again = NULL;
-    if (ot_model_load_onnx_buffer(NULL, data, size, NULL, "export", OT_LOAD_STRUCTURE_ONLY, &again) != OT_OK) {
+    if (ot_onnx_load_buffer(NULL, data, size, NULL, "export", OT_LOAD_STRUCTURE_ONLY, &again) != OT_OK) {
         fprintf(stderr, "fuzz_onnx: the export of a loaded model does not load: %s\n", ot_last_error());
         abort();
     }
@@ -94,12 +94,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pthread_once(&once, make_contexts);
     ot_model *m = NULL;
     /* Reading alone must never allocate beyond what the bytes hold: no memory limit. */
-    if (ot_model_load_onnx_buffer(NULL, data, size, NULL, "fuzz.onnx", OT_LOAD_STRUCTURE_ONLY, &m) == OT_OK) {
+    if (ot_onnx_load_buffer(NULL, data, size, NULL, "fuzz.onnx", OT_LOAD_STRUCTURE_ONLY, &m) == OT_OK) {
         onnx_round_trip(m);
         ot_model_free(m);
     }
     /* Folding constants and planning allocate what the graph computes: --max-memory's job. */
-    if (ot_model_load_onnx_buffer(folding_context, data, size, NULL, "fuzz.onnx", OT_LOAD_FULL, &m) == OT_OK) {
+    if (ot_onnx_load_buffer(folding_context, data, size, NULL, "fuzz.onnx", OT_LOAD_FULL, &m) == OT_OK) {
         onnx_round_trip(m);
         onnx_plan_and_run(m);
         ot_model_free(m);

@@ -94,7 +94,7 @@ ot_attr ts_attr_string(const char *name, const char *value) {
 }
 
 /* The model ts_single_node describes, checked and resolved: *out is the model (the caller
- * frees it), the return is the status of ot_model_check_graph and ot_model_resolve. */
+ * frees it), the return is the status of ot_graph_check and ot_graph_resolve. */
 static ot_status build_single_node(const char *domain, const char *op, int opset, int n_inputs,
                                    const ot_tensor *const *inputs, const int *as_input, int n_outputs,
                                    int n_attrs, const ot_attr *attrs, ot_model **out) {
@@ -134,8 +134,8 @@ static ot_status build_single_node(const char *domain, const char *op, int opset
     m->outputs = oti_xcalloc((size_t)n_outputs + 1, sizeof(int));
     for (int k = 0; k < n_outputs; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
     *out = m;
-    ot_status status = ot_model_check_graph(m);
-    if (status == OT_OK) status = ot_model_resolve(m);
+    ot_status status = ot_graph_check(m);
+    if (status == OT_OK) status = ot_graph_resolve(m);
     return status;
 }
 

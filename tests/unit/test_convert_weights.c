@@ -31,7 +31,7 @@ static const char *fixture(const char *name) {
 
 static ot_model *load_model(const char *path) {
     ot_model *m;
-    if (ot_model_load_onnx(NULL, path, &m) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_onnx_load(NULL, path, &m) != OT_OK) fail_msg("%s", ot_last_error());
     return m;
 }
 
@@ -135,7 +135,7 @@ static void round_trips_bit_exact(void **state) {
         for (int i = 0; i < r.n_matched; i++) assert_int_equal(r.matched[i].how, OT_MATCH_EXACT);
         assert_int_equal(r.n_unmatched_sources, 0);
         ot_match_report_free(&r);
-        assert_int_equal(ot_model_save_onnx(m, onnx_path), OT_OK);
+        assert_int_equal(ot_onnx_save(m, onnx_path), OT_OK);
         ot_model *reloaded = load_model(onnx_path);
         assert_same_initializers(reloaded, original, files[f]);
         ot_model_free(reloaded);

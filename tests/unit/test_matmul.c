@@ -188,8 +188,8 @@ static void expect_error(const char *op, int opset, int n_inputs, const ot_tenso
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
     m->outputs = oti_xcalloc(1, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
-    ot_status status = ot_model_check_graph(m);
-    if (status == OT_OK) status = ot_model_resolve(m);
+    ot_status status = ot_graph_check(m);
+    if (status == OT_OK) status = ot_graph_resolve(m);
     if (status == OT_OK) {
         ot_plan *plan;
         status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);

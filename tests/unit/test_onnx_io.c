@@ -15,7 +15,7 @@
 
 static ot_model *load(const char *name) {
     ot_model *m;
-    if (ot_model_load_onnx(NULL, ts_fixture(name), &m) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
+    if (ot_onnx_load(NULL, ts_fixture(name), &m) != OT_OK) fail_msg("%s: %s", name, ot_last_error());
     return m;
 }
 
@@ -57,7 +57,7 @@ static void imports_layer_list(void **state) {
     assert_int_equal(ot_model_find_layer(m, "0"), 0);
     assert_int_equal(ot_model_find_layer(m, "-1"), 2);
     assert_int_equal(ot_model_find_layer(m, "nope"), -1);
-    assert_int_equal(ot_layer_parameter_count(m, &m->layers[0]), 25);
+    assert_int_equal(ot_graph_layer_parameter_count(m, &m->layers[0]), 25);
     run_and_compare(m, "onnx/mlp_x.npy", "onnx/mlp_y.npy");
     ot_model_free(m);
 }
@@ -95,9 +95,9 @@ static void round_trip_is_exact(void **state) {
     char path[512];
     snprintf(path, sizeof path, "%s/copy.onnx", dir);
     ot_model *m = load("onnx/mlp.onnx");
-    assert_int_equal(ot_model_save_onnx(m, path), OT_OK);
+    assert_int_equal(ot_onnx_save(m, path), OT_OK);
     ot_model *again;
-    assert_int_equal(ot_model_load_onnx(NULL, path, &again), OT_OK);
+    assert_int_equal(ot_onnx_load(NULL, path, &again), OT_OK);
     assert_int_equal(again->n_layers, m->n_layers);
     for (int i = 0; i < m->n_layers; i++) {
         assert_string_equal(again->layers[i].name, m->layers[i].name);
@@ -131,7 +131,7 @@ static void external_data_inside_folder(void **state) {
 /* Each bad file fails with `code` and a message containing `words`. */
 static void expect_refused(const char *name, ot_status code, const char *words) {
     ot_model *m = NULL;
-    ot_status status = ot_model_load_onnx(NULL, ts_fixture(name), &m);
+    ot_status status = ot_onnx_load(NULL, ts_fixture(name), &m);
     if (status != code) fail_msg("%s: expected status %s, got %s (%s)", name, ot_status_name(code), ot_status_name(status), ot_last_error());
     assert_null(m);
     if (!strstr(ot_last_error(), words)) fail_msg("%s: message '%s' lacks '%s'", name, ot_last_error(), words);
@@ -179,7 +179,7 @@ static void refuses_symlink_escaping_folder(void **state) {
     fclose(f);
     free(data);
     ot_model *m = NULL;
-    assert_int_equal(ot_model_load_onnx(NULL, model, &m), OT_ERR_INVALID);
+    assert_int_equal(ot_onnx_load(NULL, model, &m), OT_ERR_INVALID);
     assert_non_null(strstr(ot_last_error(), "outside"));
     unlink(model);
     unlink(link);

@@ -70,7 +70,7 @@ static bytes sequence_model(int pairs) {
 }
 
 static ot_status load(const bytes *b, ot_model **m) {
-    return ot_model_load_onnx_buffer(NULL, b->data, b->len, NULL, "deep.onnx", OT_LOAD_STRUCTURE_ONLY, m);
+    return ot_onnx_load_buffer(NULL, b->data, b->len, NULL, "deep.onnx", OT_LOAD_STRUCTURE_ONLY, m);
 }
 
 static void nesting_is_bounded(void **state) {
@@ -99,17 +99,17 @@ static void lengths_past_the_end(void **state) {
     ot_model *m = NULL;
     /* graph claims 16 bytes, the file has 1 more. */
     static const unsigned char cut[] = {0x08, 0x08, 0x3a, 0x10, 0x0a};
-    assert_int_equal(ot_model_load_onnx_buffer(NULL, cut, sizeof cut, NULL, "cut.onnx", OT_LOAD_FULL, &m),
+    assert_int_equal(ot_onnx_load_buffer(NULL, cut, sizeof cut, NULL, "cut.onnx", OT_LOAD_FULL, &m),
                      OT_ERR_FORMAT);
     assert_non_null(strstr(ot_last_error(), "cut.onnx: not a valid ONNX protobuf: a length that runs past the end"));
     /* A node inside the graph claims more than the graph holds. */
     static const unsigned char inner[] = {0x3a, 0x04, 0x0a, 0x05, 0x22, 0x01, 0x41};
-    assert_int_equal(ot_model_load_onnx_buffer(NULL, inner, sizeof inner, NULL, "inner.onnx", OT_LOAD_FULL, &m),
+    assert_int_equal(ot_onnx_load_buffer(NULL, inner, sizeof inner, NULL, "inner.onnx", OT_LOAD_FULL, &m),
                      OT_ERR_FORMAT);
     assert_non_null(strstr(ot_last_error(), "runs past the end of its message"));
     /* Groups (wire types 3 and 4) are not protobuf that ONNX writes. */
     static const unsigned char group[] = {0x0b, 0x0c};
-    assert_int_equal(ot_model_load_onnx_buffer(NULL, group, sizeof group, NULL, "group.onnx", OT_LOAD_FULL, &m),
+    assert_int_equal(ot_onnx_load_buffer(NULL, group, sizeof group, NULL, "group.onnx", OT_LOAD_FULL, &m),
                      OT_ERR_FORMAT);
     assert_non_null(strstr(ot_last_error(), "unsupported wire type"));
 }
@@ -125,14 +125,14 @@ static void decoded_size_against_max_memory(void **state) {
     ot_context_options limited = {.threads = 1, .memory_limit = (size_t)8 << 20};
     ot_context *ctx;
     assert_int_equal(ot_context_create(&limited, &ctx), OT_OK);
-    ot_status status = ot_model_load_onnx_buffer(ctx, b.data, b.len, NULL, "nodes.onnx", OT_LOAD_FULL, &m);
+    ot_status status = ot_onnx_load_buffer(ctx, b.data, b.len, NULL, "nodes.onnx", OT_LOAD_FULL, &m);
     ot_context_free(ctx);
     assert_int_equal(status, OT_ERR_MEMORY);
     assert_non_null(strstr(ot_last_error(), "nodes.onnx: decoding the protobuf needs"));
     assert_non_null(strstr(ot_last_error(), "over the memory limit of 8.0 MiB"));
     assert_null(strstr(ot_last_error(), "--max-memory")); /* the library names no CLI flag */
     /* Without the limit it decodes, and fails on what it holds. */
-    status = ot_model_load_onnx_buffer(NULL, b.data, b.len, NULL, "nodes.onnx", OT_LOAD_FULL, &m);
+    status = ot_onnx_load_buffer(NULL, b.data, b.len, NULL, "nodes.onnx", OT_LOAD_FULL, &m);
     assert_int_equal(status, OT_ERR_FORMAT);
     assert_non_null(strstr(ot_last_error(), "no op_type"));
     free(b.data);
@@ -183,7 +183,7 @@ static void file_size_limits(void **state) {
     assert_int_equal(ftruncate(fd, (off_t)3 << 30), 0);
     close(fd);
     ot_model *m = NULL;
-    assert_int_equal(ot_model_load_onnx(NULL, path, &m), OT_ERR_MEMORY);
+    assert_int_equal(ot_onnx_load(NULL, path, &m), OT_ERR_MEMORY);
     assert_non_null(strstr(ot_last_error(), "big.onnx: the file is 3072.0 MiB, over the 2048 MiB"));
     assert_non_null(strstr(ot_last_error(), "save_as_external_data=True"));
     /* Under the protobuf limit but over --max-memory. */
@@ -191,7 +191,7 @@ static void file_size_limits(void **state) {
     ot_context_options limited = {.threads = 1, .memory_limit = (size_t)1 << 20};
     ot_context *ctx;
     assert_int_equal(ot_context_create(&limited, &ctx), OT_OK);
-    ot_status status = ot_model_load_onnx(ctx, path, &m);
+    ot_status status = ot_onnx_load(ctx, path, &m);
     ot_context_free(ctx);
     assert_int_equal(status, OT_ERR_MEMORY);
     assert_non_null(strstr(ot_last_error(), "big.onnx: reading the file needs 3.0 MiB, over the memory "

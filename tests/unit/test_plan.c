@@ -25,8 +25,8 @@ static ot_model *relu_chain(void) {
     }
     m->outputs = oti_xcalloc(2, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y");
-    assert_int_equal(ot_model_check_graph(m), OT_OK);
-    assert_int_equal(ot_model_resolve(m), OT_OK);
+    assert_int_equal(ot_graph_check(m), OT_OK);
+    assert_int_equal(ot_graph_resolve(m), OT_OK);
     return m;
 }
 

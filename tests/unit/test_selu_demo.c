@@ -24,7 +24,7 @@ static void stats(const float *x, int64_t n, double *mean, double *std) {
 /* Builds DEPTH dense layers of `act`, returns the activations of every layer on N(0,1) inputs:
  * out[k] is layer k's output (SAMPLES x WIDTH). */
 static float **run_deep(const char *act, const char *init_text, int normal_weights) {
-    ot_model *m = ot_model_create("x", 1, (int64_t[]){WIDTH});
+    ot_model *m = ot_builder_create("x", 1, (int64_t[]){WIDTH});
     char spec[DEPTH * 24] = "";
     for (int k = 0; k < DEPTH; k++) {
         strcat(spec, k ? "," : "");
@@ -32,10 +32,10 @@ static float **run_deep(const char *act, const char *init_text, int normal_weigh
         strcat(spec, act);
     }
     ot_init_spec init;
-    assert_int_equal(ot_init_parse(init_text, &init), OT_OK);
+    assert_int_equal(ot_builder_parse_init(init_text, &init), OT_OK);
     ot_rng rng;
     ot_rng_seed(&rng, 42);
-    if (ot_model_append_layers(NULL, m, spec, "x", &init, &rng, "") != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_builder_append(NULL, m, spec, "x", &init, &rng, "") != OT_OK) fail_msg("%s", ot_last_error());
     if (normal_weights) /* plain N(0,1) weights, not one of the scaled initializers */
         for (int v = 0; v < m->n_values; v++) {
             ot_value *value = &m->values[v];

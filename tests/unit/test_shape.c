@@ -65,7 +65,7 @@ static ot_status resolve_status(const char *op, int opset, int n_attrs, const ot
     int li;
     assert_int_equal(ot_model_add_layer(m, "node", op, "", 1, in, 1, out, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    ot_status status = ot_model_resolve(m);
+    ot_status status = ot_graph_resolve(m);
     ot_model_free(m);
     return status;
 }

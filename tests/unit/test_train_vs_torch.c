@@ -27,7 +27,7 @@ static void run_case(const train_case *tc) {
     char path[256];
     snprintf(path, sizeof path, "train/%s", tc->model);
     ot_model *m;
-    if (ot_model_load_onnx(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_onnx_load(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
     char spec[4096];
     snprintf(path, sizeof path, "train/%s", tc->data ? tc->data : "data.npz");
     snprintf(spec, sizeof spec, "npz:%s", ts_fixture(path));

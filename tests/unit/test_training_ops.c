@@ -206,8 +206,8 @@ static ot_status build_and_plan(const char *op, int n_in, const ot_tensor *const
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
     m->outputs = oti_xcalloc((size_t)n_out, sizeof(int));
     for (int k = 0; k < n_out; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
-    ot_status status = ot_model_check_graph(m);
-    if (status == OT_OK) status = ot_model_resolve(m);
+    ot_status status = ot_graph_check(m);
+    if (status == OT_OK) status = ot_graph_resolve(m);
     if (status == OT_OK) {
         ot_plan *plan = NULL;
         status = ot_plan_create(m, NULL, 0, NULL, NULL, &plan);

@@ -45,16 +45,16 @@ static int said(const messages *m, const char *words) {
 /* The demo model cut before its last layer with a new 5-way head, convolutions frozen. */
 static ot_model *prepared_model_head(const char *cut, const char *upto, const char *head) {
     ot_model *m;
-    if (ot_model_load_onnx(NULL, DEMO_MODEL, &m) != OT_OK) fail_msg("%s", ot_last_error());
-    assert_int_equal(ot_model_cut(m, cut), OT_OK);
+    if (ot_onnx_load(NULL, DEMO_MODEL, &m) != OT_OK) fail_msg("%s", ot_last_error());
+    assert_int_equal(ot_transfer_cut(m, cut), OT_OK);
     ot_init_spec init;
-    ot_init_parse("auto", &init);
+    ot_builder_parse_init("auto", &init);
     ot_rng rng;
     ot_rng_seed(&rng, 3);
-    if (ot_model_append_layers(NULL, m, head, m->values[m->outputs[0]].name, &init, &rng, "head_") != OT_OK)
+    if (ot_builder_append(NULL, m, head, m->values[m->outputs[0]].name, &init, &rng, "head_") != OT_OK)
         fail_msg("%s", ot_last_error());
     ot_freeze_rule rule = {OT_FREEZE_UPTO, upto};
-    assert_int_equal(ot_model_apply_freeze(m, 1, &rule), OT_OK);
+    assert_int_equal(ot_transfer_freeze(m, 1, &rule), OT_OK);
     return m;
 }
 

@@ -71,7 +71,7 @@ static ot_model *make_model(int trans_b) {
     add_layer(m, "reshape", "Reshape", 2, reshape_in, "y");
     m->outputs = oti_xcalloc(2, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y");
-    assert_int_equal(ot_model_check_graph(m), OT_OK);
+    assert_int_equal(ot_graph_check(m), OT_OK);
     return m;
 }
 
