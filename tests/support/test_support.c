@@ -369,3 +369,8 @@ const char *ts_temp_dir(void) {
     if (!mkdtemp(path)) fail_msg("mkdtemp failed");
     return path;
 }
+
+void ts_select_cases(void) {
+    const char *pattern = getenv("OT_TEST_CASE");
+    if (pattern && *pattern) cmocka_set_test_filter(pattern);
+}

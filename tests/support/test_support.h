@@ -87,6 +87,11 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
                        const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
                        const ot_attr *attrs, int training, double h, double tolerance);
 
+/* Runs a cmocka group, only the cases matching $OT_TEST_CASE when it is set (a glob on the
+ * case name, as tools/t passes it). */
+void ts_select_cases(void);
+#define ts_run_group_tests(tests, setup, teardown) (ts_select_cases(), cmocka_run_group_tests(tests, setup, teardown))
+
 /* Path of a committed fixture (tests/fixtures/NAME); static buffer. */
 const char *ts_fixture(const char *name);
 /* A fresh empty temporary folder for this test (removed by the OS / tmp cleaners). */

@@ -144,5 +144,5 @@ int main(void) {
         cmocka_unit_test(split_forward_matches_pieces),
         cmocka_unit_test(prelu_and_clip_gradients),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -580,5 +580,5 @@ int main(void) {
         cmocka_unit_test(empty_inputs),
         cmocka_unit_test(bad_attributes_and_shapes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -313,5 +313,5 @@ int main(void) {
         cmocka_unit_test(cli_strict_failure),
         cmocka_unit_test(cli_usage_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -128,5 +128,5 @@ int main(void) {
         cmocka_unit_test(generator),
         cmocka_unit_test(atomic_writes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -193,5 +193,5 @@ int main(void) {
         cmocka_unit_test(image_folder),
         cmocka_unit_test(errors_name_the_file),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -597,5 +597,5 @@ int main(void) {
         cmocka_unit_test(gradcheck_unary),
         cmocka_unit_test(pow_gradient_edges),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

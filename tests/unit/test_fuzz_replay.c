@@ -118,5 +118,5 @@ int main(void) {
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_regressions),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

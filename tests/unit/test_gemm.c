@@ -214,5 +214,5 @@ int main(void) {
         cmocka_unit_test(parallel_ranges_cover_everything_once),
         cmocka_unit_test(pools_come_and_go),
     };
-    return cmocka_run_group_tests(tests, make_pool, free_pool);
+    return ts_run_group_tests(tests, make_pool, free_pool);
 }

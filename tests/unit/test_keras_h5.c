@@ -144,5 +144,5 @@ int main(void) {
         cmocka_unit_test(truncated),
         cmocka_unit_test(libhdf5_heap_overflow_is_contained),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

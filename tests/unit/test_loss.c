@@ -61,5 +61,5 @@ int main(void) {
         cmocka_unit_test(bce_matches_torch),
         cmocka_unit_test(names),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

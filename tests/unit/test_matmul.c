@@ -246,5 +246,5 @@ int main(void) {
         cmocka_unit_test(gemm_opset6_broadcast),
         cmocka_unit_test(bad_shapes_and_attributes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

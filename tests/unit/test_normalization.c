@@ -496,5 +496,5 @@ int main(void) {
         cmocka_unit_test(lrn_values_and_gradients),
         cmocka_unit_test(bad_inputs_and_attributes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

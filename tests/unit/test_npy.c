@@ -98,5 +98,5 @@ int main(void) {
         cmocka_unit_test(write_round_trip),
         cmocka_unit_test(refusals),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

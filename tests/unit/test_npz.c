@@ -202,5 +202,5 @@ int main(void) {
         cmocka_unit_test(truncated),
         cmocka_unit_test(bad_members),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

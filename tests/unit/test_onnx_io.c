@@ -1,5 +1,5 @@
-/* ONNX import and export: layer list contents, folding, un-sharing, round trips, and one
- * test per bad input (each a clear error naming the problem). Expected outputs come from
+/* ONNX import and export: layer list contents, round trips, and one test per bad input (each
+ * a clear error naming the problem); folding and un-sharing: test_fold.c. Expected outputs come from
  * numpy in tools/fixtures/gen_onnx_fixtures.py. */
 #include <math.h>
 #include <string.h>
@@ -59,33 +59,6 @@ static void imports_layer_list(void **state) {
     assert_int_equal(ot_model_find_layer(m, "nope"), -1);
     assert_int_equal(ot_graph_layer_parameter_count(m, &m->layers[0]), 25);
     run_and_compare(m, "onnx/mlp_x.npy", "onnx/mlp_y.npy");
-    ot_model_free(m);
-}
-
-static void folds_constants_and_unshares_identity(void **state) {
-    (void)state;
-    ot_model *m = load("onnx/shared_identity.onnx");
-    /* Identity, Shape, Constant, Gather, Concat are folded: BatchNorm, Mul, Add, Add, Reshape. */
-    assert_int_equal(m->n_layers, 5);
-    for (int i = 0; i < m->n_layers; i++) {
-        assert_string_not_equal(m->layers[i].op_type, "Identity");
-        assert_string_not_equal(m->layers[i].op_type, "Shape");
-    }
-    const ot_layer *bn = &m->layers[0];
-    assert_string_equal(bn->op_type, "BatchNormalization");
-    /* Scale and running_var came from one initializer; now they are separate tensors. */
-    const ot_tensor *scale = &m->values[bn->inputs[1]].tensor, *var = &m->values[bn->inputs[4]].tensor;
-    assert_int_not_equal(bn->inputs[1], bn->inputs[4]);
-    assert_ptr_not_equal(scale->data, var->data);
-    ((float *)scale->data)[0] = 7.0f;
-    assert_float_equal(((float *)var->data)[0], 1.0f, 0);
-    ((float *)scale->data)[0] = 1.0f;
-    /* float16 and float64 weights became float32. */
-    int half = ot_model_find_value(m, "half_w"), dbl = ot_model_find_value(m, "dbl_w");
-    assert_int_equal(m->values[half].tensor.dtype, OT_FLOAT);
-    assert_float_equal(((float *)m->values[half].tensor.data)[1], -1.25f, 0);
-    assert_int_equal(m->values[dbl].tensor.dtype, OT_FLOAT);
-    run_and_compare(m, "onnx/shared_x.npy", "onnx/shared_y.npy");
     ot_model_free(m);
 }
 
@@ -189,11 +162,10 @@ static void refuses_symlink_escaping_folder(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(imports_layer_list),
-        cmocka_unit_test(folds_constants_and_unshares_identity),
         cmocka_unit_test(round_trip_is_exact),
         cmocka_unit_test(external_data_inside_folder),
         cmocka_unit_test(refuses_bad_models),
         cmocka_unit_test(refuses_symlink_escaping_folder),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -208,5 +208,5 @@ int main(void) {
         cmocka_unit_test(dims_need_their_data),
         cmocka_unit_test(file_size_limits),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

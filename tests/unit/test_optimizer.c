@@ -290,5 +290,5 @@ int main(void) {
         cmocka_unit_test(split_steps_match_small_blocks),
         cmocka_unit_test(bad_configurations_are_refused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

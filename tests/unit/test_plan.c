@@ -96,5 +96,5 @@ int main(void) {
         cmocka_unit_test(unbound_input_is_an_error),
         cmocka_unit_test(wrong_input_dtype_names_the_node),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -404,5 +404,5 @@ int main(void) {
         cmocka_unit_test(averagepool_gradients),
         cmocka_unit_test(bad_attributes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

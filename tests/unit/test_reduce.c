@@ -259,5 +259,5 @@ int main(void) {
         cmocka_unit_test(gradcheck_reductions),
         cmocka_unit_test(ties_and_zero_norm),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -60,5 +60,5 @@ int main(void) {
         cmocka_unit_test(clipping),
         cmocka_unit_test(max_norm_rows_and_columns),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -278,5 +278,5 @@ int main(void) {
         cmocka_unit_test(json_rejects),
         cmocka_unit_test(json_many_keys),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

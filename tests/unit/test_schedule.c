@@ -66,5 +66,5 @@ int main(void) {
         cmocka_unit_test(plateau),
         cmocka_unit_test(errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -110,5 +110,5 @@ int main(void) {
         cmocka_unit_test(selu_self_normalises),
         cmocka_unit_test(logistic_with_normal_init_saturates),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

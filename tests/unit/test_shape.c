@@ -616,5 +616,5 @@ int main(void) {
         cmocka_unit_test(gather_indices),
         cmocka_unit_test(pad_modes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -97,5 +97,5 @@ int main(void) {
         cmocka_unit_test(gradients_of_selections),
         cmocka_unit_test(split_gradient_is_concatenation),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

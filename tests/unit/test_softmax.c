@@ -154,5 +154,5 @@ int main(void) {
         cmocka_unit_test(gradients),
         cmocka_unit_test(bad_axis_and_dtype),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -356,5 +356,5 @@ int main(void) {
         cmocka_unit_test(dropout_training_drops_and_scales),
         cmocka_unit_test(dropout_training_mode_and_gradient),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

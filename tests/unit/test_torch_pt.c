@@ -300,5 +300,5 @@ int main(void) {
         cmocka_unit_test(nested_under_state_dict),
         cmocka_unit_test(pickle_prefixes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -124,5 +124,6 @@ int main(void) {
         tests[i] = (struct CMUnitTest)cmocka_unit_test_prestate(matches_pytorch, (void *)&cases[i]);
         tests[i].name = cases[i].name;
     }
+    ts_select_cases();
     return _cmocka_run_group_tests("train_vs_torch", tests, sizeof cases / sizeof cases[0], NULL, NULL);
 }

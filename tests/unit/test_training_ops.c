@@ -268,5 +268,5 @@ int main(void) {
         cmocka_unit_test(adam_multiple_as_fixed_upstream),
         cmocka_unit_test(bad_nodes_are_refused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -373,5 +373,5 @@ int main(void) {
         cmocka_unit_test(depthwise),
         cmocka_unit_test(normalize),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -304,5 +304,5 @@ int main(void) {
         cmocka_unit_test(prefixes_and_flips),
         cmocka_unit_test(abort_leaves_target),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_run_group_tests(tests, NULL, NULL);
 }
