@@ -14,16 +14,18 @@ for f in bin/onnxtrain include/onnxtrain.h include/onnxtrain/train.h lib/libonnx
 done
 [ ! -e "$PREFIX/include/onnxtrain/zip.h" ] || fail "an internal header was installed"
 
-# Public API only: every exported symbol is declared OT_API in an installed header.
+# Public API only: every exported symbol is declared OT_API in an installed header (but those
+# of a sanitizer's or gcov's runtime, __* and gcov's mangle_path, in such builds).
 grep -ohE "OT_API[^(]*\bot_[a-z0-9_]+\(" "$PREFIX"/include/onnxtrain/*.h | sed -E "s/.*\b(ot_[a-z0-9_]+)\($/\1/" | sort -u >"$WORK/api.txt"
-nm -D --defined-only "$LIB/libonnxtrain.so" | awk '{print $3}' | sort -u >"$WORK/shared.txt"
-nm -g --defined-only "$LIB/libonnxtrain.a" | awk 'NF == 3 {print $3}' | sort -u >"$WORK/static.txt"
+nm -D --defined-only "$LIB/libonnxtrain.so" | awk '$3 !~ /^__/ && $3 != "mangle_path" {print $3}' | sort -u >"$WORK/shared.txt"
+nm -g --defined-only "$LIB/libonnxtrain.a" | awk 'NF == 3 && $3 !~ /^__/ && $3 != "mangle_path" {print $3}' | sort -u >"$WORK/static.txt"
 cmp -s "$WORK/api.txt" "$WORK/shared.txt" || fail "libonnxtrain.so exports other than the API: $(diff "$WORK/api.txt" "$WORK/shared.txt" | head -5)"
 cmp -s "$WORK/api.txt" "$WORK/static.txt" || fail "libonnxtrain.a exports other than the API: $(diff "$WORK/api.txt" "$WORK/static.txt" | head -5)"
 
-# A sanitizer build of the library needs the same runtime in the program.
+# A sanitizer or coverage build of the library needs the same runtime in the program.
 CFLAGS=(-std=c11 -O1 -Wall -Werror)
 nm -D "$OT" 2>/dev/null | grep __asan_init >/dev/null && CFLAGS+=(-fsanitize=address,undefined)
+nm "$OT" 2>/dev/null | grep __gcov_ >/dev/null && CFLAGS+=(--coverage)
 export PKG_CONFIG_PATH="$LIB/pkgconfig"
 EXAMPLE="$SRC/examples/finetune_in_memory.c"
 # shellcheck disable=SC2046
