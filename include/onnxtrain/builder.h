@@ -36,7 +36,7 @@ OT_API void ot_builder_fill(float *w, int64_t n, const ot_init_spec *spec, int64
                   ot_rng *rng);
 
 /* A new empty model: opset 17, one float input NAME with shape (N, dims...). */
-OT_API ot_model *ot_builder_create(const char *input_name, int ndim, const int64_t *dims);
+OT_API ot_status ot_builder_create(const char *input_name, int ndim, const int64_t *dims, ot_model **out);
 
 /* Appends the layers of spec after value `from` (its shape must be inferable from the graph
  * inputs), names them "<prefix><kind><k>", and makes the last one the only graph output.

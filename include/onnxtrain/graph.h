@@ -19,7 +19,7 @@ OT_API ot_status ot_graph_resolve(ot_model *m);
  * topologically if needed; cycles are an error naming a node on the cycle. */
 OT_API ot_status ot_graph_check(ot_model *m);
 /* Removes layers whose outputs no graph output depends on, and unused values. */
-OT_API void ot_graph_prune(ot_model *m);
+OT_API ot_status ot_graph_prune(ot_model *m);
 
 /* Makes the model's float initializers their own tensors where they are shared between a
  * trainable role and a statistic role (see fold.c), and folds constant subgraphs (each new

@@ -107,8 +107,13 @@ typedef struct ot_model {
     int n_metadata;
     char *source_path; /* file it was loaded from, for messages */
     ot_name_index *index;
+    /* Training's parameter blocks that tensors still point into because copying them out
+     * ran out of memory (src/train/parameters.c); freed with the model. */
+    void **retained_blocks;
+    int n_retained_blocks, cap_retained_blocks;
 } ot_model;
 
+/* An empty model, or NULL when out of memory (ot_last_error says so). */
 OT_API ot_model *ot_model_new(void);
 OT_API void ot_model_free(ot_model *m);
 
@@ -117,7 +122,8 @@ OT_API void ot_model_free(ot_model *m);
 OT_API int ot_model_find_value(const ot_model *m, const char *name);
 /* Adds a value (name copied); fails if the name exists. */
 OT_API ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index);
-/* A name not yet used, built from base ("conv1_out", "conv1_out_1", ...). Caller frees. */
+/* A name not yet used, built from base ("conv1_out", "conv1_out_1", ...). Caller frees;
+ * NULL when out of memory. */
 OT_API char *ot_model_unique_value_name(const ot_model *m, const char *base);
 /* Adds an initializer taking ownership of t's data. */
 OT_API ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);

@@ -1,4 +1,5 @@
 /* Flag parsing: --name VALUE, --name=VALUE, -x VALUE, switches, positional arguments. */
+#include "cli_alloc.h"
 #include "args.h"
 
 #include <math.h>
@@ -43,7 +44,7 @@ static void print_message(const cli_args *args, const char *message) {
 void cli_error(const cli_args *args, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *message = oti_xvasprintf(fmt, ap);
+    char *message = cli_xvasprintf(fmt, ap);
     va_end(ap);
     print_message(args, message);
     free(message);
@@ -54,7 +55,7 @@ static int find_flag(const cli_command *c, const char *name, size_t len, char sh
 int cli_fail(const cli_args *args) {
     const char *message = ot_last_error();
     if (strstr(message, "over the memory limit") && find_flag(args->command, "max-memory", 10, 0) >= 0) {
-        char *hinted = oti_xasprintf("%s (raise it with --max-memory)", message);
+        char *hinted = cli_xasprintf("%s (raise it with --max-memory)", message);
         print_message(args, hinted);
         free(hinted);
     } else {
@@ -75,9 +76,9 @@ static int find_flag(const cli_command *c, const char *name, size_t len, char sh
 int cli_parse(const cli_command *command, int argc, char **argv, cli_args *out) {
     memset(out, 0, sizeof *out);
     out->command = command;
-    out->positional = oti_xcalloc((size_t)argc + 1, sizeof(char *));
-    out->given_flag = oti_xcalloc((size_t)argc + 1, sizeof(int));
-    out->given_value = oti_xcalloc((size_t)argc + 1, sizeof(char *));
+    out->positional = cli_xcalloc((size_t)argc + 1, sizeof(char *));
+    out->given_flag = cli_xcalloc((size_t)argc + 1, sizeof(int));
+    out->given_value = cli_xcalloc((size_t)argc + 1, sizeof(char *));
     int only_positional = 0;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
 #include "freeze_flags.h"
@@ -87,10 +88,10 @@ int cmd_info(int argc, char **argv) {
         cli_free(&args);
         return rc;
     }
-    ot_tensor *shapes = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    ot_tensor *shapes2 = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *shapes = cli_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *shapes2 = cli_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
     int inferred = infer_with(m, batch, shapes);
-    const char *infer_error = inferred ? NULL : oti_xstrdup(ot_last_error());
+    const char *infer_error = inferred ? NULL : cli_xstrdup(ot_last_error());
     int inferred2 = inferred && infer_with(m, batch + 1, shapes2);
     int json = cli_has(&args, "json");
     int64_t total_params = 0;

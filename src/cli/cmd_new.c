@@ -2,6 +2,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
 #include "core/util.h"
@@ -39,9 +40,9 @@ static int parse_input(const cli_args *args, const char *text, char **name, int 
         cli_error(args, "--input %s: expected NAME:DIMS like x:1x28x28", text);
         return 0;
     }
-    *name = oti_xstrndup(text, (size_t)(colon - text));
+    *name = cli_xstrndup(text, (size_t)(colon - text));
     *ndim = 0;
-    char *copy = oti_xstrdup(colon + 1), *save = NULL;
+    char *copy = cli_xstrdup(colon + 1), *save = NULL;
     int ok = 1;
     for (char *item = strtok_r(copy, "x", &save); item && ok; item = strtok_r(NULL, "x", &save)) {
         int64_t v;
@@ -82,8 +83,8 @@ int cmd_new(int argc, char **argv) {
         } else {
             ot_rng rng;
             ot_rng_seed(&rng, (uint64_t)seed);
-            m = ot_builder_create(input, ndim, dims);
-            if (ot_builder_append(ctx, m, args.positional[0], input, &init, &rng, "") != OT_OK ||
+            if (ot_builder_create(input, ndim, dims, &m) != OT_OK ||
+                ot_builder_append(ctx, m, args.positional[0], input, &init, &rng, "") != OT_OK ||
                 ot_onnx_save(m, out) != OT_OK)
                 rc = cli_fail(&args);
             else

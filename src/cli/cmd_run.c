@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
 #include "core/util.h"
@@ -54,16 +55,16 @@ static int check_input(const cli_args *args, const ot_value *v, const ot_tensor 
 
 /* Output names can hold '/' or ':' (PyTorch: "/fc/Gemm_output_0"); keep file names flat. */
 static char *output_file_name(const char *dir, const char *name) {
-    char *safe = oti_xstrdup(name);
+    char *safe = cli_xstrdup(name);
     for (char *p = safe; *p; p++)
         if (*p == '/' || *p == '\\' || *p == ':') *p = '_';
     if (safe[0] == '.' || !safe[0]) {
-        char *prefixed = oti_xasprintf("output%s", safe);
+        char *prefixed = cli_xasprintf("output%s", safe);
         free(safe);
         safe = prefixed;
     }
-    char *file_name = oti_xasprintf("%s.npy", safe);
-    char *path = oti_path_join(dir, file_name);
+    char *file_name = cli_xasprintf("%s.npy", safe);
+    char *path = cli_or_exit(oti_path_join(dir, file_name));
     free(safe);
     free(file_name);
     return path;
@@ -103,9 +104,9 @@ int cmd_run(int argc, char **argv) {
     int bound[64] = {0};
     for (int i = 0; i < n_specs; i++) {
         const char *eq = strchr(specs[i], '=');
-        char *name = eq ? oti_xstrndup(specs[i], (size_t)(eq - specs[i])) : NULL;
+        char *name = eq ? cli_xstrndup(specs[i], (size_t)(eq - specs[i])) : NULL;
         const char *file = eq ? eq + 1 : specs[i];
-        if (!name && m->n_inputs == 1) name = oti_xstrdup(m->values[m->inputs[0]].name);
+        if (!name && m->n_inputs == 1) name = cli_xstrdup(m->values[m->inputs[0]].name);
         if (!name) {
             cli_error(&args, "-i %s: the model has %d inputs; write NAME=FILE.npy", specs[i], m->n_inputs);
             goto done;

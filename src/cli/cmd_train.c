@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
 #include "core/util.h"
@@ -94,7 +95,7 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
     const char *every = cli_get(args, "unfreeze-every");
     if (every) {
         int64_t e = 0, k = 0;
-        char *copy = oti_xstrdup(every), *colon = strchr(copy, ':');
+        char *copy = cli_xstrdup(every), *colon = strchr(copy, ':');
         int ok = colon && (*colon = '\0', oti_parse_int64(copy, &e)) && oti_parse_int64(colon + 1, &k) &&
                  e >= 1 && k >= 1 && e < 1000000 && k < 1000000;
         free(copy);
@@ -107,7 +108,7 @@ static int read_transfer_flags(const cli_args *args, ot_train_config *config) {
     }
     const char *augment = cli_get(args, "augment");
     if (augment) {
-        char *copy = oti_xstrdup(augment), *save = NULL;
+        char *copy = cli_xstrdup(augment), *save = NULL;
         int ok = 1;
         for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
             int64_t n;
@@ -188,7 +189,7 @@ static ot_status check_writable(const cli_args *args, const char *out, const ot_
         }
     }
     if (!c->cache_dir) return OT_OK;
-    char *probe = oti_path_join(c->cache_dir, "cache");
+    char *probe = cli_or_exit(oti_path_join(c->cache_dir, "cache"));
     ot_status status = oti_make_dirs(c->cache_dir);
     if (status == OT_OK) status = oti_check_writable(probe);
     free(probe);
@@ -206,7 +207,7 @@ static ot_status check_space(const char *out, const ot_train_config *c, const ot
     const char *flags[] = {"-o", "--checkpoint"};
     for (int i = 0; i < 2; i++) {
         if (!paths[i]) continue;
-        char *dir = oti_path_dirname(paths[i]);
+        char *dir = cli_or_exit(oti_path_dirname(paths[i]));
         struct statvfs st;
         int known = statvfs(dir, &st) == 0;
         free(dir);

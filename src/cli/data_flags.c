@@ -1,4 +1,5 @@
 /* Parsing of the shared data flags. */
+#include "cli_alloc.h"
 #include "data_flags.h"
 
 #include <math.h>
@@ -8,7 +9,7 @@
 #include "core/util.h"
 
 static int parse_classes(const cli_args *args, const char *text, cli_data_options *out) {
-    char *copy = oti_xstrdup(text), *save = NULL;
+    char *copy = cli_xstrdup(text), *save = NULL;
     int n = 0, ok = 1;
     for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
         int64_t a, b;
@@ -36,7 +37,7 @@ static int parse_classes(const cli_args *args, const char *text, cli_data_option
 }
 
 static int parse_floats(const cli_args *args, const char *flag, const char *text, float *values, int *count) {
-    char *copy = oti_xstrdup(text), *save = NULL;
+    char *copy = cli_xstrdup(text), *save = NULL;
     int n = 0, ok = 1;
     for (char *item = strtok_r(copy, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
         double v;

@@ -1,4 +1,5 @@
 /* Progress bar, epoch lines and the CSV log. */
+#include "cli_alloc.h"
 #include "progress.h"
 
 #include <math.h>
@@ -16,7 +17,7 @@ void cli_progress_init(cli_progress *p, int quiet, const char *log_path) {
     p->quiet = quiet;
     p->tty = !quiet && isatty(2);
     p->log_path = log_path;
-    if (log_path) p->log = oti_xasprintf("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n");
+    if (log_path) p->log = cli_xasprintf("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n");
     if (p->log) p->log_len = strlen(p->log);
     const char *pause = getenv("ONNXTRAIN_TEST_PAUSE_AT_STEP");
     if (pause && !oti_parse_int64(pause, &p->pause_at_step)) p->pause_at_step = 0;
@@ -54,11 +55,11 @@ static void on_epoch(void *user, const ot_epoch_stats *s) {
         fflush(stdout);
     }
     if (!p->log_path || p->failed_log) return;
-    char *line = oti_xasprintf("%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.1f,%.3f\n", (long long)s->epoch, s->train_loss,
+    char *line = cli_xasprintf("%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.1f,%.3f\n", (long long)s->epoch, s->train_loss,
                               s->train_accuracy, s->val_loss, s->val_accuracy, s->lr, s->samples_per_second,
                               s->elapsed_seconds);
     size_t n = strlen(line);
-    p->log = oti_xrealloc(p->log, p->log_len + n + 1);
+    p->log = cli_xrealloc(p->log, p->log_len + n + 1);
     memcpy(p->log + p->log_len, line, n + 1);
     p->log_len += n;
     free(line);

@@ -13,9 +13,14 @@ ot_status ot_context_create(const ot_context_options *options, ot_context **out)
         return oti_fail(OT_ERR_INVALID, "a context needs at least one thread, not %d",
                        options->threads);
     int threads = options->threads ? options->threads : openblas_get_num_threads();
-    ot_context *ctx = oti_xcalloc(1, sizeof *ctx);
+    ot_context *ctx = oti_calloc(1, sizeof *ctx);
+    OT_ALLOC_CHECK(ctx);
     ctx->memory_limit = options->memory_limit;
-    ctx->pool = oti_pool_create(threads);
+    ot_status status = oti_pool_create(threads, &ctx->pool);
+    if (status != OT_OK) {
+        free(ctx);
+        return status;
+    }
     if (ctx->pool) openblas_set_num_threads(1);
     *out = ctx;
     return OT_OK;

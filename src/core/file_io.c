@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@ ot_status oti_read_file(const char *path, size_t max_bytes, unsigned char **data
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) {
         fclose(f);
-        return oti_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes to read it", path, n);
+        return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating %zu bytes to read it", path, n);
     }
     size_t got = fread(buf, 1, n, f);
     int failed = ferror(f);
@@ -44,19 +45,20 @@ ot_status oti_read_file(const char *path, size_t max_bytes, unsigned char **data
 
 char *oti_path_dirname(const char *path) {
     const char *slash = strrchr(path, '/');
-    if (!slash) return oti_xstrdup(".");
-    if (slash == path) return oti_xstrdup("/");
-    return oti_xstrndup(path, (size_t)(slash - path));
+    if (!slash) return oti_strdup(".");
+    if (slash == path) return oti_strdup("/");
+    return oti_strndup(path, (size_t)(slash - path));
 }
 
 char *oti_path_join(const char *dir, const char *name) {
     size_t n = strlen(dir);
-    if (n && dir[n - 1] == '/') return oti_xasprintf("%s%s", dir, name);
-    return oti_xasprintf("%s/%s", dir, name);
+    if (n && dir[n - 1] == '/') return oti_asprintf("%s%s", dir, name);
+    return oti_asprintf("%s/%s", dir, name);
 }
 
 ot_status oti_make_dirs(const char *path) {
-    char *copy = oti_xstrdup(path);
+    char *copy = oti_strdup(path);
+    OT_ALLOC_CHECK_COPY(copy, path);
     for (char *p = copy + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
@@ -83,8 +85,9 @@ ot_status oti_atomic_open(ot_atomic_file *f, const char *path) {
                        path);
     char *dir = oti_path_dirname(path);
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char *pattern = oti_xasprintf("%s/.%s.tmp-XXXXXX", dir, base);
+    char *pattern = dir ? oti_asprintf("%s/.%s.tmp-XXXXXX", dir, base) : NULL;
     free(dir);
+    OT_ALLOC_CHECK(pattern);
     int fd = mkstemp(pattern);
     if (fd < 0) {
         ot_status s = oti_fail(OT_ERR_IO, "%s: cannot create a temporary file next to it: %s",
@@ -101,7 +104,11 @@ ot_status oti_atomic_open(ot_atomic_file *f, const char *path) {
         return oti_fail(OT_ERR_IO, "%s: cannot open temporary file", path);
     }
     f->temp_path = pattern;
-    f->final_path = oti_xstrdup(path);
+    f->final_path = oti_strdup(path);
+    if (!f->final_path) {
+        oti_atomic_abort(f);
+        return OT_ERR_MEMORY;
+    }
     return OT_OK;
 }
 
@@ -137,13 +144,19 @@ static ot_status commit(ot_atomic_file *f, int durable) {
         return s;
     }
     if (durable) { /* make the rename itself durable */
-        char *dir = oti_path_dirname(f->final_path);
-        int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dir_fd >= 0) {
-            fsync(dir_fd);
-            close(dir_fd);
+        /* The folder's name on the stack: nothing here may fail after the rename. */
+        char dir[PATH_MAX];
+        const char *slash = strrchr(f->final_path, '/');
+        size_t len = !slash ? 1 : slash == f->final_path ? 1 : (size_t)(slash - f->final_path);
+        if (len < sizeof dir) {
+            memcpy(dir, slash ? f->final_path : ".", len);
+            dir[len] = '\0';
+            int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+            if (dir_fd >= 0) {
+                fsync(dir_fd);
+                close(dir_fd);
+            }
         }
-        free(dir);
     }
     free(f->temp_path);
     free(f->final_path);

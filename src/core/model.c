@@ -11,9 +11,14 @@
 #include "util.h"
 
 ot_model *ot_model_new(void) {
-    ot_model *m = oti_xcalloc(1, sizeof *m);
+    ot_model *m = oti_calloc(1, sizeof *m);
+    if (!m) return NULL;
     m->index = oti_name_index_new();
-    if (!m->index) abort();
+    if (!m->index) {
+        free(m);
+        oti_fail(OT_ERR_MEMORY, "out of memory making a model");
+        return NULL;
+    }
     m->ir_version = 8;
     return m;
 }
@@ -32,8 +37,13 @@ void ot_attr_free(ot_attr *a) {
 
 ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src) {
     ot_attr a = *src;
-    a.name = oti_xstrdup(src->name);
-    a.s = src->s ? oti_xstrndup(src->s, src->s_len) : NULL;
+    a.name = oti_strdup(src->name);
+    OT_ALLOC_CHECK_COPY(a.name, src->name);
+    a.s = src->s ? oti_strndup(src->s, src->s_len) : NULL;
+    if (src->s && !a.s) {
+        free(a.name);
+        return OT_ERR_MEMORY;
+    }
     a.floats = NULL;
     a.ints = NULL;
     a.strings = NULL;
@@ -47,16 +57,34 @@ ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src) {
         }
     }
     if (src->floats) {
-        a.floats = oti_xmalloc(sizeof(float) * (size_t)src->count);
+        a.floats = oti_malloc(sizeof(float) * (size_t)src->count);
+        if (!a.floats) {
+            ot_attr_free(&a);
+            return OT_ERR_MEMORY;
+        }
         memcpy(a.floats, src->floats, sizeof(float) * (size_t)src->count);
     }
     if (src->ints) {
-        a.ints = oti_xmalloc(sizeof(int64_t) * (size_t)src->count);
+        a.ints = oti_malloc(sizeof(int64_t) * (size_t)src->count);
+        if (!a.ints) {
+            ot_attr_free(&a);
+            return OT_ERR_MEMORY;
+        }
         memcpy(a.ints, src->ints, sizeof(int64_t) * (size_t)src->count);
     }
     if (src->strings) {
-        a.strings = oti_xcalloc((size_t)src->count, sizeof(char *));
-        for (int i = 0; i < src->count; i++) a.strings[i] = oti_xstrdup(src->strings[i]);
+        a.strings = oti_calloc((size_t)src->count, sizeof(char *));
+        if (!a.strings) {
+            ot_attr_free(&a);
+            return OT_ERR_MEMORY;
+        }
+        for (int i = 0; i < src->count; i++) {
+            a.strings[i] = oti_strdup(src->strings[i]);
+            if (src->strings[i] && !a.strings[i]) {
+                ot_attr_free(&a);
+                return OT_ERR_MEMORY;
+            }
+        }
     }
     *dst = a;
     return OT_OK;
@@ -88,6 +116,8 @@ void ot_model_free(ot_model *m) {
     free(m->layers);
     free(m->inputs);
     free(m->outputs);
+    for (int i = 0; i < m->n_retained_blocks; i++) free(m->retained_blocks[i]);
+    free(m->retained_blocks);
     for (int i = 0; i < m->n_opsets; i++) free(m->opsets[i].domain);
     free(m->opsets);
     for (int i = 0; i < m->n_metadata; i++) {
@@ -110,34 +140,38 @@ int ot_model_find_value(const ot_model *m, const char *name) {
 }
 
 /* The index borrows value names; after the values array moves, re-point every key. */
-static void rebuild_index(ot_model *m) {
+static ot_status rebuild_index(ot_model *m) {
     oti_name_index_clear(m->index);
     for (int i = 0; i < m->n_values; i++)
-        if (!oti_name_index_put(m->index, m->values[i].name, i)) abort();
+        if (!oti_name_index_put(m->index, m->values[i].name, i))
+            return oti_fail(OT_ERR_MEMORY, "out of memory indexing tensor names");
+    return OT_OK;
 }
 
 ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind kind, int *index) {
     if (!name || !*name) return oti_fail(OT_ERR_INVALID, "a tensor has an empty name");
     if (ot_model_find_value(m, name) >= 0)
         return oti_fail(OT_ERR_INVALID, "tensor '%s' is defined twice", name);
-    oti_grow_array((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof(ot_value));
+    OT_TRY(oti_grow_array((void **)&m->values, &m->cap_values, m->n_values + 1, sizeof(ot_value)));
     ot_value *v = &m->values[m->n_values];
     memset(v, 0, sizeof *v);
-    v->name = oti_xstrdup(name);
+    v->name = oti_strdup(name);
+    OT_ALLOC_CHECK_COPY(v->name, name);
     v->kind = kind;
     v->producer = -1;
     m->n_values++;
     /* Keys are borrowed name pointers, which do not move when the array grows. */
-    if (!oti_name_index_put(m->index, v->name, m->n_values - 1)) abort();
+    if (!oti_name_index_put(m->index, v->name, m->n_values - 1))
+        return oti_fail(OT_ERR_MEMORY, "out of memory indexing tensor names");
     if (index) *index = m->n_values - 1;
     return OT_OK;
 }
 
 char *ot_model_unique_value_name(const ot_model *m, const char *base) {
-    if (ot_model_find_value(m, base) < 0) return oti_xstrdup(base);
+    if (ot_model_find_value(m, base) < 0) return oti_strdup(base);
     for (int k = 1;; k++) {
-        char *name = oti_xasprintf("%s_%d", base, k);
-        if (ot_model_find_value(m, name) < 0) return name;
+        char *name = oti_asprintf("%s_%d", base, k);
+        if (!name || ot_model_find_value(m, name) < 0) return name;
         free(name);
     }
 }
@@ -173,22 +207,30 @@ static ot_status resolve_value_list(ot_model *m, int count, const char *const *n
 ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
                              const char *domain, int n_inputs, const char *const *inputs,
                              int n_outputs, const char *const *outputs, int *index) {
-    int *in = oti_xcalloc((size_t)n_inputs + 1, sizeof(int));
-    int *out = oti_xcalloc((size_t)n_outputs + 1, sizeof(int));
+    int *in = oti_calloc((size_t)n_inputs + 1, sizeof(int));
+    int *out = oti_calloc((size_t)n_outputs + 1, sizeof(int));
+    ot_status status = in && out ? OT_OK : OT_ERR_MEMORY;
     /* Inputs may be defined later in the file (checked by ot_graph_check). */
-    ot_status status = resolve_value_list(m, n_inputs, inputs, in, 1);
+    if (status == OT_OK) status = resolve_value_list(m, n_inputs, inputs, in, 1);
     if (status == OT_OK) status = resolve_value_list(m, n_outputs, outputs, out, 1);
+    if (status == OT_OK)
+        status = oti_grow_array((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof(ot_layer));
+    ot_layer *l = status == OT_OK ? &m->layers[m->n_layers] : NULL;
+    if (l) {
+        memset(l, 0, sizeof *l);
+        l->name = oti_strdup(name);
+        l->op_type = oti_strdup(op_type);
+        l->domain = oti_strdup(domain ? domain : "");
+        if ((name && !l->name) || (op_type && !l->op_type) || !l->domain) {
+            oti_layer_free(l);
+            status = OT_ERR_MEMORY;
+        }
+    }
     if (status != OT_OK) {
         free(in);
         free(out);
         return status;
     }
-    oti_grow_array((void **)&m->layers, &m->cap_layers, m->n_layers + 1, sizeof(ot_layer));
-    ot_layer *l = &m->layers[m->n_layers];
-    memset(l, 0, sizeof *l);
-    l->name = oti_xstrdup(name);
-    l->op_type = oti_xstrdup(op_type);
-    l->domain = oti_xstrdup(domain ? domain : "");
     l->n_inputs = n_inputs;
     l->n_outputs = n_outputs;
     l->inputs = in;
@@ -202,7 +244,12 @@ ot_status ot_model_add_layer(ot_model *m, const char *name, const char *op_type,
 ot_status ot_layer_add_attr(ot_layer *l, const ot_attr *attr) {
     ot_attr copy;
     OT_TRY(ot_attr_copy(&copy, attr));
-    l->attrs = oti_xrealloc(l->attrs, sizeof(ot_attr) * (size_t)(l->n_attrs + 1));
+    void *grown = oti_realloc(l->attrs, sizeof(ot_attr) * (size_t)(l->n_attrs + 1));
+    if (!grown) {
+        ot_attr_free(&copy);
+        return OT_ERR_MEMORY;
+    }
+    l->attrs = grown;
     l->attrs[l->n_attrs++] = copy;
     return OT_OK;
 }
@@ -249,15 +296,18 @@ ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version) {
             return OT_OK;
         }
     }
-    m->opsets = oti_xrealloc(m->opsets, sizeof(ot_opset_import) * (size_t)(m->n_opsets + 1));
-    m->opsets[m->n_opsets].domain = oti_xstrdup(domain ? domain : "");
+    void *grown = oti_realloc(m->opsets, sizeof(ot_opset_import) * (size_t)(m->n_opsets + 1));
+    OT_ALLOC_CHECK(grown);
+    m->opsets = grown;
+    m->opsets[m->n_opsets].domain = oti_strdup(domain ? domain : "");
+    OT_ALLOC_CHECK_COPY(m->opsets[m->n_opsets].domain, domain ? domain : "");
     m->opsets[m->n_opsets].version = version;
     m->n_opsets++;
     return OT_OK;
 }
 
 /* Used by src/graph after it moves values around. */
-void oti_model_rebuild_index(ot_model *m) { rebuild_index(m); }
+ot_status oti_model_rebuild_index(ot_model *m) { return rebuild_index(m); }
 
 const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size) {
     if (!v->has_shape) {

@@ -4,7 +4,7 @@
 
 #include "onnxtrain/model.h"
 
-void oti_model_rebuild_index(ot_model *m);
+ot_status oti_model_rebuild_index(ot_model *m);
 void oti_layer_free(ot_layer *l);
 void oti_value_free(ot_value *v);
 

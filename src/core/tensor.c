@@ -99,7 +99,7 @@ ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, i
     OT_TRY(oti_check_memory(ctx, bytes, what));
     void *data = calloc(bytes ? bytes : 1, 1);
     if (!data)
-        return oti_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for tensor '%s'", bytes, what);
+        return oti_fail(OT_ERR_MEMORY, "out of memory allocating %zu bytes for tensor '%s'", bytes, what);
     ot_tensor_set_shape(t, dtype, ndim, dims);
     t->data = data;
     t->owns = 1;
@@ -108,7 +108,11 @@ ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype dtype, i
 
 ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what) {
     ot_tensor copy = {0};
-    OT_TRY(ot_tensor_alloc(NULL, &copy, src->dtype, src->ndim, src->dims, what));
+    ot_status status = ot_tensor_alloc(NULL, &copy, src->dtype, src->ndim, src->dims, what);
+    if (status != OT_OK) {
+        memset(dst, 0, sizeof *dst); /* safe to free */
+        return status;
+    }
     size_t bytes = (size_t)ot_tensor_numel(src) * ot_dtype_size(src->dtype);
     if (bytes) memcpy(copy.data, src->data, bytes);
     *dst = copy;

@@ -112,25 +112,29 @@ static void *worker_main(void *p) {
     }
 }
 
-ot_pool *oti_pool_create(int threads) {
+ot_status oti_pool_create(int threads, ot_pool **out) {
+    *out = NULL;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if (threads <= 1) return NULL;
-    ot_pool *pool = oti_xcalloc(1, sizeof *pool);
+    if (threads <= 1) return OT_OK;
+    ot_pool *pool = oti_calloc(1, sizeof *pool);
+    OT_ALLOC_CHECK(pool);
     pthread_mutex_init(&pool->lock, NULL);
     pthread_mutex_init(&pool->busy, NULL);
     pthread_cond_init(&pool->start, NULL);
     pthread_cond_init(&pool->done, NULL);
     pool->threads = 1;
     for (int id = 1; id < threads; id++) {
-        worker_start *start = oti_xmalloc(sizeof *start);
+        worker_start *start = oti_malloc(sizeof *start);
+        if (!start) break; /* fewer threads: still correct */
         *start = (worker_start){pool, id};
         if (pthread_create(&pool->workers[id], NULL, worker_main, start) != 0) {
             free(start);
-            break; /* fewer threads: still correct */
+            break;
         }
         pool->threads++;
     }
-    return pool;
+    *out = pool;
+    return OT_OK;
 }
 
 void oti_pool_free(ot_pool *pool) {

@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "onnxtrain/status.h"
+
 typedef struct ot_pool ot_pool;
 
 /* A pool of `threads` compute threads, the caller's included (threads - 1 workers, at most
- * 15). NULL when threads <= 1: callers then run serially. Worker start-up failures leave
+ * 15); *out NULL when threads <= 1: callers then run serially. Worker start-up failures leave
  * fewer threads, still correct. */
-ot_pool *oti_pool_create(int threads);
+ot_status oti_pool_create(int threads, ot_pool **out);
 /* Stops and joins the workers. No parallel loop may be running. */
 void oti_pool_free(ot_pool *pool);
 /* Threads of the pool, at least 1 (1 for NULL): size per-thread scratch by it. */

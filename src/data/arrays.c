@@ -31,25 +31,30 @@ ot_status ot_dataset_from_arrays(const char *name, int64_t n, int sample_ndim,
         if (labels[i] < 0)
             return oti_fail(OT_ERR_INVALID, "dataset %s: sample %lld has label %lld; labels are class "
                            "numbers from 0", what, (long long)i, (long long)labels[i]);
-    ot_dataset *d = oti_xcalloc(1, sizeof *d);
+    ot_dataset *d = oti_calloc(1, sizeof *d);
+    OT_ALLOC_CHECK(d);
     d->n = n;
     d->sample_ndim = sample_ndim;
     memcpy(d->sample_dims, sample_dims, sizeof(int64_t) * (size_t)sample_ndim);
     d->sample_size = size;
-    d->x = oti_xmalloc(sizeof(float) * (size_t)(n * size));
+    d->x = oti_malloc(sizeof(float) * (size_t)(n * size));
+    if (labels) d->labels = oti_malloc(sizeof(int64_t) * (size_t)n);
+    if (targets) d->targets = oti_malloc(sizeof(float) * (size_t)(n * target_size));
+    d->identity = oti_asprintf("arrays|%s|%lld", what, (long long)n);
+    if (!d->x || (labels && !d->labels) || (targets && !d->targets) || !d->identity) {
+        ot_dataset_free(d);
+        return OT_ERR_MEMORY;
+    }
     memcpy(d->x, x, sizeof(float) * (size_t)(n * size));
     if (labels) {
-        d->labels = oti_xmalloc(sizeof(int64_t) * (size_t)n);
         memcpy(d->labels, labels, sizeof(int64_t) * (size_t)n);
         for (int64_t i = 0; i < n; i++)
             if (labels[i] >= d->n_classes) d->n_classes = labels[i] + 1;
     }
     if (targets) {
         d->target_size = target_size;
-        d->targets = oti_xmalloc(sizeof(float) * (size_t)(n * target_size));
         memcpy(d->targets, targets, sizeof(float) * (size_t)(n * target_size));
     }
-    d->identity = oti_xasprintf("arrays|%s|%lld", what, (long long)n);
     *out = d;
     return OT_OK;
 }

@@ -38,8 +38,9 @@ ot_status oti_dataset_from_csv(const char *path, ot_dataset *d) {
     unsigned char *data;
     size_t size;
     OT_TRY(oti_read_file(path, (size_t)4 << 30, &data, &size));
-    char *text = oti_xstrndup((const char *)data, size);
+    char *text = oti_strndup((const char *)data, size);
     free(data);
+    OT_ALLOC_CHECK(text);
     int64_t columns = -1, rows = 0, capacity_rows = 1024;
     double *row = NULL;
     float *x = NULL;
@@ -56,7 +57,11 @@ ot_status oti_dataset_from_csv(const char *path, ot_dataset *d) {
             /* Count the fields of the first data line. */
             int64_t n = 1;
             for (char *p = trimmed; *p; p++) n += *p == ',' || *p == ';';
-            row = oti_xmalloc(sizeof(double) * (size_t)n);
+            row = oti_malloc(sizeof(double) * (size_t)n);
+            if (!row) {
+                status = OT_ERR_MEMORY;
+                break;
+            }
             int64_t got = parse_line(trimmed, row, n);
             if (got < 0 && line_number == 1) { /* header */
                 free(row);
@@ -69,8 +74,12 @@ ot_status oti_dataset_from_csv(const char *path, ot_dataset *d) {
                 break;
             }
             columns = got;
-            x = oti_xmalloc(sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
-            labels = oti_xmalloc(sizeof(int64_t) * (size_t)capacity_rows);
+            x = oti_malloc(sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
+            labels = oti_malloc(sizeof(int64_t) * (size_t)capacity_rows);
+            if (!x || !labels) {
+                status = OT_ERR_MEMORY;
+                break;
+            }
         }
         int64_t got = parse_line(trimmed, row, columns);
         if (got != columns) {
@@ -86,8 +95,14 @@ ot_status oti_dataset_from_csv(const char *path, ot_dataset *d) {
         }
         if (rows == capacity_rows) {
             capacity_rows *= 2;
-            x = oti_xrealloc(x, sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
-            labels = oti_xrealloc(labels, sizeof(int64_t) * (size_t)capacity_rows);
+            void *grown = oti_realloc(x, sizeof(float) * (size_t)(capacity_rows * (columns - 1)));
+            if (grown) x = grown;
+            void *grown_labels = grown ? oti_realloc(labels, sizeof(int64_t) * (size_t)capacity_rows) : NULL;
+            if (grown_labels) labels = grown_labels;
+            if (!grown || !grown_labels) {
+                status = OT_ERR_MEMORY;
+                break;
+            }
         }
         labels[rows] = (int64_t)row[0];
         for (int64_t j = 1; j < columns; j++) x[rows * (columns - 1) + j - 1] = (float)row[j];

@@ -25,12 +25,25 @@ void ot_dataset_free(ot_dataset *d) {
     free(d);
 }
 
-/* "path:size:mtime" so that a changed file changes cache keys. */
-static char *file_identity(const char *path) {
+/* "path:size:mtime" into buf, so that a changed file changes cache keys. */
+static const char *file_stamp(const char *path, char *buf, size_t size) {
     struct stat st;
-    if (stat(path, &st) != 0) return oti_xasprintf("%s:?", path);
-    return oti_xasprintf("%s:%lld:%lld.%09ld", path, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                        (long)st.st_mtim.tv_nsec);
+    if (stat(path, &st) != 0) snprintf(buf, size, "?");
+    else
+        snprintf(buf, size, "%lld:%lld.%09ld", (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                 (long)st.st_mtim.tv_nsec);
+    return buf;
+}
+
+/* d->identity = "KIND|FILE:stamp[|FILE2:stamp][EXTRA]" (part of cache keys). */
+static ot_status set_identity(ot_dataset *d, const char *kind, const char *file, const char *file2,
+                              const char *extra) {
+    char a[96], b[96];
+    d->identity = oti_asprintf("%s|%s:%s%s%s%s%s%s", kind, file, file_stamp(file, a, sizeof a),
+                               file2 ? "|" : "", file2 ? file2 : "", file2 ? ":" : "",
+                               file2 ? file_stamp(file2, b, sizeof b) : "", extra ? extra : "");
+    OT_ALLOC_CHECK(d->identity);
+    return OT_OK;
 }
 
 static ot_status load_fashion_mnist(const char *part, const ot_data_options *options, ot_dataset *d) {
@@ -38,21 +51,18 @@ static ot_status load_fashion_mnist(const char *part, const ot_data_options *opt
     if (!part || !strcmp(part, "train")) test = 0;
     else if (!strcmp(part, "test")) test = 1;
     else return oti_fail(OT_ERR_INVALID, "data spec fashion-mnist:%s: expected :train or :test", part);
-    char *images = oti_xasprintf("%s/%s-images-idx3-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
-    char *labels = oti_xasprintf("%s/%s-labels-idx1-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
+    char *images = oti_asprintf("%s/%s-images-idx3-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
+    char *labels = oti_asprintf("%s/%s-labels-idx1-ubyte.gz", FASHION_MNIST_DIR, test ? "t10k" : "train");
     struct stat st;
     ot_status status;
-    if (stat(images, &st) != 0)
+    if (!images || !labels)
+        status = OT_ERR_MEMORY;
+    else if (stat(images, &st) != 0)
         status = oti_fail(OT_ERR_IO, "Fashion-MNIST is not installed (%s is missing): install it "
                          "with 'apt-get install dataset-fashion-mnist'", images);
     else
         status = oti_dataset_from_idx(images, labels, options, d);
-    if (status == OT_OK) {
-        char *a = file_identity(images), *b = file_identity(labels);
-        d->identity = oti_xasprintf("fashion-mnist|%s|%s", a, b);
-        free(a);
-        free(b);
-    }
+    if (status == OT_OK) status = set_identity(d, "fashion-mnist", images, labels, NULL);
     free(images);
     free(labels);
     return status;
@@ -64,28 +74,22 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
     if (!strncmp(spec, "idx:", 4)) {
         const char *comma = strchr(spec + 4, ',');
         if (!comma) return oti_fail(OT_ERR_INVALID, "data spec '%s': expected idx:IMAGES,LABELS", spec);
-        char *images = oti_xstrndup(spec + 4, (size_t)(comma - spec - 4));
+        char *images = oti_strndup(spec + 4, (size_t)(comma - spec - 4));
+        OT_ALLOC_CHECK(images);
         ot_status status = oti_dataset_from_idx(images, comma + 1, options, d);
-        if (status == OT_OK) {
-            char *a = file_identity(images), *b = file_identity(comma + 1);
-            d->identity = oti_xasprintf("idx|%s|%s", a, b);
-            free(a);
-            free(b);
-        }
+        if (status == OT_OK) status = set_identity(d, "idx", images, comma + 1, NULL);
         free(images);
         return status;
     }
     if (!strncmp(spec, "csv:", 4)) {
         OT_TRY(oti_dataset_from_csv(spec + 4, d));
-        char *a = file_identity(spec + 4);
-        d->identity = oti_xasprintf("csv|%s", a);
-        free(a);
-        return OT_OK;
+        return set_identity(d, "csv", spec + 4, NULL, NULL);
     }
     if (!strncmp(spec, "npz:", 4)) {
         /* npz:FILE or npz:FILE:x=NAME,y=NAME */
-        char *file = oti_xstrdup(spec + 4);
-        char *x_name = oti_xstrdup("x"), *y_name = oti_xstrdup("y");
+        char *file = oti_strdup(spec + 4);
+        OT_ALLOC_CHECK_COPY(file, spec + 4);
+        const char *x_name = "x", *y_name = "y"; /* pointing into file, when renamed */
         char *options_part = strstr(file, ":x=");
         if (!options_part) options_part = strstr(file, ":y=");
         ot_status status = OT_OK;
@@ -93,20 +97,18 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
             *options_part = '\0';
             char *save = NULL;
             for (char *item = strtok_r(options_part + 1, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-                if (!strncmp(item, "x=", 2)) { free(x_name); x_name = oti_xstrdup(item + 2); }
-                else if (!strncmp(item, "y=", 2)) { free(y_name); y_name = oti_xstrdup(item + 2); }
+                if (!strncmp(item, "x=", 2)) x_name = item + 2;
+                else if (!strncmp(item, "y=", 2)) y_name = item + 2;
                 else status = oti_fail(OT_ERR_INVALID, "data spec '%s': unknown option '%s' (x=NAME, y=NAME)", spec, item);
             }
         }
         if (status == OT_OK) status = oti_dataset_from_npz(options->context, file, x_name, y_name, d);
         if (status == OT_OK) {
-            char *a = file_identity(file);
-            d->identity = oti_xasprintf("npz|%s|x=%s|y=%s", a, x_name, y_name);
-            free(a);
+            char *names = oti_asprintf("|x=%s|y=%s", x_name, y_name);
+            status = names ? set_identity(d, "npz", file, NULL, names) : OT_ERR_MEMORY;
+            free(names);
         }
         free(file);
-        free(x_name);
-        free(y_name);
         return status;
     }
     if (!strncmp(spec, "images:", 7)) return oti_dataset_from_images(spec + 7, options, d);
@@ -139,20 +141,27 @@ static int compare_labels(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int64_t oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, unsigned char *keep) {
+ot_status oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o, unsigned char *keep,
+                             int64_t *kept_count) {
     memset(keep, 0, (size_t)n);
     /* Per-class counts: by the new label with --classes, else by the rank of the label among
      * those present (labels can be large: "999999999" must not size an array). */
     int64_t *seen = NULL, *distinct = NULL, n_distinct = 0;
     if (o && o->per_class && o->n_classes) {
-        seen = oti_xcalloc((size_t)o->n_classes + 1, sizeof(int64_t));
+        seen = oti_calloc((size_t)o->n_classes + 1, sizeof(int64_t));
+        OT_ALLOC_CHECK(seen);
     } else if (o && o->per_class) {
-        distinct = oti_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+        distinct = oti_malloc(sizeof(int64_t) * (size_t)(n + 1));
+        OT_ALLOC_CHECK(distinct);
         memcpy(distinct, labels, sizeof(int64_t) * (size_t)n);
         qsort(distinct, (size_t)n, sizeof(int64_t), compare_labels);
         for (int64_t i = 0; i < n; i++)
             if (i == 0 || distinct[i] != distinct[n_distinct - 1]) distinct[n_distinct++] = distinct[i];
-        seen = oti_xcalloc((size_t)n_distinct + 1, sizeof(int64_t));
+        seen = oti_calloc((size_t)n_distinct + 1, sizeof(int64_t));
+        if (!seen) {
+            free(distinct);
+            return OT_ERR_MEMORY;
+        }
     }
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -177,24 +186,32 @@ int64_t oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *o,
     }
     free(seen);
     free(distinct);
-    return kept;
+    if (kept_count) *kept_count = kept;
+    return OT_OK;
 }
 
 static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
     if (o && (o->n_classes || o->per_class) && !d->labels)
         return oti_fail(OT_ERR_INVALID, "%s: selecting classes needs class labels", spec);
-    unsigned char *keep = oti_xcalloc((size_t)d->n + 1, 1);
-    oti_dataset_select(d->labels, d->n, o, keep);
+    unsigned char *keep = oti_calloc((size_t)d->n + 1, 1);
+    OT_ALLOC_CHECK(keep);
+    ot_status selected = oti_dataset_select(d->labels, d->n, o, keep, NULL);
+    if (selected != OT_OK) {
+        free(keep);
+        return selected;
+    }
     keep_samples(d, keep);
     free(keep);
     if (o && o->n_classes) d->n_classes = o->n_classes;
     if (d->n == 0) return oti_fail(OT_ERR_INVALID, "%s: no samples left after filtering", spec);
     if (o && (o->limit || o->n_classes || o->per_class)) {
-        char *filtered = oti_xasprintf("%s|limit=%lld|per-class=%lld|classes=", d->identity,
+        char *filtered = oti_asprintf("%s|limit=%lld|per-class=%lld|classes=", d->identity,
                                       (long long)o->limit, (long long)o->per_class);
+        OT_ALLOC_CHECK(filtered);
         for (int c = 0; c < o->n_classes; c++) {
-            char *next = oti_xasprintf("%s%lld,", filtered, (long long)o->classes[c]);
+            char *next = oti_asprintf("%s%lld,", filtered, (long long)o->classes[c]);
             free(filtered);
+            OT_ALLOC_CHECK(next);
             filtered = next;
         }
         free(d->identity);
@@ -216,7 +233,7 @@ static ot_status bytes_to_floats(const ot_context *ctx, ot_dataset *d, const cha
     size_t n = (size_t)(d->n * d->sample_size);
     OT_TRY(oti_check_memory(ctx, n * sizeof(float), spec));
     d->x = malloc(sizeof(float) * (n ? n : 1));
-    if (!d->x) return oti_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu MiB for the samples", spec, n * 4 >> 20);
+    if (!d->x) return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating %zu MiB for the samples", spec, n * 4 >> 20);
     oti_parallel_ranges(oti_context_pool(ctx), (int64_t)n, (int64_t)1 << 20, convert_range, d);
     free(d->bytes);
     d->bytes = NULL;
@@ -227,9 +244,10 @@ ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_d
     *out = NULL;
     const ot_data_options none = {0};
     if (!options) options = &none;
-    ot_dataset *d = oti_xcalloc(1, sizeof *d);
+    ot_dataset *d = oti_calloc(1, sizeof *d);
+    OT_ALLOC_CHECK(d);
     ot_status status = load_by_spec(spec, options, d);
-    if (status == OT_OK && !d->identity) d->identity = oti_xstrdup(spec);
+    if (status == OT_OK && !d->identity && !(d->identity = oti_strdup(spec))) status = OT_ERR_MEMORY;
     if (status == OT_OK && d->labels) {
         for (int64_t i = 0; i < d->n; i++)
             if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
@@ -265,23 +283,31 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
         return oti_fail(OT_ERR_INVALID, "a validation fraction of %g leaves no training or no validation samples "
                        "of %lld", fraction, (long long)d->n);
     if (shuffle) {
-        /* Shuffle whole samples by a permutation. */
-        int64_t *order = oti_xmalloc(sizeof(int64_t) * (size_t)d->n);
+        /* Shuffle whole samples by a permutation: all the new arrays first, so that running
+         * out of memory leaves d as it was. */
+        int64_t *order = oti_malloc(sizeof(int64_t) * (size_t)d->n);
+        float *x = oti_malloc(sizeof(float) * (size_t)(d->n * d->sample_size));
+        int64_t *labels = d->labels ? oti_malloc(sizeof(int64_t) * (size_t)d->n) : NULL;
+        float *t = d->targets ? oti_malloc(sizeof(float) * (size_t)(d->n * d->target_size)) : NULL;
+        if (!order || !x || (d->labels && !labels) || (d->targets && !t)) {
+            free(order);
+            free(x);
+            free(labels);
+            free(t);
+            return OT_ERR_MEMORY;
+        }
         for (int64_t i = 0; i < d->n; i++) order[i] = i;
         ot_rng_shuffle(shuffle, order, d->n);
-        float *x = oti_xmalloc(sizeof(float) * (size_t)(d->n * d->sample_size));
         for (int64_t i = 0; i < d->n; i++)
             memcpy(x + i * d->sample_size, d->x + order[i] * d->sample_size, sizeof(float) * (size_t)d->sample_size);
         free(d->x);
         d->x = x;
         if (d->labels) {
-            int64_t *labels = oti_xmalloc(sizeof(int64_t) * (size_t)d->n);
             for (int64_t i = 0; i < d->n; i++) labels[i] = d->labels[order[i]];
             free(d->labels);
             d->labels = labels;
         }
         if (d->targets) {
-            float *t = oti_xmalloc(sizeof(float) * (size_t)(d->n * d->target_size));
             for (int64_t i = 0; i < d->n; i++)
                 memcpy(t + i * d->target_size, d->targets + order[i] * d->target_size, sizeof(float) * (size_t)d->target_size);
             free(d->targets);
@@ -289,24 +315,25 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
         }
         free(order);
     }
-    ot_dataset *v = oti_xcalloc(1, sizeof *v);
+    ot_dataset *v = oti_calloc(1, sizeof *v);
+    OT_ALLOC_CHECK(v);
     int64_t n_train = d->n - n_val;
     *v = *d;
     v->n = n_val;
-    v->x = oti_xmalloc(sizeof(float) * (size_t)(n_val * d->sample_size));
-    memcpy(v->x, d->x + n_train * d->sample_size, sizeof(float) * (size_t)(n_val * d->sample_size));
-    v->labels = NULL;
-    v->targets = NULL;
+    v->x = oti_malloc(sizeof(float) * (size_t)(n_val * d->sample_size));
+    v->labels = d->labels ? oti_malloc(sizeof(int64_t) * (size_t)n_val) : NULL;
+    v->targets = d->targets ? oti_malloc(sizeof(float) * (size_t)(n_val * d->target_size)) : NULL;
+    v->bytes = NULL;
     v->class_names = NULL;
-    if (d->labels) {
-        v->labels = oti_xmalloc(sizeof(int64_t) * (size_t)n_val);
-        memcpy(v->labels, d->labels + n_train, sizeof(int64_t) * (size_t)n_val);
+    v->identity = oti_asprintf("%s|val-split", d->identity);
+    if (!v->x || (d->labels && !v->labels) || (d->targets && !v->targets) || !v->identity) {
+        ot_dataset_free(v);
+        return OT_ERR_MEMORY;
     }
-    if (d->targets) {
-        v->targets = oti_xmalloc(sizeof(float) * (size_t)(n_val * d->target_size));
+    memcpy(v->x, d->x + n_train * d->sample_size, sizeof(float) * (size_t)(n_val * d->sample_size));
+    if (d->labels) memcpy(v->labels, d->labels + n_train, sizeof(int64_t) * (size_t)n_val);
+    if (d->targets)
         memcpy(v->targets, d->targets + n_train * d->target_size, sizeof(float) * (size_t)(n_val * d->target_size));
-    }
-    v->identity = oti_xasprintf("%s|val-split", d->identity);
     d->n = n_train;
     *val = v;
     return OT_OK;

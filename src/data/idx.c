@@ -84,7 +84,7 @@ static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_i
             capacity = OT_MIN(total, capacity ? capacity * 2 : can_hold);
             unsigned char *grown = realloc(out->data, capacity);
             if (!grown) {
-                status = oti_fail(OT_ERR_MEMORY, "%s: cannot allocate %zu bytes", path, capacity);
+                status = oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating %zu bytes", path, capacity);
                 break;
             }
             out->data = grown;
@@ -102,27 +102,36 @@ static ot_status read_idx(const ot_context *ctx, const char *path, int64_t max_i
 
 /* How many leading samples the options need: up to the last one they keep (all without
  * filtering options). Selection is causal, so the prefix selects the same samples. */
-static int64_t needed_prefix(const idx_array *labels, const ot_data_options *o) {
-    if (!o || (!o->limit && !o->n_classes && !o->per_class)) return 0;
+static ot_status needed_prefix(const idx_array *labels, const ot_data_options *o, int64_t *prefix) {
+    *prefix = 0;
+    if (!o || (!o->limit && !o->n_classes && !o->per_class)) return OT_OK;
     int64_t n = labels->dims[0];
-    int64_t *mapped = oti_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
-    unsigned char *keep = oti_xmalloc((size_t)n + 1);
-    for (int64_t i = 0; i < n; i++) mapped[i] = labels->data[i];
-    oti_dataset_select(mapped, n, o, keep);
+    int64_t *mapped = oti_malloc(sizeof(int64_t) * (size_t)(n + 1));
+    unsigned char *keep = oti_malloc((size_t)n + 1);
+    ot_status status = mapped && keep ? OT_OK : OT_ERR_MEMORY;
+    for (int64_t i = 0; i < n && status == OT_OK; i++) mapped[i] = labels->data[i];
+    if (status == OT_OK) status = oti_dataset_select(mapped, n, o, keep, NULL);
+    if (status != OT_OK) {
+        free(mapped);
+        free(keep);
+        return status;
+    }
     int64_t last = -1;
     for (int64_t i = 0; i < n; i++)
         if (keep[i]) last = i;
     free(mapped);
     free(keep);
-    return last + 1 > 0 ? last + 1 : 1; /* nothing kept: read one, the filters then say so */
+    *prefix = last + 1 > 0 ? last + 1 : 1; /* nothing kept: read one, the filters then say so */
+    return OT_OK;
 }
 
 ot_status oti_dataset_from_idx(const char *images_path, const char *labels_path, const ot_data_options *options,
                               ot_dataset *d) {
     idx_array images, labels;
     OT_TRY(read_idx(options ? options->context : NULL, labels_path, 0, &labels));
-    int64_t prefix = labels.ndim == 1 ? needed_prefix(&labels, options) : 0;
-    ot_status status = read_idx(options ? options->context : NULL, images_path, prefix, &images);
+    int64_t prefix = 0;
+    ot_status status = labels.ndim == 1 ? needed_prefix(&labels, options, &prefix) : OT_OK;
+    if (status == OT_OK) status = read_idx(options ? options->context : NULL, images_path, prefix, &images);
     if (status != OT_OK) {
         free(labels.data);
         return status;

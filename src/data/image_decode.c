@@ -26,7 +26,7 @@ static ot_status decode_png(const ot_context *ctx, FILE *f, const char *path, ot
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_read_struct(&png, &info, NULL);
-        return oti_fail(OT_ERR_MEMORY, "%s: cannot start the PNG decoder", path);
+        return oti_fail(OT_ERR_MEMORY, "%s: out of memory starting the PNG decoder", path);
     }
     unsigned char *volatile pixels = NULL;
     png_bytep *volatile rows = NULL;
@@ -56,8 +56,14 @@ static ot_status decode_png(const ot_context *ctx, FILE *f, const char *path, ot
         png_destroy_read_struct(&png, &info, NULL);
         return OT_ERR_MEMORY; /* the header alone asks for it: --max-memory decides */
     }
-    pixels = oti_xmalloc((size_t)width * height * (size_t)channels);
-    rows = oti_xmalloc(sizeof(png_bytep) * height);
+    pixels = oti_malloc((size_t)width * height * (size_t)channels);
+    rows = oti_malloc(sizeof(png_bytep) * height);
+    if (!pixels || !rows) {
+        png_destroy_read_struct(&png, &info, NULL);
+        free(pixels);
+        free(rows);
+        return OT_ERR_MEMORY;
+    }
     for (png_uint_32 y = 0; y < height; y++) rows[y] = pixels + (size_t)y * width * (size_t)channels;
     png_read_image(png, rows);
     png_read_end(png, NULL);
@@ -107,7 +113,11 @@ static ot_status decode_jpeg(const ot_context *ctx, FILE *f, const char *path, o
         jpeg_destroy_decompress(&info);
         return OT_ERR_MEMORY;
     }
-    pixels = oti_xmalloc((size_t)(width * height * channels));
+    pixels = oti_malloc((size_t)(width * height * channels));
+    if (!pixels) {
+        jpeg_destroy_decompress(&info);
+        return OT_ERR_MEMORY;
+    }
     while (info.output_scanline < info.output_height) {
         JSAMPROW row = pixels + (size_t)info.output_scanline * (size_t)(width * channels);
         jpeg_read_scanlines(&info, &row, 1);

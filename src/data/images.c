@@ -14,17 +14,29 @@ static int compare_names(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorted names of entries in dir that are folders (want_dirs) or image files. */
-static char **list_entries(const char *dir, int want_dirs, int *count) {
+static void free_entries(char **names, int count) {
+    for (int i = 0; i < count; i++) free(names[i]);
+    free(names);
+}
+
+/* Sorted names of entries in dir that are folders (want_dirs) or image files; none for a
+ * folder that cannot be read. */
+static ot_status list_entries(const char *dir, int want_dirs, char ***out, int *count) {
     DIR *d = opendir(dir);
     *count = 0;
-    if (!d) return NULL;
+    *out = NULL;
+    if (!d) return OT_OK;
     char **names = NULL;
     int capacity = 0;
     struct dirent *e;
-    while ((e = readdir(d))) {
+    ot_status status = OT_OK;
+    while (status == OT_OK && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        char *path = oti_xasprintf("%s/%s", dir, e->d_name);
+        char *path = oti_asprintf("%s/%s", dir, e->d_name);
+        if (!path) {
+            status = OT_ERR_MEMORY;
+            break;
+        }
         struct stat st;
         int ok = stat(path, &st) == 0 && (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
         free(path);
@@ -35,12 +47,19 @@ static char **list_entries(const char *dir, int want_dirs, int *count) {
                           strcasecmp(dot, ".jpeg") == 0))
                 continue;
         }
-        oti_grow_array((void **)&names, &capacity, *count + 1, sizeof(char *));
-        names[(*count)++] = oti_xstrdup(e->d_name);
+        status = oti_grow_array((void **)&names, &capacity, *count + 1, sizeof(char *));
+        if (status == OT_OK && !(names[*count] = oti_strdup(e->d_name))) status = OT_ERR_MEMORY;
+        if (status == OT_OK) (*count)++;
     }
     closedir(d);
+    if (status != OT_OK) {
+        free_entries(names, *count);
+        *count = 0;
+        return status;
+    }
     if (*count) qsort(names, (size_t)*count, sizeof(char *), compare_names);
-    return names;
+    *out = names;
+    return OT_OK;
 }
 
 void oti_image_to_chw(float *out, const ot_image *image, int channels, int64_t height, int64_t width) {
@@ -79,45 +98,58 @@ ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_
         return oti_fail(OT_ERR_INVALID, "images:%s: the model input must be N x C x H x W with C 1 or 3 "
                        "to size the images", dir);
     int n_classes;
-    char **classes = list_entries(dir, 1, &n_classes);
+    char **classes;
+    OT_TRY(list_entries(dir, 1, &classes, &n_classes));
     if (!n_classes)
         return oti_fail(OT_ERR_IO, "images:%s: no class subfolders (expected DIR/<class>/*.png|jpg)", dir);
     int64_t channels = o->image_channels, height = o->image_height, width = o->image_width;
     int64_t sample = channels * height * width;
     int64_t capacity = 256, n = 0;
-    float *x = oti_xmalloc(sizeof(float) * (size_t)(capacity * sample));
-    int64_t *labels = oti_xmalloc(sizeof(int64_t) * (size_t)capacity);
-    char *identity = oti_xasprintf("images|%s|%lldx%lldx%lld", dir, (long long)channels, (long long)height, (long long)width);
-    ot_status status = OT_OK;
+    float *x = oti_malloc(sizeof(float) * (size_t)(capacity * sample));
+    int64_t *labels = oti_malloc(sizeof(int64_t) * (size_t)capacity);
+    char *identity = oti_asprintf("images|%s|%lldx%lldx%lld", dir, (long long)channels, (long long)height, (long long)width);
+    ot_status status = x && labels && identity ? OT_OK : OT_ERR_MEMORY;
     for (int c = 0; c < n_classes && status == OT_OK; c++) {
-        char *class_dir = oti_xasprintf("%s/%s", dir, classes[c]);
-        int n_files;
-        char **files = list_entries(class_dir, 0, &n_files);
+        char *class_dir = oti_asprintf("%s/%s", dir, classes[c]);
+        int n_files = 0;
+        char **files = NULL;
+        status = class_dir ? list_entries(class_dir, 0, &files, &n_files) : OT_ERR_MEMORY;
         for (int i = 0; i < n_files && status == OT_OK; i++) {
-            char *path = oti_xasprintf("%s/%s", class_dir, files[i]);
+            char *path = oti_asprintf("%s/%s", class_dir, files[i]);
+            if (!path) {
+                status = OT_ERR_MEMORY;
+                break;
+            }
             ot_image image;
             status = oti_image_decode(o->context, path, &image);
+            if (status == OT_OK && n == capacity) {
+                void *grown = oti_realloc(x, sizeof(float) * (size_t)(2 * capacity * sample));
+                if (grown) x = grown;
+                void *grown_labels = grown ? oti_realloc(labels, sizeof(int64_t) * (size_t)(2 * capacity)) : NULL;
+                if (grown_labels) labels = grown_labels;
+                if (grown && grown_labels) capacity *= 2;
+                else status = OT_ERR_MEMORY;
+                if (status != OT_OK) oti_image_free(&image);
+            }
             if (status == OT_OK) {
-                if (n == capacity) {
-                    capacity *= 2;
-                    x = oti_xrealloc(x, sizeof(float) * (size_t)(capacity * sample));
-                    labels = oti_xrealloc(labels, sizeof(int64_t) * (size_t)capacity);
-                }
                 oti_image_to_chw(x + n * sample, &image, (int)channels, height, width);
                 labels[n++] = c;
                 oti_image_free(&image);
                 struct stat st;
                 if (stat(path, &st) == 0) {
-                    char *next = oti_xasprintf("%s|%s:%lld:%lld", identity, path, (long long)st.st_size,
+                    char *next = oti_asprintf("%s|%s:%lld:%lld", identity, path, (long long)st.st_size,
                                               (long long)st.st_mtim.tv_sec);
-                    free(identity);
-                    identity = next;
+                    if (next) {
+                        free(identity);
+                        identity = next;
+                    } else {
+                        status = OT_ERR_MEMORY;
+                    }
                 }
             }
             free(path);
         }
-        for (int i = 0; i < n_files; i++) free(files[i]);
-        free(files);
+        free_entries(files, n_files);
         free(class_dir);
     }
     if (status == OT_OK && n == 0) status = oti_fail(OT_ERR_IO, "images:%s: no PNG or JPEG files found", dir);
@@ -129,6 +161,16 @@ ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_
             float *p = x + i * sample + c * height * width;
             for (int64_t j = 0; j < height * width; j++) p[j] = (p[j] - mean) / std;
         }
+    }
+    for (int i = 0; i < o->n_mean + o->n_std && status == OT_OK; i++) {
+        char *next = oti_asprintf("%s|%s=%.9g", identity, i < o->n_mean ? "mean" : "std",
+                                  i < o->n_mean ? o->mean[i] : o->std[i - o->n_mean]);
+        if (!next) {
+            status = OT_ERR_MEMORY;
+            break;
+        }
+        free(identity);
+        identity = next;
     }
     if (status != OT_OK) {
         free(x);
@@ -148,12 +190,6 @@ ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_
     d->labels = labels;
     d->n_classes = n_classes;
     d->class_names = classes;
-    for (int i = 0; i < o->n_mean + o->n_std; i++) {
-        char *next = oti_xasprintf("%s|%s=%.9g", identity, i < o->n_mean ? "mean" : "std",
-                                  i < o->n_mean ? o->mean[i] : o->std[i - o->n_mean]);
-        free(identity);
-        identity = next;
-    }
     d->identity = identity;
     return OT_OK;
 }

@@ -8,10 +8,11 @@
  * (--limit, --classes, --per-class), decompresses the images only up to the last kept one. */
 ot_status oti_dataset_from_idx(const char *images, const char *labels, const ot_data_options *options,
                               ot_dataset *d);
-/* Marks in keep[] the samples the options keep and relabels labels[] to --classes order;
- * returns how many. Whether sample i is kept depends only on samples 0..i. labels may be
- * NULL when the options filter by --limit only. */
-int64_t oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep);
+/* Marks in keep[] the samples the options keep and relabels labels[] to the classes' order;
+ * *kept_count (may be NULL) says how many. Whether sample i is kept depends only on samples
+ * 0..i. labels may be NULL when the options filter by limit only. */
+ot_status oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep,
+                             int64_t *kept_count);
 ot_status oti_dataset_from_csv(const char *path, ot_dataset *d);
 ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d);
 ot_status oti_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);

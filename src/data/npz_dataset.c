@@ -60,8 +60,9 @@ ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const ch
         x->owns = 0; /* the dataset takes the data */
         x->data = NULL;
         if (is_integer_dtype(y->dtype) && y->ndim == 1) {
-            d->labels = oti_xmalloc(sizeof(int64_t) * (size_t)d->n);
-            oti_tensor_to_float(y, y_name); /* exact for labels below 2^24 */
+            d->labels = oti_malloc(sizeof(int64_t) * (size_t)d->n);
+            status = d->labels ? oti_tensor_to_float(y, y_name) /* exact for labels below 2^24 */
+                               : OT_ERR_MEMORY;
             for (int64_t i = 0; i < d->n && status == OT_OK; i++) {
                 float label = ((float *)y->data)[i];
                 /* Checked before the cast: converting an out-of-range float is undefined. */

@@ -36,7 +36,8 @@ static size_t place_block(arena_block *blocks, int n, size_t size, int first, in
 
 static ot_status select_layers(ot_plan *p, unsigned char *selected) {
     const ot_model *m = p->model;
-    unsigned char *needed = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *needed = oti_calloc((size_t)m->n_values + 1, 1);
+    OT_ALLOC_CHECK(needed);
     const int *targets = p->options.targets ? p->options.targets : m->outputs;
     int n_targets = p->options.targets ? p->options.n_targets : m->n_outputs;
     for (int k = 0; k < n_targets; k++) needed[targets[k]] = 1;
@@ -59,14 +60,17 @@ static ot_status select_layers(ot_plan *p, unsigned char *selected) {
     return status;
 }
 
-static void build_step(ot_plan *p, plan_step *s, int layer) {
+/* The step's arrays belong to the plan from here on (ot_plan_free frees them, also after a
+ * failure half way). */
+static ot_status build_step(ot_plan *p, plan_step *s, int layer) {
     const ot_layer *l = &p->model->layers[layer];
     s->layer = layer;
-    s->in = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
-    s->din = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
-    s->in_known = oti_xcalloc((size_t)l->n_inputs + 1, 1);
-    s->out = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
-    s->dout = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    s->in = oti_calloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    s->din = oti_calloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    s->in_known = oti_calloc((size_t)l->n_inputs + 1, 1);
+    s->out = oti_calloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    s->dout = oti_calloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    if (!s->in || !s->din || !s->in_known || !s->out || !s->dout) return OT_ERR_MEMORY;
     for (int k = 0; k < l->n_inputs; k++) {
         int v = l->inputs[k];
         s->in[k] = v >= 0 ? &p->vals[v] : NULL;
@@ -90,6 +94,7 @@ static void build_step(ot_plan *p, plan_step *s, int layer) {
     c->pool = oti_context_pool(p->options.context);
     c->fast_convolution = p->options.fast_convolution;
     c->conv_tuning = p->options.conv_tuning;
+    return OT_OK;
 }
 
 static int is_trainable(const ot_plan *p, int v) {
@@ -134,10 +139,12 @@ static ot_status fold_step(ot_plan *p, plan_step *s) {
     for (int k = 0; k < l->n_outputs; k++) {
         ot_tensor *t = s->out[k];
         if (!t) continue;
+        void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
+        OT_ALLOC_CHECK(blocks);
+        p->folded_blocks = blocks;
         ot_tensor owned;
         OT_TRY(ot_tensor_alloc(p->options.context, &owned, t->dtype, t->ndim, t->dims, p->model->values[l->outputs[k]].name));
         t->data = owned.data;
-        p->folded_blocks = oti_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
         p->folded_blocks[p->n_folded_blocks++] = owned.data;
     }
     OT_TRY(oti_op_forward_once(&s->ctx));
@@ -206,8 +213,20 @@ static ot_status allocate(ot_plan *p) {
     const ot_model *m = p->model;
     int n = p->n_values;
     int end = p->n_steps + 1;
-    int *first = oti_xmalloc(sizeof(int) * ((size_t)n + 1));
-    int *last = oti_xmalloc(sizeof(int) * ((size_t)n + 1));
+    int cap = n + p->n_steps + 1;
+    int *first = oti_malloc(sizeof(int) * ((size_t)n + 1));
+    int *last = oti_malloc(sizeof(int) * ((size_t)n + 1));
+    arena_block *blocks = oti_malloc(sizeof(arena_block) * (size_t)cap);
+    size_t *offset = oti_calloc((size_t)n + 1, sizeof(size_t));
+    size_t *grad_offset = oti_calloc((size_t)n + 1, sizeof(size_t));
+    if (!first || !last || !blocks || !offset || !grad_offset) {
+        free(first);
+        free(last);
+        free(blocks);
+        free(offset);
+        free(grad_offset);
+        return OT_ERR_MEMORY;
+    }
     for (int v = 0; v < n; v++) first[v] = last[v] = -1;
     for (int i = 0; i < p->n_steps; i++) {
         const plan_step *s = &p->steps[i];
@@ -225,10 +244,7 @@ static ot_status allocate(ot_plan *p) {
         for (int v = 0; v < n; v++)
             if (first[v] >= 0) last[v] = end;
 
-    int cap = n + p->n_steps + 1;
-    arena_block *blocks = oti_xmalloc(sizeof(arena_block) * (size_t)cap);
     int n_blocks = 0;
-    size_t *offset = oti_xcalloc((size_t)n + 1, sizeof(size_t));
     size_t total = 0;
     for (int v = 0; v < n; v++) {
         if (p->state[v] != VALUE_COMPUTED || first[v] < 0) continue;
@@ -249,7 +265,6 @@ static ot_status allocate(ot_plan *p) {
     size_t saved_begin = align_up(total);
     total = saved_begin + (p->options.training ? saved_total : saved_shared);
     size_t grad_begin = align_up(total);
-    size_t *grad_offset = oti_xcalloc((size_t)n + 1, sizeof(size_t));
     for (int v = 0; v < n; v++) {
         if (!p->needs_grad[v]) continue;
         if (p->options.param_grads && p->options.param_grads[v]) continue;
@@ -266,7 +281,7 @@ static ot_status allocate(ot_plan *p) {
         p->arena = aligned_alloc(ARENA_ALIGN, align_up(total + 1));
         p->workspace = aligned_alloc(ARENA_ALIGN, align_up(workspace + 1));
         if (!p->arena || !p->workspace)
-            status = oti_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for the plan",
+            status = oti_fail(OT_ERR_MEMORY, "out of memory allocating %.1f MiB for the plan",
                              (total + workspace) / 1048576.0);
     }
     if (status != OT_OK) {
@@ -317,17 +332,15 @@ static void link_gradients(ot_plan *p) {
     }
 }
 
-ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
-                         const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
-    *out = NULL;
-    ot_plan *p = oti_xcalloc(1, sizeof *p);
-    p->model = m;
-    if (options) p->options = *options;
+/* Everything ot_plan_create does once p exists; a failure leaves p for ot_plan_free. */
+static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes) {
+    ot_model *m = p->model;
     p->n_values = m->n_values;
-    p->vals = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    p->grads = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    p->state = oti_xcalloc((size_t)m->n_values + 1, 1);
-    p->needs_grad = oti_xcalloc((size_t)m->n_values + 1, 1);
+    p->vals = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    p->grads = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    p->state = oti_calloc((size_t)m->n_values + 1, 1);
+    p->needs_grad = oti_calloc((size_t)m->n_values + 1, 1);
+    if (!p->vals || !p->grads || !p->state || !p->needs_grad) return OT_ERR_MEMORY;
     for (int v = 0; v < m->n_values; v++) {
         if (m->values[v].kind != OT_VALUE_INITIALIZER) continue;
         p->vals[v] = m->values[v].tensor;
@@ -345,25 +358,39 @@ ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feed
          * fixed when the plan is built, so the shapes they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         if (feed_shapes[i].data && feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX) {
-            void *copy = oti_xmalloc(sizeof(int64_t) * (size_t)(n + 1));
+            void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
+            OT_ALLOC_CHECK(blocks);
+            p->folded_blocks = blocks;
+            void *copy = oti_malloc(sizeof(int64_t) * (size_t)(n + 1));
+            OT_ALLOC_CHECK(copy); /* p->folded_blocks holds what was copied so far */
             memcpy(copy, feed_shapes[i].data, sizeof(int64_t) * (size_t)n);
-            p->folded_blocks = oti_xrealloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             p->folded_blocks[p->n_folded_blocks++] = copy;
             p->vals[v].data = copy;
             p->state[v] = VALUE_CONST;
         }
     }
-    unsigned char *selected = oti_xcalloc((size_t)m->n_layers + 1, 1);
+    unsigned char *selected = oti_calloc((size_t)m->n_layers + 1, 1);
+    OT_ALLOC_CHECK(selected);
     ot_status status = select_layers(p, selected);
-    if (status == OT_OK) {
-        p->steps = oti_xcalloc((size_t)m->n_layers + 1, sizeof(plan_step));
-        for (int i = 0; i < m->n_layers; i++)
-            if (selected[i]) build_step(p, &p->steps[p->n_steps++], i);
-        status = infer_steps(p);
-    }
+    if (status == OT_OK && !(p->steps = oti_calloc((size_t)m->n_layers + 1, sizeof(plan_step))))
+        status = OT_ERR_MEMORY;
+    for (int i = 0; i < m->n_layers && status == OT_OK; i++)
+        if (selected[i]) status = build_step(p, &p->steps[p->n_steps++], i);
+    if (status == OT_OK) status = infer_steps(p);
     free(selected);
     if (status == OT_OK) status = allocate(p);
     if (status == OT_OK) link_gradients(p);
+    return status;
+}
+
+ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
+                         const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
+    *out = NULL;
+    ot_plan *p = oti_calloc(1, sizeof *p);
+    OT_ALLOC_CHECK(p);
+    p->model = m;
+    if (options) p->options = *options;
+    ot_status status = build_plan(p, n_feeds, feeds, feed_shapes);
     if (status != OT_OK) {
         ot_plan_free(p);
         return status;

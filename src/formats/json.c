@@ -98,7 +98,8 @@ static ot_status parse_string(parser *ps, char **out, size_t *out_len) {
     const unsigned char *scan = ps->p;
     while (scan < ps->end && *scan != '"') scan += (*scan == '\\' && scan + 1 < ps->end) ? 2 : 1;
     if (scan >= ps->end) return syntax_error(ps, "unterminated string");
-    unsigned char *buf = oti_xmalloc((size_t)(scan - ps->p) + 1);
+    unsigned char *buf = oti_malloc((size_t)(scan - ps->p) + 1);
+    OT_ALLOC_CHECK(buf);
     size_t n = 0;
     for (;;) {
         if (ps->p >= ps->end) {
@@ -200,7 +201,8 @@ static ot_status parse_number(parser *ps, ot_json *v) {
             return syntax_error(ps, "digit expected in exponent");
         while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') ps->p++;
     }
-    char *text = oti_xstrndup((const char *)begin, (size_t)(ps->p - begin));
+    char *text = oti_strndup((const char *)begin, (size_t)(ps->p - begin));
+    OT_ALLOC_CHECK(text);
     v->type = OT_JSON_NUMBER;
     v->number = strtod(text, NULL);
     free(text);
@@ -227,7 +229,8 @@ static int compare_keys(const void *a, const void *b) {
 /* Sorting a copy keeps the check O(n log n): a header may hold very many keys. */
 static ot_status check_unique_keys(const parser *ps, const ot_json *v) {
     if (v->count < 2) return OT_OK;
-    char **sorted = oti_xmalloc(sizeof(char *) * (size_t)v->count);
+    char **sorted = oti_malloc(sizeof(char *) * (size_t)v->count);
+    OT_ALLOC_CHECK(sorted);
     memcpy(sorted, v->keys, sizeof(char *) * (size_t)v->count);
     qsort(sorted, (size_t)v->count, sizeof(char *), compare_keys);
     ot_status status = OT_OK;
@@ -265,11 +268,12 @@ static ot_status parse_container(parser *ps, ot_json *v, int depth, int object) 
             ps->p++;
             skip_space(ps);
         }
-        oti_grow_array((void **)&v->items, &capacity, v->count + 1, sizeof(ot_json));
-        if (object) {
-            oti_grow_array((void **)&v->keys, &key_capacity, v->count + 1, sizeof(char *));
-            v->keys[v->count] = key;
+        if (oti_grow_array((void **)&v->items, &capacity, v->count + 1, sizeof(ot_json)) != OT_OK ||
+            (object && oti_grow_array((void **)&v->keys, &key_capacity, v->count + 1, sizeof(char *)) != OT_OK)) {
+            free(key);
+            return OT_ERR_MEMORY;
         }
+        if (object) v->keys[v->count] = key;
         memset(&v->items[v->count], 0, sizeof(ot_json));
         v->count++; /* counted before parsing so a failure frees what was built */
         OT_TRY(parse_value(ps, &v->items[v->count - 1], depth + 1));
@@ -322,7 +326,8 @@ ot_status oti_json_parse(const char *text, size_t len, const char *what, ot_json
     *out = NULL;
     parser ps = {(const unsigned char *)text, (const unsigned char *)text,
                  (const unsigned char *)text + len, what};
-    ot_json *root = oti_xcalloc(1, sizeof *root);
+    ot_json *root = oti_calloc(1, sizeof *root);
+    OT_ALLOC_CHECK(root);
     ot_status status = parse_value(&ps, root, 0);
     if (status == OT_OK) {
         skip_space(&ps);
@@ -364,9 +369,16 @@ const char *oti_json_type_name(ot_json_type type) {
 /* Writing ------------------------------------------------------------------------------- */
 
 static void append_bytes(ot_json_writer *w, const char *text, size_t n) {
+    if (w->failed) return;
     if (w->len + n + 1 > w->cap) {
-        w->cap = OT_MAX(w->len + n + 1, w->cap * 2 + 256);
-        w->text = oti_xrealloc(w->text, w->cap);
+        size_t cap = OT_MAX(w->len + n + 1, w->cap * 2 + 256);
+        char *grown = oti_realloc(w->text, cap);
+        if (!grown) {
+            w->failed = 1;
+            return;
+        }
+        w->text = grown;
+        w->cap = cap;
     }
     memcpy(w->text + w->len, text, n);
     w->len += n;

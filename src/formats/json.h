@@ -45,6 +45,7 @@ const char *oti_json_type_name(ot_json_type type);
 typedef struct ot_json_writer {
     char *text;
     size_t len, cap;
+    int failed; /* memory ran out: later appends do nothing; the user checks this at the end */
 } ot_json_writer;
 
 void oti_json_append(ot_json_writer *w, const char *text);

@@ -139,7 +139,8 @@ ot_status oti_npy_parse(const ot_context *ctx, const unsigned char *data, size_t
     if (header_len > size - header_start)
         return oti_fail(OT_ERR_FORMAT, "%s: .npy header length %zu runs past the end of the file",
                        what, header_len);
-    char *header = oti_xstrndup((const char *)data + header_start, header_len);
+    char *header = oti_strndup((const char *)data + header_start, header_len);
+    OT_ALLOC_CHECK(header);
     ot_dtype dtype = OT_UNDEFINED;
     int swap = 0, fortran = 0, ndim = 0;
     int64_t dims[OT_MAX_DIMS] = {0};
@@ -217,7 +218,7 @@ ot_status oti_npy_serialize(const ot_tensor *t, unsigned char **data, size_t *si
     size_t header_len = padded - 10;
     size_t bytes = (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
     unsigned char *buf = malloc(padded + bytes);
-    if (!buf) return oti_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes for .npy", padded + bytes);
+    if (!buf) return oti_fail(OT_ERR_MEMORY, "out of memory allocating %zu bytes for .npy", padded + bytes);
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
     buf[8] = (unsigned char)(header_len & 0xff);
     buf[9] = (unsigned char)(header_len >> 8);
@@ -243,7 +244,7 @@ ot_status oti_tensor_to_float(ot_tensor *t, const char *what) {
     if (t->dtype == OT_FLOAT) return OT_OK;
     int64_t n = ot_tensor_numel(t);
     float *out = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    if (!out) return oti_fail(OT_ERR_MEMORY, "%s: cannot allocate for float32 conversion", what);
+    if (!out) return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating for float32 conversion", what);
     for (int64_t i = 0; i < n; i++) {
         float v;
         switch (t->dtype) {

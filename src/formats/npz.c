@@ -20,11 +20,11 @@ ot_status oti_npz_read(const ot_context *ctx, const unsigned char *data, size_t 
             status = oti_fail(OT_ERR_FORMAT, "%s: member '%s' is not a .npy array", path, entry);
             break;
         }
-        char *name = oti_xstrndup(entry, len - 4);
-        char *what = oti_xasprintf("%s: tensor '%s'", path, name);
+        char *name = oti_strndup(entry, len - 4);
+        char *what = name ? oti_asprintf("%s: tensor '%s'", path, name) : NULL;
         unsigned char *member;
         size_t member_size;
-        status = oti_zip_extract(&zip, i, &member, &member_size);
+        status = what ? oti_zip_extract(&zip, i, &member, &member_size) : OT_ERR_MEMORY;
         if (status == OT_OK) {
             ot_tensor t = {0};
             status = oti_npy_parse(ctx, member, member_size, what, &t);
@@ -62,9 +62,10 @@ ot_status oti_npz_writer_add(ot_npz_writer *w, const char *name, const ot_tensor
         oti_zip_writer_abort(&w->zip);
         return status;
     }
-    char *entry = oti_xasprintf("%s.npy", name);
-    status = oti_zip_writer_add(&w->zip, entry, npy, npy_size,
-                               w->compress ? OT_ZIP_DEFLATED : OT_ZIP_STORED);
+    char *entry = oti_asprintf("%s.npy", name);
+    status = entry ? oti_zip_writer_add(&w->zip, entry, npy, npy_size,
+                                        w->compress ? OT_ZIP_DEFLATED : OT_ZIP_STORED)
+                   : OT_ERR_MEMORY;
     free(entry);
     free(npy);
     if (status != OT_OK) oti_zip_writer_abort(&w->zip);

@@ -136,7 +136,8 @@ static int compare_names(const void *a, const void *b) {
 
 static ot_status check_unique_names(const ot_zip *z) {
     if (z->n_entries < 2) return OT_OK;
-    const ot_zip_entry **sorted = oti_xmalloc(sizeof(void *) * (size_t)z->n_entries);
+    const ot_zip_entry **sorted = oti_malloc(sizeof(void *) * (size_t)z->n_entries);
+    OT_ALLOC_CHECK(sorted);
     for (int i = 0; i < z->n_entries; i++) sorted[i] = &z->entries[i];
     qsort(sorted, (size_t)z->n_entries, sizeof(void *), compare_names);
     ot_status status = OT_OK;
@@ -166,7 +167,8 @@ static ot_status read_central_entry(const ot_zip *z, const directory_info *dir, 
     if (memchr(name, 0, name_len))
         return oti_fail(OT_ERR_FORMAT, "%s: zip entry %d has a NUL byte in its name", z->what,
                        z->n_entries);
-    e->name = oti_xstrndup((const char *)name, name_len);
+    e->name = oti_strndup((const char *)name, name_len);
+    OT_ALLOC_CHECK(e->name);
     e->method = rd16(c + 10);
     e->crc32 = rd32(c + 16);
     e->compressed_size = rd32(c + 20);
@@ -208,7 +210,8 @@ ot_status oti_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *
     zip->context = ctx;
     zip->data = data;
     zip->size = size;
-    zip->what = oti_xstrdup(what);
+    zip->what = oti_strdup(what);
+    OT_ALLOC_CHECK_COPY(zip->what, what);
     size_t end_pos = 0;
     directory_info dir = {0, 0, 0};
     ot_status status = find_end_record(zip, &end_pos);
@@ -223,9 +226,10 @@ ot_status oti_zip_open(const ot_context *ctx, ot_zip *zip, const unsigned char *
     if (status == OT_OK && dir.count > INT_MAX / 2)
         status = oti_fail(OT_ERR_UNSUPPORTED, "%s: too many zip entries", what);
     if (status == OT_OK) {
-        zip->entries = oti_xcalloc((size_t)dir.count + 1, sizeof(ot_zip_entry));
+        zip->entries = oti_calloc((size_t)dir.count + 1, sizeof(ot_zip_entry));
+        if (!zip->entries) status = OT_ERR_MEMORY;
         uint64_t pos = dir.offset;
-        for (uint64_t i = 0; i < dir.count && status == OT_OK; i++) {
+        for (uint64_t i = 0; zip->entries && i < dir.count && status == OT_OK; i++) {
             status = read_central_entry(zip, &dir, &pos, &zip->entries[zip->n_entries]);
             zip->n_entries++; /* counted even on failure so its name is freed */
         }
@@ -252,7 +256,7 @@ static ot_status inflate_entry(const ot_zip *zip, const ot_zip_entry *e, unsigne
     z_stream s;
     memset(&s, 0, sizeof s);
     if (inflateInit2(&s, -MAX_WBITS) != Z_OK)
-        return oti_fail(OT_ERR_MEMORY, "%s: entry '%s': cannot start zlib", zip->what, e->name);
+        return oti_fail(OT_ERR_MEMORY, "%s: entry '%s': out of memory starting zlib", zip->what, e->name);
     const unsigned char *in = zip->data + e->data_offset;
     uint64_t in_left = e->compressed_size, out_left = e->size;
     int rc = Z_OK;
@@ -295,13 +299,14 @@ ot_status oti_zip_extract(const ot_zip *zip, int index, unsigned char **data, si
         return oti_fail(OT_ERR_FORMAT, "%s: entry '%s' claims %llu bytes from %llu compressed "
                        "bytes, more than deflate can produce", zip->what, e->name,
                        (unsigned long long)e->size, (unsigned long long)e->compressed_size);
-    char *what = oti_xasprintf("%s: entry '%s'", zip->what, e->name);
+    char *what = oti_asprintf("%s: entry '%s'", zip->what, e->name);
+    OT_ALLOC_CHECK(what);
     ot_status status = oti_check_memory(zip->context, (size_t)e->size, what);
     free(what);
     OT_TRY(status);
     unsigned char *out = malloc((size_t)e->size + 1);
     if (!out)
-        return oti_fail(OT_ERR_MEMORY, "%s: entry '%s': cannot allocate %llu bytes", zip->what,
+        return oti_fail(OT_ERR_MEMORY, "%s: entry '%s': out of memory allocating %llu bytes", zip->what,
                        e->name, (unsigned long long)e->size);
     if (e->method == OT_ZIP_STORED) {
         if (e->size) memcpy(out, zip->data + e->data_offset, (size_t)e->size);
@@ -336,12 +341,20 @@ enum { DOS_TIME = 0, DOS_DATE = (0 << 9) | (1 << 5) | 1, ZIP64_VERSION = 45, DEF
 typedef struct byte_buffer {
     unsigned char *data;
     size_t len, cap;
+    int failed; /* memory ran out: later puts do nothing; checked before writing */
 } byte_buffer;
 
 static void put_bytes(byte_buffer *b, const void *data, size_t n) {
+    if (b->failed) return;
     if (b->len + n > b->cap) {
-        b->cap = OT_MAX(b->len + n, b->cap * 2 + 64);
-        b->data = oti_xrealloc(b->data, b->cap);
+        size_t cap = OT_MAX(b->len + n, b->cap * 2 + 64);
+        unsigned char *grown = oti_realloc(b->data, cap);
+        if (!grown) {
+            b->failed = 1;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
     }
     memcpy(b->data + b->len, data, n);
     b->len += n;
@@ -380,12 +393,12 @@ static ot_status deflate_buffer(const char *name, const unsigned char *in, size_
     z_stream s;
     memset(&s, 0, sizeof s);
     if (deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': cannot start zlib", name);
+        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': out of memory starting zlib", name);
     size_t cap = (size_t)deflateBound(&s, (uLong)size);
     unsigned char *buf = malloc(cap);
     if (!buf) {
         deflateEnd(&s);
-        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': cannot allocate %zu bytes", name, cap);
+        return oti_fail(OT_ERR_MEMORY, "zip entry '%s': out of memory allocating %zu bytes", name, cap);
     }
     size_t in_done = 0, out_done = 0;
     int rc = Z_OK;
@@ -437,9 +450,15 @@ ot_status oti_zip_writer_add(ot_zip_writer *w, const char *name, const void *dat
         crc = crc32(crc, (const unsigned char *)data + done, chunk);
         done += chunk;
     }
-    oti_grow_array((void **)&w->entries, &w->capacity, w->n_entries + 1, sizeof(ot_zip_entry));
+    char *entry_name = oti_strdup(name);
+    if (!entry_name ||
+        oti_grow_array((void **)&w->entries, &w->capacity, w->n_entries + 1, sizeof(ot_zip_entry)) != OT_OK) {
+        free(entry_name);
+        free(packed);
+        return OT_ERR_MEMORY;
+    }
     ot_zip_entry *e = &w->entries[w->n_entries++];
-    e->name = oti_xstrdup(name);
+    e->name = entry_name;
     e->method = (uint16_t)method;
     e->crc32 = (uint32_t)crc;
     e->size = size;
@@ -465,7 +484,7 @@ ot_status oti_zip_writer_add(ot_zip_writer *w, const char *name, const void *dat
         put64(&h, size);
         put64(&h, packed_size);
     }
-    ot_status status = write_out(w, h.data, h.len);
+    ot_status status = h.failed ? OT_ERR_MEMORY : write_out(w, h.data, h.len);
     if (status == OT_OK) status = write_out(w, packed ? packed : data, packed_size);
     free(h.data);
     free(packed);
@@ -542,7 +561,7 @@ ot_status oti_zip_writer_finish(ot_zip_writer *w) {
     put32(&b, zip64 ? 0xFFFFFFFFu : (uint32_t)dir_size);
     put32(&b, zip64 ? 0xFFFFFFFFu : (uint32_t)dir_offset);
     put16(&b, 0);
-    ot_status status = write_out(w, b.data, b.len);
+    ot_status status = b.failed ? OT_ERR_MEMORY : write_out(w, b.data, b.len);
     free(b.data);
     if (status != OT_OK) {
         oti_zip_writer_abort(w);

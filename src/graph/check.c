@@ -51,8 +51,15 @@ ot_status ot_graph_check(ot_model *m) {
 
     /* Order layers so that every layer comes after the producers of its inputs. */
     int n = m->n_layers;
-    int *order = oti_xmalloc(sizeof(int) * (size_t)(n + 1));
-    unsigned char *placed = oti_xcalloc((size_t)n + 1, 1);
+    int *order = oti_malloc(sizeof(int) * (size_t)(n + 1));
+    unsigned char *placed = oti_calloc((size_t)n + 1, 1);
+    ot_layer *sorted = oti_malloc(sizeof(ot_layer) * (size_t)(n + 1));
+    if (!order || !placed || !sorted) {
+        free(order);
+        free(placed);
+        free(sorted);
+        return OT_ERR_MEMORY;
+    }
     int n_placed = 0, progress = 1;
     while (n_placed < n && progress) {
         progress = 0;
@@ -80,28 +87,36 @@ ot_status ot_graph_check(ot_model *m) {
                                    m->layers[stuck].name, m->layers[stuck].op_type);
         free(order);
         free(placed);
+        free(sorted);
         return status;
     }
     int in_order = 1;
     for (int i = 0; i < n; i++) in_order &= order[i] == i;
     if (!in_order) {
-        ot_layer *sorted = oti_xmalloc(sizeof(ot_layer) * (size_t)(n + 1));
         for (int i = 0; i < n; i++) sorted[i] = m->layers[order[i]];
         memcpy(m->layers, sorted, sizeof(ot_layer) * (size_t)n);
-        free(sorted);
         for (int i = 0; i < n; i++)
             for (int k = 0; k < m->layers[i].n_outputs; k++)
                 if (m->layers[i].outputs[k] >= 0) m->values[m->layers[i].outputs[k]].producer = i;
     }
     free(order);
     free(placed);
+    free(sorted);
     return OT_OK;
 }
 
-void ot_graph_prune(ot_model *m) {
-    /* Mark layers needed by graph outputs, walking backwards in topological order. */
-    unsigned char *needed_value = oti_xcalloc((size_t)m->n_values + 1, 1);
-    unsigned char *keep_layer = oti_xcalloc((size_t)m->n_layers + 1, 1);
+ot_status ot_graph_prune(ot_model *m) {
+    /* Mark layers needed by graph outputs, walking backwards in topological order. Every
+     * buffer is allocated before the model changes, so running out leaves it as it was. */
+    unsigned char *needed_value = oti_calloc((size_t)m->n_values + 1, 1);
+    unsigned char *keep_layer = oti_calloc((size_t)m->n_layers + 1, 1);
+    int *renumber = oti_malloc(sizeof(int) * ((size_t)m->n_values + 1));
+    if (!needed_value || !keep_layer || !renumber) {
+        free(needed_value);
+        free(keep_layer);
+        free(renumber);
+        return OT_ERR_MEMORY;
+    }
     for (int k = 0; k < m->n_outputs; k++) needed_value[m->outputs[k]] = 1;
     for (int k = 0; k < m->n_inputs; k++) needed_value[m->inputs[k]] = 1;
     for (int i = m->n_layers - 1; i >= 0; i--) {
@@ -125,7 +140,6 @@ void ot_graph_prune(ot_model *m) {
     }
     m->n_layers = n_kept;
     /* Drop values and renumber. */
-    int *renumber = oti_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
     int n_values = 0;
     for (int v = 0; v < m->n_values; v++) {
         if (needed_value[v]) {
@@ -150,8 +164,8 @@ void ot_graph_prune(ot_model *m) {
     for (int i = 0; i < m->n_layers; i++)
         for (int k = 0; k < m->layers[i].n_outputs; k++)
             if (m->layers[i].outputs[k] >= 0) m->values[m->layers[i].outputs[k]].producer = i;
-    oti_model_rebuild_index(m);
     free(renumber);
     free(needed_value);
     free(keep_layer);
+    return oti_model_rebuild_index(m);
 }

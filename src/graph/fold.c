@@ -42,11 +42,19 @@ static int foldable(const ot_model *m, const ot_layer *l) {
 
 /* Computes layer l and turns its outputs into initializers. */
 static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
-    ot_tensor *in_storage = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
-    ot_tensor *out_storage = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor));
-    ot_tensor **in = oti_xcalloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
-    ot_tensor **out = oti_xcalloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
-    unsigned char *known = oti_xcalloc((size_t)l->n_inputs + 1, 1);
+    ot_tensor *in_storage = oti_calloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
+    ot_tensor *out_storage = oti_calloc((size_t)l->n_outputs + 1, sizeof(ot_tensor));
+    ot_tensor **in = oti_calloc((size_t)l->n_inputs + 1, sizeof(ot_tensor *));
+    ot_tensor **out = oti_calloc((size_t)l->n_outputs + 1, sizeof(ot_tensor *));
+    unsigned char *known = oti_calloc((size_t)l->n_inputs + 1, 1);
+    if (!in_storage || !out_storage || !in || !out || !known) {
+        free(in_storage);
+        free(out_storage);
+        free(in);
+        free(out);
+        free(known);
+        return OT_ERR_MEMORY;
+    }
     for (int k = 0; k < l->n_inputs; k++) {
         if (l->inputs[k] < 0) continue;
         in_storage[k] = m->values[l->inputs[k]].tensor;
@@ -98,7 +106,8 @@ static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
 /* An initializer read both as a trained parameter and as a constant/statistic (a BatchNorm
  * running_var sharing storage with a weight) gets a private copy for each non-parameter use. */
 static ot_status unshare_statistics(ot_model *m) {
-    int *uses = oti_xcalloc((size_t)m->n_values + 1, sizeof(int));
+    int *uses = oti_calloc((size_t)m->n_values + 1, sizeof(int));
+    OT_ALLOC_CHECK(uses);
     for (int i = 0; i < m->n_layers; i++)
         for (int k = 0; k < m->layers[i].n_inputs; k++)
             if (m->layers[i].inputs[k] >= 0) uses[m->layers[i].inputs[k]]++;
@@ -111,15 +120,25 @@ static ot_status unshare_statistics(ot_model *m) {
             if (v < 0 || oti_role_is_trained(oti_op_input_role(l->op, k))) continue;
             if (m->values[v].kind != OT_VALUE_INITIALIZER || uses[v] < 2) continue;
             if (m->values[v].tensor.dtype != OT_FLOAT) continue;
-            char *base = oti_xasprintf("%s_%s_%d", m->values[v].name, l->name, k);
-            char *name = ot_model_unique_value_name(m, base);
+            char *base = oti_asprintf("%s_%s_%d", m->values[v].name, l->name, k);
+            char *name = base ? ot_model_unique_value_name(m, base) : NULL;
             free(base);
             ot_tensor copy;
-            status = ot_tensor_copy(&copy, &m->values[v].tensor, name);
+            status = name ? ot_tensor_copy(&copy, &m->values[v].tensor, name) : OT_ERR_MEMORY;
             int copy_index;
-            if (status == OT_OK) status = ot_model_add_initializer(m, name, &copy, &copy_index);
             if (status == OT_OK) {
-                uses = oti_xrealloc(uses, sizeof(int) * ((size_t)m->n_values + 1));
+                status = ot_model_add_initializer(m, name, &copy, &copy_index);
+                if (status != OT_OK) ot_tensor_free(&copy);
+            }
+            if (status == OT_OK) {
+                /* Out of memory here leaves the copy unused: harmless (pruned on export). */
+                void *grown = oti_realloc(uses, sizeof(int) * ((size_t)m->n_values + 1));
+                if (!grown) {
+                    free(name);
+                    status = OT_ERR_MEMORY;
+                    break;
+                }
+                uses = grown;
                 uses[copy_index] = 1;
                 uses[v]--;
                 l->inputs[k] = copy_index;
@@ -149,6 +168,5 @@ ot_status ot_graph_fold_constants(const ot_context *ctx, ot_model *m) {
     OT_TRY(status);
     OT_TRY(ot_graph_check(m));
     OT_TRY(unshare_statistics(m));
-    ot_graph_prune(m);
-    return OT_OK;
+    return ot_graph_prune(m);
 }

@@ -27,11 +27,17 @@ ot_status ot_graph_resolve(ot_model *m) {
         const ot_op *op = oti_op_lookup(l->domain, l->op_type, l->opset, &known_name);
         if (!op) {
             char *item = known_name
-                             ? oti_xasprintf("'%s' (%s at opset %d)", l->name, l->op_type, l->opset)
-                             : oti_xasprintf("'%s' (%s%s%s)", l->name, *l->domain ? l->domain : "",
+                             ? oti_asprintf("'%s' (%s at opset %d)", l->name, l->op_type, l->opset)
+                             : oti_asprintf("'%s' (%s%s%s)", l->name, *l->domain ? l->domain : "",
                                             *l->domain ? "." : "", l->op_type);
-            size_t item_len = strlen(item);
-            missing = oti_xrealloc(missing, missing_len + item_len + 3);
+            size_t item_len = item ? strlen(item) : 0;
+            void *grown = item ? oti_realloc(missing, missing_len + item_len + 3) : NULL;
+            if (!grown) {
+                free(item);
+                free(missing);
+                return OT_ERR_MEMORY;
+            }
+            missing = grown;
             if (missing_len) {
                 memcpy(missing + missing_len, ", ", 2);
                 missing_len += 2;
@@ -42,7 +48,11 @@ ot_status ot_graph_resolve(ot_model *m) {
             n_missing++;
             continue;
         }
-        void *params = op->params_size ? oti_xcalloc(1, op->params_size) : NULL;
+        void *params = op->params_size ? oti_calloc(1, op->params_size) : NULL;
+        if (op->params_size && !params) {
+            free(missing);
+            return OT_ERR_MEMORY;
+        }
         if (op->parse) {
             ot_status status = op->parse(l, params);
             if (status != OT_OK) {

@@ -1,5 +1,6 @@
 /* ot_model -> ModelProto -> bytes. The proto borrows the model's strings and tensor data, so
  * building it allocates only the pointer arrays, which free_export releases. */
+#include <setjmp.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -8,15 +9,20 @@
 #include "core/file_io.h"
 #include "onnxtrain/onnx_io.h"
 
-/* Everything allocated while building one ModelProto, released together. */
+/* Everything allocated while building one ModelProto, released together. Running out of
+ * memory jumps back to ot_onnx_serialize (out_of_memory), which frees the pool: every block
+ * is in it, and building takes no lock. */
 typedef struct export_pool {
     void **blocks;
     int count, capacity;
+    jmp_buf out_of_memory;
 } export_pool;
 
 static void *pool_alloc(export_pool *pool, size_t size) {
-    oti_grow_array((void **)&pool->blocks, &pool->capacity, pool->count + 1, sizeof(void *));
-    void *p = oti_xcalloc(1, size);
+    if (oti_grow_array((void **)&pool->blocks, &pool->capacity, pool->count + 1, sizeof(void *)) != OT_OK)
+        longjmp(pool->out_of_memory, 1);
+    void *p = oti_calloc(1, size);
+    if (!p) longjmp(pool->out_of_memory, 1);
     pool->blocks[pool->count++] = p;
     return p;
 }
@@ -188,17 +194,27 @@ static void build_model_proto(export_pool *pool, const ot_model *m, Onnx__ModelP
 }
 
 ot_status ot_onnx_serialize(const ot_model *m, unsigned char **data, size_t *size) {
-    export_pool pool = {0};
+    /* On the heap, and the pointer set before setjmp: nothing setjmp's caller reads after the
+     * jump changes in between. */
+    export_pool *pool = oti_calloc(1, sizeof *pool);
+    OT_ALLOC_CHECK(pool);
     Onnx__ModelProto model;
-    build_model_proto(&pool, m, &model);
+    if (setjmp(pool->out_of_memory)) {
+        pool_free(pool);
+        free(pool);
+        return OT_ERR_MEMORY; /* oti_calloc or oti_grow_array left the message */
+    }
+    build_model_proto(pool, m, &model);
     size_t n = onnx__model_proto__get_packed_size(&model);
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) {
-        pool_free(&pool);
-        return oti_fail(OT_ERR_MEMORY, "cannot allocate %zu bytes to serialise the model", n);
+        pool_free(pool);
+        free(pool);
+        return oti_fail(OT_ERR_MEMORY, "out of memory allocating %zu bytes to serialise the model", n);
     }
     onnx__model_proto__pack(&model, buf);
-    pool_free(&pool);
+    pool_free(pool);
+    free(pool);
     *data = buf;
     *size = n;
     return OT_OK;

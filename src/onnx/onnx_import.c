@@ -42,7 +42,7 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
             v->tensor.dims[d] = -1;
             if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                 dim->dim_param && *dim->dim_param)
-                v->dim_names[d] = oti_xstrdup(dim->dim_param);
+                OT_ALLOC_CHECK(v->dim_names[d] = oti_strdup(dim->dim_param));
         }
     }
     return OT_OK;
@@ -51,7 +51,8 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
 static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *proto, const char *node,
                              const char *model_dir, ot_attr *out) {
     ot_attr a = {0};
-    a.name = oti_xstrdup(or_empty(proto->name));
+    a.name = oti_strdup(or_empty(proto->name));
+    OT_ALLOC_CHECK_COPY(a.name, or_empty(proto->name));
     a.type = proto->has_type ? (ot_attr_type)proto->type : OT_ATTR_UNDEFINED;
     if (a.type == OT_ATTR_UNDEFINED) {
         /* Old exporters omit the type: infer it from the field that is set. */
@@ -69,7 +70,8 @@ static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *
     case OT_ATTR_FLOAT: a.f = proto->f; break;
     case OT_ATTR_INT: a.i = proto->i; break;
     case OT_ATTR_STRING:
-        a.s = oti_xstrndup((const char *)proto->s.data, proto->s.len);
+        a.s = oti_strndup((const char *)proto->s.data, proto->s.len);
+        if (!a.s) status = OT_ERR_MEMORY;
         a.s_len = proto->s.len;
         break;
     case OT_ATTR_TENSOR:
@@ -78,26 +80,34 @@ static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *
             break;
         }
         {
-            char *what = oti_xasprintf("%s.%s", node, a.name);
-            status = oti_onnx_tensor_import(ctx, proto->t, model_dir, what, &a.t);
+            char *what = oti_asprintf("%s.%s", node, a.name);
+            status = what ? oti_onnx_tensor_import(ctx, proto->t, model_dir, what, &a.t) : OT_ERR_MEMORY;
             free(what);
         }
         break;
     case OT_ATTR_FLOATS:
         a.count = (int)proto->n_floats;
-        a.floats = oti_xmalloc(sizeof(float) * (proto->n_floats + 1));
-        if (proto->n_floats) memcpy(a.floats, proto->floats, sizeof(float) * proto->n_floats);
+        a.floats = oti_malloc(sizeof(float) * (proto->n_floats + 1));
+        if (!a.floats) status = OT_ERR_MEMORY;
+        else if (proto->n_floats) memcpy(a.floats, proto->floats, sizeof(float) * proto->n_floats);
         break;
     case OT_ATTR_INTS:
         a.count = (int)proto->n_ints;
-        a.ints = oti_xmalloc(sizeof(int64_t) * (proto->n_ints + 1));
-        if (proto->n_ints) memcpy(a.ints, proto->ints, sizeof(int64_t) * proto->n_ints);
+        a.ints = oti_malloc(sizeof(int64_t) * (proto->n_ints + 1));
+        if (!a.ints) status = OT_ERR_MEMORY;
+        else if (proto->n_ints) memcpy(a.ints, proto->ints, sizeof(int64_t) * proto->n_ints);
         break;
     case OT_ATTR_STRINGS:
         a.count = (int)proto->n_strings;
-        a.strings = oti_xcalloc(proto->n_strings + 1, sizeof(char *));
-        for (size_t i = 0; i < proto->n_strings; i++)
-            a.strings[i] = oti_xstrndup((const char *)proto->strings[i].data, proto->strings[i].len);
+        a.strings = oti_calloc(proto->n_strings + 1, sizeof(char *));
+        if (!a.strings) status = OT_ERR_MEMORY;
+        for (size_t i = 0; a.strings && i < proto->n_strings; i++) {
+            a.strings[i] = oti_strndup((const char *)proto->strings[i].data, proto->strings[i].len);
+            if (!a.strings[i]) {
+                status = OT_ERR_MEMORY;
+                break;
+            }
+        }
         break;
     case OT_ATTR_GRAPH:
         /* Control flow (If, Loop, Scan) is not supported; the op lookup reports the node. */
@@ -114,23 +124,21 @@ static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *
     return OT_OK;
 }
 
-/* A node name for nodes the file leaves unnamed (or names twice): "<op>_<index>". */
+/* A node name for nodes the file leaves unnamed (or names twice): "<op>_<index>". NULL when
+ * out of memory. */
 static char *layer_name(const ot_model *m, const Onnx__NodeProto *node, size_t index,
                         const char *op_type) {
-    char *base = node->name && *node->name ? oti_xstrdup(node->name)
-                                           : oti_xasprintf("%s_%zu", op_type, index);
-    for (int k = 1;; k++) {
+    int named = node->name && *node->name;
+    char *base = named ? oti_strdup(node->name) : oti_asprintf("%s_%zu", op_type, index);
+    for (int k = 1; base; k++) {
         int taken = 0;
         for (int i = 0; i < m->n_layers && !taken; i++) taken = strcmp(m->layers[i].name, base) == 0;
         if (!taken) return base;
-        char *next = oti_xasprintf("%s_%d", node->name && *node->name ? node->name : op_type, k);
-        if (!(node->name && *node->name)) {
-            free(next);
-            next = oti_xasprintf("%s_%zu_%d", op_type, index, k);
-        }
+        char *next = named ? oti_asprintf("%s_%d", node->name, k) : oti_asprintf("%s_%zu_%d", op_type, index, k);
         free(base);
         base = next;
     }
+    return NULL;
 }
 
 static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__NodeProto *node, size_t index,
@@ -139,6 +147,7 @@ static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__Nod
     if (!*op_type)
         return oti_fail(OT_ERR_FORMAT, "node %zu ('%s') has no op_type", index, or_empty(node->name));
     char *name = layer_name(m, node, index, op_type);
+    OT_ALLOC_CHECK(name);
     int li;
     ot_status status = ot_model_add_layer(m, name, op_type, or_empty(node->domain),
                                           (int)node->n_input, (const char *const *)node->input,
@@ -149,9 +158,13 @@ static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__Nod
         return status;
     }
     ot_layer *l = &m->layers[li];
-    l->doc_string = node->doc_string && *node->doc_string ? oti_xstrdup(node->doc_string) : NULL;
-    l->attrs = oti_xcalloc(node->n_attribute + 1, sizeof(ot_attr));
-    for (size_t a = 0; a < node->n_attribute; a++) {
+    if (node->doc_string && *node->doc_string && !(l->doc_string = oti_strdup(node->doc_string))) {
+        free(name);
+        return OT_ERR_MEMORY;
+    }
+    l->attrs = oti_calloc(node->n_attribute + 1, sizeof(ot_attr));
+    if (!l->attrs) status = OT_ERR_MEMORY;
+    for (size_t a = 0; a < node->n_attribute && l->attrs; a++) {
         status = import_attr(ctx, node->attribute[a], name, model_dir, &l->attrs[l->n_attrs]);
         if (status != OT_OK) break;
         l->n_attrs++;
@@ -161,7 +174,8 @@ static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__Nod
 }
 
 static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__GraphProto *g, const char *model_dir) {
-    m->graph_name = oti_xstrdup(or_empty(g->name));
+    m->graph_name = oti_strdup(or_empty(g->name));
+    OT_ALLOC_CHECK_COPY(m->graph_name, or_empty(g->name));
     if (g->n_sparse_initializer)
         return oti_fail(OT_ERR_UNSUPPORTED, "sparse initializers are not supported ('%s')",
                        or_empty(g->sparse_initializer[0]->values ?
@@ -178,7 +192,8 @@ static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__Gr
             return status;
         }
     }
-    m->inputs = oti_xcalloc(g->n_input + 1, sizeof(int));
+    m->inputs = oti_calloc(g->n_input + 1, sizeof(int));
+    OT_ALLOC_CHECK(m->inputs);
     for (size_t i = 0; i < g->n_input; i++) {
         const char *name = or_empty(g->input[i]->name);
         int v = ot_model_find_value(m, name);
@@ -189,7 +204,8 @@ static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__Gr
         OT_TRY(import_value_info(&m->values[v], g->input[i]));
         m->inputs[m->n_inputs++] = v;
     }
-    m->outputs = oti_xcalloc(g->n_output + 1, sizeof(int));
+    m->outputs = oti_calloc(g->n_output + 1, sizeof(int));
+    OT_ALLOC_CHECK(m->outputs);
     for (size_t i = 0; i < g->n_output; i++) {
         const char *name = or_empty(g->output[i]->name);
         int v = ot_model_find_value(m, name);
@@ -212,11 +228,15 @@ static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__Gr
 static ot_status import_model(const ot_context *ctx, ot_model *m, const Onnx__ModelProto *proto, const char *model_dir,
                               ot_load_mode mode) {
     m->ir_version = proto->has_ir_version ? proto->ir_version : 0;
-    m->producer_name = oti_xstrdup(or_empty(proto->producer_name));
-    m->producer_version = oti_xstrdup(or_empty(proto->producer_version));
-    m->domain = oti_xstrdup(or_empty(proto->domain));
+    m->producer_name = oti_strdup(or_empty(proto->producer_name));
+    OT_ALLOC_CHECK_COPY(m->producer_name, or_empty(proto->producer_name));
+    m->producer_version = oti_strdup(or_empty(proto->producer_version));
+    OT_ALLOC_CHECK_COPY(m->producer_version, or_empty(proto->producer_version));
+    m->domain = oti_strdup(or_empty(proto->domain));
+    OT_ALLOC_CHECK_COPY(m->domain, or_empty(proto->domain));
     m->model_version = proto->has_model_version ? proto->model_version : 0;
-    m->doc_string = oti_xstrdup(or_empty(proto->doc_string));
+    m->doc_string = oti_strdup(or_empty(proto->doc_string));
+    OT_ALLOC_CHECK_COPY(m->doc_string, or_empty(proto->doc_string));
     for (size_t i = 0; i < proto->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *op = proto->opset_import[i];
         OT_TRY(ot_model_set_opset(m, or_empty(op->domain), op->has_version ? op->version : 1));
@@ -226,11 +246,13 @@ static ot_status import_model(const ot_context *ctx, ot_model *m, const Onnx__Mo
             return oti_fail(OT_ERR_FORMAT, "the model has no opset_import (which ONNX opset is it?)");
         OT_TRY(ot_model_set_opset(m, "", 1)); /* IR 1-2 models predate opset_import */
     }
-    m->metadata = oti_xcalloc(proto->n_metadata_props + 1, sizeof(ot_metadata_prop));
+    m->metadata = oti_calloc(proto->n_metadata_props + 1, sizeof(ot_metadata_prop));
+    OT_ALLOC_CHECK(m->metadata);
     for (size_t i = 0; i < proto->n_metadata_props; i++) {
-        m->metadata[i].key = oti_xstrdup(or_empty(proto->metadata_props[i]->key));
-        m->metadata[i].value = oti_xstrdup(or_empty(proto->metadata_props[i]->value));
-        m->n_metadata++;
+        m->metadata[i].key = oti_strdup(or_empty(proto->metadata_props[i]->key));
+        m->metadata[i].value = oti_strdup(or_empty(proto->metadata_props[i]->value));
+        m->n_metadata++; /* ot_model_free frees both */
+        if (!m->metadata[i].key || !m->metadata[i].value) return OT_ERR_MEMORY;
     }
     if (!proto->graph) return oti_fail(OT_ERR_FORMAT, "the model has no graph");
     OT_TRY(import_graph(ctx, m, proto->graph, model_dir));
@@ -251,7 +273,12 @@ ot_status ot_onnx_load_buffer(const ot_context *ctx, const void *data, size_t si
         return oti_fail(OT_ERR_FORMAT, "%s: not a valid ONNX model (protobuf parse failed: "
                        "truncated or corrupt file?)", what);
     ot_model *m = ot_model_new();
-    m->source_path = oti_xstrdup(what);
+    if (m) m->source_path = oti_strdup(what);
+    if (!m || (what && !m->source_path)) {
+        onnx__model_proto__free_unpacked(proto, NULL);
+        ot_model_free(m);
+        return OT_ERR_MEMORY;
+    }
     ot_status status = import_model(ctx, m, proto, base_dir, mode);
     onnx__model_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) {
@@ -275,7 +302,7 @@ ot_status ot_onnx_load_mode(const ot_context *ctx, const char *path, ot_load_mod
     OT_TRY(oti_onnx_check_file_size(ctx, path));
     OT_TRY(oti_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
     char *dir = oti_path_dirname(path);
-    ot_status status = ot_onnx_load_buffer(ctx, data, size, dir, path, mode, out);
+    ot_status status = dir ? ot_onnx_load_buffer(ctx, data, size, dir, path, mode, out) : OT_ERR_MEMORY;
     free(dir);
     free(data);
     return status;
@@ -295,7 +322,10 @@ ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor
     free(data);
     if (!proto) return oti_fail(OT_ERR_FORMAT, "%s: not a valid TensorProto", path);
     ot_status status = oti_onnx_tensor_import(ctx, proto, NULL, proto->name && *proto->name ? proto->name : path, out);
-    if (status == OT_OK && name) *name = oti_xstrdup(or_empty(proto->name));
+    if (status == OT_OK && name && !(*name = oti_strdup(or_empty(proto->name)))) {
+        ot_tensor_free(out);
+        status = OT_ERR_MEMORY;
+    }
     onnx__tensor_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) oti_error_prefix("%s: ", path);
     return status;

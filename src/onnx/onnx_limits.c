@@ -91,7 +91,8 @@ ot_status oti_onnx_check_limits(const ot_context *ctx, const void *buffer, size_
             return corrupt(what, at, "an unsupported wire type");
         }
     }
-    char *decoding = oti_xasprintf("%s: decoding the protobuf", what);
+    char *decoding = oti_asprintf("%s: decoding the protobuf", what);
+    OT_ALLOC_CHECK(decoding);
     ot_status status = oti_check_memory(ctx, cost > SIZE_MAX ? SIZE_MAX : (size_t)cost, decoding);
     free(decoding);
     return status;
@@ -105,7 +106,8 @@ ot_status oti_onnx_check_file_size(const ot_context *ctx, const char *path) {
                        "protobuf may hold: keep the weights as external data next to it "
                        "(onnx.save_model(..., save_as_external_data=True))", path,
                        st.st_size / 1048576.0, OT_ONNX_MAX_FILE_BYTES / 1048576.0);
-    char *reading = oti_xasprintf("%s: reading the file", path);
+    char *reading = oti_asprintf("%s: reading the file", path);
+    OT_ALLOC_CHECK(reading);
     ot_status status = oti_check_memory(ctx, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, reading);
     free(reading);
     return status;

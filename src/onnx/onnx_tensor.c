@@ -52,6 +52,7 @@ static ot_status open_external(const char *model_dir, const char *location, cons
                        "the model's folder",
                        what, location ? location : "");
     char *joined = oti_path_join(model_dir, location);
+    OT_ALLOC_CHECK(joined);
     char real_dir[PATH_MAX], real_file[PATH_MAX];
     if (!realpath(model_dir, real_dir) || !realpath(joined, real_file)) {
         ot_status s = oti_fail(OT_ERR_IO, "tensor '%s': external data file '%s' cannot be opened: %s",
@@ -111,7 +112,7 @@ static ot_status read_external(const Onnx__TensorProto *proto, const char *model
     unsigned char *buf = malloc(expected_bytes ? expected_bytes : 1);
     if (!buf) {
         close(fd);
-        return oti_fail(OT_ERR_MEMORY, "tensor '%s': cannot allocate %zu bytes", what, expected_bytes);
+        return oti_fail(OT_ERR_MEMORY, "tensor '%s': out of memory allocating %zu bytes", what, expected_bytes);
     }
     size_t done = 0;
     while (done < expected_bytes) {

@@ -4,8 +4,13 @@
 #include "op.h"
 
 ot_status oti_op_forward_once(ot_node_ctx *c) {
-    void *saved = oti_xcalloc(1, c->saved_bytes + 1);
-    void *workspace = oti_xcalloc(1, c->workspace_bytes + 1);
+    void *saved = oti_calloc(1, c->saved_bytes + 1);
+    void *workspace = oti_calloc(1, c->workspace_bytes + 1);
+    if (!saved || !workspace) {
+        free(saved);
+        free(workspace);
+        return OT_ERR_MEMORY;
+    }
     c->saved = saved;
     c->workspace = workspace;
     ot_status status = c->layer->op->forward(c);

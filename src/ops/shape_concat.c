@@ -161,7 +161,8 @@ ot_status oti_shape_infer_split(ot_node_ctx *c) {
     const ot_tensor *x = c->in[0];
     int axis = split_axis(c);
     OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for rank %d", (long long)p->axis, x->ndim);
-    int64_t *sizes = oti_xmalloc(sizeof(int64_t) * (size_t)c->n_out);
+    int64_t *sizes = oti_malloc(sizeof(int64_t) * (size_t)c->n_out);
+    OT_ALLOC_CHECK(sizes);
     ot_status status = split_sizes(c, axis, sizes);
     for (int k = 0; k < c->n_out && status == OT_OK; k++) {
         if (!c->out[k]) continue;

@@ -3,6 +3,7 @@
 #include "onnxtrain/builder.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ ot_status ot_builder_parse_init(const char *text, ot_init_spec *s) {
         return OT_OK;
     }
     if (!strncmp(text, "variance_scaling:", 17)) {
-        char *copy = oti_xstrdup(text + 17);
+        char *copy = oti_strdup(text + 17);
+        OT_ALLOC_CHECK_COPY(copy, text + 17);
         char *mode = strchr(copy, ':');
         char *dist = mode ? strchr(mode + 1, ':') : NULL;
         int ok = mode && dist;
@@ -65,25 +67,38 @@ void ot_builder_fill(float *w, int64_t n, const ot_init_spec *spec, int64_t fan_
     }
 }
 
-ot_model *ot_builder_create(const char *input_name, int ndim, const int64_t *dims) {
-    ot_model *m = ot_model_new();
-    ot_model_set_opset(m, "", 17);
+static ot_status start_model(ot_model *m, const char *input_name, int ndim, const int64_t *dims) {
+    if (ndim < 0 || ndim >= OT_MAX_DIMS)
+        return oti_fail(OT_ERR_INVALID, "input '%s': samples of %d dims (at most %d)", input_name, ndim,
+                        OT_MAX_DIMS - 1);
+    OT_TRY(ot_model_set_opset(m, "", 17));
     m->ir_version = 8;
-    m->producer_name = oti_xstrdup("onnxtrain");
-    m->producer_version = oti_xstrdup("0.1.0");
-    m->graph_name = oti_xstrdup("onnxtrain");
+    OT_ALLOC_CHECK(m->producer_name = oti_strdup("onnxtrain"));
+    OT_ALLOC_CHECK(m->producer_version = oti_strdup("0.1.0"));
+    OT_ALLOC_CHECK(m->graph_name = oti_strdup("onnxtrain"));
     int v;
-    if (ot_model_add_value(m, input_name, OT_VALUE_INPUT, &v) != OT_OK) abort();
+    OT_TRY(ot_model_add_value(m, input_name, OT_VALUE_INPUT, &v));
     ot_value *in = &m->values[v];
     in->has_type = in->has_shape = 1;
     in->tensor.dtype = OT_FLOAT;
     in->tensor.ndim = ndim + 1;
     in->tensor.dims[0] = -1;
-    in->dim_names[0] = oti_xstrdup("N");
+    OT_ALLOC_CHECK(in->dim_names[0] = oti_strdup("N"));
     memcpy(in->tensor.dims + 1, dims, sizeof(int64_t) * (size_t)ndim);
-    m->inputs = oti_xcalloc(2, sizeof(int));
+    OT_ALLOC_CHECK(m->inputs = oti_calloc(2, sizeof(int)));
     m->inputs[m->n_inputs++] = v;
-    return m;
+    return OT_OK;
+}
+
+ot_status ot_builder_create(const char *input_name, int ndim, const int64_t *dims, ot_model **out) {
+    *out = ot_model_new();
+    if (!*out) return OT_ERR_MEMORY;
+    ot_status status = start_model(*out, input_name, ndim, dims);
+    if (status != OT_OK) {
+        ot_model_free(*out);
+        *out = NULL;
+    }
+    return status;
 }
 
 /* Building state: the model, the current tensor and its shape (batch 1). */
@@ -125,10 +140,12 @@ static ot_status refresh_shape(builder *b) {
     OT_TRY(ot_graph_check(m));
     OT_TRY(ot_graph_resolve(m));
     int v = ot_model_find_value(m, b->current);
+    ot_tensor *shapes = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    OT_ALLOC_CHECK(shapes);
+    /* Infer up to the current tensor only: it stands in for the outputs meanwhile. */
     int saved_outputs = m->n_outputs, *saved = m->outputs;
     m->outputs = &v;
     m->n_outputs = 1;
-    ot_tensor *shapes = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
     ot_tensor feeds[16];
     int n = OT_MIN(m->n_inputs, 16);
     for (int k = 0; k < n; k++) {
@@ -145,24 +162,38 @@ static ot_status refresh_shape(builder *b) {
     return status;
 }
 
+/* Names of new layers and their tensors fit in NAME_MAX_BYTES (a prefix that long fails). */
+#define NAME_MAX_BYTES 256
+
+/* printf into buf (NAME_MAX_BYTES), failing when it does not fit. */
+static ot_status format_name(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static ot_status format_name(char *buf, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(buf, NAME_MAX_BYTES, fmt, args);
+    va_end(args);
+    if (n < 0 || n >= NAME_MAX_BYTES)
+        return oti_fail(OT_ERR_INVALID, "new layer name '%.40s...' is longer than %d bytes", buf,
+                        NAME_MAX_BYTES - 1);
+    return OT_OK;
+}
+
 static int name_taken(const ot_model *m, const char *name) {
     for (int i = 0; i < m->n_layers; i++)
         if (!strcmp(m->layers[i].name, name)) return 1;
-    char *out = oti_xasprintf("%s_out", name), *weight = oti_xasprintf("%s.weight", name);
-    int taken = ot_model_find_value(m, name) >= 0 || ot_model_find_value(m, out) >= 0 ||
-                ot_model_find_value(m, weight) >= 0;
-    free(out);
-    free(weight);
-    return taken;
+    char out[NAME_MAX_BYTES + 16], weight[NAME_MAX_BYTES + 16];
+    snprintf(out, sizeof out, "%s_out", name);
+    snprintf(weight, sizeof weight, "%s.weight", name);
+    return ot_model_find_value(m, name) >= 0 || ot_model_find_value(m, out) >= 0 ||
+           ot_model_find_value(m, weight) >= 0;
 }
 
-/* "<prefix><base><k>" with the next k not used by a layer or tensor of the model. */
-static char *next_name(builder *b, int kind, const char *base) {
-    for (;;) {
-        char *name = oti_xasprintf("%s%s%d", b->prefix, base, ++b->counts[kind]);
-        if (!name_taken(b->m, name)) return name;
-        free(name);
-    }
+/* "<prefix><base><k>" into name, with the next k not used by a layer or tensor of the model. */
+static ot_status next_name(builder *b, int kind, const char *base, char *name) {
+    do {
+        OT_TRY(format_name(name, "%s%s%d", b->prefix, base, ++b->counts[kind]));
+    } while (name_taken(b->m, name));
+    return OT_OK;
 }
 
 static ot_status add_weight(builder *b, const char *name, int ndim, const int64_t *dims,
@@ -177,15 +208,16 @@ static ot_status add_weight(builder *b, const char *name, int ndim, const int64_
     return status;
 }
 
-/* Appends node op(inputs) -> "<name>_out" and makes it current. */
+/* Appends node op(inputs) -> "<name>_out" and makes it current. attrs are copied (they
+ * borrow their names and values: attr_int and the like allocate nothing). */
 static ot_status add_node(builder *b, const char *name, const char *op, int n_in,
                           const char *const *inputs, int n_attrs, ot_attr *attrs) {
-    char *out = oti_xasprintf("%s_out", name);
+    char *out = oti_asprintf("%s_out", name);
+    OT_ALLOC_CHECK(out);
     const char *outs[1] = {out};
     int li;
     ot_status status = ot_model_add_layer(b->m, name, op, "", n_in, inputs, 1, outs, &li);
     for (int a = 0; a < n_attrs && status == OT_OK; a++) status = ot_layer_add_attr(&b->m->layers[li], &attrs[a]);
-    for (int a = 0; a < n_attrs; a++) ot_attr_free(&attrs[a]);
     if (status == OT_OK) {
         free(b->current);
         b->current = out;
@@ -198,18 +230,16 @@ static ot_status add_node(builder *b, const char *name, const char *op, int n_in
 }
 
 static ot_attr attr_int(const char *name, int64_t v) {
-    ot_attr a = {.name = oti_xstrdup(name), .type = OT_ATTR_INT, .i = v};
-    return a;
+    return (ot_attr){.name = (char *)name, .type = OT_ATTR_INT, .i = v};
 }
 static ot_attr attr_float(const char *name, float v) {
-    ot_attr a = {.name = oti_xstrdup(name), .type = OT_ATTR_FLOAT, .f = v};
-    return a;
+    return (ot_attr){.name = (char *)name, .type = OT_ATTR_FLOAT, .f = v};
 }
 static ot_attr attr_ints(const char *name, int count, const int64_t *v) {
-    ot_attr a = {.name = oti_xstrdup(name), .type = OT_ATTR_INTS, .count = count};
-    a.ints = oti_xmalloc(sizeof(int64_t) * (size_t)count);
-    memcpy(a.ints, v, sizeof(int64_t) * (size_t)count);
-    return a;
+    return (ot_attr){.name = (char *)name, .type = OT_ATTR_INTS, .count = count, .ints = (int64_t *)v};
+}
+static ot_attr attr_string(const char *name, const char *v) {
+    return (ot_attr){.name = (char *)name, .type = OT_ATTR_STRING, .s = (char *)v, .s_len = strlen(v)};
 }
 
 static ot_status add_activation(builder *b, const char *act, const char *arg) {
@@ -219,40 +249,31 @@ static ot_status add_activation(builder *b, const char *act, const char *arg) {
         {"tanh", "Tanh", "tanh"}, {"softmax", "Softmax", "softmax"}};
     int k = 0;
     while (strcmp(table[k].spec, act)) k++;
-    char *name = next_name(b, K_ACT + 1 + k, table[k].base);
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_ACT + 1 + k, table[k].base, name));
     ot_attr attrs[1];
     int n_attrs = 0;
     double alpha = 0;
-    if (arg && (!oti_parse_double(arg, &alpha) || !isfinite(alpha))) {
-        free(name);
+    if (arg && (!oti_parse_double(arg, &alpha) || !isfinite(alpha)))
         return oti_fail(OT_ERR_INVALID, "layer spec %s:%s: alpha must be a number", act, arg);
-    }
     if (!strcmp(act, "leakyrelu")) attrs[n_attrs++] = attr_float("alpha", arg ? (float)alpha : 0.01f);
     if (!strcmp(act, "elu")) attrs[n_attrs++] = attr_float("alpha", arg ? (float)alpha : 1.0f);
     /* Before opset 13 Softmax flattens to 2-D at axis; axis 1 keeps (N, classes) intact. */
     if (!strcmp(act, "softmax")) attrs[n_attrs++] = attr_int("axis", ot_model_opset(b->m, "") >= 13 ? -1 : 1);
     const char *inputs[2] = {b->current, NULL};
     int n_in = 1;
-    char *slope = NULL;
+    char slope[NAME_MAX_BYTES];
     if (!strcmp(act, "prelu")) {
         /* One slope per channel (dim 1), shaped to broadcast: (C, 1, 1) for images. */
         int64_t dims[OT_MAX_DIMS] = {b->shape.ndim > 1 ? b->shape.dims[1] : 1};
         int ndim = b->shape.ndim > 1 ? b->shape.ndim - 1 : 1;
         for (int d = 1; d < ndim; d++) dims[d] = 1;
-        slope = oti_xasprintf("%s.slope", name);
-        ot_status status = add_weight(b, slope, ndim, dims, NULL, 0, 0, 0.25f);
-        if (status != OT_OK) {
-            free(slope);
-            free(name);
-            return status;
-        }
+        OT_TRY(format_name(slope, "%s.slope", name));
+        OT_TRY(add_weight(b, slope, ndim, dims, NULL, 0, 0, 0.25f));
         inputs[1] = slope;
         n_in = 2;
     }
-    ot_status status = add_node(b, name, table[k].op, n_in, inputs, n_attrs, attrs);
-    free(slope);
-    free(name);
-    return status;
+    return add_node(b, name, table[k].op, n_in, inputs, n_attrs, attrs);
 }
 
 static ot_status add_dense(builder *b, int64_t units, const char *act) {
@@ -260,8 +281,11 @@ static ot_status add_dense(builder *b, int64_t units, const char *act) {
         return oti_fail(OT_ERR_INVALID, "dense:%lld needs a 2-D input (batch, features), but the "
                        "input has %d dims: add 'flatten' before it", (long long)units, b->shape.ndim);
     int64_t in = b->shape.dims[1];
-    char *name = next_name(b, K_DENSE, "dense");
-    char *w = oti_xasprintf("%s.weight", name), *bias = oti_xasprintf("%s.bias", name);
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_DENSE, "dense", name));
+    char w[NAME_MAX_BYTES], bias[NAME_MAX_BYTES];
+    OT_TRY(format_name(w, "%s.weight", name));
+    OT_TRY(format_name(bias, "%s.bias", name));
     ot_init_spec init = init_for(b, act);
     int64_t wd[2] = {units, in}, bd[1] = {units};
     ot_status status = add_weight(b, w, 2, wd, &init, in, units, 0);
@@ -271,9 +295,6 @@ static ot_status add_dense(builder *b, int64_t units, const char *act) {
         ot_attr attrs[1] = {attr_int("transB", 1)};
         status = add_node(b, name, "Gemm", 3, inputs, 1, attrs);
     }
-    free(w);
-    free(bias);
-    free(name);
     return status;
 }
 
@@ -283,8 +304,11 @@ static ot_status add_conv(builder *b, int64_t filters, int64_t kh, int64_t kw, i
         return oti_fail(OT_ERR_INVALID, "conv needs a 4-D input (N, C, H, W), but the input has %d "
                        "dims", b->shape.ndim);
     int64_t channels = b->shape.dims[1];
-    char *name = next_name(b, K_CONV, "conv");
-    char *w = oti_xasprintf("%s.weight", name), *bias = oti_xasprintf("%s.bias", name);
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_CONV, "conv", name));
+    char w[NAME_MAX_BYTES], bias[NAME_MAX_BYTES];
+    OT_TRY(format_name(w, "%s.weight", name));
+    OT_TRY(format_name(bias, "%s.bias", name));
     ot_init_spec init = init_for(b, act);
     int64_t wd[4] = {filters, channels, kh, kw}, bd[1] = {filters};
     ot_status status = add_weight(b, w, 4, wd, &init, channels * kh * kw, filters * kh * kw, 0);
@@ -293,27 +317,23 @@ static ot_status add_conv(builder *b, int64_t filters, int64_t kh, int64_t kw, i
         const char *inputs[3] = {b->current, w, bias};
         int64_t kernel[2] = {kh, kw}, strides[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
         ot_attr attrs[3] = {attr_ints("kernel_shape", 2, kernel), attr_ints("strides", 2, strides),
-                            same ? (ot_attr){.name = oti_xstrdup("auto_pad"), .type = OT_ATTR_STRING,
-                                             .s = oti_xstrdup("SAME_UPPER"), .s_len = 10}
-                                 : attr_ints("pads", 4, pads)};
+                            same ? attr_string("auto_pad", "SAME_UPPER") : attr_ints("pads", 4, pads)};
         status = add_node(b, name, "Conv", 3, inputs, 3, attrs);
     }
-    free(w);
-    free(bias);
-    free(name);
     return status;
 }
 
 static ot_status add_batchnorm(builder *b) {
     if (b->shape.ndim < 2) return oti_fail(OT_ERR_INVALID, "batchnorm needs (N, C, ...) input");
     int64_t channels = b->shape.dims[1], dims[1] = {channels};
-    char *name = next_name(b, K_BN, "bn");
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_BN, "bn", name));
     const char *roles[4] = {"weight", "bias", "running_mean", "running_var"};
     const float fills[4] = {1.0f, 0.0f, 0.0f, 1.0f};
-    char *names[4];
+    char names[4][NAME_MAX_BYTES];
     ot_status status = OT_OK;
-    for (int k = 0; k < 4; k++) {
-        names[k] = oti_xasprintf("%s.%s", name, roles[k]);
+    for (int k = 0; k < 4 && status == OT_OK; k++) {
+        status = format_name(names[k], "%s.%s", name, roles[k]);
         if (status == OT_OK) status = add_weight(b, names[k], 1, dims, NULL, 0, 0, fills[k]);
     }
     if (status == OT_OK) {
@@ -321,15 +341,14 @@ static ot_status add_batchnorm(builder *b) {
         ot_attr attrs[2] = {attr_float("epsilon", 1e-5f), attr_float("momentum", 0.9f)};
         status = add_node(b, name, "BatchNormalization", 5, inputs, 2, attrs);
     }
-    for (int k = 0; k < 4; k++) free(names[k]);
-    free(name);
     return status;
 }
 
 static ot_status add_pool(builder *b, const char *kind, int64_t k) {
     if (b->shape.ndim != 4) return oti_fail(OT_ERR_INVALID, "%s needs a 4-D input (N, C, H, W)", kind);
     int global = !strcmp(kind, "globalavgpool");
-    char *name = next_name(b, K_POOL, global ? "globalavgpool" : !strcmp(kind, "maxpool") ? "maxpool" : "avgpool");
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_POOL, global ? "globalavgpool" : !strcmp(kind, "maxpool") ? "maxpool" : "avgpool", name));
     const char *inputs[1] = {b->current};
     ot_status status;
     if (global) {
@@ -339,20 +358,20 @@ static ot_status add_pool(builder *b, const char *kind, int64_t k) {
         ot_attr attrs[2] = {attr_ints("kernel_shape", 2, kernel), attr_ints("strides", 2, kernel)};
         status = add_node(b, name, !strcmp(kind, "maxpool") ? "MaxPool" : "AveragePool", 1, inputs, 2, attrs);
     }
-    free(name);
     return status;
 }
 
 static ot_status add_dropout(builder *b, double p) {
-    char *name = next_name(b, K_DROPOUT, "dropout");
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_DROPOUT, "dropout", name));
     if (ot_model_opset(b->m, "") < 12) { /* ratio was an attribute before opset 12 */
         const char *inputs[1] = {b->current};
         ot_attr attrs[1] = {attr_float("ratio", (float)p)};
         ot_status status = add_node(b, name, "Dropout", 1, inputs, 1, attrs);
-        free(name);
         return status;
     }
-    char *ratio = oti_xasprintf("%s.ratio", name);
+    char ratio[NAME_MAX_BYTES];
+    OT_TRY(format_name(ratio, "%s.ratio", name));
     ot_tensor t;
     ot_status status = ot_tensor_alloc(NULL, &t, OT_FLOAT, 0, NULL, ratio);
     if (status == OT_OK) {
@@ -363,17 +382,15 @@ static ot_status add_dropout(builder *b, double p) {
         const char *inputs[2] = {b->current, ratio};
         status = add_node(b, name, "Dropout", 2, inputs, 0, NULL);
     }
-    free(ratio);
-    free(name);
     return status;
 }
 
 static ot_status add_flatten(builder *b) {
-    char *name = next_name(b, K_FLATTEN, "flatten");
+    char name[NAME_MAX_BYTES];
+    OT_TRY(next_name(b, K_FLATTEN, "flatten", name));
     const char *inputs[1] = {b->current};
     ot_attr attrs[1] = {attr_int("axis", 1)};
     ot_status status = add_node(b, name, "Flatten", 1, inputs, 1, attrs);
-    free(name);
     return status;
 }
 
@@ -390,7 +407,8 @@ static ot_status bad_layer(const char *item, const char *expected) {
 }
 
 static ot_status add_layer(builder *b, char *item, const char *next_item) {
-    char *original = oti_xstrdup(item);
+    char *original = oti_strdup(item);
+    OT_ALLOC_CHECK_COPY(original, item);
     char *f[8];
     int n = split_fields(item, f);
     int64_t a = 0, c = 0;
@@ -451,25 +469,25 @@ static ot_status add_layer(builder *b, char *item, const char *next_item) {
 
 ot_status ot_builder_append(const ot_context *ctx, ot_model *m, const char *spec, const char *from,
                                  const ot_init_spec *init, ot_rng *rng, const char *prefix) {
-    builder b = {.context = ctx, .m = m, .current = oti_xstrdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
-    if (ot_model_find_value(m, from) < 0) {
-        free(b.current);
-        return oti_fail(OT_ERR_INVALID, "tensor '%s' does not exist", from);
-    }
-    ot_status status = refresh_shape(&b);
-    char *copy = oti_xstrdup(spec);
+    if (ot_model_find_value(m, from) < 0) return oti_fail(OT_ERR_INVALID, "tensor '%s' does not exist", from);
+    builder b = {.context = ctx, .m = m, .current = oti_strdup(from), .init = init, .rng = rng, .prefix = prefix ? prefix : ""};
+    char *copy = oti_strdup(spec);
+    ot_status status = b.current && copy ? refresh_shape(&b) : OT_ERR_MEMORY;
     char *items[256];
     int n_items = 0;
-    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item && n_items < 256; item = strtok_r(NULL, ",", &save))
+    for (char *save = NULL, *item = status == OT_OK ? strtok_r(copy, ",", &save) : NULL; item && n_items < 256;
+         item = strtok_r(NULL, ",", &save))
         items[n_items++] = item;
     if (n_items == 0 && status == OT_OK) status = oti_fail(OT_ERR_INVALID, "empty layer spec");
     for (int i = 0; i < n_items && status == OT_OK; i++)
         status = add_layer(&b, items[i], i + 1 < n_items ? items[i + 1] : NULL);
+    int *outputs = status == OT_OK ? oti_calloc(2, sizeof(int)) : NULL;
+    if (status == OT_OK && !outputs) status = OT_ERR_MEMORY;
     if (status == OT_OK) {
         /* The last layer's output is the model's only output, typed (N, ...). */
         int v = ot_model_find_value(m, b.current);
         free(m->outputs);
-        m->outputs = oti_xcalloc(2, sizeof(int));
+        m->outputs = outputs;
         m->outputs[0] = v;
         m->n_outputs = 1;
         ot_value *out = &m->values[v];
@@ -477,8 +495,8 @@ ot_status ot_builder_append(const ot_context *ctx, ot_model *m, const char *spec
         ot_tensor_set_shape(&out->tensor, OT_FLOAT, b.shape.ndim, b.shape.dims);
         out->tensor.dims[0] = -1;
         free(out->dim_names[0]);
-        out->dim_names[0] = oti_xstrdup("N");
-        ot_graph_prune(m);
+        out->dim_names[0] = oti_strdup("N");
+        status = out->dim_names[0] ? ot_graph_prune(m) : OT_ERR_MEMORY;
     }
     free(copy);
     free(b.current);

@@ -103,17 +103,29 @@ typedef struct cache_header {
     uint64_t data_bytes[OT_MAX_FEEDS]; /* bytes on disk for this tensor's section */
 } cache_header;
 
+/* Appends to a growing buffer, or only counts (measure_only). Running out of memory sets the
+ * sticky `failed` flag, checked once before the bytes are used. */
 typedef struct byte_writer {
     unsigned char *buf;
     size_t len, cap;
+    int failed, measure_only;
 } byte_writer;
 
 static void put(byte_writer *w, const void *data, size_t n) {
-    if (w->len + n > w->cap) {
-        w->cap = (w->len + n) * 2;
-        w->buf = oti_xrealloc(w->buf, w->cap);
+    if (w->measure_only) {
+        w->len += n;
+        return;
     }
-    memcpy(w->buf + w->len, data, n);
+    if (!w->failed && w->len + n > w->cap) {
+        unsigned char *grown = oti_realloc(w->buf, (w->len + n) * 2);
+        if (grown) {
+            w->buf = grown;
+            w->cap = (w->len + n) * 2;
+        } else {
+            w->failed = 1;
+        }
+    }
+    if (!w->failed && n) memcpy(w->buf + w->len, data, n);
     w->len += n;
 }
 static void put_u32(byte_writer *w, uint32_t v) { put(w, &v, 4); }
@@ -199,10 +211,9 @@ static ot_status write_at(int fd, uint64_t offset, const void *data, size_t n, c
 }
 
 static size_t header_region(const cache_header *h) {
-    byte_writer w = {0};
+    byte_writer w = {.measure_only = 1};
     encode_header(h, &w);
     size_t n = 8 + 4 + w.len + 4;
-    free(w.buf);
     return (n + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
 }
 
@@ -260,9 +271,17 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
             }
             /* Chunk record: tensor index, first sample, sample count, compressed length. */
             uLongf packed = compressBound((uLong)bytes);
-            if (packed > chunk_capacity) chunk = oti_xrealloc(chunk, chunk_capacity = packed);
+            if (packed > chunk_capacity) {
+                unsigned char *grown = oti_realloc(chunk, packed);
+                if (!grown) {
+                    status = OT_ERR_MEMORY;
+                    break;
+                }
+                chunk = grown;
+                chunk_capacity = packed;
+            }
             if (compress2(chunk, &packed, (const Bytef *)values, (uLong)bytes, 1) != Z_OK) {
-                status = oti_fail(OT_ERR_MEMORY, "%s: compression failed", path);
+                status = oti_fail(OT_ERR_MEMORY, "%s: out of memory compressing", path);
                 break;
             }
             uint64_t record[4] = {(uint64_t)f, (uint64_t)start, (uint64_t)size, (uint64_t)packed};
@@ -276,13 +295,16 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
     oti_plan_pair_free(&plans);
     if (status == OT_OK) {
         byte_writer w = {0};
-        put(&w, CACHE_MAGIC, 8);
         byte_writer body = {0};
         encode_header(&h, &body);
-        put_u32(&w, (uint32_t)body.len);
-        put(&w, body.buf, body.len);
-        put_u32(&w, (uint32_t)crc32(0, body.buf, (uInt)body.len));
-        status = write_at(fd, 0, w.buf, w.len, path);
+        if (!body.failed) {
+            put(&w, CACHE_MAGIC, 8);
+            put_u32(&w, (uint32_t)body.len);
+            put(&w, body.buf, body.len);
+            put_u32(&w, (uint32_t)crc32(0, body.buf, (uInt)body.len));
+        }
+        if (w.failed || body.failed) status = OT_ERR_MEMORY;
+        if (status == OT_OK) status = write_at(fd, 0, w.buf, w.len, path);
         /* The file's size marks completeness: the last section ends exactly there. */
         if (status == OT_OK && !compress && ftruncate(fd, (off_t)at) != 0)
             status = oti_fail(OT_ERR_IO, "%s: %s", path, strerror(errno));
@@ -351,7 +373,7 @@ static int load_sections(ot_feature_cache *c, const cache_header *h, const unsig
         next += h->n * c->per_sample[f];
     }
     const unsigned char *p = data + header_region(h), *end = data + size;
-    int64_t *filled = oti_xcalloc(OT_MAX_FEEDS, sizeof(int64_t));
+    int64_t filled[OT_MAX_FEEDS] = {0};
     int ok = 1;
     while (ok && p < end) {
         uint64_t record[4];
@@ -372,7 +394,6 @@ static int load_sections(ot_feature_cache *c, const cache_header *h, const unsig
         ok = filled[f] == h->n &&
              (uint32_t)crc32_z(0, (const unsigned char *)c->arrays[f], (size_t)(h->n * c->per_sample[f]) * sizeof(float)) == h->crcs[f];
     }
-    free(filled);
     if (!ok) *why = "corrupt or torn (compressed data does not check out)";
     return ok;
 }
@@ -442,15 +463,16 @@ static void release(ot_feature_cache *c) {
     c->owned = NULL;
 }
 
-ot_status oti_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
-                                int input, const ot_dataset *d, const ot_plan_options *base,
-                                const char *dir, const char *role, int compress,
-                                ot_cache_message_fn message, void *user) {
-    memset(c, 0, sizeof *c);
+static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
+                            int input, const ot_dataset *d, const ot_plan_options *base,
+                            const char *dir, const char *role, int compress,
+                            ot_cache_message_fn message, void *user) {
     OT_TRY(oti_make_dirs(dir));
-    char *name = oti_xasprintf("%s.otcache", role);
+    char *name = oti_asprintf("%s.otcache", role);
+    OT_ALLOC_CHECK(name);
     c->path = oti_path_join(dir, name);
     free(name);
+    OT_ALLOC_CHECK(c->path);
     uint64_t keys[KEY_COUNT];
     compute_keys(m, part, input, d, base, keys);
     int usable;
@@ -483,6 +505,16 @@ ot_status oti_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_froz
         message(user, text);
     }
     return OT_OK;
+}
+
+ot_status oti_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
+                                int input, const ot_dataset *d, const ot_plan_options *base,
+                                const char *dir, const char *role, int compress,
+                                ot_cache_message_fn message, void *user) {
+    memset(c, 0, sizeof *c);
+    ot_status status = open_cache(c, m, part, input, d, base, dir, role, compress, message, user);
+    if (status != OT_OK) oti_feature_cache_close(c);
+    return status;
 }
 
 void oti_feature_cache_close(ot_feature_cache *c) {

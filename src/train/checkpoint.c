@@ -28,9 +28,10 @@ static ot_status add_floats(ot_zip_writer *w, const char *name, const float *val
     return add_npy(w, name, &t);
 }
 
+/* NULL when out of memory. */
 static char *state_text(const trainer *t) {
     const ot_optimizer *o = t->optimizer;
-    return oti_xasprintf(
+    return oti_asprintf(
         "version %d\nepoch %" PRId64 "\nbatch_in_epoch %" PRId64 "\nstep %" PRId64 "\n"
         "rng %" PRIu64 " %" PRIu64 "\nepoch_rng %" PRIu64 " %" PRIu64 "\n"
         "epoch_loss_sum %.17g\nepoch_correct %" PRId64 "\n"
@@ -42,9 +43,11 @@ static char *state_text(const trainer *t) {
         t->best_epoch, t->has_best, ot_optimizer_name(o->config.kind), o->step, o->n, t->lr);
 }
 
+/* NULL when out of memory. */
 static char *trained_text(const trainer *t) {
     size_t len = 0, cap = 256;
-    char *text = oti_xmalloc(cap);
+    char *text = oti_malloc(cap);
+    if (!text) return NULL;
     text[0] = '\0';
     const ot_model *m = t->m;
     for (int v = 0; v < m->n_values + m->n_layers; v++) {
@@ -56,7 +59,15 @@ static char *trained_text(const trainer *t) {
         }
         if (!line) continue;
         size_t need = strlen(kind) + strlen(line) + 3;
-        if (len + need >= cap) text = oti_xrealloc(text, cap = (len + need) * 2);
+        if (len + need >= cap) {
+            char *grown = oti_realloc(text, (len + need) * 2);
+            if (!grown) {
+                free(text);
+                return NULL;
+            }
+            text = grown;
+            cap = (len + need) * 2;
+        }
         len += (size_t)sprintf(text + len, "%s %s\n", kind, line);
     }
     return text;
@@ -66,7 +77,8 @@ ot_status oti_checkpoint_save(const trainer *t, const char *path) {
     ot_zip_writer w;
     OT_TRY(oti_zip_writer_open(&w, path));
     char *state = state_text(t), *trained = trained_text(t);
-    ot_status status = oti_zip_writer_add(&w, "state.txt", state, strlen(state), OT_ZIP_STORED);
+    ot_status status = state && trained ? OT_OK : OT_ERR_MEMORY;
+    if (status == OT_OK) status = oti_zip_writer_add(&w, "state.txt", state, strlen(state), OT_ZIP_STORED);
     if (status == OT_OK) status = oti_zip_writer_add(&w, "trained.txt", trained, strlen(trained), OT_ZIP_STORED);
     free(state);
     free(trained);
@@ -74,7 +86,11 @@ ot_status oti_checkpoint_save(const trainer *t, const char *path) {
     for (int v = 0; v < m->n_values && status == OT_OK; v++) {
         const ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER || value->tensor.dtype != OT_FLOAT) continue;
-        char *name = oti_xasprintf("weights/%s.npy", value->name);
+        char *name = oti_asprintf("weights/%s.npy", value->name);
+        if (!name) {
+            status = OT_ERR_MEMORY;
+            break;
+        }
         status = add_npy(&w, name, &value->tensor);
         free(name);
     }
@@ -190,23 +206,24 @@ ot_status oti_checkpoint_load(trainer *t, const char *path) {
     status = read_entry(&zip, "state.txt", path, &state, &state_size);
     if (status == OT_OK) status = read_entry(&zip, "trained.txt", path, &trained, &trained_size);
     if (status == OT_OK) {
-        char *text = oti_xstrndup((const char *)trained, trained_size);
-        status = restore_trained(t, text, path);
+        char *text = oti_strndup((const char *)trained, trained_size);
+        status = text ? restore_trained(t, text, path) : OT_ERR_MEMORY;
         free(text);
     }
     /* The trained set may differ from the start of the run (gradual unfreezing). */
     if (status == OT_OK) status = oti_trainer_prepare(t);
     if (status == OT_OK) {
-        char *text = oti_xstrndup((const char *)state, state_size);
-        status = parse_state(t, text, path);
+        char *text = oti_strndup((const char *)state, state_size);
+        status = text ? parse_state(t, text, path) : OT_ERR_MEMORY;
         free(text);
     }
     ot_model *m = t->m;
     for (int v = 0; v < m->n_values && status == OT_OK; v++) {
         ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER || value->tensor.dtype != OT_FLOAT) continue;
-        char *name = oti_xasprintf("weights/%s.npy", value->name);
-        status = read_floats(&zip, name, path, value->tensor.data, ot_tensor_numel(&value->tensor));
+        char *name = oti_asprintf("weights/%s.npy", value->name);
+        status = name ? read_floats(&zip, name, path, value->tensor.data, ot_tensor_numel(&value->tensor))
+                      : OT_ERR_MEMORY;
         free(name);
     }
     for (int k = 0; k < t->optimizer->n_state && status == OT_OK; k++) {

@@ -16,7 +16,8 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
     ot_io_binding io;
     OT_TRY(oti_io_bind(m, c->input_name, c->output_name, c->loss, &io));
     OT_TRY(oti_dataset_fit_input(d, &m->values[io.input]));
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *trainable = oti_calloc((size_t)m->n_values + 1, 1);
+    OT_ALLOC_CHECK(trainable);
     for (int v = 0; v < m->n_values; v++) trainable[v] = (unsigned char)oti_parameter_is_trained(m, v);
     ot_frozen_part part;
     ot_status status = oti_frozen_part_find(m, trainable, io.input, &part);

@@ -11,9 +11,12 @@ static int parse_range(const char *text, int n, int *begin, int *end) {
     const char *colon = strchr(text, ':');
     if (!colon || strchr(colon + 1, ':')) return 0;
     int64_t a = 0, b = n;
-    char *left = oti_xstrndup(text, (size_t)(colon - text));
+    char left[32]; /* longer than any integer: then not a range */
+    size_t left_len = (size_t)(colon - text);
+    if (left_len >= sizeof left) return 0;
+    memcpy(left, text, left_len);
+    left[left_len] = '\0';
     int ok = (!*left || oti_parse_int64(left, &a)) && (!colon[1] || oti_parse_int64(colon + 1, &b));
-    free(left);
     if (!ok) return 0;
     if (a < 0) a += n;
     if (b < 0) b += n;
@@ -31,8 +34,9 @@ static void set_layer(ot_model *m, int i, int frozen) {
 }
 
 /* Marks layer i and every layer it depends on. */
-static void freeze_ancestors(ot_model *m, int target) {
-    unsigned char *needed = oti_xcalloc((size_t)m->n_values + 1, 1);
+static ot_status freeze_ancestors(ot_model *m, int target) {
+    unsigned char *needed = oti_calloc((size_t)m->n_values + 1, 1);
+    OT_ALLOC_CHECK(needed);
     for (int k = 0; k < m->layers[target].n_outputs; k++)
         if (m->layers[target].outputs[k] >= 0) needed[m->layers[target].outputs[k]] = 1;
     for (int i = target; i >= 0; i--) {
@@ -45,6 +49,7 @@ static void freeze_ancestors(ot_model *m, int target) {
             if (l->inputs[k] >= 0) needed[l->inputs[k]] = 1;
     }
     free(needed);
+    return OT_OK;
 }
 
 static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
@@ -53,8 +58,7 @@ static ot_status apply_rule(ot_model *m, const ot_freeze_rule *rule) {
         if (i < 0)
             return oti_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'",
                            rule->pattern);
-        freeze_ancestors(m, i);
-        return OT_OK;
+        return freeze_ancestors(m, i);
     }
     int frozen = rule->action == OT_FREEZE, matched = 0, begin, end;
     if (parse_range(rule->pattern, m->n_layers, &begin, &end)) {

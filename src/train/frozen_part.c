@@ -12,9 +12,11 @@
 ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
                               ot_frozen_part *out) {
     memset(out, 0, sizeof *out);
-    out->in_part = oti_xcalloc((size_t)m->n_layers + 1, 1);
+    out->in_part = oti_calloc((size_t)m->n_layers + 1, 1);
+    OT_ALLOC_CHECK(out->in_part);
     /* Values known before training: the input, constants and frozen weights. */
-    unsigned char *fixed = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *fixed = oti_calloc((size_t)m->n_values + 1, 1);
+    OT_ALLOC_CHECK(fixed);
     fixed[input] = 1;
     for (int v = 0; v < m->n_values; v++)
         if (m->values[v].kind == OT_VALUE_INITIALIZER && !trainable[v]) fixed[v] = 1;

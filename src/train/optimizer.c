@@ -147,7 +147,7 @@ ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config
     size_t bytes = (size_t)n_params * sizeof(float);
     OT_TRY(oti_check_memory(ctx, bytes * (size_t)n_state, "the optimizer state"));
     ot_optimizer *opt = calloc(1, sizeof *opt);
-    if (!opt) return oti_fail(OT_ERR_MEMORY, "cannot allocate the optimizer");
+    if (!opt) return oti_fail(OT_ERR_MEMORY, "out of memory allocating the optimizer");
     opt->config = *config;
     opt->context = ctx;
     opt->n = n_params;
@@ -157,7 +157,7 @@ ot_status ot_optimizer_create(ot_context *ctx, const ot_optimizer_config *config
         opt->state[k] = calloc((size_t)n_params + 1, sizeof(float));
         if (!opt->state[k]) {
             ot_optimizer_free(opt);
-            return oti_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB of %s optimizer state",
+            return oti_fail(OT_ERR_MEMORY, "out of memory allocating %.1f MiB of %s optimizer state",
                            bytes / 1048576.0, ot_optimizer_name(config->kind));
         }
         float initial = state_initial_value(config, k);

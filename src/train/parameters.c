@@ -53,10 +53,23 @@ static ot_status own_tensors_in(ot_model *m, const float *block, int64_t floats)
 ot_status oti_parameters_collect(const ot_context *ctx, ot_model *m, const ot_parameters *previous,
                                 ot_parameters *p) {
     memset(p, 0, sizeof *p);
-    p->values = oti_xcalloc((size_t)m->n_values + 1, sizeof(int));
-    p->offsets = oti_xcalloc((size_t)m->n_values + 1, sizeof(int64_t));
-    p->trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
-    p->grad_of_value = oti_xcalloc((size_t)m->n_values + 1, sizeof(float *));
+    /* A slot for this block and the previous one in m->retained_blocks, taken now so that
+     * releasing them never needs memory (see oti_parameters_release). */
+    OT_TRY(oti_grow_array((void **)&m->retained_blocks, &m->cap_retained_blocks,
+                          m->n_retained_blocks + 2, sizeof(void *)));
+    p->values = oti_calloc((size_t)m->n_values + 1, sizeof(int));
+    p->offsets = oti_calloc((size_t)m->n_values + 1, sizeof(int64_t));
+    p->trainable = oti_calloc((size_t)m->n_values + 1, 1);
+    p->grad_of_value = oti_calloc((size_t)m->n_values + 1, sizeof(float *));
+    p->units = oti_calloc((size_t)m->n_values + 1, sizeof(int64_t));
+    p->unit_len = oti_calloc((size_t)m->n_values + 1, sizeof(int64_t));
+    p->unit_stride = oti_calloc((size_t)m->n_values + 1, sizeof(int64_t));
+    p->elem_stride = oti_calloc((size_t)m->n_values + 1, sizeof(int64_t));
+    if (!p->values || !p->offsets || !p->trainable || !p->grad_of_value || !p->units ||
+        !p->unit_len || !p->unit_stride || !p->elem_stride) {
+        oti_parameters_free(p);
+        return OT_ERR_MEMORY;
+    }
     for (int v = 0; v < m->n_values; v++) {
         if (!oti_parameter_is_trained(m, v)) continue;
         p->values[p->count] = v;
@@ -67,13 +80,17 @@ ot_status oti_parameters_collect(const ot_context *ctx, ot_model *m, const ot_pa
     }
     size_t bytes = sizeof(float) * (size_t)(p->total + 1);
     /* Optimizer state is checked where it is allocated (ot_optimizer_create). */
-    OT_TRY(oti_check_memory(ctx, 2 * bytes, "the trained parameters and their gradients"));
+    ot_status checked = oti_check_memory(ctx, 2 * bytes, "the trained parameters and their gradients");
+    if (checked != OT_OK) {
+        oti_parameters_free(p);
+        return checked;
+    }
     float *block = malloc(bytes), *grads = calloc(1, bytes);
     if (!block || !grads) {
         free(block);
         free(grads);
         oti_parameters_free(p);
-        return oti_fail(OT_ERR_MEMORY, "cannot allocate %.1f MiB for parameters", 2.0 * bytes / 1048576);
+        return oti_fail(OT_ERR_MEMORY, "out of memory allocating %.1f MiB for parameters", 2.0 * bytes / 1048576);
     }
     for (int i = 0; i < p->count; i++) {
         ot_tensor *t = &m->values[p->values[i]].tensor;
@@ -99,10 +116,6 @@ ot_status oti_parameters_collect(const ot_context *ctx, ot_model *m, const ot_pa
             return status;
         }
     }
-    p->units = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
-    p->unit_len = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
-    p->unit_stride = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
-    p->elem_stride = oti_xcalloc((size_t)p->count + 1, sizeof(int64_t));
     for (int i = 0; i < p->count; i++)
         for (int li = 0; li < m->n_layers && !p->units[i]; li++) {
             const ot_layer *l = &m->layers[li];
@@ -116,6 +129,13 @@ ot_status oti_parameters_collect(const ot_context *ctx, ot_model *m, const ot_pa
 
 ot_status oti_parameters_release(ot_model *m, ot_parameters *p) {
     ot_status status = own_tensors_in(m, p->block, p->total);
+    if (status != OT_OK && p->block) {
+        /* Some tensors still point into the block: the model keeps it (the slot was reserved
+         * by oti_parameters_collect), so nothing dangles. */
+        OT_ASSERT(m->n_retained_blocks < m->cap_retained_blocks);
+        m->retained_blocks[m->n_retained_blocks++] = p->block;
+        p->block = NULL;
+    }
     oti_parameters_free(p);
     return status;
 }

@@ -32,7 +32,9 @@ ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
     if (!strncmp(text, "power", name_len) && name_len == 5) {
         s->kind = OT_SCHEDULE_POWER;
         s->c = 1.0;
-        char *copy = oti_xstrdup(args), *comma = strchr(copy, ',');
+        char *copy = oti_strdup(args);
+        OT_ALLOC_CHECK(copy);
+        char *comma = strchr(copy, ',');
         if (comma) *comma = '\0';
         int ok = oti_parse_double(copy, &s->r) && s->r > 0 && (!comma || (oti_parse_double(comma + 1, &s->c) && s->c > 0));
         free(copy);
@@ -41,7 +43,9 @@ ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
     if (!strncmp(text, "plateau", name_len) && name_len == 7) {
         s->kind = OT_SCHEDULE_PLATEAU;
         s->factor = 0.1;
-        char *copy = oti_xstrdup(args), *comma = strchr(copy, ',');
+        char *copy = oti_strdup(args);
+        OT_ALLOC_CHECK(copy);
+        char *comma = strchr(copy, ',');
         if (comma) *comma = '\0';
         int64_t patience;
         int ok = oti_parse_int64(copy, &patience) && patience >= 1 && patience < 1000000 &&
@@ -52,7 +56,8 @@ ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
     }
     if (!strncmp(text, "piecewise", name_len) && name_len == 9) {
         s->kind = OT_SCHEDULE_PIECEWISE;
-        char *copy = oti_xstrdup(args), *save = NULL;
+        char *copy = oti_strdup(args), *save = NULL;
+        OT_ALLOC_CHECK(copy);
         ot_status status = OT_OK;
         for (char *item = strtok_r(copy, ",", &save); item && status == OT_OK; item = strtok_r(NULL, ",", &save)) {
             char *eq = strchr(item, '=');

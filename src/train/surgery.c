@@ -12,18 +12,25 @@ ot_status ot_transfer_cut(ot_model *m, const char *layer) {
     if (i < 0) return oti_fail(OT_ERR_INVALID, "no layer has the name, output name or index '%s'", layer);
     int out = m->layers[i].outputs[0];
     if (out < 0) return oti_fail(OT_ERR_INVALID, "layer '%s' has no first output", layer);
+    int *outputs = oti_calloc(2, sizeof(int));
+    OT_ALLOC_CHECK(outputs);
     free(m->outputs);
-    m->outputs = oti_xcalloc(2, sizeof(int));
+    m->outputs = outputs;
     m->outputs[0] = out;
     m->n_outputs = 1;
-    ot_graph_prune(m);
+    OT_TRY(ot_graph_prune(m));
     return ot_transfer_type_outputs(m);
 }
 
 ot_status ot_transfer_type_outputs(ot_model *m) {
     /* Infer with every unknown input dim at 1 and at 2: dims that follow stay symbolic. */
-    ot_tensor *one = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    ot_tensor *two = oti_xcalloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *one = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    ot_tensor *two = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    if (!one || !two) {
+        free(one);
+        free(two);
+        return OT_ERR_MEMORY;
+    }
     ot_tensor feeds[2][16];
     int n = OT_MIN(m->n_inputs, 16);
     for (int s = 0; s < 2; s++)
@@ -46,7 +53,8 @@ ot_status ot_transfer_type_outputs(ot_model *m) {
             v->dim_names[d] = NULL;
             if (b->ndim == a->ndim && b->dims[d] != a->dims[d]) {
                 v->tensor.dims[d] = -1;
-                v->dim_names[d] = oti_xstrdup("N");
+                v->dim_names[d] = oti_strdup("N");
+                if (!v->dim_names[d]) status = OT_ERR_MEMORY;
             }
         }
     }

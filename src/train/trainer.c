@@ -136,10 +136,20 @@ static ot_status setup(trainer *t) {
         return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, output '%s' has %lld",
                        (long long)t->train->target_size, m->values[t->io.output].name, (long long)t->io.width);
     int64_t batch = OT_MIN(c->batch, t->train->n);
-    t->order = oti_xmalloc(sizeof(int64_t) * (size_t)t->train->n);
-    if (t->train->labels) t->batch_labels = oti_xmalloc(sizeof(int64_t) * (size_t)batch);
-    if (t->train->targets) t->batch_targets = oti_xmalloc(sizeof(float) * (size_t)(batch * t->train->target_size));
-    if (c->early_stopping) t->best = oti_xmalloc(sizeof(float) * (size_t)(snapshot_size(m) + 1));
+    t->order = oti_malloc(sizeof(int64_t) * (size_t)t->train->n);
+    OT_ALLOC_CHECK(t->order);
+    if (t->train->labels) {
+        t->batch_labels = oti_malloc(sizeof(int64_t) * (size_t)batch);
+        OT_ALLOC_CHECK(t->batch_labels);
+    }
+    if (t->train->targets) {
+        t->batch_targets = oti_malloc(sizeof(float) * (size_t)(batch * t->train->target_size));
+        OT_ALLOC_CHECK(t->batch_targets);
+    }
+    if (c->early_stopping) {
+        t->best = oti_malloc(sizeof(float) * (size_t)(snapshot_size(m) + 1));
+        OT_ALLOC_CHECK(t->best);
+    }
     if (c->resume) {
         OT_TRY(oti_checkpoint_load(t, c->checkpoint_path));
         message(c, "resumed from %s at epoch %lld%s", c->checkpoint_path, (long long)t->epoch,

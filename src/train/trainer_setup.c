@@ -103,10 +103,13 @@ ot_status oti_trainer_prepare(trainer *t) {
         free(t->batch_feeds[k]);
         t->batch_feeds[k] = NULL;
     }
-    for (int k = 0; k < t->train_source.count; k++)
-        t->batch_feeds[k] = oti_xmalloc(sizeof(float) * (size_t)(batch * t->train_source.per_sample[k]));
+    for (int k = 0; k < t->train_source.count; k++) {
+        t->batch_feeds[k] = oti_malloc(sizeof(float) * (size_t)(batch * t->train_source.per_sample[k]));
+        OT_ALLOC_CHECK(t->batch_feeds[k]);
+    }
     free(t->augment_scratch);
-    t->augment_scratch = oti_xmalloc(sizeof(float) * (size_t)t->train_source.per_sample[0]);
+    t->augment_scratch = oti_malloc(sizeof(float) * (size_t)t->train_source.per_sample[0]);
+    OT_ALLOC_CHECK(t->augment_scratch);
     return OT_OK;
 }
 

@@ -38,25 +38,36 @@ static ot_status read_string_attr(hid_t object, const char *attr, const char *pa
         status = oti_fail(OT_ERR_FORMAT, "%s: %s: attribute '%s' is not a list of strings", path,
                          where, attr);
     } else if (n > 0 && H5Tis_variable_str(type) > 0) {
-        char **strings = oti_xcalloc((size_t)n, sizeof(char *));
+        char **strings = oti_calloc((size_t)n, sizeof(char *));
+        out->items = oti_calloc((size_t)n, sizeof(char *));
         mem = H5Tcopy(H5T_C_S1);
         H5Tset_size(mem, H5T_VARIABLE);
-        if (H5Aread(a, mem, strings) < 0) {
+        if (!strings || !out->items) {
+            status = OT_ERR_MEMORY;
+        } else if (H5Aread(a, mem, strings) < 0) {
             status = oti_fail(OT_ERR_FORMAT, "%s: %s: cannot read attribute '%s'", path, where, attr);
         } else {
-            out->items = oti_xcalloc((size_t)n, sizeof(char *));
-            for (hssize_t i = 0; i < n; i++) out->items[i] = oti_xstrdup(strings[i] ? strings[i] : "");
-            out->count = (int)n;
+            for (hssize_t i = 0; i < n; i++) {
+                out->items[out->count] = oti_strdup(strings[i] ? strings[i] : "");
+                if (!out->items[out->count]) {
+                    status = OT_ERR_MEMORY;
+                    break;
+                }
+                out->count++;
+            }
             H5Dvlen_reclaim(mem, space, H5P_DEFAULT, strings);
         }
         free(strings);
     } else if (n > 0) {
         size_t width = H5Tget_size(type);
+        char *buf = NULL;
         if (width == 0 || width > 65536) {
             status = oti_fail(OT_ERR_FORMAT, "%s: %s: attribute '%s' has strings of %zu bytes",
                              path, where, attr, width);
+        } else if (!(buf = oti_calloc((size_t)n, width)) ||
+                   !(out->items = oti_calloc((size_t)n, sizeof(char *)))) {
+            status = OT_ERR_MEMORY;
         } else {
-            char *buf = oti_xcalloc((size_t)n, width);
             mem = H5Tcopy(H5T_C_S1);
             H5Tset_size(mem, width);
             H5Tset_strpad(mem, H5T_STR_NULLPAD);
@@ -64,13 +75,17 @@ static ot_status read_string_attr(hid_t object, const char *attr, const char *pa
                 status = oti_fail(OT_ERR_FORMAT, "%s: %s: cannot read attribute '%s'", path, where,
                                  attr);
             } else {
-                out->items = oti_xcalloc((size_t)n, sizeof(char *));
-                for (hssize_t i = 0; i < n; i++)
-                    out->items[i] = oti_xstrndup(buf + (size_t)i * width, width);
-                out->count = (int)n;
+                for (hssize_t i = 0; i < n; i++) {
+                    out->items[out->count] = oti_strndup(buf + (size_t)i * width, width);
+                    if (!out->items[out->count]) {
+                        status = OT_ERR_MEMORY;
+                        break;
+                    }
+                    out->count++;
+                }
             }
-            free(buf);
         }
+        free(buf);
     }
     if (mem >= 0) H5Tclose(mem);
     if (type >= 0) H5Tclose(type);
@@ -79,12 +94,12 @@ static ot_status read_string_attr(hid_t object, const char *attr, const char *pa
     return status;
 }
 
-/* "conv1/kernel:0" -> "kernel" */
+/* "conv1/kernel:0" -> "kernel"; NULL when out of memory. */
 static char *role_of(const char *weight_name) {
     const char *slash = strrchr(weight_name, '/');
     const char *base = slash ? slash + 1 : weight_name;
     const char *colon = strrchr(base, ':');
-    return oti_xstrndup(base, colon ? (size_t)(colon - base) : strlen(base));
+    return oti_strndup(base, colon ? (size_t)(colon - base) : strlen(base));
 }
 
 /* The dataset's bytes must be in the file: dims alone (a 3 KB file declaring an unwritten
@@ -114,8 +129,10 @@ static ot_status read_dataset(const ot_context *ctx, hid_t group, const char *pa
     int ndim = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     H5T_class_t type_class = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
     ot_status status = OT_OK;
-    char *what = oti_xasprintf("%s: tensor '%s'", path, weight_name);
-    if (ndim < 0 || ndim > OT_MAX_DIMS) {
+    char *what = oti_asprintf("%s: tensor '%s'", path, weight_name);
+    if (!what) {
+        status = OT_ERR_MEMORY;
+    } else if (ndim < 0 || ndim > OT_MAX_DIMS) {
         status = oti_fail(OT_ERR_UNSUPPORTED, "%s: %d dims (at most %d are supported)", what, ndim,
                          OT_MAX_DIMS);
     } else if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) {
@@ -149,9 +166,9 @@ static ot_status read_layer(const ot_context *ctx, hid_t weights, const char *pa
                        path, layer);
     hid_t g = H5Gopen2(weights, layer, H5P_DEFAULT);
     if (g < 0) return oti_fail(OT_ERR_FORMAT, "%s: layer '%s' is not a group", path, layer);
-    char *where = oti_xasprintf("layer '%s'", layer);
-    string_list names;
-    ot_status status = read_string_attr(g, "weight_names", path, where, &names);
+    char *where = oti_asprintf("layer '%s'", layer);
+    string_list names = {0};
+    ot_status status = where ? read_string_attr(g, "weight_names", path, where, &names) : OT_ERR_MEMORY;
     free(where);
     for (int i = 0; i < names.count && status == OT_OK; i++) {
         ot_tensor t = {0};
@@ -159,10 +176,10 @@ static ot_status read_layer(const ot_context *ctx, hid_t weights, const char *pa
         if (status != OT_OK) break;
         /* Weight names are usually unique ("conv1/kernel:0"); qualify them if not. */
         char *name = ot_weights_find(out, names.items[i]) < 0
-                         ? oti_xstrdup(names.items[i])
-                         : oti_xasprintf("%s/%s", layer, names.items[i]);
+                         ? oti_strdup(names.items[i])
+                         : oti_asprintf("%s/%s", layer, names.items[i]);
         char *role = role_of(names.items[i]);
-        status = ot_weights_add(out, path, name, &t, layer, role);
+        status = name && role ? ot_weights_add(out, path, name, &t, layer, role) : OT_ERR_MEMORY;
         ot_tensor_free(&t);
         free(role);
         free(name);

@@ -95,7 +95,8 @@ static ot_status read_string(int fd, const char *path, char **s, int *end) {
     }
     if (n == NULL_STRING) return OT_OK;
     if (n > MAX_STRING) return stream_error(path);
-    *s = oti_xmalloc((size_t)n + 1);
+    *s = oti_malloc((size_t)n + 1);
+    OT_ALLOC_CHECK(*s);
     if (read_all(fd, *s, n) != 1) {
         free(*s);
         *s = NULL;

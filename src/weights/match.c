@@ -24,7 +24,21 @@ typedef struct matcher {
     ot_tensor *converted;  /* per target: the tensor to install */
     char **layer_keys;     /* per layer: '\n'-separated normalised names */
     ot_match_report *report;
+    int out_of_memory;     /* sticky: set by any failed allocation, checked between passes */
 } matcher;
+
+/* Records a failed allocation (p NULL); returns whether p is usable. */
+static int allocated(matcher *mt, const void *p) {
+    if (!p) mt->out_of_memory = 1;
+    return p != NULL;
+}
+
+static void report_add(matcher *mt, ot_match_entry **list, int *count, const char *source,
+                       const char *target, ot_match_how how, const char *transform,
+                       const char *detail) {
+    if (oti_match_report_add(list, count, source, target, how, transform, detail) != OT_OK)
+        mt->out_of_memory = 1;
+}
 
 /* The op row of a layer, resolved or not (models loaded structure-only keep their layers
  * unresolved); NULL for ops the table does not know. */
@@ -87,12 +101,14 @@ static int should_fill(const ot_model *m, int value, int unresolved_with_role) {
     return 0;
 }
 
-static void add_key(char **keys, const char *name) {
+static void add_key(matcher *mt, char **keys, const char *name) {
     char *norm = oti_weights_normalize_name(name);
-    if (*norm) {
-        char *joined = oti_xasprintf("%s%s\n", *keys ? *keys : "\n", norm);
-        free(*keys);
-        *keys = joined;
+    if (allocated(mt, norm) && *norm) {
+        char *joined = oti_asprintf("%s%s\n", *keys ? *keys : "\n", norm);
+        if (allocated(mt, joined)) {
+            free(*keys);
+            *keys = joined;
+        }
     }
     free(norm);
 }
@@ -102,14 +118,15 @@ static void add_key(char **keys, const char *name) {
  * ("conv1.weight" -> "conv1"). */
 static void build_layer_keys(matcher *mt) {
     ot_model *m = mt->m;
-    mt->layer_keys = oti_xcalloc((size_t)m->n_layers + 1, sizeof(char *));
+    mt->layer_keys = oti_calloc((size_t)m->n_layers + 1, sizeof(char *));
+    if (!allocated(mt, mt->layer_keys)) return;
     for (int i = 0; i < m->n_layers; i++) {
         const ot_layer *l = &m->layers[i];
-        add_key(&mt->layer_keys[i], l->name);
+        add_key(mt, &mt->layer_keys[i], l->name);
         const char *last = strrchr(l->name, '/');
         if (last && last != l->name) {
-            char *scope = oti_xstrndup(l->name, (size_t)(last - l->name));
-            add_key(&mt->layer_keys[i], scope);
+            char *scope = oti_strndup(l->name, (size_t)(last - l->name));
+            if (allocated(mt, scope)) add_key(mt, &mt->layer_keys[i], scope);
             free(scope);
         }
         for (int k = 0; k < l->n_inputs; k++) {
@@ -120,8 +137,8 @@ static void build_layer_keys(matcher *mt) {
             for (const char *p = name; *p; p++)
                 if (*p == '.' || *p == '/') cut = p;
             if (cut && cut != name) {
-                char *prefix = oti_xstrndup(name, (size_t)(cut - name));
-                add_key(&mt->layer_keys[i], prefix);
+                char *prefix = oti_strndup(name, (size_t)(cut - name));
+                if (allocated(mt, prefix)) add_key(mt, &mt->layer_keys[i], prefix);
                 free(prefix);
             }
         }
@@ -134,8 +151,9 @@ static void build_layer_keys(matcher *mt) {
             int v = l->inputs[k];
             int p = v >= 0 ? m->values[v].producer : -1;
             if (produced_by_dense_kernel(m, v) && mt->layer_keys[p]) {
-                char *joined = oti_xasprintf("%s%s", mt->layer_keys[i] ? mt->layer_keys[i] : "\n",
+                char *joined = oti_asprintf("%s%s", mt->layer_keys[i] ? mt->layer_keys[i] : "\n",
                                             mt->layer_keys[p] + 1);
+                if (!allocated(mt, joined)) continue;
                 free(mt->layer_keys[i]);
                 mt->layer_keys[i] = joined;
             }
@@ -143,11 +161,11 @@ static void build_layer_keys(matcher *mt) {
     }
 }
 
-static int layer_answers_to(const matcher *mt, int layer, const char *keras_layer) {
+static int layer_answers_to(matcher *mt, int layer, const char *keras_layer) {
     if (layer < 0 || !mt->layer_keys[layer]) return 0;
     char *norm = oti_weights_normalize_name(keras_layer);
-    char *needle = oti_xasprintf("\n%s\n", norm);
-    int found = strstr(mt->layer_keys[layer], needle) != NULL;
+    char *needle = norm ? oti_asprintf("\n%s\n", norm) : NULL;
+    int found = allocated(mt, needle) && strstr(mt->layer_keys[layer], needle) != NULL;
     free(needle);
     free(norm);
     return found;
@@ -156,8 +174,12 @@ static int layer_answers_to(const matcher *mt, int layer, const char *keras_laye
 /* Every initializer, ordered by first use (layer order, then input order). */
 static void build_targets(matcher *mt) {
     ot_model *m = mt->m;
-    mt->targets = oti_xcalloc((size_t)m->n_values + 1, sizeof(match_target));
-    mt->target_of_value = oti_xmalloc(sizeof(int) * ((size_t)m->n_values + 1));
+    mt->targets = oti_calloc((size_t)m->n_values + 1, sizeof(match_target));
+    mt->target_of_value = oti_malloc(sizeof(int) * ((size_t)m->n_values + 1));
+    mt->converted = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    if (!allocated(mt, mt->targets) || !allocated(mt, mt->target_of_value) ||
+        !allocated(mt, mt->converted))
+        return;
     for (int v = 0; v < m->n_values; v++) mt->target_of_value[v] = -1;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < (pass == 0 ? m->n_layers : 1); i++) {
@@ -176,7 +198,6 @@ static void build_targets(matcher *mt) {
             }
         }
     }
-    mt->converted = oti_xcalloc((size_t)mt->n_targets + 1, sizeof(ot_tensor));
 }
 
 static void shape_text(const ot_tensor *t, char *buf, size_t size) {
@@ -193,10 +214,15 @@ static int try_pair(matcher *mt, int source, int target, ot_match_how how, int c
     const ot_value *v = &mt->m->values[t->value];
     const char *transform;
     char why[512];
-    if (!oti_match_convert(s, t, &v->tensor, &mt->converted[target], &transform, why, sizeof why)) {
+    int fits = oti_match_convert(s, t, &v->tensor, &mt->converted[target], &transform, why, sizeof why);
+    if (fits < 0) {
+        mt->out_of_memory = 1;
+        return 0;
+    }
+    if (!fits) {
         if (conflict_if_unfit) {
-            oti_match_report_add(&mt->report->conflicts, &mt->report->n_conflicts, s->name, v->name,
-                                how, NULL, why);
+            report_add(mt, &mt->report->conflicts, &mt->report->n_conflicts, s->name, v->name,
+                       how, NULL, why);
             t->taken = 1;
             mt->source_taken[source] = 1;
         }
@@ -207,8 +233,8 @@ static int try_pair(matcher *mt, int source, int target, ot_match_how how, int c
     shape_text(&v->tensor, to, sizeof to);
     if (!strcmp(from, to)) snprintf(detail, sizeof detail, "%s", to);
     else snprintf(detail, sizeof detail, "%s -> %s", from, to);
-    oti_match_report_add(&mt->report->matched, &mt->report->n_matched, s->name, v->name, how,
-                        transform, detail);
+    report_add(mt, &mt->report->matched, &mt->report->n_matched, s->name, v->name, how,
+               transform, detail);
     t->taken = 1;
     mt->source_taken[source] = 1;
     return 1;
@@ -232,8 +258,9 @@ static ot_status apply_map(matcher *mt, const char *map_path) {
         free(data);
         return oti_fail(OT_ERR_FORMAT, "%s: a NUL byte in a text file", map_path);
     }
-    char *text = oti_xstrndup((const char *)data, size);
+    char *text = oti_strndup((const char *)data, size);
     free(data);
+    OT_ALLOC_CHECK(text);
     ot_status status = OT_OK;
     int line_no = 0;
     for (char *line = text, *next; line && status == OT_OK; line = next) {
@@ -261,10 +288,11 @@ static ot_status apply_map(matcher *mt, const char *map_path) {
         else if (mt->source_taken[si] || mt->targets[ti].taken)
             status = oti_fail(OT_ERR_INVALID, "%s:%d: '%s' or '%s' is already mapped", map_path,
                              line_no, source, target);
-        else if (!try_pair(mt, si, ti, OT_MATCH_MAP, 1))
+        else if (!try_pair(mt, si, ti, OT_MATCH_MAP, 1) && !mt->out_of_memory)
             status = oti_fail(OT_ERR_INVALID, "%s:%d: tensor '%s' cannot fill '%s': %s", map_path,
                              line_no, source, target,
                              mt->report->conflicts[mt->report->n_conflicts - 1].detail);
+        if (mt->out_of_memory) status = OT_ERR_MEMORY;
     }
     free(text);
     return status;
@@ -282,14 +310,14 @@ static void match_exact(matcher *mt) {
 /* Normalised names, only where the normalised name is unique on both sides. */
 static void match_normalized(matcher *mt) {
     int ns = mt->w->count;
-    char **src = oti_xcalloc((size_t)ns + 1, sizeof(char *));
-    char **dst = oti_xcalloc((size_t)mt->n_targets + 1, sizeof(char *));
-    for (int i = 0; i < ns; i++)
-        if (!mt->source_taken[i]) src[i] = oti_weights_normalize_name(mt->w->items[i].name);
-    for (int t = 0; t < mt->n_targets; t++)
+    char **src = oti_calloc((size_t)ns + 1, sizeof(char *));
+    char **dst = oti_calloc((size_t)mt->n_targets + 1, sizeof(char *));
+    for (int i = 0; i < ns && allocated(mt, src) && allocated(mt, dst); i++)
+        if (!mt->source_taken[i]) allocated(mt, src[i] = oti_weights_normalize_name(mt->w->items[i].name));
+    for (int t = 0; t < mt->n_targets && src && dst; t++)
         if (!mt->targets[t].taken && mt->targets[t].is_param)
-            dst[t] = oti_weights_normalize_name(mt->m->values[mt->targets[t].value].name);
-    for (int i = 0; i < ns; i++) {
+            allocated(mt, dst[t] = oti_weights_normalize_name(mt->m->values[mt->targets[t].value].name));
+    for (int i = 0; i < ns && !mt->out_of_memory; i++) {
         if (!src[i] || !*src[i]) continue;
         int found = -1, count = 0, twins = 0;
         for (int t = 0; t < mt->n_targets; t++)
@@ -297,8 +325,8 @@ static void match_normalized(matcher *mt) {
         for (int j = 0; j < ns; j++) twins += src[j] && !strcmp(src[j], src[i]);
         if (count == 1 && twins == 1) try_pair(mt, i, found, OT_MATCH_NORMALIZED, 1);
     }
-    for (int i = 0; i < ns; i++) free(src[i]);
-    for (int t = 0; t < mt->n_targets; t++) free(dst[t]);
+    for (int i = 0; i < ns && src; i++) free(src[i]);
+    for (int t = 0; t < mt->n_targets && dst; t++) free(dst[t]);
     free(src);
     free(dst);
 }
@@ -345,8 +373,8 @@ static void finish_report(matcher *mt) {
     for (int i = 0; i < mt->w->count; i++) {
         if (mt->source_taken[i]) continue;
         shape_text(&mt->w->items[i].tensor, detail, sizeof detail);
-        oti_match_report_add(&r->unmatched_sources, &r->n_unmatched_sources, mt->w->items[i].name,
-                            NULL, OT_MATCH_NONE, NULL, detail);
+        report_add(mt, &r->unmatched_sources, &r->n_unmatched_sources, mt->w->items[i].name,
+                   NULL, OT_MATCH_NONE, NULL, detail);
     }
     for (int t = 0; t < mt->n_targets; t++) {
         const match_target *tg = &mt->targets[t];
@@ -358,7 +386,7 @@ static void finish_report(matcher *mt) {
         }
         const ot_value *v = &mt->m->values[tg->value];
         shape_text(&v->tensor, detail, sizeof detail);
-        oti_match_report_add(&r->unfilled, &r->n_unfilled, NULL, v->name, OT_MATCH_NONE, NULL, detail);
+        report_add(mt, &r->unfilled, &r->n_unfilled, NULL, v->name, OT_MATCH_NONE, NULL, detail);
     }
 }
 
@@ -377,24 +405,24 @@ static ot_status strict_failure(const matcher *mt) {
 ot_status ot_weights_apply(ot_model *m, const ot_weights *w, const char *source_path,
                            const ot_match_options *options, ot_match_report *report) {
     memset(report, 0, sizeof *report);
-    report->source_path = oti_xstrdup(source_path);
+    report->source_path = oti_strdup(source_path);
+    OT_ALLOC_CHECK_COPY(report->source_path, source_path);
     report->n_sources = w->count;
     matcher mt = {.m = m, .w = w, .source_path = source_path, .report = report};
-    mt.source_taken = oti_xcalloc((size_t)w->count + 1, sizeof(int));
-    build_targets(&mt);
-    build_layer_keys(&mt);
+    mt.source_taken = oti_calloc((size_t)w->count + 1, sizeof(int));
+    if (allocated(&mt, mt.source_taken)) build_targets(&mt);
+    if (!mt.out_of_memory) build_layer_keys(&mt);
     ot_status status = OT_OK;
-    if (options && options->map_path) status = apply_map(&mt, options->map_path);
-    if (status == OT_OK) {
-        match_exact(&mt);
-        match_normalized(&mt);
-        match_layers(&mt);
-        match_order(&mt);
-        finish_report(&mt);
-        if (options && options->strict && report->n_unfilled > 0) status = strict_failure(&mt);
-    }
+    if (!mt.out_of_memory && options && options->map_path) status = apply_map(&mt, options->map_path);
+    /* Each pass reads what the earlier ones built: stop at the first failed allocation. */
+    void (*const passes[])(matcher *) = {match_exact, match_normalized, match_layers, match_order,
+                                         finish_report};
+    for (int p = 0; p < OT_COUNT(passes) && status == OT_OK && !mt.out_of_memory; p++) passes[p](&mt);
+    if (status == OT_OK && mt.out_of_memory) status = OT_ERR_MEMORY;
+    if (status == OT_OK && options && options->strict && report->n_unfilled > 0)
+        status = strict_failure(&mt);
     /* Install only when everything succeeded: a failure leaves the model as it was. */
-    for (int t = 0; t < mt.n_targets; t++) {
+    for (int t = 0; t < mt.n_targets && mt.converted; t++) {
         ot_tensor *c = &mt.converted[t];
         if (status == OT_OK && c->data) {
             ot_tensor *dst = &m->values[mt.targets[t].value].tensor;
@@ -404,7 +432,7 @@ ot_status ot_weights_apply(ot_model *m, const ot_weights *w, const char *source_
             ot_tensor_free(c);
         }
     }
-    for (int i = 0; i < m->n_layers; i++) free(mt.layer_keys[i]);
+    for (int i = 0; i < m->n_layers && mt.layer_keys; i++) free(mt.layer_keys[i]);
     free(mt.layer_keys);
     free(mt.converted);
     free(mt.targets);

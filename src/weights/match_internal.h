@@ -18,20 +18,21 @@ typedef struct match_target {
 } match_target;
 
 /* The normalised form used by OT_MATCH_NORMALIZED ("module.features/0:0" -> "features.0").
- * Caller frees. */
+ * Caller frees; NULL when out of memory. */
 char *oti_weights_normalize_name(const char *name);
 
 /* Converts a source tensor to the target's layout (Keras sources by role; others as they
  * are, up to dims of size 1). On success *out is a new tensor with the target's dtype and
  * shape and *transform names what was done (NULL: nothing). Returns 0 and fills `why`
- * when they cannot be reconciled. */
+ * when they cannot be reconciled, -1 when out of memory (the message is set). */
 int oti_match_convert(const ot_named_tensor *source, const match_target *target,
                      const ot_tensor *target_tensor, ot_tensor *out, const char **transform,
                      char *why, size_t why_size);
 
-/* Report building (match_report.c). */
-void oti_match_report_add(ot_match_entry **list, int *count, const char *source,
-                         const char *target, ot_match_how how, const char *transform,
-                         const char *detail);
+/* Report building (match_report.c): appends one entry; the list is unchanged when out of
+ * memory. */
+ot_status oti_match_report_add(ot_match_entry **list, int *count, const char *source,
+                               const char *target, ot_match_how how, const char *transform,
+                               const char *detail);
 
 #endif

@@ -107,7 +107,9 @@ int oti_match_convert(const ot_named_tensor *source, const match_target *target,
     }
     ot_tensor laid = {0};
     int changed = 0;
-    if (source->role && keras_layout(source, target, target_tensor, &laid, transform, &changed) != OT_OK) {
+    ot_status laid_out = source->role ? keras_layout(source, target, target_tensor, &laid, transform, &changed) : OT_OK;
+    if (laid_out == OT_ERR_MEMORY) return -1;
+    if (laid_out != OT_OK) {
         snprintf(why, why_size, "%s", ot_last_error());
         return 0;
     }
@@ -134,8 +136,7 @@ int oti_match_convert(const ot_named_tensor *source, const match_target *target,
     if (changed) {
         *out = laid;
     } else if (ot_tensor_copy(out, src, "weight") != OT_OK) {
-        snprintf(why, why_size, "%s", ot_last_error());
-        return 0;
+        return -1; /* out of memory: there is no limit here */
     }
     ot_tensor_set_shape(out, target_tensor->dtype, target_tensor->ndim, target_tensor->dims);
     return 1;

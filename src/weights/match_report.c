@@ -19,16 +19,22 @@ const char *ot_match_how_name(ot_match_how how) {
     return "none";
 }
 
-void oti_match_report_add(ot_match_entry **list, int *count, const char *source,
-                         const char *target, ot_match_how how, const char *transform,
-                         const char *detail) {
-    *list = oti_xrealloc(*list, sizeof(ot_match_entry) * (size_t)(*count + 1));
-    ot_match_entry *e = &(*list)[(*count)++];
-    e->source = oti_xstrdup(source);
-    e->target = oti_xstrdup(target);
-    e->how = how;
-    e->transform = transform;
-    e->detail = oti_xstrdup(detail);
+ot_status oti_match_report_add(ot_match_entry **list, int *count, const char *source,
+                               const char *target, ot_match_how how, const char *transform,
+                               const char *detail) {
+    ot_match_entry *grown = oti_realloc(*list, sizeof(ot_match_entry) * (size_t)(*count + 1));
+    OT_ALLOC_CHECK(grown);
+    *list = grown;
+    ot_match_entry e = {.source = oti_strdup(source), .target = oti_strdup(target), .how = how,
+                        .transform = transform, .detail = oti_strdup(detail)};
+    if ((source && !e.source) || (target && !e.target) || (detail && !e.detail)) {
+        free(e.source);
+        free(e.target);
+        free(e.detail);
+        return OT_ERR_MEMORY;
+    }
+    (*list)[(*count)++] = e;
+    return OT_OK;
 }
 
 static void free_list(ot_match_entry *list, int count) {
@@ -87,7 +93,8 @@ char *oti_weights_normalize_name(const char *name) {
     while (end > 0 && name[end - 1] >= '0' && name[end - 1] <= '9') end--;
     if (end < len && end > 0 && name[end - 1] == ':') len = end - 1;
     /* Separators unified to '.', runs collapsed, none at either end. */
-    char *out = oti_xmalloc(len + 1);
+    char *out = oti_malloc(len + 1);
+    if (!out) return NULL;
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         if (is_separator(name[i])) {

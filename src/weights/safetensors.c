@@ -115,7 +115,8 @@ static ot_status check_layout(const char *path, entry *sorted, int n, uint64_t d
 
 static ot_status build_tensor(const ot_context *ctx, const char *path, const entry *e, const unsigned char *data,
                               ot_weights *out) {
-    char *what = oti_xasprintf("%s: tensor '%s'", path, e->name);
+    char *what = oti_asprintf("%s: tensor '%s'", path, e->name);
+    OT_ALLOC_CHECK(what);
     size_t bytes;
     ot_status status = ot_tensor_byte_size(e->dtype, e->ndim, e->dims, what, &bytes);
     if (status == OT_OK && bytes != e->end - e->begin) {
@@ -166,7 +167,8 @@ ot_status oti_safetensors_parse(const ot_context *ctx, const unsigned char *data
                        "limit", path, (unsigned long long)n);
     if (n < 2 || data[8] != '{')
         return oti_fail(OT_ERR_FORMAT, "%s: safetensors header does not start with '{'", path);
-    char *what = oti_xasprintf("%s: safetensors header", path);
+    char *what = oti_asprintf("%s: safetensors header", path);
+    OT_ALLOC_CHECK(what);
     ot_json *header;
     ot_status status = oti_json_parse((const char *)data + 8, (size_t)n, what, &header);
     free(what);
@@ -175,9 +177,10 @@ ot_status oti_safetensors_parse(const ot_context *ctx, const unsigned char *data
         oti_json_free(header);
         return oti_fail(OT_ERR_FORMAT, "%s: safetensors header is not a JSON object", path);
     }
-    entry *entries = oti_xcalloc((size_t)header->count + 1, sizeof(entry));
+    entry *entries = oti_calloc((size_t)header->count + 1, sizeof(entry));
+    if (!entries) status = OT_ERR_MEMORY;
     int n_entries = 0;
-    for (int i = 0; i < header->count && status == OT_OK; i++) {
+    for (int i = 0; entries && i < header->count && status == OT_OK; i++) {
         if (!strcmp(header->keys[i], "__metadata__"))
             status = check_metadata(path, &header->items[i]);
         else
@@ -186,8 +189,9 @@ ot_status oti_safetensors_parse(const ot_context *ctx, const unsigned char *data
     const unsigned char *payload = data + 8 + n;
     uint64_t payload_size = size - 8 - n;
     /* Check the layout on a sorted copy; build tensors in header order. */
-    entry *sorted = oti_xcalloc((size_t)n_entries + 1, sizeof(entry));
-    if (n_entries) memcpy(sorted, entries, sizeof(entry) * (size_t)n_entries);
+    entry *sorted = status == OT_OK ? oti_calloc((size_t)n_entries + 1, sizeof(entry)) : NULL;
+    if (status == OT_OK && !sorted) status = OT_ERR_MEMORY;
+    if (status == OT_OK && n_entries) memcpy(sorted, entries, sizeof(entry) * (size_t)n_entries);
     if (status == OT_OK) status = check_layout(path, sorted, n_entries, payload_size);
     for (int i = 0; i < n_entries && status == OT_OK; i++)
         status = build_tensor(ctx, path, &entries[i], payload, out);
@@ -206,7 +210,8 @@ ot_status oti_safetensors_serialize(const ot_weights *w, unsigned char **data, s
     *data = NULL;
     *size = 0;
     /* Sorted by name, both in the header and in the data. */
-    const ot_named_tensor **sorted = oti_xcalloc((size_t)w->count + 1, sizeof(void *));
+    const ot_named_tensor **sorted = oti_calloc((size_t)w->count + 1, sizeof(void *));
+    OT_ALLOC_CHECK(sorted);
     for (int i = 0; i < w->count; i++) sorted[i] = &w->items[i];
     qsort(sorted, (size_t)w->count, sizeof(void *), compare_names);
     ot_json_writer header = {0};
@@ -240,11 +245,12 @@ ot_status oti_safetensors_serialize(const ot_weights *w, unsigned char **data, s
     }
     oti_json_append(&header, "}");
     /* Spaces pad the header so the data starts 8-byte aligned. */
-    while (header.len % 8) oti_json_append(&header, " ");
+    while (header.len % 8 && !header.failed) oti_json_append(&header, " ");
+    if (status == OT_OK && header.failed) status = OT_ERR_MEMORY;
     unsigned char *buf = NULL;
     if (status == OT_OK) {
         buf = malloc(8 + header.len + (size_t)offset + 1);
-        if (!buf) status = oti_fail(OT_ERR_MEMORY, "cannot allocate %llu bytes for safetensors",
+        if (!buf) status = oti_fail(OT_ERR_MEMORY, "out of memory allocating %llu bytes for safetensors",
                                    (unsigned long long)(8 + header.len + offset));
     }
     if (status == OT_OK) {

@@ -80,7 +80,8 @@ static ot_status load_storage(torch_ctx *t, const char *key, ot_dtype dtype, int
             *out = t->storages[i];
             return OT_OK;
         }
-    char *entry = oti_xasprintf("%sdata/%s", t->prefix, key);
+    char *entry = oti_asprintf("%sdata/%s", t->prefix, key);
+    OT_ALLOC_CHECK(entry);
     int index = oti_zip_find(t->zip, entry);
     if (index < 0) {
         ot_status s = oti_fail(OT_ERR_FORMAT, "%s: storage '%s' is missing (no zip entry '%s')",
@@ -96,17 +97,24 @@ static ot_status load_storage(torch_ctx *t, const char *key, ot_dtype dtype, int
                        "need %llu", t->path, key, (unsigned long long)t->zip->entries[index].size,
                        (long long)numel, ot_dtype_name(dtype),
                        (unsigned long long)((uint64_t)(numel < 0 ? 0 : numel) * elem));
-    storage *s = oti_xcalloc(1, sizeof *s);
+    storage *s = oti_calloc(1, sizeof *s);
+    OT_ALLOC_CHECK(s);
     size_t size;
     ot_status status = oti_zip_extract(t->zip, index, &s->data, &size);
     if (status != OT_OK) {
         free(s);
         return status;
     }
-    s->key = oti_xstrdup(key);
+    s->key = oti_strdup(key);
     s->dtype = dtype;
     s->numel = numel;
-    oti_grow_array((void **)&t->storages, &t->cap_storages, t->n_storages + 1, sizeof(void *));
+    if (!s->key || oti_grow_array((void **)&t->storages, &t->cap_storages, t->n_storages + 1,
+                                  sizeof(void *)) != OT_OK) {
+        free(s->key);
+        free(s->data);
+        free(s);
+        return OT_ERR_MEMORY;
+    }
     t->storages[t->n_storages++] = s;
     *out = s;
     return OT_OK;
@@ -159,8 +167,12 @@ static ot_status rebuild_tensor(torch_ctx *t, pickle_machine *pm, const pickle_v
     if (a[2]->n > OT_MAX_DIMS)
         return oti_fail(OT_ERR_UNSUPPORTED, "%s: a tensor with %d dims (at most %d are supported)",
                        t->path, a[2]->n, OT_MAX_DIMS);
-    tensor_view *view = oti_xcalloc(1, sizeof *view);
-    oti_grow_array((void **)&t->views, &t->cap_views, t->n_views + 1, sizeof(void *));
+    tensor_view *view = oti_calloc(1, sizeof *view);
+    OT_ALLOC_CHECK(view);
+    if (oti_grow_array((void **)&t->views, &t->cap_views, t->n_views + 1, sizeof(void *)) != OT_OK) {
+        free(view);
+        return OT_ERR_MEMORY;
+    }
     t->views[t->n_views++] = view;
     view->s = a[0]->object;
     view->ndim = a[2]->n;
@@ -208,7 +220,8 @@ static ot_status materialize(const torch_ctx *t, const tensor_view *view, const 
                        "its storage '%s' holds (%lld): an expanded or overlapping view (save "
                        "tensor.contiguous() instead)", t->path, name, shape, (long long)numel, s->key,
                        (long long)s->numel);
-    char *what = oti_xasprintf("%s: tensor '%s'", t->path, name);
+    char *what = oti_asprintf("%s: tensor '%s'", t->path, name);
+    OT_ALLOC_CHECK(what);
     ot_status status = ot_tensor_alloc(t->context, out, s->dtype, ndim, view->dims, what);
     if (status == OT_OK) {
         size_t elem = ot_dtype_size(s->dtype);
@@ -310,7 +323,8 @@ static ot_status collect(torch_ctx *t, const pickle_value *root, ot_weights *out
 }
 
 static ot_status check_byte_order(const torch_ctx *t) {
-    char *entry = oti_xasprintf("%sbyteorder", t->prefix);
+    char *entry = oti_asprintf("%sbyteorder", t->prefix);
+    OT_ALLOC_CHECK(entry);
     int index = oti_zip_find(t->zip, entry);
     free(entry);
     if (index < 0) return OT_OK; /* older writers: little-endian */
@@ -337,16 +351,16 @@ ot_status oti_torch_pt_parse(const ot_context *ctx, const unsigned char *data, s
     size_t pickle_size = 0;
     if (status == OT_OK) {
         const char *name = zip.entries[pkl].name;
-        t.prefix = oti_xstrndup(name, strlen(name) - strlen("data.pkl"));
-        status = check_byte_order(&t);
+        t.prefix = oti_strndup(name, strlen(name) - strlen("data.pkl"));
+        status = t.prefix ? check_byte_order(&t) : OT_ERR_MEMORY;
     }
     if (status == OT_OK) status = oti_zip_extract(&zip, pkl, &pickle, &pickle_size);
     pickle_machine *pm = NULL;
     pickle_value *root = NULL;
     if (status == OT_OK) {
         pickle_hooks hooks = {&t, find_global, call, persistent_load};
-        char *what = oti_xasprintf("%s: %s", path, zip.entries[pkl].name);
-        status = oti_pickle_load(pickle, pickle_size, what, &hooks, &pm, &root);
+        char *what = oti_asprintf("%s: %s", path, zip.entries[pkl].name);
+        status = what ? oti_pickle_load(pickle, pickle_size, what, &hooks, &pm, &root) : OT_ERR_MEMORY;
         free(what);
     }
     if (status == OT_OK) status = collect(&t, root, out);

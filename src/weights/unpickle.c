@@ -23,6 +23,10 @@ struct pickle_machine {
     size_t memo_count; /* MEMOIZE's next index */
     pickle_value **all; /* every value, freed together */
     int n_all, cap_all;
+    /* Out of memory mid-opcode: new values become this scratch one (so the opcode can finish
+     * without NULL checks everywhere) and the flag ends the run after the opcode. */
+    pickle_value scratch;
+    int out_of_memory;
 };
 
 const char *oti_pickle_what(const pickle_machine *pm) { return pm->what; }
@@ -33,10 +37,23 @@ const char *oti_pickle_type_name(pickle_type type) {
     return (unsigned)type < OT_COUNT(names) ? names[type] : "?";
 }
 
+static void free_value_contents(pickle_value *v) {
+    free(v->s);
+    free(v->items);
+}
+
 pickle_value *oti_pickle_new(pickle_machine *pm, pickle_type type) {
-    pickle_value *v = oti_xcalloc(1, sizeof *v);
+    pickle_value *v = oti_calloc(1, sizeof *v);
+    if (!v || oti_grow_array((void **)&pm->all, &pm->cap_all, pm->n_all + 1, sizeof(void *)) != OT_OK) {
+        free(v);
+        pm->out_of_memory = 1;
+        free_value_contents(&pm->scratch);
+        v = &pm->scratch;
+        memset(v, 0, sizeof *v);
+        v->type = type;
+        return v;
+    }
     v->type = type;
-    oti_grow_array((void **)&pm->all, &pm->cap_all, pm->n_all + 1, sizeof(void *));
     pm->all[pm->n_all++] = v;
     return v;
 }
@@ -44,10 +61,10 @@ pickle_value *oti_pickle_new(pickle_machine *pm, pickle_type type) {
 void oti_pickle_free(pickle_machine *pm) {
     if (!pm) return;
     for (int i = 0; i < pm->n_all; i++) {
-        free(pm->all[i]->s);
-        free(pm->all[i]->items);
+        free_value_contents(pm->all[i]);
         free(pm->all[i]);
     }
+    free_value_contents(&pm->scratch);
     free(pm->all);
     free(pm->stack);
     free(pm->marks);
@@ -62,7 +79,10 @@ static ot_status bad(const pickle_machine *pm, const char *message) {
 }
 
 static void push(pickle_machine *pm, pickle_value *v) {
-    oti_grow_array((void **)&pm->stack, &pm->cap_stack, pm->n_stack + 1, sizeof(void *));
+    if (oti_grow_array((void **)&pm->stack, &pm->cap_stack, pm->n_stack + 1, sizeof(void *)) != OT_OK) {
+        pm->out_of_memory = 1;
+        return;
+    }
     pm->stack[pm->n_stack++] = v;
 }
 
@@ -105,14 +125,17 @@ static uint64_t le(const unsigned char *p, int n) {
     return v;
 }
 
-static void append_item(pickle_value *container, pickle_value *item) {
-    oti_grow_array((void **)&container->items, &container->cap, container->n + 1, sizeof(void *));
+static void append_item(pickle_machine *pm, pickle_value *container, pickle_value *item) {
+    if (oti_grow_array((void **)&container->items, &container->cap, container->n + 1, sizeof(void *)) != OT_OK) {
+        pm->out_of_memory = 1;
+        return;
+    }
     container->items[container->n++] = item;
 }
 
 static ot_status push_sequence(pickle_machine *pm, pickle_type type, int first, int n) {
     pickle_value *v = oti_pickle_new(pm, type);
-    for (int i = 0; i < n; i++) append_item(v, pm->stack[first + i]);
+    for (int i = 0; i < n; i++) append_item(pm, v, pm->stack[first + i]);
     push(pm, v);
     return OT_OK;
 }
@@ -124,7 +147,8 @@ static ot_status push_text(pickle_machine *pm, pickle_type type, uint64_t len) {
     if (type == PICKLE_STRING && memchr(text, 0, (size_t)len))
         return bad(pm, "NUL character in a string");
     pickle_value *v = oti_pickle_new(pm, type);
-    v->s = oti_xstrndup((const char *)text, (size_t)len);
+    v->s = oti_strndup((const char *)text, (size_t)len);
+    if (!v->s) pm->out_of_memory = 1;
     v->len = (size_t)len;
     push(pm, v);
     return OT_OK;
@@ -145,7 +169,7 @@ static ot_status memo_put(pickle_machine *pm, uint64_t index) {
     OT_TRY(top(pm, &v));
     if ((int)index >= pm->cap_memo) {
         int old = pm->cap_memo;
-        oti_grow_array((void **)&pm->memo, &pm->cap_memo, (int)index + 1, sizeof(void *));
+        OT_TRY(oti_grow_array((void **)&pm->memo, &pm->cap_memo, (int)index + 1, sizeof(void *)));
         memset(pm->memo + old, 0, sizeof(void *) * (size_t)(pm->cap_memo - old));
     }
     pm->memo[index] = v;
@@ -167,8 +191,9 @@ static ot_status find_global(pickle_machine *pm, const char *module, const char 
                        pm->what, module, name);
     pickle_value *v = oti_pickle_new(pm, PICKLE_GLOBAL);
     v->i = id;
-    v->s = oti_xasprintf("%s.%s", module, name);
-    v->len = strlen(v->s);
+    v->s = oti_asprintf("%s.%s", module, name);
+    if (!v->s) pm->out_of_memory = 1;
+    v->len = v->s ? strlen(v->s) : 0;
     push(pm, v);
     return OT_OK;
 }
@@ -178,7 +203,8 @@ static ot_status read_line(pickle_machine *pm, char **out) {
     const unsigned char *nl = memchr(pm->p, '\n', (size_t)(pm->end - pm->p));
     if (!nl) return bad(pm, "unterminated GLOBAL operand");
     if (memchr(pm->p, 0, (size_t)(nl - pm->p))) return bad(pm, "NUL in GLOBAL operand");
-    *out = oti_xstrndup((const char *)pm->p, (size_t)(nl - pm->p));
+    *out = oti_strndup((const char *)pm->p, (size_t)(nl - pm->p));
+    OT_ALLOC_CHECK(*out);
     pm->p = nl + 1;
     return OT_OK;
 }
@@ -188,7 +214,7 @@ static ot_status op_setitems(pickle_machine *pm, int first, int n, pickle_value 
     if (n % 2) return bad(pm, "SETITEMS with an odd number of items");
     /* Keys are appended without lookup (torch.save never repeats one); duplicate tensor
      * names are refused later, when the state_dict is read. */
-    for (int i = 0; i < n; i++) append_item(dict, pm->stack[first + i]);
+    for (int i = 0; i < n; i++) append_item(pm, dict, pm->stack[first + i]);
     return OT_OK;
 }
 
@@ -206,7 +232,7 @@ static ot_status step(pickle_machine *pm, int *stop) {
         return take(pm, 8, &arg);
     case '.': *stop = 1; return OT_OK; /* STOP */
     case '(': /* MARK */
-        oti_grow_array((void **)&pm->marks, &pm->cap_marks, pm->n_marks + 1, sizeof(int));
+        OT_TRY(oti_grow_array((void **)&pm->marks, &pm->cap_marks, pm->n_marks + 1, sizeof(int)));
         pm->marks[pm->n_marks++] = pm->n_stack;
         return OT_OK;
     case '0': return pop(pm, &a); /* POP */
@@ -256,13 +282,13 @@ static ot_status step(pickle_machine *pm, int *stop) {
         OT_TRY(pop(pm, &a));
         OT_TRY(top(pm, &b));
         if (b->type != PICKLE_LIST) return bad(pm, "APPEND to something other than a list");
-        append_item(b, a);
+        append_item(pm, b, a);
         return OT_OK;
     case 'e': /* APPENDS */
         OT_TRY(pop_mark(pm, &first, &n));
         OT_TRY(top(pm, &b));
         if (b->type != PICKLE_LIST) return bad(pm, "APPENDS to something other than a list");
-        for (int i = 0; i < n; i++) append_item(b, pm->stack[first + i]);
+        for (int i = 0; i < n; i++) append_item(pm, b, pm->stack[first + i]);
         return OT_OK;
     case 's': /* SETITEM */
         if (pm->n_stack - floor_of_stack(pm) < 3) return bad(pm, "stack underflow");
@@ -324,16 +350,22 @@ ot_status oti_pickle_load(const unsigned char *data, size_t size, const char *wh
                       const pickle_hooks *hooks, pickle_machine **pm_out, pickle_value **result) {
     *pm_out = NULL;
     *result = NULL;
-    pickle_machine *pm = oti_xcalloc(1, sizeof *pm);
+    pickle_machine *pm = oti_calloc(1, sizeof *pm);
+    OT_ALLOC_CHECK(pm);
     pm->data = pm->p = data;
     pm->end = data + size;
-    pm->what = oti_xstrdup(what);
+    pm->what = oti_strdup(what);
+    if (!pm->what) {
+        free(pm);
+        return OT_ERR_MEMORY;
+    }
     pm->hooks = hooks;
     int stop = 0;
     ot_status status = OT_OK;
     while (status == OT_OK && !stop) {
         if (pm->p >= pm->end) status = bad(pm, "ends without STOP (truncated?)");
         else status = step(pm, &stop);
+        if (status == OT_OK && pm->out_of_memory) status = OT_ERR_MEMORY;
     }
     if (status == OT_OK && (pm->n_stack != 1 || pm->n_marks))
         status = bad(pm, "STOP with a stack that does not hold exactly one value");

@@ -138,7 +138,8 @@ static ot_status load_npy(const ot_context *ctx, const unsigned char *data, size
     OT_TRY(oti_npy_parse(ctx, data, size, path, &t));
     /* The tensor is named after the file: "dir/conv1.weight.npy" -> "conv1.weight". */
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char *name = oti_xstrdup(base);
+    char *name = oti_strdup(base);
+    OT_ALLOC_CHECK_COPY(name, base);
     if (has_extension(name, ".npy")) name[strlen(name) - 4] = 0;
     ot_status status = oti_weights_float_dtype(&t, path);
     if (status == OT_OK) status = ot_weights_add(out, path, name, &t, NULL, NULL);
@@ -243,18 +244,22 @@ ot_status ot_weights_add(ot_weights *w, const char *source, const char *name, ot
         return oti_fail(OT_ERR_FORMAT, "%s: tensor '%s' appears twice", source, name);
     if (!w->index && !(w->index = oti_name_index_new()))
         return oti_fail(OT_ERR_MEMORY, "%s: out of memory", source);
-    oti_grow_array((void **)&w->items, &w->capacity, w->count + 1, sizeof(ot_named_tensor));
+    OT_TRY(oti_grow_array((void **)&w->items, &w->capacity, w->count + 1, sizeof(ot_named_tensor)));
     ot_named_tensor *item = &w->items[w->count];
-    item->name = oti_xstrdup(name);
+    item->name = oti_strdup(name);
+    item->layer = oti_strdup(layer);
+    item->role = oti_strdup(role);
     /* The index borrows the item's own copy of the name, which never moves. */
-    if (!oti_name_index_put(w->index, item->name, w->count)) {
+    if (!item->name || (layer && !item->layer) || (role && !item->role) ||
+        !oti_name_index_put(w->index, item->name, w->count)) {
         free(item->name);
+        free(item->layer);
+        free(item->role);
+        memset(item, 0, sizeof *item);
         return oti_fail(OT_ERR_MEMORY, "%s: out of memory", source);
     }
     w->count++;
     item->tensor = *t;
-    item->layer = oti_xstrdup(layer);
-    item->role = oti_xstrdup(role);
     memset(t, 0, sizeof *t);
     return OT_OK;
 }
@@ -272,7 +277,7 @@ ot_status ot_weights_from_model(const ot_model *m, ot_weights *out) {
     for (int v = 0; v < m->n_values; v++) {
         const ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER) continue;
-        ot_tensor copy;
+        ot_tensor copy = {0};
         ot_status status = ot_tensor_copy(&copy, &value->tensor, value->name);
         if (status == OT_OK) status = ot_weights_add(out, source, value->name, &copy, NULL, NULL);
         if (status != OT_OK) {

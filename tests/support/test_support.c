@@ -11,6 +11,24 @@
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 
+void *ts_malloc(size_t size) {
+    void *p = oti_malloc(size);
+    assert_non_null(p);
+    return p;
+}
+
+void *ts_calloc(size_t count, size_t size) {
+    void *p = oti_calloc(count, size);
+    assert_non_null(p);
+    return p;
+}
+
+char *ts_strdup(const char *s) {
+    char *p = oti_strdup(s);
+    assert_non_null(p);
+    return p;
+}
+
 ot_tensor ts_tensor(int ndim, const int64_t *dims) {
     ot_tensor t;
     assert_int_equal(ot_tensor_alloc(NULL, &t, OT_FLOAT, ndim, dims, "test"), OT_OK);
@@ -60,7 +78,7 @@ void ts_free_tensors(ot_tensor *t, int n) {
 
 ot_attr ts_attr_int(const char *name, int64_t value) {
     ot_attr a = {0};
-    a.name = oti_xstrdup(name);
+    a.name = ts_strdup(name);
     a.type = OT_ATTR_INT;
     a.i = value;
     return a;
@@ -68,7 +86,7 @@ ot_attr ts_attr_int(const char *name, int64_t value) {
 
 ot_attr ts_attr_float(const char *name, float value) {
     ot_attr a = {0};
-    a.name = oti_xstrdup(name);
+    a.name = ts_strdup(name);
     a.type = OT_ATTR_FLOAT;
     a.f = value;
     return a;
@@ -76,19 +94,19 @@ ot_attr ts_attr_float(const char *name, float value) {
 
 ot_attr ts_attr_ints(const char *name, int count, const int64_t *values) {
     ot_attr a = {0};
-    a.name = oti_xstrdup(name);
+    a.name = ts_strdup(name);
     a.type = OT_ATTR_INTS;
     a.count = count;
-    a.ints = oti_xmalloc(sizeof(int64_t) * (size_t)(count + 1));
+    a.ints = ts_malloc(sizeof(int64_t) * (size_t)(count + 1));
     memcpy(a.ints, values, sizeof(int64_t) * (size_t)count);
     return a;
 }
 
 ot_attr ts_attr_string(const char *name, const char *value) {
     ot_attr a = {0};
-    a.name = oti_xstrdup(name);
+    a.name = ts_strdup(name);
     a.type = OT_ATTR_STRING;
-    a.s = oti_xstrdup(value);
+    a.s = ts_strdup(value);
     a.s_len = strlen(value);
     return a;
 }
@@ -104,7 +122,7 @@ static ot_status build_single_node(const char *domain, const char *op, int opset
     if (domain && *domain) assert_int_equal(ot_model_set_opset(m, "", 17), OT_OK);
     char names[16][16], outs[8][16];
     const char *in_names[16], *out_names[8];
-    m->inputs = oti_xcalloc(17, sizeof(int));
+    m->inputs = ts_calloc(17, sizeof(int));
     for (int k = 0; k < n_inputs; k++) {
         snprintf(names[k], sizeof names[k], "x%d", k);
         in_names[k] = inputs[k] ? names[k] : "";
@@ -131,7 +149,7 @@ static ot_status build_single_node(const char *domain, const char *op, int opset
     assert_int_equal(ot_model_add_layer(m, "node", op, domain, n_inputs, in_names, n_outputs,
                                         out_names, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = oti_xcalloc((size_t)n_outputs + 1, sizeof(int));
+    m->outputs = ts_calloc((size_t)n_outputs + 1, sizeof(int));
     for (int k = 0; k < n_outputs; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
     *out = m;
     ot_status status = ot_graph_check(m);
@@ -242,7 +260,7 @@ void ts_forward_backward_with(const ot_plan_options *base, const char *op, int o
                               const ot_tensor *const *inputs, int n_attrs, const ot_attr *attrs,
                               const ot_tensor *dy, ot_tensor *out) {
     ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
     int values[8];
     assert_true(n_inputs <= 8);
     for (int k = 0; k < n_inputs; k++) {
@@ -295,7 +313,7 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
                        const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
                        const ot_attr *attrs, int training, double h, double tolerance) {
     ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
     for (int k = 0; k < n_inputs; k++)
         if (inputs[k] && ((check_mask >> k) & 1)) {
             char name[16];
@@ -314,7 +332,7 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
     if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
     const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
     int64_t ny = ot_tensor_numel(y);
-    float *w = oti_xmalloc(sizeof(float) * (size_t)(ny + 1));
+    float *w = ts_malloc(sizeof(float) * (size_t)(ny + 1));
     ot_rng wrng;
     ot_rng_seed(&wrng, 99);
     for (int64_t i = 0; i < ny; i++) w[i] = 2.0f * ot_rng_uniform(&wrng) - 1.0f;
@@ -334,7 +352,7 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
         float *x = m->values[v].tensor.data;
         const float *g = ot_plan_grad(plan, v)->data;
         int64_t n = ot_tensor_numel(&m->values[v].tensor);
-        float *analytic = oti_xmalloc(sizeof(float) * (size_t)(n + 1));
+        float *analytic = ts_malloc(sizeof(float) * (size_t)(n + 1));
         memcpy(analytic, g, sizeof(float) * (size_t)n);
         for (int64_t i = 0; i < n; i++) {
             float saved = x[i];

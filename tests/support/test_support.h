@@ -13,6 +13,11 @@
 #include "onnxtrain/rng.h"
 
 /* A float32 tensor of the given shape (owned), zero-filled. */
+/* Allocation in tests: a NULL (out of memory) fails the test at once. */
+void *ts_malloc(size_t size);
+void *ts_calloc(size_t count, size_t size);
+char *ts_strdup(const char *s);
+
 ot_tensor ts_tensor(int ndim, const int64_t *dims);
 /* The same with values uniform in [lo, hi) from rng. */
 ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float hi);

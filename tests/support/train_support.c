@@ -71,7 +71,7 @@ float *snapshot(const ot_model *m, int64_t *n) {
     for (int v = 0; v < m->n_values; v++)
         if (m->values[v].kind == OT_VALUE_INITIALIZER && m->values[v].tensor.dtype == OT_FLOAT)
             *n += ot_tensor_numel(&m->values[v].tensor);
-    float *copy = oti_xmalloc(sizeof(float) * (size_t)(*n + 1)), *at = copy;
+    float *copy = ts_malloc(sizeof(float) * (size_t)(*n + 1)), *at = copy;
     for (int v = 0; v < m->n_values; v++) {
         const ot_tensor *t = &m->values[v].tensor;
         if (m->values[v].kind != OT_VALUE_INITIALIZER || t->dtype != OT_FLOAT) continue;

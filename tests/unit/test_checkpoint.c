@@ -20,7 +20,8 @@
 /* A small MLP with BatchNorm and dropout, and three classes of points. */
 static ot_model *mlp(void) {
     int64_t dims[1] = {FEATURES};
-    ot_model *m = ot_builder_create("x", 1, dims);
+    ot_model *m;
+    assert_int_equal(ot_builder_create("x", 1, dims, &m), OT_OK);
     ot_init_spec init;
     assert_int_equal(ot_builder_parse_init("auto", &init), OT_OK);
     ot_rng rng;

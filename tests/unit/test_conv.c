@@ -492,7 +492,7 @@ static void expect_error(const char *op, const ot_tensor *x, const ot_tensor *w,
     int li;
     assert_int_equal(ot_model_add_layer(m, "node", op, "", 2, in_names, 1, out_names, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = oti_xcalloc(1, sizeof(int));
+    m->outputs = ts_calloc(1, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y0");
     ot_status status = ot_graph_check(m);
     if (status == OT_OK) status = ot_graph_resolve(m);

@@ -20,7 +20,7 @@ static ot_model *model_with_input(int ndim, const int64_t *dims) {
     assert_int_equal(ot_model_add_value(m, "x", OT_VALUE_INPUT, &v), OT_OK);
     ot_tensor_set_shape(&m->values[v].tensor, OT_FLOAT, ndim, dims);
     m->values[v].has_type = m->values[v].has_shape = 1;
-    m->inputs = oti_xcalloc(2, sizeof(int));
+    m->inputs = ts_calloc(2, sizeof(int));
     m->inputs[m->n_inputs++] = v;
     return m;
 }
@@ -42,7 +42,7 @@ static void add_layer(ot_model *m, const char *name, const char *op, int n_in, c
 }
 
 static void set_output(ot_model *m, const char *name) {
-    m->outputs = oti_xcalloc(2, sizeof(int));
+    m->outputs = ts_calloc(2, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, name);
 }
 

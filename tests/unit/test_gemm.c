@@ -17,8 +17,7 @@ static ot_pool *pool;
 
 static int make_pool(void **state) {
     (void)state;
-    pool = oti_pool_create(3);
-    return pool ? 0 : -1;
+    return oti_pool_create(3, &pool) == OT_OK && pool ? 0 : -1;
 }
 
 static int free_pool(void **state) {
@@ -187,7 +186,9 @@ static void parallel_ranges_cover_everything_once(void **state) {
  * is freed, and a new pool works the same. */
 static void pools_come_and_go(void **state) {
     (void)state;
-    assert_null(oti_pool_create(1));
+    ot_pool *none;
+    assert_int_equal(oti_pool_create(1, &none), OT_OK);
+    assert_null(none);
     assert_int_equal(oti_pool_threads(NULL), 1);
     int hits[100] = {0};
     coverage c = {hits, 0};
@@ -196,7 +197,8 @@ static void pools_come_and_go(void **state) {
     oti_parallel_ranges(NULL, 100, 1, count_items, &c);
     pool = saved;
     for (int round = 0; round < 5; round++) {
-        ot_pool *extra = oti_pool_create(2);
+        ot_pool *extra;
+        assert_int_equal(oti_pool_create(2, &extra), OT_OK);
         assert_int_equal(oti_pool_threads(extra), 2);
         ot_pool *previous = pool;
         pool = extra;

@@ -229,7 +229,7 @@ static void batchnorm_training_updates_running_statistics(void **state) {
     bn_inputs_init(&b);
     ot_attr attrs[1] = {ts_attr_float("epsilon", 1e-3f)};
     ot_model *m = ts_single_node("", "BatchNormalization", 15, 5, b.list, NULL, 1, 1, attrs);
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
     trainable[input_value(m, 1)] = trainable[input_value(m, 2)] = 1;
     ot_plan_options options = {.training = 1, .trainable = trainable};
     ot_plan *plan;
@@ -359,7 +359,7 @@ static void layernorm_statistics_outputs_gradient(void **state) {
     ot_tensor x = sine_input(2, xd, 0.7), w = ts_float(1, wd, ones);
     const ot_tensor *inputs[2] = {&x, &w};
     ot_model *m = ts_single_node("", "LayerNormalization", 17, 2, inputs, NULL, 3, 0, NULL);
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values + 1, 1);
+    unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
     int xv = input_value(m, 0);
     trainable[xv] = 1;
     ot_plan_options options = {.training = 1, .trainable = trainable};

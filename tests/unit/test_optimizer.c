@@ -215,8 +215,8 @@ static void zero_parameters_step_is_harmless(void **state) {
 static void split_steps_match_small_blocks(void **state) {
     (void)state;
     enum { N = 200003, SMALL = 1000, STEPS = 3 };
-    float *big = oti_xmalloc(sizeof(float) * N), *small = oti_xmalloc(sizeof(float) * N);
-    float *grad = oti_xmalloc(sizeof(float) * N);
+    float *big = ts_malloc(sizeof(float) * N), *small = ts_malloc(sizeof(float) * N);
+    float *grad = ts_malloc(sizeof(float) * N);
     for (int kind = 0; kind <= OT_OPTIMIZER_FTRL; kind++) {
         for (int64_t i = 0; i < N; i++) big[i] = small[i] = (float)((i * 7919) % 1001) / 1000.0f - 0.5f;
         ot_optimizer *whole = create_default((ot_optimizer_kind)kind, 0.9f, N);

@@ -14,7 +14,7 @@ static ot_model *relu_chain(void) {
     ot_model_set_opset(m, "", 13);
     int x;
     assert_int_equal(ot_model_add_value(m, "x", OT_VALUE_INPUT, &x), OT_OK);
-    m->inputs = oti_xcalloc(2, sizeof(int));
+    m->inputs = ts_calloc(2, sizeof(int));
     m->inputs[m->n_inputs++] = x;
     const char *names[] = {"x", "a", "b", "c", "y"};
     for (int i = 0; i < 4; i++) {
@@ -23,7 +23,7 @@ static ot_model *relu_chain(void) {
         snprintf(layer, sizeof layer, "relu%d", i);
         assert_int_equal(ot_model_add_layer(m, layer, "Relu", "", 1, in, 1, out, NULL), OT_OK);
     }
-    m->outputs = oti_xcalloc(2, sizeof(int));
+    m->outputs = ts_calloc(2, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y");
     assert_int_equal(ot_graph_check(m), OT_OK);
     assert_int_equal(ot_graph_resolve(m), OT_OK);
@@ -39,7 +39,7 @@ static void inference_reuses_memory(void **state) {
     size_t one = 64 * 256 * sizeof(float);
     /* a, b, c, y: at most two intermediate buffers alive at once, plus the output. */
     assert_true(ot_plan_bytes(p) < 3 * one + 4096);
-    float *x = oti_xmalloc(one);
+    float *x = ts_malloc(one);
     for (int i = 0; i < 64 * 256; i++) x[i] = (float)(i % 7) - 3.0f;
     ot_plan_value(p, m->inputs[0])->data = x;
     assert_int_equal(ot_plan_forward(p), OT_OK);

@@ -24,7 +24,8 @@ static void stats(const float *x, int64_t n, double *mean, double *std) {
 /* Builds DEPTH dense layers of `act`, returns the activations of every layer on N(0,1) inputs:
  * out[k] is layer k's output (SAMPLES x WIDTH). */
 static float **run_deep(const char *act, const char *init_text, int normal_weights) {
-    ot_model *m = ot_builder_create("x", 1, (int64_t[]){WIDTH});
+    ot_model *m;
+    assert_int_equal(ot_builder_create("x", 1, (int64_t[]){WIDTH}, &m), OT_OK);
     char spec[DEPTH * 24] = "";
     for (int k = 0; k < DEPTH; k++) {
         strcat(spec, k ? "," : "");
@@ -52,15 +53,15 @@ static float **run_deep(const char *act, const char *init_text, int normal_weigh
     ot_tensor shape = {.dtype = OT_FLOAT, .ndim = 2, .dims = {SAMPLES, WIDTH}};
     ot_plan *plan;
     if (ot_plan_create(m, &options, 1, m->inputs, &shape, &plan) != OT_OK) fail_msg("%s", ot_last_error());
-    float *x = oti_xmalloc(sizeof(float) * SAMPLES * WIDTH);
+    float *x = ts_malloc(sizeof(float) * SAMPLES * WIDTH);
     ot_rng data;
     ot_rng_seed(&data, 7);
     for (int i = 0; i < SAMPLES * WIDTH; i++) x[i] = (float)ot_rng_normal(&data);
     ot_plan_value(plan, m->inputs[0])->data = x;
     assert_int_equal(ot_plan_forward(plan), OT_OK);
-    float **out = oti_xmalloc(sizeof(float *) * DEPTH);
+    float **out = ts_malloc(sizeof(float *) * DEPTH);
     for (int k = 0; k < DEPTH; k++) {
-        out[k] = oti_xmalloc(sizeof(float) * SAMPLES * WIDTH);
+        out[k] = ts_malloc(sizeof(float) * SAMPLES * WIDTH);
         memcpy(out[k], ot_plan_value(plan, targets[k])->data, sizeof(float) * SAMPLES * WIDTH);
     }
     ot_plan_free(plan);

@@ -69,7 +69,7 @@ static void split_gradient_is_concatenation(void **state) {
     ot_tensor sizes = ts_int64(1, I64(3), I64(2, 1, 2));
     ot_attr axis = ts_attr_int("axis", 1);
     ot_model *m = ts_single_node("", "Split", 13, 2, (const ot_tensor *[]){&x, &sizes}, NULL, 3, 1, &axis);
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values, 1);
+    unsigned char *trainable = ts_calloc((size_t)m->n_values, 1);
     trainable[ot_model_find_value(m, "x0")] = 1;
     ot_plan_options options = {.training = 1, .trainable = trainable};
     ot_plan *plan;

@@ -66,7 +66,7 @@ static ot_status resolve_status(const char *op, int opset, int n_attrs, const ot
 
 static ot_attr attr_tensor(const char *name, const ot_tensor *t) {
     ot_attr a = {0};
-    a.name = oti_xstrdup(name);
+    a.name = ts_strdup(name);
     a.type = OT_ATTR_TENSOR;
     assert_int_equal(ot_tensor_copy(&a.t, t, name), OT_OK);
     return a;
@@ -270,7 +270,7 @@ static void dropout_training_drops_and_scales(void **state) {
     for (int64_t i = 0; i < n; i++) ((float *)x.data)[i] = 1.0f + (float)(i % 7);
     ot_tensor r = ts_float(0, NULL, &ratio);
     ot_model *m = ts_single_node("", "Dropout", 13, 2, (const ot_tensor *[]){&x, &r}, NULL, 2, 0, NULL);
-    unsigned char *trainable = oti_xcalloc((size_t)m->n_values, 1);
+    unsigned char *trainable = ts_calloc((size_t)m->n_values, 1);
     trainable[ot_model_find_value(m, "x0")] = 1;
     ot_rng rng;
     ot_rng_seed(&rng, 11);
@@ -294,7 +294,7 @@ static void dropout_training_drops_and_scales(void **state) {
     double fraction = (double)dropped / (double)n;
     if (fabs(fraction - ratio) > 325.0 / n) fail_msg("dropped %.4f of the values, expected %.2f", fraction, ratio);
     /* A second forward draws a new mask. */
-    uint8_t *first = oti_xmalloc((size_t)n);
+    uint8_t *first = ts_malloc((size_t)n);
     memcpy(first, keep, (size_t)n);
     assert_int_equal(ot_plan_forward(plan), OT_OK);
     assert_true(memcmp(first, keep, (size_t)n) != 0);

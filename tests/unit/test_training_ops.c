@@ -204,7 +204,7 @@ static ot_status build_and_plan(const char *op, int n_in, const ot_tensor *const
     int li;
     assert_int_equal(ot_model_add_layer(m, "opt", op, DOMAIN, n_in, in_names, n_out, out_names, &li), OT_OK);
     for (int a = 0; a < n_attrs; a++) assert_int_equal(ot_layer_add_attr(&m->layers[li], &attrs[a]), OT_OK);
-    m->outputs = oti_xcalloc((size_t)n_out, sizeof(int));
+    m->outputs = ts_calloc((size_t)n_out, sizeof(int));
     for (int k = 0; k < n_out; k++) m->outputs[m->n_outputs++] = ot_model_find_value(m, outs[k]);
     ot_status status = ot_graph_check(m);
     if (status == OT_OK) status = ot_graph_resolve(m);

@@ -39,7 +39,7 @@ static ot_model *make_model(int trans_b) {
     assert_int_equal(ot_model_set_opset(m, "", 13), OT_OK);
     int x;
     assert_int_equal(ot_model_add_value(m, "x", OT_VALUE_INPUT, &x), OT_OK);
-    m->inputs = oti_xcalloc(2, sizeof(int));
+    m->inputs = ts_calloc(2, sizeof(int));
     m->inputs[m->n_inputs++] = x;
     int64_t w1[4] = {4, 2, 3, 3}, c4[1] = {4}, fc[2] = {5, 4}, fcT[2] = {4, 5}, c5[1] = {5},
             dw[2] = {5, 3}, c3[1] = {3}, shape[1] = {2};
@@ -69,7 +69,7 @@ static ot_model *make_model(int trans_b) {
     add_layer(m, "dense/BiasAdd", "Add", 2, add_in, "d2");
     const char *reshape_in[2] = {"d2", "shape_const"};
     add_layer(m, "reshape", "Reshape", 2, reshape_in, "y");
-    m->outputs = oti_xcalloc(2, sizeof(int));
+    m->outputs = ts_calloc(2, sizeof(int));
     m->outputs[m->n_outputs++] = ot_model_find_value(m, "y");
     assert_int_equal(ot_graph_check(m), OT_OK);
     return m;
