@@ -165,6 +165,11 @@ static ot_status session(const session_files *f) {
     ot_train_result result;
     ot_eval_result scored;
     if (status == OT_OK) status = ot_train(m, &config, train, val, &result);
+    if (status == OT_OK) { /* one more epoch, resumed from the checkpoint */
+        config.epochs = 3;
+        config.resume = 1;
+        status = ot_train(m, &config, train, val, &result);
+    }
     if (status == OT_OK) status = ot_evaluate_cached(m, &config, "val", val, &scored);
     if (status == OT_OK) status = ot_onnx_save(m, f->onnx_out);
     if (status == OT_OK) status = weights_round_trip(ctx, m, f);
@@ -205,6 +210,32 @@ static ot_status data_session(const session_files *f) {
         ot_dataset_free(val);
     }
     ot_context_free(ctx);
+    return status;
+}
+
+/* Every weights format into the fixture CNN (Keras by layer and role, through the forked
+ * HDF5 reader; PyTorch views; a compressed npz), with a --map file. */
+static ot_status weights_session(const session_files *f) {
+    /* Keras last: its reader forks, and only the runs that get that far pay for it. */
+    const char *sources[] = {"weights/views.pt", "weights/compressed.npz", "weights/cnn.safetensors",
+                             "weights/cnn_keras.h5"};
+    FILE *map = fopen(f->npz, "w"); /* a scratch path of the session, reset each run */
+    assert_non_null(map);
+    fputs("# explicit pairs first\nconv1.bias = conv1.bias\n", map);
+    fclose(map);
+    ot_status status = OT_OK;
+    for (int i = 0; i < OT_COUNT(sources) && status == OT_OK; i++) {
+        ot_weights w = {0};
+        ot_model *m = NULL;
+        ot_match_report report = {0};
+        ot_match_options options = {.map_path = i == 2 ? f->npz : NULL};
+        status = ot_weights_load(NULL, ts_fixture(sources[i]), &w);
+        if (status == OT_OK) status = ot_onnx_load(NULL, ts_fixture("weights/cnn.onnx"), &m);
+        if (status == OT_OK) status = ot_weights_apply(m, &w, sources[i], &options, &report);
+        ot_match_report_free(&report);
+        ot_model_free(m);
+        ot_weights_free(&w);
+    }
     return status;
 }
 
@@ -274,10 +305,16 @@ static void data_loading_survives_every_failed_allocation(void **state) {
     sweep(data_session, 20);
 }
 
+static void weights_loading_survives_every_failed_allocation(void **state) {
+    (void)state;
+    sweep(weights_session, 100);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fine_tuning_survives_every_failed_allocation),
         cmocka_unit_test(data_loading_survives_every_failed_allocation),
+        cmocka_unit_test(weights_loading_survives_every_failed_allocation),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }
