@@ -25,8 +25,8 @@ max_len() {
 }
 
 # allocator_may_return_null: libhdf5 mallocs sizes read from a corrupt file and handles the
-# NULL; onnxtrain's own allocations abort on NULL, so a too-big one of ours is still a finding
-# (and -malloc_limit_mb catches the merely large ones).
+# NULL, and so do we (OT_ERR_MEMORY); -malloc_limit_mb makes any single allocation over 1 GiB a
+# finding, so sizes taken from a file unchecked are still caught.
 failed=()
 for t in "${TARGETS[@]}"; do
   bin="$BUILD/tests/fuzz/fuzz_$t"

@@ -104,15 +104,29 @@ static ot_status decode_jpeg(const ot_context *ctx, FILE *f, const char *path, o
         return oti_fail(OT_ERR_UNSUPPORTED, "%s: CMYK JPEGs are not supported", path);
     }
     info.out_color_space = info.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_start_decompress(&info);
-    int64_t width = info.output_width, height = info.output_height;
-    int channels = info.output_components;
-    if (!width || !height || width * height > IMAGE_MAX_PIXELS || (channels != 1 && channels != 3))
-        longjmp(error.jump, 1);
-    if (oti_check_memory(ctx, (size_t)(width * height * channels), path) != OT_OK) {
+    /* Sized from the header, before libjpeg allocates: a few hundred bytes can declare
+     * 65535 x 65535, and a progressive file makes libjpeg hold every coefficient. */
+    int64_t width = info.image_width, height = info.image_height;
+    if (!width || !height || width * height > IMAGE_MAX_PIXELS) {
+        jpeg_destroy_decompress(&info);
+        return oti_fail(OT_ERR_UNSUPPORTED, "%s: %lld x %lld pixels, over the %lld a decoded image "
+                        "may have", path, (long long)width, (long long)height, (long long)IMAGE_MAX_PIXELS);
+    }
+    size_t coefficients = info.progressive_mode || info.buffered_image
+                              ? (size_t)(width * height) * (size_t)info.num_components * sizeof(JCOEF)
+                              : 0;
+    size_t needed = (size_t)(width * height) * (info.num_components == 1 ? 1 : 3) + coefficients;
+    if (oti_check_memory(ctx, needed, path) != OT_OK) {
         jpeg_destroy_decompress(&info);
         return OT_ERR_MEMORY;
     }
+    /* And libjpeg keeps to it (beyond it, it would need a backing store it does not have,
+     * and fails). */
+    info.mem->max_memory_to_use = (long)(coefficients + ((size_t)64 << 20));
+    jpeg_start_decompress(&info);
+    int channels = info.output_components;
+    if (info.output_width != width || info.output_height != height || (channels != 1 && channels != 3))
+        longjmp(error.jump, 1);
     pixels = oti_malloc((size_t)(width * height * channels));
     if (!pixels) {
         jpeg_destroy_decompress(&info);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* --max-memory where the input legitimately asks for memory beyond its size (constant
- * folding, plans). Readers run without a limit: whatever they allocate must be backed by
+ * folding, plans, decoding images). Other readers run without a limit: whatever they allocate must be backed by
  * bytes of the input, and libFuzzer's -malloc_limit_mb reports anything that is not. */
 #define FUZZ_MEMORY_LIMIT ((size_t)64 << 20)
 

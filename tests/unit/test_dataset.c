@@ -127,6 +127,8 @@ static void errors_name_the_file(void **state) {
         {"csv:%s", "data/bad.csv", "bad.csv:2", OT_ERR_FORMAT},
         {"idx:%s,%s", "data/truncated.idx", "truncated", OT_ERR_FORMAT}, /* same file twice */
         {"images:%s", "data/broken_images", "bad.png", OT_ERR_FORMAT},
+        /* 260 bytes of progressive JPEG declaring 4.3 billion pixels: refused from the header */
+        {"images:%s", "data/huge_jpeg", "65288 x 65496 pixels", OT_ERR_UNSUPPORTED},
         {"npz:%s:x=nothing", "data/labels.npz", "'nothing'", OT_ERR_INVALID},
         {"mnist:%s", "data/table.csv", "unknown data spec", OT_ERR_INVALID},
         {"csv:%s", "data/missing.csv", "missing.csv", OT_ERR_IO},
