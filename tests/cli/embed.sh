@@ -35,8 +35,11 @@ static_libs=$(pkg-config --static --libs onnxtrain | sed "s|-lonnxtrain\b|$LIB/l
 # shellcheck disable=SC2086
 cc "${CFLAGS[@]}" "$EXAMPLE" $(pkg-config --cflags onnxtrain) $static_libs -o "$WORK/static" ||
   fail "the example does not build against the static library"
-ldd "$WORK/shared" | grep -q "$LIB/libonnxtrain.so" || fail "the shared build does not load the installed library"
-ldd "$WORK/static" | grep -q libonnxtrain && fail "the static build loads a shared onnxtrain"
+# Captured first: `ldd | grep -q` fails under pipefail when grep's early exit kills ldd (SIGPIPE).
+shared_deps=$(ldd "$WORK/shared")
+static_deps=$(ldd "$WORK/static")
+grep -q "$LIB/libonnxtrain.so" <<<"$shared_deps" || fail "the shared build does not load the installed library"
+grep -q libonnxtrain <<<"$static_deps" && fail "the static build loads a shared onnxtrain"
 
 mkdir -p "$WORK/cmake_consumer"
 cat >"$WORK/cmake_consumer/CMakeLists.txt" <<CMAKE

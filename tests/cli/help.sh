@@ -11,7 +11,8 @@ for flag in --freeze-upto --clip-norm --cache --resume --schedule --augment --un
   grep -q -- "$flag" "$WORK/train.txt" || fail "train --help lacks $flag"
 done
 for cmd in run eval train; do
-  "$OT" "$cmd" --help | grep -q -- "--fast-conv" || fail "$cmd --help lacks --fast-conv"
+  help=$("$OT" "$cmd" --help) # not piped into grep -q: its early exit would break the pipe
+  grep -q -- "--fast-conv" <<<"$help" || fail "$cmd --help lacks --fast-conv"
 done
 status=0; "$OT" frobnicate 2>/dev/null || status=$?
 [ "$status" -eq 2 ] || fail "unknown command should exit 2, got $status"
