@@ -1,9 +1,14 @@
-/* Datasets held in memory: float32 samples and integer class labels (or float targets).
+/* Datasets held in memory: samples (float32, or int64 token ids), integer class labels per
+ * sample or per token (or float targets), and further inputs' arrays (attention masks).
  *
  * Data specs name where samples come from:
  *   fashion-mnist[:train|test]   Debian dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
  *   idx:IMAGES,LABELS            IDX files, gzip or raw
- *   npz:FILE[:x=NAME,y=NAME]     arrays x and y (renamed with x=/y=)
+ *   npz:FILE[:x=NAME,y=NAME,INPUT=NAME...]
+ *                                arrays x and y (renamed with x=/y=); INPUT=NAME feeds the
+ *                                array NAME to the model input INPUT (an attention mask).
+ *                                Integer x stays integer (token ids); integer y of shape
+ *                                (N) or (N, T) are class labels, per sample or per token.
  *   csv:FILE                     label in the first column, features after
  *   images:DIR                   one subfolder per class, PNG/JPEG (see images.c)
  * Image bytes become float32 in [0,1], shaped N x 1 x H x W (N x C x H x W for images:). */
@@ -18,19 +23,38 @@
 extern "C" {
 #endif
 
+/* A further per-sample array that feeds a model input other than the trained one: an
+ * attention mask next to token ids. */
+typedef struct ot_dataset_array {
+    char *name;      /* where it comes from (the npz array) */
+    char *input;     /* the model input it feeds */
+    ot_dtype dtype;  /* float32, int64 or bool */
+    int sample_ndim;
+    int64_t sample_dims[OT_MAX_DIMS];
+    int64_t sample_size; /* elements per sample */
+    void *data;      /* (n, sample_size) */
+} ot_dataset_array;
+
+#define OT_DATASET_MAX_ARRAYS 8
+
 typedef struct ot_dataset {
     int64_t n;                        /* samples */
     int sample_ndim;                  /* shape of one sample, e.g. 1 x 28 x 28 */
     int64_t sample_dims[OT_MAX_DIMS];
-    int64_t sample_size;              /* floats per sample */
-    float *x;                         /* (n, sample_size) */
+    int64_t sample_size;              /* elements per sample */
+    ot_dtype dtype;                   /* of x: float32, int64 (token ids) or bool */
+    void *x;                          /* (n, sample_size) */
+    char *x_name;                     /* the array x came from, for messages; NULL: "x" */
     unsigned char *bytes;             /* while loading image bytes: (n, sample_size) pixels,
                                          converted to x after filtering (so 60000 images
                                          filtered to 500 convert only 500) */
-    int64_t *labels;                  /* (n) class labels, or NULL */
+    int64_t *labels;                  /* (n, label_size) class labels, or NULL */
+    int64_t label_size;               /* labels per sample: 1, or T for per-token labels */
     float *targets;                   /* (n, target_size) regression/bce targets, or NULL */
     int64_t target_size;
     int64_t n_classes;                /* max label + 1 */
+    int n_arrays;                     /* further inputs' arrays */
+    ot_dataset_array arrays[OT_DATASET_MAX_ARRAYS];
     char *identity;                   /* files and their sizes/mtimes: part of cache keys */
     char **class_names;               /* images: folder names; NULL otherwise */
 } ot_dataset;

@@ -23,12 +23,50 @@ typedef enum ot_loss_kind {
 OT_API int ot_loss_kind_from_name(const char *name, ot_loss_kind *kind);
 OT_API const char *ot_loss_name(ot_loss_kind kind);
 
-/* Loss of a batch and its gradient with respect to `output` (batch, width), written to
- * grad (may be NULL). Labels (class indices) or targets (batch, width) give the truth.
- * *correct counts accurate predictions (argmax for softmax-ce, threshold 0 for bce). */
-OT_API double ot_loss_compute(ot_loss_kind kind, float *grad, const float *output, int64_t batch,
-                       int64_t width, const int64_t *labels, const float *targets,
-                       int64_t *correct);
+/* The loss and how softmax-ce reads its labels (PyTorch's cross_entropy arguments). */
+typedef struct ot_loss {
+    ot_loss_kind kind;
+    int64_t ignore_index;   /* softmax-ce: labels equal to it count for nothing: not in the
+                               loss, its mean, its gradient or the accuracy (default -100) */
+    double label_smoothing; /* softmax-ce: the truth is (1 - s) one-hot + s / classes */
+} ot_loss;
+
+/* kind with PyTorch's defaults (ignore_index -100, no smoothing). */
+OT_API ot_loss ot_loss_of_kind(ot_loss_kind kind);
+
+/* The truth for a batch of outputs (batch, width).
+ *   labels (batch, label_size): softmax-ce reads them as class indices into the output's last
+ *     axis, which has width / label_size classes: logits (batch, C) with labels (batch), or
+ *     per-token logits (batch, T, C) with labels (batch, T). mse and bce read one label per
+ *     sample as a class (one-hot when width > 1, the value itself when width == 1), or, when
+ *     label_size == width, each label as the value of its element.
+ *   targets (batch, width): float truth for mse and bce. */
+typedef struct ot_loss_truth {
+    const int64_t *labels;
+    int64_t label_size; /* 0 is read as 1 */
+    const float *targets;
+} ot_loss_truth;
+
+/* Running totals over batches. The mean loss is sum / items. */
+typedef struct ot_loss_tally {
+    double sum;       /* the loss summed over items */
+    int64_t items;    /* what the loss is a mean over: labels not ignored (softmax-ce), output
+                         elements (mse, bce) */
+    int64_t correct;  /* accuracy = correct / scored */
+    int64_t scored;   /* labels not ignored (softmax-ce), samples (mse, bce) */
+} ot_loss_tally;
+
+/* Items the loss of a batch averages over (see ot_loss_tally). */
+OT_API int64_t ot_loss_items(const ot_loss *loss, int64_t batch, int64_t width, const ot_loss_truth *truth);
+
+/* Loss of a batch of outputs (batch, width), added to *tally (may be NULL); returns the
+ * batch's mean (0 when every label is ignored). With grad (batch, width), writes the gradient
+ * of the batch's summed loss divided by `divisor` - 0 for the batch's own item count (the
+ * gradient of its mean); a larger count when several batches make one step (accumulation).
+ * Ignored labels get a zero gradient. */
+OT_API double ot_loss_compute(const ot_loss *loss, float *grad, double divisor, const float *output,
+                              int64_t batch, int64_t width, const ot_loss_truth *truth,
+                              ot_loss_tally *tally);
 
 typedef enum ot_schedule_kind {
     OT_SCHEDULE_CONSTANT,
@@ -36,14 +74,17 @@ typedef enum ot_schedule_kind {
     OT_SCHEDULE_POWER,       /* lr0 * (1 + t/r)^(-c) */
     OT_SCHEDULE_PIECEWISE,   /* lr_k from step s_k on */
     OT_SCHEDULE_PLATEAU,     /* x factor after `patience` epochs without val improvement */
-    OT_SCHEDULE_COSINE       /* lr0 * (1 + cos(pi * min(t, T) / T)) / 2 */
+    OT_SCHEDULE_COSINE,      /* lr0 * (1 + cos(pi * min(t, T) / T)) / 2 */
+    OT_SCHEDULE_LINEAR       /* lr0 * max(0, 1 - t / T) */
 } ot_schedule_kind;
 
 #define OT_SCHEDULE_MAX_PIECES 32
 
 typedef struct ot_schedule {
     ot_schedule_kind kind;
-    double r, c;             /* exponential/power: r (steps), c; cosine: T in r */
+    double r, c;             /* exponential/power: r (steps), c; cosine, linear: T in r */
+    int64_t warmup;          /* steps of linear warm-up before the schedule: lr0 (t + 1) / W;
+                                the schedule's t then counts from the end of the warm-up */
     int n_pieces;            /* piecewise: from step[k] on, lr[k] */
     int64_t piece_step[OT_SCHEDULE_MAX_PIECES];
     double piece_lr[OT_SCHEDULE_MAX_PIECES];
@@ -56,7 +97,7 @@ typedef struct ot_schedule {
 } ot_schedule;
 
 /* Parses --schedule text ("exponential:2000", "power:500,1", "piecewise:1000=0.01,3000=0.001",
- * "plateau:5,0.5", "cosine:10000"). */
+ * "plateau:5,0.5", "cosine:10000", "linear:10000"); no warm-up. */
 OT_API ot_status ot_schedule_parse(const char *text, ot_schedule *out);
 /* Learning rate at optimizer step t (0-based) for base rate lr0. */
 OT_API double ot_schedule_lr(const ot_schedule *s, double lr0, int64_t t);
@@ -86,6 +127,13 @@ typedef struct ot_train_callbacks {
 
 struct ot_conv_tuning;
 
+/* What a NaN or infinite loss or gradient does (PyTorch's GradScaler skips the step; Keras'
+ * TerminateOnNaN stops). */
+typedef enum ot_nonfinite_policy {
+    OT_NONFINITE_STOP,      /* fail with the step number; the model keeps the last good weights */
+    OT_NONFINITE_SKIP_BATCH /* leave the weights and optimizer state alone for this step */
+} ot_nonfinite_policy;
+
 typedef struct ot_train_config {
     /* Threads and memory limit for the plans, parameters and optimizer (NULL: one thread,
      * no limit), and the plans' convolution options (ot_plan_options). */
@@ -94,8 +142,11 @@ typedef struct ot_train_config {
     const struct ot_conv_tuning *conv_tuning;
     ot_optimizer_config optimizer;
     ot_schedule schedule;
-    ot_loss_kind loss;
+    ot_loss loss;
     int64_t epochs, batch;
+    int64_t accumulate;  /* batches per optimizer step: the step sees the mean gradient over
+                            their samples (labels), so batch B x K equals one batch of B*K (1) */
+    ot_nonfinite_policy on_nonfinite;
     uint64_t seed;
     int shuffle;
     double l1, l2;       /* added to the loss over all trainable parameters (not for ftrl) */
@@ -123,6 +174,7 @@ OT_API void ot_train_config_defaults(ot_train_config *config);
 
 typedef struct ot_train_result {
     int64_t epochs_run;
+    int64_t skipped_steps; /* OT_NONFINITE_SKIP_BATCH: steps left out */
     int stopped_early;
     int interrupted;
     int64_t best_epoch;

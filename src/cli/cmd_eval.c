@@ -12,7 +12,7 @@
 
 static const cli_flag flags[] = {
     {"data", 0, "SPEC", "evaluation data (as for train --data)"},
-    {"loss", 0, "LOSS", "softmax-ce (default), mse or bce"},
+    CLI_LOSS_FLAGS,
     {"input", 0, "NAME", "the model input fed with the data"},
     {"output", 0, "NAME", "the model output scored (default: the first)"},
     {"batch", 0, "N", "samples per forward pass (default 256)"},
@@ -37,13 +37,12 @@ int cmd_eval(int argc, char **argv) {
     ot_context *ctx = NULL;
     ot_model *m = NULL;
     ot_dataset *d = NULL;
-    ot_loss_kind loss = OT_LOSS_SOFTMAX_CE;
+    ot_loss loss;
     int64_t batch;
     cli_data_options data;
     if (!cli_has(&args, "data")) cli_error(&args, "--data SPEC is required");
-    else if (cli_has(&args, "loss") && !ot_loss_kind_from_name(cli_get(&args, "loss"), &loss))
-        cli_error(&args, "--loss %s: unknown (softmax-ce, mse, bce)", cli_get(&args, "loss"));
-    else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch) && cli_context_create(&args, &ctx)) {
+    else if (!cli_loss_read(&args, &loss)) {
+    } else if (cli_get_int(&args, "batch", 256, 1, 1 << 20, &batch) && cli_context_create(&args, &ctx)) {
         rc = 1;
         ot_eval_result e;
         ot_train_config scoring;

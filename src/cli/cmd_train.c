@@ -22,7 +22,7 @@
 #include "train_flags.h"
 
 static const cli_flag flags[] = {
-    {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME], csv:FILE, images:DIR"},
+    {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME,INPUT=NAME], csv:FILE, images:DIR"},
     {"val", 0, "SPEC", "validation data (same forms as --data)"},
     {"val-split", 0, "F", "hold out this fraction of --data (shuffled with --seed) for validation"},
     {"test", 0, "SPEC", "score the final model on this data after training"},
@@ -51,8 +51,12 @@ static const cli_command command = {
     "Trains MODEL on labelled data and writes the result. Frozen layers keep their weights and\n"
     "run in inference mode; --cut/--head replace the top; --cache makes retraining the top fast.",
     flags, OT_COUNT(flags), 1, 1,
-    "order of each step: loss + l1/l2 -> gradients -> clip -> optimizer -> max-norm.\n"
+    "order of each step: loss + l1/l2 -> gradients (of --accumulate batches) -> clip -> optimizer -> max-norm.\n"
     "schedules: exponential:r  power:r[,c]  piecewise:s1=lr1,s2=lr2,...  plateau:patience[,factor]  cosine:T\n"
+    "  linear:T; --warmup W first: lr (t+1)/W for steps t < W, then the schedule from its step 0.\n"
+    "token data: npz:FILE:x=input_ids,y=labels,attention_mask=mask feeds array 'mask' to the model input\n"
+    "  'attention_mask'; integer x stays int64; labels (N) per sample or (N, T) per token, for logits\n"
+    "  (N, C) or (N, T, C) (class axis last); --ignore-index labels count for nothing.\n"
     "example (the README's demo):\n"
     "  onnxtrain train models/fashion5.onnx --data fashion-mnist:train --classes 5-9 --per-class 100 \\\n"
     "    --freeze-upto pool2 --cut flatten1 --head dense:5 --cache /tmp/cache -o demo.onnx"};
@@ -170,7 +174,7 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
     if (val) printf(", %lld validation", (long long)val->n);
     if (test) printf(", %lld test", (long long)test->n);
     printf("\ntraining %s, lr %g, batch %lld, %lld epochs, loss %s%s\n", ot_optimizer_name(c->optimizer.kind),
-           c->optimizer.lr, (long long)c->batch, (long long)c->epochs, ot_loss_name(c->loss),
+           c->optimizer.lr, (long long)c->batch, (long long)c->epochs, ot_loss_name(c->loss.kind),
            c->cache_dir ? ", frozen-feature cache" : "");
     fflush(stdout);
 }

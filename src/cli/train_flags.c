@@ -12,6 +12,24 @@ static int read_float(const cli_args *args, const char *name, float *value, doub
     return 1;
 }
 
+int cli_loss_read(const cli_args *args, ot_loss *loss) {
+    const char *name = cli_get(args, "loss");
+    ot_loss_kind kind = OT_LOSS_SOFTMAX_CE;
+    if (name && !ot_loss_kind_from_name(name, &kind)) {
+        cli_error(args, "--loss %s: unknown (softmax-ce, mse, bce)", name);
+        return 0;
+    }
+    *loss = ot_loss_of_kind(kind);
+    if (!cli_get_int(args, "ignore-index", -100, INT64_MIN, INT64_MAX, &loss->ignore_index) ||
+        !cli_get_double(args, "label-smoothing", 0, 0, 1, &loss->label_smoothing))
+        return 0;
+    if (kind != OT_LOSS_SOFTMAX_CE && (cli_has(args, "ignore-index") || cli_has(args, "label-smoothing"))) {
+        cli_error(args, "--ignore-index and --label-smoothing apply to --loss softmax-ce only");
+        return 0;
+    }
+    return 1;
+}
+
 int cli_train_config_read(const cli_args *args, ot_train_config *c) {
     const char *name = cli_get(args, "optimizer");
     ot_optimizer_kind kind = OT_OPTIMIZER_ADAM;
@@ -52,13 +70,18 @@ int cli_train_config_read(const cli_args *args, ot_train_config *c) {
         cli_error(args, "give --clip-value or --clip-norm, not both");
         return 0;
     }
-    const char *loss = cli_get(args, "loss");
-    if (loss && !ot_loss_kind_from_name(loss, &c->loss)) {
-        cli_error(args, "--loss %s: unknown (softmax-ce, mse, bce)", loss);
-        return 0;
-    }
+    if (!cli_loss_read(args, &c->loss)) return 0;
     if (cli_has(args, "schedule") && ot_schedule_parse(cli_get(args, "schedule"), &c->schedule) != OT_OK) {
         cli_error(args, "--schedule: %s", ot_last_error());
+        return 0;
+    }
+    if (!cli_get_int(args, "warmup", 0, 0, INT64_MAX / 2, &c->schedule.warmup) ||
+        !cli_get_int(args, "accumulate", 1, 1, 1 << 20, &c->accumulate))
+        return 0;
+    const char *nonfinite = cli_get(args, "on-nonfinite");
+    if (nonfinite && !strcmp(nonfinite, "skip-batch")) c->on_nonfinite = OT_NONFINITE_SKIP_BATCH;
+    else if (nonfinite && strcmp(nonfinite, "stop")) {
+        cli_error(args, "--on-nonfinite %s: expected stop or skip-batch", nonfinite);
         return 0;
     }
     int64_t seed, early = 0;
@@ -85,10 +108,6 @@ static int names_one_of(const ot_model *m, const int *values, int count, const c
 
 int cli_check_io_flags(const cli_args *args, const ot_model *m) {
     const char *input = cli_get(args, "input"), *output = cli_get(args, "output");
-    if (!input && m->n_inputs > 1) {
-        cli_error(args, "the model has %d inputs: choose the one the data feeds with --input NAME", m->n_inputs);
-        return 0;
-    }
     if (input && !names_one_of(m, m->inputs, m->n_inputs, input)) {
         cli_error(args, "--input %s: the model has no such input", input);
         return 0;

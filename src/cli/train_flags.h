@@ -11,7 +11,10 @@
     {"batch", 0, "N", "samples per step (default 32)"},                                         \
     {"seed", 0, "S", "seed for shuffling, dropout and new layers (default 42)"},                \
     {"no-shuffle", 0, NULL, "batches in file order (the last partial batch is used)"},          \
-    {"loss", 0, "LOSS", "softmax-ce (default), mse or bce"},                                    \
+    CLI_LOSS_FLAGS,                                                                             \
+    {"accumulate", 0, "K", "batches per optimizer step: the step sees their mean gradient (default 1)"}, \
+    {"warmup", 0, "STEPS", "linear learning-rate warm-up over the first STEPS steps, then the schedule"}, \
+    {"on-nonfinite", 0, "WHAT", "a NaN/inf loss or gradient: stop (default) or skip-batch"},   \
     {"input", 0, "NAME", "the model input fed with the data (needed with several)"},            \
     {"output", 0, "NAME", "the model output the loss reads (default: the first)"},              \
     {"optimizer", 0, "NAME", "sgd, momentum, nesterov, adagrad, rmsprop, adam (default), adamw, ftrl"}, \
@@ -29,6 +32,14 @@
     {"max-norm", 0, "R", "after each step, rescale each unit's incoming weights to norm <= R"}, \
     {"schedule", 0, "SCHEDULE", "learning-rate schedule (see below)"}
 
+/* The loss and how it reads labels; train and eval share them. */
+#define CLI_LOSS_FLAGS                                                                           \
+    {"loss", 0, "LOSS", "softmax-ce (default), mse or bce"},                                    \
+    {"ignore-index", 0, "I", "softmax-ce: labels equal to I count for nothing (default -100)"}, \
+    {"label-smoothing", 0, "S", "softmax-ce: truth (1 - S) one-hot + S / classes (default 0)"}
+
+/* --loss, --ignore-index, --label-smoothing. Returns 0 after printing the error. */
+int cli_loss_read(const cli_args *args, ot_loss *loss);
 /* Returns 0 after printing the error. */
 int cli_train_config_read(const cli_args *args, ot_train_config *config);
 /* --input and --output against the model: a model with several inputs needs --input, and

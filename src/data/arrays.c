@@ -37,6 +37,8 @@ ot_status ot_dataset_from_arrays(const char *name, int64_t n, int sample_ndim,
     d->sample_ndim = sample_ndim;
     memcpy(d->sample_dims, sample_dims, sizeof(int64_t) * (size_t)sample_ndim);
     d->sample_size = size;
+    d->dtype = OT_FLOAT;
+    d->label_size = labels ? 1 : 0;
     d->x = oti_malloc(sizeof(float) * (size_t)(n * size));
     if (labels) d->labels = oti_malloc(sizeof(int64_t) * (size_t)n);
     if (targets) d->targets = oti_malloc(sizeof(float) * (size_t)(n * target_size));

@@ -15,6 +15,12 @@
 void ot_dataset_free(ot_dataset *d) {
     if (!d) return;
     free(d->x);
+    free(d->x_name);
+    for (int k = 0; k < d->n_arrays; k++) {
+        free(d->arrays[k].name);
+        free(d->arrays[k].input);
+        free(d->arrays[k].data);
+    }
     free(d->bytes);
     free(d->labels);
     free(d->targets);
@@ -68,6 +74,59 @@ static ot_status load_fashion_mnist(const char *part, const ot_data_options *opt
     return status;
 }
 
+/* npz:FILE or npz:FILE:x=NAME,y=NAME,INPUT=NAME... */
+static ot_status load_npz(const char *spec, const ot_data_options *options, ot_dataset *d) {
+    char *file = oti_strdup(spec + 4);
+    OT_ALLOC_CHECK_COPY(file, spec + 4);
+    oti_npz_names names = {.x = "x", .y = "y"}; /* pointing into file, when renamed */
+    char *options_part = NULL;
+    /* The options start at the last ':' followed by NAME=: paths may hold ':' themselves. */
+    for (char *colon = strchr(file, ':'); colon; colon = strchr(colon + 1, ':')) {
+        char *equals = strchr(colon + 1, '=');
+        if (equals && !memchr(colon + 1, '/', (size_t)(equals - colon - 1))) {
+            options_part = colon;
+            break;
+        }
+    }
+    ot_status status = OT_OK;
+    if (options_part) {
+        *options_part = '\0';
+        char *save = NULL;
+        for (char *item = strtok_r(options_part + 1, ",", &save); item && status == OT_OK;
+             item = strtok_r(NULL, ",", &save)) {
+            char *equals = strchr(item, '=');
+            if (!equals || equals == item || !equals[1]) {
+                status = oti_fail(OT_ERR_INVALID, "data spec '%s': '%s' is not NAME=ARRAY (x=NAME, y=NAME, "
+                                 "or INPUT=NAME for a further model input)", spec, item);
+                break;
+            }
+            *equals = '\0';
+            if (!strcmp(item, "x")) names.x = equals + 1;
+            else if (!strcmp(item, "y")) names.y = equals + 1;
+            else if (names.n_inputs == OT_DATASET_MAX_ARRAYS)
+                status = oti_fail(OT_ERR_INVALID, "data spec '%s': more than %d further inputs", spec,
+                                 OT_DATASET_MAX_ARRAYS);
+            else {
+                names.input[names.n_inputs] = item;
+                names.array[names.n_inputs++] = equals + 1;
+            }
+        }
+    }
+    if (status == OT_OK) status = oti_dataset_from_npz(options->context, file, &names, d);
+    if (status == OT_OK) {
+        char *ids = oti_asprintf("|x=%s|y=%s", names.x, names.y);
+        for (int k = 0; k < names.n_inputs && ids; k++) {
+            char *next = oti_asprintf("%s|%s=%s", ids, names.input[k], names.array[k]);
+            free(ids);
+            ids = next;
+        }
+        status = ids ? set_identity(d, "npz", file, NULL, ids) : OT_ERR_MEMORY;
+        free(ids);
+    }
+    free(file);
+    return status;
+}
+
 static ot_status load_by_spec(const char *spec, const ot_data_options *options, ot_dataset *d) {
     if (!strncmp(spec, "fashion-mnist", 13) && (spec[13] == '\0' || spec[13] == ':'))
         return load_fashion_mnist(spec[13] ? spec + 14 : NULL, options, d);
@@ -85,52 +144,46 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
         OT_TRY(oti_dataset_from_csv(spec + 4, d));
         return set_identity(d, "csv", spec + 4, NULL, NULL);
     }
-    if (!strncmp(spec, "npz:", 4)) {
-        /* npz:FILE or npz:FILE:x=NAME,y=NAME */
-        char *file = oti_strdup(spec + 4);
-        OT_ALLOC_CHECK_COPY(file, spec + 4);
-        const char *x_name = "x", *y_name = "y"; /* pointing into file, when renamed */
-        char *options_part = strstr(file, ":x=");
-        if (!options_part) options_part = strstr(file, ":y=");
-        ot_status status = OT_OK;
-        if (options_part) {
-            *options_part = '\0';
-            char *save = NULL;
-            for (char *item = strtok_r(options_part + 1, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-                if (!strncmp(item, "x=", 2)) x_name = item + 2;
-                else if (!strncmp(item, "y=", 2)) y_name = item + 2;
-                else status = oti_fail(OT_ERR_INVALID, "data spec '%s': unknown option '%s' (x=NAME, y=NAME)", spec, item);
-            }
-        }
-        if (status == OT_OK) status = oti_dataset_from_npz(options->context, file, x_name, y_name, d);
-        if (status == OT_OK) {
-            char *names = oti_asprintf("|x=%s|y=%s", x_name, y_name);
-            status = names ? set_identity(d, "npz", file, NULL, names) : OT_ERR_MEMORY;
-            free(names);
-        }
-        free(file);
-        return status;
-    }
+    if (!strncmp(spec, "npz:", 4)) return load_npz(spec, options, d);
     if (!strncmp(spec, "images:", 7)) return oti_dataset_from_images(spec + 7, options, d);
     return oti_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
                    "idx:IMAGES,LABELS, npz:FILE, csv:FILE, images:DIR)", spec);
 }
 
+/* Every per-sample array of d: where it is and its bytes per sample. */
+typedef struct dataset_columns {
+    int count;
+    void **data[3 + OT_DATASET_MAX_ARRAYS];
+    size_t row_bytes[3 + OT_DATASET_MAX_ARRAYS];
+} dataset_columns;
+
+static void add_column(dataset_columns *c, void **data, size_t row_bytes) {
+    if (!*data) return;
+    c->data[c->count] = data;
+    c->row_bytes[c->count++] = row_bytes;
+}
+
+static dataset_columns columns_of(ot_dataset *d) {
+    dataset_columns c = {0};
+    if (d->bytes) add_column(&c, (void **)&d->bytes, (size_t)d->sample_size);
+    else add_column(&c, &d->x, ot_dtype_size(d->dtype) * (size_t)d->sample_size);
+    add_column(&c, (void **)&d->labels, sizeof(int64_t) * (size_t)OT_MAX(d->label_size, 1));
+    add_column(&c, (void **)&d->targets, sizeof(float) * (size_t)d->target_size);
+    for (int k = 0; k < d->n_arrays; k++)
+        add_column(&c, &d->arrays[k].data, ot_dtype_size(d->arrays[k].dtype) * (size_t)d->arrays[k].sample_size);
+    return c;
+}
+
 /* Keeps samples whose index is marked, in order. */
 static void keep_samples(ot_dataset *d, const unsigned char *keep) {
+    dataset_columns c = columns_of(d);
     int64_t kept = 0;
     for (int64_t i = 0; i < d->n; i++) {
         if (!keep[i]) continue;
-        if (kept != i) {
-            if (d->bytes)
-                memmove(d->bytes + kept * d->sample_size, d->bytes + i * d->sample_size, (size_t)d->sample_size);
-            else
-                memmove(d->x + kept * d->sample_size, d->x + i * d->sample_size, sizeof(float) * (size_t)d->sample_size);
-            if (d->labels) d->labels[kept] = d->labels[i];
-            if (d->targets)
-                memmove(d->targets + kept * d->target_size, d->targets + i * d->target_size,
-                        sizeof(float) * (size_t)d->target_size);
-        }
+        if (kept != i)
+            for (int k = 0; k < c.count; k++)
+                memmove((char *)*c.data[k] + kept * c.row_bytes[k], (char *)*c.data[k] + i * c.row_bytes[k],
+                        c.row_bytes[k]);
         kept++;
     }
     d->n = kept;
@@ -191,8 +244,8 @@ ot_status oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *
 }
 
 static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const char *spec) {
-    if (o && (o->n_classes || o->per_class) && !d->labels)
-        return oti_fail(OT_ERR_INVALID, "%s: selecting classes needs class labels", spec);
+    if (o && (o->n_classes || o->per_class) && (!d->labels || d->label_size > 1))
+        return oti_fail(OT_ERR_INVALID, "%s: selecting classes needs one class label per sample", spec);
     unsigned char *keep = oti_calloc((size_t)d->n + 1, 1);
     OT_ALLOC_CHECK(keep);
     ot_status selected = oti_dataset_select(d->labels, d->n, o, keep, NULL);
@@ -223,7 +276,8 @@ static ot_status apply_options(ot_dataset *d, const ot_data_options *o, const ch
 static void convert_range(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     ot_dataset *d = arg;
-    for (int64_t i = begin; i < end; i++) d->x[i] = d->bytes[i] / 255.0f; /* as numpy: x / 255 */
+    float *x = d->x;
+    for (int64_t i = begin; i < end; i++) x[i] = d->bytes[i] / 255.0f; /* as numpy: x / 255 */
 }
 
 /* Image bytes -> floats in [0, 1], for the samples the filters kept. Split over the threads:
@@ -233,6 +287,7 @@ static ot_status bytes_to_floats(const ot_context *ctx, ot_dataset *d, const cha
     size_t n = (size_t)(d->n * d->sample_size);
     OT_TRY(oti_check_memory(ctx, n * sizeof(float), spec));
     d->x = malloc(sizeof(float) * (n ? n : 1));
+    d->dtype = OT_FLOAT;
     if (!d->x) return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating %zu MiB for the samples", spec, n * 4 >> 20);
     oti_parallel_ranges(oti_context_pool(ctx), (int64_t)n, (int64_t)1 << 20, convert_range, d);
     free(d->bytes);
@@ -247,9 +302,11 @@ ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_d
     ot_dataset *d = oti_calloc(1, sizeof *d);
     OT_ALLOC_CHECK(d);
     ot_status status = load_by_spec(spec, options, d);
+    if (status == OT_OK && d->x && d->dtype == OT_UNDEFINED) d->dtype = OT_FLOAT; /* float loaders */
     if (status == OT_OK && !d->identity && !(d->identity = oti_strdup(spec))) status = OT_ERR_MEMORY;
     if (status == OT_OK && d->labels) {
-        for (int64_t i = 0; i < d->n; i++)
+        if (d->label_size < 1) d->label_size = 1;
+        for (int64_t i = 0; i < d->n * d->label_size; i++)
             if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
     }
     if (status == OT_OK) status = apply_options(d, options, spec);
@@ -277,6 +334,30 @@ ot_status ot_dataset_reshape(ot_dataset *d, int ndim, const int64_t *dims, const
     return OT_OK;
 }
 
+/* Copies of d's per-sample arrays for samples [first, first + count), in order `order`
+ * (NULL: as they are), into v's fields of the same names. All or nothing. */
+static ot_status copy_rows(ot_dataset *d, ot_dataset *v, const int64_t *order, int64_t first, int64_t count) {
+    dataset_columns from = columns_of(d), to = columns_of(v);
+    void *made[3 + OT_DATASET_MAX_ARRAYS] = {0};
+    for (int k = 0; k < from.count; k++) {
+        made[k] = oti_malloc(from.row_bytes[k] * (size_t)count + 1);
+        if (!made[k]) {
+            for (int j = 0; j < k; j++) free(made[j]);
+            return OT_ERR_MEMORY;
+        }
+        for (int64_t i = 0; i < count; i++) {
+            int64_t at = order ? order[first + i] : first + i;
+            memcpy((char *)made[k] + i * from.row_bytes[k], (char *)*from.data[k] + at * from.row_bytes[k],
+                   from.row_bytes[k]);
+        }
+    }
+    for (int k = 0; k < to.count; k++) {
+        if (v == d) free(*to.data[k]);
+        *to.data[k] = made[k];
+    }
+    return OT_OK;
+}
+
 ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_dataset **val) {
     int64_t n_val = (int64_t)(d->n * fraction + 0.5);
     if (fraction <= 0 || fraction >= 1 || n_val < 1 || n_val >= d->n)
@@ -286,54 +367,46 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
         /* Shuffle whole samples by a permutation: all the new arrays first, so that running
          * out of memory leaves d as it was. */
         int64_t *order = oti_malloc(sizeof(int64_t) * (size_t)d->n);
-        float *x = oti_malloc(sizeof(float) * (size_t)(d->n * d->sample_size));
-        int64_t *labels = d->labels ? oti_malloc(sizeof(int64_t) * (size_t)d->n) : NULL;
-        float *t = d->targets ? oti_malloc(sizeof(float) * (size_t)(d->n * d->target_size)) : NULL;
-        if (!order || !x || (d->labels && !labels) || (d->targets && !t)) {
-            free(order);
-            free(x);
-            free(labels);
-            free(t);
-            return OT_ERR_MEMORY;
-        }
+        OT_ALLOC_CHECK(order);
         for (int64_t i = 0; i < d->n; i++) order[i] = i;
         ot_rng_shuffle(shuffle, order, d->n);
-        for (int64_t i = 0; i < d->n; i++)
-            memcpy(x + i * d->sample_size, d->x + order[i] * d->sample_size, sizeof(float) * (size_t)d->sample_size);
-        free(d->x);
-        d->x = x;
-        if (d->labels) {
-            for (int64_t i = 0; i < d->n; i++) labels[i] = d->labels[order[i]];
-            free(d->labels);
-            d->labels = labels;
-        }
-        if (d->targets) {
-            for (int64_t i = 0; i < d->n; i++)
-                memcpy(t + i * d->target_size, d->targets + order[i] * d->target_size, sizeof(float) * (size_t)d->target_size);
-            free(d->targets);
-            d->targets = t;
-        }
+        ot_status status = copy_rows(d, d, order, 0, d->n);
         free(order);
+        OT_TRY(status);
     }
     ot_dataset *v = oti_calloc(1, sizeof *v);
     OT_ALLOC_CHECK(v);
     int64_t n_train = d->n - n_val;
     *v = *d;
     v->n = n_val;
-    v->x = oti_malloc(sizeof(float) * (size_t)(n_val * d->sample_size));
-    v->labels = d->labels ? oti_malloc(sizeof(int64_t) * (size_t)n_val) : NULL;
-    v->targets = d->targets ? oti_malloc(sizeof(float) * (size_t)(n_val * d->target_size)) : NULL;
     v->bytes = NULL;
     v->class_names = NULL;
+    v->x_name = NULL;
+    v->identity = NULL;
+    for (int k = 0; k < d->n_arrays; k++) v->arrays[k].name = v->arrays[k].input = NULL;
+    /* v's columns are d's until copy_rows replaces them. */
+    ot_status status = copy_rows(d, v, NULL, n_train, n_val);
+    if (status != OT_OK) {
+        v->x = NULL;
+        v->labels = NULL;
+        v->targets = NULL;
+        v->n_arrays = 0;
+        ot_dataset_free(v);
+        return status;
+    }
     v->identity = oti_asprintf("%s|val-split", d->identity);
-    if (!v->x || (d->labels && !v->labels) || (d->targets && !v->targets) || !v->identity) {
+    if (!v->identity || (d->x_name && !(v->x_name = oti_strdup(d->x_name)))) {
         ot_dataset_free(v);
         return OT_ERR_MEMORY;
     }
-    memcpy(v->x, d->x + n_train * d->sample_size, sizeof(float) * (size_t)(n_val * d->sample_size));
-    if (d->labels) memcpy(v->labels, d->labels + n_train, sizeof(int64_t) * (size_t)n_val);
-    if (d->targets)
-        memcpy(v->targets, d->targets + n_train * d->target_size, sizeof(float) * (size_t)(n_val * d->target_size));
+    for (int k = 0; k < d->n_arrays; k++) {
+        v->arrays[k].name = oti_strdup(d->arrays[k].name);
+        v->arrays[k].input = oti_strdup(d->arrays[k].input);
+        if (!v->arrays[k].name || !v->arrays[k].input) {
+            ot_dataset_free(v);
+            return OT_ERR_MEMORY;
+        }
+    }
     d->n = n_train;
     *val = v;
     return OT_OK;

@@ -14,7 +14,14 @@ ot_status oti_dataset_from_idx(const char *images, const char *labels, const ot_
 ot_status oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep,
                              int64_t *kept_count);
 ot_status oti_dataset_from_csv(const char *path, ot_dataset *d);
-ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d);
+/* Which arrays of an npz file a dataset reads: x, y, and per further model input the array
+ * that feeds it. */
+typedef struct oti_npz_names {
+    const char *x, *y;
+    int n_inputs;
+    const char *input[OT_DATASET_MAX_ARRAYS], *array[OT_DATASET_MAX_ARRAYS];
+} oti_npz_names;
+ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const oti_npz_names *names, ot_dataset *d);
 ot_status oti_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);
 
 #endif

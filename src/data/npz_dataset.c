@@ -1,8 +1,10 @@
-/* npz:FILE datasets: arrays x (samples, ...) and y (labels: integers, one per sample; or
- * float targets, (samples, ...)). */
+/* npz:FILE datasets: arrays x (samples, ...) and y (labels: integers, one per sample (N) or
+ * one per token (N, T); or float targets (N, ...)), and further arrays that feed named model
+ * inputs (an attention mask). Integer x stays integer (token ids), as int64. */
 #include <math.h>
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/util.h"
 #include "loaders.h"
@@ -15,77 +17,133 @@ static int is_integer_dtype(ot_dtype t) {
            t == OT_UINT16 || t == OT_UINT32 || t == OT_UINT64 || t == OT_BOOL;
 }
 
-/* The two arrays a dataset reads from the archive; the others are skipped. */
-typedef struct xy_arrays {
-    const char *x_name, *y_name;
-    ot_tensor x, y;
-    int has_x, has_y;
-} xy_arrays;
+/* The arrays a dataset reads from the archive (x, y, then the further inputs'); the others
+ * are skipped. */
+typedef struct wanted_arrays {
+    const oti_npz_names *names;
+    ot_tensor t[2 + OT_DATASET_MAX_ARRAYS];
+    int found[2 + OT_DATASET_MAX_ARRAYS];
+} wanted_arrays;
 
-static ot_status keep_xy(void *user, const char *name, const char *what, ot_tensor *t) {
+static const char *wanted_name(const oti_npz_names *names, int k) {
+    return k == 0 ? names->x : k == 1 ? names->y : names->array[k - 2];
+}
+
+static ot_status keep_wanted(void *user, const char *name, const char *what, ot_tensor *t) {
     (void)what;
-    xy_arrays *a = user;
-    int is_x = !strcmp(name, a->x_name), is_y = !strcmp(name, a->y_name);
-    if (is_x && !a->has_x) {
-        a->x = *t;
-        a->has_x = 1;
-    } else if (is_y && !a->has_y) {
-        a->y = *t;
-        a->has_y = 1;
-    } else {
+    wanted_arrays *a = user;
+    for (int k = 0; k < 2 + a->names->n_inputs; k++) {
+        if (a->found[k] || strcmp(name, wanted_name(a->names, k))) continue;
+        a->t[k] = *t;
+        a->found[k] = 1;
+        t->data = NULL; /* taken */
+        t->owns = 0;
         return OT_OK;
     }
-    t->data = NULL; /* taken */
-    t->owns = 0;
     return OT_OK;
 }
 
-ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const char *x_name, const char *y_name, ot_dataset *d) {
-    xy_arrays arrays = {.x_name = x_name, .y_name = y_name};
-    ot_status status = oti_npz_load(ctx, path, keep_xy, &arrays);
-    if (status == OT_OK && (!arrays.has_x || !arrays.has_y))
-        status = oti_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
-                         !arrays.has_x ? x_name : y_name);
-    ot_tensor *x = arrays.has_x ? &arrays.x : NULL, *y = arrays.has_y ? &arrays.y : NULL;
-    if (status == OT_OK && (x->ndim < 1 || y->ndim < 1 || x->dims[0] != y->dims[0] || x->dims[0] == 0))
-        status = oti_fail(OT_ERR_INVALID, "%s: '%s' and '%s' must have the same, non-zero first dim "
-                         "(samples)", path, x_name, y_name);
-    if (status == OT_OK) status = oti_tensor_to_float(x, x_name);
+/* Samples as int64 (integer or bool arrays) or float32 (the rest); float samples must be
+ * finite: a NaN pixel would otherwise train silently (ReLU and max pooling swallow it). */
+static ot_status samples_typed(ot_tensor *t, const char *path, const char *name) {
+    char what[512];
+    snprintf(what, sizeof what, "%s: array '%s'", path, name);
+    if (is_integer_dtype(t->dtype)) return oti_tensor_to_int64(t, what);
+    OT_TRY(oti_tensor_to_float(t, what));
+    int64_t per = ot_tensor_numel(t) / (t->dims[0] ? t->dims[0] : 1), n = ot_tensor_numel(t);
+    const float *v = t->data;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return oti_fail(OT_ERR_INVALID, "%s holds %s at sample %lld (element %lld of it): data must be "
+                           "finite", what, isnan(v[i]) ? "NaN" : "an infinite value", (long long)(i / per),
+                           (long long)(i % per));
+    return OT_OK;
+}
+
+static void take_shape(const ot_tensor *t, int *ndim, int64_t *dims, int64_t *size) {
+    *ndim = t->ndim - 1;
+    memcpy(dims, t->dims + 1, sizeof(int64_t) * (size_t)(t->ndim - 1));
+    *size = ot_tensor_numel(t) / t->dims[0];
+}
+
+static ot_status take_labels(ot_tensor *y, const char *path, const char *name, ot_dataset *d) {
+    char what[512];
+    snprintf(what, sizeof what, "%s: array '%s'", path, name);
+    OT_TRY(oti_tensor_to_int64(y, what));
+    d->labels = y->data;
+    d->label_size = ot_tensor_numel(y) / d->n;
+    y->data = NULL;
+    y->owns = 0;
+    return OT_OK;
+}
+
+static ot_status take_targets(ot_tensor *y, const char *path, const char *name, ot_dataset *d) {
+    char what[512];
+    snprintf(what, sizeof what, "%s: array '%s'", path, name);
+    OT_TRY(oti_tensor_to_float(y, what));
+    d->target_size = ot_tensor_numel(y) / d->n;
+    d->targets = y->data;
+    y->data = NULL;
+    y->owns = 0;
+    for (int64_t i = 0; i < d->n * d->target_size; i++)
+        if (!isfinite(d->targets[i]))
+            return oti_fail(OT_ERR_INVALID, "%s holds %s at sample %lld: targets must be finite", what,
+                           isnan(d->targets[i]) ? "NaN" : "an infinite value", (long long)(i / d->target_size));
+    return OT_OK;
+}
+
+static ot_status take_input_array(ot_tensor *t, const char *path, const oti_npz_names *names, int k,
+                                  ot_dataset *d) {
+    const char *name = names->array[k];
+    OT_TRY(samples_typed(t, path, name));
+    ot_dataset_array *a = &d->arrays[d->n_arrays];
+    memset(a, 0, sizeof *a);
+    a->name = oti_strdup(name);
+    a->input = oti_strdup(names->input[k]);
+    if (!a->name || !a->input) {
+        free(a->name);
+        free(a->input);
+        return OT_ERR_MEMORY;
+    }
+    a->dtype = t->dtype;
+    take_shape(t, &a->sample_ndim, a->sample_dims, &a->sample_size);
+    a->data = t->data;
+    t->data = NULL;
+    t->owns = 0;
+    d->n_arrays++;
+    return OT_OK;
+}
+
+ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const oti_npz_names *names, ot_dataset *d) {
+    wanted_arrays arrays = {.names = names};
+    ot_status status = oti_npz_load(ctx, path, keep_wanted, &arrays);
+    int count = 2 + names->n_inputs;
+    for (int k = 0; k < count && status == OT_OK; k++)
+        if (!arrays.found[k])
+            status = oti_fail(OT_ERR_INVALID, "%s: no array named '%s' (use npz:FILE:x=NAME,y=NAME)", path,
+                             wanted_name(names, k));
+    ot_tensor *x = &arrays.t[0], *y = &arrays.t[1];
+    for (int k = 0; k < count && status == OT_OK; k++) {
+        ot_tensor *t = &arrays.t[k];
+        if (t->ndim < 1 || t->dims[0] != x->dims[0] || x->dims[0] == 0)
+            status = oti_fail(OT_ERR_INVALID, "%s: '%s' and '%s' must have the same, non-zero first dim "
+                             "(samples)", path, names->x, wanted_name(names, k));
+    }
+    if (status == OT_OK) status = samples_typed(x, path, names->x);
     if (status == OT_OK) {
         d->n = x->dims[0];
-        d->sample_ndim = x->ndim - 1;
-        memcpy(d->sample_dims, x->dims + 1, sizeof(int64_t) * (size_t)(x->ndim - 1));
-        d->sample_size = ot_tensor_numel(x) / d->n;
+        take_shape(x, &d->sample_ndim, d->sample_dims, &d->sample_size);
+        d->dtype = x->dtype;
         d->x = x->data;
         x->owns = 0; /* the dataset takes the data */
         x->data = NULL;
-        if (is_integer_dtype(y->dtype) && y->ndim == 1) {
-            d->labels = oti_malloc(sizeof(int64_t) * (size_t)d->n);
-            status = d->labels ? oti_tensor_to_float(y, y_name) /* exact for labels below 2^24 */
-                               : OT_ERR_MEMORY;
-            for (int64_t i = 0; i < d->n && status == OT_OK; i++) {
-                float label = ((float *)y->data)[i];
-                /* Checked before the cast: converting an out-of-range float is undefined. */
-                if (!(label >= 0 && label < 16777216.0f))
-                    status = oti_fail(OT_ERR_INVALID, "%s: '%s' holds label %g at sample %lld: labels "
-                                     "must be class numbers 0 .. 2^24-1", path, y_name, label, (long long)i);
-                else
-                    d->labels[i] = (int64_t)label;
-            }
-        } else {
-            status = oti_tensor_to_float(y, y_name);
-            if (status == OT_OK) {
-                d->target_size = ot_tensor_numel(y) / d->n;
-                d->targets = y->data;
-                y->owns = 0;
-                y->data = NULL;
-                for (int64_t i = 0; i < d->n * d->target_size && status == OT_OK; i++)
-                    if (!isfinite(d->targets[i]))
-                        status = oti_fail(OT_ERR_INVALID, "%s: '%s' holds a NaN or infinite target", path, y_name);
-            }
-        }
+        d->x_name = oti_strdup(names->x);
+        if (!d->x_name) status = OT_ERR_MEMORY;
     }
-    ot_tensor_free(&arrays.x);
-    ot_tensor_free(&arrays.y);
+    if (status == OT_OK)
+        status = is_integer_dtype(y->dtype) ? take_labels(y, path, names->y, d) : take_targets(y, path, names->y, d);
+    for (int k = 0; k < names->n_inputs && status == OT_OK; k++)
+        status = take_input_array(&arrays.t[2 + k], path, names, k, d);
+    for (int k = 0; k < count; k++) ot_tensor_free(&arrays.t[k]);
     return status;
 }

@@ -272,3 +272,41 @@ ot_status oti_tensor_to_float(ot_tensor *t, const char *what) {
     t->dtype = OT_FLOAT;
     return OT_OK;
 }
+
+ot_status oti_tensor_to_int64(ot_tensor *t, const char *what) {
+    if (t->dtype == OT_INT64) return OT_OK;
+    int64_t n = ot_tensor_numel(t);
+    int64_t *out = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!out) return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating for int64 conversion", what);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v;
+        switch (t->dtype) {
+        case OT_INT32: v = ((int32_t *)t->data)[i]; break;
+        case OT_INT16: v = ((int16_t *)t->data)[i]; break;
+        case OT_INT8: v = ((int8_t *)t->data)[i]; break;
+        case OT_UINT8: case OT_BOOL: v = ((uint8_t *)t->data)[i]; break;
+        case OT_UINT16: v = ((uint16_t *)t->data)[i]; break;
+        case OT_UINT32: v = ((uint32_t *)t->data)[i]; break;
+        case OT_UINT64: {
+            uint64_t u = ((uint64_t *)t->data)[i];
+            if (u > INT64_MAX) {
+                free(out);
+                return oti_fail(OT_ERR_INVALID, "%s: element %lld (%llu) does not fit int64", what,
+                               (long long)i, (unsigned long long)u);
+            }
+            v = (int64_t)u;
+            break;
+        }
+        default:
+            free(out);
+            return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s is not an integer type", what,
+                           ot_dtype_name(t->dtype));
+        }
+        out[i] = v;
+    }
+    if (t->owns) free(t->data);
+    t->data = out;
+    t->owns = 1;
+    t->dtype = OT_INT64;
+    return OT_OK;
+}

@@ -22,6 +22,8 @@ ot_status oti_npy_save(const char *path, const ot_tensor *t);
 
 /* Converts in place to float32 (from any numeric dtype); refuses non-numeric. */
 ot_status oti_tensor_to_float(ot_tensor *t, const char *what);
+/* Converts in place to int64 from any integer dtype or bool; refuses floats. */
+ot_status oti_tensor_to_int64(ot_tensor *t, const char *what);
 
 #ifdef __cplusplus
 }

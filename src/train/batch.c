@@ -79,16 +79,19 @@ void oti_gather_batch(trainer *t, const int64_t *order, int64_t size) {
     const ot_sample_source *s = &t->train_source;
     const ot_train_config *c = t->config;
     int augmenting = !t->caching && (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness > 0) &&
-                     t->train->sample_ndim >= 2;
+                     t->train->sample_ndim >= 2 && t->train->dtype == OT_FLOAT;
     for (int k = 0; k < s->count; k++) {
-        int64_t per = s->per_sample[k];
+        size_t row = s->row_bytes[k];
         for (int64_t i = 0; i < size; i++)
-            memcpy(t->batch_feeds[k] + i * per, s->arrays[k] + order[i] * per, sizeof(float) * (size_t)per);
+            memcpy((char *)t->batch_feeds[k] + i * row, (const char *)s->arrays[k] + order[i] * row, row);
     }
     if (augmenting)
-        for (int64_t i = 0; i < size; i++) augment(t, t->batch_feeds[0] + i * s->per_sample[0], t->augment_scratch);
+        for (int64_t i = 0; i < size; i++)
+            augment(t, (float *)t->batch_feeds[0] + i * s->per_sample[0], t->augment_scratch);
+    int64_t label_size = OT_MAX(s->label_size, 1);
     for (int64_t i = 0; i < size; i++) {
-        if (t->batch_labels) t->batch_labels[i] = s->labels[order[i]];
+        if (t->batch_labels)
+            memcpy(t->batch_labels + i * label_size, s->labels + order[i] * label_size, sizeof(int64_t) * (size_t)label_size);
         if (t->batch_targets)
             memcpy(t->batch_targets + i * s->target_size, s->targets + order[i] * s->target_size,
                    sizeof(float) * (size_t)s->target_size);

@@ -18,7 +18,7 @@
 #include "ops/conv_tuning.h"
 
 #define CACHE_MAGIC "OTCACHE1"
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2 /* 2: each frontier tensor says its dtype */
 /* Samples per compressed chunk and per build batch. A training-sized batch keeps the frozen
  * part's activations in the CPU caches: 256 made the 500-image fine-tune's build ~1.8x slower
  * (page faults on a 50 MiB arena, a second arena for the tail, every pass from DRAM); 16 to
@@ -51,10 +51,11 @@ static uint64_t hash_numerics(uint64_t h, const ot_plan_options *numerics) {
     return h;
 }
 
-static void compute_keys(const ot_model *m, const ot_frozen_part *part, int input,
+static void compute_keys(const ot_model *m, const ot_frozen_part *part, const ot_io_binding *io,
                          const ot_dataset *d, const ot_plan_options *numerics, uint64_t keys[KEY_COUNT]) {
     uint64_t weights = 1469598103934665603ull, graph = weights, data = weights;
-    graph = hash_numerics(hash_string(graph, m->values[input].name), numerics);
+    graph = hash_numerics(hash_string(graph, m->values[io->input].name), numerics);
+    for (int a = 0; a < io->n_arrays; a++) graph = hash_string(graph, m->values[io->array_inputs[a]].name);
     for (int i = 0; i < m->n_layers; i++) {
         if (!part->in_part[i]) continue;
         const ot_layer *l = &m->layers[i];
@@ -141,6 +142,7 @@ static void encode_header(const cache_header *h, byte_writer *w) {
         uint32_t len = (uint32_t)strlen(h->names[f]);
         put_u32(w, len);
         put(w, h->names[f], len);
+        put_u32(w, (uint32_t)h->shapes[f].dtype);
         put_u32(w, (uint32_t)h->shapes[f].ndim);
         for (int d = 0; d < h->shapes[f].ndim; d++) put_u64(w, (uint64_t)h->shapes[f].dims[d]);
         put_u64(w, h->offsets[f]);
@@ -180,10 +182,11 @@ static int decode_header(const unsigned char *data, size_t size, cache_header *h
         uint32_t len = get_u32(&r);
         if (len >= sizeof h->names[f]) return 0;
         get(&r, h->names[f], len);
-        uint32_t ndim = get_u32(&r);
+        uint32_t dtype = get_u32(&r), ndim = get_u32(&r);
         if (ndim < 1 || ndim > OT_MAX_DIMS) return 0;
+        if (dtype != OT_FLOAT && dtype != OT_INT64 && dtype != OT_BOOL) return 0;
         h->shapes[f].ndim = (int)ndim;
-        h->shapes[f].dtype = OT_FLOAT;
+        h->shapes[f].dtype = (ot_dtype)dtype;
         for (uint32_t d = 0; d < ndim; d++) h->shapes[f].dims[d] = (int64_t)get_u64(&r);
         h->offsets[f] = get_u64(&r);
         h->data_bytes[f] = get_u64(&r);
@@ -194,6 +197,11 @@ static int decode_header(const unsigned char *data, size_t size, cache_header *h
 
 static int64_t per_sample_of(const ot_tensor *shape) {
     return ot_dims_numel(shape->ndim - 1, shape->dims + 1);
+}
+
+/* Bytes per sample of a frontier tensor. */
+static uint64_t row_bytes_of(const ot_tensor *shape) {
+    return (uint64_t)per_sample_of(shape) * ot_dtype_size(shape->dtype);
 }
 
 /* Building --------------------------------------------------------------------------------- */
@@ -217,7 +225,7 @@ static size_t header_region(const cache_header *h) {
     return (n + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
 }
 
-static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part, int input,
+static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part, const ot_io_binding *io,
                        const ot_dataset *d, const ot_plan_options *base, int compress,
                        const uint64_t keys[KEY_COUNT]) {
     /* The frozen part in inference mode: feeds the input, computes the frontier. */
@@ -225,7 +233,9 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
     options.targets = part->frontier;
     options.n_targets = part->n_frontier;
     ot_feed_set feeds;
-    oti_feed_set_single(&feeds, input, d->sample_ndim, d->sample_dims);
+    oti_feed_set_from_dataset(&feeds, io, d);
+    ot_sample_source source;
+    oti_sample_source_from_dataset(&source, d);
     ot_plan_pair plans;
     OT_TRY(oti_plan_pair_init(&plans, m, &options, &feeds, OT_MIN(CACHE_CHUNK, d->n)));
     cache_header h = {.version = CACHE_VERSION, .layout = compress ? LAYOUT_ZLIB : LAYOUT_RAW, .n = d->n,
@@ -241,7 +251,7 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
     uint64_t at = header_region(&h);
     for (int f = 0; f < h.count && !compress; f++) {
         h.offsets[f] = at;
-        h.data_bytes[f] = (uint64_t)d->n * (uint64_t)per_sample_of(&h.shapes[f]) * sizeof(float);
+        h.data_bytes[f] = (uint64_t)d->n * row_bytes_of(&h.shapes[f]);
         at = (at + h.data_bytes[f] + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
     }
     ot_atomic_file file;
@@ -258,14 +268,15 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
         ot_plan *plan;
         status = oti_plan_pair_get(&plans, size, &plan);
         if (status != OT_OK) break;
-        ot_plan_value(plan, input)->data = d->x + start * d->sample_size;
+        for (int k = 0; k < source.count; k++)
+            ot_plan_value(plan, feeds.values[k])->data = (char *)source.arrays[k] + start * source.row_bytes[k];
         status = ot_plan_forward(plan);
         for (int f = 0; f < h.count && status == OT_OK; f++) {
-            const float *values = ot_plan_value(plan, part->frontier[f])->data;
-            size_t bytes = (size_t)(size * per_sample_of(&h.shapes[f])) * sizeof(float);
+            const void *values = ot_plan_value(plan, part->frontier[f])->data;
+            size_t bytes = (size_t)((uint64_t)size * row_bytes_of(&h.shapes[f]));
             h.crcs[f] = (uint32_t)crc32_z(h.crcs[f], (const unsigned char *)values, bytes);
             if (!compress) {
-                status = write_at(fd, h.offsets[f] + (uint64_t)start * (uint64_t)per_sample_of(&h.shapes[f]) * sizeof(float),
+                status = write_at(fd, h.offsets[f] + (uint64_t)start * row_bytes_of(&h.shapes[f]),
                                   values, bytes, path);
                 continue;
             }
@@ -346,15 +357,15 @@ static int read_header(const unsigned char *data, size_t size, cache_header *h, 
 static int load_sections(ot_feature_cache *c, const cache_header *h, const unsigned char *data,
                          size_t size, const char **why) {
     size_t total = 0;
-    for (int f = 0; f < h->count; f++) total += (size_t)(h->n * c->per_sample[f]);
+    for (int f = 0; f < h->count; f++) total += (size_t)((uint64_t)h->n * row_bytes_of(&h->shapes[f]));
     if (h->layout == LAYOUT_RAW) {
         for (int f = 0; f < h->count; f++) {
-            uint64_t bytes = (uint64_t)h->n * (uint64_t)c->per_sample[f] * sizeof(float);
+            uint64_t bytes = (uint64_t)h->n * row_bytes_of(&h->shapes[f]);
             if (h->offsets[f] % CACHE_ALIGN || h->offsets[f] > size || bytes > size - h->offsets[f]) {
                 *why = "torn (data runs past the end)";
                 return 0;
             }
-            c->arrays[f] = (float *)(void *)(data + h->offsets[f]);
+            c->arrays[f] = (void *)(data + h->offsets[f]);
             if ((uint32_t)crc32_z(0, data + h->offsets[f], (size_t)bytes) != h->crcs[f]) {
                 *why = "corrupt (checksum mismatch)";
                 return 0;
@@ -362,15 +373,15 @@ static int load_sections(ot_feature_cache *c, const cache_header *h, const unsig
         }
         return 1;
     }
-    c->owned = malloc(sizeof(float) * (total + 1));
+    c->owned = malloc(total + 1);
     if (!c->owned) {
         *why = "too large to decompress into memory";
         return 0;
     }
-    float *next = c->owned;
+    unsigned char *next = c->owned;
     for (int f = 0; f < h->count; f++) {
         c->arrays[f] = next;
-        next += h->n * c->per_sample[f];
+        next += (uint64_t)h->n * row_bytes_of(&h->shapes[f]);
     }
     const unsigned char *p = data + header_region(h), *end = data + size;
     int64_t filled[OT_MAX_FEEDS] = {0};
@@ -383,16 +394,16 @@ static int load_sections(ot_feature_cache *c, const cache_header *h, const unsig
         uint64_t f = record[0], start = record[1], count = record[2], packed = record[3];
         if (f >= (uint64_t)h->count || start != (uint64_t)filled[f] || count > (uint64_t)(h->n - (int64_t)start) ||
             packed > (uint64_t)(end - p)) { ok = 0; break; }
-        uLongf bytes = (uLongf)(count * (uint64_t)c->per_sample[f] * sizeof(float));
+        uLongf bytes = (uLongf)(count * row_bytes_of(&h->shapes[f]));
         uLongf got = bytes;
-        if (uncompress((Bytef *)(c->arrays[f] + start * (uint64_t)c->per_sample[f]), &got, p, (uLong)packed) != Z_OK ||
+        if (uncompress((Bytef *)c->arrays[f] + start * row_bytes_of(&h->shapes[f]), &got, p, (uLong)packed) != Z_OK ||
             got != bytes) { ok = 0; break; }
         filled[f] += (int64_t)count;
         p += packed;
     }
     for (int f = 0; ok && f < h->count; f++) {
         ok = filled[f] == h->n &&
-             (uint32_t)crc32_z(0, (const unsigned char *)c->arrays[f], (size_t)(h->n * c->per_sample[f]) * sizeof(float)) == h->crcs[f];
+             (uint32_t)crc32_z(0, (const unsigned char *)c->arrays[f], (size_t)((uint64_t)h->n * row_bytes_of(&h->shapes[f]))) == h->crcs[f];
     }
     if (!ok) *why = "corrupt or torn (compressed data does not check out)";
     return ok;
@@ -464,7 +475,7 @@ static void release(ot_feature_cache *c) {
 }
 
 static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
-                            int input, const ot_dataset *d, const ot_plan_options *base,
+                            const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
                             const char *dir, const char *role, int compress,
                             ot_cache_message_fn message, void *user) {
     OT_TRY(oti_make_dirs(dir));
@@ -474,7 +485,7 @@ static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_pa
     free(name);
     OT_ALLOC_CHECK(c->path);
     uint64_t keys[KEY_COUNT];
-    compute_keys(m, part, input, d, base, keys);
+    compute_keys(m, part, io, d, base, keys);
     int usable;
     const char *why = NULL;
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
@@ -497,7 +508,7 @@ static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_pa
         message(user, text);
     }
     double start = oti_now_ms();
-    OT_TRY(build(c->path, m, part, input, d, base, compress, keys));
+    OT_TRY(build(c->path, m, part, io, d, base, compress, keys));
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
     if (!usable) return oti_fail(OT_ERR_IO, "%s: the cache just written does not read back (%s)", c->path, why);
     if (message) {
@@ -508,11 +519,11 @@ static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_pa
 }
 
 ot_status oti_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
-                                int input, const ot_dataset *d, const ot_plan_options *base,
+                                const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
                                 const char *dir, const char *role, int compress,
                                 ot_cache_message_fn message, void *user) {
     memset(c, 0, sizeof *c);
-    ot_status status = open_cache(c, m, part, input, d, base, dir, role, compress, message, user);
+    ot_status status = open_cache(c, m, part, io, d, base, dir, role, compress, message, user);
     if (status != OT_OK) oti_feature_cache_close(c);
     return status;
 }
@@ -539,8 +550,10 @@ void oti_sample_source_from_cache(ot_sample_source *s, const ot_feature_cache *c
     for (int f = 0; f < c->count; f++) {
         s->arrays[f] = c->arrays[f];
         s->per_sample[f] = c->per_sample[f];
+        s->row_bytes[f] = (size_t)row_bytes_of(&c->shapes[f]);
     }
     s->labels = d->labels;
+    s->label_size = d->label_size;
     s->targets = d->targets;
     s->target_size = d->target_size;
 }

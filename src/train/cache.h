@@ -3,8 +3,8 @@
  * a file, so every epoch runs only the trainable part.
  *
  * File (little-endian): "OTCACHE1", header length, header (keys, sample count, for each
- * frontier tensor: name, per-sample dims, offset, CRC-32), header CRC-32; then either each
- * frontier tensor as one contiguous float32 array (n, per_sample) at a 64-byte aligned offset,
+ * frontier tensor: name, dtype, per-sample dims, offset, CRC-32), header CRC-32; then either each
+ * frontier tensor as one contiguous array (float32, or int64/bool for masks) (n, per_sample) at a 64-byte aligned offset,
  * memory-mapped when read, so datasets larger than memory work; or (--cache-compress) zlib
  * chunks of 32 samples per tensor, decompressed into memory when read. */
 #ifndef OT_CACHE_H
@@ -24,8 +24,10 @@ typedef struct ot_frozen_part {
 
 /* Finds the frozen part for the given trainable mask. Errors when a frozen layer with
  * parameters depends on a trainable one (caching would change results). */
-ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
+ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, const ot_io_binding *io,
                               ot_frozen_part *out);
+/* Nothing is frozen before the first trained layers: every frontier value is a graph input. */
+int oti_frozen_part_is_empty(const ot_model *m, const ot_frozen_part *part);
 void oti_frozen_part_free(ot_frozen_part *part);
 
 typedef struct ot_feature_cache {
@@ -34,11 +36,11 @@ typedef struct ot_feature_cache {
     int count;
     int values[OT_MAX_FEEDS];
     ot_tensor shapes[OT_MAX_FEEDS]; /* per-sample shape with a leading batch dim */
-    float *arrays[OT_MAX_FEEDS];   /* (n, per_sample) each */
+    void *arrays[OT_MAX_FEEDS];    /* (n, per_sample) each, of the shape's dtype */
     int64_t per_sample[OT_MAX_FEEDS];
     void *map;                     /* mmap of the file, or NULL */
     size_t map_size;
-    float *owned;                  /* decompressed arrays (compressed caches) */
+    void *owned;                   /* decompressed arrays (compressed caches) */
 } ot_feature_cache;
 
 typedef void (*ot_cache_message_fn)(void *user, const char *message);
@@ -48,7 +50,7 @@ typedef void (*ot_cache_message_fn)(void *user, const char *message);
  * tuning); otherwise (missing, stale, torn or corrupt) builds it by running the frozen part
  * over the dataset in inference mode with base's options, and says which. */
 ot_status oti_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_frozen_part *part,
-                                int input, const ot_dataset *d, const ot_plan_options *base,
+                                const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
                                 const char *dir, const char *role, int compress,
                                 ot_cache_message_fn message, void *user);
 void oti_feature_cache_close(ot_feature_cache *cache);

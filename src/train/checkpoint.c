@@ -12,7 +12,7 @@
 #include "formats/zip.h"
 #include "trainer_internal.h"
 
-#define CHECKPOINT_VERSION 1
+#define CHECKPOINT_VERSION 2 /* 2: loss tallies (items, scored) and skipped steps */
 
 static ot_status add_npy(ot_zip_writer *w, const char *name, const ot_tensor *t) {
     unsigned char *data;
@@ -34,12 +34,12 @@ static char *state_text(const trainer *t) {
     return oti_asprintf(
         "version %d\nepoch %" PRId64 "\nbatch_in_epoch %" PRId64 "\nstep %" PRId64 "\n"
         "rng %" PRIu64 " %" PRIu64 "\nepoch_rng %" PRIu64 " %" PRIu64 "\n"
-        "epoch_loss_sum %.17g\nepoch_correct %" PRId64 "\n"
+        "epoch_loss %.17g %" PRId64 " %" PRId64 " %" PRId64 "\nskipped %" PRId64 "\n"
         "schedule %.17g %d %.17g\nbest %.17g %" PRId64 " %" PRId64 " %d\n"
         "optimizer %s %" PRId64 " %" PRId64 "\nlr %.17g\n",
         CHECKPOINT_VERSION, t->epoch, t->batch_in_epoch, t->step, t->rng.state, t->rng.increment,
-        t->epoch_rng.state, t->epoch_rng.increment, t->epoch_loss_sum, t->epoch_correct,
-        t->schedule.best, t->schedule.wait, t->schedule.scale, t->best_val, t->since_best,
+        t->epoch_rng.state, t->epoch_rng.increment, t->epoch_tally.sum, t->epoch_tally.items,
+        t->epoch_tally.correct, t->epoch_tally.scored, t->skipped_batches, t->schedule.best, t->schedule.wait, t->schedule.scale, t->best_val, t->since_best,
         t->best_epoch, t->has_best, ot_optimizer_name(o->config.kind), o->step, o->n, t->lr);
 }
 
@@ -148,14 +148,15 @@ static ot_status parse_state(trainer *t, const char *text, const char *path) {
     int got = sscanf(text,
                      "version %d\nepoch %" SCNd64 "\nbatch_in_epoch %" SCNd64 "\nstep %" SCNd64 "\n"
                      "rng %" SCNu64 " %" SCNu64 "\nepoch_rng %" SCNu64 " %" SCNu64 "\n"
-                     "epoch_loss_sum %lg\nepoch_correct %" SCNd64 "\n"
+                     "epoch_loss %lg %" SCNd64 " %" SCNd64 " %" SCNd64 "\nskipped %" SCNd64 "\n"
                      "schedule %lg %d %lg\nbest %lg %" SCNd64 " %" SCNd64 " %d\n"
                      "optimizer %31s %" SCNd64 " %" SCNd64 "\nlr %lg",
                      &version, &t->epoch, &t->batch_in_epoch, &t->step, &t->rng.state, &t->rng.increment,
-                     &t->epoch_rng.state, &t->epoch_rng.increment, &t->epoch_loss_sum, &t->epoch_correct,
+                     &t->epoch_rng.state, &t->epoch_rng.increment, &t->epoch_tally.sum, &t->epoch_tally.items,
+                     &t->epoch_tally.correct, &t->epoch_tally.scored, &t->skipped_batches,
                      &t->schedule.best, &t->schedule.wait, &t->schedule.scale, &t->best_val, &t->since_best,
                      &t->best_epoch, &has_best, kind, &opt_step, &opt_n, &t->lr);
-    if (got != 21 || version != CHECKPOINT_VERSION)
+    if (got != 24 || version != CHECKPOINT_VERSION)
         return oti_fail(OT_ERR_FORMAT, "checkpoint %s: state.txt is not a version %d checkpoint state",
                        path, CHECKPOINT_VERSION);
     if (strcmp(kind, ot_optimizer_name(t->config->optimizer.kind)))

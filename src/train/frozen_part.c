@@ -9,7 +9,13 @@
 #include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
 
-ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, int input,
+int oti_frozen_part_is_empty(const ot_model *m, const ot_frozen_part *part) {
+    for (int f = 0; f < part->n_frontier; f++)
+        if (m->values[part->frontier[f]].kind != OT_VALUE_INPUT) return 0;
+    return 1;
+}
+
+ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, const ot_io_binding *io,
                               ot_frozen_part *out) {
     memset(out, 0, sizeof *out);
     out->in_part = oti_calloc((size_t)m->n_layers + 1, 1);
@@ -17,7 +23,8 @@ ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable
     /* Values known before training: the input, constants and frozen weights. */
     unsigned char *fixed = oti_calloc((size_t)m->n_values + 1, 1);
     OT_ALLOC_CHECK(fixed);
-    fixed[input] = 1;
+    fixed[io->input] = 1;
+    for (int a = 0; a < io->n_arrays; a++) fixed[io->array_inputs[a]] = 1;
     for (int v = 0; v < m->n_values; v++)
         if (m->values[v].kind == OT_VALUE_INITIALIZER && !trainable[v]) fixed[v] = 1;
     for (int i = 0; i < m->n_layers; i++) {

@@ -1,5 +1,6 @@
-/* Learning-rate schedules (the seed's list): exponential, power, piecewise constant,
- * performance (plateau) and cosine. t counts optimizer steps from 0. */
+/* Learning-rate schedules: exponential, power, piecewise constant, performance (plateau),
+ * cosine and linear decay, each after an optional linear warm-up. t counts optimizer steps
+ * from 0. */
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
@@ -20,6 +21,11 @@ ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
     const char *args = colon ? colon + 1 : "";
     if (!strncmp(text, "constant", name_len) && name_len == 8) {
         s->kind = OT_SCHEDULE_CONSTANT;
+        return OT_OK;
+    }
+    if (!strncmp(text, "linear", name_len) && name_len == 6) {
+        s->kind = OT_SCHEDULE_LINEAR;
+        if (!oti_parse_double(args, &s->r) || s->r <= 0) return bad(text, "linear:T with T > 0 steps");
         return OT_OK;
     }
     if ((!strncmp(text, "exponential", name_len) && name_len == 11) ||
@@ -73,11 +79,19 @@ ot_status ot_schedule_parse(const char *text, ot_schedule *s) {
         if (status == OT_OK && s->n_pieces == 0) status = bad(text, "piecewise:STEP=LR,...");
         return status;
     }
-    return bad(text, "exponential:r, power:r[,c], piecewise:s1=lr1,..., plateau:patience[,factor] or cosine:T");
+    return bad(text, "exponential:r, power:r[,c], piecewise:s1=lr1,..., plateau:patience[,factor], cosine:T "
+               "or linear:T");
 }
 
 double ot_schedule_lr(const ot_schedule *s, double lr0, int64_t t) {
+    /* Warm-up: lr0 (t + 1) / W for the first W steps (PyTorch's LinearLR from 1/W); the
+     * schedule's own clock starts after it, as in transformers' get_*_schedule_with_warmup. */
+    if (s->warmup > 0) {
+        if (t < s->warmup) return lr0 * (double)(t + 1) / (double)s->warmup;
+        t -= s->warmup;
+    }
     switch (s->kind) {
+    case OT_SCHEDULE_LINEAR: return lr0 * fmax(0.0, 1.0 - (double)t / s->r);
     case OT_SCHEDULE_CONSTANT: return lr0;
     case OT_SCHEDULE_EXPONENTIAL: return lr0 * pow(10.0, -(double)t / s->r);
     case OT_SCHEDULE_POWER: return lr0 * pow(1.0 + (double)t / s->r, -s->c);

@@ -13,16 +13,51 @@ static int find_named(const ot_model *m, const int *list, int n, const char *nam
     return -1;
 }
 
-ot_status oti_io_bind(const ot_model *m, const char *input_name, const char *output_name,
-                     ot_loss_kind loss, ot_io_binding *out) {
+/* The graph input x feeds: the named one, or the only input no further array feeds. */
+static ot_status bind_x(const ot_model *m, const ot_io_binding *io, const char *input_name, int *out) {
+    if (input_name) {
+        *out = find_named(m, m->inputs, m->n_inputs, input_name);
+        if (*out < 0) return oti_fail(OT_ERR_INVALID, "the model has no input named '%s'", input_name);
+        return OT_OK;
+    }
+    *out = -1;
+    int open = 0;
+    for (int k = 0; k < m->n_inputs; k++) {
+        int fed = 0;
+        for (int a = 0; a < io->n_arrays; a++) fed |= io->array_inputs[a] == m->inputs[k];
+        if (fed) continue;
+        if (*out < 0) *out = m->inputs[k];
+        open++;
+    }
+    if (open == 1) return OT_OK;
+    return oti_fail(OT_ERR_INVALID, "the model has %d inputs: name the one the data feeds", m->n_inputs);
+}
+
+ot_status oti_io_bind(const ot_model *m, const ot_dataset *d, const char *input_name,
+                     const char *output_name, ot_loss_kind loss, ot_io_binding *out) {
     memset(out, 0, sizeof *out);
     if (m->n_inputs < 1) return oti_fail(OT_ERR_INVALID, "the model has no graph input");
     if (m->n_outputs < 1) return oti_fail(OT_ERR_INVALID, "the model has no graph output");
-    if (!input_name && m->n_inputs > 1)
-        return oti_fail(OT_ERR_INVALID, "the model has %d inputs: name the one the data feeds",
-                       m->n_inputs);
-    out->input = input_name ? find_named(m, m->inputs, m->n_inputs, input_name) : m->inputs[0];
-    if (out->input < 0) return oti_fail(OT_ERR_INVALID, "the model has no input named '%s'", input_name);
+    for (int a = 0; d && a < d->n_arrays; a++) {
+        const ot_dataset_array *array = &d->arrays[a];
+        int v = find_named(m, m->inputs, m->n_inputs, array->input);
+        if (v < 0) return oti_fail(OT_ERR_INVALID, "data array '%s' is given for input '%s', but the model has "
+                                  "no input of that name", array->name, array->input);
+        out->array_inputs[out->n_arrays++] = v;
+    }
+    OT_TRY(bind_x(m, out, input_name, &out->input));
+    for (int a = 0; a < out->n_arrays; a++)
+        if (out->array_inputs[a] == out->input)
+            return oti_fail(OT_ERR_INVALID, "model input '%s' is fed twice: by the samples and by data array '%s'",
+                           m->values[out->input].name, d->arrays[a].name);
+    for (int k = 0; k < m->n_inputs; k++) {
+        int fed = m->inputs[k] == out->input;
+        for (int a = 0; a < out->n_arrays; a++) fed |= out->array_inputs[a] == m->inputs[k];
+        if (!fed)
+            return oti_fail(OT_ERR_INVALID, "model input '%s' is not fed: give the data an array for it "
+                           "(npz:FILE:x=NAME,y=NAME,%s=ARRAY)", m->values[m->inputs[k]].name,
+                           m->values[m->inputs[k]].name);
+    }
     out->output = output_name ? find_named(m, m->outputs, m->n_outputs, output_name) : m->outputs[0];
     if (out->output < 0) return oti_fail(OT_ERR_INVALID, "the model has no output named '%s'", output_name);
     out->loss_target = out->output;
@@ -38,13 +73,21 @@ ot_status oti_io_bind(const ot_model *m, const char *input_name, const char *out
     return OT_OK;
 }
 
-void oti_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims) {
+void oti_feed_set_add(ot_feed_set *feeds, int value, ot_dtype dtype, int sample_ndim, const int64_t *sample_dims) {
+    ot_tensor *shape = &feeds->shapes[feeds->count];
+    feeds->values[feeds->count++] = value;
+    memset(shape, 0, sizeof *shape);
+    shape->dtype = dtype;
+    shape->ndim = OT_MIN(sample_ndim + 1, OT_MAX_DIMS);
+    memcpy(shape->dims + 1, sample_dims, sizeof(int64_t) * (size_t)(shape->ndim - 1));
+}
+
+void oti_feed_set_from_dataset(ot_feed_set *feeds, const ot_io_binding *io, const ot_dataset *d) {
     memset(feeds, 0, sizeof *feeds);
-    feeds->count = 1;
-    feeds->values[0] = value;
-    feeds->shapes[0].dtype = OT_FLOAT;
-    feeds->shapes[0].ndim = OT_MIN(sample_ndim + 1, OT_MAX_DIMS);
-    memcpy(feeds->shapes[0].dims + 1, sample_dims, sizeof(int64_t) * (size_t)(feeds->shapes[0].ndim - 1));
+    oti_feed_set_add(feeds, io->input, d->dtype, d->sample_ndim, d->sample_dims);
+    for (int a = 0; a < io->n_arrays; a++)
+        oti_feed_set_add(feeds, io->array_inputs[a], d->arrays[a].dtype, d->arrays[a].sample_ndim,
+                         d->arrays[a].sample_dims);
 }
 
 static ot_status create_plan(ot_plan_pair *pair, int64_t batch, ot_plan **out) {
@@ -90,43 +133,50 @@ void oti_plan_pair_free(ot_plan_pair *pair) {
 void oti_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d) {
     memset(s, 0, sizeof *s);
     s->n = d->n;
-    s->count = 1;
+    s->count = 1 + d->n_arrays;
     s->arrays[0] = d->x;
     s->per_sample[0] = d->sample_size;
+    s->row_bytes[0] = ot_dtype_size(d->dtype) * (size_t)d->sample_size;
+    for (int a = 0; a < d->n_arrays; a++) {
+        s->arrays[1 + a] = d->arrays[a].data;
+        s->per_sample[1 + a] = d->arrays[a].sample_size;
+        s->row_bytes[1 + a] = ot_dtype_size(d->arrays[a].dtype) * (size_t)d->arrays[a].sample_size;
+    }
     s->labels = d->labels;
+    s->label_size = d->label_size;
     s->targets = d->targets;
     s->target_size = d->target_size;
 }
 
-ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, const ot_loss *loss,
                            const ot_sample_source *source, ot_eval_result *out) {
-    double total = 0;
-    int64_t correct = 0;
+    ot_loss_tally tally = {0};
+    int64_t label_size = OT_MAX(source->label_size, 1);
     for (int64_t start = 0; start < source->n; start += pair->batch) {
         int64_t size = OT_MIN(pair->batch, source->n - start);
         ot_plan *plan;
         OT_TRY(oti_plan_pair_get(pair, size, &plan));
         /* Samples are contiguous in the source: bind them without a copy. */
         for (int k = 0; k < source->count; k++)
-            ot_plan_value(plan, pair->feeds.values[k])->data = (float *)source->arrays[k] + start * source->per_sample[k];
+            ot_plan_value(plan, pair->feeds.values[k])->data = (char *)source->arrays[k] + start * source->row_bytes[k];
         OT_TRY(ot_plan_forward(plan));
         const ot_tensor *y = ot_plan_value(plan, io->loss_target);
         int64_t width = ot_tensor_numel(y) / size;
         if (source->targets && source->target_size != width)
             return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
                            (long long)source->target_size, (long long)width);
-        total += size * ot_loss_compute(loss, NULL, y->data, size, width,
-                                        source->labels ? source->labels + start : NULL,
-                                        source->targets ? source->targets + start * source->target_size : NULL,
-                                        &correct);
+        ot_loss_truth truth = {.labels = source->labels ? source->labels + start * label_size : NULL,
+                               .label_size = label_size,
+                               .targets = source->targets ? source->targets + start * source->target_size : NULL};
+        ot_loss_compute(loss, NULL, 0, y->data, size, width, &truth, &tally);
     }
     out->samples = source->n;
-    out->loss = source->n ? total / source->n : NAN;
-    out->accuracy = source->n ? (double)correct / source->n : NAN;
+    out->loss = tally.items ? tally.sum / (double)tally.items : NAN;
+    out->accuracy = tally.scored ? (double)tally.correct / (double)tally.scored : NAN;
     return OT_OK;
 }
 
-ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, const ot_loss *loss,
                           const ot_plan_options *options, const ot_feed_set *feeds,
                           const ot_sample_source *source, const ot_dataset *d, int64_t batch,
                           ot_eval_result *out) {
@@ -150,16 +200,16 @@ ot_plan_options oti_config_plan_options(const ot_train_config *c) {
 ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
                       ot_eval_result *out) {
     ot_io_binding io;
-    OT_TRY(oti_io_bind(m, config->input_name, config->output_name, config->loss, &io));
-    OT_TRY(oti_dataset_fit_input(d, &m->values[io.input]));
+    OT_TRY(oti_io_bind(m, d, config->input_name, config->output_name, config->loss.kind, &io));
+    OT_TRY(oti_dataset_fit_inputs(d, m, &io));
     ot_plan_options options = oti_config_plan_options(config);
     options.targets = &io.loss_target;
     options.n_targets = 1;
     ot_feed_set feeds;
-    oti_feed_set_single(&feeds, io.input, d->sample_ndim, d->sample_dims);
+    oti_feed_set_from_dataset(&feeds, &io, d);
     ot_sample_source source;
     oti_sample_source_from_dataset(&source, d);
-    return oti_evaluate_fed(m, &io, config->loss, &options, &feeds, &source, d, batch, out);
+    return oti_evaluate_fed(m, &io, &config->loss, &options, &feeds, &source, d, batch, out);
 }
 
 void oti_config_message(void *config, const char *message) {
@@ -167,34 +217,175 @@ void oti_config_message(void *config, const char *message) {
     if (c->callbacks.on_message) c->callbacks.on_message(c->callbacks.user, message);
 }
 
-ot_status oti_dataset_fit_input(ot_dataset *d, const ot_value *input) {
+/* Per-sample dims of `input` (after the batch) that data of shape (ndim, dims) fits: unknown
+ * dims accept the data's own; fully known dims reshape when the element count matches. */
+static ot_status fit_shape(int *ndim, int64_t *dims, int64_t size, const ot_value *input, const char *array) {
     if (!input->has_shape || input->tensor.ndim < 1) return OT_OK;
-    int ndim = input->tensor.ndim - 1;
-    const int64_t *dims = input->tensor.dims + 1;
+    int want_ndim = input->tensor.ndim - 1;
+    const int64_t *want = input->tensor.dims + 1;
     int known = 1;
-    for (int k = 0; k < ndim; k++) known &= dims[k] >= 0;
-    if (known) return ot_dataset_reshape(d, ndim, dims, input->name);
-    int fits = d->sample_ndim == ndim;
-    for (int k = 0; fits && k < ndim; k++) fits = dims[k] < 0 || dims[k] == d->sample_dims[k];
+    for (int k = 0; k < want_ndim; k++) known &= want[k] >= 0;
+    if (known && ot_dims_numel(want_ndim, want) == size) {
+        *ndim = want_ndim;
+        memcpy(dims, want, sizeof(int64_t) * (size_t)want_ndim);
+        return OT_OK;
+    }
+    int fits = *ndim == want_ndim;
+    for (int k = 0; fits && k < want_ndim; k++) fits = want[k] < 0 || want[k] == dims[k];
     if (fits) return OT_OK;
-    char want[128], have[128];
-    return oti_fail(OT_ERR_INVALID, "data samples have shape %s, model input '%s' takes %s per sample",
-                   ot_shape_string(d->sample_ndim, d->sample_dims, have, sizeof have), input->name,
-                   ot_shape_string(ndim, dims, want, sizeof want));
+    char w[128], have[128];
+    return oti_fail(OT_ERR_INVALID, "data array '%s' has samples of shape %s (%lld values), model input '%s' "
+                   "takes %s per sample", array, ot_shape_string(*ndim, dims, have, sizeof have), (long long)size,
+                   input->name, ot_shape_string(want_ndim, want, w, sizeof w));
 }
 
-ot_status oti_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what) {
+/* Converts (n * size) elements of *data from `from` to the input's dtype in place. */
+static ot_status fit_dtype(void **data, ot_dtype *from, int64_t count, const ot_value *input, const char *array) {
+    ot_dtype to = input->tensor.dtype == OT_UNDEFINED ? OT_FLOAT : input->tensor.dtype;
+    if (to == *from) return OT_OK;
+    int from_int = *from == OT_INT64 || *from == OT_BOOL;
+    if (!(to == OT_FLOAT || to == OT_INT64 || to == OT_BOOL) || (!from_int && to != OT_FLOAT))
+        return oti_fail(OT_ERR_INVALID, "data array '%s' holds %s, model input '%s' takes %s", array,
+                       ot_dtype_name(*from), input->name, ot_dtype_name(to));
+    void *made = oti_malloc(ot_dtype_size(to) * (size_t)count + 1);
+    OT_ALLOC_CHECK(made);
+    for (int64_t i = 0; i < count; i++) {
+        int64_t v = *from == OT_INT64 ? ((int64_t *)*data)[i] : ((unsigned char *)*data)[i];
+        if (to == OT_FLOAT) ((float *)made)[i] = (float)v;
+        else if (to == OT_INT64) ((int64_t *)made)[i] = v;
+        else if (v != 0 && v != 1) {
+            free(made);
+            return oti_fail(OT_ERR_INVALID, "data array '%s' holds %lld at element %lld, but model input '%s' "
+                           "takes bool (0 or 1)", array, (long long)v, (long long)i, input->name);
+        } else {
+            ((unsigned char *)made)[i] = (unsigned char)v;
+        }
+    }
+    free(*data);
+    *data = made;
+    *from = to;
+    return OT_OK;
+}
+
+/* One fed array, for the checks across arrays. */
+typedef struct fed_array {
+    const char *name;
+    int value;
+    ot_dtype dtype;
+    int sample_ndim;
+    const int64_t *sample_dims;
+    int64_t sample_size;
+    const void *data;
+} fed_array;
+
+static int fed_arrays(const ot_dataset *d, const ot_io_binding *io, fed_array *out) {
+    out[0] = (fed_array){d->x_name ? d->x_name : "x", io->input, d->dtype, d->sample_ndim, d->sample_dims,
+                         d->sample_size, d->x};
+    int count = 1;
+    for (int a = 0; a < d->n_arrays && a < io->n_arrays; a++, count++) {
+        const ot_dataset_array *array = &d->arrays[a];
+        out[count] = (fed_array){array->name, io->array_inputs[a], array->dtype, array->sample_ndim,
+                                 array->sample_dims, array->sample_size, array->data};
+    }
+    return count;
+}
+
+/* Inputs that share a symbolic dim ("sequence") must get the same size from their arrays:
+ * token ids of length 8 with a mask of length 9 is an error naming both. */
+static ot_status check_shared_dims(const ot_model *m, const fed_array *fed, int count) {
+    for (int i = 0; i < count; i++)
+        for (int j = i + 1; j < count; j++) {
+            const ot_value *a = &m->values[fed[i].value], *b = &m->values[fed[j].value];
+            for (int p = 1; p < a->tensor.ndim && p - 1 < fed[i].sample_ndim; p++)
+                for (int q = 1; q < b->tensor.ndim && q - 1 < fed[j].sample_ndim; q++) {
+                    if (!a->dim_names[p] || !b->dim_names[q] || strcmp(a->dim_names[p], b->dim_names[q])) continue;
+                    int64_t da = fed[i].sample_dims[p - 1], db = fed[j].sample_dims[q - 1];
+                    if (da != db)
+                        return oti_fail(OT_ERR_INVALID, "data array '%s' has %lld along dim '%s' of model input '%s', "
+                                       "but data array '%s' has %lld along the same dim of input '%s'",
+                                       fed[j].name, (long long)db, b->dim_names[q], b->name, fed[i].name,
+                                       (long long)da, a->name);
+                }
+        }
+    return OT_OK;
+}
+
+/* Token ids that index an embedding table directly must lie in [0, rows): PyTorch's
+ * nn.Embedding refuses others, and ONNX's Gather would wrap negative ones silently. */
+static ot_status check_token_ids(const ot_model *m, const fed_array *fed, int count, int64_t n) {
+    for (int f = 0; f < count; f++) {
+        if (fed[f].dtype != OT_INT64) continue;
+        for (int i = 0; i < m->n_layers; i++) {
+            const ot_layer *l = &m->layers[i];
+            if (!l->op || l->n_inputs < 2 || l->inputs[1] != fed[f].value || l->inputs[0] < 0 ||
+                oti_op_input_role(l->op, 0) != OT_ROLE_EMBEDDING)
+                continue;
+            const ot_value *table = &m->values[l->inputs[0]];
+            int64_t axis = 0;
+            OT_TRY(oti_attr_get_int(l, "axis", 0, &axis));
+            if (table->kind != OT_VALUE_INITIALIZER || table->tensor.ndim < 1) continue;
+            if (axis < 0) axis += table->tensor.ndim;
+            if (axis < 0 || axis >= table->tensor.ndim) continue;
+            int64_t rows = table->tensor.dims[axis];
+            const int64_t *ids = fed[f].data;
+            for (int64_t k = 0; k < n * fed[f].sample_size; k++)
+                if (ids[k] < 0 || ids[k] >= rows)
+                    return oti_fail(OT_ERR_INVALID, "data array '%s' holds token id %lld at sample %lld (position "
+                                   "%lld), outside embedding '%s' of %lld rows (read by %s node '%s')",
+                                   fed[f].name, (long long)ids[k], (long long)(k / fed[f].sample_size),
+                                   (long long)(k % fed[f].sample_size), table->name, (long long)rows,
+                                   l->op_type, l->name);
+        }
+    }
+    return OT_OK;
+}
+
+ot_status oti_dataset_fit_inputs(ot_dataset *d, const ot_model *m, const ot_io_binding *io) {
+    const char *x_name = d->x_name ? d->x_name : "x";
+    const ot_value *input = &m->values[io->input];
+    OT_TRY(fit_shape(&d->sample_ndim, d->sample_dims, d->sample_size, input, x_name));
+    OT_TRY(fit_dtype(&d->x, &d->dtype, d->n * d->sample_size, input, x_name));
+    for (int a = 0; a < d->n_arrays && a < io->n_arrays; a++) {
+        ot_dataset_array *array = &d->arrays[a];
+        input = &m->values[io->array_inputs[a]];
+        OT_TRY(fit_shape(&array->sample_ndim, array->sample_dims, array->sample_size, input, array->name));
+        OT_TRY(fit_dtype(&array->data, &array->dtype, d->n * array->sample_size, input, array->name));
+    }
+    fed_array fed[1 + OT_DATASET_MAX_ARRAYS];
+    int count = fed_arrays(d, io, fed);
+    OT_TRY(check_shared_dims(m, fed, count));
+    return check_token_ids(m, fed, count, d->n);
+}
+
+ot_status oti_check_labels(const ot_dataset *d, const ot_loss *loss, int64_t width, const char *what) {
     if (!d->labels) {
-        if (loss == OT_LOSS_SOFTMAX_CE)
+        if (loss->kind == OT_LOSS_SOFTMAX_CE)
             return oti_fail(OT_ERR_INVALID, "%s has no class labels, which softmax-ce needs", what);
         return OT_OK;
     }
-    for (int64_t i = 0; i < d->n; i++) {
+    int64_t label_size = OT_MAX(d->label_size, 1), classes = width;
+    if (loss->kind == OT_LOSS_SOFTMAX_CE && label_size > 1) {
+        if (width % label_size)
+            return oti_fail(OT_ERR_INVALID, "%s has %lld labels per sample, but the output's %lld values per "
+                           "sample are not a whole number of classes per label (logits (N, T, C) with labels "
+                           "(N, T))", what, (long long)label_size, (long long)width);
+        classes = width / label_size;
+    } else if (label_size > 1 && label_size != width) {
+        return oti_fail(OT_ERR_INVALID, "%s has %lld labels per sample, the output has %lld values per sample",
+                       what, (long long)label_size, (long long)width);
+    }
+    for (int64_t i = 0; i < d->n * label_size; i++) {
         int64_t label = d->labels[i];
+        if (loss->kind == OT_LOSS_SOFTMAX_CE && label == loss->ignore_index) continue;
         int bad = label < 0;
-        if (loss == OT_LOSS_SOFTMAX_CE) bad |= label >= width;
-        if (loss == OT_LOSS_BCE && width == 1) bad |= label > 1;
-        if (loss != OT_LOSS_SOFTMAX_CE && width > 1) bad |= label >= width;
+        if (loss->kind == OT_LOSS_SOFTMAX_CE) bad |= label >= classes;
+        if (loss->kind == OT_LOSS_BCE && (width == 1 || label_size > 1)) bad |= label > 1;
+        if (loss->kind != OT_LOSS_SOFTMAX_CE && width > 1 && label_size == 1) bad |= label >= width;
+        if (bad && label_size > 1)
+            return oti_fail(OT_ERR_INVALID, "%s: label %lld at position %lld of sample %lld is out of range for "
+                           "%lld classes%s", what, (long long)label, (long long)(i % label_size),
+                           (long long)(i / label_size), (long long)classes,
+                           loss->kind == OT_LOSS_SOFTMAX_CE ? " and is not the ignore index" : "");
         if (bad)
             return oti_fail(OT_ERR_INVALID, "%s: label %lld of sample %lld is out of range for an "
                            "output of %lld value%s", what, (long long)label, (long long)i,

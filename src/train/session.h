@@ -7,16 +7,20 @@
 #include "onnxtrain/train.h"
 
 typedef struct ot_io_binding {
-    int input;        /* the fed value (a graph input, or a cached frontier) */
+    int input;        /* the value x feeds (a graph input) */
+    int n_arrays;     /* the data's further arrays (attention masks) feed these graph inputs */
+    int array_inputs[OT_DATASET_MAX_ARRAYS];
     int output;       /* the chosen graph output */
     int loss_target;  /* the value the loss reads: the output, or the logits feeding a final
                          Softmax/LogSoftmax (softmax-ce) or Sigmoid (bce) */
     int64_t width;    /* loss-target elements per sample */
 } ot_io_binding;
 
-/* Resolves --input/--output names and the loss target. */
-ot_status oti_io_bind(const ot_model *m, const char *input_name, const char *output_name,
-                     ot_loss_kind loss, ot_io_binding *out);
+/* Resolves the input x feeds (input_name, or the one graph input no array of d names), the
+ * inputs d's further arrays feed, the output (output_name or the first) and the loss target.
+ * Every graph input must be fed. */
+ot_status oti_io_bind(const ot_model *m, const ot_dataset *d, const char *input_name,
+                     const char *output_name, ot_loss_kind loss, ot_io_binding *out);
 
 #define OT_MAX_FEEDS 16
 
@@ -27,8 +31,10 @@ typedef struct ot_feed_set {
     ot_tensor shapes[OT_MAX_FEEDS];
 } ot_feed_set;
 
-/* One feed: `value` with per-sample shape sample_dims. */
-void oti_feed_set_single(ot_feed_set *feeds, int value, int sample_ndim, const int64_t *sample_dims);
+/* Adds a feed: `value` with per-sample shape sample_dims. */
+void oti_feed_set_add(ot_feed_set *feeds, int value, ot_dtype dtype, int sample_ndim, const int64_t *sample_dims);
+/* The dataset's arrays as feeds: x at io->input, further arrays at their inputs. */
+void oti_feed_set_from_dataset(ot_feed_set *feeds, const ot_io_binding *io, const ot_dataset *d);
 
 typedef struct ot_plan_pair {
     ot_model *model;
@@ -52,24 +58,26 @@ void oti_plan_pair_free(ot_plan_pair *pair);
 typedef struct ot_sample_source {
     int64_t n;
     int count;
-    const float *arrays[OT_MAX_FEEDS];
-    int64_t per_sample[OT_MAX_FEEDS];
+    const void *arrays[OT_MAX_FEEDS];
+    int64_t per_sample[OT_MAX_FEEDS]; /* elements */
+    size_t row_bytes[OT_MAX_FEEDS];   /* bytes per sample */
     const int64_t *labels;
+    int64_t label_size;
     const float *targets;
     int64_t target_size;
 } ot_sample_source;
 
-/* The dataset's samples as a one-feed source. */
+/* The dataset's arrays (x, then the further inputs') as a source. */
 void oti_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d);
 
 /* Evaluates loss/accuracy over a source with inference plans from pair (feeds in the same
  * order as the source's arrays). */
-ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, const ot_loss *loss,
                            const ot_sample_source *source, ot_eval_result *out);
 
 /* Evaluates source (d's samples, or their cached features) through inference plans of
  * `batch` samples fed at feeds, after checking d's labels against the output's width. */
-ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind loss,
+ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, const ot_loss *loss,
                           const ot_plan_options *options, const ot_feed_set *feeds,
                           const ot_sample_source *source, const ot_dataset *d, int64_t batch,
                           ot_eval_result *out);
@@ -78,11 +86,13 @@ ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, ot_loss_kind lo
  * given as user. */
 void oti_config_message(void *config, const char *message);
 
-/* Shapes dataset samples as the model input expects (per-sample dims = input dims after the
- * batch); unknown dims accept the data's own. */
-ot_status oti_dataset_fit_input(ot_dataset *d, const ot_value *input);
-/* Labels must index the output's classes (softmax-ce) or be 0/1 (bce with one output). */
-ot_status oti_check_labels(const ot_dataset *d, ot_loss_kind loss, int64_t width, const char *what);
+/* Shapes and types the dataset's arrays as the inputs they feed expect (per-sample dims =
+ * input dims after the batch; unknown dims accept the data's own; integers become float32
+ * for float inputs, int64 and bool convert into each other). Errors name the array. */
+ot_status oti_dataset_fit_inputs(ot_dataset *d, const ot_model *m, const ot_io_binding *io);
+/* Labels must index the output's classes (softmax-ce: the last axis; labels equal to the
+ * ignore index excepted) or be 0/1 (bce with one output). */
+ot_status oti_check_labels(const ot_dataset *d, const ot_loss *loss, int64_t width, const char *what);
 
 /* The plan options a training config sets for every plan it makes: context, convolution
  * arithmetic and tuning. */

@@ -14,9 +14,10 @@ void ot_train_config_defaults(ot_train_config *c) {
     memset(c, 0, sizeof *c);
     ot_optimizer_defaults(OT_OPTIMIZER_ADAM, &c->optimizer);
     ot_schedule_parse("constant", &c->schedule);
-    c->loss = OT_LOSS_SOFTMAX_CE;
     c->epochs = 10;
     c->batch = 32;
+    c->accumulate = 1;
+    c->loss = ot_loss_of_kind(OT_LOSS_SOFTMAX_CE);
     c->seed = 42;
     c->shuffle = 1;
 }
@@ -54,8 +55,9 @@ static void snapshot_copy(ot_model *m, float *snapshot, int save) {
     }
 }
 
-/* One optimizer step on the batch already gathered into the batch buffers. */
-static ot_status train_step(trainer *t, int64_t size, double *loss) {
+/* Forward and backward of one gathered (micro-)batch of `size` samples, adding its gradient
+ * (of its summed loss / divisor) into the parameter gradients. */
+static ot_status accumulate_batch(trainer *t, int64_t size, double divisor) {
     const ot_train_config *c = t->config;
     ot_plan *plan;
     OT_TRY(oti_plan_pair_get(&t->plans, size, &plan));
@@ -63,24 +65,86 @@ static ot_status train_step(trainer *t, int64_t size, double *loss) {
     OT_TRY(ot_plan_forward(plan));
     const ot_tensor *y = ot_plan_value(plan, t->io.loss_target);
     ot_plan_zero_grads(plan);
-    oti_parallel_zero(oti_context_pool(t->config->context), t->params.grads, sizeof(float) * (size_t)t->params.total);
     ot_tensor *dy = ot_plan_grad(plan, t->io.loss_target);
     if (!dy)
         return oti_fail(OT_ERR_INVALID, "no trained parameter influences output '%s': everything "
                        "before it is frozen", t->m->values[t->io.output].name);
-    *loss = ot_loss_compute(c->loss, dy->data, y->data, size, t->io.width, t->batch_labels,
-                            t->batch_targets, &t->epoch_correct);
-    if (!isfinite(*loss))
-        return oti_fail(OT_ERR_NUMERIC, "the loss became %s at step %lld (epoch %lld); try a lower "
-                       "learning rate or clip the gradients", isnan(*loss) ? "NaN" : "infinite",
-                       (long long)t->step + 1, (long long)t->epoch);
-    OT_TRY(ot_plan_backward(plan));
+    ot_loss_truth truth = {.labels = t->batch_labels, .label_size = t->train_source.label_size,
+                           .targets = t->batch_targets};
+    ot_loss_compute(&c->loss, dy->data, divisor, y->data, size, t->io.width, &truth, &t->step_tally);
+    if (!isfinite(t->step_tally.sum)) return OT_OK; /* the step is abandoned: no backward */
+    return ot_plan_backward(plan);
+}
+
+/* 1 when no element is NaN or infinite (x * 0 is NaN for those, 0 otherwise). */
+static int all_finite(const float *x, int64_t n) {
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += x[i] * 0.0f;
+    return sum == 0.0f;
+}
+
+/* Items (labels not ignored, or output elements) samples [first, first + count) of the
+ * epoch order hold: a step's gradient is the mean over them. */
+static double step_items(trainer *t, int64_t first, int64_t count) {
+    const ot_train_config *c = t->config;
+    if (c->loss.kind != OT_LOSS_SOFTMAX_CE) return (double)count * (double)t->io.width;
+    int64_t label_size = OT_MAX(t->train_source.label_size, 1), items = 0;
+    for (int64_t i = first; i < first + count; i++) {
+        const int64_t *labels = t->train_source.labels + t->order[i] * label_size;
+        for (int64_t j = 0; j < label_size; j++) items += labels[j] != c->loss.ignore_index;
+    }
+    return (double)items;
+}
+
+static void tally_add(ot_loss_tally *to, const ot_loss_tally *from) {
+    to->sum += from->sum;
+    to->items += from->items;
+    to->correct += from->correct;
+    to->scored += from->scored;
+}
+
+/* A NaN or infinite loss or gradient in this step: skip it or stop (the weights are still
+ * those before it). */
+static ot_status nonfinite_step(trainer *t) {
+    const ot_train_config *c = t->config;
+    const char *what = isfinite(t->step_tally.sum) ? "a gradient" : "the loss";
+    if (c->on_nonfinite == OT_NONFINITE_SKIP_BATCH) {
+        t->skipped_batches++;
+        t->step++;
+        if (c->callbacks.on_message) {
+            char text[256];
+            snprintf(text, sizeof text, "step %lld (epoch %lld): %s is NaN or infinite; the step is skipped",
+                     (long long)t->step, (long long)t->epoch, what);
+            c->callbacks.on_message(c->callbacks.user, text);
+        }
+        return OT_OK;
+    }
+    return oti_fail(OT_ERR_NUMERIC, "%s became NaN or infinite at step %lld (epoch %lld); the weights are "
+                   "those before that step. Try a lower learning rate or clip the gradients", what,
+                   (long long)t->step + 1, (long long)t->epoch);
+}
+
+/* One optimizer step on `batches` consecutive batches of the epoch order from batch b. */
+static ot_status train_step(trainer *t, int64_t b, int64_t batches, int64_t n) {
+    const ot_train_config *c = t->config;
+    int64_t first = b * c->batch, last = OT_MIN(n, (b + batches) * c->batch);
+    double divisor = step_items(t, first, last - first);
+    oti_parallel_zero(oti_context_pool(t->config->context), t->params.grads, sizeof(float) * (size_t)t->params.total);
+    memset(&t->step_tally, 0, sizeof t->step_tally);
+    for (int64_t k = 0; k < batches && isfinite(t->step_tally.sum); k++) {
+        int64_t start = (b + k) * c->batch, size = OT_MIN(c->batch, n - start);
+        oti_gather_batch(t, t->order + start, size);
+        /* With every label ignored the gradient is 0: any divisor will do. */
+        OT_TRY(accumulate_batch(t, size, divisor > 0 ? divisor : 1.0));
+    }
     float *w = t->params.block, *g = t->params.grads;
-    int64_t n = t->params.total;
+    int64_t np = t->params.total;
+    if (!isfinite(t->step_tally.sum) || !all_finite(g, np)) return nonfinite_step(t);
+    tally_add(&t->epoch_tally, &t->step_tally);
     if ((c->l1 || c->l2) && c->optimizer.kind != OT_OPTIMIZER_FTRL)
-        oti_add_l1_l2(g, w, n, (float)c->l1, (float)c->l2);
-    if (c->clip_value > 0) oti_clip_by_value(g, n, (float)c->clip_value);
-    if (c->clip_norm > 0) oti_clip_by_norm(g, n, c->clip_norm);
+        oti_add_l1_l2(g, w, np, (float)c->l1, (float)c->l2);
+    if (c->clip_value > 0) oti_clip_by_value(g, np, (float)c->clip_value);
+    if (c->clip_norm > 0) oti_clip_by_norm(g, np, c->clip_norm);
     t->lr = ot_schedule_lr(&t->schedule, c->optimizer.lr, t->step);
     ot_optimizer_step(t->optimizer, w, g, (float)t->lr);
     if (c->max_norm > 0) oti_apply_max_norm(&t->params, c->max_norm);
@@ -95,43 +159,52 @@ static void draw_order(trainer *t) {
     if (t->config->shuffle) ot_rng_shuffle(&t->rng, t->order, n);
 }
 
+static double tally_mean(const ot_loss_tally *tally) {
+    return tally->items ? tally->sum / (double)tally->items : NAN;
+}
+
 static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {
     const ot_train_config *c = t->config;
-    int64_t n = t->train_source.n;
+    int64_t n = t->train_source.n, per_step = OT_MAX(c->accumulate, 1);
     int64_t batches = (n + c->batch - 1) / c->batch;
-    for (int64_t b = t->batch_in_epoch; b < batches; b++) {
-        int64_t start = b * c->batch, size = OT_MIN(c->batch, n - start);
-        oti_gather_batch(t, t->order + start, size);
-        double batch_loss = 0;
-        OT_TRY(train_step(t, size, &batch_loss));
-        t->epoch_loss_sum += batch_loss * size;
-        t->batch_in_epoch = b + 1;
+    for (int64_t b = t->batch_in_epoch; b < batches;) {
+        int64_t group = OT_MIN(per_step, batches - b);
+        OT_TRY(train_step(t, b, group, n));
+        b += group;
+        t->batch_in_epoch = b;
         if (c->callbacks.on_batch)
-            c->callbacks.on_batch(c->callbacks.user, t->epoch, b + 1, batches, t->epoch_loss_sum / (start + size));
-        if (c->interrupt && *c->interrupt && b + 1 < batches) {
+            c->callbacks.on_batch(c->callbacks.user, t->epoch, b, batches, tally_mean(&t->epoch_tally));
+        if (c->interrupt && *c->interrupt && b < batches) {
             t->interrupted = 1;
             return OT_OK;
         }
     }
-    *loss = t->epoch_loss_sum / n;
-    *accuracy = (double)t->epoch_correct / n;
+    *loss = tally_mean(&t->epoch_tally);
+    *accuracy = t->epoch_tally.scored ? (double)t->epoch_tally.correct / (double)t->epoch_tally.scored : NAN;
     return OT_OK;
 }
 
 static ot_status setup(trainer *t) {
     const ot_train_config *c = t->config;
     ot_model *m = t->m;
-    if (c->epochs < 1 || c->batch < 1) return oti_fail(OT_ERR_INVALID, "epochs and batch size must be at least 1");
-    OT_TRY(oti_io_bind(m, c->input_name, c->output_name, c->loss, &t->io));
-    OT_TRY(oti_dataset_fit_input(t->train, &m->values[t->io.input]));
-    if (t->val) OT_TRY(oti_dataset_fit_input(t->val, &m->values[t->io.input]));
+    if (c->epochs < 1 || c->batch < 1 || c->accumulate < 1)
+        return oti_fail(OT_ERR_INVALID, "epochs, batch size and batches per step must be at least 1");
+    OT_TRY(oti_io_bind(m, t->train, c->input_name, c->output_name, c->loss.kind, &t->io));
+    OT_TRY(oti_dataset_fit_inputs(t->train, m, &t->io));
+    if (t->val) {
+        ot_io_binding val_io;
+        OT_TRY(oti_io_bind(m, t->val, c->input_name, c->output_name, c->loss.kind, &val_io));
+        if (memcmp(&val_io, &t->io, sizeof val_io))
+            return oti_fail(OT_ERR_INVALID, "the validation data feeds other model inputs than the training data");
+        OT_TRY(oti_dataset_fit_inputs(t->val, m, &t->io));
+    }
     ot_rng_seed(&t->rng, c->seed);
     t->schedule = c->schedule;
     t->best_val = INFINITY;
     t->epoch = 1;
     OT_TRY(oti_trainer_prepare(t));
-    OT_TRY(oti_check_labels(t->train, c->loss, t->io.width, "training data"));
-    if (t->val) OT_TRY(oti_check_labels(t->val, c->loss, t->io.width, "validation data"));
+    OT_TRY(oti_check_labels(t->train, &c->loss, t->io.width, "training data"));
+    if (t->val) OT_TRY(oti_check_labels(t->val, &c->loss, t->io.width, "validation data"));
     if (t->train->targets && t->train->target_size != t->io.width)
         return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, output '%s' has %lld",
                        (long long)t->train->target_size, m->values[t->io.output].name, (long long)t->io.width);
@@ -139,7 +212,7 @@ static ot_status setup(trainer *t) {
     t->order = oti_malloc(sizeof(int64_t) * (size_t)t->train->n);
     OT_ALLOC_CHECK(t->order);
     if (t->train->labels) {
-        t->batch_labels = oti_malloc(sizeof(int64_t) * (size_t)batch);
+        t->batch_labels = oti_malloc(sizeof(int64_t) * (size_t)(batch * OT_MAX(t->train->label_size, 1)));
         OT_ALLOC_CHECK(t->batch_labels);
     }
     if (t->train->targets) {
@@ -171,7 +244,7 @@ static ot_status maybe_unfreeze(trainer *t) {
 static ot_status validate(trainer *t, ot_epoch_stats *stats, ot_train_result *result) {
     const ot_train_config *c = t->config;
     ot_eval_result e;
-    OT_TRY(oti_evaluate_with(&t->eval_plans, &t->io, c->loss, &t->val_source, &e));
+    OT_TRY(oti_evaluate_with(&t->eval_plans, &t->io, &c->loss, &t->val_source, &e));
     stats->val_loss = e.loss;
     stats->val_accuracy = e.accuracy;
     if (e.loss < t->best_val) {
@@ -210,8 +283,7 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
             status = maybe_unfreeze(&t);
             if (status != OT_OK) break;
             t.epoch_rng = t.rng;
-            t.epoch_loss_sum = 0;
-            t.epoch_correct = 0;
+            memset(&t.epoch_tally, 0, sizeof t.epoch_tally);
         }
         /* A resumed mid-epoch run redraws the order from the epoch's saved generator. */
         ot_rng now = t.rng;
@@ -225,6 +297,7 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
             if (config->checkpoint_path) status = oti_checkpoint_save(&t, config->checkpoint_path);
             break;
         }
+        result->skipped_steps = t.skipped_batches;
         int64_t seen = (t.train_source.n - OT_MIN(t.train_source.n, first_batch * config->batch));
         stats.samples_per_second = seen / OT_MAX((oti_now_ms() - epoch_ms) / 1000.0, 1e-9);
         if (val) status = validate(&t, &stats, result);

@@ -26,13 +26,14 @@ typedef struct trainer {
     ot_sample_source train_source, val_source;
     int64_t epoch, step;
     int64_t batch_in_epoch;   /* batches done in the current epoch */
-    double epoch_loss_sum;    /* sum of batch loss * batch size so far this epoch */
-    int64_t epoch_correct;
+    ot_loss_tally epoch_tally;  /* this epoch's loss and accuracy so far */
+    ot_loss_tally step_tally;   /* the current step's batches */
+    int64_t skipped_batches;    /* steps skipped for a non-finite loss or gradient */
     double lr;
     int interrupted;
     int64_t *order;                 /* sample order of the epoch */
-    float *batch_feeds[OT_MAX_FEEDS]; /* (batch, per_sample[k]) */
-    int64_t *batch_labels;          /* (batch) */
+    void *batch_feeds[OT_MAX_FEEDS]; /* (batch, per_sample[k]) of the feed's dtype */
+    int64_t *batch_labels;          /* (batch, label_size) */
     float *batch_targets;           /* (batch, target_size) */
     float *augment_scratch;         /* (per_sample) for shifts and crops */
     /* early stopping */

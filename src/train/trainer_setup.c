@@ -36,15 +36,15 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
         if (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness)
             return oti_fail(OT_ERR_INVALID, "a feature cache cannot be combined with augmentation: augmented images "
                            "differ every epoch, so the frozen layers' outputs cannot be computed once");
-        OT_TRY(oti_frozen_part_find(t->m, t->params.trainable, t->io.input, &t->part));
-        if (t->part.n_frontier == 1 && t->part.frontier[0] == t->io.input) {
+        OT_TRY(oti_frozen_part_find(t->m, t->params.trainable, &t->io, &t->part));
+        if (oti_frozen_part_is_empty(t->m, &t->part)) {
             oti_config_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
         } else {
             ot_plan_options base = oti_config_plan_options(c);
-            OT_TRY(oti_feature_cache_open(&t->train_cache, t->m, &t->part, t->io.input, t->train, &base,
+            OT_TRY(oti_feature_cache_open(&t->train_cache, t->m, &t->part, &t->io, t->train, &base,
                                          c->cache_dir, "train", c->cache_compress, oti_config_message, (void *)c));
             if (t->val)
-                OT_TRY(oti_feature_cache_open(&t->val_cache, t->m, &t->part, t->io.input, t->val, &base,
+                OT_TRY(oti_feature_cache_open(&t->val_cache, t->m, &t->part, &t->io, t->val, &base,
                                              c->cache_dir, "val", c->cache_compress, oti_config_message, (void *)c));
             t->caching = 1;
         }
@@ -56,7 +56,7 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
     } else {
         oti_sample_source_from_dataset(&t->train_source, t->train);
         if (t->val) oti_sample_source_from_dataset(&t->val_source, t->val);
-        oti_feed_set_single(feeds, t->io.input, t->train->sample_ndim, t->train->sample_dims);
+        oti_feed_set_from_dataset(feeds, &t->io, t->train);
     }
     return OT_OK;
 }
@@ -104,11 +104,11 @@ ot_status oti_trainer_prepare(trainer *t) {
         t->batch_feeds[k] = NULL;
     }
     for (int k = 0; k < t->train_source.count; k++) {
-        t->batch_feeds[k] = oti_malloc(sizeof(float) * (size_t)(batch * t->train_source.per_sample[k]));
+        t->batch_feeds[k] = oti_malloc(t->train_source.row_bytes[k] * (size_t)batch);
         OT_ALLOC_CHECK(t->batch_feeds[k]);
     }
     free(t->augment_scratch);
-    t->augment_scratch = oti_malloc(sizeof(float) * (size_t)t->train_source.per_sample[0]);
+    t->augment_scratch = oti_malloc(sizeof(float) * (size_t)t->train_source.per_sample[0] + 1);
     OT_ALLOC_CHECK(t->augment_scratch);
     return OT_OK;
 }

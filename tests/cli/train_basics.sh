@@ -13,10 +13,23 @@ expect_error "--early-stopping needs validation data" "$OT" train "$M" --data "$
 # Labels 0..2 against a 2-way head: out of range.
 expect_error "out of range for an output of 2 values" "$OT" train "$M" --data "$DATA" --cut /3/Tanh_output_0 --head dense:2 -o "$WORK/m.onnx"
 # Samples of the wrong size for the input.
-expect_error "data samples have shape [3]" "$OT" train "$M" --data "csv:$FIX/data/table.csv" -o "$WORK/m.onnx"
+expect_error "has samples of shape [3]" "$OT" train "$M" --data "csv:$FIX/data/table.csv" -o "$WORK/m.onnx"
 # A diverging run stops with the step named and writes nothing.
-expect_error "the loss became" "$OT" train "$M" --data "$DATA" --optimizer sgd --loss mse --lr 1000000 --epochs 3 -q -o "$WORK/nan.onnx"
+expect_error "became NaN or infinite at step 5 (epoch 2)" "$OT" train "$M" --data "$DATA" --optimizer sgd --loss mse --lr 1000000 --epochs 3 -q -o "$WORK/nan.onnx"
 [ ! -e "$WORK/nan.onnx" ] || fail "a diverged run left an output file"
+# ... and an existing output stays as it was.
+echo "previous" >"$WORK/kept.onnx"
+expect_error "became NaN or infinite" "$OT" train "$M" --data "$DATA" --optimizer sgd --loss mse --lr 1000000 --epochs 3 -q -o "$WORK/kept.onnx"
+[ "$(cat "$WORK/kept.onnx")" = previous ] || fail "a diverged run replaced the existing output"
+# skip-batch leaves such steps out and says so.
+"$OT" train "$M" --data "$DATA" --optimizer sgd --loss mse --lr 1000000 --epochs 3 --on-nonfinite skip-batch \
+  -o "$WORK/skipped.onnx" >"$WORK/skip.txt" 2>&1 || fail "skip-batch should finish the run"
+grep -q "the step is skipped" "$WORK/skip.txt" || fail "skip-batch did not say which steps it skipped"
+expect_error "--on-nonfinite ignore: expected stop or skip-batch" "$OT" train "$M" --data "$DATA" --on-nonfinite ignore -o "$WORK/m.onnx"
+# NaN in the data is an error naming the array and the sample, before training.
+"$PY" -c "import numpy as np; d = np.load('$FIX/train/data.npz'); x = d['x'].copy(); x[7, 2] = np.nan; np.savez('$WORK/nan.npz', x=x, y=d['y'])"
+expect_error "array 'x' holds NaN at sample 7" "$OT" train "$M" --data "npz:$WORK/nan.npz" -o "$WORK/m.onnx"
+expect_error "array 'x' holds NaN at sample 7" "$OT" eval "$M" --data "npz:$WORK/nan.npz"
 
 "$OT" train "$M" --data "$DATA" --epochs 3 --batch 16 --seed 7 --log "$WORK/log.csv" -q -o "$WORK/a.onnx"
 "$OT" train "$M" --data "$DATA" --epochs 3 --batch 16 --seed 7 -q -o "$WORK/b.onnx"

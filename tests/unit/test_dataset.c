@@ -35,7 +35,7 @@ static void idx_gzip_and_raw(void **state) {
     assert_int_equal(gz->sample_dims[0], 1);
     assert_int_equal(gz->n_classes, 3);
     /* pixel k of the file is (k * 7) % 256, scaled to [0, 1] */
-    assert_float_equal(gz->x[17], (17 * 7 % 256) / 255.0f, 1e-7);
+    assert_float_equal(((float *)gz->x)[17], (17 * 7 % 256) / 255.0f, 1e-7);
     assert_memory_equal(gz->x, raw->x, sizeof(float) * 96);
     assert_int_equal(gz->labels[4], 0);
     ot_dataset_free(gz);
@@ -55,7 +55,7 @@ static void filters_and_split(void **state) {
     assert_int_equal(d->n_classes, 2);
     assert_int_equal(d->labels[0], 1);
     assert_int_equal(d->labels[1], 0);
-    assert_float_equal(d->x[0], (16 * 7 % 256) / 255.0f, 1e-7);
+    assert_float_equal(((float *)d->x)[0], (16 * 7 % 256) / 255.0f, 1e-7);
     ot_dataset_free(d);
     ot_data_options limit = {.limit = 4};
     assert_int_equal(ot_dataset_load(spec, &limit, &d), OT_OK);
@@ -75,13 +75,13 @@ static void csv_and_npz(void **state) {
     assert_int_equal(d->n, 3);
     assert_int_equal(d->sample_dims[0], 3);
     assert_int_equal(d->labels[2], 2);
-    assert_float_equal(d->x[8], 0.6f, 1e-7);
+    assert_float_equal(((float *)d->x)[8], 0.6f, 1e-7);
     ot_dataset_free(d);
     d = load("npz:%s", "data/labels.npz", NULL);
     assert_int_equal(d->n, 4);
     assert_int_equal(d->sample_size, 3);
     assert_int_equal(d->labels[2], 1);
-    assert_float_equal(d->x[11], 11.0f, 0);
+    assert_float_equal(((float *)d->x)[11], 11.0f, 0);
     /* reshape to the model's per-sample shape when the element count matches */
     int64_t dims[2] = {3, 1}, wrong[1] = {4};
     assert_int_equal(ot_dataset_reshape(d, 2, dims, "x"), OT_OK);
@@ -107,17 +107,17 @@ static void image_folder(void **state) {
     assert_int_equal(d->sample_dims[0], 3);
     assert_int_equal(d->sample_dims[2], 4);
     /* sorted: cat/0.png cat/1.png cat/gray.jpg; a red image's red channel at a far pixel */
-    float red = d->x[0 * 36 + 0 * 12 + 2 * 4 + 3];
+    float red = ((float *)d->x)[0 * 36 + 0 * 12 + 2 * 4 + 3];
     assert_float_equal(red, (200 / 255.0f - 0.5f) / 0.25f, 1e-5);
     /* gray JPEG replicated to 3 channels (JPEG is lossy: within a few levels of 128) */
-    float gray_r = d->x[2 * 36 + 5], gray_b = d->x[2 * 36 + 2 * 12 + 5];
+    float gray_r = ((float *)d->x)[2 * 36 + 5], gray_b = ((float *)d->x)[2 * 36 + 2 * 12 + 5];
     assert_float_equal(gray_r, gray_b, 1e-6);
     assert_float_equal(gray_r, (128 / 255.0f - 0.5f) / 0.25f, 0.1);
     assert_int_equal(d->labels[3], 1);
     ot_dataset_free(d);
     ot_data_options gray = {.image_channels = 1, .image_height = 2, .image_width = 2};
     d = load("images:%s", "data/images", &gray);
-    assert_float_equal(d->x[0], (0.299 * 200 + 0.587 * 30 + 0.114 * 30) / 255.0, 0.02);
+    assert_float_equal(((float *)d->x)[0], (0.299 * 200 + 0.587 * 30 + 0.114 * 30) / 255.0, 0.02);
     ot_dataset_free(d);
 }
 
@@ -167,8 +167,8 @@ static void from_arrays(void **state) {
     assert_int_equal(d->n, 3);
     assert_int_equal(d->sample_size, 2);
     assert_int_equal(d->n_classes, 3);
-    assert_float_equal(d->x[0], 1, 0);
-    assert_float_equal(d->x[5], 6, 0);
+    assert_float_equal(((float *)d->x)[0], 1, 0);
+    assert_float_equal(((float *)d->x)[5], 6, 0);
     assert_int_equal(d->labels[0], 2);
     assert_null(d->targets);
     ot_dataset_free(d);

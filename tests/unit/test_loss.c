@@ -1,7 +1,20 @@
 /* Losses and gradients against PyTorch (values printed by torch.nn.functional.cross_entropy,
  * mse_loss and binary_cross_entropy_with_logits on the same inputs, torch 1.13). */
+#include <math.h>
+
 #include "onnxtrain/train.h"
 #include "test_support.h"
+
+/* The mean loss of one batch; correct predictions added to *correct. */
+static double loss_of(ot_loss_kind kind, float *grad, const float *output, int64_t batch, int64_t width,
+                      const int64_t *labels, const float *targets, int64_t *correct) {
+    ot_loss loss = ot_loss_of_kind(kind);
+    ot_loss_truth truth = {.labels = labels, .label_size = 1, .targets = targets};
+    ot_loss_tally tally = {0};
+    double mean = ot_loss_compute(&loss, grad, 0, output, batch, width, &truth, &tally);
+    *correct += tally.correct;
+    return mean;
+}
 
 static const float logits[6] = {1.0f, -2.0f, 0.5f, 0.1f, 0.2f, 3.0f};
 
@@ -12,13 +25,13 @@ static void cross_entropy_matches_torch(void **state) {
                                  -0.47534433007240295, 0.027248721569776535, 0.4480956196784973};
     float grad[6];
     int64_t correct = 0;
-    double loss = ot_loss_compute(OT_LOSS_SOFTMAX_CE, grad, logits, 2, 3, labels, NULL, &correct);
+    double loss = loss_of(OT_LOSS_SOFTMAX_CE, grad, logits, 2, 3, labels, NULL, &correct);
     assert_float_equal(loss, 2.007099151611328, 1e-6);
     for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_grad[i], 1e-6);
     assert_int_equal(correct, 0); /* argmax 0 vs label 2; argmax 2 vs label 0 */
     const float big[3] = {100.0f, -100.0f, 0.0f};
     const int64_t one[1] = {1};
-    assert_float_equal(ot_loss_compute(OT_LOSS_SOFTMAX_CE, NULL, big, 1, 3, one, NULL, &correct), 200.0, 1e-4);
+    assert_float_equal(loss_of(OT_LOSS_SOFTMAX_CE, NULL, big, 1, 3, one, NULL, &correct), 200.0, 1e-4);
 }
 
 static void mse_matches_torch(void **state) {
@@ -28,7 +41,7 @@ static void mse_matches_torch(void **state) {
                                  0.06666667014360428, 0.6666666865348816};
     float grad[6];
     int64_t correct = 0;
-    double loss = ot_loss_compute(OT_LOSS_MSE, grad, logits, 2, 3, NULL, targets, &correct);
+    double loss = loss_of(OT_LOSS_MSE, grad, logits, 2, 3, NULL, targets, &correct);
     assert_float_equal(loss, 2.3916666507720947, 1e-6);
     for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_grad[i], 1e-6);
 }
@@ -40,9 +53,72 @@ static void bce_matches_torch(void **state) {
                                  -0.07917013764381409, 0.09163898974657059, -0.007904310710728168};
     float grad[6];
     int64_t correct = 0;
-    double loss = ot_loss_compute(OT_LOSS_BCE, grad, logits, 2, 3, NULL, targets, &correct);
+    double loss = loss_of(OT_LOSS_BCE, grad, logits, 2, 3, NULL, targets, &correct);
     assert_float_equal(loss, 0.900898277759552, 1e-6);
     for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_grad[i], 1e-6);
+}
+
+/* Per-token logits (2, 3, 4) with labels (2, 3), two of them PyTorch's ignore index: torch's
+ * cross_entropy(x.reshape(-1, 4), y.reshape(-1), ignore_index=-100, label_smoothing=s). */
+static const float token_logits[24] = {1.0f, -2.0f, 0.5f, 0.1f, 0.2f, 3.0f, -1.0f, 0.0f, 0.3f, 0.3f, -0.7f, 2.0f,
+                                       -1.5f, 0.25f, 1.0f, 0.5f, 2.0f, -0.5f, 0.0f, 1.5f, 0.1f, 0.2f, 0.3f, 0.4f};
+static const int64_t token_labels[6] = {1, -100, 3, 0, 2, -100};
+
+static void check_tokens(double smoothing, double want_loss, const double *want_grad) {
+    ot_loss loss = ot_loss_of_kind(OT_LOSS_SOFTMAX_CE);
+    loss.label_smoothing = smoothing;
+    ot_loss_truth truth = {.labels = token_labels, .label_size = 3};
+    ot_loss_tally tally = {0};
+    float grad[24];
+    double mean = ot_loss_compute(&loss, grad, 0, token_logits, 2, 12, &truth, &tally);
+    assert_float_equal(mean, want_loss, 1e-6);
+    for (int i = 0; i < 24; i++) assert_float_equal(grad[i], want_grad[i], 1e-6);
+    assert_int_equal(tally.items, 4); /* the ignored labels count for nothing */
+    assert_int_equal(tally.scored, 4);
+    /* argmax per token: 0 (label 1), 3 (label 3), 2 (label 0), 0 (label 2) */
+    assert_int_equal(tally.correct, 1);
+    assert_int_equal(ot_loss_items(&loss, 2, 12, &truth), 4);
+}
+
+static void per_token_cross_entropy_ignores_labels_as_torch(void **state) {
+    (void)state;
+    const double want[24] = {0.12118935585021973, -0.24396634101867676, 0.07350505888462067, 0.04927191883325577,
+                             0, 0, 0, 0, 0.03188032656908035, 0.03188032656908035, 0.011728116311132908,
+                             -0.07548877596855164, -0.24050374329090118, 0.05464720353484154, 0.11568813771009445,
+                             0.0701683983206749, 0.1370650827884674, 0.011250986717641354, -0.23145025968551636,
+                             0.08313417434692383, 0, 0, 0, 0};
+    check_tokens(0, 2.4887866973876953, want);
+}
+
+static void label_smoothing_as_torch(void **state) {
+    (void)state;
+    const double want[24] = {0.11493933945894241, -0.2252163290977478, 0.06725504994392395, 0.04302191361784935,
+                             0, 0, 0, 0, 0.025630325078964233, 0.025630325078964233, 0.005478115286678076,
+                             -0.056738775223493576, -0.22175373136997223, 0.04839719831943512, 0.10943812131881714,
+                             0.06391838937997818, 0.1308150738477707, 0.005000986158847809, -0.2127002477645874,
+                             0.07688417285680771, 0, 0, 0, 0};
+    check_tokens(0.1, 2.4215991497039795, want);
+}
+
+/* A divisor spreads one mean over several batches: two halves with the whole's item count
+ * give the whole batch's gradient (accumulation). */
+static void divisor_splits_a_mean_over_batches(void **state) {
+    (void)state;
+    ot_loss loss = ot_loss_of_kind(OT_LOSS_SOFTMAX_CE);
+    ot_loss_truth whole = {.labels = token_labels, .label_size = 3};
+    ot_loss_truth second = {.labels = token_labels + 3, .label_size = 3};
+    float all[24], halves[24];
+    ot_loss_compute(&loss, all, 0, token_logits, 2, 12, &whole, NULL);
+    ot_loss_compute(&loss, halves, 4, token_logits, 1, 12, &whole, NULL);
+    ot_loss_compute(&loss, halves + 12, 4, token_logits + 12, 1, 12, &second, NULL);
+    for (int i = 0; i < 24; i++) assert_float_equal(halves[i], all[i], 1e-7);
+    /* Every label ignored: loss 0, gradient 0, nothing counted. */
+    const int64_t none[3] = {-100, -100, -100};
+    ot_loss_truth ignored = {.labels = none, .label_size = 3};
+    ot_loss_tally tally = {0};
+    assert_float_equal(ot_loss_compute(&loss, all, 0, token_logits, 1, 12, &ignored, &tally), 0, 0);
+    for (int i = 0; i < 12; i++) assert_float_equal(all[i], 0, 0);
+    assert_int_equal(tally.items, 0);
 }
 
 static void names(void **state) {
@@ -57,6 +133,9 @@ static void names(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cross_entropy_matches_torch),
+        cmocka_unit_test(per_token_cross_entropy_ignores_labels_as_torch),
+        cmocka_unit_test(label_smoothing_as_torch),
+        cmocka_unit_test(divisor_splits_a_mean_over_batches),
         cmocka_unit_test(mse_matches_torch),
         cmocka_unit_test(bce_matches_torch),
         cmocka_unit_test(names),
