@@ -14,6 +14,10 @@ Workloads (PyTorch's side of the training ones is torch_epoch.py and finetune_to
   finetune_cache_train / finetune_nocache_train
                  the same without the test scoring (training only: data, cache, 20 epochs,
                  export), where the cache's share of the work shows
+  transformer_10_steps
+                 10 AdamW steps of a BERT-style classifier: 4 encoder layers, d 256, 4 heads,
+                 sequence 128, batch 16 (seq_torch.py builds it and is PyTorch's side)
+  lstm_10_steps  10 AdamW steps of a 2-layer LSTM classifier, hidden 256, sequence 64, batch 32
   finetune_rerun the finetune_cache run again with the caches of the previous run (train and
                  test features reused: a new head or new hyperparameters on the same data)
   resnet18_infer resnet18 inference, batch 8 x 3 x 224 x 224, against ONNX Runtime
@@ -27,6 +31,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OT = os.path.join(ROOT, "build", "onnxtrain")
 TORCH_EPOCH = os.path.join(ROOT, "tools", "bench", "torch_epoch.py")
 FINETUNE_TORCH = os.path.join(ROOT, "tools", "bench", "finetune_torch.py")
+SEQ_TORCH = os.path.join(ROOT, "tools", "bench", "seq_torch.py")
 VENV_PY = os.path.join(ROOT, ".deps", "venv", "bin", "python")  # torch 2.x, torchvision, onnxruntime
 DEBIAN_PY = "/usr/bin/python3"  # Debian's python3-torch 1.13
 TORCHES = (("2.x", VENV_PY), ("1.13", DEBIAN_PY))
@@ -58,9 +63,12 @@ def setup(work):
     tv = os.path.join(work, "tv")
     subprocess.run([VENV_PY, os.path.join(ROOT, "tools", "gen_torchvision.py"), tv, "resnet18"], check=True,
                    capture_output=True)
+    seq = os.path.join(work, "seq")
+    if not os.path.exists(os.path.join(seq, "lstm.onnx")):
+        subprocess.run([DEBIAN_PY, SEQ_TORCH, "export", seq], check=True, capture_output=True)
     import numpy as np
     np.save(os.path.join(work, "x8.npy"), np.random.default_rng(0).standard_normal((8, 3, 224, 224)).astype(np.float32))
-    return ft, tv
+    return ft, tv, seq
 
 
 def flops_mlp(samples):  # multiply-adds x 2, forward + 2x backward
@@ -98,7 +106,7 @@ def main():
     args = ap.parse_args()
     work = os.environ.get("BENCH_DIR", os.path.join(tempfile.gettempdir(), "onnxtrain-bench"))
     os.makedirs(work, exist_ok=True)
-    ft, tv = setup(work)
+    ft, tv, seq = setup(work)
     gemm = os.path.join(work, "sgemm_gflops")
     subprocess.run(["cc", "-O2", os.path.join(ROOT, "tools", "bench", "sgemm_gflops.c"), "-o", gemm] +
                    subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"], capture_output=True, text=True).stdout.split(),
@@ -126,6 +134,12 @@ def main():
         "finetune_nocache_train": (finetune_train, lambda py, t: torch_ft(py) + ["--no-test"], None),
         "finetune_rerun": (finetune + ["--cache", rerun_dir], lambda py, t: torch_ft(py), None),
     }
+    for name, batch in (("transformer", 16), ("lstm", 32)):
+        workloads[f"{name}_10_steps"] = (
+            [OT, "train", f"{seq}/{name}.onnx", "--data", f"npz:{seq}/{name}_data.npz:x=input_ids,y=labels",
+             "--optimizer", "adamw", "--lr", "1e-3", "--batch", str(batch), "--epochs", "1", "--no-shuffle", "-q",
+             "-o", f"{work}/{name}_out.onnx"],
+            lambda py, t, name=name: [py, SEQ_TORCH, "train", seq, name, str(t)], None)
     only = set(filter(None, args.only.split(",")))
     rows = []
     for name, (ours_cmd, theirs_cmd, flops) in workloads.items():
