@@ -439,35 +439,34 @@ static ot_status infer_cumsum(ot_node_ctx *c) {
     return OT_OK;
 }
 
-/* y (+)= the cumulative sums of x along n; x, y (outer, n, inner). `add` adds into y. */
+/* For each lane (o, j) of x (outer, n, inner), walks n (backwards with `reverse`) keeping the
+ * running sum in ACC and runs STORE with `at` the element's offset and `value` the sum
+ * before (exclusive) or after it. */
+#define CUMSUM_LANES(x, v, exclusive, reverse, ACC, STORE)                                     \
+    do {                                                                                       \
+        int64_t step_ = (reverse) ? -(v)->inner : (v)->inner;                                  \
+        for (int64_t o_ = 0; o_ < (v)->outer; o_++)                                            \
+            for (int64_t j_ = 0; j_ < (v)->inner; j_++) {                                      \
+                int64_t at = o_ * (v)->n * (v)->inner + j_ + ((reverse) ? ((v)->n - 1) * (v)->inner : 0); \
+                ACC sum_ = 0;                                                                  \
+                for (int64_t i_ = 0; i_ < (v)->n; i_++, at += step_) {                         \
+                    ACC before_ = sum_;                                                        \
+                    sum_ += (ACC)(x)[at];                                                      \
+                    ACC value = (exclusive) ? before_ : sum_;                                  \
+                    STORE;                                                                     \
+                }                                                                              \
+            }                                                                                  \
+    } while (0)
+
+/* y (+)= the cumulative sums of x along n, in double; x, y (outer, n, inner). `add` adds
+ * into y (backward). */
 static void cumsum_f32(float *y, const float *x, const axis_view *v, int exclusive, int reverse, int add) {
-    int64_t step = reverse ? -v->inner : v->inner;
-    for (int64_t o = 0; o < v->outer; o++)
-        for (int64_t j = 0; j < v->inner; j++) {
-            int64_t at = o * v->n * v->inner + j + (reverse ? (v->n - 1) * v->inner : 0);
-            double sum = 0;
-            for (int64_t i = 0; i < v->n; i++, at += step) {
-                double before = sum;
-                sum += x[at];
-                float value = (float)(exclusive ? before : sum);
-                y[at] = add ? y[at] + value : value;
-            }
-        }
+    CUMSUM_LANES(x, v, exclusive, reverse, double, y[at] = add ? y[at] + (float)value : (float)value);
 }
 
-/* int64 sums wrap (two's complement). */
+/* int64 sums wrap (two's complement): the running sum is unsigned. */
 static void cumsum_i64(int64_t *y, const int64_t *x, const axis_view *v, int exclusive, int reverse) {
-    int64_t step = reverse ? -v->inner : v->inner;
-    for (int64_t o = 0; o < v->outer; o++)
-        for (int64_t j = 0; j < v->inner; j++) {
-            int64_t at = o * v->n * v->inner + j + (reverse ? (v->n - 1) * v->inner : 0);
-            uint64_t sum = 0;
-            for (int64_t i = 0; i < v->n; i++, at += step) {
-                uint64_t before = sum;
-                sum += (uint64_t)x[at];
-                y[at] = (int64_t)(exclusive ? before : sum);
-            }
-        }
+    CUMSUM_LANES(x, v, exclusive, reverse, uint64_t, y[at] = (int64_t)value);
 }
 
 static ot_status forward_cumsum(ot_node_ctx *c) {

@@ -294,8 +294,7 @@ static void einsum_gradients(void **state) {
     ot_attr eq = ts_attr_string("equation", "kbm,nkb->nbm");
     ts_gradcheck("Einsum", 12, 2, (const ot_tensor *[]){&a, &b}, 3, 1, &eq, 0, 1e-2, 1e-2);
     ot_attr_free(&eq);
-    ot_tensor_free(&a);
-    ot_tensor_free(&b);
+    ts_free_tensors((ot_tensor[]){a, b}, 2);
 }
 
 static void einsum_errors(void **state) {

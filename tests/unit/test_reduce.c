@@ -172,12 +172,16 @@ static void errors_name_the_node(void **state) {
     ot_tensor_free(&x);
 }
 
-static void gradcheck_reductions(void **state) {
-    (void)state;
+/* Uniform values in [lo, hi) of shape (2, 3, 4), the same for every call. */
+static ot_tensor random_234(float lo, float hi) {
     ot_rng rng;
     ot_rng_seed(&rng, 11);
-    int64_t dims[3] = {2, 3, 4};
-    ot_tensor x = ts_random(&rng, 3, dims, -2.0f, 2.0f);
+    return ts_random(&rng, 3, (int64_t[]){2, 3, 4}, lo, hi);
+}
+
+static void gradcheck_reductions(void **state) {
+    (void)state;
+    ot_tensor x = random_234(-2.0f, 2.0f);
     const ot_tensor *in[1] = {&x};
     const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"};
     struct {
@@ -351,10 +355,7 @@ static void cumsum_forms(void **state) {
 
 static void cumsum_gradients(void **state) {
     (void)state;
-    ot_rng rng;
-    ot_rng_seed(&rng, 11);
-    int64_t dims[3] = {2, 3, 4};
-    ot_tensor x = ts_random(&rng, 3, dims, -1.0f, 1.0f);
+    ot_tensor x = random_234(-1.0f, 1.0f);
     for (int64_t axis = -3; axis < 3; axis += 2)
         for (int flags = 0; flags < 4; flags++) {
             ot_tensor a = ts_int64(0, NULL, &axis);
