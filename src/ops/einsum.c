@@ -225,7 +225,7 @@ typedef struct ein_run {
 } ein_run;
 
 static float *take(ein_run *r, int64_t n) {
-    float *p = r->sizing ? NULL : r->base + r->used;
+    float *p = r->sizing || !r->base ? NULL : r->base + r->used; /* no base: nothing is taken */
     r->used += (size_t)n;
     return p;
 }
