@@ -93,7 +93,8 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
                        const ot_attr *attrs, int training, double h, double tolerance);
 /* The same check on a whole model: every initializer whose checked[value] is set (all
  * float32) is trained and checked, the loss is sum(w * output 0). `what` names the model in
- * failures. The model is left as it was. */
+ * failures. Every layer's frozen flag is set to !training (frozen layers run their
+ * inference form); the initializers keep their values. */
 void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *what,
                         const unsigned char *checked, int training, double h, double tolerance);
 
