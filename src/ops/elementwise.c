@@ -1,7 +1,7 @@
 /* Elementwise arithmetic with numpy broadcasting: Add Sub Mul Div Pow (two inputs) and the
  * variadic Max Min Sum Mean, forward for float32 and int64, backward for float32, plus the
- * family's op table (the unary ops live in elementwise_unary.c, comparisons/Not/Where in
- * elementwise_logic.c).
+ * family's op table (the unary ops live in elementwise_unary.c, comparisons, And/Or/Xor,
+ * Not and Where in elementwise_logic.c).
  *
  * Forward and backward walk the output in broadcast rows (broadcast.h); inside a row every
  * operand's stride is 0 or 1, and each (stride, stride) case is a plain loop. Gradients of a
@@ -474,6 +474,9 @@ const ot_op oti_ops_elementwise[] = {
     COMPARE("Equal", 1), COMPARE("Equal", 7),
     COMPARE("Less", 1), COMPARE("Less", 7),
     COMPARE("Greater", 1), COMPARE("Greater", 7),
+    COMPARE("And", 1), COMPARE("And", 7),
+    COMPARE("Or", 1), COMPARE("Or", 7),
+    COMPARE("Xor", 1), COMPARE("Xor", 7),
     {.name = "Not", .since_version = 1, .infer = oti_ew_infer_not, .forward = oti_ew_forward_not},
     /* The condition is bool: never a parameter, no gradient. */
     {.name = "Where", .since_version = 9, .infer = oti_ew_infer_where, .forward = oti_ew_forward_where,

@@ -75,7 +75,8 @@ ot_status oti_ew_infer_unary(ot_node_ctx *c);
 ot_status oti_ew_forward_unary(ot_node_ctx *c);
 ot_status oti_ew_backward_unary(ot_node_ctx *c);
 
-/* elementwise_logic.c: Equal Less Greater (params: ot_ew_compare_params), Not, Where. */
+/* elementwise_logic.c: Equal Less Greater And Or Xor (params: ot_ew_compare_params), Not,
+ * Where. */
 typedef struct ot_ew_compare_params {
     int kind;
     int legacy_broadcast; /* opset < 7: "broadcast" / "axis" attributes */

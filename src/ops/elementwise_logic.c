@@ -1,20 +1,27 @@
-/* Comparisons and selection of the elementwise family: Equal Less Greater (-> bool, numpy
- * broadcasting; opset < 7 uses the old broadcast/axis attributes), Not, and Where (bool
+/* Comparisons and selection of the elementwise family: Equal Less Greater and the logical
+ * And Or Xor (-> bool, numpy broadcasting; opset < 7 uses the old broadcast/axis
+ * attributes; the logical ops take bool only), Not, and Where (bool
  * condition picks x or y, three-way broadcasting; backward routes the gradient to x where the
  * condition holds and to y elsewhere, summed over broadcast dims). */
 #include <string.h>
 
 #include "elementwise_internal.h"
 
-typedef enum compare_kind { CMP_EQUAL, CMP_LESS, CMP_GREATER } compare_kind;
+typedef enum compare_kind { CMP_EQUAL, CMP_LESS, CMP_GREATER, CMP_AND, CMP_OR, CMP_XOR } compare_kind;
+
+static const struct {
+    const char *name;
+    compare_kind kind;
+} compare_names[] = {{"Equal", CMP_EQUAL}, {"Less", CMP_LESS}, {"Greater", CMP_GREATER},
+                     {"And", CMP_AND},     {"Or", CMP_OR},     {"Xor", CMP_XOR}};
 
 ot_status oti_ew_parse_compare(const ot_layer *l, void *params) {
     ot_ew_compare_params *p = params;
     memset(p, 0, sizeof *p);
-    if (!strcmp(l->op_type, "Equal")) p->kind = CMP_EQUAL;
-    else if (!strcmp(l->op_type, "Less")) p->kind = CMP_LESS;
-    else if (!strcmp(l->op_type, "Greater")) p->kind = CMP_GREATER;
-    else return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not a comparison");
+    p->kind = -1;
+    for (int i = 0; i < OT_COUNT(compare_names); i++)
+        if (!strcmp(l->op_type, compare_names[i].name)) p->kind = compare_names[i].kind;
+    if (p->kind < 0) return oti_node_fail(l, OT_ERR_UNSUPPORTED, "not a comparison");
     p->legacy_broadcast = l->opset < 7;
     int64_t broadcast;
     OT_TRY(oti_attr_get_int(l, "broadcast", 0, &broadcast));
@@ -40,7 +47,8 @@ ot_status oti_ew_infer_compare(ot_node_ctx *c) {
     const ot_ew_compare_params *p = c->params;
     OT_NODE_CHECK(c, c->n_in == 2 && c->in[0] && c->in[1], "needs two inputs");
     ot_dtype t = c->in[0]->dtype;
-    int bool_ok = p->kind == CMP_EQUAL;
+    int logical = p->kind >= CMP_AND, bool_ok = p->kind == CMP_EQUAL || logical;
+    OT_NODE_CHECK(c, !logical || t == OT_BOOL, "inputs must be bool, not %s", ot_dtype_name(t));
     OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64 || (t == OT_BOOL && bool_ok),
                   "inputs must be float32, int64%s, not %s", bool_ok ? " or bool" : "", ot_dtype_name(t));
     OT_NODE_CHECK(c, c->in[1]->dtype == t, "inputs must have the same dtype, not %s and %s",
@@ -62,6 +70,9 @@ ot_status oti_ew_infer_compare(ot_node_ctx *c) {
         case CMP_EQUAL: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa == xb); break;         \
         case CMP_LESS: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa < xb); break;           \
         case CMP_GREATER: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa > xb); break;        \
+        case CMP_AND: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = (xa != 0) & (xb != 0)); break; \
+        case CMP_OR: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = (xa != 0) | (xb != 0)); break;  \
+        case CMP_XOR: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = (xa != 0) ^ (xb != 0)); break; \
         }                                                                                      \
     } while (0)
 

@@ -1,10 +1,12 @@
 /* Matrix products: Gemm (Y = alpha * op(A) op(B) + beta * C, C broadcast to (M, N)) and
  * MatMul (numpy matmul: 1-D operands promoted and the added dim dropped again, leading batch
  * dims broadcast). Both run on oti_sgemm; backward adds alpha/beta-scaled products into the
- * input gradients and sums broadcast dims (C's, or MatMul's batch dims) back down. */
+ * input gradients and sums broadcast dims (C's, or MatMul's batch dims) back down. Einsum,
+ * also on oti_sgemm, lives in einsum.c. */
 #include <string.h>
 
 #include "broadcast.h"
+#include "einsum.h"
 #include "gemm.h"
 #include "core/util.h"
 
@@ -291,5 +293,9 @@ const ot_op oti_ops_matmul[] = {
      .inputs = {[1] = OT_ROLE_KERNEL, [2] = OT_ROLE_BIAS}, .kernel_layout = OT_KERNEL_GEMM_B},
     {.name = "MatMul", .since_version = 1, .infer = infer_matmul, .forward = forward_matmul,
      .backward = backward_matmul, .inputs = {[1] = OT_ROLE_KERNEL}, .kernel_layout = OT_KERNEL_IN_OUT},
+    /* Einsum (einsum.c): every input is data (a bilinear weight trains as a plain initializer). */
+    {.name = "Einsum", .since_version = 12, .params_size = sizeof(ot_einsum_params),
+     .parse = oti_einsum_parse, .infer = oti_einsum_infer, .forward = oti_einsum_forward,
+     .backward = oti_einsum_backward},
 };
 const ot_op_family oti_family_matmul = {oti_ops_matmul, OT_COUNT(oti_ops_matmul)};

@@ -1,7 +1,7 @@
 /* Op family 'shape': ops that move data without arithmetic (Reshape, Transpose, Concat, Slice,
- * Gather, Pad, ...). This file holds the table and the helpers they share: every op reduces
+ * Gather, Pad, Trilu, ...). This file holds the table and the helpers they share: every op reduces
  * to strided copies (forward) and strided accumulations (backward); the ops live in
- * shape_view.c, shape_layout.c, shape_concat.c, shape_slice.c and shape_pad.c. */
+ * shape_view.c, shape_layout.c, shape_concat.c, shape_slice.c, shape_pad.c and shape_trilu.c. */
 #include <string.h>
 
 #include "core/util.h"
@@ -182,6 +182,8 @@ const ot_op oti_ops_shape[] = {
     {.name = "Shape", .since_version = 1, .params_size = sizeof(ot_shape_axes_params),
      .parse = oti_shape_parse_shape, .infer = oti_shape_infer_shape, .forward = oti_shape_forward_shape,
      .flags = OT_OP_SHAPE_ONLY},
+    {.name = "Size", .since_version = 1, .infer = oti_shape_infer_size, .forward = oti_shape_forward_size,
+     .flags = OT_OP_SHAPE_ONLY},
     SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), oti_shape_parse_reshape, reshape, [1] = C),
     SHAPE_OP("Flatten", 1, sizeof(ot_shape_axes_params), oti_shape_parse_flatten, flatten, 0),
     SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, squeeze, [1] = C),
@@ -195,6 +197,7 @@ const ot_op oti_ops_shape[] = {
     SHAPE_OP("Gather", 1, sizeof(ot_shape_gather_params), oti_shape_parse_gather, gather,
              OT_ROLE_EMBEDDING, C),
     SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), oti_shape_parse_pad, pad, [1] = C, C, C),
+    SHAPE_OP("Trilu", 14, sizeof(ot_shape_trilu_params), oti_shape_parse_trilu, trilu, [1] = C),
 };
 #undef C
 const ot_op_family oti_family_shape = {oti_ops_shape, OT_COUNT(oti_ops_shape)};

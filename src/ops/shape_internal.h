@@ -47,6 +47,8 @@ ot_status oti_shape_check_data(const ot_node_ctx *c);
 ot_status oti_shape_parse_shape(const ot_layer *l, void *params);
 ot_status oti_shape_infer_shape(ot_node_ctx *c);
 ot_status oti_shape_forward_shape(ot_node_ctx *c);
+ot_status oti_shape_infer_size(ot_node_ctx *c);
+ot_status oti_shape_forward_size(ot_node_ctx *c);
 ot_status oti_shape_parse_reshape(const ot_layer *l, void *params);
 ot_status oti_shape_parse_flatten(const ot_layer *l, void *params);
 ot_status oti_shape_parse_squeeze(const ot_layer *l, void *params);
@@ -116,5 +118,12 @@ typedef struct ot_shape_pad_params {
     int n_pads;
     float value; /* opset < 11 attribute */
 } ot_shape_pad_params;
+
+/* shape_trilu.c: Trilu. */
+ot_status oti_shape_parse_trilu(const ot_layer *l, void *params);
+OT_SHAPE_OP_FUNCS(trilu)
+typedef struct ot_shape_trilu_params {
+    int upper;
+} ot_shape_trilu_params;
 
 #endif

@@ -1,6 +1,6 @@
 /* Ops that keep the data in order and change only the shape: Reshape, Flatten, Squeeze,
- * Unsqueeze (forward copies, backward adds the gradient back), and Shape, which reads only
- * its input's dims and so is folded when the plan is built. */
+ * Unsqueeze (forward copies, backward adds the gradient back), and Shape and Size, which
+ * read only their input's dims and so are folded when the plan is built. */
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +59,20 @@ ot_status oti_shape_forward_shape(ot_node_ctx *c) {
     shape_range(c, &start, &end);
     int64_t *y = c->out[0]->data;
     for (int64_t d = start; d < end; d++) y[d - start] = c->in[0]->dims[d];
+    return OT_OK;
+}
+
+/* Size: the input's element count, an int64 scalar (shape only, like Shape). */
+
+ot_status oti_shape_infer_size(ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    OT_NODE_CHECK(c, ot_tensor_numel(c->in[0]) >= 0, "input shape is not known");
+    ot_tensor_set_shape(c->out[0], OT_INT64, 0, NULL);
+    return OT_OK;
+}
+
+ot_status oti_shape_forward_size(ot_node_ctx *c) {
+    *(int64_t *)c->out[0]->data = ot_tensor_numel(c->in[0]);
     return OT_OK;
 }
 

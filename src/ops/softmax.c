@@ -4,7 +4,13 @@
  * the dims before it, a row is everything from `axis` on. From opset 13 the op runs along the
  * single dim `axis` (default -1). Both are the view x (outer, n, inner) normalised along n:
  * the old form is inner = 1 with n the product of the trailing dims. Backward reads the
- * output (kept by training plans), so nothing is saved. */
+ * output (kept by training plans), so nothing is saved.
+ *
+ * Fully masked slices (every value -inf, as attention masks added as -inf make them) have no
+ * defined softmax (0/0); here Softmax gives 0 and LogSoftmax -inf for each element (log of
+ * Softmax's 0, so exp(LogSoftmax) == Softmax still holds), and backward gives them a zero
+ * gradient: no NaN forward or backward. PyTorch gives NaN. A slice with at least one finite
+ * value is an ordinary softmax (its -inf entries get probability 0). docs/OPS.md. */
 #include <math.h>
 #include <string.h>
 
@@ -64,6 +70,10 @@ static ot_status infer_softmax(ot_node_ctx *c) {
 static void softmax_slice(float *y, const float *x, int64_t n, int64_t step, int take_log) {
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++) max = fmaxf(max, x[i * step]);
+    if (max == -INFINITY) { /* fully masked: 0 (log: -inf) instead of 0/0 */
+        for (int64_t i = 0; i < n; i++) y[i * step] = take_log ? -INFINITY : 0.0f;
+        return;
+    }
     double sum = 0;
     if (take_log) {
         for (int64_t i = 0; i < n; i++) sum += expf(x[i * step] - max);
@@ -89,11 +99,15 @@ static void softmax_strided(float *y, const float *x, const softmax_view *v, int
 }
 
 /* dx += y * (dy - sum(dy * y)) for softmax; dx += dy - exp(y) * sum(dy) for log softmax
- * (y is the forward output). One slice of n values at stride `step`. */
+ * (y is the forward output). One slice of n values at stride `step`. A fully masked slice
+ * (softmax: y all 0, which the formula gives 0 for; log softmax: y all -inf) gets nothing. */
 static void softmax_slice_backward(float *dx, const float *dy, const float *y, int64_t n,
                                    int64_t step, int take_log) {
     double dot = 0;
     if (take_log) {
+        float max = -INFINITY;
+        for (int64_t i = 0; i < n; i++) max = fmaxf(max, y[i * step]);
+        if (max == -INFINITY) return;
         for (int64_t i = 0; i < n; i++) dot += dy[i * step];
         for (int64_t i = 0; i < n; i++) dx[i * step] += dy[i * step] - expf(y[i * step]) * (float)dot;
     } else {

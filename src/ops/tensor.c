@@ -1,5 +1,5 @@
 /* Op family 'tensor': ops that make or pass tensors whole. Identity, Constant,
- * ConstantOfShape, Cast (between every fixed-size dtype; float16/bfloat16/float64 are held
+ * ConstantOfShape, Range, Cast (between every fixed-size dtype; float16/bfloat16/float64 are held
  * as float32 like the importer holds them, rounded to their precision) and Dropout
  * (inverted dropout in training, the identity otherwise). */
 #include <math.h>
@@ -162,6 +162,68 @@ static ot_status forward_constant_of_shape(ot_node_ctx *c) {
     unsigned char *y = c->out[0]->data;
     int64_t n = ot_tensor_numel(c->out[0]);
     for (int64_t i = 0; i < n; i++) memcpy(y + (size_t)i * elem, p->value, elem);
+    return OT_OK;
+}
+
+/* Range ---------------------------------------------------------------------------------- */
+
+/* Range(start, limit, delta), scalars of one dtype (float32 or int64): the values
+ * start + i * delta for i in [0, max(ceil((limit - start) / delta), 0)). The count sets the
+ * output shape, so the three must be known when the plan is built (Range over a Shape, as
+ * position ids are made, folds). */
+
+/* ceil((limit - start) / delta) clamped at 0, exactly (the difference in uint64_t cannot
+ * overflow); UINT64_MAX stands for more than int64 can count. */
+static uint64_t range_count_i64(int64_t start, int64_t limit, int64_t delta) {
+    if (delta > 0 ? limit <= start : limit >= start) return 0;
+    uint64_t span = delta > 0 ? (uint64_t)limit - (uint64_t)start : (uint64_t)start - (uint64_t)limit;
+    uint64_t step = delta > 0 ? (uint64_t)delta : (uint64_t)(-(delta + 1)) + 1;
+    return span / step + (span % step != 0);
+}
+
+static ot_status infer_range(ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in == 3 && c->in[0] && c->in[1] && c->in[2], "needs inputs start, limit and delta");
+    static const char *const names[3] = {"start", "limit", "delta"};
+    ot_dtype t = c->in[0]->dtype;
+    OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64, "inputs must be float32 or int64, not %s", ot_dtype_name(t));
+    for (int k = 0; k < 3; k++) {
+        OT_NODE_CHECK(c, c->in[k]->dtype == t, "%s is %s, start is %s: they must have one dtype", names[k],
+                      ot_dtype_name(c->in[k]->dtype), ot_dtype_name(t));
+        OT_NODE_CHECK(c, ot_tensor_numel(c->in[k]) == 1, "%s must be a scalar", names[k]);
+        OT_NODE_CHECK(c, c->in_known[k], "input '%s' (%s) must be known when the plan is built (an "
+                      "initializer, a Constant, or computed from shapes): it sets the output's length",
+                      c->model->values[c->layer->inputs[k]].name, names[k]);
+    }
+    int64_t n;
+    if (t == OT_FLOAT) {
+        float start = *(const float *)c->in[0]->data, limit = *(const float *)c->in[1]->data,
+              delta = *(const float *)c->in[2]->data;
+        OT_NODE_CHECK(c, delta != 0.0f && isfinite(delta) && isfinite(start) && isfinite(limit),
+                      "start, limit and delta must be finite and delta non-zero");
+        double count = ceil(((double)limit - start) / delta);
+        OT_NODE_CHECK(c, count < 9e15, "%g values are too many", count);
+        n = count > 0 ? (int64_t)count : 0;
+    } else {
+        int64_t delta = *(const int64_t *)c->in[2]->data;
+        OT_NODE_CHECK(c, delta != 0, "delta must not be 0");
+        uint64_t count = range_count_i64(*(const int64_t *)c->in[0]->data, *(const int64_t *)c->in[1]->data, delta);
+        OT_NODE_CHECK(c, count <= (uint64_t)INT64_MAX, "%llu values are too many", (unsigned long long)count);
+        n = (int64_t)count;
+    }
+    ot_tensor_set_shape(c->out[0], t, 1, &n);
+    return OT_OK;
+}
+
+static ot_status forward_range(ot_node_ctx *c) {
+    int64_t n = c->out[0]->dims[0];
+    if (c->in[0]->dtype == OT_FLOAT) {
+        float start = *(const float *)c->in[0]->data, delta = *(const float *)c->in[2]->data, *y = c->out[0]->data;
+        for (int64_t i = 0; i < n; i++) y[i] = start + (float)i * delta;
+    } else {
+        uint64_t start = *(const uint64_t *)c->in[0]->data, delta = *(const uint64_t *)c->in[2]->data;
+        int64_t *y = c->out[0]->data;
+        for (int64_t i = 0; i < n; i++) y[i] = (int64_t)(start + (uint64_t)i * delta);
+    }
     return OT_OK;
 }
 
@@ -417,6 +479,8 @@ const ot_op oti_ops_tensor[] = {
     {.name = "ConstantOfShape", .since_version = 9, .params_size = sizeof(constant_of_shape_params),
      .parse = parse_constant_of_shape, .infer = infer_constant_of_shape,
      .forward = forward_constant_of_shape, .inputs = {[0] = OT_ROLE_CONSTANT}},
+    {.name = "Range", .since_version = 11, .infer = infer_range, .forward = forward_range,
+     .inputs = {OT_ROLE_CONSTANT, OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}},
     {.name = "Cast", .since_version = 1, .params_size = sizeof(cast_params), .parse = parse_cast,
      .infer = infer_cast, .forward = forward_cast, .backward = backward_cast},
     /* ratio and training_mode */

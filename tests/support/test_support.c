@@ -313,19 +313,26 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
                        const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
                        const ot_attr *attrs, int training, double h, double tolerance) {
     ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
-    unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
+    unsigned char *checked = ts_calloc((size_t)m->n_values + 1, 1);
     for (int k = 0; k < n_inputs; k++)
         if (inputs[k] && ((check_mask >> k) & 1)) {
             char name[16];
             snprintf(name, sizeof name, "x%d", k);
-            trainable[ot_model_find_value(m, name)] = 1;
+            checked[ot_model_find_value(m, name)] = 1;
         }
+    ts_gradcheck_model(base, m, op, checked, training, h, tolerance);
+    free(checked);
+    ot_model_free(m);
+}
+
+void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *what,
+                        const unsigned char *checked, int training, double h, double tolerance) {
     ot_rng rng;
     ot_rng_seed(&rng, 7);
     /* Backward needs a training plan; a frozen layer in it runs its inference form. */
     ot_plan_options options = *base;
     options.training = 1;
-    options.trainable = trainable;
+    options.trainable = checked;
     options.rng = &rng;
     for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = !training;
     ot_plan *plan;
@@ -344,11 +351,8 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
     memcpy(dy->data, w, sizeof(float) * (size_t)ny);
     if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
 
-    for (int k = 0; k < n_inputs; k++) {
-        if (!inputs[k] || !((check_mask >> k) & 1)) continue;
-        char name[16];
-        snprintf(name, sizeof name, "x%d", k);
-        int v = ot_model_find_value(m, name);
+    for (int v = 0; v < m->n_values; v++) {
+        if (!checked[v]) continue;
         float *x = m->values[v].tensor.data;
         const float *g = ot_plan_grad(plan, v)->data;
         int64_t n = ot_tensor_numel(&m->values[v].tensor);
@@ -364,15 +368,13 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
             double numeric = (up - down) / (2 * h);
             double scale = fmax(1.0, fmax(fabs(numeric), fabs(analytic[i])));
             if (fabs(numeric - analytic[i]) > tolerance * scale)
-                fail_msg("%s: d loss / d input %d [%lld]: backward %.6g, central difference %.6g",
-                         op, k, (long long)i, analytic[i], numeric);
+                fail_msg("%s: d loss / d %s [%lld]: backward %.6g, central difference %.6g",
+                         what, m->values[v].name, (long long)i, analytic[i], numeric);
         }
         free(analytic);
     }
     free(w);
-    free(trainable);
     ot_plan_free(plan);
-    ot_model_free(m);
 }
 
 const char *ts_fixture(const char *name) {

@@ -91,6 +91,12 @@ void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *cons
 void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
                        const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
                        const ot_attr *attrs, int training, double h, double tolerance);
+/* The same check on a whole model: every initializer whose checked[value] is set (all
+ * float32) is trained and checked, the loss is sum(w * output 0). `what` names the model in
+ * failures. Every layer's frozen flag is set to !training (frozen layers run their
+ * inference form); the initializers keep their values. */
+void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *what,
+                        const unsigned char *checked, int training, double h, double tolerance);
 
 /* Runs a cmocka group, only the cases matching $OT_TEST_CASE when it is set (a glob on the
  * case name, as tools/t passes it). */

@@ -372,6 +372,33 @@ static void comparisons_not_where(void **state) {
     ot_tensor_free(&tb);
 }
 
+/* And Or Xor on bool with numpy broadcasting ([2, 2] against [2]), opset 1's broadcast
+ * attribute, and only bool inputs. */
+static void logical_ops(void **state) {
+    (void)state;
+    int64_t d22[2] = {2, 2}, d2[1] = {2};
+    ot_tensor a = bool_tensor(2, d22, (uint8_t[]){0, 0, 1, 1}), b = bool_tensor(1, d2, (uint8_t[]){0, 1});
+    const ot_tensor *in[2] = {&a, &b};
+    const char *ops[3] = {"And", "Or", "Xor"};
+    uint8_t want[3][4] = {{0, 0, 0, 1}, {0, 1, 1, 1}, {0, 1, 1, 0}};
+    for (int o = 0; o < 3; o++) {
+        ot_tensor y = run_op(ops[o], 7, 2, in, 0, NULL);
+        assert_bools(&y, 4, want[o]);
+        ot_tensor_free(&y);
+        ot_attr broadcast = ts_attr_int("broadcast", 1);
+        y = run_op(ops[o], 1, 2, in, 1, &broadcast);
+        assert_bools(&y, 4, want[o]);
+        ot_tensor_free(&y);
+        ot_attr_free(&broadcast);
+    }
+    ot_tensor f = ts_tensor(1, d2);
+    const ot_tensor *fin[2] = {&f, &f};
+    ts_expect_node_error("Or", 7, 2, fin, NULL, 1, 0, NULL, 1, OT_ERR_INVALID, "must be bool");
+    ot_tensor_free(&f);
+    ot_tensor_free(&a);
+    ot_tensor_free(&b);
+}
+
 /* Opset < 7: B broadcasts to A only with broadcast=1, aligned at `axis`. */
 static void legacy_broadcast(void **state) {
     (void)state;
@@ -589,6 +616,7 @@ int main(void) {
         cmocka_unit_test(variadic_values),
         cmocka_unit_test(unary_values),
         cmocka_unit_test(comparisons_not_where),
+        cmocka_unit_test(logical_ops),
         cmocka_unit_test(legacy_broadcast),
         cmocka_unit_test(errors_name_the_node),
         cmocka_unit_test(gradcheck_binary_broadcast),

@@ -1,9 +1,11 @@
-/* Gemm and MatMul: forward values and input gradients against PyTorch, gradient checks by
- * central differences for every Gemm flag combination and bias shape and for MatMul's 1-D
- * and broadcast batch cases, and clear errors for shapes that do not multiply.
+/* Gemm, MatMul and Einsum: forward values and input gradients against PyTorch, gradient
+ * checks by central differences for every Gemm flag combination and bias shape, for MatMul's
+ * 1-D and broadcast batch cases and for every Einsum case (attention, bilinear, ellipsis,
+ * implicit output, diagonals, the backend tests' equations), and clear errors.
  *
  * Reference values: tests/fixtures/conv/<case>_*.npy from tools/fixtures/gen_conv_fixtures.py
- * (torch 1.13 in float64 on the float32 inputs; d<name> = d sum(y * dy) / d input). */
+ * and tests/fixtures/einsum/<case>_*.npy from tools/fixtures/gen_einsum_fixtures.py (torch
+ * 1.13 in float64 on the float32 inputs; d<name> = d sum(y * dy) / d input). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,9 +15,10 @@
 #include "test_support.h"
 #include "onnxtrain/graph.h"
 
-static ot_tensor load_fixture(const char *case_name, const char *name) {
+/* tests/fixtures/<dir>/<case>_<name>.npy */
+static ot_tensor load_fixture(const char *dir, const char *case_name, const char *name) {
     char file[256];
-    snprintf(file, sizeof file, "conv/%s_%s.npy", case_name, name);
+    snprintf(file, sizeof file, "%s/%s_%s.npy", dir, case_name, name);
     ot_tensor t;
     if (oti_npy_load(NULL, ts_fixture(file), &t) != OT_OK) fail_msg("%s: %s", file, ot_last_error());
     return t;
@@ -31,15 +34,15 @@ static void assert_close(const char *what, const char *case_name, const float *g
 
 /* Runs `op` on the case's inputs in a training plan where every input is trained; checks y
  * and, after backward from the case's dy, every input's gradient against the fixtures. */
-static void check_against_torch(const char *op, int opset, const char *case_name, int n_inputs,
-                                const char *const *names, int n_attrs, const ot_attr *attrs) {
+static void check_against_torch(const char *op, int opset, const char *dir, const char *case_name,
+                                int n_inputs, const char *const *names, int n_attrs, const ot_attr *attrs) {
     ot_tensor inputs[3], got[4];
     const ot_tensor *ptrs[3];
     for (int k = 0; k < n_inputs; k++) {
-        inputs[k] = load_fixture(case_name, names[k]);
+        inputs[k] = load_fixture(dir, case_name, names[k]);
         ptrs[k] = &inputs[k];
     }
-    ot_tensor want_y = load_fixture(case_name, "y"), dy = load_fixture(case_name, "dy");
+    ot_tensor want_y = load_fixture(dir, case_name, "y"), dy = load_fixture(dir, case_name, "dy");
     ts_forward_backward(op, opset, n_inputs, ptrs, n_attrs, attrs, &dy, got);
     const ot_tensor *y = &got[0];
     if (!ot_tensor_same_shape(y, &want_y)) {
@@ -51,7 +54,7 @@ static void check_against_torch(const char *op, int opset, const char *case_name
     for (int k = 0; k < n_inputs; k++) {
         char grad_name[16];
         snprintf(grad_name, sizeof grad_name, "d%s", names[k]);
-        ot_tensor want = load_fixture(case_name, grad_name);
+        ot_tensor want = load_fixture(dir, case_name, grad_name);
         assert_close(grad_name, case_name, got[1 + k].data, &want);
         ot_tensor_free(&want);
         ot_tensor_free(&inputs[k]);
@@ -74,10 +77,10 @@ static void gemm_matches_torch(void **state) {
             snprintf(case_name, sizeof case_name, "gemm_t%d%d", ta, tb);
             ot_attr attrs[4] = {ts_attr_float("alpha", 0.5f), ts_attr_float("beta", 2.0f),
                                 ts_attr_int("transA", ta), ts_attr_int("transB", tb)};
-            check_against_torch("Gemm", 13, case_name, 3, names, 4, attrs);
+            check_against_torch("Gemm", 13, "conv", case_name, 3, names, 4, attrs);
             free_attrs(4, attrs);
         }
-    check_against_torch("Gemm", 13, "gemm_col_bias", 3, names, 0, NULL);
+    check_against_torch("Gemm", 13, "conv", "gemm_col_bias", 3, names, 0, NULL);
 }
 
 static void matmul_matches_torch(void **state) {
@@ -85,7 +88,7 @@ static void matmul_matches_torch(void **state) {
     static const char *const names[2] = {"a", "b"};
     static const char *const cases[] = {"matmul_2d", "matmul_bcast", "matmul_shared_b",
                                         "matmul_1d_left", "matmul_1d_right", "matmul_1d_both"};
-    for (int i = 0; i < OT_COUNT(cases); i++) check_against_torch("MatMul", 13, cases[i], 2, names, 0, NULL);
+    for (int i = 0; i < OT_COUNT(cases); i++) check_against_torch("MatMul", 13, "conv", cases[i], 2, names, 0, NULL);
 }
 
 /* Gradient check of Gemm with A (M, K) [or (K, M)], B (K, N) [or (N, K)] and C of c_dims. */
@@ -237,6 +240,92 @@ static void bad_shapes_and_attributes(void **state) {
     ot_tensor_free(&bb);
 }
 
+/* Einsum ---------------------------------------------------------------------------------- */
+
+/* The cases of tools/fixtures/gen_einsum_fixtures.py (keep the tables in step). */
+static const struct {
+    const char *name, *equation;
+    int n_inputs;
+} einsum_cases[] = {
+    {"attention_scores", "bhqd,bhkd->bhqk", 2}, {"attention_values", "bhqk,bhkd->bhqd", 2},
+    {"bilinear", "bi,oij,bj->bo", 3},           {"matmul", "ij,jk->ik", 2},
+    {"dense", "bi,ij->bj", 2},                  {"dot", "i,i->", 2},
+    {"ellipsis", "...ij,...jk->...ik", 2},      {"ellipsis_broadcast", "...ij,...jk->...ik", 2},
+    {"implicit", "ij,jk", 2},                   {"diagonal", "ii->i", 1},
+    {"trace_outer", "ii,j->j", 2},              {"backend_batch_diagonal", "...ii ->...i", 1},
+    {"backend_batch_matmul", "bij, bjk -> bik", 2}, {"backend_inner_prod", "i,i", 2},
+    {"backend_sum", "ij->i", 1},                {"backend_transpose", "ij->ji", 1},
+};
+
+/* Forward and every input gradient against torch.einsum (float64 on the float32 inputs). */
+static void einsum_matches_torch(void **state) {
+    (void)state;
+    static const char *const names[3] = {"x0", "x1", "x2"};
+    for (int i = 0; i < OT_COUNT(einsum_cases); i++) {
+        ot_attr eq = ts_attr_string("equation", einsum_cases[i].equation);
+        check_against_torch("Einsum", 12, "einsum", einsum_cases[i].name, einsum_cases[i].n_inputs, names, 1, &eq);
+        ot_attr_free(&eq);
+    }
+}
+
+/* Central differences for each case's shapes and equation (random inputs, every input
+ * checked), plus a contraction that packs both operands (K not innermost, output permuted). */
+static void einsum_gradients(void **state) {
+    (void)state;
+    static const char *const names[3] = {"x0", "x1", "x2"};
+    ot_rng rng;
+    ot_rng_seed(&rng, 12);
+    for (int i = 0; i < OT_COUNT(einsum_cases); i++) {
+        ot_tensor inputs[3];
+        const ot_tensor *ptrs[3];
+        for (int k = 0; k < einsum_cases[i].n_inputs; k++) {
+            ot_tensor shape = load_fixture("einsum", einsum_cases[i].name, names[k]);
+            inputs[k] = ts_random(&rng, shape.ndim, shape.dims, -1.0f, 1.0f);
+            ptrs[k] = &inputs[k];
+            ot_tensor_free(&shape);
+        }
+        ot_attr eq = ts_attr_string("equation", einsum_cases[i].equation);
+        ts_gradcheck("Einsum", 12, einsum_cases[i].n_inputs, ptrs, 7, 1, &eq, 0, 1e-2, 1e-2);
+        ot_attr_free(&eq);
+        ts_free_tensors(inputs, einsum_cases[i].n_inputs);
+    }
+    int64_t da[3] = {4, 2, 3}, db[3] = {5, 4, 2};
+    ot_tensor a = ts_random(&rng, 3, da, -1.0f, 1.0f), b = ts_random(&rng, 3, db, -1.0f, 1.0f);
+    ot_attr eq = ts_attr_string("equation", "kbm,nkb->nbm");
+    ts_gradcheck("Einsum", 12, 2, (const ot_tensor *[]){&a, &b}, 3, 1, &eq, 0, 1e-2, 1e-2);
+    ot_attr_free(&eq);
+    ts_free_tensors((ot_tensor[]){a, b}, 2);
+}
+
+static void einsum_errors(void **state) {
+    (void)state;
+    int64_t d34[2] = {3, 4}, d54[2] = {5, 4};
+    ot_tensor a = ts_tensor(2, d34), b = ts_tensor(2, d54), i = ts_int64(1, (int64_t[]){1}, (int64_t[]){1});
+    const ot_tensor *ab[2] = {&a, &b}, *aa[1] = {&a}, *ints[1] = {&i};
+    struct {
+        const char *equation, *needle;
+        int n;
+        const ot_tensor *const *in;
+        ot_status code;
+    } cases[] = {
+        {"ij,jk->ik", "label 'j' is 5 in input 1, 4 elsewhere", 2, ab, OT_ERR_INVALID},
+        {"ij->ik", "output label 'k' is in no input", 1, aa, OT_ERR_INVALID},
+        {"ijk->i", "input 0 has rank 2", 1, aa, OT_ERR_INVALID},
+        {"ij,jk->ik", "equation has 2 inputs, the node 1", 1, aa, OT_ERR_INVALID},
+        {"i1->i", "character '1'", 1, aa, OT_ERR_INVALID},
+        {"i..j->i", "one '...' per term", 1, aa, OT_ERR_INVALID},
+        {"ij->ii", "output label 'i' is repeated", 1, aa, OT_ERR_INVALID},
+        {"i->i", "must be float32", 1, ints, OT_ERR_INVALID},
+    };
+    for (int c = 0; c < OT_COUNT(cases); c++) {
+        ot_attr eq = ts_attr_string("equation", cases[c].equation);
+        ts_expect_node_error("Einsum", 12, cases[c].n, cases[c].in, NULL, 1, 1, &eq, 1, cases[c].code, cases[c].needle);
+        ot_attr_free(&eq);
+    }
+    ts_expect_node_error("Einsum", 12, 1, aa, NULL, 1, 0, NULL, 1, OT_ERR_INVALID, "needs an 'equation'");
+    ts_free_tensors((ot_tensor[]){a, b, i}, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_matches_torch),
@@ -245,6 +334,9 @@ int main(void) {
         cmocka_unit_test(matmul_gradients),
         cmocka_unit_test(gemm_opset6_broadcast),
         cmocka_unit_test(bad_shapes_and_attributes),
+        cmocka_unit_test(einsum_matches_torch),
+        cmocka_unit_test(einsum_gradients),
+        cmocka_unit_test(einsum_errors),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

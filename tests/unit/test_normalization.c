@@ -1,5 +1,6 @@
 /* BatchNormalization, LayerNormalization, LRN: forward values against PyTorch, running
- * statistics updates against torch.nn.BatchNorm2d, gradient checks for every mode, errors.
+ * statistics updates against torch.nn.BatchNorm2d, gradient checks for every mode (and through
+ * ONNX's LayerNormalization decomposition), errors.
  *
  * Expected values were generated with torch 1.13 / numpy on the inputs built below
  * (sine_input: x[i] = sin(i * 0.9 + phase) * 2 + 0.5, computed in double, stored as float):
@@ -20,7 +21,10 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include <unistd.h>
+
 #include "core/util.h"
+#include "onnxtrain/onnx_io.h"
 #include "test_support.h"
 
 static const float bn_eval_y[24] = {
@@ -482,6 +486,42 @@ static void bad_inputs_and_attributes(void **state) {
     bn_inputs_free(&b);
 }
 
+/* The opset-17 decomposition ONNX gives for LayerNormalization (the backend tests'
+ * *_expanded models: Shape, Size, Slice, ConstantOfShape, Flatten, ReduceMean, Sub, Pow or
+ * Mul, Sqrt, Div, Reciprocal, Reshape...) trains: with X, Scale and B made trained
+ * initializers (from the test's data set), central differences agree with backward through
+ * every node. (Its outputs are checked by the backend tests themselves.) */
+static void layernorm_decomposition_trains(void **state) {
+    (void)state;
+    static const char *const tests[] = {"test_layer_normalization_3d_axis1_epsilon_expanded",
+                                        "test_layer_normalization_4d_axis_negative_2_expanded",
+                                        "test_layer_normalization_default_axis_expanded"};
+    char path[512];
+    for (int t = 0; t < OT_COUNT(tests); t++) {
+        snprintf(path, sizeof path, "/usr/share/libonnx-testdata/data/node/%s", tests[t]);
+        if (access(path, R_OK) != 0) skip(); /* the backend test data is not installed */
+        ot_model *m;
+        snprintf(path, sizeof path, "/usr/share/libonnx-testdata/data/node/%s/model.onnx", tests[t]);
+        if (ot_onnx_load(NULL, path, &m) != OT_OK) fail_msg("%s", ot_last_error());
+        unsigned char *checked = ts_calloc((size_t)m->n_values + 1, 1);
+        /* Graph inputs become initializers holding the data set's values. */
+        for (int k = 0; k < m->n_inputs; k++) {
+            ot_value *v = &m->values[m->inputs[k]];
+            snprintf(path, sizeof path, "/usr/share/libonnx-testdata/data/node/%s/test_data_set_0/input_%d.pb",
+                     tests[t], k);
+            ot_tensor_free(&v->tensor);
+            if (ot_onnx_load_tensor(NULL, path, &v->tensor, NULL) != OT_OK) fail_msg("%s", ot_last_error());
+            v->kind = OT_VALUE_INITIALIZER;
+            checked[m->inputs[k]] = 1;
+        }
+        m->n_inputs = 0;
+        ot_plan_options options = ts_plan_options();
+        ts_gradcheck_model(&options, m, tests[t], checked, 0, 1e-3, 2e-2);
+        free(checked);
+        ot_model_free(m);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batchnorm_inference_values),
@@ -493,6 +533,7 @@ int main(void) {
         cmocka_unit_test(layernorm_values),
         cmocka_unit_test(layernorm_gradients),
         cmocka_unit_test(layernorm_statistics_outputs_gradient),
+        cmocka_unit_test(layernorm_decomposition_trains),
         cmocka_unit_test(lrn_values_and_gradients),
         cmocka_unit_test(bad_inputs_and_attributes),
     };

@@ -1,6 +1,7 @@
 /* Reductions: values against hand-computed sums of a known tensor, axes as attribute and as
  * input, keepdims / negative axes / noop_with_empty_axes, int64, errors naming the node, and
- * gradient checks (central differences) plus exact tie / zero-norm gradients. */
+ * gradient checks (central differences) plus exact tie / zero-norm gradients; ArgMax
+ * (keepdims, select_last_index, NaN) and CumSum (exclusive, reverse, gradient checks). */
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
@@ -171,12 +172,16 @@ static void errors_name_the_node(void **state) {
     ot_tensor_free(&x);
 }
 
-static void gradcheck_reductions(void **state) {
-    (void)state;
+/* Uniform values in [lo, hi) of shape (2, 3, 4), the same for every call. */
+static ot_tensor random_234(float lo, float hi) {
     ot_rng rng;
     ot_rng_seed(&rng, 11);
-    int64_t dims[3] = {2, 3, 4};
-    ot_tensor x = ts_random(&rng, 3, dims, -2.0f, 2.0f);
+    return ts_random(&rng, 3, (int64_t[]){2, 3, 4}, lo, hi);
+}
+
+static void gradcheck_reductions(void **state) {
+    (void)state;
+    ot_tensor x = random_234(-2.0f, 2.0f);
     const ot_tensor *in[1] = {&x};
     const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"};
     struct {
@@ -250,6 +255,131 @@ static void ties_and_zero_norm(void **state) {
     ot_tensor_free(&x);
 }
 
+/* ArgMax ---------------------------------------------------------------------------------- */
+
+static void argmax_forms(void **state) {
+    (void)state;
+    /* [[2, 1], [3, 10]] with a tie in row 0 of the second case. */
+    int64_t dims[2] = {2, 3};
+    float v[6] = {2, 5, 5, 7, -1, 7};
+    ot_tensor x = ts_float(2, dims, v);
+    const ot_tensor *in[1] = {&x};
+    struct {
+        int64_t axis, keepdims, last, opset;
+        int ndim;
+        int64_t dims[2], want[3];
+    } cases[] = {
+        {1, 1, 0, 13, 2, {2, 1}, {1, 0}},      {1, 1, 1, 13, 2, {2, 1}, {2, 2}},
+        {-1, 0, 0, 12, 1, {2}, {1, 0}},        {0, 1, 0, 11, 2, {1, 3}, {1, 0, 1}},
+        {0, 0, 1, 13, 1, {3}, {1, 0, 1}},      {-2, 1, 0, 1, 2, {1, 3}, {1, 0, 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ot_attr attrs[3] = {ts_attr_int("axis", cases[i].axis), ts_attr_int("keepdims", cases[i].keepdims),
+                            ts_attr_int("select_last_index", cases[i].last)};
+        ot_tensor y = run_op("ArgMax", (int)cases[i].opset, 1, in, cases[i].opset >= 12 ? 3 : 2, attrs);
+        assert_int_equal(y.dtype, OT_INT64);
+        assert_shape(&y, cases[i].ndim, cases[i].dims);
+        for (int64_t k = 0; k < ot_tensor_numel(&y); k++) assert_int_equal(((int64_t *)y.data)[k], cases[i].want[k]);
+        ot_tensor_free(&y);
+        for (int a = 0; a < 3; a++) ot_attr_free(&attrs[a]);
+    }
+    /* int64 input, default axis 0; NaN counts as the largest value, as in numpy. */
+    int64_t iv[6] = {4, -3, 9, 4, 8, -9};
+    ot_tensor xi = ts_int64(2, dims, iv);
+    const ot_tensor *in_i[1] = {&xi};
+    ot_tensor y = run_op("ArgMax", 13, 1, in_i, 0, NULL);
+    assert_shape(&y, 2, (int64_t[]){1, 3});
+    int64_t want_i[3] = {0, 1, 0};
+    for (int k = 0; k < 3; k++) assert_int_equal(((int64_t *)y.data)[k], want_i[k]);
+    ot_tensor_free(&y);
+    ((float *)x.data)[4] = NAN;
+    ot_attr axis1 = ts_attr_int("axis", 1);
+    y = run_op("ArgMax", 13, 1, in, 1, &axis1);
+    assert_int_equal(((int64_t *)y.data)[1], 1);
+    ot_tensor_free(&y);
+    ot_attr bad_axis = ts_attr_int("axis", 2), bad_last = ts_attr_int("select_last_index", 3);
+    ts_expect_node_error("ArgMax", 13, 1, in, NULL, 1, 1, &bad_axis, 1, OT_ERR_INVALID, "out of range");
+    ts_expect_node_error("ArgMax", 13, 1, in, NULL, 1, 1, &bad_last, 1, OT_ERR_INVALID, "select_last_index");
+    ot_attr_free(&axis1);
+    ot_attr_free(&bad_axis);
+    ot_attr_free(&bad_last);
+    ot_tensor_free(&xi);
+    ot_tensor_free(&x);
+}
+
+/* CumSum ---------------------------------------------------------------------------------- */
+
+/* CumSum of x along `axis` with the given flags (the ONNX backend tests' cases, which are
+ * float64 there and out of scope, see tests/backend/skipped.txt). */
+static void expect_cumsum(const ot_tensor *x, int64_t axis, int exclusive, int reverse, const float *want) {
+    ot_tensor a = ts_int64(0, NULL, &axis);
+    const ot_tensor *in[2] = {x, &a};
+    ot_attr attrs[2] = {ts_attr_int("exclusive", exclusive), ts_attr_int("reverse", reverse)};
+    ot_tensor y = run_op("CumSum", 14, 2, in, 2, attrs);
+    assert_shape(&y, x->ndim, x->dims);
+    assert_floats(&y, (int)ot_tensor_numel(x), want, 1e-6);
+    ot_tensor_free(&y);
+    ot_tensor_free(&a);
+    for (int i = 0; i < 2; i++) ot_attr_free(&attrs[i]);
+}
+
+static void cumsum_forms(void **state) {
+    (void)state;
+    int64_t d5[1] = {5}, d23[2] = {2, 3};
+    ot_tensor x = ts_float(1, d5, (float[]){1, 2, 3, 4, 5});
+    expect_cumsum(&x, 0, 0, 0, (float[]){1, 3, 6, 10, 15});
+    expect_cumsum(&x, 0, 1, 0, (float[]){0, 1, 3, 6, 10});
+    expect_cumsum(&x, 0, 0, 1, (float[]){15, 14, 12, 9, 5});
+    expect_cumsum(&x, 0, 1, 1, (float[]){14, 12, 9, 5, 0});
+    ot_tensor_free(&x);
+    x = ts_float(2, d23, (float[]){1, 2, 3, 4, 5, 6});
+    expect_cumsum(&x, 0, 0, 0, (float[]){1, 2, 3, 5, 7, 9});
+    expect_cumsum(&x, 1, 0, 0, (float[]){1, 3, 6, 4, 9, 15});
+    expect_cumsum(&x, -1, 0, 0, (float[]){1, 3, 6, 4, 9, 15});
+    expect_cumsum(&x, -1, 1, 1, (float[]){5, 3, 0, 11, 6, 0});
+    ot_tensor_free(&x);
+    /* int64 sums, an int32 axis, and opset 11. */
+    int64_t iv[3] = {INT64_MAX, 1, -5};
+    ot_tensor xi = ts_int64(1, (int64_t[]){3}, iv), a32;
+    assert_int_equal(ot_tensor_alloc(NULL, &a32, OT_INT32, 0, NULL, "axis"), OT_OK);
+    const ot_tensor *in[2] = {&xi, &a32};
+    ot_tensor y = run_op("CumSum", 11, 2, in, 0, NULL);
+    assert_int_equal(y.dtype, OT_INT64);
+    assert_int_equal(((int64_t *)y.data)[0], INT64_MAX);
+    assert_int_equal(((int64_t *)y.data)[1], INT64_MIN); /* wraps, as two's complement */
+    assert_int_equal(((int64_t *)y.data)[2], INT64_MAX - 4);
+    ot_tensor_free(&y);
+    ot_tensor_free(&xi);
+    ot_tensor_free(&a32);
+}
+
+static void cumsum_gradients(void **state) {
+    (void)state;
+    ot_tensor x = random_234(-1.0f, 1.0f);
+    for (int64_t axis = -3; axis < 3; axis += 2)
+        for (int flags = 0; flags < 4; flags++) {
+            ot_tensor a = ts_int64(0, NULL, &axis);
+            const ot_tensor *in[2] = {&x, &a};
+            ot_attr attrs[2] = {ts_attr_int("exclusive", flags & 1), ts_attr_int("reverse", flags >> 1)};
+            ts_gradcheck("CumSum", 14, 2, in, 1, 2, attrs, 0, 1e-3, 1e-2);
+            for (int i = 0; i < 2; i++) ot_attr_free(&attrs[i]);
+            ot_tensor_free(&a);
+        }
+    ot_tensor_free(&x);
+    /* Hand-checked: y = exclusive cumsum of 3 values, dy = 1: dx = [2, 1, 0]. */
+    ot_tensor x3 = ts_float(1, (int64_t[]){3}, (float[]){1, 2, 3}), a0 = ts_int64(0, NULL, (int64_t[]){0});
+    ot_tensor dy = ts_float(1, (int64_t[]){3}, (float[]){1, 1, 1}), got[3];
+    const ot_tensor *in[2] = {&x3, &a0};
+    ot_attr exclusive = ts_attr_int("exclusive", 1);
+    ts_forward_backward("CumSum", 14, 2, in, 1, &exclusive, &dy, got);
+    assert_floats(&got[1], 3, (float[]){2, 1, 0}, 1e-7);
+    ts_free_tensors(got, 3);
+    ot_attr_free(&exclusive);
+    ot_tensor_free(&x3);
+    ot_tensor_free(&a0);
+    ot_tensor_free(&dy);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(values_with_axes_attribute),
@@ -258,6 +388,9 @@ int main(void) {
         cmocka_unit_test(errors_name_the_node),
         cmocka_unit_test(gradcheck_reductions),
         cmocka_unit_test(ties_and_zero_norm),
+        cmocka_unit_test(argmax_forms),
+        cmocka_unit_test(cumsum_forms),
+        cmocka_unit_test(cumsum_gradients),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -329,6 +329,56 @@ static void expand_broadcasts(void **state) {
     ts_free_tensors((ot_tensor[]){x, shape, ones, bad}, 4);
 }
 
+/* Trilu on the arange of (2, 3, 4): element (b, i, j) = 12 b + 4 i + j is kept when
+ * j - i >= k (upper) or j - i <= k (lower), else 0. */
+static void trilu_triangles(void **state) {
+    (void)state;
+    ot_tensor x = arange_float(3, I64(2, 3, 4)), xi = arange_int64(3, I64(2, 3, 4));
+    for (int upper = 0; upper < 2; upper++)
+        for (int64_t k = -4; k <= 5; k++) {
+            ot_tensor kt = ts_int64(0, NULL, &k);
+            ot_attr attr = ts_attr_int("upper", upper);
+            for (int as_int = 0; as_int < 2; as_int++) {
+                const ot_tensor *in[2] = {as_int ? &xi : &x, &kt};
+                ot_tensor y = run_op("Trilu", 14, 2, in, 1, 0, upper ? 0 : 1, &attr);
+                expect_shape(&y, 3, I64(2, 3, 4));
+                for (int64_t e = 0; e < 24; e++) {
+                    int64_t i = (e / 4) % 3, j = e % 4, keep = upper ? j - i >= k : j - i <= k;
+                    double got = as_int ? (double)((int64_t *)y.data)[e] : ((float *)y.data)[e];
+                    if (got != (keep ? (double)e : 0.0)) fail_msg("upper %d k %lld [%lld]: got %g", upper, (long long)k, (long long)e, got);
+                }
+                ot_tensor_free(&y);
+            }
+            ot_attr_free(&attr);
+            ot_tensor_free(&kt);
+        }
+    /* Without k: the main diagonal, upper by default. */
+    const ot_tensor *in1[1] = {&x};
+    ot_tensor y = run_op("Trilu", 14, 1, in1, 1, 0, 0, NULL);
+    ts_expect_floats(&y, F32(0, 1, 2, 3, 0, 5, 6, 7, 0, 0, 10, 11, 12, 13, 14, 15, 0, 17, 18, 19, 0, 0, 22, 23), 24);
+    ot_tensor_free(&y);
+    ot_tensor v = arange_float(1, I64(4)), kf = ts_float(0, NULL, F32(1));
+    expect_error("Trilu", 14, 1, (const ot_tensor *[]){&v}, NULL, 1, 0, NULL, "rank 2 or more");
+    expect_error("Trilu", 14, 2, (const ot_tensor *[]){&x, &kf}, NULL, 1, 0, NULL, "k must be int64");
+    ot_attr bad = ts_attr_int("upper", 2);
+    assert_int_equal(resolve_status("Trilu", 14, 1, &bad), OT_ERR_INVALID);
+    ot_attr_free(&bad);
+    ts_free_tensors((ot_tensor[]){x, xi, v, kf}, 4);
+}
+
+/* Size: the element count as an int64 scalar, for any dtype. */
+static void size_counts(void **state) {
+    (void)state;
+    ot_tensor x = arange_int64(3, I64(2, 3, 4)), empty = ts_tensor(2, I64(3, 0));
+    for (int i = 0; i < 2; i++) {
+        ot_tensor y = run_op("Size", 13, 1, (const ot_tensor *[]){i ? &empty : &x}, 1, 0, 0, NULL);
+        expect_shape(&y, 0, NULL);
+        ts_expect_int64s(&y, I64(i ? 0 : 24), 1);
+        ot_tensor_free(&y);
+    }
+    ts_free_tensors((ot_tensor[]){x, empty}, 2);
+}
+
 static void tile_repeats(void **state) {
     (void)state;
     ot_tensor x = ts_int64(2, I64(2, 2), I64(1, 2, 3, 4));
@@ -615,6 +665,8 @@ int main(void) {
         cmocka_unit_test(slice_forms),
         cmocka_unit_test(gather_indices),
         cmocka_unit_test(pad_modes),
+        cmocka_unit_test(trilu_triangles),
+        cmocka_unit_test(size_counts),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Shape family gradients: central differences for the views, layouts and selections, and
- * the exact gradient of the multi-output Split. Forward values: test_shape.c. */
+ * the exact gradient of the multi-output Split, Trilu's masked gradient. Forward values:
+ * test_shape.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,24 @@ static void gradients_of_selections(void **state) {
 
 /* Split has several outputs: feed each a distinct gradient and check the input's gradient
  * is exactly their concatenation (0 where an output takes no gradient). */
+/* Trilu passes the gradient of the kept triangle only, for both triangles and diagonals
+ * above, on and below the main one. */
+static void trilu_gradient_is_masked(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 14);
+    ot_tensor x = ts_random(&rng, 3, (int64_t[]){2, 3, 5}, -1.0f, 1.0f);
+    for (int upper = 0; upper < 2; upper++)
+        for (int64_t k = -2; k <= 2; k += 2) {
+            ot_tensor kt = ts_int64(0, NULL, &k);
+            ot_attr attr = ts_attr_int("upper", upper);
+            ts_gradcheck("Trilu", 14, 2, (const ot_tensor *[]){&x, &kt}, 1, 1, &attr, 0, 1e-2, 1e-3);
+            ot_attr_free(&attr);
+            ot_tensor_free(&kt);
+        }
+    ot_tensor_free(&x);
+}
+
 static void split_gradient_is_concatenation(void **state) {
     (void)state;
     ot_tensor x = ts_float(2, I64(2, 5), F32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
@@ -96,6 +115,7 @@ int main(void) {
         cmocka_unit_test(gradients_of_views_and_layouts),
         cmocka_unit_test(gradients_of_selections),
         cmocka_unit_test(split_gradient_is_concatenation),
+        cmocka_unit_test(trilu_gradient_is_masked),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Softmax and LogSoftmax: forward values against PyTorch in both opset semantics (coerced
- * 2-D before 13, single axis from 13), the row kernels the losses use, gradient checks and
+ * 2-D before 13, single axis from 13), the row kernels the losses use, gradient checks,
+ * rows masked with -inf (partly: ordinary; fully: 0 / -inf, zero gradient, no NaN) and
  * errors.
  *
  * Expected values from torch 1.13 on x = sin(i * 0.7) * 3 reshaped to (2, 3, 4):
@@ -123,6 +124,52 @@ static void gradients(void **state) {
     ot_tensor_free(&x);
 }
 
+/* Attention masks added as -inf: a row with some finite values is an ordinary softmax (the
+ * masked entries get 0); a fully masked row gives 0 (Softmax) or -inf (LogSoftmax) and a zero
+ * gradient, never NaN (docs/OPS.md). */
+static void masked_rows(void **state) {
+    (void)state;
+    int64_t dims[2] = {3, 4};
+    float v[12] = {1.0f, -INFINITY, 2.0f, -INFINITY, /* partially masked */
+                   -INFINITY, -INFINITY, -INFINITY, -INFINITY, /* fully masked */
+                   0.5f, -1.0f, 0.25f, 2.0f};
+    ot_tensor x = ts_float(2, dims, v), dy = ts_float(2, dims, (float[]){1, 2, 3, 4, 5, 6, 7, 8, -1, 2, -3, 4});
+    const ot_tensor *inputs[1] = {&x};
+    float e = expf(1.0f), e2 = expf(2.0f);
+    for (int log = 0; log < 2; log++) {
+        ot_tensor got[2];
+        ts_forward_backward(log ? "LogSoftmax" : "Softmax", 13, 1, inputs, 0, NULL, &dy, got);
+        const float *y = got[0].data, *dx = got[1].data;
+        for (int i = 0; i < 12; i++)
+            if (isnan(y[i]) || isnan(dx[i])) fail_msg("%s: NaN at %d (y %g, dx %g)", log ? "LogSoftmax" : "Softmax", i, y[i], dx[i]);
+        float p0 = e / (e + e2), p2 = e2 / (e + e2);
+        if (log) {
+            assert_float_equal(y[0], logf(p0), 1e-6);
+            assert_true(y[1] == -INFINITY && y[3] == -INFINITY);
+            /* d(x_i - logsumexp)/dx: dy_i - p_i * sum(dy); masked entries have p = 0. */
+            assert_float_equal(dx[0], 1.0f - p0 * 10.0f, 1e-5);
+            assert_float_equal(dx[1], 2.0f, 1e-6);
+            for (int i = 4; i < 8; i++) assert_true(y[i] == -INFINITY && dx[i] == 0.0f);
+        } else {
+            assert_float_equal(y[0], p0, 1e-6);
+            assert_float_equal(y[2], p2, 1e-6);
+            assert_true(y[1] == 0.0f && y[3] == 0.0f && dx[1] == 0.0f && dx[3] == 0.0f);
+            /* p_i * (dy_i - sum_j p_j dy_j) */
+            assert_float_equal(dx[0], p0 * (1.0f - (p0 * 1.0f + p2 * 3.0f)), 1e-6);
+            for (int i = 4; i < 8; i++) assert_true(y[i] == 0.0f && dx[i] == 0.0f);
+        }
+        ts_free_tensors(got, 2);
+    }
+    /* Central differences through the partially masked row (and the other two). */
+    for (int64_t axis = -1; axis <= 0; axis++) {
+        ot_attr attr = ts_attr_int("axis", axis);
+        ts_gradcheck("Softmax", 13, 1, inputs, 1, 1, &attr, 0, 1e-3, 1e-2);
+        ot_attr_free(&attr);
+    }
+    ot_tensor_free(&x);
+    ot_tensor_free(&dy);
+}
+
 /* Softmax-like `op` with `axis` on x (an initializer) must fail to resolve or plan with
  * OT_ERR_INVALID and a message naming the node and containing `needle`. */
 static void expect_error(const char *op, int opset, const ot_tensor *x, int64_t axis, const char *needle) {
@@ -153,6 +200,7 @@ int main(void) {
         cmocka_unit_test(last_axis_rows),
         cmocka_unit_test(gradients),
         cmocka_unit_test(bad_axis_and_dtype),
+        cmocka_unit_test(masked_rows),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

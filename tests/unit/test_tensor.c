@@ -1,4 +1,4 @@
-/* Tensor family: Identity, Constant, ConstantOfShape, Cast (values from numpy/torch written
+/* Tensor family: Identity, Constant, ConstantOfShape, Range, Cast (values from numpy/torch written
  * out), Dropout (inference is the identity; training drops about `ratio` and scales the rest
  * by 1/(1-ratio); backward uses the same mask), gradients by central differences. */
 #include <math.h>
@@ -346,12 +346,75 @@ static void dropout_training_mode_and_gradient(void **state) {
     for (int i = 0; i < OT_COUNT(all); i++) ot_tensor_free(&all[i]);
 }
 
+/* Range from constants (folded when the plan is built) and from int64 graph inputs (fixed
+ * feeds); float32 and int64, negative and fractional deltas, empty ranges. */
+static ot_tensor run_range(const ot_tensor *start, const ot_tensor *limit, const ot_tensor *delta, int as_inputs) {
+    const ot_tensor *in[3] = {start, limit, delta};
+    int as_input[3] = {as_inputs, as_inputs, as_inputs};
+    ot_model *m = ts_single_node("", "Range", 11, 3, in, as_input, 1, 0, NULL);
+    ot_tensor feeds[3] = {*start, *limit, *delta};
+    ot_tensor y = ts_run(m, as_inputs ? 3 : 0, feeds, 0);
+    ot_model_free(m);
+    return y;
+}
+
+static void range_values(void **state) {
+    (void)state;
+    struct {
+        float start, limit, delta;
+        int n;
+        float want[6];
+    } fc[] = {{1, 5, 2, 2, {1, 3}}, {0.5f, 2.0f, 0.25f, 6, {0.5f, 0.75f, 1, 1.25f, 1.5f, 1.75f}},
+              {3, 0, -1, 3, {3, 2, 1}}, {3, 3, 1, 0, {0}}, {0, 5, -1, 0, {0}}};
+    for (size_t i = 0; i < sizeof fc / sizeof fc[0]; i++) {
+        ot_tensor s = ts_float(0, NULL, &fc[i].start), l = ts_float(0, NULL, &fc[i].limit),
+                  d = ts_float(0, NULL, &fc[i].delta);
+        ot_tensor y = run_range(&s, &l, &d, 0);
+        assert_int_equal(y.ndim, 1);
+        assert_int_equal(y.dims[0], fc[i].n);
+        ts_expect_floats(&y, fc[i].want, fc[i].n);
+        ts_free_tensors((ot_tensor[]){y, s, l, d}, 4);
+    }
+    struct {
+        int64_t start, limit, delta;
+        int n;
+        int64_t want[4];
+    } ic[] = {{10, 4, -3, 2, {10, 7}}, {-2, 2, 1, 4, {-2, -1, 0, 1}}, {0, 7, 3, 3, {0, 3, 6}},
+              {INT64_MIN, INT64_MAX, INT64_MAX, 3, {INT64_MIN, -1, INT64_MAX - 1}}};
+    for (size_t i = 0; i < sizeof ic / sizeof ic[0]; i++)
+        for (int as_inputs = 0; as_inputs < 2; as_inputs++) {
+            ot_tensor s = ts_int64(0, NULL, &ic[i].start), l = ts_int64(0, NULL, &ic[i].limit),
+                      d = ts_int64(0, NULL, &ic[i].delta);
+            ot_tensor y = run_range(&s, &l, &d, as_inputs);
+            assert_int_equal(y.dims[0], ic[i].n);
+            ts_expect_int64s(&y, ic[i].want, ic[i].n);
+            ts_free_tensors((ot_tensor[]){y, s, l, d}, 4);
+        }
+}
+
+static void range_errors(void **state) {
+    (void)state;
+    ot_tensor s = ts_float(0, NULL, F32(0)), l = ts_float(0, NULL, F32(4)), d = ts_float(0, NULL, F32(1)),
+              zero = ts_float(0, NULL, F32(0)), li = ts_int64(0, NULL, I64(4));
+    int all_inputs[3] = {1, 1, 1};
+    /* Float feeds are not known when the plan is built, and they set the output's length. */
+    expect_error("Range", 11, 3, (const ot_tensor *[]){&s, &l, &d}, all_inputs, 1, 0, NULL, OT_ERR_INVALID,
+                 "must be known when the plan is built");
+    expect_error("Range", 11, 3, (const ot_tensor *[]){&s, &l, &zero}, NULL, 1, 0, NULL, OT_ERR_INVALID,
+                 "delta non-zero");
+    expect_error("Range", 11, 3, (const ot_tensor *[]){&s, &li, &d}, NULL, 1, 0, NULL, OT_ERR_INVALID,
+                 "one dtype");
+    ts_free_tensors((ot_tensor[]){s, l, d, zero, li}, 5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identity_passes_any_dtype),
         cmocka_unit_test(constant_forms),
         cmocka_unit_test(constant_of_shape_values),
         cmocka_unit_test(cast_between_dtypes),
+        cmocka_unit_test(range_values),
+        cmocka_unit_test(range_errors),
         cmocka_unit_test(dropout_inference_is_identity),
         cmocka_unit_test(dropout_training_drops_and_scales),
         cmocka_unit_test(dropout_training_mode_and_gradient),
