@@ -102,6 +102,26 @@ ot_attr ts_attr_ints(const char *name, int count, const int64_t *values) {
     return a;
 }
 
+ot_attr ts_attr_strings(const char *name, int count, const char *const *values) {
+    ot_attr a = {0};
+    a.name = ts_strdup(name);
+    a.type = OT_ATTR_STRINGS;
+    a.count = count;
+    a.strings = ts_calloc((size_t)count + 1, sizeof(char *));
+    for (int i = 0; i < count; i++) a.strings[i] = ts_strdup(values[i]);
+    return a;
+}
+
+ot_attr ts_attr_floats(const char *name, int count, const float *values) {
+    ot_attr a = {0};
+    a.name = ts_strdup(name);
+    a.type = OT_ATTR_FLOATS;
+    a.count = count;
+    a.floats = ts_malloc(sizeof(float) * (size_t)(count + 1));
+    memcpy(a.floats, values, sizeof(float) * (size_t)count);
+    return a;
+}
+
 ot_attr ts_attr_string(const char *name, const char *value) {
     ot_attr a = {0};
     a.name = ts_strdup(name);
@@ -291,13 +311,16 @@ void ts_forward_backward_with(const ot_plan_options *base, const char *op, int o
     free(trainable);
 }
 
-/* Loss = sum(w * y0) in double, after a forward with the dropout generator reset. */
-static double loss_of(ot_plan *plan, ot_model *m, const float *w, ot_rng *rng) {
+/* Loss = sum over outputs k of sum(w_k * y_k) in double, after a forward with the dropout
+ * generator reset; w holds the weights of every output one after another. */
+static double loss_of(ot_plan *plan, ot_model *m, int n_outputs, const float *w, ot_rng *rng) {
     ot_rng_seed(rng, 7);
     if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
-    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
     double loss = 0;
-    for (int64_t i = 0; i < ot_tensor_numel(y); i++) loss += (double)w[i] * ((float *)y->data)[i];
+    for (int k = 0; k < n_outputs; k++) {
+        const ot_tensor *y = ot_plan_value(plan, m->outputs[k]);
+        for (int64_t i = 0; i < ot_tensor_numel(y); i++) loss += (double)*w++ * ((float *)y->data)[i];
+    }
     return loss;
 }
 
@@ -309,10 +332,49 @@ void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *cons
                       tolerance);
 }
 
-void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
-                       const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
-                       const ot_attr *attrs, int training, double h, double tolerance) {
-    ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
+/* Random weights for every output's values (one after another); *total is their count. */
+static float *output_weights(ot_plan *plan, ot_model *m, int n_outputs, int64_t *total) {
+    *total = 0;
+    for (int k = 0; k < n_outputs; k++) *total += ot_tensor_numel(ot_plan_value(plan, m->outputs[k]));
+    float *w = ts_malloc(sizeof(float) * (size_t)(*total + 1));
+    ot_rng wrng;
+    ot_rng_seed(&wrng, 99);
+    for (int64_t i = 0; i < *total; i++) w[i] = 2.0f * ot_rng_uniform(&wrng) - 1.0f;
+    return w;
+}
+
+/* Compares input v's gradient from backward with central differences. */
+static void check_input_gradient(ot_plan *plan, ot_model *m, int n_outputs, const float *w, ot_rng *rng,
+                                 const char *op, int k, double h, double tolerance) {
+    char name[16];
+    snprintf(name, sizeof name, "x%d", k);
+    int v = ot_model_find_value(m, name);
+    float *x = m->values[v].tensor.data;
+    const float *g = ot_plan_grad(plan, v)->data;
+    int64_t n = ot_tensor_numel(&m->values[v].tensor);
+    float *analytic = ts_malloc(sizeof(float) * (size_t)(n + 1));
+    memcpy(analytic, g, sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        float saved = x[i];
+        x[i] = saved + (float)h;
+        double up = loss_of(plan, m, n_outputs, w, rng);
+        x[i] = saved - (float)h;
+        double down = loss_of(plan, m, n_outputs, w, rng);
+        x[i] = saved;
+        double numeric = (up - down) / (2 * h);
+        double scale = fmax(1.0, fmax(fabs(numeric), fabs(analytic[i])));
+        if (fabs(numeric - analytic[i]) > tolerance * scale)
+            fail_msg("%s: d loss / d input %d [%lld]: backward %.6g, central difference %.6g", op, k,
+                     (long long)i, analytic[i], numeric);
+    }
+    free(analytic);
+}
+
+static void gradcheck_outputs(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                              const ot_tensor *const *inputs, unsigned check_mask, int n_outputs,
+                              int n_attrs, const ot_attr *attrs, int training, double h,
+                              double tolerance) {
+    ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, n_outputs, n_attrs, attrs);
     unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
     for (int k = 0; k < n_inputs; k++)
         if (inputs[k] && ((check_mask >> k) & 1)) {
@@ -330,49 +392,42 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
     for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = !training;
     ot_plan *plan;
     if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
-    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
-    int64_t ny = ot_tensor_numel(y);
-    float *w = ts_malloc(sizeof(float) * (size_t)(ny + 1));
-    ot_rng wrng;
-    ot_rng_seed(&wrng, 99);
-    for (int64_t i = 0; i < ny; i++) w[i] = 2.0f * ot_rng_uniform(&wrng) - 1.0f;
+    int64_t total;
+    float *w = output_weights(plan, m, n_outputs, &total);
 
-    loss_of(plan, m, w, &rng);
+    loss_of(plan, m, n_outputs, w, &rng);
     ot_plan_zero_grads(plan);
-    ot_tensor *dy = ot_plan_grad(plan, m->outputs[0]);
-    assert_non_null(dy);
-    memcpy(dy->data, w, sizeof(float) * (size_t)ny);
+    const float *wk = w;
+    for (int k = 0; k < n_outputs; k++) {
+        ot_tensor *dy = ot_plan_grad(plan, m->outputs[k]);
+        assert_non_null(dy);
+        memcpy(dy->data, wk, sizeof(float) * (size_t)ot_tensor_numel(dy));
+        wk += ot_tensor_numel(dy);
+    }
     if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
 
-    for (int k = 0; k < n_inputs; k++) {
-        if (!inputs[k] || !((check_mask >> k) & 1)) continue;
-        char name[16];
-        snprintf(name, sizeof name, "x%d", k);
-        int v = ot_model_find_value(m, name);
-        float *x = m->values[v].tensor.data;
-        const float *g = ot_plan_grad(plan, v)->data;
-        int64_t n = ot_tensor_numel(&m->values[v].tensor);
-        float *analytic = ts_malloc(sizeof(float) * (size_t)(n + 1));
-        memcpy(analytic, g, sizeof(float) * (size_t)n);
-        for (int64_t i = 0; i < n; i++) {
-            float saved = x[i];
-            x[i] = saved + (float)h;
-            double up = loss_of(plan, m, w, &rng);
-            x[i] = saved - (float)h;
-            double down = loss_of(plan, m, w, &rng);
-            x[i] = saved;
-            double numeric = (up - down) / (2 * h);
-            double scale = fmax(1.0, fmax(fabs(numeric), fabs(analytic[i])));
-            if (fabs(numeric - analytic[i]) > tolerance * scale)
-                fail_msg("%s: d loss / d input %d [%lld]: backward %.6g, central difference %.6g",
-                         op, k, (long long)i, analytic[i], numeric);
-        }
-        free(analytic);
-    }
+    for (int k = 0; k < n_inputs; k++)
+        if (inputs[k] && ((check_mask >> k) & 1))
+            check_input_gradient(plan, m, n_outputs, w, &rng, op, k, h, tolerance);
     free(w);
     free(trainable);
     ot_plan_free(plan);
     ot_model_free(m);
+}
+
+void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                       const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
+                       const ot_attr *attrs, int training, double h, double tolerance) {
+    gradcheck_outputs(base, op, opset, n_inputs, inputs, check_mask, 1, n_attrs, attrs, training, h,
+                      tolerance);
+}
+
+void ts_gradcheck_outputs(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                          unsigned check_mask, int n_outputs, int n_attrs, const ot_attr *attrs,
+                          double h, double tolerance) {
+    ot_plan_options base = ts_plan_options();
+    gradcheck_outputs(&base, op, opset, n_inputs, inputs, check_mask, n_outputs, n_attrs, attrs, 0, h,
+                      tolerance);
 }
 
 const char *ts_fixture(const char *name) {
