@@ -243,8 +243,9 @@ static rnn_dims dims_of(const ot_node_ctx *c) {
     return n;
 }
 
-/* X's row of (step time t, batch row b). */
+/* X's row of (time t, batch row b), and the time of a row. */
 static int64_t x_row(const rnn_dims *n, int64_t t, int64_t b) { return n->layout ? b * n->t + t : t * n->b + b; }
+static int64_t time_of_row(const rnn_dims *n, int64_t row) { return n->layout ? row % n->t : row / n->b; }
 /* Offset of Y's (t, direction, b) vector; of a state's (direction, b) vector. */
 static int64_t y_at(const rnn_dims *n, int64_t t, int64_t d, int64_t b) {
     return (n->layout ? (b * n->t + t) * n->d + d : (t * n->d + d) * n->b + b) * n->h;
@@ -408,12 +409,24 @@ static void load_state(const rnn_run *run, int k, float *state) {
 
 /* Forward steps ----------------------------------------------------------------------------- */
 
-/* Step buffers of forward: gates (B, GH) start as H R^T; h, c (B, H) are the state; rh (B, H)
- * is GRU's input to R_h. */
+/* Step buffers (in the workspace). Forward: xw (rows, GH) X's projections; gates (B, GH)
+ * start as H R^T; h, c (B, H) are the state; rh (B, H) is GRU's input to R_h. Backward:
+ * dz_all, dr_all (rows, GH) per X row and dz, dr (B, GH) per step: the pre-activation
+ * gradients and those of H R^T (+ Rb) (the same buffers except GRU with
+ * linear_before_reset); dh, dc (B, H) the state gradients after the step, drh (B, H) GRU's
+ * d(r * H), dprev (B, H) the state gradient before the step. */
 typedef struct step_state {
-    const float *xw; /* (rows, GH) */
+    const float *xw;
     float *gates, *h, *c, *rh;
+    float *dz_all, *dr_all;
+    float *dz, *dr, *dh, *dc, *drh, *dprev;
 } step_state;
+
+/* X's row that step s of batch row b reads, -1 when the row has no step s. */
+static int64_t active_row(const rnn_run *run, int64_t s, int64_t b) {
+    int64_t t = time_of(run, s, seq_len(run, b));
+    return t < 0 ? -1 : x_row(&run->n, t, b);
+}
 
 /* RNN: H = f(z). */
 static void rnn_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) {
@@ -486,40 +499,33 @@ static void gru_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) 
 
 typedef void (*row_fn)(const rnn_run *, step_state *, int64_t, int64_t);
 
-/* Calls fn for every row with a step s, saving the pre-activations it leaves when done. */
+/* Calls fn(run, st, b, X's row) for every batch row b with a step s. */
 static void for_active_rows(const rnn_run *run, step_state *st, int64_t s, row_fn fn) {
-    const rnn_dims *n = &run->n;
-    for (int64_t b = 0; b < n->b; b++) {
-        int64_t t = time_of(run, s, seq_len(run, b));
-        if (t >= 0) fn(run, st, b, x_row(n, t, b));
+    for (int64_t b = 0; b < run->n.b; b++) {
+        int64_t row = active_row(run, s, b);
+        if (row >= 0) fn(run, st, b, row);
     }
 }
 
-/* Saves the state before step s (hprev) per active row. */
-static void save_prev_state(const rnn_run *run, const step_state *st, int64_t s) {
+/* Saves the state before the step (hprev) of batch row b. */
+static void save_prev_state(const rnn_run *run, step_state *st, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
-    for (int64_t b = 0; run->hprev && b < n->b; b++) {
-        int64_t t = time_of(run, s, seq_len(run, b));
-        if (t >= 0) memcpy(run->hprev + x_row(n, t, b) * n->h, st->h + b * n->h, sizeof(float) * (size_t)n->h);
-    }
+    if (run->hprev) memcpy(run->hprev + row * n->h, st->h + b * n->h, sizeof(float) * (size_t)n->h);
 }
 
-/* Saves the pre-activations of step s and writes Y per active row. */
-static void finish_step(const rnn_run *run, const step_state *st, int64_t s) {
+/* Saves the pre-activations of the step and writes Y for batch row b. */
+static void finish_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     ot_tensor *y = output(run->c, OUT_Y);
-    for (int64_t b = 0; b < n->b; b++) {
-        int64_t t = time_of(run, s, seq_len(run, b));
-        if (t < 0) continue;
-        if (run->z) memcpy(run->z + x_row(n, t, b) * n->gh, st->gates + b * n->gh, sizeof(float) * (size_t)n->gh);
-        if (y) memcpy((float *)y->data + y_at(n, t, run->d, b), st->h + b * n->h, sizeof(float) * (size_t)n->h);
-    }
+    if (run->z) memcpy(run->z + row * n->gh, st->gates + b * n->gh, sizeof(float) * (size_t)n->gh);
+    if (y) memcpy((float *)y->data + y_at(n, time_of_row(n, row), run->d, b), st->h + b * n->h,
+                  sizeof(float) * (size_t)n->h);
 }
 
 static void forward_step(const rnn_run *run, step_state *st, int64_t s) {
     const rnn_dims *n = &run->n;
     ot_pool *pool = run->c->pool;
-    save_prev_state(run, st, s);
+    for_active_rows(run, st, s, save_prev_state);
     if (run->p->kind != KIND_GRU) {
         /* gates (B, GH) = H (B, H) R^T */
         oti_sgemm(pool, 0, 1, n->b, n->gh, n->h, 1.0f, st->h, n->h, run->r, n->h, 0.0f, st->gates, n->gh);
@@ -533,7 +539,7 @@ static void forward_step(const rnn_run *run, step_state *st, int64_t s) {
                   st->gates + 2 * n->h, n->gh);
         for_active_rows(run, st, s, gru_row);
     }
-    finish_step(run, st, s);
+    for_active_rows(run, st, s, finish_row);
 }
 
 /* Y_h / Y_c of this direction: the final state, 0 for rows of length 0. */
@@ -568,7 +574,7 @@ static ot_status forward_recurrent(ot_node_ctx *c) {
         run_init(&run, c, d);
         const rnn_dims *n = &run.n;
         float *xw = c->workspace; // (rows, GH)
-        step_state st = {xw, xw + n->rows * n->gh, NULL, NULL, NULL};
+        step_state st = {.xw = xw, .gates = xw + n->rows * n->gh}; // gates (B, GH)
         st.h = st.gates + n->b * n->gh;
         st.c = st.h + n->b * n->h;
         st.rh = st.c + n->b * n->h;
@@ -584,23 +590,14 @@ static ot_status forward_recurrent(ot_node_ctx *c) {
 
 /* Backward steps ---------------------------------------------------------------------------- */
 
-/* Step buffers of backward: dz (B, GH) the pre-activation gradients of the step, dr (B, GH)
- * the gradients of H R^T (+ Rb) (the same buffer except GRU with linear_before_reset); dh, dc
- * (B, H) the state gradients after the step, drh (B, H) GRU's d(r * H), dprev (B, H) the
- * state gradient before the step. */
-typedef struct grad_state {
-    float *dz_all, *dr_all; /* (rows, GH) */
-    float *dz, *dr, *dh, *dc, *drh, *dprev;
-} grad_state;
-
-static void rnn_grad_row(const rnn_run *run, grad_state *gs, int64_t b, int64_t row) {
+static void rnn_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     const float *z = run->z + row * n->gh, *dh = gs->dh + b * n->h;
     float *dz = gs->dz + b * n->gh;
     for (int64_t j = 0; j < n->h; j++) dz[j] = dh[j] * gate_slope(&run->act[0], run->p->clip, z[j]);
 }
 
-static void lstm_grad_row(const rnn_run *run, grad_state *gs, int64_t b, int64_t row) {
+static void lstm_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
     const float *z = run->z + row * n->gh, *cprev = run->aux + row * H, *cell = run->cell + row * H;
@@ -633,7 +630,7 @@ static void lstm_grad_row(const rnn_run *run, grad_state *gs, int64_t b, int64_t
 
 /* GRU, first half: dz of the z and h gates; dprev = dh * z; with linear_before_reset also dr
  * and dz of r (without, d(r * H) needs dz_h R_h first). */
-static void gru_grad_row(const rnn_run *run, grad_state *gs, int64_t b, int64_t row) {
+static void gru_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
     const float *z = run->z + row * n->gh, *hprev = run->hprev + row * H, *aux = run->aux + row * H;
@@ -657,7 +654,7 @@ static void gru_grad_row(const rnn_run *run, grad_state *gs, int64_t b, int64_t 
 
 /* GRU without linear_before_reset, second half: drh = d(r * H) (B, H) is known; dz of r and
  * the direct part of dprev. */
-static void gru_reset_grad_row(const rnn_run *run, grad_state *gs, int64_t b, int64_t row) {
+static void gru_reset_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
     const float *z = run->z + row * n->gh, *hprev = run->hprev + row * H, *drh = gs->drh + b * H;
@@ -669,64 +666,52 @@ static void gru_reset_grad_row(const rnn_run *run, grad_state *gs, int64_t b, in
     }
 }
 
-typedef void (*grad_fn)(const rnn_run *, grad_state *, int64_t, int64_t);
-
-static void for_active_grad_rows(const rnn_run *run, grad_state *gs, int64_t s, grad_fn fn) {
+/* The step's dz, dr and dprev start at 0 (inactive rows stay so and add nothing to the
+ * GEMMs). */
+static void begin_grad_step(const rnn_run *run, step_state *gs) {
     const rnn_dims *n = &run->n;
-    for (int64_t b = 0; b < n->b; b++) {
-        int64_t t = time_of(run, s, seq_len(run, b));
-        if (t >= 0) fn(run, gs, b, x_row(n, t, b));
-    }
-}
-
-/* dh += dY of step s per active row; the step's dz and dr start at 0 (inactive rows stay so
- * and add nothing to the GEMMs). */
-static void begin_grad_step(const rnn_run *run, grad_state *gs, int64_t s) {
-    const rnn_dims *n = &run->n;
-    ot_tensor *dy = output(run->c, OUT_Y) ? run->c->dout[OUT_Y] : NULL;
     memset(gs->dz, 0, sizeof(float) * (size_t)(n->b * n->gh));
     if (gs->dr != gs->dz) memset(gs->dr, 0, sizeof(float) * (size_t)(n->b * n->gh));
     memset(gs->dprev, 0, sizeof(float) * (size_t)(n->b * n->h));
-    for (int64_t b = 0; dy && b < n->b; b++) {
-        int64_t t = time_of(run, s, seq_len(run, b));
-        if (t < 0) continue;
-        const float *g = (const float *)dy->data + y_at(n, t, run->d, b);
-        for (int64_t j = 0; j < n->h; j++) gs->dh[b * n->h + j] += g[j];
-    }
 }
 
-/* Active rows: dh = dprev (the state gradient before the step); their dz and dr go to X's
- * rows. */
-static void end_grad_step(const rnn_run *run, grad_state *gs, int64_t s) {
+/* dh += dY of the step for batch row b. */
+static void add_output_grad(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
-    for (int64_t b = 0; b < n->b; b++) {
-        int64_t t = time_of(run, s, seq_len(run, b));
-        if (t < 0) continue;
-        int64_t row = x_row(n, t, b);
-        memcpy(gs->dh + b * n->h, gs->dprev + b * n->h, sizeof(float) * (size_t)n->h);
-        memcpy(gs->dz_all + row * n->gh, gs->dz + b * n->gh, sizeof(float) * (size_t)n->gh);
-        if (gs->dr != gs->dz) memcpy(gs->dr_all + row * n->gh, gs->dr + b * n->gh, sizeof(float) * (size_t)n->gh);
-    }
+    ot_tensor *dy = output(run->c, OUT_Y) ? run->c->dout[OUT_Y] : NULL;
+    if (!dy) return;
+    const float *g = (const float *)dy->data + y_at(n, time_of_row(n, row), run->d, b);
+    for (int64_t j = 0; j < n->h; j++) gs->dh[b * n->h + j] += g[j];
 }
 
-static void backward_step(const rnn_run *run, grad_state *gs, int64_t s) {
+/* Batch row b after the step: dh = dprev (the state gradient before it); dz and dr go to X's
+ * row. */
+static void end_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
+    const rnn_dims *n = &run->n;
+    memcpy(gs->dh + b * n->h, gs->dprev + b * n->h, sizeof(float) * (size_t)n->h);
+    memcpy(gs->dz_all + row * n->gh, gs->dz + b * n->gh, sizeof(float) * (size_t)n->gh);
+    if (gs->dr != gs->dz) memcpy(gs->dr_all + row * n->gh, gs->dr + b * n->gh, sizeof(float) * (size_t)n->gh);
+}
+
+static void backward_step(const rnn_run *run, step_state *gs, int64_t s) {
     const rnn_dims *n = &run->n;
     ot_pool *pool = run->c->pool;
     int64_t H = n->h, k = n->gh; /* dprev (B, H) += dr (B, k) R[:k] (k, H) */
-    begin_grad_step(run, gs, s);
-    if (run->p->kind == KIND_RNN) for_active_grad_rows(run, gs, s, rnn_grad_row);
-    if (run->p->kind == KIND_LSTM) for_active_grad_rows(run, gs, s, lstm_grad_row);
+    begin_grad_step(run, gs);
+    for_active_rows(run, gs, s, add_output_grad);
+    if (run->p->kind == KIND_RNN) for_active_rows(run, gs, s, rnn_grad_row);
+    if (run->p->kind == KIND_LSTM) for_active_rows(run, gs, s, lstm_grad_row);
     if (run->p->kind == KIND_GRU) {
-        for_active_grad_rows(run, gs, s, gru_grad_row);
+        for_active_rows(run, gs, s, gru_grad_row);
         if (!run->p->linear_before_reset) {
             /* drh (B, H) = dz_h (B, H) R_h (H, H); dprev += drh R_h's part through r * H. */
             oti_sgemm(pool, 0, 0, n->b, H, H, 1.0f, gs->dz + 2 * H, n->gh, run->r + 2 * H * H, H, 0.0f, gs->drh, H);
-            for_active_grad_rows(run, gs, s, gru_reset_grad_row);
+            for_active_rows(run, gs, s, gru_reset_grad_row);
             k = 2 * H;
         }
     }
     oti_sgemm(pool, 0, 0, n->b, H, k, 1.0f, gs->dr, n->gh, run->r, H, 1.0f, gs->dprev, H);
-    end_grad_step(run, gs, s);
+    for_active_rows(run, gs, s, end_grad_row);
 }
 
 /* dh (or dc) = dY_h (dY_c) of this direction, 0 for rows of length 0 (their output is 0). */
@@ -758,7 +743,7 @@ static void add_column_sums(float *out, const float *a, int64_t rows, int64_t co
 }
 
 /* dW, dX, dR, dB from the per-row gradients, each one GEMM (or sum) over X's rows. */
-static void add_weight_grads(const rnn_run *run, const grad_state *gs) {
+static void add_weight_grads(const rnn_run *run, const step_state *gs) {
     const ot_node_ctx *c = run->c;
     const rnn_dims *n = &run->n;
     ot_pool *pool = c->pool;
@@ -795,7 +780,7 @@ static ot_status backward_recurrent(ot_node_ctx *c) {
         run_init(&run, c, d);
         const rnn_dims *n = &run.n;
         int separate_dr = p->kind == KIND_GRU && p->linear_before_reset;
-        grad_state gs;
+        step_state gs = {0};
         gs.dz_all = c->workspace; // (rows, GH)
         gs.dr_all = separate_dr ? gs.dz_all + n->rows * n->gh : gs.dz_all;
         gs.dz = gs.dz_all + 2 * n->rows * n->gh; // (B, GH)

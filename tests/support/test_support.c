@@ -76,56 +76,55 @@ void ts_free_tensors(ot_tensor *t, int n) {
     for (int i = 0; i < n; i++) ot_tensor_free(&t[i]);
 }
 
-ot_attr ts_attr_int(const char *name, int64_t value) {
+/* An attribute with its name (owned) and type, nothing else set. */
+static ot_attr named_attr(const char *name, ot_attr_type type, int count) {
     ot_attr a = {0};
     a.name = ts_strdup(name);
-    a.type = OT_ATTR_INT;
+    a.type = type;
+    a.count = count;
+    return a;
+}
+
+/* A copy of `bytes` bytes (never a zero-sized allocation). */
+static void *copy_of(const void *values, size_t bytes) {
+    void *p = ts_malloc(bytes + sizeof(int64_t));
+    memcpy(p, values, bytes);
+    return p;
+}
+
+ot_attr ts_attr_int(const char *name, int64_t value) {
+    ot_attr a = named_attr(name, OT_ATTR_INT, 0);
     a.i = value;
     return a;
 }
 
 ot_attr ts_attr_float(const char *name, float value) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_FLOAT;
+    ot_attr a = named_attr(name, OT_ATTR_FLOAT, 0);
     a.f = value;
     return a;
 }
 
 ot_attr ts_attr_ints(const char *name, int count, const int64_t *values) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_INTS;
-    a.count = count;
-    a.ints = ts_malloc(sizeof(int64_t) * (size_t)(count + 1));
-    memcpy(a.ints, values, sizeof(int64_t) * (size_t)count);
+    ot_attr a = named_attr(name, OT_ATTR_INTS, count);
+    a.ints = copy_of(values, sizeof(int64_t) * (size_t)count);
+    return a;
+}
+
+ot_attr ts_attr_floats(const char *name, int count, const float *values) {
+    ot_attr a = named_attr(name, OT_ATTR_FLOATS, count);
+    a.floats = copy_of(values, sizeof(float) * (size_t)count);
     return a;
 }
 
 ot_attr ts_attr_strings(const char *name, int count, const char *const *values) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_STRINGS;
-    a.count = count;
+    ot_attr a = named_attr(name, OT_ATTR_STRINGS, count);
     a.strings = ts_calloc((size_t)count + 1, sizeof(char *));
     for (int i = 0; i < count; i++) a.strings[i] = ts_strdup(values[i]);
     return a;
 }
 
-ot_attr ts_attr_floats(const char *name, int count, const float *values) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_FLOATS;
-    a.count = count;
-    a.floats = ts_malloc(sizeof(float) * (size_t)(count + 1));
-    memcpy(a.floats, values, sizeof(float) * (size_t)count);
-    return a;
-}
-
 ot_attr ts_attr_string(const char *name, const char *value) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_STRING;
+    ot_attr a = named_attr(name, OT_ATTR_STRING, 0);
     a.s = ts_strdup(value);
     a.s_len = strlen(value);
     return a;

@@ -80,32 +80,17 @@ static void run_case(const char *name) {
     ot_model_free(m);
 }
 
-static void lstm(void **state) {
-    (void)state;
-    run_case("lstm");
-}
+/* Each case's name is its fixture's. */
+static void torch_case(void **state) { run_case(*state); }
 
-static void lstm_bidirectional(void **state) {
-    (void)state;
-    run_case("lstm_bidirectional");
-}
-
-static void gru(void **state) {
-    (void)state;
-    run_case("gru");
-}
-
-static void gru_bidirectional(void **state) {
-    (void)state;
-    run_case("gru_bidirectional");
-}
+#define TORCH_CASE(name) {name, torch_case, NULL, NULL, name}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(lstm),
-        cmocka_unit_test(lstm_bidirectional),
-        cmocka_unit_test(gru),
-        cmocka_unit_test(gru_bidirectional),
+        TORCH_CASE("lstm"),
+        TORCH_CASE("lstm_bidirectional"),
+        TORCH_CASE("gru"),
+        TORCH_CASE("gru_bidirectional"),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }
