@@ -1,7 +1,7 @@
 /* LSTM, GRU, RNN: central-difference gradient checks of every input through every output
  * (Y, Y_h, Y_c) for each direction, layout, optional input and attribute; sequence_lens
  * semantics (Y zero past a row's length, Y_h its last valid state); errors naming the node.
- * Values against ONNX Runtime and gradients against PyTorch: test_recurrent_torch.c. */
+ * Values against ONNX Runtime and gradients against PyTorch: test_recurrent_reference.c. */
 #include <math.h>
 #include <string.h>
 

@@ -2,7 +2,10 @@
  * them to ONNX (opset 14: Transpose, Expand for the zero initial states, Reshape between the
  * layers): the output must match ONNX Runtime's within 1e-4 and the gradients of
  * sum(output^2) w.r.t. every W, R and B PyTorch's within 1e-4 (relative to the largest
- * gradient of the tensor). Fixtures: tools/fixtures/make_recurrent.py. */
+ * gradient of the tensor). Single LSTM, GRU and RNN nodes with what PyTorch never exports
+ * (layout 1, reverse, sequence_lens with a 0 length, clip that bounds, input_forget,
+ * activation lists with alpha and beta) against ONNX Runtime, every output. Fixtures:
+ * tools/fixtures/make_recurrent.py. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,10 +83,42 @@ static void run_case(const char *name) {
     ot_model_free(m);
 }
 
+/* A single node (node_*.onnx) with the attributes PyTorch never exports: every output
+ * against ONNX Runtime's for the inputs stored by name. */
+static void run_node_case(const char *name) {
+    char path[256];
+    snprintf(path, sizeof path, "recurrent/%s.onnx", name);
+    ot_model *m;
+    if (ot_onnx_load(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
+    snprintf(path, sizeof path, "recurrent/%s.npz", name);
+    ot_weights fixture;
+    if (ot_weights_load(NULL, ts_fixture(path), &fixture) != OT_OK) fail_msg("%s", ot_last_error());
+    ot_tensor feeds[8];
+    assert_true(m->n_inputs <= 8);
+    for (int k = 0; k < m->n_inputs; k++) feeds[k] = *expected(&fixture, m->values[m->inputs[k]].name);
+    ot_plan_options options = ts_plan_options();
+    ot_plan *plan;
+    if (ot_plan_create(m, &options, m->n_inputs, m->inputs, feeds, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, m->inputs[k])->data = feeds[k].data;
+    if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
+    for (int k = 0; k < m->n_outputs; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "expected_%s", m->values[m->outputs[k]].name);
+        const ot_tensor *got = ot_plan_value(plan, m->outputs[k]), *want = expected(&fixture, key);
+        assert_true(ot_tensor_same_shape(got, want));
+        expect_close(key, got->data, want, 1e-4);
+    }
+    ot_plan_free(plan);
+    ot_weights_free(&fixture);
+    ot_model_free(m);
+}
+
 /* Each case's name is its fixture's. */
 static void torch_case(void **state) { run_case(*state); }
+static void node_case(void **state) { run_node_case(*state); }
 
 #define TORCH_CASE(name) {name, torch_case, NULL, NULL, name}
+#define NODE_CASE(name) {name, node_case, NULL, NULL, name}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -91,6 +126,11 @@ int main(void) {
         TORCH_CASE("lstm_bidirectional"),
         TORCH_CASE("gru"),
         TORCH_CASE("gru_bidirectional"),
+        NODE_CASE("node_lstm_layout1"),
+        NODE_CASE("node_lstm_reverse_activations"),
+        NODE_CASE("node_gru"),
+        NODE_CASE("node_gru_linear_before_reset"),
+        NODE_CASE("node_rnn"),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }
