@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "fast_math.h"
 #include "gemm.h"
 #include "op.h"
 
@@ -164,12 +165,11 @@ static ot_status parse_lstm(const ot_layer *l, void *params) { return parse_recu
 
 /* Activations ----------------------------------------------------------------------------- */
 
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 static float act_value(const rnn_act *a, float x) {
     switch (a->kind) {
-    case ACT_SIGMOID: return sigmoid(x);
-    case ACT_TANH: return tanhf(x);
+    case ACT_SIGMOID: return ot_sigmoid_fast(x);
+    case ACT_TANH: return ot_tanh_fast(x);
     case ACT_RELU: return x > 0.0f ? x : 0.0f;
     case ACT_AFFINE: return a->alpha * x + a->beta;
     case ACT_LEAKY_RELU: return x >= 0.0f ? x : a->alpha * x;
@@ -186,8 +186,8 @@ static float act_value(const rnn_act *a, float x) {
 /* d act(x) / dx. */
 static float act_slope(const rnn_act *a, float x) {
     switch (a->kind) {
-    case ACT_SIGMOID: { float s = sigmoid(x); return s * (1.0f - s); }
-    case ACT_TANH: { float t = tanhf(x); return 1.0f - t * t; }
+    case ACT_SIGMOID: { float s = ot_sigmoid_fast(x); return s * (1.0f - s); }
+    case ACT_TANH: { float t = ot_tanh_fast(x); return 1.0f - t * t; }
     case ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
     case ACT_AFFINE: return a->alpha;
     case ACT_LEAKY_RELU: return x >= 0.0f ? 1.0f : a->alpha;
@@ -196,20 +196,37 @@ static float act_slope(const rnn_act *a, float x) {
     case ACT_HARD_SIGMOID: { float v = a->alpha * x + a->beta; return v > 0.0f && v < 1.0f ? a->alpha : 0.0f; }
     case ACT_ELU: return x >= 0.0f ? 1.0f : a->alpha * expf(x);
     case ACT_SOFTSIGN: { float d = 1.0f + fabsf(x); return 1.0f / (d * d); }
-    case ACT_SOFTPLUS: return sigmoid(x);
+    case ACT_SOFTPLUS: return ot_sigmoid_fast(x);
     }
     return 1.0f;
 }
 
-/* act(clip(z)) and its derivative in z (0 where clip bounds z). */
-static float gate(const rnn_act *a, float clip, float z) {
-    if (clip > 0.0f) z = fminf(fmaxf(z, -clip), clip);
-    return act_value(a, z);
+/* Where clip bounds z (clip 0: nowhere). */
+static float clip_limit(float clip) { return clip > 0.0f ? clip : INFINITY; }
+static float clamp(float z, float lim) { return z < -lim ? -lim : z > lim ? lim : z; }
+
+/* y (n) = act(clip(z)). Sigmoid and Tanh (the default gates) vectorise. */
+static void act_forward(const rnn_act *a, float clip, float *y, const float *z, int64_t n) {
+    float lim = clip_limit(clip);
+    if (a->kind == ACT_SIGMOID)
+        for (int64_t j = 0; j < n; j++) y[j] = ot_sigmoid_fast(clamp(z[j], lim));
+    else if (a->kind == ACT_TANH)
+        for (int64_t j = 0; j < n; j++) y[j] = ot_tanh_fast(clamp(z[j], lim));
+    else
+        for (int64_t j = 0; j < n; j++) y[j] = act_value(a, clamp(z[j], lim));
 }
 
-static float gate_slope(const rnn_act *a, float clip, float z) {
-    if (clip > 0.0f && fabsf(z) > clip) return 0.0f;
-    return act_slope(a, z);
+/* y (n) = act(clip(z)) and dy (n) = its derivative in z (0 where clip bounds z). */
+static void act_backward(const rnn_act *a, float clip, float *y, float *dy, const float *z, int64_t n) {
+    float lim = clip_limit(clip);
+    act_forward(a, clip, y, z, n);
+    if (a->kind == ACT_SIGMOID)
+        for (int64_t j = 0; j < n; j++) dy[j] = y[j] * (1.0f - y[j]);
+    else if (a->kind == ACT_TANH)
+        for (int64_t j = 0; j < n; j++) dy[j] = 1.0f - y[j] * y[j];
+    else
+        for (int64_t j = 0; j < n; j++) dy[j] = act_slope(a, clamp(z[j], lim));
+    for (int64_t j = 0; j < n; j++) dy[j] = z[j] < -lim || z[j] > lim ? 0.0f : dy[j];
 }
 
 /* Shapes ---------------------------------------------------------------------------------- */
@@ -318,10 +335,12 @@ static ot_status infer_recurrent(ot_node_ctx *c) {
     if (output(c, OUT_YC)) ot_tensor_set_shape(c->out[OUT_YC], OT_FLOAT, 3, state);
     c->saved_bytes = sizeof(float) * (size_t)(n.d * saved_per_direction(&n, p->kind));
     /* Forward: projections (rows, GH), gates (B, GH), h, c, r*h (B, H) each. Backward: dz and
-     * dr (rows, GH), their step slices (B, GH), dh, dc, d(r*h), new dh (B, H) each. */
+     * dr (rows, GH), their step slices (B, GH), dh, dc, d(r*h), new dh (B, H) each. Both: one
+     * row's gate values and slopes (2 GH) and h(C), h'(C) (2 H). */
     int64_t forward = n.rows * n.gh + n.b * n.gh + 3 * n.b * n.h;
     int64_t backward = 2 * n.rows * n.gh + 2 * n.b * n.gh + 4 * n.b * n.h;
-    c->workspace_bytes = sizeof(float) * (size_t)OT_MAX(forward, backward);
+    int64_t rows = 2 * n.gh + 2 * n.h;
+    c->workspace_bytes = sizeof(float) * (size_t)(OT_MAX(forward, backward) + rows);
     return OT_OK;
 }
 
@@ -414,13 +433,24 @@ static void load_state(const rnn_run *run, int k, float *state) {
  * dz_all, dr_all (rows, GH) per X row and dz, dr (B, GH) per step: the pre-activation
  * gradients and those of H R^T (+ Rb) (the same buffers except GRU with
  * linear_before_reset); dh, dc (B, H) the state gradients after the step, drh (B, H) GRU's
- * d(r * H), dprev (B, H) the state gradient before the step. */
+ * d(r * H), dprev (B, H) the state gradient before the step. Both: act, slope, hc, hslope,
+ * one row's activations. */
 typedef struct step_state {
     const float *xw;
     float *gates, *h, *c, *rh;
+    float *act, *slope; /* (GH) one row's gate values and their slopes */
+    float *hc, *hslope; /* (H) LSTM's h(C) and h'(C) */
     float *dz_all, *dr_all;
     float *dz, *dr, *dh, *dc, *drh, *dprev;
 } step_state;
+
+/* act, slope (GH) and hc, hslope (H) from `at` on. */
+static void row_scratch(step_state *st, float *at, const rnn_dims *n) {
+    st->act = at;
+    st->slope = at + n->gh;
+    st->hc = at + 2 * n->gh;
+    st->hslope = st->hc + n->h;
+}
 
 /* X's row that step s of batch row b reads, -1 when the row has no step s. */
 static int64_t active_row(const rnn_run *run, int64_t s, int64_t b) {
@@ -431,34 +461,42 @@ static int64_t active_row(const rnn_run *run, int64_t s, int64_t b) {
 /* RNN: H = f(z). */
 static void rnn_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
-    float *z = st->gates + b * n->gh, *h = st->h + b * n->h;
+    float *z = st->gates + b * n->gh;
     const float *xw = st->xw + row * n->gh;
-    for (int64_t j = 0; j < n->h; j++) {
-        z[j] += xw[j];
-        h[j] = gate(&run->act[0], run->p->clip, z[j]);
-    }
+    for (int64_t j = 0; j < n->h; j++) z[j] += xw[j];
+    act_forward(&run->act[0], run->p->clip, st->h + b * n->h, z, n->h);
 }
 
-/* LSTM: i, o, f, c gates; peepholes on i, f (previous cell) and o (new cell). */
+/* z (n) += xw + (peephole) p * c. */
+static void add_input(float *z, const float *xw, const float *p, const float *c, int64_t n) {
+    for (int64_t j = 0; j < n; j++) z[j] += xw[j];
+    if (p)
+        for (int64_t j = 0; j < n; j++) z[j] += p[j] * c[j];
+}
+
+/* LSTM: i, o, f, c gates (act: their values); peepholes on i, f (previous cell) and o (new
+ * cell); input_forget couples f = 1 - i. */
 static void lstm_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
-    float *z = st->gates + b * n->gh, *h = st->h + b * H, *cell = st->c + b * H;
+    float *z = st->gates + b * n->gh, *h = st->h + b * H, *cell = st->c + b * H, *a = st->act;
     const float *xw = st->xw + row * n->gh, *pp = run->peep;
-    const rnn_act *f = &run->act[0], *g = &run->act[1], *hact = &run->act[2];
+    const rnn_act *f = &run->act[0], *g = &run->act[1];
     float clip = run->p->clip;
     if (run->aux) memcpy(run->aux + row * H, cell, sizeof(float) * (size_t)H);
-    for (int64_t j = 0; j < H; j++) {
-        float *zi = &z[j], *zo = &z[H + j], *zf = &z[2 * H + j], *zc = &z[3 * H + j];
-        *zi += xw[j] + (pp ? pp[j] * cell[j] : 0.0f);
-        *zf += xw[2 * H + j] + (pp ? pp[2 * H + j] * cell[j] : 0.0f);
-        *zc += xw[3 * H + j];
-        float i = gate(f, clip, *zi);
-        float fg = run->p->input_forget ? 1.0f - i : gate(f, clip, *zf);
-        cell[j] = fg * cell[j] + i * gate(g, clip, *zc);
-        *zo += xw[H + j] + (pp ? pp[H + j] * cell[j] : 0.0f);
-        h[j] = gate(f, clip, *zo) * act_value(hact, cell[j]);
-    }
+    add_input(z, xw, pp, cell, H);
+    add_input(z + 2 * H, xw + 2 * H, pp ? pp + 2 * H : NULL, cell, H);
+    add_input(z + 3 * H, xw + 3 * H, NULL, NULL, H);
+    act_forward(f, clip, a, z, H);
+    if (run->p->input_forget)
+        for (int64_t j = 0; j < H; j++) a[2 * H + j] = 1.0f - a[j];
+    else act_forward(f, clip, a + 2 * H, z + 2 * H, H);
+    act_forward(g, clip, a + 3 * H, z + 3 * H, H);
+    for (int64_t j = 0; j < H; j++) cell[j] = a[2 * H + j] * cell[j] + a[j] * a[3 * H + j];
+    add_input(z + H, xw + H, pp ? pp + H : NULL, cell, H);
+    act_forward(f, clip, a + H, z + H, H);
+    act_forward(&run->act[2], 0.0f, h, cell, H);
+    for (int64_t j = 0; j < H; j++) h[j] *= a[H + j];
     if (run->cell) memcpy(run->cell + row * H, cell, sizeof(float) * (size_t)H);
 }
 
@@ -468,33 +506,37 @@ static void gru_reset_row(const rnn_run *run, step_state *st, int64_t b, int64_t
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
     float *z = st->gates + b * n->gh, *rh = st->rh + b * H;
-    const float *xw = st->xw + row * n->gh, *h = st->h + b * H;
-    for (int64_t j = 0; j < 2 * H; j++) z[j] += xw[j];
-    for (int64_t j = 0; j < H; j++)
-        rh[j] = run->p->linear_before_reset ? h[j] : gate(&run->act[0], run->p->clip, z[H + j]) * h[j];
+    const float *h = st->h + b * H;
+    add_input(z, st->xw + row * n->gh, NULL, NULL, 2 * H);
+    if (run->p->linear_before_reset) {
+        memcpy(rh, h, sizeof(float) * (size_t)H);
+        return;
+    }
+    act_forward(&run->act[0], run->p->clip, rh, z + H, H);
+    for (int64_t j = 0; j < H; j++) rh[j] *= h[j];
 }
 
-/* GRU, second half: gates[:, 2H:] holds rh R_h^T; the h gate and the new state. */
+/* GRU, second half: gates[:, 2H:] holds rh R_h^T; the h gate and the new state (act: z, r,
+ * h gate values). */
 static void gru_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
-    float *z = st->gates + b * n->gh, *h = st->h + b * H;
+    float *z = st->gates + b * n->gh, *zh = z + 2 * H, *h = st->h + b * H, *a = st->act;
     const float *xw = st->xw + row * n->gh;
-    const rnn_act *f = &run->act[0], *g = &run->act[1];
+    const rnn_act *f = &run->act[0];
     float clip = run->p->clip;
-    for (int64_t j = 0; j < H; j++) {
-        float *zh = &z[2 * H + j];
-        if (run->p->linear_before_reset) {
-            *zh += run->bias ? run->bias[n->gh + 2 * H + j] : 0.0f; /* H R_h^T + Rb_h */
-            if (run->aux) run->aux[row * H + j] = *zh;
-            *zh = xw[2 * H + j] + gate(f, clip, z[H + j]) * *zh;
-        } else {
-            if (run->aux) run->aux[row * H + j] = st->rh[b * H + j];
-            *zh += xw[2 * H + j];
-        }
-        float u = gate(f, clip, z[j]);
-        h[j] = (1.0f - u) * gate(g, clip, *zh) + u * h[j];
+    if (run->p->linear_before_reset) {
+        if (run->bias) add_input(zh, run->bias + n->gh + 2 * H, NULL, NULL, H); /* H R_h^T + Rb_h */
+        if (run->aux) memcpy(run->aux + row * H, zh, sizeof(float) * (size_t)H);
+        act_forward(f, clip, a + H, z + H, H);
+        for (int64_t j = 0; j < H; j++) zh[j] = xw[2 * H + j] + a[H + j] * zh[j];
+    } else {
+        if (run->aux) memcpy(run->aux + row * H, st->rh + b * H, sizeof(float) * (size_t)H);
+        add_input(zh, xw + 2 * H, NULL, NULL, H);
     }
+    act_forward(f, clip, a, z, H);
+    act_forward(&run->act[1], clip, a + 2 * H, zh, H);
+    for (int64_t j = 0; j < H; j++) h[j] = (1.0f - a[j]) * a[2 * H + j] + a[j] * h[j];
 }
 
 typedef void (*row_fn)(const rnn_run *, step_state *, int64_t, int64_t);
@@ -578,6 +620,7 @@ static ot_status forward_recurrent(ot_node_ctx *c) {
         st.h = st.gates + n->b * n->gh;
         st.c = st.h + n->b * n->h;
         st.rh = st.c + n->b * n->h;
+        row_scratch(&st, st.rh + n->b * n->h, n);
         project_inputs(&run, xw);
         load_state(&run, IN_H0, st.h);
         load_state(&run, IN_C0, st.c);
@@ -592,39 +635,44 @@ static ot_status forward_recurrent(ot_node_ctx *c) {
 
 static void rnn_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
-    const float *z = run->z + row * n->gh, *dh = gs->dh + b * n->h;
+    const float *dh = gs->dh + b * n->h;
     float *dz = gs->dz + b * n->gh;
-    for (int64_t j = 0; j < n->h; j++) dz[j] = dh[j] * gate_slope(&run->act[0], run->p->clip, z[j]);
+    act_backward(&run->act[0], run->p->clip, gs->act, gs->slope, run->z + row * n->gh, n->h);
+    for (int64_t j = 0; j < n->h; j++) dz[j] = dh[j] * gs->slope[j];
 }
 
+/* LSTM: from dH and dC after the step, dz of the four gates, dC before it and the peepholes'
+ * gradients. a, s: the gates' values and slopes; hc, hs: h(C) and h'(C). */
 static void lstm_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t row) {
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
     const float *z = run->z + row * n->gh, *cprev = run->aux + row * H, *cell = run->cell + row * H;
     const float *dh = gs->dh + b * H, *pp = run->peep;
     float *dz = gs->dz + b * n->gh, *dc = gs->dc + b * H;
-    const rnn_act *f = &run->act[0], *g = &run->act[1], *hact = &run->act[2];
+    float *a = gs->act, *s = gs->slope, *hc = gs->hc, *hs = gs->hslope;
     float clip = run->p->clip;
-    ot_tensor *dp = run->peep ? run->c->din[IN_P] : NULL;
-    float *dpeep = dp ? (float *)dp->data + run->d * 3 * H : NULL;
+    act_backward(&run->act[0], clip, a, s, z, 3 * H); /* i, o, f */
+    act_backward(&run->act[1], clip, a + 3 * H, s + 3 * H, z + 3 * H, H);
+    act_backward(&run->act[2], 0.0f, hc, hs, cell, H);
+    int coupled = run->p->input_forget;
     for (int64_t j = 0; j < H; j++) {
-        float i = gate(f, clip, z[j]), o = gate(f, clip, z[H + j]), gc = gate(g, clip, z[3 * H + j]);
-        float fg = run->p->input_forget ? 1.0f - i : gate(f, clip, z[2 * H + j]);
-        float dzo = dh[j] * act_value(hact, cell[j]) * gate_slope(f, clip, z[H + j]);
-        float dcell = dc[j] + dh[j] * o * act_slope(hact, cell[j]) + (pp ? dzo * pp[H + j] : 0.0f);
-        float di = dcell * gc, df = dcell * cprev[j];
-        if (run->p->input_forget) di -= df, df = 0.0f;
-        float dzi = di * gate_slope(f, clip, z[j]), dzf = df * gate_slope(f, clip, z[2 * H + j]);
-        dz[j] = dzi;
+        float fg = coupled ? 1.0f - a[j] : a[2 * H + j];
+        float dzo = dh[j] * hc[j] * s[H + j];
+        float dcell = dc[j] + dh[j] * a[H + j] * hs[j] + (pp ? dzo * pp[H + j] : 0.0f);
+        float di = dcell * a[3 * H + j], df = dcell * cprev[j];
+        if (coupled) di -= df, df = 0.0f;
+        dz[j] = di * s[j];
         dz[H + j] = dzo;
-        dz[2 * H + j] = dzf;
-        dz[3 * H + j] = dcell * i * gate_slope(g, clip, z[3 * H + j]);
-        dc[j] = dcell * fg + (pp ? dzi * pp[j] + dzf * pp[2 * H + j] : 0.0f);
-        if (dpeep) {
-            dpeep[j] += dzi * cprev[j];
-            dpeep[H + j] += dzo * cell[j];
-            dpeep[2 * H + j] += dzf * cprev[j];
-        }
+        dz[2 * H + j] = df * s[2 * H + j];
+        dz[3 * H + j] = dcell * a[j] * s[3 * H + j];
+        dc[j] = dcell * fg + (pp ? dz[j] * pp[j] + dz[2 * H + j] * pp[2 * H + j] : 0.0f);
+    }
+    ot_tensor *dp = pp ? run->c->din[IN_P] : NULL;
+    float *dpeep = dp ? (float *)dp->data + run->d * 3 * H : NULL;
+    for (int64_t j = 0; dpeep && j < H; j++) {
+        dpeep[j] += dz[j] * cprev[j];
+        dpeep[H + j] += dz[H + j] * cell[j];
+        dpeep[2 * H + j] += dz[2 * H + j] * cprev[j];
     }
 }
 
@@ -636,19 +684,21 @@ static void gru_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t 
     const float *z = run->z + row * n->gh, *hprev = run->hprev + row * H, *aux = run->aux + row * H;
     const float *dh = gs->dh + b * H;
     float *dz = gs->dz + b * n->gh, *dr = gs->dr + b * n->gh, *dprev = gs->dprev + b * H;
-    const rnn_act *f = &run->act[0], *g = &run->act[1];
+    float *a = gs->act, *s = gs->slope;
     float clip = run->p->clip;
+    act_backward(&run->act[0], clip, a, s, z, 2 * H); /* z, r */
+    act_backward(&run->act[1], clip, a + 2 * H, s + 2 * H, z + 2 * H, H);
     for (int64_t j = 0; j < H; j++) {
-        float u = gate(f, clip, z[j]), hh = gate(g, clip, z[2 * H + j]);
-        dz[j] = dh[j] * (hprev[j] - hh) * gate_slope(f, clip, z[j]);
-        dz[2 * H + j] = dh[j] * (1.0f - u) * gate_slope(g, clip, z[2 * H + j]);
-        dprev[j] = dh[j] * u;
-        if (!run->p->linear_before_reset) continue;
-        float r = gate(f, clip, z[H + j]);
-        dz[H + j] = dz[2 * H + j] * aux[j] * gate_slope(f, clip, z[H + j]); /* aux: H R_h^T + Rb_h */
+        dz[j] = dh[j] * (hprev[j] - a[2 * H + j]) * s[j];
+        dz[2 * H + j] = dh[j] * (1.0f - a[j]) * s[2 * H + j];
+        dprev[j] = dh[j] * a[j];
+    }
+    if (!run->p->linear_before_reset) return;
+    for (int64_t j = 0; j < H; j++) { /* aux: H R_h^T + Rb_h */
+        dz[H + j] = dz[2 * H + j] * aux[j] * s[H + j];
         dr[j] = dz[j];
         dr[H + j] = dz[H + j];
-        dr[2 * H + j] = dz[2 * H + j] * r;
+        dr[2 * H + j] = dz[2 * H + j] * a[H + j];
     }
 }
 
@@ -658,11 +708,11 @@ static void gru_reset_grad_row(const rnn_run *run, step_state *gs, int64_t b, in
     const rnn_dims *n = &run->n;
     int64_t H = n->h;
     const float *z = run->z + row * n->gh, *hprev = run->hprev + row * H, *drh = gs->drh + b * H;
-    float *dz = gs->dz + b * n->gh, *dprev = gs->dprev + b * H;
-    const rnn_act *f = &run->act[0];
+    float *dz = gs->dz + b * n->gh, *dprev = gs->dprev + b * H, *r = gs->act, *s = gs->slope;
+    act_backward(&run->act[0], run->p->clip, r, s, z + H, H);
     for (int64_t j = 0; j < H; j++) {
-        dz[H + j] = drh[j] * hprev[j] * gate_slope(f, run->p->clip, z[H + j]);
-        dprev[j] += drh[j] * gate(f, run->p->clip, z[H + j]);
+        dz[H + j] = drh[j] * hprev[j] * s[j];
+        dprev[j] += drh[j] * r[j];
     }
 }
 
@@ -789,6 +839,7 @@ static ot_status backward_recurrent(ot_node_ctx *c) {
         gs.dc = gs.dh + n->b * n->h;
         gs.drh = gs.dc + n->b * n->h;
         gs.dprev = gs.drh + n->b * n->h;
+        row_scratch(&gs, gs.dprev + n->b * n->h, n);
         memset(gs.dz_all, 0, sizeof(float) * (size_t)(2 * n->rows * n->gh));
         load_state_grad(&run, OUT_YH, gs.dh);
         load_state_grad(&run, OUT_YC, gs.dc);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fast_math.h"
 #include "test_support.h"
 
 enum { HAS_B = 1 << 3, HAS_LENS = 1 << 4, HAS_H0 = 1 << 5, HAS_C0 = 1 << 6, HAS_P = 1 << 7 };
@@ -230,6 +231,26 @@ static void rnn_sequence_lens_values(void **state) {
     ot_tensor_free(&l);
 }
 
+/* The gates' vectorised tanh and sigmoid against libm in double: within 4e-7 relative (about
+ * 7 ulp; measured 2.6 and 3.2) from -100 to 100 and on tiny arguments. */
+static void fast_tanh_sigmoid(void **state) {
+    (void)state;
+    for (double x = -100.0; x <= 100.0; x += 1e-3) {
+        float xf = (float)x;
+        double t = tanh((double)xf), s = 1.0 / (1.0 + exp(-(double)xf));
+        if (xf != 0.0f && fabs(ot_tanh_fast(xf) - t) > 4e-7 * fabs(t))
+            fail_msg("tanh(%.9g) = %.9g, libm %.9g", xf, ot_tanh_fast(xf), t);
+        if (s > 1e-37 && fabs(ot_sigmoid_fast(xf) - s) > 4e-7 * s)
+            fail_msg("sigmoid(%.9g) = %.9g, libm %.9g", xf, ot_sigmoid_fast(xf), s);
+    }
+    for (float x = 1e-30f; x < 1e-3f; x *= 1.01f) {
+        double t = tanh((double)x);
+        if (fabs(ot_tanh_fast(x) - t) > 4e-7 * t || fabs(ot_tanh_fast(-x) + t) > 4e-7 * t)
+            fail_msg("tanh(%.9g) = %.9g, libm %.9g", x, ot_tanh_fast(x), t);
+    }
+    assert_true(ot_tanh_fast(0.0f) == 0.0f && ot_sigmoid_fast(0.0f) == 0.5f);
+}
+
 /* Errors ----------------------------------------------------------------------------------- */
 
 static void errors_name_the_node(void **state) {
@@ -265,6 +286,7 @@ int main(void) {
         cmocka_unit_test(rnn_gradients),
         cmocka_unit_test(rnn_activation_alpha_beta),
         cmocka_unit_test(rnn_sequence_lens_values),
+        cmocka_unit_test(fast_tanh_sigmoid),
         cmocka_unit_test(errors_name_the_node),
     };
     return ts_run_group_tests(tests, NULL, NULL);
