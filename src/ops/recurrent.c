@@ -152,7 +152,7 @@ static ot_status parse_recurrent(const ot_layer *l, recurrent_params *p, rnn_kin
     if (p->hidden < 0)
         return oti_node_fail(l, OT_ERR_INVALID, "hidden_size is %lld", (long long)p->hidden);
     OT_TRY(oti_attr_get_float(l, "clip", 0.0f, &p->clip));
-    if (!(p->clip >= 0.0f)) return oti_node_fail(l, OT_ERR_INVALID, "clip is %g; it must be > 0", p->clip);
+    if (!(p->clip >= 0.0f)) return oti_node_fail(l, OT_ERR_INVALID, "clip is %g; it must be positive (or 0: none)", p->clip);
     if (l->opset >= 14) OT_TRY(parse_flag(l, "layout", &p->layout));
     if (kind == KIND_GRU) OT_TRY(parse_flag(l, "linear_before_reset", &p->linear_before_reset));
     if (kind == KIND_LSTM) OT_TRY(parse_flag(l, "input_forget", &p->input_forget));
