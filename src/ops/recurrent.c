@@ -152,7 +152,8 @@ static ot_status parse_recurrent(const ot_layer *l, recurrent_params *p, rnn_kin
     if (p->hidden < 0)
         return oti_node_fail(l, OT_ERR_INVALID, "hidden_size is %lld", (long long)p->hidden);
     OT_TRY(oti_attr_get_float(l, "clip", 0.0f, &p->clip));
-    if (!(p->clip >= 0.0f)) return oti_node_fail(l, OT_ERR_INVALID, "clip is %g; it must be positive (or 0: none)", p->clip);
+    if (!(p->clip >= 0.0f))
+        return oti_node_fail(l, OT_ERR_INVALID, "clip is %g; it must be positive (or 0: none)", p->clip);
     if (l->opset >= 14) OT_TRY(parse_flag(l, "layout", &p->layout));
     if (kind == KIND_GRU) OT_TRY(parse_flag(l, "linear_before_reset", &p->linear_before_reset));
     if (kind == KIND_LSTM) OT_TRY(parse_flag(l, "input_forget", &p->input_forget));
@@ -321,7 +322,8 @@ static ot_status infer_recurrent(ot_node_ctx *c) {
     char s[128];
     OT_NODE_CHECK(c, x->dtype == OT_FLOAT && x->ndim == 3, "X must be a float32 tensor of rank 3, not %s %s",
                   ot_dtype_name(x->dtype), ot_shape_string(x->ndim, x->dims, s, sizeof s));
-    OT_NODE_CHECK(c, r->ndim == 3, "R must have rank 3, not shape %s", ot_shape_string(r->ndim, r->dims, s, sizeof s));
+    OT_NODE_CHECK(c, r->ndim == 3, "R must have rank 3, not shape %s",
+                  ot_shape_string(r->ndim, r->dims, s, sizeof s));
     rnn_dims n = dims_of(c);
     OT_TRY(check_inputs(c, &n));
     int64_t y[4] = {n.t, n.d, n.b, n.h}, state[3] = {n.d, n.b, n.h};
@@ -755,7 +757,8 @@ static void backward_step(const rnn_run *run, step_state *gs, int64_t s) {
         for_active_rows(run, gs, s, gru_grad_row);
         if (!run->p->linear_before_reset) {
             /* drh (B, H) = dz_h (B, H) R_h (H, H); dprev += drh R_h's part through r * H. */
-            oti_sgemm(pool, 0, 0, n->b, H, H, 1.0f, gs->dz + 2 * H, n->gh, run->r + 2 * H * H, H, 0.0f, gs->drh, H);
+            oti_sgemm(pool, 0, 0, n->b, H, H, 1.0f, gs->dz + 2 * H, n->gh, run->r + 2 * H * H, H, 0.0f,
+                      gs->drh, H);
             for_active_rows(run, gs, s, gru_reset_grad_row);
             k = 2 * H;
         }

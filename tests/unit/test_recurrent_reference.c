@@ -99,7 +99,8 @@ static void run_node_case(const char *name) {
     for (int k = 0; k < m->n_inputs; k++) feeds[k] = *expected(&fixture, m->values[m->inputs[k]].name);
     ot_plan_options options = ts_plan_options();
     ot_plan *plan;
-    if (ot_plan_create(m, &options, m->n_inputs, m->inputs, feeds, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
+    if (ot_plan_create(m, &options, m->n_inputs, m->inputs, feeds, &plan) != OT_OK)
+        fail_msg("plan: %s", ot_last_error());
     for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, m->inputs[k])->data = feeds[k].data;
     if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
     for (int k = 0; k < m->n_outputs; k++) {
