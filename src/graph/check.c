@@ -5,15 +5,23 @@
 #include "core/model_internal.h"
 #include "core/util.h"
 #include "onnxtrain/graph.h"
+#include "ops/op.h"
+
+/* Whether the layer's op may omit its first output (the recurrent ops' Y). */
+static int first_output_optional(const ot_model *m, const ot_layer *l) {
+    const ot_op *op = l->op ? l->op : oti_op_lookup(l->domain, l->op_type, (int)ot_model_opset(m, l->domain), NULL);
+    return op && (op->flags & OT_OP_OPTIONAL_OUTPUTS);
+}
 
 /* Kahn's algorithm over layers; stable (keeps file order where the file was ordered). */
 ot_status ot_graph_check(ot_model *m) {
     for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];
-        /* Only later outputs are optional in the ops we run (Dropout's mask, MaxPool's
-         * indices, BatchNormalization's statistics); kernels write output 0. */
-        if (l->n_outputs < 1 || l->outputs[0] < 0)
+        /* Only later outputs are optional in most ops (Dropout's mask, MaxPool's indices,
+         * BatchNormalization's statistics): their kernels write output 0. Ops flagged
+         * OT_OP_OPTIONAL_OUTPUTS (LSTM, GRU, RNN) may omit any. */
+        if (l->n_outputs < 1 || (l->outputs[0] < 0 && !first_output_optional(m, l)))
             return oti_fail(OT_ERR_INVALID, "node '%s' (%s) has no first output (an empty name "
                            "omits it); only later outputs may be omitted", l->name, l->op_type);
         for (int k = 0; k < l->n_outputs; k++) {

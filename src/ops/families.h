@@ -13,6 +13,7 @@
     OT_FAMILY(conv)                                                                            \
     OT_FAMILY(pool)                                                                            \
     OT_FAMILY(normalization)                                                                   \
+    OT_FAMILY(recurrent)                                                                       \
     OT_FAMILY(softmax)                                                                         \
     OT_FAMILY(shape)                                                                           \
     OT_FAMILY(tensor)                                                                          \

@@ -47,7 +47,8 @@ enum {
     OT_OP_WRITES_INPUTS = 1u << 2, /* training forward updates inputs (BN running stats) */
     OT_OP_COPY = 1u << 3,          /* output 0 is input 0 unchanged (Identity) */
     OT_OP_SOFTMAX = 1u << 4,       /* output 0 is a (log-)softmax of input 0's logits */
-    OT_OP_SIGMOID = 1u << 5        /* output 0 is the sigmoid of input 0's logits */
+    OT_OP_SIGMOID = 1u << 5,       /* output 0 is the sigmoid of input 0's logits */
+    OT_OP_OPTIONAL_OUTPUTS = 1u << 6 /* every output may be omitted, the first too (LSTM's Y) */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what

@@ -14,6 +14,7 @@
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
 #include "core/util.h"
+#include "ops/op.h"
 
 #define MAX_IO 32
 
@@ -127,6 +128,18 @@ done:
     return ok;
 }
 
+/* An int32 graph input that every node reads as a constant (an LSTM's sequence_lens): the
+ * ops that take one accept int32. */
+static int int32_constant_input(const ot_model *m, int v) {
+    if (m->values[v].tensor.dtype != OT_INT32) return 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_inputs; k++)
+            if (l->inputs[k] == v && oti_op_input_role(l->op, k) != OT_ROLE_CONSTANT) return 0;
+    }
+    return 1;
+}
+
 static int classify(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
@@ -145,7 +158,8 @@ static int classify(const char *dir) {
         int n = io ? m->n_outputs : m->n_inputs;
         for (int k = 0; k < n; k++) {
             const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
-            if (v->has_type && !ot_dtype_is_computed(v->tensor.dtype)) {
+            if (v->has_type && !ot_dtype_is_computed(v->tensor.dtype) &&
+                (io || !int32_constant_input(m, m->inputs[k]))) {
                 printf("skip: %s '%s' is %s (the engine computes float32, int64, bool)\n",
                        io ? "output" : "input", v->name, ot_dtype_name(v->tensor.dtype));
                 ot_model_free(m);

@@ -76,36 +76,55 @@ void ts_free_tensors(ot_tensor *t, int n) {
     for (int i = 0; i < n; i++) ot_tensor_free(&t[i]);
 }
 
-ot_attr ts_attr_int(const char *name, int64_t value) {
+/* An attribute with its name (owned) and type, nothing else set. */
+static ot_attr named_attr(const char *name, ot_attr_type type, int count) {
     ot_attr a = {0};
     a.name = ts_strdup(name);
-    a.type = OT_ATTR_INT;
+    a.type = type;
+    a.count = count;
+    return a;
+}
+
+/* A copy of `bytes` bytes (never a zero-sized allocation). */
+static void *copy_of(const void *values, size_t bytes) {
+    void *p = ts_malloc(bytes + sizeof(int64_t));
+    memcpy(p, values, bytes);
+    return p;
+}
+
+ot_attr ts_attr_int(const char *name, int64_t value) {
+    ot_attr a = named_attr(name, OT_ATTR_INT, 0);
     a.i = value;
     return a;
 }
 
 ot_attr ts_attr_float(const char *name, float value) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_FLOAT;
+    ot_attr a = named_attr(name, OT_ATTR_FLOAT, 0);
     a.f = value;
     return a;
 }
 
 ot_attr ts_attr_ints(const char *name, int count, const int64_t *values) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_INTS;
-    a.count = count;
-    a.ints = ts_malloc(sizeof(int64_t) * (size_t)(count + 1));
-    memcpy(a.ints, values, sizeof(int64_t) * (size_t)count);
+    ot_attr a = named_attr(name, OT_ATTR_INTS, count);
+    a.ints = copy_of(values, sizeof(int64_t) * (size_t)count);
+    return a;
+}
+
+ot_attr ts_attr_floats(const char *name, int count, const float *values) {
+    ot_attr a = named_attr(name, OT_ATTR_FLOATS, count);
+    a.floats = copy_of(values, sizeof(float) * (size_t)count);
+    return a;
+}
+
+ot_attr ts_attr_strings(const char *name, int count, const char *const *values) {
+    ot_attr a = named_attr(name, OT_ATTR_STRINGS, count);
+    a.strings = ts_calloc((size_t)count + 1, sizeof(char *));
+    for (int i = 0; i < count; i++) a.strings[i] = ts_strdup(values[i]);
     return a;
 }
 
 ot_attr ts_attr_string(const char *name, const char *value) {
-    ot_attr a = {0};
-    a.name = ts_strdup(name);
-    a.type = OT_ATTR_STRING;
+    ot_attr a = named_attr(name, OT_ATTR_STRING, 0);
     a.s = ts_strdup(value);
     a.s_len = strlen(value);
     return a;
@@ -291,13 +310,16 @@ void ts_forward_backward_with(const ot_plan_options *base, const char *op, int o
     free(trainable);
 }
 
-/* Loss = sum(w * y0) in double, after a forward with the dropout generator reset. */
+/* Loss = sum over the outputs of sum(w_k * y_k) in double (w holds every output's weights one
+ * after another), after a forward with the dropout generator reset. */
 static double loss_of(ot_plan *plan, ot_model *m, const float *w, ot_rng *rng) {
     ot_rng_seed(rng, 7);
     if (ot_plan_forward(plan) != OT_OK) fail_msg("forward: %s", ot_last_error());
-    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
     double loss = 0;
-    for (int64_t i = 0; i < ot_tensor_numel(y); i++) loss += (double)w[i] * ((float *)y->data)[i];
+    for (int k = 0; k < m->n_outputs; k++) {
+        const ot_tensor *y = ot_plan_value(plan, m->outputs[k]);
+        for (int64_t i = 0; i < ot_tensor_numel(y); i++) loss += (double)*w++ * ((float *)y->data)[i];
+    }
     return loss;
 }
 
@@ -309,10 +331,11 @@ void ts_gradcheck(const char *op, int opset, int n_inputs, const ot_tensor *cons
                       tolerance);
 }
 
-void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
-                       const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
-                       const ot_attr *attrs, int training, double h, double tolerance) {
-    ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, 1, n_attrs, attrs);
+/* ts_gradcheck_with on a node with n_outputs outputs, all in the loss. */
+static void gradcheck_outputs(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                              const ot_tensor *const *inputs, unsigned check_mask, int n_outputs,
+                              int n_attrs, const ot_attr *attrs, int training, double h, double tolerance) {
+    ot_model *m = ts_single_node("", op, opset, n_inputs, inputs, NULL, n_outputs, n_attrs, attrs);
     unsigned char *checked = ts_calloc((size_t)m->n_values + 1, 1);
     for (int k = 0; k < n_inputs; k++)
         if (inputs[k] && ((check_mask >> k) & 1)) {
@@ -323,6 +346,21 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
     ts_gradcheck_model(base, m, op, checked, training, h, tolerance);
     free(checked);
     ot_model_free(m);
+}
+
+void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, int n_inputs,
+                       const ot_tensor *const *inputs, unsigned check_mask, int n_attrs,
+                       const ot_attr *attrs, int training, double h, double tolerance) {
+    gradcheck_outputs(base, op, opset, n_inputs, inputs, check_mask, 1, n_attrs, attrs, training, h,
+                      tolerance);
+}
+
+void ts_gradcheck_outputs(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                          unsigned check_mask, int n_outputs, int n_attrs, const ot_attr *attrs,
+                          double h, double tolerance) {
+    ot_plan_options base = ts_plan_options();
+    gradcheck_outputs(&base, op, opset, n_inputs, inputs, check_mask, n_outputs, n_attrs, attrs, 0, h,
+                      tolerance);
 }
 
 void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *what,
@@ -337,8 +375,9 @@ void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *wh
     for (int i = 0; i < m->n_layers; i++) m->layers[i].frozen = !training;
     ot_plan *plan;
     if (ot_plan_create(m, &options, 0, NULL, NULL, &plan) != OT_OK) fail_msg("plan: %s", ot_last_error());
-    const ot_tensor *y = ot_plan_value(plan, m->outputs[0]);
-    int64_t ny = ot_tensor_numel(y);
+    /* Random weights for every output's values, one output after another. */
+    int64_t ny = 0;
+    for (int k = 0; k < m->n_outputs; k++) ny += ot_tensor_numel(ot_plan_value(plan, m->outputs[k]));
     float *w = ts_malloc(sizeof(float) * (size_t)(ny + 1));
     ot_rng wrng;
     ot_rng_seed(&wrng, 99);
@@ -346,9 +385,13 @@ void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *wh
 
     loss_of(plan, m, w, &rng);
     ot_plan_zero_grads(plan);
-    ot_tensor *dy = ot_plan_grad(plan, m->outputs[0]);
-    assert_non_null(dy);
-    memcpy(dy->data, w, sizeof(float) * (size_t)ny);
+    const float *wk = w;
+    for (int k = 0; k < m->n_outputs; k++) {
+        ot_tensor *dy = ot_plan_grad(plan, m->outputs[k]);
+        assert_non_null(dy);
+        memcpy(dy->data, wk, sizeof(float) * (size_t)ot_tensor_numel(dy));
+        wk += ot_tensor_numel(dy);
+    }
     if (ot_plan_backward(plan) != OT_OK) fail_msg("backward: %s", ot_last_error());
 
     for (int v = 0; v < m->n_values; v++) {

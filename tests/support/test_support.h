@@ -36,6 +36,8 @@ ot_attr ts_attr_int(const char *name, int64_t value);
 ot_attr ts_attr_float(const char *name, float value);
 ot_attr ts_attr_ints(const char *name, int count, const int64_t *values);
 ot_attr ts_attr_string(const char *name, const char *value);
+ot_attr ts_attr_strings(const char *name, int count, const char *const *values);
+ot_attr ts_attr_floats(const char *name, int count, const float *values);
 
 /* A model with one node `op` at `opset`: inputs[k] (copied) become initializers named
  * "x<k>" (graph inputs where as_input[k] is set; NULL entries are omitted optional inputs),
@@ -97,6 +99,12 @@ void ts_gradcheck_with(const ot_plan_options *base, const char *op, int opset, i
  * inference form); the initializers keep their values. */
 void ts_gradcheck_model(const ot_plan_options *base, ot_model *m, const char *what,
                         const unsigned char *checked, int training, double h, double tolerance);
+
+/* The same for a node with n_outputs outputs (inference-form forward): the loss sums
+ * sum(w_k * y_k) over every output k. */
+void ts_gradcheck_outputs(const char *op, int opset, int n_inputs, const ot_tensor *const *inputs,
+                          unsigned check_mask, int n_outputs, int n_attrs, const ot_attr *attrs,
+                          double h, double tolerance);
 
 /* Runs a cmocka group, only the cases matching $OT_TEST_CASE when it is set (a glob on the
  * case name, as tools/t passes it). */
