@@ -170,8 +170,11 @@ static gather_view gather_layout(const ot_node_ctx *c) {
 static ot_status gather_index(const ot_node_ctx *c, const gather_view *v, int64_t j, int64_t *out) {
     int64_t i = oti_shape_int_at(c->in[1], j);
     int64_t k = i < 0 ? i + v->dim : i;
+    /* Names the table: a position table shorter than the sequence shows up here. */
+    int data = c->layer->inputs[0];
     OT_NODE_CHECK(c, k >= 0 && k < v->dim, "index %lld (at position %lld of the indices) is out "
-                  "of range for an axis of size %lld", (long long)i, (long long)j, (long long)v->dim);
+                  "of range for an axis of size %lld of '%s'", (long long)i, (long long)j, (long long)v->dim,
+                  data >= 0 ? c->model->values[data].name : "data");
     *out = k;
     return OT_OK;
 }

@@ -22,10 +22,11 @@ typedef struct ot_frozen_part {
     int frontier[OT_MAX_FEEDS]; /* value indices, in first-use order */
 } ot_frozen_part;
 
-/* Finds the frozen part for the given trainable mask. Errors when a frozen layer with
- * parameters depends on a trainable one (caching would change results). */
-ot_status oti_frozen_part_find(const ot_model *m, const unsigned char *trainable, const ot_io_binding *io,
-                              ot_frozen_part *out);
+/* Finds the frozen part for the given trainable mask and the data d feeds through io (its
+ * sample shapes tell which values are stored sample by sample). Errors when a frozen layer
+ * with parameters depends on a trainable one (caching would change results). */
+ot_status oti_frozen_part_find(ot_model *m, const unsigned char *trainable, const ot_io_binding *io,
+                              const ot_dataset *d, ot_frozen_part *out);
 /* Nothing is frozen before the first trained layers: every frontier value is a graph input. */
 int oti_frozen_part_is_empty(const ot_model *m, const ot_frozen_part *part);
 void oti_frozen_part_free(ot_frozen_part *part);

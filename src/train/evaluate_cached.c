@@ -20,7 +20,7 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
     OT_ALLOC_CHECK(trainable);
     for (int v = 0; v < m->n_values; v++) trainable[v] = (unsigned char)oti_parameter_is_trained(m, v);
     ot_frozen_part part;
-    ot_status status = oti_frozen_part_find(m, trainable, &io, &part);
+    ot_status status = oti_frozen_part_find(m, trainable, &io, d, &part);
     if (status == OT_OK && oti_frozen_part_is_empty(m, &part)) {
         /* Nothing frozen before the first trained layer: nothing to cache. */
         oti_frozen_part_free(&part);

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -30,7 +31,15 @@ static ot_status bind_x(const ot_model *m, const ot_io_binding *io, const char *
         open++;
     }
     if (open == 1) return OT_OK;
-    return oti_fail(OT_ERR_INVALID, "the model has %d inputs: name the one the data feeds", m->n_inputs);
+    char names[512] = "";
+    for (int k = 0, at = 0; k < m->n_inputs && at < (int)sizeof names; k++) {
+        int fed = 0;
+        for (int a = 0; a < io->n_arrays; a++) fed |= io->array_inputs[a] == m->inputs[k];
+        if (!fed)
+            at += snprintf(names + at, sizeof names - (size_t)at, "%s'%s'", at ? ", " : "", m->values[m->inputs[k]].name);
+    }
+    return oti_fail(OT_ERR_INVALID, "the model has %d inputs no data array feeds (%s): name the one the samples "
+                   "feed, and feed the others from named arrays (npz:FILE:x=NAME,y=NAME,INPUT=ARRAY)", open, names);
 }
 
 ot_status oti_io_bind(const ot_model *m, const ot_dataset *d, const char *input_name,

@@ -36,7 +36,7 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
         if (c->augment_flip || c->augment_shift || c->augment_crop || c->augment_brightness)
             return oti_fail(OT_ERR_INVALID, "a feature cache cannot be combined with augmentation: augmented images "
                            "differ every epoch, so the frozen layers' outputs cannot be computed once");
-        OT_TRY(oti_frozen_part_find(t->m, t->params.trainable, &t->io, &t->part));
+        OT_TRY(oti_frozen_part_find(t->m, t->params.trainable, &t->io, t->train, &t->part));
         if (oti_frozen_part_is_empty(t->m, &t->part)) {
             oti_config_message((void *)c, "cache: the first layer is trained, so there is nothing frozen to cache");
         } else {
