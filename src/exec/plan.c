@@ -354,16 +354,20 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         ot_tensor_set_shape(&p->vals[v], feed_shapes[i].dtype, feed_shapes[i].ndim, feed_shapes[i].dims);
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
-        /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) are
-         * fixed when the plan is built, so the shapes they decide can be inferred. */
+        /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
+         * float scalars (a Range's bounds) are fixed when the plan is built, so the shapes
+         * they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
-        if (feed_shapes[i].data && feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX) {
+        int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
+        int fixed_float = feed_shapes[i].dtype == OT_FLOAT && feed_shapes[i].ndim == 0;
+        if (feed_shapes[i].data && (fixed_int || fixed_float)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             OT_ALLOC_CHECK(blocks);
             p->folded_blocks = blocks;
-            void *copy = oti_malloc(sizeof(int64_t) * (size_t)(n + 1));
+            size_t bytes = ot_dtype_size(feed_shapes[i].dtype) * (size_t)n;
+            void *copy = oti_malloc(bytes + sizeof(int64_t));
             OT_ALLOC_CHECK(copy); /* p->folded_blocks holds what was copied so far */
-            memcpy(copy, feed_shapes[i].data, sizeof(int64_t) * (size_t)n);
+            memcpy(copy, feed_shapes[i].data, bytes);
             p->folded_blocks[p->n_folded_blocks++] = copy;
             p->vals[v].data = copy;
             p->state[v] = VALUE_CONST;
