@@ -51,6 +51,7 @@ typedef struct ot_dataset {
     int64_t *labels;                  /* (n, label_size) class labels, or NULL */
     int64_t label_size;               /* labels per sample: 1, or T for per-token labels */
     float *targets;                   /* (n, target_size) regression/bce targets, or NULL */
+    char *y_name;                     /* the array targets came from, for messages; NULL: "y" */
     int64_t target_size;
     int64_t n_classes;                /* max label + 1 */
     int n_arrays;                     /* further inputs' arrays */

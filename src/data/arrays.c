@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "loaders.h"
 #include "onnxtrain/dataset.h"
 
 ot_status ot_dataset_from_arrays(const char *name, int64_t n, int sample_ndim,
@@ -56,6 +57,11 @@ ot_status ot_dataset_from_arrays(const char *name, int64_t n, int sample_ndim,
     if (targets) {
         d->target_size = target_size;
         memcpy(d->targets, targets, sizeof(float) * (size_t)(n * target_size));
+    }
+    ot_status status = oti_dataset_check_finite(d, what);
+    if (status != OT_OK) {
+        ot_dataset_free(d);
+        return status;
     }
     *out = d;
     return OT_OK;

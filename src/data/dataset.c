@@ -1,5 +1,6 @@
 /* Data specs -> datasets in memory; class filters, limits, reshaping, validation splits. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ void ot_dataset_free(ot_dataset *d) {
     if (!d) return;
     free(d->x);
     free(d->x_name);
+    free(d->y_name);
     for (int k = 0; k < d->n_arrays; k++) {
         free(d->arrays[k].name);
         free(d->arrays[k].input);
@@ -148,6 +150,26 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
     if (!strncmp(spec, "images:", 7)) return oti_dataset_from_images(spec + 7, options, d);
     return oti_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
                    "idx:IMAGES,LABELS, npz:FILE, csv:FILE, images:DIR)", spec);
+}
+
+static ot_status check_finite_array(const char *source, const char *name, const float *v, int64_t n, int64_t per) {
+    for (int64_t i = 0; i < n * per; i++)
+        if (!isfinite(v[i]))
+            return oti_fail(OT_ERR_INVALID, "%s: array '%s' holds %s at sample %lld (element %lld of it): data "
+                           "must be finite", source, name, isnan(v[i]) ? "NaN" : "an infinite value",
+                           (long long)(i / per), (long long)(i % per));
+    return OT_OK;
+}
+
+ot_status oti_dataset_check_finite(const ot_dataset *d, const char *source) {
+    if (d->x && d->dtype == OT_FLOAT)
+        OT_TRY(check_finite_array(source, d->x_name ? d->x_name : "x", d->x, d->n, d->sample_size));
+    for (int a = 0; a < d->n_arrays; a++)
+        if (d->arrays[a].dtype == OT_FLOAT)
+            OT_TRY(check_finite_array(source, d->arrays[a].name, d->arrays[a].data, d->n, d->arrays[a].sample_size));
+    if (d->targets)
+        OT_TRY(check_finite_array(source, d->y_name ? d->y_name : "y", d->targets, d->n, d->target_size));
+    return OT_OK;
 }
 
 /* Every per-sample array of d: where it is and its bytes per sample. */
@@ -310,6 +332,7 @@ ot_status ot_dataset_load(const char *spec, const ot_data_options *options, ot_d
             if (d->labels[i] >= d->n_classes) d->n_classes = d->labels[i] + 1;
     }
     if (status == OT_OK) status = apply_options(d, options, spec);
+    if (status == OT_OK) status = oti_dataset_check_finite(d, spec);
     if (status == OT_OK && d->bytes) status = bytes_to_floats(options->context, d, spec);
     if (status != OT_OK) {
         ot_dataset_free(d);
@@ -382,6 +405,7 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
     v->bytes = NULL;
     v->class_names = NULL;
     v->x_name = NULL;
+    v->y_name = NULL;
     v->identity = NULL;
     for (int k = 0; k < d->n_arrays; k++) v->arrays[k].name = v->arrays[k].input = NULL;
     /* v's columns are d's until copy_rows replaces them. */
@@ -395,7 +419,8 @@ ot_status ot_dataset_split(ot_dataset *d, double fraction, ot_rng *shuffle, ot_d
         return status;
     }
     v->identity = oti_asprintf("%s|val-split", d->identity);
-    if (!v->identity || (d->x_name && !(v->x_name = oti_strdup(d->x_name)))) {
+    if (!v->identity || (d->x_name && !(v->x_name = oti_strdup(d->x_name))) ||
+        (d->y_name && !(v->y_name = oti_strdup(d->y_name)))) {
         ot_dataset_free(v);
         return OT_ERR_MEMORY;
     }

@@ -13,6 +13,10 @@ ot_status oti_dataset_from_idx(const char *images, const char *labels, const ot_
  * 0..i. labels may be NULL when the options filter by limit only. */
 ot_status oti_dataset_select(int64_t *labels, int64_t n, const ot_data_options *options, unsigned char *keep,
                              int64_t *kept_count);
+/* Every float array of d (samples, further inputs, targets) must be finite: a NaN pixel
+ * would otherwise train silently (ReLU and max pooling swallow it). Errors name `source`, the
+ * array and the first sample. */
+ot_status oti_dataset_check_finite(const ot_dataset *d, const char *source);
 ot_status oti_dataset_from_csv(const char *path, ot_dataset *d);
 /* Which arrays of an npz file a dataset reads: x, y, and per further model input the array
  * that feeds it. */

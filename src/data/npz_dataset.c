@@ -43,21 +43,13 @@ static ot_status keep_wanted(void *user, const char *name, const char *what, ot_
     return OT_OK;
 }
 
-/* Samples as int64 (integer or bool arrays) or float32 (the rest); float samples must be
- * finite: a NaN pixel would otherwise train silently (ReLU and max pooling swallow it). */
+/* Samples as int64 (integer or bool arrays) or float32 (the rest; ot_dataset_load checks
+ * they are finite). */
 static ot_status samples_typed(ot_tensor *t, const char *path, const char *name) {
     char what[512];
     snprintf(what, sizeof what, "%s: array '%s'", path, name);
     if (is_integer_dtype(t->dtype)) return oti_tensor_to_int64(t, what);
-    OT_TRY(oti_tensor_to_float(t, what));
-    int64_t per = ot_tensor_numel(t) / (t->dims[0] ? t->dims[0] : 1), n = ot_tensor_numel(t);
-    const float *v = t->data;
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return oti_fail(OT_ERR_INVALID, "%s holds %s at sample %lld (element %lld of it): data must be "
-                           "finite", what, isnan(v[i]) ? "NaN" : "an infinite value", (long long)(i / per),
-                           (long long)(i % per));
-    return OT_OK;
+    return oti_tensor_to_float(t, what);
 }
 
 static void take_shape(const ot_tensor *t, int *ndim, int64_t *dims, int64_t *size) {
@@ -85,11 +77,8 @@ static ot_status take_targets(ot_tensor *y, const char *path, const char *name, 
     d->targets = y->data;
     y->data = NULL;
     y->owns = 0;
-    for (int64_t i = 0; i < d->n * d->target_size; i++)
-        if (!isfinite(d->targets[i]))
-            return oti_fail(OT_ERR_INVALID, "%s holds %s at sample %lld: targets must be finite", what,
-                           isnan(d->targets[i]) ? "NaN" : "an infinite value", (long long)(i / d->target_size));
-    return OT_OK;
+    d->y_name = oti_strdup(name);
+    return d->y_name ? OT_OK : OT_ERR_MEMORY;
 }
 
 static ot_status take_input_array(ot_tensor *t, const char *path, const oti_npz_names *names, int k,

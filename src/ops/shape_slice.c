@@ -125,33 +125,6 @@ ot_status oti_shape_backward_slice(ot_node_ctx *c) {
 
 /* Gather --------------------------------------------------------------------------------- */
 
-ot_status oti_shape_parse_gather(const ot_layer *l, void *params) {
-    ot_shape_gather_params *p = params;
-    return oti_attr_get_int(l, "axis", 0, &p->axis);
-}
-
-ot_status oti_shape_infer_gather(ot_node_ctx *c) {
-    const ot_shape_gather_params *p = c->params;
-    OT_TRY(oti_shape_check_data(c));
-    OT_NODE_CHECK(c, c->n_in >= 2 && c->in[1], "needs inputs data and indices");
-    const ot_tensor *x = c->in[0], *idx = c->in[1];
-    OT_NODE_CHECK(c, idx->dtype == OT_INT64 || idx->dtype == OT_INT32,
-                  "indices must be int64 or int32, not %s", ot_dtype_name(idx->dtype));
-    int axis = oti_normalize_axis(p->axis, x->ndim);
-    OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for rank %d", (long long)p->axis, x->ndim);
-    int rank = x->ndim - 1 + idx->ndim;
-    OT_NODE_CHECK(c, rank <= OT_MAX_DIMS, "output would have %d dims; at most %d are supported",
-                  rank, OT_MAX_DIMS);
-    /* (data dims before axis, indices dims, data dims after axis) */
-    int64_t dims[OT_MAX_DIMS];
-    int n = 0;
-    for (int d = 0; d < axis; d++) dims[n++] = x->dims[d];
-    for (int d = 0; d < idx->ndim; d++) dims[n++] = idx->dims[d];
-    for (int d = axis + 1; d < x->ndim; d++) dims[n++] = x->dims[d];
-    ot_tensor_set_shape(c->out[0], x->dtype, rank, dims);
-    return OT_OK;
-}
-
 /* data viewed as (outer, dim, inner) around the axis; indices flattened to n_idx. */
 typedef struct gather_view {
     int64_t outer, dim, inner, n_idx;
@@ -176,6 +149,42 @@ static ot_status gather_index(const ot_node_ctx *c, const gather_view *v, int64_
                   "of range for an axis of size %lld of '%s'", (long long)i, (long long)j, (long long)v->dim,
                   data >= 0 ? c->model->values[data].name : "data");
     *out = k;
+    return OT_OK;
+}
+
+ot_status oti_shape_parse_gather(const ot_layer *l, void *params) {
+    ot_shape_gather_params *p = params;
+    return oti_attr_get_int(l, "axis", 0, &p->axis);
+}
+
+ot_status oti_shape_infer_gather(ot_node_ctx *c) {
+    const ot_shape_gather_params *p = c->params;
+    OT_TRY(oti_shape_check_data(c));
+    OT_NODE_CHECK(c, c->n_in >= 2 && c->in[1], "needs inputs data and indices");
+    const ot_tensor *x = c->in[0], *idx = c->in[1];
+    OT_NODE_CHECK(c, idx->dtype == OT_INT64 || idx->dtype == OT_INT32,
+                  "indices must be int64 or int32, not %s", ot_dtype_name(idx->dtype));
+    int axis = oti_normalize_axis(p->axis, x->ndim);
+    OT_NODE_CHECK(c, axis >= 0, "axis %lld is out of range for rank %d", (long long)p->axis, x->ndim);
+    int rank = x->ndim - 1 + idx->ndim;
+    OT_NODE_CHECK(c, rank <= OT_MAX_DIMS, "output would have %d dims; at most %d are supported",
+                  rank, OT_MAX_DIMS);
+    /* (data dims before axis, indices dims, data dims after axis) */
+    int64_t dims[OT_MAX_DIMS];
+    int n = 0;
+    for (int d = 0; d < axis; d++) dims[n++] = x->dims[d];
+    for (int d = 0; d < idx->ndim; d++) dims[n++] = idx->dims[d];
+    for (int d = axis + 1; d < x->ndim; d++) dims[n++] = x->dims[d];
+    ot_tensor_set_shape(c->out[0], x->dtype, rank, dims);
+    /* Indices known now (positions from a folded Range) are checked now: a sequence longer
+     * than a position table fails when the plan is built, before any training step. */
+    if (c->in_known && c->in_known[1] && idx->data) {
+        gather_view v = gather_layout(c);
+        for (int64_t j = 0; j < v.n_idx; j++) {
+            int64_t k;
+            OT_TRY(gather_index(c, &v, j, &k));
+        }
+    }
     return OT_OK;
 }
 

@@ -184,6 +184,15 @@ static void from_arrays(void **state) {
     assert_int_equal(ot_dataset_from_arrays("dims", 3, 2, bad_dims, x, NULL, NULL, 0, &d), OT_ERR_INVALID);
     assert_int_equal(ot_dataset_from_arrays("both", 3, 2, dims, x, labels, targets, 1, &d), OT_ERR_INVALID);
     assert_int_equal(ot_dataset_from_arrays("none", 0, 2, dims, x, NULL, NULL, 0, &d), OT_ERR_INVALID);
+    /* Non-finite samples or targets: an error naming the array and the first such sample. */
+    x[3] = NAN;
+    assert_int_equal(ot_dataset_from_arrays("nan", 3, 2, dims, x, NULL, NULL, 0, &d), OT_ERR_INVALID);
+    assert_non_null(strstr(ot_last_error(), "nan: array 'x' holds NaN at sample 1 (element 1 of it)"));
+    assert_null(d);
+    x[3] = 4;
+    targets[2] = -INFINITY;
+    assert_int_equal(ot_dataset_from_arrays("inf", 3, 2, dims, x, NULL, targets, 1, &d), OT_ERR_INVALID);
+    assert_non_null(strstr(ot_last_error(), "inf: array 'y' holds an infinite value at sample 2"));
 }
 
 int main(void) {
