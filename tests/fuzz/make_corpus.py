@@ -13,7 +13,10 @@ constantofshape_int_zeros expand_dim_changed tile maxpool_2d_pads averagepool_2d
 batchnorm_example gemm_default_vector_bias if loop11 split_equal_parts_1d concat_2d_axis_0
 transpose_all_permutations_0 cast_FLOAT_to_DOUBLE convtranspose reduce_mean_keepdims_example
 softmax_axis_1 where_example layer_normalization_2d_axis0 lrn gather_negative_indices
-unsqueeze_axis_0 range_float_type_positive_delta_expanded scan9_sum""".split()
+unsqueeze_axis_0 range_float_type_positive_delta_expanded scan9_sum lstm_with_peepholes
+gru_seq_length rnn_seq_length einsum_batch_diagonal einsum_batch_matmul tril_neg triu_one_row
+cumsum_1d_reverse_exclusive argmax_keepdims_example_select_last_index and_bcast3v1d
+range_float_type_positive_delta""".split()
 
 
 def put(target, name, data):
@@ -82,6 +85,7 @@ def main():
     copy("onnx", "onnx/bad/*")
     copy("onnx", "train/mlp*.onnx", "train_")
     copy("onnx", "weights/cnn.onnx")
+    copy("onnx", "sequence/gru_op13.onnx")  # a PyTorch export with GRU, Gather over token ids
     for test in NODE_TESTS:
         path = os.path.join(NODE, "test_" + test, "model.onnx")
         if os.path.exists(path):
