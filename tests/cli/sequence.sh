@@ -55,3 +55,19 @@ expect_error "model input 'attention_mask' is not fed" \
 expect_error "data array 'attention_mask' is given for input 'mask', but the model has no input of that name" \
   "$OT" train "$SEQ/bert_op17.onnx" --data "npz:$SEQ/bert_data.npz:x=input_ids,y=labels,mask=attention_mask" -o "$WORK/m.onnx"
 [ ! -e "$WORK/m.onnx" ] || fail "a refused run wrote its output"
+
+# eval's per-token loss and accuracy (ignored labels left out) against ONNX Runtime's logits
+# scored in numpy.
+"$OT" eval "$SEQ/gpt_op17.onnx" --data "$GPT" --json >"$WORK/eval.json"
+"$PY" - "$SEQ" "$WORK/eval.json" <<'PYEOF' || fail "gpt eval disagrees with ONNX Runtime + numpy"
+import json, sys, numpy as np, onnxruntime as ort
+seq, ours = sys.argv[1], json.load(open(sys.argv[2]))
+d = np.load(f"{seq}/gpt_data.npz")
+logits = ort.InferenceSession(f"{seq}/gpt_op17.onnx").run(None, {"input_ids": d["input_ids"]})[0].astype(np.float64)
+y = d["labels"]; kept = y != -100
+top = logits.max(-1, keepdims=True)
+nll = (np.log(np.exp(logits - top).sum(-1)) + top[..., 0]) - np.take_along_axis(logits, np.where(kept, y, 0)[..., None], -1)[..., 0]
+loss, acc = nll[kept].mean(), (logits.argmax(-1) == y)[kept].mean()
+print(f"ours {ours['loss']:.7f} {ours['accuracy']:.7f}, ORT + numpy {loss:.7f} {acc:.7f}")
+sys.exit(0 if abs(ours["loss"] - loss) < 1e-5 and abs(ours["accuracy"] - acc) < 1e-9 else 1)
+PYEOF
