@@ -207,8 +207,56 @@ static size_t value_bytes(const ot_tensor *t) {
     return (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
 }
 
+/* Lifetimes of gradients in backward, which runs the steps from the last to the first: in
+ * "backward time" t = n_steps - 1 - i for step i; -1 for the targets' gradients (set by the
+ * caller before backward) and n_steps for gradients read after it (of inputs and weights,
+ * which no step produces). Gradients whose lifetimes do not overlap share memory; returns the
+ * bytes the gradients take, with each one's offset in offsets. first, last and blocks are
+ * scratch of n_values entries. */
+static size_t place_gradients(ot_plan *p, int *first, int *last, arena_block *blocks, size_t *offsets) {
+    const ot_model *m = p->model;
+    int n = p->n_values, end = p->n_steps;
+    for (int v = 0; v < n; v++) {
+        first[v] = end + 1;
+        last[v] = end; /* no producing step: read after backward */
+    }
+    for (int i = 0; i < p->n_steps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->folded || !s->run_backward) continue;
+        const ot_layer *l = &m->layers[s->layer];
+        int t = p->n_steps - 1 - i;
+        for (int k = 0; k < l->n_outputs; k++) {
+            int v = l->outputs[k];
+            if (v < 0 || !p->needs_grad[v]) continue;
+            last[v] = t; /* the producer's backward reads it last */
+            first[v] = OT_MIN(first[v], t);
+        }
+        for (int k = 0; k < l->n_inputs; k++) {
+            int v = l->inputs[k];
+            if (v >= 0 && p->needs_grad[v] && oti_role_is_trained(oti_op_input_role(l->op, k)))
+                first[v] = OT_MIN(first[v], t);
+        }
+    }
+    const int *targets = p->options.targets ? p->options.targets : m->outputs;
+    int n_targets = p->options.targets ? p->options.n_targets : m->n_outputs;
+    for (int k = 0; k < n_targets; k++) first[targets[k]] = -1;
+    int n_blocks = 0;
+    size_t total = 0;
+    for (int v = 0; v < n; v++) {
+        /* The step where the gradient is zeroed, as a forward index (n_steps: before backward). */
+        p->grad_first[v] = first[v] < 0 ? p->n_steps : p->n_steps - 1 - first[v];
+        if (!p->needs_grad[v] || (p->options.param_grads && p->options.param_grads[v])) continue;
+        if (first[v] > last[v]) first[v] = last[v]; /* never written: zeroed where it is read */
+        size_t size = align_up(value_bytes(&p->vals[v]) + 1);
+        offsets[v] = place_block(blocks, n_blocks, size, first[v], last[v]);
+        blocks[n_blocks++] = (arena_block){offsets[v], size, first[v], last[v]};
+        total = OT_MAX(total, offsets[v] + size);
+    }
+    return total;
+}
+
 /* Lays out activations (reusing memory between values whose lifetimes do not overlap in
- * inference plans), gradients and saved state in one arena. */
+ * inference plans), gradients (reused in backward) and saved state in one arena. */
 static ot_status allocate(ot_plan *p) {
     const ot_model *m = p->model;
     int n = p->n_values;
@@ -265,12 +313,7 @@ static ot_status allocate(ot_plan *p) {
     size_t saved_begin = align_up(total);
     total = saved_begin + (p->options.training ? saved_total : saved_shared);
     size_t grad_begin = align_up(total);
-    for (int v = 0; v < n; v++) {
-        if (!p->needs_grad[v]) continue;
-        if (p->options.param_grads && p->options.param_grads[v]) continue;
-        grad_offset[v] = align_up(total) - grad_begin;
-        total = align_up(total) + align_up(value_bytes(&p->vals[v]) + 1);
-    }
+    total = grad_begin + place_gradients(p, first, last, blocks, grad_offset);
     size_t grad_end = align_up(total);
     free(first);
     free(last);
@@ -340,7 +383,8 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
     p->grads = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
     p->state = oti_calloc((size_t)m->n_values + 1, 1);
     p->needs_grad = oti_calloc((size_t)m->n_values + 1, 1);
-    if (!p->vals || !p->grads || !p->state || !p->needs_grad) return OT_ERR_MEMORY;
+    p->grad_first = oti_calloc((size_t)m->n_values + 1, sizeof(int));
+    if (!p->vals || !p->grads || !p->state || !p->needs_grad || !p->grad_first) return OT_ERR_MEMORY;
     for (int v = 0; v < m->n_values; v++) {
         if (m->values[v].kind != OT_VALUE_INITIALIZER) continue;
         p->vals[v] = m->values[v].tensor;
@@ -421,6 +465,7 @@ void ot_plan_free(ot_plan *p) {
     free(p->grads);
     free(p->state);
     free(p->needs_grad);
+    free(p->grad_first);
     free(p);
 }
 

@@ -30,6 +30,10 @@ struct ot_plan {
     size_t arena_bytes;
     unsigned char *grad_begin; /* the gradient part of the arena, zeroed each step */
     size_t grad_bytes;
+    /* Gradients share memory when their lifetimes in backward do not overlap: grad_first[v] is
+     * the step (forward index) whose backward first touches value v's gradient, where it is
+     * zeroed; n_steps for gradients the caller sets before backward (the targets'). */
+    int *grad_first;
     void *workspace; /* shared scratch */
     size_t workspace_bytes;
     void **folded_blocks; /* outputs of folded layers */

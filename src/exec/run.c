@@ -24,6 +24,17 @@ void ot_plan_zero_grads(ot_plan *p) {
     if (p->grad_bytes) oti_parallel_zero(oti_context_pool(p->options.context), p->grad_begin, p->grad_bytes);
 }
 
+/* Gradients whose memory another gradient used earlier in this backward start here: zeroed
+ * before the step adds into them. */
+static void zero_reused_gradients(ot_plan *p, const plan_step *s, int i) {
+    const ot_layer *l = &p->model->layers[s->layer];
+    for (int k = 0; k < l->n_outputs; k++)
+        if (s->dout[k] && p->grad_first[l->outputs[k]] == i) memset(s->dout[k]->data, 0, sizeof(float) * (size_t)ot_tensor_numel(s->dout[k]));
+    for (int k = 0; k < l->n_inputs; k++)
+        if (s->din[k] && p->grad_first[l->inputs[k]] == i && !(p->options.param_grads && p->options.param_grads[l->inputs[k]]))
+            memset(s->din[k]->data, 0, sizeof(float) * (size_t)ot_tensor_numel(s->din[k]));
+}
+
 ot_status ot_plan_backward(ot_plan *p) {
     for (int i = p->n_steps - 1; i >= 0; i--) {
         plan_step *s = &p->steps[i];
@@ -32,6 +43,7 @@ ot_status ot_plan_backward(ot_plan *p) {
         int has_dout = 0;
         for (int k = 0; k < s->ctx.n_out; k++) has_dout |= s->dout[k] != NULL;
         if (!has_dout) continue;
+        zero_reused_gradients(p, s, i);
         ot_status status = p->model->layers[s->layer].op->backward(&s->ctx);
         if (status != OT_OK) return status;
     }
