@@ -40,6 +40,36 @@ static int foldable(const ot_model *m, const ot_layer *l) {
     return 1;
 }
 
+/* Whether value v reaches a weight slot (a kernel, bias, normalization scale or shift, slope
+ * or embedding) of some layer, directly or through ops that only rearrange it (Identity,
+ * Reshape, Transpose, Cast, ...). depth bounds the walk along such chains. */
+static int reaches_weight_slot(const ot_model *m, int v, int depth) {
+    if (depth > 8) return 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        if (!l->op) continue;
+        for (int k = 0; k < l->n_inputs; k++) {
+            if (l->inputs[k] != v) continue;
+            ot_input_role role = oti_op_input_role(l->op, k);
+            if (role == OT_ROLE_KERNEL || role == OT_ROLE_BIAS || role == OT_ROLE_SCALE ||
+                role == OT_ROLE_SHIFT || role == OT_ROLE_SLOPE || role == OT_ROLE_EMBEDDING)
+                return 1;
+            if (k == 0 && (l->op->flags & (OT_OP_COPY | OT_OP_LAYOUT)) && l->n_outputs > 0 && l->outputs[0] >= 0 &&
+                reaches_weight_slot(m, l->outputs[0], depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A Constant node's output is a weight when it reaches a weight slot: exporters such as
+ * paddle2onnx and tf2onnx store weights as Constant nodes. Any other computed value (shape
+ * arithmetic, constants that only scale or shift activations) stays a constant. */
+static int constant_is_weight(const ot_model *m, const ot_layer *l, int v) {
+    const ot_tensor *t = &m->values[v].tensor;
+    return l->n_inputs == 0 && t->dtype == OT_FLOAT && t->ndim >= 1 && reaches_weight_slot(m, v, 0);
+}
+
 /* Computes layer l and turns its outputs into initializers. */
 static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
     ot_tensor *in_storage = oti_calloc((size_t)l->n_inputs + 1, sizeof(ot_tensor));
@@ -81,10 +111,11 @@ static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
             ot_tensor_free(&v->tensor);
             v->tensor = *out[k];
             v->kind = OT_VALUE_INITIALIZER;
-            /* An Identity of a weight is that weight's own copy (trained as it was); anything
-             * else computed here (Constant, shape arithmetic) is a constant, not trained
-             * unless unfrozen by name. */
-            v->frozen = !(l->op->flags & OT_OP_COPY) || l->inputs[0] < 0 ? 1 : m->values[l->inputs[0]].frozen;
+            /* An Identity of a weight is that weight's own copy (trained as it was), and a
+             * Constant that reaches a weight slot is a weight; anything else computed here
+             * (shape arithmetic) is a constant, not trained unless unfrozen by name. */
+            if (constant_is_weight(m, l, l->outputs[k])) v->frozen = 0;
+            else v->frozen = !(l->op->flags & OT_OP_COPY) || l->inputs[0] < 0 ? 1 : m->values[l->inputs[0]].frozen;
             v->has_type = v->has_shape = 1;
             v->export_value_info = 0;
             for (int d = 0; d < OT_MAX_DIMS; d++) {

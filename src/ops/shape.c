@@ -177,6 +177,11 @@ ot_status oti_shape_check_data(const ot_node_ctx *c) {
      .infer = oti_shape_infer_##fn, .forward = oti_shape_forward_##fn,                             \
      .backward = oti_shape_backward_##fn, .inputs = {__VA_ARGS__}}
 #define C OT_ROLE_CONSTANT
+/* The same, for ops that only rearrange their input's values. */
+#define LAYOUT_OP(op_name, since, params, parse_fn, fn, ...)                                   \
+    {.name = op_name, .since_version = since, .params_size = params, .parse = parse_fn,          \
+     .infer = oti_shape_infer_##fn, .forward = oti_shape_forward_##fn,                             \
+     .backward = oti_shape_backward_##fn, .flags = OT_OP_LAYOUT, .inputs = {__VA_ARGS__}}
 
 const ot_op oti_ops_shape[] = {
     {.name = "Shape", .since_version = 1, .params_size = sizeof(ot_shape_axes_params),
@@ -184,11 +189,11 @@ const ot_op oti_ops_shape[] = {
      .flags = OT_OP_SHAPE_ONLY},
     {.name = "Size", .since_version = 1, .infer = oti_shape_infer_size, .forward = oti_shape_forward_size,
      .flags = OT_OP_SHAPE_ONLY},
-    SHAPE_OP("Reshape", 1, sizeof(ot_shape_reshape_params), oti_shape_parse_reshape, reshape, [1] = C),
-    SHAPE_OP("Flatten", 1, sizeof(ot_shape_axes_params), oti_shape_parse_flatten, flatten, 0),
-    SHAPE_OP("Squeeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, squeeze, [1] = C),
-    SHAPE_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, unsqueeze, [1] = C),
-    SHAPE_OP("Transpose", 1, sizeof(ot_shape_transpose_params), oti_shape_parse_transpose, transpose, 0),
+    LAYOUT_OP("Reshape", 1, sizeof(ot_shape_reshape_params), oti_shape_parse_reshape, reshape, [1] = C),
+    LAYOUT_OP("Flatten", 1, sizeof(ot_shape_axes_params), oti_shape_parse_flatten, flatten, 0),
+    LAYOUT_OP("Squeeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, squeeze, [1] = C),
+    LAYOUT_OP("Unsqueeze", 1, sizeof(ot_shape_axes_params), oti_shape_parse_squeeze, unsqueeze, [1] = C),
+    LAYOUT_OP("Transpose", 1, sizeof(ot_shape_transpose_params), oti_shape_parse_transpose, transpose, 0),
     SHAPE_OP("Expand", 8, 0, NULL, expand, [1] = C),
     SHAPE_OP("Tile", 6, 0, NULL, tile, [1] = C),
     SHAPE_OP("Concat", 1, sizeof(ot_shape_concat_params), oti_shape_parse_concat, concat, 0),

@@ -482,7 +482,7 @@ const ot_op oti_ops_tensor[] = {
     {.name = "Range", .since_version = 11, .infer = infer_range, .forward = forward_range,
      .inputs = {OT_ROLE_CONSTANT, OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}},
     {.name = "Cast", .since_version = 1, .params_size = sizeof(cast_params), .parse = parse_cast,
-     .infer = infer_cast, .forward = forward_cast, .backward = backward_cast},
+     .infer = infer_cast, .forward = forward_cast, .backward = backward_cast, .flags = OT_OP_LAYOUT},
     /* ratio and training_mode */
     {.name = "Dropout", .since_version = 1, .params_size = sizeof(dropout_params),
      .parse = parse_dropout, .infer = infer_dropout, .forward = forward_dropout,
