@@ -127,6 +127,10 @@ OT_API ot_status ot_model_add_value(ot_model *m, const char *name, ot_value_kind
 OT_API char *ot_model_unique_value_name(const ot_model *m, const char *base);
 /* Adds an initializer taking ownership of t's data. */
 OT_API ot_status ot_model_add_initializer(ot_model *m, const char *name, ot_tensor *t, int *index);
+/* Fixes the symbolic dims of graph input `input` (a model exported with [N,3,H,W]): dims[d]
+ * >= 1 fixes dim d, -1 leaves it as declared. A rank other than the declared one, or a
+ * fixed dim given another size, is an error naming the input. */
+OT_API ot_status ot_model_set_input_shape(ot_model *m, const char *input, int ndim, const int64_t *dims);
 /* The declared shape with symbolic names, "[N,3,224,224]" ("?" if none), into buf. */
 OT_API const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size);
 

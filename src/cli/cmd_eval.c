@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "core/util.h"
 #include "data_flags.h"
+#include "shape_flags.h"
 #include "train_flags.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/train.h"
@@ -18,6 +19,7 @@ static const cli_flag flags[] = {
     {"batch", 0, "N", "samples per forward pass (default 256)"},
     {"json", 0, NULL, "print JSON"},
     CLI_DATA_FLAGS,
+    CLI_SHAPE_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
 };
@@ -53,7 +55,7 @@ int cmd_eval(int argc, char **argv) {
         scoring.input_name = cli_get(&args, "input");
         scoring.output_name = cli_get(&args, "output");
         if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
-        else if (!cli_check_io_flags(&args, m)) rc = 2;
+        else if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) rc = 2;
         else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, ctx, &data)) rc = 2;
         else if (ot_dataset_load(cli_get(&args, "data"), &data.options, &d) != OT_OK ||
                  ot_evaluate(m, &scoring, batch, d, &e) != OT_OK)

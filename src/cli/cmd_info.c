@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "freeze_flags.h"
+#include "shape_flags.h"
 #include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
 #include "core/util.h"
@@ -16,6 +17,7 @@
 static const cli_flag flags[] = {
     {"json", 0, NULL, "print JSON instead of a table"},
     {"batch", 0, "N", "size for unknown (symbolic) input dims when inferring shapes (default 1)"},
+    CLI_SHAPE_FLAG,
     CLI_FREEZE_FLAGS,
     CLI_MAX_MEMORY_FLAG,
 };
@@ -67,6 +69,32 @@ static int infer_with(ot_model *m, int64_t size, ot_tensor *shapes) {
     return ot_plan_infer_shapes(m, n, m->inputs, feeds, shapes) == OT_OK;
 }
 
+/* Which input dims past the batch are symbolic, and how to fix them. */
+static void print_unknown_dims(const ot_model *m) {
+    for (int k = 0; k < m->n_inputs; k++) {
+        const ot_value *v = &m->values[m->inputs[k]];
+        char dims[256] = "", example[256] = "";
+        int unknown = 0;
+        size_t at = 0, ex = (size_t)snprintf(example, sizeof example, "%s=", v->name);
+        for (int d = 0; v->has_shape && d < v->tensor.ndim; d++) {
+            int symbolic = v->tensor.dims[d] < 0;
+            if (symbolic && d > 0 && at < sizeof dims) {
+                at += (size_t)snprintf(dims + at, sizeof dims - at, "%s%d (%s)", unknown ? ", " : "", d,
+                                       v->dim_names[d] ? v->dim_names[d] : "?");
+                unknown++;
+            }
+            if (ex < sizeof example)
+                ex += (size_t)snprintf(example + ex, sizeof example - ex, "%s%s", d ? "x" : "",
+                                       symbolic ? (d ? "SIZE" : "1") : "");
+            if (!symbolic && ex < sizeof example)
+                ex += (size_t)snprintf(example + ex, sizeof example - ex, "%lld", (long long)v->tensor.dims[d]);
+        }
+        if (unknown)
+            printf("input '%s' has unknown dims %s: fix them with --shape %s to see every shape\n", v->name, dims,
+                   example);
+    }
+}
+
 int cmd_info(int argc, char **argv) {
     cli_args args;
     int parsed = cli_parse(&command, argc, argv, &args);
@@ -81,8 +109,11 @@ int cmd_info(int argc, char **argv) {
         return 2;
     }
     ot_model *m = NULL;
-    if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK || cli_apply_freeze_flags(&args, m) != OT_OK) {
-        int rc = cli_fail(&args);
+    int rc = 0;
+    if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
+    else if (!cli_apply_shape_flags(&args, m, 0)) rc = 2; /* the error is printed */
+    else if (cli_apply_freeze_flags(&args, m) != OT_OK) rc = cli_fail(&args);
+    if (rc) {
         ot_model_free(m);
         ot_context_free(ctx);
         cli_free(&args);
@@ -143,6 +174,7 @@ int cmd_info(int argc, char **argv) {
             }
         }
         if (!inferred) printf("(shapes not inferred: %s)\n", infer_error);
+        print_unknown_dims(m);
         printf("\n%5s  %-32s %-20s %-20s %12s  %s\n", "index", "name", "op", "output shape", "parameters", "state");
     }
     for (int i = 0; i < m->n_layers; i++) {

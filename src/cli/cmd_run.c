@@ -11,6 +11,7 @@
 #include "formats/npy.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
+#include "shape_flags.h"
 
 static const cli_flag flags[] = {
     {"input", 'i', "NAME=FILE.npy", "a graph input (repeat for each; NAME= may be left out when "
@@ -19,6 +20,7 @@ static const cli_flag flags[] = {
     {"repeat", 0, "N", "run the forward pass N times and print the mean time per run (benchmarking)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
     CLI_FAST_CONV_FLAG,
+    CLI_SHAPE_FLAG,
 };
 
 static const cli_command command = {
@@ -99,6 +101,10 @@ int cmd_run(int argc, char **argv) {
     memset(inputs, 0, sizeof inputs);
     if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) {
         rc = cli_fail(&args);
+        goto done;
+    }
+    if (!cli_apply_shape_flags(&args, m, 1)) {
+        rc = 2;
         goto done;
     }
     int bound[64] = {0};

@@ -19,6 +19,7 @@
 #include "onnxtrain/train.h"
 #include "onnxtrain/transfer.h"
 #include "progress.h"
+#include "shape_flags.h"
 #include "train_flags.h"
 
 static const cli_flag flags[] = {
@@ -42,6 +43,7 @@ static const cli_flag flags[] = {
     {"augment", 0, "LIST", "images: flip,shift:N,crop:N,brightness:F applied on the fly while training"},
     {"quiet", 'q', NULL, "print nothing but errors"},
     {"log", 0, "FILE.csv", "write one CSV line per epoch"},
+    CLI_SHAPE_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
 };
@@ -273,7 +275,7 @@ int cmd_train(int argc, char **argv) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (!cli_check_io_flags(&args, m)) {
+    if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) {
         rc = 2;
         goto done;
     }

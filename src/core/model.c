@@ -309,6 +309,37 @@ ot_status ot_model_set_opset(ot_model *m, const char *domain, int64_t version) {
 /* Used by src/graph after it moves values around. */
 ot_status oti_model_rebuild_index(ot_model *m) { return rebuild_index(m); }
 
+ot_status ot_model_set_input_shape(ot_model *m, const char *input, int ndim, const int64_t *dims) {
+    int v = -1;
+    for (int k = 0; k < m->n_inputs; k++)
+        if (!strcmp(m->values[m->inputs[k]].name, input)) v = m->inputs[k];
+    if (v < 0) return oti_fail(OT_ERR_INVALID, "the model has no input named '%s'", input);
+    ot_value *x = &m->values[v];
+    if (ndim < 0 || ndim > OT_MAX_DIMS || (x->has_shape && ndim != x->tensor.ndim))
+        return oti_fail(OT_ERR_INVALID, "input '%s' has %d dims, the shape given has %d", input,
+                       x->has_shape ? x->tensor.ndim : -1, ndim);
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] == 0 || dims[d] < -1)
+            return oti_fail(OT_ERR_INVALID, "input '%s': dim %d must be at least 1, not %lld", input, d,
+                           (long long)dims[d]);
+        if (x->has_shape && dims[d] > 0 && x->tensor.dims[d] > 0 && x->tensor.dims[d] != dims[d])
+            return oti_fail(OT_ERR_INVALID, "input '%s': dim %d is %lld in the model, not %lld", input, d,
+                           (long long)x->tensor.dims[d], (long long)dims[d]);
+    }
+    if (!x->has_shape) {
+        x->tensor.ndim = ndim;
+        for (int d = 0; d < ndim; d++) x->tensor.dims[d] = -1;
+        x->has_shape = 1;
+    }
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] < 0) continue;
+        x->tensor.dims[d] = dims[d];
+        free(x->dim_names[d]);
+        x->dim_names[d] = NULL;
+    }
+    return OT_OK;
+}
+
 const char *ot_value_shape_string(const ot_value *v, char *buf, size_t size) {
     if (!v->has_shape) {
         snprintf(buf, size, "?");
