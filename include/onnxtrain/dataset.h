@@ -50,6 +50,8 @@ typedef struct ot_dataset {
                                          filtered to 500 convert only 500) */
     int64_t *labels;                  /* (n, label_size) class labels, or NULL */
     int64_t label_size;               /* labels per sample: 1, or T for per-token labels */
+    int label_ndim;                   /* shape of one sample's labels: () or (T) or (H, W) */
+    int64_t label_dims[OT_MAX_DIMS];
     float *targets;                   /* (n, target_size) regression/bce targets, or NULL */
     char *y_name;                     /* the array targets came from, for messages; NULL: "y" */
     int64_t target_size;

@@ -35,9 +35,10 @@ typedef struct ot_loss {
 OT_API ot_loss ot_loss_of_kind(ot_loss_kind kind);
 
 /* The truth for a batch of outputs (batch, width).
- *   labels (batch, label_size): softmax-ce reads them as class indices into the output's last
- *     axis, which has width / label_size classes: logits (batch, C) with labels (batch), or
- *     per-token logits (batch, T, C) with labels (batch, T). mse and bce read one label per
+ *   labels (batch, label_size): softmax-ce reads them as class indices into the output's
+ *     class axis, which has width / label_size classes: logits (batch, C) with labels (batch),
+ *     per-token logits (batch, T, C) with labels (batch, T), or per-pixel logits
+ *     (batch, C, H, W) with labels (batch, H, W) (class_inner). mse and bce read one label per
  *     sample as a class (one-hot when width > 1, the value itself when width == 1), or, when
  *     label_size == width, each label as the value of its element.
  *   targets (batch, width): float truth for mse and bce. */
@@ -45,6 +46,10 @@ typedef struct ot_loss_truth {
     const int64_t *labels;
     int64_t label_size; /* 0 is read as 1 */
     const float *targets;
+    /* softmax-ce with label_size > 1: 0 or 1, the class axis is last (logits (batch, T, C));
+     * label_size, it is the first after the batch (logits (batch, C, H, W) with labels
+     * (batch, H, W), PyTorch's layout for segmentation). */
+    int64_t class_inner;
 } ot_loss_truth;
 
 /* Running totals over batches. The mean loss is sum / items. */

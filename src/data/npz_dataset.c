@@ -64,6 +64,8 @@ static ot_status take_labels(ot_tensor *y, const char *path, const char *name, o
     OT_TRY(oti_tensor_to_int64(y, what));
     d->labels = y->data;
     d->label_size = ot_tensor_numel(y) / d->n;
+    d->label_ndim = y->ndim - 1;
+    memcpy(d->label_dims, y->dims + 1, sizeof(int64_t) * (size_t)d->label_ndim);
     y->data = NULL;
     y->owns = 0;
     return OT_OK;

@@ -47,6 +47,22 @@ int64_t ot_loss_items(const ot_loss *loss, int64_t batch, int64_t width, const o
     return items;
 }
 
+/* One label's logits: `classes` values from `at`, `stride` apart. */
+typedef struct logit_row {
+    const float *x;
+    float *g;
+    int64_t stride;
+} logit_row;
+
+/* Row r of batch * label_size rows: logits (batch, label_size, C) with the class axis last,
+ * or (batch, C, label_size) with the class axis first (class_inner > 1, PyTorch's layout for
+ * segmentation). */
+static logit_row row_at(const float *logits, float *grad, int64_t r, int64_t classes, const ot_loss_truth *truth) {
+    int64_t inner = truth->class_inner > 1 ? truth->class_inner : 1;
+    int64_t at = inner > 1 ? (r / inner) * classes * inner + r % inner : r * classes;
+    return (logit_row){logits + at, grad ? grad + at : NULL, inner};
+}
+
 /* Rows of `classes` logits (batch * label_size of them), one label each. */
 static double softmax_cross_entropy(const ot_loss *loss, float *grad, double divisor, const float *logits,
                                     int64_t batch, int64_t width, const ot_loss_truth *truth,
@@ -56,33 +72,35 @@ static double softmax_cross_entropy(const ot_loss *loss, float *grad, double div
     int64_t items = ot_loss_items(loss, batch, width, truth), correct = 0;
     if (divisor <= 0) divisor = (double)items;
     for (int64_t r = 0; r < rows; r++) {
-        const float *x = logits + r * classes;
+        logit_row row = row_at(logits, grad, r, classes, truth);
+        const float *x = row.x;
+        int64_t st = row.stride;
         int64_t label = truth->labels[r];
         if (label == loss->ignore_index) {
-            if (grad) memset(grad + r * classes, 0, sizeof(float) * (size_t)classes);
+            for (int64_t j = 0; row.g && j < classes; j++) row.g[j * st] = 0.0f;
             continue;
         }
         int64_t argmax = 0;
         for (int64_t j = 1; j < classes; j++)
-            if (x[j] > x[argmax]) argmax = j;
-        float max = x[argmax];
+            if (x[j * st] > x[argmax * st]) argmax = j;
+        float max = x[argmax * st];
         double sum = 0, mean = 0;
-        for (int64_t j = 0; j < classes; j++) sum += exp((double)x[j] - max);
+        for (int64_t j = 0; j < classes; j++) sum += exp((double)x[j * st] - max);
         double log_sum = log(sum) + max;
         if (s > 0) {
-            for (int64_t j = 0; j < classes; j++) mean += x[j];
+            for (int64_t j = 0; j < classes; j++) mean += x[j * st];
             mean /= (double)classes;
             /* -(1 - s) log p_y - s mean_j log p_j */
-            total += log_sum - (1 - s) * x[label] - s * mean;
+            total += log_sum - (1 - s) * x[label * st] - s * mean;
         } else {
-            total += log_sum - x[label];
+            total += log_sum - x[label * st];
         }
         correct += argmax == label;
-        if (!grad) continue;
+        if (!row.g) continue;
         for (int64_t j = 0; j < classes; j++) {
-            double p = exp((double)x[j] - log_sum);
+            double p = exp((double)x[j * st] - log_sum);
             double want = s > 0 ? (1 - s) * (j == label) + s / (double)classes : (double)(j == label);
-            grad[r * classes + j] = (float)((p - want) / divisor);
+            row.g[j * st] = (float)((p - want) / divisor);
         }
     }
     if (tally) {

@@ -175,7 +175,7 @@ ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, const o
             return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
                            (long long)source->target_size, (long long)width);
         ot_loss_truth truth = {.labels = source->labels ? source->labels + start * label_size : NULL,
-                               .label_size = label_size,
+                               .label_size = label_size, .class_inner = io->class_inner,
                                .targets = source->targets ? source->targets + start * source->target_size : NULL};
         ot_loss_compute(loss, NULL, 0, y->data, size, width, &truth, &tally);
     }
@@ -191,11 +191,14 @@ ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, const ot_loss *
                           ot_eval_result *out) {
     ot_plan_pair pair;
     ot_status status = oti_plan_pair_init(&pair, m, options, feeds, OT_MIN(batch, d->n));
+    ot_io_binding laid_out = *io;
     if (status == OT_OK) {
         const ot_tensor *y = ot_plan_value(pair.full, io->loss_target);
         status = oti_check_labels(d, loss, ot_tensor_numel(y) / pair.batch, "evaluation data");
+        if (status == OT_OK)
+            status = oti_label_layout(y, d, loss->kind, m->values[io->output].name, &laid_out.class_inner);
     }
-    if (status == OT_OK) status = oti_evaluate_with(&pair, io, loss, source, out);
+    if (status == OT_OK) status = oti_evaluate_with(&pair, &laid_out, loss, source, out);
     oti_plan_pair_free(&pair);
     return status;
 }
@@ -364,6 +367,29 @@ ot_status oti_dataset_fit_inputs(ot_dataset *d, const ot_model *m, const ot_io_b
     int count = fed_arrays(d, io, fed);
     OT_TRY(check_shared_dims(m, fed, count));
     return check_token_ids(m, fed, count, d->n);
+}
+
+static int same_dims(int n, const int64_t *a, const int64_t *b) {
+    for (int k = 0; k < n; k++)
+        if (a[k] != b[k]) return 0;
+    return 1;
+}
+
+ot_status oti_label_layout(const ot_tensor *y, const ot_dataset *d, ot_loss_kind loss, const char *output,
+                          int64_t *class_inner) {
+    *class_inner = 1;
+    if (loss != OT_LOSS_SOFTMAX_CE || !d->labels || d->label_size <= 1 || d->label_ndim < 1) return OT_OK;
+    int yn = y->ndim - 1, ln = d->label_ndim;
+    const int64_t *yd = y->dims + 1, *ld = d->label_dims;
+    if (yn == ln + 1 && same_dims(ln, yd + 1, ld)) {
+        *class_inner = d->label_size;
+        return OT_OK;
+    }
+    if (yn == ln + 1 && same_dims(ln, yd, ld)) return OT_OK;
+    char have[128], want[128];
+    return oti_fail(OT_ERR_INVALID, "labels of shape %s per sample fit neither logits (C, ...) nor (..., C) of "
+                   "output '%s', which has %s per sample", ot_shape_string(ln, ld, have, sizeof have), output,
+                   ot_shape_string(yn, yd, want, sizeof want));
 }
 
 ot_status oti_check_labels(const ot_dataset *d, const ot_loss *loss, int64_t width, const char *what) {

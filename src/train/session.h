@@ -14,6 +14,7 @@ typedef struct ot_io_binding {
     int loss_target;  /* the value the loss reads: the output, or the logits feeding a final
                          Softmax/LogSoftmax (softmax-ce) or Sigmoid (bce) */
     int64_t width;    /* loss-target elements per sample */
+    int64_t class_inner; /* per-token/pixel labels: where the class axis is (ot_loss_truth) */
 } ot_io_binding;
 
 /* Resolves the input x feeds (input_name, or the one graph input no array of d names), the
@@ -90,6 +91,12 @@ void oti_config_message(void *config, const char *message);
  * input dims after the batch; unknown dims accept the data's own; integers become float32
  * for float inputs, int64 and bool convert into each other). Errors name the array. */
 ot_status oti_dataset_fit_inputs(ot_dataset *d, const ot_model *m, const ot_io_binding *io);
+/* Where the class axis of the loss target y (batch dim first) is for d's labels: labels
+ * (H, W) with logits (C, H, W) per sample put it first (PyTorch's layout; also when both
+ * fit), labels (T) with logits (T, C) last. Labels that fit neither are an error naming
+ * both shapes and `output`. */
+ot_status oti_label_layout(const ot_tensor *y, const ot_dataset *d, ot_loss_kind loss, const char *output,
+                          int64_t *class_inner);
 /* Labels must index the output's classes (softmax-ce: the last axis; labels equal to the
  * ignore index excepted) or be 0/1 (bce with one output). */
 ot_status oti_check_labels(const ot_dataset *d, const ot_loss *loss, int64_t width, const char *what);

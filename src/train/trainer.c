@@ -70,7 +70,7 @@ static ot_status accumulate_batch(trainer *t, int64_t size, double divisor) {
         return oti_fail(OT_ERR_INVALID, "no trained parameter influences output '%s': everything "
                        "before it is frozen", t->m->values[t->io.output].name);
     ot_loss_truth truth = {.labels = t->batch_labels, .label_size = t->train_source.label_size,
-                           .targets = t->batch_targets};
+                           .targets = t->batch_targets, .class_inner = t->io.class_inner};
     ot_loss_compute(&c->loss, dy->data, divisor, y->data, size, t->io.width, &truth, &t->step_tally);
     if (!isfinite(t->step_tally.sum)) return OT_OK; /* the step is abandoned: no backward */
     return ot_plan_backward(plan);

@@ -92,6 +92,7 @@ ot_status oti_trainer_prepare(trainer *t) {
     OT_TRY(oti_plan_pair_init(&t->plans, m, &options, &feeds, batch));
     const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
     t->io.width = ot_tensor_numel(y) / batch;
+    OT_TRY(oti_label_layout(y, t->train, c->loss.kind, m->values[t->io.output].name, &t->io.class_inner));
     if (t->val) {
         ot_plan_options eval = oti_config_plan_options(c);
         eval.trainable = t->params.trainable;

@@ -15,7 +15,7 @@ nodes = [helper.make_node("Conv", ["x", "conv.w"], ["c"], name="conv", pads=[1, 
          helper.make_node("Gemm", ["f", "fc.w"], ["logits"], name="fc", transB=1)]
 g = helper.make_graph(nodes, "dyn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
                       [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2])], [w, fc])
-m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 onnx.checker.check_model(m)
 onnx.save(m, sys.argv[1])
 x = rng.standard_normal((6, 3, 12, 20)).astype(np.float32)

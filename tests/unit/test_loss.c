@@ -121,6 +121,34 @@ static void divisor_splits_a_mean_over_batches(void **state) {
     assert_int_equal(tally.items, 0);
 }
 
+/* Per-pixel logits (2, 3, 2, 2) with labels (2, 2, 2), the class axis first as PyTorch lays
+ * out segmentation: torch's cross_entropy(x, y, ignore_index=-100) on the same values. */
+static void per_pixel_cross_entropy_as_torch(void **state) {
+    (void)state;
+    const float x[24] = {0.0f, 0.7232308983802795f, 1.3485758304595947f, 1.7913973331451416f, 1.9917616844177246f,
+                         1.9225504398345947f, 1.5931309461593628f, 1.0480884313583374f, 0.3611924648284912f,
+                         -0.3745891749858856f, -1.0596723556518555f, -1.601333737373352f, -1.9262619018554688f,
+                         -1.990479588508606f, -1.7852951288223267f, -1.3384793996810913f, -0.7105069756507874f,
+                         0.013629203662276268f, 0.7359207272529602f, 1.3586095571517944f, 1.79741632938385f,
+                         1.9929512739181519f, 1.918749451637268f, 1.584854006767273f};
+    const int64_t labels[8] = {0, 2, 1, -100, 2, 2, 0, 1};
+    const double want[24] = {-0.12822535634040833, 0.030712351202964783, 0.06035301834344864, 0.0,
+                             0.10722814500331879, 0.10189923644065857, -0.06578314304351807, 0.0,
+                             0.02099720761179924, -0.13261158764362335, 0.005430127959698439, 0.0,
+                             0.0031198812648653984, 0.0022996803745627403, -0.14021433889865875,
+                             0.004148039501160383, 0.010522856377065182, 0.01706242747604847,
+                             0.03288642689585686, -0.08131483942270279, -0.013642746023833752,
+                             -0.019362110644578934, 0.107327900826931, 0.07716679573059082};
+    ot_loss loss = ot_loss_of_kind(OT_LOSS_SOFTMAX_CE);
+    ot_loss_truth truth = {.labels = labels, .label_size = 4, .class_inner = 4};
+    ot_loss_tally tally = {0};
+    float grad[24];
+    assert_float_equal(ot_loss_compute(&loss, grad, 0, x, 2, 12, &truth, &tally), 1.515552282333374, 1e-6);
+    for (int i = 0; i < 24; i++) assert_float_equal(grad[i], want[i], 1e-6);
+    assert_int_equal(tally.items, 7);
+    assert_int_equal(tally.correct, 3); /* torch: (argmax(1) == y) where y != -100 */
+}
+
 static void names(void **state) {
     (void)state;
     ot_loss_kind kind;
@@ -135,6 +163,7 @@ int main(void) {
         cmocka_unit_test(cross_entropy_matches_torch),
         cmocka_unit_test(per_token_cross_entropy_ignores_labels_as_torch),
         cmocka_unit_test(label_smoothing_as_torch),
+        cmocka_unit_test(per_pixel_cross_entropy_as_torch),
         cmocka_unit_test(divisor_splits_a_mean_over_batches),
         cmocka_unit_test(mse_matches_torch),
         cmocka_unit_test(bce_matches_torch),

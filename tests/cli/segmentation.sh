@@ -1,0 +1,49 @@
+# Per-pixel labels: logits (N, C, H, W) with labels (N, H, W), PyTorch's layout, ignored pixels
+# left out: eval's loss and per-pixel accuracy against ONNX Runtime's logits scored in numpy,
+# and training runs and lowers the loss.
+. "$(dirname "$0")/lib.sh"
+require_ort
+"$PY" - "$WORK" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+work = sys.argv[1]
+rng = np.random.default_rng(0)
+w1 = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32) * 0.3, "conv1.w")
+w2 = numpy_helper.from_array(rng.standard_normal((4, 8, 1, 1)).astype(np.float32) * 0.3, "conv2.w")
+b2 = numpy_helper.from_array(np.zeros(4, np.float32), "conv2.b")
+nodes = [helper.make_node("Conv", ["x", "conv1.w"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+         helper.make_node("Conv", ["r1", "conv2.w", "conv2.b"], ["logits"], name="conv2")]
+g = helper.make_graph(nodes, "seg", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 6, 5])],
+                      [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 4, 6, 5])], [w1, w2, b2])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+onnx.checker.check_model(m)
+onnx.save(m, f"{work}/seg.onnx")
+x = rng.standard_normal((10, 3, 6, 5)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int64) + 2 * (x[:, 1] > 0.5)
+y[:, 0, 0] = -100
+np.savez(f"{work}/seg.npz", x=x, y=y)
+PYEOF
+"$OT" eval "$WORK/seg.onnx" --data "npz:$WORK/seg.npz" --json >"$WORK/before.json"
+"$PY" - "$WORK" <<'PYEOF' || fail "per-pixel eval disagrees with ONNX Runtime + numpy"
+import json, sys, numpy as np, onnxruntime as ort
+work = sys.argv[1]
+ours = json.load(open(f"{work}/before.json"))
+d = np.load(f"{work}/seg.npz")
+logits = ort.InferenceSession(f"{work}/seg.onnx").run(None, {"x": d["x"]})[0].astype(np.float64)
+y = d["y"]; kept = y != -100
+top = logits.max(1, keepdims=True)
+lse = np.log(np.exp(logits - top).sum(1)) + top[:, 0]
+nll = lse - np.take_along_axis(logits, np.where(kept, y, 0)[:, None], 1)[:, 0]
+loss, acc = nll[kept].mean(), (logits.argmax(1) == y)[kept].mean()
+print(f"ours {ours['loss']:.7f} {ours['accuracy']:.7f}, ORT + numpy {loss:.7f} {acc:.7f}")
+sys.exit(0 if abs(ours["loss"] - loss) < 1e-5 and abs(ours["accuracy"] - acc) < 1e-9 else 1)
+PYEOF
+"$OT" train "$WORK/seg.onnx" --data "npz:$WORK/seg.npz" --epochs 20 --batch 5 --lr 0.01 -q -o "$WORK/trained.onnx"
+"$OT" eval "$WORK/trained.onnx" --data "npz:$WORK/seg.npz" --json >"$WORK/after.json"
+"$PY" -c "import json,sys; a=json.load(open('$WORK/before.json')); b=json.load(open('$WORK/after.json')); sys.exit(0 if b['loss'] < 0.8 * a['loss'] else 1)" \
+  || fail "training did not lower the per-pixel loss: $(cat "$WORK/before.json" "$WORK/after.json")"
+# Labels that fit neither layout are an error naming both shapes.
+"$PY" -c "import numpy as np; d = np.load('$WORK/seg.npz'); np.savez('$WORK/bad.npz', x=d['x'], y=d['y'][:, :5, :])"
+expect_error "labels of shape [5,5] per sample fit neither logits (C, ...) nor (..., C) of output 'logits', which has [4,6,5]" \
+  "$OT" train "$WORK/seg.onnx" --data "npz:$WORK/bad.npz" -o "$WORK/m.onnx"
