@@ -115,6 +115,7 @@ typedef struct ot_epoch_stats {
     int64_t epochs;
     double train_loss, train_accuracy;
     double val_loss, val_accuracy; /* NaN without validation data */
+    double val_mean_iou;           /* NaN unless labels are per pixel (ot_eval_result) */
     double samples_per_second;
     double elapsed_seconds;
     double lr;
@@ -193,6 +194,10 @@ OT_API ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset
 
 typedef struct ot_eval_result {
     double loss, accuracy;
+    /* Per-pixel labels (segmentation, logits (N, C, H, W)): the mean over classes of
+     * |predicted and labelled c| / |predicted or labelled c| over pixels not ignored, classes
+     * that appear in neither left out; NaN otherwise. */
+    double mean_iou;
     int64_t samples;
 } ot_eval_result;
 

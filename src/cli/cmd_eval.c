@@ -1,4 +1,5 @@
 /* onnxtrain eval MODEL.onnx --data SPEC [--json]: loss and accuracy in inference mode. */
+#include <math.h>
 #include <string.h>
 #include <stdio.h>
 
@@ -61,10 +62,16 @@ int cmd_eval(int argc, char **argv) {
                  ot_evaluate(m, &scoring, batch, d, &e) != OT_OK)
             rc = cli_fail(&args);
         else {
-            if (cli_has(&args, "json"))
-                printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"samples\": %lld}\n", e.loss, e.accuracy, (long long)e.samples);
-            else
-                printf("loss %.4f  accuracy %.4f  samples %lld\n", e.loss, e.accuracy, (long long)e.samples);
+            if (cli_has(&args, "json")) {
+                char iou[64] = "null"; /* JSON has no NaN */
+                if (!isnan(e.mean_iou)) snprintf(iou, sizeof iou, "%.9g", e.mean_iou);
+                printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"mean_iou\": %s, \"samples\": %lld}\n", e.loss,
+                       e.accuracy, iou, (long long)e.samples);
+            } else {
+                printf("loss %.4f  accuracy %.4f  ", e.loss, e.accuracy);
+                if (!isnan(e.mean_iou)) printf("mean IoU %.4f  ", e.mean_iou);
+                printf("samples %lld\n", (long long)e.samples);
+            }
             rc = 0;
         }
     }

@@ -317,8 +317,11 @@ int cmd_train(int argc, char **argv) {
             rc = cli_fail(&args);
             goto done;
         }
-        if (!progress.quiet)
-            printf("test: loss %.4f  accuracy %.4f  (%lld samples)\n", e.loss, e.accuracy, (long long)e.samples);
+        if (!progress.quiet) {
+            printf("test: loss %.4f  accuracy %.4f", e.loss, e.accuracy);
+            if (!isnan(e.mean_iou)) printf("  mean IoU %.4f", e.mean_iou);
+            printf("  (%lld samples)\n", (long long)e.samples);
+        }
     }
     if (out && ot_onnx_save(m, out) != OT_OK) {
         rc = cli_fail(&args);

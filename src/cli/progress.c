@@ -51,6 +51,7 @@ static void on_epoch(void *user, const ot_epoch_stats *s) {
         printf("epoch %*lld/%lld  loss %.4f  acc %.4f", digits, (long long)s->epoch, (long long)s->epochs,
                s->train_loss, s->train_accuracy);
         if (!isnan(s->val_loss)) printf("  val_loss %.4f  val_acc %.4f%s", s->val_loss, s->val_accuracy, s->improved ? " *" : "  ");
+        if (!isnan(s->val_mean_iou)) printf("  val_mean_iou %.4f", s->val_mean_iou);
         printf("  %8.0f samples/s  %6.1fs\n", s->samples_per_second, s->elapsed_seconds);
         fflush(stdout);
     }

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -157,32 +158,86 @@ void oti_sample_source_from_dataset(ot_sample_source *s, const ot_dataset *d) {
     s->target_size = d->target_size;
 }
 
+/* Per-class intersection and union counts of predictions (argmax over the class axis) and
+ * labels, for the mean IoU of per-pixel labels: logits (size, C, inner), labels (size, inner). */
+static void count_iou(int64_t *inter, int64_t *uni, const float *logits, const int64_t *labels, int64_t size,
+                      int64_t classes, int64_t inner, int64_t ignore) {
+    for (int64_t i = 0; i < size; i++)
+        for (int64_t p = 0; p < inner; p++) {
+            int64_t label = labels[i * inner + p];
+            if (label == ignore) continue;
+            const float *x = logits + i * classes * inner + p;
+            int64_t best = 0;
+            for (int64_t c = 1; c < classes; c++)
+                if (x[c * inner] > x[best * inner]) best = c;
+            if (best == label) {
+                inter[best]++;
+                uni[best]++;
+            } else {
+                uni[best]++;
+                if (label >= 0 && label < classes) uni[label]++;
+            }
+        }
+}
+
+static double mean_of_iou(const int64_t *inter, const int64_t *uni, int64_t classes) {
+    double sum = 0;
+    int64_t counted = 0;
+    for (int64_t c = 0; c < classes; c++)
+        if (uni[c]) {
+            sum += (double)inter[c] / (double)uni[c];
+            counted++;
+        }
+    return counted ? sum / (double)counted : NAN;
+}
+
 ot_status oti_evaluate_with(ot_plan_pair *pair, const ot_io_binding *io, const ot_loss *loss,
                            const ot_sample_source *source, ot_eval_result *out) {
     ot_loss_tally tally = {0};
     int64_t label_size = OT_MAX(source->label_size, 1);
-    for (int64_t start = 0; start < source->n; start += pair->batch) {
+    /* Per-pixel labels: IoU counts per class (allocated with the first batch's width). */
+    int per_pixel = loss->kind == OT_LOSS_SOFTMAX_CE && source->labels && io->class_inner > 1;
+    int64_t *inter = NULL, *uni = NULL, classes = 0;
+    ot_status status = OT_OK;
+    for (int64_t start = 0; start < source->n && status == OT_OK; start += pair->batch) {
         int64_t size = OT_MIN(pair->batch, source->n - start);
         ot_plan *plan;
-        OT_TRY(oti_plan_pair_get(pair, size, &plan));
+        status = oti_plan_pair_get(pair, size, &plan);
+        if (status != OT_OK) break;
         /* Samples are contiguous in the source: bind them without a copy. */
         for (int k = 0; k < source->count; k++)
             ot_plan_value(plan, pair->feeds.values[k])->data = (char *)source->arrays[k] + start * source->row_bytes[k];
-        OT_TRY(ot_plan_forward(plan));
+        status = ot_plan_forward(plan);
+        if (status != OT_OK) break;
         const ot_tensor *y = ot_plan_value(plan, io->loss_target);
         int64_t width = ot_tensor_numel(y) / size;
-        if (source->targets && source->target_size != width)
-            return oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
-                           (long long)source->target_size, (long long)width);
+        if (source->targets && source->target_size != width) {
+            status = oti_fail(OT_ERR_INVALID, "targets have %lld values per sample, the output has %lld",
+                             (long long)source->target_size, (long long)width);
+            break;
+        }
         ot_loss_truth truth = {.labels = source->labels ? source->labels + start * label_size : NULL,
                                .label_size = label_size, .class_inner = io->class_inner,
                                .targets = source->targets ? source->targets + start * source->target_size : NULL};
         ot_loss_compute(loss, NULL, 0, y->data, size, width, &truth, &tally);
+        if (per_pixel && !inter) {
+            classes = width / label_size;
+            inter = oti_calloc((size_t)classes + 1, sizeof(int64_t));
+            uni = oti_calloc((size_t)classes + 1, sizeof(int64_t));
+            if (!inter || !uni) status = OT_ERR_MEMORY;
+        }
+        if (per_pixel && status == OT_OK)
+            count_iou(inter, uni, y->data, truth.labels, size, classes, io->class_inner, loss->ignore_index);
     }
-    out->samples = source->n;
-    out->loss = tally.items ? tally.sum / (double)tally.items : NAN;
-    out->accuracy = tally.scored ? (double)tally.correct / (double)tally.scored : NAN;
-    return OT_OK;
+    if (status == OT_OK) {
+        out->samples = source->n;
+        out->loss = tally.items ? tally.sum / (double)tally.items : NAN;
+        out->accuracy = tally.scored ? (double)tally.correct / (double)tally.scored : NAN;
+        out->mean_iou = per_pixel && inter ? mean_of_iou(inter, uni, classes) : NAN;
+    }
+    free(inter);
+    free(uni);
+    return status;
 }
 
 ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, const ot_loss *loss,

@@ -247,6 +247,7 @@ static ot_status validate(trainer *t, ot_epoch_stats *stats, ot_train_result *re
     OT_TRY(oti_evaluate_with(&t->eval_plans, &t->io, &c->loss, &t->val_source, &e));
     stats->val_loss = e.loss;
     stats->val_accuracy = e.accuracy;
+    stats->val_mean_iou = e.mean_iou;
     if (e.loss < t->best_val) {
         t->best_val = e.loss;
         t->since_best = 0;
@@ -276,7 +277,8 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
     ot_status status = setup(&t);
     double start_ms = oti_now_ms();
     for (; status == OT_OK && t.epoch <= config->epochs; t.epoch++) {
-        ot_epoch_stats stats = {.epoch = t.epoch, .epochs = config->epochs, .val_loss = NAN, .val_accuracy = NAN};
+        ot_epoch_stats stats = {.epoch = t.epoch, .epochs = config->epochs, .val_loss = NAN, .val_accuracy = NAN,
+                                .val_mean_iou = NAN};
         double epoch_ms = oti_now_ms();
         int64_t first_batch = t.batch_in_epoch;
         if (first_batch == 0) {

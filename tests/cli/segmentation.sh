@@ -47,3 +47,18 @@ PYEOF
 "$PY" -c "import numpy as np; d = np.load('$WORK/seg.npz'); np.savez('$WORK/bad.npz', x=d['x'], y=d['y'][:, :5, :])"
 expect_error "labels of shape [5,5] per sample fit neither logits (C, ...) nor (..., C) of output 'logits', which has [4,6,5]" \
   "$OT" train "$WORK/seg.onnx" --data "npz:$WORK/bad.npz" -o "$WORK/m.onnx"
+
+# Mean IoU over the classes present, against numpy on ONNX Runtime's predictions.
+"$PY" - "$WORK" <<'PYEOF' || fail "mean IoU disagrees with ONNX Runtime + numpy"
+import json, sys, numpy as np, onnxruntime as ort
+work = sys.argv[1]
+ours = json.load(open(f"{work}/after.json"))
+d = np.load(f"{work}/seg.npz")
+pred = ort.InferenceSession(f"{work}/trained.onnx").run(None, {"x": d["x"]})[0].argmax(1)
+y = d["y"]; kept = y != -100
+ious = [((pred == c) & (y == c) & kept).sum() / ((((pred == c) | (y == c)) & kept).sum())
+        for c in range(4) if (((pred == c) | (y == c)) & kept).any()]
+print(f"ours {ours['mean_iou']:.7f}, ORT + numpy {np.mean(ious):.7f}")
+sys.exit(0 if abs(ours["mean_iou"] - np.mean(ious)) < 1e-9 else 1)
+PYEOF
+"$OT" eval "$FIX/train/mlp.onnx" --data "npz:$FIX/train/data.npz" --json | grep -q '"mean_iou": null' || fail "mean IoU without per-pixel labels should be null"
