@@ -183,7 +183,8 @@ static void gradcheck_reductions(void **state) {
     (void)state;
     ot_tensor x = random_234(-2.0f, 2.0f);
     const ot_tensor *in[1] = {&x};
-    const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"};
+    const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare",
+                         "ReduceL1", "ReduceProd", "ReduceLogSumExp"};
     struct {
         int n_axes;
         int64_t axes[2];
@@ -202,6 +203,12 @@ static void gradcheck_reductions(void **state) {
     const ot_tensor *with_axes[2] = {&x, &axes}, *with_empty[2] = {&x, &empty};
     ts_gradcheck("ReduceSum", 13, 2, with_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
     ts_gradcheck("ReduceL2", 18, 2, with_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
+    /* ReduceLogSum needs positive sums. */
+    ot_tensor positive = random_234(0.2f, 2.0f);
+    const ot_tensor *pos_axes[2] = {&positive, &axes}, *pos[1] = {&positive};
+    ts_gradcheck("ReduceLogSum", 18, 2, pos_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ts_gradcheck("ReduceLogSum", 13, 1, pos, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_tensor_free(&positive);
     ot_attr noop = ts_attr_int("noop_with_empty_axes", 1);
     ts_gradcheck("ReduceSum", 13, 2, with_empty, 1, 1, &noop, 0, 1e-3, 1e-2);
     ot_attr_free(&noop);
@@ -253,6 +260,71 @@ static void ties_and_zero_norm(void **state) {
     float want_l2[6] = {0, 0, 0, 0.6f, 0, 0.8f};
     for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_l2[i], 1e-6);
     ot_tensor_free(&x);
+    /* Prod with zeros (torch.prod): a lone zero gets the others' product, two zeros give 0. */
+    float z[6] = {0, 2, 3, 0, 0, 4};
+    x = ts_float(2, dims, z);
+    gradient_along_axis1("ReduceProd", &x, grad);
+    float want_prod[6] = {6, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_prod[i], 1e-7);
+    gradient_along_axis1("ReduceL1", &x, grad);
+    float want_l1[6] = {0, 1, 1, 0, 0, 1};
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_l1[i], 1e-7);
+    ot_tensor_free(&x);
+}
+
+/* ReduceLogSumExp shifts by the maximum: no overflow at 1000, -inf rows stay -inf. */
+static void log_sum_exp_is_stable(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 2}, axis = 1;
+    float v[4] = {1000.0f, 1000.0f, -INFINITY, -INFINITY};
+    ot_tensor x = ts_float(2, dims, v);
+    const ot_tensor *in[1] = {&x};
+    ot_attr attrs[2] = {ts_attr_int("keepdims", 0), ts_attr_ints("axes", 1, &axis)};
+    ot_tensor y = run_op("ReduceLogSumExp", 13, 1, in, 2, attrs);
+    assert_float_equal(((float *)y.data)[0], 1000.0f + logf(2.0f), 1e-3);
+    assert_true(isinf(((float *)y.data)[1]) && ((float *)y.data)[1] < 0);
+    ot_tensor_free(&y);
+    for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
+    ot_tensor_free(&x);
+}
+
+/* ArgMin picks the smallest (the first NaN before any number; select_last_index for ties);
+ * ReduceL1 ReduceProd ReduceLogSum on values with int64 forms. */
+static void argmin_and_new_reductions(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 3}, axis = 1;
+    float v[6] = {3, 1, 1, 2, NAN, 0};
+    ot_tensor x = ts_float(2, dims, v);
+    const ot_tensor *in[1] = {&x};
+    ot_attr attrs[3] = {ts_attr_int("axis", 1), ts_attr_int("keepdims", 0), ts_attr_int("select_last_index", 1)};
+    ot_tensor y = run_op("ArgMin", 13, 1, in, 2, attrs);
+    ts_expect_int64s(&y, (int64_t[]){1, 1}, 2);
+    ot_tensor_free(&y);
+    y = run_op("ArgMin", 13, 1, in, 3, attrs);
+    ts_expect_int64s(&y, (int64_t[]){2, 1}, 2);
+    ot_tensor_free(&y);
+    for (int a = 0; a < 3; a++) ot_attr_free(&attrs[a]);
+    ot_tensor_free(&x);
+    int64_t iv[6] = {-1, 2, -3, 4, 5, -6};
+    float fv[6] = {-1, 2, -3, 4, 5, -6};
+    ot_tensor xi = ts_int64(2, dims, iv), xf = ts_float(2, dims, fv);
+    const ot_tensor *ini[1] = {&xi}, *inf_[1] = {&xf};
+    ot_attr red[2] = {ts_attr_int("keepdims", 0), ts_attr_ints("axes", 1, &axis)};
+    y = run_op("ReduceL1", 13, 1, ini, 2, red);
+    ts_expect_int64s(&y, (int64_t[]){6, 15}, 2);
+    ot_tensor_free(&y);
+    y = run_op("ReduceProd", 13, 1, ini, 2, red);
+    ts_expect_int64s(&y, (int64_t[]){6, -120}, 2);
+    ot_tensor_free(&y);
+    y = run_op("ReduceProd", 13, 1, inf_, 2, red);
+    assert_floats(&y, 2, (float[]){6.0f, -120.0f}, 0.0);
+    ot_tensor_free(&y);
+    y = run_op("ReduceL1", 13, 1, inf_, 2, red);
+    assert_floats(&y, 2, (float[]){6.0f, 15.0f}, 0.0);
+    ot_tensor_free(&y);
+    for (int a = 0; a < 2; a++) ot_attr_free(&red[a]);
+    ot_tensor_free(&xi);
+    ot_tensor_free(&xf);
 }
 
 /* ArgMax ---------------------------------------------------------------------------------- */
@@ -389,6 +461,8 @@ int main(void) {
         cmocka_unit_test(gradcheck_reductions),
         cmocka_unit_test(ties_and_zero_norm),
         cmocka_unit_test(argmax_forms),
+        cmocka_unit_test(argmin_and_new_reductions),
+        cmocka_unit_test(log_sum_exp_is_stable),
         cmocka_unit_test(cumsum_forms),
         cmocka_unit_test(cumsum_gradients),
     };
