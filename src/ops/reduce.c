@@ -1,6 +1,6 @@
 /* Reductions over a set of axes: ReduceSum ReduceMean ReduceMax ReduceMin ReduceL1 ReduceL2
  * ReduceSumSquare ReduceProd ReduceLogSum ReduceLogSumExp, with keepdims, negative axes and
- * noop_with_empty_axes, and the family's op table (ArgMax, ArgMin and CumSum, along one axis,
+ * noop_with_empty_axes, and the family's op table (ArgMax, ArgMin, CumSum and TopK, along one axis,
  * live in reduce_axis.c). Axes are an
  * attribute before opset 13 (ReduceSum) / 18 (the others), an optional int64 input after.
  *
@@ -401,6 +401,11 @@ static ot_status backward_reduce(ot_node_ctx *c) {
      .parse = oti_reduce_parse_cumsum, .infer = oti_reduce_infer_cumsum, .forward = oti_reduce_forward_cumsum,                    \
      .backward = oti_reduce_backward_cumsum, .inputs = {[1] = OT_ROLE_CONSTANT}}
 
+#define TOPK(since)                                                                            \
+    {.name = "TopK", .since_version = since, .params_size = sizeof(ot_topk_params),              \
+     .parse = oti_reduce_parse_topk, .infer = oti_reduce_infer_topk, .forward = oti_reduce_forward_topk, \
+     .backward = oti_reduce_backward_topk, .inputs = {[1] = OT_ROLE_CONSTANT}}
+
 /* Input 1 (axes, from opset 13/18) is a constant: no gradient. The rows at 13/18 mark where
  * axes move from the attribute to the input (parse reads l->opset). */
 const ot_op oti_ops_reduce[] = {
@@ -418,5 +423,7 @@ const ot_op oti_ops_reduce[] = {
     ARG("ArgMax", 1), ARG("ArgMax", 11), ARG("ArgMax", 12), ARG("ArgMax", 13),
     ARG("ArgMin", 1), ARG("ArgMin", 11), ARG("ArgMin", 12), ARG("ArgMin", 13),
     CUMSUM(11), CUMSUM(14),
+    /* K (input 1 from opset 10) is a constant; largest and sorted from 11. */
+    TOPK(1), TOPK(10), TOPK(11),
 };
 const ot_op_family oti_family_reduce = {oti_ops_reduce, OT_COUNT(oti_ops_reduce)};

@@ -1,4 +1,4 @@
-/* The reductions along one axis of the reduce family: ArgMax, ArgMin and CumSum (the
+/* The reductions along one axis of the reduce family: ArgMax, ArgMin, CumSum and TopK (the
  * table is in reduce.c). */
 #include <string.h>
 
@@ -174,5 +174,152 @@ ot_status oti_reduce_backward_cumsum(ot_node_ctx *c) {
     axis_view v;
     OT_TRY(cumsum_view(c, &v));
     cumsum_f32(c->din[0]->data, c->dout[0]->data, &v, p->exclusive, !p->reverse, 1);
+    return OT_OK;
+}
+
+/* TopK ------------------------------------------------------------------------------------ */
+
+/* TopK along `axis` (default -1): the k largest (or, with largest = 0, smallest) values and
+ * their int64 indices, best first; equal values keep the lower index first, a NaN counts as
+ * the largest value (PyTorch's topk). k is an attribute before opset 10, input 1 after; it
+ * decides the output shape, so it must be known when the plan is built. Outputs are sorted
+ * even with sorted = 0 (the spec leaves that order open). Backward adds each value's
+ * gradient at its index (kept in c->saved). */
+
+ot_status oti_reduce_parse_topk(const ot_layer *l, void *params) {
+    ot_topk_params *p = params;
+    p->k_from_input = l->opset >= 10;
+    OT_TRY(oti_attr_get_int(l, "axis", -1, &p->axis));
+    OT_TRY(oti_attr_get_int(l, "k", -1, &p->k));
+    OT_TRY(read_flag(l, "largest", 1, &p->largest));
+    int sorted;
+    OT_TRY(read_flag(l, "sorted", 1, &sorted));
+    if (!p->k_from_input && p->k < 0) return oti_node_fail(l, OT_ERR_INVALID, "needs a 'k' attribute");
+    return OT_OK;
+}
+
+static ot_status topk_k(const ot_node_ctx *c, int64_t *k) {
+    const ot_topk_params *p = c->params;
+    *k = p->k;
+    if (!p->k_from_input) return OT_OK;
+    OT_NODE_CHECK(c, c->n_in >= 2 && c->in[1], "needs input K");
+    const ot_tensor *kt = c->in[1];
+    OT_NODE_CHECK(c, kt->dtype == OT_INT64 && ot_tensor_numel(kt) == 1, "K must be one int64 value, not %s of %lld",
+                  ot_dtype_name(kt->dtype), (long long)ot_tensor_numel(kt));
+    *k = *(const int64_t *)kt->data;
+    return OT_OK;
+}
+
+ot_status oti_reduce_infer_topk(ot_node_ctx *c) {
+    const ot_topk_params *p = c->params;
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    const ot_tensor *x = c->in[0];
+    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || x->dtype == OT_INT64, "input must be float32 or int64, not %s",
+                  ot_dtype_name(x->dtype));
+    if (p->k_from_input && !(c->n_in >= 2 && c->in[1] && c->in_known[1]))
+        return oti_node_fail(c->layer, OT_ERR_UNSUPPORTED,
+                            "input K must be known when the plan is built (it decides the output shape)");
+    OT_NODE_CHECK(c, c->n_out == 2 && c->out[0] && c->out[1], "needs outputs Values and Indices");
+    axis_view v;
+    int axis;
+    int64_t k;
+    OT_TRY(axis_view_of(c, p->axis, &v, &axis));
+    OT_TRY(topk_k(c, &k));
+    OT_NODE_CHECK(c, k >= 0 && k <= v.n, "k = %lld is out of range for axis %d of size %lld", (long long)k, axis,
+                  (long long)v.n);
+    int64_t dims[OT_MAX_DIMS];
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+    dims[axis] = k;
+    ot_tensor_set_shape(c->out[0], x->dtype, x->ndim, dims);
+    ot_tensor_set_shape(c->out[1], OT_INT64, x->ndim, dims);
+    c->workspace_bytes = 2 * sizeof(int64_t) * (size_t)v.n; /* one lane's order and merge buffer */
+    c->saved_bytes = sizeof(int64_t) * (size_t)ot_tensor_numel(c->out[1]);
+    return OT_OK;
+}
+
+/* A lane of n values at stride `step`, compared for TopK's order. */
+typedef struct topk_lane {
+    const float *f;
+    const int64_t *i;
+    int64_t step;
+    int largest;
+} topk_lane;
+
+/* Element a goes before element b: better value (NaN largest), then the lower index. */
+static int topk_before(const topk_lane *l, int64_t a, int64_t b) {
+    if (l->f) {
+        float va = l->f[a * l->step], vb = l->f[b * l->step];
+        int na = va != va, nb = vb != vb;
+        if (na != nb) return l->largest ? na : nb;
+        if (!na && va != vb) return l->largest ? va > vb : va < vb;
+    } else {
+        int64_t va = l->i[a * l->step], vb = l->i[b * l->step];
+        if (va != vb) return l->largest ? va > vb : va < vb;
+    }
+    return a < b;
+}
+
+/* order[0..n) = the lane's indices sorted by topk_before: a bottom-up merge sort (stable,
+ * O(n log n)) through buf (n). Returns the sorted array (order or buf). */
+static int64_t *topk_sort(const topk_lane *l, int64_t *order, int64_t *buf, int64_t n) {
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    for (int64_t width = 1; width < n; width *= 2) {
+        for (int64_t lo = 0; lo < n; lo += 2 * width) {
+            int64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int64_t a = lo, b = mid, o = lo;
+            while (a < mid && b < hi) buf[o++] = topk_before(l, order[b], order[a]) ? order[b++] : order[a++];
+            while (a < mid) buf[o++] = order[a++];
+            while (b < hi) buf[o++] = order[b++];
+        }
+        int64_t *t = order;
+        order = buf;
+        buf = t;
+    }
+    return order;
+}
+
+ot_status oti_reduce_forward_topk(ot_node_ctx *c) {
+    const ot_topk_params *p = c->params;
+    axis_view v;
+    int axis;
+    int64_t k;
+    OT_TRY(axis_view_of(c, p->axis, &v, &axis));
+    OT_TRY(topk_k(c, &k));
+    const ot_tensor *x = c->in[0];
+    int is_float = x->dtype == OT_FLOAT;
+    int64_t *idx = c->out[1]->data, *order = c->workspace; // order: (2 n)
+    for (int64_t o = 0; o < v.outer; o++)
+        for (int64_t j = 0; j < v.inner; j++) {
+            int64_t in_base = o * v.n * v.inner + j, out_base = o * k * v.inner + j;
+            topk_lane lane = {is_float ? (const float *)x->data + in_base : NULL,
+                              is_float ? NULL : (const int64_t *)x->data + in_base, v.inner, p->largest};
+            const int64_t *sorted = topk_sort(&lane, order, order + v.n, v.n);
+            for (int64_t r = 0; r < k; r++) {
+                int64_t at = out_base + r * v.inner, from = in_base + sorted[r] * v.inner;
+                idx[at] = sorted[r];
+                if (is_float) ((float *)c->out[0]->data)[at] = ((const float *)x->data)[from];
+                else ((int64_t *)c->out[0]->data)[at] = ((const int64_t *)x->data)[from];
+            }
+        }
+    if (c->saved) memcpy(c->saved, idx, c->saved_bytes);
+    return OT_OK;
+}
+
+ot_status oti_reduce_backward_topk(ot_node_ctx *c) {
+    const ot_topk_params *p = c->params;
+    if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != OT_FLOAT) return OT_OK;
+    axis_view v;
+    int axis;
+    OT_TRY(axis_view_of(c, p->axis, &v, &axis));
+    int64_t k = c->out[0]->dims[axis];
+    const int64_t *idx = c->saved; // (outer, k, inner)
+    const float *g = c->dout[0]->data;
+    float *dx = c->din[0]->data;
+    for (int64_t o = 0; o < v.outer; o++)
+        for (int64_t r = 0; r < k; r++)
+            for (int64_t j = 0; j < v.inner; j++) {
+                int64_t at = (o * k + r) * v.inner + j;
+                dx[(o * v.n + idx[at]) * v.inner + j] += g[at];
+            }
     return OT_OK;
 }

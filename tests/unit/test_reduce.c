@@ -327,6 +327,51 @@ static void argmin_and_new_reductions(void **state) {
     ot_tensor_free(&xf);
 }
 
+/* TopK: the k best values best first with their indices (ties: lower index first; NaN the
+ * largest), k as attribute (opset 1) or input (10, 11 with largest = 0); the values'
+ * gradient goes back to the picked elements (checked on output 0 only: the indices carry
+ * none). */
+static void topk_values_and_gradient(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 4}, k2 = 2;
+    float v[8] = {1, 4, 4, 2, NAN, 0, 3, -1};
+    ot_tensor x = ts_float(2, dims, v), k = ts_int64(1, (int64_t[]){1}, &k2);
+    const ot_tensor *in[2] = {&x, &k};
+    ot_attr largest = ts_attr_int("largest", 0), k_attr = ts_attr_int("k", 2);
+    ot_model *m = ts_single_node("", "TopK", 11, 2, in, NULL, 2, 0, NULL);
+    ot_tensor y = ts_run(m, 0, NULL, 0), idx = ts_run(m, 0, NULL, 1);
+    ot_model_free(m);
+    assert_true(isnan(((float *)y.data)[2]));
+    assert_float_equal(((float *)y.data)[0], 4.0f, 0.0);
+    assert_float_equal(((float *)y.data)[3], 3.0f, 0.0);
+    ts_expect_int64s(&idx, (int64_t[]){1, 2, 0, 2}, 4);
+    ts_free_tensors((ot_tensor[]){y, idx}, 2);
+    m = ts_single_node("", "TopK", 11, 2, in, NULL, 2, 1, &largest);
+    idx = ts_run(m, 0, NULL, 1);
+    ot_model_free(m);
+    ts_expect_int64s(&idx, (int64_t[]){0, 3, 3, 1}, 4);
+    ot_tensor_free(&idx);
+    m = ts_single_node("", "TopK", 1, 1, in, NULL, 2, 1, &k_attr);
+    idx = ts_run(m, 0, NULL, 1);
+    ot_model_free(m);
+    ts_expect_int64s(&idx, (int64_t[]){1, 2, 0, 2}, 4);
+    ot_tensor_free(&idx);
+    /* Gradient: distinct values, a loss on Values only. */
+    ot_tensor r = random_234(-2.0f, 2.0f);
+    const ot_tensor *rin[2] = {&r, &k};
+    m = ts_single_node("", "TopK", 11, 2, rin, NULL, 2, 0, NULL);
+    m->n_outputs = 1;
+    unsigned char *checked = ts_calloc((size_t)m->n_values, 1);
+    checked[ot_model_find_value(m, "x0")] = 1;
+    ot_plan_options options = ts_plan_options();
+    ts_gradcheck_model(&options, m, "TopK", checked, 0, 1e-3, 1e-2);
+    free(checked);
+    ot_model_free(m);
+    ts_free_tensors((ot_tensor[]){x, k, r}, 3);
+    ot_attr_free(&largest);
+    ot_attr_free(&k_attr);
+}
+
 /* ArgMax ---------------------------------------------------------------------------------- */
 
 static void argmax_forms(void **state) {
@@ -463,6 +508,7 @@ int main(void) {
         cmocka_unit_test(argmax_forms),
         cmocka_unit_test(argmin_and_new_reductions),
         cmocka_unit_test(log_sum_exp_is_stable),
+        cmocka_unit_test(topk_values_and_gradient),
         cmocka_unit_test(cumsum_forms),
         cmocka_unit_test(cumsum_gradients),
     };
