@@ -35,6 +35,14 @@ static ot_status read_flag(const ot_layer *l, const char *name, int64_t fallback
     return OT_OK;
 }
 
+/* Input 0 is present and float32 or int64. */
+static ot_status check_data_input(const ot_node_ctx *c) {
+    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    ot_dtype t = c->in[0]->dtype;
+    OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64, "input must be float32 or int64, not %s", ot_dtype_name(t));
+    return OT_OK;
+}
+
 ot_status oti_reduce_parse_arg(const ot_layer *l, void *params) {
     ot_arg_params *p = params;
     p->is_min = !strcmp(l->op_type, "ArgMin");
@@ -45,10 +53,8 @@ ot_status oti_reduce_parse_arg(const ot_layer *l, void *params) {
 
 ot_status oti_reduce_infer_arg(ot_node_ctx *c) {
     const ot_arg_params *p = c->params;
-    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    OT_TRY(check_data_input(c));
     const ot_tensor *x = c->in[0];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || x->dtype == OT_INT64, "input must be float32 or int64, not %s",
-                  ot_dtype_name(x->dtype));
     axis_view v;
     int axis;
     OT_TRY(axis_view_of(c, p->axis, &v, &axis));
@@ -120,9 +126,8 @@ static ot_status cumsum_view(const ot_node_ctx *c, axis_view *v) {
 
 ot_status oti_reduce_infer_cumsum(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in == 2 && c->in[0] && c->in[1], "needs inputs x and axis");
+    OT_TRY(check_data_input(c));
     const ot_tensor *x = c->in[0];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || x->dtype == OT_INT64, "input must be float32 or int64, not %s",
-                  ot_dtype_name(x->dtype));
     axis_view v;
     if (c->in_known[1]) OT_TRY(cumsum_view(c, &v));
     ot_tensor_set_shape(c->out[0], x->dtype, x->ndim, x->dims);
@@ -212,10 +217,8 @@ static ot_status topk_k(const ot_node_ctx *c, int64_t *k) {
 
 ot_status oti_reduce_infer_topk(ot_node_ctx *c) {
     const ot_topk_params *p = c->params;
-    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
+    OT_TRY(check_data_input(c));
     const ot_tensor *x = c->in[0];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || x->dtype == OT_INT64, "input must be float32 or int64, not %s",
-                  ot_dtype_name(x->dtype));
     if (p->k_from_input && !(c->n_in >= 2 && c->in[1] && c->in_known[1]))
         return oti_node_fail(c->layer, OT_ERR_UNSUPPORTED,
                             "input K must be known when the plan is built (it decides the output shape)");

@@ -242,34 +242,26 @@ static void gradient_along_axis1(const char *op, const ot_tensor *x, float *grad
 }
 
 /* Ties share the gradient equally (torch.amax); a zero L2 norm gives 0, not NaN (torch.norm). */
+/* Expects d sum(y) / dx of `op` along axis 1 on the (2, 3) values v to be want. */
+static void expect_axis1_gradient(const char *op, const float *v, const float *want, double tol) {
+    int64_t dims[2] = {2, 3};
+    float grad[6];
+    ot_tensor x = ts_float(2, dims, v);
+    gradient_along_axis1(op, &x, grad);
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want[i], tol);
+    ot_tensor_free(&x);
+}
+
 static void ties_and_zero_norm(void **state) {
     (void)state;
-    int64_t dims[2] = {2, 3};
-    float v[6] = {1, 3, 3, 2, 2, 0}, grad[6];
-    ot_tensor x = ts_float(2, dims, v);
-    gradient_along_axis1("ReduceMax", &x, grad);
-    float want_max[6] = {0, 0.5f, 0.5f, 0.5f, 0.5f, 0};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_max[i], 1e-7);
-    gradient_along_axis1("ReduceMin", &x, grad);
-    float want_min[6] = {1, 0, 0, 0, 0, 1};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_min[i], 1e-7);
-    ot_tensor_free(&x);
-    float w[6] = {0, 0, 0, 3, 0, 4};
-    x = ts_float(2, dims, w);
-    gradient_along_axis1("ReduceL2", &x, grad);
-    float want_l2[6] = {0, 0, 0, 0.6f, 0, 0.8f};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_l2[i], 1e-6);
-    ot_tensor_free(&x);
+    float v[6] = {1, 3, 3, 2, 2, 0};
+    expect_axis1_gradient("ReduceMax", v, (float[]){0, 0.5f, 0.5f, 0.5f, 0.5f, 0}, 1e-7);
+    expect_axis1_gradient("ReduceMin", v, (float[]){1, 0, 0, 0, 0, 1}, 1e-7);
+    expect_axis1_gradient("ReduceL2", (float[]){0, 0, 0, 3, 0, 4}, (float[]){0, 0, 0, 0.6f, 0, 0.8f}, 1e-6);
     /* Prod with zeros (torch.prod): a lone zero gets the others' product, two zeros give 0. */
     float z[6] = {0, 2, 3, 0, 0, 4};
-    x = ts_float(2, dims, z);
-    gradient_along_axis1("ReduceProd", &x, grad);
-    float want_prod[6] = {6, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_prod[i], 1e-7);
-    gradient_along_axis1("ReduceL1", &x, grad);
-    float want_l1[6] = {0, 1, 1, 0, 0, 1};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_l1[i], 1e-7);
-    ot_tensor_free(&x);
+    expect_axis1_gradient("ReduceProd", z, (float[]){6, 0, 0, 0, 0, 0}, 1e-7);
+    expect_axis1_gradient("ReduceL1", z, (float[]){0, 1, 1, 0, 0, 1}, 1e-7);
 }
 
 /* ReduceLogSumExp shifts by the maximum: no overflow at 1000, -inf rows stay -inf. */
