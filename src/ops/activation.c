@@ -1,6 +1,6 @@
 /* Activations: elementwise functions of one float tensor with scalar attributes.
  * Relu LeakyRelu Elu Selu Celu Sigmoid HardSigmoid HardSwish Tanh Softplus Softsign
- * ThresholdedRelu Gelu, plus PRelu (slope broadcast to x) and Clip (bounds from attributes
+ * ThresholdedRelu Gelu Shrink (alpha = lambd, beta = bias), plus PRelu (slope broadcast to x) and Clip (bounds from attributes
  * before opset 11, from optional inputs after).
  *
  * Backward uses the saved output where the derivative is cheaper that way (Sigmoid, Tanh,
@@ -17,7 +17,7 @@
 typedef enum activation_kind {
     ACT_RELU, ACT_LEAKY_RELU, ACT_ELU, ACT_SELU, ACT_CELU, ACT_SIGMOID, ACT_HARD_SIGMOID,
     ACT_HARD_SWISH, ACT_TANH, ACT_SOFTPLUS, ACT_SOFTSIGN, ACT_THRESHOLDED_RELU, ACT_GELU,
-    ACT_GELU_TANH
+    ACT_GELU_TANH, ACT_SHRINK
 } activation_kind;
 
 typedef struct activation_params {
@@ -58,6 +58,10 @@ static ot_status parse_activation(const ot_layer *l, activation_params *p) {
     else if (!strcmp(op, "ThresholdedRelu")) {
         p->kind = ACT_THRESHOLDED_RELU;
         OT_TRY(oti_attr_get_float(l, "alpha", 1.0f, &p->alpha));
+    } else if (!strcmp(op, "Shrink")) {
+        p->kind = ACT_SHRINK;
+        OT_TRY(oti_attr_get_float(l, "lambd", 0.5f, &p->alpha));
+        OT_TRY(oti_attr_get_float(l, "bias", 0.0f, &p->beta));
     } else if (!strcmp(op, "Gelu")) {
         const char *approximate;
         OT_TRY(oti_attr_get_string(l, "approximate", "none", &approximate));
@@ -129,6 +133,9 @@ static void activation_forward(float *y, const float *x, int64_t n, int kind, fl
             y[i] = 0.5f * x[i] * (1.0f + tanhf(inner));
         }
         break;
+    case ACT_SHRINK:
+        for (int64_t i = 0; i < n; i++) y[i] = x[i] < -alpha ? x[i] + beta : x[i] > alpha ? x[i] - beta : 0.0f;
+        break;
     }
 }
 
@@ -170,6 +177,8 @@ static void activation_backward(float *dx, const float *dy, const float *x, cons
         }
         break;
     case ACT_THRESHOLDED_RELU: for (int64_t i = 0; i < n; i++) dx[i] += x[i] > alpha ? dy[i] : 0.0f; break;
+    /* PyTorch's hardshrink/softshrink: 1 outside [-lambd, lambd], 0 inside and at the ends. */
+    case ACT_SHRINK: for (int64_t i = 0; i < n; i++) dx[i] += fabsf(x[i]) > alpha ? dy[i] : 0.0f; break;
     case ACT_GELU:
         for (int64_t i = 0; i < n; i++) {
             float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
@@ -391,6 +400,7 @@ const ot_op oti_ops_activation[] = {
     ACTIVATION("Softsign", 1, 0),
     ACTIVATION("ThresholdedRelu", 10, 0),
     ACTIVATION("Gelu", 1, 0),
+    ACTIVATION("Shrink", 9, 0),
     {.name = "PRelu", .since_version = 6, .infer = infer_prelu, .forward = forward_prelu,
      .backward = backward_prelu, .inputs = {[1] = OT_ROLE_SLOPE}},
     /* min and max: bounds, not parameters */

@@ -1,4 +1,4 @@
-/* Elementwise arithmetic with numpy broadcasting: Add Sub Mul Div Pow (two inputs) and the
+/* Elementwise arithmetic with numpy broadcasting: Add Sub Mul Div Pow Mod (two inputs) and the
  * variadic Max Min Sum Mean, forward for float32 and int64, backward for float32, plus the
  * family's op table (the unary ops live in elementwise_unary.c, comparisons, And/Or/Xor,
  * Not and Where in elementwise_logic.c).
@@ -11,7 +11,11 @@
 
 #include "elementwise_internal.h"
 
-typedef enum binary_kind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN } binary_kind;
+/* BIN_MOD is Mod with fmod = 0 (the result takes the divisor's sign, Python's %), BIN_FMOD
+ * with fmod = 1 (the dividend's sign, C's fmod and %). */
+typedef enum binary_kind {
+    BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_MOD, BIN_FMOD
+} binary_kind;
 
 typedef struct binary_params {
     binary_kind kind;
@@ -25,7 +29,7 @@ static const struct {
     binary_kind kind;
 } binary_names[] = {{"Add", BIN_ADD}, {"Sub", BIN_SUB}, {"Mul", BIN_MUL}, {"Div", BIN_DIV},
                     {"Pow", BIN_POW}, {"Max", BIN_MAX}, {"Min", BIN_MIN}, {"Sum", BIN_ADD},
-                    {"Mean", BIN_ADD}};
+                    {"Mean", BIN_ADD}, {"Mod", BIN_MOD}};
 
 static int binary_kind_of(const char *op, binary_kind *kind) {
     for (int i = 0; i < OT_COUNT(binary_names); i++)
@@ -49,6 +53,12 @@ static ot_status parse_binary(const ot_layer *l, void *params) {
         return oti_node_fail(l, OT_ERR_INVALID, "attribute broadcast must be 0 or 1, not %lld",
                             (long long)broadcast);
     p->broadcast = (int)broadcast;
+    if (p->kind != BIN_MOD) return OT_OK;
+    int64_t fmod_flag;
+    OT_TRY(oti_attr_get_int(l, "fmod", 0, &fmod_flag));
+    if (fmod_flag != 0 && fmod_flag != 1)
+        return oti_node_fail(l, OT_ERR_INVALID, "attribute fmod must be 0 or 1, not %lld", (long long)fmod_flag);
+    if (fmod_flag) p->kind = BIN_FMOD;
     return OT_OK;
 }
 
@@ -122,6 +132,12 @@ static ot_status infer_binary(ot_node_ctx *c) {
 #define MAX_NAN(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
 #define MIN_NAN(x, y) (((x) <= (y) || (x) != (x)) ? (x) : (y))
 
+/* Python's remainder: a C remainder r moves into the divisor's sign. */
+static inline float floor_mod_f32(float a, float b) {
+    float r = fmodf(a, b);
+    return r != 0.0f && (r < 0.0f) != (b < 0.0f) ? r + b : r;
+}
+
 // y, a, b: one row of n elements; a and b have row strides sa, sb in {0, 1}.
 static void binary_row_f32(binary_kind kind, float *y, const float *a, int64_t sa, const float *b,
                            int64_t sb, int64_t n) {
@@ -132,6 +148,8 @@ static void binary_row_f32(binary_kind kind, float *y, const float *a, int64_t s
     case BIN_DIV: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = xa / xb); break;
     case BIN_MAX: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = MAX_NAN(xa, xb)); break;
     case BIN_MIN: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = MIN_NAN(xa, xb)); break;
+    case BIN_FMOD: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = fmodf(xa, xb)); break;
+    case BIN_MOD: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = floor_mod_f32(xa, xb)); break;
     case BIN_POW:
         if (!sb && b[0] == 2.0f) /* x**2 is common (variance, L2) and x*x is exact */
             for (int64_t i = 0; i < n; i++) y[i] = a[i * sa] * a[i * sa];
@@ -165,6 +183,13 @@ static int64_t saturating_int64(double v) {
     return (int64_t)v;
 }
 
+/* Integer remainder (xb != 0) with the dividend's sign (fmod) or the divisor's; x % -1 is 0
+ * (INT64_MIN % -1 would trap). */
+static inline int64_t int_mod(int64_t xa, int64_t xb, int fmod_sign) {
+    int64_t r = xb == -1 ? 0 : xa % xb;
+    return !fmod_sign && r != 0 && (r < 0) != (xb < 0) ? r + xb : r;
+}
+
 /* Returns 0, or 1 on an integer division by zero. */
 static int binary_row_i64(binary_kind kind, int64_t *y, const int64_t *a, int64_t sa, const int64_t *b,
                           int64_t sb, int64_t n) {
@@ -181,6 +206,14 @@ static int binary_row_i64(binary_kind kind, int64_t *y, const int64_t *a, int64_
             int64_t xa = a[i * sa], xb = b[i * sb];
             if (xb == 0) return 1;
             y[i] = xb == -1 ? wrap_sub(0, xa) : xa / xb;
+        }
+        break;
+    case BIN_MOD:
+    case BIN_FMOD:
+        for (int64_t i = 0; i < n; i++) {
+            int64_t xa = a[i * sa], xb = b[i * sb];
+            if (xb == 0) return 1;
+            y[i] = int_mod(xa, xb, kind == BIN_FMOD);
         }
         break;
     }
@@ -270,6 +303,14 @@ static void binary_grad_row_f32(binary_kind kind, int which, float *d, const flo
         /* d/da = b * a**(b-1) (0 where b == 0); d/db = y * ln(a) where a > 0, else 0. */
         if (which) ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, xa > 0.0f ? g[i] * y[i] * logf(xa) : 0.0f);
         else ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, xb == 0.0f ? 0.0f : g[i] * xb * powf(xa, xb - 1.0f));
+        break;
+    case BIN_MOD:
+    case BIN_FMOD:
+        /* y = a - q * b with q = floor(a / b) (trunc for fmod), constant between jumps:
+         * d/da = 1, d/db = -q (PyTorch's remainder and fmod). */
+        if (!which) ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, g[i]);
+        else if (kind == BIN_MOD) ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, -g[i] * floorf(xa / xb));
+        else ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, -g[i] * truncf(xa / xb));
         break;
     case BIN_MAX:
     case BIN_MIN: break; /* variadic: see backward_variadic */
@@ -453,6 +494,10 @@ static ot_status backward_variadic(ot_node_ctx *c) {
     {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_unary_params),         \
      .parse = oti_ew_parse_unary, .infer = oti_ew_infer_unary, .forward = oti_ew_forward_unary,     \
      .backward = oti_ew_backward_unary}
+/* Bool outputs: no gradient. */
+#define PREDICATE(op_name, since)                                                              \
+    {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_unary_params),         \
+     .parse = oti_ew_parse_unary, .infer = oti_ew_infer_unary, .forward = oti_ew_forward_unary}
 #define COMPARE(op_name, since)                                                                \
     {.name = op_name, .since_version = since, .params_size = sizeof(ot_ew_compare_params),       \
      .parse = oti_ew_parse_compare, .infer = oti_ew_infer_compare, .forward = oti_ew_forward_compare}
@@ -465,15 +510,23 @@ const ot_op oti_ops_elementwise[] = {
     BINARY("Mul", 1), BINARY("Mul", 7),
     BINARY("Div", 1), BINARY("Div", 7),
     BINARY("Pow", 1), BINARY("Pow", 7),
+    BINARY("Mod", 10),
     VARIADIC("Max", 6), VARIADIC("Max", 8),
     VARIADIC("Min", 6), VARIADIC("Min", 8),
     VARIADIC("Sum", 6), VARIADIC("Sum", 8),
     VARIADIC("Mean", 6), VARIADIC("Mean", 8),
     UNARY("Sqrt", 6), UNARY("Exp", 6), UNARY("Log", 6), UNARY("Neg", 6), UNARY("Abs", 6),
     UNARY("Reciprocal", 6), UNARY("Erf", 9),
+    UNARY("Sin", 7), UNARY("Cos", 7), UNARY("Tan", 7), UNARY("Asin", 7), UNARY("Acos", 7),
+    UNARY("Atan", 7), UNARY("Sinh", 9), UNARY("Cosh", 9), UNARY("Asinh", 9), UNARY("Acosh", 9),
+    UNARY("Atanh", 9),
+    /* Piecewise constant: a zero gradient, as PyTorch. */
+    UNARY("Round", 11), UNARY("Floor", 6), UNARY("Ceil", 6), UNARY("Sign", 9),
+    PREDICATE("IsInf", 10), PREDICATE("IsNaN", 9),
     COMPARE("Equal", 1), COMPARE("Equal", 7),
     COMPARE("Less", 1), COMPARE("Less", 7),
     COMPARE("Greater", 1), COMPARE("Greater", 7),
+    COMPARE("GreaterOrEqual", 12), COMPARE("LessOrEqual", 12),
     COMPARE("And", 1), COMPARE("And", 7),
     COMPARE("Or", 1), COMPARE("Or", 7),
     COMPARE("Xor", 1), COMPARE("Xor", 7),

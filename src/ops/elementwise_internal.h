@@ -66,16 +66,17 @@ static inline int64_t ot_ew_row_stride(const ot_bcast *b, int k) {
     return b->strides[k][b->ndim - 1];
 }
 
-/* elementwise_unary.c: Sqrt Exp Log Neg Abs Reciprocal Erf (params: ot_ew_unary_params). */
+/* elementwise_unary.c: Sqrt Exp Log ... Sign IsInf IsNaN (params: ot_ew_unary_params). */
 typedef struct ot_ew_unary_params {
     int kind;
+    int detect_negative, detect_positive; /* IsInf */
 } ot_ew_unary_params;
 ot_status oti_ew_parse_unary(const ot_layer *l, void *params);
 ot_status oti_ew_infer_unary(ot_node_ctx *c);
 ot_status oti_ew_forward_unary(ot_node_ctx *c);
 ot_status oti_ew_backward_unary(ot_node_ctx *c);
 
-/* elementwise_logic.c: Equal Less Greater And Or Xor (params: ot_ew_compare_params), Not,
+/* elementwise_logic.c: Equal Less Greater LessOrEqual GreaterOrEqual And Or Xor (params: ot_ew_compare_params), Not,
  * Where. */
 typedef struct ot_ew_compare_params {
     int kind;

@@ -1,4 +1,5 @@
-/* Comparisons and selection of the elementwise family: Equal Less Greater and the logical
+/* Comparisons and selection of the elementwise family: Equal Less Greater LessOrEqual
+ * GreaterOrEqual and the logical
  * And Or Xor (-> bool, numpy broadcasting; opset < 7 uses the old broadcast/axis
  * attributes; the logical ops take bool only), Not, and Where (bool
  * condition picks x or y, three-way broadcasting; backward routes the gradient to x where the
@@ -7,12 +8,16 @@
 
 #include "elementwise_internal.h"
 
-typedef enum compare_kind { CMP_EQUAL, CMP_LESS, CMP_GREATER, CMP_AND, CMP_OR, CMP_XOR } compare_kind;
+/* The logical ops come last: kind >= CMP_AND takes bool only. */
+typedef enum compare_kind {
+    CMP_EQUAL, CMP_LESS, CMP_GREATER, CMP_LESS_EQUAL, CMP_GREATER_EQUAL, CMP_AND, CMP_OR, CMP_XOR
+} compare_kind;
 
 static const struct {
     const char *name;
     compare_kind kind;
 } compare_names[] = {{"Equal", CMP_EQUAL}, {"Less", CMP_LESS}, {"Greater", CMP_GREATER},
+                     {"LessOrEqual", CMP_LESS_EQUAL}, {"GreaterOrEqual", CMP_GREATER_EQUAL},
                      {"And", CMP_AND},     {"Or", CMP_OR},     {"Xor", CMP_XOR}};
 
 ot_status oti_ew_parse_compare(const ot_layer *l, void *params) {
@@ -70,6 +75,8 @@ ot_status oti_ew_infer_compare(ot_node_ctx *c) {
         case CMP_EQUAL: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa == xb); break;         \
         case CMP_LESS: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa < xb); break;           \
         case CMP_GREATER: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa > xb); break;        \
+        case CMP_LESS_EQUAL: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa <= xb); break;    \
+        case CMP_GREATER_EQUAL: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = xa >= xb); break; \
         case CMP_AND: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = (xa != 0) & (xb != 0)); break; \
         case CMP_OR: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = (xa != 0) | (xb != 0)); break;  \
         case CMP_XOR: OT_EW_ROW_LOOP2(T, a_, sa, b_, sb, n, y[i] = (xa != 0) ^ (xb != 0)); break; \

@@ -1,6 +1,7 @@
-/* Reductions over a set of axes: ReduceSum ReduceMean ReduceMax ReduceMin ReduceL2
- * ReduceSumSquare, with keepdims, negative axes and noop_with_empty_axes; and along one
- * axis, ArgMax and CumSum (below). Axes are an
+/* Reductions over a set of axes: ReduceSum ReduceMean ReduceMax ReduceMin ReduceL1 ReduceL2
+ * ReduceSumSquare ReduceProd ReduceLogSum ReduceLogSumExp, with keepdims, negative axes and
+ * noop_with_empty_axes, and the family's op table (ArgMax, ArgMin, CumSum and TopK, along one axis,
+ * live in reduce_axis.c). Axes are an
  * attribute before opset 13 (ReduceSum) / 18 (the others), an optional int64 input after.
  *
  * The output with keepdims shape broadcasts to the input, so the input is walked in
@@ -8,15 +9,22 @@
  * row reduces to one value) or 1 (kept: the row adds elementwise into an output row). Float
  * sums accumulate in double in the workspace. Backward is the same walk with the output
  * gradient broadcast back; ReduceMax/Min give the gradient to the extreme elements, split
- * equally between ties (PyTorch's amax/amin). */
+ * equally between ties (PyTorch's amax/amin); the other gradients follow PyTorch too:
+ * ReduceL1 sign(x) (0 at 0), ReduceLogSum 1 / sum, ReduceLogSumExp exp(x - y), ReduceProd
+ * the product of the other elements (exact with zeros: one zero gets the others' product,
+ * the rest 0). ReduceLogSumExp shifts by the maximum, so large inputs do not overflow. */
 #include <math.h>
 #include <string.h>
 
 #include "core/util.h"
 #include "broadcast.h"
 #include "elementwise_internal.h" /* row sums */
+#include "reduce_internal.h"
 
-typedef enum reduce_kind { RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_L2, RED_SUM_SQUARE } reduce_kind;
+typedef enum reduce_kind {
+    RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_L2, RED_SUM_SQUARE, RED_L1, RED_PROD, RED_LOG_SUM,
+    RED_LOG_SUM_EXP
+} reduce_kind;
 
 typedef struct reduce_params {
     reduce_kind kind;
@@ -34,7 +42,9 @@ static const struct {
     int int64_ok;
 } reduce_ops[] = {{"ReduceSum", RED_SUM, 13, 1},   {"ReduceMean", RED_MEAN, 18, 0},
                   {"ReduceMax", RED_MAX, 18, 1},   {"ReduceMin", RED_MIN, 18, 1},
-                  {"ReduceL2", RED_L2, 18, 0},     {"ReduceSumSquare", RED_SUM_SQUARE, 18, 1}};
+                  {"ReduceL2", RED_L2, 18, 0},     {"ReduceSumSquare", RED_SUM_SQUARE, 18, 1},
+                  {"ReduceL1", RED_L1, 18, 1},     {"ReduceProd", RED_PROD, 18, 1},
+                  {"ReduceLogSum", RED_LOG_SUM, 18, 0}, {"ReduceLogSumExp", RED_LOG_SUM_EXP, 18, 0}};
 
 static int reduce_index(const char *op) {
     for (int i = 0; i < OT_COUNT(reduce_ops); i++)
@@ -127,8 +137,10 @@ static ot_status infer_reduce(ot_node_ctx *c) {
     }
     ot_tensor_set_shape(c->out[0], t, ndim, dims);
     size_t n_out = (size_t)ot_tensor_numel(c->out[0]);
-    /* Forward: double sums; backward of Max/Min: per output, how many inputs equal it. */
-    if (t == OT_FLOAT && p->kind != RED_MAX && p->kind != RED_MIN) c->workspace_bytes = sizeof(double) * n_out;
+    /* Forward: double sums (products); backward of Max/Min: per output, how many inputs equal
+     * it; of Prod: per output, the product of the nonzero inputs and the count of zeros. */
+    if (t == OT_FLOAT && p->kind == RED_PROD) c->workspace_bytes = 2 * sizeof(double) * n_out;
+    else if (t == OT_FLOAT && p->kind != RED_MAX && p->kind != RED_MIN) c->workspace_bytes = sizeof(double) * n_out;
     else if (t == OT_FLOAT) c->workspace_bytes = sizeof(float) * n_out;
     return OT_OK;
 }
@@ -159,15 +171,49 @@ static ot_status reduce_walk_init(const ot_node_ctx *c, reduce_walk *w) {
 #define MAX_NAN(x, y) (((x) >= (y) || (x) != (x)) ? (x) : (y))
 #define MIN_NAN(x, y) (((x) <= (y) || (x) != (x)) ? (x) : (y))
 
-/* acc[out] += f(x) for f = identity or square, in double. acc: (numel(y)). */
-static void sum_rows_f32(const reduce_walk *w, double *acc, const float *x, int square) {
+/* Runs BODY for j in [0, n) with `o` the output index of input j in the row: j when the
+ * output row is contiguous (s = 1), 0 when the row reduces to one value (s = 0). Each case is
+ * its own loop, so output values are loop-invariant in the second and both vectorise. */
+#define FOR_ROW(n, s, BODY)                                                                    \
+    do {                                                                                       \
+        if (s) {                                                                               \
+            for (int64_t j = 0; j < (n); j++) {                                                \
+                int64_t o = j;                                                                 \
+                BODY;                                                                          \
+            }                                                                                  \
+        } else {                                                                               \
+            for (int64_t j = 0; j < (n); j++) {                                                \
+                const int64_t o = 0;                                                           \
+                BODY;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+typedef enum sum_term { TERM_X, TERM_SQUARE, TERM_ABS, TERM_EXP, TERM_PRODUCT } sum_term;
+
+/* LogSumExp's shift: the row maximum where finite (all -inf, or an inf or NaN, shift by 0:
+ * the result is then -inf, inf or NaN as it should). */
+static inline float lse_shift(float max) { return isfinite(max) ? max : 0.0f; }
+
+/* acc[out] += f(x) in double (TERM_PRODUCT: acc[out] *= x); TERM_EXP sums
+ * exp(x - lse_shift(y[out])) with y holding the maxima. acc, y: (numel(y)). */
+static void sum_rows_f32(const reduce_walk *w, double *acc, const float *x, sum_term term, const float *y) {
     int64_t off[1], n = w->bc.row_len;
     for (int64_t r = 0; r < w->bc.rows; r++) {
         const float *row = x + oti_bcast_row(&w->bc, r, off);
         double *a = acc + off[0];
-        if (w->s && square) for (int64_t j = 0; j < n; j++) a[j] += (double)row[j] * row[j];
-        else if (w->s) for (int64_t j = 0; j < n; j++) a[j] += row[j];
-        else a[0] += ot_ew_sum_floats(row, n, square);
+        const float *m = y + off[0];
+        if (!w->s && (term == TERM_X || term == TERM_SQUARE)) {
+            a[0] += ot_ew_sum_floats(row, n, term == TERM_SQUARE);
+            continue;
+        }
+        switch (term) {
+        case TERM_X: FOR_ROW(n, w->s, a[o] += row[j]); break;
+        case TERM_SQUARE: FOR_ROW(n, w->s, a[o] += (double)row[j] * row[j]); break;
+        case TERM_ABS: FOR_ROW(n, w->s, a[o] += fabsf(row[j])); break;
+        case TERM_EXP: FOR_ROW(n, w->s, a[o] += exp((double)row[j] - lse_shift(m[o]))); break;
+        case TERM_PRODUCT: FOR_ROW(n, w->s, a[o] *= row[j]); break;
+        }
     }
 }
 
@@ -194,6 +240,8 @@ static void reduce_rows_i64(const reduce_walk *w, reduce_kind kind, int64_t *y, 
             case RED_MAX: *o = v > *o ? v : *o; break;
             case RED_MIN: *o = v < *o ? v : *o; break;
             case RED_SUM_SQUARE: *o = (int64_t)((uint64_t)*o + (uint64_t)v * (uint64_t)v); break;
+            case RED_PROD: *o = (int64_t)((uint64_t)*o * (uint64_t)v); break;
+            case RED_L1: *o = (int64_t)((uint64_t)*o + (v < 0 ? 0 - (uint64_t)v : (uint64_t)v)); break;
             default: *o = (int64_t)((uint64_t)*o + (uint64_t)v); break;
             }
         }
@@ -203,10 +251,21 @@ static void reduce_rows_i64(const reduce_walk *w, reduce_kind kind, int64_t *y, 
 static ot_status forward_reduce_i64(const ot_node_ctx *c, const reduce_walk *w) {
     const reduce_params *p = c->params;
     int64_t *y = c->out[0]->data, n_out = ot_tensor_numel(c->out[0]);
-    int64_t init = p->kind == RED_MAX ? INT64_MIN : p->kind == RED_MIN ? INT64_MAX : 0;
+    int64_t init = p->kind == RED_MAX ? INT64_MIN : p->kind == RED_MIN ? INT64_MAX : p->kind == RED_PROD;
     for (int64_t i = 0; i < n_out; i++) y[i] = init;
     reduce_rows_i64(w, p->kind, y, c->in[0]->data);
     return OT_OK;
+}
+
+static sum_term sum_term_of(reduce_kind kind) {
+    switch (kind) {
+    case RED_L2:
+    case RED_SUM_SQUARE: return TERM_SQUARE;
+    case RED_L1: return TERM_ABS;
+    case RED_LOG_SUM_EXP: return TERM_EXP;
+    case RED_PROD: return TERM_PRODUCT;
+    default: return TERM_X;
+    }
 }
 
 static ot_status forward_reduce(ot_node_ctx *c) {
@@ -221,42 +280,26 @@ static ot_status forward_reduce(ot_node_ctx *c) {
     if (x->dtype == OT_INT64) return forward_reduce_i64(c, &w);
     float *y = c->out[0]->data;
     int64_t n_out = ot_tensor_numel(c->out[0]);
-    if (p->kind == RED_MAX || p->kind == RED_MIN) {
+    if (p->kind == RED_MAX || p->kind == RED_MIN || p->kind == RED_LOG_SUM_EXP) {
         /* The empty reduction gives the identity: -inf for max, +inf for min. */
-        for (int64_t i = 0; i < n_out; i++) y[i] = p->kind == RED_MAX ? -INFINITY : INFINITY;
-        extreme_rows_f32(&w, y, x->data, p->kind == RED_MAX);
-        return OT_OK;
+        for (int64_t i = 0; i < n_out; i++) y[i] = p->kind == RED_MIN ? INFINITY : -INFINITY;
+        extreme_rows_f32(&w, y, x->data, p->kind != RED_MIN);
+        if (p->kind != RED_LOG_SUM_EXP) return OT_OK;
     }
     double *acc = c->workspace; // (numel(y))
-    memset(acc, 0, sizeof(double) * (size_t)n_out);
-    sum_rows_f32(&w, acc, x->data, p->kind == RED_L2 || p->kind == RED_SUM_SQUARE);
+    for (int64_t i = 0; i < n_out; i++) acc[i] = p->kind == RED_PROD;
+    sum_rows_f32(&w, acc, x->data, sum_term_of(p->kind), y);
     for (int64_t i = 0; i < n_out; i++) {
         switch (p->kind) {
         case RED_MEAN: y[i] = (float)(acc[i] / (double)w.count); break; /* 0/0: NaN, as numpy */
         case RED_L2: y[i] = (float)sqrt(acc[i]); break;
+        case RED_LOG_SUM: y[i] = (float)log(acc[i]); break;
+        case RED_LOG_SUM_EXP: y[i] = (float)(lse_shift(y[i]) + log(acc[i])); break;
         default: y[i] = (float)acc[i]; break;
         }
     }
     return OT_OK;
 }
-
-/* Runs BODY for j in [0, n) with `o` the output index of input j in the row: j when the
- * output row is contiguous (s = 1), 0 when the row reduces to one value (s = 0). Each case is
- * its own loop, so output values are loop-invariant in the second and both vectorise. */
-#define FOR_ROW(n, s, BODY)                                                                    \
-    do {                                                                                       \
-        if (s) {                                                                               \
-            for (int64_t j = 0; j < (n); j++) {                                                \
-                int64_t o = j;                                                                 \
-                BODY;                                                                          \
-            }                                                                                  \
-        } else {                                                                               \
-            for (int64_t j = 0; j < (n); j++) {                                                \
-                const int64_t o = 0;                                                           \
-                BODY;                                                                          \
-            }                                                                                  \
-        }                                                                                      \
-    } while (0)
 
 /* ties[out] = number of inputs equal to y[out]. ties: (numel(y)). */
 static void count_ties(const reduce_walk *w, float *ties, int64_t n_out, const float *y, const float *x) {
@@ -276,6 +319,24 @@ static void count_ties(const reduce_walk *w, float *ties, int64_t n_out, const f
     }
 }
 
+/* Per output: nonzero[out] = the product of its nonzero inputs, zeros[out] = how many are 0.
+ * Both (numel(y)). */
+static void count_zeros(const reduce_walk *w, double *nonzero, double *zeros, int64_t n_out, const float *x) {
+    for (int64_t i = 0; i < n_out; i++) nonzero[i] = 1.0, zeros[i] = 0.0;
+    int64_t off[1], n = w->bc.row_len;
+    for (int64_t r = 0; r < w->bc.rows; r++) {
+        const float *row = x + oti_bcast_row(&w->bc, r, off);
+        double *pr = nonzero + off[0], *zr = zeros + off[0];
+        FOR_ROW(n, w->s, if (row[j] == 0.0f) zr[o] += 1.0; else pr[o] *= row[j]);
+    }
+}
+
+/* d[j] += g * d prod / d x_j: the other elements' product (exact where x_j is 0). */
+static inline float prod_grad(float x, float g, double nonzero, double zeros) {
+    if (x != 0.0f) return zeros == 0.0 ? (float)(g * (nonzero / x)) : 0.0f;
+    return zeros == 1.0 ? (float)(g * nonzero) : 0.0f;
+}
+
 static ot_status backward_reduce(ot_node_ctx *c) {
     const reduce_params *p = c->params;
     if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != OT_FLOAT) return OT_OK;
@@ -288,8 +349,11 @@ static ot_status backward_reduce(ot_node_ctx *c) {
         for (int64_t i = 0; i < n; i++) dx[i] += g[i];
         return OT_OK;
     }
+    int64_t n_out = ot_tensor_numel(c->out[0]);
     float *ties = c->workspace; // (numel(y)), Max/Min only
-    if (p->kind == RED_MAX || p->kind == RED_MIN) count_ties(&w, ties, ot_tensor_numel(c->out[0]), y, x);
+    double *nonzero = c->workspace, *zeros = nonzero + n_out; // (numel(y)) each, Prod only
+    if (p->kind == RED_MAX || p->kind == RED_MIN) count_ties(&w, ties, n_out, y, x);
+    if (p->kind == RED_PROD) count_zeros(&w, nonzero, zeros, n_out, x);
     float inv_count = w.count ? 1.0f / (float)w.count : 0.0f;
     int64_t off[1], n = w.bc.row_len, s = w.s;
     for (int64_t r = 0; r < w.bc.rows; r++) {
@@ -304,6 +368,14 @@ static ot_status backward_reduce(ot_node_ctx *c) {
             /* PyTorch's norm backward: x * g / y, and 0 where the norm is 0. */
             FOR_ROW(n, s, d[j] += yr[o] == 0.0f ? 0.0f : xr[j] * gr[o] / yr[o]);
             break;
+        case RED_L1: FOR_ROW(n, s, d[j] += xr[j] > 0.0f ? gr[o] : xr[j] < 0.0f ? -gr[o] : 0.0f); break;
+        case RED_LOG_SUM: FOR_ROW(n, s, d[j] += gr[o] * expf(-yr[o])); break; /* 1 / sum = e^-y */
+        case RED_LOG_SUM_EXP: FOR_ROW(n, s, d[j] += gr[o] * expf(xr[j] - yr[o])); break;
+        case RED_PROD: {
+            const double *pr = nonzero + off[0], *zr = zeros + off[0];
+            FOR_ROW(n, s, d[j] += prod_grad(xr[j], gr[o], pr[o], zr[o]));
+            break;
+        }
         case RED_MAX:
         case RED_MIN: {
             const float *tr = ties + off[0];
@@ -315,191 +387,24 @@ static ot_status backward_reduce(ot_node_ctx *c) {
     return OT_OK;
 }
 
-/* ArgMax ---------------------------------------------------------------------------------- */
-
-/* ArgMax along `axis` (default 0) as int64 indices, keepdims (default 1) and, from opset
- * 12, select_last_index (ties give the last index instead of the first). NaN counts as the
- * largest value (numpy's argmax). Not differentiable. */
-typedef struct argmax_params {
-    int64_t axis;
-    int keepdims, select_last;
-} argmax_params;
-
-/* A tensor viewed as (outer, n, inner) around one axis. */
-typedef struct axis_view {
-    int64_t outer, n, inner;
-} axis_view;
-
-static ot_status axis_view_of(const ot_node_ctx *c, int64_t axis_value, axis_view *v, int *axis) {
-    const ot_tensor *x = c->in[0];
-    *axis = oti_normalize_axis(axis_value, x->ndim);
-    OT_NODE_CHECK(c, *axis >= 0, "axis %lld is out of range for an input of rank %d", (long long)axis_value,
-                  x->ndim);
-    v->outer = ot_dims_numel(*axis, x->dims);
-    v->n = x->dims[*axis];
-    v->inner = ot_dims_numel(x->ndim - *axis - 1, x->dims + *axis + 1);
-    return OT_OK;
-}
-
-static ot_status read_flag(const ot_layer *l, const char *name, int64_t fallback, int *out) {
-    int64_t v;
-    OT_TRY(oti_attr_get_int(l, name, fallback, &v));
-    if (v != 0 && v != 1)
-        return oti_node_fail(l, OT_ERR_INVALID, "attribute %s must be 0 or 1, not %lld", name, (long long)v);
-    *out = (int)v;
-    return OT_OK;
-}
-
-static ot_status parse_argmax(const ot_layer *l, void *params) {
-    argmax_params *p = params;
-    OT_TRY(oti_attr_get_int(l, "axis", 0, &p->axis));
-    OT_TRY(read_flag(l, "keepdims", 1, &p->keepdims));
-    return read_flag(l, "select_last_index", 0, &p->select_last);
-}
-
-static ot_status infer_argmax(ot_node_ctx *c) {
-    const argmax_params *p = c->params;
-    OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
-    const ot_tensor *x = c->in[0];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || x->dtype == OT_INT64, "input must be float32 or int64, not %s",
-                  ot_dtype_name(x->dtype));
-    axis_view v;
-    int axis;
-    OT_TRY(axis_view_of(c, p->axis, &v, &axis));
-    OT_NODE_CHECK(c, v.n > 0 || v.outer * v.inner == 0, "cannot take the argmax of an empty axis %d", axis);
-    int64_t dims[OT_MAX_DIMS];
-    int ndim = 0;
-    for (int d = 0; d < x->ndim; d++)
-        if (d != axis) dims[ndim++] = x->dims[d];
-        else if (p->keepdims) dims[ndim++] = 1;
-    ot_tensor_set_shape(c->out[0], OT_INT64, ndim, dims);
-    return OT_OK;
-}
-
-/* y[o, j] = the index along n of x's largest value; x (outer, n, inner), y (outer, inner). */
-#define ARGMAX_LOOP(T, y, x, v, last)                                                          \
-    for (int64_t o = 0; o < (v).outer; o++)                                                    \
-        for (int64_t j = 0; j < (v).inner; j++) {                                              \
-            const T *col = (x) + o * (v).n * (v).inner + j;                                    \
-            T best = col[0];                                                                   \
-            int64_t at = 0;                                                                    \
-            for (int64_t i = 1; i < (v).n && best == best; i++) {                              \
-                T e = col[i * (v).inner];                                                      \
-                if (e != e || e > best || ((last) && e == best)) best = e, at = i;             \
-            }                                                                                  \
-            (y)[o * (v).inner + j] = at;                                                       \
-        }
-
-static ot_status forward_argmax(ot_node_ctx *c) {
-    const argmax_params *p = c->params;
-    axis_view v;
-    int axis;
-    OT_TRY(axis_view_of(c, p->axis, &v, &axis));
-    int64_t *y = c->out[0]->data;
-    if (c->in[0]->dtype == OT_FLOAT) ARGMAX_LOOP(float, y, (const float *)c->in[0]->data, v, p->select_last)
-    else ARGMAX_LOOP(int64_t, y, (const int64_t *)c->in[0]->data, v, p->select_last)
-    return OT_OK;
-}
-
-/* CumSum ---------------------------------------------------------------------------------- */
-
-/* CumSum along the axis given by input 1 (an int64 or int32 scalar, read when the node runs),
- * exclusive (each sum leaves out its own element) and reverse (sums run from the end).
- * Float sums run in double. Backward is the cumulative sum of the output gradient in the
- * other direction with the same exclusive flag: y_j = sum_{i <= j} x_i gives
- * dx_i = sum_{j >= i} dy_j. */
-typedef struct cumsum_params {
-    int exclusive, reverse;
-} cumsum_params;
-
-static ot_status parse_cumsum(const ot_layer *l, void *params) {
-    cumsum_params *p = params;
-    OT_TRY(read_flag(l, "exclusive", 0, &p->exclusive));
-    return read_flag(l, "reverse", 0, &p->reverse);
-}
-
-static ot_status cumsum_view(const ot_node_ctx *c, axis_view *v) {
-    const ot_tensor *a = c->in[1];
-    OT_NODE_CHECK(c, a->dtype == OT_INT64 || a->dtype == OT_INT32, "axis must be int64 or int32, not %s",
-                  ot_dtype_name(a->dtype));
-    OT_NODE_CHECK(c, ot_tensor_numel(a) == 1, "axis must be a scalar");
-    int64_t axis = a->dtype == OT_INT64 ? *(const int64_t *)a->data : *(const int32_t *)a->data;
-    int normalized;
-    return axis_view_of(c, axis, v, &normalized);
-}
-
-static ot_status infer_cumsum(ot_node_ctx *c) {
-    OT_NODE_CHECK(c, c->n_in == 2 && c->in[0] && c->in[1], "needs inputs x and axis");
-    const ot_tensor *x = c->in[0];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || x->dtype == OT_INT64, "input must be float32 or int64, not %s",
-                  ot_dtype_name(x->dtype));
-    axis_view v;
-    if (c->in_known[1]) OT_TRY(cumsum_view(c, &v));
-    ot_tensor_set_shape(c->out[0], x->dtype, x->ndim, x->dims);
-    return OT_OK;
-}
-
-/* For each lane (o, j) of x (outer, n, inner), walks n (backwards with `reverse`) keeping the
- * running sum in ACC and runs STORE with `at` the element's offset and `value` the sum
- * before (exclusive) or after it. */
-#define CUMSUM_LANES(x, v, exclusive, reverse, ACC, STORE)                                     \
-    do {                                                                                       \
-        int64_t step_ = (reverse) ? -(v)->inner : (v)->inner;                                  \
-        for (int64_t o_ = 0; o_ < (v)->outer; o_++)                                            \
-            for (int64_t j_ = 0; j_ < (v)->inner; j_++) {                                      \
-                int64_t at = o_ * (v)->n * (v)->inner + j_ + ((reverse) ? ((v)->n - 1) * (v)->inner : 0); \
-                ACC sum_ = 0;                                                                  \
-                for (int64_t i_ = 0; i_ < (v)->n; i_++, at += step_) {                         \
-                    ACC before_ = sum_;                                                        \
-                    sum_ += (ACC)(x)[at];                                                      \
-                    ACC value = (exclusive) ? before_ : sum_;                                  \
-                    STORE;                                                                     \
-                }                                                                              \
-            }                                                                                  \
-    } while (0)
-
-/* y (+)= the cumulative sums of x along n, in double; x, y (outer, n, inner). `add` adds
- * into y (backward). */
-static void cumsum_f32(float *y, const float *x, const axis_view *v, int exclusive, int reverse, int add) {
-    CUMSUM_LANES(x, v, exclusive, reverse, double, y[at] = add ? y[at] + (float)value : (float)value);
-}
-
-/* int64 sums wrap (two's complement): the running sum is unsigned. */
-static void cumsum_i64(int64_t *y, const int64_t *x, const axis_view *v, int exclusive, int reverse) {
-    CUMSUM_LANES(x, v, exclusive, reverse, uint64_t, y[at] = (int64_t)value);
-}
-
-static ot_status forward_cumsum(ot_node_ctx *c) {
-    const cumsum_params *p = c->params;
-    axis_view v;
-    OT_TRY(cumsum_view(c, &v));
-    if (c->in[0]->dtype == OT_FLOAT) cumsum_f32(c->out[0]->data, c->in[0]->data, &v, p->exclusive, p->reverse, 0);
-    else cumsum_i64(c->out[0]->data, c->in[0]->data, &v, p->exclusive, p->reverse);
-    return OT_OK;
-}
-
-static ot_status backward_cumsum(ot_node_ctx *c) {
-    const cumsum_params *p = c->params;
-    if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != OT_FLOAT) return OT_OK;
-    axis_view v;
-    OT_TRY(cumsum_view(c, &v));
-    cumsum_f32(c->din[0]->data, c->dout[0]->data, &v, p->exclusive, !p->reverse, 1);
-    return OT_OK;
-}
-
 #define REDUCE(op_name, since)                                                                 \
     {.name = op_name, .since_version = since, .params_size = sizeof(reduce_params),              \
      .parse = parse_reduce, .infer = infer_reduce, .forward = forward_reduce,                    \
      .backward = backward_reduce, .inputs = {[1] = OT_ROLE_CONSTANT}}
 
-#define ARGMAX(since)                                                                          \
-    {.name = "ArgMax", .since_version = since, .params_size = sizeof(argmax_params),             \
-     .parse = parse_argmax, .infer = infer_argmax, .forward = forward_argmax}
+#define ARG(op_name, since)                                                                    \
+    {.name = op_name, .since_version = since, .params_size = sizeof(ot_arg_params),             \
+     .parse = oti_reduce_parse_arg, .infer = oti_reduce_infer_arg, .forward = oti_reduce_forward_arg}
 /* The axis input is a constant. */
 #define CUMSUM(since)                                                                          \
-    {.name = "CumSum", .since_version = since, .params_size = sizeof(cumsum_params),             \
-     .parse = parse_cumsum, .infer = infer_cumsum, .forward = forward_cumsum,                    \
-     .backward = backward_cumsum, .inputs = {[1] = OT_ROLE_CONSTANT}}
+    {.name = "CumSum", .since_version = since, .params_size = sizeof(ot_cumsum_params),             \
+     .parse = oti_reduce_parse_cumsum, .infer = oti_reduce_infer_cumsum, .forward = oti_reduce_forward_cumsum,                    \
+     .backward = oti_reduce_backward_cumsum, .inputs = {[1] = OT_ROLE_CONSTANT}}
+
+#define TOPK(since)                                                                            \
+    {.name = "TopK", .since_version = since, .params_size = sizeof(ot_topk_params),              \
+     .parse = oti_reduce_parse_topk, .infer = oti_reduce_infer_topk, .forward = oti_reduce_forward_topk, \
+     .backward = oti_reduce_backward_topk, .inputs = {[1] = OT_ROLE_CONSTANT}}
 
 /* Input 1 (axes, from opset 13/18) is a constant: no gradient. The rows at 13/18 mark where
  * axes move from the attribute to the input (parse reads l->opset). */
@@ -510,8 +415,15 @@ const ot_op oti_ops_reduce[] = {
     REDUCE("ReduceMin", 1),       REDUCE("ReduceMin", 18),
     REDUCE("ReduceL2", 1),        REDUCE("ReduceL2", 18),
     REDUCE("ReduceSumSquare", 1), REDUCE("ReduceSumSquare", 18),
+    REDUCE("ReduceL1", 1),        REDUCE("ReduceL1", 18),
+    REDUCE("ReduceProd", 1),      REDUCE("ReduceProd", 18),
+    REDUCE("ReduceLogSum", 1),    REDUCE("ReduceLogSum", 18),
+    REDUCE("ReduceLogSumExp", 1), REDUCE("ReduceLogSumExp", 18),
     /* select_last_index from 12; the rows mark the opsets whose attributes changed. */
-    ARGMAX(1), ARGMAX(11), ARGMAX(12), ARGMAX(13),
+    ARG("ArgMax", 1), ARG("ArgMax", 11), ARG("ArgMax", 12), ARG("ArgMax", 13),
+    ARG("ArgMin", 1), ARG("ArgMin", 11), ARG("ArgMin", 12), ARG("ArgMin", 13),
     CUMSUM(11), CUMSUM(14),
+    /* K (input 1 from opset 10) is a constant; largest and sorted from 11. */
+    TOPK(1), TOPK(10), TOPK(11),
 };
 const ot_op_family oti_family_reduce = {oti_ops_reduce, OT_COUNT(oti_ops_reduce)};

@@ -126,4 +126,11 @@ typedef struct ot_shape_trilu_params {
     int upper;
 } ot_shape_trilu_params;
 
+/* shape_onehot.c: OneHot. */
+ot_status oti_shape_parse_onehot(const ot_layer *l, void *params);
+OT_SHAPE_OP_FUNCS(onehot)
+typedef struct ot_shape_onehot_params {
+    int64_t axis;
+} ot_shape_onehot_params;
+
 #endif

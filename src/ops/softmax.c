@@ -1,4 +1,6 @@
-/* Softmax and LogSoftmax along one axis, forward and backward.
+/* Softmax and LogSoftmax along one axis, forward and backward, and Hardmax (forward: 1 at
+ * the first largest value of the slice, a NaN before any number as ArgMax, 0 elsewhere; no
+ * backward, its gradient is 0 wherever it has one).
  *
  * Before opset 13 the input is coerced to 2-D at `axis` (default 1): rows are the product of
  * the dims before it, a row is everything from `axis` on. From opset 13 the op runs along the
@@ -139,6 +141,29 @@ static ot_status backward_softmax(ot_node_ctx *c) {
     return OT_OK;
 }
 
+/* Hardmax --------------------------------------------------------------------------------- */
+
+/* One slice of n values at stride `step`: y = one-hot of the first maximum. */
+static void hardmax_slice(float *y, const float *x, int64_t n, int64_t step) {
+    int64_t at = 0;
+    for (int64_t i = 1; i < n && x[at * step] == x[at * step]; i++)
+        if (x[i * step] != x[i * step] || x[i * step] > x[at * step]) at = i;
+    for (int64_t i = 0; i < n; i++) y[i * step] = i == at ? 1.0f : 0.0f;
+}
+
+static ot_status forward_hardmax(ot_node_ctx *c) {
+    softmax_view v;
+    OT_TRY(softmax_view_of(c, &v));
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    for (int64_t o = 0; o < v.outer; o++)
+        for (int64_t j = 0; j < v.inner; j++) {
+            int64_t base = o * v.n * v.inner + j;
+            hardmax_slice(y + base, x + base, v.n, v.inner);
+        }
+    return OT_OK;
+}
+
 const ot_op oti_ops_softmax[] = {
     {.name = "Softmax", .since_version = 1, .params_size = sizeof(softmax_params),
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
@@ -146,5 +171,10 @@ const ot_op oti_ops_softmax[] = {
     {.name = "LogSoftmax", .since_version = 1, .params_size = sizeof(softmax_params),
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
      .backward = backward_softmax, .flags = OT_OP_SOFTMAX},
+    /* Opsets 1-11 coerce to 2-D at axis (default 1), 13 runs along axis (default -1). */
+    {.name = "Hardmax", .since_version = 1, .params_size = sizeof(softmax_params),
+     .parse = parse_softmax, .infer = infer_softmax, .forward = forward_hardmax},
+    {.name = "Hardmax", .since_version = 13, .params_size = sizeof(softmax_params),
+     .parse = parse_softmax, .infer = infer_softmax, .forward = forward_hardmax},
 };
 const ot_op_family oti_family_softmax = {oti_ops_softmax, OT_COUNT(oti_ops_softmax)};

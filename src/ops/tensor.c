@@ -1,5 +1,5 @@
 /* Op family 'tensor': ops that make or pass tensors whole. Identity, Constant,
- * ConstantOfShape, Range, Cast (between every fixed-size dtype; float16/bfloat16/float64 are held
+ * ConstantOfShape, Range, EyeLike, Cast and CastLike (between every fixed-size dtype; float16/bfloat16/float64 are held
  * as float32 like the importer holds them, rounded to their precision) and Dropout
  * (inverted dropout in training, the identity otherwise). */
 #include <math.h>
@@ -247,6 +247,11 @@ static ot_dtype dtype_from_name(const char *name) {
     return OT_UNDEFINED;
 }
 
+/* What the engine holds a dtype as: float32 for float16/bfloat16/float64. */
+static ot_dtype storage_of(ot_dtype t) {
+    return t == OT_FLOAT16 || t == OT_BFLOAT16 || t == OT_DOUBLE ? OT_FLOAT : t;
+}
+
 static ot_status parse_cast(const ot_layer *l, void *params) {
     cast_params *p = params;
     const ot_attr *a = ot_layer_find_attr(l, "to");
@@ -259,7 +264,7 @@ static ot_status parse_cast(const ot_layer *l, void *params) {
     if (!known)
         return oti_node_fail(l, OT_ERR_UNSUPPORTED, "cannot cast to dtype %s",
                             a->type == OT_ATTR_STRING ? a->s : ot_dtype_name(p->to));
-    p->storage = p->to == OT_FLOAT16 || p->to == OT_BFLOAT16 || p->to == OT_DOUBLE ? OT_FLOAT : p->to;
+    p->storage = storage_of(p->to);
     return OT_OK;
 }
 
@@ -350,8 +355,7 @@ static void store_value(void *data, const cast_params *p, int64_t k, cast_value 
     }
 }
 
-static ot_status forward_cast(ot_node_ctx *c) {
-    const cast_params *p = c->params;
+static ot_status cast_with(ot_node_ctx *c, const cast_params *p) {
     const ot_tensor *x = c->in[0];
     int64_t n = ot_tensor_numel(x);
     if (x->dtype == p->storage && p->to != OT_FLOAT16 && p->to != OT_BFLOAT16) return forward_identity(c);
@@ -359,11 +363,77 @@ static ot_status forward_cast(ot_node_ctx *c) {
     return OT_OK;
 }
 
+static ot_status forward_cast(ot_node_ctx *c) { return cast_with(c, c->params); }
+
+/* CastLike: Cast to the dtype of input 1 (`target_type`), which only lends its dtype. The
+ * engine holds float16 and float64 as float32, so a target of those casts to float32. */
+static ot_status infer_cast_like(ot_node_ctx *c) {
+    OT_TRY(check_input_sized(c));
+    OT_NODE_CHECK(c, c->n_in == 2 && c->in[1], "needs inputs input and target_type");
+    OT_NODE_CHECK(c, ot_dtype_size(c->in[1]->dtype) > 0, "cannot cast to dtype %s",
+                  ot_dtype_name(c->in[1]->dtype));
+    ot_tensor_set_shape(c->out[0], c->in[1]->dtype, c->in[0]->ndim, c->in[0]->dims);
+    return OT_OK;
+}
+
+static ot_status forward_cast_like(ot_node_ctx *c) {
+    cast_params p = {.to = c->in[1]->dtype, .storage = c->in[1]->dtype};
+    return cast_with(c, &p);
+}
+
 /* Only float -> float casts carry a gradient (straight through the rounding). */
 static ot_status backward_cast(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0] || c->in[0]->dtype != OT_FLOAT || c->out[0]->dtype != OT_FLOAT)
         return OT_OK;
     add_gradient(c->din[0]->data, c->dout[0]->data, ot_tensor_numel(c->in[0]));
+    return OT_OK;
+}
+
+/* EyeLike -------------------------------------------------------------------------------- */
+
+/* EyeLike: a 2-D tensor of the input's shape with ones on diagonal k (k > 0 above the main
+ * one) and zeros elsewhere, in attribute dtype's (default: the input's) storage dtype. Only
+ * the input's shape is read. */
+typedef struct eye_like_params {
+    int64_t k;
+    ot_dtype dtype; /* OT_UNDEFINED: the input's */
+} eye_like_params;
+
+static ot_status parse_eye_like(const ot_layer *l, void *params) {
+    eye_like_params *p = params;
+    int64_t dtype;
+    OT_TRY(oti_attr_get_int(l, "k", 0, &p->k));
+    OT_TRY(oti_attr_get_int(l, "dtype", OT_UNDEFINED, &dtype));
+    p->dtype = storage_of((ot_dtype)dtype);
+    return OT_OK;
+}
+
+static ot_status infer_eye_like(ot_node_ctx *c) {
+    const eye_like_params *p = c->params;
+    OT_TRY(check_input_sized(c));
+    OT_NODE_CHECK(c, c->in[0]->ndim == 2, "input must be 2-D, not of rank %d", c->in[0]->ndim);
+    ot_dtype t = p->dtype == OT_UNDEFINED ? storage_of(c->in[0]->dtype) : p->dtype;
+    OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64 || t == OT_BOOL,
+                  "output dtype must be float32, int64 or bool (or one held as float32), not %s",
+                  ot_dtype_name(t));
+    ot_tensor_set_shape(c->out[0], t, 2, c->in[0]->dims);
+    return OT_OK;
+}
+
+static ot_status forward_eye_like(ot_node_ctx *c) {
+    const eye_like_params *p = c->params;
+    ot_tensor *y = c->out[0]; // (rows, cols)
+    int64_t rows = y->dims[0], cols = y->dims[1];
+    size_t elem = ot_dtype_size(y->dtype);
+    memset(y->data, 0, (size_t)(rows * cols) * elem);
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t j = i + p->k;
+        if (j < 0 || j >= cols) continue;
+        int64_t at = i * cols + j;
+        if (y->dtype == OT_FLOAT) ((float *)y->data)[at] = 1.0f;
+        else if (y->dtype == OT_INT64) ((int64_t *)y->data)[at] = 1;
+        else ((uint8_t *)y->data)[at] = 1;
+    }
     return OT_OK;
 }
 
@@ -483,6 +553,12 @@ const ot_op oti_ops_tensor[] = {
      .inputs = {OT_ROLE_CONSTANT, OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}},
     {.name = "Cast", .since_version = 1, .params_size = sizeof(cast_params), .parse = parse_cast,
      .infer = infer_cast, .forward = forward_cast, .backward = backward_cast, .flags = OT_OP_LAYOUT},
+    /* target_type lends its dtype only. */
+    {.name = "CastLike", .since_version = 15, .infer = infer_cast_like, .forward = forward_cast_like,
+     .backward = backward_cast, .flags = OT_OP_LAYOUT, .inputs = {[1] = OT_ROLE_CONSTANT}},
+    {.name = "EyeLike", .since_version = 9, .params_size = sizeof(eye_like_params),
+     .parse = parse_eye_like, .infer = infer_eye_like, .forward = forward_eye_like,
+     .flags = OT_OP_SHAPE_ONLY},
     /* ratio and training_mode */
     {.name = "Dropout", .since_version = 1, .params_size = sizeof(dropout_params),
      .parse = parse_dropout, .infer = infer_dropout, .forward = forward_dropout,

@@ -121,6 +121,27 @@ static int64_t expm1_ulp_difference(float x) {
     return ulp;
 }
 
+/* Shrink: x + bias below -lambd, x - bias above lambd, 0 between (ONNX's hard and soft
+ * shrink); the gradient is 1 outside [-lambd, lambd], checked away from the ends. */
+static void shrink_values_and_gradient(void **state) {
+    (void)state;
+    int64_t d[1] = {6};
+    float v[6] = {-2.0f, -1.2f, -0.4f, 0.3f, 1.1f, 2.5f};
+    ot_tensor x = ts_float(1, d, v);
+    const ot_tensor *in[1] = {&x};
+    ot_attr attrs[2] = {ts_attr_float("lambd", 1.0f), ts_attr_float("bias", 0.5f)};
+    ot_model *m = ts_single_node("", "Shrink", 9, 1, in, (int[]){1}, 1, 2, attrs);
+    ot_tensor y = ts_run(m, 1, &x, 0);
+    float want[6] = {-1.5f, -0.7f, 0.0f, 0.0f, 0.6f, 2.0f};
+    for (int i = 0; i < 6; i++) assert_float_equal(((float *)y.data)[i], want[i], 1e-6);
+    ts_gradcheck("Shrink", 9, 1, in, 1, 2, attrs, 0, 1e-3, 1e-2);
+    ts_gradcheck("Shrink", 9, 1, in, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
+    ot_tensor_free(&x);
+}
+
 static void fast_expm1_is_accurate(void **state) {
     (void)state;
     const float lo = -88.0f;
@@ -143,6 +164,7 @@ int main(void) {
         cmocka_unit_test(fast_expm1_is_accurate),
         cmocka_unit_test(split_forward_matches_pieces),
         cmocka_unit_test(prelu_and_clip_gradients),
+        cmocka_unit_test(shrink_values_and_gradient),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

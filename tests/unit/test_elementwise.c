@@ -321,6 +321,70 @@ static void unary_values(void **state) {
     ot_tensor_free(&ts);
 }
 
+/* Round is half to even; Sign keeps NaN; IsInf picks signs by attribute; the two new
+ * comparisons; Mod with both sign rules on float32 and int64 (numpy's mod and fmod). */
+static void rounding_predicates_mod(void **state) {
+    (void)state;
+    int64_t d4[1] = {4};
+    float x[4] = {-2.5f, 0.5f, 1.5f, 2.7f};
+    ot_tensor tx = ts_float(1, d4, x);
+    const ot_tensor *in[1] = {&tx};
+    struct {
+        const char *op;
+        float want[4];
+    } cases[] = {{"Round", {-2.0f, 0.0f, 2.0f, 3.0f}}, {"Floor", {-3.0f, 0.0f, 1.0f, 2.0f}},
+                 {"Ceil", {-2.0f, 1.0f, 2.0f, 3.0f}},  {"Sign", {-1.0f, 1.0f, 1.0f, 1.0f}}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ot_tensor y = run_op(cases[i].op, 13, 1, in, 0, NULL);
+        assert_floats(&y, 4, cases[i].want, 0.0);
+        ot_tensor_free(&y);
+    }
+    float special[4] = {-INFINITY, INFINITY, NAN, 1.0f};
+    ot_tensor ts = ts_float(1, d4, special);
+    const ot_tensor *sin_[1] = {&ts};
+    ot_attr neg_only = ts_attr_int("detect_positive", 0);
+    ot_tensor y = run_op("IsInf", 10, 1, sin_, 1, &neg_only);
+    assert_bools(&y, 4, (uint8_t[]){1, 0, 0, 0});
+    ot_tensor_free(&y);
+    y = run_op("IsNaN", 13, 1, sin_, 0, NULL);
+    assert_bools(&y, 4, (uint8_t[]){0, 0, 1, 0});
+    ot_tensor_free(&y);
+    ot_attr_free(&neg_only);
+    float b[4] = {-2.5f, 1.0f, 1.5f, 3.0f};
+    ot_tensor tb = ts_float(1, d4, b);
+    const ot_tensor *pair[2] = {&tx, &tb};
+    y = run_op("GreaterOrEqual", 12, 2, pair, 0, NULL);
+    assert_bools(&y, 4, (uint8_t[]){1, 0, 1, 0});
+    ot_tensor_free(&y);
+    y = run_op("LessOrEqual", 12, 2, pair, 0, NULL);
+    assert_bools(&y, 4, (uint8_t[]){1, 1, 1, 1});
+    ot_tensor_free(&y);
+    int64_t ia[4] = {-7, 7, -7, 7}, ib[4] = {3, -3, -3, 3};
+    ot_tensor ta = ts_int64(1, d4, ia), tib = ts_int64(1, d4, ib);
+    const ot_tensor *ipair[2] = {&ta, &tib};
+    y = run_op("Mod", 13, 2, ipair, 0, NULL);
+    ts_expect_int64s(&y, (int64_t[]){2, -2, -1, 1}, 4);
+    ot_tensor_free(&y);
+    ot_attr fmod_attr = ts_attr_int("fmod", 1);
+    y = run_op("Mod", 13, 2, ipair, 1, &fmod_attr);
+    ts_expect_int64s(&y, (int64_t[]){-1, 1, -1, 1}, 4);
+    ot_tensor_free(&y);
+    float fa[4] = {-7.5f, 7.5f, -7.5f, 7.5f}, fb[4] = {2.0f, -2.0f, -2.0f, 2.0f};
+    ot_tensor tfa = ts_float(1, d4, fa), tfb = ts_float(1, d4, fb);
+    const ot_tensor *fpair[2] = {&tfa, &tfb};
+    y = run_op("Mod", 13, 2, fpair, 0, NULL);
+    assert_floats(&y, 4, (float[]){0.5f, -0.5f, -1.5f, 1.5f}, 0.0);
+    ot_tensor_free(&y);
+    y = run_op("Mod", 13, 2, fpair, 1, &fmod_attr);
+    assert_floats(&y, 4, (float[]){-1.5f, 1.5f, -1.5f, 1.5f}, 0.0);
+    ot_tensor_free(&y);
+    ot_attr_free(&fmod_attr);
+    ot_tensor zero = ts_int64(1, (int64_t[]){1}, (int64_t[]){0});
+    const ot_tensor *by_zero[2] = {&ta, &zero};
+    ts_expect_node_error("Mod", 13, 2, by_zero, (int[]){1, 1}, 1, 0, NULL, 1, OT_ERR_INVALID, "division by zero");
+    ts_free_tensors((ot_tensor[]){tx, ts, tb, ta, tib, tfa, tfb, zero}, 8);
+}
+
 static void comparisons_not_where(void **state) {
     (void)state;
     int64_t d23[2] = {2, 3}, d3[1] = {3};
@@ -580,6 +644,36 @@ static void gradcheck_unary(void **state) {
     ot_tensor_free(&any);
 }
 
+/* The trigonometric and hyperbolic functions inside their domains (Asin, Acos, Atanh in
+ * (-1, 1), Acosh above 1, Tan inside (-pi/2, pi/2)); Round/Floor/Ceil/Sign pass zero, so the
+ * check holds between their jumps; Mod's divisor gradient is -floor(a / b) (-trunc for fmod),
+ * checked away from the jumps where a / b is an integer. */
+static void gradcheck_trig_and_mod(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 21);
+    int64_t d[2] = {3, 4};
+    ot_tensor unit = ts_random(&rng, 2, d, -0.8f, 0.8f), above = ts_random(&rng, 2, d, 1.2f, 3.0f);
+    const ot_tensor *uin[1] = {&unit}, *ain[1] = {&above};
+    const char *unit_ops[] = {"Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Atanh"};
+    for (size_t i = 0; i < sizeof unit_ops / sizeof unit_ops[0]; i++)
+        ts_gradcheck(unit_ops[i], 13, 1, uin, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ts_gradcheck("Acosh", 13, 1, ain, 1, 0, NULL, 0, 1e-3, 1e-2);
+    /* Samples at k + 0.3: far from Round's, Floor's and Ceil's jumps. */
+    for (int i = 0; i < 12; i++) ((float *)above.data)[i] = (float)(i - 6) + 0.3f;
+    const char *flat_ops[] = {"Round", "Floor", "Ceil", "Sign"};
+    for (size_t i = 0; i < 4; i++) ts_gradcheck(flat_ops[i], 13, 1, ain, 1, 0, NULL, 0, 1e-3, 1e-2);
+    float a[4] = {-7.3f, 7.3f, -5.1f, 4.4f}, b[4] = {2.0f, -2.0f, -1.5f, 1.5f};
+    int64_t d4[1] = {4};
+    ot_tensor ta = ts_float(1, d4, a), tb = ts_float(1, d4, b);
+    const ot_tensor *pair[2] = {&ta, &tb};
+    ot_attr fmod_attr = ts_attr_int("fmod", 1);
+    ts_gradcheck("Mod", 13, 2, pair, 3, 0, NULL, 0, 1e-3, 1e-2);
+    ts_gradcheck("Mod", 13, 2, pair, 3, 1, &fmod_attr, 0, 1e-3, 1e-2);
+    ot_attr_free(&fmod_attr);
+    ts_free_tensors((ot_tensor[]){unit, above, ta, tb}, 4);
+}
+
 /* Pow's exponent gradient is y * ln(x) for x > 0 and 0 elsewhere; an int64 exponent still
  * passes a gradient to the base. */
 static void pow_gradient_edges(void **state) {
@@ -615,6 +709,7 @@ int main(void) {
         cmocka_unit_test(pow_mixed_dtypes),
         cmocka_unit_test(variadic_values),
         cmocka_unit_test(unary_values),
+        cmocka_unit_test(rounding_predicates_mod),
         cmocka_unit_test(comparisons_not_where),
         cmocka_unit_test(logical_ops),
         cmocka_unit_test(legacy_broadcast),
@@ -624,6 +719,7 @@ int main(void) {
         cmocka_unit_test(gradcheck_where),
         cmocka_unit_test(gradcheck_unary),
         cmocka_unit_test(pow_gradient_edges),
+        cmocka_unit_test(gradcheck_trig_and_mod),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -183,7 +183,8 @@ static void gradcheck_reductions(void **state) {
     (void)state;
     ot_tensor x = random_234(-2.0f, 2.0f);
     const ot_tensor *in[1] = {&x};
-    const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare"};
+    const char *ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceSumSquare",
+                         "ReduceL1", "ReduceProd", "ReduceLogSumExp"};
     struct {
         int n_axes;
         int64_t axes[2];
@@ -202,6 +203,12 @@ static void gradcheck_reductions(void **state) {
     const ot_tensor *with_axes[2] = {&x, &axes}, *with_empty[2] = {&x, &empty};
     ts_gradcheck("ReduceSum", 13, 2, with_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
     ts_gradcheck("ReduceL2", 18, 2, with_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
+    /* ReduceLogSum needs positive sums. */
+    ot_tensor positive = random_234(0.2f, 2.0f);
+    const ot_tensor *pos_axes[2] = {&positive, &axes}, *pos[1] = {&positive};
+    ts_gradcheck("ReduceLogSum", 18, 2, pos_axes, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ts_gradcheck("ReduceLogSum", 13, 1, pos, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_tensor_free(&positive);
     ot_attr noop = ts_attr_int("noop_with_empty_axes", 1);
     ts_gradcheck("ReduceSum", 13, 2, with_empty, 1, 1, &noop, 0, 1e-3, 1e-2);
     ot_attr_free(&noop);
@@ -235,24 +242,126 @@ static void gradient_along_axis1(const char *op, const ot_tensor *x, float *grad
 }
 
 /* Ties share the gradient equally (torch.amax); a zero L2 norm gives 0, not NaN (torch.norm). */
+/* Expects d sum(y) / dx of `op` along axis 1 on the (2, 3) values v to be want. */
+static void expect_axis1_gradient(const char *op, const float *v, const float *want, double tol) {
+    int64_t dims[2] = {2, 3};
+    float grad[6];
+    ot_tensor x = ts_float(2, dims, v);
+    gradient_along_axis1(op, &x, grad);
+    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want[i], tol);
+    ot_tensor_free(&x);
+}
+
 static void ties_and_zero_norm(void **state) {
     (void)state;
-    int64_t dims[2] = {2, 3};
-    float v[6] = {1, 3, 3, 2, 2, 0}, grad[6];
+    float v[6] = {1, 3, 3, 2, 2, 0};
+    expect_axis1_gradient("ReduceMax", v, (float[]){0, 0.5f, 0.5f, 0.5f, 0.5f, 0}, 1e-7);
+    expect_axis1_gradient("ReduceMin", v, (float[]){1, 0, 0, 0, 0, 1}, 1e-7);
+    expect_axis1_gradient("ReduceL2", (float[]){0, 0, 0, 3, 0, 4}, (float[]){0, 0, 0, 0.6f, 0, 0.8f}, 1e-6);
+    /* Prod with zeros (torch.prod): a lone zero gets the others' product, two zeros give 0. */
+    float z[6] = {0, 2, 3, 0, 0, 4};
+    expect_axis1_gradient("ReduceProd", z, (float[]){6, 0, 0, 0, 0, 0}, 1e-7);
+    expect_axis1_gradient("ReduceL1", z, (float[]){0, 1, 1, 0, 0, 1}, 1e-7);
+}
+
+/* ReduceLogSumExp shifts by the maximum: no overflow at 1000, -inf rows stay -inf. */
+static void log_sum_exp_is_stable(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 2}, axis = 1;
+    float v[4] = {1000.0f, 1000.0f, -INFINITY, -INFINITY};
     ot_tensor x = ts_float(2, dims, v);
-    gradient_along_axis1("ReduceMax", &x, grad);
-    float want_max[6] = {0, 0.5f, 0.5f, 0.5f, 0.5f, 0};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_max[i], 1e-7);
-    gradient_along_axis1("ReduceMin", &x, grad);
-    float want_min[6] = {1, 0, 0, 0, 0, 1};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_min[i], 1e-7);
+    const ot_tensor *in[1] = {&x};
+    ot_attr attrs[2] = {ts_attr_int("keepdims", 0), ts_attr_ints("axes", 1, &axis)};
+    ot_tensor y = run_op("ReduceLogSumExp", 13, 1, in, 2, attrs);
+    assert_float_equal(((float *)y.data)[0], 1000.0f + logf(2.0f), 1e-3);
+    assert_true(isinf(((float *)y.data)[1]) && ((float *)y.data)[1] < 0);
+    ot_tensor_free(&y);
+    for (int a = 0; a < 2; a++) ot_attr_free(&attrs[a]);
     ot_tensor_free(&x);
-    float w[6] = {0, 0, 0, 3, 0, 4};
-    x = ts_float(2, dims, w);
-    gradient_along_axis1("ReduceL2", &x, grad);
-    float want_l2[6] = {0, 0, 0, 0.6f, 0, 0.8f};
-    for (int i = 0; i < 6; i++) assert_float_equal(grad[i], want_l2[i], 1e-6);
+}
+
+/* ArgMin picks the smallest (the first NaN before any number; select_last_index for ties);
+ * ReduceL1 ReduceProd ReduceLogSum on values with int64 forms. */
+static void argmin_and_new_reductions(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 3}, axis = 1;
+    float v[6] = {3, 1, 1, 2, NAN, 0};
+    ot_tensor x = ts_float(2, dims, v);
+    const ot_tensor *in[1] = {&x};
+    ot_attr attrs[3] = {ts_attr_int("axis", 1), ts_attr_int("keepdims", 0), ts_attr_int("select_last_index", 1)};
+    ot_tensor y = run_op("ArgMin", 13, 1, in, 2, attrs);
+    ts_expect_int64s(&y, (int64_t[]){1, 1}, 2);
+    ot_tensor_free(&y);
+    y = run_op("ArgMin", 13, 1, in, 3, attrs);
+    ts_expect_int64s(&y, (int64_t[]){2, 1}, 2);
+    ot_tensor_free(&y);
+    for (int a = 0; a < 3; a++) ot_attr_free(&attrs[a]);
     ot_tensor_free(&x);
+    int64_t iv[6] = {-1, 2, -3, 4, 5, -6};
+    float fv[6] = {-1, 2, -3, 4, 5, -6};
+    ot_tensor xi = ts_int64(2, dims, iv), xf = ts_float(2, dims, fv);
+    const ot_tensor *ini[1] = {&xi}, *inf_[1] = {&xf};
+    ot_attr red[2] = {ts_attr_int("keepdims", 0), ts_attr_ints("axes", 1, &axis)};
+    y = run_op("ReduceL1", 13, 1, ini, 2, red);
+    ts_expect_int64s(&y, (int64_t[]){6, 15}, 2);
+    ot_tensor_free(&y);
+    y = run_op("ReduceProd", 13, 1, ini, 2, red);
+    ts_expect_int64s(&y, (int64_t[]){6, -120}, 2);
+    ot_tensor_free(&y);
+    y = run_op("ReduceProd", 13, 1, inf_, 2, red);
+    assert_floats(&y, 2, (float[]){6.0f, -120.0f}, 0.0);
+    ot_tensor_free(&y);
+    y = run_op("ReduceL1", 13, 1, inf_, 2, red);
+    assert_floats(&y, 2, (float[]){6.0f, 15.0f}, 0.0);
+    ot_tensor_free(&y);
+    for (int a = 0; a < 2; a++) ot_attr_free(&red[a]);
+    ot_tensor_free(&xi);
+    ot_tensor_free(&xf);
+}
+
+/* TopK: the k best values best first with their indices (ties: lower index first; NaN the
+ * largest), k as attribute (opset 1) or input (10, 11 with largest = 0); the values'
+ * gradient goes back to the picked elements (checked on output 0 only: the indices carry
+ * none). */
+static void topk_values_and_gradient(void **state) {
+    (void)state;
+    int64_t dims[2] = {2, 4}, k2 = 2;
+    float v[8] = {1, 4, 4, 2, NAN, 0, 3, -1};
+    ot_tensor x = ts_float(2, dims, v), k = ts_int64(1, (int64_t[]){1}, &k2);
+    const ot_tensor *in[2] = {&x, &k};
+    ot_attr largest = ts_attr_int("largest", 0), k_attr = ts_attr_int("k", 2);
+    ot_model *m = ts_single_node("", "TopK", 11, 2, in, NULL, 2, 0, NULL);
+    ot_tensor y = ts_run(m, 0, NULL, 0), idx = ts_run(m, 0, NULL, 1);
+    ot_model_free(m);
+    assert_true(isnan(((float *)y.data)[2]));
+    assert_float_equal(((float *)y.data)[0], 4.0f, 0.0);
+    assert_float_equal(((float *)y.data)[3], 3.0f, 0.0);
+    ts_expect_int64s(&idx, (int64_t[]){1, 2, 0, 2}, 4);
+    ts_free_tensors((ot_tensor[]){y, idx}, 2);
+    m = ts_single_node("", "TopK", 11, 2, in, NULL, 2, 1, &largest);
+    idx = ts_run(m, 0, NULL, 1);
+    ot_model_free(m);
+    ts_expect_int64s(&idx, (int64_t[]){0, 3, 3, 1}, 4);
+    ot_tensor_free(&idx);
+    m = ts_single_node("", "TopK", 1, 1, in, NULL, 2, 1, &k_attr);
+    idx = ts_run(m, 0, NULL, 1);
+    ot_model_free(m);
+    ts_expect_int64s(&idx, (int64_t[]){1, 2, 0, 2}, 4);
+    ot_tensor_free(&idx);
+    /* Gradient: distinct values, a loss on Values only. */
+    ot_tensor r = random_234(-2.0f, 2.0f);
+    const ot_tensor *rin[2] = {&r, &k};
+    m = ts_single_node("", "TopK", 11, 2, rin, NULL, 2, 0, NULL);
+    m->n_outputs = 1;
+    unsigned char *checked = ts_calloc((size_t)m->n_values, 1);
+    checked[ot_model_find_value(m, "x0")] = 1;
+    ot_plan_options options = ts_plan_options();
+    ts_gradcheck_model(&options, m, "TopK", checked, 0, 1e-3, 1e-2);
+    free(checked);
+    ot_model_free(m);
+    ts_free_tensors((ot_tensor[]){x, k, r}, 3);
+    ot_attr_free(&largest);
+    ot_attr_free(&k_attr);
 }
 
 /* ArgMax ---------------------------------------------------------------------------------- */
@@ -389,6 +498,9 @@ int main(void) {
         cmocka_unit_test(gradcheck_reductions),
         cmocka_unit_test(ties_and_zero_norm),
         cmocka_unit_test(argmax_forms),
+        cmocka_unit_test(argmin_and_new_reductions),
+        cmocka_unit_test(log_sum_exp_is_stable),
+        cmocka_unit_test(topk_values_and_gradient),
         cmocka_unit_test(cumsum_forms),
         cmocka_unit_test(cumsum_gradients),
     };

@@ -650,9 +650,33 @@ static void pad_modes(void **state) {
                            vi, p1, xb, short_pads, too_neg}, 16);
 }
 
+/* OneHot: a new dim of size depth at axis; negative indices count from the end, indices out
+ * of range give a row of off; the gradient reaches values (on and off sums). */
+static void onehot_values_and_gradient(void **state) {
+    (void)state;
+    int64_t d3[1] = {3}, d2[1] = {2}, depth_value = 4;
+    float indices[3] = {1.0f, -1.0f, 7.0f}, values[2] = {-0.5f, 2.0f};
+    ot_tensor idx = ts_float(1, d3, indices), depth = ts_int64(1, (int64_t[]){1}, &depth_value),
+              vals = ts_float(1, d2, values);
+    const ot_tensor *in[3] = {&idx, &depth, &vals};
+    ot_tensor y = run_op("OneHot", 11, 3, in, 1, 0, 0, NULL);
+    float h = -0.5f, o = 2.0f;
+    ts_expect_floats(&y, (float[]){h, o, h, h, h, h, h, o, h, h, h, h}, 12);
+    ot_tensor_free(&y);
+    ot_attr axis0 = ts_attr_int("axis", 0);
+    y = run_op("OneHot", 11, 3, in, 1, 0, 1, &axis0);
+    assert_int_equal(y.dims[0], 4);
+    ts_expect_floats(&y, (float[]){h, h, h, o, h, h, h, h, h, h, o, h}, 12);
+    ot_tensor_free(&y);
+    ts_gradcheck("OneHot", 11, 3, in, 4, 1, &axis0, 0, 1e-3, 1e-2);
+    ot_attr_free(&axis0);
+    ts_free_tensors((ot_tensor[]){idx, depth, vals}, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shape_with_start_end),
+        cmocka_unit_test(onehot_values_and_gradient),
         cmocka_unit_test(reshape_forms),
         cmocka_unit_test(reshape_errors),
         cmocka_unit_test(flatten_axes),

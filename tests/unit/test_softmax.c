@@ -172,6 +172,28 @@ static void masked_rows(void **state) {
 
 /* Softmax-like `op` with `axis` on x (an initializer) must fail to resolve or plan with
  * OT_ERR_INVALID and a message naming the node and containing `needle`. */
+/* Hardmax: one-hot of the first maximum along the axis (13), or of the flattened trailing
+ * dims (opsets < 13, axis 1). */
+static void hardmax_forms(void **state) {
+    (void)state;
+    int64_t dims[3] = {2, 2, 2};
+    float v[8] = {1, 3, 3, 2, 5, 5, 0, 7};
+    ot_tensor x = ts_float(3, dims, v);
+    ot_tensor y = run_softmax("Hardmax", 13, &x, -1);
+    float last_axis[8] = {0, 1, 1, 0, 1, 0, 0, 1};
+    assert_close(y.data, last_axis, 8, 0.0);
+    ot_tensor_free(&y);
+    y = run_softmax("Hardmax", 11, &x, 1);
+    float flattened[8] = {0, 1, 0, 0, 0, 0, 0, 1};
+    assert_close(y.data, flattened, 8, 0.0);
+    ot_tensor_free(&y);
+    y = run_softmax("Hardmax", 13, &x, 1);
+    float middle_axis[8] = {0, 1, 1, 0, 1, 0, 0, 1};
+    assert_close(y.data, middle_axis, 8, 0.0);
+    ot_tensor_free(&y);
+    ot_tensor_free(&x);
+}
+
 static void expect_error(const char *op, int opset, const ot_tensor *x, int64_t axis, const char *needle) {
     const ot_tensor *inputs[1] = {x};
     ot_attr attr = ts_attr_int("axis", axis);
@@ -201,6 +223,7 @@ int main(void) {
         cmocka_unit_test(gradients),
         cmocka_unit_test(bad_axis_and_dtype),
         cmocka_unit_test(masked_rows),
+        cmocka_unit_test(hardmax_forms),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -236,6 +236,37 @@ static void cast_between_dtypes(void **state) {
 
 /* Dropout -------------------------------------------------------------------------------- */
 
+/* CastLike takes input 1's dtype; EyeLike puts ones on diagonal k of the input's shape. */
+static void cast_like_and_eye_like(void **state) {
+    (void)state;
+    int64_t d23[2] = {2, 3};
+    float v[6] = {1.5f, -2.7f, 0.0f, 3.0f, 4.9f, -0.2f};
+    int64_t like_value = 0;
+    ot_tensor x = ts_float(2, d23, v), like = ts_int64(1, (int64_t[]){1}, &like_value);
+    const ot_tensor *in[2] = {&x, &like};
+    ot_tensor y = run_op("CastLike", 15, 2, in, 1, 0, 0, NULL);
+    ts_expect_int64s(&y, (int64_t[]){1, -2, 0, 3, 4, 0}, 6);
+    ot_tensor_free(&y);
+    ot_attr k = ts_attr_int("k", 1);
+    y = run_op("EyeLike", 9, 1, in, 1, 0, 1, &k);
+    ts_expect_floats(&y, (float[]){0, 1, 0, 0, 0, 1}, 6);
+    ot_tensor_free(&y);
+    ot_attr as_int64[2] = {ts_attr_int("k", -1), ts_attr_int("dtype", OT_INT64)};
+    y = run_op("EyeLike", 9, 1, in, 1, 0, 2, as_int64);
+    ts_expect_int64s(&y, (int64_t[]){0, 0, 0, 1, 0, 0}, 6);
+    ot_tensor_free(&y);
+    /* float -> float: the gradient passes straight through. */
+    float like_float = 0.0f;
+    ot_tensor likef = ts_float(1, (int64_t[]){1}, &like_float);
+    const ot_tensor *float_in[2] = {&x, &likef};
+    ts_gradcheck("CastLike", 15, 2, float_in, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_tensor_free(&likef);
+    ot_attr_free(&k);
+    for (int a = 0; a < 2; a++) ot_attr_free(&as_int64[a]);
+    ot_tensor_free(&x);
+    ot_tensor_free(&like);
+}
+
 static void dropout_inference_is_identity(void **state) {
     (void)state;
     ot_rng rng;
@@ -410,6 +441,7 @@ static void range_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identity_passes_any_dtype),
+        cmocka_unit_test(cast_like_and_eye_like),
         cmocka_unit_test(constant_forms),
         cmocka_unit_test(constant_of_shape_values),
         cmocka_unit_test(cast_between_dtypes),
