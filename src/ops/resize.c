@@ -650,60 +650,59 @@ static ot_status infer_resize(ot_node_ctx *c) {
     return OT_OK;
 }
 
-/* Geometry and tables for one call, in the workspace; *empty when Y or X has no elements. */
-static ot_status prepare(const ot_node_ctx *c, rz_geometry *g, rz_tables *t, int *empty) {
+/* One call's geometry, tables (in the workspace) and passes. */
+typedef struct rz_call {
+    rz_geometry g;
+    rz_tables t;
+    rz_pass passes[OT_MAX_DIMS];
+    int n_passes; /* linear, cubic: 0 is the identity */
+    int empty;    /* Y or X has no elements */
+} rz_call;
+
+static ot_status prepare(const ot_node_ctx *c, rz_call *k) {
     const resize_params *p = c->params;
-    OT_TRY(compute_geometry(c, g));
-    OT_ASSERT(carve(p, g, NULL, NULL) <= c->workspace_bytes);
-    carve(p, g, c->workspace, t);
-    *empty = ot_tensor_numel(c->out[0]) == 0 || ot_tensor_numel(c->in[0]) == 0;
-    if (!*empty) fill_tables(p, g, t);
+    OT_TRY(compute_geometry(c, &k->g));
+    OT_ASSERT(carve(p, &k->g, NULL, NULL) <= c->workspace_bytes);
+    carve(p, &k->g, c->workspace, &k->t);
+    k->empty = ot_tensor_numel(c->out[0]) == 0 || ot_tensor_numel(c->in[0]) == 0;
+    if (!k->empty) fill_tables(p, &k->g, &k->t);
+    k->n_passes = p->mode == RZ_NEAREST ? 0 : plan_passes(&k->g, &k->t, k->passes);
     return OT_OK;
 }
 
 static ot_status forward_resize(ot_node_ctx *c) {
     const resize_params *p = c->params;
-    rz_geometry g;
-    rz_tables t;
-    int empty;
-    OT_TRY(prepare(c, &g, &t, &empty));
+    rz_call k;
+    OT_TRY(prepare(c, &k));
     float *y = c->out[0]->data;
     const float *x = c->in[0]->data;
-    if (empty) {
-        for (int64_t i = 0; i < ot_tensor_numel(c->out[0]); i++) y[i] = p->extrapolation;
-        return OT_OK;
+    int64_t n = ot_tensor_numel(c->out[0]);
+    if (k.empty) {
+        for (int64_t i = 0; i < n; i++) y[i] = p->extrapolation;
+    } else if (p->mode == RZ_NEAREST) {
+        nearest_forward(y, x, &k.g, k.t.idx, p->extrapolation);
+    } else if (k.n_passes == 0) {
+        memcpy(y, x, sizeof(float) * (size_t)n);
+    } else {
+        passes_forward(y, x, &k.t, k.passes, k.n_passes, p->extrapolation);
     }
-    if (p->mode == RZ_NEAREST) {
-        nearest_forward(y, x, &g, t.idx, p->extrapolation);
-        return OT_OK;
-    }
-    rz_pass passes[OT_MAX_DIMS];
-    int n = plan_passes(&g, &t, passes);
-    if (n == 0) memcpy(y, x, sizeof(float) * (size_t)ot_tensor_numel(c->out[0]));
-    else passes_forward(y, x, &t, passes, n, p->extrapolation);
     return OT_OK;
 }
 
 static ot_status backward_resize(ot_node_ctx *c) {
     const resize_params *p = c->params;
     if (!c->din[0] || !c->dout[0]) return OT_OK;
-    rz_geometry g;
-    rz_tables t;
-    int empty;
-    OT_TRY(prepare(c, &g, &t, &empty));
+    rz_call k;
+    OT_TRY(prepare(c, &k));
     float *dx = c->din[0]->data;
     const float *dy = c->dout[0]->data;
-    if (empty) return OT_OK;
+    if (k.empty) return OT_OK;
     if (p->mode == RZ_NEAREST) {
-        nearest_backward(dx, dy, &g, t.idx);
-        return OT_OK;
-    }
-    rz_pass passes[OT_MAX_DIMS];
-    int n = plan_passes(&g, &t, passes);
-    if (n == 0) {
+        nearest_backward(dx, dy, &k.g, k.t.idx);
+    } else if (k.n_passes == 0) {
         for (int64_t i = 0; i < ot_tensor_numel(c->din[0]); i++) dx[i] += dy[i];
     } else {
-        passes_backward(dx, dy, &t, passes, n);
+        passes_backward(dx, dy, &k.t, k.passes, k.n_passes);
     }
     return OT_OK;
 }

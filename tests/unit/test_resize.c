@@ -44,8 +44,12 @@ static void gradcheck_case(const resize_case *rc) {
     if (rc->sizes) ot_tensor_free(&sizes);
 }
 
-static void free_case(resize_case *rc) {
-    for (int i = 0; i < rc->n_attrs; i++) ot_attr_free(&rc->attrs[i]);
+/* Checks and frees n cases. */
+static void gradcheck_cases(resize_case *cases, int n) {
+    for (int i = 0; i < n; i++) {
+        gradcheck_case(&cases[i]);
+        for (int k = 0; k < cases[i].n_attrs; k++) ot_attr_free(&cases[i].attrs[k]);
+    }
 }
 
 #define ATTR_MODE(m) ts_attr_string("mode", m)
@@ -65,10 +69,7 @@ static void nearest_gradients(void **state) {
         {13, 2, {2, 5}, NULL, up_1d, NULL, 3,
          {ATTR_MODE("nearest"), ATTR_COORD("align_corners"), ts_attr_string("nearest_mode", "ceil")}},
     };
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
-        gradcheck_case(&cases[i]);
-        free_case(&cases[i]);
-    }
+    gradcheck_cases(cases, (int)(sizeof cases / sizeof cases[0]));
 }
 
 static void linear_gradients(void **state) {
@@ -87,10 +88,7 @@ static void linear_gradients(void **state) {
          {ATTR_MODE("linear"), ATTR_COORD("tf_crop_and_resize"), ts_attr_float("extrapolation_value", 3.0f)}},
         {18, 4, {1, 1, 4, 5}, up, NULL, NULL, 2, {ATTR_MODE("linear"), ATTR_COORD("half_pixel_symmetric")}},
     };
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
-        gradcheck_case(&cases[i]);
-        free_case(&cases[i]);
-    }
+    gradcheck_cases(cases, (int)(sizeof cases / sizeof cases[0]));
 }
 
 /* Cubic, antialiased downsampling (linear and cubic), exclude_outside. */
@@ -106,10 +104,7 @@ static void cubic_and_antialias_gradients(void **state) {
         {18, 2, {2, 10}, NULL, down_1d, NULL, 3,
          {ATTR_MODE("cubic"), ts_attr_int("antialias", 1), ts_attr_int("exclude_outside", 1)}},
     };
-    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
-        gradcheck_case(&cases[i]);
-        free_case(&cases[i]);
-    }
+    gradcheck_cases(cases, (int)(sizeof cases / sizeof cases[0]));
 }
 
 /* Output 0 of one node with every input an initializer (NULL: omitted). */
@@ -237,20 +232,10 @@ static void expect_close(const char *what, const ot_tensor *got, const ot_tensor
             fail_msg("%s[%lld] = %.7g, PyTorch %.7g", what, (long long)k, g[k], w[k]);
 }
 
-static ot_model *load_case(const char *name, ot_weights *fixture) {
-    char path[256];
-    ot_model *m;
-    snprintf(path, sizeof path, "resize/%s.onnx", name);
-    if (ot_onnx_load(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
-    snprintf(path, sizeof path, "resize/%s.npz", name);
-    if (ot_weights_load(NULL, ts_fixture(path), fixture) != OT_OK) fail_msg("%s", ot_last_error());
-    return m;
-}
-
 /* The exported model as it is: x fed, y compared. */
 static void forward_matches(const char *name) {
     ot_weights fixture;
-    ot_model *m = load_case(name, &fixture);
+    ot_model *m = ts_load_case("resize", name, &fixture);
     const ot_tensor *x = fixture_tensor(&fixture, "x");
     ot_plan_options options = ts_plan_options();
     ot_plan *plan;
@@ -267,7 +252,7 @@ static void forward_matches(const char *name) {
  * initializer holding the fixture's values; dy is PyTorch's upstream gradient. */
 static void gradient_matches(const char *name) {
     ot_weights fixture;
-    ot_model *m = load_case(name, &fixture);
+    ot_model *m = ts_load_case("resize", name, &fixture);
     int v = m->inputs[0];
     ot_value *xv = &m->values[v];
     ot_tensor_free(&xv->tensor);
