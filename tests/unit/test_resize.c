@@ -174,11 +174,11 @@ static void errors(void **state) {
     ot_tensor x = ts_tensor(4, x_dims);
     const float zero[] = {1, 1, 0, 2}, negative[] = {1, 1, -2, 2}, good[] = {1, 1, 2, 2};
     const int64_t bad_sizes[] = {1, 1, 0, 3}, sizes_v[] = {1, 1, 3, 3};
-    const float roi_v[] = {0, 0, 0, 0, 1, 1};
+    const float roi_v[] = {0, 0, 0, 0, 1, 1}, eight_v[] = {1, 1, 1, 1, 1, 1, 1, 1};
     ot_tensor s_zero = ts_float(1, &four, zero), s_neg = ts_float(1, &four, negative);
     ot_tensor s_good = ts_float(1, &four, good), z_bad = ts_int64(1, &four, bad_sizes);
     ot_tensor z_good = ts_int64(1, &four, sizes_v), roi_short = ts_float(1, &six, roi_v);
-    ot_tensor s_long = ts_float(1, &eight, roi_v); /* 8 values (only 6 set: zeros) */
+    ot_tensor s_long = ts_float(1, &eight, eight_v);
     ot_attr linear = ATTR_MODE("linear");
     ot_attr crop[] = {ATTR_MODE("linear"), ATTR_COORD("tf_crop_and_resize")};
     const int as_input[4] = {0, 0, 1, 0}, constants[4] = {0};
