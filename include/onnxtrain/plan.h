@@ -62,7 +62,9 @@ typedef struct ot_plan_options {
 
 /* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i].
  * Data pointers are ignored, except for int64 feeds of at most OT_PLAN_FIXED_FEED_MAX
- * elements (shapes, axes fed as graph inputs) and float32 scalars (a Range's bounds): their
+ * elements (shapes, axes fed as graph inputs), float32 scalars (a Range's bounds) and 1-D
+ * float32 feeds of at most that many elements that only ops' constant inputs read (Resize's
+ * scales and roi): their
  * values are copied and fixed for the plan's lifetime, so shapes that depend on them can be
  * planned. */
 #define OT_PLAN_FIXED_FEED_MAX 64

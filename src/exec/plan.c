@@ -375,6 +375,21 @@ static void link_gradients(ot_plan *p) {
     }
 }
 
+/* Value v is read only through constant slots (Resize's roi and scales): its data decides
+ * shapes or tables, never an activation, so a feed of it can be fixed when the plan is built. */
+static int feeds_constant_slots_only(const ot_model *m, int v) {
+    int used = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        for (int k = 0; k < l->n_inputs; k++) {
+            if (l->inputs[k] != v) continue;
+            if (!l->op || oti_op_input_role(l->op, k) != OT_ROLE_CONSTANT) return 0;
+            used = 1;
+        }
+    }
+    return used;
+}
+
 /* Everything ot_plan_create does once p exists; a failure leaves p for ot_plan_free. */
 static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes) {
     ot_model *m = p->model;
@@ -399,11 +414,15 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
         /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
-         * float scalars (a Range's bounds) are fixed when the plan is built, so the shapes
-         * they decide can be inferred. */
+         * float scalars (a Range's bounds) and small 1-D floats read only as constants
+         * (Resize's scales and roi) are fixed when the plan is built, so the shapes they
+         * decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
-        int fixed_float = feed_shapes[i].dtype == OT_FLOAT && feed_shapes[i].ndim == 0;
+        int fixed_float = feed_shapes[i].dtype == OT_FLOAT &&
+                          (feed_shapes[i].ndim == 0 ||
+                           (feed_shapes[i].ndim == 1 && n <= OT_PLAN_FIXED_FEED_MAX &&
+                            feeds_constant_slots_only(m, v)));
         if (feed_shapes[i].data && (fixed_int || fixed_float)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             OT_ALLOC_CHECK(blocks);

@@ -16,7 +16,9 @@ softmax_axis_1 where_example layer_normalization_2d_axis0 lrn gather_negative_in
 unsqueeze_axis_0 range_float_type_positive_delta_expanded scan9_sum lstm_with_peepholes
 gru_seq_length rnn_seq_length einsum_batch_diagonal einsum_batch_matmul tril_neg triu_one_row
 cumsum_1d_reverse_exclusive argmax_keepdims_example_select_last_index and_bcast3v1d
-range_float_type_positive_delta""".split()
+range_float_type_positive_delta resize_tf_crop_and_resize resize_upsample_scales_cubic
+resize_downsample_sizes_nearest_tf_half_pixel_for_nn resize_upsample_sizes_nearest_ceil_half_pixel
+upsample_nearest""".split()
 
 
 def put(target, name, data):

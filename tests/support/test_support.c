@@ -10,6 +10,8 @@
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"
+#include "onnxtrain/onnx_io.h"
+#include "onnxtrain/weights.h"
 
 void *ts_malloc(size_t size) {
     void *p = oti_malloc(size);
@@ -424,6 +426,16 @@ const char *ts_fixture(const char *name) {
     static char path[4096];
     snprintf(path, sizeof path, "%s/%s", OT_FIXTURES, name);
     return path;
+}
+
+ot_model *ts_load_case(const char *dir, const char *name, ot_weights *fixture) {
+    char path[512];
+    ot_model *m;
+    snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+    if (ot_onnx_load(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
+    snprintf(path, sizeof path, "%s/%s.npz", dir, name);
+    if (ot_weights_load(NULL, ts_fixture(path), fixture) != OT_OK) fail_msg("%s", ot_last_error());
+    return m;
 }
 
 const char *ts_temp_dir(void) {

@@ -113,6 +113,10 @@ void ts_select_cases(void);
 
 /* Path of a committed fixture (tests/fixtures/NAME); static buffer. */
 const char *ts_fixture(const char *name);
+/* Loads the fixture model <dir>/<name>.onnx and its tensors <dir>/<name>.npz into *fixture
+ * (free both); fails the test on error. */
+struct ot_weights;
+ot_model *ts_load_case(const char *dir, const char *name, struct ot_weights *fixture);
 /* A fresh empty temporary folder for this test (removed by the OS / tmp cleaners). */
 const char *ts_temp_dir(void);
 

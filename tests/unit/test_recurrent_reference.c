@@ -32,20 +32,9 @@ static void expect_close(const char *what, const float *got, const ot_tensor *wa
             fail_msg("%s[%lld] = %.7g, expected %.7g", what, (long long)k, got[k], w[k]);
 }
 
-/* recurrent/<name>.onnx, and its tensors from recurrent/<name>.npz into *fixture. */
-static ot_model *load_case(const char *name, ot_weights *fixture) {
-    char path[256];
-    snprintf(path, sizeof path, "recurrent/%s.onnx", name);
-    ot_model *m;
-    if (ot_onnx_load(NULL, ts_fixture(path), &m) != OT_OK) fail_msg("%s", ot_last_error());
-    snprintf(path, sizeof path, "recurrent/%s.npz", name);
-    if (ot_weights_load(NULL, ts_fixture(path), fixture) != OT_OK) fail_msg("%s", ot_last_error());
-    return m;
-}
-
 static void run_case(const char *name) {
     ot_weights fixture;
-    ot_model *m = load_case(name, &fixture);
+    ot_model *m = ts_load_case("recurrent", name, &fixture);
 
     /* Every W, R and B is trained. */
     unsigned char *trainable = ts_calloc((size_t)m->n_values + 1, 1);
@@ -93,7 +82,7 @@ static void run_case(const char *name) {
  * against ONNX Runtime's for the inputs stored by name. */
 static void run_node_case(const char *name) {
     ot_weights fixture;
-    ot_model *m = load_case(name, &fixture);
+    ot_model *m = ts_load_case("recurrent", name, &fixture);
     ot_tensor feeds[8];
     assert_true(m->n_inputs <= 8);
     for (int k = 0; k < m->n_inputs; k++) feeds[k] = *expected(&fixture, m->values[m->inputs[k]].name);
