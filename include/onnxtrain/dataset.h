@@ -11,6 +11,8 @@
  *                                (N) or (N, T) are class labels, per sample or per token.
  *   csv:FILE                     label in the first column, features after
  *   images:DIR                   one subfolder per class, PNG/JPEG (see images.c)
+ *   segmentation:IMAGES,MASKS    images and same-named PNG masks of class numbers (255:
+ *                                ignored, -100), labels (N, H, W) (see segmentation.c)
  * Image bytes become float32 in [0,1], shaped N x 1 x H x W (N x C x H x W for images:). */
 #ifndef ONNXTRAIN_DATASET_H
 #define ONNXTRAIN_DATASET_H

@@ -23,7 +23,7 @@
 #include "train_flags.h"
 
 static const cli_flag flags[] = {
-    {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME,INPUT=NAME], csv:FILE, images:DIR"},
+    {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME,INPUT=NAME], csv:FILE, images:DIR, segmentation:IMAGES,MASKS"},
     {"val", 0, "SPEC", "validation data (same forms as --data)"},
     {"val-split", 0, "F", "hold out this fraction of --data (shuffled with --seed) for validation"},
     {"test", 0, "SPEC", "score the final model on this data after training"},

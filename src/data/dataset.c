@@ -148,8 +148,17 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
     }
     if (!strncmp(spec, "npz:", 4)) return load_npz(spec, options, d);
     if (!strncmp(spec, "images:", 7)) return oti_dataset_from_images(spec + 7, options, d);
+    if (!strncmp(spec, "segmentation:", 13)) {
+        const char *comma = strchr(spec + 13, ',');
+        if (!comma) return oti_fail(OT_ERR_INVALID, "data spec '%s': expected segmentation:IMAGES,MASKS", spec);
+        char *images = oti_strndup(spec + 13, (size_t)(comma - spec - 13));
+        OT_ALLOC_CHECK(images);
+        ot_status status = oti_dataset_from_segmentation(images, comma + 1, options, d);
+        free(images);
+        return status;
+    }
     return oti_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
-                   "idx:IMAGES,LABELS, npz:FILE, csv:FILE, images:DIR)", spec);
+                   "idx:IMAGES,LABELS, npz:FILE, csv:FILE, images:DIR, segmentation:IMAGES,MASKS)", spec);
 }
 
 static ot_status check_finite_array(const char *source, const char *name, const float *v, int64_t n, int64_t per) {

@@ -14,14 +14,12 @@ static int compare_names(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void free_entries(char **names, int count) {
+void oti_image_list_free(char **names, int count) {
     for (int i = 0; i < count; i++) free(names[i]);
     free(names);
 }
 
-/* Sorted names of entries in dir that are folders (want_dirs) or image files; none for a
- * folder that cannot be read. */
-static ot_status list_entries(const char *dir, int want_dirs, char ***out, int *count) {
+ot_status oti_image_list(const char *dir, int want_dirs, char ***out, int *count) {
     DIR *d = opendir(dir);
     *count = 0;
     *out = NULL;
@@ -53,12 +51,43 @@ static ot_status list_entries(const char *dir, int want_dirs, char ***out, int *
     }
     closedir(d);
     if (status != OT_OK) {
-        free_entries(names, *count);
+        oti_image_list_free(names, *count);
         *count = 0;
         return status;
     }
     if (*count) qsort(names, (size_t)*count, sizeof(char *), compare_names);
     *out = names;
+    return OT_OK;
+}
+
+ot_status oti_identity_add_file(char **identity, const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return OT_OK;
+    char *next = oti_asprintf("%s|%s:%lld:%lld", *identity, path, (long long)st.st_size, (long long)st.st_mtim.tv_sec);
+    OT_ALLOC_CHECK(next);
+    free(*identity);
+    *identity = next;
+    return OT_OK;
+}
+
+ot_status oti_images_normalize(float *x, int64_t n, int64_t channels, int64_t plane, const ot_data_options *o,
+                               char **identity) {
+    /* Per channel: (x - mean) / std. */
+    for (int64_t c = 0; c < channels; c++) {
+        float mean = o->n_mean ? o->mean[o->n_mean == 1 ? 0 : c] : 0.0f;
+        float std = o->n_std ? o->std[o->n_std == 1 ? 0 : c] : 1.0f;
+        for (int64_t i = 0; i < n; i++) {
+            float *p = x + (i * channels + c) * plane;
+            for (int64_t j = 0; j < plane; j++) p[j] = (p[j] - mean) / std;
+        }
+    }
+    for (int i = 0; i < o->n_mean + o->n_std; i++) {
+        char *next = oti_asprintf("%s|%s=%.9g", *identity, i < o->n_mean ? "mean" : "std",
+                                  i < o->n_mean ? o->mean[i] : o->std[i - o->n_mean]);
+        OT_ALLOC_CHECK(next);
+        free(*identity);
+        *identity = next;
+    }
     return OT_OK;
 }
 
@@ -99,7 +128,7 @@ ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_
                        "to size the images", dir);
     int n_classes;
     char **classes;
-    OT_TRY(list_entries(dir, 1, &classes, &n_classes));
+    OT_TRY(oti_image_list(dir, 1, &classes, &n_classes));
     if (!n_classes)
         return oti_fail(OT_ERR_IO, "images:%s: no class subfolders (expected DIR/<class>/*.png|jpg)", dir);
     int64_t channels = o->image_channels, height = o->image_height, width = o->image_width;
@@ -113,7 +142,7 @@ ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_
         char *class_dir = oti_asprintf("%s/%s", dir, classes[c]);
         int n_files = 0;
         char **files = NULL;
-        status = class_dir ? list_entries(class_dir, 0, &files, &n_files) : OT_ERR_MEMORY;
+        status = class_dir ? oti_image_list(class_dir, 0, &files, &n_files) : OT_ERR_MEMORY;
         for (int i = 0; i < n_files && status == OT_OK; i++) {
             char *path = oti_asprintf("%s/%s", class_dir, files[i]);
             if (!path) {
@@ -135,43 +164,15 @@ ot_status oti_dataset_from_images(const char *dir, const ot_data_options *o, ot_
                 oti_image_to_chw(x + n * sample, &image, (int)channels, height, width);
                 labels[n++] = c;
                 oti_image_free(&image);
-                struct stat st;
-                if (stat(path, &st) == 0) {
-                    char *next = oti_asprintf("%s|%s:%lld:%lld", identity, path, (long long)st.st_size,
-                                              (long long)st.st_mtim.tv_sec);
-                    if (next) {
-                        free(identity);
-                        identity = next;
-                    } else {
-                        status = OT_ERR_MEMORY;
-                    }
-                }
+                status = oti_identity_add_file(&identity, path);
             }
             free(path);
         }
-        free_entries(files, n_files);
+        oti_image_list_free(files, n_files);
         free(class_dir);
     }
     if (status == OT_OK && n == 0) status = oti_fail(OT_ERR_IO, "images:%s: no PNG or JPEG files found", dir);
-    /* Normalise per channel: (x - mean) / std. */
-    for (int64_t c = 0; status == OT_OK && c < channels; c++) {
-        float mean = o->n_mean ? o->mean[o->n_mean == 1 ? 0 : c] : 0.0f;
-        float std = o->n_std ? o->std[o->n_std == 1 ? 0 : c] : 1.0f;
-        for (int64_t i = 0; i < n; i++) {
-            float *p = x + i * sample + c * height * width;
-            for (int64_t j = 0; j < height * width; j++) p[j] = (p[j] - mean) / std;
-        }
-    }
-    for (int i = 0; i < o->n_mean + o->n_std && status == OT_OK; i++) {
-        char *next = oti_asprintf("%s|%s=%.9g", identity, i < o->n_mean ? "mean" : "std",
-                                  i < o->n_mean ? o->mean[i] : o->std[i - o->n_mean]);
-        if (!next) {
-            status = OT_ERR_MEMORY;
-            break;
-        }
-        free(identity);
-        identity = next;
-    }
+    if (status == OT_OK) status = oti_images_normalize(x, n, channels, height * width, o, &identity);
     if (status != OT_OK) {
         free(x);
         free(labels);

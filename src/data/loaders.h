@@ -26,6 +26,9 @@ typedef struct oti_npz_names {
     const char *input[OT_DATASET_MAX_ARRAYS], *array[OT_DATASET_MAX_ARRAYS];
 } oti_npz_names;
 ot_status oti_dataset_from_npz(const ot_context *ctx, const char *path, const oti_npz_names *names, ot_dataset *d);
+/* segmentation:IMAGES,MASKS (segmentation.c). */
+ot_status oti_dataset_from_segmentation(const char *images, const char *masks, const ot_data_options *options,
+                                        ot_dataset *d);
 ot_status oti_dataset_from_images(const char *dir, const ot_data_options *options, ot_dataset *d);
 
 #endif

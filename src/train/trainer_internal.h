@@ -36,6 +36,7 @@ typedef struct trainer {
     int64_t *batch_labels;          /* (batch, label_size) */
     float *batch_targets;           /* (batch, target_size) */
     float *augment_scratch;         /* (per_sample) for shifts and crops */
+    int64_t *label_scratch;         /* (label_size) for per-pixel labels' shifts and crops */
     /* early stopping */
     float *best;
     int has_best;

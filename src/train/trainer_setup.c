@@ -111,6 +111,9 @@ ot_status oti_trainer_prepare(trainer *t) {
     free(t->augment_scratch);
     t->augment_scratch = oti_malloc(sizeof(float) * (size_t)t->train_source.per_sample[0] + 1);
     OT_ALLOC_CHECK(t->augment_scratch);
+    free(t->label_scratch);
+    t->label_scratch = oti_malloc(sizeof(int64_t) * (size_t)OT_MAX(t->train->label_size, 1));
+    OT_ALLOC_CHECK(t->label_scratch);
     return OT_OK;
 }
 
@@ -127,6 +130,7 @@ ot_status oti_trainer_release(trainer *t) {
     free(t->batch_labels);
     free(t->batch_targets);
     free(t->augment_scratch);
+    free(t->label_scratch);
     free(t->best);
     return status;
 }

@@ -62,3 +62,25 @@ print(f"ours {ours['mean_iou']:.7f}, ORT + numpy {np.mean(ious):.7f}")
 sys.exit(0 if abs(ours["mean_iou"] - np.mean(ious)) < 1e-9 else 1)
 PYEOF
 "$OT" eval "$FIX/train/mlp.onnx" --data "npz:$FIX/train/data.npz" --json | grep -q '"mean_iou": null' || fail "mean IoU without per-pixel labels should be null"
+
+# Augmentation moves per-pixel labels with their image: a 1x1 convolution can only learn
+# "class 1 where channel 0 > 0.5" if every flipped or shifted image keeps its labels aligned.
+"$PY" - "$WORK" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+work = sys.argv[1]
+rng = np.random.default_rng(3)
+x = rng.uniform(0, 1, (64, 1, 8, 8)).astype(np.float32)
+np.savez(f"{work}/aug.npz", x=x, y=(x[:, 0] > 0.5).astype(np.int64))
+w = numpy_helper.from_array(np.zeros((2, 1, 1, 1), np.float32), "w")
+b = numpy_helper.from_array(np.zeros(2, np.float32), "b")
+g = helper.make_graph([helper.make_node("Conv", ["x", "w", "b"], ["logits"], name="conv")], "aug",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 8, 8])],
+                      [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2, 8, 8])], [w, b])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), f"{work}/aug.onnx")
+PYEOF
+"$OT" train "$WORK/aug.onnx" --data "npz:$WORK/aug.npz" --augment flip,shift:2,crop:2 --epochs 30 --batch 8 --lr 0.1 \
+  --optimizer adam -q -o "$WORK/aug_trained.onnx"
+"$OT" eval "$WORK/aug_trained.onnx" --data "npz:$WORK/aug.npz" --json >"$WORK/aug.json"
+"$PY" -c "import json,sys; r = json.load(open('$WORK/aug.json')); print(r); sys.exit(0 if r['accuracy'] > 0.97 else 1)" >/dev/null \
+  || fail "augmented segmentation did not learn the pixel rule: $(cat "$WORK/aug.json")"

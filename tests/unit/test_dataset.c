@@ -195,6 +195,48 @@ static void from_arrays(void **state) {
     assert_non_null(strstr(ot_last_error(), "inf: array 'y' holds an infinite value at sample 2"));
 }
 
+/* Sample k's class at (x, y) in tools/fixtures/gen_segmentation_fixtures.py: 255 (ignored)
+ * at (0, 0). */
+static int64_t fixture_class(int k, int64_t x, int64_t y) {
+    if (x == 0 && y == 0) return -100;
+    return (x + k) / 3 < 2 ? (x + k) / 3 : 2;
+}
+
+static void segmentation_images_and_masks(void **state) {
+    (void)state;
+    char images[4096], spec[8192];
+    snprintf(images, sizeof images, "%s", ts_fixture("data/segmentation/images"));
+    snprintf(spec, sizeof spec, "segmentation:%s,%s", images, ts_fixture("data/segmentation/masks"));
+    ot_data_options o = {.image_channels = 3, .image_height = 6, .image_width = 8};
+    ot_dataset *d;
+    if (ot_dataset_load(spec, &o, &d) != OT_OK) fail_msg("%s", ot_last_error());
+    assert_int_equal(d->n, 3);
+    assert_int_equal(d->label_size, 48);
+    assert_int_equal(d->label_ndim, 2);
+    for (int k = 0; k < 3; k++)
+        for (int64_t y = 0; y < 6; y++)
+            for (int64_t x = 0; x < 8; x++) assert_int_equal(d->labels[k * 48 + y * 8 + x], fixture_class(k, x, y));
+    /* Pixel (x 2, y 1) of s1: red 30 x, green 40 y, blue 80 k. */
+    const float *px = d->x;
+    assert_float_equal(px[1 * 144 + 0 * 48 + 1 * 8 + 2], 60 / 255.0, 1e-6);
+    assert_float_equal(px[1 * 144 + 2 * 48 + 1 * 8 + 2], 80 / 255.0, 1e-6);
+    ot_dataset_free(d);
+    /* Half the size: masks by nearest neighbour, so labels stay classes. */
+    o.image_height = 3;
+    o.image_width = 4;
+    if (ot_dataset_load(spec, &o, &d) != OT_OK) fail_msg("%s", ot_last_error());
+    for (int k = 0; k < 3; k++)
+        for (int64_t y = 0; y < 3; y++)
+            for (int64_t x = 0; x < 4; x++)
+                assert_int_equal(d->labels[k * 12 + y * 4 + x], fixture_class(k, 2 * x + 1, 2 * y + 1));
+    ot_dataset_free(d);
+    /* A mask whose size differs from its image's. */
+    snprintf(spec, sizeof spec, "segmentation:%s,%s", images, ts_fixture("data/segmentation/bad_masks"));
+    assert_int_equal(ot_dataset_load(spec, &o, &d), OT_ERR_INVALID);
+    assert_non_null(strstr(ot_last_error(), "s0.png is 7 x 6 pixels, its image"));
+    assert_non_null(strstr(ot_last_error(), "8 x 6"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(idx_gzip_and_raw),
@@ -202,6 +244,7 @@ int main(void) {
         cmocka_unit_test(filters_and_split),
         cmocka_unit_test(csv_and_npz),
         cmocka_unit_test(image_folder),
+        cmocka_unit_test(segmentation_images_and_masks),
         cmocka_unit_test(errors_name_the_file),
     };
     return ts_run_group_tests(tests, NULL, NULL);
