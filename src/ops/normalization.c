@@ -255,17 +255,32 @@ typedef struct layernorm_view {
     int64_t rows, d;
 } layernorm_view;
 
+/* Mean and inverse std (biased variance, in double) of a row of d values. */
+static void row_moments(float *mean, float *rstd, const float *x, int64_t d, float epsilon) {
+    double sum = 0, squares = 0;
+    for (int64_t j = 0; j < d; j++) sum += x[j];
+    double m = sum / (double)d;
+    for (int64_t j = 0; j < d; j++) squares += (x[j] - m) * (x[j] - m);
+    *mean = (float)m;
+    *rstd = (float)(1.0 / sqrt(squares / (double)d + epsilon));
+}
+
+/* The epsilon attribute (default 1e-5), checked to be >= 0. */
+static ot_status parse_epsilon(const ot_layer *l, float *epsilon) {
+    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, epsilon));
+    if (!(*epsilon >= 0.0f))
+        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", *epsilon);
+    return OT_OK;
+}
+
 static ot_status layernorm_parse(const ot_layer *l, void *params) {
     layernorm_params *p = params;
     int64_t stash_type;
     OT_TRY(oti_attr_get_int(l, "axis", -1, &p->axis));
-    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
     /* Statistics are accumulated in double and stored as float whatever stash_type says
      * (1 = float32 is the only type the engine computes). */
     OT_TRY(oti_attr_get_int(l, "stash_type", 1, &stash_type));
-    if (!(p->epsilon >= 0.0f))
-        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
-    return OT_OK;
+    return parse_epsilon(l, &p->epsilon);
 }
 
 static layernorm_view layernorm_view_of(const ot_node_ctx *c) {
@@ -363,12 +378,7 @@ static ot_status layernorm_forward(ot_node_ctx *c) {
     else memset(bias, 0, sizeof(float) * (size_t)v.d);
     for (int64_t r = 0; r < v.rows; r++) {
         const float *xr = x + r * v.d;
-        double sum = 0, squares = 0;
-        for (int64_t j = 0; j < v.d; j++) sum += xr[j];
-        double m = sum / (double)v.d;
-        for (int64_t j = 0; j < v.d; j++) squares += (xr[j] - m) * (xr[j] - m);
-        mean[r] = (float)m;
-        rstd[r] = (float)(1.0 / sqrt(squares / (double)v.d + p->epsilon));
+        row_moments(&mean[r], &rstd[r], xr, v.d, p->epsilon);
         for (int64_t j = 0; j < v.d; j++) y[r * v.d + j] = (xr[j] - mean[r]) * rstd[r] * scale[j] + bias[j];
     }
     if (c->n_out > 1 && c->out[1]) memcpy(c->out[1]->data, mean, sizeof(float) * (size_t)v.rows);
@@ -442,7 +452,6 @@ typedef struct groupnorm_view {
 
 static ot_status groupnorm_parse(const ot_layer *l, void *params) {
     groupnorm_params *p = params;
-    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
     p->num_groups = 0;
     if (!strcmp(l->op_type, "GroupNormalization")) {
         if (!ot_layer_find_attr(l, "num_groups"))
@@ -452,9 +461,7 @@ static ot_status groupnorm_parse(const ot_layer *l, void *params) {
             return oti_node_fail(l, OT_ERR_INVALID, "num_groups is %lld; it must be positive",
                                  (long long)p->num_groups);
     }
-    if (!(p->epsilon >= 0.0f))
-        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
-    return OT_OK;
+    return parse_epsilon(l, &p->epsilon);
 }
 
 static groupnorm_view groupnorm_view_of(const ot_node_ctx *c) {
@@ -493,12 +500,7 @@ static ot_status groupnorm_forward(ot_node_ctx *c) {
     float *y = c->out[0]->data, *mean = c->saved, *rstd = mean + v.rows; /* (rows) each */
     for (int64_t r = 0; r < v.rows; r++) {
         const float *xr = x + r * v.d;
-        double sum = 0, squares = 0;
-        for (int64_t j = 0; j < v.d; j++) sum += xr[j];
-        double m = sum / (double)v.d;
-        for (int64_t j = 0; j < v.d; j++) squares += (xr[j] - m) * (xr[j] - m);
-        mean[r] = (float)m;
-        rstd[r] = (float)(1.0 / sqrt(squares / (double)v.d + p->epsilon));
+        row_moments(&mean[r], &rstd[r], xr, v.d, p->epsilon);
         float a = rstd[r] * scale[r % v.groups], b = bias[r % v.groups] - mean[r] * a;
         for (int64_t j = 0; j < v.d; j++) y[r * v.d + j] = xr[j] * a + b;
     }
