@@ -9,7 +9,8 @@
  * variance). c->saved holds mean and inverse std per feature, (2, F), for backward.
  *
  * LayerNormalization (opset 17): statistics over the dims from `axis` on, scale and bias
- * broadcast to those dims. LRN: cross-channel normalisation over a window of `size`
+ * broadcast to those dims. InstanceNormalization and GroupNormalization (opset 18): statistics
+ * per (sample, channel group), scale and bias per group. LRN: cross-channel normalisation over a window of `size`
  * channels. */
 #include <math.h>
 #include <string.h>
@@ -254,17 +255,32 @@ typedef struct layernorm_view {
     int64_t rows, d;
 } layernorm_view;
 
+/* Mean and inverse std (biased variance, in double) of a row of d values. */
+static void row_moments(float *mean, float *rstd, const float *x, int64_t d, float epsilon) {
+    double sum = 0, squares = 0;
+    for (int64_t j = 0; j < d; j++) sum += x[j];
+    double m = sum / (double)d;
+    for (int64_t j = 0; j < d; j++) squares += (x[j] - m) * (x[j] - m);
+    *mean = (float)m;
+    *rstd = (float)(1.0 / sqrt(squares / (double)d + epsilon));
+}
+
+/* The epsilon attribute (default 1e-5), checked to be >= 0. */
+static ot_status parse_epsilon(const ot_layer *l, float *epsilon) {
+    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, epsilon));
+    if (!(*epsilon >= 0.0f))
+        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", *epsilon);
+    return OT_OK;
+}
+
 static ot_status layernorm_parse(const ot_layer *l, void *params) {
     layernorm_params *p = params;
     int64_t stash_type;
     OT_TRY(oti_attr_get_int(l, "axis", -1, &p->axis));
-    OT_TRY(oti_attr_get_float(l, "epsilon", 1e-5f, &p->epsilon));
     /* Statistics are accumulated in double and stored as float whatever stash_type says
      * (1 = float32 is the only type the engine computes). */
     OT_TRY(oti_attr_get_int(l, "stash_type", 1, &stash_type));
-    if (!(p->epsilon >= 0.0f))
-        return oti_node_fail(l, OT_ERR_INVALID, "epsilon is %g; it must be >= 0", p->epsilon);
-    return OT_OK;
+    return parse_epsilon(l, &p->epsilon);
 }
 
 static layernorm_view layernorm_view_of(const ot_node_ctx *c) {
@@ -362,12 +378,7 @@ static ot_status layernorm_forward(ot_node_ctx *c) {
     else memset(bias, 0, sizeof(float) * (size_t)v.d);
     for (int64_t r = 0; r < v.rows; r++) {
         const float *xr = x + r * v.d;
-        double sum = 0, squares = 0;
-        for (int64_t j = 0; j < v.d; j++) sum += xr[j];
-        double m = sum / (double)v.d;
-        for (int64_t j = 0; j < v.d; j++) squares += (xr[j] - m) * (xr[j] - m);
-        mean[r] = (float)m;
-        rstd[r] = (float)(1.0 / sqrt(squares / (double)v.d + p->epsilon));
+        row_moments(&mean[r], &rstd[r], xr, v.d, p->epsilon);
         for (int64_t j = 0; j < v.d; j++) y[r * v.d + j] = (xr[j] - mean[r]) * rstd[r] * scale[j] + bias[j];
     }
     if (c->n_out > 1 && c->out[1]) memcpy(c->out[1]->data, mean, sizeof(float) * (size_t)v.rows);
@@ -420,6 +431,107 @@ static ot_status layernorm_backward(ot_node_ctx *c) {
                                drstd ? drstd[r] : 0.0f, v.d);
     if (c->din[1]) broadcast_trailing(dscale, c->din[1]->data, c->in[1], x_t, v.axis, 1);
     if (c->n_in > 2 && c->din[2]) broadcast_trailing(dbias, c->din[2]->data, c->in[2], x_t, v.axis, 1);
+    return OT_OK;
+}
+
+/* InstanceNormalization, GroupNormalization ------------------------------------------------ */
+
+/* Both normalise rows of X (N, C, spatial...) viewed as (N * G, C / G * S): G = C for
+ * InstanceNormalization, num_groups for GroupNormalization. Scale and bias hold one value
+ * per row's group (C for InstanceNormalization; num_groups for opset-18 GroupNormalization,
+ * as that spec and ONNX Runtime say; opset 21 made them per channel, which is not served
+ * here). c->saved holds mean and inverse std per row, (2, N * G). */
+typedef struct groupnorm_params {
+    float epsilon;
+    int64_t num_groups; /* 0: one group per channel (InstanceNormalization) */
+} groupnorm_params;
+
+typedef struct groupnorm_view {
+    int64_t rows, groups, d; /* rows = N * groups, d = elements per row */
+} groupnorm_view;
+
+static ot_status groupnorm_parse(const ot_layer *l, void *params) {
+    groupnorm_params *p = params;
+    p->num_groups = 0;
+    if (!strcmp(l->op_type, "GroupNormalization")) {
+        if (!ot_layer_find_attr(l, "num_groups"))
+            return oti_node_fail(l, OT_ERR_INVALID, "attribute num_groups is required");
+        OT_TRY(oti_attr_get_int(l, "num_groups", 1, &p->num_groups));
+        if (p->num_groups <= 0)
+            return oti_node_fail(l, OT_ERR_INVALID, "num_groups is %lld; it must be positive",
+                                 (long long)p->num_groups);
+    }
+    return parse_epsilon(l, &p->epsilon);
+}
+
+static groupnorm_view groupnorm_view_of(const ot_node_ctx *c) {
+    const groupnorm_params *p = c->params;
+    const ot_tensor *x = c->in[0];
+    groupnorm_view v;
+    v.groups = p->num_groups ? p->num_groups : x->dims[1];
+    v.rows = x->dims[0] * v.groups;
+    v.d = v.groups ? ot_tensor_numel(x) / OT_MAX(v.rows, 1) : 0;
+    return v;
+}
+
+static ot_status groupnorm_infer(ot_node_ctx *c) {
+    const groupnorm_params *p = c->params;
+    OT_NODE_CHECK(c, c->n_in >= 3 && c->in[0] && c->in[1] && c->in[2], "needs inputs X, scale and B");
+    const ot_tensor *x = c->in[0];
+    OT_NODE_CHECK(c, x->dtype == OT_FLOAT, "X must be float32, not %s", ot_dtype_name(x->dtype));
+    OT_NODE_CHECK(c, x->ndim >= 2, "X must be (N, C, ...), rank >= 2, not rank %d", x->ndim);
+    OT_NODE_CHECK(c, !p->num_groups || x->dims[1] % p->num_groups == 0,
+                  "C %lld is not a multiple of num_groups %lld", (long long)x->dims[1], (long long)p->num_groups);
+    groupnorm_view v = groupnorm_view_of(c);
+    static const char *const names[3] = {"X", "scale", "B"};
+    for (int k = 1; k < 3; k++)
+        OT_NODE_CHECK(c, c->in[k]->dtype == OT_FLOAT && ot_tensor_numel(c->in[k]) == v.groups && c->in[k]->ndim == 1,
+                      "%s must be float32 of shape (%lld), one value per %s", names[k], (long long)v.groups,
+                      p->num_groups ? "group" : "channel");
+    ot_tensor_set_shape(c->out[0], OT_FLOAT, x->ndim, x->dims);
+    c->saved_bytes = 2 * sizeof(float) * (size_t)v.rows;
+    return OT_OK;
+}
+
+static ot_status groupnorm_forward(ot_node_ctx *c) {
+    const groupnorm_params *p = c->params;
+    groupnorm_view v = groupnorm_view_of(c);
+    const float *x = c->in[0]->data, *scale = c->in[1]->data, *bias = c->in[2]->data;
+    float *y = c->out[0]->data, *mean = c->saved, *rstd = mean + v.rows; /* (rows) each */
+    for (int64_t r = 0; r < v.rows; r++) {
+        const float *xr = x + r * v.d;
+        row_moments(&mean[r], &rstd[r], xr, v.d, p->epsilon);
+        float a = rstd[r] * scale[r % v.groups], b = bias[r % v.groups] - mean[r] * a;
+        for (int64_t j = 0; j < v.d; j++) y[r * v.d + j] = xr[j] * a + b;
+    }
+    return OT_OK;
+}
+
+/* Per row, xhat = (x - mean) * rstd and s its group's scale:
+ *   dx = s * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)),
+ *   dscale[g] += sum(dy * xhat), dB[g] += sum(dy). */
+static ot_status groupnorm_backward(ot_node_ctx *c) {
+    if (!c->dout[0]) return OT_OK;
+    groupnorm_view v = groupnorm_view_of(c);
+    const float *x = c->in[0]->data, *scale = c->in[1]->data, *dy = c->dout[0]->data;
+    const float *mean = c->saved, *rstd = mean + v.rows;
+    float *dx = c->din[0] ? c->din[0]->data : NULL;
+    float *dscale = c->din[1] ? c->din[1]->data : NULL, *dbias = c->din[2] ? c->din[2]->data : NULL;
+    for (int64_t r = 0; r < v.rows; r++) {
+        const float *xr = x + r * v.d, *g = dy + r * v.d;
+        double sum_g = 0, sum_gx = 0;
+        for (int64_t j = 0; j < v.d; j++) {
+            sum_g += g[j];
+            sum_gx += (double)g[j] * (xr[j] - mean[r]) * rstd[r];
+        }
+        if (dscale) dscale[r % v.groups] += (float)sum_gx;
+        if (dbias) dbias[r % v.groups] += (float)sum_g;
+        if (!dx) continue;
+        float mean_g = (float)(sum_g / (double)v.d), mean_gx = (float)(sum_gx / (double)v.d);
+        float k = scale[r % v.groups] * rstd[r];
+        for (int64_t j = 0; j < v.d; j++)
+            dx[r * v.d + j] += k * (g[j] - mean_g - (xr[j] - mean[r]) * rstd[r] * mean_gx);
+    }
     return OT_OK;
 }
 
@@ -528,6 +640,12 @@ const ot_op oti_ops_normalization[] = {
     {.name = "LayerNormalization", .since_version = 17, .params_size = sizeof(layernorm_params),
      .parse = layernorm_parse, .infer = layernorm_infer, .forward = layernorm_forward,
      .backward = layernorm_backward, .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT}},
+    {.name = "InstanceNormalization", .since_version = 1, .params_size = sizeof(groupnorm_params),
+     .parse = groupnorm_parse, .infer = groupnorm_infer, .forward = groupnorm_forward,
+     .backward = groupnorm_backward, .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT}},
+    {.name = "GroupNormalization", .since_version = 18, .params_size = sizeof(groupnorm_params),
+     .parse = groupnorm_parse, .infer = groupnorm_infer, .forward = groupnorm_forward,
+     .backward = groupnorm_backward, .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT}},
     {.name = "LRN", .since_version = 1, .params_size = sizeof(lrn_params), .parse = lrn_parse,
      .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward},
 };

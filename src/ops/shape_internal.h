@@ -108,6 +108,41 @@ typedef struct ot_shape_gather_params {
     int64_t axis;
 } ot_shape_gather_params;
 
+/* shape_scatter.c: GatherElements, ScatterElements (and Scatter, its opset-9 name);
+ * shape_gather_nd.c: GatherND, ScatterND. */
+typedef enum ot_scatter_reduction {
+    OT_SCATTER_NONE, OT_SCATTER_ADD, OT_SCATTER_MUL, OT_SCATTER_MAX, OT_SCATTER_MIN
+} ot_scatter_reduction;
+typedef struct ot_shape_scatter_params {
+    int64_t axis;       /* GatherElements, ScatterElements */
+    int64_t batch_dims; /* GatherND */
+    ot_scatter_reduction reduction;
+} ot_shape_scatter_params;
+ot_status oti_shape_parse_elements(const ot_layer *l, void *params);
+ot_status oti_shape_parse_nd(const ot_layer *l, void *params);
+ot_status oti_shape_parse_reduction(const ot_layer *l, ot_scatter_reduction *out);
+/* *dst = reduce(*dst, v) (float32). */
+void oti_shape_reduce_into(float *dst, float v, ot_scatter_reduction r);
+/* Input k is an int64 or int32 indices tensor. */
+ot_status oti_shape_check_indices(const ot_node_ctx *c, int k);
+/* Error naming the node unless the reduction has a gradient (none, add). */
+ot_status oti_shape_check_scatter_gradient(const ot_node_ctx *c, ot_scatter_reduction r);
+/* din[0] += dout[0] where written[i] is 0 (a scatter's data gradient). */
+void oti_shape_scatter_pass_through(const ot_node_ctx *c, const unsigned char *written);
+OT_SHAPE_OP_FUNCS(gather_elements)
+OT_SHAPE_OP_FUNCS(scatter_elements)
+OT_SHAPE_OP_FUNCS(gather_nd)
+OT_SHAPE_OP_FUNCS(scatter_nd)
+
+/* shape_space.c: DepthToSpace, SpaceToDepth. */
+ot_status oti_shape_parse_space(const ot_layer *l, void *params);
+OT_SHAPE_OP_FUNCS(space)
+typedef struct ot_shape_space_params {
+    int64_t blocksize;
+    int to_depth; /* SpaceToDepth */
+    int crd;      /* DepthToSpace mode CRD (else DCR) */
+} ot_shape_space_params;
+
 /* shape_pad.c: Pad. */
 ot_status oti_shape_parse_pad(const ot_layer *l, void *params);
 OT_SHAPE_OP_FUNCS(pad)

@@ -321,6 +321,55 @@ static void layernorm_values(void **state) {
     ot_tensor_free(&tw4);
 }
 
+/* GroupNormalization opset 18: scale and bias per group. Expected values from ONNX Runtime
+ * 1.x (x = i^1.5, 2 groups, epsilon 1e-2). */
+static void groupnorm_values(void **state) {
+    (void)state;
+    int64_t xd[3] = {1, 4, 2}, gd[1] = {2};
+    float xv[8];
+    for (int i = 0; i < 8; i++) xv[i] = powf((float)i, 1.5f);
+    ot_tensor x = ts_float(3, xd, xv), w = ts_float(1, gd, (const float[]){2, 0.5f});
+    ot_tensor b = ts_float(1, gd, (const float[]){1, -1});
+    const ot_tensor *inputs[3] = {&x, &w, &b};
+    ot_attr attrs[2] = {ts_attr_int("num_groups", 2), ts_attr_float("epsilon", 1e-2f)};
+    ot_model *m = ts_single_node("", "GroupNormalization", 18, 3, inputs, NULL, 1, 2, attrs);
+    ot_tensor y = run_constant_model(m, 0);
+    const float want[8] = {-1.279106f, -0.268929f, 1.578106f, 3.969928f,
+                           -1.649382f, -1.244381f, -0.796559f, -0.309678f};
+    assert_close(y.data, want, 8, 1e-5);
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    free_attrs(2, attrs);
+    ot_tensor_free(&x);
+    ot_tensor_free(&w);
+    ot_tensor_free(&b);
+}
+
+/* Instance and group normalization: gradients of X, scale and B. */
+static void instance_and_group_norm_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 8);
+    int64_t xd[4] = {2, 4, 3, 2}, cd[1] = {4}, gd[1] = {2};
+    ot_tensor x = sine_input(4, xd, 0.3);
+    ot_tensor w = ts_random(&rng, 1, cd, 0.5f, 1.5f), b = ts_random(&rng, 1, cd, -0.5f, 0.5f);
+    ot_tensor wg = ts_random(&rng, 1, gd, 0.5f, 1.5f), bg = ts_random(&rng, 1, gd, -0.5f, 0.5f);
+    ts_gradcheck("InstanceNormalization", 6, 3, (const ot_tensor *[]){&x, &w, &b}, 0x7, 0, NULL, 0,
+                 1e-3, 1e-2);
+    ot_attr groups[1] = {ts_attr_int("num_groups", 2)};
+    ts_gradcheck("GroupNormalization", 18, 3, (const ot_tensor *[]){&x, &wg, &bg}, 0x7, 1, groups, 0,
+                 1e-3, 1e-2);
+    /* Scale per channel is opset 21's form: an error naming the node at opset 18. */
+    ts_expect_node_error("GroupNormalization", 18, 3, (const ot_tensor *[]){&x, &w, &b}, NULL, 1, 1,
+                         groups, 0, OT_ERR_INVALID, "one value per group");
+    free_attrs(1, groups);
+    ot_tensor_free(&x);
+    ot_tensor_free(&w);
+    ot_tensor_free(&b);
+    ot_tensor_free(&wg);
+    ot_tensor_free(&bg);
+}
+
 static void layernorm_gradients(void **state) {
     (void)state;
     ot_rng rng;
@@ -532,6 +581,8 @@ int main(void) {
         cmocka_unit_test(batchnorm_gradients),
         cmocka_unit_test(layernorm_values),
         cmocka_unit_test(layernorm_gradients),
+        cmocka_unit_test(groupnorm_values),
+        cmocka_unit_test(instance_and_group_norm_gradients),
         cmocka_unit_test(layernorm_statistics_outputs_gradient),
         cmocka_unit_test(layernorm_decomposition_trains),
         cmocka_unit_test(lrn_values_and_gradients),

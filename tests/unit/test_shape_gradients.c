@@ -62,6 +62,69 @@ static void gradients_of_selections(void **state) {
     ts_free_tensors((ot_tensor[]){a, b, x, starts, ends, axes, steps, idx, pads}, 9);
 }
 
+/* Element and tuple gathers scatter-add (a repeated index gets both gradients); scatters
+ * pass dy to data (not where reduction none overwrote it) and gather it into updates. */
+static void gradients_of_gathers_and_scatters(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 5);
+    ot_tensor x = ts_random(&rng, 2, I64(3, 4), -1, 1);
+    ot_tensor ei = ts_int64(2, I64(2, 4), I64(0, 2, -1, 1, 0, 0, 2, 1));
+    ot_tensor eu = ts_random(&rng, 2, I64(2, 4), -1, 1);
+    ot_attr axis = ts_attr_int("axis", 0);
+    ts_gradcheck("GatherElements", 13, 2, (const ot_tensor *[]){&x, &ei}, 1, 1, &axis, 0, 1e-2, 1e-3);
+    ot_tensor ui = ts_int64(2, I64(2, 4), I64(0, 2, -1, 1, 1, 0, 0, 0));
+    const char *reductions[] = {"none", "add"};
+    for (int i = 0; i < 2; i++) {
+        ot_attr attrs[2] = {axis, ts_attr_string("reduction", reductions[i])};
+        ts_gradcheck("ScatterElements", 16, 3, (const ot_tensor *[]){&x, &ui, &eu}, 5, 2, attrs, 0, 1e-2, 1e-3);
+        ot_tensor ni = ts_int64(2, I64(2, 1), I64(2, -3));
+        ot_tensor nu = ts_random(&rng, 2, I64(2, 4), -1, 1);
+        ts_gradcheck("ScatterND", 16, 3, (const ot_tensor *[]){&x, &ni, &nu}, 5, 1, attrs + 1, 0, 1e-2, 1e-3);
+        ot_attr_free(&attrs[1]);
+        ts_free_tensors((ot_tensor[]){ni, nu}, 2);
+    }
+    ot_attr_free(&axis);
+    /* batch_dims 1: each of the 3 rows picks its own elements. */
+    ot_tensor gi = ts_int64(3, I64(3, 2, 1), I64(1, 1, 0, 3, -1, 2));
+    ot_attr batch = ts_attr_int("batch_dims", 1);
+    ts_gradcheck("GatherND", 13, 2, (const ot_tensor *[]){&x, &gi}, 1, 1, &batch, 0, 1e-2, 1e-3);
+    ot_tensor gi0 = ts_int64(2, I64(2, 1), I64(2, 2));
+    ts_gradcheck("GatherND", 13, 2, (const ot_tensor *[]){&x, &gi0}, 1, 0, NULL, 0, 1e-2, 1e-3);
+    ot_attr_free(&batch);
+    ts_free_tensors((ot_tensor[]){x, ei, eu, ui, gi, gi0}, 6);
+}
+
+/* Indices out of range are errors naming the node, for every index op. */
+static void index_errors_name_the_node(void **state) {
+    (void)state;
+    ot_tensor x = ts_float(2, I64(2, 2), F32(1, 2, 3, 4)), u = ts_float(2, I64(1, 2), F32(5, 6));
+    ot_tensor bad = ts_int64(2, I64(1, 2), I64(0, 2)), tuple = ts_int64(2, I64(1, 1), I64(-3));
+    const ot_tensor *ge[2] = {&x, &bad}, *se[3] = {&x, &bad, &u}, *nd[3] = {&x, &tuple, &u};
+    ts_expect_node_error("GatherElements", 13, 2, ge, NULL, 1, 0, NULL, 0, OT_ERR_INVALID, "out of range");
+    ts_expect_node_error("ScatterElements", 13, 3, se, NULL, 1, 0, NULL, 0, OT_ERR_INVALID, "out of range");
+    ts_expect_node_error("GatherND", 13, 2, nd, NULL, 1, 0, NULL, 0, OT_ERR_INVALID, "out of range");
+    ts_expect_node_error("ScatterND", 13, 3, nd, NULL, 1, 0, NULL, 0, OT_ERR_INVALID, "out of range");
+    ts_free_tensors((ot_tensor[]){x, u, bad, tuple}, 4);
+}
+
+static void gradients_of_depth_and_space(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 6);
+    ot_tensor x = ts_random(&rng, 4, I64(2, 8, 2, 3), -1, 1);
+    ot_tensor s = ts_random(&rng, 4, I64(1, 2, 4, 6), -1, 1);
+    const char *modes[] = {"DCR", "CRD"};
+    for (int i = 0; i < 2; i++) {
+        ot_attr attrs[2] = {ts_attr_int("blocksize", 2), ts_attr_string("mode", modes[i])};
+        ts_gradcheck("DepthToSpace", 13, 1, (const ot_tensor *[]){&x}, 1, 2, attrs, 0, 1e-2, 1e-3);
+        ot_attr_free(&attrs[1]);
+        if (!i) ts_gradcheck("SpaceToDepth", 13, 1, (const ot_tensor *[]){&s}, 1, 1, attrs, 0, 1e-2, 1e-3);
+        ot_attr_free(&attrs[0]);
+    }
+    ts_free_tensors((ot_tensor[]){x, s}, 2);
+}
+
 /* Split has several outputs: feed each a distinct gradient and check the input's gradient
  * is exactly their concatenation (0 where an output takes no gradient). */
 /* Trilu passes the gradient of the kept triangle only, for both triangles and diagonals
@@ -116,6 +179,9 @@ int main(void) {
         cmocka_unit_test(gradients_of_selections),
         cmocka_unit_test(split_gradient_is_concatenation),
         cmocka_unit_test(trilu_gradient_is_masked),
+        cmocka_unit_test(gradients_of_gathers_and_scatters),
+        cmocka_unit_test(gradients_of_depth_and_space),
+        cmocka_unit_test(index_errors_name_the_node),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }
