@@ -591,5 +591,13 @@ const ot_op oti_ops_pool[] = {
     POOL_ROW("AveragePool"),
     POOL_ROW("GlobalMaxPool"),
     POOL_ROW("GlobalAveragePool"),
+    /* pool_unpool.c; indices and output_shape are constants. */
+    {.name = "MaxUnpool", .since_version = 9, .params_size = sizeof(ot_unpool_params),
+     .parse = oti_pool_parse_unpool, .infer = oti_pool_infer_unpool, .forward = oti_pool_forward_unpool,
+     .backward = oti_pool_backward_unpool, .inputs = {[1] = OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}},
+    /* pool_roi.c; the boxes and their batch indices are constants (no gradient for boxes). */
+    {.name = "RoiAlign", .since_version = 10, .params_size = sizeof(ot_roi_params),
+     .parse = oti_pool_parse_roi, .infer = oti_pool_infer_roi, .forward = oti_pool_forward_roi,
+     .backward = oti_pool_backward_roi, .inputs = {[1] = OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}},
 };
 const ot_op_family oti_family_pool = {oti_ops_pool, OT_COUNT(oti_ops_pool)};
