@@ -39,10 +39,13 @@ typedef struct ot_unpool_params {
     int nd;
     int64_t kernel[POOL_MAX_SPATIAL], stride[POOL_MAX_SPATIAL], pads[2 * POOL_MAX_SPATIAL];
 } ot_unpool_params;
-ot_status oti_pool_parse_unpool(const ot_layer *l, void *params);
-ot_status oti_pool_infer_unpool(ot_node_ctx *c);
-ot_status oti_pool_forward_unpool(ot_node_ctx *c);
-ot_status oti_pool_backward_unpool(ot_node_ctx *c);
+/* Each op of pool_unpool.c and pool_roi.c has parse, infer, forward and backward. */
+#define OT_POOL_OP_FUNCS(name)                                                                 \
+    ot_status oti_pool_parse_##name(const ot_layer *l, void *params);                           \
+    ot_status oti_pool_infer_##name(ot_node_ctx *c);                                            \
+    ot_status oti_pool_forward_##name(ot_node_ctx *c);                                          \
+    ot_status oti_pool_backward_##name(ot_node_ctx *c);
+OT_POOL_OP_FUNCS(unpool)
 
 /* pool_roi.c: RoiAlign. */
 typedef struct ot_roi_params {
@@ -50,9 +53,6 @@ typedef struct ot_roi_params {
     int64_t out_h, out_w, sampling_ratio;
     float spatial_scale;
 } ot_roi_params;
-ot_status oti_pool_parse_roi(const ot_layer *l, void *params);
-ot_status oti_pool_infer_roi(ot_node_ctx *c);
-ot_status oti_pool_forward_roi(ot_node_ctx *c);
-ot_status oti_pool_backward_roi(ot_node_ctx *c);
+OT_POOL_OP_FUNCS(roi)
 
 #endif
