@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "det.h"
 #include "einsum.h"
 #include "gemm.h"
 #include "core/util.h"
@@ -297,5 +298,8 @@ const ot_op oti_ops_matmul[] = {
     {.name = "Einsum", .since_version = 12, .params_size = sizeof(ot_einsum_params),
      .parse = oti_einsum_parse, .infer = oti_einsum_infer, .forward = oti_einsum_forward,
      .backward = oti_einsum_backward},
+    /* Det (det.c): determinants of square matrices. */
+    {.name = "Det", .since_version = 11, .infer = oti_det_infer, .forward = oti_det_forward,
+     .backward = oti_det_backward},
 };
 const ot_op_family oti_family_matmul = {oti_ops_matmul, OT_COUNT(oti_ops_matmul)};

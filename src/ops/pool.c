@@ -586,10 +586,20 @@ static ot_status backward_pool(ot_node_ctx *c) {
     {.name = op_name, .since_version = 1, .params_size = sizeof(pool_params), .parse = parse_pool, \
      .infer = infer_pool, .forward = forward_pool, .backward = backward_pool}
 
+/* An op of pool_unpool.c / pool_roi.c: X is data, its other inputs constants. */
+#define POOL_X_ROW(op_name, since, params, fn)                                                 \
+    {.name = op_name, .since_version = since, .params_size = sizeof(params),                    \
+     .parse = oti_pool_parse_##fn, .infer = oti_pool_infer_##fn, .forward = oti_pool_forward_##fn, \
+     .backward = oti_pool_backward_##fn, .inputs = {[1] = OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}}
+
 const ot_op oti_ops_pool[] = {
     POOL_ROW("MaxPool"),
     POOL_ROW("AveragePool"),
     POOL_ROW("GlobalMaxPool"),
     POOL_ROW("GlobalAveragePool"),
+    /* pool_unpool.c: indices and output_shape are constants. pool_roi.c: the boxes and their
+     * batch indices are constants (no gradient for boxes). */
+    POOL_X_ROW("MaxUnpool", 9, ot_unpool_params, unpool),
+    POOL_X_ROW("RoiAlign", 10, ot_roi_params, roi),
 };
 const ot_op_family oti_family_pool = {oti_ops_pool, OT_COUNT(oti_ops_pool)};

@@ -7,6 +7,7 @@
 
 #include "core/thread_pool.h"
 #include "onnxtrain/tensor.h"
+#include "op.h"
 
 #define POOL_MAX_SPATIAL (OT_MAX_DIMS - 2)
 
@@ -32,5 +33,26 @@ int oti_pool_is_plain_2x2_stride_2(const pool_geometry *g);
  * or NULL when no positions are wanted (inference). Same choice as the general loops: a
  * larger value or a NaN takes over, ties keep the first in row-major window order. */
 void oti_max_pool_2x2_forward(float *y, int64_t *argmax, const float *x, const pool_geometry *g);
+
+/* pool_unpool.c: MaxUnpool. */
+typedef struct ot_unpool_params {
+    int nd;
+    int64_t kernel[POOL_MAX_SPATIAL], stride[POOL_MAX_SPATIAL], pads[2 * POOL_MAX_SPATIAL];
+} ot_unpool_params;
+/* Each op of pool_unpool.c and pool_roi.c has parse, infer, forward and backward. */
+#define OT_POOL_OP_FUNCS(name)                                                                 \
+    ot_status oti_pool_parse_##name(const ot_layer *l, void *params);                           \
+    ot_status oti_pool_infer_##name(ot_node_ctx *c);                                            \
+    ot_status oti_pool_forward_##name(ot_node_ctx *c);                                          \
+    ot_status oti_pool_backward_##name(ot_node_ctx *c);
+OT_POOL_OP_FUNCS(unpool)
+
+/* pool_roi.c: RoiAlign. */
+typedef struct ot_roi_params {
+    int max_mode, half_pixel;
+    int64_t out_h, out_w, sampling_ratio;
+    float spatial_scale;
+} ot_roi_params;
+OT_POOL_OP_FUNCS(roi)
 
 #endif

@@ -214,6 +214,8 @@ const ot_op oti_ops_shape[] = {
     SHAPE_OP("Pad", 1, sizeof(ot_shape_pad_params), oti_shape_parse_pad, pad, [1] = C, C, C),
     SHAPE_OP("Trilu", 14, sizeof(ot_shape_trilu_params), oti_shape_parse_trilu, trilu, [1] = C),
     SHAPE_OP("OneHot", 9, sizeof(ot_shape_onehot_params), oti_shape_parse_onehot, onehot, C, C),
+    SHAPE_OP("ReverseSequence", 10, sizeof(ot_shape_reverse_sequence_params),
+             oti_shape_parse_reverse_sequence, reverse_sequence, [1] = C),
 };
 #undef C
 const ot_op_family oti_family_shape = {oti_ops_shape, OT_COUNT(oti_ops_shape)};

@@ -168,4 +168,11 @@ typedef struct ot_shape_onehot_params {
     int64_t axis;
 } ot_shape_onehot_params;
 
+/* shape_sequence.c: ReverseSequence. */
+ot_status oti_shape_parse_reverse_sequence(const ot_layer *l, void *params);
+OT_SHAPE_OP_FUNCS(reverse_sequence)
+typedef struct ot_shape_reverse_sequence_params {
+    int64_t batch_axis, time_axis;
+} ot_shape_reverse_sequence_params;
+
 #endif

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "op.h"
+#include "softmax_internal.h"
 
 typedef struct softmax_params {
     int log;        /* LogSoftmax */
@@ -164,6 +164,12 @@ static ot_status forward_hardmax(ot_node_ctx *c) {
     return OT_OK;
 }
 
+#define LOSS_ROW(op_name)                                                                      \
+    {.name = op_name, .since_version = 12, .params_size = sizeof(ot_loss_params),                \
+     .parse = oti_softmax_parse_loss, .infer = oti_softmax_infer_loss,                           \
+     .forward = oti_softmax_forward_loss, .backward = oti_softmax_backward_loss,                 \
+     .inputs = {[1] = OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}}
+
 const ot_op oti_ops_softmax[] = {
     {.name = "Softmax", .since_version = 1, .params_size = sizeof(softmax_params),
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_softmax,
@@ -176,5 +182,8 @@ const ot_op oti_ops_softmax[] = {
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_hardmax},
     {.name = "Hardmax", .since_version = 13, .params_size = sizeof(softmax_params),
      .parse = parse_softmax, .infer = infer_softmax, .forward = forward_hardmax},
+    /* softmax_loss.c: labels and class weights are constants, never trained. */
+    LOSS_ROW("SoftmaxCrossEntropyLoss"),
+    LOSS_ROW("NegativeLogLikelihoodLoss"),
 };
 const ot_op_family oti_family_softmax = {oti_ops_softmax, OT_COUNT(oti_ops_softmax)};

@@ -326,6 +326,20 @@ static void einsum_errors(void **state) {
     ts_free_tensors((ot_tensor[]){a, b, i}, 3);
 }
 
+/* Det of a batch of 3x3 matrices (well conditioned): dX = dY * det * inverse^T. */
+static void det_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 5);
+    int64_t dims[3] = {2, 3, 3};
+    ot_tensor x = ts_random(&rng, 3, dims, -1, 1);
+    float *v = x.data;
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 3; i++) v[b * 9 + i * 4] += 2.0f; /* diagonally dominant */
+    ts_gradcheck("Det", 11, 1, (const ot_tensor *[]){&x}, 1, 0, NULL, 0, 1e-3, 1e-2);
+    ot_tensor_free(&x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_matches_torch),
@@ -337,6 +351,7 @@ int main(void) {
         cmocka_unit_test(einsum_matches_torch),
         cmocka_unit_test(einsum_gradients),
         cmocka_unit_test(einsum_errors),
+        cmocka_unit_test(det_gradients),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

@@ -390,6 +390,36 @@ static void bad_attributes(void **state) {
     ot_tensor_free(&x);
 }
 
+/* MaxUnpool (indices from a 2x2 / stride 2 pool, with and without output_shape) and
+ * RoiAlign in both modes and coordinate modes: gradients w.r.t. X. */
+static void unpool_and_roi_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 11);
+    ot_tensor x = ts_random(&rng, 4, (const int64_t[]){1, 2, 2, 2}, -1, 1);
+    ot_tensor idx = ts_int64(4, (const int64_t[]){1, 2, 2, 2}, (const int64_t[]){5, 7, 13, 15, 16, 19, 25, 31});
+    ot_tensor shape = ts_int64(1, (const int64_t[]){4}, (const int64_t[]){1, 2, 5, 5});
+    ot_attr unpool[2] = {ts_attr_ints("kernel_shape", 2, (const int64_t[]){2, 2}),
+                         ts_attr_ints("strides", 2, (const int64_t[]){2, 2})};
+    ts_gradcheck("MaxUnpool", 11, 2, (const ot_tensor *[]){&x, &idx}, 1, 2, unpool, 0, 1e-2, 1e-3);
+    ts_gradcheck("MaxUnpool", 11, 3, (const ot_tensor *[]){&x, &idx, &shape}, 1, 2, unpool, 0, 1e-2, 1e-3);
+    ot_tensor img = ts_random(&rng, 4, (const int64_t[]){2, 2, 6, 6}, -1, 1);
+    ot_tensor rois = ts_float(2, (const int64_t[]){3, 4}, (const float[]){0.3f, 0.7f, 4.2f, 5.1f, 1.1f, 0.2f, 3.3f, 2.9f,
+                                                                          -0.5f, 2.5f, 6.5f, 4.0f});
+    ot_tensor batch = ts_int64(1, (const int64_t[]){3}, (const int64_t[]){0, 1, 1});
+    static const char *const modes[2] = {"avg", "max"}, *const ctms[2] = {"half_pixel", "output_half_pixel"};
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k < 2; k++) {
+            ot_attr roi[5] = {ts_attr_string("mode", modes[m]), ts_attr_string("coordinate_transformation_mode", ctms[k]),
+                              ts_attr_int("output_height", 2), ts_attr_int("output_width", 3),
+                              ts_attr_int("sampling_ratio", m ? 1 : 0)};
+            ts_gradcheck("RoiAlign", 16, 3, (const ot_tensor *[]){&img, &rois, &batch}, 1, 5, roi, 0, 1e-3, 1e-2);
+            for (int i = 0; i < 5; i++) ot_attr_free(&roi[i]);
+        }
+    for (int i = 0; i < 2; i++) ot_attr_free(&unpool[i]);
+    ts_free_tensors((ot_tensor[]){x, idx, shape, img, rois, batch}, 6);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(maxpool_ceil_values_and_indices),
@@ -403,6 +433,7 @@ int main(void) {
         cmocka_unit_test(maxpool_gradients),
         cmocka_unit_test(averagepool_gradients),
         cmocka_unit_test(bad_attributes),
+        cmocka_unit_test(unpool_and_roi_gradients),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

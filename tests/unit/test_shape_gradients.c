@@ -173,6 +173,24 @@ static void split_gradient_is_concatenation(void **state) {
     ot_tensor_free(&sizes);
 }
 
+/* ReverseSequence reverses dy the way it reverses x, either axis order. */
+static void reverse_sequence_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 7);
+    ot_tensor x = ts_random(&rng, 3, I64(4, 3, 2), -1, 1);
+    ot_tensor lens = ts_int64(1, I64(3), I64(4, 1, 2)), lens_b = ts_int64(1, I64(4), I64(3, 0, 1, 2));
+    ot_attr time_major[2] = {ts_attr_int("batch_axis", 1), ts_attr_int("time_axis", 0)};
+    ot_attr batch_major[2] = {ts_attr_int("batch_axis", 0), ts_attr_int("time_axis", 1)};
+    ts_gradcheck("ReverseSequence", 10, 2, (const ot_tensor *[]){&x, &lens}, 1, 2, time_major, 0, 1e-2, 1e-3);
+    ts_gradcheck("ReverseSequence", 10, 2, (const ot_tensor *[]){&x, &lens_b}, 1, 2, batch_major, 0, 1e-2, 1e-3);
+    for (int i = 0; i < 2; i++) {
+        ot_attr_free(&time_major[i]);
+        ot_attr_free(&batch_major[i]);
+    }
+    ts_free_tensors((ot_tensor[]){x, lens, lens_b}, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gradients_of_views_and_layouts),
@@ -182,6 +200,7 @@ int main(void) {
         cmocka_unit_test(gradients_of_gathers_and_scatters),
         cmocka_unit_test(gradients_of_depth_and_space),
         cmocka_unit_test(index_errors_name_the_node),
+        cmocka_unit_test(reverse_sequence_gradients),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

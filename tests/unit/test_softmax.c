@@ -215,6 +215,32 @@ static void bad_axis_and_dtype(void **state) {
     ot_tensor_free(&x);
 }
 
+/* SoftmaxCrossEntropyLoss and NegativeLogLikelihoodLoss: the scores' gradient under every
+ * reduction, with class weights and an ignored label, and through log_prob (output 1). */
+static void loss_gradients(void **state) {
+    (void)state;
+    static const char *const ops[2] = {"SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"};
+    static const char *const reductions[3] = {"none", "sum", "mean"};
+    int64_t xd[3] = {2, 3, 2}, td[2] = {2, 2}, wd[1] = {3};
+    ot_tensor x = sine_input(3, xd);
+    ot_tensor t = ts_int64(2, td, (const int64_t[]){0, 2, -1, 1});
+    ot_tensor w = ts_float(1, wd, (const float[]){0.5f, 2.0f, 1.5f});
+    for (int op = 0; op < 2; op++)
+        for (int r = 0; r < 3; r++) {
+            ot_attr attrs[2] = {ts_attr_string("reduction", reductions[r]), ts_attr_int("ignore_index", -1)};
+            ts_gradcheck(ops[op], 13, 3, (const ot_tensor *[]){&x, &t, &w}, 1, 2, attrs, 0, 1e-3, 1e-2);
+            ts_gradcheck(ops[op], 12, 2, (const ot_tensor *[]){&x, &t}, 1, 2, attrs, 0, 1e-3, 1e-2);
+            ot_attr_free(&attrs[0]);
+            ot_attr_free(&attrs[1]);
+        }
+    /* Both outputs: the loss and log_prob. */
+    ot_attr ii = ts_attr_int("ignore_index", -1);
+    ts_gradcheck_outputs("SoftmaxCrossEntropyLoss", 13, 3, (const ot_tensor *[]){&x, &t, &w}, 1, 2, 1, &ii,
+                         1e-3, 1e-2);
+    ot_attr_free(&ii);
+    ts_free_tensors((ot_tensor[]){x, t, w}, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forward_values),
@@ -224,6 +250,7 @@ int main(void) {
         cmocka_unit_test(bad_axis_and_dtype),
         cmocka_unit_test(masked_rows),
         cmocka_unit_test(hardmax_forms),
+        cmocka_unit_test(loss_gradients),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }
