@@ -129,17 +129,26 @@ static ot_status load_npz(const char *spec, const ot_data_options *options, ot_d
     return status;
 }
 
+/* "KIND:A,B" (KIND: the first `prefix` characters): A, allocated, and B, in spec. */
+static ot_status split_pair(const char *spec, size_t prefix, const char *form, char **first, const char **second) {
+    const char *comma = strchr(spec + prefix, ',');
+    if (!comma) return oti_fail(OT_ERR_INVALID, "data spec '%s': expected %s", spec, form);
+    *first = oti_strndup(spec + prefix, (size_t)(comma - spec - prefix));
+    OT_ALLOC_CHECK(*first);
+    *second = comma + 1;
+    return OT_OK;
+}
+
 static ot_status load_by_spec(const char *spec, const ot_data_options *options, ot_dataset *d) {
     if (!strncmp(spec, "fashion-mnist", 13) && (spec[13] == '\0' || spec[13] == ':'))
         return load_fashion_mnist(spec[13] ? spec + 14 : NULL, options, d);
+    char *first;
+    const char *second;
     if (!strncmp(spec, "idx:", 4)) {
-        const char *comma = strchr(spec + 4, ',');
-        if (!comma) return oti_fail(OT_ERR_INVALID, "data spec '%s': expected idx:IMAGES,LABELS", spec);
-        char *images = oti_strndup(spec + 4, (size_t)(comma - spec - 4));
-        OT_ALLOC_CHECK(images);
-        ot_status status = oti_dataset_from_idx(images, comma + 1, options, d);
-        if (status == OT_OK) status = set_identity(d, "idx", images, comma + 1, NULL);
-        free(images);
+        OT_TRY(split_pair(spec, 4, "idx:IMAGES,LABELS", &first, &second));
+        ot_status status = oti_dataset_from_idx(first, second, options, d);
+        if (status == OT_OK) status = set_identity(d, "idx", first, second, NULL);
+        free(first);
         return status;
     }
     if (!strncmp(spec, "csv:", 4)) {
@@ -149,12 +158,9 @@ static ot_status load_by_spec(const char *spec, const ot_data_options *options, 
     if (!strncmp(spec, "npz:", 4)) return load_npz(spec, options, d);
     if (!strncmp(spec, "images:", 7)) return oti_dataset_from_images(spec + 7, options, d);
     if (!strncmp(spec, "segmentation:", 13)) {
-        const char *comma = strchr(spec + 13, ',');
-        if (!comma) return oti_fail(OT_ERR_INVALID, "data spec '%s': expected segmentation:IMAGES,MASKS", spec);
-        char *images = oti_strndup(spec + 13, (size_t)(comma - spec - 13));
-        OT_ALLOC_CHECK(images);
-        ot_status status = oti_dataset_from_segmentation(images, comma + 1, options, d);
-        free(images);
+        OT_TRY(split_pair(spec, 13, "segmentation:IMAGES,MASKS", &first, &second));
+        ot_status status = oti_dataset_from_segmentation(first, second, options, d);
+        free(first);
         return status;
     }
     return oti_fail(OT_ERR_INVALID, "unknown data spec '%s' (fashion-mnist[:train|test], "
