@@ -414,15 +414,12 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
         /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
-         * float scalars (a Range's bounds) and small 1-D floats read only as constants
-         * (Resize's scales and roi) are fixed when the plan is built, so the shapes they
-         * decide can be inferred. */
+         * small float ones read only as constants (a Range's bounds, Resize's scales and roi)
+         * are fixed when the plan is built, so the shapes they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
+        int small = n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX && feed_shapes[i].ndim <= 1;
         int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
-        int fixed_float = feed_shapes[i].dtype == OT_FLOAT &&
-                          (feed_shapes[i].ndim == 0 ||
-                           (feed_shapes[i].ndim == 1 && n <= OT_PLAN_FIXED_FEED_MAX &&
-                            feeds_constant_slots_only(m, v)));
+        int fixed_float = feed_shapes[i].dtype == OT_FLOAT && small && feeds_constant_slots_only(m, v);
         if (feed_shapes[i].data && (fixed_int || fixed_float)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             OT_ALLOC_CHECK(blocks);
