@@ -240,36 +240,51 @@ ot_status oti_npy_save(const char *path, const ot_tensor *t) {
     return status;
 }
 
+/* Element i of an integer or bool tensor whose values all fit int64 (every integer dtype but
+ * uint64); 0 for other dtypes. */
+static int small_integer_at(const ot_tensor *t, int64_t i, int64_t *v) {
+    switch (t->dtype) {
+    case OT_INT64: *v = ((int64_t *)t->data)[i]; return 1;
+    case OT_INT32: *v = ((int32_t *)t->data)[i]; return 1;
+    case OT_INT16: *v = ((int16_t *)t->data)[i]; return 1;
+    case OT_INT8: *v = ((int8_t *)t->data)[i]; return 1;
+    case OT_UINT8: case OT_BOOL: *v = ((uint8_t *)t->data)[i]; return 1;
+    case OT_UINT16: *v = ((uint16_t *)t->data)[i]; return 1;
+    case OT_UINT32: *v = ((uint32_t *)t->data)[i]; return 1;
+    default: return 0;
+    }
+}
+
+/* t takes `data` (dtype) in place of its own. */
+static void adopt(ot_tensor *t, void *data, ot_dtype dtype) {
+    if (t->owns) free(t->data);
+    t->data = data;
+    t->owns = 1;
+    t->dtype = dtype;
+}
+
 ot_status oti_tensor_to_float(ot_tensor *t, const char *what) {
     if (t->dtype == OT_FLOAT) return OT_OK;
     int64_t n = ot_tensor_numel(t);
     float *out = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (!out) return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating for float32 conversion", what);
     for (int64_t i = 0; i < n; i++) {
-        float v;
+        int64_t integer;
         switch (t->dtype) {
-        case OT_DOUBLE: v = (float)((double *)t->data)[i]; break;
-        case OT_FLOAT16: v = oti_half_to_float(((uint16_t *)t->data)[i]); break;
-        case OT_BFLOAT16: v = oti_bfloat16_to_float(((uint16_t *)t->data)[i]); break;
-        case OT_INT64: v = (float)((int64_t *)t->data)[i]; break;
-        case OT_INT32: v = (float)((int32_t *)t->data)[i]; break;
-        case OT_INT16: v = (float)((int16_t *)t->data)[i]; break;
-        case OT_INT8: v = (float)((int8_t *)t->data)[i]; break;
-        case OT_UINT8: case OT_BOOL: v = (float)((uint8_t *)t->data)[i]; break;
-        case OT_UINT16: v = (float)((uint16_t *)t->data)[i]; break;
-        case OT_UINT32: v = (float)((uint32_t *)t->data)[i]; break;
-        case OT_UINT64: v = (float)((uint64_t *)t->data)[i]; break;
+        case OT_DOUBLE: out[i] = (float)((double *)t->data)[i]; break;
+        case OT_FLOAT16: out[i] = oti_half_to_float(((uint16_t *)t->data)[i]); break;
+        case OT_BFLOAT16: out[i] = oti_bfloat16_to_float(((uint16_t *)t->data)[i]); break;
+        case OT_UINT64: out[i] = (float)((uint64_t *)t->data)[i]; break;
         default:
-            free(out);
-            return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s cannot become float32", what,
-                           ot_dtype_name(t->dtype));
+            if (!small_integer_at(t, i, &integer)) {
+                free(out);
+                return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s cannot become float32", what,
+                               ot_dtype_name(t->dtype));
+            }
+            out[i] = (float)integer;
         }
-        out[i] = v;
     }
-    if (t->owns) free(t->data);
-    t->data = out;
-    t->owns = 1;
-    t->dtype = OT_FLOAT;
+    adopt(t, out, OT_FLOAT);
     return OT_OK;
 }
 
@@ -279,34 +294,19 @@ ot_status oti_tensor_to_int64(ot_tensor *t, const char *what) {
     int64_t *out = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!out) return oti_fail(OT_ERR_MEMORY, "%s: out of memory allocating for int64 conversion", what);
     for (int64_t i = 0; i < n; i++) {
-        int64_t v;
-        switch (t->dtype) {
-        case OT_INT32: v = ((int32_t *)t->data)[i]; break;
-        case OT_INT16: v = ((int16_t *)t->data)[i]; break;
-        case OT_INT8: v = ((int8_t *)t->data)[i]; break;
-        case OT_UINT8: case OT_BOOL: v = ((uint8_t *)t->data)[i]; break;
-        case OT_UINT16: v = ((uint16_t *)t->data)[i]; break;
-        case OT_UINT32: v = ((uint32_t *)t->data)[i]; break;
-        case OT_UINT64: {
-            uint64_t u = ((uint64_t *)t->data)[i];
-            if (u > INT64_MAX) {
-                free(out);
-                return oti_fail(OT_ERR_INVALID, "%s: element %lld (%llu) does not fit int64", what,
-                               (long long)i, (unsigned long long)u);
-            }
-            v = (int64_t)u;
-            break;
-        }
-        default:
+        if (small_integer_at(t, i, &out[i])) continue;
+        if (t->dtype != OT_UINT64) {
             free(out);
-            return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s is not an integer type", what,
-                           ot_dtype_name(t->dtype));
+            return oti_fail(OT_ERR_UNSUPPORTED, "%s: dtype %s is not an integer type", what, ot_dtype_name(t->dtype));
         }
-        out[i] = v;
+        uint64_t u = ((uint64_t *)t->data)[i];
+        if (u > INT64_MAX) {
+            free(out);
+            return oti_fail(OT_ERR_INVALID, "%s: element %lld (%llu) does not fit int64", what, (long long)i,
+                           (unsigned long long)u);
+        }
+        out[i] = (int64_t)u;
     }
-    if (t->owns) free(t->data);
-    t->data = out;
-    t->owns = 1;
-    t->dtype = OT_INT64;
+    adopt(t, out, OT_INT64);
     return OT_OK;
 }
