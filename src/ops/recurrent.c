@@ -20,215 +20,9 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "fast_math.h"
 #include "gemm.h"
 #include "op.h"
-
-/* Parameters ------------------------------------------------------------------------------ */
-
-typedef enum rnn_kind { KIND_RNN, KIND_GRU, KIND_LSTM } rnn_kind;
-
-typedef enum act_kind {
-    ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_AFFINE, ACT_LEAKY_RELU, ACT_THRESHOLDED_RELU,
-    ACT_SCALED_TANH, ACT_HARD_SIGMOID, ACT_ELU, ACT_SOFTSIGN, ACT_SOFTPLUS
-} act_kind;
-
-typedef struct rnn_act {
-    act_kind kind;
-    float alpha, beta;
-} rnn_act;
-
-/* Per activation: its ONNX name, whether it reads alpha / beta, and their defaults (ONNX
- * Runtime's: 0 for Affine and ScaledTanh). */
-typedef struct act_info {
-    const char *name;
-    act_kind kind;
-    int uses_alpha, uses_beta;
-    float alpha, beta;
-} act_info;
-
-static const act_info act_table[] = {
-    {"Sigmoid", ACT_SIGMOID, 0, 0, 0.0f, 0.0f},
-    {"Tanh", ACT_TANH, 0, 0, 0.0f, 0.0f},
-    {"Relu", ACT_RELU, 0, 0, 0.0f, 0.0f},
-    {"Affine", ACT_AFFINE, 1, 1, 0.0f, 0.0f},
-    {"LeakyRelu", ACT_LEAKY_RELU, 1, 0, 0.01f, 0.0f},
-    {"ThresholdedRelu", ACT_THRESHOLDED_RELU, 1, 0, 1.0f, 0.0f},
-    {"ScaledTanh", ACT_SCALED_TANH, 1, 1, 0.0f, 0.0f},
-    {"HardSigmoid", ACT_HARD_SIGMOID, 1, 1, 0.2f, 0.5f},
-    {"Elu", ACT_ELU, 1, 0, 1.0f, 0.0f},
-    {"Softsign", ACT_SOFTSIGN, 0, 0, 0.0f, 0.0f},
-    {"Softplus", ACT_SOFTPLUS, 0, 0, 0.0f, 0.0f},
-};
-
-#define MAX_ACTS 6 /* 3 per direction (LSTM f, g, h) */
-
-typedef struct recurrent_params {
-    rnn_kind kind;
-    int gates;          /* G: 1, 3, 4 */
-    int directions;     /* D: 1 or 2 */
-    int reverse;        /* direction "reverse" */
-    int layout;         /* 0: time first, 1: batch first */
-    int64_t hidden;     /* hidden_size; 0 when absent (then R's last dim) */
-    float clip;         /* 0: no clip */
-    int linear_before_reset, input_forget;
-    int acts_per_dir;   /* RNN 1 (f), GRU 2 (f, g), LSTM 3 (f, g, h) */
-    rnn_act acts[MAX_ACTS];
-} recurrent_params;
-
-/* ONNX names compare case-insensitively (ONNX Runtime lowercases them). */
-static int same_name(const char *a, const char *b) {
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
-        if (x != y) return 0;
-    }
-    return *a == *b;
-}
-
-static const act_info *find_act(const char *name) {
-    for (int i = 0; i < OT_COUNT(act_table); i++)
-        if (same_name(act_table[i].name, name)) return &act_table[i];
-    return NULL;
-}
-
-/* activations, activation_alpha, activation_beta: alphas and betas are consumed in order by
- * the activations that read them (as ONNX Runtime); absent lists keep each op's defaults. */
-static ot_status parse_activations(const ot_layer *l, recurrent_params *p) {
-    static const char *const defaults[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
-    int need = p->acts_per_dir * p->directions;
-    const ot_attr *a = ot_layer_find_attr(l, "activations");
-    if (a && a->type != OT_ATTR_STRINGS)
-        return oti_node_fail(l, OT_ERR_INVALID, "attribute 'activations' should be a list of strings");
-    int given = a ? a->count : 0;
-    if (a && given != need && !(p->directions == 2 && given == p->acts_per_dir))
-        return oti_node_fail(l, OT_ERR_INVALID, "activations has %d names; %s with %d direction(s) "
-                             "needs %d", given, l->op_type, p->directions, need);
-    float alphas[MAX_ACTS], betas[MAX_ACTS];
-    int n_alpha, n_beta, next_alpha = 0, next_beta = 0;
-    OT_TRY(oti_attr_get_floats(l, "activation_alpha", alphas, MAX_ACTS, &n_alpha));
-    OT_TRY(oti_attr_get_floats(l, "activation_beta", betas, MAX_ACTS, &n_beta));
-    for (int k = 0; k < need; k++) {
-        const char *name = a ? a->strings[k % given] : defaults[p->kind][k % p->acts_per_dir];
-        const act_info *info = find_act(name);
-        if (!info) return oti_node_fail(l, OT_ERR_UNSUPPORTED, "unknown activation '%s'", name);
-        rnn_act *act = &p->acts[k];
-        act->kind = info->kind;
-        act->alpha = info->uses_alpha && next_alpha < n_alpha ? alphas[next_alpha++] : info->alpha;
-        act->beta = info->uses_beta && next_beta < n_beta ? betas[next_beta++] : info->beta;
-    }
-    return OT_OK;
-}
-
-static ot_status parse_direction(const ot_layer *l, recurrent_params *p) {
-    const char *direction;
-    OT_TRY(oti_attr_get_string(l, "direction", "forward", &direction));
-    p->directions = strcmp(direction, "bidirectional") == 0 ? 2 : 1;
-    p->reverse = strcmp(direction, "reverse") == 0;
-    if (p->directions == 1 && !p->reverse && strcmp(direction, "forward") != 0)
-        return oti_node_fail(l, OT_ERR_INVALID, "direction is '%s'; it must be forward, reverse or "
-                             "bidirectional", direction);
-    return OT_OK;
-}
-
-/* A 0/1 attribute. */
-static ot_status parse_flag(const ot_layer *l, const char *name, int *out) {
-    int64_t v;
-    OT_TRY(oti_attr_get_int(l, name, 0, &v));
-    if (v != 0 && v != 1)
-        return oti_node_fail(l, OT_ERR_INVALID, "%s must be 0 or 1, not %lld", name, (long long)v);
-    *out = (int)v;
-    return OT_OK;
-}
-
-static ot_status parse_recurrent(const ot_layer *l, recurrent_params *p, rnn_kind kind) {
-    memset(p, 0, sizeof *p);
-    static const int gates[3] = {1, 3, 4}, acts[3] = {1, 2, 3};
-    p->kind = kind;
-    p->gates = gates[kind];
-    p->acts_per_dir = acts[kind];
-    OT_TRY(parse_direction(l, p));
-    OT_TRY(oti_attr_get_int(l, "hidden_size", 0, &p->hidden));
-    if (p->hidden < 0)
-        return oti_node_fail(l, OT_ERR_INVALID, "hidden_size is %lld", (long long)p->hidden);
-    OT_TRY(oti_attr_get_float(l, "clip", 0.0f, &p->clip));
-    if (!(p->clip >= 0.0f))
-        return oti_node_fail(l, OT_ERR_INVALID, "clip is %g; it must be positive (or 0: none)", p->clip);
-    if (l->opset >= 14) OT_TRY(parse_flag(l, "layout", &p->layout));
-    if (kind == KIND_GRU) OT_TRY(parse_flag(l, "linear_before_reset", &p->linear_before_reset));
-    if (kind == KIND_LSTM) OT_TRY(parse_flag(l, "input_forget", &p->input_forget));
-    return parse_activations(l, p);
-}
-
-static ot_status parse_rnn(const ot_layer *l, void *params) { return parse_recurrent(l, params, KIND_RNN); }
-static ot_status parse_gru(const ot_layer *l, void *params) { return parse_recurrent(l, params, KIND_GRU); }
-static ot_status parse_lstm(const ot_layer *l, void *params) { return parse_recurrent(l, params, KIND_LSTM); }
-
-/* Activations ----------------------------------------------------------------------------- */
-
-
-static float act_value(const rnn_act *a, float x) {
-    switch (a->kind) {
-    case ACT_SIGMOID: return ot_sigmoid_fast(x);
-    case ACT_TANH: return ot_tanh_fast(x);
-    case ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case ACT_AFFINE: return a->alpha * x + a->beta;
-    case ACT_LEAKY_RELU: return x >= 0.0f ? x : a->alpha * x;
-    case ACT_THRESHOLDED_RELU: return x > a->alpha ? x : 0.0f;
-    case ACT_SCALED_TANH: return a->alpha * tanhf(a->beta * x);
-    case ACT_HARD_SIGMOID: return fminf(fmaxf(a->alpha * x + a->beta, 0.0f), 1.0f);
-    case ACT_ELU: return x >= 0.0f ? x : a->alpha * (expf(x) - 1.0f);
-    case ACT_SOFTSIGN: return x / (1.0f + fabsf(x));
-    case ACT_SOFTPLUS: return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
-    }
-    return x;
-}
-
-/* d act(x) / dx. */
-static float act_slope(const rnn_act *a, float x) {
-    switch (a->kind) {
-    case ACT_SIGMOID: { float s = ot_sigmoid_fast(x); return s * (1.0f - s); }
-    case ACT_TANH: { float t = ot_tanh_fast(x); return 1.0f - t * t; }
-    case ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
-    case ACT_AFFINE: return a->alpha;
-    case ACT_LEAKY_RELU: return x >= 0.0f ? 1.0f : a->alpha;
-    case ACT_THRESHOLDED_RELU: return x > a->alpha ? 1.0f : 0.0f;
-    case ACT_SCALED_TANH: { float t = tanhf(a->beta * x); return a->alpha * a->beta * (1.0f - t * t); }
-    case ACT_HARD_SIGMOID: { float v = a->alpha * x + a->beta; return v > 0.0f && v < 1.0f ? a->alpha : 0.0f; }
-    case ACT_ELU: return x >= 0.0f ? 1.0f : a->alpha * expf(x);
-    case ACT_SOFTSIGN: { float d = 1.0f + fabsf(x); return 1.0f / (d * d); }
-    case ACT_SOFTPLUS: return ot_sigmoid_fast(x);
-    }
-    return 1.0f;
-}
-
-/* Where clip bounds z (clip 0: nowhere). */
-static float clip_limit(float clip) { return clip > 0.0f ? clip : INFINITY; }
-static float clamp(float z, float lim) { return z < -lim ? -lim : z > lim ? lim : z; }
-
-/* y (n) = act(clip(z)). Sigmoid and Tanh (the default gates) vectorise. */
-static void act_forward(const rnn_act *a, float clip, float *y, const float *z, int64_t n) {
-    float lim = clip_limit(clip);
-    if (a->kind == ACT_SIGMOID)
-        for (int64_t j = 0; j < n; j++) y[j] = ot_sigmoid_fast(clamp(z[j], lim));
-    else if (a->kind == ACT_TANH)
-        for (int64_t j = 0; j < n; j++) y[j] = ot_tanh_fast(clamp(z[j], lim));
-    else
-        for (int64_t j = 0; j < n; j++) y[j] = act_value(a, clamp(z[j], lim));
-}
-
-/* y (n) = act(clip(z)) and dy (n) = its derivative in z (0 where clip bounds z). */
-static void act_backward(const rnn_act *a, float clip, float *y, float *dy, const float *z, int64_t n) {
-    float lim = clip_limit(clip);
-    act_forward(a, clip, y, z, n);
-    if (a->kind == ACT_SIGMOID)
-        for (int64_t j = 0; j < n; j++) dy[j] = y[j] * (1.0f - y[j]);
-    else if (a->kind == ACT_TANH)
-        for (int64_t j = 0; j < n; j++) dy[j] = 1.0f - y[j] * y[j];
-    else
-        for (int64_t j = 0; j < n; j++) dy[j] = act_slope(a, clamp(z[j], lim));
-    for (int64_t j = 0; j < n; j++) dy[j] = z[j] < -lim || z[j] > lim ? 0.0f : dy[j];
-}
+#include "recurrent_internal.h"
 
 /* Shapes ---------------------------------------------------------------------------------- */
 
@@ -466,7 +260,7 @@ static void rnn_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) 
     float *z = st->gates + b * n->gh;
     const float *xw = st->xw + row * n->gh;
     for (int64_t j = 0; j < n->h; j++) z[j] += xw[j];
-    act_forward(&run->act[0], run->p->clip, st->h + b * n->h, z, n->h);
+    oti_recurrent_act_forward(&run->act[0], run->p->clip, st->h + b * n->h, z, n->h);
 }
 
 /* z (n) += xw + (peephole) p * c. */
@@ -489,15 +283,15 @@ static void lstm_row(const rnn_run *run, step_state *st, int64_t b, int64_t row)
     add_input(z, xw, pp, cell, H);
     add_input(z + 2 * H, xw + 2 * H, pp ? pp + 2 * H : NULL, cell, H);
     add_input(z + 3 * H, xw + 3 * H, NULL, NULL, H);
-    act_forward(f, clip, a, z, H);
+    oti_recurrent_act_forward(f, clip, a, z, H);
     if (run->p->input_forget)
         for (int64_t j = 0; j < H; j++) a[2 * H + j] = 1.0f - a[j];
-    else act_forward(f, clip, a + 2 * H, z + 2 * H, H);
-    act_forward(g, clip, a + 3 * H, z + 3 * H, H);
+    else oti_recurrent_act_forward(f, clip, a + 2 * H, z + 2 * H, H);
+    oti_recurrent_act_forward(g, clip, a + 3 * H, z + 3 * H, H);
     for (int64_t j = 0; j < H; j++) cell[j] = a[2 * H + j] * cell[j] + a[j] * a[3 * H + j];
     add_input(z + H, xw + H, pp ? pp + H : NULL, cell, H);
-    act_forward(f, clip, a + H, z + H, H);
-    act_forward(&run->act[2], 0.0f, h, cell, H);
+    oti_recurrent_act_forward(f, clip, a + H, z + H, H);
+    oti_recurrent_act_forward(&run->act[2], 0.0f, h, cell, H);
     for (int64_t j = 0; j < H; j++) h[j] *= a[H + j];
     if (run->cell) memcpy(run->cell + row * H, cell, sizeof(float) * (size_t)H);
 }
@@ -514,7 +308,7 @@ static void gru_reset_row(const rnn_run *run, step_state *st, int64_t b, int64_t
         memcpy(rh, h, sizeof(float) * (size_t)H);
         return;
     }
-    act_forward(&run->act[0], run->p->clip, rh, z + H, H);
+    oti_recurrent_act_forward(&run->act[0], run->p->clip, rh, z + H, H);
     for (int64_t j = 0; j < H; j++) rh[j] *= h[j];
 }
 
@@ -530,14 +324,14 @@ static void gru_row(const rnn_run *run, step_state *st, int64_t b, int64_t row) 
     if (run->p->linear_before_reset) {
         if (run->bias) add_input(zh, run->bias + n->gh + 2 * H, NULL, NULL, H); /* H R_h^T + Rb_h */
         if (run->aux) memcpy(run->aux + row * H, zh, sizeof(float) * (size_t)H);
-        act_forward(f, clip, a + H, z + H, H);
+        oti_recurrent_act_forward(f, clip, a + H, z + H, H);
         for (int64_t j = 0; j < H; j++) zh[j] = xw[2 * H + j] + a[H + j] * zh[j];
     } else {
         if (run->aux) memcpy(run->aux + row * H, st->rh + b * H, sizeof(float) * (size_t)H);
         add_input(zh, xw + 2 * H, NULL, NULL, H);
     }
-    act_forward(f, clip, a, z, H);
-    act_forward(&run->act[1], clip, a + 2 * H, zh, H);
+    oti_recurrent_act_forward(f, clip, a, z, H);
+    oti_recurrent_act_forward(&run->act[1], clip, a + 2 * H, zh, H);
     for (int64_t j = 0; j < H; j++) h[j] = (1.0f - a[j]) * a[2 * H + j] + a[j] * h[j];
 }
 
@@ -639,7 +433,7 @@ static void rnn_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t 
     const rnn_dims *n = &run->n;
     const float *dh = gs->dh + b * n->h;
     float *dz = gs->dz + b * n->gh;
-    act_backward(&run->act[0], run->p->clip, gs->act, gs->slope, run->z + row * n->gh, n->h);
+    oti_recurrent_act_backward(&run->act[0], run->p->clip, gs->act, gs->slope, run->z + row * n->gh, n->h);
     for (int64_t j = 0; j < n->h; j++) dz[j] = dh[j] * gs->slope[j];
 }
 
@@ -653,9 +447,9 @@ static void lstm_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t
     float *dz = gs->dz + b * n->gh, *dc = gs->dc + b * H;
     float *a = gs->act, *s = gs->slope, *hc = gs->hc, *hs = gs->hslope;
     float clip = run->p->clip;
-    act_backward(&run->act[0], clip, a, s, z, 3 * H); /* i, o, f */
-    act_backward(&run->act[1], clip, a + 3 * H, s + 3 * H, z + 3 * H, H);
-    act_backward(&run->act[2], 0.0f, hc, hs, cell, H);
+    oti_recurrent_act_backward(&run->act[0], clip, a, s, z, 3 * H); /* i, o, f */
+    oti_recurrent_act_backward(&run->act[1], clip, a + 3 * H, s + 3 * H, z + 3 * H, H);
+    oti_recurrent_act_backward(&run->act[2], 0.0f, hc, hs, cell, H);
     int coupled = run->p->input_forget;
     for (int64_t j = 0; j < H; j++) {
         float fg = coupled ? 1.0f - a[j] : a[2 * H + j];
@@ -688,8 +482,8 @@ static void gru_grad_row(const rnn_run *run, step_state *gs, int64_t b, int64_t 
     float *dz = gs->dz + b * n->gh, *dr = gs->dr + b * n->gh, *dprev = gs->dprev + b * H;
     float *a = gs->act, *s = gs->slope;
     float clip = run->p->clip;
-    act_backward(&run->act[0], clip, a, s, z, 2 * H); /* z, r */
-    act_backward(&run->act[1], clip, a + 2 * H, s + 2 * H, z + 2 * H, H);
+    oti_recurrent_act_backward(&run->act[0], clip, a, s, z, 2 * H); /* z, r */
+    oti_recurrent_act_backward(&run->act[1], clip, a + 2 * H, s + 2 * H, z + 2 * H, H);
     for (int64_t j = 0; j < H; j++) {
         dz[j] = dh[j] * (hprev[j] - a[2 * H + j]) * s[j];
         dz[2 * H + j] = dh[j] * (1.0f - a[j]) * s[2 * H + j];
@@ -711,7 +505,7 @@ static void gru_reset_grad_row(const rnn_run *run, step_state *gs, int64_t b, in
     int64_t H = n->h;
     const float *z = run->z + row * n->gh, *hprev = run->hprev + row * H, *drh = gs->drh + b * H;
     float *dz = gs->dz + b * n->gh, *dprev = gs->dprev + b * H, *r = gs->act, *s = gs->slope;
-    act_backward(&run->act[0], run->p->clip, r, s, z + H, H);
+    oti_recurrent_act_backward(&run->act[0], run->p->clip, r, s, z + H, H);
     for (int64_t j = 0; j < H; j++) {
         dz[H + j] = drh[j] * hprev[j] * s[j];
         dprev[j] += drh[j] * r[j];
@@ -864,8 +658,8 @@ static ot_status backward_recurrent(ot_node_ctx *c) {
                 [IN_LENS] = OT_ROLE_CONSTANT}}
 
 const ot_op oti_ops_recurrent[] = {
-    RECURRENT_ROW("LSTM", 7, parse_lstm), RECURRENT_ROW("LSTM", 14, parse_lstm),
-    RECURRENT_ROW("GRU", 7, parse_gru),   RECURRENT_ROW("GRU", 14, parse_gru),
-    RECURRENT_ROW("RNN", 7, parse_rnn),   RECURRENT_ROW("RNN", 14, parse_rnn),
+    RECURRENT_ROW("LSTM", 7, oti_recurrent_parse_lstm), RECURRENT_ROW("LSTM", 14, oti_recurrent_parse_lstm),
+    RECURRENT_ROW("GRU", 7, oti_recurrent_parse_gru), RECURRENT_ROW("GRU", 14, oti_recurrent_parse_gru),
+    RECURRENT_ROW("RNN", 7, oti_recurrent_parse_rnn), RECURRENT_ROW("RNN", 14, oti_recurrent_parse_rnn),
 };
 const ot_op_family oti_family_recurrent = {oti_ops_recurrent, OT_COUNT(oti_ops_recurrent)};
