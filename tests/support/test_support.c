@@ -51,6 +51,13 @@ ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values) {
     return t;
 }
 
+ot_tensor ts_bool(int ndim, const int64_t *dims, const uint8_t *values) {
+    ot_tensor t;
+    assert_int_equal(ot_tensor_alloc(NULL, &t, OT_BOOL, ndim, dims, "test"), OT_OK);
+    memcpy(t.data, values, (size_t)ot_tensor_numel(&t));
+    return t;
+}
+
 ot_tensor ts_float(int ndim, const int64_t *dims, const float *values) {
     ot_tensor t = ts_tensor(ndim, dims);
     memcpy(t.data, values, sizeof(float) * (size_t)ot_tensor_numel(&t));

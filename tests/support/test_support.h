@@ -23,6 +23,8 @@ ot_tensor ts_tensor(int ndim, const int64_t *dims);
 ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float hi);
 /* An int64 tensor from values. */
 ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values);
+/* A bool tensor from 0/1 bytes. */
+ot_tensor ts_bool(int ndim, const int64_t *dims, const uint8_t *values);
 /* A float tensor from values. */
 ot_tensor ts_float(int ndim, const int64_t *dims, const float *values);
 /* Fails unless t holds exactly these n values (float32 / int64). */
