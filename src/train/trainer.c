@@ -83,15 +83,15 @@ static int all_finite(const float *x, int64_t n) {
     return sum == 0.0f;
 }
 
-/* Items (labels not ignored, or output elements) samples [first, first + count) of the
- * epoch order hold: a step's gradient is the mean over them. */
+/* Items (labels not ignored, or output elements: ot_loss_items) samples [first, first + count)
+ * of the epoch order hold: a step's gradient is the mean over them. */
 static double step_items(trainer *t, int64_t first, int64_t count) {
-    const ot_train_config *c = t->config;
-    if (c->loss.kind != OT_LOSS_SOFTMAX_CE) return (double)count * (double)t->io.width;
-    int64_t label_size = OT_MAX(t->train_source.label_size, 1), items = 0;
+    const ot_sample_source *s = &t->train_source;
+    int64_t label_size = OT_MAX(s->label_size, 1), items = 0;
     for (int64_t i = first; i < first + count; i++) {
-        const int64_t *labels = t->train_source.labels + t->order[i] * label_size;
-        for (int64_t j = 0; j < label_size; j++) items += labels[j] != c->loss.ignore_index;
+        ot_loss_truth truth = {.labels = s->labels ? s->labels + t->order[i] * label_size : NULL,
+                               .label_size = label_size};
+        items += ot_loss_items(&t->config->loss, 1, t->io.width, &truth);
     }
     return (double)items;
 }
