@@ -35,6 +35,7 @@
 #include "onnxtrain/graph.h"
 #include "onnxtrain/plan.h"
 #include "onnxtrain/onnx_io.h"
+#include "onnxtrain/caffe_io.h"
 #include "onnxtrain/weights.h"
 #include "onnxtrain/dataset.h"
 #include "onnxtrain/optimizer.h"

@@ -5,8 +5,10 @@
 
 #include "args.h"
 #include "commands.h"
+#include "model_load.h"
 #include "core/util.h"
 #include "core/file_io.h"
+#include "onnxtrain/caffe_io.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/weights.h"
 
@@ -19,6 +21,7 @@ static const cli_flag flags[] = {
     {"format", 0, "FMT", "output format: onnx, npz, safetensors or npy (default: OUT's "
                          "extension)"},
     {"compress", 0, NULL, "deflate the members of an .npz (like numpy.savez_compressed)"},
+    CLI_CAFFE_WEIGHTS_FLAG,
     CLI_MAX_MEMORY_FLAG,
 };
 
@@ -30,7 +33,9 @@ static const cli_command command = {
     "                                             fill ARCH's parameters from WEIGHTS\n"
     "  convert MODEL.onnx -o OUT.npz|OUT.safetensors\n"
     "                                             write every initializer under its name\n"
-    "  convert WEIGHTS -o OUT.npz|OUT.safetensors change a weights file's format",
+    "  convert WEIGHTS -o OUT.npz|OUT.safetensors change a weights file's format\n"
+    "  convert NET.prototxt --weights NET.caffemodel -o OUT.onnx\n"
+    "                                             convert a Caffe model",
     flags, OT_COUNT(flags), 1, 1,
     "WEIGHTS may be .npy, .npz, safetensors, a PyTorch torch.save file (.pt/.pth/.bin; a\n"
     "state_dict, or one under \"state_dict\" or \"model\"), a Keras 2 .h5, or an .onnx model;\n"
@@ -107,6 +112,10 @@ int cmd_convert(int argc, char **argv) {
     if (!arch && format == OT_WEIGHTS_UNKNOWN)
         return usage_error(&args, "cannot tell the output format from its name: use .onnx, .npz, "
                                   ".safetensors or .npy, or --format");
+    if (cli_has(&args, "weights") && !ot_caffe_is_prototxt(in))
+        return usage_error(&args, "--weights goes with a Caffe network definition (IN.prototxt)");
+    if (ot_caffe_is_prototxt(in) && (arch || format != OT_WEIGHTS_ONNX))
+        return usage_error(&args, "a Caffe NET.prototxt converts to an ONNX model: -o OUT.onnx, without --arch");
     if (cli_has(&args, "compress") && format != OT_WEIGHTS_NPZ)
         return usage_error(&args, "--compress applies to .npz output only");
     ot_context *ctx;
@@ -120,7 +129,7 @@ int cmd_convert(int argc, char **argv) {
     } else if (format == OT_WEIGHTS_ONNX) {
         /* ONNX -> ONNX: import and export (any input name, as before). */
         ot_weights_format in_format = OT_WEIGHTS_UNKNOWN;
-        if (ot_weights_format_from_extension(in) != OT_WEIGHTS_ONNX &&
+        if (!ot_caffe_is_prototxt(in) && ot_weights_format_from_extension(in) != OT_WEIGHTS_ONNX &&
             ot_weights_detect(in, &in_format) == OT_OK && in_format != OT_WEIGHTS_ONNX) {
             cli_error(&args, "%s is a %s weights file: an ONNX model needs --arch ARCH.onnx to "
                       "give its graph", in, ot_weights_format_name(in_format));
@@ -130,8 +139,7 @@ int cmd_convert(int argc, char **argv) {
         }
         ot_model *m = NULL;
         rc = 0;
-        if (ot_onnx_load(ctx, in, &m) != OT_OK || ot_onnx_save(m, out) != OT_OK)
-            rc = cli_fail(&args);
+        if (cli_load_model(&args, ctx, in, &m, &rc) && ot_onnx_save(m, out) != OT_OK) rc = cli_fail(&args);
         ot_model_free(m);
     } else {
         rc = export_weights(&args, ctx, in, out, format);

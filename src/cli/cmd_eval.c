@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "model_load.h"
 #include "core/util.h"
 #include "data_flags.h"
 #include "shape_flags.h"
@@ -21,6 +22,7 @@ static const cli_flag flags[] = {
     {"json", 0, NULL, "print JSON"},
     CLI_DATA_FLAGS,
     CLI_SHAPE_FLAG,
+    CLI_CAFFE_WEIGHTS_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
 };
@@ -55,8 +57,8 @@ int cmd_eval(int argc, char **argv) {
         scoring.loss = loss;
         scoring.input_name = cli_get(&args, "input");
         scoring.output_name = cli_get(&args, "output");
-        if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
-        else if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) rc = 2;
+        if (!cli_load_model(&args, ctx, args.positional[0], &m, &rc)) {
+        } else if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) rc = 2;
         else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, ctx, &data)) rc = 2;
         else if (ot_dataset_load(cli_get(&args, "data"), &data.options, &d) != OT_OK ||
                  ot_evaluate(m, &scoring, batch, d, &e) != OT_OK)

@@ -6,6 +6,7 @@
 #include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
+#include "model_load.h"
 #include "freeze_flags.h"
 #include "shape_flags.h"
 #include "onnxtrain/graph.h"
@@ -19,11 +20,12 @@ static const cli_flag flags[] = {
     {"batch", 0, "N", "size for unknown (symbolic) input dims when inferring shapes (default 1)"},
     CLI_SHAPE_FLAG,
     CLI_FREEZE_FLAGS,
+    CLI_CAFFE_WEIGHTS_FLAG,
     CLI_MAX_MEMORY_FLAG,
 };
 
 static const cli_command command = {
-    "info", "MODEL.onnx [--json]",
+    "info", "MODEL.onnx|NET.prototxt [--weights NET.caffemodel] [--json]",
     "Shows the model's inputs and outputs (name, dtype, shape), opset, producer, and a table of\n"
     "layers (index, name, op, output shape, parameter count) with totals.",
     flags, OT_COUNT(flags), 1, 1, NULL};
@@ -110,8 +112,8 @@ int cmd_info(int argc, char **argv) {
     }
     ot_model *m = NULL;
     int rc = 0;
-    if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) rc = cli_fail(&args);
-    else if (!cli_apply_shape_flags(&args, m, 0)) rc = 2; /* the error is printed */
+    if (!cli_load_model(&args, ctx, args.positional[0], &m, &rc)) {
+    } else if (!cli_apply_shape_flags(&args, m, 0)) rc = 2; /* the error is printed */
     else if (cli_apply_freeze_flags(&args, m) != OT_OK) rc = cli_fail(&args);
     if (rc) {
         ot_model_free(m);

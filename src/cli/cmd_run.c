@@ -6,6 +6,7 @@
 #include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
+#include "model_load.h"
 #include "core/util.h"
 #include "core/file_io.h"
 #include "formats/npy.h"
@@ -21,6 +22,7 @@ static const cli_flag flags[] = {
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
     CLI_FAST_CONV_FLAG,
     CLI_SHAPE_FLAG,
+    CLI_CAFFE_WEIGHTS_FLAG,
 };
 
 static const cli_command command = {
@@ -99,8 +101,7 @@ int cmd_run(int argc, char **argv) {
     ot_tensor inputs[64];
     int feeds[64];
     memset(inputs, 0, sizeof inputs);
-    if (ot_onnx_load(ctx, args.positional[0], &m) != OT_OK) {
-        rc = cli_fail(&args);
+    if (!cli_load_model(&args, ctx, args.positional[0], &m, &rc)) {
         goto done;
     }
     if (!cli_apply_shape_flags(&args, m, 1)) {

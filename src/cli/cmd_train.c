@@ -9,6 +9,7 @@
 #include "cli_alloc.h"
 #include "args.h"
 #include "commands.h"
+#include "model_load.h"
 #include "core/util.h"
 #include "data_flags.h"
 #include "freeze_flags.h"
@@ -44,6 +45,7 @@ static const cli_flag flags[] = {
     {"quiet", 'q', NULL, "print nothing but errors"},
     {"log", 0, "FILE.csv", "write one CSV line per epoch"},
     CLI_SHAPE_FLAG,
+    CLI_CAFFE_WEIGHTS_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
 };
@@ -270,8 +272,8 @@ int cmd_train(int argc, char **argv) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (ot_onnx_load(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
-        check_space(out, &config, m) != OT_OK) {
+    if (!cli_load_model(&args, config.context, args.positional[0], &m, &rc)) goto done;
+    if (!prepare_model(&args, m, &config) || check_space(out, &config, m) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }

@@ -5,6 +5,7 @@
 
 #include "core/context_internal.h"
 #include "core/util.h"
+#include "onnxtrain/graph.h"
 #include "plan_internal.h"
 
 #define ARENA_ALIGN 64
@@ -507,4 +508,29 @@ ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
     }
     ot_plan_free(p);
     return OT_OK;
+}
+
+ot_status ot_plan_infer_value_shape(ot_model *m, int value, ot_tensor *out) {
+    OT_TRY(ot_graph_check(m));
+    OT_TRY(ot_graph_resolve(m));
+    ot_tensor *shapes = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
+    OT_ALLOC_CHECK(shapes);
+    /* Infer up to this value only: it stands in for the outputs meanwhile. */
+    int saved_outputs = m->n_outputs, *saved = m->outputs;
+    m->outputs = &value;
+    m->n_outputs = 1;
+    ot_tensor feeds[16];
+    int n = OT_MIN(m->n_inputs, 16);
+    for (int k = 0; k < n; k++) {
+        feeds[k] = m->values[m->inputs[k]].tensor;
+        feeds[k].data = NULL;
+        for (int d = 0; d < feeds[k].ndim; d++)
+            if (feeds[k].dims[d] < 0) feeds[k].dims[d] = 1;
+    }
+    ot_status status = ot_plan_infer_shapes(m, n, m->inputs, feeds, shapes);
+    m->outputs = saved;
+    m->n_outputs = saved_outputs;
+    if (status == OT_OK) *out = shapes[value];
+    free(shapes);
+    return status;
 }

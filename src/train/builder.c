@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/attr_build.h"
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "onnxtrain/plan.h"
@@ -136,30 +137,7 @@ static ot_init_spec init_for(const builder *b, const char *act) {
 }
 
 static ot_status refresh_shape(builder *b) {
-    ot_model *m = b->m;
-    OT_TRY(ot_graph_check(m));
-    OT_TRY(ot_graph_resolve(m));
-    int v = ot_model_find_value(m, b->current);
-    ot_tensor *shapes = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    OT_ALLOC_CHECK(shapes);
-    /* Infer up to the current tensor only: it stands in for the outputs meanwhile. */
-    int saved_outputs = m->n_outputs, *saved = m->outputs;
-    m->outputs = &v;
-    m->n_outputs = 1;
-    ot_tensor feeds[16];
-    int n = OT_MIN(m->n_inputs, 16);
-    for (int k = 0; k < n; k++) {
-        feeds[k] = m->values[m->inputs[k]].tensor;
-        feeds[k].data = NULL;
-        for (int d = 0; d < feeds[k].ndim; d++)
-            if (feeds[k].dims[d] < 0) feeds[k].dims[d] = 1;
-    }
-    ot_status status = ot_plan_infer_shapes(m, n, m->inputs, feeds, shapes);
-    m->outputs = saved;
-    m->n_outputs = saved_outputs;
-    if (status == OT_OK) b->shape = shapes[v];
-    free(shapes);
-    return status;
+    return ot_plan_infer_value_shape(b->m, ot_model_find_value(b->m, b->current), &b->shape);
 }
 
 /* Names of new layers and their tensors fit in NAME_MAX_BYTES (a prefix that long fails). */
@@ -229,19 +207,6 @@ static ot_status add_node(builder *b, const char *name, const char *op, int n_in
     return status;
 }
 
-static ot_attr attr_int(const char *name, int64_t v) {
-    return (ot_attr){.name = (char *)name, .type = OT_ATTR_INT, .i = v};
-}
-static ot_attr attr_float(const char *name, float v) {
-    return (ot_attr){.name = (char *)name, .type = OT_ATTR_FLOAT, .f = v};
-}
-static ot_attr attr_ints(const char *name, int count, const int64_t *v) {
-    return (ot_attr){.name = (char *)name, .type = OT_ATTR_INTS, .count = count, .ints = (int64_t *)v};
-}
-static ot_attr attr_string(const char *name, const char *v) {
-    return (ot_attr){.name = (char *)name, .type = OT_ATTR_STRING, .s = (char *)v, .s_len = strlen(v)};
-}
-
 static ot_status add_activation(builder *b, const char *act, const char *arg) {
     static const struct { const char *spec, *op, *base; } table[] = {
         {"relu", "Relu", "relu"}, {"leakyrelu", "LeakyRelu", "leakyrelu"}, {"prelu", "PRelu", "prelu"},
@@ -256,10 +221,10 @@ static ot_status add_activation(builder *b, const char *act, const char *arg) {
     double alpha = 0;
     if (arg && (!oti_parse_double(arg, &alpha) || !isfinite(alpha)))
         return oti_fail(OT_ERR_INVALID, "layer spec %s:%s: alpha must be a number", act, arg);
-    if (!strcmp(act, "leakyrelu")) attrs[n_attrs++] = attr_float("alpha", arg ? (float)alpha : 0.01f);
-    if (!strcmp(act, "elu")) attrs[n_attrs++] = attr_float("alpha", arg ? (float)alpha : 1.0f);
+    if (!strcmp(act, "leakyrelu")) attrs[n_attrs++] = oti_attr_float("alpha", arg ? (float)alpha : 0.01f);
+    if (!strcmp(act, "elu")) attrs[n_attrs++] = oti_attr_float("alpha", arg ? (float)alpha : 1.0f);
     /* Before opset 13 Softmax flattens to 2-D at axis; axis 1 keeps (N, classes) intact. */
-    if (!strcmp(act, "softmax")) attrs[n_attrs++] = attr_int("axis", ot_model_opset(b->m, "") >= 13 ? -1 : 1);
+    if (!strcmp(act, "softmax")) attrs[n_attrs++] = oti_attr_int("axis", ot_model_opset(b->m, "") >= 13 ? -1 : 1);
     const char *inputs[2] = {b->current, NULL};
     int n_in = 1;
     char slope[NAME_MAX_BYTES];
@@ -292,7 +257,7 @@ static ot_status add_dense(builder *b, int64_t units, const char *act) {
     if (status == OT_OK) status = add_weight(b, bias, 1, bd, NULL, 0, 0, 0.0f);
     if (status == OT_OK) {
         const char *inputs[3] = {b->current, w, bias};
-        ot_attr attrs[1] = {attr_int("transB", 1)};
+        ot_attr attrs[1] = {oti_attr_int("transB", 1)};
         status = add_node(b, name, "Gemm", 3, inputs, 1, attrs);
     }
     return status;
@@ -316,8 +281,8 @@ static ot_status add_conv(builder *b, int64_t filters, int64_t kh, int64_t kw, i
     if (status == OT_OK) {
         const char *inputs[3] = {b->current, w, bias};
         int64_t kernel[2] = {kh, kw}, strides[2] = {stride, stride}, pads[4] = {pad, pad, pad, pad};
-        ot_attr attrs[3] = {attr_ints("kernel_shape", 2, kernel), attr_ints("strides", 2, strides),
-                            same ? attr_string("auto_pad", "SAME_UPPER") : attr_ints("pads", 4, pads)};
+        ot_attr attrs[3] = {oti_attr_ints("kernel_shape", 2, kernel), oti_attr_ints("strides", 2, strides),
+                            same ? oti_attr_string("auto_pad", "SAME_UPPER") : oti_attr_ints("pads", 4, pads)};
         status = add_node(b, name, "Conv", 3, inputs, 3, attrs);
     }
     return status;
@@ -338,7 +303,7 @@ static ot_status add_batchnorm(builder *b) {
     }
     if (status == OT_OK) {
         const char *inputs[5] = {b->current, names[0], names[1], names[2], names[3]};
-        ot_attr attrs[2] = {attr_float("epsilon", 1e-5f), attr_float("momentum", 0.9f)};
+        ot_attr attrs[2] = {oti_attr_float("epsilon", 1e-5f), oti_attr_float("momentum", 0.9f)};
         status = add_node(b, name, "BatchNormalization", 5, inputs, 2, attrs);
     }
     return status;
@@ -355,7 +320,7 @@ static ot_status add_pool(builder *b, const char *kind, int64_t k) {
         status = add_node(b, name, "GlobalAveragePool", 1, inputs, 0, NULL);
     } else {
         int64_t kernel[2] = {k, k};
-        ot_attr attrs[2] = {attr_ints("kernel_shape", 2, kernel), attr_ints("strides", 2, kernel)};
+        ot_attr attrs[2] = {oti_attr_ints("kernel_shape", 2, kernel), oti_attr_ints("strides", 2, kernel)};
         status = add_node(b, name, !strcmp(kind, "maxpool") ? "MaxPool" : "AveragePool", 1, inputs, 2, attrs);
     }
     return status;
@@ -366,7 +331,7 @@ static ot_status add_dropout(builder *b, double p) {
     OT_TRY(next_name(b, K_DROPOUT, "dropout", name));
     if (ot_model_opset(b->m, "") < 12) { /* ratio was an attribute before opset 12 */
         const char *inputs[1] = {b->current};
-        ot_attr attrs[1] = {attr_float("ratio", (float)p)};
+        ot_attr attrs[1] = {oti_attr_float("ratio", (float)p)};
         ot_status status = add_node(b, name, "Dropout", 1, inputs, 1, attrs);
         return status;
     }
@@ -389,7 +354,7 @@ static ot_status add_flatten(builder *b) {
     char name[NAME_MAX_BYTES];
     OT_TRY(next_name(b, K_FLATTEN, "flatten", name));
     const char *inputs[1] = {b->current};
-    ot_attr attrs[1] = {attr_int("axis", 1)};
+    ot_attr attrs[1] = {oti_attr_int("axis", 1)};
     ot_status status = add_node(b, name, "Flatten", 1, inputs, 1, attrs);
     return status;
 }
