@@ -49,7 +49,7 @@ ot_status oti_caffe_bind(caffe_builder *b, const char *top, const char *value) {
 static char *output_name(const caffe_builder *b, const caffe_layer *l, int top, const char *suffix) {
     if (top >= 0 && ot_model_find_value(b->m, l->tops[top]) < 0) return oti_strdup(l->tops[top]);
     if (top >= 0 && l->n_tops > 1) return ot_model_unique_value_name(b->m, l->tops[top]);
-    return fresh_name(b, l, suffix, 0);
+    return fresh_name(b, l, top >= 0 ? NULL : suffix, 0);
 }
 
 ot_status oti_caffe_node(caffe_builder *b, const caffe_layer *l, const char *op, const char *suffix, int n_in,

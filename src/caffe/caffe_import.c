@@ -7,6 +7,7 @@
 
 #include "caffe_internal.h"
 #include "core/file_io.h"
+#include "core/model_internal.h"
 #include "core/util.h"
 #include "onnxtrain/caffe_io.h"
 #include "onnxtrain/onnx_io.h"
@@ -193,6 +194,23 @@ static ot_status convert_layers(caffe_builder *b) {
     return status;
 }
 
+/* A graph output bound to blob B (after in-place layers, a value named otherwise) takes the
+ * name B, as Caffe and OpenCV call it; the value that had it takes the output's old name. */
+static ot_status name_output_after_blob(ot_model *m, int v, const char *blob) {
+    int old = ot_model_find_value(m, blob);
+    if (old == v || (old >= 0 && m->values[old].kind != OT_VALUE_ACTIVATION)) return OT_OK; /* inputs keep theirs */
+    char *name = oti_strdup(blob);
+    OT_ALLOC_CHECK(name);
+    if (old >= 0) {
+        free(m->values[old].name);
+        m->values[old].name = m->values[v].name;
+    } else {
+        free(m->values[v].name);
+    }
+    m->values[v].name = name;
+    return oti_model_rebuild_index(m);
+}
+
 /* Graph outputs: the values blobs end bound to that no layer reads (each once). */
 static ot_status set_outputs(caffe_builder *b) {
     ot_model *m = b->m;
@@ -203,7 +221,9 @@ static ot_status set_outputs(caffe_builder *b) {
         for (int j = 0; j < m->n_outputs && !used; j++) used = m->outputs[j] == v;
         for (int li = 0; li < m->n_layers && !used; li++)
             for (int k = 0; k < m->layers[li].n_inputs && !used; k++) used = m->layers[li].inputs[k] == v;
-        if (!used) m->outputs[m->n_outputs++] = v;
+        if (used) continue;
+        m->outputs[m->n_outputs++] = v;
+        OT_TRY(name_output_after_blob(m, v, b->blob_names[i]));
     }
     if (!m->n_outputs) return oti_fail(OT_ERR_FORMAT, "%s: the net has no outputs (no layers?)", b->what);
     return OT_OK;
