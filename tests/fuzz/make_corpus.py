@@ -173,5 +173,110 @@ def varint(n):
             return out + bytes([byte])
 
 
+CAFFE_NETS = {
+    "pool_lrn.prototxt": """name: "tiny" input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
+layer { name: "pool1" type: "Pooling" bottom: "data" top: "pool1" pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }
+layer { name: "relu1" type: "ReLU" bottom: "pool1" top: "pool1" relu_param { negative_slope: 0.1 } }
+layer { name: "lrn" type: "LRN" bottom: "pool1" top: "lrn" lrn_param { local_size: 3 alpha: 0.1 beta: 0.75 } }
+layer { name: "lrn2" type: "LRN" bottom: "lrn" top: "lrn2" lrn_param { local_size: 3 norm_region: WITHIN_CHANNEL } }
+layer { name: "gp" type: "Pooling" bottom: "lrn2" top: "gp" pooling_param { pool: MAX global_pooling: true } }
+layer { name: "prob" type: "Softmax" bottom: "gp" top: "prob" }
+""",
+    "shape_ops.prototxt": """layer { name: "in" type: "Input" top: "a" top: "b" input_param { shape { dim: 1 dim: 4 dim: 6 dim: 6 } } }
+layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" top: "cat" concat_param { axis: 1 } }
+layer { name: "sum" type: "Eltwise" bottom: "a" bottom: "b" top: "sum" eltwise_param { operation: SUM coeff: 1 coeff: -2 } }
+layer { name: "max" type: "Eltwise" bottom: "a" bottom: "sum" top: "max" eltwise_param { operation: MAX } }
+layer { name: "prod" type: "Eltwise" bottom: "a" bottom: "max" top: "prod" eltwise_param { operation: PROD } }
+layer { name: "split" type: "Split" bottom: "prod" top: "p1" top: "p2" }
+layer { name: "slice" type: "Slice" bottom: "cat" top: "s1" top: "s2" slice_param { axis: 1 slice_point: 3 } }
+layer { name: "eq" type: "Slice" bottom: "cat" top: "e1" top: "e2" }
+layer { name: "crop" type: "Crop" bottom: "p1" bottom: "s1" top: "crop" crop_param { axis: 2 offset: 0 } }
+layer { name: "perm" type: "Permute" bottom: "p2" top: "perm" permute_param { order: 0 order: 2 order: 3 order: 1 } }
+layer { name: "flat" type: "Flatten" bottom: "perm" top: "flat" }
+layer { name: "reshape" type: "Reshape" bottom: "flat" top: "reshape" reshape_param { shape { dim: 0 dim: -1 dim: 2 } } }
+layer { name: "argmax" type: "ArgMax" bottom: "e1" top: "argmax" }
+layer { name: "argmax_axis" type: "ArgMax" bottom: "e2" top: "argmax2" argmax_param { axis: 1 } }
+""",
+    "neurons.prototxt": """input: "x" input_dim: 2 input_dim: 3 input_dim: 4 input_dim: 4
+layer { name: "a" type: "AbsVal" bottom: "x" top: "a" }
+layer { name: "p" type: "Power" bottom: "a" top: "p" power_param { power: 0.5 scale: 2 shift: 1 } }
+layer { name: "l" type: "Log" bottom: "p" top: "l" log_param { base: 10 } }
+layer { name: "e" type: "Exp" bottom: "l" top: "e" exp_param { base: 2 scale: -1 } }
+layer { name: "b" type: "BNLL" bottom: "e" top: "b" }
+layer { name: "el" type: "ELU" bottom: "b" top: "b" elu_param { alpha: 0.5 } }
+layer { name: "s" type: "Sigmoid" bottom: "b" top: "s" }
+layer { name: "t" type: "TanH" bottom: "s" top: "t" }
+layer { name: "d" type: "Dropout" bottom: "t" top: "t" dropout_param { dropout_ratio: 0.3 } }
+layer { name: "ssd" type: "PriorBox" bottom: "t" bottom: "x" top: "priors"
+  prior_box_param { min_size: 2 max_size: 3 aspect_ratio: 2 flip: true clip: true variance: 0.1 } }
+""",
+    "syntax.prototxt": """# comments, lists, angle brackets, escapes, separators
+name: 'quo\\'ted\\x41\\101' "more"; input: "data"
+input_shape < dim: [1, 2, 3, 3] >
+layer: { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param { num_output: 4 kernel_h: 3 kernel_w: 1 pad_h: 1 stride: 1 group: 2 bias_term: false } },
+layer { name: "deconv" type: "Deconvolution" bottom: "conv" top: "de" convolution_param { num_output: 2 kernel_size: 2 stride: 2 } }
+layer { name: "train_only" type: "Data" top: "data" include { phase: TRAIN } }
+layer { name: "ip" type: "InnerProduct" bottom: "de" top: "ip" inner_product_param { num_output: 5 transpose: true } }
+layer { name: "bn" type: "BatchNorm" bottom: "ip" top: "ip" batch_norm_param { eps: 1e-3 } }
+layer { name: "sc" type: "Scale" bottom: "ip" top: "ip" }
+layer { name: "n" type: "Normalize" bottom: "de" top: "n" norm_param { across_spatial: false } }
+layer { name: "pr" type: "PReLU" bottom: "n" top: "n" prelu_param { channel_shared: true } }
+""",
+    "legacy_v1.prototxt": """name: "LeNet" input: "data" input_dim: 1 input_dim: 1 input_dim: 28 input_dim: 28
+layers { name: "conv1" type: CONVOLUTION bottom: "data" top: "conv1" convolution_param { num_output: 20 kernel_size: 5 } }
+layers { name: "pool1" type: POOLING bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layers { name: "relu" type: RELU bottom: "pool1" top: "pool1" }
+layers { name: "prob" type: SOFTMAX bottom: "pool1" top: "prob" }
+""",
+    "errors.prototxt": """input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }
+layer { name: "cycle_a" type: "ReLU" bottom: "later" top: "data" }
+layer { name: "x" type: "Unknown" bottom: "data" top: "y" }
+layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: STOCHASTIC kernel_size: 2 } }
+""",
+    "deep.prototxt": "a { " * 70 + "}" * 70,
+}
+
+
+def pb_field(number, payload):
+    """A length-delimited protobuf field."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def pb_blob(dims, values, legacy=False, double=False):
+    if legacy:
+        dims = (1,) * (4 - len(dims)) + tuple(dims)
+        shape = b"".join(varint(n << 3) + varint(d) for n, d in zip((1, 2, 3, 4), dims))
+    else:
+        shape = pb_field(7, pb_field(1, b"".join(varint(d) for d in dims)))
+    data = struct.pack("<%dd" % len(values), *values) if double else struct.pack("<%df" % len(values), *values)
+    return shape + pb_field(8 if double else 5, data)
+
+
+def pb_layer(name, kind, blobs, v1=False):
+    if v1:  # V1LayerParameter: name 4, type 5 (enum), blobs 6
+        return pb_field(2, pb_field(4, name.encode()) + varint(5 << 3) + varint(kind) + b"".join(pb_field(6, b) for b in blobs))
+    return pb_field(100, pb_field(1, name.encode()) + pb_field(2, kind.encode()) + b"".join(pb_field(7, b) for b in blobs))
+
+
+def caffe_corpora():
+    for name, text in CAFFE_NETS.items():
+        put("prototxt", name, text.encode())
+    # Weights of tests/fuzz/fuzz_caffemodel.c's net: conv (2, 2, 3, 3), bn, scale, prelu, ip (3, 18).
+    ramp = lambda n: [0.1 * ((i % 7) - 3) for i in range(n)]
+    def layers(legacy=False, double=False):
+        b = lambda dims: pb_blob(dims, ramp(int(__import__("math").prod(dims))), legacy, double)
+        return (pb_layer("conv", "Convolution", [b((2, 2, 3, 3)), b((2,))]) +
+                pb_layer("bn", "BatchNorm", [b((2,)), pb_blob((2,), [1.0, 2.0]), pb_blob((1,), [0.5])]) +
+                pb_layer("scale", "Scale", [b((2,)), b((2,))]) + pb_layer("prelu", "PReLU", [b((2,))]) +
+                pb_layer("ip", "InnerProduct", [b((3, 18)), b((3,))]))
+    put("caffemodel", "net.caffemodel", b"\x0a\x04fuzz" + layers())
+    put("caffemodel", "legacy_dims.caffemodel", layers(legacy=True))
+    put("caffemodel", "double.caffemodel", layers(double=True))
+    put("caffemodel", "v1.caffemodel", pb_layer("conv", 4, [pb_blob((2, 2, 3, 3), ramp(36), True), pb_blob((2,), ramp(2))], v1=True))
+    put("caffemodel", "wrong_size.caffemodel", pb_layer("conv", "Convolution", [pb_blob((2, 2, 3, 2), ramp(24))]))
+
+
 if __name__ == "__main__":
     main()
+    caffe_corpora()

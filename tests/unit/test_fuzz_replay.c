@@ -55,6 +55,16 @@
 #include "../fuzz/fuzz_images.c"
 #undef LLVMFuzzerInitialize
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerInitialize fuzz_prototxt_init
+#define LLVMFuzzerTestOneInput fuzz_prototxt_one
+#include "../fuzz/fuzz_prototxt.c"
+#undef LLVMFuzzerInitialize
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerInitialize fuzz_caffemodel_init
+#define LLVMFuzzerTestOneInput fuzz_caffemodel_one
+#include "../fuzz/fuzz_caffemodel.c"
+#undef LLVMFuzzerInitialize
+#undef LLVMFuzzerTestOneInput
 #include "../fuzz/fuzz_common.c"
 
 typedef struct harness {
@@ -66,7 +76,7 @@ static const harness harnesses[] = {
     {"onnx", fuzz_onnx_one},         {"npy", fuzz_npy_one},           {"npz", fuzz_npz_one},
     {"safetensors", fuzz_safetensors_one}, {"torch_pt", fuzz_torch_pt_one},
     {"keras_h5", fuzz_keras_h5_one}, {"idx", fuzz_idx_one},           {"csv", fuzz_csv_one},
-    {"images", fuzz_images_one},
+    {"images", fuzz_images_one},     {"prototxt", fuzz_prototxt_one}, {"caffemodel", fuzz_caffemodel_one},
 };
 
 /* Runs every file of dir through the harness; returns how many. */
