@@ -34,14 +34,14 @@ static ot_status chain(caffe_builder *b, const caffe_layer *l, int n, const chai
     return OT_OK;
 }
 
-/* y = op(shift + scale * x), leaving out the identity steps; post_scale multiplies after. */
-static ot_status affine_then(caffe_builder *b, const caffe_layer *l, double scale, double shift, const char *op,
-                             double post_scale) {
+/* y = then(shift + scale * x) * post_scale, leaving out the identity steps (then NULL: none). */
+static ot_status affine_then(caffe_builder *b, const caffe_layer *l, double scale, double shift,
+                             const chain_step *then, double post_scale) {
     chain_step steps[4];
     int n = 0;
     if (scale != 1) steps[n++] = (chain_step){"Mul", 1, (float)scale};
     if (shift != 0) steps[n++] = (chain_step){"Add", 1, (float)shift};
-    if (op) steps[n++] = (chain_step){op, 0, 0};
+    if (then) steps[n++] = *then;
     if (post_scale != 1) steps[n++] = (chain_step){"Mul", 1, (float)post_scale};
     return chain(b, l, n, steps);
 }
@@ -57,25 +57,32 @@ static ot_status convert_absval(caffe_builder *b, const caffe_layer *l) { return
 /* BNLL: log(1 + exp(x)). */
 static ot_status convert_bnll(caffe_builder *b, const caffe_layer *l) { return unary(b, l, "Softplus"); }
 
-static ot_status convert_relu(caffe_builder *b, const caffe_layer *l) {
-    OT_TRY(oti_caffe_need(l, 1, 1));
+/* One float field of the layer's parameter message (the whole message may be absent). */
+static ot_status float_param(const caffe_layer *l, const char *message, const char *field, double fallback,
+                             double *out) {
     const ot_prototxt_message *p;
+    OT_TRY(oti_caffe_params(l, message, &p));
+    return oti_prototxt_get_float(p, field, fallback, l->what, out);
+}
+
+/* op with its one float attribute. */
+static ot_status with_alpha(caffe_builder *b, const caffe_layer *l, const char *op, double alpha) {
+    ot_attr attr = oti_attr_float("alpha", (float)alpha);
+    return oti_caffe_node(b, l, op, NULL, 1, l->bottoms, 1, &attr, 0, NULL);
+}
+
+static ot_status convert_relu(caffe_builder *b, const caffe_layer *l) {
     double slope;
-    OT_TRY(oti_caffe_params(l, "relu_param", &p));
-    OT_TRY(oti_prototxt_get_float(p, "negative_slope", 0, l->what, &slope));
-    if (slope == 0) return oti_caffe_node(b, l, "Relu", NULL, 1, l->bottoms, 0, NULL, 0, NULL);
-    ot_attr alpha = oti_attr_float("alpha", (float)slope);
-    return oti_caffe_node(b, l, "LeakyRelu", NULL, 1, l->bottoms, 1, &alpha, 0, NULL);
+    OT_TRY(oti_caffe_need(l, 1, 1));
+    OT_TRY(float_param(l, "relu_param", "negative_slope", 0, &slope));
+    return slope == 0 ? unary(b, l, "Relu") : with_alpha(b, l, "LeakyRelu", slope);
 }
 
 static ot_status convert_elu(caffe_builder *b, const caffe_layer *l) {
-    OT_TRY(oti_caffe_need(l, 1, 1));
-    const ot_prototxt_message *p;
     double alpha;
-    OT_TRY(oti_caffe_params(l, "elu_param", &p));
-    OT_TRY(oti_prototxt_get_float(p, "alpha", 1, l->what, &alpha));
-    ot_attr attr = oti_attr_float("alpha", (float)alpha);
-    return oti_caffe_node(b, l, "Elu", NULL, 1, l->bottoms, 1, &attr, 0, NULL);
+    OT_TRY(oti_caffe_need(l, 1, 1));
+    OT_TRY(float_param(l, "elu_param", "alpha", 1, &alpha));
+    return with_alpha(b, l, "Elu", alpha);
 }
 
 /* One slope per channel (dim 1), shaped (C, 1, ..., 1) to broadcast over the input's rank;
@@ -106,12 +113,8 @@ static ot_status convert_power(caffe_builder *b, const caffe_layer *l) {
     OT_TRY(oti_prototxt_get_float(p, "power", 1, l->what, &power));
     OT_TRY(oti_prototxt_get_float(p, "scale", 1, l->what, &scale));
     OT_TRY(oti_prototxt_get_float(p, "shift", 0, l->what, &shift));
-    chain_step steps[3];
-    int n = 0;
-    if (scale != 1) steps[n++] = (chain_step){"Mul", 1, (float)scale};
-    if (shift != 0) steps[n++] = (chain_step){"Add", 1, (float)shift};
-    if (power != 1) steps[n++] = (chain_step){"Pow", 1, (float)power};
-    return chain(b, l, n, steps);
+    chain_step pow_step = {"Pow", 1, (float)power};
+    return affine_then(b, l, scale, shift, power != 1 ? &pow_step : NULL, 1);
 }
 
 /* base (default -1: e), scale, shift of exp_param / log_param; ln(base) into *log_base. */
@@ -133,7 +136,8 @@ static ot_status convert_exp(caffe_builder *b, const caffe_layer *l) {
     OT_TRY(oti_caffe_need(l, 1, 1));
     double log_base, scale, shift;
     OT_TRY(base_scale_shift(l, "exp_param", &log_base, &scale, &shift));
-    return affine_then(b, l, scale * log_base, shift * log_base, "Exp", 1);
+    chain_step exp_step = {"Exp", 0, 0};
+    return affine_then(b, l, scale * log_base, shift * log_base, &exp_step, 1);
 }
 
 /* y = log_base(shift + scale * x) = ln(shift + scale * x) / ln(base) */
@@ -142,17 +146,16 @@ static ot_status convert_log(caffe_builder *b, const caffe_layer *l) {
     double log_base, scale, shift;
     OT_TRY(base_scale_shift(l, "log_param", &log_base, &scale, &shift));
     if (log_base == 0) return oti_caffe_bad_field(l, "base", "must not be 1");
-    return affine_then(b, l, scale, shift, "Log", 1 / log_base);
+    chain_step log_step = {"Log", 0, 0};
+    return affine_then(b, l, scale, shift, &log_step, 1 / log_base);
 }
 
 /* Caffe's dropout scales kept units by 1 / (1 - ratio) in training, as ONNX's Dropout does;
  * at inference both pass the input through. */
 static ot_status convert_dropout(caffe_builder *b, const caffe_layer *l) {
     OT_TRY(oti_caffe_need(l, 1, 1));
-    const ot_prototxt_message *p;
     double ratio;
-    OT_TRY(oti_caffe_params(l, "dropout_param", &p));
-    OT_TRY(oti_prototxt_get_float(p, "dropout_ratio", 0.5, l->what, &ratio));
+    OT_TRY(float_param(l, "dropout_param", "dropout_ratio", 0.5, &ratio));
     if (!(ratio >= 0 && ratio < 1)) return oti_caffe_bad_field(l, "dropout_ratio", "must be in [0, 1)");
     float value = (float)ratio;
     const char *inputs[2] = {l->bottoms[0]};

@@ -27,17 +27,23 @@ static int absorbs_scale(const caffe_builder *b, const caffe_layer *bn, int inde
     return 1;
 }
 
-/* The Scale layer's gamma (blob 0) and beta (blob 1 with bias_term, else zeros), per channel. */
-static ot_status scale_blobs(caffe_builder *b, const caffe_layer *s, int64_t channels, const char **gamma,
-                             const char **beta, float *zeros) {
+/* scale_param: bias_term (default false); only the per-channel form (axis 1, one axis). */
+static ot_status read_scale_param(const caffe_layer *s, int *bias_term) {
     const ot_prototxt_message *p;
     int64_t axis, num_axes;
-    int bias_term;
     OT_TRY(oti_caffe_params(s, "scale_param", &p));
     OT_TRY(oti_prototxt_get_int(p, "axis", 1, s->what, &axis));
     OT_TRY(oti_prototxt_get_int(p, "num_axes", 1, s->what, &num_axes));
-    OT_TRY(oti_prototxt_get_bool(p, "bias_term", 0, s->what, &bias_term));
+    OT_TRY(oti_prototxt_get_bool(p, "bias_term", 0, s->what, bias_term));
     if (axis != 1 || num_axes != 1) return oti_caffe_bad_field(s, "axis/num_axes", "other than 1 and 1 are not supported");
+    return OT_OK;
+}
+
+/* The Scale layer's gamma (blob 0) and beta (blob 1 with bias_term, else zeros), per channel. */
+static ot_status scale_blobs(caffe_builder *b, const caffe_layer *s, int64_t channels, const char **gamma,
+                             const char **beta, float *zeros) {
+    int bias_term;
+    OT_TRY(read_scale_param(s, &bias_term));
     int64_t dims[1] = {channels};
     OT_TRY(oti_caffe_blob(b, s, 0, "weight", 1, dims, gamma));
     if (bias_term) return oti_caffe_blob(b, s, 1, "bias", 1, dims, beta);
@@ -117,14 +123,9 @@ static ot_status channel_dims(caffe_builder *b, const caffe_layer *l, int *ndim,
 static ot_status convert_scale(caffe_builder *b, const caffe_layer *l) {
     if (l->n_bottoms != 1) return oti_fail(OT_ERR_UNSUPPORTED, "%s: a Scale with its factor as a second bottom is not supported", l->what);
     OT_TRY(oti_caffe_need(l, 1, 1));
-    const ot_prototxt_message *p;
-    int64_t axis, num_axes, dims[OT_MAX_DIMS];
+    int64_t dims[OT_MAX_DIMS];
     int bias_term, ndim;
-    OT_TRY(oti_caffe_params(l, "scale_param", &p));
-    OT_TRY(oti_prototxt_get_int(p, "axis", 1, l->what, &axis));
-    OT_TRY(oti_prototxt_get_int(p, "num_axes", 1, l->what, &num_axes));
-    OT_TRY(oti_prototxt_get_bool(p, "bias_term", 0, l->what, &bias_term));
-    if (axis != 1 || num_axes != 1) return oti_caffe_bad_field(l, "axis/num_axes", "other than 1 and 1 are not supported");
+    OT_TRY(read_scale_param(l, &bias_term));
     OT_TRY(channel_dims(b, l, &ndim, dims));
     const char *inputs[2] = {l->bottoms[0]};
     OT_TRY(oti_caffe_blob(b, l, 0, "weight", ndim, dims, &inputs[1]));
