@@ -28,7 +28,7 @@ static const cli_flag flags[] = {
 };
 
 static const cli_command command = {
-    "eval", "MODEL.onnx --data SPEC [--json]",
+    "eval", "MODEL.onnx|NET.prototxt --data SPEC [--json]",
     "Scores MODEL on labelled data: loss, accuracy, samples.", flags, OT_COUNT(flags), 1, 1, NULL};
 
 int cmd_eval(int argc, char **argv) {

@@ -26,7 +26,7 @@ static const cli_flag flags[] = {
 };
 
 static const cli_command command = {
-    "run", "MODEL.onnx -i NAME=FILE.npy [-i ...] -o OUTDIR",
+    "run", "MODEL.onnx|NET.prototxt [--weights NET.caffemodel] -i NAME=FILE.npy [-i ...] -o OUTDIR",
     "Runs MODEL on the inputs and writes every graph output as OUTDIR/<name>.npy.\n"
     ".npy files: float32, int64 or bool, little-endian, C order; their dtype and shape must "
     "match the model's declared inputs.",

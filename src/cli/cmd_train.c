@@ -51,7 +51,7 @@ static const cli_flag flags[] = {
 };
 
 static const cli_command command = {
-    "train", "MODEL.onnx --data SPEC [flags] -o OUT.onnx",
+    "train", "MODEL.onnx|NET.prototxt --data SPEC [flags] -o OUT.onnx",
     "Trains MODEL on labelled data and writes the result. Frozen layers keep their weights and\n"
     "run in inference mode; --cut/--head replace the top; --cache makes retraining the top fast.",
     flags, OT_COUNT(flags), 1, 1,

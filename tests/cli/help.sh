@@ -18,4 +18,10 @@ status=0; "$OT" frobnicate 2>/dev/null || status=$?
 [ "$status" -eq 2 ] || fail "unknown command should exit 2, got $status"
 status=0; "$OT" info --bogus x.onnx 2>"$WORK/err.txt" || status=$?
 [ "$status" -eq 2 ] && grep -q "unknown flag '--bogus'" "$WORK/err.txt" || fail "unknown flag"
+for cmd in info run convert train eval; do
+  help=$("$OT" "$cmd" --help)
+  grep -q -- "--weights NET.caffemodel" <<<"$help" || fail "$cmd --help lacks --weights (Caffe)"
+done
+status=0; "$OT" info x.onnx --weights w.caffemodel 2>"$WORK/err.txt" || status=$?
+[ "$status" -eq 2 ] && grep -q "weights goes with a Caffe network definition" "$WORK/err.txt" || fail "--weights without .prototxt"
 echo ok
