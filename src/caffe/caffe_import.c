@@ -21,7 +21,7 @@ int ot_caffe_is_prototxt(const char *path) {
 }
 
 /* Adds graph input `name` of shape dims; the first dim (Caffe's batch) stays symbolic. */
-static ot_status add_input(caffe_builder *b, const char *name, int ndim, const int64_t *dims) {
+ot_status oti_caffe_add_input(caffe_builder *b, const char *name, int ndim, const int64_t *dims) {
     if (ndim < 1 || ndim > OT_MAX_DIMS)
         return oti_fail(OT_ERR_FORMAT, "%s: input '%s' has %d dims", b->what, name, ndim);
     for (int d = 0; d < ndim; d++)
@@ -70,13 +70,9 @@ static ot_status net_inputs(caffe_builder *b, const ot_prototxt_message *net) {
         if (shape) OT_TRY(oti_caffe_shape_dims(&shape->message, b->what, &ndim, dims));
         for (int d = 0; !shape && d < 4; d++)
             OT_TRY(oti_prototxt_int(oti_prototxt_find(net, "input_dim", 4 * i + d), b->what, &dims[d]));
-        OT_TRY(add_input(b, name, ndim, dims));
+        OT_TRY(oti_caffe_add_input(b, name, ndim, dims));
     }
     return OT_OK;
-}
-
-ot_status oti_caffe_add_input(caffe_builder *b, const char *name, int ndim, const int64_t *dims) {
-    return add_input(b, name, ndim, dims);
 }
 
 /* Caffe's NetStateRule for the TEST phase (what deploy runs): a layer with include rules is

@@ -38,10 +38,12 @@ static int peek(parser *ps, char c) {
     return ps->p < ps->end && *ps->p == c;
 }
 
-static int is_word_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-' || c == '+';
+static int is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
+
+/* Numbers and identifiers: 1, -2.5e-3, 0x1F, inf, MAX. */
+static int is_word_char(char c) { return is_name_char(c) || c == '.' || c == '-' || c == '+'; }
 
 void oti_prototxt_free(ot_prototxt_message *m) {
     for (int i = 0; i < m->count; i++) {
@@ -57,7 +59,7 @@ void oti_prototxt_free(ot_prototxt_message *m) {
 static ot_status read_name(parser *ps, char **out) {
     skip_space(ps);
     const char *start = ps->p;
-    while (ps->p < ps->end && (is_word_char(*ps->p) && *ps->p != '.' && *ps->p != '-' && *ps->p != '+')) ps->p++;
+    while (ps->p < ps->end && is_name_char(*ps->p)) ps->p++;
     if (ps->p == start || (*start >= '0' && *start <= '9')) {
         if (start < ps->end && *start == '[')
             return syntax_error(ps, "extensions and Any fields ([...]) are not supported");

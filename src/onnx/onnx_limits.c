@@ -34,9 +34,11 @@ static int read_varint(const unsigned char *data, size_t end, size_t *pos, uint6
     return 0;
 }
 
-static ot_status corrupt(const char *what, size_t at, const char *problem) {
-    return oti_fail(OT_ERR_FORMAT, "%s: not a valid ONNX protobuf: %s at byte %zu (truncated or "
-                   "corrupt file?)", what, problem, at);
+/* The schema walked also checks .caffemodel files (src/caffe): name the right format. */
+static ot_status corrupt(const ProtobufCMessageDescriptor *root, const char *what, size_t at, const char *problem) {
+    const char *format = strcmp(root->package_name, "caffe") ? "ONNX" : "Caffe";
+    return oti_fail(OT_ERR_FORMAT, "%s: not a valid %s protobuf: %s at byte %zu (truncated or "
+                   "corrupt file?)", what, format, problem, at);
 }
 
 ot_status oti_onnx_check_limits(const ot_context *ctx, const void *buffer, size_t size, const ProtobufCMessageDescriptor *root,
@@ -53,20 +55,20 @@ ot_status oti_onnx_check_limits(const ot_context *ctx, const void *buffer, size_
         size_t end = stack[depth].end, at = pos;
         uint64_t tag, value;
         if (!read_varint(data, end, &pos, &tag) || tag >> 3 == 0 || tag >> 3 > UINT32_MAX)
-            return corrupt(what, at, "a bad field tag");
+            return corrupt(root, what, at, "a bad field tag");
         cost += FIELD_COST;
         switch (tag & 7) {
         case 0: /* varint */
-            if (!read_varint(data, end, &pos, &value)) return corrupt(what, at, "a truncated number");
+            if (!read_varint(data, end, &pos, &value)) return corrupt(root, what, at, "a truncated number");
             break;
         case 1: /* 64-bit */
         case 5: /* 32-bit */
-            if (end - pos < ((tag & 7) == 1 ? 8u : 4u)) return corrupt(what, at, "a truncated number");
+            if (end - pos < ((tag & 7) == 1 ? 8u : 4u)) return corrupt(root, what, at, "a truncated number");
             pos += (tag & 7) == 1 ? 8 : 4;
             break;
         case 2: { /* length-delimited: a submessage, a string, bytes or a packed array */
             if (!read_varint(data, end, &pos, &value) || value > end - pos)
-                return corrupt(what, at, "a length that runs past the end of its message");
+                return corrupt(root, what, at, "a length that runs past the end of its message");
             const ProtobufCFieldDescriptor *field =
                 protobuf_c_message_descriptor_get_field(stack[depth].desc, (unsigned)(tag >> 3));
             if (field && field->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -88,7 +90,7 @@ ot_status oti_onnx_check_limits(const ot_context *ctx, const void *buffer, size_
             break;
         }
         default: /* groups (3, 4) are not in ONNX's schema and protobuf-c refuses them */
-            return corrupt(what, at, "an unsupported wire type");
+            return corrupt(root, what, at, "an unsupported wire type");
         }
     }
     char *decoding = oti_asprintf("%s: decoding the protobuf", what);
