@@ -29,6 +29,7 @@ static char *fresh_name(const caffe_builder *b, const caffe_layer *l, const char
 
 ot_status oti_caffe_bind(caffe_builder *b, const char *top, const char *value) {
     int v = ot_model_find_value(b->m, value);
+    OT_ASSERT(v >= 0);
     for (int i = 0; i < b->n_blobs; i++)
         if (!strcmp(b->blob_names[i], top)) {
             b->blob_values[i] = v;

@@ -22,6 +22,7 @@ int ot_caffe_is_prototxt(const char *path) {
 
 /* Adds graph input `name` of shape dims; the first dim (Caffe's batch) stays symbolic. */
 ot_status oti_caffe_add_input(caffe_builder *b, const char *name, int ndim, const int64_t *dims) {
+    if (!*name) return oti_fail(OT_ERR_FORMAT, "%s: an input has an empty name", b->what);
     if (ndim < 1 || ndim > OT_MAX_DIMS)
         return oti_fail(OT_ERR_FORMAT, "%s: input '%s' has %d dims", b->what, name, ndim);
     for (int d = 0; d < ndim; d++)
@@ -93,6 +94,15 @@ static ot_status in_test_phase(const ot_prototxt_message *layer, const char *wha
     return OT_OK;
 }
 
+/* The k-th bottom or top: a string, not empty (an empty name means "none" in the layer list). */
+static ot_status blob_name(const ot_prototxt_message *fields, const char *field, int k, const char *what,
+                           const char **out) {
+    const ot_prototxt_field *f = oti_prototxt_find(fields, field, k);
+    OT_TRY(oti_prototxt_string(f, what, out));
+    if (!**out) return oti_fail(OT_ERR_FORMAT, "%s: %s %d (line %d) is an empty name", what, field, k, f->line);
+    return OT_OK;
+}
+
 /* Name, type and blob names of one layer message (V1: the type is an enum value). */
 static ot_status read_layer(const caffe_builder *b, const ot_prototxt_message *fields, int v1, int index,
                             caffe_layer *l) {
@@ -118,9 +128,9 @@ static ot_status read_layer(const caffe_builder *b, const ot_prototxt_message *f
     l->n_tops = oti_prototxt_count(fields, "top");
     if (l->n_bottoms > CAFFE_MAX_TOPS || l->n_tops > CAFFE_MAX_TOPS)
         return oti_fail(OT_ERR_UNSUPPORTED, "%s has over %d bottoms or tops", l->what, CAFFE_MAX_TOPS);
-    for (int k = 0; k < l->n_bottoms; k++) OT_TRY(oti_prototxt_string(oti_prototxt_find(fields, "bottom", k), l->what, &l->bottoms[k]));
+    for (int k = 0; k < l->n_bottoms; k++) OT_TRY(blob_name(fields, "bottom", k, l->what, &l->bottoms[k]));
     for (int k = 0; k < l->n_tops; k++) {
-        OT_TRY(oti_prototxt_string(oti_prototxt_find(fields, "top", k), l->what, &l->tops[k]));
+        OT_TRY(blob_name(fields, "top", k, l->what, &l->tops[k]));
         for (int j = 0; j < k; j++)
             if (!strcmp(l->tops[j], l->tops[k])) return oti_fail(OT_ERR_FORMAT, "%s names top '%s' twice", l->what, l->tops[k]);
     }

@@ -130,6 +130,8 @@ static void test_layer_errors(void **state) {
                       "layer 'c' (Convolution): group must divide num_output");
     expect_load_error(INPUT "layer { name: \"s\" type: \"ReLU\" bottom: \"data\" top: \"s\" top: \"s\" }\n",
                       "names top 's' twice");
+    expect_load_error(INPUT "layer { name: \"e\" type: \"ReLU\" bottom: \"data\" top: \"\" }\n",
+                      "layer 'e' (ReLU): top 0 (line 2) is an empty name");
 }
 
 static ot_status load_files(const char *prototxt, const char *caffemodel, ot_model **m) {
