@@ -93,9 +93,9 @@ OT_API size_t ot_plan_bytes(const ot_plan *p);
 OT_API ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
                                 const ot_tensor *feed_shapes, ot_tensor *out);
 /* The shape of one value of a model being built, layer by layer (the builder, the Caffe
- * importer): checks and resolves the layers added so far, then infers up to `value` with the
- * graph inputs' unknown dims taken as 1. */
-OT_API ot_status ot_plan_infer_value_shape(ot_model *m, int value, ot_tensor *out);
+ * importer): checks and resolves the layers added so far, then plans up to `value` with the
+ * graph inputs' unknown dims taken as 1, within ctx's memory limit (NULL: none). */
+OT_API ot_status ot_plan_infer_value_shape(const ot_context *ctx, ot_model *m, int value, ot_tensor *out);
 
 #ifdef __cplusplus
 }

@@ -148,7 +148,7 @@ ot_status oti_caffe_blob(caffe_builder *b, const caffe_layer *l, int k, const ch
 }
 
 ot_status oti_caffe_shape(caffe_builder *b, const char *value, const caffe_layer *l, ot_tensor *out) {
-    ot_status status = ot_plan_infer_value_shape(b->m, ot_model_find_value(b->m, value), out);
+    ot_status status = ot_plan_infer_value_shape(b->ctx, b->m, ot_model_find_value(b->m, value), out);
     if (status != OT_OK) oti_error_prefix("%s: shape of '%s': ", l->what, value);
     return status;
 }

@@ -510,12 +510,10 @@ ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
     return OT_OK;
 }
 
-ot_status ot_plan_infer_value_shape(ot_model *m, int value, ot_tensor *out) {
+ot_status ot_plan_infer_value_shape(const ot_context *ctx, ot_model *m, int value, ot_tensor *out) {
     OT_TRY(ot_graph_check(m));
     OT_TRY(ot_graph_resolve(m));
-    ot_tensor *shapes = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
-    OT_ALLOC_CHECK(shapes);
-    /* Infer up to this value only: it stands in for the outputs meanwhile. */
+    /* Plan up to this value only: it stands in for the outputs meanwhile. */
     int saved_outputs = m->n_outputs, *saved = m->outputs;
     m->outputs = &value;
     m->n_outputs = 1;
@@ -527,10 +525,14 @@ ot_status ot_plan_infer_value_shape(ot_model *m, int value, ot_tensor *out) {
         for (int d = 0; d < feeds[k].ndim; d++)
             if (feeds[k].dims[d] < 0) feeds[k].dims[d] = 1;
     }
-    ot_status status = ot_plan_infer_shapes(m, n, m->inputs, feeds, shapes);
+    ot_plan_options options = {.context = (ot_context *)ctx}; /* planning only reads its limits */
+    ot_plan *p = NULL;
+    ot_status status = ot_plan_create(m, &options, n, m->inputs, feeds, &p);
     m->outputs = saved;
     m->n_outputs = saved_outputs;
-    if (status == OT_OK) *out = shapes[value];
-    free(shapes);
-    return status;
+    if (status != OT_OK) return status;
+    memset(out, 0, sizeof *out);
+    ot_tensor_set_shape(out, p->vals[value].dtype, p->vals[value].ndim, p->vals[value].dims);
+    ot_plan_free(p);
+    return OT_OK;
 }

@@ -137,7 +137,7 @@ static ot_init_spec init_for(const builder *b, const char *act) {
 }
 
 static ot_status refresh_shape(builder *b) {
-    return ot_plan_infer_value_shape(b->m, ot_model_find_value(b->m, b->current), &b->shape);
+    return ot_plan_infer_value_shape(b->context, b->m, ot_model_find_value(b->m, b->current), &b->shape);
 }
 
 /* Names of new layers and their tensors fit in NAME_MAX_BYTES (a prefix that long fails). */
