@@ -20,9 +20,10 @@ extern "C" {
 OT_API ot_status ot_caffe_load(const ot_context *ctx, const char *prototxt, const char *caffemodel,
                                ot_model **out);
 /* The same from memory; prototxt_what and caffemodel_what name the sources in messages. */
-OT_API ot_status ot_caffe_load_buffers(const ot_context *ctx, const char *prototxt, size_t prototxt_size,
-                                       const char *prototxt_what, const void *caffemodel,
-                                       size_t caffemodel_size, const char *caffemodel_what, ot_model **out);
+OT_API ot_status ot_caffe_load_buffers(const ot_context *ctx, const char *prototxt,
+                                       size_t prototxt_size, const char *prototxt_what,
+                                       const void *caffemodel, size_t caffemodel_size,
+                                       const char *caffemodel_what, ot_model **out);
 /* True when path's extension is .prototxt (a Caffe network definition). */
 OT_API int ot_caffe_is_prototxt(const char *path);
 

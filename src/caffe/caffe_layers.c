@@ -14,10 +14,12 @@ static ot_status convert_input(caffe_builder *b, const caffe_layer *l) {
     OT_TRY(oti_caffe_params(l, "input_param", &p));
     int n = oti_prototxt_count(p, "shape");
     if (n != 1 && n != l->n_tops)
-        return oti_fail(OT_ERR_FORMAT, "%s has %d input_param shapes for %d tops", l->what, n, l->n_tops);
+        return oti_fail(OT_ERR_FORMAT, "%s has %d input_param shapes for %d tops", l->what, n,
+                        l->n_tops);
     for (int k = 0; k < l->n_tops; k++) {
         const ot_prototxt_field *f = oti_prototxt_find(p, "shape", n == 1 ? 0 : k);
-        if (f->kind != OT_PROTOTXT_MESSAGE) return oti_fail(OT_ERR_FORMAT, "%s: shape must be a message", l->what);
+        if (f->kind != OT_PROTOTXT_MESSAGE)
+            return oti_fail(OT_ERR_FORMAT, "%s: shape must be a message", l->what);
         int ndim;
         int64_t dims[OT_MAX_DIMS];
         OT_TRY(oti_caffe_shape_dims(&f->message, l->what, &ndim, dims));
@@ -29,8 +31,9 @@ static ot_status convert_input(caffe_builder *b, const caffe_layer *l) {
 static const struct caffe_converter_row input_rows[] = {{"Input", convert_input}, {NULL, NULL}};
 
 caffe_convert_fn oti_caffe_converter(const char *type) {
-    const struct caffe_converter_row *tables[] = {input_rows, oti_caffe_conv_rows, oti_caffe_neuron_rows,
-                                                  oti_caffe_norm_rows, oti_caffe_shape_rows, oti_caffe_ssd_rows};
+    const struct caffe_converter_row *tables[] = {
+        input_rows,          oti_caffe_conv_rows,  oti_caffe_neuron_rows,
+        oti_caffe_norm_rows, oti_caffe_shape_rows, oti_caffe_ssd_rows};
     for (int t = 0; t < OT_COUNT(tables); t++)
         for (const struct caffe_converter_row *row = tables[t]; row->type; row++)
             if (!strcmp(row->type, type)) return row->convert;
@@ -67,10 +70,12 @@ ot_status oti_caffe_note_preprocessing(caffe_builder *b, const ot_prototxt_messa
     for (int form = 0; form < 2; form++)
         for (int i = 0; i < oti_prototxt_count(net, forms[form]); i++) {
             const ot_prototxt_field *layer = oti_prototxt_find(net, forms[form], i);
-            const ot_prototxt_field *transform = oti_prototxt_find(&layer->message, "transform_param", 0);
+            const ot_prototxt_field *transform =
+                oti_prototxt_find(&layer->message, "transform_param", 0);
             const ot_prototxt_field *name = oti_prototxt_find(&layer->message, "name", 0);
             if (!transform || transform->kind != OT_PROTOTXT_MESSAGE) continue;
-            char *key = oti_asprintf("caffe.transform_param.%s", name && name->text ? name->text : "?");
+            char *key =
+                oti_asprintf("caffe.transform_param.%s", name && name->text ? name->text : "?");
             char *value = describe(&transform->message);
             ot_status status = key && value ? add_metadata(b->m, key, value) : OT_ERR_MEMORY;
             if (status != OT_OK && !(key && value)) free(value);

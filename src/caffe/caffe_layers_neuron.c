@@ -28,8 +28,9 @@ static ot_status chain(caffe_builder *b, const caffe_layer *l, int n, const chai
             OT_TRY(oti_caffe_constant(b, l, role, 0, NULL, &steps[k].constant, &inputs[1]));
         }
         int last = k == n - 1;
-        OT_TRY(oti_caffe_node(b, l, steps[k].op, last ? NULL : steps[k].op, steps[k].has_constant ? 2 : 1, inputs, 0,
-                              NULL, last ? 0 : -1, &current));
+        OT_TRY(oti_caffe_node(b, l, steps[k].op, last ? NULL : steps[k].op,
+                              steps[k].has_constant ? 2 : 1, inputs, 0, NULL, last ? 0 : -1,
+                              &current));
     }
     return OT_OK;
 }
@@ -51,15 +52,23 @@ static ot_status unary(caffe_builder *b, const caffe_layer *l, const char *op) {
     return oti_caffe_node(b, l, op, NULL, 1, l->bottoms, 0, NULL, 0, NULL);
 }
 
-static ot_status convert_sigmoid(caffe_builder *b, const caffe_layer *l) { return unary(b, l, "Sigmoid"); }
-static ot_status convert_tanh(caffe_builder *b, const caffe_layer *l) { return unary(b, l, "Tanh"); }
-static ot_status convert_absval(caffe_builder *b, const caffe_layer *l) { return unary(b, l, "Abs"); }
+static ot_status convert_sigmoid(caffe_builder *b, const caffe_layer *l) {
+    return unary(b, l, "Sigmoid");
+}
+static ot_status convert_tanh(caffe_builder *b, const caffe_layer *l) {
+    return unary(b, l, "Tanh");
+}
+static ot_status convert_absval(caffe_builder *b, const caffe_layer *l) {
+    return unary(b, l, "Abs");
+}
 /* BNLL: log(1 + exp(x)). */
-static ot_status convert_bnll(caffe_builder *b, const caffe_layer *l) { return unary(b, l, "Softplus"); }
+static ot_status convert_bnll(caffe_builder *b, const caffe_layer *l) {
+    return unary(b, l, "Softplus");
+}
 
 /* One float field of the layer's parameter message (the whole message may be absent). */
-static ot_status float_param(const caffe_layer *l, const char *message, const char *field, double fallback,
-                             double *out) {
+static ot_status float_param(const caffe_layer *l, const char *message, const char *field,
+                             double fallback, double *out) {
     const ot_prototxt_message *p;
     OT_TRY(oti_caffe_params(l, message, &p));
     return oti_prototxt_get_float(p, field, fallback, l->what, out);
@@ -95,7 +104,9 @@ static ot_status convert_prelu(caffe_builder *b, const caffe_layer *l) {
     OT_TRY(oti_prototxt_get_bool(p, "channel_shared", 0, l->what, &shared));
     ot_tensor shape;
     OT_TRY(oti_caffe_shape(b, l->bottoms[0], l, &shape));
-    if (shape.ndim < 2) return oti_fail(OT_ERR_FORMAT, "%s: the input has %d dims, PReLU needs 2 or more", l->what, shape.ndim);
+    if (shape.ndim < 2)
+        return oti_fail(OT_ERR_FORMAT, "%s: the input has %d dims, PReLU needs 2 or more", l->what,
+                        shape.ndim);
     int64_t dims[OT_MAX_DIMS] = {shared ? 1 : shape.dims[1]};
     int ndim = shared ? 1 : shape.ndim - 1;
     for (int d = 1; d < ndim; d++) dims[d] = 1;
@@ -118,15 +129,16 @@ static ot_status convert_power(caffe_builder *b, const caffe_layer *l) {
 }
 
 /* base (default -1: e), scale, shift of exp_param / log_param; ln(base) into *log_base. */
-static ot_status base_scale_shift(const caffe_layer *l, const char *param, double *log_base, double *scale,
-                                  double *shift) {
+static ot_status base_scale_shift(const caffe_layer *l, const char *param, double *log_base,
+                                  double *scale, double *shift) {
     const ot_prototxt_message *p;
     double base;
     OT_TRY(oti_caffe_params(l, param, &p));
     OT_TRY(oti_prototxt_get_float(p, "base", -1, l->what, &base));
     OT_TRY(oti_prototxt_get_float(p, "scale", 1, l->what, scale));
     OT_TRY(oti_prototxt_get_float(p, "shift", 0, l->what, shift));
-    if (base != -1 && !(base > 0)) return oti_caffe_bad_field(l, "base", "must be positive (or -1 for e)");
+    if (base != -1 && !(base > 0))
+        return oti_caffe_bad_field(l, "base", "must be positive (or -1 for e)");
     *log_base = base == -1 ? 1.0 : log(base);
     return OT_OK;
 }
@@ -156,7 +168,8 @@ static ot_status convert_dropout(caffe_builder *b, const caffe_layer *l) {
     OT_TRY(oti_caffe_need(l, 1, 1));
     double ratio;
     OT_TRY(float_param(l, "dropout_param", "dropout_ratio", 0.5, &ratio));
-    if (!(ratio >= 0 && ratio < 1)) return oti_caffe_bad_field(l, "dropout_ratio", "must be in [0, 1)");
+    if (!(ratio >= 0 && ratio < 1))
+        return oti_caffe_bad_field(l, "dropout_ratio", "must be in [0, 1)");
     float value = (float)ratio;
     const char *inputs[2] = {l->bottoms[0]};
     OT_TRY(oti_caffe_constant(b, l, "ratio", 0, NULL, &value, &inputs[1]));
@@ -173,8 +186,16 @@ static ot_status convert_softmax(caffe_builder *b, const caffe_layer *l) {
     return oti_caffe_node(b, l, "Softmax", NULL, 1, l->bottoms, 1, &attr, 0, NULL);
 }
 
-const struct caffe_converter_row oti_caffe_neuron_rows[] = {
-    {"ReLU", convert_relu}, {"PReLU", convert_prelu}, {"ELU", convert_elu}, {"Sigmoid", convert_sigmoid},
-    {"TanH", convert_tanh}, {"AbsVal", convert_absval}, {"BNLL", convert_bnll}, {"Power", convert_power},
-    {"Exp", convert_exp}, {"Log", convert_log}, {"Dropout", convert_dropout}, {"Softmax", convert_softmax},
-    {NULL, NULL}};
+const struct caffe_converter_row oti_caffe_neuron_rows[] = {{"ReLU", convert_relu},
+                                                            {"PReLU", convert_prelu},
+                                                            {"ELU", convert_elu},
+                                                            {"Sigmoid", convert_sigmoid},
+                                                            {"TanH", convert_tanh},
+                                                            {"AbsVal", convert_absval},
+                                                            {"BNLL", convert_bnll},
+                                                            {"Power", convert_power},
+                                                            {"Exp", convert_exp},
+                                                            {"Log", convert_log},
+                                                            {"Dropout", convert_dropout},
+                                                            {"Softmax", convert_softmax},
+                                                            {NULL, NULL}};

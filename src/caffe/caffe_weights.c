@@ -25,12 +25,14 @@ static ot_status blob_dims(const Caffe__BlobProto *p, const char *what, int *ndi
     }
     for (int d = 0; d < *ndim; d++)
         if (dims[d] < 0 || dims[d] > ((int64_t)1 << 40))
-            return oti_fail(OT_ERR_FORMAT, "%s has dim %d of size %lld", what, d, (long long)dims[d]);
+            return oti_fail(OT_ERR_FORMAT, "%s has dim %d of size %lld", what, d,
+                            (long long)dims[d]);
     return OT_OK;
 }
 
 /* One BlobProto: float `data` or `double_data`, as many values as its shape holds. */
-static ot_status import_blob(const ot_context *ctx, const Caffe__BlobProto *p, const char *what, ot_tensor *out) {
+static ot_status import_blob(const ot_context *ctx, const Caffe__BlobProto *p, const char *what,
+                             ot_tensor *out) {
     int ndim = 0;
     int64_t dims[OT_MAX_DIMS];
     OT_TRY(blob_dims(p, what, &ndim, dims));
@@ -39,7 +41,8 @@ static ot_status import_blob(const ot_context *ctx, const Caffe__BlobProto *p, c
     if (p->n_data && p->n_double_data)
         return oti_fail(OT_ERR_FORMAT, "%s has both float and double data", what);
     if (count < 0 || (uint64_t)count != given)
-        return oti_fail(OT_ERR_FORMAT, "%s has %zu values but its shape holds %lld", what, given, (long long)count);
+        return oti_fail(OT_ERR_FORMAT, "%s has %zu values but its shape holds %lld", what, given,
+                        (long long)count);
     OT_TRY(ot_tensor_alloc(ctx, out, OT_FLOAT, ndim, dims, what));
     float *dst = out->data;
     if (p->n_data) memcpy(dst, p->data, sizeof(float) * given);
@@ -47,8 +50,8 @@ static ot_status import_blob(const ot_context *ctx, const Caffe__BlobProto *p, c
     return OT_OK;
 }
 
-static ot_status add_layer(const ot_context *ctx, caffe_weights *w, const char *name, size_t n_blobs,
-                           Caffe__BlobProto *const *blobs, const char *what) {
+static ot_status add_layer(const ot_context *ctx, caffe_weights *w, const char *name,
+                           size_t n_blobs, Caffe__BlobProto *const *blobs, const char *what) {
     caffe_layer_blobs *l = &w->layers[w->count];
     memset(l, 0, sizeof *l);
     l->layer = oti_strdup(name ? name : "");
@@ -72,20 +75,24 @@ static ot_status import_net(const ot_context *ctx, const Caffe__NetParameter *ne
     w->layers = oti_calloc(net->n_layer + net->n_layers + 1, sizeof(caffe_layer_blobs));
     OT_ALLOC_CHECK(w->layers);
     for (size_t i = 0; i < net->n_layer; i++)
-        OT_TRY(add_layer(ctx, w, net->layer[i]->name, net->layer[i]->n_blobs, net->layer[i]->blobs, what));
+        OT_TRY(add_layer(ctx, w, net->layer[i]->name, net->layer[i]->n_blobs, net->layer[i]->blobs,
+                         what));
     for (size_t i = 0; i < net->n_layers; i++)
-        OT_TRY(add_layer(ctx, w, net->layers[i]->name, net->layers[i]->n_blobs, net->layers[i]->blobs, what));
+        OT_TRY(add_layer(ctx, w, net->layers[i]->name, net->layers[i]->n_blobs,
+                         net->layers[i]->blobs, what));
     return OT_OK;
 }
 
-ot_status oti_caffe_weights_read(const ot_context *ctx, const void *data, size_t size, const char *what,
-                                 caffe_weights *out) {
+ot_status oti_caffe_weights_read(const ot_context *ctx, const void *data, size_t size,
+                                 const char *what, caffe_weights *out) {
     memset(out, 0, sizeof *out);
     OT_TRY(oti_onnx_check_limits(ctx, data, size, &caffe__net_parameter__descriptor, what));
     Caffe__NetParameter *net = caffe__net_parameter__unpack(NULL, size, data);
     if (!net)
-        return oti_fail(OT_ERR_FORMAT, "%s: not a valid .caffemodel (protobuf parse failed: truncated or "
-                        "corrupt file?)", what);
+        return oti_fail(OT_ERR_FORMAT,
+                        "%s: not a valid .caffemodel (protobuf parse failed: truncated or "
+                        "corrupt file?)",
+                        what);
     ot_status status = import_net(ctx, net, what, out);
     caffe__net_parameter__free_unpacked(net, NULL);
     if (status != OT_OK) oti_caffe_weights_free(out);
@@ -111,18 +118,44 @@ const caffe_layer_blobs *oti_caffe_weights_find(const caffe_weights *w, const ch
 /* V1LayerParameter.LayerType (Caffe's numbering) by name, and the type string it became. */
 const char *oti_caffe_v1_type(const char *enum_name) {
     static const char *const names[][2] = {
-        {"ABSVAL", "AbsVal"}, {"ARGMAX", "ArgMax"}, {"BNLL", "BNLL"}, {"CONCAT", "Concat"},
-        {"CONVOLUTION", "Convolution"}, {"DATA", "Data"}, {"DECONVOLUTION", "Deconvolution"},
-        {"DROPOUT", "Dropout"}, {"ELTWISE", "Eltwise"}, {"EXP", "Exp"}, {"FLATTEN", "Flatten"},
-        {"IMAGE_DATA", "ImageData"}, {"INNER_PRODUCT", "InnerProduct"}, {"LRN", "LRN"},
-        {"POOLING", "Pooling"}, {"POWER", "Power"}, {"RELU", "ReLU"}, {"SIGMOID", "Sigmoid"},
-        {"SOFTMAX", "Softmax"}, {"SPLIT", "Split"}, {"SLICE", "Slice"}, {"TANH", "TanH"},
-        {"ACCURACY", "Accuracy"}, {"SOFTMAX_LOSS", "SoftmaxWithLoss"}, {"MVN", "MVN"},
-        {"THRESHOLD", "Threshold"}, {"SILENCE", "Silence"}, {"HDF5_DATA", "HDF5Data"},
-        {"MEMORY_DATA", "MemoryData"}, {"WINDOW_DATA", "WindowData"}, {"DUMMY_DATA", "DummyData"},
-        {"EUCLIDEAN_LOSS", "EuclideanLoss"}, {"HINGE_LOSS", "HingeLoss"}, {"IM2COL", "Im2col"},
-        {"INFOGAIN_LOSS", "InfogainLoss"}, {"MULTINOMIAL_LOGISTIC_LOSS", "MultinomialLogisticLoss"},
-        {"SIGMOID_CROSS_ENTROPY_LOSS", "SigmoidCrossEntropyLoss"}, {"CONTRASTIVE_LOSS", "ContrastiveLoss"},
+        {"ABSVAL", "AbsVal"},
+        {"ARGMAX", "ArgMax"},
+        {"BNLL", "BNLL"},
+        {"CONCAT", "Concat"},
+        {"CONVOLUTION", "Convolution"},
+        {"DATA", "Data"},
+        {"DECONVOLUTION", "Deconvolution"},
+        {"DROPOUT", "Dropout"},
+        {"ELTWISE", "Eltwise"},
+        {"EXP", "Exp"},
+        {"FLATTEN", "Flatten"},
+        {"IMAGE_DATA", "ImageData"},
+        {"INNER_PRODUCT", "InnerProduct"},
+        {"LRN", "LRN"},
+        {"POOLING", "Pooling"},
+        {"POWER", "Power"},
+        {"RELU", "ReLU"},
+        {"SIGMOID", "Sigmoid"},
+        {"SOFTMAX", "Softmax"},
+        {"SPLIT", "Split"},
+        {"SLICE", "Slice"},
+        {"TANH", "TanH"},
+        {"ACCURACY", "Accuracy"},
+        {"SOFTMAX_LOSS", "SoftmaxWithLoss"},
+        {"MVN", "MVN"},
+        {"THRESHOLD", "Threshold"},
+        {"SILENCE", "Silence"},
+        {"HDF5_DATA", "HDF5Data"},
+        {"MEMORY_DATA", "MemoryData"},
+        {"WINDOW_DATA", "WindowData"},
+        {"DUMMY_DATA", "DummyData"},
+        {"EUCLIDEAN_LOSS", "EuclideanLoss"},
+        {"HINGE_LOSS", "HingeLoss"},
+        {"IM2COL", "Im2col"},
+        {"INFOGAIN_LOSS", "InfogainLoss"},
+        {"MULTINOMIAL_LOGISTIC_LOSS", "MultinomialLogisticLoss"},
+        {"SIGMOID_CROSS_ENTROPY_LOSS", "SigmoidCrossEntropyLoss"},
+        {"CONTRASTIVE_LOSS", "ContrastiveLoss"},
         {"HDF5_OUTPUT", "HDF5Output"}};
     for (int i = 0; i < OT_COUNT(names); i++)
         if (!strcmp(names[i][0], enum_name)) return names[i][1];

@@ -4,7 +4,8 @@
 #include "onnxtrain/caffe_io.h"
 #include "onnxtrain/onnx_io.h"
 
-int cli_load_model(const cli_args *args, const ot_context *ctx, const char *path, ot_model **out, int *rc) {
+int cli_load_model(const cli_args *args, const ot_context *ctx, const char *path, ot_model **out,
+                   int *rc) {
     const char *weights = cli_get(args, "weights");
     *out = NULL;
     if (!ot_caffe_is_prototxt(path) && weights) {
@@ -12,7 +13,8 @@ int cli_load_model(const cli_args *args, const ot_context *ctx, const char *path
         *rc = 2;
         return 0;
     }
-    ot_status status = ot_caffe_is_prototxt(path) ? ot_caffe_load(ctx, path, weights, out) : ot_onnx_load(ctx, path, out);
+    ot_status status = ot_caffe_is_prototxt(path) ? ot_caffe_load(ctx, path, weights, out)
+                                                  : ot_onnx_load(ctx, path, out);
     if (status == OT_OK) return 1;
     *rc = cli_fail(args);
     return 0;

@@ -15,10 +15,12 @@ static inline ot_attr oti_attr_float(const char *name, float v) {
     return (ot_attr){.name = (char *)name, .type = OT_ATTR_FLOAT, .f = v};
 }
 static inline ot_attr oti_attr_ints(const char *name, int count, const int64_t *v) {
-    return (ot_attr){.name = (char *)name, .type = OT_ATTR_INTS, .count = count, .ints = (int64_t *)v};
+    return (ot_attr){
+        .name = (char *)name, .type = OT_ATTR_INTS, .count = count, .ints = (int64_t *)v};
 }
 static inline ot_attr oti_attr_string(const char *name, const char *v) {
-    return (ot_attr){.name = (char *)name, .type = OT_ATTR_STRING, .s = (char *)v, .s_len = strlen(v)};
+    return (ot_attr){
+        .name = (char *)name, .type = OT_ATTR_STRING, .s = (char *)v, .s_len = strlen(v)};
 }
 
 #endif

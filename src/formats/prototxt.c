@@ -43,7 +43,9 @@ static int is_name_char(char c) {
 }
 
 /* Numbers and identifiers: 1, -2.5e-3, 0x1F, inf, MAX. */
-static int is_word_char(char c) { return is_name_char(c) || c == '.' || c == '-' || c == '+'; }
+static int is_word_char(char c) {
+    return is_name_char(c) || c == '.' || c == '-' || c == '+';
+}
 
 void oti_prototxt_free(ot_prototxt_message *m) {
     for (int i = 0; i < m->count; i++) {
@@ -99,10 +101,12 @@ static ot_status read_escape(parser *ps, unsigned char *out) {
     unsigned v = 0;
     if (c >= '0' && c <= '7') {
         v = (unsigned)(c - '0');
-        for (int i = 0; i < 2 && ps->p < ps->end && *ps->p >= '0' && *ps->p <= '7'; i++) v = v * 8 + (unsigned)(*ps->p++ - '0');
+        for (int i = 0; i < 2 && ps->p < ps->end && *ps->p >= '0' && *ps->p <= '7'; i++)
+            v = v * 8 + (unsigned)(*ps->p++ - '0');
     } else if (c == 'x' || c == 'X') {
         int digits = 0;
-        for (; digits < 2 && ps->p < ps->end && hex_digit(*ps->p) >= 0; digits++) v = v * 16 + (unsigned)hex_digit(*ps->p++);
+        for (; digits < 2 && ps->p < ps->end && hex_digit(*ps->p) >= 0; digits++)
+            v = v * 16 + (unsigned)hex_digit(*ps->p++);
         if (!digits) return syntax_error(ps, "\\x needs a hex digit");
     } else {
         return syntax_error(ps, "unknown escape in a string");
@@ -117,7 +121,8 @@ static ot_status read_quoted(parser *ps, char **buf, size_t *len) {
     char quote = *ps->p++;
     const char *start = ps->p;
     /* Escapes only shrink the text: the quoted bytes bound the result. */
-    while (ps->p < ps->end && *ps->p != quote && *ps->p != '\n') ps->p += (*ps->p == '\\' && ps->p + 1 < ps->end) ? 2 : 1;
+    while (ps->p < ps->end && *ps->p != quote && *ps->p != '\n')
+        ps->p += (*ps->p == '\\' && ps->p + 1 < ps->end) ? 2 : 1;
     if (ps->p >= ps->end || *ps->p != quote) return syntax_error(ps, "unterminated string");
     size_t span = (size_t)(ps->p - start);
     char *grown = oti_realloc(*buf, *len + span + 1);
@@ -126,8 +131,10 @@ static ot_status read_quoted(parser *ps, char **buf, size_t *len) {
     parser in = {start, ps->p, ps->what, ps->line};
     while (in.p < in.end) {
         unsigned char c = (unsigned char)*in.p++;
-        if (c == '\\') OT_TRY(read_escape(&in, &c));
-        else if (c == 0) return syntax_error(ps, "strings may not contain a NUL byte");
+        if (c == '\\')
+            OT_TRY(read_escape(&in, &c));
+        else if (c == 0)
+            return syntax_error(ps, "strings may not contain a NUL byte");
         grown[(*len)++] = (char)c;
     }
     grown[*len] = 0;
@@ -140,7 +147,8 @@ static ot_status read_string(parser *ps, char **out) {
     char *buf = NULL;
     size_t len = 0;
     ot_status status = OT_OK;
-    while (status == OT_OK && (peek(ps, '"') || peek(ps, '\''))) status = read_quoted(ps, &buf, &len);
+    while (status == OT_OK && (peek(ps, '"') || peek(ps, '\'')))
+        status = read_quoted(ps, &buf, &len);
     if (status != OT_OK) {
         free(buf);
         return status;
@@ -152,14 +160,16 @@ static ot_status read_string(parser *ps, char **out) {
 static ot_status parse_fields(parser *ps, int depth, char close, ot_prototxt_message *out);
 
 static ot_status add_field(ot_prototxt_message *m, ot_prototxt_field **out) {
-    OT_TRY(oti_grow_array((void **)&m->fields, &m->capacity, m->count + 1, sizeof(ot_prototxt_field)));
+    OT_TRY(
+        oti_grow_array((void **)&m->fields, &m->capacity, m->count + 1, sizeof(ot_prototxt_field)));
     *out = &m->fields[m->count++];
     memset(*out, 0, sizeof **out);
     return OT_OK;
 }
 
 /* The value after `name:` (or the `{` of a message): one field of m. */
-static ot_status parse_value(parser *ps, int depth, const char *name, int line, ot_prototxt_message *m) {
+static ot_status parse_value(parser *ps, int depth, const char *name, int line,
+                             ot_prototxt_message *m) {
     ot_prototxt_field *f;
     char *copy = oti_strdup(name);
     OT_ALLOC_CHECK(copy);
@@ -221,16 +231,20 @@ static ot_status parse_fields(parser *ps, int depth, char close, ot_prototxt_mes
         int colon = peek(ps, ':');
         if (colon) ps->p++;
         ot_status status;
-        if (peek(ps, '[')) status = parse_list(ps, depth, name, out);
-        else if (!colon && !peek(ps, '{') && !peek(ps, '<')) status = syntax_error(ps, "expected ':' or '{' after a field name");
-        else status = parse_value(ps, depth, name, line, out);
+        if (peek(ps, '['))
+            status = parse_list(ps, depth, name, out);
+        else if (!colon && !peek(ps, '{') && !peek(ps, '<'))
+            status = syntax_error(ps, "expected ':' or '{' after a field name");
+        else
+            status = parse_value(ps, depth, name, line, out);
         free(name);
         OT_TRY(status);
         if (peek(ps, ',') || peek(ps, ';')) ps->p++;
     }
 }
 
-ot_status oti_prototxt_parse(const char *text, size_t len, const char *what, ot_prototxt_message *out) {
+ot_status oti_prototxt_parse(const char *text, size_t len, const char *what,
+                             ot_prototxt_message *out) {
     memset(out, 0, sizeof *out);
     parser ps = {text, text + len, what, 1};
     ot_status status = parse_fields(&ps, 0, 0, out);

@@ -35,7 +35,8 @@ struct ot_prototxt_field {
 
 /* Parses text[0..len) as one message's fields. `what` names the source in messages
  * ("deploy.prototxt"). On success *out holds the fields (free with oti_prototxt_free). */
-ot_status oti_prototxt_parse(const char *text, size_t len, const char *what, ot_prototxt_message *out);
+ot_status oti_prototxt_parse(const char *text, size_t len, const char *what,
+                             ot_prototxt_message *out);
 void oti_prototxt_free(ot_prototxt_message *m);
 
 /* The k-th field called name (0-based), or NULL. */
@@ -60,8 +61,8 @@ ot_status oti_prototxt_get_float(const ot_prototxt_message *m, const char *name,
 ot_status oti_prototxt_get_bool(const ot_prototxt_message *m, const char *name, int fallback,
                                 const char *what, int *out);
 /* Enum fields: the identifier, or fallback when absent. */
-ot_status oti_prototxt_get_enum(const ot_prototxt_message *m, const char *name, const char *fallback,
-                                const char *what, const char **out);
+ot_status oti_prototxt_get_enum(const ot_prototxt_message *m, const char *name,
+                                const char *fallback, const char *what, const char **out);
 /* A sub-message field once (NULL when absent). */
 ot_status oti_prototxt_get_message(const ot_prototxt_message *m, const char *name, const char *what,
                                    const ot_prototxt_message **out);

@@ -24,8 +24,8 @@ int oti_prototxt_count(const ot_prototxt_message *m, const char *name) {
 }
 
 static ot_status wrong(const ot_prototxt_field *f, const char *what, const char *expected) {
-    return oti_fail(OT_ERR_FORMAT, "%s: field '%s' (line %d) must be %s, not '%s'", what, f->name, f->line,
-                    expected, f->kind == OT_PROTOTXT_MESSAGE ? "{...}" : f->text);
+    return oti_fail(OT_ERR_FORMAT, "%s: field '%s' (line %d) must be %s, not '%s'", what, f->name,
+                    f->line, expected, f->kind == OT_PROTOTXT_MESSAGE ? "{...}" : f->text);
 }
 
 ot_status oti_prototxt_int(const ot_prototxt_field *f, const char *what, int64_t *out) {
@@ -92,8 +92,8 @@ static ot_status single(const ot_prototxt_message *m, const char *name, const ch
     *out = oti_prototxt_find(m, name, 0);
     const ot_prototxt_field *again = oti_prototxt_find(m, name, 1);
     if (again)
-        return oti_fail(OT_ERR_FORMAT, "%s: field '%s' is given twice (lines %d and %d)", what, name,
-                        (*out)->line, again->line);
+        return oti_fail(OT_ERR_FORMAT, "%s: field '%s' is given twice (lines %d and %d)", what,
+                        name, (*out)->line, again->line);
     return OT_OK;
 }
 
@@ -121,8 +121,8 @@ ot_status oti_prototxt_get_bool(const ot_prototxt_message *m, const char *name, 
     return f ? oti_prototxt_bool(f, what, out) : OT_OK;
 }
 
-ot_status oti_prototxt_get_enum(const ot_prototxt_message *m, const char *name, const char *fallback,
-                                const char *what, const char **out) {
+ot_status oti_prototxt_get_enum(const ot_prototxt_message *m, const char *name,
+                                const char *fallback, const char *what, const char **out) {
     const ot_prototxt_field *f;
     OT_TRY(single(m, name, what, &f));
     *out = fallback;

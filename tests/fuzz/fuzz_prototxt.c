@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, make_prototxt_context);
     ot_model *m = NULL;
-    if (ot_caffe_load_buffers(prototxt_context, (const char *)data, size, "fuzz.prototxt", NULL, 0, NULL, &m) == OT_OK)
+    if (ot_caffe_load_buffers(prototxt_context, (const char *)data, size, "fuzz.prototxt", NULL, 0,
+                              NULL, &m) == OT_OK)
         ot_model_free(m);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz/fuzz_caffe_net.h" /* the net the seed corpus's weights fit */
 #include "core/file_io.h"
 #include "formats/prototxt.h"
 #include "onnxtrain/caffe_io.h"
@@ -14,7 +15,8 @@
 
 static ot_prototxt_message parse_ok(const char *text) {
     ot_prototxt_message m;
-    if (oti_prototxt_parse(text, strlen(text), "t.prototxt", &m) != OT_OK) fail_msg("%s", ot_last_error());
+    if (oti_prototxt_parse(text, strlen(text), "t.prototxt", &m) != OT_OK)
+        fail_msg("%s", ot_last_error());
     return m;
 }
 
@@ -26,8 +28,9 @@ static void expect_parse_error(const char *text, const char *words) {
 
 static void test_text_format(void **state) {
     (void)state;
-    ot_prototxt_message m = parse_ok("# comment\nname: 'a\\'b' \"\\x41\\101\\n\" ; dims: [1, 2, 3]\n"
-                                     "shape < dim: 4 > shape: { dim: -5e-1 } flag: true kind: MAX");
+    ot_prototxt_message m =
+        parse_ok("# comment\nname: 'a\\'b' \"\\x41\\101\\n\" ; dims: [1, 2, 3]\n"
+                 "shape < dim: 4 > shape: { dim: -5e-1 } flag: true kind: MAX");
     const char *s;
     int64_t i;
     double f;
@@ -76,7 +79,8 @@ static ot_model *load_text(const char *text) {
 
 static void expect_load_error(const char *text, const char *words) {
     ot_model *m = NULL;
-    assert_int_not_equal(ot_caffe_load_buffers(NULL, text, strlen(text), "net.prototxt", NULL, 0, NULL, &m), OT_OK);
+    assert_int_not_equal(
+        ot_caffe_load_buffers(NULL, text, strlen(text), "net.prototxt", NULL, 0, NULL, &m), OT_OK);
     assert_null(m);
     if (!strstr(ot_last_error(), words)) fail_msg("expected '%s' in: %s", words, ot_last_error());
 }
@@ -90,7 +94,8 @@ static void test_in_place_phases_metadata(void **state) {
               "  transform_param { scale: 0.5 mean_value: 104 mean_value: 117 } }\n"
               "layer { name: \"r\" type: \"ReLU\" bottom: \"data\" top: \"x\" }\n"
               "layer { name: \"t\" type: \"TanH\" bottom: \"x\" top: \"x\" }\n"
-              "layer { name: \"s\" type: \"Sigmoid\" bottom: \"x\" top: \"x\" exclude { phase: TRAIN } }\n");
+              "layer { name: \"s\" type: \"Sigmoid\" bottom: \"x\" top: \"x\" exclude { phase: "
+              "TRAIN } }\n");
     assert_int_equal(m->n_layers, 3);
     assert_int_equal(m->n_outputs, 1);
     /* The graph output carries the blob's name; the values in place before it got others. */
@@ -110,9 +115,10 @@ static void test_layer_errors(void **state) {
                             "layer { name: \"c\" type: \"Bar\" bottom: \"b\" top: \"c\" }\n",
                       "net.prototxt: unsupported layer types: 'a' (Foo), 'c' (Bar)");
     /* A bottom that only a later layer writes (a cycle through in-place layers in a graph). */
-    expect_load_error(INPUT "layer { name: \"a\" type: \"ReLU\" bottom: \"y\" top: \"x\" }\n"
-                            "layer { name: \"b\" type: \"ReLU\" bottom: \"x\" top: \"y\" }\n",
-                      "net.prototxt: layer 'a' (ReLU): bottom 'y' is not produced by any earlier layer or input");
+    expect_load_error(
+        INPUT "layer { name: \"a\" type: \"ReLU\" bottom: \"y\" top: \"x\" }\n"
+              "layer { name: \"b\" type: \"ReLU\" bottom: \"x\" top: \"y\" }\n",
+        "net.prototxt: layer 'a' (ReLU): bottom 'y' is not produced by any earlier layer or input");
     expect_load_error(INPUT "layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\"\n"
                             "  pooling_param { pool: FANCY kernel_size: 2 } }\n",
                       "layer 'p' (Pooling): pool FANCY is not supported (MAX and AVE are)");
@@ -122,14 +128,17 @@ static void test_layer_errors(void **state) {
     expect_load_error("input: \"data\" input_dim: 1 input_dim: 1 input_dim: 4 input_dim: 4\n"
                       "layers { name: \"c\" type: CONVOLUTIONAL bottom: \"data\" top: \"c\" }\n",
                       "net.prototxt: layer 0 'c': unknown layer type CONVOLUTIONAL");
-    expect_load_error(INPUT "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
-                            "  convolution_param { num_output: 2 kernel_size: 3 } }\n",
-                      "layer 'c' (Convolution): the weights have no blob 0 (weight): no .caffemodel was given");
-    expect_load_error(INPUT "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
-                            "  convolution_param { num_output: 2 kernel_size: 3 group: 4 } }\n",
+    expect_load_error(
+        INPUT "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
+              "  convolution_param { num_output: 2 kernel_size: 3 } }\n",
+        "layer 'c' (Convolution): the weights have no blob 0 (weight): no .caffemodel was given");
+    expect_load_error(INPUT
+                      "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
+                      "  convolution_param { num_output: 2 kernel_size: 3 group: 4 } }\n",
                       "layer 'c' (Convolution): group must divide num_output");
-    expect_load_error(INPUT "layer { name: \"s\" type: \"ReLU\" bottom: \"data\" top: \"s\" top: \"s\" }\n",
-                      "names top 's' twice");
+    expect_load_error(
+        INPUT "layer { name: \"s\" type: \"ReLU\" bottom: \"data\" top: \"s\" top: \"s\" }\n",
+        "names top 's' twice");
     expect_load_error(INPUT "layer { name: \"e\" type: \"ReLU\" bottom: \"data\" top: \"\" }\n",
                       "layer 'e' (ReLU): top 0 (line 2) is an empty name");
 }
@@ -138,29 +147,20 @@ static ot_status load_files(const char *prototxt, const char *caffemodel, ot_mod
     return ot_caffe_load(NULL, prototxt, caffemodel, m);
 }
 
-/* tests/fuzz/fuzz_caffemodel.c's net with its weights from the seed corpus. */
-static const char weights_net[] =
-    "name: \"fuzz\" input: \"data\" input_shape { dim: 1 dim: 2 dim: 5 dim: 5 }\n"
-    "layer { name: \"conv\" type: \"Convolution\" bottom: \"data\" top: \"conv\"\n"
-    "  convolution_param { num_output: 2 kernel_size: 3 } }\n"
-    "layer { name: \"bn\" type: \"BatchNorm\" bottom: \"conv\" top: \"conv\" }\n"
-    "layer { name: \"scale\" type: \"Scale\" bottom: \"conv\" top: \"conv\" scale_param { bias_term: true } }\n"
-    "layer { name: \"prelu\" type: \"PReLU\" bottom: \"conv\" top: \"conv\" }\n"
-    "layer { name: \"ip\" type: \"InnerProduct\" bottom: \"conv\" top: \"ip\" inner_product_param { num_output: 3 } }\n";
-
 static ot_status load_weights(const char *caffemodel, ot_model **m) {
     unsigned char *data = NULL;
     size_t size = 0;
     if (oti_read_file(caffemodel, 0, &data, &size) != OT_OK) fail_msg("%s", ot_last_error());
-    ot_status status = ot_caffe_load_buffers(NULL, weights_net, strlen(weights_net), "net.prototxt", data, size,
-                                             "w.caffemodel", m);
+    ot_status status = ot_caffe_load_buffers(NULL, fuzz_caffemodel_net, strlen(fuzz_caffemodel_net),
+                                             "net.prototxt", data, size, "w.caffemodel", m);
     free(data);
     return status;
 }
 
 static void test_weights(void **state) {
     (void)state;
-    const char *forms[] = {CORPUS "caffemodel/net.caffemodel", CORPUS "caffemodel/legacy_dims.caffemodel",
+    const char *forms[] = {CORPUS "caffemodel/net.caffemodel",
+                           CORPUS "caffemodel/legacy_dims.caffemodel",
                            CORPUS "caffemodel/double.caffemodel"};
     for (int k = 0; k < 3; k++) {
         ot_model *m = NULL;
@@ -177,9 +177,12 @@ static void test_weights(void **state) {
     }
     ot_model *m = NULL;
     assert_int_not_equal(load_weights(CORPUS "caffemodel/wrong_size.caffemodel", &m), OT_OK);
-    assert_non_null(strstr(ot_last_error(), "net.prototxt: layer 'conv' (Convolution): blob 0 (weight) has shape "
-                                            "2 x 2 x 3 x 2 (24 values); the layer's parameters need 2 x ? x 3 x 3"));
-    assert_int_not_equal(load_files(CORPUS "prototxt/legacy_v1.prototxt", CORPUS "caffemodel/missing.caffemodel", &m), OT_OK);
+    assert_non_null(strstr(ot_last_error(),
+                           "net.prototxt: layer 'conv' (Convolution): blob 0 (weight) has shape "
+                           "2 x 2 x 3 x 2 (24 values); the layer's parameters need 2 x ? x 3 x 3"));
+    assert_int_not_equal(load_files(CORPUS "prototxt/legacy_v1.prototxt",
+                                    CORPUS "caffemodel/missing.caffemodel", &m),
+                         OT_OK);
     assert_non_null(strstr(ot_last_error(), "missing.caffemodel"));
 }
 
