@@ -129,6 +129,9 @@ static const train_case cases[] = {
      * skip Concats: 3 steps of 4 images (tools/fixtures/gen_unet_fixtures.py). */
     {.name = "unet_momentum", .model = "unet.onnx", .data = "data_seg.npz", .batch = 4, .kind = OT_OPTIMIZER_MOMENTUM, .lr = 0.05f, .momentum = 0.9f},
     {.name = "unet_adam", .model = "unet.onnx", .data = "data_seg.npz", .batch = 4, .kind = OT_OPTIMIZER_ADAM, .lr = 0.01f},
+    /* tf2onnx's layout: NHWC input, a Transpose into the convs, HWIO kernels reaching Conv through a
+     * Transpose (tools/fixtures/gen_channel_last_fixtures.py); the kernels train in HWIO. */
+    {.name = "channel_last_adam", .model = "channel_last.onnx", .data = "data_img_nhwc.npz", .kind = OT_OPTIMIZER_ADAM, .lr = 0.01f},
 };
 
 static void matches_pytorch(void **state) {
