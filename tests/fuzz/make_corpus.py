@@ -18,7 +18,7 @@ gru_seq_length rnn_seq_length einsum_batch_diagonal einsum_batch_matmul tril_neg
 cumsum_1d_reverse_exclusive argmax_keepdims_example_select_last_index and_bcast3v1d
 range_float_type_positive_delta resize_tf_crop_and_resize resize_upsample_scales_cubic
 resize_downsample_sizes_nearest_tf_half_pixel_for_nn resize_upsample_sizes_nearest_ceil_half_pixel
-upsample_nearest""".split()
+upsample_nearest nonmaxsuppression_two_batches nonzero_example unique_sorted_with_axis compress_0""".split()
 
 
 def put(target, name, data):
