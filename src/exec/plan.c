@@ -430,7 +430,7 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
          * are fixed when the plan is built, so the shapes they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         int small = n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX && feed_shapes[i].ndim <= 1;
-        int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
+        int fixed_int = (feed_shapes[i].dtype == OT_INT64 || feed_shapes[i].dtype == OT_INT32) && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
         int fixed_float = feed_shapes[i].dtype == OT_FLOAT && small && feeds_constant_slots_only(m, v);
         if (feed_shapes[i].data && (fixed_int || fixed_float || fix_all)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
