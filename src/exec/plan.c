@@ -105,6 +105,7 @@ static int is_trainable(const ot_plan *p, int v) {
 static int can_fold(const ot_plan *p, const plan_step *s) {
     const ot_layer *l = &p->model->layers[s->layer];
     if ((l->op->flags & OT_OP_RANDOM) && s->ctx.training) return 0;
+    if (l->op->flags & OT_OP_SAMPLES) return 0;
     if ((l->op->flags & OT_OP_WRITES_INPUTS) && s->ctx.training) return 0;
     if (l->op->flags & OT_OP_SHAPE_ONLY) return 1;
     for (int k = 0; k < l->n_inputs; k++) {

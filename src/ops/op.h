@@ -52,10 +52,12 @@ enum {
     OT_OP_LAYOUT = 1u << 7,           /* output 0 is input 0's values rearranged or retyped
                                          (Reshape, Transpose, Cast): a weight that reaches a
                                          layer through such ops is still that layer's weight */
-    OT_OP_VALUE_SHAPED = 1u << 8      /* the output shape depends on input values (NonZero,
+    OT_OP_VALUE_SHAPED = 1u << 8,     /* the output shape depends on input values (NonZero,
                                          Unique, NonMaxSuppression): infer needs the data, so
                                          inference plans of such models run every node while
                                          they are built, from the feeds' data (exec/plan.c) */
+    OT_OP_SAMPLES = 1u << 9           /* draws random numbers in every mode (RandomNormal,
+                                         Bernoulli): never folded, at import or in a plan */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what
