@@ -20,6 +20,20 @@ expect_error() {
   [ "$(wc -l <"$WORK/err.txt")" -le 3 ] || fail "error message too long for: $*"
 }
 
+# wait_stopped PID STEP [ERRFILE]: waits until the process PID, started with
+# ONNXTRAIN_TEST_PAUSE_AT_STEP=STEP, has stopped itself after that training step (any machine's
+# speed); fails, quoting ERRFILE (its stderr), if it ends first or takes over 120 s.
+wait_stopped() {
+  local state
+  for _ in $(seq 12000); do
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || true
+    [ "$state" = T ] && return
+    [ -n "$state" ] && [ "$state" != Z ] || fail "the run ended before step $2: $(cat "${3:-/dev/null}")"
+    sleep 0.01
+  done
+  fail "the run did not reach step $2 in 120 s"
+}
+
 # Python with numpy, onnx and ONNX Runtime (tools/setup.sh makes .deps/venv); ONNX Runtime is
 # the client our users run exported models with, so the tests that score exports need it.
 PY="$SRC/tools/py"
