@@ -60,3 +60,14 @@ if not worst <= tol:
     sys.exit(f"largest difference {worst} > {tol}")
 print(f"largest difference {worst}")' "$1" "$2" "$3"
 }
+
+# screenshot PICTURE.svg SHOT.png WIDTH HEIGHT: Debian's Chromium, headless, renders the picture
+# as a browser shows it (--no-sandbox: the tests may run as root; its own profile in $WORK).
+screenshot() {
+  command -v chromium >/dev/null || fail "chromium is missing (tools/setup.sh installs it)"
+  rm -f "$2"
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --user-data-dir="$WORK/chromium" --screenshot="$2" --window-size="$3,$4" "file://$1" \
+    >"$WORK/chromium.log" 2>&1 || true
+  [ -s "$2" ] || fail "chromium made no screenshot of $1: $(tail -3 "$WORK/chromium.log")"
+}
