@@ -2,8 +2,10 @@
 expected curves or graph nodes, and Chromium's screenshot of it (taken by the test) is not blank.
   check_pictures.py curves SVG SCREENSHOT.png LOG.csv...   (plot: one polyline per series,
       through every epoch's point: x follows the epochs and y the log's values, affinely)
-  check_pictures.py graph SVG SCREENSHOT.png INFO.json     (info --graph: one node per layer of
-      `info --json`, frozen layers styled frozen, the rest not)
+  check_pictures.py graph SVG SCREENSHOT.png INFO.json MODEL.onnx  (info --graph: one node per
+      layer of `info --json` and of the ONNX file, frozen layers styled frozen, the rest not)
+  check_pictures.py head SVG INFO.json CUT_NODE_ID         (head_* layers styled apart, only
+      the cut point double-bordered)
   check_pictures.py screenshot SCREENSHOT.png              (not blank)"""
 import csv
 import json
@@ -93,40 +95,58 @@ def check_curves(svg, logs):
 
 
 def node_styles(svg):
-    """{layer name: the node's <g> class and its shape's style} from Graphviz's SVG."""
+    """{node id: (fill, border polygons)} of Graphviz's SVG nodes (<g id=... class="node">)."""
     nodes = {}
     for g in ET.parse(svg).getroot().iter(f"{SVG}g"):
         if g.get("class") == "node":
-            title = g.find(f"{SVG}title").text
-            shape = g.find(f"{SVG}polygon")
-            if shape is None:
-                shape = g.find(f"{SVG}path")
-            nodes[title] = (g.get("id", ""), shape.get("fill", "") if shape is not None else "",
-                            shape.get("stroke-dasharray", "") if shape is not None else "")
+            shapes = g.findall(f"{SVG}polygon")
+            nodes[g.get("id")] = (shapes[0].get("fill", "") if shapes else "", len(shapes))
     return nodes
 
 
-def check_graph(svg, info_json):
+def check_graph(svg, info_json, onnx_file):
+    """One node per layer (ids layer0..layerN-1; N from `info --json` and from the onnx
+    package's count of the file's nodes), frozen ones sharing one fill no other node has."""
+    import onnx
     info = json.load(open(info_json))
     nodes = node_styles(svg)
-    layers = {l["name"]: l for l in info["layers"]}
-    if len(nodes) != len(layers) or set(nodes) != set(layers):
-        missing, extra = set(layers) - set(nodes), set(nodes) - set(layers)
-        fail(f"{svg}: {len(nodes)} nodes for {len(layers)} layers (missing {sorted(missing)[:5]}, extra {sorted(extra)[:5]})")
-    frozen_fill = {nodes[n][1] for n, l in layers.items() if l["frozen"]}
-    trained_fill = {nodes[n][1] for n, l in layers.items() if not l["frozen"]}
-    if frozen_fill & trained_fill or len(frozen_fill) > 1:
-        fail(f"{svg}: frozen layers filled {frozen_fill}, the others {trained_fill}: frozen ones should share one fill of their own")
-    return len(nodes), sum(l["frozen"] for l in layers.values())
+    layers = {f"layer{l['index']}": l for l in info["layers"]}
+    in_file = len(onnx.load(onnx_file, load_external_data=False).graph.node)
+    drawn = {k: v for k, v in nodes.items() if k.startswith("layer")}
+    if set(drawn) != set(layers) or len(layers) != in_file:
+        fail(f"{svg}: {len(drawn)} layer nodes, info lists {len(layers)} layers, the ONNX file has {in_file} nodes")
+    frozen_fill = {drawn[k][0] for k, l in layers.items() if l["frozen"]}
+    other_fill = {drawn[k][0] for k, l in layers.items() if not l["frozen"]}
+    if len(frozen_fill) != 1 or frozen_fill & other_fill:
+        fail(f"{svg}: frozen layers filled {frozen_fill}, the others {other_fill}: frozen ones need a fill of their own")
+    return len(drawn), sum(l["frozen"] for l in layers.values())
+
+
+def check_head(svg, info_json):
+    """head_* layers share a fill no other layer has; exactly one layer (the cut point, which
+    feeds the first head layer) has a double border."""
+    info = json.load(open(info_json))
+    nodes = node_styles(svg)
+    head = {nodes[f"layer{l['index']}"][0] for l in info["layers"] if l["name"].startswith("head_")}
+    rest = {nodes[f"layer{l['index']}"][0] for l in info["layers"] if not l["name"].startswith("head_")}
+    double = [k for k, v in nodes.items() if v[1] == 2]
+    if len(head) != 1 or head & rest:
+        fail(f"{svg}: head layers filled {head}, the others {rest}")
+    return double
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 5 and sys.argv[1] == "curves":
         n = check_curves(sys.argv[2], sys.argv[4:])
         print(f"{n} curves match the logs; screenshot {not_blank(sys.argv[3]):.1%} drawn")
-    elif len(sys.argv) == 5 and sys.argv[1] == "graph":
-        n, frozen = check_graph(sys.argv[2], sys.argv[4])
+    elif len(sys.argv) == 6 and sys.argv[1] == "graph":
+        n, frozen = check_graph(sys.argv[2], sys.argv[4], sys.argv[5])
         print(f"{n} nodes, one per layer, {frozen} frozen styled frozen; screenshot {not_blank(sys.argv[3]):.1%} drawn")
+    elif len(sys.argv) == 5 and sys.argv[1] == "head":
+        double = check_head(sys.argv[2], sys.argv[3])
+        if double != [sys.argv[4]]:
+            fail(f"{sys.argv[2]}: double borders on {double}, expected only the cut point {sys.argv[4]}")
+        print(f"head styled apart, cut point {sys.argv[4]} double-bordered")
     elif len(sys.argv) == 3 and sys.argv[1] == "screenshot":
         print(f"screenshot {not_blank(sys.argv[2]):.1%} drawn")
     else:
