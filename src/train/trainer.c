@@ -124,6 +124,10 @@ static ot_status nonfinite_step(trainer *t) {
                    (long long)t->step + 1, (long long)t->epoch);
 }
 
+static double tally_mean(const ot_loss_tally *tally) {
+    return tally->items ? tally->sum / (double)tally->items : NAN;
+}
+
 /* One optimizer step on `batches` consecutive batches of the epoch order from batch b. */
 static ot_status train_step(trainer *t, int64_t b, int64_t batches, int64_t n) {
     const ot_train_config *c = t->config;
@@ -149,6 +153,10 @@ static ot_status train_step(trainer *t, int64_t b, int64_t batches, int64_t n) {
     ot_optimizer_step(t->optimizer, w, g, (float)t->lr);
     if (c->max_norm > 0) oti_apply_max_norm(&t->params, c->max_norm);
     t->step++;
+    if (c->callbacks.on_step) {
+        ot_step_stats stats = {t->step, t->epoch, tally_mean(&t->step_tally), t->lr};
+        c->callbacks.on_step(c->callbacks.user, &stats);
+    }
     return OT_OK;
 }
 
@@ -157,10 +165,6 @@ static void draw_order(trainer *t) {
     int64_t n = t->train_source.n;
     for (int64_t i = 0; i < n; i++) t->order[i] = i;
     if (t->config->shuffle) ot_rng_shuffle(&t->rng, t->order, n);
-}
-
-static double tally_mean(const ot_loss_tally *tally) {
-    return tally->items ? tally->sum / (double)tally->items : NAN;
 }
 
 static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {

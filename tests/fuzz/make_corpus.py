@@ -145,6 +145,12 @@ def main():
     put("csv", "semicolon_crlf.csv", b"2;0.1;0.2\r\n\r\n0;0.3;0.4\r\n1 ; 5 ; 6\r\n")
     put("csv", "one_column.csv", b"1\n2\n")
     put("csv", "nan.csv", b"0,nan,1\n1,inf,2\n")
+    log_header = b"epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n"
+    put("training_log", "with_validation.csv", log_header + b"1,1.83187112,0.2625,1.29371546,0.6,0.00100000005,1724.6,0.056\n"
+        b"2,0.819461627,0.7,0.688065781,0.7,0.00100000005,848.0,0.176\n")
+    put("training_log", "crlf_no_validation.csv", log_header.replace(b"\n", b"\r\n") +
+        b"1,0.5,0.8,nan,nan,0.001,100.0,0.1\r\n2,0.4,0.9,nan,nan,0.001,100.0,0.2\r\n\r\n")
+    put("training_log", "torn.csv", log_header + b"1,1.83187112,0.2625,1.2937")
 
     # Images: fixtures plus PNG colour types (palette + tRNS, 16-bit RGBA, 1-bit gray, gray +
     # alpha, interlaced).
