@@ -19,6 +19,7 @@
     OT_FAMILY(tensor)                                                                          \
     OT_FAMILY(reduce)                                                                          \
     OT_FAMILY(resize)                                                                          \
+    OT_FAMILY(quantize)                                                                        \
     OT_FAMILY(training)
 
 #define OT_FAMILY(name) extern const ot_op_family oti_family_##name;
