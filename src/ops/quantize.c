@@ -42,6 +42,13 @@ int64_t oti_quant_saturate(double v, int64_t zero, ot_dtype dtype) {
     return (int64_t)(q > hi ? hi : q);
 }
 
+int64_t oti_quant_requantize(int64_t sum, float in_scale, float weight_scale, float y_scale,
+                             int64_t y_zero, ot_dtype dtype) {
+    /* The multiplier in float32 as the reference computes it; the product in double. */
+    float multiplier = in_scale * weight_scale / y_scale;
+    return oti_quant_saturate((double)sum * multiplier, y_zero, dtype);
+}
+
 ot_dtype oti_quant_dtype(const quant_param *zero) {
     return zero->t ? ot_tensor_declared(zero->t) : OT_UINT8;
 }
@@ -55,14 +62,16 @@ void oti_quant_set_output(ot_node_ctx *c, int k, ot_dtype dtype, int ndim, const
 /* QuantizeLinear / DequantizeLinear ------------------------------------------------------- */
 
 typedef struct quantize_params {
-    int64_t axis; /* the channel axis of per-channel scales */
+    int64_t axis;   /* the channel axis of per-channel scales */
+    int dequantize; /* DequantizeLinear */
 } quantize_params;
 
 static ot_status parse_quantize(const ot_layer *l, void *params) {
     quantize_params *p = params;
     int64_t block_size;
-    OT_TRY(oti_attr_get_int(l, "axis", 1, &p->axis));
+    p->dequantize = !strcmp(l->op_type, "DequantizeLinear");
     OT_TRY(oti_attr_get_int(l, "block_size", 0, &block_size));
+    OT_TRY(oti_attr_get_int(l, "axis", 1, &p->axis));
     if (block_size != 0)
         return oti_node_fail(l, OT_ERR_UNSUPPORTED, "blocked quantization (block_size %lld) is not "
                             "supported", (long long)block_size);
@@ -97,47 +106,31 @@ static ot_status quantize_operands(const ot_node_ctx *c, ot_dtype x_dtype, chann
     return oti_quant_param_of(c, 2, 0, v->channels, 1, "zero_point", zero);
 }
 
+/* QuantizeLinear: float x -> integer y of the zero point's dtype. DequantizeLinear: integer
+ * x -> float32 y, declared as the scale's dtype (float16 scales give float16). */
 static ot_status infer_quantize(ot_node_ctx *c) {
+    const quantize_params *p = c->params;
     channel_view v;
     quant_param scale, zero;
-    OT_TRY(quantize_operands(c, OT_FLOAT, &v, &scale, &zero));
-    oti_quant_set_output(c, 0, oti_quant_dtype(&zero), c->in[0]->ndim, c->in[0]->dims);
+    OT_TRY(quantize_operands(c, p->dequantize ? OT_INT64 : OT_FLOAT, &v, &scale, &zero));
+    if (p->dequantize) ot_tensor_set_shape(c->out[0], OT_FLOAT, c->in[0]->ndim, c->in[0]->dims);
+    else oti_quant_set_output(c, 0, oti_quant_dtype(&zero), c->in[0]->ndim, c->in[0]->dims);
     return OT_OK;
 }
 
 static ot_status forward_quantize(ot_node_ctx *c) {
+    const quantize_params *p = c->params;
     channel_view v;
     quant_param scale, zero;
-    OT_TRY(quantize_operands(c, OT_FLOAT, &v, &scale, &zero));
-    const float *x = c->in[0]->data;
-    int64_t *y = c->out[0]->data, n = ot_tensor_numel(c->in[0]);
+    OT_TRY(quantize_operands(c, p->dequantize ? OT_INT64 : OT_FLOAT, &v, &scale, &zero));
+    int64_t n = ot_tensor_numel(c->in[0]);
     ot_dtype dtype = oti_quant_dtype(&zero);
     for (int64_t i = 0; i < n; i++) {
         int64_t ch = (i / v.inner) % v.channels;
-        y[i] = oti_quant_saturate(x[i] / oti_quant_scale(&scale, ch), oti_quant_zero(&zero, ch), dtype);
-    }
-    return OT_OK;
-}
-
-/* The output is float32, declared as the scale's dtype (float16 scales give float16). */
-static ot_status infer_dequantize(ot_node_ctx *c) {
-    channel_view v;
-    quant_param scale, zero;
-    OT_TRY(quantize_operands(c, OT_INT64, &v, &scale, &zero));
-    ot_tensor_set_shape(c->out[0], OT_FLOAT, c->in[0]->ndim, c->in[0]->dims);
-    return OT_OK;
-}
-
-static ot_status forward_dequantize(ot_node_ctx *c) {
-    channel_view v;
-    quant_param scale, zero;
-    OT_TRY(quantize_operands(c, OT_INT64, &v, &scale, &zero));
-    const int64_t *x = c->in[0]->data;
-    float *y = c->out[0]->data;
-    int64_t n = ot_tensor_numel(c->in[0]);
-    for (int64_t i = 0; i < n; i++) {
-        int64_t ch = (i / v.inner) % v.channels;
-        y[i] = (float)(x[i] - oti_quant_zero(&zero, ch)) * oti_quant_scale(&scale, ch);
+        float s = oti_quant_scale(&scale, ch);
+        int64_t z = oti_quant_zero(&zero, ch);
+        if (p->dequantize) ((float *)c->out[0]->data)[i] = (float)(((const int64_t *)c->in[0]->data)[i] - z) * s;
+        else ((int64_t *)c->out[0]->data)[i] = oti_quant_saturate(((const float *)c->in[0]->data)[i] / s, z, dtype);
     }
     return OT_OK;
 }
@@ -180,7 +173,7 @@ const ot_op oti_ops_quantize[] = {
      .parse = parse_quantize, .infer = infer_quantize, .forward = forward_quantize,
      .inputs = {[1] = OT_ROLE_CONSTANT, [2] = OT_ROLE_CONSTANT}},
     {.name = "DequantizeLinear", .since_version = 10, .params_size = sizeof(quantize_params),
-     .parse = parse_quantize, .infer = infer_dequantize, .forward = forward_dequantize,
+     .parse = parse_quantize, .infer = infer_quantize, .forward = forward_quantize,
      .inputs = {[1] = OT_ROLE_CONSTANT, [2] = OT_ROLE_CONSTANT}},
     {.name = "DynamicQuantizeLinear", .since_version = 11, .infer = infer_dynamic_quantize,
      .forward = forward_dynamic_quantize},

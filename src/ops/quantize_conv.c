@@ -136,9 +136,7 @@ ot_status oti_qlinear_conv_forward(ot_node_ctx *c) {
     for (int64_t i = 0; i < s.batch * s.out_channels * positions; i++) {
         int64_t m = (i / positions) % s.out_channels;
         int64_t sum = y[i] + (q.bias ? ((const int64_t *)q.bias->data)[m] : 0);
-        /* The multiplier in float32 as the reference computes it; the product in double. */
-        float multiplier = x_scale * oti_quant_scale(&q.w_scale, m) / y_scale;
-        y[i] = oti_quant_saturate((double)sum * multiplier, y_zero, dtype);
+        y[i] = oti_quant_requantize(sum, x_scale, oti_quant_scale(&q.w_scale, m), y_scale, y_zero, dtype);
     }
     return OT_OK;
 }

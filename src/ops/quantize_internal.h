@@ -26,6 +26,9 @@ static inline int64_t oti_quant_zero(const quant_param *q, int64_t channel) {
 }
 /* round-half-to-even(v) + zero, saturated to dtype's range (uint8 when `dtype` is undefined). */
 int64_t oti_quant_saturate(double v, int64_t zero, ot_dtype dtype);
+/* An integer sum of (input - zero) * (weight - zero) products requantized to y. */
+int64_t oti_quant_requantize(int64_t sum, float in_scale, float weight_scale, float y_scale,
+                             int64_t y_zero, ot_dtype dtype);
 /* The dtype a zero point declares for the quantized output (uint8 without one). */
 ot_dtype oti_quant_dtype(const quant_param *zero);
 /* Output k is an integer of `dtype` shaped like dims. */

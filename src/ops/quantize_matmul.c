@@ -135,10 +135,8 @@ ot_status oti_qlinear_matmul_forward(ot_node_ctx *c) {
     float y_scale = oti_quant_scale(&q.y_scale, 0);
     int64_t y_zero = oti_quant_zero(&q.y_zero, 0);
     for (int64_t r = 0; r < g.batches * g.m; r++)
-        for (int64_t j = 0; j < g.n; j++) {
-            /* The multiplier in float32 as the reference computes it; the product in double. */
-            float multiplier = oti_quant_scale(&q.a_scale, r % g.m) * oti_quant_scale(&q.b_scale, j) / y_scale;
-            y[r * g.n + j] = oti_quant_saturate((double)y[r * g.n + j] * multiplier, y_zero, dtype);
-        }
+        for (int64_t j = 0; j < g.n; j++)
+            y[r * g.n + j] = oti_quant_requantize(y[r * g.n + j], oti_quant_scale(&q.a_scale, r % g.m),
+                                                  oti_quant_scale(&q.b_scale, j), y_scale, y_zero, dtype);
     return OT_OK;
 }
