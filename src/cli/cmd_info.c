@@ -175,7 +175,7 @@ int cmd_info(int argc, char **argv) {
                 const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
                 printf("%s{\"name\": ", k ? ", " : "");
                 json_string(v->name);
-                printf(", \"dtype\": \"%s\", \"shape\": ", v->has_type ? ot_dtype_name(v->tensor.dtype) : "?");
+                printf(", \"dtype\": \"%s\", \"shape\": ", v->has_type ? ot_dtype_name(ot_tensor_declared(&v->tensor)) : "?");
                 ot_value_shape_string(v, buf, sizeof buf);
                 json_string(buf);
                 printf("}");
@@ -196,7 +196,7 @@ int cmd_info(int argc, char **argv) {
                 const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
                 ot_value_shape_string(v, buf, sizeof buf);
                 printf("%-9s %s  %s %s\n", io ? "output" : "input", v->name,
-                       v->has_type ? ot_dtype_name(v->tensor.dtype) : "?", buf);
+                       v->has_type ? ot_dtype_name(ot_tensor_declared(&v->tensor)) : "?", buf);
             }
         }
         if (!inferred) printf("(shapes not inferred: %s)\n", infer_error);

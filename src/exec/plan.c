@@ -172,6 +172,7 @@ static ot_status infer_steps(ot_plan *p) {
             if (s->out[k]) memset(s->out[k], 0, sizeof(ot_tensor));
         s->ctx.saved_bytes = s->ctx.workspace_bytes = 0;
         OT_TRY(l->op->infer(&s->ctx));
+        oti_op_declare_outputs(&s->ctx);
         OT_TRY(check_outputs(p, s));
         if (can_fold(p, s)) {
             OT_TRY(fold_step(p, s));
@@ -423,7 +424,12 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
     for (int i = 0; i < n_feeds; i++) {
         int v = feeds[i];
         OT_ASSERT(v >= 0 && v < m->n_values);
+        if (!ot_dtype_is_computed(feed_shapes[i].dtype))
+            return oti_fail(OT_ERR_INVALID, "graph input '%s' is given as %s; the engine computes "
+                           "float32, int64 and bool (widen it with ot_tensor_widen)",
+                           m->values[v].name, ot_dtype_name(feed_shapes[i].dtype));
         ot_tensor_set_shape(&p->vals[v], feed_shapes[i].dtype, feed_shapes[i].ndim, feed_shapes[i].dims);
+        p->vals[v].declared = feed_shapes[i].declared;
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
         /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
@@ -516,7 +522,8 @@ ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
     OT_TRY(ot_plan_create(m, NULL, n_feeds, feeds, feed_shapes, &p));
     for (int v = 0; v < m->n_values; v++) {
         memset(&out[v], 0, sizeof(ot_tensor));
-        if (p->state[v] != VALUE_UNUSED) ot_tensor_set_shape(&out[v], p->vals[v].dtype, p->vals[v].ndim, p->vals[v].dims);
+        if (p->state[v] != VALUE_UNUSED)
+            ot_tensor_set_shape(&out[v], ot_tensor_declared(&p->vals[v]), p->vals[v].ndim, p->vals[v].dims);
     }
     ot_plan_free(p);
     return OT_OK;

@@ -22,6 +22,7 @@
     OT_FAMILY(select)                                                                          \
     OT_FAMILY(signal)                                                                          \
     OT_FAMILY(random)                                                                          \
+    OT_FAMILY(quantize)                                                                        \
     OT_FAMILY(training)
 
 #define OT_FAMILY(name) extern const ot_op_family oti_family_##name;

@@ -152,6 +152,13 @@ ot_status oti_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...)
  * saved state and scratch of its own (freed before returning): constant folding at import
  * (graph/fold.c) and at plan time (exec/plan.c). */
 ot_status oti_op_forward_once(ot_node_ctx *c);
+/* After infer: sets each output's `declared` dtype (declared.c). Infer assigns
+ * out[k]->declared itself (after ot_tensor_set_shape, even when equal to the computed dtype)
+ * only where an output's dtype is not its first same-typed input's: Cast's target, an int64
+ * index output of an integer input. */
+void oti_op_declare_outputs(ot_node_ctx *c);
+/* After forward: wraps or rounds each output declared narrower than its computed dtype. */
+void oti_op_fit_outputs(const ot_node_ctx *c);
 
 /* Normalises an axis in [-rank, rank) to [0, rank); -1 (and an error) when out of range. */
 int oti_normalize_axis(int64_t axis, int rank);
