@@ -32,8 +32,16 @@ void cli_print_help(const cli_command *command) {
 
 /* Messages quote names read from files (tensor, layer and node names): control bytes are
  * written as \xNN so a hostile file cannot send escape sequences to the terminal. */
+/* Which process of a data-parallel run speaks ("rank 1 of 3: "); empty otherwise. */
+static char process_label[64];
+
+void cli_set_process_label(int rank, int ranks) {
+    if (ranks > 1) snprintf(process_label, sizeof process_label, "rank %d of %d: ", rank, ranks);
+    else process_label[0] = '\0';
+}
+
 static void print_message(const cli_args *args, const char *message) {
-    fprintf(stderr, "onnxtrain %s: ", args->command->name);
+    fprintf(stderr, "onnxtrain %s: %s", args->command->name, process_label);
     for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
         if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
         else fputc(*p, stderr);

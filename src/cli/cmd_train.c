@@ -21,6 +21,7 @@
 #include "progress.h"
 #include "shape_flags.h"
 #include "train_flags.h"
+#include "train_ranks.h"
 
 static const cli_flag flags[] = {
     {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME,INPUT=NAME], csv:FILE, images:DIR, segmentation:IMAGES,MASKS"},
@@ -46,6 +47,7 @@ static const cli_flag flags[] = {
     CLI_SHAPE_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
+    CLI_RANKS_FLAGS,
 };
 
 static const cli_command command = {
@@ -182,11 +184,12 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
 }
 
 /* Every file training writes (-o, --checkpoint, --log, files in --cache DIR): a read-only or
- * full folder is an error before any work, not after hours of training. */
-static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c) {
+ * full folder is an error before any work, not after hours of training. Only the writer (rank
+ * 0) writes the first three; every rank may write the cache. */
+static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c, int writer) {
     const char *paths[] = {out, c->checkpoint_path, cli_get(args, "log")};
     const char *flags[] = {"-o", "--checkpoint", "--log"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && writer; i++) {
         if (!paths[i]) continue;
         ot_status status = oti_check_writable(paths[i]);
         if (status != OT_OK) {
@@ -236,12 +239,20 @@ int cmd_train(int argc, char **argv) {
     ot_train_config config;
     ot_train_config_defaults(&config);
     config.fast_convolution = cli_has(&args, "fast-conv");
-    int rc = 2;
+    config.sync_batch_norm = cli_has(&args, "sync-bn");
+    int rc = 2, ready = 0;
+    if (!cli_ranks_open(&args, &config.group)) {
+        ready = 1; /* the ranks cannot talk: nothing to agree on */
+        rc = 1;
+    }
+    /* Only rank 0 prints progress and writes the model, the log and checkpoints. */
+    int writer = ot_process_group_rank(config.group) == 0;
     ot_model *m = NULL;
     ot_dataset *train = NULL, *val = NULL, *test = NULL;
     cli_progress progress;
-    cli_progress_init(&progress, cli_has(&args, "quiet"), cli_get(&args, "log"));
+    cli_progress_init(&progress, cli_has(&args, "quiet") || !writer, writer ? cli_get(&args, "log") : NULL);
     const char *out = cli_get(&args, "out");
+    if (rc == 1) goto done;
     if (!cli_has(&args, "data")) {
         cli_error(&args, "--data SPEC is required");
         goto done;
@@ -266,12 +277,12 @@ int cmd_train(int argc, char **argv) {
     }
     rc = 1;
     /* Fail before training when a result could not be written. */
-    if (check_writable(&args, out, &config) != OT_OK) {
+    if (check_writable(&args, out, &config, writer) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
     if (ot_onnx_load(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
-        check_space(out, &config, m) != OT_OK) {
+        (writer && check_space(out, &config, m) != OT_OK)) {
         rc = cli_fail(&args);
         goto done;
     }
@@ -303,12 +314,22 @@ int cmd_train(int argc, char **argv) {
     if (!progress.quiet) print_summary(m, train, val, test, &config);
     cli_progress_attach(&progress, &config);
     config.interrupt = &interrupt_request;
+    ready = 1;
+    if (!cli_ranks_ready(&args, config.group, 1)) {
+        rc = 1;
+        goto done;
+    }
     signal(SIGINT, on_sigint);
     ot_train_result result;
     ot_status status = ot_train(m, &config, train, val, &result);
     signal(SIGINT, SIG_DFL);
     if (status != OT_OK) {
         rc = cli_fail(&args);
+        ot_process_group_abort(config.group, rc); /* others may wait for this rank */
+        goto done;
+    }
+    if (!writer) {
+        rc = result.interrupted ? 130 : 0;
         goto done;
     }
     if (test) {
@@ -336,6 +357,8 @@ int cmd_train(int argc, char **argv) {
     }
     rc = 0;
 done:
+    if (!ready) cli_ranks_ready(&args, config.group, 0);
+    ot_process_group_close(config.group);
     cli_progress_free(&progress);
     ot_dataset_free(train);
     ot_dataset_free(val);
