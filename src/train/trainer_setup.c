@@ -42,10 +42,10 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
         } else {
             ot_plan_options base = oti_config_plan_options(c);
             OT_TRY(oti_feature_cache_open(&t->train_cache, t->m, &t->part, &t->io, t->train, &base,
-                                         c->cache_dir, "train", c->cache_compress, oti_config_message, (void *)c));
+                                         c->cache_dir, "train", c->cache_compress, t->group, oti_config_message, (void *)c));
             if (t->val)
                 OT_TRY(oti_feature_cache_open(&t->val_cache, t->m, &t->part, &t->io, t->val, &base,
-                                             c->cache_dir, "val", c->cache_compress, oti_config_message, (void *)c));
+                                             c->cache_dir, "val", c->cache_compress, t->group, oti_config_message, (void *)c));
             t->caching = 1;
         }
     }
