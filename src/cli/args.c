@@ -40,13 +40,18 @@ void cli_set_process_label(int rank, int ranks) {
     else process_label[0] = '\0';
 }
 
+/* One write per message: the ranks of a data-parallel run share stderr, and a line written a
+ * character at a time would interleave with theirs. */
 static void print_message(const cli_args *args, const char *message) {
-    fprintf(stderr, "onnxtrain %s: %s", args->command->name, process_label);
+    size_t length = strlen(message);
+    char *line = cli_xmalloc(4 * length + 1), *at = line;
     for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
-        else fputc(*p, stderr);
+        if (*p < 0x20 || *p == 0x7f) at += sprintf(at, "\\x%02x", *p);
+        else *at++ = (char)*p;
     }
-    fputc('\n', stderr);
+    *at = '\0';
+    fprintf(stderr, "onnxtrain %s: %s%s\n", args->command->name, process_label, line);
+    free(line);
 }
 
 void cli_error(const cli_args *args, const char *fmt, ...) {

@@ -27,9 +27,8 @@ static ot_status check_same(trainer *t, int64_t value, const char *what) {
     double bounds[2] = {(double)value, -(double)value};
     OT_TRY(oti_group_max_doubles(t->group, bounds, 2));
     if (bounds[0] == -bounds[1]) return OT_OK;
-    return oti_fail(OT_ERR_INVALID, "rank %d of %d has %lld %s, but the ranks have between %.0f and %.0f: every "
-                   "rank must load the same data and model", t->rank, t->ranks, (long long)value, what,
-                   -bounds[1], bounds[0]);
+    return oti_fail(OT_ERR_INVALID, "%lld %s here, between %.0f and %.0f on the %d ranks: every rank must load "
+                   "the same data and model", (long long)value, what, -bounds[1], bounds[0], t->ranks);
 }
 
 ot_status oti_parallel_setup(trainer *t) {

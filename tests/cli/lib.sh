@@ -54,11 +54,11 @@ print(f"largest difference {worst}")' "$1" "$2" "$3"
 require_mpi() {
   command -v mpirun >/dev/null && ldd "$OT" | grep -q libmpi || { echo "SKIP: built without MPI"; exit 77; }
 }
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
 mpi_run() {
   local n=$1
   shift
-  mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none \
-    -np "$n" "$OT" "$@"
+  "${MPIRUN[@]}" -np "$n" "$OT" "$@"
 }
 # weights_close A.onnx B.onnx TOL: every float initializer of A is within TOL of B's, relative
 # to the tensor's largest magnitude (max |a - b| / max |b|); prints the worst.
