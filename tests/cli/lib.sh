@@ -50,11 +50,16 @@ print(f"largest difference {worst}")' "$1" "$2" "$3"
 # Data-parallel runs (tests/cli/mpi_*.sh). require_mpi skips (exit 77) a build without MPI.
 # mpi_run N ARGS...: onnxtrain ARGS on N ranks of this machine: as root too (containers), with
 # more ranks than cores, over shared memory only (no network probing), without the
-# cross-memory-attach copy that containers' ptrace restrictions refuse.
+# cross-memory-attach copy that containers' ptrace restrictions refuse, and with Open MPI's
+# plugins kept loaded to the end, so LeakSanitizer can name them (tests/fuzz/lsan.supp).
 require_mpi() {
   command -v mpirun >/dev/null && ldd "$OT" | grep -q libmpi || { echo "SKIP: built without MPI"; exit 77; }
+  # Open MPI's libraries have no frame pointers: under ASan, the slow unwinder gives its leaks
+  # (suppressed in tests/fuzz/lsan.supp) whole stacks that name them.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
 }
-MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none
+  --mca mca_base_component_disable_dlclose 1)
 mpi_run() {
   local n=$1
   shift
