@@ -1,8 +1,8 @@
 # mpirun -np 2 and -np 3 train the same model as one process does with the same global batch
 # (ranks x --batch): within 1e-5 relative of that run, the reference (the one-process trainer
 # is itself checked against PyTorch in unit.train_vs_torch). The MLP with SGD (a cosine
-# schedule, counted in global steps) and Adam (clipped by the global gradient's norm); the
-# small CNN with BatchNorm trained with --sync-bn, whose statistics (running ones too) are the
+# schedule, counted in global steps) and Adam (clipped by the global gradient's norm); a
+# LeNet-style CNN with Adam; the small CNN with BatchNorm trained with --sync-bn, whose statistics (running ones too) are the
 # global batch's. 200 samples do not divide into the global batch of 12: the last is short, and
 # with 3 ranks the third has no rows in it. Then the frozen-feature cache built by 3 ranks
 # equals one process's, byte for byte, and one process and 2 ranks reuse it; and a 2-rank
@@ -23,6 +23,10 @@ same_as_one_process() { # NAME ARGS...: one process with --batch 12, then 2 and 
 }
 same_as_one_process "MLP, SGD" "${MLP[@]}" --optimizer sgd --lr 0.1 --schedule cosine:20
 same_as_one_process "MLP, Adam" "${MLP[@]}" --optimizer adam --clip-norm 0.5
+"$OT" new conv:8:5x5:1:2:relu,maxpool:2,conv:16:5x5:1:2:relu,maxpool:2,flatten,dense:10 --input x:1x28x28 \
+  --seed 3 -o "$WORK/lenet.onnx"
+same_as_one_process "LeNet CNN, Adam" train "$WORK/lenet.onnx" --data fashion-mnist:train --limit 200 --epochs 1 \
+  --seed 7 -q --optimizer adam
 CNN=(train "$SRC/models/fashion5.onnx" --data fashion-mnist:train --classes 5-9 --per-class 40 --cut relu3
   --head dense:5 --epochs 1 --seed 7)
 same_as_one_process "CNN + BatchNorm, momentum, --sync-bn" "${CNN[@]}" -q --optimizer momentum --lr 0.05 --sync-bn

@@ -104,8 +104,9 @@ def versions():
     return "; ".join(found)
 
 
-MPIRUN = ["mpirun", "--allow-run-as-root", "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism",
-          "none", "-np", "2", "-x", "OPENBLAS_NUM_THREADS"]
+# Shared memory with cross-memory attach (4x faster than copying through the shared segment
+# for 34 MB blocks here; containers that refuse it need btl_vader_single_copy_mechanism none).
+MPIRUN = ["mpirun", "--allow-run-as-root", "--mca", "btl", "self,vader", "-np", "2", "-x", "OPENBLAS_NUM_THREADS"]
 
 
 def ranks_rows(work, tv, repeat, only):
