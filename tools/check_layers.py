@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 
-RANKS = [["core"], ["ops"], ["graph"], ["exec"], ["formats"], ["onnx"], ["weights", "data"], ["train"], ["cli"]]
+RANKS = [["core"], ["ops"], ["graph"], ["exec"], ["formats"], ["onnx"], ["weights", "data"], ["train"], ["viz"], ["cli"]]
 RANK = {folder: i for i, group in enumerate(RANKS) for folder in group}
 # Public headers and the folder whose code they declare. onnxtrain.h includes them all.
 OWNERS = {

@@ -123,11 +123,21 @@ typedef struct ot_epoch_stats {
     int improved; /* validation loss improved (best so far) */
 } ot_epoch_stats;
 
+/* One optimizer step, passed to the on_step callback. */
+typedef struct ot_step_stats {
+    int64_t step;  /* 1-based, counted over the whole run (a resumed run goes on counting) */
+    int64_t epoch; /* 1-based */
+    double loss;   /* the step's loss: the mean over its samples (labels), --accumulate batches included */
+    double lr;     /* the learning rate this step used */
+} ot_step_stats;
+
 typedef struct ot_train_callbacks {
     void *user;
     /* After each batch: batches done / total in this epoch, running loss. */
     void (*on_batch)(void *user, int64_t epoch, int64_t batch, int64_t batches, double loss);
     void (*on_epoch)(void *user, const ot_epoch_stats *stats);
+    /* After each optimizer step that changed the weights (skipped non-finite steps are not). */
+    void (*on_step)(void *user, const ot_step_stats *stats);
     /* A message for the user ("cache reused: ..."). */
     void (*on_message)(void *user, const char *message);
 } ot_train_callbacks;

@@ -18,6 +18,7 @@ static const cli_flag flags[] = {
                                     "the model has one input)"},
     {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created)"},
     {"repeat", 0, "N", "run the forward pass N times and print the mean time per run (benchmarking)"},
+    {"seed", 0, "S", "seed for random ops without a seed attribute (RandomNormal, Bernoulli, ...; default 42)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
     CLI_FAST_CONV_FLAG,
     CLI_SHAPE_FLAG,
@@ -86,9 +87,10 @@ int cmd_run(int argc, char **argv) {
         cli_free(&args);
         return 2;
     }
-    int64_t repeat;
+    int64_t repeat, seed;
     ot_context *ctx;
-    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat) || !cli_context_create(&args, &ctx)) {
+    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat) || !cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) ||
+        !cli_context_create(&args, &ctx)) {
         cli_free(&args);
         return 2;
     }
@@ -149,7 +151,9 @@ int cmd_run(int argc, char **argv) {
         }
         feeds[k] = m->inputs[k];
     }
-    ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv")};
+    ot_rng rng;
+    ot_rng_seed(&rng, (uint64_t)seed);
+    ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv"), .rng = &rng};
     if (oti_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
         rc = cli_fail(&args);
         goto done;

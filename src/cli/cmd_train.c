@@ -44,6 +44,7 @@ static const cli_flag flags[] = {
     {"augment", 0, "LIST", "images: flip,shift:N,crop:N,brightness:F applied on the fly while training"},
     {"quiet", 'q', NULL, "print nothing but errors"},
     {"log", 0, "FILE.csv", "write one CSV line per epoch"},
+    {"tensorboard", 0, "DIR", "write TensorBoard event files to DIR: loss and learning rate per step, losses, accuracies and parameter counts per epoch"},
     CLI_SHAPE_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
@@ -163,16 +164,9 @@ static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *con
 /* What is about to happen, in a few lines. */
 static void print_summary(const ot_model *m, const ot_dataset *train, const ot_dataset *val,
                           const ot_dataset *test, const ot_train_config *c) {
-    int64_t trained = 0, frozen = 0;
-    int trained_layers = 0, frozen_layers = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        int64_t n = ot_graph_layer_parameter_count(m, &m->layers[i]);
-        if (!n) continue;
-        if (ot_transfer_layer_is_frozen(m, i)) frozen += n, frozen_layers++;
-        else trained += n, trained_layers++;
-    }
+    ot_parameter_counts p = ot_transfer_parameter_counts(m);
     printf("model    %d layers: %d trained (%lld parameters), %d frozen (%lld parameters)\n", m->n_layers,
-           trained_layers, (long long)trained, frozen_layers, (long long)frozen);
+           p.trained_layers, (long long)p.trained, p.frozen_layers, (long long)p.frozen);
     printf("data     %lld training samples", (long long)train->n);
     if (train->n_classes) printf(" in %lld classes", (long long)train->n_classes);
     if (val) printf(", %lld validation", (long long)val->n);
@@ -183,9 +177,9 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
     fflush(stdout);
 }
 
-/* Every file training writes (-o, --checkpoint, --log, files in --cache DIR): a read-only or
+/* Every file training writes (-o, --checkpoint, --log, files in --cache and --tensorboard DIR): a read-only or
  * full folder is an error before any work, not after hours of training. Only the writer (rank
- * 0) writes the first three; every rank may write the cache. */
+ * 0) writes the model, the logs and checkpoints; every rank may write the cache. */
 static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c, int writer) {
     const char *paths[] = {out, c->checkpoint_path, cli_get(args, "log")};
     const char *flags[] = {"-o", "--checkpoint", "--log"};
@@ -197,13 +191,20 @@ static ot_status check_writable(const cli_args *args, const char *out, const ot_
             return status;
         }
     }
-    if (!c->cache_dir) return OT_OK;
-    char *probe = cli_or_exit(oti_path_join(c->cache_dir, "cache"));
-    ot_status status = oti_make_dirs(c->cache_dir);
-    if (status == OT_OK) status = oti_check_writable(probe);
-    free(probe);
-    if (status != OT_OK) oti_error_prefix("--cache: ");
-    return status;
+    const char *dirs[] = {c->cache_dir, writer ? cli_get(args, "tensorboard") : NULL};
+    const char *dir_flags[] = {"--cache", "--tensorboard"};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i]) continue;
+        char *probe = cli_or_exit(oti_path_join(dirs[i], "probe"));
+        ot_status status = oti_make_dirs(dirs[i]);
+        if (status == OT_OK) status = oti_check_writable(probe);
+        free(probe);
+        if (status != OT_OK) {
+            oti_error_prefix("%s: ", dir_flags[i]);
+            return status;
+        }
+    }
+    return OT_OK;
 }
 
 /* Room for the trained model and a checkpoint (its weights, at least) in their folders. */
@@ -312,10 +313,20 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (!progress.quiet) print_summary(m, train, val, test, &config);
+    cli_tensorboard tensorboard = {0};
+    if (writer && cli_has(&args, "tensorboard")) {
+        if (!cli_tensorboard_open(&tensorboard, cli_get(&args, "tensorboard"), m)) {
+            oti_error_prefix("--tensorboard: ");
+            rc = cli_fail(&args);
+            goto done;
+        }
+        progress.tensorboard = &tensorboard;
+    }
     cli_progress_attach(&progress, &config);
     config.interrupt = &interrupt_request;
     ready = 1;
     if (!cli_ranks_ready(&args, config.group, 1)) {
+        cli_tensorboard_close(&tensorboard);
         rc = 1;
         goto done;
     }
@@ -323,6 +334,8 @@ int cmd_train(int argc, char **argv) {
     ot_train_result result;
     ot_status status = ot_train(m, &config, train, val, &result);
     signal(SIGINT, SIG_DFL);
+    cli_tensorboard_close(&tensorboard);
+    progress.tensorboard = NULL;
     if (status != OT_OK) {
         rc = cli_fail(&args);
         ot_process_group_abort(config.group, rc); /* others may wait for this rank */

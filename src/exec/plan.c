@@ -106,6 +106,7 @@ static int is_trainable(const ot_plan *p, int v) {
 static int can_fold(const ot_plan *p, const plan_step *s) {
     const ot_layer *l = &p->model->layers[s->layer];
     if ((l->op->flags & OT_OP_RANDOM) && s->ctx.training) return 0;
+    if (l->op->flags & OT_OP_SAMPLES) return 0;
     if ((l->op->flags & OT_OP_WRITES_INPUTS) && s->ctx.training) return 0;
     if (l->op->flags & OT_OP_SHAPE_ONLY) return 1;
     for (int k = 0; k < l->n_inputs; k++) {
@@ -391,6 +392,17 @@ static int feeds_constant_slots_only(const ot_model *m, int v) {
     return used;
 }
 
+/* Whether some layer's output shape depends on values (NonZero, NonMaxSuppression, ...): an
+ * inference plan then fixes every feed given with data, so that every step runs while the plan
+ * is built, as constant folding does, and such shapes are known. The plan then holds one
+ * input's results; ot_plan_forward has nothing left to do. */
+static int runs_while_built(const ot_plan *p) {
+    if (p->options.training) return 0;
+    for (int i = 0; i < p->model->n_layers; i++)
+        if (p->model->layers[i].op && (p->model->layers[i].op->flags & OT_OP_VALUE_SHAPED)) return 1;
+    return 0;
+}
+
 /* Everything ot_plan_create does once p exists; a failure leaves p for ot_plan_free. */
 static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes) {
     ot_model *m = p->model;
@@ -408,6 +420,7 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         p->state[v] = VALUE_CONST;
         if (p->options.training && is_trainable(p, v)) p->needs_grad[v] = 1;
     }
+    int fix_all = runs_while_built(p);
     for (int i = 0; i < n_feeds; i++) {
         int v = feeds[i];
         OT_ASSERT(v >= 0 && v < m->n_values);
@@ -419,9 +432,9 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
          * are fixed when the plan is built, so the shapes they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         int small = n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX && feed_shapes[i].ndim <= 1;
-        int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
+        int fixed_int = (feed_shapes[i].dtype == OT_INT64 || feed_shapes[i].dtype == OT_INT32) && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
         int fixed_float = feed_shapes[i].dtype == OT_FLOAT && small && feeds_constant_slots_only(m, v);
-        if (feed_shapes[i].data && (fixed_int || fixed_float)) {
+        if (feed_shapes[i].data && (fixed_int || fixed_float || fix_all)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             OT_ALLOC_CHECK(blocks);
             p->folded_blocks = blocks;

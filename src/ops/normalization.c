@@ -17,6 +17,7 @@
 
 #include "core/util.h"
 #include "gemm.h"
+#include "normalization_internal.h"
 #include "op.h"
 
 /* BatchNormalization ------------------------------------------------------------------------ */
@@ -684,5 +685,7 @@ const ot_op oti_ops_normalization[] = {
      .backward = groupnorm_backward, .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT}},
     {.name = "LRN", .since_version = 1, .params_size = sizeof(lrn_params), .parse = lrn_parse,
      .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward},
+    {.name = "MeanVarianceNormalization", .since_version = 9, .params_size = sizeof(ot_mvn_params),
+     .parse = oti_mvn_parse, .infer = oti_mvn_infer, .forward = oti_mvn_forward, .backward = oti_mvn_backward},
 };
 const ot_op_family oti_family_normalization = {oti_ops_normalization, OT_COUNT(oti_ops_normalization)};

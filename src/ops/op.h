@@ -51,9 +51,15 @@ enum {
     OT_OP_SOFTMAX = 1u << 4,       /* output 0 is a (log-)softmax of input 0's logits */
     OT_OP_SIGMOID = 1u << 5,       /* output 0 is the sigmoid of input 0's logits */
     OT_OP_OPTIONAL_OUTPUTS = 1u << 6, /* every output may be omitted, the first too (LSTM's Y) */
-    OT_OP_LAYOUT = 1u << 7            /* output 0 is input 0's values rearranged or retyped
+    OT_OP_LAYOUT = 1u << 7,           /* output 0 is input 0's values rearranged or retyped
                                          (Reshape, Transpose, Cast): a weight that reaches a
                                          layer through such ops is still that layer's weight */
+    OT_OP_VALUE_SHAPED = 1u << 8,     /* the output shape depends on input values (NonZero,
+                                         Unique, NonMaxSuppression): infer needs the data, so
+                                         inference plans of such models run every node while
+                                         they are built, from the feeds' data (exec/plan.c) */
+    OT_OP_SAMPLES = 1u << 9           /* draws random numbers in every mode (RandomNormal,
+                                         Bernoulli): never folded, at import or in a plan */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what

@@ -128,6 +128,10 @@ static ot_status nonfinite_step(trainer *t) {
                    (long long)t->step + 1, (long long)t->epoch);
 }
 
+static double tally_mean(const ot_loss_tally *tally) {
+    return tally->items ? tally->sum / (double)tally->items : NAN;
+}
+
 /* Synchronised BatchNorm on a rank without rows in a global batch: a pass over one row
  * (any: it counts for nothing) joins the other ranks' BatchNorm sums; its gradient is dropped. */
 static ot_status empty_pass(trainer *t, int64_t row, double divisor) {
@@ -173,6 +177,10 @@ static ot_status train_step(trainer *t, int64_t first, int64_t count) {
     ot_optimizer_step(t->optimizer, w, g, (float)t->lr);
     if (c->max_norm > 0) oti_apply_max_norm(&t->params, c->max_norm);
     t->step++;
+    if (c->callbacks.on_step) {
+        ot_step_stats stats = {t->step, t->epoch, tally_mean(&t->step_tally), t->lr};
+        c->callbacks.on_step(c->callbacks.user, &stats);
+    }
     return OT_OK;
 }
 
@@ -181,10 +189,6 @@ static void draw_order(trainer *t) {
     int64_t n = t->train_source.n;
     for (int64_t i = 0; i < n; i++) t->order[i] = i;
     if (t->config->shuffle) ot_rng_shuffle(&t->rng, t->order, n);
-}
-
-static double tally_mean(const ot_loss_tally *tally) {
-    return tally->items ? tally->sum / (double)tally->items : NAN;
 }
 
 /* Ctrl-C: on one process as it happens; across ranks as agreed in the last step's sums. */

@@ -20,6 +20,20 @@ expect_error() {
   [ "$(wc -l <"$WORK/err.txt")" -le 3 ] || fail "error message too long for: $*"
 }
 
+# wait_stopped PID STEP [ERRFILE]: waits until the process PID, started with
+# ONNXTRAIN_TEST_PAUSE_AT_STEP=STEP, has stopped itself after that training step (any machine's
+# speed); fails, quoting ERRFILE (its stderr), if it ends first or takes over 120 s.
+wait_stopped() {
+  local state
+  for _ in $(seq 12000); do
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || true
+    [ "$state" = T ] && return
+    [ -n "$state" ] && [ "$state" != Z ] || fail "the run ended before step $2: $(cat "${3:-/dev/null}")"
+    sleep 0.01
+  done
+  fail "the run did not reach step $2 in 120 s"
+}
+
 # Python with numpy, onnx and ONNX Runtime (tools/setup.sh makes .deps/venv); ONNX Runtime is
 # the client our users run exported models with, so the tests that score exports need it.
 PY="$SRC/tools/py"
@@ -79,4 +93,14 @@ worst = max((float(np.abs(a[k].astype(np.float64) - b[k]).max() / max(np.abs(b[k
 if not worst[0] <= tol:
     sys.exit(f"{worst[1]} differs by {worst[0]:.3g} relative > {tol}")
 print(f"largest relative difference {worst[0]:.3g} ({worst[1]})")' "$WORK/close_a.npz" "$WORK/close_b.npz" "$3"
+}
+# screenshot PICTURE.svg SHOT.png WIDTH HEIGHT: Debian's Chromium, headless, renders the picture
+# as a browser shows it (--no-sandbox: the tests may run as root; its own profile in $WORK).
+screenshot() {
+  command -v chromium >/dev/null || fail "chromium is missing (tools/setup.sh installs it)"
+  rm -f "$2"
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --user-data-dir="$WORK/chromium" --screenshot="$2" --window-size="$3,$4" "file://$1" \
+    >"$WORK/chromium.log" 2>&1 || true
+  [ -s "$2" ] || fail "chromium made no screenshot of $1: $(tail -3 "$WORK/chromium.log")"
 }

@@ -18,7 +18,7 @@ gru_seq_length rnn_seq_length einsum_batch_diagonal einsum_batch_matmul tril_neg
 cumsum_1d_reverse_exclusive argmax_keepdims_example_select_last_index and_bcast3v1d
 range_float_type_positive_delta resize_tf_crop_and_resize resize_upsample_scales_cubic
 resize_downsample_sizes_nearest_tf_half_pixel_for_nn resize_upsample_sizes_nearest_ceil_half_pixel
-upsample_nearest""".split()
+upsample_nearest nonmaxsuppression_two_batches nonzero_example unique_sorted_with_axis compress_0""".split()
 
 
 def put(target, name, data):
@@ -145,6 +145,12 @@ def main():
     put("csv", "semicolon_crlf.csv", b"2;0.1;0.2\r\n\r\n0;0.3;0.4\r\n1 ; 5 ; 6\r\n")
     put("csv", "one_column.csv", b"1\n2\n")
     put("csv", "nan.csv", b"0,nan,1\n1,inf,2\n")
+    log_header = b"epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n"
+    put("training_log", "with_validation.csv", log_header + b"1,1.83187112,0.2625,1.29371546,0.6,0.00100000005,1724.6,0.056\n"
+        b"2,0.819461627,0.7,0.688065781,0.7,0.00100000005,848.0,0.176\n")
+    put("training_log", "crlf_no_validation.csv", log_header.replace(b"\n", b"\r\n") +
+        b"1,0.5,0.8,nan,nan,0.001,100.0,0.1\r\n2,0.4,0.9,nan,nan,0.001,100.0,0.2\r\n\r\n")
+    put("training_log", "torn.csv", log_header + b"1,1.83187112,0.2625,1.2937")
 
     # Images: fixtures plus PNG colour types (palette + tRNS, 16-bit RGBA, 1-bit gray, gray +
     # alpha, interlaced).

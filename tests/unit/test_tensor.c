@@ -9,8 +9,6 @@
 #include "test_support.h"
 #include "onnxtrain/graph.h"
 
-#define I64(...) ((const int64_t[]){__VA_ARGS__})
-#define F32(...) ((const float[]){__VA_ARGS__})
 
 /* One node, input 0 fed at run time (the others initializers); returns output `out_k`. */
 static ot_tensor run_op(const char *op, int opset, int n_in, const ot_tensor *const *in, int n_out,
