@@ -23,7 +23,7 @@ OWNERS = {
     "status.h": "core", "tensor.h": "core", "rng.h": "core", "model.h": "core", "context.h": "core",
     "graph.h": "graph", "plan.h": "exec", "onnx_io.h": "onnx", "weights.h": "weights",
     "dataset.h": "data", "train.h": "train", "optimizer.h": "train", "builder.h": "train",
-    "transfer.h": "train",
+    "transfer.h": "train", "process_group.h": "train",
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

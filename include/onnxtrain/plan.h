@@ -58,6 +58,9 @@ typedef struct ot_plan_options {
     /* The algorithms' thresholds (src/ops/conv_tuning.h; tests use it to run small convs
      * through every path). NULL: the defaults. */
     const struct ot_conv_tuning *conv_tuning;
+    /* Training plans: BatchNormalization in training mode sums its batch statistics across
+     * processes with it (synchronised BatchNorm). NULL: each plan's own batch. */
+    const ot_cross_sum *cross_sum;
 } ot_plan_options;
 
 /* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i].

@@ -9,6 +9,7 @@
 #include "onnxtrain/dataset.h"
 #include "onnxtrain/model.h"
 #include "onnxtrain/optimizer.h"
+#include "onnxtrain/process_group.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -183,6 +184,15 @@ typedef struct ot_train_config {
     int augment_shift, augment_crop;
     double augment_brightness;
     volatile int *interrupt; /* set by a SIGINT handler: finish the step, checkpoint, stop */
+    /* Data-parallel training: every process of the group calls ot_train with the same data
+     * and config; each takes `batch` rows of every global batch of (group size x batch)
+     * samples drawn in the order --seed gives, gradients are summed across processes, and
+     * every process applies the same step. Only rank 0 writes the checkpoint. NULL or a group
+     * of one: this process alone. */
+    ot_process_group *group;
+    /* With a group: BatchNormalization normalises with the global batch's statistics
+     * (PyTorch's SyncBatchNorm) instead of each process's own rows. */
+    int sync_batch_norm;
     ot_train_callbacks callbacks;
 } ot_train_config;
 

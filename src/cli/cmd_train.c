@@ -21,6 +21,7 @@
 #include "progress.h"
 #include "shape_flags.h"
 #include "train_flags.h"
+#include "train_ranks.h"
 
 static const cli_flag flags[] = {
     {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME,INPUT=NAME], csv:FILE, images:DIR, segmentation:IMAGES,MASKS"},
@@ -47,6 +48,7 @@ static const cli_flag flags[] = {
     CLI_SHAPE_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
+    CLI_RANKS_FLAGS,
 };
 
 static const cli_command command = {
@@ -176,11 +178,12 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
 }
 
 /* Every file training writes (-o, --checkpoint, --log, files in --cache and --tensorboard DIR): a read-only or
- * full folder is an error before any work, not after hours of training. */
-static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c) {
+ * full folder is an error before any work, not after hours of training. Only the writer (rank
+ * 0) writes the model, the logs and checkpoints; every rank may write the cache. */
+static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c, int writer) {
     const char *paths[] = {out, c->checkpoint_path, cli_get(args, "log")};
     const char *flags[] = {"-o", "--checkpoint", "--log"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && writer; i++) {
         if (!paths[i]) continue;
         ot_status status = oti_check_writable(paths[i]);
         if (status != OT_OK) {
@@ -188,7 +191,7 @@ static ot_status check_writable(const cli_args *args, const char *out, const ot_
             return status;
         }
     }
-    const char *dirs[] = {c->cache_dir, cli_get(args, "tensorboard")};
+    const char *dirs[] = {c->cache_dir, writer ? cli_get(args, "tensorboard") : NULL};
     const char *dir_flags[] = {"--cache", "--tensorboard"};
     for (int i = 0; i < 2; i++) {
         if (!dirs[i]) continue;
@@ -237,12 +240,20 @@ int cmd_train(int argc, char **argv) {
     ot_train_config config;
     ot_train_config_defaults(&config);
     config.fast_convolution = cli_has(&args, "fast-conv");
-    int rc = 2;
+    config.sync_batch_norm = cli_has(&args, "sync-bn");
+    int rc = 2, ready = 0;
+    if (!cli_ranks_open(&args, &config.group)) {
+        ready = 1; /* the ranks cannot talk: nothing to agree on */
+        rc = 1;
+    }
+    /* Only rank 0 prints progress and writes the model, the log and checkpoints. */
+    int writer = ot_process_group_rank(config.group) == 0;
     ot_model *m = NULL;
     ot_dataset *train = NULL, *val = NULL, *test = NULL;
     cli_progress progress;
-    cli_progress_init(&progress, cli_has(&args, "quiet"), cli_get(&args, "log"));
+    cli_progress_init(&progress, cli_has(&args, "quiet") || !writer, writer ? cli_get(&args, "log") : NULL);
     const char *out = cli_get(&args, "out");
+    if (rc == 1) goto done;
     if (!cli_has(&args, "data")) {
         cli_error(&args, "--data SPEC is required");
         goto done;
@@ -267,12 +278,12 @@ int cmd_train(int argc, char **argv) {
     }
     rc = 1;
     /* Fail before training when a result could not be written. */
-    if (check_writable(&args, out, &config) != OT_OK) {
+    if (check_writable(&args, out, &config, writer) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
     if (ot_onnx_load(config.context, args.positional[0], &m) != OT_OK || !prepare_model(&args, m, &config) ||
-        check_space(out, &config, m) != OT_OK) {
+        (writer && check_space(out, &config, m) != OT_OK)) {
         rc = cli_fail(&args);
         goto done;
     }
@@ -303,7 +314,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (!progress.quiet) print_summary(m, train, val, test, &config);
     cli_tensorboard tensorboard = {0};
-    if (cli_has(&args, "tensorboard")) {
+    if (writer && cli_has(&args, "tensorboard")) {
         if (!cli_tensorboard_open(&tensorboard, cli_get(&args, "tensorboard"), m)) {
             oti_error_prefix("--tensorboard: ");
             rc = cli_fail(&args);
@@ -313,6 +324,12 @@ int cmd_train(int argc, char **argv) {
     }
     cli_progress_attach(&progress, &config);
     config.interrupt = &interrupt_request;
+    ready = 1;
+    if (!cli_ranks_ready(&args, config.group, 1)) {
+        cli_tensorboard_close(&tensorboard);
+        rc = 1;
+        goto done;
+    }
     signal(SIGINT, on_sigint);
     ot_train_result result;
     ot_status status = ot_train(m, &config, train, val, &result);
@@ -321,6 +338,11 @@ int cmd_train(int argc, char **argv) {
     progress.tensorboard = NULL;
     if (status != OT_OK) {
         rc = cli_fail(&args);
+        ot_process_group_abort(config.group, rc); /* others may wait for this rank */
+        goto done;
+    }
+    if (!writer) {
+        rc = result.interrupted ? 130 : 0;
         goto done;
     }
     if (test) {
@@ -348,6 +370,8 @@ int cmd_train(int argc, char **argv) {
     }
     rc = 0;
 done:
+    if (!ready) cli_ranks_ready(&args, config.group, 0);
+    ot_process_group_close(config.group);
     cli_progress_free(&progress);
     ot_dataset_free(train);
     ot_dataset_free(val);

@@ -8,7 +8,7 @@
 
 #define CLI_TRAIN_FLAGS                                                                          \
     {"epochs", 0, "N", "passes over the training data (default 10)"},                          \
-    {"batch", 0, "N", "samples per step (default 32)"},                                         \
+    {"batch", 0, "N", "samples per step (default 32); under mpirun -np R, per rank: a step sees R x this"}, \
     {"seed", 0, "S", "seed for shuffling, dropout and new layers (default 42)"},                \
     {"no-shuffle", 0, NULL, "batches in file order (the last partial batch is used)"},          \
     CLI_LOSS_FLAGS,                                                                             \

@@ -91,6 +91,7 @@ static ot_status build_step(ot_plan *p, plan_step *s, int layer) {
     c->dout = s->dout;
     c->training = p->options.training && !l->frozen;
     c->rng = p->options.rng;
+    c->cross_sum = c->training ? p->options.cross_sum : NULL;
     c->pool = oti_context_pool(p->options.context);
     c->fast_convolution = p->options.fast_convolution;
     c->conv_tuning = p->options.conv_tuning;

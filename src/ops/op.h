@@ -8,6 +8,7 @@
 #define OT_OP_H
 
 #include "core/thread_pool.h"
+#include "onnxtrain/context.h"
 #include "onnxtrain/model.h"
 
 struct ot_rng;
@@ -31,6 +32,7 @@ typedef struct ot_node_ctx {
     int backward;             /* this node's backward will run (forward may skip saving
                                  what only backward reads) */
     struct ot_rng *rng;       /* the run's generator (dropout) */
+    const ot_cross_sum *cross_sum; /* training: batch statistics summed across processes, or NULL */
     ot_pool *pool;            /* the plan's compute threads (NULL: the calling thread) */
     /* The plan's convolution options: Winograd F(4x4, 3x3) and F(2x2, 5x5) (fast), and the
      * thresholds (NULL: the defaults). */
