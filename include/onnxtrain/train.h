@@ -18,11 +18,17 @@ extern "C" {
 typedef enum ot_loss_kind {
     OT_LOSS_SOFTMAX_CE, /* softmax cross-entropy on integer labels, mean over the batch */
     OT_LOSS_MSE,        /* mean squared error over all elements */
-    OT_LOSS_BCE         /* sigmoid binary cross-entropy with logits, mean over all elements */
+    OT_LOSS_BCE,        /* sigmoid binary cross-entropy with logits, mean over all elements */
+    OT_LOSS_OUTPUT      /* the model's own loss: the trained output is one value, the batch's
+                           loss (a SoftmaxCrossEntropyLoss or NegativeLogLikelihoodLoss node
+                           with reduction mean, fed the labels through a named data array) */
 } ot_loss_kind;
 
 OT_API int ot_loss_kind_from_name(const char *name, ot_loss_kind *kind);
 OT_API const char *ot_loss_name(ot_loss_kind kind);
+/* Whether the graph output `name` is computed by a loss op (SoftmaxCrossEntropyLoss,
+ * NegativeLogLikelihoodLoss): training on it means OT_LOSS_OUTPUT. */
+OT_API int ot_output_is_loss(const ot_model *m, const char *name);
 
 /* The loss and how softmax-ce reads its labels (PyTorch's cross_entropy arguments). */
 typedef struct ot_loss {

@@ -287,7 +287,7 @@ int cmd_train(int argc, char **argv) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) {
+    if (!cli_check_io_flags(&args, m, &config.loss) || !cli_apply_shape_flags(&args, m, 1)) {
         rc = 2;
         goto done;
     }

@@ -58,8 +58,11 @@ enum {
                                          Unique, NonMaxSuppression): infer needs the data, so
                                          inference plans of such models run every node while
                                          they are built, from the feeds' data (exec/plan.c) */
-    OT_OP_SAMPLES = 1u << 9           /* draws random numbers in every mode (RandomNormal,
+    OT_OP_SAMPLES = 1u << 9,          /* draws random numbers in every mode (RandomNormal,
                                          Bernoulli): never folded, at import or in a plan */
+    OT_OP_LOSS = 1u << 10             /* output 0 is a loss (SoftmaxCrossEntropyLoss,
+                                         NegativeLogLikelihoodLoss): `train --output` naming
+                                         it trains on the model's own loss */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what

@@ -448,7 +448,14 @@ ot_status oti_label_layout(const ot_tensor *y, const ot_dataset *d, ot_loss_kind
                    ot_shape_string(yn, yd, want, sizeof want));
 }
 
+int ot_output_is_loss(const ot_model *m, const char *name) {
+    int v = name ? find_named(m, m->outputs, m->n_outputs, name) : -1;
+    int producer = v >= 0 ? m->values[v].producer : -1;
+    return producer >= 0 && m->layers[producer].op && (m->layers[producer].op->flags & OT_OP_LOSS);
+}
+
 ot_status oti_check_labels(const ot_dataset *d, const ot_loss *loss, int64_t width, const char *what) {
+    if (loss->kind == OT_LOSS_OUTPUT) return OT_OK; /* the model reads them itself */
     if (!d->labels) {
         if (loss->kind == OT_LOSS_SOFTMAX_CE)
             return oti_fail(OT_ERR_INVALID, "%s has no class labels, which softmax-ce needs", what);

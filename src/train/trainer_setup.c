@@ -93,6 +93,13 @@ ot_status oti_trainer_prepare(trainer *t) {
     OT_TRY(oti_plan_pair_init(&t->plans, m, &options, &feeds, batch));
     const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
     t->io.width = ot_tensor_numel(y) / batch;
+    if (c->loss.kind == OT_LOSS_OUTPUT) {
+        if (ot_tensor_numel(y) != 1)
+            return oti_fail(OT_ERR_INVALID, "--loss output trains on the model's own loss, but output '%s' has %lld "
+                           "values per batch, not one (a loss node with reduction 'mean' or 'sum' gives one)",
+                           m->values[t->io.output].name, (long long)ot_tensor_numel(y));
+        t->io.width = 1;
+    }
     OT_TRY(oti_label_layout(y, t->train, c->loss.kind, m->values[t->io.output].name, &t->io.class_inner));
     if (t->val) {
         ot_plan_options eval = oti_config_plan_options(c);
