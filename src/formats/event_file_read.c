@@ -122,8 +122,8 @@ static int by_step(const void *a, const void *b) {
 static ot_status make_rows(reading *r) {
     oti_training_log *log = r->log;
     if (!r->n_scalars)
-        return oti_fail(OT_ERR_FORMAT, "%s: no epoch/ scalars (not a train --tensorboard log, or no epoch finished "
-                                       "yet?)", r->name);
+        return oti_fail(OT_ERR_FORMAT, "%s: no epoch/ scalars (not a training log, or no epoch finished yet?)",
+                       r->name);
     qsort(r->scalars, r->n_scalars, sizeof *r->scalars, by_step);
     size_t steps = 1;
     for (size_t i = 1; i < r->n_scalars; i++) steps += r->scalars[i].step != r->scalars[i - 1].step;
