@@ -12,7 +12,6 @@
 #include "commands.h"
 #include "core/file_io.h"
 #include "core/util.h"
-#include "formats/event_file.h"
 #include "viz/plot.h"
 #include "viz/surface.h"
 
@@ -37,10 +36,9 @@ static const cli_command command = {
     "  onnxtrain train model.onnx --data fashion-mnist --val-split 0.1 --tensorboard tb/ -o a.onnx\n"
     "  onnxtrain plot tb/ -o curves.svg"};
 
-/* A run to draw: its log file, whether that is an event file, and its legend name. */
+/* A run to draw: its log file and its legend name. */
 typedef struct plot_input {
     char *path, *name;
-    int events;
 } plot_input;
 
 static int has_suffix(const char *name, const char *suffix) {
@@ -48,10 +46,8 @@ static int has_suffix(const char *name, const char *suffix) {
     return n > k && !strcmp(name + n - k, suffix);
 }
 
-/* TensorBoard's test for an event file: "tfevents" in the name. */
-static int is_event_file(const char *name) { return strstr(name, "tfevents") != NULL; }
 static int is_csv(const struct dirent *e) { return has_suffix(e->d_name, ".csv"); }
-static int is_events(const struct dirent *e) { return is_event_file(e->d_name); }
+static int is_events(const struct dirent *e) { return oti_training_log_is_event_file(e->d_name); }
 
 /* A folder's name without its path and trailing slashes ("runs/adam/" -> "adam"). */
 static char *folder_name(const char *dir) {
@@ -66,10 +62,10 @@ static char *folder_name(const char *dir) {
  * file after its folder. */
 static plot_input file_input(const char *path) {
     const char *base = oti_path_base(path);
-    if (!is_event_file(base))
-        return (plot_input){cli_xstrdup(path), cli_xstrndup(base, strlen(base) - (has_suffix(base, ".csv") ? 4 : 0)), 0};
+    if (!oti_training_log_is_event_file(path))
+        return (plot_input){cli_xstrdup(path), cli_xstrndup(base, strlen(base) - (has_suffix(base, ".csv") ? 4 : 0))};
     char *dir = cli_or_exit(oti_path_dirname(path));
-    plot_input in = {cli_xstrdup(path), folder_name(dir), 1};
+    plot_input in = {cli_xstrdup(path), folder_name(dir)};
     free(dir);
     return in;
 }
@@ -94,7 +90,7 @@ static int add_folder(const cli_args *args, const char *dir, plot_input *inputs,
         if (*n < MAX_RUNS) {
             char *path = cli_or_exit(oti_path_join(dir, entries[i]->d_name));
             if (events) {
-                inputs[(*n)++] = (plot_input){path, count == 1 ? cli_xstrdup(name) : cli_xasprintf("%s %d", name, i + 1), 1};
+                inputs[(*n)++] = (plot_input){path, count == 1 ? cli_xstrdup(name) : cli_xasprintf("%s %d", name, i + 1)};
             } else {
                 inputs[(*n)++] = file_input(path);
                 free(path);
@@ -113,10 +109,6 @@ static int add_inputs(const cli_args *args, const char *arg, plot_input *inputs,
     if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) return add_folder(args, arg, inputs, n);
     if (*n < MAX_RUNS) inputs[(*n)++] = file_input(arg);
     return 1;
-}
-
-static ot_status read_log(const plot_input *in, oti_training_log *log) {
-    return in->events ? oti_event_file_read(in->path, log) : oti_training_log_read(in->path, log);
 }
 
 int cmd_plot(int argc, char **argv) {
@@ -140,7 +132,7 @@ int cmd_plot(int argc, char **argv) {
     rc = 1;
     int loaded = 0;
     for (; loaded < n; loaded++) {
-        if (read_log(&inputs[loaded], &logs[loaded]) != OT_OK) break;
+        if (oti_training_log_read(inputs[loaded].path, &logs[loaded]) != OT_OK) break;
         runs[loaded] = (oti_plot_run){inputs[loaded].name, &logs[loaded]};
     }
     if (loaded == n && oti_plot_learning_curves(runs, n, out) == OT_OK) {

@@ -31,8 +31,7 @@ ot_status oti_event_writer_close(oti_event_writer *w);
  * the columns named as in the CSV log (epoch/train_loss -> train_loss, epoch/learning_rate ->
  * lr), one row per step (the epoch), NaN where a tag has no value at a step. A torn or damaged
  * last record is skipped, as TensorBoard does; damage before it is an error giving its offset.
- * name labels errors. On failure out is left empty. */
+ * name labels errors. On failure out is left empty. oti_training_log_read reads the files. */
 ot_status oti_event_file_parse(const char *name, const unsigned char *data, size_t size, oti_training_log *out);
-ot_status oti_event_file_read(const char *path, oti_training_log *out);
 
 #endif

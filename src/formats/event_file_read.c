@@ -8,11 +8,9 @@
 #include <string.h>
 
 #include "core/crc32c.h"
-#include "core/file_io.h"
 #include "core/util.h"
 #include "tensorboard.pb-c.h"
 
-#define MAX_EVENT_FILE_BYTES ((size_t)256 << 20)
 #define MAX_COLUMNS 64 /* epoch and the epoch/ tags */
 #define EPOCH_PREFIX "epoch/"
 
@@ -159,15 +157,5 @@ ot_status oti_event_file_parse(const char *name, const unsigned char *data, size
     ot_status status = parse(&r, data, size);
     free(r.scalars);
     if (status != OT_OK) oti_training_log_free(out);
-    return status;
-}
-
-ot_status oti_event_file_read(const char *path, oti_training_log *out) {
-    memset(out, 0, sizeof *out);
-    unsigned char *data;
-    size_t size;
-    OT_TRY(oti_read_file(path, MAX_EVENT_FILE_BYTES, &data, &size));
-    ot_status status = oti_event_file_parse(path, data, size, out);
-    free(data);
     return status;
 }
