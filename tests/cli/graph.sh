@@ -1,7 +1,8 @@
 # onnxtrain info --graph: ResNet18 (tools/make_resnet18_onnx.py, PyTorch's export layout) drawn
 # by Graphviz has one node per layer (as many as `info --json` lists and the onnx package counts
 # in the file), its frozen layers in the frozen style only; Chromium's screenshot is not blank.
-# A fine-tuned model's new head and cut point are marked; .png and .dot work; bad names fail.
+# A fine-tuned model's new head and cut point are marked, the title names the model by its file
+# name alone; .png and .dot work; bad names fail.
 . "$(dirname "$0")/lib.sh"
 R18="$BUILD/fixtures/resnet18.onnx"
 if [ ! -s "$R18" ]; then
