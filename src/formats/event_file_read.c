@@ -23,7 +23,7 @@ typedef struct scalar {
 } scalar;
 
 typedef struct reading {
-    const char *name; /* labels errors */
+    const char *name;      /* labels errors */
     oti_training_log *log; /* columns grow as tags appear; the values come last */
     scalar *scalars;
     size_t n_scalars, cap;
@@ -71,14 +71,18 @@ static ot_status add_scalar(reading *r, int64_t step, int column, double value) 
 static ot_status add_event(reading *r, const unsigned char *data, size_t size, size_t offset) {
     Tensorboard__Event *event = tensorboard__event__unpack(NULL, size, data);
     if (!event)
-        return oti_fail(OT_ERR_FORMAT, "%s: the record at offset %zu is not a TensorBoard event", r->name, offset);
+        return oti_fail(OT_ERR_FORMAT, "%s: the record at offset %zu is not a TensorBoard event",
+                        r->name, offset);
     ot_status status = OT_OK;
-    Tensorboard__Summary *summary = event->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY ? event->summary : NULL;
+    Tensorboard__Summary *summary =
+        event->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY ? event->summary : NULL;
     for (size_t i = 0; summary && i < summary->n_value && status == OT_OK; i++) {
         const Tensorboard__SummaryValue *v = summary->value[i];
         int column = -1;
-        if (v->value_case == TENSORBOARD__SUMMARY_VALUE__VALUE_SIMPLE_VALUE) status = column_of(r, v->tag, &column);
-        if (status == OT_OK && column >= 0) status = add_scalar(r, event->step, column, v->simple_value);
+        if (v->value_case == TENSORBOARD__SUMMARY_VALUE__VALUE_SIMPLE_VALUE)
+            status = column_of(r, v->tag, &column);
+        if (status == OT_OK && column >= 0)
+            status = add_scalar(r, event->step, column, v->simple_value);
     }
     tensorboard__event__free_unpacked(event, NULL);
     return status;
@@ -92,16 +96,19 @@ static ot_status read_records(reading *r, const unsigned char *data, size_t size
     size_t at = 0;
     while (size - at >= 12) {
         if (get_le(data + at + 8, 4) != oti_crc32c_masked(data + at, 8))
-            return oti_fail(OT_ERR_FORMAT, "%s: the record at offset %zu has a wrong length checksum (damaged, or "
-                                           "not a TensorBoard event file)", r->name, at);
+            return oti_fail(OT_ERR_FORMAT,
+                            "%s: the record at offset %zu has a wrong length checksum (damaged, or "
+                            "not a TensorBoard event file)",
+                            r->name, at);
         uint64_t length = get_le(data + at, 8);
         if (size - at < 16 || length > size - at - 16) return OT_OK; /* torn */
         const unsigned char *payload = data + at + 12;
         size_t end = at + 16 + (size_t)length;
         if (get_le(payload + length, 4) != oti_crc32c_masked(payload, (size_t)length)) {
             if (end == size) return OT_OK;
-            return oti_fail(OT_ERR_FORMAT, "%s: the record at offset %zu has a wrong data checksum (damaged)",
-                           r->name, at);
+            return oti_fail(OT_ERR_FORMAT,
+                            "%s: the record at offset %zu has a wrong data checksum (damaged)",
+                            r->name, at);
         }
         OT_TRY(add_event(r, payload, (size_t)length, at));
         at = end;
@@ -120,8 +127,9 @@ static int by_step(const void *a, const void *b) {
 static ot_status make_rows(reading *r) {
     oti_training_log *log = r->log;
     if (!r->n_scalars)
-        return oti_fail(OT_ERR_FORMAT, "%s: no epoch/ scalars (not a training log, or no epoch finished yet?)",
-                       r->name);
+        return oti_fail(OT_ERR_FORMAT,
+                        "%s: no epoch/ scalars (not a training log, or no epoch finished yet?)",
+                        r->name);
     qsort(r->scalars, r->n_scalars, sizeof *r->scalars, by_step);
     size_t steps = 1;
     for (size_t i = 1; i < r->n_scalars; i++) steps += r->scalars[i].step != r->scalars[i - 1].step;
@@ -151,7 +159,8 @@ static ot_status parse(reading *r, const unsigned char *data, size_t size) {
     return make_rows(r);
 }
 
-ot_status oti_event_file_parse(const char *name, const unsigned char *data, size_t size, oti_training_log *out) {
+ot_status oti_event_file_parse(const char *name, const unsigned char *data, size_t size,
+                               oti_training_log *out) {
     memset(out, 0, sizeof *out);
     reading r = {name, out, NULL, 0, 0};
     ot_status status = parse(&r, data, size);

@@ -1,7 +1,7 @@
 /* libFuzzer harness for the TensorBoard event-file reader of `onnxtrain plot`
  * (oti_event_file_parse on the raw bytes: TFRecord framing, CRCs, Event protobufs). */
-#include "fuzz_common.h"
 #include "formats/event_file.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     oti_training_log log;
