@@ -10,6 +10,7 @@
 #include "shape_flags.h"
 #include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
+#include "core/file_io.h"
 #include "core/util.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
@@ -98,12 +99,13 @@ static void print_unknown_dims(const ot_model *m) {
     }
 }
 
-/* --graph FILE: the picture, titled with the model's file and totals. */
+/* --graph FILE: the picture, titled with the model's file name (not its folder, which says
+ * nothing about the model and would date the picture) and totals. */
 static int write_graph(const cli_args *args, const ot_model *m, const char *const *shapes, int64_t params,
                        const char *path) {
     ot_parameter_counts counts = ot_transfer_parameter_counts(m);
-    char *title = cli_xasprintf("%s: %d layers, %lld parameters (%lld frozen)", args->positional[0], m->n_layers,
-                                (long long)params, (long long)counts.frozen);
+    char *title = cli_xasprintf("%s: %d layers, %lld parameters (%lld frozen)", oti_path_base(args->positional[0]),
+                                m->n_layers, (long long)params, (long long)counts.frozen);
     ot_status status = oti_model_graph_write(m, shapes, title, path);
     free(title);
     if (status != OT_OK) {

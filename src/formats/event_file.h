@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "formats/training_log.h"
 #include "onnxtrain/status.h"
 
 typedef struct oti_event_writer oti_event_writer;
@@ -25,5 +26,12 @@ ot_status oti_event_writer_scalar(oti_event_writer *w, const char *tag, int64_t 
 ot_status oti_event_writer_flush(oti_event_writer *w, int sync);
 /* Flushes (with fsync) and closes; the status of that flush. NULL is fine. */
 ot_status oti_event_writer_close(oti_event_writer *w);
+
+/* Reading (event_file_read.c): the epoch/ scalars of one event file as a training-log table,
+ * the columns named as in the CSV log (epoch/train_loss -> train_loss, epoch/learning_rate ->
+ * lr), one row per step (the epoch), NaN where a tag has no value at a step. A torn or damaged
+ * last record is skipped, as TensorBoard does; damage before it is an error giving its offset.
+ * name labels errors. On failure out is left empty. oti_training_log_read reads the files. */
+ot_status oti_event_file_parse(const char *name, const unsigned char *data, size_t size, oti_training_log *out);
 
 #endif

@@ -8,10 +8,13 @@
 
 #include "core/file_io.h"
 #include "core/util.h"
+#include "formats/event_file.h"
 
 #define MAX_COLUMNS 64
 #define MAX_FIELD 64
 #define MAX_LOG_BYTES ((size_t)64 << 20)
+/* An event file has a record per training step too: ~40 bytes each, allocations bounded by it. */
+#define MAX_EVENT_FILE_BYTES ((size_t)256 << 20)
 
 /* The next line of text from *at (without its end of line); NULL at the end. */
 static const char *next_line(const char *text, size_t size, size_t *at, size_t *len) {
@@ -100,12 +103,16 @@ ot_status oti_training_log_parse(const char *name, const char *text, size_t size
     return status;
 }
 
+int oti_training_log_is_event_file(const char *path) { return strstr(oti_path_base(path), "tfevents") != NULL; }
+
 ot_status oti_training_log_read(const char *path, oti_training_log *out) {
     memset(out, 0, sizeof *out);
     unsigned char *data;
     size_t size;
-    OT_TRY(oti_read_file(path, MAX_LOG_BYTES, &data, &size));
-    ot_status status = oti_training_log_parse(path, (const char *)data, size, out);
+    int events = oti_training_log_is_event_file(path);
+    OT_TRY(oti_read_file(path, events ? MAX_EVENT_FILE_BYTES : MAX_LOG_BYTES, &data, &size));
+    ot_status status = events ? oti_event_file_parse(path, data, size, out)
+                              : oti_training_log_parse(path, (const char *)data, size, out);
     free(data);
     return status;
 }

@@ -1,7 +1,8 @@
 # onnxtrain info --graph: ResNet18 (tools/make_resnet18_onnx.py, PyTorch's export layout) drawn
 # by Graphviz has one node per layer (as many as `info --json` lists and the onnx package counts
 # in the file), its frozen layers in the frozen style only; Chromium's screenshot is not blank.
-# A fine-tuned model's new head and cut point are marked; .png and .dot work; bad names fail.
+# A fine-tuned model's new head and cut point are marked, the title names the model by its file
+# name alone; .png and .dot work; bad names fail.
 . "$(dirname "$0")/lib.sh"
 R18="$BUILD/fixtures/resnet18.onnx"
 if [ ! -s "$R18" ]; then
@@ -22,6 +23,9 @@ awk 'BEGIN { for (i = 0; i < 60; i++) { printf "%d", i % 2; for (j = 0; j < 8; j
 "$OT" info "$WORK/tuned.onnx" --freeze-upto 1 --json --graph "$WORK/tuned.svg" >"$WORK/tuned.json" 2>/dev/null
 "$PY" "$SRC/tools/check_pictures.py" graph "$WORK/tuned.svg" "$WORK/shot.png" "$WORK/tuned.json" "$WORK/tuned.onnx"
 "$PY" "$SRC/tools/check_pictures.py" head "$WORK/tuned.svg" "$WORK/tuned.json" layer3
+# The title names the model by its file name: the folder (here a temporary one) says nothing.
+grep -q ">tuned.onnx: [0-9]* layers, " "$WORK/tuned.svg" || fail "the title should start with the model's file name"
+! grep -qF "$WORK" "$WORK/tuned.svg" || fail "the picture names the model's folder $WORK"
 
 "$OT" info "$WORK/tuned.onnx" --graph "$WORK/tuned.png" >/dev/null 2>&1
 "$PY" -c 'import sys; from PIL import Image; assert Image.open(sys.argv[1]).format == "PNG"' "$WORK/tuned.png"

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Rebuilds the seed corpora in tests/fuzz/corpus/<target>/: copies of the small committed
 fixtures plus handmade edge cases written here (standard library only). The two colour JPEGs
-(images/rgb*.jpg, written once with libjpeg) are kept as committed."""
+(images/rgb*.jpg, written once with libjpeg) are kept as committed, and so are two event files
+the damaged ones are made from: event_file/ours.tfevents (`onnxtrain train --tensorboard`, 2
+epochs of 2 steps) and event_file/tensorboard_writer.tfevents (TensorBoard's own writer:
+`tools/py tools/write_tensorboard_log.py DIR LOG.csv 3 1`)."""
 import glob, gzip, json, os, shutil, struct, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -152,6 +155,8 @@ def main():
         b"1,0.5,0.8,nan,nan,0.001,100.0,0.1\r\n2,0.4,0.9,nan,nan,0.001,100.0,0.2\r\n\r\n")
     put("training_log", "torn.csv", log_header + b"1,1.83187112,0.2625,1.2937")
 
+    event_file_seeds()
+
     # Images: fixtures plus PNG colour types (palette + tRNS, 16-bit RGBA, 1-bit gray, gray +
     # alpha, interlaced).
     copy("images", "data/images/cat/0.png", "cat_")
@@ -166,6 +171,27 @@ def main():
     put("images", "gray1.png", png(9, 2, 0, 1, [b"\xa5\x80", b"\x5a\x00"]))
     put("images", "gray_alpha.png", png(2, 1, 4, 8, [b"\x10\xff\x20\x00"]))
     put("images", "interlaced.png", png(1, 1, 2, 8, [b"\x10\x20\x30"], interlace=1))
+
+
+def event_file_seeds():
+    """TensorBoard event files damaged as the reader must handle: a last record cut short, one
+    with a wrong data checksum, stray bytes after the last record, a header only, a byte
+    changed inside a middle record and in a middle record's length."""
+    with open(os.path.join(OUT, "event_file", "tensorboard_writer.tfevents"), "rb") as f:
+        data = f.read()
+    starts, at = [], 0
+    while at < len(data):
+        starts.append(at)
+        at += 16 + struct.unpack_from("<Q", data, at)[0]
+    last = data[starts[-1]:]
+    put("event_file", "torn.tfevents", data + last[:-5])
+    put("event_file", "bad_tail_crc.tfevents", data + last[:-1] + bytes([last[-1] ^ 1]))
+    put("event_file", "stray_tail.tfevents", data + b"\x05\x00\x00")
+    put("event_file", "header_only.tfevents", data[:12])
+    for name, offset in (("bad_middle_data.tfevents", 14), ("bad_middle_length.tfevents", 1)):
+        damaged = bytearray(data)
+        damaged[starts[2] + offset] ^= 0x40
+        put("event_file", name, bytes(damaged))
 
 
 def varint(n):

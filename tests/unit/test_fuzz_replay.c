@@ -58,6 +58,9 @@
 #define LLVMFuzzerTestOneInput fuzz_training_log_one
 #include "../fuzz/fuzz_training_log.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_event_file_one
+#include "../fuzz/fuzz_event_file.c"
+#undef LLVMFuzzerTestOneInput
 #undef LLVMFuzzerInitialize
 #undef LLVMFuzzerTestOneInput
 #include "../fuzz/fuzz_common.c"
@@ -72,6 +75,7 @@ static const harness harnesses[] = {
     {"safetensors", fuzz_safetensors_one}, {"torch_pt", fuzz_torch_pt_one},
     {"keras_h5", fuzz_keras_h5_one}, {"idx", fuzz_idx_one},           {"csv", fuzz_csv_one},
     {"images", fuzz_images_one},     {"training_log", fuzz_training_log_one},
+    {"event_file", fuzz_event_file_one},
 };
 
 /* Runs every file of dir through the harness; returns how many. */
