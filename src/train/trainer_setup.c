@@ -95,8 +95,9 @@ ot_status oti_trainer_prepare(trainer *t) {
     t->io.width = ot_tensor_numel(y) / batch;
     if (c->loss.kind == OT_LOSS_OUTPUT) {
         if (ot_tensor_numel(y) != 1)
-            return oti_fail(OT_ERR_INVALID, "--loss output trains on the model's own loss, but output '%s' has %lld "
-                           "values per batch, not one (a loss node with reduction 'mean' or 'sum' gives one)",
+            return oti_fail(OT_ERR_INVALID, "training on the model's own loss needs one value per batch, but "
+                           "output '%s' has %lld values per batch, not one (a loss node with reduction 'mean' "
+                           "or 'sum' gives one)",
                            m->values[t->io.output].name, (long long)ot_tensor_numel(y));
         t->io.width = 1;
     }
