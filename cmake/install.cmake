@@ -10,6 +10,11 @@ install(DIRECTORY include/onnxtrain DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILE
 
 # The prefix is found from the .pc file's own place, so `cmake --install --prefix` anywhere
 # works; a static link takes the dependencies from their own .pc files (Requires.private).
+# A build with MPI links Open MPI's C library too (pkg-config's name for it: ompi-c).
+set(OT_PC_MPI "")
+if(MPI_C_FOUND)
+  set(OT_PC_MPI " ompi-c")
+endif()
 configure_file(cmake/onnxtrain.pc.in "${CMAKE_BINARY_DIR}/onnxtrain.pc" @ONLY)
 install(FILES "${CMAKE_BINARY_DIR}/onnxtrain.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

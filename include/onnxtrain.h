@@ -42,5 +42,6 @@
 #include "onnxtrain/train.h"
 #include "onnxtrain/transfer.h"
 #include "onnxtrain/builder.h"
+#include "onnxtrain/process_group.h"
 
 #endif

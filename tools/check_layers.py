@@ -16,14 +16,15 @@ import re
 import subprocess
 import sys
 
-RANKS = [["core"], ["ops"], ["graph"], ["exec"], ["formats"], ["onnx"], ["caffe", "weights", "data"], ["train"], ["cli"]]
+RANKS = [["core"], ["ops"], ["graph"], ["exec"], ["formats"], ["onnx"], ["caffe", "weights", "data"], ["train"],
+         ["viz"], ["cli"]]
 RANK = {folder: i for i, group in enumerate(RANKS) for folder in group}
 # Public headers and the folder whose code they declare. onnxtrain.h includes them all.
 OWNERS = {
     "status.h": "core", "tensor.h": "core", "rng.h": "core", "model.h": "core", "context.h": "core",
     "graph.h": "graph", "plan.h": "exec", "onnx_io.h": "onnx", "caffe_io.h": "caffe", "weights.h": "weights",
     "dataset.h": "data", "train.h": "train", "optimizer.h": "train", "builder.h": "train",
-    "transfer.h": "train",
+    "transfer.h": "train", "process_group.h": "train",
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

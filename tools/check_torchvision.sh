@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Acceptance check of the inference engine on torchvision classifiers exported at opsets 9,
+# Acceptance check of the inference engine on torchvision classifiers and segmentation models (LR-ASPP, DeepLabV3 on MobileNetV3) exported at opsets 9,
 # 11, 13 and 17 (tools/gen_torchvision.py): our outputs within 1e-4 absolute (or 1e-3
 # relative) of ONNX Runtime's, and the import -> export round trip giving ONNX Runtime the
 # same outputs as the original file, and onnx.checker (full check) passing the export. Models are large, so they are generated on demand.
@@ -13,7 +13,7 @@ tools/py tools/gen_torchvision.py "$DIR" "$@" >/dev/null
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
-printf "%-16s %-6s %-12s %-12s %s\n" model opset "max |ours-ort|" "round trip" verdict
+printf "%-24s %-6s %-14s %-12s %s\n" model opset "max |ours-ort|" "round trip" verdict
 for model in "$DIR"/*_op*.onnx; do
   base=$(basename "$model" .onnx)
   name=${base%_op*}
@@ -23,7 +23,7 @@ for model in "$DIR"/*_op*.onnx; do
   rm -rf "$WORK"/*
   verdict=ok
   if ! build/onnxtrain run "$model" -i input="$input" -o "$WORK/ours" 2>"$WORK/err"; then
-    printf "%-16s %-6s %s\n" "$name" "$opset" "FAILED: $(cat "$WORK/err")"; failures=$((failures + 1)); continue
+    printf "%-24s %-6s %s\n" "$name" "$opset" "FAILED: $(cat "$WORK/err")"; failures=$((failures + 1)); continue
   fi
   tools/py tools/ort_run.py "$model" "$WORK/ort" input="$input"
   build/onnxtrain convert "$model" -o "$WORK/copy.onnx"
@@ -38,6 +38,6 @@ print(f"{d.max():.2e} {np.abs(c - b).max():.2e} {bad}")' "$WORK/ours/logits.npy"
   read -r worst trip bad <<<"$diff"
   if [ "$bad" != 0 ]; then verdict="FAIL ($bad values off)"; failures=$((failures + 1)); fi
   if [ "$trip" != "0.00e+00" ]; then verdict="$verdict; round trip changed ONNX Runtime's output"; failures=$((failures + 1)); fi
-  printf "%-16s %-6s %-14s %-12s %s\n" "$name" "$opset" "$worst" "$trip" "$verdict"
+  printf "%-24s %-6s %-14s %-12s %s\n" "$name" "$opset" "$worst" "$trip" "$verdict"
 done
 [ "$failures" -eq 0 ] && echo "all models agree with ONNX Runtime" || { echo "$failures failures"; exit 1; }

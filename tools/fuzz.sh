@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-5}
 shift || true
-ALL=(onnx npy npz safetensors torch_pt keras_h5 idx csv images prototxt caffemodel)
+ALL=(onnx npy npz safetensors torch_pt keras_h5 idx csv images training_log event_file prototxt
+  caffemodel)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exports torchvision classifiers to ONNX at several opsets for the engine's acceptance check
+"""Exports torchvision classifiers and segmentation models to ONNX at several opsets for the engine's acceptance check
 (tools/check_torchvision.sh). Weights are torchvision's random initialisation with a fixed seed
 (no downloads here); BatchNorm statistics are perturbed so that they matter. Writes
 OUTDIR/<model>_op<opset>.onnx and OUTDIR/<model>_input.npy. Large: not committed.
@@ -12,6 +12,19 @@ import sys
 import numpy as np
 import torch
 import torchvision.models as tvm
+import torchvision.models.segmentation as tvs
+
+
+class MainOutput(torch.nn.Module):
+    """Segmentation models return {"out": ..., "aux": ...}; the export keeps "out"."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
+
 
 MODELS = {
     "resnet18": lambda: tvm.resnet18(),
@@ -22,8 +35,13 @@ MODELS = {
     "efficientnet_b0": lambda: tvm.efficientnet_b0(),
     "shufflenet_v2": lambda: tvm.shufflenet_v2_x1_0(),
     "convnext_tiny": lambda: tvm.convnext_tiny(),
+    "lraspp_mobilenet_v3": lambda: MainOutput(tvs.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None)),
+    "deeplabv3_mobilenet_v3": lambda: MainOutput(tvs.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                                                                 aux_loss=False)),
 }
 OPSETS = [9, 11, 13, 17]
+# Bilinear upsampling with align_corners=False needs opset 11's Resize.
+MODEL_OPSETS = {"lraspp_mobilenet_v3": [11, 13, 17], "deeplabv3_mobilenet_v3": [11, 13, 17]}
 LEGACY = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
@@ -41,7 +59,7 @@ def main():
                     m.running_var.uniform_(0.5, 1.5)
         x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
         np.save(os.path.join(out, f"{name}_input.npy"), x.numpy())
-        for opset in OPSETS:
+        for opset in MODEL_OPSETS.get(name, OPSETS):
             path = os.path.join(out, f"{name}_op{opset}.onnx")
             if os.path.exists(path):
                 continue

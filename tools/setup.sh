@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libopenblas-dev zlib1g-dev libcmocka-dev libhdf5-dev libpng-dev libjpeg-dev
   libonnx-testdata dataset-fashion-mnist clang libclang-rt-14-dev valgrind strace
-  python3 python3-venv protobuf-compiler python3-opencv)
+  python3 python3-venv libcairo2-dev libgraphviz-dev fonts-dejavu-core chromium openmpi-bin
+  libopenmpi-dev protobuf-compiler python3-opencv)
 TORCH=0
 [ "${1:-}" = --torch ] && TORCH=1 && PACKAGES+=(python3-torch python3-numpy time)
 

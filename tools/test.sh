@@ -32,7 +32,7 @@ sanitizer_suite() {
     (cd build-asan &&
       ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
       UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      LSAN_OPTIONS=suppressions="$PWD/../tests/fuzz/lsan.supp" \
+      LSAN_OPTIONS=suppressions="$PWD/../tests/fuzz/lsan.supp":print_suppressions=0 \
       ctest -j"$(nproc)" --output-on-failure --timeout 1200 "$@")
 }
 

@@ -15,6 +15,7 @@
 #define ONNXTRAIN_CONTEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "onnxtrain/status.h"
 
@@ -38,6 +39,15 @@ typedef struct ot_context_options {
 /* options may be NULL (the defaults: OpenBLAS's thread count, no memory limit). */
 OT_API ot_status ot_context_create(const ot_context_options *options, ot_context **out);
 OT_API void ot_context_free(ot_context *ctx);
+
+/* Element-wise sum of n values across the processes of a data-parallel run, in place: each
+ * process passes its own values and every one gets the totals. Training plans given one
+ * (ot_plan_options.cross_sum) normalise BatchNormalization with the statistics of the global
+ * batch (synchronised BatchNorm); the ops only call it, the trainer makes it. */
+typedef struct ot_cross_sum {
+    ot_status (*sum)(void *user, double *values, int64_t n);
+    void *user;
+} ot_cross_sum;
 
 OT_API int ot_context_threads(const ot_context *ctx);
 OT_API size_t ot_context_memory_limit(const ot_context *ctx);

@@ -58,14 +58,20 @@ typedef struct ot_plan_options {
     /* The algorithms' thresholds (src/ops/conv_tuning.h; tests use it to run small convs
      * through every path). NULL: the defaults. */
     const struct ot_conv_tuning *conv_tuning;
+    /* Training plans: BatchNormalization in training mode sums its batch statistics across
+     * processes with it (synchronised BatchNorm). NULL: each plan's own batch. */
+    const ot_cross_sum *cross_sum;
 } ot_plan_options;
 
 /* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i].
- * Data pointers are ignored, except for int64 feeds of at most OT_PLAN_FIXED_FEED_MAX
+ * Data pointers are ignored, except for int64 (or int32) feeds of at most OT_PLAN_FIXED_FEED_MAX
  * elements (shapes, axes fed as graph inputs) and float32 scalars or 1-D feeds of at most that
  * many elements that only ops' constant inputs read (a Range's bounds, Resize's scales and
  * roi): their values are copied and fixed for the plan's lifetime, so shapes that depend on
- * them can be planned. */
+ * them can be planned. An inference plan of a model with ops whose output shape depends on
+ * values (NonZero, Compress, Unique, NonMaxSuppression) fixes every feed given with data and
+ * computes every value while it is built: such a plan holds the results for those inputs
+ * (ot_plan_forward leaves them as they are), and new inputs need a new plan. */
 #define OT_PLAN_FIXED_FEED_MAX 64
 OT_API ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
                          const int *feeds, const ot_tensor *feed_shapes, ot_plan **out);

@@ -1,7 +1,12 @@
 /* Tensors: a dtype, up to OT_MAX_DIMS dims, and a data pointer.
  *
  * A tensor is a plain descriptor. `owns` says whether ot_tensor_free releases data;
- * views into arenas or into another tensor have owns == 0. Data is C order, dense. */
+ * views into arenas or into another tensor have owns == 0. Data is C order, dense.
+ *
+ * The engine computes in three dtypes (float32, int64, bool). A model's other dtypes are
+ * widened where they enter (every integer dtype is held as int64, float16/bfloat16/float64 as
+ * float32) and `declared` keeps the model's dtype: results are wrapped or rounded to it after
+ * every op, and narrowed to it where they leave (ot_tensor_widen, ot_tensor_narrow). */
 #ifndef ONNXTRAIN_TENSOR_H
 #define ONNXTRAIN_TENSOR_H
 
@@ -42,6 +47,9 @@ typedef struct ot_tensor {
     int64_t dims[OT_MAX_DIMS]; /* -1: unknown (symbolic) in declared shapes */
     void *data;
     int owns;
+    /* The model's dtype when `dtype` is the wider one that holds it (int8 held as int64,
+     * float16 as float32); OT_UNDEFINED when the two are the same. */
+    ot_dtype declared;
 } ot_tensor;
 
 /* Bytes per element (0 for dtypes without a fixed size, such as strings). */
@@ -50,6 +58,20 @@ OT_API size_t ot_dtype_size(ot_dtype dtype);
 OT_API const char *ot_dtype_name(ot_dtype dtype);
 /* True for the dtypes the engine computes with: float32, int64, bool. */
 OT_API int ot_dtype_is_computed(ot_dtype dtype);
+/* The computed dtype that holds `dtype`: int64 for every integer dtype, float32 for every
+ * float dtype, bool for bool; OT_UNDEFINED for strings. */
+OT_API ot_dtype ot_dtype_storage(ot_dtype dtype);
+/* The model's dtype of t: t->declared when set, else t->dtype. */
+OT_API ot_dtype ot_tensor_declared(const ot_tensor *t);
+/* Records that t (held in its computed dtype) is `declared` in the model. */
+OT_API void ot_tensor_declare(ot_tensor *t, ot_dtype declared);
+
+/* A new owned tensor in src's computed dtype, with src's dtype as `declared`. uint64 values
+ * above INT64_MAX are refused (the engine holds integers as int64). */
+OT_API ot_status ot_tensor_widen(const ot_context *ctx, const ot_tensor *src, ot_tensor *dst,
+                                 const char *what);
+/* A new owned tensor in src's declared dtype (a plain copy when nothing is declared). */
+OT_API ot_status ot_tensor_narrow(const ot_tensor *src, ot_tensor *dst, const char *what);
 
 /* Element count; 1 for scalars; -1 if a dim is unknown or the product overflows. */
 OT_API int64_t ot_tensor_numel(const ot_tensor *t);
@@ -68,7 +90,7 @@ OT_API ot_status ot_tensor_alloc(const ot_context *ctx, ot_tensor *t, ot_dtype d
 OT_API ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what);
 OT_API void ot_tensor_free(ot_tensor *t);
 
-/* Sets dtype and shape, leaving data alone. */
+/* Sets dtype and shape, leaving data alone; clears `declared`. */
 OT_API void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims);
 OT_API int ot_tensor_same_shape(const ot_tensor *a, const ot_tensor *b);
 /* "[1,3,224,224]" with "?" for unknown dims, into buf. */

@@ -9,6 +9,7 @@
 #include "onnxtrain/dataset.h"
 #include "onnxtrain/model.h"
 #include "onnxtrain/optimizer.h"
+#include "onnxtrain/process_group.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,11 +18,17 @@ extern "C" {
 typedef enum ot_loss_kind {
     OT_LOSS_SOFTMAX_CE, /* softmax cross-entropy on integer labels, mean over the batch */
     OT_LOSS_MSE,        /* mean squared error over all elements */
-    OT_LOSS_BCE         /* sigmoid binary cross-entropy with logits, mean over all elements */
+    OT_LOSS_BCE,        /* sigmoid binary cross-entropy with logits, mean over all elements */
+    OT_LOSS_OUTPUT      /* the model's own loss: the trained output is one value, the batch's
+                           loss (a SoftmaxCrossEntropyLoss or NegativeLogLikelihoodLoss node
+                           with reduction mean, fed the labels through a named data array) */
 } ot_loss_kind;
 
 OT_API int ot_loss_kind_from_name(const char *name, ot_loss_kind *kind);
 OT_API const char *ot_loss_name(ot_loss_kind kind);
+/* Whether the graph output `name` is computed by a loss op (SoftmaxCrossEntropyLoss,
+ * NegativeLogLikelihoodLoss): training on it means OT_LOSS_OUTPUT. */
+OT_API int ot_output_is_loss(const ot_model *m, const char *name);
 
 /* The loss and how softmax-ce reads its labels (PyTorch's cross_entropy arguments). */
 typedef struct ot_loss {
@@ -122,11 +129,21 @@ typedef struct ot_epoch_stats {
     int improved; /* validation loss improved (best so far) */
 } ot_epoch_stats;
 
+/* One optimizer step, passed to the on_step callback. */
+typedef struct ot_step_stats {
+    int64_t step;  /* 1-based, counted over the whole run (a resumed run goes on counting) */
+    int64_t epoch; /* 1-based */
+    double loss;   /* the step's loss: the mean over its samples (labels), --accumulate batches included */
+    double lr;     /* the learning rate this step used */
+} ot_step_stats;
+
 typedef struct ot_train_callbacks {
     void *user;
     /* After each batch: batches done / total in this epoch, running loss. */
     void (*on_batch)(void *user, int64_t epoch, int64_t batch, int64_t batches, double loss);
     void (*on_epoch)(void *user, const ot_epoch_stats *stats);
+    /* After each optimizer step that changed the weights (skipped non-finite steps are not). */
+    void (*on_step)(void *user, const ot_step_stats *stats);
     /* A message for the user ("cache reused: ..."). */
     void (*on_message)(void *user, const char *message);
 } ot_train_callbacks;
@@ -173,6 +190,15 @@ typedef struct ot_train_config {
     int augment_shift, augment_crop;
     double augment_brightness;
     volatile int *interrupt; /* set by a SIGINT handler: finish the step, checkpoint, stop */
+    /* Data-parallel training: every process of the group calls ot_train with the same data
+     * and config; each takes `batch` rows of every global batch of (group size x batch)
+     * samples drawn in the order --seed gives, gradients are summed across processes, and
+     * every process applies the same step. Only rank 0 writes the checkpoint. NULL or a group
+     * of one: this process alone. */
+    ot_process_group *group;
+    /* With a group: BatchNormalization normalises with the global batch's statistics
+     * (PyTorch's SyncBatchNorm) instead of each process's own rows. */
+    int sync_batch_norm;
     ot_train_callbacks callbacks;
 } ot_train_config;
 

@@ -25,6 +25,12 @@ OT_API ot_status ot_transfer_freeze(ot_model *m, int n_rules, const ot_freeze_ru
 /* Whether layer i counts as frozen (all its parameters frozen, or frozen by a rule when it
  * has none). */
 OT_API int ot_transfer_layer_is_frozen(const ot_model *m, int layer);
+/* Parameters and layers with parameters, trained and frozen (ot_transfer_layer_is_frozen). */
+typedef struct ot_parameter_counts {
+    int64_t trained, frozen;
+    int trained_layers, frozen_layers;
+} ot_parameter_counts;
+OT_API ot_parameter_counts ot_transfer_parameter_counts(const ot_model *m);
 /* Unfreezes the `count` frozen layers with parameters nearest the output; returns how many. */
 OT_API int ot_transfer_unfreeze_top(ot_model *m, int count);
 

@@ -32,13 +32,26 @@ void cli_print_help(const cli_command *command) {
 
 /* Messages quote names read from files (tensor, layer and node names): control bytes are
  * written as \xNN so a hostile file cannot send escape sequences to the terminal. */
+/* Which process of a data-parallel run speaks ("rank 1 of 3: "); empty otherwise. */
+static char process_label[64];
+
+void cli_set_process_label(int rank, int ranks) {
+    if (ranks > 1) snprintf(process_label, sizeof process_label, "rank %d of %d: ", rank, ranks);
+    else process_label[0] = '\0';
+}
+
+/* One write per message: the ranks of a data-parallel run share stderr, and a line written a
+ * character at a time would interleave with theirs. */
 static void print_message(const cli_args *args, const char *message) {
-    fprintf(stderr, "onnxtrain %s: ", args->command->name);
+    size_t length = strlen(message);
+    char *line = cli_xmalloc(4 * length + 1), *at = line;
     for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
-        else fputc(*p, stderr);
+        if (*p < 0x20 || *p == 0x7f) at += sprintf(at, "\\x%02x", *p);
+        else *at++ = (char)*p;
     }
-    fputc('\n', stderr);
+    *at = '\0';
+    fprintf(stderr, "onnxtrain %s: %s%s\n", args->command->name, process_label, line);
+    free(line);
 }
 
 void cli_error(const cli_args *args, const char *fmt, ...) {

@@ -71,5 +71,7 @@ void cli_error(const cli_args *args, const char *fmt, ...) __attribute__((format
 /* Prints the library's last error, prefixed with the command (and, for the memory limit, how to
  * raise it). Returns 1. */
 int cli_fail(const cli_args *args);
+/* Errors printed from now on name the process (rank of ranks) when there are several. */
+void cli_set_process_label(int rank, int ranks);
 
 #endif

@@ -58,17 +58,18 @@ int cmd_eval(int argc, char **argv) {
         scoring.input_name = cli_get(&args, "input");
         scoring.output_name = cli_get(&args, "output");
         if (!cli_load_model(&args, ctx, args.positional[0], &m, &rc)) {
-        } else if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) rc = 2;
+        } else if (!cli_check_io_flags(&args, m, &scoring.loss) || !cli_apply_shape_flags(&args, m, 1)) rc = 2;
         else if (!cli_data_options_read(&args, m->n_inputs ? &m->values[m->inputs[0]] : NULL, ctx, &data)) rc = 2;
         else if (ot_dataset_load(cli_get(&args, "data"), &data.options, &d) != OT_OK ||
                  ot_evaluate(m, &scoring, batch, d, &e) != OT_OK)
             rc = cli_fail(&args);
         else {
             if (cli_has(&args, "json")) {
-                char iou[64] = "null"; /* JSON has no NaN */
+                char iou[64] = "null", accuracy[64] = "null"; /* JSON has no NaN */
                 if (!isnan(e.mean_iou)) snprintf(iou, sizeof iou, "%.9g", e.mean_iou);
-                printf("{\"loss\": %.9g, \"accuracy\": %.9g, \"mean_iou\": %s, \"samples\": %lld}\n", e.loss,
-                       e.accuracy, iou, (long long)e.samples);
+                if (!isnan(e.accuracy)) snprintf(accuracy, sizeof accuracy, "%.9g", e.accuracy);
+                printf("{\"loss\": %.9g, \"accuracy\": %s, \"mean_iou\": %s, \"samples\": %lld}\n", e.loss,
+                       accuracy, iou, (long long)e.samples);
             } else {
                 printf("loss %.4f  accuracy %.4f  ", e.loss, e.accuracy);
                 if (!isnan(e.mean_iou)) printf("mean IoU %.4f  ", e.mean_iou);

@@ -11,12 +11,16 @@
 #include "shape_flags.h"
 #include "onnxtrain/graph.h"
 #include "onnxtrain/transfer.h"
+#include "core/file_io.h"
 #include "core/util.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
+#include "viz/model_graph.h"
 
 static const cli_flag flags[] = {
     {"json", 0, NULL, "print JSON instead of a table"},
+    {"graph", 0, "FILE", "also draw the layer graph (Graphviz) to FILE: .svg, .png or .dot; frozen layers grey and "
+                         "dashed, a new head (head_*) green, the cut point red, name prefixes (layer3/) boxed"},
     {"batch", 0, "N", "size for unknown (symbolic) input dims when inferring shapes (default 1)"},
     CLI_SHAPE_FLAG,
     CLI_FREEZE_FLAGS,
@@ -25,7 +29,7 @@ static const cli_flag flags[] = {
 };
 
 static const cli_command command = {
-    "info", "MODEL.onnx|NET.prototxt [--weights NET.caffemodel] [--json]",
+    "info", "MODEL.onnx|NET.prototxt [--weights NET.caffemodel] [--json] [--graph model.svg]",
     "Shows the model's inputs and outputs (name, dtype, shape), opset, producer, and a table of\n"
     "layers (index, name, op, output shape, parameter count) with totals.",
     flags, OT_COUNT(flags), 1, 1, NULL};
@@ -97,6 +101,23 @@ static void print_unknown_dims(const ot_model *m) {
     }
 }
 
+/* --graph FILE: the picture, titled with the model's file name (not its folder, which says
+ * nothing about the model and would date the picture) and totals. */
+static int write_graph(const cli_args *args, const ot_model *m, const char *const *shapes, int64_t params,
+                       const char *path) {
+    ot_parameter_counts counts = ot_transfer_parameter_counts(m);
+    char *title = cli_xasprintf("%s: %d layers, %lld parameters (%lld frozen)", oti_path_base(args->positional[0]),
+                                m->n_layers, (long long)params, (long long)counts.frozen);
+    ot_status status = oti_model_graph_write(m, shapes, title, path);
+    free(title);
+    if (status != OT_OK) {
+        oti_error_prefix("--graph: ");
+        return cli_fail(args);
+    }
+    fprintf(stderr, "wrote %s\n", path);
+    return 0;
+}
+
 int cmd_info(int argc, char **argv) {
     cli_args args;
     int parsed = cli_parse(&command, argc, argv, &args);
@@ -106,6 +127,12 @@ int cmd_info(int argc, char **argv) {
     }
     int64_t batch;
     ot_context *ctx = NULL;
+    const char *graph = cli_get(&args, "graph");
+    if (graph && !oti_model_graph_format(graph)) {
+        cli_error(&args, "--graph %s: the graph's name should end in .svg, .png or .dot", graph);
+        cli_free(&args);
+        return 2;
+    }
     if (!cli_get_int(&args, "batch", 1, 1, 1 << 20, &batch) || !cli_context_create(&args, &ctx)) {
         cli_free(&args);
         return 2;
@@ -129,6 +156,7 @@ int cmd_info(int argc, char **argv) {
     int json = cli_has(&args, "json");
     int64_t total_params = 0;
     char buf[256];
+    char **shape_text = cli_xcalloc((size_t)m->n_layers + 1, sizeof(char *)); /* for --graph */
 
     if (json) {
         printf("{\"file\": ");
@@ -151,7 +179,7 @@ int cmd_info(int argc, char **argv) {
                 const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
                 printf("%s{\"name\": ", k ? ", " : "");
                 json_string(v->name);
-                printf(", \"dtype\": \"%s\", \"shape\": ", v->has_type ? ot_dtype_name(v->tensor.dtype) : "?");
+                printf(", \"dtype\": \"%s\", \"shape\": ", v->has_type ? ot_dtype_name(ot_tensor_declared(&v->tensor)) : "?");
                 ot_value_shape_string(v, buf, sizeof buf);
                 json_string(buf);
                 printf("}");
@@ -172,7 +200,7 @@ int cmd_info(int argc, char **argv) {
                 const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
                 ot_value_shape_string(v, buf, sizeof buf);
                 printf("%-9s %s  %s %s\n", io ? "output" : "input", v->name,
-                       v->has_type ? ot_dtype_name(v->tensor.dtype) : "?", buf);
+                       v->has_type ? ot_dtype_name(ot_tensor_declared(&v->tensor)) : "?", buf);
             }
         }
         if (!inferred) printf("(shapes not inferred: %s)\n", infer_error);
@@ -186,6 +214,7 @@ int cmd_info(int argc, char **argv) {
         int out = l->n_outputs > 0 ? l->outputs[0] : -1;
         if (inferred && out >= 0) format_inferred(&shapes[out], inferred2 ? &shapes2[out] : NULL, buf, sizeof buf);
         else snprintf(buf, sizeof buf, "?");
+        shape_text[i] = cli_xstrdup(buf);
         if (json) {
             printf("  {\"index\": %d, \"name\": ", i);
             json_string(l->name);
@@ -206,11 +235,14 @@ int cmd_info(int argc, char **argv) {
         printf("\n%d layers, %lld parameters (%.1f MiB as float32)\n", m->n_layers,
                (long long)total_params, total_params * 4.0 / 1048576.0);
     }
+    if (graph) rc = write_graph(&args, m, (const char *const *)shape_text, total_params, graph);
+    for (int i = 0; i < m->n_layers; i++) free(shape_text[i]);
+    free(shape_text);
     free((void *)infer_error);
     free(shapes);
     free(shapes2);
     ot_model_free(m);
     ot_context_free(ctx);
     cli_free(&args);
-    return 0;
+    return rc;
 }

@@ -19,6 +19,7 @@ static const cli_flag flags[] = {
                                     "the model has one input)"},
     {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created)"},
     {"repeat", 0, "N", "run the forward pass N times and print the mean time per run (benchmarking)"},
+    {"seed", 0, "S", "seed for random ops without a seed attribute (RandomNormal, Bernoulli, ...; default 42)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
     CLI_FAST_CONV_FLAG,
     CLI_SHAPE_FLAG,
@@ -28,8 +29,8 @@ static const cli_flag flags[] = {
 static const cli_command command = {
     "run", "MODEL.onnx|NET.prototxt [--weights NET.caffemodel] -i NAME=FILE.npy [-i ...] -o OUTDIR",
     "Runs MODEL on the inputs and writes every graph output as OUTDIR/<name>.npy.\n"
-    ".npy files: float32, int64 or bool, little-endian, C order; their dtype and shape must "
-    "match the model's declared inputs.",
+    ".npy files: any numeric dtype or bool, little-endian or not, C order; their dtype and shape "
+    "must match the model's declared inputs. Outputs are written in their declared dtypes.",
     flags, OT_COUNT(flags), 1, 1, NULL};
 
 /* Checks a given array against the input's declared dtype and fixed dims. */
@@ -37,11 +38,6 @@ static int check_input(const cli_args *args, const ot_value *v, const ot_tensor 
     if (v->has_type && v->tensor.dtype != t->dtype) {
         cli_error(args, "input '%s': %s holds %s, the model expects %s", v->name, file,
                   ot_dtype_name(t->dtype), ot_dtype_name(v->tensor.dtype));
-        return 0;
-    }
-    if (!ot_dtype_is_computed(t->dtype)) {
-        cli_error(args, "input '%s': dtype %s is not supported (float32, int64, bool)", v->name,
-                  ot_dtype_name(t->dtype));
         return 0;
     }
     if (!v->has_shape) return 1;
@@ -88,9 +84,10 @@ int cmd_run(int argc, char **argv) {
         cli_free(&args);
         return 2;
     }
-    int64_t repeat;
+    int64_t repeat, seed;
     ot_context *ctx;
-    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat) || !cli_context_create(&args, &ctx)) {
+    if (!cli_get_int(&args, "repeat", 1, 1, 1000000, &repeat) || !cli_get_int(&args, "seed", 42, 0, INT64_MAX, &seed) ||
+        !cli_context_create(&args, &ctx)) {
         cli_free(&args);
         return 2;
     }
@@ -131,12 +128,22 @@ int cmd_run(int argc, char **argv) {
             cli_error(&args, "input '%s' is given twice", m->values[m->inputs[slot]].name);
             goto done;
         }
-        if (oti_npy_load(ctx, file, &inputs[slot]) != OT_OK) {
+        ot_tensor file_tensor;
+        if (oti_npy_load(ctx, file, &file_tensor) != OT_OK) {
             rc = cli_fail(&args);
             goto done;
         }
         bound[slot] = 1;
-        if (!check_input(&args, &m->values[m->inputs[slot]], &inputs[slot], file)) goto done;
+        int ok = check_input(&args, &m->values[m->inputs[slot]], &file_tensor, file);
+        /* The engine computes in float32, int64 and bool; the tensor keeps the file's dtype as
+         * declared, so outputs that follow it are fitted and written in it. */
+        ot_status widened = ok ? ot_tensor_widen(ctx, &file_tensor, &inputs[slot], file) : OT_OK;
+        ot_tensor_free(&file_tensor);
+        if (!ok) goto done;
+        if (widened != OT_OK) {
+            rc = cli_fail(&args);
+            goto done;
+        }
     }
     if (m->n_inputs > 64) {
         cli_error(&args, "models with more than 64 inputs are not supported");
@@ -150,7 +157,9 @@ int cmd_run(int argc, char **argv) {
         }
         feeds[k] = m->inputs[k];
     }
-    ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv")};
+    ot_rng rng;
+    ot_rng_seed(&rng, (uint64_t)seed);
+    ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv"), .rng = &rng};
     if (oti_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
@@ -168,8 +177,11 @@ int cmd_run(int argc, char **argv) {
         int v = m->outputs[k];
         const ot_tensor *t = ot_plan_value(plan, v);
         char *path = output_file_name(out_dir, m->values[v].name);
-        ot_status status = t ? oti_npy_save(path, t)
+        ot_tensor narrowed = {0};
+        ot_status status = t ? ot_tensor_narrow(t, &narrowed, m->values[v].name)
                              : oti_fail(OT_ERR_INVALID, "output '%s' was not computed", m->values[v].name);
+        if (status == OT_OK) status = oti_npy_save(path, &narrowed);
+        ot_tensor_free(&narrowed);
         free(path);
         if (status != OT_OK) {
             rc = cli_fail(&args);

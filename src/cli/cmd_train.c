@@ -22,6 +22,7 @@
 #include "progress.h"
 #include "shape_flags.h"
 #include "train_flags.h"
+#include "train_ranks.h"
 
 static const cli_flag flags[] = {
     {"data", 0, "SPEC", "training data: fashion-mnist[:train|test], idx:IMAGES,LABELS, npz:FILE[:x=NAME,y=NAME,INPUT=NAME], csv:FILE, images:DIR, segmentation:IMAGES,MASKS"},
@@ -44,10 +45,12 @@ static const cli_flag flags[] = {
     {"augment", 0, "LIST", "images: flip,shift:N,crop:N,brightness:F applied on the fly while training"},
     {"quiet", 'q', NULL, "print nothing but errors"},
     {"log", 0, "FILE.csv", "write one CSV line per epoch"},
+    {"tensorboard", 0, "DIR", "write TensorBoard event files to DIR: loss and learning rate per step, losses, accuracies and parameter counts per epoch"},
     CLI_SHAPE_FLAG,
     CLI_CAFFE_WEIGHTS_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
+    CLI_RANKS_FLAGS,
 };
 
 static const cli_command command = {
@@ -163,16 +166,9 @@ static int prepare_model(const cli_args *args, ot_model *m, ot_train_config *con
 /* What is about to happen, in a few lines. */
 static void print_summary(const ot_model *m, const ot_dataset *train, const ot_dataset *val,
                           const ot_dataset *test, const ot_train_config *c) {
-    int64_t trained = 0, frozen = 0;
-    int trained_layers = 0, frozen_layers = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        int64_t n = ot_graph_layer_parameter_count(m, &m->layers[i]);
-        if (!n) continue;
-        if (ot_transfer_layer_is_frozen(m, i)) frozen += n, frozen_layers++;
-        else trained += n, trained_layers++;
-    }
+    ot_parameter_counts p = ot_transfer_parameter_counts(m);
     printf("model    %d layers: %d trained (%lld parameters), %d frozen (%lld parameters)\n", m->n_layers,
-           trained_layers, (long long)trained, frozen_layers, (long long)frozen);
+           p.trained_layers, (long long)p.trained, p.frozen_layers, (long long)p.frozen);
     printf("data     %lld training samples", (long long)train->n);
     if (train->n_classes) printf(" in %lld classes", (long long)train->n_classes);
     if (val) printf(", %lld validation", (long long)val->n);
@@ -183,12 +179,13 @@ static void print_summary(const ot_model *m, const ot_dataset *train, const ot_d
     fflush(stdout);
 }
 
-/* Every file training writes (-o, --checkpoint, --log, files in --cache DIR): a read-only or
- * full folder is an error before any work, not after hours of training. */
-static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c) {
+/* Every file training writes (-o, --checkpoint, --log, files in --cache and --tensorboard DIR): a read-only or
+ * full folder is an error before any work, not after hours of training. Only the writer (rank
+ * 0) writes the model, the logs and checkpoints; every rank may write the cache. */
+static ot_status check_writable(const cli_args *args, const char *out, const ot_train_config *c, int writer) {
     const char *paths[] = {out, c->checkpoint_path, cli_get(args, "log")};
     const char *flags[] = {"-o", "--checkpoint", "--log"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && writer; i++) {
         if (!paths[i]) continue;
         ot_status status = oti_check_writable(paths[i]);
         if (status != OT_OK) {
@@ -196,13 +193,20 @@ static ot_status check_writable(const cli_args *args, const char *out, const ot_
             return status;
         }
     }
-    if (!c->cache_dir) return OT_OK;
-    char *probe = cli_or_exit(oti_path_join(c->cache_dir, "cache"));
-    ot_status status = oti_make_dirs(c->cache_dir);
-    if (status == OT_OK) status = oti_check_writable(probe);
-    free(probe);
-    if (status != OT_OK) oti_error_prefix("--cache: ");
-    return status;
+    const char *dirs[] = {c->cache_dir, writer ? cli_get(args, "tensorboard") : NULL};
+    const char *dir_flags[] = {"--cache", "--tensorboard"};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i]) continue;
+        char *probe = cli_or_exit(oti_path_join(dirs[i], "probe"));
+        ot_status status = oti_make_dirs(dirs[i]);
+        if (status == OT_OK) status = oti_check_writable(probe);
+        free(probe);
+        if (status != OT_OK) {
+            oti_error_prefix("%s: ", dir_flags[i]);
+            return status;
+        }
+    }
+    return OT_OK;
 }
 
 /* Room for the trained model and a checkpoint (its weights, at least) in their folders. */
@@ -238,12 +242,20 @@ int cmd_train(int argc, char **argv) {
     ot_train_config config;
     ot_train_config_defaults(&config);
     config.fast_convolution = cli_has(&args, "fast-conv");
-    int rc = 2;
+    config.sync_batch_norm = cli_has(&args, "sync-bn");
+    int rc = 2, ready = 0;
+    if (!cli_ranks_open(&args, &config.group)) {
+        ready = 1; /* the ranks cannot talk: nothing to agree on */
+        rc = 1;
+    }
+    /* Only rank 0 prints progress and writes the model, the log and checkpoints. */
+    int writer = ot_process_group_rank(config.group) == 0;
     ot_model *m = NULL;
     ot_dataset *train = NULL, *val = NULL, *test = NULL;
     cli_progress progress;
-    cli_progress_init(&progress, cli_has(&args, "quiet"), cli_get(&args, "log"));
+    cli_progress_init(&progress, cli_has(&args, "quiet") || !writer, writer ? cli_get(&args, "log") : NULL);
     const char *out = cli_get(&args, "out");
+    if (rc == 1) goto done;
     if (!cli_has(&args, "data")) {
         cli_error(&args, "--data SPEC is required");
         goto done;
@@ -268,16 +280,16 @@ int cmd_train(int argc, char **argv) {
     }
     rc = 1;
     /* Fail before training when a result could not be written. */
-    if (check_writable(&args, out, &config) != OT_OK) {
+    if (check_writable(&args, out, &config, writer) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
     if (!cli_load_model(&args, config.context, args.positional[0], &m, &rc)) goto done;
-    if (!prepare_model(&args, m, &config) || check_space(out, &config, m) != OT_OK) {
+    if (!prepare_model(&args, m, &config) || (writer && check_space(out, &config, m) != OT_OK)) {
         rc = cli_fail(&args);
         goto done;
     }
-    if (!cli_check_io_flags(&args, m) || !cli_apply_shape_flags(&args, m, 1)) {
+    if (!cli_check_io_flags(&args, m, &config.loss) || !cli_apply_shape_flags(&args, m, 1)) {
         rc = 2;
         goto done;
     }
@@ -303,14 +315,36 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (!progress.quiet) print_summary(m, train, val, test, &config);
+    cli_tensorboard tensorboard = {0};
+    if (writer && cli_has(&args, "tensorboard")) {
+        if (!cli_tensorboard_open(&tensorboard, cli_get(&args, "tensorboard"), m)) {
+            oti_error_prefix("--tensorboard: ");
+            rc = cli_fail(&args);
+            goto done;
+        }
+        progress.tensorboard = &tensorboard;
+    }
     cli_progress_attach(&progress, &config);
     config.interrupt = &interrupt_request;
+    ready = 1;
+    if (!cli_ranks_ready(&args, config.group, 1)) {
+        cli_tensorboard_close(&tensorboard);
+        rc = 1;
+        goto done;
+    }
     signal(SIGINT, on_sigint);
     ot_train_result result;
     ot_status status = ot_train(m, &config, train, val, &result);
     signal(SIGINT, SIG_DFL);
+    cli_tensorboard_close(&tensorboard);
+    progress.tensorboard = NULL;
     if (status != OT_OK) {
         rc = cli_fail(&args);
+        ot_process_group_abort(config.group, rc); /* others may wait for this rank */
+        goto done;
+    }
+    if (!writer) {
+        rc = result.interrupted ? 130 : 0;
         goto done;
     }
     if (test) {
@@ -338,6 +372,8 @@ int cmd_train(int argc, char **argv) {
     }
     rc = 0;
 done:
+    if (!ready) cli_ranks_ready(&args, config.group, 0);
+    ot_process_group_close(config.group);
     cli_progress_free(&progress);
     ot_dataset_free(train);
     ot_dataset_free(val);

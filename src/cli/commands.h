@@ -8,6 +8,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_new(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Lets OpenBLAS's idle threads sleep instead of spinning (openblas_env.c says why). */
 void cli_quiet_blas_threads(void);

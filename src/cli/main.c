@@ -17,6 +17,7 @@ static const subcommand subcommands[] = {
     {"new", cmd_new, "create a model from a layer list with fresh initial weights"},
     {"train", cmd_train, "train or fine-tune: freeze, cut, new head, cache, checkpoints"},
     {"eval", cmd_eval, "loss and accuracy of a model on labelled data"},
+    {"plot", cmd_plot, "learning curves of train --log files as an SVG or PNG picture"},
 };
 
 static void usage(FILE *out) {

@@ -1,4 +1,4 @@
-/* Progress bar, epoch lines and the CSV log. */
+/* Progress bar, epoch lines, the CSV log, and the TensorBoard log's feed. */
 #include "cli_alloc.h"
 #include "progress.h"
 
@@ -55,6 +55,7 @@ static void on_epoch(void *user, const ot_epoch_stats *s) {
         printf("  %8.0f samples/s  %6.1fs\n", s->samples_per_second, s->elapsed_seconds);
         fflush(stdout);
     }
+    if (p->tensorboard) cli_tensorboard_epoch(p->tensorboard, s);
     if (!p->log_path || p->failed_log) return;
     char *line = cli_xasprintf("%lld,%.9g,%.9g,%.9g,%.9g,%.9g,%.1f,%.3f\n", (long long)s->epoch, s->train_loss,
                               s->train_accuracy, s->val_loss, s->val_accuracy, s->lr, s->samples_per_second,
@@ -70,6 +71,11 @@ static void on_epoch(void *user, const ot_epoch_stats *s) {
     }
 }
 
+static void on_step(void *user, const ot_step_stats *s) {
+    cli_progress *p = user;
+    if (p->tensorboard) cli_tensorboard_step(p->tensorboard, s);
+}
+
 static void on_message(void *user, const char *message) {
     cli_progress *p = user;
     if (p->tty) fprintf(stderr, "\r\033[K");
@@ -82,4 +88,5 @@ void cli_progress_attach(cli_progress *p, ot_train_config *config) {
     config->callbacks.on_batch = on_batch;
     config->callbacks.on_epoch = on_epoch;
     config->callbacks.on_message = on_message;
+    config->callbacks.on_step = on_step;
 }

@@ -4,6 +4,7 @@
 #define OT_CLI_PROGRESS_H
 
 #include "onnxtrain/train.h"
+#include "tensorboard_log.h"
 
 typedef struct cli_progress {
     int quiet;
@@ -13,6 +14,7 @@ typedef struct cli_progress {
     char *log;         /* CSV text so far */
     size_t log_len;
     int failed_log;
+    cli_tensorboard *tensorboard; /* --tensorboard: also gets every step and epoch; NULL: off */
     /* Tests only: ONNXTRAIN_TEST_PAUSE_AT_STEP=N stops the process (SIGSTOP) after its Nth
      * training step, so a test can send signals at a chosen step on any machine's speed. */
     int64_t pause_at_step;

@@ -16,7 +16,7 @@ int cli_loss_read(const cli_args *args, ot_loss *loss) {
     const char *name = cli_get(args, "loss");
     ot_loss_kind kind = OT_LOSS_SOFTMAX_CE;
     if (name && !ot_loss_kind_from_name(name, &kind)) {
-        cli_error(args, "--loss %s: unknown (softmax-ce, mse, bce)", name);
+        cli_error(args, "--loss %s: unknown (softmax-ce, mse, bce, output)", name);
         return 0;
     }
     *loss = ot_loss_of_kind(kind);
@@ -106,7 +106,7 @@ static int names_one_of(const ot_model *m, const int *values, int count, const c
     return 0;
 }
 
-int cli_check_io_flags(const cli_args *args, const ot_model *m) {
+int cli_check_io_flags(const cli_args *args, const ot_model *m, ot_loss *loss) {
     const char *input = cli_get(args, "input"), *output = cli_get(args, "output");
     if (input && !names_one_of(m, m->inputs, m->n_inputs, input)) {
         cli_error(args, "--input %s: the model has no such input", input);
@@ -116,5 +116,7 @@ int cli_check_io_flags(const cli_args *args, const ot_model *m) {
         cli_error(args, "--output %s: the model has no such output", output);
         return 0;
     }
+    if (!cli_has(args, "loss") && ot_output_is_loss(m, output)) *loss = ot_loss_of_kind(OT_LOSS_OUTPUT);
     return 1;
 }
+

@@ -8,7 +8,7 @@
 
 #define CLI_TRAIN_FLAGS                                                                          \
     {"epochs", 0, "N", "passes over the training data (default 10)"},                          \
-    {"batch", 0, "N", "samples per step (default 32)"},                                         \
+    {"batch", 0, "N", "samples per step (default 32); under mpirun -np R, per rank: a step sees R x this"}, \
     {"seed", 0, "S", "seed for shuffling, dropout and new layers (default 42)"},                \
     {"no-shuffle", 0, NULL, "batches in file order (the last partial batch is used)"},          \
     CLI_LOSS_FLAGS,                                                                             \
@@ -34,7 +34,8 @@
 
 /* The loss and how it reads labels; train and eval share them. */
 #define CLI_LOSS_FLAGS                                                                           \
-    {"loss", 0, "LOSS", "softmax-ce (default), mse or bce"},                                    \
+    {"loss", 0, "LOSS", "softmax-ce (default), mse, bce, or output: --output names the model's own " \
+                        "loss (chosen by itself when --output names a loss node's output)"},   \
     {"ignore-index", 0, "I", "softmax-ce: labels equal to I count for nothing (default -100)"}, \
     {"label-smoothing", 0, "S", "softmax-ce: truth (1 - S) one-hot + S / classes (default 0)"}
 
@@ -43,7 +44,9 @@ int cli_loss_read(const cli_args *args, ot_loss *loss);
 /* Returns 0 after printing the error. */
 int cli_train_config_read(const cli_args *args, ot_train_config *config);
 /* --input and --output against the model: a model with several inputs needs --input, and
- * each names one of its tensors. Returns 0 after printing the error. */
-int cli_check_io_flags(const cli_args *args, const ot_model *m);
+ * each names one of its tensors. Without --loss, an --output computed by a loss node
+ * (SoftmaxCrossEntropyLoss...) makes *loss the model's own (--loss output). Returns 0 after
+ * printing the error. */
+int cli_check_io_flags(const cli_args *args, const ot_model *m, ot_loss *loss);
 
 #endif

@@ -43,6 +43,11 @@ ot_status oti_read_file(const char *path, size_t max_bytes, unsigned char **data
     return OT_OK;
 }
 
+const char *oti_path_base(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 char *oti_path_dirname(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return oti_strdup(".");
@@ -84,7 +89,7 @@ ot_status oti_atomic_open(ot_atomic_file *f, const char *path) {
         return oti_fail(OT_ERR_IO, "%s exists and is not a regular file: refusing to replace it",
                        path);
     char *dir = oti_path_dirname(path);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = oti_path_base(path);
     char *pattern = dir ? oti_asprintf("%s/.%s.tmp-XXXXXX", dir, base) : NULL;
     free(dir);
     OT_ALLOC_CHECK(pattern);

@@ -45,6 +45,8 @@ ot_status oti_check_writable(const char *path);
 
 /* The folder part of a path ("." if none). Caller frees. */
 char *oti_path_dirname(const char *path);
+/* The name after the last '/' (all of path if none), inside path. */
+const char *oti_path_base(const char *path);
 /* Joins folder and name. Caller frees. */
 char *oti_path_join(const char *dir, const char *name);
 /* Creates a folder and its parents if missing. */

@@ -25,6 +25,14 @@ float oti_half_to_float(uint16_t h) {
 
 float oti_bfloat16_to_float(uint16_t h) { return bits_to_float((uint32_t)h << 16); }
 
+uint16_t oti_float_to_bfloat16(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); /* NaN stays NaN */
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return (uint16_t)(bits >> 16);
+}
+
 uint16_t oti_float_to_half(float f) {
     uint32_t bits;
     memcpy(&bits, &f, sizeof bits);

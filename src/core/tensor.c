@@ -87,6 +87,7 @@ ot_status ot_tensor_byte_size(ot_dtype dtype, int ndim, const int64_t *dims, con
 void ot_tensor_set_shape(ot_tensor *t, ot_dtype dtype, int ndim, const int64_t *dims) {
     OT_ASSERT(ndim >= 0 && ndim <= OT_MAX_DIMS);
     t->dtype = dtype;
+    t->declared = OT_UNDEFINED;
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) t->dims[i] = dims[i];
     for (int i = ndim; i < OT_MAX_DIMS; i++) t->dims[i] = 0;
@@ -115,6 +116,7 @@ ot_status ot_tensor_copy(ot_tensor *dst, const ot_tensor *src, const char *what)
     }
     size_t bytes = (size_t)ot_tensor_numel(src) * ot_dtype_size(src->dtype);
     if (bytes) memcpy(copy.data, src->data, bytes);
+    copy.declared = src->declared;
     *dst = copy;
     return OT_OK;
 }

@@ -29,16 +29,24 @@ static const char *wanted_name(const oti_npz_names *names, int k) {
     return k == 0 ? names->x : k == 1 ? names->y : names->array[k - 2];
 }
 
+/* One array may be wanted twice (y as the labels and as a model input, for a model that
+ * computes its own loss): the first slot takes it, later ones get a copy. */
 static ot_status keep_wanted(void *user, const char *name, const char *what, ot_tensor *t) {
-    (void)what;
     wanted_arrays *a = user;
+    int first = -1;
     for (int k = 0; k < 2 + a->names->n_inputs; k++) {
         if (a->found[k] || strcmp(name, wanted_name(a->names, k))) continue;
-        a->t[k] = *t;
+        if (first < 0) {
+            a->t[k] = *t;
+            first = k;
+        } else {
+            OT_TRY(ot_tensor_copy(&a->t[k], &a->t[first], what));
+        }
         a->found[k] = 1;
+    }
+    if (first >= 0) {
         t->data = NULL; /* taken */
         t->owns = 0;
-        return OT_OK;
     }
     return OT_OK;
 }

@@ -92,6 +92,7 @@ static ot_status build_step(ot_plan *p, plan_step *s, int layer) {
     c->dout = s->dout;
     c->training = p->options.training && !l->frozen;
     c->rng = p->options.rng;
+    c->cross_sum = c->training ? p->options.cross_sum : NULL;
     c->pool = oti_context_pool(p->options.context);
     c->fast_convolution = p->options.fast_convolution;
     c->conv_tuning = p->options.conv_tuning;
@@ -106,6 +107,7 @@ static int is_trainable(const ot_plan *p, int v) {
 static int can_fold(const ot_plan *p, const plan_step *s) {
     const ot_layer *l = &p->model->layers[s->layer];
     if ((l->op->flags & OT_OP_RANDOM) && s->ctx.training) return 0;
+    if (l->op->flags & OT_OP_SAMPLES) return 0;
     if ((l->op->flags & OT_OP_WRITES_INPUTS) && s->ctx.training) return 0;
     if (l->op->flags & OT_OP_SHAPE_ONLY) return 1;
     for (int k = 0; k < l->n_inputs; k++) {
@@ -172,6 +174,7 @@ static ot_status infer_steps(ot_plan *p) {
             if (s->out[k]) memset(s->out[k], 0, sizeof(ot_tensor));
         s->ctx.saved_bytes = s->ctx.workspace_bytes = 0;
         OT_TRY(l->op->infer(&s->ctx));
+        oti_op_declare_outputs(&s->ctx);
         OT_TRY(check_outputs(p, s));
         if (can_fold(p, s)) {
             OT_TRY(fold_step(p, s));
@@ -391,6 +394,17 @@ static int feeds_constant_slots_only(const ot_model *m, int v) {
     return used;
 }
 
+/* Whether some layer's output shape depends on values (NonZero, NonMaxSuppression, ...): an
+ * inference plan then fixes every feed given with data, so that every step runs while the plan
+ * is built, as constant folding does, and such shapes are known. The plan then holds one
+ * input's results; ot_plan_forward has nothing left to do. */
+static int runs_while_built(const ot_plan *p) {
+    if (p->options.training) return 0;
+    for (int i = 0; i < p->model->n_layers; i++)
+        if (p->model->layers[i].op && (p->model->layers[i].op->flags & OT_OP_VALUE_SHAPED)) return 1;
+    return 0;
+}
+
 /* Everything ot_plan_create does once p exists; a failure leaves p for ot_plan_free. */
 static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes) {
     ot_model *m = p->model;
@@ -408,10 +422,16 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         p->state[v] = VALUE_CONST;
         if (p->options.training && is_trainable(p, v)) p->needs_grad[v] = 1;
     }
+    int fix_all = runs_while_built(p);
     for (int i = 0; i < n_feeds; i++) {
         int v = feeds[i];
         OT_ASSERT(v >= 0 && v < m->n_values);
+        if (!ot_dtype_is_computed(feed_shapes[i].dtype))
+            return oti_fail(OT_ERR_INVALID, "graph input '%s' is given as %s; the engine computes "
+                           "float32, int64 and bool (widen it with ot_tensor_widen)",
+                           m->values[v].name, ot_dtype_name(feed_shapes[i].dtype));
         ot_tensor_set_shape(&p->vals[v], feed_shapes[i].dtype, feed_shapes[i].ndim, feed_shapes[i].dims);
+        p->vals[v].declared = feed_shapes[i].declared;
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
         /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
@@ -419,9 +439,9 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
          * are fixed when the plan is built, so the shapes they decide can be inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         int small = n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX && feed_shapes[i].ndim <= 1;
-        int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
+        int fixed_int = (feed_shapes[i].dtype == OT_INT64 || feed_shapes[i].dtype == OT_INT32) && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
         int fixed_float = feed_shapes[i].dtype == OT_FLOAT && small && feeds_constant_slots_only(m, v);
-        if (feed_shapes[i].data && (fixed_int || fixed_float)) {
+        if (feed_shapes[i].data && (fixed_int || fixed_float || fix_all)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             OT_ALLOC_CHECK(blocks);
             p->folded_blocks = blocks;
@@ -504,7 +524,8 @@ ot_status ot_plan_infer_shapes(ot_model *m, int n_feeds, const int *feeds,
     OT_TRY(ot_plan_create(m, NULL, n_feeds, feeds, feed_shapes, &p));
     for (int v = 0; v < m->n_values; v++) {
         memset(&out[v], 0, sizeof(ot_tensor));
-        if (p->state[v] != VALUE_UNUSED) ot_tensor_set_shape(&out[v], p->vals[v].dtype, p->vals[v].ndim, p->vals[v].dims);
+        if (p->state[v] != VALUE_UNUSED)
+            ot_tensor_set_shape(&out[v], ot_tensor_declared(&p->vals[v]), p->vals[v].ndim, p->vals[v].dims);
     }
     ot_plan_free(p);
     return OT_OK;

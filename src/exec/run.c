@@ -16,6 +16,7 @@ ot_status ot_plan_forward(ot_plan *p) {
         const ot_layer *l = &p->model->layers[s->layer];
         ot_status status = l->op->forward(&s->ctx);
         if (status != OT_OK) return status;
+        oti_op_fit_outputs(&s->ctx);
     }
     return OT_OK;
 }

@@ -161,13 +161,6 @@ ot_status oti_npy_parse(const ot_context *ctx, const unsigned char *data, size_t
     if (swap && elem > 1) byte_swap(t.data, n, elem);
     if (dtype == OT_BOOL)
         for (size_t i = 0; i < n; i++) ((unsigned char *)t.data)[i] = ((unsigned char *)t.data)[i] != 0;
-    if (dtype == OT_FLOAT16) {
-        status = oti_tensor_to_float(&t, what);
-        if (status != OT_OK) {
-            ot_tensor_free(&t);
-            return status;
-        }
-    }
     *out = t;
     return OT_OK;
 }

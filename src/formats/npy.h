@@ -11,8 +11,8 @@
 extern "C" {
 #endif
 
-/* Parses a .npy image in memory into an owned tensor of the file's dtype (float16 becomes
- * float32). `what` names the source in messages. */
+/* Parses a .npy image in memory into an owned tensor of the file's dtype. `what` names the
+ * source in messages. */
 ot_status oti_npy_parse(const ot_context *ctx, const unsigned char *data, size_t size, const char *what, ot_tensor *out);
 ot_status oti_npy_load(const ot_context *ctx, const char *path, ot_tensor *out);
 /* Serialises to a new buffer (caller frees). */

@@ -26,7 +26,7 @@ static int is_weight(const ot_value *v) {
 }
 
 static int foldable(const ot_model *m, const ot_layer *l) {
-    if (!l->op || (l->op->flags & OT_OP_RANDOM) || produces_graph_output(m, l)) return 0;
+    if (!l->op || (l->op->flags & (OT_OP_RANDOM | OT_OP_SAMPLES)) || produces_graph_output(m, l)) return 0;
     /* Identity copies a weight; Shape reads only its dims: neither hides a weight's name. */
     int identity = (l->op->flags & (OT_OP_COPY | OT_OP_SHAPE_ONLY)) != 0;
     for (int k = 0; k < l->n_inputs; k++) {
@@ -97,11 +97,13 @@ static ot_status fold_layer(const ot_context *ctx, ot_model *m, ot_layer *l) {
     ot_node_ctx c = {.model = m, .layer = l, .params = l->params, .n_in = l->n_inputs,
                      .n_out = l->n_outputs, .in = in, .out = out, .in_known = known};
     ot_status status = l->op->infer(&c);
+    if (status == OT_OK) oti_op_declare_outputs(&c);
     for (int k = 0; k < l->n_outputs && status == OT_OK; k++) {
         if (!out[k]) continue;
         ot_tensor shaped = *out[k];
         status = ot_tensor_alloc(ctx, out[k], shaped.dtype, shaped.ndim, shaped.dims,
                                  m->values[l->outputs[k]].name);
+        if (status == OT_OK) out[k]->declared = shaped.declared;
     }
     if (status == OT_OK) status = oti_op_forward_once(&c);
     for (int k = 0; k < l->n_outputs; k++) {

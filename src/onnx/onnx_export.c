@@ -32,6 +32,16 @@ static void pool_free(export_pool *pool) {
     free(pool->blocks);
 }
 
+/* A TensorProto in t's declared dtype; narrowed values live in the pool. */
+static Onnx__TensorProto *export_tensor(export_pool *pool, const ot_tensor *t, const char *name) {
+    Onnx__TensorProto *proto = pool_alloc(pool, sizeof *proto);
+    void *narrowed = NULL;
+    if (ot_tensor_declared(t) != t->dtype)
+        narrowed = pool_alloc(pool, (size_t)ot_tensor_numel(t) * ot_dtype_size(ot_tensor_declared(t)) + 1);
+    oti_onnx_tensor_export(t, name, narrowed, proto);
+    return proto;
+}
+
 static Onnx__ValueInfoProto *export_value_info(export_pool *pool, const ot_value *v) {
     Onnx__ValueInfoProto *info = pool_alloc(pool, sizeof *info);
     onnx__value_info_proto__init(info);
@@ -46,7 +56,7 @@ static Onnx__ValueInfoProto *export_value_info(export_pool *pool, const ot_value
     info->type = type;
     if (v->has_type) {
         tt->has_elem_type = 1;
-        tt->elem_type = (int32_t)v->tensor.dtype;
+        tt->elem_type = (int32_t)ot_tensor_declared(&v->tensor);
     }
     if (!v->has_shape) return info;
     Onnx__TensorShapeProto *shape = pool_alloc(pool, sizeof *shape);
@@ -84,8 +94,7 @@ static Onnx__AttributeProto *export_attr(export_pool *pool, const ot_attr *a) {
         proto->s.len = a->s_len;
         break;
     case OT_ATTR_TENSOR:
-        proto->t = pool_alloc(pool, sizeof(Onnx__TensorProto));
-        oti_onnx_tensor_export(&a->t, NULL, proto->t);
+        proto->t = export_tensor(pool, &a->t, NULL);
         break;
     case OT_ATTR_FLOATS: proto->n_floats = (size_t)a->count; proto->floats = a->floats; break;
     case OT_ATTR_INTS: proto->n_ints = (size_t)a->count; proto->ints = a->ints; break;
@@ -170,9 +179,7 @@ static void build_model_proto(export_pool *pool, const ot_model *m, Onnx__ModelP
     for (int v = 0; v < m->n_values; v++) {
         const ot_value *value = &m->values[v];
         if (value->kind != OT_VALUE_INITIALIZER) continue;
-        Onnx__TensorProto *t = pool_alloc(pool, sizeof *t);
-        oti_onnx_tensor_export(&value->tensor, value->name, t);
-        graph->initializer[graph->n_initializer++] = t;
+        graph->initializer[graph->n_initializer++] = export_tensor(pool, &value->tensor, value->name);
         if (old_ir) {
             ot_value typed = *value;
             typed.has_type = typed.has_shape = 1;

@@ -1,5 +1,6 @@
-/* TensorProto <-> ot_tensor: raw_data and typed fields, 16/64-bit floats widened or narrowed
- * to float32, external data confined to the model's folder. */
+/* TensorProto <-> ot_tensor: raw_data and typed fields widened to the engine's dtypes (integers
+ * to int64, floats to float32, the file's dtype kept as `declared`) and narrowed back on export;
+ * external data confined to the model's folder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,35 +9,49 @@
 #include <unistd.h>
 #include <stdlib.h>
 
+#include "core/dtype_convert.h"
 #include "core/half.h"
 #include "core/util.h"
 #include "onnx_internal.h"
 #include "core/file_io.h"
 #include "core/context_internal.h"
 
-/* Dtype after import: narrow/wide floats become float32. */
-static ot_dtype imported_dtype(ot_dtype dtype) {
-    if (dtype == OT_FLOAT16 || dtype == OT_BFLOAT16 || dtype == OT_DOUBLE) return OT_FLOAT;
-    return dtype;
+/* Widens n elements of little-endian `raw` in dtype `from` into t (allocated in the computed
+ * dtype); uint64 values above INT64_MAX are refused. */
+static ot_status widen_raw(ot_tensor *t, ot_dtype from, const void *raw, int64_t n, const char *what) {
+    int64_t too_large = oti_widen_values(t->data, raw, from, n);
+    if (too_large < 0) return OT_OK;
+    uint64_t value;
+    memcpy(&value, (const char *)raw + 8 * too_large, 8);
+    return oti_fail(OT_ERR_UNSUPPORTED, "tensor '%s': uint64 value %llu (element %lld) is above "
+                   "2^63-1; the engine holds integers as int64", what, (unsigned long long)value,
+                   (long long)too_large);
 }
 
-/* Converts n elements of little-endian `raw` in dtype `from` into t (already allocated). */
-static void convert_raw(ot_tensor *t, ot_dtype from, const unsigned char *raw, size_t n) {
-    if (from == t->dtype) {
-        if (n) memcpy(t->data, raw, n * ot_dtype_size(from));
-        return;
-    }
-    float *out = t->data;
-    for (size_t i = 0; i < n; i++) {
-        if (from == OT_FLOAT16 || from == OT_BFLOAT16) {
-            uint16_t h;
-            memcpy(&h, raw + 2 * i, 2);
-            out[i] = from == OT_FLOAT16 ? oti_half_to_float(h) : oti_bfloat16_to_float(h);
-        } else { /* OT_DOUBLE */
-            double d;
-            memcpy(&d, raw + 8 * i, 8);
-            out[i] = (float)d;
+/* The typed field that holds `from` (int32_data carries every dtype of 16 bits or fewer). */
+static ot_status widen_typed(ot_tensor *t, ot_dtype from, const Onnx__TensorProto *proto, int64_t n,
+                             const char *what) {
+    switch (from) {
+    case OT_FLOAT: return widen_raw(t, from, proto->float_data, n, what);
+    case OT_DOUBLE: return widen_raw(t, from, proto->double_data, n, what);
+    case OT_INT64: return widen_raw(t, from, proto->int64_data, n, what);
+    case OT_UINT64: return widen_raw(t, from, proto->uint64_data, n, what);
+    case OT_UINT32:
+        for (int64_t i = 0; i < n; i++) ((int64_t *)t->data)[i] = (uint32_t)proto->uint64_data[i];
+        return OT_OK;
+    case OT_FLOAT16: case OT_BFLOAT16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h = (uint16_t)proto->int32_data[i];
+            ((float *)t->data)[i] = from == OT_FLOAT16 ? oti_half_to_float(h) : oti_bfloat16_to_float(h);
         }
+        return OT_OK;
+    case OT_BOOL:
+        for (int64_t i = 0; i < n; i++) ((uint8_t *)t->data)[i] = proto->int32_data[i] != 0;
+        return OT_OK;
+    default: /* int32, int16, int8, uint16, uint8 */
+        for (int64_t i = 0; i < n; i++)
+            ((int64_t *)t->data)[i] = oti_wrap_integer(proto->int32_data[i], from);
+        return OT_OK;
     }
 }
 
@@ -177,43 +192,14 @@ ot_status oti_onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto 
         if (have != (size_t)n) return count_mismatch(what, field, have, n);
     }
     ot_tensor t = {0};
-    ot_status status = ot_tensor_alloc(ctx, &t, imported_dtype(from), ndim, proto->dims, what);
-    if (status != OT_OK) {
-        free(external_raw);
-        return status;
+    ot_status status = ot_tensor_alloc(ctx, &t, ot_dtype_storage(from), ndim, proto->dims, what);
+    if (status == OT_OK) {
+        ot_tensor_declare(&t, from);
+        if (external) status = widen_raw(&t, from, external_raw, n, what);
+        else if (raw) status = widen_raw(&t, from, proto->raw_data.data, n, what);
+        else status = widen_typed(&t, from, proto, n, what);
     }
-    if (external) {
-        convert_raw(&t, from, external_raw, (size_t)n);
-        free(external_raw);
-    } else if (raw) {
-        convert_raw(&t, from, proto->raw_data.data, (size_t)n);
-    } else if (from == OT_FLOAT) {
-        if (n) memcpy(t.data, proto->float_data, sizeof(float) * (size_t)n);
-    } else if (from == OT_DOUBLE) {
-        for (int64_t i = 0; i < n; i++) ((float *)t.data)[i] = (float)proto->double_data[i];
-    } else if (from == OT_INT64) {
-        if (n) memcpy(t.data, proto->int64_data, sizeof(int64_t) * (size_t)n);
-    } else if (from == OT_UINT32 || from == OT_UINT64) {
-        for (int64_t i = 0; i < n; i++) {
-            if (from == OT_UINT32) ((uint32_t *)t.data)[i] = (uint32_t)proto->uint64_data[i];
-            else ((uint64_t *)t.data)[i] = proto->uint64_data[i];
-        }
-    } else { /* int32_data carries int32, int16, int8, uint16, uint8, bool, float16, bfloat16 */
-        for (int64_t i = 0; i < n; i++) {
-            int32_t v = proto->int32_data[i];
-            switch (from) {
-            case OT_INT32: ((int32_t *)t.data)[i] = v; break;
-            case OT_INT16: ((int16_t *)t.data)[i] = (int16_t)v; break;
-            case OT_UINT16: ((uint16_t *)t.data)[i] = (uint16_t)v; break;
-            case OT_INT8: ((int8_t *)t.data)[i] = (int8_t)v; break;
-            case OT_UINT8: ((uint8_t *)t.data)[i] = (uint8_t)v; break;
-            case OT_BOOL: ((uint8_t *)t.data)[i] = v != 0; break;
-            case OT_FLOAT16: ((float *)t.data)[i] = oti_half_to_float((uint16_t)v); break;
-            case OT_BFLOAT16: ((float *)t.data)[i] = oti_bfloat16_to_float((uint16_t)v); break;
-            default: break;
-            }
-        }
-    }
+    free(external_raw);
     if (status != OT_OK) {
         ot_tensor_free(&t);
         return status;
@@ -222,14 +208,21 @@ ot_status oti_onnx_tensor_import(const ot_context *ctx, const Onnx__TensorProto 
     return OT_OK;
 }
 
-void oti_onnx_tensor_export(const ot_tensor *t, const char *name, Onnx__TensorProto *proto) {
+void oti_onnx_tensor_export(const ot_tensor *t, const char *name, void *narrowed,
+                            Onnx__TensorProto *proto) {
+    ot_dtype declared = ot_tensor_declared(t);
+    int64_t n = ot_tensor_numel(t);
     onnx__tensor_proto__init(proto);
     proto->name = (char *)name;
     proto->n_dims = (size_t)t->ndim;
     proto->dims = (int64_t *)t->dims;
     proto->has_data_type = 1;
-    proto->data_type = (int32_t)t->dtype;
+    proto->data_type = (int32_t)declared;
     proto->has_raw_data = 1;
-    proto->raw_data.len = (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype);
+    proto->raw_data.len = (size_t)n * ot_dtype_size(declared);
     proto->raw_data.data = t->data;
+    if (declared != t->dtype) {
+        oti_narrow_values(narrowed, declared, t->data, n);
+        proto->raw_data.data = narrowed;
+    }
 }

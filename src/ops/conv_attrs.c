@@ -204,9 +204,10 @@ ot_status oti_conv_shape_of(const ot_node_ctx *c, conv_shape *s) {
     memset(s, 0, sizeof *s);
     OT_NODE_CHECK(c, c->n_in >= 2 && c->in[0] && c->in[1], "needs inputs X and W");
     const ot_tensor *x = c->in[0], *w = c->in[1];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT && w->dtype == OT_FLOAT,
-                  "only float32 is supported, not X %s and W %s", ot_dtype_name(x->dtype),
-                  ot_dtype_name(w->dtype));
+    ot_dtype computed = p->integer ? OT_INT64 : OT_FLOAT;
+    OT_NODE_CHECK(c, x->dtype == computed && w->dtype == computed,
+                  "X and W must be %s, not %s and %s", p->integer ? "integers" : "float32",
+                  ot_dtype_name(ot_tensor_declared(x)), ot_dtype_name(ot_tensor_declared(w)));
     OT_NODE_CHECK(c, x->ndim >= 3, "X must be (N, C, spatial...), not rank %d", x->ndim);
     OT_NODE_CHECK(c, w->ndim == x->ndim, "W has rank %d but X has rank %d", w->ndim, x->ndim);
     int r = x->ndim - 2;

@@ -17,6 +17,7 @@ typedef enum conv_auto_pad {
 /* Attributes as given; counts are -1 where absent (defaults apply per spatial dim). */
 typedef struct conv_params {
     int transpose;
+    int integer; /* ConvInteger, QLinearConv: X and W are integers (held as int64) */
     conv_auto_pad auto_pad;
     int64_t group;
     int n_kernel, n_strides, n_dilations, n_pads, n_output_padding, n_output_shape;

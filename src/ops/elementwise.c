@@ -14,7 +14,8 @@
 /* BIN_MOD is Mod with fmod = 0 (the result takes the divisor's sign, Python's %), BIN_FMOD
  * with fmod = 1 (the dividend's sign, C's fmod and %). */
 typedef enum binary_kind {
-    BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_MOD, BIN_FMOD
+    BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_MOD, BIN_FMOD,
+    BIN_SHIFT_LEFT, BIN_SHIFT_RIGHT /* BitShift: unsigned integers only */
 } binary_kind;
 
 typedef struct binary_params {
@@ -29,7 +30,7 @@ static const struct {
     binary_kind kind;
 } binary_names[] = {{"Add", BIN_ADD}, {"Sub", BIN_SUB}, {"Mul", BIN_MUL}, {"Div", BIN_DIV},
                     {"Pow", BIN_POW}, {"Max", BIN_MAX}, {"Min", BIN_MIN}, {"Sum", BIN_ADD},
-                    {"Mean", BIN_ADD}, {"Mod", BIN_MOD}};
+                    {"Mean", BIN_ADD}, {"Mod", BIN_MOD}, {"BitShift", BIN_SHIFT_LEFT}};
 
 static int binary_kind_of(const char *op, binary_kind *kind) {
     for (int i = 0; i < OT_COUNT(binary_names); i++)
@@ -53,6 +54,14 @@ static ot_status parse_binary(const ot_layer *l, void *params) {
         return oti_node_fail(l, OT_ERR_INVALID, "attribute broadcast must be 0 or 1, not %lld",
                             (long long)broadcast);
     p->broadcast = (int)broadcast;
+    if (p->kind == BIN_SHIFT_LEFT) {
+        const char *direction;
+        OT_TRY(oti_attr_get_string(l, "direction", "", &direction));
+        if (strcmp(direction, "LEFT") && strcmp(direction, "RIGHT"))
+            return oti_node_fail(l, OT_ERR_INVALID, "attribute direction must be LEFT or RIGHT, not '%s'", direction);
+        if (!strcmp(direction, "RIGHT")) p->kind = BIN_SHIFT_RIGHT;
+        return OT_OK;
+    }
     if (p->kind != BIN_MOD) return OT_OK;
     int64_t fmod_flag;
     OT_TRY(oti_attr_get_int(l, "fmod", 0, &fmod_flag));
@@ -116,6 +125,11 @@ static ot_status infer_binary(ot_node_ctx *c) {
     /* Only Pow mixes dtypes (the exponent's may differ); its output has the base's. */
     OT_NODE_CHECK(c, p->kind == BIN_POW || ta == tb, "inputs must have the same dtype, not %s and %s",
                   ot_dtype_name(ta), ot_dtype_name(tb));
+    if (p->kind == BIN_SHIFT_LEFT || p->kind == BIN_SHIFT_RIGHT) {
+        ot_dtype t = ot_tensor_declared(c->in[0]);
+        OT_NODE_CHECK(c, t == OT_UINT8 || t == OT_UINT16 || t == OT_UINT32 || t == OT_UINT64,
+                      "inputs must be unsigned integers, not %s", ot_dtype_name(t));
+    }
     ot_tensor b_view;
     const ot_tensor *operands[2];
     OT_TRY(binary_operands(c, &b_view, operands));
@@ -150,6 +164,7 @@ static void binary_row_f32(binary_kind kind, float *y, const float *a, int64_t s
     case BIN_MIN: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = MIN_NAN(xa, xb)); break;
     case BIN_FMOD: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = fmodf(xa, xb)); break;
     case BIN_MOD: OT_EW_ROW_LOOP2(float, a, sa, b, sb, n, y[i] = floor_mod_f32(xa, xb)); break;
+    case BIN_SHIFT_LEFT: case BIN_SHIFT_RIGHT: break; /* integers only (infer) */
     case BIN_POW:
         if (!sb && b[0] == 2.0f) /* x**2 is common (variance, L2) and x*x is exact */
             for (int64_t i = 0; i < n; i++) y[i] = a[i * sa] * a[i * sa];
@@ -200,6 +215,13 @@ static int binary_row_i64(binary_kind kind, int64_t *y, const int64_t *a, int64_
     case BIN_MAX: OT_EW_ROW_LOOP2(int64_t, a, sa, b, sb, n, y[i] = xa > xb ? xa : xb); break;
     case BIN_MIN: OT_EW_ROW_LOOP2(int64_t, a, sa, b, sb, n, y[i] = xa < xb ? xa : xb); break;
     case BIN_POW: OT_EW_ROW_LOOP2(int64_t, a, sa, b, sb, n, y[i] = int_pow(xa, xb)); break;
+    /* Unsigned values (uint64: int64's bits); the plan wraps left shifts to the width. */
+    case BIN_SHIFT_LEFT:
+        OT_EW_ROW_LOOP2(int64_t, a, sa, b, sb, n, y[i] = (uint64_t)xb >= 64 ? 0 : (int64_t)((uint64_t)xa << xb));
+        break;
+    case BIN_SHIFT_RIGHT:
+        OT_EW_ROW_LOOP2(int64_t, a, sa, b, sb, n, y[i] = (uint64_t)xb >= 64 ? 0 : (int64_t)((uint64_t)xa >> xb));
+        break;
     case BIN_DIV:
         /* C division truncates toward zero, as ONNX asks; INT64_MIN / -1 wraps. */
         for (int64_t i = 0; i < n; i++) {
@@ -312,6 +334,7 @@ static void binary_grad_row_f32(binary_kind kind, int which, float *d, const flo
         else if (kind == BIN_MOD) ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, -g[i] * floorf(xa / xb));
         else ACCUMULATE_ROW(d, sd, a, sa, b, sb, n, -g[i] * truncf(xa / xb));
         break;
+    case BIN_SHIFT_LEFT: case BIN_SHIFT_RIGHT: break; /* integers: no gradient */
     case BIN_MAX:
     case BIN_MIN: break; /* variadic: see backward_variadic */
     }
@@ -511,6 +534,8 @@ const ot_op oti_ops_elementwise[] = {
     BINARY("Div", 1), BINARY("Div", 7),
     BINARY("Pow", 1), BINARY("Pow", 7),
     BINARY("Mod", 10),
+    {.name = "BitShift", .since_version = 11, .params_size = sizeof(binary_params),
+     .parse = parse_binary, .infer = infer_binary, .forward = forward_binary},
     VARIADIC("Max", 6), VARIADIC("Max", 8),
     VARIADIC("Min", 6), VARIADIC("Min", 8),
     VARIADIC("Sum", 6), VARIADIC("Sum", 8),

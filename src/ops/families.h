@@ -19,6 +19,10 @@
     OT_FAMILY(tensor)                                                                          \
     OT_FAMILY(reduce)                                                                          \
     OT_FAMILY(resize)                                                                          \
+    OT_FAMILY(select)                                                                          \
+    OT_FAMILY(signal)                                                                          \
+    OT_FAMILY(random)                                                                          \
+    OT_FAMILY(quantize)                                                                        \
     OT_FAMILY(training)
 
 #define OT_FAMILY(name) extern const ot_op_family oti_family_##name;

@@ -14,6 +14,7 @@ ot_status oti_op_forward_once(ot_node_ctx *c) {
     c->saved = saved;
     c->workspace = workspace;
     ot_status status = c->layer->op->forward(c);
+    if (status == OT_OK) oti_op_fit_outputs(c);
     free(saved);
     free(workspace);
     c->saved = c->workspace = NULL;

@@ -17,6 +17,7 @@
 
 #include "core/util.h"
 #include "gemm.h"
+#include "normalization_internal.h"
 #include "op.h"
 
 /* BatchNormalization ------------------------------------------------------------------------ */
@@ -94,27 +95,47 @@ static ot_status batchnorm_infer(ot_node_ctx *c) {
                   max_outputs, c->layer->opset);
     for (int k = 1; k < c->n_out; k++)
         if (c->out[k]) ot_tensor_set_shape(c->out[k], OT_FLOAT, c->in[3]->ndim, c->in[3]->dims);
-    c->saved_bytes = 2 * sizeof(float) * (size_t)v.features;
+    /* saved: mean (F), rstd (F) floats, then the values per feature (a double: the global
+     * batch's when synchronised); workspace: 2F + 1 doubles of per-feature sums. */
+    c->saved_bytes = 2 * sizeof(float) * (size_t)v.features + sizeof(double);
+    c->workspace_bytes = sizeof(double) * (size_t)(2 * v.features + 1);
     return OT_OK;
 }
 
-/* mean (F), var (F) biased, of x (N, F, S) over N and S; double accumulation, two passes. */
-static void batch_moments(float *mean, float *var, const float *x, const batchnorm_view *v) {
-    double count = (double)(v->n * v->spatial);
+/* Per-feature sums of x (N, F, S), or of (x - mean)^2 with mean given: sums (F), double. */
+static void feature_sums(double *sums, const float *x, const double *mean, const batchnorm_view *v) {
     for (int64_t f = 0; f < v->features; f++) {
-        double sum = 0, squares = 0;
+        double sum = 0, m = mean ? mean[f] : 0.0;
         for (int64_t i = 0; i < v->n; i++) {
             const float *row = x + (i * v->features + f) * v->spatial;
-            for (int64_t s = 0; s < v->spatial; s++) sum += row[s];
+            if (mean)
+                for (int64_t s = 0; s < v->spatial; s++) sum += (row[s] - m) * (row[s] - m);
+            else
+                for (int64_t s = 0; s < v->spatial; s++) sum += row[s];
         }
-        double m = count > 0 ? sum / count : 0.0;
-        for (int64_t i = 0; i < v->n; i++) {
-            const float *row = x + (i * v->features + f) * v->spatial;
-            for (int64_t s = 0; s < v->spatial; s++) squares += (row[s] - m) * (row[s] - m);
-        }
-        mean[f] = (float)m;
-        var[f] = count > 0 ? (float)(squares / count) : 0.0f;
+        sums[f] = sum;
     }
+}
+
+/* mean (F), var (F) biased, of x (N, F, S) over N and S - and over every process's batch with
+ * a cross sum - in two passes (sum, then squares about the mean), double accumulation.
+ * *count: values per feature. scratch: 2F + 1 doubles. */
+static ot_status batch_moments(float *mean, float *var, double *count, double *scratch, const float *x,
+                               const batchnorm_view *v, const ot_cross_sum *cross) {
+    int64_t features = v->features;
+    double *means = scratch, *squares = scratch + features + 1;
+    feature_sums(means, x, NULL, v);
+    means[features] = (double)(v->n * v->spatial);
+    if (cross) OT_TRY(cross->sum(cross->user, means, features + 1));
+    *count = means[features];
+    for (int64_t f = 0; f < features; f++) means[f] = *count > 0 ? means[f] / *count : 0.0;
+    feature_sums(squares, x, means, v);
+    if (cross) OT_TRY(cross->sum(cross->user, squares, features));
+    for (int64_t f = 0; f < features; f++) {
+        mean[f] = (float)means[f];
+        var[f] = *count > 0 ? (float)(squares[f] / *count) : 0.0f;
+    }
+    return OT_OK;
 }
 
 /* y (N, F, S) = scale * (x - mean) * rstd + bias, per feature. */
@@ -167,15 +188,14 @@ static void write_batch_outputs(ot_node_ctx *c, const float *mean, const float *
 
 /* Training plans: running statistics (inputs 3, 4) updated in place as torch does,
  * r = momentum * r + (1 - momentum) * batch, with the unbiased batch variance. */
-static void update_running_statistics(ot_node_ctx *c, const float *mean, const float *var,
-                                      const batchnorm_view *v) {
+static void update_running_statistics(ot_node_ctx *c, const float *mean, const float *var, double count,
+                                      int64_t features) {
     const batchnorm_params *p = c->params;
     float *running_mean = c->in[3]->data, *running_var = c->in[4]->data;
-    int64_t count = v->n * v->spatial;
     /* With one value per feature the unbiased variance is undefined; keep the biased 0. */
     float unbias = count > 1 ? (float)count / (float)(count - 1) : 1.0f;
     float m = p->momentum;
-    for (int64_t f = 0; f < v->features; f++) {
+    for (int64_t f = 0; f < features; f++) {
         running_mean[f] = m * running_mean[f] + (1.0f - m) * mean[f];
         running_var[f] = m * running_var[f] + (1.0f - m) * var[f] * unbias;
     }
@@ -186,11 +206,13 @@ static ot_status batchnorm_forward(ot_node_ctx *c) {
     batchnorm_view v = view_of(p, c->in[0]);
     const float *x = c->in[0]->data, *scale = c->in[1]->data, *bias = c->in[2]->data;
     float *mean = c->saved, *rstd = mean + v.features; /* (F) each; rstd holds var first */
+    double *count = (double *)(rstd + v.features);
     if (uses_batch_statistics(c)) {
-        batch_moments(mean, rstd, x, &v);
+        OT_TRY(batch_moments(mean, rstd, count, c->workspace, x, &v, c->cross_sum));
         write_batch_outputs(c, mean, rstd, v.features);
-        if (c->training) update_running_statistics(c, mean, rstd, &v);
+        if (c->training) update_running_statistics(c, mean, rstd, *count, v.features);
     } else {
+        *count = 0; /* unused: backward with fixed statistics needs no count */
         memcpy(mean, c->in[3]->data, sizeof(float) * (size_t)v.features);
         memcpy(rstd, c->in[4]->data, sizeof(float) * (size_t)v.features);
         for (int k = 1; k <= 4; k++) copy_output(c, k, k % 2 ? mean : rstd, v.features);
@@ -200,9 +222,28 @@ static ot_status batchnorm_forward(ot_node_ctx *c) {
     return OT_OK;
 }
 
-/* Backward. With batch statistics (M = N * S values per feature, xhat = (x - mean) * rstd):
- *   dbias = sum dy, dscale = sum dy * xhat,
- *   dx = scale * rstd * (dy - dbias / M - xhat * dscale / M).
+/* Per-feature sums of dy and dy * xhat (xhat = (x - mean) * rstd) over N and S: sums (2F). */
+static void gradient_sums(double *sums, const float *x, const float *dy, const float *mean, const float *rstd,
+                          const batchnorm_view *v) {
+    for (int64_t f = 0; f < v->features; f++) {
+        double sum_dy = 0, sum_dy_xhat = 0;
+        for (int64_t i = 0; i < v->n; i++) {
+            int64_t base = (i * v->features + f) * v->spatial;
+            for (int64_t s = 0; s < v->spatial; s++) {
+                float xhat = (x[base + s] - mean[f]) * rstd[f];
+                sum_dy += dy[base + s];
+                sum_dy_xhat += (double)dy[base + s] * xhat;
+            }
+        }
+        sums[f] = sum_dy;
+        sums[v->features + f] = sum_dy_xhat;
+    }
+}
+
+/* Backward. With batch statistics (M values per feature in the batch - every process's,
+ * synchronised - xhat = (x - mean) * rstd):
+ *   dbias = sum dy, dscale = sum dy * xhat (this process's rows: the trainer sums gradients),
+ *   dx = scale * rstd * (dy - sum dy / M - xhat * sum dy * xhat / M) (the batch's sums).
  * With fixed statistics: dx = scale * rstd * dy, same dscale and dbias. */
 static ot_status batchnorm_backward(ot_node_ctx *c) {
     const batchnorm_params *p = c->params;
@@ -210,27 +251,23 @@ static ot_status batchnorm_backward(ot_node_ctx *c) {
     batchnorm_view v = view_of(p, c->in[0]);
     const float *x = c->in[0]->data, *scale = c->in[1]->data, *dy = c->dout[0]->data;
     const float *mean = c->saved, *rstd = mean + v.features;
+    double count = *(const double *)(rstd + v.features);
     float *dx = c->din[0] ? c->din[0]->data : NULL;
     float *dscale = c->din[1] ? c->din[1]->data : NULL;
     float *dbias = c->din[2] ? c->din[2]->data : NULL;
     int batch = uses_batch_statistics(c);
-    double count = (double)(v.n * v.spatial);
+    double *sums = c->workspace; /* (2F): sum dy, sum dy * xhat */
+    gradient_sums(sums, x, dy, mean, rstd, &v);
     for (int64_t f = 0; f < v.features; f++) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t i = 0; i < v.n; i++) {
-            int64_t base = (i * v.features + f) * v.spatial;
-            for (int64_t s = 0; s < v.spatial; s++) {
-                float xhat = (x[base + s] - mean[f]) * rstd[f];
-                sum_dy += dy[base + s];
-                sum_dy_xhat += (double)dy[base + s] * xhat;
-            }
-        }
-        if (dbias) dbias[f] += (float)sum_dy;
-        if (dscale) dscale[f] += (float)sum_dy_xhat;
-        if (!dx) continue;
+        if (dbias) dbias[f] += (float)sums[f];
+        if (dscale) dscale[f] += (float)sums[v.features + f];
+    }
+    if (!dx) return OT_OK;
+    if (batch && c->cross_sum) OT_TRY(c->cross_sum->sum(c->cross_sum->user, sums, 2 * v.features));
+    for (int64_t f = 0; f < v.features; f++) {
         float k = scale[f] * rstd[f];
-        float mean_dy = batch ? (float)(sum_dy / count) : 0.0f;
-        float mean_dy_xhat = batch ? (float)(sum_dy_xhat / count) : 0.0f;
+        float mean_dy = batch ? (float)(sums[f] / count) : 0.0f;
+        float mean_dy_xhat = batch ? (float)(sums[v.features + f] / count) : 0.0f;
         for (int64_t i = 0; i < v.n; i++) {
             int64_t base = (i * v.features + f) * v.spatial;
             for (int64_t s = 0; s < v.spatial; s++) {
@@ -648,5 +685,7 @@ const ot_op oti_ops_normalization[] = {
      .backward = groupnorm_backward, .inputs = {[1] = OT_ROLE_SCALE, [2] = OT_ROLE_SHIFT}},
     {.name = "LRN", .since_version = 1, .params_size = sizeof(lrn_params), .parse = lrn_parse,
      .infer = lrn_infer, .forward = lrn_forward, .backward = lrn_backward},
+    {.name = "MeanVarianceNormalization", .since_version = 9, .params_size = sizeof(ot_mvn_params),
+     .parse = oti_mvn_parse, .infer = oti_mvn_infer, .forward = oti_mvn_forward, .backward = oti_mvn_backward},
 };
 const ot_op_family oti_family_normalization = {oti_ops_normalization, OT_COUNT(oti_ops_normalization)};

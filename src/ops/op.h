@@ -8,6 +8,7 @@
 #define OT_OP_H
 
 #include "core/thread_pool.h"
+#include "onnxtrain/context.h"
 #include "onnxtrain/model.h"
 
 struct ot_rng;
@@ -31,6 +32,7 @@ typedef struct ot_node_ctx {
     int backward;             /* this node's backward will run (forward may skip saving
                                  what only backward reads) */
     struct ot_rng *rng;       /* the run's generator (dropout) */
+    const ot_cross_sum *cross_sum; /* training: batch statistics summed across processes, or NULL */
     ot_pool *pool;            /* the plan's compute threads (NULL: the calling thread) */
     /* The plan's convolution options: Winograd F(4x4, 3x3) and F(2x2, 5x5) (fast), and the
      * thresholds (NULL: the defaults). */
@@ -49,9 +51,18 @@ enum {
     OT_OP_SOFTMAX = 1u << 4,       /* output 0 is a (log-)softmax of input 0's logits */
     OT_OP_SIGMOID = 1u << 5,       /* output 0 is the sigmoid of input 0's logits */
     OT_OP_OPTIONAL_OUTPUTS = 1u << 6, /* every output may be omitted, the first too (LSTM's Y) */
-    OT_OP_LAYOUT = 1u << 7            /* output 0 is input 0's values rearranged or retyped
+    OT_OP_LAYOUT = 1u << 7,           /* output 0 is input 0's values rearranged or retyped
                                          (Reshape, Transpose, Cast): a weight that reaches a
                                          layer through such ops is still that layer's weight */
+    OT_OP_VALUE_SHAPED = 1u << 8,     /* the output shape depends on input values (NonZero,
+                                         Unique, NonMaxSuppression): infer needs the data, so
+                                         inference plans of such models run every node while
+                                         they are built, from the feeds' data (exec/plan.c) */
+    OT_OP_SAMPLES = 1u << 9,          /* draws random numbers in every mode (RandomNormal,
+                                         Bernoulli): never folded, at import or in a plan */
+    OT_OP_LOSS = 1u << 10             /* output 0 is a loss (SoftmaxCrossEntropyLoss,
+                                         NegativeLogLikelihoodLoss): `train --output` naming
+                                         it trains on the model's own loss */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what
@@ -146,6 +157,13 @@ ot_status oti_node_fail(const ot_layer *l, ot_status code, const char *fmt, ...)
  * saved state and scratch of its own (freed before returning): constant folding at import
  * (graph/fold.c) and at plan time (exec/plan.c). */
 ot_status oti_op_forward_once(ot_node_ctx *c);
+/* After infer: sets each output's `declared` dtype (declared.c). Infer assigns
+ * out[k]->declared itself (after ot_tensor_set_shape, even when equal to the computed dtype)
+ * only where an output's dtype is not its first same-typed input's: Cast's target, an int64
+ * index output of an integer input. */
+void oti_op_declare_outputs(ot_node_ctx *c);
+/* After forward: wraps or rounds each output declared narrower than its computed dtype. */
+void oti_op_fit_outputs(const ot_node_ctx *c);
 
 /* Normalises an axis in [-rank, rank) to [0, rank); -1 (and an error) when out of range. */
 int oti_normalize_axis(int64_t axis, int rank);

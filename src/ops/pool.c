@@ -184,7 +184,11 @@ static ot_status infer_pool(ot_node_ctx *c) {
     const pool_params *p = c->params;
     OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input X");
     const ot_tensor *x = c->in[0];
-    OT_NODE_CHECK(c, x->dtype == OT_FLOAT, "X must be float32, not %s", ot_dtype_name(x->dtype));
+    /* MaxPool also takes int8/uint8 (held as int64): pooled as float32, which holds them
+     * exactly. */
+    int small_int = p->kind == POOL_MAX && (ot_tensor_declared(x) == OT_INT8 || ot_tensor_declared(x) == OT_UINT8);
+    OT_NODE_CHECK(c, x->dtype == OT_FLOAT || small_int, "X must be float32%s, not %s",
+                  p->kind == POOL_MAX ? ", int8 or uint8" : "", ot_dtype_name(ot_tensor_declared(x)));
     if (p->global) OT_NODE_CHECK(c, x->ndim >= 2, "X must be (N, C, ...), rank >= 2, not rank %d", x->ndim);
     else
         OT_NODE_CHECK(c, x->ndim == p->nd + 2, "X has rank %d; a %d-D kernel_shape needs rank %d "
@@ -193,13 +197,16 @@ static ot_status infer_pool(ot_node_ctx *c) {
     OT_TRY(pool_geometry_of(c, &g));
     int64_t dims[OT_MAX_DIMS] = {x->dims[0], x->dims[1]};
     for (int d = 0; d < g.nd; d++) dims[2 + d] = g.out[d];
-    ot_tensor_set_shape(c->out[0], OT_FLOAT, x->ndim, dims);
+    ot_tensor_set_shape(c->out[0], x->dtype, x->ndim, dims);
     if (c->n_out > 1 && c->out[1]) {
         OT_NODE_CHECK(c, p->kind == POOL_MAX && !p->global, "has no second output");
         ot_tensor_set_shape(c->out[1], OT_INT64, x->ndim, dims);
+        c->out[1]->declared = OT_INT64; /* indices, whatever x's dtype */
     }
     if (p->kind == POOL_MAX) c->saved_bytes = sizeof(int64_t) * (size_t)ot_dims_numel(x->ndim, dims);
     if (g.nd == 2) c->workspace_bytes = sizeof(window_range) * (size_t)(g.out[0] + g.out[1]);
+    if (small_int) /* then x and y as float32 */
+        c->workspace_bytes += sizeof(float) * (size_t)(ot_tensor_numel(x) + ot_dims_numel(x->ndim, dims)) + 64;
     return OT_OK;
 }
 
@@ -517,6 +524,15 @@ static ot_status forward_pool(ot_node_ctx *c) {
     OT_TRY(pool_geometry_of(c, &g));
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
+    int small_int = c->in[0]->dtype == OT_INT64;
+    if (small_int) { /* int8/uint8 values: pooled as float32 after the window ranges */
+        size_t ranges = g.nd == 2 ? sizeof(window_range) * (size_t)(g.out[0] + g.out[1]) : 0;
+        float *xf = (float *)((char *)c->workspace + ((ranges + 63) & ~(size_t)63));
+        const int64_t *xi = c->in[0]->data;
+        for (int64_t i = 0; i < g.planes * g.in_size; i++) xf[i] = (float)xi[i];
+        x = xf;
+        y = xf + g.planes * g.in_size;
+    }
     if (p->kind == POOL_AVERAGE) {
         average_pool_forward(y, x, &g, p->count_include_pad, c->workspace);
         return OT_OK;
@@ -526,6 +542,7 @@ static ot_status forward_pool(ot_node_ctx *c) {
     int64_t *argmax = c->saved;
     if (!c->backward && !want_indices && g.nd == 2) argmax = NULL; /* the 2-D paths allow it */
     max_pool_forward(y, argmax, x, &g, c->workspace);
+    for (int64_t i = 0; small_int && i < g.planes * g.out_size; i++) ((int64_t *)c->out[0]->data)[i] = (int64_t)y[i];
     if (c->n_out > 1 && c->out[1]) {
         int64_t *indices = c->out[1]->data;
         int64_t n = g.planes * g.out_size;

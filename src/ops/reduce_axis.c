@@ -66,6 +66,7 @@ ot_status oti_reduce_infer_arg(ot_node_ctx *c) {
         if (d != axis) dims[ndim++] = x->dims[d];
         else if (p->keepdims) dims[ndim++] = 1;
     ot_tensor_set_shape(c->out[0], OT_INT64, ndim, dims);
+    c->out[0]->declared = OT_INT64; /* indices, whatever x's dtype */
     return OT_OK;
 }
 
@@ -235,6 +236,7 @@ ot_status oti_reduce_infer_topk(ot_node_ctx *c) {
     dims[axis] = k;
     ot_tensor_set_shape(c->out[0], x->dtype, x->ndim, dims);
     ot_tensor_set_shape(c->out[1], OT_INT64, x->ndim, dims);
+    c->out[1]->declared = OT_INT64; /* indices, whatever x's dtype */
     c->workspace_bytes = 2 * sizeof(int64_t) * (size_t)v.n; /* one lane's order and merge buffer */
     c->saved_bytes = sizeof(int64_t) * (size_t)ot_tensor_numel(c->out[1]);
     return OT_OK;

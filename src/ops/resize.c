@@ -426,6 +426,9 @@ static ot_status backward_resize(ot_node_ctx *c) {
 const ot_op oti_ops_resize[] = {
     RESIZE_ROW("Upsample", 7), RESIZE_ROW("Upsample", 9), RESIZE_ROW("Resize", 10),
     RESIZE_ROW("Resize", 11),  RESIZE_ROW("Resize", 13),  RESIZE_ROW("Resize", 18),
+    {.name = "GridSample", .since_version = 16, .params_size = sizeof(ot_grid_sample_params),
+     .parse = oti_grid_sample_parse, .infer = oti_grid_sample_infer, .forward = oti_grid_sample_forward,
+     .backward = oti_grid_sample_backward},
 };
 #undef C
 const ot_op_family oti_family_resize = {oti_ops_resize, OT_COUNT(oti_ops_resize)};

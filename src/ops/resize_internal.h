@@ -56,4 +56,14 @@ ot_status oti_resize_geometry(const ot_node_ctx *c, rz_geometry *g);
 /* Taps per output index for an axis resized by `scale` (first: the first tap's offset). */
 int oti_resize_axis_taps(const resize_params *p, double scale, int *first);
 
+/* grid_sample.c: GridSample, sampling at given points rather than on a scaled grid. */
+typedef struct ot_grid_sample_params {
+    int64_t align_corners;
+    int mode, padding;
+} ot_grid_sample_params;
+ot_status oti_grid_sample_parse(const ot_layer *l, void *params);
+ot_status oti_grid_sample_infer(ot_node_ctx *c);
+ot_status oti_grid_sample_forward(ot_node_ctx *c);
+ot_status oti_grid_sample_backward(ot_node_ctx *c);
+
 #endif

@@ -57,6 +57,7 @@ ot_status oti_shape_infer_onehot(ot_node_ctx *c) {
     int64_t dims[OT_MAX_DIMS];
     for (int d = 0, s = 0; d <= idx->ndim; d++) dims[d] = d == axis ? v.depth : idx->dims[s++];
     ot_tensor_set_shape(c->out[0], t, idx->ndim + 1, dims);
+    c->out[0]->declared = ot_tensor_declared(values);
     return OT_OK;
 }
 

@@ -51,6 +51,7 @@ ot_status oti_shape_infer_shape(ot_node_ctx *c) {
     shape_range(c, &start, &end);
     int64_t n = end - start;
     ot_tensor_set_shape(c->out[0], OT_INT64, 1, &n);
+    c->out[0]->declared = OT_INT64; /* dims, whatever the input's dtype */
     return OT_OK;
 }
 
@@ -68,6 +69,7 @@ ot_status oti_shape_infer_size(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in >= 1 && c->in[0], "needs an input");
     OT_NODE_CHECK(c, ot_tensor_numel(c->in[0]) >= 0, "input shape is not known");
     ot_tensor_set_shape(c->out[0], OT_INT64, 0, NULL);
+    c->out[0]->declared = OT_INT64;
     return OT_OK;
 }
 

@@ -168,7 +168,7 @@ static ot_status forward_hardmax(ot_node_ctx *c) {
     {.name = op_name, .since_version = 12, .params_size = sizeof(ot_loss_params),                \
      .parse = oti_softmax_parse_loss, .infer = oti_softmax_infer_loss,                           \
      .forward = oti_softmax_forward_loss, .backward = oti_softmax_backward_loss,                 \
-     .inputs = {[1] = OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}}
+     .flags = OT_OP_LOSS, .inputs = {[1] = OT_ROLE_CONSTANT, OT_ROLE_CONSTANT}}
 
 const ot_op oti_ops_softmax[] = {
     {.name = "Softmax", .since_version = 1, .params_size = sizeof(softmax_params),

@@ -1,11 +1,10 @@
 /* Op family 'tensor': ops that make or pass tensors whole. Identity, Constant,
- * ConstantOfShape, Range, EyeLike, Cast and CastLike (between every fixed-size dtype; float16/bfloat16/float64 are held
- * as float32 like the importer holds them, rounded to their precision) and Dropout
+ * ConstantOfShape, Range, EyeLike, Cast and CastLike (between every fixed-size dtype, held in
+ * the computed dtypes and fitted to the target by the plan) and Dropout
  * (inverted dropout in training, the identity otherwise). */
 #include <math.h>
 #include <string.h>
 
-#include "core/half.h"
 #include "core/util.h"
 #include "onnxtrain/rng.h"
 #include "op.h"
@@ -86,7 +85,10 @@ static ot_status infer_constant(ot_node_ctx *c) {
     OT_NODE_CHECK(c, a, "attribute '%s' disappeared", p->attr);
     int64_t n = a->count;
     switch (p->kind) {
-    case CONST_TENSOR: ot_tensor_set_shape(c->out[0], a->t.dtype, a->t.ndim, a->t.dims); break;
+    case CONST_TENSOR:
+        ot_tensor_set_shape(c->out[0], a->t.dtype, a->t.ndim, a->t.dims);
+        c->out[0]->declared = ot_tensor_declared(&a->t);
+        break;
     case CONST_FLOAT: ot_tensor_set_shape(c->out[0], OT_FLOAT, 0, NULL); break;
     case CONST_INT: ot_tensor_set_shape(c->out[0], OT_INT64, 0, NULL); break;
     case CONST_FLOATS: ot_tensor_set_shape(c->out[0], OT_FLOAT, 1, &n); break;
@@ -115,14 +117,14 @@ static ot_status forward_constant(ot_node_ctx *c) {
 /* ConstantOfShape ------------------------------------------------------------------------ */
 
 typedef struct constant_of_shape_params {
-    ot_dtype dtype;
+    ot_dtype dtype, declared;
     unsigned char value[8]; /* one element of dtype */
 } constant_of_shape_params;
 
 static ot_status parse_constant_of_shape(const ot_layer *l, void *params) {
     constant_of_shape_params *p = params;
     const ot_attr *a = ot_layer_find_attr(l, "value");
-    p->dtype = OT_FLOAT; /* default: float 0 */
+    p->dtype = p->declared = OT_FLOAT; /* default: float 0 */
     if (!a) return OT_OK;
     if (a->type != OT_ATTR_TENSOR)
         return oti_node_fail(l, OT_ERR_INVALID, "attribute 'value' should be a tensor");
@@ -134,6 +136,7 @@ static ot_status parse_constant_of_shape(const ot_layer *l, void *params) {
         return oti_node_fail(l, OT_ERR_INVALID, "value must hold one element, not %lld",
                             (long long)ot_tensor_numel(&a->t));
     p->dtype = a->t.dtype;
+    p->declared = ot_tensor_declared(&a->t);
     memcpy(p->value, a->t.data, elem);
     return OT_OK;
 }
@@ -153,6 +156,7 @@ static ot_status infer_constant_of_shape(ot_node_ctx *c) {
     for (int64_t d = 0; d < n; d++)
         OT_NODE_CHECK(c, dims[d] >= 0, "shape dim %lld is negative (%lld)", (long long)d, (long long)dims[d]);
     ot_tensor_set_shape(c->out[0], p->dtype, (int)n, dims);
+    c->out[0]->declared = p->declared;
     return OT_OK;
 }
 
@@ -230,8 +234,7 @@ static ot_status forward_range(ot_node_ctx *c) {
 /* Cast ----------------------------------------------------------------------------------- */
 
 typedef struct cast_params {
-    ot_dtype to;      /* as the model names it */
-    ot_dtype storage; /* what the engine holds: float32 for float16/bfloat16/float64 */
+    ot_dtype to; /* as the model names it; held in ot_dtype_storage(to) */
 } cast_params;
 
 /* Opset < 6 names the target dtype with a string. */
@@ -247,11 +250,6 @@ static ot_dtype dtype_from_name(const char *name) {
     return OT_UNDEFINED;
 }
 
-/* What the engine holds a dtype as: float32 for float16/bfloat16/float64. */
-static ot_dtype storage_of(ot_dtype t) {
-    return t == OT_FLOAT16 || t == OT_BFLOAT16 || t == OT_DOUBLE ? OT_FLOAT : t;
-}
-
 static ot_status parse_cast(const ot_layer *l, void *params) {
     cast_params *p = params;
     const ot_attr *a = ot_layer_find_attr(l, "to");
@@ -259,46 +257,24 @@ static ot_status parse_cast(const ot_layer *l, void *params) {
     if (a->type == OT_ATTR_STRING) p->to = dtype_from_name(a->s);
     else if (a->type == OT_ATTR_INT) p->to = (ot_dtype)a->i;
     else return oti_node_fail(l, OT_ERR_INVALID, "attribute 'to' should be an int");
-    int known = p->to == OT_FLOAT16 || p->to == OT_BFLOAT16 || p->to == OT_DOUBLE ||
-                (p->to != OT_UNDEFINED && p->to <= OT_BFLOAT16 && ot_dtype_size(p->to) > 0);
-    if (!known)
+    if (p->to < OT_FLOAT || p->to > OT_BFLOAT16 || ot_dtype_storage(p->to) == OT_UNDEFINED)
         return oti_node_fail(l, OT_ERR_UNSUPPORTED, "cannot cast to dtype %s",
                             a->type == OT_ATTR_STRING ? a->s : ot_dtype_name(p->to));
-    p->storage = storage_of(p->to);
+    return OT_OK;
+}
+
+/* Output: `to`, held in its computed dtype; the plan wraps or rounds it to `to` after
+ * forward (int8 wraps, float16 rounds), as numpy's astype does. */
+static ot_status infer_cast_to(ot_node_ctx *c, ot_dtype to) {
+    OT_TRY(check_input_sized(c));
+    ot_tensor_set_shape(c->out[0], ot_dtype_storage(to), c->in[0]->ndim, c->in[0]->dims);
+    c->out[0]->declared = to;
     return OT_OK;
 }
 
 static ot_status infer_cast(ot_node_ctx *c) {
     const cast_params *p = c->params;
-    OT_TRY(check_input_sized(c));
-    ot_tensor_set_shape(c->out[0], p->storage, c->in[0]->ndim, c->in[0]->dims);
-    return OT_OK;
-}
-
-/* One element on its way between dtypes: a float value, or integer bits (two's complement,
- * or unsigned for uint64). */
-typedef struct cast_value {
-    int is_float, is_unsigned;
-    double f;
-    int64_t i;
-} cast_value;
-
-static cast_value load_value(const void *data, ot_dtype t, int64_t k) {
-    cast_value v = {0};
-    switch (t) {
-    case OT_FLOAT: v.is_float = 1; v.f = ((const float *)data)[k]; break;
-    case OT_INT8: v.i = ((const int8_t *)data)[k]; break;
-    case OT_UINT8: v.i = ((const uint8_t *)data)[k]; break;
-    case OT_INT16: v.i = ((const int16_t *)data)[k]; break;
-    case OT_UINT16: v.i = ((const uint16_t *)data)[k]; break;
-    case OT_INT32: v.i = ((const int32_t *)data)[k]; break;
-    case OT_UINT32: v.i = ((const uint32_t *)data)[k]; break;
-    case OT_INT64: v.i = ((const int64_t *)data)[k]; break;
-    case OT_UINT64: v.i = (int64_t)((const uint64_t *)data)[k]; v.is_unsigned = 1; break;
-    case OT_BOOL: v.i = ((const uint8_t *)data)[k] != 0; break;
-    default: break; /* float16/bfloat16/double never reach here: imported as float32 */
-    }
-    return v;
+    return infer_cast_to(c, p->to);
 }
 
 /* Truncates toward zero like C and numpy; NaN gives 0 and values beyond int64 saturate
@@ -310,75 +286,36 @@ static int64_t float_to_int64(double f) {
     return (int64_t)f;
 }
 
-/* Rounds to bfloat16 (nearest even) and back. */
-static float round_bfloat16(float f) {
-    if (isnan(f)) return f;
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    bits += 0x7fffu + ((bits >> 16) & 1u);
-    bits &= 0xffff0000u;
-    memcpy(&f, &bits, sizeof f);
-    return f;
+/* Between the computed dtypes; a uint64 input (int64 bits) converts to float as unsigned. */
+static void cast_element(ot_tensor *y, const ot_tensor *x, int64_t k) {
+    int from_unsigned = ot_tensor_declared(x) == OT_UINT64;
+    double f = 0;
+    int64_t i = 0;
+    if (x->dtype == OT_FLOAT) f = ((const float *)x->data)[k], i = float_to_int64(f);
+    else if (x->dtype == OT_BOOL) i = ((const uint8_t *)x->data)[k] != 0, f = (double)i;
+    else i = ((const int64_t *)x->data)[k], f = from_unsigned ? (double)(uint64_t)i : (double)i;
+    if (y->dtype == OT_FLOAT) ((float *)y->data)[k] = (float)f;
+    else if (y->dtype == OT_BOOL) ((uint8_t *)y->data)[k] = x->dtype == OT_FLOAT ? f != 0.0 : i != 0;
+    else if (x->dtype == OT_FLOAT && ot_tensor_declared(y) == OT_UINT64 && f >= 9223372036854775808.0)
+        ((int64_t *)y->data)[k] = f < 18446744073709551616.0 ? (int64_t)(uint64_t)f : INT64_MAX;
+    else ((int64_t *)y->data)[k] = i;
 }
 
-static float to_float(cast_value v, ot_dtype to) {
-    float f = v.is_float ? (float)v.f : v.is_unsigned ? (float)(uint64_t)v.i : (float)v.i;
-    if (to == OT_FLOAT16) return oti_half_to_float(oti_float_to_half(f));
-    if (to == OT_BFLOAT16) return round_bfloat16(f);
-    return f;
-}
-
-static void store_value(void *data, const cast_params *p, int64_t k, cast_value v) {
-    if (p->storage == OT_FLOAT) {
-        ((float *)data)[k] = to_float(v, p->to);
-        return;
-    }
-    if (p->storage == OT_BOOL) {
-        ((uint8_t *)data)[k] = v.is_float ? v.f != 0.0 : v.i != 0;
-        return;
-    }
-    /* Narrower integers wrap (two's complement), as numpy's astype does. */
-    int64_t i = v.is_float ? float_to_int64(v.f) : v.i;
-    switch (p->storage) {
-    case OT_INT8: ((int8_t *)data)[k] = (int8_t)i; break;
-    case OT_UINT8: ((uint8_t *)data)[k] = (uint8_t)i; break;
-    case OT_INT16: ((int16_t *)data)[k] = (int16_t)i; break;
-    case OT_UINT16: ((uint16_t *)data)[k] = (uint16_t)i; break;
-    case OT_INT32: ((int32_t *)data)[k] = (int32_t)i; break;
-    case OT_UINT32: ((uint32_t *)data)[k] = (uint32_t)i; break;
-    case OT_INT64: ((int64_t *)data)[k] = i; break;
-    case OT_UINT64:
-        ((uint64_t *)data)[k] = v.is_float && v.f >= 9223372036854775808.0 && v.f < 18446744073709551616.0
-                                    ? (uint64_t)v.f : (uint64_t)i;
-        break;
-    default: break;
-    }
-}
-
-static ot_status cast_with(ot_node_ctx *c, const cast_params *p) {
+static ot_status forward_cast(ot_node_ctx *c) {
     const ot_tensor *x = c->in[0];
+    if (x->dtype == c->out[0]->dtype && ot_tensor_declared(x) != OT_UINT64) return forward_identity(c);
     int64_t n = ot_tensor_numel(x);
-    if (x->dtype == p->storage && p->to != OT_FLOAT16 && p->to != OT_BFLOAT16) return forward_identity(c);
-    for (int64_t k = 0; k < n; k++) store_value(c->out[0]->data, p, k, load_value(x->data, x->dtype, k));
+    for (int64_t k = 0; k < n; k++) cast_element(c->out[0], x, k);
     return OT_OK;
 }
 
-static ot_status forward_cast(ot_node_ctx *c) { return cast_with(c, c->params); }
-
-/* CastLike: Cast to the dtype of input 1 (`target_type`), which only lends its dtype. The
- * engine holds float16 and float64 as float32, so a target of those casts to float32. */
+/* CastLike: Cast to the declared dtype of input 1 (`target_type`), which only lends its
+ * dtype. */
 static ot_status infer_cast_like(ot_node_ctx *c) {
-    OT_TRY(check_input_sized(c));
     OT_NODE_CHECK(c, c->n_in == 2 && c->in[1], "needs inputs input and target_type");
-    OT_NODE_CHECK(c, ot_dtype_size(c->in[1]->dtype) > 0, "cannot cast to dtype %s",
+    OT_NODE_CHECK(c, ot_dtype_storage(c->in[1]->dtype) != OT_UNDEFINED, "cannot cast to dtype %s",
                   ot_dtype_name(c->in[1]->dtype));
-    ot_tensor_set_shape(c->out[0], c->in[1]->dtype, c->in[0]->ndim, c->in[0]->dims);
-    return OT_OK;
-}
-
-static ot_status forward_cast_like(ot_node_ctx *c) {
-    cast_params p = {.to = c->in[1]->dtype, .storage = c->in[1]->dtype};
-    return cast_with(c, &p);
+    return infer_cast_to(c, ot_tensor_declared(c->in[1]));
 }
 
 /* Only float -> float casts carry a gradient (straight through the rounding). */
@@ -392,7 +329,7 @@ static ot_status backward_cast(ot_node_ctx *c) {
 /* EyeLike -------------------------------------------------------------------------------- */
 
 /* EyeLike: a 2-D tensor of the input's shape with ones on diagonal k (k > 0 above the main
- * one) and zeros elsewhere, in attribute dtype's (default: the input's) storage dtype. Only
+ * one) and zeros elsewhere, in attribute dtype (default: the input's declared dtype). Only
  * the input's shape is read. */
 typedef struct eye_like_params {
     int64_t k;
@@ -404,7 +341,9 @@ static ot_status parse_eye_like(const ot_layer *l, void *params) {
     int64_t dtype;
     OT_TRY(oti_attr_get_int(l, "k", 0, &p->k));
     OT_TRY(oti_attr_get_int(l, "dtype", OT_UNDEFINED, &dtype));
-    p->dtype = storage_of((ot_dtype)dtype);
+    p->dtype = (ot_dtype)dtype;
+    if (p->dtype != OT_UNDEFINED && ot_dtype_storage(p->dtype) == OT_UNDEFINED)
+        return oti_node_fail(l, OT_ERR_UNSUPPORTED, "dtype %s is not supported", ot_dtype_name(p->dtype));
     return OT_OK;
 }
 
@@ -412,11 +351,9 @@ static ot_status infer_eye_like(ot_node_ctx *c) {
     const eye_like_params *p = c->params;
     OT_TRY(check_input_sized(c));
     OT_NODE_CHECK(c, c->in[0]->ndim == 2, "input must be 2-D, not of rank %d", c->in[0]->ndim);
-    ot_dtype t = p->dtype == OT_UNDEFINED ? storage_of(c->in[0]->dtype) : p->dtype;
-    OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64 || t == OT_BOOL,
-                  "output dtype must be float32, int64 or bool (or one held as float32), not %s",
-                  ot_dtype_name(t));
-    ot_tensor_set_shape(c->out[0], t, 2, c->in[0]->dims);
+    ot_dtype t = p->dtype == OT_UNDEFINED ? ot_tensor_declared(c->in[0]) : p->dtype;
+    ot_tensor_set_shape(c->out[0], ot_dtype_storage(t), 2, c->in[0]->dims);
+    c->out[0]->declared = t;
     return OT_OK;
 }
 
@@ -554,7 +491,7 @@ const ot_op oti_ops_tensor[] = {
     {.name = "Cast", .since_version = 1, .params_size = sizeof(cast_params), .parse = parse_cast,
      .infer = infer_cast, .forward = forward_cast, .backward = backward_cast, .flags = OT_OP_LAYOUT},
     /* target_type lends its dtype only. */
-    {.name = "CastLike", .since_version = 15, .infer = infer_cast_like, .forward = forward_cast_like,
+    {.name = "CastLike", .since_version = 15, .infer = infer_cast_like, .forward = forward_cast,
      .backward = backward_cast, .flags = OT_OP_LAYOUT, .inputs = {[1] = OT_ROLE_CONSTANT}},
     {.name = "EyeLike", .since_version = 9, .params_size = sizeof(eye_like_params),
      .parse = parse_eye_like, .infer = infer_eye_like, .forward = forward_eye_like,

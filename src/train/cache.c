@@ -225,19 +225,38 @@ static size_t header_region(const cache_header *h) {
     return (n + CACHE_ALIGN - 1) / CACHE_ALIGN * CACHE_ALIGN;
 }
 
-static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part, const ot_io_binding *io,
-                       const ot_dataset *d, const ot_plan_options *base, int compress,
-                       const uint64_t keys[KEY_COUNT]) {
-    /* The frozen part in inference mode: feeds the input, computes the frontier. */
+ot_status oti_cache_forward_chunk(ot_plan_pair *plans, const ot_sample_source *source, const ot_frozen_part *part,
+                                  int64_t start, int64_t size, const void **values) {
+    ot_plan *plan;
+    OT_TRY(oti_plan_pair_get(plans, size, &plan));
+    for (int k = 0; k < source->count; k++)
+        ot_plan_value(plan, plans->feeds.values[k])->data = (char *)source->arrays[k] + start * source->row_bytes[k];
+    OT_TRY(ot_plan_forward(plan));
+    for (int f = 0; f < part->n_frontier; f++) values[f] = ot_plan_value(plan, part->frontier[f])->data;
+    return OT_OK;
+}
+
+/* The frozen part in inference mode, CACHE_CHUNK samples at a time: feeds the data's
+ * arrays, computes the frontier. */
+static ot_status frozen_plans(ot_plan_pair *plans, ot_model *m, const ot_frozen_part *part, const ot_io_binding *io,
+                              const ot_dataset *d, const ot_plan_options *base, ot_sample_source *source) {
     ot_plan_options options = *base;
     options.targets = part->frontier;
     options.n_targets = part->n_frontier;
     ot_feed_set feeds;
     oti_feed_set_from_dataset(&feeds, io, d);
+    oti_sample_source_from_dataset(source, d);
+    return oti_plan_pair_init(plans, m, &options, &feeds, OT_MIN(CACHE_CHUNK, d->n));
+}
+
+/* Writes the cache file: the frontier computed chunk by chunk, or (computed) taken from
+ * arrays (n, per_sample) the ranks of a parallel build computed together. */
+static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part, const ot_io_binding *io,
+                       const ot_dataset *d, const ot_plan_options *base, int compress,
+                       const uint64_t keys[KEY_COUNT], void *const *computed) {
     ot_sample_source source;
-    oti_sample_source_from_dataset(&source, d);
     ot_plan_pair plans;
-    OT_TRY(oti_plan_pair_init(&plans, m, &options, &feeds, OT_MIN(CACHE_CHUNK, d->n)));
+    OT_TRY(frozen_plans(&plans, m, part, io, d, base, &source));
     cache_header h = {.version = CACHE_VERSION, .layout = compress ? LAYOUT_ZLIB : LAYOUT_RAW, .n = d->n,
                       .count = part->n_frontier};
     memcpy(h.keys, keys, sizeof h.keys);
@@ -265,14 +284,12 @@ static ot_status build(const char *path, ot_model *m, const ot_frozen_part *part
     unsigned char *chunk = NULL;
     for (int64_t start = 0; start < d->n && status == OT_OK; start += CACHE_CHUNK) {
         int64_t size = OT_MIN(CACHE_CHUNK, d->n - start);
-        ot_plan *plan;
-        status = oti_plan_pair_get(&plans, size, &plan);
-        if (status != OT_OK) break;
-        for (int k = 0; k < source.count; k++)
-            ot_plan_value(plan, feeds.values[k])->data = (char *)source.arrays[k] + start * source.row_bytes[k];
-        status = ot_plan_forward(plan);
+        const void *chunk_values[OT_MAX_FEEDS];
+        for (int f = 0; f < h.count && computed; f++)
+            chunk_values[f] = (const char *)computed[f] + (uint64_t)start * row_bytes_of(&h.shapes[f]);
+        if (!computed) status = oti_cache_forward_chunk(&plans, &source, part, start, size, chunk_values);
         for (int f = 0; f < h.count && status == OT_OK; f++) {
-            const void *values = ot_plan_value(plan, part->frontier[f])->data;
+            const void *values = chunk_values[f];
             size_t bytes = (size_t)((uint64_t)size * row_bytes_of(&h.shapes[f]));
             h.crcs[f] = (uint32_t)crc32_z(h.crcs[f], (const unsigned char *)values, bytes);
             if (!compress) {
@@ -474,9 +491,35 @@ static void release(ot_feature_cache *c) {
     c->owned = NULL;
 }
 
+/* A build by every rank of a group: each computes its share of the chunks, all get every
+ * share, then rank 0 writes the file and any rank that still finds none (a DIR local to its
+ * machine) writes its own copy. */
+static ot_status build_on_ranks(ot_feature_cache *c, ot_process_group *g, ot_model *m, const ot_frozen_part *part,
+                                const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
+                                int compress, const uint64_t keys[KEY_COUNT]) {
+    ot_sample_source source;
+    ot_plan_pair plans;
+    void *arrays[OT_MAX_FEEDS] = {0};
+    ot_status status = frozen_plans(&plans, m, part, io, d, base, &source);
+    if (status == OT_OK) status = oti_cache_compute_shares(g, &plans, &source, part, CACHE_CHUNK, arrays);
+    oti_plan_pair_free(&plans);
+    int rank = ot_process_group_rank(g);
+    if (status == OT_OK && rank == 0) status = build(c->path, m, part, io, d, base, compress, keys, arrays);
+    int failed = ot_process_group_first_failed(g, status == OT_OK);
+    if (status == OT_OK && failed >= 0)
+        status = oti_fail(OT_ERR_IO, "%s: rank %d could not build its part of the cache", c->path, failed);
+    int usable = 0;
+    const char *why = NULL;
+    if (status == OT_OK && rank > 0) status = try_open(c, m, part, keys, &usable, &why);
+    release(c);
+    if (status == OT_OK && rank > 0 && !usable) status = build(c->path, m, part, io, d, base, compress, keys, arrays);
+    for (int f = 0; f < OT_MAX_FEEDS; f++) free(arrays[f]);
+    return status;
+}
+
 static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
                             const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
-                            const char *dir, const char *role, int compress,
+                            const char *dir, const char *role, int compress, ot_process_group *group,
                             ot_cache_message_fn message, void *user) {
     OT_TRY(oti_make_dirs(dir));
     char *name = oti_asprintf("%s.otcache", role);
@@ -489,6 +532,12 @@ static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_pa
     int usable;
     const char *why = NULL;
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
+    int ranks = ot_process_group_size(group);
+    /* A group reuses the cache only if every rank can: otherwise all build it together. */
+    if (ranks > 1 && ot_process_group_first_failed(group, usable) >= 0 && usable) {
+        usable = 0;
+        why = "missing on another rank";
+    }
     char text[1024];
     if (usable) {
         if (message) {
@@ -503,16 +552,20 @@ static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_pa
         int changed = 0;
         for (int k = 0; k < KEY_COUNT; k++) changed |= why == key_names[k];
         if (!strcmp(why, "none yet")) snprintf(text, sizeof text, "cache: building %s", c->path);
+        else if (ranks > 1 && !strcmp(why, "missing on another rank"))
+            snprintf(text, sizeof text, "cache: building %s again with the ranks that have none", c->path);
         else if (changed) snprintf(text, sizeof text, "cache: rebuilding %s (%s changed)", c->path, why);
         else snprintf(text, sizeof text, "cache: %s is %s; rebuilding it", c->path, why);
         message(user, text);
     }
     double start = oti_now_ms();
-    OT_TRY(build(c->path, m, part, io, d, base, compress, keys));
+    if (ranks > 1) OT_TRY(build_on_ranks(c, group, m, part, io, d, base, compress, keys));
+    else OT_TRY(build(c->path, m, part, io, d, base, compress, keys, NULL));
     OT_TRY(try_open(c, m, part, keys, &usable, &why));
     if (!usable) return oti_fail(OT_ERR_IO, "%s: the cache just written does not read back (%s)", c->path, why);
     if (message) {
-        snprintf(text, sizeof text, "cache: %lld samples in %.1fs", (long long)c->n, (oti_now_ms() - start) / 1000);
+        snprintf(text, sizeof text, "cache: %lld samples in %.1fs%s", (long long)c->n, (oti_now_ms() - start) / 1000,
+                 ranks > 1 ? " (every rank its share)" : "");
         message(user, text);
     }
     return OT_OK;
@@ -520,10 +573,10 @@ static ot_status open_cache(ot_feature_cache *c, ot_model *m, const ot_frozen_pa
 
 ot_status oti_feature_cache_open(ot_feature_cache *c, ot_model *m, const ot_frozen_part *part,
                                 const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
-                                const char *dir, const char *role, int compress,
+                                const char *dir, const char *role, int compress, ot_process_group *group,
                                 ot_cache_message_fn message, void *user) {
     memset(c, 0, sizeof *c);
-    ot_status status = open_cache(c, m, part, io, d, base, dir, role, compress, message, user);
+    ot_status status = open_cache(c, m, part, io, d, base, dir, role, compress, group, message, user);
     if (status != OT_OK) oti_feature_cache_close(c);
     return status;
 }

@@ -12,6 +12,7 @@
 
 #include "onnxtrain/dataset.h"
 #include "onnxtrain/model.h"
+#include "onnxtrain/process_group.h"
 #include "session.h"
 
 /* The frozen part: layers computable once, before training (their inputs do not depend on
@@ -49,11 +50,23 @@ typedef void (*ot_cache_message_fn)(void *user, const char *message);
 /* Opens DIR/<role>.otcache if its keys match the frozen weights, the frozen graph, the
  * frontier, the data and the plan options that change numbers (base: fast convolution, conv
  * tuning); otherwise (missing, stale, torn or corrupt) builds it by running the frozen part
- * over the dataset in inference mode with base's options, and says which. */
+ * over the dataset in inference mode with base's options, and says which. With a group of
+ * several processes (every one calls it) each computes its share of the samples; the file is
+ * the same as one process writes. */
 ot_status oti_feature_cache_open(ot_feature_cache *cache, ot_model *m, const ot_frozen_part *part,
                                 const ot_io_binding *io, const ot_dataset *d, const ot_plan_options *base,
-                                const char *dir, const char *role, int compress,
+                                const char *dir, const char *role, int compress, ot_process_group *group,
                                 ot_cache_message_fn message, void *user);
+
+/* The frontier of samples [start, start + size) of source through the frozen part's plans:
+ * values[f] (size, per_sample) of frontier tensor f, in the plan's memory. */
+ot_status oti_cache_forward_chunk(ot_plan_pair *plans, const ot_sample_source *source, const ot_frozen_part *part,
+                                  int64_t start, int64_t size, const void **values);
+/* A parallel build's computation: each rank of g runs whole chunks of `chunk` samples (its
+ * share: the same chunks, so the same numbers, as one process computes), then every rank gets
+ * every share. arrays[f] (n, per_sample), allocated here, the caller frees them. */
+ot_status oti_cache_compute_shares(ot_process_group *g, ot_plan_pair *plans, const ot_sample_source *source,
+                                   const ot_frozen_part *part, int64_t chunk, void **arrays);
 void oti_feature_cache_close(ot_feature_cache *cache);
 
 /* The cache's frontier tensors as a plan's feeds. */

@@ -12,7 +12,10 @@
 #include "formats/zip.h"
 #include "trainer_internal.h"
 
-#define CHECKPOINT_VERSION 2 /* 2: loss tallies (items, scored) and skipped steps */
+/* 2: loss tallies (items, scored) and skipped steps; 3: the position in the epoch in samples
+ * (samples_in_epoch, instead of batches: a run may resume with another number of processes,
+ * so another global batch). Version 2 files still load. */
+#define CHECKPOINT_VERSION 3
 
 static ot_status add_npy(ot_zip_writer *w, const char *name, const ot_tensor *t) {
     unsigned char *data;
@@ -32,12 +35,12 @@ static ot_status add_floats(ot_zip_writer *w, const char *name, const float *val
 static char *state_text(const trainer *t) {
     const ot_optimizer *o = t->optimizer;
     return oti_asprintf(
-        "version %d\nepoch %" PRId64 "\nbatch_in_epoch %" PRId64 "\nstep %" PRId64 "\n"
+        "version %d\nepoch %" PRId64 "\nsamples_in_epoch %" PRId64 "\nstep %" PRId64 "\n"
         "rng %" PRIu64 " %" PRIu64 "\nepoch_rng %" PRIu64 " %" PRIu64 "\n"
         "epoch_loss %.17g %" PRId64 " %" PRId64 " %" PRId64 "\nskipped %" PRId64 "\n"
         "schedule %.17g %d %.17g\nbest %.17g %" PRId64 " %" PRId64 " %d\n"
         "optimizer %s %" PRId64 " %" PRId64 "\nlr %.17g\n",
-        CHECKPOINT_VERSION, t->epoch, t->batch_in_epoch, t->step, t->rng.state, t->rng.increment,
+        CHECKPOINT_VERSION, t->epoch, t->position, t->step, t->rng.state, t->rng.increment,
         t->epoch_rng.state, t->epoch_rng.increment, t->epoch_tally.sum, t->epoch_tally.items,
         t->epoch_tally.correct, t->epoch_tally.scored, t->skipped_batches, t->schedule.best, t->schedule.wait, t->schedule.scale, t->best_val, t->since_best,
         t->best_epoch, t->has_best, ot_optimizer_name(o->config.kind), o->step, o->n, t->lr);
@@ -143,26 +146,30 @@ static ot_status read_floats(const ot_zip *zip, const char *name, const char *pa
 
 static ot_status parse_state(trainer *t, const char *text, const char *path) {
     int version = 0, has_best = 0;
-    char kind[32] = {0};
+    char kind[32] = {0}, position_kind[32] = {0};
     int64_t opt_step = 0, opt_n = 0;
     int got = sscanf(text,
-                     "version %d\nepoch %" SCNd64 "\nbatch_in_epoch %" SCNd64 "\nstep %" SCNd64 "\n"
+                     "version %d\nepoch %" SCNd64 "\n%31s %" SCNd64 "\nstep %" SCNd64 "\n"
                      "rng %" SCNu64 " %" SCNu64 "\nepoch_rng %" SCNu64 " %" SCNu64 "\n"
                      "epoch_loss %lg %" SCNd64 " %" SCNd64 " %" SCNd64 "\nskipped %" SCNd64 "\n"
                      "schedule %lg %d %lg\nbest %lg %" SCNd64 " %" SCNd64 " %d\n"
                      "optimizer %31s %" SCNd64 " %" SCNd64 "\nlr %lg",
-                     &version, &t->epoch, &t->batch_in_epoch, &t->step, &t->rng.state, &t->rng.increment,
+                     &version, &t->epoch, position_kind, &t->position, &t->step, &t->rng.state, &t->rng.increment,
                      &t->epoch_rng.state, &t->epoch_rng.increment, &t->epoch_tally.sum, &t->epoch_tally.items,
                      &t->epoch_tally.correct, &t->epoch_tally.scored, &t->skipped_batches,
                      &t->schedule.best, &t->schedule.wait, &t->schedule.scale, &t->best_val, &t->since_best,
                      &t->best_epoch, &has_best, kind, &opt_step, &opt_n, &t->lr);
-    if (got != 24 || version != CHECKPOINT_VERSION)
-        return oti_fail(OT_ERR_FORMAT, "checkpoint %s: state.txt is not a version %d checkpoint state",
+    /* Version 2 counted whole batches of this run's size. */
+    int known = (version == CHECKPOINT_VERSION && !strcmp(position_kind, "samples_in_epoch")) ||
+                (version == 2 && !strcmp(position_kind, "batch_in_epoch"));
+    if (got != 25 || !known)
+        return oti_fail(OT_ERR_FORMAT, "checkpoint %s: state.txt is not a version 2 or %d checkpoint state",
                        path, CHECKPOINT_VERSION);
+    if (version == 2) t->position = OT_MIN(t->position * t->config->batch, t->train_source.n);
     if (strcmp(kind, ot_optimizer_name(t->config->optimizer.kind)))
         return oti_fail(OT_ERR_INVALID, "checkpoint %s was made with the %s optimizer, this run uses %s",
                        path, kind, ot_optimizer_name(t->config->optimizer.kind));
-    if (t->epoch < 1 || t->batch_in_epoch < 0 || t->step < 0)
+    if (t->epoch < 1 || t->position < 0 || t->position > t->train_source.n || t->step < 0)
         return oti_fail(OT_ERR_FORMAT, "checkpoint %s: bad epoch or step", path);
     t->has_best = has_best && t->best;
     t->optimizer->step = opt_step;

@@ -32,7 +32,7 @@ ot_status ot_evaluate_cached(ot_model *m, const ot_train_config *c, const char *
     ot_plan_options base = oti_config_plan_options(c);
     if (status == OT_OK)
         status = oti_feature_cache_open(&cache, m, &part, &io, d, &base, c->cache_dir, role,
-                                       c->cache_compress, oti_config_message, (void *)c);
+                                       c->cache_compress, NULL, oti_config_message, (void *)c);
     if (status == OT_OK) {
         /* Inference plans fed at the cached frontier. */
         ot_feed_set feeds;

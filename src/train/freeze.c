@@ -101,6 +101,17 @@ ot_status ot_transfer_freeze(ot_model *m, int n_rules, const ot_freeze_rule *rul
     return OT_OK;
 }
 
+ot_parameter_counts ot_transfer_parameter_counts(const ot_model *m) {
+    ot_parameter_counts c = {0};
+    for (int i = 0; i < m->n_layers; i++) {
+        int64_t n = ot_graph_layer_parameter_count(m, &m->layers[i]);
+        if (!n) continue;
+        if (ot_transfer_layer_is_frozen(m, i)) c.frozen += n, c.frozen_layers++;
+        else c.trained += n, c.trained_layers++;
+    }
+    return c;
+}
+
 int ot_transfer_unfreeze_top(ot_model *m, int count) {
     int done = 0;
     for (int i = m->n_layers - 1; i >= 0 && done < count; i--) {

@@ -10,6 +10,7 @@ int ot_loss_kind_from_name(const char *name, ot_loss_kind *kind) {
     if (!strcmp(name, "softmax-ce")) *kind = OT_LOSS_SOFTMAX_CE;
     else if (!strcmp(name, "mse")) *kind = OT_LOSS_MSE;
     else if (!strcmp(name, "bce")) *kind = OT_LOSS_BCE;
+    else if (!strcmp(name, "output")) *kind = OT_LOSS_OUTPUT;
     else return 0;
     return 1;
 }
@@ -19,6 +20,7 @@ const char *ot_loss_name(ot_loss_kind kind) {
     case OT_LOSS_SOFTMAX_CE: return "softmax-ce";
     case OT_LOSS_MSE: return "mse";
     case OT_LOSS_BCE: return "bce";
+    case OT_LOSS_OUTPUT: return "output";
     }
     return "?";
 }
@@ -41,6 +43,7 @@ static float truth_at(const ot_loss_truth *truth, int64_t i, int64_t j, int64_t 
 }
 
 int64_t ot_loss_items(const ot_loss *loss, int64_t batch, int64_t width, const ot_loss_truth *truth) {
+    if (loss->kind == OT_LOSS_OUTPUT) return batch;
     if (loss->kind != OT_LOSS_SOFTMAX_CE) return batch * width;
     int64_t rows = batch * label_size_of(truth), items = 0;
     for (int64_t r = 0; r < rows; r++) items += truth->labels[r] != loss->ignore_index;
@@ -162,12 +165,25 @@ static double binary_cross_entropy(float *grad, double divisor, const float *x, 
     return total / count;
 }
 
+/* The model's own loss: output[0] is the batch's mean loss, so the batch counts as `batch`
+ * items of that loss, and its gradient is batch / divisor (1 for a step of one batch). */
+static double model_output_loss(float *grad, double divisor, const float *output, int64_t batch, ot_loss_tally *tally) {
+    if (divisor <= 0) divisor = (double)batch;
+    if (grad) grad[0] = (float)((double)batch / divisor);
+    if (tally) {
+        tally->sum += (double)output[0] * (double)batch;
+        tally->items += batch;
+    }
+    return output[0];
+}
+
 double ot_loss_compute(const ot_loss *loss, float *grad, double divisor, const float *output,
                        int64_t batch, int64_t width, const ot_loss_truth *truth, ot_loss_tally *tally) {
     switch (loss->kind) {
     case OT_LOSS_SOFTMAX_CE: return softmax_cross_entropy(loss, grad, divisor, output, batch, width, truth, tally);
     case OT_LOSS_MSE: return mean_squared_error(grad, divisor, output, batch, width, truth, tally);
     case OT_LOSS_BCE: return binary_cross_entropy(grad, divisor, output, batch, width, truth, tally);
+    case OT_LOSS_OUTPUT: return model_output_loss(grad, divisor, output, batch, tally);
     }
     return NAN;
 }

@@ -306,14 +306,15 @@ static ot_status fit_shape(int *ndim, int64_t *dims, int64_t size, const ot_valu
                    input->name, ot_shape_string(want_ndim, want, w, sizeof w));
 }
 
-/* Converts (n * size) elements of *data from `from` to the input's dtype in place. */
+/* Converts (n * size) elements of *data from `from` to the dtype that holds the input's (a
+ * float16 input takes float32, an int8 one int64) in place. */
 static ot_status fit_dtype(void **data, ot_dtype *from, int64_t count, const ot_value *input, const char *array) {
-    ot_dtype to = input->tensor.dtype == OT_UNDEFINED ? OT_FLOAT : input->tensor.dtype;
+    ot_dtype to = input->tensor.dtype == OT_UNDEFINED ? OT_FLOAT : ot_dtype_storage(input->tensor.dtype);
     if (to == *from) return OT_OK;
     int from_int = *from == OT_INT64 || *from == OT_BOOL;
     if (!(to == OT_FLOAT || to == OT_INT64 || to == OT_BOOL) || (!from_int && to != OT_FLOAT))
         return oti_fail(OT_ERR_INVALID, "data array '%s' holds %s, model input '%s' takes %s", array,
-                       ot_dtype_name(*from), input->name, ot_dtype_name(to));
+                       ot_dtype_name(*from), input->name, ot_dtype_name(input->tensor.dtype));
     void *made = oti_malloc(ot_dtype_size(to) * (size_t)count + 1);
     OT_ALLOC_CHECK(made);
     for (int64_t i = 0; i < count; i++) {
@@ -447,7 +448,14 @@ ot_status oti_label_layout(const ot_tensor *y, const ot_dataset *d, ot_loss_kind
                    ot_shape_string(yn, yd, want, sizeof want));
 }
 
+int ot_output_is_loss(const ot_model *m, const char *name) {
+    int v = name ? find_named(m, m->outputs, m->n_outputs, name) : -1;
+    int producer = v >= 0 ? m->values[v].producer : -1;
+    return producer >= 0 && m->layers[producer].op && (m->layers[producer].op->flags & OT_OP_LOSS);
+}
+
 ot_status oti_check_labels(const ot_dataset *d, const ot_loss *loss, int64_t width, const char *what) {
+    if (loss->kind == OT_LOSS_OUTPUT) return OT_OK; /* the model reads them itself */
     if (!d->labels) {
         if (loss->kind == OT_LOSS_SOFTMAX_CE)
             return oti_fail(OT_ERR_INVALID, "%s has no class labels, which softmax-ce needs", what);

@@ -71,8 +71,12 @@ static ot_status accumulate_batch(trainer *t, int64_t size, double divisor) {
                        "before it is frozen", t->m->values[t->io.output].name);
     ot_loss_truth truth = {.labels = t->batch_labels, .label_size = t->train_source.label_size,
                            .targets = t->batch_targets, .class_inner = t->io.class_inner};
-    ot_loss_compute(&c->loss, dy->data, divisor, y->data, size, t->io.width, &truth, &t->step_tally);
-    if (!isfinite(t->step_tally.sum)) return OT_OK; /* the step is abandoned: no backward */
+    /* A pass without rows of its own keeps dy = 0 and counts nothing. */
+    if (!t->empty_share)
+        ot_loss_compute(&c->loss, dy->data, divisor, y->data, size, t->io.width, &truth, &t->step_tally);
+    /* The step is abandoned: no backward (synchronised BatchNorm's backward still joins the
+     * other ranks' sums). */
+    if (!isfinite(t->step_tally.sum) && !t->synced_norm) return OT_OK;
     return ot_plan_backward(plan);
 }
 
@@ -124,19 +128,43 @@ static ot_status nonfinite_step(trainer *t) {
                    (long long)t->step + 1, (long long)t->epoch);
 }
 
-/* One optimizer step on `batches` consecutive batches of the epoch order from batch b. */
-static ot_status train_step(trainer *t, int64_t b, int64_t batches, int64_t n) {
+static double tally_mean(const ot_loss_tally *tally) {
+    return tally->items ? tally->sum / (double)tally->items : NAN;
+}
+
+/* Synchronised BatchNorm on a rank without rows in a global batch: a pass over one row
+ * (any: it counts for nothing) joins the other ranks' BatchNorm sums; its gradient is dropped. */
+static ot_status empty_pass(trainer *t, int64_t row, double divisor) {
+    size_t bytes = sizeof(float) * (size_t)t->params.total;
+    memcpy(t->held_grads, t->params.grads, bytes);
+    t->empty_share = 1;
+    oti_gather_batch(t, t->order + row, 1);
+    ot_status status = accumulate_batch(t, 1, divisor);
+    t->empty_share = 0;
+    memcpy(t->params.grads, t->held_grads, bytes);
+    return status;
+}
+
+/* One optimizer step on samples [first, first + count) of the epoch order: global batches of
+ * (ranks x batch), of which this rank takes its share (oti_share_of_batch). */
+static ot_status train_step(trainer *t, int64_t first, int64_t count) {
     const ot_train_config *c = t->config;
-    int64_t first = b * c->batch, last = OT_MIN(n, (b + batches) * c->batch);
-    double divisor = step_items(t, first, last - first);
+    int64_t n = t->train_source.n, global = c->batch * t->ranks, last = first + count;
+    double divisor = step_items(t, first, count);
     oti_parallel_zero(oti_context_pool(t->config->context), t->params.grads, sizeof(float) * (size_t)t->params.total);
     memset(&t->step_tally, 0, sizeof t->step_tally);
-    for (int64_t k = 0; k < batches && isfinite(t->step_tally.sum); k++) {
-        int64_t start = (b + k) * c->batch, size = OT_MIN(c->batch, n - start);
-        oti_gather_batch(t, t->order + start, size);
+    for (int64_t start = first; start < last && (isfinite(t->step_tally.sum) || t->synced_norm); start += global) {
+        int64_t mine, size;
+        oti_share_of_batch(t, start, OT_MIN(n, last), &mine, &size);
         /* With every label ignored the gradient is 0: any divisor will do. */
-        OT_TRY(accumulate_batch(t, size, divisor > 0 ? divisor : 1.0));
+        if (size > 0) {
+            oti_gather_batch(t, t->order + mine, size);
+            OT_TRY(accumulate_batch(t, size, divisor > 0 ? divisor : 1.0));
+        } else if (t->synced_norm) {
+            OT_TRY(empty_pass(t, start, divisor > 0 ? divisor : 1.0));
+        }
     }
+    OT_TRY(oti_parallel_reduce_step(t));
     float *w = t->params.block, *g = t->params.grads;
     int64_t np = t->params.total;
     if (!isfinite(t->step_tally.sum) || !all_finite(g, np)) return nonfinite_step(t);
@@ -149,6 +177,10 @@ static ot_status train_step(trainer *t, int64_t b, int64_t batches, int64_t n) {
     ot_optimizer_step(t->optimizer, w, g, (float)t->lr);
     if (c->max_norm > 0) oti_apply_max_norm(&t->params, c->max_norm);
     t->step++;
+    if (c->callbacks.on_step) {
+        ot_step_stats stats = {t->step, t->epoch, tally_mean(&t->step_tally), t->lr};
+        c->callbacks.on_step(c->callbacks.user, &stats);
+    }
     return OT_OK;
 }
 
@@ -159,22 +191,23 @@ static void draw_order(trainer *t) {
     if (t->config->shuffle) ot_rng_shuffle(&t->rng, t->order, n);
 }
 
-static double tally_mean(const ot_loss_tally *tally) {
-    return tally->items ? tally->sum / (double)tally->items : NAN;
+/* Ctrl-C: on one process as it happens; across ranks as agreed in the last step's sums. */
+static int stop_requested(const trainer *t) {
+    const ot_train_config *c = t->config;
+    return t->ranks > 1 ? t->stop_agreed : c->interrupt && *c->interrupt;
 }
 
 static ot_status run_epoch(trainer *t, double *loss, double *accuracy) {
     const ot_train_config *c = t->config;
-    int64_t n = t->train_source.n, per_step = OT_MAX(c->accumulate, 1);
-    int64_t batches = (n + c->batch - 1) / c->batch;
-    for (int64_t b = t->batch_in_epoch; b < batches;) {
-        int64_t group = OT_MIN(per_step, batches - b);
-        OT_TRY(train_step(t, b, group, n));
-        b += group;
-        t->batch_in_epoch = b;
+    int64_t n = t->train_source.n, global = c->batch * t->ranks;
+    int64_t per_step = OT_MAX(c->accumulate, 1) * global, batches = (n + global - 1) / global;
+    while (t->position < n) {
+        OT_TRY(train_step(t, t->position, OT_MIN(per_step, n - t->position)));
+        t->position = OT_MIN(n, t->position + per_step);
+        int64_t b = (t->position + global - 1) / global;
         if (c->callbacks.on_batch)
             c->callbacks.on_batch(c->callbacks.user, t->epoch, b, batches, tally_mean(&t->epoch_tally));
-        if (c->interrupt && *c->interrupt && b < batches) {
+        if (stop_requested(t) && t->position < n) {
             t->interrupted = 1;
             return OT_OK;
         }
@@ -198,6 +231,7 @@ static ot_status setup(trainer *t) {
             return oti_fail(OT_ERR_INVALID, "the validation data feeds other model inputs than the training data");
         OT_TRY(oti_dataset_fit_inputs(t->val, m, &t->io));
     }
+    OT_TRY(oti_parallel_setup(t));
     ot_rng_seed(&t->rng, c->seed);
     t->schedule = c->schedule;
     t->best_val = INFINITY;
@@ -226,9 +260,9 @@ static ot_status setup(trainer *t) {
     if (c->resume) {
         OT_TRY(oti_checkpoint_load(t, c->checkpoint_path));
         message(c, "resumed from %s at epoch %lld%s", c->checkpoint_path, (long long)t->epoch,
-                t->batch_in_epoch ? " (mid-epoch)" : "");
+                t->position ? " (mid-epoch)" : "");
     }
-    return OT_OK;
+    return oti_parallel_share_weights(t);
 }
 
 /* Gradual unfreezing at the start of epochs E+1, 2E+1, ... */
@@ -243,8 +277,11 @@ static ot_status maybe_unfreeze(trainer *t) {
 
 static ot_status validate(trainer *t, ot_epoch_stats *stats, ot_train_result *result) {
     const ot_train_config *c = t->config;
-    ot_eval_result e;
-    OT_TRY(oti_evaluate_with(&t->eval_plans, &t->io, &c->loss, &t->val_source, &e));
+    /* Rank 0 validates (its BatchNorm statistics are the model it writes) and every rank
+     * takes its figures, so the schedule and early stopping decide the same everywhere. */
+    ot_eval_result e = {0};
+    if (t->rank == 0) OT_TRY(oti_evaluate_with(&t->eval_plans, &t->io, &c->loss, &t->val_source, &e));
+    OT_TRY(oti_parallel_from_rank0(t, &e, sizeof e));
     stats->val_loss = e.loss;
     stats->val_accuracy = e.accuracy;
     stats->val_mean_iou = e.mean_iou;
@@ -280,8 +317,8 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         ot_epoch_stats stats = {.epoch = t.epoch, .epochs = config->epochs, .val_loss = NAN, .val_accuracy = NAN,
                                 .val_mean_iou = NAN};
         double epoch_ms = oti_now_ms();
-        int64_t first_batch = t.batch_in_epoch;
-        if (first_batch == 0) {
+        int64_t first_sample = t.position;
+        if (first_sample == 0) {
             status = maybe_unfreeze(&t);
             if (status != OT_OK) break;
             t.epoch_rng = t.rng;
@@ -291,16 +328,18 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         ot_rng now = t.rng;
         t.rng = t.epoch_rng;
         draw_order(&t);
-        if (first_batch) t.rng = now;
+        if (first_sample) t.rng = now;
+        oti_parallel_rank_generator(&t);
         status = run_epoch(&t, &stats.train_loss, &stats.train_accuracy);
+        if (status == OT_OK) status = oti_parallel_sync_generator(&t);
         if (status != OT_OK) break;
         if (t.interrupted) {
             result->interrupted = 1;
-            if (config->checkpoint_path) status = oti_checkpoint_save(&t, config->checkpoint_path);
+            if (config->checkpoint_path && t.rank == 0) status = oti_checkpoint_save(&t, config->checkpoint_path);
             break;
         }
         result->skipped_steps = t.skipped_batches;
-        int64_t seen = (t.train_source.n - OT_MIN(t.train_source.n, first_batch * config->batch));
+        int64_t seen = t.train_source.n - first_sample;
         stats.samples_per_second = seen / OT_MAX((oti_now_ms() - epoch_ms) / 1000.0, 1e-9);
         if (val) status = validate(&t, &stats, result);
         if (status != OT_OK) break;
@@ -308,9 +347,9 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
         stats.elapsed_seconds = (oti_now_ms() - start_ms) / 1000.0;
         result->last = stats;
         result->epochs_run = t.epoch;
-        t.batch_in_epoch = 0;
+        t.position = 0;
         int stop = config->early_stopping && val && t.since_best >= config->early_stopping;
-        if (config->checkpoint_path) {
+        if (config->checkpoint_path && t.rank == 0) {
             /* The checkpoint describes the state after this epoch: resume starts the next. */
             t.epoch++;
             status = oti_checkpoint_save(&t, config->checkpoint_path);
@@ -318,7 +357,7 @@ ot_status ot_train(ot_model *m, const ot_train_config *config, ot_dataset *train
             if (status != OT_OK) break;
         }
         if (config->callbacks.on_epoch) config->callbacks.on_epoch(config->callbacks.user, &stats);
-        if (config->interrupt && *config->interrupt) {
+        if (stop_requested(&t)) {
             result->interrupted = 1;
             break;
         }

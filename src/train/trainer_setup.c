@@ -42,10 +42,10 @@ static ot_status prepare_sources(trainer *t, ot_feed_set *feeds) {
         } else {
             ot_plan_options base = oti_config_plan_options(c);
             OT_TRY(oti_feature_cache_open(&t->train_cache, t->m, &t->part, &t->io, t->train, &base,
-                                         c->cache_dir, "train", c->cache_compress, oti_config_message, (void *)c));
+                                         c->cache_dir, "train", c->cache_compress, t->group, oti_config_message, (void *)c));
             if (t->val)
                 OT_TRY(oti_feature_cache_open(&t->val_cache, t->m, &t->part, &t->io, t->val, &base,
-                                             c->cache_dir, "val", c->cache_compress, oti_config_message, (void *)c));
+                                             c->cache_dir, "val", c->cache_compress, t->group, oti_config_message, (void *)c));
             t->caching = 1;
         }
     }
@@ -87,11 +87,20 @@ ot_status oti_trainer_prepare(trainer *t) {
     options.trainable = t->params.trainable;
     options.param_grads = t->params.grad_of_value;
     options.rng = &t->rng;
+    options.cross_sum = t->synced_norm ? &t->cross_sum : NULL;
     options.targets = &t->io.loss_target;
     options.n_targets = 1;
     OT_TRY(oti_plan_pair_init(&t->plans, m, &options, &feeds, batch));
     const ot_tensor *y = ot_plan_value(t->plans.full, t->io.loss_target);
     t->io.width = ot_tensor_numel(y) / batch;
+    if (c->loss.kind == OT_LOSS_OUTPUT) {
+        if (ot_tensor_numel(y) != 1)
+            return oti_fail(OT_ERR_INVALID, "training on the model's own loss needs one value per batch, but "
+                           "output '%s' has %lld values per batch, not one (a loss node with reduction 'mean' "
+                           "or 'sum' gives one)",
+                           m->values[t->io.output].name, (long long)ot_tensor_numel(y));
+        t->io.width = 1;
+    }
     OT_TRY(oti_label_layout(y, t->train, c->loss.kind, m->values[t->io.output].name, &t->io.class_inner));
     if (t->val) {
         ot_plan_options eval = oti_config_plan_options(c);
@@ -107,6 +116,11 @@ ot_status oti_trainer_prepare(trainer *t) {
     for (int k = 0; k < t->train_source.count; k++) {
         t->batch_feeds[k] = oti_malloc(t->train_source.row_bytes[k] * (size_t)batch);
         OT_ALLOC_CHECK(t->batch_feeds[k]);
+    }
+    if (t->synced_norm) {
+        free(t->held_grads);
+        t->held_grads = oti_malloc(sizeof(float) * (size_t)t->params.total);
+        OT_ALLOC_CHECK(t->held_grads);
     }
     free(t->augment_scratch);
     t->augment_scratch = oti_malloc(sizeof(float) * (size_t)t->train_source.per_sample[0] + 1);
@@ -131,6 +145,7 @@ ot_status oti_trainer_release(trainer *t) {
     free(t->batch_targets);
     free(t->augment_scratch);
     free(t->label_scratch);
+    free(t->held_grads);
     free(t->best);
     return status;
 }

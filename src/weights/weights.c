@@ -137,7 +137,7 @@ static ot_status load_npy(const ot_context *ctx, const unsigned char *data, size
     ot_tensor t;
     OT_TRY(oti_npy_parse(ctx, data, size, path, &t));
     /* The tensor is named after the file: "dir/conv1.weight.npy" -> "conv1.weight". */
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = oti_path_base(path);
     char *name = oti_strdup(base);
     OT_ALLOC_CHECK_COPY(name, base);
     if (has_extension(name, ".npy")) name[strlen(name) - 4] = 0;

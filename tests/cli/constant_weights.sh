@@ -1,9 +1,10 @@
 # Weights stored as Constant nodes (paddle2onnx, tf2onnx): they import as trainable parameters
 # under their own names, train to the same bits as the initializer version of the model, and
-# the export writes them as initializers that ONNX Runtime runs.
+# the export writes them as initializers that ONNX Runtime runs. channel_last is tf2onnx's layout:
+# HWIO kernels reach Conv through a Transpose (tools/fixtures/gen_channel_last_fixtures.py).
 . "$(dirname "$0")/lib.sh"
 require_ort
-for model in cnn mlp_bn; do
+for model in cnn mlp_bn channel_last; do
   "$PY" - "$FIX/train/$model.onnx" "$WORK/${model}_const.onnx" <<'PYEOF'
 import sys, onnx
 from onnx import helper
@@ -18,6 +19,7 @@ onnx.save(m, sys.argv[2])
 PYEOF
   data="npz:$FIX/train/data.npz"
   [ "$model" = cnn ] && data="npz:$FIX/train/data_img.npz"
+  [ "$model" = channel_last ] && data="npz:$FIX/train/data_img_nhwc.npz"
   "$OT" info "$WORK/${model}_const.onnx" --json >"$WORK/info.json"
   "$PY" -c "import json,sys; info = json.load(open('$WORK/info.json')); sys.exit(0 if sum(l['parameters'] for l in info['layers']) > 0 else 1)" \
     || fail "$model: Constant weights are not parameters"
@@ -37,7 +39,11 @@ PYEOF
   # The export holds initializers, no Constant weights, and runs in ONNX Runtime as in onnxtrain.
   "$PY" -c "import onnx,sys; m = onnx.load('$WORK/${model}_const_trained.onnx'); sys.exit(0 if len(m.graph.initializer) > 0 else 1)" \
     || fail "$model: the export has no initializers"
-  if [ "$model" = cnn ]; then sine_npy "$WORK/x.npy" 4 1 8 8; else sine_npy "$WORK/x.npy" 4 8; fi
+  case $model in
+  cnn) sine_npy "$WORK/x.npy" 4 1 8 8 ;;
+  channel_last) sine_npy "$WORK/x.npy" 4 8 8 1 ;;
+  *) sine_npy "$WORK/x.npy" 4 8 ;;
+  esac
   "$OT" run "$WORK/${model}_const_trained.onnx" -i "$WORK/x.npy" -o "$WORK/ours" >/dev/null
   ort_run "$WORK/${model}_const_trained.onnx" "$WORK/ort" x="$WORK/x.npy" >/dev/null
   npy_close "$WORK/ours/logits.npy" "$WORK/ort/logits.npy" 1e-5 >/dev/null || fail "$model: export disagrees with ONNX Runtime"

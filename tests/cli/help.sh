@@ -7,7 +7,7 @@ for cmd in info run convert new train eval; do
   grep -q "usage: onnxtrain $cmd" "$WORK/help.txt" || fail "$cmd --help has no usage line"
 done
 "$OT" train --help >"$WORK/train.txt"
-for flag in --freeze-upto --clip-norm --cache --resume --schedule --augment --unfreeze-every; do
+for flag in --freeze-upto --clip-norm --cache --resume --schedule --augment --unfreeze-every --tensorboard; do
   grep -q -- "$flag" "$WORK/train.txt" || fail "train --help lacks $flag"
 done
 for cmd in run eval train; do

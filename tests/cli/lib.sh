@@ -20,6 +20,20 @@ expect_error() {
   [ "$(wc -l <"$WORK/err.txt")" -le 3 ] || fail "error message too long for: $*"
 }
 
+# wait_stopped PID STEP [ERRFILE]: waits until the process PID, started with
+# ONNXTRAIN_TEST_PAUSE_AT_STEP=STEP, has stopped itself after that training step (any machine's
+# speed); fails, quoting ERRFILE (its stderr), if it ends first or takes over 120 s.
+wait_stopped() {
+  local state
+  for _ in $(seq 12000); do
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || true
+    [ "$state" = T ] && return
+    [ -n "$state" ] && [ "$state" != Z ] || fail "the run ended before step $2: $(cat "${3:-/dev/null}")"
+    sleep 0.01
+  done
+  fail "the run did not reach step $2 in 120 s"
+}
+
 # Python with numpy, onnx and ONNX Runtime (tools/setup.sh makes .deps/venv); ONNX Runtime is
 # the client our users run exported models with, so the tests that score exports need it.
 PY="$SRC/tools/py"
@@ -45,4 +59,48 @@ worst = float(np.abs(a.astype(np.float64) - b).max()) if a.size else 0.0
 if not worst <= tol:
     sys.exit(f"largest difference {worst} > {tol}")
 print(f"largest difference {worst}")' "$1" "$2" "$3"
+}
+
+# Data-parallel runs (tests/cli/mpi_*.sh). require_mpi skips (exit 77) a build without MPI.
+# mpi_run N ARGS...: onnxtrain ARGS on N ranks of this machine: as root too (containers), with
+# more ranks than cores, over shared memory only (no network probing), without the
+# cross-memory-attach copy that containers' ptrace restrictions refuse, and with Open MPI's
+# plugins kept loaded to the end, so LeakSanitizer can name them (tests/fuzz/lsan.supp).
+require_mpi() {
+  command -v mpirun >/dev/null && ldd "$OT" | grep -q libmpi || { echo "SKIP: built without MPI"; exit 77; }
+  # Open MPI's libraries have no frame pointers: under ASan, the slow unwinder gives its leaks
+  # (suppressed in tests/fuzz/lsan.supp) whole stacks that name them.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
+}
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none
+  --mca mca_base_component_disable_dlclose 1)
+mpi_run() {
+  local n=$1
+  shift
+  "${MPIRUN[@]}" -np "$n" "$OT" "$@"
+}
+# weights_close A.onnx B.onnx TOL: every float initializer of A is within TOL of B's, relative
+# to the tensor's largest magnitude (max |a - b| / max |b|); prints the worst.
+weights_close() {
+  "$OT" convert "$1" -o "$WORK/close_a.npz" >/dev/null
+  "$OT" convert "$2" -o "$WORK/close_b.npz" >/dev/null
+  "$PY" -c 'import sys, numpy as np
+a, b, tol = np.load(sys.argv[1]), np.load(sys.argv[2]), float(sys.argv[3])
+if sorted(a.files) != sorted(b.files):
+    sys.exit(f"different tensors: {sorted(a.files)} vs {sorted(b.files)}")
+worst = max((float(np.abs(a[k].astype(np.float64) - b[k]).max() / max(np.abs(b[k]).max(), 1e-30)), k)
+            for k in a.files if a[k].dtype == np.float32)
+if not worst[0] <= tol:
+    sys.exit(f"{worst[1]} differs by {worst[0]:.3g} relative > {tol}")
+print(f"largest relative difference {worst[0]:.3g} ({worst[1]})")' "$WORK/close_a.npz" "$WORK/close_b.npz" "$3"
+}
+# screenshot PICTURE.svg SHOT.png WIDTH HEIGHT: Debian's Chromium, headless, renders the picture
+# as a browser shows it (--no-sandbox: the tests may run as root; its own profile in $WORK).
+screenshot() {
+  command -v chromium >/dev/null || fail "chromium is missing (tools/setup.sh installs it)"
+  rm -f "$2"
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --user-data-dir="$WORK/chromium" --screenshot="$2" --window-size="$3,$4" "file://$1" \
+    >"$WORK/chromium.log" 2>&1 || true
+  [ -s "$2" ] || fail "chromium made no screenshot of $1: $(tail -3 "$WORK/chromium.log")"
 }

@@ -22,14 +22,7 @@ start() {
   ONNXTRAIN_TEST_PAUSE_AT_STEP=$1 "$OT" "${ARGS[@]}" -q -o "$WORK/run.onnx" --checkpoint "$WORK/ck.zip" \
     >"$WORK/run.out" 2>"$WORK/run.err" &
   pid=$!
-  local state
-  for _ in $(seq 12000); do
-    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || true
-    [ "$state" = T ] && return
-    [ -n "$state" ] && [ "$state" != Z ] || fail "the run ended before step $1: $(cat "$WORK/run.err")"
-    sleep 0.01
-  done
-  fail "the run did not reach step $1 in 120 s"
+  wait_stopped "$pid" "$1" "$WORK/run.err"
 }
 # A random step inside an epoch (not its last), after the first epoch when $1 is "later".
 mid_step() {

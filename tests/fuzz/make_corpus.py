@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Rebuilds the seed corpora in tests/fuzz/corpus/<target>/: copies of the small committed
 fixtures plus handmade edge cases written here (standard library only). The two colour JPEGs
-(images/rgb*.jpg, written once with libjpeg) are kept as committed."""
+(images/rgb*.jpg, written once with libjpeg) are kept as committed, and so are two event files
+the damaged ones are made from: event_file/ours.tfevents (`onnxtrain train --tensorboard`, 2
+epochs of 2 steps) and event_file/tensorboard_writer.tfevents (TensorBoard's own writer:
+`tools/py tools/write_tensorboard_log.py DIR LOG.csv 3 1`)."""
 import glob, gzip, json, os, shutil, struct, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -18,7 +21,7 @@ gru_seq_length rnn_seq_length einsum_batch_diagonal einsum_batch_matmul tril_neg
 cumsum_1d_reverse_exclusive argmax_keepdims_example_select_last_index and_bcast3v1d
 range_float_type_positive_delta resize_tf_crop_and_resize resize_upsample_scales_cubic
 resize_downsample_sizes_nearest_tf_half_pixel_for_nn resize_upsample_sizes_nearest_ceil_half_pixel
-upsample_nearest""".split()
+upsample_nearest nonmaxsuppression_two_batches nonzero_example unique_sorted_with_axis compress_0""".split()
 
 
 def put(target, name, data):
@@ -145,6 +148,14 @@ def main():
     put("csv", "semicolon_crlf.csv", b"2;0.1;0.2\r\n\r\n0;0.3;0.4\r\n1 ; 5 ; 6\r\n")
     put("csv", "one_column.csv", b"1\n2\n")
     put("csv", "nan.csv", b"0,nan,1\n1,inf,2\n")
+    log_header = b"epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,samples_per_second,elapsed_seconds\n"
+    put("training_log", "with_validation.csv", log_header + b"1,1.83187112,0.2625,1.29371546,0.6,0.00100000005,1724.6,0.056\n"
+        b"2,0.819461627,0.7,0.688065781,0.7,0.00100000005,848.0,0.176\n")
+    put("training_log", "crlf_no_validation.csv", log_header.replace(b"\n", b"\r\n") +
+        b"1,0.5,0.8,nan,nan,0.001,100.0,0.1\r\n2,0.4,0.9,nan,nan,0.001,100.0,0.2\r\n\r\n")
+    put("training_log", "torn.csv", log_header + b"1,1.83187112,0.2625,1.2937")
+
+    event_file_seeds()
 
     # Images: fixtures plus PNG colour types (palette + tRNS, 16-bit RGBA, 1-bit gray, gray +
     # alpha, interlaced).
@@ -160,6 +171,27 @@ def main():
     put("images", "gray1.png", png(9, 2, 0, 1, [b"\xa5\x80", b"\x5a\x00"]))
     put("images", "gray_alpha.png", png(2, 1, 4, 8, [b"\x10\xff\x20\x00"]))
     put("images", "interlaced.png", png(1, 1, 2, 8, [b"\x10\x20\x30"], interlace=1))
+
+
+def event_file_seeds():
+    """TensorBoard event files damaged as the reader must handle: a last record cut short, one
+    with a wrong data checksum, stray bytes after the last record, a header only, a byte
+    changed inside a middle record and in a middle record's length."""
+    with open(os.path.join(OUT, "event_file", "tensorboard_writer.tfevents"), "rb") as f:
+        data = f.read()
+    starts, at = [], 0
+    while at < len(data):
+        starts.append(at)
+        at += 16 + struct.unpack_from("<Q", data, at)[0]
+    last = data[starts[-1]:]
+    put("event_file", "torn.tfevents", data + last[:-5])
+    put("event_file", "bad_tail_crc.tfevents", data + last[:-1] + bytes([last[-1] ^ 1]))
+    put("event_file", "stray_tail.tfevents", data + b"\x05\x00\x00")
+    put("event_file", "header_only.tfevents", data[:12])
+    for name, offset in (("bad_middle_data.tfevents", 14), ("bad_middle_length.tfevents", 1)):
+        damaged = bytearray(data)
+        damaged[starts[2] + offset] ^= 0x40
+        put("event_file", name, bytes(damaged))
 
 
 def varint(n):

@@ -21,6 +21,9 @@ char *ts_strdup(const char *s);
 ot_tensor ts_tensor(int ndim, const int64_t *dims);
 /* The same with values uniform in [lo, hi) from rng. */
 ot_tensor ts_random(ot_rng *rng, int ndim, const int64_t *dims, float lo, float hi);
+/* Array literals for dims and values: ts_float(2, I64(2, 3), F32(1, 2, 3, 4, 5, 6)). */
+#define I64(...) ((const int64_t[]){__VA_ARGS__})
+#define F32(...) ((const float[]){__VA_ARGS__})
 /* An int64 tensor from values. */
 ot_tensor ts_int64(int ndim, const int64_t *dims, const int64_t *values);
 /* A bool tensor from 0/1 bytes. */

@@ -1,5 +1,5 @@
 /* Core pieces: tensor sizes (overflow, memory limit), shape strings, half-precision
- * conversions, the name index, the generator, atomic writes. */
+ * conversions, the name index, the generator, atomic writes, CRC-32C. */
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/crc32c.h"
 #include "core/half.h"
 #include "core/name_index.h"
 #include "core/file_io.h"
@@ -120,6 +121,24 @@ static void atomic_writes(void **state) {
     rmdir(dir);
 }
 
+/* RFC 3720 (iSCSI), appendix B.4: CRC-32C of 32-byte patterns; and the usual check value of
+ * "123456789". Split input gives the same CRC as whole input. */
+static void crc32c_vectors(void **state) {
+    (void)state;
+    unsigned char zeros[32] = {0}, ones[32], up[32], down[32];
+    for (int i = 0; i < 32; i++) ones[i] = 0xFF, up[i] = (unsigned char)i, down[i] = (unsigned char)(31 - i);
+    assert_int_equal(oti_crc32c(0, zeros, 32), 0x8A9136AAu);
+    assert_int_equal(oti_crc32c(0, ones, 32), 0x62A8AB43u);
+    assert_int_equal(oti_crc32c(0, up, 32), 0x46DD794Eu);
+    assert_int_equal(oti_crc32c(0, down, 32), 0x113FDB5Cu);
+    assert_int_equal(oti_crc32c(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(oti_crc32c(oti_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+    assert_int_equal(oti_crc32c(0, "", 0), 0u);
+    /* TFRecord's mask of the CRC: rotr(crc, 15) + 0xa282ead8 (mod 2^32). */
+    uint32_t crc = 0xE3069283u;
+    assert_int_equal(oti_crc32c_masked("123456789", 9), (uint32_t)(((crc >> 15) | (crc << 17)) + 0xa282ead8u));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tensor_sizes),
@@ -127,6 +146,7 @@ int main(void) {
         cmocka_unit_test(name_index),
         cmocka_unit_test(generator),
         cmocka_unit_test(atomic_writes),
+        cmocka_unit_test(crc32c_vectors),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }

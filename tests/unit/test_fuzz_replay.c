@@ -65,6 +65,14 @@
 #include "../fuzz/fuzz_caffemodel.c"
 #undef LLVMFuzzerInitialize
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_training_log_one
+#include "../fuzz/fuzz_training_log.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_event_file_one
+#include "../fuzz/fuzz_event_file.c"
+#undef LLVMFuzzerTestOneInput
+#undef LLVMFuzzerInitialize
+#undef LLVMFuzzerTestOneInput
 #include "../fuzz/fuzz_common.c"
 
 typedef struct harness {
@@ -76,7 +84,8 @@ static const harness harnesses[] = {
     {"onnx", fuzz_onnx_one},         {"npy", fuzz_npy_one},           {"npz", fuzz_npz_one},
     {"safetensors", fuzz_safetensors_one}, {"torch_pt", fuzz_torch_pt_one},
     {"keras_h5", fuzz_keras_h5_one}, {"idx", fuzz_idx_one},           {"csv", fuzz_csv_one},
-    {"images", fuzz_images_one},     {"prototxt", fuzz_prototxt_one}, {"caffemodel", fuzz_caffemodel_one},
+    {"images", fuzz_images_one},     {"training_log", fuzz_training_log_one},
+    {"event_file", fuzz_event_file_one}, {"prototxt", fuzz_prototxt_one}, {"caffemodel", fuzz_caffemodel_one},
 };
 
 /* Runs every file of dir through the harness; returns how many. */

@@ -571,6 +571,19 @@ static void layernorm_decomposition_trains(void **state) {
     }
 }
 
+/* MeanVarianceNormalization over the default axes [0, 2, 3] and over one middle axis. */
+static void mvn_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 31);
+    ot_tensor x = ts_random(&rng, 4, (const int64_t[]){2, 3, 2, 2}, -1, 1);
+    ts_gradcheck("MeanVarianceNormalization", 13, 1, (const ot_tensor *[]){&x}, 1, 0, NULL, 0, 1e-2, 2e-3);
+    ot_attr axes = ts_attr_ints("axes", 1, (const int64_t[]){1});
+    ts_gradcheck("MeanVarianceNormalization", 13, 1, (const ot_tensor *[]){&x}, 1, 1, &axes, 0, 1e-2, 2e-3);
+    ot_attr_free(&axes);
+    ot_tensor_free(&x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batchnorm_inference_values),
@@ -586,6 +599,7 @@ int main(void) {
         cmocka_unit_test(layernorm_statistics_outputs_gradient),
         cmocka_unit_test(layernorm_decomposition_trains),
         cmocka_unit_test(lrn_values_and_gradients),
+        cmocka_unit_test(mvn_gradients),
         cmocka_unit_test(bad_inputs_and_attributes),
     };
     return ts_run_group_tests(tests, NULL, NULL);

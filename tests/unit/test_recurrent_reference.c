@@ -85,7 +85,9 @@ static void run_node_case(const char *name) {
     ot_model *m = ts_load_case("recurrent", name, &fixture);
     ot_tensor feeds[8];
     assert_true(m->n_inputs <= 8);
-    for (int k = 0; k < m->n_inputs; k++) feeds[k] = *expected(&fixture, m->values[m->inputs[k]].name);
+    /* The engine computes in float32/int64/bool: sequence_lens (int32) is widened. */
+    for (int k = 0; k < m->n_inputs; k++)
+        assert_int_equal(ot_tensor_widen(NULL, expected(&fixture, m->values[m->inputs[k]].name), &feeds[k], "feed"), OT_OK);
     ot_plan_options options = ts_plan_options();
     ot_plan *plan;
     if (ot_plan_create(m, &options, m->n_inputs, m->inputs, feeds, &plan) != OT_OK)
@@ -100,6 +102,7 @@ static void run_node_case(const char *name) {
         expect_close(key, got->data, want, 1e-4);
     }
     ot_plan_free(plan);
+    for (int k = 0; k < m->n_inputs; k++) ot_tensor_free(&feeds[k]);
     ot_weights_free(&fixture);
     ot_model_free(m);
 }

@@ -287,6 +287,30 @@ static void torch_case(void **state) {
 
 #define TORCH_CASE(name) {"torch_" name, torch_case, NULL, NULL, name}
 
+/* GridSample: X's gradient in every mode; the grid's for bilinear under each padding mode and
+ * align_corners. Grid points sit away from integer pixel coordinates (where bilinear has
+ * kinks), some outside [-1, 1] so that border and reflection padding act. */
+static void grid_sample_gradients(void **state) {
+    (void)state;
+    ot_rng rng;
+    ot_rng_seed(&rng, 41);
+    ot_tensor x = ts_random(&rng, 4, (const int64_t[]){1, 2, 3, 4}, -1, 1);
+    ot_tensor grid = ts_float(4, (const int64_t[]){1, 2, 3, 2},
+                              (const float[]){-0.6f, -0.45f, -0.1f, 0.05f, 0.4f, 0.55f, 0.9f, -0.95f, 1.2f, 0.2f, -1.3f, 1.15f});
+    const char *modes[] = {"bilinear", "nearest", "bicubic"}, *pads[] = {"zeros", "border", "reflection"};
+    for (int m = 0; m < 3; m++)
+        for (int k = 0; k < 3; k++)
+            for (int align = 0; align < 2; align++) {
+                ot_attr attrs[3] = {ts_attr_string("mode", modes[m]), ts_attr_string("padding_mode", pads[k]),
+                                    ts_attr_int("align_corners", align)};
+                /* The grid's gradient: bilinear only (nearest's is 0, bicubic has none). */
+                unsigned mask = m == 0 ? 3 : 1;
+                ts_gradcheck("GridSample", 16, 2, (const ot_tensor *[]){&x, &grid}, mask, 3, attrs, 0, 1e-3, 2e-3);
+                for (int a = 0; a < 3; a++) ot_attr_free(&attrs[a]);
+            }
+    ts_free_tensors((ot_tensor[]){x, grid}, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nearest_gradients),
@@ -294,6 +318,7 @@ int main(void) {
         cmocka_unit_test(cubic_and_antialias_gradients),
         cmocka_unit_test(axes_and_aspect_ratio),
         cmocka_unit_test(upsample),
+        cmocka_unit_test(grid_sample_gradients),
         cmocka_unit_test(errors),
         TORCH_CASE("nearest_x2"),
         TORCH_CASE("nearest_sizes_18"),

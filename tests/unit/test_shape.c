@@ -8,8 +8,6 @@
 #include "test_support.h"
 #include "onnxtrain/graph.h"
 
-#define I64(...) ((const int64_t[]){__VA_ARGS__})
-#define F32(...) ((const float[]){__VA_ARGS__})
 
 /* Runs one node: input 0 is a graph input fed at run time, the others are initializers
  * (known when the plan is built). Returns a copy of output `out_k`. */

@@ -7,8 +7,6 @@
 #include "core/util.h"
 #include "test_support.h"
 
-#define I64(...) ((const int64_t[]){__VA_ARGS__})
-#define F32(...) ((const float[]){__VA_ARGS__})
 
 static void gradients_of_views_and_layouts(void **state) {
     (void)state;

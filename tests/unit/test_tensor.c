@@ -9,8 +9,6 @@
 #include "test_support.h"
 #include "onnxtrain/graph.h"
 
-#define I64(...) ((const int64_t[]){__VA_ARGS__})
-#define F32(...) ((const float[]){__VA_ARGS__})
 
 /* One node, input 0 fed at run time (the others initializers); returns output `out_k`. */
 static ot_tensor run_op(const char *op, int opset, int n_in, const ot_tensor *const *in, int n_out,
@@ -175,6 +173,58 @@ static ot_tensor cast(const ot_tensor *x, int opset, ot_attr to) {
     return y;
 }
 
+/* Widening keeps the model's dtype as `declared`; narrowing gives the same bytes back. */
+static void widen_and_narrow_round_trip(void **state) {
+    (void)state;
+    ot_tensor i8 = typed(OT_INT8, 1, I64(3), (const int8_t[]){-128, 127, 5}), wide, back;
+    assert_int_equal(ot_tensor_widen(NULL, &i8, &wide, "i8"), OT_OK);
+    assert_int_equal(wide.dtype, OT_INT64);
+    assert_int_equal(ot_tensor_declared(&wide), OT_INT8);
+    ts_expect_int64s(&wide, I64(-128, 127, 5), 3);
+    assert_int_equal(ot_tensor_narrow(&wide, &back, "i8"), OT_OK);
+    assert_int_equal(back.dtype, OT_INT8);
+    assert_memory_equal(back.data, i8.data, 3);
+    ot_tensor_free(&back);
+    ot_tensor_free(&wide);
+    /* float16 1/3 (0x3555) widens exactly and narrows to the same bits */
+    ot_tensor half = typed(OT_FLOAT16, 0, NULL, (const uint16_t[]){0x3555});
+    assert_int_equal(ot_tensor_widen(NULL, &half, &wide, "half"), OT_OK);
+    ts_expect_floats(&wide, F32(0.333251953125f), 1);
+    assert_int_equal(ot_tensor_narrow(&wide, &back, "half"), OT_OK);
+    assert_int_equal(((uint16_t *)back.data)[0], 0x3555);
+    ot_tensor_free(&back);
+    ot_tensor_free(&wide);
+    /* uint64 above 2^63 - 1 cannot be held as int64: refused, naming the tensor */
+    ot_tensor u64 = typed(OT_UINT64, 1, I64(2), (const uint64_t[]){1, (uint64_t)1 << 63});
+    assert_int_equal(ot_tensor_widen(NULL, &u64, &wide, "big"), OT_ERR_UNSUPPORTED);
+    assert_non_null(strstr(ot_last_error(), "'big'"));
+    assert_non_null(strstr(ot_last_error(), "above 2^63-1"));
+    ot_tensor_free(&u64);
+    ot_tensor_free(&half);
+    ot_tensor_free(&i8);
+}
+
+/* Results wrap to their declared width after each op, as numpy's int8/uint8 arithmetic. */
+static void integer_results_wrap_to_declared_width(void **state) {
+    (void)state;
+    ot_tensor x = ts_int64(1, I64(3), I64(100, -100, 7)), b = ts_int64(1, I64(3), I64(100, -100, 9));
+    x.declared = b.declared = OT_INT8;
+    ot_tensor y = run_op("Add", 14, 2, (const ot_tensor *[]){&x, &b}, 1, 0, 0, NULL);
+    assert_int_equal(ot_tensor_declared(&y), OT_INT8);
+    ts_expect_int64s(&y, I64(-56, 56, 16), 3); /* numpy: int8(100) + int8(100) == -56 */
+    ot_tensor_free(&y);
+    x.declared = b.declared = OT_UINT8;
+    y = run_op("Sub", 14, 2, (const ot_tensor *[]){&b, &x}, 1, 0, 0, NULL);
+    ts_expect_int64s(&y, I64(0, 0, 2), 3);
+    ot_tensor_free(&y);
+    y = run_op("Sub", 14, 2, (const ot_tensor *[]){&x, &b}, 1, 0, 0, NULL);
+    assert_int_equal(ot_tensor_declared(&y), OT_UINT8);
+    ts_expect_int64s(&y, I64(0, 0, 254), 3); /* uint8(7) - uint8(9) == 254 */
+    ot_tensor_free(&y);
+    ot_tensor_free(&x);
+    ot_tensor_free(&b);
+}
+
 static void cast_between_dtypes(void **state) {
     (void)state;
     /* numpy: float32 -> int64 truncates toward zero */
@@ -195,15 +245,23 @@ static void cast_between_dtypes(void **state) {
     y = cast(&big, 13, ts_attr_int("to", OT_FLOAT));
     ts_expect_floats(&y, F32(4611686018427387904.0f, -3), 2);
     ot_tensor_free(&y);
-    ot_tensor i32 = typed(OT_INT32, 1, I64(2), (const int32_t[]){-5, 1 << 30});
+    /* an int32 is held as int64 (declared int32); int32 -> int8 wraps */
+    ot_tensor i32 = ts_int64(1, I64(2), I64(-5, 1 << 30));
+    i32.declared = OT_INT32;
     y = cast(&i32, 13, ts_attr_int("to", OT_INT64));
     ts_expect_int64s(&y, I64(-5, 1 << 30), 2);
+    assert_int_equal(ot_tensor_declared(&y), OT_INT64);
     ot_tensor_free(&y);
-    /* float -> uint8 goes through the integer and wraps, as numpy's astype does */
+    y = cast(&i32, 13, ts_attr_int("to", OT_INT8));
+    ts_expect_int64s(&y, I64(-5, 0), 2);
+    assert_int_equal(ot_tensor_declared(&y), OT_INT8);
+    ot_tensor_free(&y);
+    /* float -> uint8 goes through the integer and wraps, as numpy's astype does; the result
+     * is held as int64, declared uint8 */
     ot_tensor wide = ts_float(1, I64(2), F32(300.7f, -1.2f));
     y = cast(&wide, 13, ts_attr_int("to", OT_UINT8));
-    assert_int_equal(y.dtype, OT_UINT8);
-    assert_memory_equal(y.data, ((const uint8_t[]){44, 255}), 2);
+    assert_int_equal(ot_tensor_declared(&y), OT_UINT8);
+    ts_expect_int64s(&y, I64(44, 255), 2);
     ot_tensor_free(&y);
     /* float16 / bfloat16 targets are held as float32, rounded (numpy, torch) */
     ot_tensor third = ts_float(0, NULL, F32(1.0f / 3.0f));
@@ -445,6 +503,8 @@ int main(void) {
         cmocka_unit_test(constant_forms),
         cmocka_unit_test(constant_of_shape_values),
         cmocka_unit_test(cast_between_dtypes),
+        cmocka_unit_test(widen_and_narrow_round_trip),
+        cmocka_unit_test(integer_results_wrap_to_declared_width),
         cmocka_unit_test(range_values),
         cmocka_unit_test(range_errors),
         cmocka_unit_test(dropout_inference_is_identity),
