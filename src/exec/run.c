@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/context_internal.h"
+#include "control.h"
 #include "plan_internal.h"
 #include "core/error.h"
 
@@ -14,7 +15,7 @@ ot_status ot_plan_forward(ot_plan *p) {
         plan_step *s = &p->steps[i];
         if (s->folded) continue;
         const ot_layer *l = &p->model->layers[s->layer];
-        ot_status status = l->op->forward(&s->ctx);
+        ot_status status = s->control ? oti_control_forward(p, s) : l->op->forward(&s->ctx);
         if (status != OT_OK) return status;
     }
     return OT_OK;
@@ -31,7 +32,7 @@ static void zero_reused_gradients(ot_plan *p, const plan_step *s, int i) {
     for (int k = 0; k < l->n_outputs; k++)
         if (s->dout[k] && p->grad_first[l->outputs[k]] == i) memset(s->dout[k]->data, 0, sizeof(float) * (size_t)ot_tensor_numel(s->dout[k]));
     for (int k = 0; k < l->n_inputs; k++)
-        if (s->din[k] && p->grad_first[l->inputs[k]] == i && !(p->options.param_grads && p->options.param_grads[l->inputs[k]]))
+        if (s->din[k] && p->grad_first[l->inputs[k]] == i && !plan_param_grad(p, l->inputs[k]))
             memset(s->din[k]->data, 0, sizeof(float) * (size_t)ot_tensor_numel(s->din[k]));
 }
 

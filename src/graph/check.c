@@ -13,8 +13,25 @@ static int first_output_optional(const ot_model *m, const ot_layer *l) {
     return op && (op->flags & OT_OP_OPTIONAL_OUTPUTS);
 }
 
+/* Subgraphs are checked (and ordered) like the main graph; a failure names the node. */
+static ot_status check_subgraphs(ot_model *m) {
+    for (int i = 0; i < m->n_layers; i++) {
+        const ot_layer *l = &m->layers[i];
+        for (int a = 0; a < l->n_attrs; a++) {
+            if (!l->attrs[a].g) continue;
+            ot_status status = ot_graph_check(l->attrs[a].g);
+            if (status != OT_OK) {
+                oti_error_prefix("%s node '%s', subgraph '%s': ", l->op_type, l->name, l->attrs[a].name);
+                return status;
+            }
+        }
+    }
+    return OT_OK;
+}
+
 /* Kahn's algorithm over layers; stable (keeps file order where the file was ordered). */
 ot_status ot_graph_check(ot_model *m) {
+    OT_TRY(check_subgraphs(m));
     for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];
@@ -45,9 +62,10 @@ ot_status ot_graph_check(ot_model *m) {
             if (v < 0) continue;
             if (m->values[v].kind == OT_VALUE_ACTIVATION && m->values[v].producer < 0)
                 return oti_fail(OT_ERR_INVALID,
-                               "node '%s' reads tensor '%s', which no node, graph input or "
+                               "node '%s' reads tensor '%s'%s, which no node, graph input or "
                                "initializer defines",
-                               l->name, m->values[v].name);
+                               l->name, m->values[v].name,
+                               k >= l->n_inputs - l->n_implicit_inputs ? " (in a subgraph)" : "");
         }
     }
     for (int k = 0; k < m->n_outputs; k++) {

@@ -26,7 +26,7 @@ static int is_weight(const ot_value *v) {
 }
 
 static int foldable(const ot_model *m, const ot_layer *l) {
-    if (!l->op || (l->op->flags & OT_OP_RANDOM) || produces_graph_output(m, l)) return 0;
+    if (!l->op || (l->op->flags & (OT_OP_RANDOM | OT_OP_CONTROL_FLOW)) || produces_graph_output(m, l)) return 0;
     /* Identity copies a weight; Shape reads only its dims: neither hides a weight's name. */
     int identity = (l->op->flags & (OT_OP_COPY | OT_OP_SHAPE_ONLY)) != 0;
     for (int k = 0; k < l->n_inputs; k++) {
@@ -182,6 +182,10 @@ static ot_status unshare_statistics(ot_model *m) {
 }
 
 ot_status ot_graph_fold_constants(const ot_context *ctx, ot_model *m) {
+    /* Subgraphs first: constants inside a Loop body are computed once, not per iteration. */
+    for (int i = 0; i < m->n_layers; i++)
+        for (int a = 0; a < m->layers[i].n_attrs; a++)
+            if (m->layers[i].attrs[a].g) OT_TRY(ot_graph_fold_constants(ctx, m->layers[i].attrs[a].g));
     int n_kept = 0;
     ot_status status = OT_OK;
     for (int i = 0; i < m->n_layers; i++) {

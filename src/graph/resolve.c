@@ -1,11 +1,24 @@
 /* Resolving layers against the op table: each layer gets its op row and parsed attributes;
- * every unsupported op is reported at once. */
+ * every unsupported op is reported at once; subgraphs resolve with their node. */
 #include <string.h>
 #include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
+
+/* If branches, Loop and Scan bodies resolve like the main graph. */
+static ot_status resolve_subgraphs(const ot_layer *l) {
+    for (int a = 0; a < l->n_attrs; a++) {
+        if (!l->attrs[a].g) continue;
+        ot_status status = ot_graph_resolve(l->attrs[a].g);
+        if (status != OT_OK) {
+            oti_error_prefix("%s node '%s', subgraph '%s': ", l->op_type, l->name, l->attrs[a].name);
+            return status;
+        }
+    }
+    return OT_OK;
+}
 
 ot_status ot_graph_resolve(ot_model *m) {
     /* Collect every unsupported op so the user sees them all at once. */
@@ -63,6 +76,11 @@ ot_status ot_graph_resolve(ot_model *m) {
         }
         l->op = op;
         l->params = params;
+        ot_status status = resolve_subgraphs(l);
+        if (status != OT_OK) {
+            free(missing);
+            return status;
+        }
     }
     if (n_missing) {
         ot_status status =

@@ -19,7 +19,8 @@
     OT_FAMILY(tensor)                                                                          \
     OT_FAMILY(reduce)                                                                          \
     OT_FAMILY(resize)                                                                          \
-    OT_FAMILY(training)
+    OT_FAMILY(training)                                                                        \
+    OT_FAMILY(control_flow)
 
 #define OT_FAMILY(name) extern const ot_op_family oti_family_##name;
 OT_FAMILY_LIST

@@ -49,9 +49,12 @@ enum {
     OT_OP_SOFTMAX = 1u << 4,       /* output 0 is a (log-)softmax of input 0's logits */
     OT_OP_SIGMOID = 1u << 5,       /* output 0 is the sigmoid of input 0's logits */
     OT_OP_OPTIONAL_OUTPUTS = 1u << 6, /* every output may be omitted, the first too (LSTM's Y) */
-    OT_OP_LAYOUT = 1u << 7            /* output 0 is input 0's values rearranged or retyped
+    OT_OP_LAYOUT = 1u << 7,           /* output 0 is input 0's values rearranged or retyped
                                          (Reshape, Transpose, Cast): a weight that reaches a
                                          layer through such ops is still that layer's weight */
+    OT_OP_CONTROL_FLOW = 1u << 8      /* runs subgraphs (If, Loop, Scan): the plan infers and
+                                         runs it (src/exec/control*.c); the row has no infer,
+                                         forward or backward, and nothing folds it at import */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what
