@@ -323,7 +323,7 @@ ot_status oti_control_infer(ot_plan *p, plan_step *s, int i) {
     case OT_CONTROL_LOOP: status = infer_loop(p, s, c, i); break;
     default: status = infer_scan(p, s, c); break;
     }
-    if (status == OT_OK) status = check_no_gradient(p, s);
+    if (status == OT_OK && p->inline_layer < 0) status = check_no_gradient(p, s);
     return status;
 }
 
