@@ -44,6 +44,11 @@ typedef struct control_step {
     size_t *dynamic_capacity;
 } control_step;
 
+/* The planned tensor of output k of a body. */
+static inline const ot_tensor *control_body_output(const control_body *b, int k) {
+    return ot_plan_value(b->plan, b->model->outputs[k]);
+}
+
 /* Plan time, step i of p: plans the subgraphs and sets the outputs' shapes; or, for an If
  * whose condition is known, sets p->inline_layer and p->inline_branch. */
 ot_status oti_control_infer(ot_plan *p, plan_step *s, int i);

@@ -6,14 +6,8 @@
 #include "control.h"
 #include "core/context_internal.h"
 #include "core/util.h"
+#include "graph/subgraph.h"
 #include "onnxtrain/context.h"
-
-/* The parent's value a subgraph reads by name: one of the node's implicit inputs. */
-static int outer_source(const ot_plan *p, const ot_layer *l, const char *name) {
-    for (int k = l->n_inputs - l->n_implicit_inputs; k < l->n_inputs; k++)
-        if (l->inputs[k] >= 0 && strcmp(p->model->values[l->inputs[k]].name, name) == 0) return l->inputs[k];
-    return -1;
-}
 
 /* Feeds of body b: its n_inputs inputs with the given shapes (data where constant), then
  * every enclosing value it reads, constant where the parent's is. */
@@ -36,7 +30,7 @@ static ot_status setup_body(const ot_plan *p, const plan_step *s, control_body *
     b->n_feeds = n_inputs;
     for (int v = 0; v < model->n_values; v++) {
         if (model->values[v].kind != OT_VALUE_OUTER) continue;
-        int source = outer_source(p, l, model->values[v].name);
+        int source = oti_layer_outer_value(p->model, l, model->values[v].name);
         if (source < 0 || p->state[source] == VALUE_UNUSED)
             return oti_fail(OT_ERR_INVALID, "%s node '%s': its subgraph reads '%s', which the enclosing graph "
                             "does not compute here", l->op_type, l->name, model->values[v].name);
@@ -61,11 +55,6 @@ void oti_control_bind_outer(const ot_plan *p, control_body *body) {
     for (int f = 0; f < body->n_feeds; f++)
         if (body->source[f] >= 0 && !body->constant[f])
             ot_plan_value(body->plan, body->feeds[f])->data = p->vals[body->source[f]].data;
-}
-
-/* The planned tensor of a body output. */
-static const ot_tensor *body_output(const control_body *b, int k) {
-    return ot_plan_value(b->plan, b->model->outputs[k]);
 }
 
 static ot_status shape_mismatch(const ot_layer *l, const char *what, int k, const ot_tensor *a, const ot_tensor *b) {
@@ -100,7 +89,7 @@ static ot_status infer_if(ot_plan *p, plan_step *s, control_step *c) {
         OT_TRY(oti_control_plan_body(p, c, b));
     }
     for (int k = 0; k < l->n_outputs; k++) {
-        const ot_tensor *a = body_output(&c->bodies[0], k), *b = body_output(&c->bodies[1], k);
+        const ot_tensor *a = control_body_output(&c->bodies[0], k), *b = control_body_output(&c->bodies[1], k);
         if (!same_type(a, b)) return shape_mismatch(l, "output", k, a, b);
         if (s->out[k]) ot_tensor_set_shape(s->out[k], a->dtype, a->ndim, a->dims);
     }
@@ -149,7 +138,7 @@ static ot_status allocate_states(const ot_plan *p, control_step *c, int first) {
 /* The loop-carried outputs of the body keep their inputs' shapes. */
 static ot_status check_states(const ot_layer *l, const control_step *c, int first_feed, int first_output) {
     for (int j = 0; j < c->params->n_states; j++) {
-        const ot_tensor *in = &c->bodies[0].shapes[first_feed + j], *out = body_output(&c->bodies[0], first_output + j);
+        const ot_tensor *in = &c->bodies[0].shapes[first_feed + j], *out = control_body_output(&c->bodies[0], first_output + j);
         if (!same_type(in, out)) return shape_mismatch(l, "loop-carried value", j, in, out);
     }
     return OT_OK;
@@ -217,7 +206,7 @@ static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
     for (int j = 0; j < n; j++)
         if (s->out[j]) ot_tensor_set_shape(s->out[j], inputs[2 + j].dtype, inputs[2 + j].ndim, inputs[2 + j].dims);
     for (int k = 0; k < c->params->n_scan_outputs; k++) {
-        OT_TRY(stack_shape(l, s->out[n + k], body_output(&c->bodies[0], 1 + n + k), 0, c->count < 0 ? 0 : c->count));
+        OT_TRY(stack_shape(l, s->out[n + k], control_body_output(&c->bodies[0], 1 + n + k), 0, c->count < 0 ? 0 : c->count));
         if (c->count < 0 && s->out[n + k]) OT_TRY(check_dynamic(p, s, i, l->outputs[n + k]));
     }
     if (c->count < 0) {
@@ -275,7 +264,7 @@ static ot_status infer_scan(ot_plan *p, plan_step *s, control_step *c) {
         if (s->out[j]) ot_tensor_set_shape(s->out[j], in->dtype, in->ndim, in->dims);
     }
     for (int k = 0; k < pr->n_scan_outputs; k++) {
-        const ot_tensor *slice = body_output(&c->bodies[0], pr->n_states + k);
+        const ot_tensor *slice = control_body_output(&c->bodies[0], pr->n_states + k);
         int axis = pr->batched ? 0 : oti_normalize_axis(pr->output_axes[k], slice->ndim + 1);
         if (axis < 0)
             return oti_fail(OT_ERR_INVALID, "Scan node '%s': scan output %d has no axis %d", l->name, k, pr->output_axes[k]);

@@ -11,10 +11,6 @@
 
 static size_t tensor_bytes(const ot_tensor *t) { return (size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype); }
 
-static const ot_tensor *body_output(const control_body *b, int k) {
-    return ot_plan_value(b->plan, b->model->outputs[k]);
-}
-
 /* A tensor (one batch of it where batched) as (outer, length, inner bytes) around `axis`:
  * moves slice `at` between it and a contiguous slice buffer. */
 typedef struct axis_view {
@@ -53,7 +49,7 @@ static ot_status run_if(ot_plan *p, plan_step *s, control_step *c) {
     control_body *b = &c->bodies[((const unsigned char *)s->in[0]->data)[0] != 0];
     OT_TRY(run_body(p, b));
     for (int k = 0; k < s->ctx.n_out; k++)
-        if (s->out[k]) memcpy(s->out[k]->data, body_output(b, k)->data, tensor_bytes(s->out[k]));
+        if (s->out[k]) memcpy(s->out[k]->data, control_body_output(b, k)->data, tensor_bytes(s->out[k]));
     return OT_OK;
 }
 
@@ -67,13 +63,13 @@ static void bind_states(control_step *c, int first, int cur) {
 /* The body's state outputs (first_output..) become the next iteration's states. */
 static void keep_states(control_step *c, int first_output, int next) {
     for (int j = 0; j < c->params->n_states; j++)
-        memcpy(c->carried[next] + c->state_offset[j], body_output(&c->bodies[0], first_output + j)->data, c->state_bytes[j]);
+        memcpy(c->carried[next] + c->state_offset[j], control_body_output(&c->bodies[0], first_output + j)->data, c->state_bytes[j]);
 }
 
 /* Appends iteration `it`'s slice of Loop scan output k (grown at run time when dynamic). */
 static ot_status append_scan_output(ot_plan *p, plan_step *s, control_step *c, int k, int64_t it) {
     const ot_layer *l = &p->model->layers[s->layer];
-    const ot_tensor *slice = body_output(&c->bodies[0], 1 + c->params->n_states + k);
+    const ot_tensor *slice = control_body_output(&c->bodies[0], 1 + c->params->n_states + k);
     ot_tensor *out = s->out[c->params->n_states + k];
     if (!out) return OT_OK;
     int same = slice->ndim + 1 == out->ndim && slice->dtype == out->dtype;
@@ -107,7 +103,7 @@ static ot_status loop_iteration(ot_plan *p, plan_step *s, control_step *c, int64
     ot_plan_value(b->plan, b->feeds[1])->data = &c->cond;
     bind_states(c, 2, cur);
     OT_TRY(run_body(p, b));
-    c->cond = ((const unsigned char *)body_output(b, 0)->data)[0] != 0;
+    c->cond = ((const unsigned char *)control_body_output(b, 0)->data)[0] != 0;
     keep_states(c, 1, 1 - cur);
     for (int k = 0; k < c->params->n_scan_outputs; k++) OT_TRY(append_scan_output(p, s, c, k, it));
     return OT_OK;
@@ -163,7 +159,7 @@ static ot_status scan_batch(ot_plan *p, plan_step *s, control_step *c, int64_t b
             if (!out) continue;
             int axis = pr->output_axes[k] < 0 ? pr->output_axes[k] + out->ndim - pr->batched : pr->output_axes[k];
             axis_view v = view_of(out, pr->batched, batch, axis);
-            move_slice(&v, body_output(b, n + k)->data, pr->output_reverse[k] ? c->count - 1 - t : t, 0);
+            move_slice(&v, control_body_output(b, n + k)->data, pr->output_reverse[k] ? c->count - 1 - t : t, 0);
         }
     }
     for (int j = 0; j < n; j++)

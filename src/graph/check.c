@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
+#include "subgraph.h"
 
 /* Whether the layer's op may omit its first output (the recurrent ops' Y). */
 static int first_output_optional(const ot_model *m, const ot_layer *l) {
@@ -13,25 +14,15 @@ static int first_output_optional(const ot_model *m, const ot_layer *l) {
     return op && (op->flags & OT_OP_OPTIONAL_OUTPUTS);
 }
 
-/* Subgraphs are checked (and ordered) like the main graph; a failure names the node. */
-static ot_status check_subgraphs(ot_model *m) {
-    for (int i = 0; i < m->n_layers; i++) {
-        const ot_layer *l = &m->layers[i];
-        for (int a = 0; a < l->n_attrs; a++) {
-            if (!l->attrs[a].g) continue;
-            ot_status status = ot_graph_check(l->attrs[a].g);
-            if (status != OT_OK) {
-                oti_error_prefix("%s node '%s', subgraph '%s': ", l->op_type, l->name, l->attrs[a].name);
-                return status;
-            }
-        }
-    }
-    return OT_OK;
+/* Subgraphs are checked (and ordered) like the main graph. */
+static ot_status check_subgraph(ot_model *g, void *unused) {
+    (void)unused;
+    return ot_graph_check(g);
 }
 
 /* Kahn's algorithm over layers; stable (keeps file order where the file was ordered). */
 ot_status ot_graph_check(ot_model *m) {
-    OT_TRY(check_subgraphs(m));
+    OT_TRY(oti_model_each_subgraph(m, check_subgraph, NULL));
     for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "ops/op.h"
 #include "onnxtrain/graph.h"
+#include "subgraph.h"
 
 static int produces_graph_output(const ot_model *m, const ot_layer *l) {
     for (int k = 0; k < l->n_outputs; k++)
@@ -181,11 +182,11 @@ static ot_status unshare_statistics(ot_model *m) {
     return status;
 }
 
+static ot_status fold_subgraph(ot_model *g, void *ctx) { return ot_graph_fold_constants(ctx, g); }
+
 ot_status ot_graph_fold_constants(const ot_context *ctx, ot_model *m) {
     /* Subgraphs first: constants inside a Loop body are computed once, not per iteration. */
-    for (int i = 0; i < m->n_layers; i++)
-        for (int a = 0; a < m->layers[i].n_attrs; a++)
-            if (m->layers[i].attrs[a].g) OT_TRY(ot_graph_fold_constants(ctx, m->layers[i].attrs[a].g));
+    OT_TRY(oti_model_each_subgraph(m, fold_subgraph, (void *)ctx));
     int n_kept = 0;
     ot_status status = OT_OK;
     for (int i = 0; i < m->n_layers; i++) {

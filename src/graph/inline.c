@@ -6,14 +6,8 @@
 
 #include "core/util.h"
 #include "inline.h"
+#include "subgraph.h"
 #include "ops/op.h"
-
-/* The value of `base` named `name` among layer l's implicit inputs, or -1. */
-static int outer_value(const ot_model *base, const ot_layer *l, const char *name) {
-    for (int k = l->n_inputs - l->n_implicit_inputs; k < l->n_inputs; k++)
-        if (l->inputs[k] >= 0 && strcmp(base->values[l->inputs[k]].name, name) == 0) return l->inputs[k];
-    return -1;
-}
 
 /* map[v]: the view's value for branch value v. Branch outputs computed by a branch layer
  * become the If's outputs directly; *n_copies counts the ones that need an Identity. */
@@ -23,7 +17,7 @@ static ot_status map_values(ot_model *view, const ot_model *base, const ot_layer
         const ot_value *bv = &branch->values[v];
         map[v] = -1;
         if (bv->kind == OT_VALUE_OUTER) {
-            if ((map[v] = outer_value(base, l, bv->name)) < 0)
+            if ((map[v] = oti_layer_outer_value(base, l, bv->name)) < 0)
                 return oti_fail(OT_ERR_INVALID, "If node '%s': its branch reads '%s' from the enclosing "
                                 "graph, which does not define it", l->name, bv->name);
             continue;

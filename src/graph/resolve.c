@@ -6,18 +6,12 @@
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
+#include "subgraph.h"
 
 /* If branches, Loop and Scan bodies resolve like the main graph. */
-static ot_status resolve_subgraphs(const ot_layer *l) {
-    for (int a = 0; a < l->n_attrs; a++) {
-        if (!l->attrs[a].g) continue;
-        ot_status status = ot_graph_resolve(l->attrs[a].g);
-        if (status != OT_OK) {
-            oti_error_prefix("%s node '%s', subgraph '%s': ", l->op_type, l->name, l->attrs[a].name);
-            return status;
-        }
-    }
-    return OT_OK;
+static ot_status resolve_subgraph(ot_model *g, void *unused) {
+    (void)unused;
+    return ot_graph_resolve(g);
 }
 
 ot_status ot_graph_resolve(ot_model *m) {
@@ -76,7 +70,7 @@ ot_status ot_graph_resolve(ot_model *m) {
         }
         l->op = op;
         l->params = params;
-        ot_status status = resolve_subgraphs(l);
+        ot_status status = oti_layer_each_subgraph(l, resolve_subgraph, NULL);
         if (status != OT_OK) {
             free(missing);
             return status;
