@@ -36,8 +36,9 @@ typedef struct ot_context_options {
     size_t memory_limit;
     /* Control flow limits, so a hostile file cannot recurse or spin: subgraphs nested deeper
      * than max_subgraph_depth (an If in a Loop body is depth 2) are refused when a model
-     * loads, and a Loop that would run more than max_loop_iterations iterations stops with an
-     * error. 0: the defaults, OT_DEFAULT_MAX_SUBGRAPH_DEPTH and OT_DEFAULT_MAX_LOOP_ITERATIONS. */
+     * loads, and a plan whose Loop and Scan bodies would run more than max_loop_iterations
+     * times in one forward (nested ones included) stops with an error. 0: the defaults,
+     * OT_DEFAULT_MAX_SUBGRAPH_DEPTH and OT_DEFAULT_MAX_LOOP_ITERATIONS. */
     int max_subgraph_depth;
     int64_t max_loop_iterations;
 } ot_context_options;

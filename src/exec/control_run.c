@@ -40,6 +40,16 @@ static void move_slice(const axis_view *v, unsigned char *slice, int64_t at, int
     }
 }
 
+/* One more body run of a Loop or Scan against the limit for one forward of the root plan. */
+static ot_status count_iteration(ot_plan *p, const ot_layer *l) {
+    int64_t limit = ot_context_max_loop_iterations(p->options.context);
+    ot_plan *root = p->root ? p->root : p;
+    if (++root->loop_iterations <= limit) return OT_OK;
+    return oti_fail(OT_ERR_UNSUPPORTED, "%s node '%s' is still running after %lld iterations (of every loop in "
+                    "this run, nested ones included), the limit (ot_context_options.max_loop_iterations raises it)",
+                    l->op_type, l->name, (long long)limit);
+}
+
 static ot_status run_body(const ot_plan *p, control_body *b) {
     oti_control_bind_outer(p, b);
     return ot_plan_forward(b->plan);
@@ -113,15 +123,12 @@ static ot_status run_loop(ot_plan *p, plan_step *s, control_step *c) {
     const ot_layer *l = &p->model->layers[s->layer];
     int n = c->params->n_states;
     int64_t m = s->in[0] ? ((const int64_t *)s->in[0]->data)[0] : INT64_MAX;
-    int64_t limit = ot_context_max_loop_iterations(p->options.context);
     c->cond = s->in[1] ? ((const unsigned char *)s->in[1]->data)[0] != 0 : 1;
     for (int j = 0; j < n; j++) memcpy(c->carried[0] + c->state_offset[j], s->in[2 + j]->data, c->state_bytes[j]);
     int cur = 0;
     int64_t it = 0;
     for (; it < m && c->cond; it++, cur = 1 - cur) {
-        if (it >= limit)
-            return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' is still running after %lld iterations, the limit "
-                            "(ot_context_options.max_loop_iterations raises it)", l->name, (long long)limit);
+        OT_TRY(count_iteration(p, l));
         OT_TRY(loop_iteration(p, s, c, it, cur));
     }
     for (int j = 0; j < n; j++)
@@ -145,6 +152,7 @@ static ot_status scan_batch(ot_plan *p, plan_step *s, control_step *c, int64_t b
         memcpy(c->carried[0] + c->state_offset[j], view_of(s->in[pr->first_state + j], pr->batched, batch, 0).data,
                c->state_bytes[j]);
     for (int64_t t = 0; t < c->count; t++, cur = 1 - cur) {
+        OT_TRY(count_iteration(p, &p->model->layers[s->layer]));
         for (int j = 0; j < pr->n_scan_inputs; j++) {
             axis_view v = view_of(s->in[pr->first_state + n + j], pr->batched, batch, pr->input_axes[j] < 0 ?
                                   pr->input_axes[j] + s->in[pr->first_state + n + j]->ndim : pr->input_axes[j]);

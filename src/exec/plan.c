@@ -465,7 +465,8 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
  * the model (graph/inline.h) and planning starts again on the view, until none is left. The
  * plan keeps the views. */
 static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_feeds, const int *feeds,
-                             const ot_tensor *feed_shapes, const unsigned char *constant, ot_plan **out) {
+                             const ot_tensor *feed_shapes, const unsigned char *constant, ot_plan *root,
+                             ot_plan **out) {
     *out = NULL;
     oti_inlined_model **inlined = NULL;
     int n_inlined = 0;
@@ -479,6 +480,7 @@ static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_
         p->inlined = inlined;
         p->n_inlined = n_inlined;
         p->inline_layer = -1;
+        p->root = root;
         ot_status status = build_plan(p, n_feeds, feeds, feed_shapes, constant);
         if (status == OT_OK && p->inline_layer < 0) {
             *out = p;
@@ -510,7 +512,7 @@ static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_
 
 ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
                          const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
-    return create_plan(m, options, n_feeds, feeds, feed_shapes, NULL, out);
+    return create_plan(m, options, n_feeds, feeds, feed_shapes, NULL, NULL, out);
 }
 
 ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_feeds, const int *feeds,
@@ -518,7 +520,8 @@ ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_f
     ot_plan_options options = {.context = parent->options.context, .rng = parent->options.rng,
                                .fast_convolution = parent->options.fast_convolution,
                                .conv_tuning = parent->options.conv_tuning};
-    return create_plan(subgraph, &options, n_feeds, feeds, shapes, constant, out);
+    ot_plan *root = parent->root ? parent->root : (ot_plan *)parent;
+    return create_plan(subgraph, &options, n_feeds, feeds, shapes, constant, root, out);
 }
 
 void ot_plan_free(ot_plan *p) {

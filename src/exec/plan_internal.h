@@ -50,6 +50,10 @@ struct ot_plan {
     int n_inlined;
     int inline_layer; /* set by infer: this If's condition is known; -1 otherwise */
     int inline_branch;
+    /* Subgraph plans point to the plan the caller runs: its loop_iterations counts every Loop
+     * iteration of one forward, nested ones included, against the context's limit. */
+    struct ot_plan *root;
+    int64_t loop_iterations;
 };
 
 /* The caller's trained flag and gradient storage for value v (none past the caller's values). */

@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 ot_status ot_plan_forward(ot_plan *p) {
+    if (!p->root) p->loop_iterations = 0;
     for (int v = 0; v < p->n_values; v++)
         if (p->state[v] == VALUE_FEED && !p->vals[v].data)
             return oti_fail(OT_ERR_INVALID, "input '%s' has no data bound",
