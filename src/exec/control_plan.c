@@ -179,17 +179,17 @@ static int64_t loop_count(const plan_step *s, const control_step *c) {
 static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
     const ot_layer *l = &p->model->layers[s->layer];
     int n = c->params->n_states;
-    ot_tensor inputs[2 + OT_SCAN_MAX * 8] = {{0}};
-    if (2 + n > (int)(sizeof inputs / sizeof inputs[0]))
-        return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' carries %d values, over the %d supported", l->name, n,
-                        (int)(sizeof inputs / sizeof inputs[0]) - 2);
+    for (int j = 0; j < n; j++)
+        if (!s->in[2 + j]) return oti_fail(OT_ERR_INVALID, "Loop node '%s': loop-carried input %d is omitted", l->name, j);
+    /* The body's inputs: the iteration number, the condition, the states. */
+    ot_tensor *inputs = oti_calloc((size_t)n + 3, sizeof(ot_tensor));
+    OT_ALLOC_CHECK(inputs);
     inputs[0].dtype = OT_INT64;
     inputs[1].dtype = OT_BOOL;
-    for (int j = 0; j < n; j++) {
-        if (!s->in[2 + j]) return oti_fail(OT_ERR_INVALID, "Loop node '%s': loop-carried input %d is omitted", l->name, j);
-        inputs[2 + j] = drop_dim(s->in[2 + j], -1);
-    }
-    OT_TRY(setup_body(p, s, &c->bodies[0], c->params->body, 2 + n, inputs));
+    for (int j = 0; j < n; j++) inputs[2 + j] = drop_dim(s->in[2 + j], -1);
+    ot_status status = setup_body(p, s, &c->bodies[0], c->params->body, 2 + n, inputs);
+    free(inputs);
+    OT_TRY(status);
     if (oti_control_plan_body(p, c, 0) != OT_OK) {
         /* Shapes that depend on the iteration number (a Slice at it): planned per iteration. */
         c->per_iteration = 1;
@@ -204,7 +204,7 @@ static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
         return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' runs %lld iterations, over the limit of %lld "
                         "(ot_context_options.max_loop_iterations raises it)", l->name, (long long)c->count, (long long)limit);
     for (int j = 0; j < n; j++)
-        if (s->out[j]) ot_tensor_set_shape(s->out[j], inputs[2 + j].dtype, inputs[2 + j].ndim, inputs[2 + j].dims);
+        if (s->out[j]) ot_tensor_set_shape(s->out[j], s->in[2 + j]->dtype, s->in[2 + j]->ndim, s->in[2 + j]->dims);
     for (int k = 0; k < c->params->n_scan_outputs; k++) {
         OT_TRY(stack_shape(l, s->out[n + k], control_body_output(&c->bodies[0], 1 + n + k), 0, c->count < 0 ? 0 : c->count));
         if (c->count < 0 && s->out[n + k]) OT_TRY(check_dynamic(p, s, i, l->outputs[n + k]));
@@ -252,11 +252,12 @@ static ot_status scan_inputs(const ot_plan *p, const plan_step *s, control_step 
 static ot_status infer_scan(ot_plan *p, plan_step *s, control_step *c) {
     const ot_layer *l = &p->model->layers[s->layer];
     const ot_control_params *pr = c->params;
-    ot_tensor inputs[OT_SCAN_MAX * 9] = {{0}};
-    if (pr->n_states + pr->n_scan_inputs > (int)(sizeof inputs / sizeof inputs[0]))
-        return oti_fail(OT_ERR_UNSUPPORTED, "Scan node '%s' has too many inputs", l->name);
-    OT_TRY(scan_inputs(p, s, c, inputs));
-    OT_TRY(setup_body(p, s, &c->bodies[0], pr->body, pr->n_states + pr->n_scan_inputs, inputs));
+    ot_tensor *inputs = oti_calloc((size_t)(pr->n_states + pr->n_scan_inputs) + 1, sizeof(ot_tensor));
+    OT_ALLOC_CHECK(inputs);
+    ot_status status = scan_inputs(p, s, c, inputs);
+    if (status == OT_OK) status = setup_body(p, s, &c->bodies[0], pr->body, pr->n_states + pr->n_scan_inputs, inputs);
+    free(inputs);
+    OT_TRY(status);
     OT_TRY(oti_control_plan_body(p, c, 0));
     OT_TRY(check_states(l, c, 0, 0));
     for (int j = 0; j < pr->n_states; j++) {
@@ -276,9 +277,8 @@ static ot_status infer_scan(ot_plan *p, plan_step *s, control_step *c) {
     c->slices = oti_calloc((size_t)pr->n_scan_inputs + 1, sizeof(unsigned char *));
     OT_ALLOC_CHECK(c->slices);
     for (int j = 0; j < pr->n_scan_inputs; j++) {
-        const ot_tensor *t = &inputs[pr->n_states + j];
+        const ot_tensor *t = &c->bodies[0].shapes[pr->n_states + j];
         OT_ALLOC_CHECK(c->slices[j] = oti_calloc((size_t)ot_tensor_numel(t) * ot_dtype_size(t->dtype) + 1, 1));
-        c->bodies[0].shapes[pr->n_states + j].data = NULL;
     }
     return allocate_states(p, c, 0);
 }
