@@ -69,6 +69,16 @@ static int same_type(const ot_tensor *a, const ot_tensor *b) {
     return a->dtype == b->dtype && a->ndim == b->ndim && ot_tensor_same_shape(a, b);
 }
 
+/* Input k, when present, holds one value of dtype (a condition, a trip count). */
+static ot_status check_scalar(const plan_step *s, int k, ot_dtype dtype, const char *what) {
+    const ot_tensor *t = k < s->ctx.n_in ? s->in[k] : NULL;
+    if (!t || (t->dtype == dtype && ot_tensor_numel(t) == 1)) return OT_OK;
+    char dims[96];
+    return oti_fail(OT_ERR_INVALID, "%s node '%s': the %s is %s %s; it needs one %s", s->ctx.layer->op_type,
+                    s->ctx.layer->name, what, ot_dtype_name(t->dtype), ot_shape_string(t->ndim, t->dims, dims, sizeof dims),
+                    ot_dtype_name(dtype));
+}
+
 /* The condition's value when known at plan time, else -1. */
 static int known_bool(const plan_step *s, int k) {
     if (k >= s->ctx.n_in || !s->in[k]) return 1; /* an omitted condition is true */
@@ -78,6 +88,7 @@ static int known_bool(const plan_step *s, int k) {
 
 static ot_status infer_if(ot_plan *p, plan_step *s, control_step *c) {
     const ot_layer *l = &p->model->layers[s->layer];
+    OT_TRY(check_scalar(s, 0, OT_BOOL, "condition"));
     int cond = known_bool(s, 0);
     if (cond >= 0) {
         p->inline_layer = s->layer;
@@ -179,6 +190,8 @@ static int64_t loop_count(const plan_step *s, const control_step *c) {
 static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
     const ot_layer *l = &p->model->layers[s->layer];
     int n = c->params->n_states;
+    OT_TRY(check_scalar(s, 0, OT_INT64, "trip count"));
+    OT_TRY(check_scalar(s, 1, OT_BOOL, "condition"));
     for (int j = 0; j < n; j++)
         if (!s->in[2 + j]) return oti_fail(OT_ERR_INVALID, "Loop node '%s': loop-carried input %d is omitted", l->name, j);
     /* The body's inputs: the iteration number, the condition, the states. */
@@ -197,6 +210,10 @@ static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
         c->bodies[0].constant[0] = 1;
         OT_TRY(oti_control_plan_body(p, c, 0));
     }
+    const ot_tensor *cond = control_body_output(&c->bodies[0], 0);
+    if (cond->dtype != OT_BOOL || ot_tensor_numel(cond) != 1)
+        return oti_fail(OT_ERR_INVALID, "Loop node '%s': the body's first output (the condition) is %s with %lld "
+                        "values; it needs one bool", l->name, ot_dtype_name(cond->dtype), (long long)ot_tensor_numel(cond));
     OT_TRY(check_states(l, c, 2, 1));
     c->count = loop_count(s, c);
     int64_t limit = ot_context_max_loop_iterations(p->options.context);
