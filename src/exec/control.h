@@ -3,8 +3,10 @@
  * them.
  *
  * An If whose condition is known at plan time is not a step at all: the plan replaces it by
- * its branch (graph/inline.h), so training runs through it. Otherwise subgraphs run as plans
- * of their own, nested in the step, for inference only:
+ * its branch (graph/inline.h), so training runs through it; so is a Loop whose trip count is
+ * known in a training plan that needs gradients through it (unrolled: one copy of the body per
+ * iteration). Otherwise subgraphs run as plans of their own, nested in the step, for inference
+ * only:
  * - If: both branches are planned; each output must have one shape in both.
  * - Loop: the body is planned once (again each iteration when its shapes depend on the
  *   iteration number, e.g. a Slice at it: that allocates). Scan outputs are [count, ...];

@@ -92,7 +92,7 @@ static ot_status infer_if(ot_plan *p, plan_step *s, control_step *c) {
     int cond = known_bool(s, 0);
     if (cond >= 0) {
         p->inline_layer = s->layer;
-        p->inline_branch = cond;
+        p->inline_choice = cond;
         return OT_OK;
     }
     for (int b = 0; b < 2; b++) {
@@ -105,6 +105,14 @@ static ot_status infer_if(ot_plan *p, plan_step *s, control_step *c) {
         if (s->out[k]) ot_tensor_set_shape(s->out[k], a->dtype, a->ndim, a->dims);
     }
     return OT_OK;
+}
+
+/* Whether training needs gradients through the step's inputs. */
+static int needs_gradient(const ot_plan *p, const plan_step *s) {
+    const ot_layer *l = &p->model->layers[s->layer];
+    for (int k = 0; p->options.training && k < l->n_inputs; k++)
+        if (l->inputs[k] >= 0 && p->needs_grad[l->inputs[k]]) return 1;
+    return 0;
 }
 
 /* Removes dim `axis` of a shape (a slice of it); axis -1 keeps them all. Data: none. */
@@ -220,6 +228,11 @@ static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
     if (c->count > limit)
         return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' runs %lld iterations, over the limit of %lld "
                         "(ot_context_options.max_loop_iterations raises it)", l->name, (long long)c->count, (long long)limit);
+    if (c->count > 0 && c->params->n_scan_outputs == 0 && needs_gradient(p, s)) {
+        p->inline_layer = s->layer; /* trains as c->count copies of the body */
+        p->inline_choice = c->count;
+        return OT_OK;
+    }
     for (int j = 0; j < n; j++)
         if (s->out[j]) ot_tensor_set_shape(s->out[j], s->in[2 + j]->dtype, s->in[2 + j]->ndim, s->in[2 + j]->dims);
     for (int k = 0; k < c->params->n_scan_outputs; k++) {
@@ -300,21 +313,23 @@ static ot_status infer_scan(ot_plan *p, plan_step *s, control_step *c) {
     return allocate_states(p, c, 0);
 }
 
-/* Gradients do not flow through subgraphs run as nested plans: only inlined Ifs train. */
+/* Gradients do not flow through subgraphs run as nested plans: only inlined Ifs and
+ * unrolled Loops train. */
 static ot_status check_no_gradient(const ot_plan *p, const plan_step *s) {
     const ot_layer *l = &p->model->layers[s->layer];
-    if (!p->options.training) return OT_OK;
-    for (int k = 0; k < l->n_inputs; k++) {
-        if (l->inputs[k] < 0 || !p->needs_grad[l->inputs[k]]) continue;
-        if (((const ot_control_params *)l->params)->kind == OT_CONTROL_IF)
-            return oti_fail(OT_ERR_UNSUPPORTED, "If node '%s': its condition depends on input values, so training "
-                            "cannot run through it (gradients flow through an If whose condition is known when "
-                            "the plan is made: fix the input shapes or make the condition constant), or freeze "
-                            "the layers up to '%s'", l->name, l->name);
-        return oti_fail(OT_ERR_UNSUPPORTED, "%s node '%s': training through Loop and Scan is not supported; "
-                        "freeze the layers up to '%s'", l->op_type, l->name, l->name);
-    }
-    return OT_OK;
+    if (!needs_gradient(p, s)) return OT_OK;
+    if (((const ot_control_params *)l->params)->kind == OT_CONTROL_IF)
+        return oti_fail(OT_ERR_UNSUPPORTED, "If node '%s': its condition depends on input values, so training "
+                        "cannot run through it (gradients flow through an If whose condition is known when the "
+                        "plan is made: fix the input shapes or make the condition constant), or freeze the "
+                        "layers up to '%s'", l->name, l->name);
+    if (((const ot_control_params *)l->params)->kind == OT_CONTROL_LOOP)
+        return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s': training runs through a Loop whose trip count is known "
+                        "when the plan is made (from shapes or constants, with a condition that stays true) and "
+                        "that has no scan outputs; fix the trip count, or freeze the layers up to '%s'",
+                        l->name, l->name);
+    return oti_fail(OT_ERR_UNSUPPORTED, "Scan node '%s': training through Scan is not supported; freeze the "
+                    "layers up to '%s'", l->name, l->name);
 }
 
 ot_status oti_control_infer(ot_plan *p, plan_step *s, int i) {

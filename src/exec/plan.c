@@ -461,9 +461,9 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
     return status;
 }
 
-/* Plans m; an If whose condition infer finds known is replaced by its branch in a view of
- * the model (graph/inline.h) and planning starts again on the view, until none is left. The
- * plan keeps the views. */
+/* Plans m; an If whose condition infer finds known is replaced by its branch (a Loop that
+ * trains by copies of its body) in a view of the model (graph/inline.h) and planning starts
+ * again on the view, until none is left. The plan keeps the views. */
 static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_feeds, const int *feeds,
                              const ot_tensor *feed_shapes, const unsigned char *constant, ot_plan *root,
                              ot_plan **out) {
@@ -486,18 +486,15 @@ static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_
             *out = p;
             return OT_OK;
         }
-        const ot_layer *l = &model->layers[p->inline_layer >= 0 ? p->inline_layer : 0];
-        int layer = p->inline_layer, branch = p->inline_branch;
+        int layer = p->inline_layer;
+        int64_t choice = p->inline_choice;
         p->inlined = NULL; /* kept for the next round */
         p->n_inlined = 0;
         ot_plan_free(p);
         void *grown = status == OT_OK ? oti_realloc(inlined, sizeof(void *) * (size_t)(n_inlined + 1)) : NULL;
         if (grown) inlined = grown;
         if (status == OT_OK) status = grown ? OT_OK : OT_ERR_MEMORY;
-        if (status == OT_OK) {
-            const ot_control_params *params = l->params;
-            status = oti_graph_inline_branch(model, layer, params->branches[branch], &inlined[n_inlined]);
-        }
+        if (status == OT_OK) status = oti_graph_inline(model, layer, choice, &inlined[n_inlined]);
         if (status != OT_OK) {
             for (int i = n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(inlined[i]);
             free(inlined);

@@ -48,8 +48,10 @@ struct ot_plan {
     int n_caller_values;
     struct oti_inlined_model **inlined;
     int n_inlined;
-    int inline_layer; /* set by infer: this If's condition is known; -1 otherwise */
-    int inline_branch;
+    /* Set by infer: this If's condition is known (inline_choice: the branch), or this Loop
+     * trains with a known trip count (inline_choice: the count); -1 otherwise. */
+    int inline_layer;
+    int64_t inline_choice;
     /* Subgraph plans point to the plan the caller runs: its loop_iterations counts every Loop
      * iteration of one forward, nested ones included, against the context's limit. */
     struct ot_plan *root;

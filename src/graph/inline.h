@@ -5,21 +5,23 @@
 
 #include "onnxtrain/model.h"
 
-/* A view of `base` in which layer `layer` (an If) is replaced by the layers of `branch`:
- * values [0, base->n_values) and every other layer are shallow copies of base's (the same
- * indices, names, data and parsed attributes), so value-indexed arrays made for base still
- * apply. The branch's own values are appended (initializers borrow the branch's data); the
- * values it reads from enclosing graphs are base's values of the same name among the If's
- * implicit inputs; its outputs are written into the If's outputs (through an Identity where
- * a branch output is not computed by a branch layer). Free with oti_graph_inlined_free. */
+/* A view of `base` in which layer `layer` is replaced: an If by the layers of branch
+ * `choice` (1: then), a Loop by `choice` copies of its body (each with its iteration number
+ * as a constant, reading the previous copy's states; the Loop must have no scan outputs and
+ * a condition that stays true). Values [0, base->n_values) and every other layer are shallow
+ * copies of base's (the same indices, names, data and parsed attributes), so value-indexed
+ * arrays made for base still apply. The subgraph's own values are appended (initializers
+ * borrow its data); the values it reads from enclosing graphs are base's values of the same
+ * name among the node's implicit inputs; its outputs are written into the node's (through an
+ * Identity where no copied layer computes one). Free with oti_graph_inlined_free. */
 typedef struct oti_inlined_model {
     ot_model model;
-    /* What the view owns beyond its arrays: the appended values' names, the index arrays of
-     * layers [first_layer, first_layer + n_layers). */
+    /* What the view owns beyond its arrays: the appended values' names (and the data of the
+     * constants it made), the index arrays of layers [first_layer, first_layer + n_layers). */
     int first_value, first_layer, n_layers;
 } oti_inlined_model;
 
-ot_status oti_graph_inline_branch(const ot_model *base, int layer, const ot_model *branch, oti_inlined_model **out);
+ot_status oti_graph_inline(const ot_model *base, int layer, int64_t choice, oti_inlined_model **out);
 void oti_graph_inlined_free(oti_inlined_model *inlined);
 
 #endif

@@ -1,6 +1,6 @@
 # Models with If, Loop and Scan through the command line: `run` agrees with ONNX Runtime (a
-# PyTorch export with an if on a tensor's value and a loop over its length, an If nested in a
-# Loop, a Scan over axis 1 backwards), `convert` keeps the subgraphs (the export runs in ONNX
+# PyTorch export with an if on a tensor's value and a loop over its length, a PyTorch RNN loop,
+# an If nested in a Loop, a Scan over axis 1 backwards), `convert` keeps the subgraphs (the export runs in ONNX
 # Runtime with the same outputs), and the loop limits are errors, not hangs.
 . "$(dirname "$0")/lib.sh"
 CF="$FIX/control_flow"
@@ -10,6 +10,7 @@ import sys, numpy as np
 cf, work = sys.argv[1], sys.argv[2]
 d, hb = np.load(f"{cf}/data_flow.npz"), np.load(f"{cf}/hand_built.npz")
 np.save(f"{work}/x_pos.npy", d["x_pos"]); np.save(f"{work}/x_neg.npy", d["x_neg"])
+np.save(f"{work}/xs.npy", np.load(f"{cf}/loop_data.npz")["x"][:4])
 np.save(f"{work}/x3.npy", hb["nested_x"]); np.save(f"{work}/s0.npy", hb["scan_s0"]); np.save(f"{work}/x25.npy", hb["scan_x"])
 PYEOF
 
@@ -30,6 +31,7 @@ check() {
 }
 check "$CF/data_flow.onnx" "y acc" x="$WORK/x_pos.npy"
 check "$CF/data_flow.onnx" "y acc" x="$WORK/x_neg.npy"
+check "$CF/loop_rnn.onnx" "logits" x="$WORK/xs.npy"
 check "$CF/nested.onnx" "final steps" x="$WORK/x3.npy"
 check "$CF/scan_axes.onnx" "s y" s0="$WORK/s0.npy" x="$WORK/x25.npy"
 "$PY" -c "import numpy as np; np.save('$WORK/one.npy', np.ones(1, np.float32))"

@@ -1,6 +1,6 @@
 /* If, Loop and Scan: PyTorch exports with data-dependent control flow run as ONNX Runtime
- * does (within 1e-4), an If known at plan time trains like PyTorch (3 SGD steps, weights
- * within 1e-4 relative), models survive export, and the limits are clear errors.
+ * does (within 1e-4), an If and a Loop known at plan time train like PyTorch (3 SGD steps,
+ * weights within 1e-4 relative), models survive export, and the limits are clear errors.
  * Fixtures: tools/fixtures/gen_control_flow_fixtures.py (ONNX Runtime and PyTorch outputs). */
 #include <math.h>
 #include <stdio.h>
@@ -109,14 +109,15 @@ static void nested_and_scan_match_onnx_runtime(void **state) {
     ot_weights_free(&fixture);
 }
 
-/* if x.size(1) == 4 folds when the plan is made: the branch is inlined and trains. */
-static void constant_if_trains_like_pytorch(void **state) {
-    (void)state;
-    ot_model *m = load("const_if.onnx", NULL);
-    ot_dataset *data;
-    char spec[4096];
-    snprintf(spec, sizeof spec, "npz:%s", ts_fixture("control_flow/data.npz"));
-    if (ot_dataset_load(spec, NULL, &data) != OT_OK) fail_msg("%s", ot_last_error());
+/* Trains model/data with 3 SGD steps (lr 0.1, batch 4) and compares every weight with
+ * PyTorch's, within 1e-4 relative. */
+static void trains_like_pytorch(const char *model, const char *data, const char *expected_file) {
+    ot_model *m = load(model, NULL);
+    ot_dataset *data_set;
+    char path[256], spec[4096];
+    snprintf(path, sizeof path, "control_flow/%s", data);
+    snprintf(spec, sizeof spec, "npz:%s", ts_fixture(path));
+    if (ot_dataset_load(spec, NULL, &data_set) != OT_OK) fail_msg("%s", ot_last_error());
     ot_train_config config;
     ot_train_config_defaults(&config);
     ot_optimizer_defaults(OT_OPTIMIZER_SGD, &config.optimizer);
@@ -126,10 +127,10 @@ static void constant_if_trains_like_pytorch(void **state) {
     config.shuffle = 0;
     config.context = ts_context();
     ot_train_result result;
-    if (ot_train(m, &config, data, NULL, &result) != OT_OK) fail_msg("%s", ot_last_error());
+    if (ot_train(m, &config, data_set, NULL, &result) != OT_OK) fail_msg("%s", ot_last_error());
     ot_weights expected;
-    if (ot_weights_load(NULL, ts_fixture("control_flow/const_if_expected.npz"), &expected) != OT_OK)
-        fail_msg("%s", ot_last_error());
+    snprintf(path, sizeof path, "control_flow/%s", expected_file);
+    if (ot_weights_load(NULL, ts_fixture(path), &expected) != OT_OK) fail_msg("%s", ot_last_error());
     double worst = 0;
     for (int i = 0; i < expected.count; i++) {
         const ot_tensor *want = &expected.items[i].tensor;
@@ -142,10 +143,22 @@ static void constant_if_trains_like_pytorch(void **state) {
             if (rel > 1e-4) fail_msg("%s[%lld] = %.7g, PyTorch %.7g", expected.items[i].name, (long long)k, g, w);
         }
     }
-    print_message("const_if: largest relative difference from PyTorch %.2e\n", worst);
+    print_message("%s: largest relative difference from PyTorch %.2e\n", model, worst);
     ot_weights_free(&expected);
-    ot_dataset_free(data);
+    ot_dataset_free(data_set);
     ot_model_free(m);
+}
+
+/* if x.size(1) == 4 folds when the plan is made: the branch is inlined and trains. */
+static void constant_if_trains_like_pytorch(void **state) {
+    (void)state;
+    trains_like_pytorch("const_if.onnx", "data.npz", "const_if_expected.npz");
+}
+
+/* for i in range(x.size(1)): the trip count folds, the Loop is unrolled and trains. */
+static void known_loop_trains_like_pytorch(void **state) {
+    (void)state;
+    trains_like_pytorch("loop_rnn.onnx", "loop_data.npz", "loop_rnn_expected.npz");
 }
 
 /* Training through an If whose condition depends on input values is a clear error. */
@@ -217,6 +230,7 @@ int main(void) {
         cmocka_unit_test(export_keeps_subgraphs),
         cmocka_unit_test(nested_and_scan_match_onnx_runtime),
         cmocka_unit_test(constant_if_trains_like_pytorch),
+        cmocka_unit_test(known_loop_trains_like_pytorch),
         cmocka_unit_test(data_dependent_if_does_not_train),
         cmocka_unit_test(loops_are_limited),
         cmocka_unit_test(subgraphs_are_checked_on_load),
