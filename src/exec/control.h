@@ -4,8 +4,8 @@
  *
  * An If whose condition is known at plan time is not a step at all: the plan replaces it by
  * its branch (graph/inline.h), so training runs through it; so is a Loop whose trip count is
- * known in a training plan that needs gradients through it (unrolled: one copy of the body per
- * iteration). Otherwise subgraphs run as plans of their own, nested in the step, for inference
+ * known, or a Scan from opset 9, in a training plan that needs gradients through it
+ * (unrolled: one copy of the body per iteration). Otherwise subgraphs run as plans of their own, nested in the step, for inference
  * only:
  * - If: both branches are planned; each output must have one shape in both.
  * - Loop: the body is planned once (again each iteration when its shapes depend on the
@@ -38,7 +38,10 @@ typedef struct control_step {
     int64_t count;          /* Loop: iterations if known when planned, else -1; Scan: the length */
     int64_t batches;        /* Scan-8: the batch size; 1 otherwise */
     int64_t iteration;      /* Loop: the body's iteration-number input */
-    unsigned char cond;     /* Loop: the body's condition input */
+    unsigned char cond;     /* Loop: the condition as it runs */
+    /* Loop: the body's condition input, the constant true: the body only ever runs while the
+     * condition holds, so a body passing it on (Identity) keeps the count known. */
+    unsigned char body_cond;
     unsigned char *carried[2]; /* loop-carried states, double buffered, state_offset[j] apart */
     size_t *state_offset, *state_bytes;
     unsigned char **slices;    /* Scan: one slice per scan input */

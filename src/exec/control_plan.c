@@ -115,6 +115,13 @@ static int needs_gradient(const ot_plan *p, const plan_step *s) {
     return 0;
 }
 
+/* A training plan goes through a Loop or Scan as c->count copies of its body. */
+static ot_status unroll(ot_plan *p, const plan_step *s, const control_step *c) {
+    p->inline_layer = s->layer;
+    p->inline_choice = c->count;
+    return OT_OK;
+}
+
 /* Removes dim `axis` of a shape (a slice of it); axis -1 keeps them all. Data: none. */
 static ot_tensor drop_dim(const ot_tensor *t, int axis) {
     ot_tensor r = {0};
@@ -207,6 +214,8 @@ static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
     OT_ALLOC_CHECK(inputs);
     inputs[0].dtype = OT_INT64;
     inputs[1].dtype = OT_BOOL;
+    c->body_cond = 1;
+    inputs[1].data = &c->body_cond;
     for (int j = 0; j < n; j++) inputs[2 + j] = drop_dim(s->in[2 + j], -1);
     ot_status status = setup_body(p, s, &c->bodies[0], c->params->body, 2 + n, inputs);
     free(inputs);
@@ -228,11 +237,7 @@ static ot_status infer_loop(ot_plan *p, plan_step *s, control_step *c, int i) {
     if (c->count > limit)
         return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' runs %lld iterations, over the limit of %lld "
                         "(ot_context_options.max_loop_iterations raises it)", l->name, (long long)c->count, (long long)limit);
-    if (c->count > 0 && c->params->n_scan_outputs == 0 && needs_gradient(p, s)) {
-        p->inline_layer = s->layer; /* trains as c->count copies of the body */
-        p->inline_choice = c->count;
-        return OT_OK;
-    }
+    if (c->count > 0 && needs_gradient(p, s)) return unroll(p, s, c);
     for (int j = 0; j < n; j++)
         if (s->out[j]) ot_tensor_set_shape(s->out[j], s->in[2 + j]->dtype, s->in[2 + j]->ndim, s->in[2 + j]->dims);
     for (int k = 0; k < c->params->n_scan_outputs; k++) {
@@ -290,6 +295,7 @@ static ot_status infer_scan(ot_plan *p, plan_step *s, control_step *c) {
     OT_TRY(status);
     OT_TRY(oti_control_plan_body(p, c, 0));
     OT_TRY(check_states(l, c, 0, 0));
+    if (!pr->batched && c->count > 0 && needs_gradient(p, s)) return unroll(p, s, c);
     for (int j = 0; j < pr->n_states; j++) {
         const ot_tensor *in = s->in[pr->first_state + j];
         if (s->out[j]) ot_tensor_set_shape(s->out[j], in->dtype, in->ndim, in->dims);
@@ -325,11 +331,10 @@ static ot_status check_no_gradient(const ot_plan *p, const plan_step *s) {
                         "layers up to '%s'", l->name, l->name);
     if (((const ot_control_params *)l->params)->kind == OT_CONTROL_LOOP)
         return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s': training runs through a Loop whose trip count is known "
-                        "when the plan is made (from shapes or constants, with a condition that stays true) and "
-                        "that has no scan outputs; fix the trip count, or freeze the layers up to '%s'",
-                        l->name, l->name);
-    return oti_fail(OT_ERR_UNSUPPORTED, "Scan node '%s': training through Scan is not supported; freeze the "
-                    "layers up to '%s'", l->name, l->name);
+                        "when the plan is made (from shapes or constants, with a condition that stays true); fix "
+                        "the trip count, or freeze the layers up to '%s'", l->name, l->name);
+    return oti_fail(OT_ERR_UNSUPPORTED, "Scan node '%s': training runs through Scan from opset 9 (opset 8's batch "
+                    "dim is not unrolled); freeze the layers up to '%s'", l->name, l->name);
 }
 
 ot_status oti_control_infer(ot_plan *p, plan_step *s, int i) {

@@ -110,7 +110,6 @@ static ot_status loop_iteration(ot_plan *p, plan_step *s, control_step *c, int64
     c->iteration = it;
     if (c->per_iteration) OT_TRY(oti_control_plan_body(p, c, 0));
     if (!b->constant[0]) ot_plan_value(b->plan, b->feeds[0])->data = &c->iteration;
-    ot_plan_value(b->plan, b->feeds[1])->data = &c->cond;
     bind_states(c, 2, cur);
     OT_TRY(run_body(p, b));
     c->cond = ((const unsigned char *)control_body_output(b, 0)->data)[0] != 0;

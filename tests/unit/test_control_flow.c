@@ -161,6 +161,42 @@ static void known_loop_trains_like_pytorch(void **state) {
     trains_like_pytorch("loop_rnn.onnx", "loop_data.npz", "loop_rnn_expected.npz");
 }
 
+/* The graph inputs become initializers holding the fixture's arrays (named prefix + input). */
+static void inputs_to_initializers(ot_model *m, const ot_weights *fixture, const char *prefix) {
+    for (int k = 0; k < m->n_inputs; k++) {
+        ot_value *v = &m->values[m->inputs[k]];
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, v->name);
+        ot_tensor_free(&v->tensor);
+        assert_int_equal(ot_tensor_copy(&v->tensor, fixture_tensor(fixture, name), v->name), OT_OK);
+        v->kind = OT_VALUE_INITIALIZER;
+    }
+    m->n_inputs = 0;
+}
+
+/* Backward through unrolled copies (central differences): a Scan backwards over axis 1 with
+ * a weight from the main graph, and a Loop with a scan output whose body holds an If on the
+ * iteration number (inlined in each copy). */
+static void unrolled_scan_and_loop_pass_gradient_checks(void **state) {
+    (void)state;
+    ot_weights fixture;
+    if (ot_weights_load(NULL, ts_fixture("control_flow/hand_built.npz"), &fixture) != OT_OK) fail_msg("%s", ot_last_error());
+    const char *models[] = {"scan_axes.onnx", "nested.onnx"}, *prefixes[] = {"scan_", "nested_"};
+    for (int i = 0; i < 2; i++) {
+        ot_model *m = load(models[i], NULL);
+        inputs_to_initializers(m, &fixture, prefixes[i]);
+        unsigned char checked[64] = {0};
+        assert_true(m->n_values <= 64);
+        for (int v = 0; v < m->n_values; v++)
+            checked[v] = m->values[v].kind == OT_VALUE_INITIALIZER && m->values[v].tensor.dtype == OT_FLOAT &&
+                         m->values[v].tensor.ndim >= 1;
+        ot_plan_options options = ts_plan_options();
+        ts_gradcheck_model(&options, m, models[i], checked, 0, 1e-3, 1e-2);
+        ot_model_free(m);
+    }
+    ot_weights_free(&fixture);
+}
+
 /* Training through an If whose condition depends on input values is a clear error. */
 static void data_dependent_if_does_not_train(void **state) {
     (void)state;
@@ -231,6 +267,7 @@ int main(void) {
         cmocka_unit_test(nested_and_scan_match_onnx_runtime),
         cmocka_unit_test(constant_if_trains_like_pytorch),
         cmocka_unit_test(known_loop_trains_like_pytorch),
+        cmocka_unit_test(unrolled_scan_and_loop_pass_gradient_checks),
         cmocka_unit_test(data_dependent_if_does_not_train),
         cmocka_unit_test(loops_are_limited),
         cmocka_unit_test(subgraphs_are_checked_on_load),
