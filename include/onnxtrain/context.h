@@ -1,5 +1,5 @@
 /* The context: what a program's calls into onnxtrain share, instead of process-wide
- * settings: the compute threads and the memory limit.
+ * settings: the compute threads, the memory limit and the control flow limits.
  *
  *     ot_context_options options = {.threads = 0, .memory_limit = (size_t)2 << 30};
  *     ot_context *ctx;
@@ -34,7 +34,17 @@ typedef struct ot_context_options {
     /* Any single buffer larger than this many bytes (a tensor, a plan's arena, a decoded
      * image, a file to read) is refused with OT_ERR_MEMORY before it is allocated; 0: none. */
     size_t memory_limit;
+    /* Control flow limits, so a hostile file cannot recurse or spin: subgraphs nested deeper
+     * than max_subgraph_depth (an If in a Loop body is depth 2) are refused when a model
+     * loads, and a plan whose Loop and Scan bodies would run more than max_loop_iterations
+     * times in one forward (nested ones included) stops with an error. 0: the defaults,
+     * OT_DEFAULT_MAX_SUBGRAPH_DEPTH and OT_DEFAULT_MAX_LOOP_ITERATIONS. */
+    int max_subgraph_depth;
+    int64_t max_loop_iterations;
 } ot_context_options;
+
+#define OT_DEFAULT_MAX_SUBGRAPH_DEPTH 16
+#define OT_DEFAULT_MAX_LOOP_ITERATIONS 100000
 
 /* options may be NULL (the defaults: OpenBLAS's thread count, no memory limit). */
 OT_API ot_status ot_context_create(const ot_context_options *options, ot_context **out);
@@ -51,6 +61,9 @@ typedef struct ot_cross_sum {
 
 OT_API int ot_context_threads(const ot_context *ctx);
 OT_API size_t ot_context_memory_limit(const ot_context *ctx);
+/* The limits in force (the defaults for a NULL context or options left 0). */
+OT_API int ot_context_max_subgraph_depth(const ot_context *ctx);
+OT_API int64_t ot_context_max_loop_iterations(const ot_context *ctx);
 
 #ifdef __cplusplus
 }

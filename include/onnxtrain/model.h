@@ -17,7 +17,8 @@ extern "C" {
 typedef enum ot_value_kind {
     OT_VALUE_ACTIVATION = 0, /* produced by a layer */
     OT_VALUE_INPUT,          /* graph input fed by the caller */
-    OT_VALUE_INITIALIZER     /* constant or weight, with data */
+    OT_VALUE_INITIALIZER,    /* constant or weight, with data */
+    OT_VALUE_OUTER           /* subgraphs only: a value of an enclosing graph, read by name */
 } ot_value_kind;
 
 typedef struct ot_value {
@@ -59,6 +60,7 @@ typedef struct ot_attr {
     float *floats;
     int64_t *ints;
     char **strings;
+    struct ot_model *g; /* GRAPH (owned): an If branch, a Loop or Scan body */
 } ot_attr;
 
 struct ot_op;
@@ -71,6 +73,10 @@ typedef struct ot_layer {
     int opset; /* the model's opset version for this layer's domain */
     int n_inputs, n_outputs;
     int *inputs;  /* value indices; -1 marks an omitted optional input */
+    /* The last n_implicit_inputs inputs are not the node's own: they are the values of this
+     * graph that its subgraphs (If branches, Loop and Scan bodies) read by name, listed so
+     * ordering, pruning and memory planning see those reads. Export leaves them out. */
+    int n_implicit_inputs;
     int *outputs; /* value indices; -1 marks an omitted optional output */
     int n_attrs;
     ot_attr *attrs;

@@ -8,6 +8,8 @@
 struct ot_context {
     ot_pool *pool; /* NULL: one thread */
     size_t memory_limit;
+    int max_subgraph_depth;      /* 0: OT_DEFAULT_MAX_SUBGRAPH_DEPTH */
+    int64_t max_loop_iterations; /* 0: OT_DEFAULT_MAX_LOOP_ITERATIONS */
 };
 
 /* OT_ERR_MEMORY, naming `what`, its size and the limit, when bytes exceed ctx's memory

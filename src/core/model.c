@@ -32,10 +32,15 @@ void ot_attr_free(ot_attr *a) {
     if (a->strings)
         for (int i = 0; i < a->count; i++) free(a->strings[i]);
     free(a->strings);
+    ot_model_free(a->g);
     memset(a, 0, sizeof *a);
 }
 
 ot_status ot_attr_copy(ot_attr *dst, const ot_attr *src) {
+    /* Subgraphs are read-only once imported and nothing copies a control flow node yet. */
+    if (src->g)
+        return oti_fail(OT_ERR_UNSUPPORTED, "attribute '%s' holds a subgraph, which cannot be copied",
+                        src->name);
     ot_attr a = *src;
     a.name = oti_strdup(src->name);
     OT_ALLOC_CHECK_COPY(a.name, src->name);

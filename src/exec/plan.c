@@ -5,6 +5,8 @@
 
 #include "core/context_internal.h"
 #include "core/util.h"
+#include "control.h"
+#include "graph/inline.h"
 #include "onnxtrain/graph.h"
 #include "plan_internal.h"
 
@@ -99,10 +101,6 @@ static ot_status build_step(ot_plan *p, plan_step *s, int layer) {
     return OT_OK;
 }
 
-static int is_trainable(const ot_plan *p, int v) {
-    return p->options.trainable && v >= 0 && p->options.trainable[v];
-}
-
 /* Whether a step's outputs can be computed now, once, for every run. */
 static int can_fold(const ot_plan *p, const plan_step *s) {
     const ot_layer *l = &p->model->layers[s->layer];
@@ -112,7 +110,7 @@ static int can_fold(const ot_plan *p, const plan_step *s) {
     if (l->op->flags & OT_OP_SHAPE_ONLY) return 1;
     for (int k = 0; k < l->n_inputs; k++) {
         if (l->inputs[k] < 0) continue;
-        if (!s->in_known[k] || is_trainable(p, l->inputs[k])) return 0;
+        if (!s->in_known[k] || plan_is_trainable(p, l->inputs[k])) return 0;
     }
     return 1;
 }
@@ -173,6 +171,16 @@ static ot_status infer_steps(ot_plan *p) {
         for (int k = 0; k < l->n_outputs; k++)
             if (s->out[k]) memset(s->out[k], 0, sizeof(ot_tensor));
         s->ctx.saved_bytes = s->ctx.workspace_bytes = 0;
+        if (l->op->flags & OT_OP_CONTROL_FLOW) {
+            /* Never folded nor differentiated here: a known If condition inlines the branch. */
+            OT_TRY(oti_control_infer(p, s, i));
+            if (p->inline_layer >= 0) return OT_OK;
+            oti_op_declare_outputs(&s->ctx); /* as other ops: value_info, else a same-typed input */
+            OT_TRY(check_outputs(p, s));
+            for (int k = 0; k < l->n_outputs; k++)
+                if (l->outputs[k] >= 0) p->state[l->outputs[k]] = VALUE_COMPUTED;
+            continue;
+        }
         OT_TRY(l->op->infer(&s->ctx));
         oti_op_declare_outputs(&s->ctx);
         OT_TRY(check_outputs(p, s));
@@ -249,7 +257,7 @@ static size_t place_gradients(ot_plan *p, int *first, int *last, arena_block *bl
     for (int v = 0; v < n; v++) {
         /* The step where the gradient is zeroed, as a forward index (n_steps: before backward). */
         p->grad_first[v] = first[v] < 0 ? p->n_steps : p->n_steps - 1 - first[v];
-        if (!p->needs_grad[v] || (p->options.param_grads && p->options.param_grads[v])) continue;
+        if (!p->needs_grad[v] || plan_param_grad(p, v)) continue;
         if (first[v] > last[v]) first[v] = last[v]; /* never written: zeroed where it is read */
         size_t size = align_up(value_bytes(&p->vals[v]) + 1);
         offsets[v] = place_block(blocks, n_blocks, size, first[v], last[v]);
@@ -355,7 +363,7 @@ static ot_status allocate(ot_plan *p) {
         if (!p->needs_grad[v]) continue;
         ot_tensor *g = &p->grads[v];
         ot_tensor_set_shape(g, OT_FLOAT, p->vals[v].ndim, p->vals[v].dims);
-        if (p->options.param_grads && p->options.param_grads[v]) g->data = p->options.param_grads[v];
+        if (plan_param_grad(p, v)) g->data = plan_param_grad(p, v);
         else g->data = p->grad_begin + grad_offset[v];
     }
     free(offset);
@@ -406,7 +414,8 @@ static int runs_while_built(const ot_plan *p) {
 }
 
 /* Everything ot_plan_create does once p exists; a failure leaves p for ot_plan_free. */
-static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes) {
+static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes,
+                            const unsigned char *constant) {
     ot_model *m = p->model;
     p->n_values = m->n_values;
     p->vals = oti_calloc((size_t)m->n_values + 1, sizeof(ot_tensor));
@@ -420,7 +429,7 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         p->vals[v] = m->values[v].tensor;
         p->vals[v].owns = 0;
         p->state[v] = VALUE_CONST;
-        if (p->options.training && is_trainable(p, v)) p->needs_grad[v] = 1;
+        if (p->options.training && plan_is_trainable(p, v)) p->needs_grad[v] = 1;
     }
     int fix_all = runs_while_built(p);
     for (int i = 0; i < n_feeds; i++) {
@@ -434,6 +443,11 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         p->vals[v].declared = feed_shapes[i].declared;
         p->vals[v].data = NULL;
         p->state[v] = VALUE_FEED;
+        if (constant && constant[i]) {
+            p->vals[v].data = feed_shapes[i].data;
+            p->state[v] = VALUE_CONST;
+            continue;
+        }
         /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
          * small float ones read only as constants (a Range's bounds, Resize's scales and roi)
          * are fixed when the plan is built, so the shapes they decide can be inferred. */
@@ -463,25 +477,70 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
         if (selected[i]) status = build_step(p, &p->steps[p->n_steps++], i);
     if (status == OT_OK) status = infer_steps(p);
     free(selected);
+    if (p->inline_layer >= 0) return status; /* planned again on the view with the branch */
     if (status == OT_OK) status = allocate(p);
     if (status == OT_OK) link_gradients(p);
     return status;
 }
 
+/* Plans m; an If whose condition infer finds known is replaced by its branch (a Loop that
+ * trains by copies of its body) in a view of the model (graph/inline.h) and planning starts
+ * again on the view, until none is left. The plan keeps the views. */
+static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_feeds, const int *feeds,
+                             const ot_tensor *feed_shapes, const unsigned char *constant, ot_plan *root,
+                             ot_plan **out) {
+    *out = NULL;
+    oti_inlined_model **inlined = NULL;
+    int n_inlined = 0;
+    ot_model *model = m;
+    for (;;) {
+        ot_plan *p = oti_calloc(1, sizeof *p);
+        if (!p) break;
+        p->model = model;
+        if (options) p->options = *options;
+        p->n_caller_values = m->n_values;
+        p->inlined = inlined;
+        p->n_inlined = n_inlined;
+        p->inline_layer = -1;
+        p->root = root;
+        ot_status status = build_plan(p, n_feeds, feeds, feed_shapes, constant);
+        if (status == OT_OK && p->inline_layer < 0) {
+            *out = p;
+            return OT_OK;
+        }
+        int layer = p->inline_layer;
+        int64_t choice = p->inline_choice;
+        p->inlined = NULL; /* kept for the next round */
+        p->n_inlined = 0;
+        ot_plan_free(p);
+        void *grown = status == OT_OK ? oti_realloc(inlined, sizeof(void *) * (size_t)(n_inlined + 1)) : NULL;
+        if (grown) inlined = grown;
+        if (status == OT_OK) status = grown ? OT_OK : OT_ERR_MEMORY;
+        if (status == OT_OK) status = oti_graph_inline(model, layer, choice, &inlined[n_inlined]);
+        if (status != OT_OK) {
+            for (int i = n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(inlined[i]);
+            free(inlined);
+            return status;
+        }
+        model = &inlined[n_inlined++]->model;
+    }
+    for (int i = n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(inlined[i]);
+    free(inlined);
+    return OT_ERR_MEMORY;
+}
+
 ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
                          const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
-    *out = NULL;
-    ot_plan *p = oti_calloc(1, sizeof *p);
-    OT_ALLOC_CHECK(p);
-    p->model = m;
-    if (options) p->options = *options;
-    ot_status status = build_plan(p, n_feeds, feeds, feed_shapes);
-    if (status != OT_OK) {
-        ot_plan_free(p);
-        return status;
-    }
-    *out = p;
-    return OT_OK;
+    return create_plan(m, options, n_feeds, feeds, feed_shapes, NULL, NULL, out);
+}
+
+ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_feeds, const int *feeds,
+                              const ot_tensor *shapes, const unsigned char *constant, ot_plan **out) {
+    ot_plan_options options = {.context = parent->options.context, .rng = parent->options.rng,
+                               .fast_convolution = parent->options.fast_convolution,
+                               .conv_tuning = parent->options.conv_tuning};
+    ot_plan *root = parent->root ? parent->root : (ot_plan *)parent;
+    return create_plan(subgraph, &options, n_feeds, feeds, shapes, constant, root, out);
 }
 
 void ot_plan_free(ot_plan *p) {
@@ -492,6 +551,7 @@ void ot_plan_free(ot_plan *p) {
         free(p->steps[i].din);
         free(p->steps[i].dout);
         free(p->steps[i].in_known);
+        oti_control_free(p->steps[i].control);
     }
     free(p->steps);
     for (int i = 0; i < p->n_folded_blocks; i++) free(p->folded_blocks[i]);
@@ -503,6 +563,8 @@ void ot_plan_free(ot_plan *p) {
     free(p->state);
     free(p->needs_grad);
     free(p->grad_first);
+    for (int i = p->n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(p->inlined[i]);
+    free(p->inlined);
     free(p);
 }
 

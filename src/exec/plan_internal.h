@@ -7,6 +7,9 @@
 
 enum { VALUE_UNUSED = 0, VALUE_FEED, VALUE_CONST, VALUE_COMPUTED };
 
+struct control_step;
+struct oti_inlined_model;
+
 typedef struct plan_step {
     int layer;
     int folded;       /* computed once at plan time */
@@ -14,6 +17,7 @@ typedef struct plan_step {
     ot_node_ctx ctx;  /* prebuilt: every run reuses it */
     ot_tensor **in, **out, **din, **dout;
     unsigned char *in_known;
+    struct control_step *control; /* If, Loop, Scan: their subgraphs' plans (control.h) */
 } plan_step;
 
 struct ot_plan {
@@ -38,6 +42,35 @@ struct ot_plan {
     size_t workspace_bytes;
     void **folded_blocks; /* outputs of folded layers */
     int n_folded_blocks;
+    /* model is the caller's, or a view of it with Ifs whose conditions were known at plan
+     * time replaced by their branches (graph/inline.h): the caller's values keep their
+     * indices, n_caller_values of them; the views are freed with the plan, newest last. */
+    int n_caller_values;
+    struct oti_inlined_model **inlined;
+    int n_inlined;
+    /* Set by infer: this If's condition is known (inline_choice: the branch), or this Loop
+     * trains with a known trip count (inline_choice: the count); -1 otherwise. */
+    int inline_layer;
+    int64_t inline_choice;
+    /* Subgraph plans point to the plan the caller runs: its loop_iterations counts every Loop
+     * iteration of one forward, nested ones included, against the context's limit. */
+    struct ot_plan *root;
+    int64_t loop_iterations;
 };
+
+/* The caller's trained flag and gradient storage for value v (none past the caller's values). */
+static inline int plan_is_trainable(const ot_plan *p, int v) {
+    return p->options.trainable && v >= 0 && v < p->n_caller_values && p->options.trainable[v];
+}
+static inline float *plan_param_grad(const ot_plan *p, int v) {
+    return p->options.param_grads && v >= 0 && v < p->n_caller_values ? p->options.param_grads[v] : NULL;
+}
+
+/* A plan of a subgraph (an If branch, a Loop or Scan body) inside parent's: parent's context
+ * and convolution options, inference mode. Feeds with constant[i] set are constants of the
+ * subgraph with shapes[i].data (borrowed: parent's folded values and initializers); the others
+ * are bound before each run. */
+ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_feeds, const int *feeds,
+                              const ot_tensor *shapes, const unsigned char *constant, ot_plan **out);
 
 #endif

@@ -2,10 +2,12 @@
 #include <string.h>
 
 #include "core/context_internal.h"
+#include "control.h"
 #include "plan_internal.h"
 #include "core/error.h"
 
 ot_status ot_plan_forward(ot_plan *p) {
+    if (!p->root) p->loop_iterations = 0;
     for (int v = 0; v < p->n_values; v++)
         if (p->state[v] == VALUE_FEED && !p->vals[v].data)
             return oti_fail(OT_ERR_INVALID, "input '%s' has no data bound",
@@ -14,7 +16,7 @@ ot_status ot_plan_forward(ot_plan *p) {
         plan_step *s = &p->steps[i];
         if (s->folded) continue;
         const ot_layer *l = &p->model->layers[s->layer];
-        ot_status status = l->op->forward(&s->ctx);
+        ot_status status = s->control ? oti_control_forward(p, s) : l->op->forward(&s->ctx);
         if (status != OT_OK) return status;
         oti_op_fit_outputs(&s->ctx);
     }
@@ -32,7 +34,7 @@ static void zero_reused_gradients(ot_plan *p, const plan_step *s, int i) {
     for (int k = 0; k < l->n_outputs; k++)
         if (s->dout[k] && p->grad_first[l->outputs[k]] == i) memset(s->dout[k]->data, 0, sizeof(float) * (size_t)ot_tensor_numel(s->dout[k]));
     for (int k = 0; k < l->n_inputs; k++)
-        if (s->din[k] && p->grad_first[l->inputs[k]] == i && !(p->options.param_grads && p->options.param_grads[l->inputs[k]]))
+        if (s->din[k] && p->grad_first[l->inputs[k]] == i && !plan_param_grad(p, l->inputs[k]))
             memset(s->din[k]->data, 0, sizeof(float) * (size_t)ot_tensor_numel(s->din[k]));
 }
 

@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
+#include "subgraph.h"
 
 /* Whether the layer's op may omit its first output (the recurrent ops' Y). */
 static int first_output_optional(const ot_model *m, const ot_layer *l) {
@@ -13,8 +14,15 @@ static int first_output_optional(const ot_model *m, const ot_layer *l) {
     return op && (op->flags & OT_OP_OPTIONAL_OUTPUTS);
 }
 
+/* Subgraphs are checked (and ordered) like the main graph. */
+static ot_status check_subgraph(ot_model *g, void *unused) {
+    (void)unused;
+    return ot_graph_check(g);
+}
+
 /* Kahn's algorithm over layers; stable (keeps file order where the file was ordered). */
 ot_status ot_graph_check(ot_model *m) {
+    OT_TRY(oti_model_each_subgraph(m, check_subgraph, NULL));
     for (int v = 0; v < m->n_values; v++) m->values[v].producer = -1;
     for (int i = 0; i < m->n_layers; i++) {
         ot_layer *l = &m->layers[i];
@@ -45,9 +53,10 @@ ot_status ot_graph_check(ot_model *m) {
             if (v < 0) continue;
             if (m->values[v].kind == OT_VALUE_ACTIVATION && m->values[v].producer < 0)
                 return oti_fail(OT_ERR_INVALID,
-                               "node '%s' reads tensor '%s', which no node, graph input or "
+                               "node '%s' reads tensor '%s'%s, which no node, graph input or "
                                "initializer defines",
-                               l->name, m->values[v].name);
+                               l->name, m->values[v].name,
+                               k >= l->n_inputs - l->n_implicit_inputs ? " (in a subgraph)" : "");
         }
     }
     for (int k = 0; k < m->n_outputs; k++) {

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "ops/op.h"
 #include "onnxtrain/graph.h"
+#include "subgraph.h"
 
 static int produces_graph_output(const ot_model *m, const ot_layer *l) {
     for (int k = 0; k < l->n_outputs; k++)
@@ -26,7 +27,8 @@ static int is_weight(const ot_value *v) {
 }
 
 static int foldable(const ot_model *m, const ot_layer *l) {
-    if (!l->op || (l->op->flags & (OT_OP_RANDOM | OT_OP_SAMPLES)) || produces_graph_output(m, l)) return 0;
+    if (!l->op || (l->op->flags & (OT_OP_RANDOM | OT_OP_SAMPLES | OT_OP_CONTROL_FLOW)) || produces_graph_output(m, l))
+        return 0;
     /* Identity copies a weight; Shape reads only its dims: neither hides a weight's name. */
     int identity = (l->op->flags & (OT_OP_COPY | OT_OP_SHAPE_ONLY)) != 0;
     for (int k = 0; k < l->n_inputs; k++) {
@@ -183,7 +185,11 @@ static ot_status unshare_statistics(ot_model *m) {
     return status;
 }
 
+static ot_status fold_subgraph(ot_model *g, void *ctx) { return ot_graph_fold_constants(ctx, g); }
+
 ot_status ot_graph_fold_constants(const ot_context *ctx, ot_model *m) {
+    /* Subgraphs first: constants inside a Loop body are computed once, not per iteration. */
+    OT_TRY(oti_model_each_subgraph(m, fold_subgraph, (void *)ctx));
     int n_kept = 0;
     ot_status status = OT_OK;
     for (int i = 0; i < m->n_layers; i++) {

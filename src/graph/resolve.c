@@ -1,11 +1,18 @@
 /* Resolving layers against the op table: each layer gets its op row and parsed attributes;
- * every unsupported op is reported at once. */
+ * every unsupported op is reported at once; subgraphs resolve with their node. */
 #include <string.h>
 #include <stdlib.h>
 
 #include "core/util.h"
 #include "onnxtrain/graph.h"
 #include "ops/op.h"
+#include "subgraph.h"
+
+/* If branches, Loop and Scan bodies resolve like the main graph. */
+static ot_status resolve_subgraph(ot_model *g, void *unused) {
+    (void)unused;
+    return ot_graph_resolve(g);
+}
 
 ot_status ot_graph_resolve(ot_model *m) {
     /* Collect every unsupported op so the user sees them all at once. */
@@ -63,6 +70,11 @@ ot_status ot_graph_resolve(ot_model *m) {
         }
         l->op = op;
         l->params = params;
+        ot_status status = oti_layer_each_subgraph(l, resolve_subgraph, NULL);
+        if (status != OT_OK) {
+            free(missing);
+            return status;
+        }
     }
     if (n_missing) {
         ot_status status =

@@ -79,7 +79,9 @@ static Onnx__ValueInfoProto *export_value_info(export_pool *pool, const ot_value
     return info;
 }
 
-static Onnx__AttributeProto *export_attr(export_pool *pool, const ot_attr *a) {
+static Onnx__GraphProto *export_graph(export_pool *pool, const ot_model *m, int64_t ir_version);
+
+static Onnx__AttributeProto *export_attr(export_pool *pool, const ot_attr *a, int64_t ir_version) {
     Onnx__AttributeProto *proto = pool_alloc(pool, sizeof *proto);
     onnx__attribute_proto__init(proto);
     proto->name = a->name;
@@ -106,19 +108,22 @@ static Onnx__AttributeProto *export_attr(export_pool *pool, const ot_attr *a) {
             proto->strings[i].len = strlen(a->strings[i]);
         }
         break;
+    case OT_ATTR_GRAPH:
+        if (a->g) proto->g = export_graph(pool, a->g, ir_version);
+        break;
     default: break;
     }
     return proto;
 }
 
-static Onnx__NodeProto *export_node(export_pool *pool, const ot_model *m, const ot_layer *l) {
+static Onnx__NodeProto *export_node(export_pool *pool, const ot_model *m, const ot_layer *l, int64_t ir_version) {
     Onnx__NodeProto *node = pool_alloc(pool, sizeof *node);
     onnx__node_proto__init(node);
     node->name = l->name;
     node->op_type = l->op_type;
     node->domain = l->domain;
     if (l->doc_string) node->doc_string = l->doc_string;
-    node->n_input = (size_t)l->n_inputs;
+    node->n_input = (size_t)(l->n_inputs - l->n_implicit_inputs); /* subgraphs name the rest */
     node->input = pool_alloc(pool, sizeof(char *) * (size_t)(l->n_inputs + 1));
     for (int k = 0; k < l->n_inputs; k++)
         node->input[k] = l->inputs[k] >= 0 ? m->values[l->inputs[k]].name : "";
@@ -128,8 +133,50 @@ static Onnx__NodeProto *export_node(export_pool *pool, const ot_model *m, const 
         node->output[k] = l->outputs[k] >= 0 ? m->values[l->outputs[k]].name : "";
     node->n_attribute = (size_t)l->n_attrs;
     node->attribute = pool_alloc(pool, sizeof(void *) * (size_t)(l->n_attrs + 1));
-    for (int a = 0; a < l->n_attrs; a++) node->attribute[a] = export_attr(pool, &l->attrs[a]);
+    for (int a = 0; a < l->n_attrs; a++) node->attribute[a] = export_attr(pool, &l->attrs[a], ir_version);
     return node;
+}
+
+/* The main graph or a subgraph (an If branch, a Loop or Scan body): its inputs, initializers,
+ * nodes, outputs and declared value types. Values a subgraph reads from enclosing graphs are
+ * not declared: ONNX resolves them by name. */
+static Onnx__GraphProto *export_graph(export_pool *pool, const ot_model *m, int64_t ir_version) {
+    Onnx__GraphProto *graph = pool_alloc(pool, sizeof *graph);
+    onnx__graph_proto__init(graph);
+    graph->name = m->graph_name && *m->graph_name ? m->graph_name : "onnxtrain";
+    graph->node = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_layers + 1));
+    for (int i = 0; i < m->n_layers; i++)
+        graph->node[graph->n_node++] = export_node(pool, m, &m->layers[i], ir_version);
+
+    /* Initializers (IR < 4 also lists them as graph inputs, as the spec then required). */
+    int old_ir = ir_version < 4;
+    graph->initializer = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_values + 1));
+    graph->input = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_values + m->n_inputs + 1));
+    for (int k = 0; k < m->n_inputs; k++)
+        graph->input[graph->n_input++] = export_value_info(pool, &m->values[m->inputs[k]]);
+    for (int v = 0; v < m->n_values; v++) {
+        const ot_value *value = &m->values[v];
+        if (value->kind != OT_VALUE_INITIALIZER) continue;
+        graph->initializer[graph->n_initializer++] = export_tensor(pool, &value->tensor, value->name);
+        if (old_ir) {
+            ot_value typed = *value;
+            typed.has_type = typed.has_shape = 1;
+            graph->input[graph->n_input++] = export_value_info(pool, &typed);
+        }
+    }
+    graph->output = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_outputs + 1));
+    for (int k = 0; k < m->n_outputs; k++)
+        graph->output[graph->n_output++] = export_value_info(pool, &m->values[m->outputs[k]]);
+    graph->value_info = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_values + 1));
+    for (int v = 0; v < m->n_values; v++) {
+        const ot_value *value = &m->values[v];
+        int is_output = 0;
+        for (int k = 0; k < m->n_outputs; k++) is_output |= m->outputs[k] == v;
+        if (value->kind == OT_VALUE_ACTIVATION && value->export_value_info && !is_output &&
+            value->producer >= 0)
+            graph->value_info[graph->n_value_info++] = export_value_info(pool, value);
+    }
+    return graph;
 }
 
 static void build_model_proto(export_pool *pool, const ot_model *m, Onnx__ModelProto *model) {
@@ -162,42 +209,7 @@ static void build_model_proto(export_pool *pool, const ot_model *m, Onnx__ModelP
         model->metadata_props[i] = e;
     }
 
-    Onnx__GraphProto *graph = pool_alloc(pool, sizeof *graph);
-    onnx__graph_proto__init(graph);
-    model->graph = graph;
-    graph->name = m->graph_name && *m->graph_name ? m->graph_name : "onnxtrain";
-    graph->node = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_layers + 1));
-    for (int i = 0; i < m->n_layers; i++)
-        graph->node[graph->n_node++] = export_node(pool, m, &m->layers[i]);
-
-    /* Initializers (IR < 4 also lists them as graph inputs, as the spec then required). */
-    int old_ir = model->ir_version < 4;
-    graph->initializer = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_values + 1));
-    graph->input = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_values + m->n_inputs + 1));
-    for (int k = 0; k < m->n_inputs; k++)
-        graph->input[graph->n_input++] = export_value_info(pool, &m->values[m->inputs[k]]);
-    for (int v = 0; v < m->n_values; v++) {
-        const ot_value *value = &m->values[v];
-        if (value->kind != OT_VALUE_INITIALIZER) continue;
-        graph->initializer[graph->n_initializer++] = export_tensor(pool, &value->tensor, value->name);
-        if (old_ir) {
-            ot_value typed = *value;
-            typed.has_type = typed.has_shape = 1;
-            graph->input[graph->n_input++] = export_value_info(pool, &typed);
-        }
-    }
-    graph->output = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_outputs + 1));
-    for (int k = 0; k < m->n_outputs; k++)
-        graph->output[graph->n_output++] = export_value_info(pool, &m->values[m->outputs[k]]);
-    graph->value_info = pool_alloc(pool, sizeof(void *) * (size_t)(m->n_values + 1));
-    for (int v = 0; v < m->n_values; v++) {
-        const ot_value *value = &m->values[v];
-        int is_output = 0;
-        for (int k = 0; k < m->n_outputs; k++) is_output |= m->outputs[k] == v;
-        if (value->kind == OT_VALUE_ACTIVATION && value->export_value_info && !is_output &&
-            value->producer >= 0)
-            graph->value_info[graph->n_value_info++] = export_value_info(pool, value);
-    }
+    model->graph = export_graph(pool, m, model->ir_version);
 }
 
 ot_status ot_onnx_serialize(const ot_model *m, unsigned char **data, size_t *size) {

@@ -1,5 +1,6 @@
-/* ModelProto -> ot_model: values, layers with attributes, opsets, metadata; then op
- * resolution, topological checks and constant folding. */
+/* ModelProto -> ot_model: values, layers with attributes (subgraphs become models of their
+ * own, reading enclosing values by name), opsets, metadata; then op resolution, topological
+ * checks and constant folding. */
 #include <string.h>
 #include <stdlib.h>
 
@@ -8,6 +9,7 @@
 #include "core/file_io.h"
 #include "onnxtrain/graph.h"
 #include "onnxtrain/onnx_io.h"
+#include "onnxtrain/context.h"
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
@@ -48,8 +50,12 @@ static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info
     return OT_OK;
 }
 
-static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *proto, const char *node,
-                             const char *model_dir, ot_attr *out) {
+static ot_status import_subgraph(const ot_context *ctx, const ot_model *parent, const Onnx__GraphProto *g,
+                                 const char *node, const char *model_dir, int depth, ot_model **out);
+
+/* parent and depth (how deep the node's graph is nested) are for GRAPH attributes. */
+static ot_status import_attr(const ot_context *ctx, const ot_model *parent, const Onnx__AttributeProto *proto,
+                             const char *node, const char *model_dir, int depth, ot_attr *out) {
     ot_attr a = {0};
     a.name = oti_strdup(or_empty(proto->name));
     OT_ALLOC_CHECK_COPY(a.name, or_empty(proto->name));
@@ -110,7 +116,12 @@ static ot_status import_attr(const ot_context *ctx, const Onnx__AttributeProto *
         }
         break;
     case OT_ATTR_GRAPH:
-        /* Control flow (If, Loop, Scan) is not supported; the op lookup reports the node. */
+        if (!proto->g) {
+            status = oti_fail(OT_ERR_FORMAT, "node '%s': attribute '%s' has no graph", node, a.name);
+            break;
+        }
+        status = import_subgraph(ctx, parent, proto->g, node, model_dir, depth + 1, &a.g);
+        if (status != OT_OK) oti_error_prefix("node '%s', subgraph '%s': ", node, a.name);
         break;
     default:
         status = oti_fail(OT_ERR_UNSUPPORTED, "node '%s': attribute '%s' has unsupported type %d",
@@ -141,39 +152,72 @@ static char *layer_name(const ot_model *m, const Onnx__NodeProto *node, size_t i
     return NULL;
 }
 
+/* The names a node's subgraphs read from enclosing graphs (their OT_VALUE_OUTER values),
+ * appended to names[first..*n) once each; names is large enough for every outer value. */
+static void collect_outer_names(const ot_attr *attrs, int n_attrs, const char **names, int first, int *n) {
+    for (int a = 0; a < n_attrs; a++) {
+        const ot_model *g = attrs[a].g;
+        for (int v = 0; g && v < g->n_values; v++) {
+            if (g->values[v].kind != OT_VALUE_OUTER) continue;
+            int seen = 0;
+            for (int k = first; k < *n && !seen; k++) seen = strcmp(names[k], g->values[v].name) == 0;
+            if (!seen) names[(*n)++] = g->values[v].name;
+        }
+    }
+}
+
+static ot_status add_node_layer(ot_model *m, const Onnx__NodeProto *node, const char *name, const char *op_type,
+                                ot_attr *attrs, int n_attrs) {
+    /* Explicit inputs, then the implicit ones (what subgraphs read from this graph). */
+    size_t n_outer = 0;
+    for (int a = 0; a < n_attrs; a++) n_outer += attrs[a].g ? (size_t)attrs[a].g->n_values : 0;
+    const char **inputs = oti_calloc(node->n_input + n_outer + 1, sizeof(char *));
+    OT_ALLOC_CHECK(inputs);
+    for (size_t k = 0; k < node->n_input; k++) inputs[k] = node->input[k];
+    int n_inputs = (int)node->n_input;
+    collect_outer_names(attrs, n_attrs, inputs, n_inputs, &n_inputs);
+    int li;
+    ot_status status = ot_model_add_layer(m, name, op_type, or_empty(node->domain), n_inputs, inputs,
+                                          (int)node->n_output, (const char *const *)node->output, &li);
+    free(inputs);
+    if (status != OT_OK) return status;
+    ot_layer *l = &m->layers[li];
+    l->n_implicit_inputs = n_inputs - (int)node->n_input;
+    l->attrs = attrs;
+    l->n_attrs = n_attrs;
+    if (node->doc_string && *node->doc_string && !(l->doc_string = oti_strdup(node->doc_string)))
+        return OT_ERR_MEMORY;
+    return OT_OK;
+}
+
+/* depth: how deep this node's graph is nested (0: the main graph). */
 static ot_status import_node(const ot_context *ctx, ot_model *m, const Onnx__NodeProto *node, size_t index,
-                             const char *model_dir) {
+                             const char *model_dir, int depth) {
     const char *op_type = or_empty(node->op_type);
     if (!*op_type)
         return oti_fail(OT_ERR_FORMAT, "node %zu ('%s') has no op_type", index, or_empty(node->name));
     char *name = layer_name(m, node, index, op_type);
     OT_ALLOC_CHECK(name);
-    int li;
-    ot_status status = ot_model_add_layer(m, name, op_type, or_empty(node->domain),
-                                          (int)node->n_input, (const char *const *)node->input,
-                                          (int)node->n_output, (const char *const *)node->output, &li);
-    if (status != OT_OK) {
-        oti_error_prefix("node '%s': ", name);
-        free(name);
-        return status;
+    ot_attr *attrs = oti_calloc(node->n_attribute + 1, sizeof(ot_attr));
+    int n_attrs = 0;
+    ot_status status = attrs ? OT_OK : OT_ERR_MEMORY;
+    for (size_t a = 0; a < node->n_attribute && status == OT_OK; a++) {
+        status = import_attr(ctx, m, node->attribute[a], name, model_dir, depth, &attrs[n_attrs]);
+        if (status == OT_OK) n_attrs++;
     }
-    ot_layer *l = &m->layers[li];
-    if (node->doc_string && *node->doc_string && !(l->doc_string = oti_strdup(node->doc_string))) {
-        free(name);
-        return OT_ERR_MEMORY;
+    if (status == OT_OK) {
+        status = add_node_layer(m, node, name, op_type, attrs, n_attrs);
+        if (status == OT_OK) attrs = NULL; /* the layer owns them, also after a later failure */
+        else oti_error_prefix("node '%s': ", name);
     }
-    l->attrs = oti_calloc(node->n_attribute + 1, sizeof(ot_attr));
-    if (!l->attrs) status = OT_ERR_MEMORY;
-    for (size_t a = 0; a < node->n_attribute && l->attrs; a++) {
-        status = import_attr(ctx, node->attribute[a], name, model_dir, &l->attrs[l->n_attrs]);
-        if (status != OT_OK) break;
-        l->n_attrs++;
-    }
+    for (int a = 0; attrs && a < n_attrs; a++) ot_attr_free(&attrs[a]);
+    free(attrs);
     free(name);
     return status;
 }
 
-static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__GraphProto *g, const char *model_dir) {
+static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__GraphProto *g, const char *model_dir,
+                              int depth) {
     m->graph_name = oti_strdup(or_empty(g->name));
     OT_ALLOC_CHECK_COPY(m->graph_name, or_empty(g->name));
     if (g->n_sparse_initializer)
@@ -221,7 +265,43 @@ static ot_status import_graph(const ot_context *ctx, ot_model *m, const Onnx__Gr
         OT_TRY(import_value_info(&m->values[v], g->value_info[i]));
         m->values[v].export_value_info = 1;
     }
-    for (size_t i = 0; i < g->n_node; i++) OT_TRY(import_node(ctx, m, g->node[i], i, model_dir));
+    for (size_t i = 0; i < g->n_node; i++) OT_TRY(import_node(ctx, m, g->node[i], i, model_dir, depth));
+    return OT_OK;
+}
+
+/* Names a subgraph reads but does not define come from the enclosing graphs: those values
+ * become OT_VALUE_OUTER (the node holding the subgraph lists them as implicit inputs). */
+static void mark_outer_values(ot_model *g) {
+    for (int v = 0; v < g->n_values; v++) g->values[v].producer = -1;
+    for (int i = 0; i < g->n_layers; i++)
+        for (int k = 0; k < g->layers[i].n_outputs; k++)
+            if (g->layers[i].outputs[k] >= 0) g->values[g->layers[i].outputs[k]].producer = i;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].kind == OT_VALUE_ACTIVATION && g->values[v].producer < 0)
+            g->values[v].kind = OT_VALUE_OUTER;
+}
+
+/* A GRAPH attribute: a model of its own sharing the parent's opsets. depth counts from 1 for
+ * the main graph's subgraphs. */
+static ot_status import_subgraph(const ot_context *ctx, const ot_model *parent, const Onnx__GraphProto *g,
+                                 const char *node, const char *model_dir, int depth, ot_model **out) {
+    int limit = ot_context_max_subgraph_depth(ctx);
+    if (depth > limit)
+        return oti_fail(OT_ERR_UNSUPPORTED, "node '%s': subgraphs nested more than %d deep, over the "
+                        "limit (ot_context_options.max_subgraph_depth raises it)", node, limit);
+    ot_model *sub = ot_model_new();
+    OT_ALLOC_CHECK(sub);
+    ot_status status = OT_OK;
+    for (int i = 0; i < parent->n_opsets && status == OT_OK; i++)
+        status = ot_model_set_opset(sub, parent->opsets[i].domain, parent->opsets[i].version);
+    if (status == OT_OK) status = import_graph(ctx, sub, g, model_dir, depth);
+    if (status == OT_OK) mark_outer_values(sub);
+    if (status != OT_OK) {
+        ot_model_free(sub);
+        return status;
+    }
+    sub->ir_version = parent->ir_version;
+    *out = sub;
     return OT_OK;
 }
 
@@ -255,7 +335,7 @@ static ot_status import_model(const ot_context *ctx, ot_model *m, const Onnx__Mo
         if (!m->metadata[i].key || !m->metadata[i].value) return OT_ERR_MEMORY;
     }
     if (!proto->graph) return oti_fail(OT_ERR_FORMAT, "the model has no graph");
-    OT_TRY(import_graph(ctx, m, proto->graph, model_dir));
+    OT_TRY(import_graph(ctx, m, proto->graph, model_dir, 0));
     OT_TRY(ot_graph_check(m));
     if (mode == OT_LOAD_STRUCTURE_ONLY) return OT_OK;
     OT_TRY(ot_graph_resolve(m));

@@ -23,7 +23,8 @@
     OT_FAMILY(signal)                                                                          \
     OT_FAMILY(random)                                                                          \
     OT_FAMILY(quantize)                                                                        \
-    OT_FAMILY(training)
+    OT_FAMILY(training)                                                                        \
+    OT_FAMILY(control_flow)
 
 #define OT_FAMILY(name) extern const ot_op_family oti_family_##name;
 OT_FAMILY_LIST

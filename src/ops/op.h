@@ -60,9 +60,12 @@ enum {
                                          they are built, from the feeds' data (exec/plan.c) */
     OT_OP_SAMPLES = 1u << 9,          /* draws random numbers in every mode (RandomNormal,
                                          Bernoulli): never folded, at import or in a plan */
-    OT_OP_LOSS = 1u << 10             /* output 0 is a loss (SoftmaxCrossEntropyLoss,
+    OT_OP_LOSS = 1u << 10,            /* output 0 is a loss (SoftmaxCrossEntropyLoss,
                                          NegativeLogLikelihoodLoss): `train --output` naming
                                          it trains on the model's own loss */
+    OT_OP_CONTROL_FLOW = 1u << 11     /* runs subgraphs (If, Loop, Scan): the plan infers and
+                                         runs it (src/exec/control*.c); the row has no infer,
+                                         forward or backward, and nothing folds it at import */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what

@@ -5,7 +5,8 @@
  * onnxruntime computes them: max mode takes the largest weighted corner of each sample.
  * coordinate_transformation_mode half_pixel (opset 16's default) shifts box corners by -0.5
  * pixel; output_half_pixel (opset 10's only behaviour) does not and makes boxes at least one
- * pixel. A batch index outside [0, N) is an error naming the node.
+ * pixel. A batch index outside [0, N), a coordinate that is not finite and a box more than
+ * ROI_MAX_IMAGES times the image away are errors naming the node.
  *
  * Backward w.r.t. X (boxes get none): avg spreads dY over every sample's four corners by
  * their bilinear weights / sample count; max gives dY * weight to the corner that won. */
@@ -111,11 +112,30 @@ static roi_sample roi_bin_sample(const roi_box *b, int64_t ph, int64_t pw, int64
     return roi_sample_at(y, x, h, w);
 }
 
-/* Batch index of box r, checked. */
-static ot_status roi_batch(const ot_node_ctx *c, int64_t r, int64_t *n) {
+/* A box may reach past the image (its samples there count as 0, as in ONNX Runtime), but not
+ * absurdly far: with sampling_ratio 0 its sample count grows with its size. */
+#define ROI_MAX_IMAGES 1000.0f
+
+/* Batch index and box of ROI r, checked: a batch index outside the batch, a coordinate that is
+ * not finite or a box more than ROI_MAX_IMAGES times the image are errors naming the node. */
+static ot_status roi_checked(const ot_node_ctx *c, int64_t r, int64_t *n, roi_box *b) {
+    const ot_roi_params *p = c->params;
+    const float *roi = (const float *)c->in[1]->data + 4 * r;
+    int64_t h = c->in[0]->dims[2], w = c->in[0]->dims[3];
     *n = ((const int64_t *)c->in[2]->data)[r];
     OT_NODE_CHECK(c, *n >= 0 && *n < c->in[0]->dims[0], "batch_indices[%lld] = %lld is outside [0, %lld)",
                   (long long)r, (long long)*n, (long long)c->in[0]->dims[0]);
+    OT_NODE_CHECK(c, isfinite(roi[0] * p->spatial_scale) && isfinite(roi[1] * p->spatial_scale) &&
+                         isfinite(roi[2] * p->spatial_scale) && isfinite(roi[3] * p->spatial_scale),
+                  "rois[%lld] has a coordinate that is not finite", (long long)r);
+    float box_w = fabsf(roi[2] - roi[0]) * p->spatial_scale, box_h = fabsf(roi[3] - roi[1]) * p->spatial_scale;
+    float far_x = fmaxf(fabsf(roi[0]), fabsf(roi[2])) * p->spatial_scale;
+    float far_y = fmaxf(fabsf(roi[1]), fabsf(roi[3])) * p->spatial_scale;
+    OT_NODE_CHECK(c, fmaxf(box_w, far_x) <= ROI_MAX_IMAGES * (float)w && fmaxf(box_h, far_y) <= ROI_MAX_IMAGES * (float)h,
+                  "rois[%lld] = [%g, %g, %g, %g] lies more than %g times the %lld x %lld image away: check the "
+                  "boxes' scale (spatial_scale %g)", (long long)r, (double)roi[0], (double)roi[1], (double)roi[2],
+                  (double)roi[3], (double)ROI_MAX_IMAGES, (long long)h, (long long)w, (double)p->spatial_scale);
+    *b = roi_box_of(p, roi);
     return OT_OK;
 }
 
@@ -147,13 +167,12 @@ ot_status oti_pool_forward_roi(ot_node_ctx *c) {
     const ot_roi_params *p = c->params;
     const ot_tensor *x = c->in[0];
     int64_t ch = x->dims[1], h = x->dims[2], w = x->dims[3], plane = h * w;
-    const float *rois = c->in[1]->data;
     float *y = c->out[0]->data;
     for (int64_t r = 0; r < c->in[1]->dims[0]; r++) {
         int64_t n, at = 0;
         float weight;
-        OT_TRY(roi_batch(c, r, &n));
-        roi_box b = roi_box_of(p, rois + 4 * r);
+        roi_box b;
+        OT_TRY(roi_checked(c, r, &n, &b));
         for (int64_t k = 0; k < ch; k++) {
             const float *xp = (const float *)x->data + (n * ch + k) * plane;
             for (int64_t ph = 0; ph < p->out_h; ph++)
@@ -187,11 +206,11 @@ ot_status oti_pool_backward_roi(ot_node_ctx *c) {
     if (!c->din[0] || !c->dout[0]) return OT_OK;
     const ot_tensor *x = c->in[0];
     int64_t ch = x->dims[1], h = x->dims[2], w = x->dims[3], plane = h * w;
-    const float *rois = c->in[1]->data, *dy = c->dout[0]->data;
+    const float *dy = c->dout[0]->data;
     for (int64_t r = 0; r < c->in[1]->dims[0]; r++) {
         int64_t n;
-        OT_TRY(roi_batch(c, r, &n));
-        roi_box b = roi_box_of(p, rois + 4 * r);
+        roi_box b;
+        OT_TRY(roi_checked(c, r, &n, &b));
         for (int64_t k = 0; k < ch; k++) {
             float *dxp = (float *)c->din[0]->data + (n * ch + k) * plane;
             const float *xp = (const float *)x->data + (n * ch + k) * plane;

@@ -44,20 +44,22 @@ static ot_status parse_shape(const ot_layer *l, random_params *p) {
     return OT_OK;
 }
 
-static ot_status parse_uniform(const ot_layer *l, void *params) {
-    random_params *p = params;
+/* The shape-or-Like forms: two float attributes (low/high, mean/scale) and, without an input,
+ * a shape. */
+static ot_status parse_sampler(const ot_layer *l, random_params *p, const char *a, float a_default, const char *b,
+                               float b_default) {
     OT_TRY(parse_common(l, p, l->n_inputs ? OT_UNDEFINED : OT_FLOAT));
-    OT_TRY(oti_attr_get_float(l, "low", 0.0f, &p->a));
-    OT_TRY(oti_attr_get_float(l, "high", 1.0f, &p->b));
+    OT_TRY(oti_attr_get_float(l, a, a_default, &p->a));
+    OT_TRY(oti_attr_get_float(l, b, b_default, &p->b));
     return l->n_inputs ? OT_OK : parse_shape(l, p);
 }
 
+static ot_status parse_uniform(const ot_layer *l, void *params) {
+    return parse_sampler(l, params, "low", 0.0f, "high", 1.0f);
+}
+
 static ot_status parse_normal(const ot_layer *l, void *params) {
-    random_params *p = params;
-    OT_TRY(parse_common(l, p, l->n_inputs ? OT_UNDEFINED : OT_FLOAT));
-    OT_TRY(oti_attr_get_float(l, "mean", 0.0f, &p->a));
-    OT_TRY(oti_attr_get_float(l, "scale", 1.0f, &p->b));
-    return l->n_inputs ? OT_OK : parse_shape(l, p);
+    return parse_sampler(l, params, "mean", 0.0f, "scale", 1.0f);
 }
 
 static ot_status parse_bernoulli(const ot_layer *l, void *params) {

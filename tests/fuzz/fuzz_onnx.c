@@ -22,7 +22,8 @@ static ot_context *folding_context, *planning_context;
 
 static void make_contexts(void) {
     ot_context_options folding = {.threads = 1, .memory_limit = FUZZ_MEMORY_LIMIT};
-    ot_context_options planning = {.threads = 1, .memory_limit = FUZZ_PLAN_LIMIT};
+    /* Loops run their body at most a thousand times per forward, nested ones included. */
+    ot_context_options planning = {.threads = 1, .memory_limit = FUZZ_PLAN_LIMIT, .max_loop_iterations = 1000};
     if (ot_context_create(&folding, &folding_context) != OT_OK ||
         ot_context_create(&planning, &planning_context) != OT_OK)
         abort();

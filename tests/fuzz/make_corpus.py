@@ -91,6 +91,9 @@ def main():
     copy("onnx", "train/mlp*.onnx", "train_")
     copy("onnx", "weights/cnn.onnx")
     copy("onnx", "sequence/gru_op13.onnx")  # a PyTorch export with GRU, Gather over token ids
+    # Subgraphs: PyTorch's If and Loop, an If in a Loop body, Scan axes, a 2^62 trip count, an
+    # endless loop, a branch reading an undefined value.
+    copy("onnx", "control_flow/*.onnx", "control_flow_")
     for test in NODE_TESTS:
         path = os.path.join(NODE, "test_" + test, "model.onnx")
         if os.path.exists(path):

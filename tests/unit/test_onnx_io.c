@@ -123,7 +123,7 @@ static void refuses_bad_models(void **state) {
     expect_refused("onnx/bad/overflowing_dims.onnx", OT_ERR_MEMORY, "too large");
     expect_refused("onnx/bad/zero_kernel.onnx", OT_ERR_INVALID, "conv");
     expect_refused("onnx/bad/stride_zero.onnx", OT_ERR_INVALID, "conv");
-    expect_refused("onnx/bad/unknown_ops.onnx", OT_ERR_UNSUPPORTED, "'fancy1' (FancyOp), 'loop1' (Loop)");
+    expect_refused("onnx/bad/unknown_ops.onnx", OT_ERR_UNSUPPORTED, "'fancy1' (FancyOp), 'strings1' (StringNormalizer)");
     expect_refused("onnx/bad/no_opset.onnx", OT_ERR_FORMAT, "opset");
     expect_refused("onnx/bad/external_outside.onnx", OT_ERR_INVALID, "inside the model's folder");
     expect_refused("onnx/bad/external_absolute.onnx", OT_ERR_INVALID, "relative path");

@@ -420,9 +420,26 @@ static void unpool_and_roi_gradients(void **state) {
     ts_free_tensors((ot_tensor[]){x, idx, shape, img, rois, batch}, 6);
 }
 
+/* ROIs that are not finite, or absurdly far from the image (with sampling_ratio 0 their sample
+ * count would grow with them): errors naming the node, not a hang. */
+static void roialign_rejects_unusable_boxes(void **state) {
+    (void)state;
+    ot_tensor img = ts_float(4, (const int64_t[]){1, 1, 2, 2}, (const float[]){1, 2, 3, 4});
+    ot_tensor nan_box = ts_float(2, (const int64_t[]){1, 4}, (const float[]){NAN, 0, 1, 1});
+    ot_tensor far_box = ts_float(2, (const int64_t[]){1, 4}, (const float[]){0, 0, 1e30f, 1e30f});
+    ot_tensor batch = ts_int64(1, (const int64_t[]){1}, (const int64_t[]){0});
+    ot_attr attrs[2] = {ts_attr_int("output_height", 1), ts_attr_int("output_width", 1)};
+    ts_expect_node_error("RoiAlign", 16, 3, (const ot_tensor *[]){&img, &nan_box, &batch}, NULL, 1, 2, attrs, 0,
+                         OT_ERR_INVALID, "rois[0] has a coordinate that is not finite");
+    ts_expect_node_error("RoiAlign", 16, 3, (const ot_tensor *[]){&img, &far_box, &batch}, NULL, 1, 2, attrs, 0,
+                         OT_ERR_INVALID, "times the 2 x 2 image away");
+    ts_free_tensors((ot_tensor[]){img, nan_box, far_box, batch}, 4);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(maxpool_ceil_values_and_indices),
+        cmocka_unit_test(roialign_rejects_unusable_boxes),
         cmocka_unit_test(maxpool_column_major_indices),
         cmocka_unit_test(maxpool_ties_and_nans),
         cmocka_unit_test(maxpool_2x2_values_match_positions),
