@@ -7,6 +7,7 @@
 #include "core/util.h"
 #include "control.h"
 #include "graph/inline.h"
+#include "graph/sequence.h"
 #include "plan_internal.h"
 
 #define ARENA_ALIGN 64
@@ -170,6 +171,11 @@ static ot_status infer_steps(ot_plan *p) {
         for (int k = 0; k < l->n_outputs; k++)
             if (s->out[k]) memset(s->out[k], 0, sizeof(ot_tensor));
         s->ctx.saved_bytes = s->ctx.workspace_bytes = 0;
+        if (oti_step_uses_sequence(p, s)) {
+            OT_TRY(oti_sequence_infer(p, s));
+            if (p->inline_layer >= 0) return OT_OK;
+            continue;
+        }
         if (l->op->flags & OT_OP_CONTROL_FLOW) {
             /* Never folded nor differentiated here: a known If condition inlines the branch. */
             OT_TRY(oti_control_infer(p, s, i));
@@ -482,6 +488,18 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
     return status;
 }
 
+/* The view in which p's inline_layer is replaced: an If by its branch, a Loop by copies of
+ * its body (graph/inline.h), a sequence op by tensor ops (graph/sequence.h, which reads the
+ * shapes and positions p knows). */
+static ot_status make_view(const ot_plan *p, oti_inlined_model **out) {
+    const ot_layer *l = &p->model->layers[p->inline_layer];
+    if (l->op->flags & OT_OP_CONTROL_FLOW) return oti_graph_inline(p->model, p->inline_layer, p->inline_choice, out);
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i].layer == p->inline_layer) return oti_graph_lower_sequence(p->model, p->inline_layer, p->steps[i].in, out);
+    OT_ASSERT(0);
+    return OT_ERR_INVALID;
+}
+
 /* Plans m; an If whose condition infer finds known is replaced by its branch (a Loop that
  * trains by copies of its body) in a view of the model (graph/inline.h) and planning starts
  * again on the view, until none is left. The plan keeps the views. */
@@ -507,15 +525,13 @@ static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_
             *out = p;
             return OT_OK;
         }
-        int layer = p->inline_layer;
-        int64_t choice = p->inline_choice;
         p->inlined = NULL; /* kept for the next round */
         p->n_inlined = 0;
-        ot_plan_free(p);
         void *grown = status == OT_OK ? oti_realloc(inlined, sizeof(void *) * (size_t)(n_inlined + 1)) : NULL;
         if (grown) inlined = grown;
         if (status == OT_OK) status = grown ? OT_OK : OT_ERR_MEMORY;
-        if (status == OT_OK) status = oti_graph_inline(model, layer, choice, &inlined[n_inlined]);
+        if (status == OT_OK) status = make_view(p, &inlined[n_inlined]);
+        ot_plan_free(p);
         if (status != OT_OK) {
             for (int i = n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(inlined[i]);
             free(inlined);

@@ -17,9 +17,14 @@ static const char *or_empty(const char *s) { return s ? s : ""; }
 static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info) {
     const Onnx__TypeProto *type = info->type;
     if (!type) return OT_OK;
+    if (type->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && type->sequence_type) {
+        v->type = OT_TYPE_SEQUENCE; /* a sequence of tensors: what follows describes them */
+        type = type->sequence_type->elem_type;
+        if (!type) return OT_OK;
+    }
     if (type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !type->tensor_type)
-        return oti_fail(OT_ERR_UNSUPPORTED, "value '%s' is not a tensor (sequences, maps and "
-                       "optionals are not supported)", v->name);
+        return oti_fail(OT_ERR_UNSUPPORTED, "value '%s' is not a tensor nor a sequence of tensors (maps, "
+                       "optionals and nested sequences are not supported)", v->name);
     const Onnx__TypeProto__Tensor *tt = type->tensor_type;
     if (tt->has_elem_type) {
         v->tensor.dtype = (ot_dtype)tt->elem_type;

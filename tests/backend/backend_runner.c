@@ -148,6 +148,12 @@ static int classify(const char *dir) {
         int n = io ? m->n_outputs : m->n_inputs;
         for (int k = 0; k < n; k++) {
             const ot_value *v = &m->values[io ? m->outputs[k] : m->inputs[k]];
+            if (v->type == OT_TYPE_SEQUENCE) {
+                printf("skip: %s '%s' is a sequence (the runner feeds and compares tensors only)\n",
+                       io ? "output" : "input", v->name);
+                ot_model_free(m);
+                return 0;
+            }
             /* Every numeric dtype is widened (integers to int64, floats to float32); float64
              * tests check the op's arithmetic in float32, with the float tolerance. */
             if (v->has_type && ot_dtype_storage(v->tensor.dtype) == OT_UNDEFINED) {
