@@ -505,11 +505,19 @@ static ot_status make_view(const ot_plan *p, oti_inlined_model **out) {
  * again on the view, until none is left. The plan keeps the views. */
 static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_feeds, const int *feeds,
                              const ot_tensor *feed_shapes, const unsigned char *constant, ot_plan *root,
-                             ot_plan **out) {
+                             oti_inlined_model *first_view, ot_plan **out) {
     *out = NULL;
-    oti_inlined_model **inlined = NULL;
+    oti_inlined_model **inlined = first_view ? oti_calloc(1, sizeof(void *)) : NULL;
     int n_inlined = 0;
     ot_model *model = m;
+    if (first_view && !inlined) {
+        oti_graph_inlined_free(first_view);
+        return OT_ERR_MEMORY;
+    }
+    if (first_view) {
+        inlined[n_inlined++] = first_view;
+        model = &first_view->model;
+    }
     for (;;) {
         ot_plan *p = oti_calloc(1, sizeof *p);
         if (!p) break;
@@ -544,9 +552,25 @@ static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_
     return OT_ERR_MEMORY;
 }
 
+/* Sequence inputs are fed as their elements: a first view writes each from tensor inputs
+ * (graph/sequence.h), and the plan is made of it. */
 ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
                          const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
-    return create_plan(m, options, n_feeds, feeds, feed_shapes, NULL, NULL, out);
+    *out = NULL;
+    oti_inlined_model *view = NULL;
+    int *element_feeds = oti_calloc((size_t)n_feeds + 1, sizeof(int)), n_elements = 0;
+    ot_tensor *element_shapes = oti_calloc((size_t)n_feeds + 1, sizeof(ot_tensor));
+    ot_status status = element_feeds && element_shapes ? OT_OK : OT_ERR_MEMORY;
+    if (status == OT_OK)
+        status = oti_graph_feed_sequences(m, n_feeds, feeds, feed_shapes, &view, element_feeds, element_shapes,
+                                          &n_elements);
+    if (status == OT_OK && view)
+        status = create_plan(m, options, n_elements, element_feeds, element_shapes, NULL, NULL, view, out);
+    else if (status == OT_OK)
+        status = create_plan(m, options, n_feeds, feeds, feed_shapes, NULL, NULL, NULL, out);
+    free(element_feeds);
+    free(element_shapes);
+    return status;
 }
 
 ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_feeds, const int *feeds,
@@ -555,7 +579,7 @@ ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_f
                                .fast_convolution = parent->options.fast_convolution,
                                .conv_tuning = parent->options.conv_tuning};
     ot_plan *root = parent->root ? parent->root : (ot_plan *)parent;
-    return create_plan(subgraph, &options, n_feeds, feeds, shapes, constant, root, out);
+    return create_plan(subgraph, &options, n_feeds, feeds, shapes, constant, root, NULL, out);
 }
 
 void ot_plan_free(ot_plan *p) {

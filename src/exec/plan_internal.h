@@ -75,6 +75,8 @@ static inline float *plan_param_grad(const ot_plan *p, int v) {
  * error naming it. */
 int oti_step_uses_sequence(const ot_plan *p, const plan_step *s);
 ot_status oti_sequence_infer(ot_plan *p, plan_step *s);
+/* allocate(): the elements of sequence target `value` stay alive to the end (last[v] = end). */
+void oti_sequence_keep_elements(const ot_plan *p, int value, int *last, int end);
 
 /* A plan of a subgraph (an If branch, a Loop or Scan body) inside parent's: parent's context
  * and convolution options, inference mode. Feeds with constant[i] set are constants of the

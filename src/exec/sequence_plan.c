@@ -3,6 +3,7 @@
  * lowered into tensor ops on the elements in a view of the model (graph/sequence.h), once
  * the shapes and positions it reads are known, and planning starts again on the view. */
 #include "core/error.h"
+#include "graph/sequence.h"
 #include "ops/sequence.h"
 #include "plan_internal.h"
 
@@ -38,4 +39,24 @@ ot_status oti_sequence_infer(ot_plan *p, plan_step *s) {
     }
     p->inline_layer = s->layer;
     return OT_OK;
+}
+
+void oti_sequence_keep_elements(const ot_plan *p, int value, int *last, int end) {
+    const int *elements;
+    for (int k = oti_sequence_elements(p->model, value, &elements) - 1; k >= 0; k--) last[elements[k]] = end;
+}
+
+/* The plan's model (a view) says which values a sequence holds, also for a sequence input whose
+ * list nothing reads (its elements are then unused: NULL). */
+int ot_plan_sequence_length(const ot_plan *p, int value) {
+    const int *elements;
+    if (value < 0 || value >= p->n_values) return -1;
+    return oti_sequence_elements(p->model, value, &elements);
+}
+
+ot_tensor *ot_plan_sequence_element(ot_plan *p, int value, int k) {
+    const int *elements;
+    if (k < 0 || k >= ot_plan_sequence_length(p, value)) return NULL;
+    oti_sequence_elements(p->model, value, &elements);
+    return ot_plan_value(p, elements[k]);
 }

@@ -185,3 +185,53 @@ ot_status oti_graph_lower_sequence(const ot_model *base, int layer, ot_tensor *c
     *out = inlined;
     return OT_OK;
 }
+
+/* The SequenceConstruct writing sequence input `value` from its elements, the feeds
+ * [first, end) (none when the only one is undefined: an empty sequence). */
+static ot_status feed_sequence(oti_inlined_model *inlined, const ot_model *base, int value, int first, int end,
+                               const ot_tensor *shapes, int *new_feeds, ot_tensor *new_shapes, int *n_new) {
+    ot_model *view = &inlined->model;
+    int64_t opset = ot_model_opset(base, "");
+    ot_layer named = {.name = base->values[value].name, .opset = opset < 11 ? 11 : (int)opset};
+    int *elements = oti_calloc((size_t)(end - first) + 1, sizeof(int)), n = 0;
+    OT_TRY(oti_view_own(inlined, elements));
+    for (int i = first; i < end; i++) {
+        if (shapes[i].dtype == OT_UNDEFINED && end - first == 1) break;
+        ot_value element = {.name = base->values[value].name, .kind = OT_VALUE_INPUT};
+        OT_TRY(oti_view_append_value(view, &element, &elements[n]));
+        new_feeds[*n_new] = elements[n++];
+        new_shapes[(*n_new)++] = shapes[i];
+    }
+    view->values[value].kind = OT_VALUE_ACTIVATION; /* the view's copy: written by the list */
+    return oti_view_append_made(inlined, &named, "SequenceConstruct", n, elements, value, NULL, 0, 0);
+}
+
+ot_status oti_graph_feed_sequences(const ot_model *base, int n_feeds, const int *feeds, const ot_tensor *shapes,
+                                   oti_inlined_model **out, int *new_feeds, ot_tensor *new_shapes, int *n_new) {
+    *out = NULL;
+    *n_new = 0;
+    int any = 0;
+    for (int i = 0; i < n_feeds; i++) any |= base->values[feeds[i]].type == OT_TYPE_SEQUENCE;
+    if (!any) return OT_OK;
+    oti_inlined_model *inlined = NULL;
+    ot_status status = oti_view_begin(base, 0, (size_t)n_feeds + 1, (size_t)n_feeds + 1, &inlined);
+    for (int i = 0, end; i < n_feeds && status == OT_OK; i = end) {
+        for (end = i + 1; end < n_feeds && feeds[end] == feeds[i];) end++;
+        if (base->values[feeds[i]].type == OT_TYPE_SEQUENCE) {
+            status = feed_sequence(inlined, base, feeds[i], i, end, shapes, new_feeds, new_shapes, n_new);
+            continue;
+        }
+        for (int k = i; k < end; k++) {
+            new_feeds[*n_new] = feeds[k];
+            new_shapes[(*n_new)++] = shapes[k];
+        }
+    }
+    if (inlined) inlined->n_layers = inlined->model.n_layers - inlined->first_layer;
+    if (status != OT_OK) {
+        oti_graph_inlined_free(inlined);
+        return status;
+    }
+    oti_view_end(inlined, base, -1); /* every layer of base follows the lists */
+    *out = inlined;
+    return OT_OK;
+}

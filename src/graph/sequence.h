@@ -23,4 +23,12 @@ int oti_sequence_elements(const ot_model *m, int value, const int **elements);
  * SequenceConstruct here. */
 ot_status oti_graph_lower_sequence(const ot_model *base, int layer, ot_tensor *const *in, oti_inlined_model **out);
 
+/* Sequence graph inputs as lists of tensor inputs: a view of base in which each sequence input
+ * fed (its value index in feeds[], once per element, in order; once with dtype OT_UNDEFINED
+ * for an empty one) is written by a SequenceConstruct, placed first, of new graph inputs, one
+ * per element. new_feeds / new_shapes (room for n_feeds) get the feeds with those elements,
+ * *n_new how many. *out is NULL when no feed is a sequence. */
+ot_status oti_graph_feed_sequences(const ot_model *base, int n_feeds, const int *feeds, const ot_tensor *shapes,
+                                   oti_inlined_model **out, int *new_feeds, ot_tensor *new_shapes, int *n_new);
+
 #endif

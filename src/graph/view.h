@@ -20,7 +20,7 @@ typedef struct oti_inlined_model {
  * *out belongs to the caller also when this fails. */
 ot_status oti_view_begin(const ot_model *base, int layer, size_t extra_values, size_t extra_layers,
                          oti_inlined_model **out);
-/* Base's layers after the replaced one. */
+/* Base's layers after the replaced one (-1: every layer, after those the view added). */
 void oti_view_end(oti_inlined_model *inlined, const ot_model *base, int layer);
 /* A new value: a shallow copy of `from` (data borrowed), its own name. */
 ot_status oti_view_append_value(ot_model *view, const ot_value *from, int *index);
