@@ -78,6 +78,11 @@ ot_status oti_sequence_infer(ot_plan *p, plan_step *s);
 /* allocate(): the elements of sequence target `value` stay alive to the end (last[v] = end). */
 void oti_sequence_keep_elements(const ot_plan *p, int value, int *last, int end);
 
+/* Everything ot_plan_create does once p exists (plan.c): steps, shapes, folding, gradients and
+ * the arena, unless infer sets p->inline_layer; a failure leaves p for ot_plan_free. */
+ot_status oti_plan_build(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes,
+                         const unsigned char *constant);
+
 /* A plan of a subgraph (an If branch, a Loop or Scan body) inside parent's: parent's context
  * and convolution options, inference mode. Feeds with constant[i] set are constants of the
  * subgraph with shapes[i].data (borrowed: parent's folded values and initializers); the others
