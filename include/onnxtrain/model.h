@@ -21,9 +21,17 @@ typedef enum ot_value_kind {
     OT_VALUE_OUTER           /* subgraphs only: a value of an enclosing graph, read by name */
 } ot_value_kind;
 
+/* What a value holds: a tensor, or a sequence of tensors (ONNX's sequence type; `tensor`
+ * then describes the elements: their dtype, and their shape where all share one). */
+typedef enum ot_value_type {
+    OT_TYPE_TENSOR = 0,
+    OT_TYPE_SEQUENCE
+} ot_value_type;
+
 typedef struct ot_value {
     char *name;
     ot_value_kind kind;
+    ot_value_type type;
     /* Declared dtype and shape (dims -1 where symbolic or unknown); for initializers also the
      * data. has_shape says whether a shape was declared at all. */
     ot_tensor tensor;

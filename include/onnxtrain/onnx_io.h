@@ -41,6 +41,9 @@ OT_API ot_status ot_onnx_serialize(const ot_model *m, unsigned char **data, size
 
 /* Reads a serialized TensorProto file (the backend tests' input_N.pb); name may be NULL. */
 OT_API ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor *out, char **name);
+/* Reads a serialized SequenceProto of tensors (a backend test's sequence input or output):
+ * *count owned tensors in *elements (caller frees each and the array). */
+OT_API ot_status ot_onnx_load_sequence(const ot_context *ctx, const char *path, ot_tensor **elements, int *count);
 
 #ifdef __cplusplus
 }

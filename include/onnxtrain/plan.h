@@ -80,6 +80,13 @@ OT_API void ot_plan_free(ot_plan *p);
 /* The tensor of a value in this plan (shape, dtype, data). For feeds, set ->data before
  * running (borrowed). NULL for values the plan does not touch. */
 OT_API ot_tensor *ot_plan_value(ot_plan *p, int value);
+/* Sequences (docs/OPS.md): a plan holds one as the list of its element tensors. A sequence
+ * graph input is fed as one feed per element, its value index repeated in order with each
+ * element's dtype and shape (one feed of dtype OT_UNDEFINED: an empty sequence), and its
+ * elements are bound like tensor feeds. Length of sequence `value` (-1: not a sequence in this
+ * plan); the tensor of its element k (NULL when out of range, or unused as ot_plan_value's). */
+OT_API int ot_plan_sequence_length(const ot_plan *p, int value);
+OT_API ot_tensor *ot_plan_sequence_element(ot_plan *p, int value, int k);
 /* Gradient of a value (NULL if none flows). The caller writes the loss gradient into the
  * targets' gradients before ot_plan_backward. */
 OT_API ot_tensor *ot_plan_grad(ot_plan *p, int value);

@@ -6,7 +6,7 @@
 #include "core/context_internal.h"
 #include "core/util.h"
 #include "control.h"
-#include "graph/inline.h"
+#include "graph/view.h"
 #include "onnxtrain/graph.h"
 #include "plan_internal.h"
 
@@ -171,6 +171,11 @@ static ot_status infer_steps(ot_plan *p) {
         for (int k = 0; k < l->n_outputs; k++)
             if (s->out[k]) memset(s->out[k], 0, sizeof(ot_tensor));
         s->ctx.saved_bytes = s->ctx.workspace_bytes = 0;
+        if (oti_step_uses_sequence(p, s)) {
+            OT_TRY(oti_sequence_infer(p, s));
+            if (p->inline_layer >= 0) return OT_OK;
+            continue;
+        }
         if (l->op->flags & OT_OP_CONTROL_FLOW) {
             /* Never folded nor differentiated here: a known If condition inlines the branch. */
             OT_TRY(oti_control_infer(p, s, i));
@@ -414,7 +419,7 @@ static int runs_while_built(const ot_plan *p) {
 }
 
 /* Everything ot_plan_create does once p exists; a failure leaves p for ot_plan_free. */
-static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes,
+ot_status oti_plan_build(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes,
                             const unsigned char *constant) {
     ot_model *m = p->model;
     p->n_values = m->n_values;
@@ -481,66 +486,6 @@ static ot_status build_plan(ot_plan *p, int n_feeds, const int *feeds, const ot_
     if (status == OT_OK) status = allocate(p);
     if (status == OT_OK) link_gradients(p);
     return status;
-}
-
-/* Plans m; an If whose condition infer finds known is replaced by its branch (a Loop that
- * trains by copies of its body) in a view of the model (graph/inline.h) and planning starts
- * again on the view, until none is left. The plan keeps the views. */
-static ot_status create_plan(ot_model *m, const ot_plan_options *options, int n_feeds, const int *feeds,
-                             const ot_tensor *feed_shapes, const unsigned char *constant, ot_plan *root,
-                             ot_plan **out) {
-    *out = NULL;
-    oti_inlined_model **inlined = NULL;
-    int n_inlined = 0;
-    ot_model *model = m;
-    for (;;) {
-        ot_plan *p = oti_calloc(1, sizeof *p);
-        if (!p) break;
-        p->model = model;
-        if (options) p->options = *options;
-        p->n_caller_values = m->n_values;
-        p->inlined = inlined;
-        p->n_inlined = n_inlined;
-        p->inline_layer = -1;
-        p->root = root;
-        ot_status status = build_plan(p, n_feeds, feeds, feed_shapes, constant);
-        if (status == OT_OK && p->inline_layer < 0) {
-            *out = p;
-            return OT_OK;
-        }
-        int layer = p->inline_layer;
-        int64_t choice = p->inline_choice;
-        p->inlined = NULL; /* kept for the next round */
-        p->n_inlined = 0;
-        ot_plan_free(p);
-        void *grown = status == OT_OK ? oti_realloc(inlined, sizeof(void *) * (size_t)(n_inlined + 1)) : NULL;
-        if (grown) inlined = grown;
-        if (status == OT_OK) status = grown ? OT_OK : OT_ERR_MEMORY;
-        if (status == OT_OK) status = oti_graph_inline(model, layer, choice, &inlined[n_inlined]);
-        if (status != OT_OK) {
-            for (int i = n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(inlined[i]);
-            free(inlined);
-            return status;
-        }
-        model = &inlined[n_inlined++]->model;
-    }
-    for (int i = n_inlined - 1; i >= 0; i--) oti_graph_inlined_free(inlined[i]);
-    free(inlined);
-    return OT_ERR_MEMORY;
-}
-
-ot_status ot_plan_create(ot_model *m, const ot_plan_options *options, int n_feeds,
-                         const int *feeds, const ot_tensor *feed_shapes, ot_plan **out) {
-    return create_plan(m, options, n_feeds, feeds, feed_shapes, NULL, NULL, out);
-}
-
-ot_status oti_plan_create_sub(const ot_plan *parent, ot_model *subgraph, int n_feeds, const int *feeds,
-                              const ot_tensor *shapes, const unsigned char *constant, ot_plan **out) {
-    ot_plan_options options = {.context = parent->options.context, .rng = parent->options.rng,
-                               .fast_convolution = parent->options.fast_convolution,
-                               .conv_tuning = parent->options.conv_tuning};
-    ot_plan *root = parent->root ? parent->root : (ot_plan *)parent;
-    return create_plan(subgraph, &options, n_feeds, feeds, shapes, constant, root, out);
 }
 
 void ot_plan_free(ot_plan *p) {

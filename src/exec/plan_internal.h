@@ -5,7 +5,9 @@
 #include "ops/op.h"
 #include "onnxtrain/plan.h"
 
-enum { VALUE_UNUSED = 0, VALUE_FEED, VALUE_CONST, VALUE_COMPUTED };
+/* VALUE_SEQUENCE: a sequence, held as the list of its elements (a SequenceConstruct's inputs,
+ * graph/sequence.h); it has no tensor of its own. */
+enum { VALUE_UNUSED = 0, VALUE_FEED, VALUE_CONST, VALUE_COMPUTED, VALUE_SEQUENCE };
 
 struct control_step;
 struct oti_inlined_model;
@@ -49,7 +51,8 @@ struct ot_plan {
     struct oti_inlined_model **inlined;
     int n_inlined;
     /* Set by infer: this If's condition is known (inline_choice: the branch), or this Loop
-     * trains with a known trip count (inline_choice: the count); -1 otherwise. */
+     * trains with a known trip count (inline_choice: the count), or this sequence op is
+     * lowered (sequence_plan.c); -1 otherwise. */
     int inline_layer;
     int64_t inline_choice;
     /* Subgraph plans point to the plan the caller runs: its loop_iterations counts every Loop
@@ -65,6 +68,20 @@ static inline int plan_is_trainable(const ot_plan *p, int v) {
 static inline float *plan_param_grad(const ot_plan *p, int v) {
     return p->options.param_grads && v >= 0 && v < p->n_caller_values ? p->options.param_grads[v] : NULL;
 }
+
+/* Plan time, step s (layer l), which makes or reads a sequence: a SequenceConstruct makes its
+ * output a VALUE_SEQUENCE and is folded; any other sequence op, or an Identity of a sequence,
+ * sets p->inline_layer to be lowered (graph/sequence.h). Another op reading a sequence is an
+ * error naming it. */
+int oti_step_uses_sequence(const ot_plan *p, const plan_step *s);
+ot_status oti_sequence_infer(ot_plan *p, plan_step *s);
+/* allocate(): the elements of sequence target `value` stay alive to the end (last[v] = end). */
+void oti_sequence_keep_elements(const ot_plan *p, int value, int *last, int end);
+
+/* Everything ot_plan_create does once p exists (plan.c): steps, shapes, folding, gradients and
+ * the arena, unless infer sets p->inline_layer; a failure leaves p for ot_plan_free. */
+ot_status oti_plan_build(ot_plan *p, int n_feeds, const int *feeds, const ot_tensor *feed_shapes,
+                         const unsigned char *constant);
 
 /* A plan of a subgraph (an If branch, a Loop or Scan body) inside parent's: parent's context
  * and convolution options, inference mode. Feeds with constant[i] set are constants of the

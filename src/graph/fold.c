@@ -27,7 +27,7 @@ static int is_weight(const ot_value *v) {
 }
 
 static int foldable(const ot_model *m, const ot_layer *l) {
-    if (!l->op || (l->op->flags & (OT_OP_RANDOM | OT_OP_SAMPLES | OT_OP_CONTROL_FLOW)) || produces_graph_output(m, l))
+    if (!l->op || (l->op->flags & (OT_OP_RANDOM | OT_OP_SAMPLES | OT_OP_CONTROL_FLOW | OT_OP_SEQUENCE)) || produces_graph_output(m, l))
         return 0;
     /* Identity copies a weight; Shape reads only its dims: neither hides a weight's name. */
     int identity = (l->op->flags & (OT_OP_COPY | OT_OP_SHAPE_ONLY)) != 0;

@@ -3,7 +3,7 @@
 #ifndef OT_GRAPH_INLINE_H
 #define OT_GRAPH_INLINE_H
 
-#include "onnxtrain/model.h"
+#include "view.h"
 
 /* A view of `base` in which layer `layer` is replaced: an If by the layers of branch
  * `choice` (1: then); a Loop (whose condition stays true) or a Scan (opset 9 on) by `choice`
@@ -14,17 +14,7 @@
  * arrays made for base still apply. The subgraph's own values are appended (initializers
  * borrow its data); the values it reads from enclosing graphs are base's values of the same
  * name among the node's implicit inputs; its outputs are written into the node's (through an
- * Identity where no copied layer computes one). Free with oti_graph_inlined_free. */
-typedef struct oti_inlined_model {
-    ot_model model;
-    /* What the view owns beyond its arrays: the appended values' names (and the data of the
-     * constants it made), the index arrays of layers [first_layer, first_layer + n_layers). */
-    int first_value, first_layer, n_layers;
-    void **owned; /* the attributes and parsed parameters of the layers it made */
-    int n_owned, cap_owned;
-} oti_inlined_model;
-
+ * Identity where no copied layer computes one). Free with oti_graph_inlined_free (view.h). */
 ot_status oti_graph_inline(const ot_model *base, int layer, int64_t choice, oti_inlined_model **out);
-void oti_graph_inlined_free(oti_inlined_model *inlined);
 
 #endif

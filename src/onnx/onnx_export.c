@@ -46,7 +46,7 @@ static Onnx__ValueInfoProto *export_value_info(export_pool *pool, const ot_value
     Onnx__ValueInfoProto *info = pool_alloc(pool, sizeof *info);
     onnx__value_info_proto__init(info);
     info->name = v->name;
-    if (!v->has_type && !v->has_shape) return info;
+    if (!v->has_type && !v->has_shape && v->type == OT_TYPE_TENSOR) return info;
     Onnx__TypeProto *type = pool_alloc(pool, sizeof *type);
     onnx__type_proto__init(type);
     Onnx__TypeProto__Tensor *tt = pool_alloc(pool, sizeof *tt);
@@ -54,6 +54,15 @@ static Onnx__ValueInfoProto *export_value_info(export_pool *pool, const ot_value
     type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
     type->tensor_type = tt;
     info->type = type;
+    if (v->type == OT_TYPE_SEQUENCE) { /* sequence(tensor(...)): the elements' type */
+        Onnx__TypeProto__Sequence *sequence = pool_alloc(pool, sizeof *sequence);
+        onnx__type_proto__sequence__init(sequence);
+        info->type = pool_alloc(pool, sizeof *info->type);
+        onnx__type_proto__init(info->type);
+        info->type->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
+        info->type->sequence_type = sequence;
+        sequence->elem_type = type;
+    }
     if (v->has_type) {
         tt->has_elem_type = 1;
         tt->elem_type = (int32_t)ot_tensor_declared(&v->tensor);

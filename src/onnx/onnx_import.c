@@ -17,9 +17,14 @@ static const char *or_empty(const char *s) { return s ? s : ""; }
 static ot_status import_value_info(ot_value *v, const Onnx__ValueInfoProto *info) {
     const Onnx__TypeProto *type = info->type;
     if (!type) return OT_OK;
+    if (type->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && type->sequence_type) {
+        v->type = OT_TYPE_SEQUENCE; /* a sequence of tensors: what follows describes them */
+        type = type->sequence_type->elem_type;
+        if (!type) return OT_OK;
+    }
     if (type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !type->tensor_type)
-        return oti_fail(OT_ERR_UNSUPPORTED, "value '%s' is not a tensor (sequences, maps and "
-                       "optionals are not supported)", v->name);
+        return oti_fail(OT_ERR_UNSUPPORTED, "value '%s' is not a tensor nor a sequence of tensors (maps, "
+                       "optionals and nested sequences are not supported)", v->name);
     const Onnx__TypeProto__Tensor *tt = type->tensor_type;
     if (tt->has_elem_type) {
         v->tensor.dtype = (ot_dtype)tt->elem_type;
@@ -388,19 +393,23 @@ ot_status ot_onnx_load_mode(const ot_context *ctx, const char *path, ot_load_mod
     return status;
 }
 
-ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor *out, char **name) {
+/* A backend test's .pb file unpacked as `descriptor` (a TensorProto, a SequenceProto). */
+static ot_status unpack_file(const ot_context *ctx, const char *path, const ProtobufCMessageDescriptor *descriptor,
+                             const char *what, void **out) {
     unsigned char *data;
     size_t size;
     OT_TRY(oti_onnx_check_file_size(ctx, path));
     OT_TRY(oti_read_file(path, OT_ONNX_MAX_FILE_BYTES, &data, &size));
-    ot_status checked = oti_onnx_check_limits(ctx, data, size, &onnx__tensor_proto__descriptor, path);
-    if (checked != OT_OK) {
-        free(data);
-        return checked;
-    }
-    Onnx__TensorProto *proto = onnx__tensor_proto__unpack(NULL, size, data);
+    ot_status status = oti_onnx_check_limits(ctx, data, size, descriptor, path);
+    if (status == OT_OK && !(*out = protobuf_c_message_unpack(descriptor, NULL, size, data)))
+        status = oti_fail(OT_ERR_FORMAT, "%s: not a valid %s", path, what);
     free(data);
-    if (!proto) return oti_fail(OT_ERR_FORMAT, "%s: not a valid TensorProto", path);
+    return status;
+}
+
+ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor *out, char **name) {
+    Onnx__TensorProto *proto;
+    OT_TRY(unpack_file(ctx, path, &onnx__tensor_proto__descriptor, "TensorProto", (void **)&proto));
     ot_status status = oti_onnx_tensor_import(ctx, proto, NULL, proto->name && *proto->name ? proto->name : path, out);
     if (status == OT_OK && name && !(*name = oti_strdup(or_empty(proto->name)))) {
         ot_tensor_free(out);
@@ -408,5 +417,29 @@ ot_status ot_onnx_load_tensor(const ot_context *ctx, const char *path, ot_tensor
     }
     onnx__tensor_proto__free_unpacked(proto, NULL);
     if (status != OT_OK) oti_error_prefix("%s: ", path);
+    return status;
+}
+
+ot_status ot_onnx_load_sequence(const ot_context *ctx, const char *path, ot_tensor **elements, int *count) {
+    *elements = NULL;
+    *count = 0;
+    Onnx__SequenceProto *proto;
+    OT_TRY(unpack_file(ctx, path, &onnx__sequence_proto__descriptor, "SequenceProto", (void **)&proto));
+    ot_status status = OT_OK;
+    if (proto->n_sequence_values || proto->n_optional_values || (proto->has_elem_type && proto->elem_type != 1 && proto->elem_type != 0))
+        status = oti_fail(OT_ERR_UNSUPPORTED, "%s: a sequence of sequences, maps or optionals (only tensors are read)", path);
+    if (status == OT_OK && !(*elements = oti_calloc(proto->n_tensor_values + 1, sizeof(ot_tensor))))
+        status = OT_ERR_MEMORY;
+    for (size_t k = 0; k < proto->n_tensor_values && status == OT_OK; k++) {
+        status = oti_onnx_tensor_import(ctx, proto->tensor_values[k], NULL, path, &(*elements)[k]);
+        if (status == OT_OK) (*count)++;
+    }
+    onnx__sequence_proto__free_unpacked(proto, NULL);
+    if (status != OT_OK) {
+        for (int k = 0; k < *count; k++) ot_tensor_free(&(*elements)[k]);
+        free(*elements);
+        *elements = NULL;
+        *count = 0;
+    }
     return status;
 }

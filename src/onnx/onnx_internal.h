@@ -3,6 +3,7 @@
 #define OT_ONNX_INTERNAL_H
 
 #include "onnx.pb-c.h"
+#include "onnx_data.pb-c.h"
 #include "onnxtrain/model.h"
 
 /* TensorProto -> owned ot_tensor in the engine's dtype (integers int64, floats float32), the

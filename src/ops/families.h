@@ -24,7 +24,8 @@
     OT_FAMILY(random)                                                                          \
     OT_FAMILY(quantize)                                                                        \
     OT_FAMILY(training)                                                                        \
-    OT_FAMILY(control_flow)
+    OT_FAMILY(control_flow)                                                                    \
+    OT_FAMILY(sequence)
 
 #define OT_FAMILY(name) extern const ot_op_family oti_family_##name;
 OT_FAMILY_LIST

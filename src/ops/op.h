@@ -63,9 +63,12 @@ enum {
     OT_OP_LOSS = 1u << 10,            /* output 0 is a loss (SoftmaxCrossEntropyLoss,
                                          NegativeLogLikelihoodLoss): `train --output` naming
                                          it trains on the model's own loss */
-    OT_OP_CONTROL_FLOW = 1u << 11     /* runs subgraphs (If, Loop, Scan): the plan infers and
+    OT_OP_CONTROL_FLOW = 1u << 11,    /* runs subgraphs (If, Loop, Scan): the plan infers and
                                          runs it (src/exec/control*.c); the row has no infer,
                                          forward or backward, and nothing folds it at import */
+    OT_OP_SEQUENCE = 1u << 12         /* reads or makes a sequence (ops/sequence.h): the plan
+                                         rewrites it into tensor ops (graph/sequence.h); the row
+                                         only parses, and nothing folds it at import */
 };
 
 /* What an input slot holds: the one place that says which initializers are trained, what

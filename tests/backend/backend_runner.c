@@ -2,6 +2,8 @@
  * compares outputs as ONNX's runner does: |got - want| <= atol + rtol * |want|, with
  * rtol 1e-3 and atol 1e-7 for floats, exact for ints and bools, in the declared dtype.
  *
+ * A sequence input or output (a SequenceProto file) is fed and compared element by element.
+ *
  *   backend_runner DIR             run; exit 0 on pass
  *   backend_runner --classify DIR  print "run" or "skip: <reason>" (used for the manifest) */
 #include <dirent.h>
@@ -74,58 +76,120 @@ static int compare(const char *name, const ot_tensor *got, const ot_tensor *want
     return 1;
 }
 
-static int run_data_set(ot_model *m, const char *dir) {
-    ot_tensor inputs[MAX_IO] = {{0}}, outputs[MAX_IO] = {{0}};
-    int ok = 1, n_in = 0, n_out = 0;
+/* An input_K.pb or output_K.pb: a tensor, or a sequence's elements (count of them). */
+typedef struct io_value {
+    ot_tensor *tensors;
+    int count;
+    int sequence;
+} io_value;
+
+static int load_value(const char *path, int sequence, io_value *out) {
+    out->sequence = sequence;
+    ot_status status;
+    if (sequence) {
+        status = ot_onnx_load_sequence(NULL, path, &out->tensors, &out->count);
+    } else {
+        out->tensors = calloc(1, sizeof(ot_tensor));
+        status = out->tensors ? ot_onnx_load_tensor(NULL, path, out->tensors, NULL) : OT_ERR_MEMORY;
+        out->count = status == OT_OK;
+    }
+    if (status != OT_OK) fprintf(stderr, "%s\n", ot_last_error());
+    return status == OT_OK;
+}
+
+static void free_value(io_value *v) {
+    for (int k = 0; k < v->count; k++) ot_tensor_free(&v->tensors[k]);
+    free(v->tensors);
+}
+
+/* Loads <dir>/<prefix>_K.pb for K = 0, 1, ... (a sequence where the model's value is one). */
+static int load_values(const ot_model *m, const char *dir, const char *prefix, const int *values, int n_values,
+                       io_value *out, int *n) {
     char path[8192];
+    for (*n = 0; *n < MAX_IO; (*n)++) {
+        snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, *n);
+        if (!file_exists(path)) break;
+        int sequence = *n < n_values && m->values[values[*n]].type == OT_TYPE_SEQUENCE;
+        if (!load_value(path, sequence, &out[*n])) return 0;
+    }
+    return 1;
+}
+
+/* The plan's feeds: a tensor input once, a sequence input once per element (once, undefined,
+ * when empty: ot_plan_create's rule). */
+static int make_feeds(const ot_model *m, const io_value *inputs, int n_in, int *feeds, ot_tensor *shapes) {
+    int n = 0;
+    for (int k = 0; k < n_in; k++) {
+        for (int e = 0; e < inputs[k].count; e++) {
+            feeds[n] = m->inputs[k];
+            shapes[n++] = inputs[k].tensors[e];
+        }
+        if (inputs[k].sequence && !inputs[k].count) {
+            feeds[n] = m->inputs[k];
+            shapes[n++] = (ot_tensor){.dtype = OT_UNDEFINED};
+        }
+    }
+    return n;
+}
+
+static ot_tensor *element(ot_plan *plan, const io_value *v, int value, int k) {
+    return v->sequence ? ot_plan_sequence_element(plan, value, k) : ot_plan_value(plan, value);
+}
+
+static int compare_output(ot_plan *plan, const ot_model *m, int k, const io_value *want) {
+    const char *name = m->values[m->outputs[k]].name;
+    if (want->sequence && ot_plan_sequence_length(plan, m->outputs[k]) != want->count) {
+        fprintf(stderr, "output '%s': a sequence of %d, expected %d\n", name,
+                ot_plan_sequence_length(plan, m->outputs[k]), want->count);
+        return 0;
+    }
+    for (int e = 0; e < want->count; e++) {
+        const ot_tensor *got = element(plan, want, m->outputs[k], e);
+        if (!got || !compare(name, got, &want->tensors[e], getenv("VERBOSE") != NULL)) return 0;
+    }
+    return 1;
+}
+
+static int run_data_set(ot_model *m, const char *dir) {
+    io_value inputs[MAX_IO] = {{0}}, outputs[MAX_IO] = {{0}};
+    int ok = 1, n_in = 0, n_out = 0, n_feeds = 0, total = 0;
+    int *feeds = NULL;
+    ot_tensor *shapes = NULL;
+    ot_plan *plan = NULL;
     if (strlen(dir) > 4096) return 0;
-    for (int k = 0; k < MAX_IO; k++) {
-        snprintf(path, sizeof path, "%s/input_%d.pb", dir, k);
-        if (!file_exists(path)) break;
-        if (ot_onnx_load_tensor(NULL, path, &inputs[k], NULL) != OT_OK) {
-            fprintf(stderr, "%s\n", ot_last_error());
-            ok = 0;
-            goto done;
-        }
-        n_in++;
-    }
-    for (int k = 0; k < MAX_IO; k++) {
-        snprintf(path, sizeof path, "%s/output_%d.pb", dir, k);
-        if (!file_exists(path)) break;
-        if (ot_onnx_load_tensor(NULL, path, &outputs[k], NULL) != OT_OK) {
-            fprintf(stderr, "%s\n", ot_last_error());
-            ok = 0;
-            goto done;
-        }
-        n_out++;
-    }
+    ok = load_values(m, dir, "input", m->inputs, m->n_inputs, inputs, &n_in) &&
+         load_values(m, dir, "output", m->outputs, m->n_outputs, outputs, &n_out);
     /* input_K feeds the K-th graph input; tests may leave trailing optional inputs out. */
-    if (n_in > m->n_inputs || n_out != m->n_outputs) {
+    if (ok && (n_in > m->n_inputs || n_out != m->n_outputs)) {
         fprintf(stderr, "%s: %d inputs / %d outputs on disk, model has %d / %d\n", dir, n_in,
                 n_out, m->n_inputs, m->n_outputs);
         ok = 0;
-        goto done;
     }
-    ot_plan *plan;
-    if (ot_plan_create(m, NULL, n_in, m->inputs, inputs, &plan) != OT_OK) {
-        fprintf(stderr, "%s\n", ot_last_error());
-        ok = 0;
-        goto done;
-    }
-    for (int k = 0; k < n_in; k++) ot_plan_value(plan, m->inputs[k])->data = inputs[k].data;
-    if (ot_plan_forward(plan) != OT_OK) {
+    for (int k = 0; k < n_in; k++) total += inputs[k].count + 1;
+    feeds = calloc((size_t)total + 1, sizeof(int));
+    shapes = calloc((size_t)total + 1, sizeof(ot_tensor));
+    if (ok && (!feeds || !shapes)) ok = 0;
+    if (ok) n_feeds = make_feeds(m, inputs, n_in, feeds, shapes);
+    if (ok && ot_plan_create(m, NULL, n_feeds, feeds, shapes, &plan) != OT_OK) {
         fprintf(stderr, "%s\n", ot_last_error());
         ok = 0;
     }
-    for (int k = 0; k < n_out && ok; k++) {
-        const ot_tensor *got = ot_plan_value(plan, m->outputs[k]);
-        ok = got && compare(m->values[m->outputs[k]].name, got, &outputs[k], getenv("VERBOSE") != NULL);
+    for (int k = 0; k < n_in && ok; k++)
+        for (int e = 0; e < inputs[k].count; e++) {
+            ot_tensor *bound = element(plan, &inputs[k], m->inputs[k], e);
+            if (bound) bound->data = inputs[k].tensors[e].data; /* NULL: the model does not read it */
+        }
+    if (ok && ot_plan_forward(plan) != OT_OK) {
+        fprintf(stderr, "%s\n", ot_last_error());
+        ok = 0;
     }
+    for (int k = 0; k < n_out && ok; k++) ok = compare_output(plan, m, k, &outputs[k]);
     ot_plan_free(plan);
-done:
+    free(feeds);
+    free(shapes);
     for (int k = 0; k < MAX_IO; k++) {
-        ot_tensor_free(&inputs[k]);
-        ot_tensor_free(&outputs[k]);
+        free_value(&inputs[k]);
+        free_value(&outputs[k]);
     }
     return ok;
 }
