@@ -453,14 +453,18 @@ ot_status oti_plan_build(ot_plan *p, int n_feeds, const int *feeds, const ot_ten
             p->state[v] = VALUE_CONST;
             continue;
         }
-        /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs) and
+        /* Small int64 inputs given with data (shapes, axes, indices fed as graph inputs),
          * small float ones read only as constants (a Range's bounds, Resize's scales and roi)
-         * are fixed when the plan is built, so the shapes they decide can be inferred. */
+         * and single bools are fixed when the plan is built, so the shapes they decide can be
+         * inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         int small = n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX && feed_shapes[i].ndim <= 1;
         int fixed_int = (feed_shapes[i].dtype == OT_INT64 || feed_shapes[i].dtype == OT_INT32) && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
         int fixed_float = feed_shapes[i].dtype == OT_FLOAT && small && feeds_constant_slots_only(m, v);
-        if (feed_shapes[i].data && (fixed_int || fixed_float || fix_all)) {
+        /* A lone bool (an If's condition fed as a graph input) is fixed too: the If then runs
+         * as its branch, which is what lets a branch make a sequence. */
+        int fixed_bool = feed_shapes[i].dtype == OT_BOOL && n == 1;
+        if (feed_shapes[i].data && (fixed_int || fixed_float || fixed_bool || fix_all)) {
             void **blocks = oti_realloc(p->folded_blocks, sizeof(void *) * (size_t)(p->n_folded_blocks + 1));
             OT_ALLOC_CHECK(blocks);
             p->folded_blocks = blocks;
