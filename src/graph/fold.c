@@ -197,7 +197,10 @@ ot_status ot_graph_fold_constants(const ot_context *ctx, ot_model *m) {
         if (status == OT_OK && foldable(m, l)) {
             status = fold_layer(ctx, m, l);
             if (status == OT_OK) {
+                /* Emptied, not just freed: later folds walk every slot (reaches_weight_slot)
+                 * before the list is compacted, and skip layers without an op. */
                 oti_layer_free(l);
+                memset(l, 0, sizeof *l);
                 continue;
             }
         }

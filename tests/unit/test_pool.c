@@ -433,6 +433,8 @@ static void roialign_rejects_unusable_boxes(void **state) {
                          OT_ERR_INVALID, "rois[0] has a coordinate that is not finite");
     ts_expect_node_error("RoiAlign", 16, 3, (const ot_tensor *[]){&img, &far_box, &batch}, NULL, 1, 2, attrs, 0,
                          OT_ERR_INVALID, "times the 2 x 2 image away");
+    ot_attr_free(&attrs[0]);
+    ot_attr_free(&attrs[1]);
     ts_free_tensors((ot_tensor[]){img, nan_box, far_box, batch}, 4);
 }
 

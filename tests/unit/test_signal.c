@@ -18,6 +18,8 @@ static void dft_gradients(void **state) {
     ot_tensor three = ts_int64(1, I64(1), I64(3));
     ot_attr attrs[2] = {ts_attr_int("axis", 2), ts_attr_int("inverse", 1)};
     ts_gradcheck("DFT", 17, 2, (const ot_tensor *[]){&complex, &three}, 1, 2, attrs, 0, 1e-2, 1e-3);
+    ot_attr_free(&attrs[0]);
+    ot_attr_free(&attrs[1]);
     ts_free_tensors((ot_tensor[]){real, six, complex, three}, 4);
 }
 
