@@ -1,7 +1,7 @@
 # Sequence-typed graph inputs and outputs through `run`: a sequence is a folder of 0.npy, 1.npy,
 # ...; ours agree with ONNX Runtime on a model with a sequence output (SplitToSequence) and one
 # with a sequence input (SequenceInsert), `convert` keeps them (the export runs in ONNX Runtime
-# with the same outputs), and a file for a sequence or a folder for a tensor is an error.
+# with the same outputs), a Loop carrying a sequence runs unrolled, and a file for a sequence or a folder for a tensor is an error.
 . "$(dirname "$0")/lib.sh"
 SV="$FIX/sequence_values"
 require_ort
@@ -41,6 +41,10 @@ check split "$SV/split_seq.onnx" x="$WORK/x6.npy"
 [ -f "$WORK/split.ours/pieces/2.npy" ] && [ ! -e "$WORK/split.ours/pieces/3.npy" ] || fail "pieces: not 3 elements"
 check insert "$SV/insert_seq.onnx" seq="$WORK/seq" x="$WORK/x.npy"
 [ -f "$WORK/insert.ours/grown/3.npy" ] || fail "grown: not 4 elements"
+check loop "$SV/loop_seq.onnx" x="$WORK/x.npy"
+[ -f "$WORK/loop.ours/grown/2.npy" ] && [ ! -e "$WORK/loop.ours/grown/3.npy" ] || fail "grown: not 3 elements"
+expect_error "Loop node 'Loop_1' carries or reads a sequence, so it runs as copies of its body: the body's condition output must be its condition input" \
+  "$OT" run "$SV/loop_seq_stops.onnx" -i x="$WORK/x.npy" -o "$WORK/bad"
 
 # An empty folder is an empty sequence, into which position 1 does not fit (ONNX Runtime agrees).
 expect_error "SequenceInsert node 'SequenceInsert_1': position 1 is outside the sequence of 0 elements" \
