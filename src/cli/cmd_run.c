@@ -201,6 +201,15 @@ static ot_status save_output(ot_plan *plan, const ot_model *m, int v, const char
         free(file_name);
         free(path);
     }
+    /* An earlier run's longer sequence: its extra elements would read as part of this one. */
+    for (int e = length; status == OT_OK; e++) {
+        char *file_name = cli_xasprintf("%d.npy", e);
+        char *path = cli_or_exit(oti_path_join(folder, file_name));
+        int removed = remove(path) == 0;
+        free(file_name);
+        free(path);
+        if (!removed) break;
+    }
     free(folder);
     return status;
 }

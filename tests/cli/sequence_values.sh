@@ -45,6 +45,9 @@ check loop "$SV/loop_seq.onnx" x="$WORK/x.npy"
 [ -f "$WORK/loop.ours/grown/2.npy" ] && [ ! -e "$WORK/loop.ours/grown/3.npy" ] || fail "grown: not 3 elements"
 expect_error "Loop node 'Loop_1' carries or reads a sequence, so it runs as copies of its body: the body's condition output must be its condition input" \
   "$OT" run "$SV/loop_seq_stops.onnx" -i x="$WORK/x.npy" -o "$WORK/bad"
+# loop_seq.onnx's `grown` (3 elements) into insert's folder: the earlier run's 4th element goes.
+"$OT" run "$SV/loop_seq.onnx" -i x="$WORK/x.npy" -o "$WORK/insert.ours" >/dev/null 2>&1 || fail "loop into insert.ours"
+[ -f "$WORK/insert.ours/grown/2.npy" ] && [ ! -e "$WORK/insert.ours/grown/3.npy" ] || fail "stale element 3 of an earlier run"
 
 # An empty folder is an empty sequence, into which position 1 does not fit (ONNX Runtime agrees).
 expect_error "SequenceInsert node 'SequenceInsert_1': position 1 is outside the sequence of 0 elements" \
