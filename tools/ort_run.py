@@ -3,6 +3,8 @@
 installs into .deps/venv) on .npy inputs and writes every output as OUTDIR/<name>.npy: the
 client our users run exported models with, used by the tests to check what we export.
   tools/py tools/ort_run.py MODEL.onnx OUTDIR NAME=FILE.npy [NAME=FILE.npy ...]
+A sequence is a folder of its elements, as `onnxtrain run` reads and writes them: NAME=FOLDER
+holding 0.npy, 1.npy, ..., and a sequence output as OUTDIR/<name>/0.npy, ...
 ORT_THREADS sets the intra-op thread count; ORT_REPEAT=N runs N times and prints
 {"ms_per_run": ...} (the benchmark's timing)."""
 import json
@@ -23,6 +25,26 @@ def session(model):
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
+def load(path):
+    """A .npy file, or a folder's 0.npy, 1.npy, ... as a list (a sequence)."""
+    if not os.path.isdir(path):
+        return np.load(path)
+    elements = []
+    while os.path.exists(os.path.join(path, f"{len(elements)}.npy")):
+        elements.append(np.load(os.path.join(path, f"{len(elements)}.npy")))
+    return elements
+
+
+def save(out_dir, name, value):
+    path = os.path.join(out_dir, re.sub(r"[/\\:]", "_", name))
+    if not isinstance(value, list):
+        np.save(path + ".npy", value)
+        return
+    os.makedirs(path, exist_ok=True)
+    for k, element in enumerate(value):
+        np.save(os.path.join(path, f"{k}.npy"), element)
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -31,7 +53,7 @@ def main(argv):
     feeds = {}
     for spec in specs:
         name, _, path = spec.partition("=")
-        feeds[name] = np.load(path)
+        feeds[name] = load(path)
     repeat = int(os.environ.get("ORT_REPEAT", "1"))
     start = time.perf_counter()
     for _ in range(repeat):
@@ -39,7 +61,7 @@ def main(argv):
     ms = (time.perf_counter() - start) * 1e3 / repeat
     os.makedirs(out_dir, exist_ok=True)
     for meta, value in zip(sess.get_outputs(), results):
-        np.save(os.path.join(out_dir, re.sub(r"[/\\:]", "_", meta.name) + ".npy"), value)
+        save(out_dir, meta.name, value)
     if "ORT_REPEAT" in os.environ:
         print(json.dumps({"ms_per_run": ms}))
 

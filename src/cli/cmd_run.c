@@ -1,7 +1,9 @@
-/* onnxtrain run MODEL.onnx -i NAME=FILE.npy ... -o OUTDIR: inference on .npy files. */
+/* onnxtrain run MODEL.onnx -i NAME=FILE.npy ... -o OUTDIR: inference on .npy files. A sequence
+ * input or output is a folder of .npy files, one per element: 0.npy, 1.npy, ... */
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli_alloc.h"
 #include "args.h"
@@ -16,8 +18,10 @@
 
 static const cli_flag flags[] = {
     {"input", 'i', "NAME=FILE.npy", "a graph input (repeat for each; NAME= may be left out when "
-                                    "the model has one input)"},
-    {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created)"},
+                                    "the model has one input); a sequence input: NAME=FOLDER holding "
+                                    "0.npy, 1.npy, ... (its elements in order; empty: an empty sequence)"},
+    {"output-dir", 'o', "OUTDIR", "folder for <output name>.npy, one per graph output (created); a "
+                                  "sequence output: OUTDIR/<output name>/0.npy, 1.npy, ..."},
     {"repeat", 0, "N", "run the forward pass N times and print the mean time per run (benchmarking)"},
     {"seed", 0, "S", "seed for random ops without a seed attribute (RandomNormal, Bernoulli, ...; default 42)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
@@ -28,7 +32,8 @@ static const cli_flag flags[] = {
 
 static const cli_command command = {
     "run", "MODEL.onnx|NET.prototxt [--weights NET.caffemodel] -i NAME=FILE.npy [-i ...] -o OUTDIR",
-    "Runs MODEL on the inputs and writes every graph output as OUTDIR/<name>.npy.\n"
+    "Runs MODEL on the inputs and writes every graph output as OUTDIR/<name>.npy (a sequence "
+    "output as the folder OUTDIR/<name>/ of 0.npy, 1.npy, ...).\n"
     ".npy files: any numeric dtype or bool, little-endian or not, C order; their dtype and shape "
     "must match the model's declared inputs. Outputs are written in their declared dtypes.",
     flags, OT_COUNT(flags), 1, 1, NULL};
@@ -53,8 +58,106 @@ static int check_input(const cli_args *args, const ot_value *v, const ot_tensor 
     return 1;
 }
 
+/* One graph input as given: a tensor (count 1) or a sequence's elements in order. */
+typedef struct run_input {
+    ot_tensor *elements;
+    int count;
+} run_input;
+
+static int is_folder(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Loads one .npy file for input v, checked against its declared type and widened to the
+ * engine's dtypes (the tensor keeps the file's dtype as declared, so outputs that follow it
+ * are fitted and written in it). 0 on success, else the exit code. */
+static int load_array(const cli_args *args, const ot_context *ctx, const ot_value *v, const char *file,
+                      ot_tensor *out) {
+    ot_tensor file_tensor;
+    if (oti_npy_load(ctx, file, &file_tensor) != OT_OK) return cli_fail(args);
+    int ok = check_input(args, v, &file_tensor, file);
+    ot_status widened = ok ? ot_tensor_widen(ctx, &file_tensor, out, file) : OT_OK;
+    ot_tensor_free(&file_tensor);
+    if (!ok) return 1;
+    return widened == OT_OK ? 0 : cli_fail(args);
+}
+
+/* A sequence input: FOLDER/0.npy, FOLDER/1.npy, ... up to the first missing number. */
+#define RUN_SEQUENCE_MAX 100000
+static int load_sequence(const cli_args *args, const ot_context *ctx, const ot_value *v, const char *folder,
+                         run_input *in) {
+    for (int k = 0;; k++) {
+        char *file_name = cli_xasprintf("%d.npy", k);
+        char *path = cli_or_exit(oti_path_join(folder, file_name));
+        free(file_name);
+        struct stat st;
+        int rc = stat(path, &st) != 0 ? -1 : 0;
+        if (!rc && k >= RUN_SEQUENCE_MAX) {
+            cli_error(args, "input '%s': %s holds more than %d elements", v->name, folder, RUN_SEQUENCE_MAX);
+            rc = 1;
+        }
+        if (!rc) {
+            in->elements = cli_xrealloc(in->elements, (size_t)(k + 1) * sizeof(ot_tensor));
+            memset(&in->elements[k], 0, sizeof(ot_tensor));
+            in->count = k + 1;
+            rc = load_array(args, ctx, v, path, &in->elements[k]);
+        }
+        free(path);
+        if (rc) return rc < 0 ? 0 : rc;
+    }
+}
+
+/* Input v from -i's FILE: a .npy file for a tensor, a folder of them for a sequence. */
+static int load_input(const cli_args *args, const ot_context *ctx, const ot_value *v, const char *file,
+                      run_input *in) {
+    int sequence = v->type == OT_TYPE_SEQUENCE;
+    if (sequence != is_folder(file)) {
+        cli_error(args, sequence ? "input '%s' is a sequence: %s is not a folder holding its elements as 0.npy, "
+                                   "1.npy, ..."
+                                 : "input '%s' is a tensor: %s is a folder, give a .npy file",
+                  v->name, file);
+        return 1;
+    }
+    if (sequence) return load_sequence(args, ctx, v, file, in);
+    in->elements = cli_xcalloc(1, sizeof(ot_tensor));
+    in->count = 1;
+    return load_array(args, ctx, v, file, &in->elements[0]);
+}
+
+/* The plan's feeds: a tensor input once, a sequence input once per element (once, of dtype
+ * OT_UNDEFINED, when empty: ot_plan_create's rule). Returns their number. */
+static int make_feeds(const ot_model *m, const run_input *inputs, int *feeds, ot_tensor *shapes) {
+    int n = 0;
+    for (int k = 0; k < m->n_inputs; k++) {
+        for (int e = 0; e < inputs[k].count; e++) {
+            feeds[n] = m->inputs[k];
+            shapes[n++] = inputs[k].elements[e];
+        }
+        if (!inputs[k].count) {
+            feeds[n] = m->inputs[k];
+            shapes[n++] = (ot_tensor){.dtype = OT_UNDEFINED};
+        }
+    }
+    return n;
+}
+
+static void bind_inputs(ot_plan *plan, const ot_model *m, const run_input *inputs) {
+    for (int k = 0; k < m->n_inputs; k++) {
+        int v = m->inputs[k];
+        if (m->values[v].type != OT_TYPE_SEQUENCE) {
+            ot_plan_value(plan, v)->data = inputs[k].elements[0].data;
+            continue;
+        }
+        for (int e = 0; e < inputs[k].count; e++) {
+            ot_tensor *element = ot_plan_sequence_element(plan, v, e);
+            if (element) element->data = inputs[k].elements[e].data;
+        }
+    }
+}
+
 /* Output names can hold '/' or ':' (PyTorch: "/fc/Gemm_output_0"); keep file names flat. */
-static char *output_file_name(const char *dir, const char *name) {
+static char *output_path(const char *dir, const char *name, const char *suffix) {
     char *safe = cli_xstrdup(name);
     for (char *p = safe; *p; p++)
         if (*p == '/' || *p == '\\' || *p == ':') *p = '_';
@@ -63,11 +166,52 @@ static char *output_file_name(const char *dir, const char *name) {
         free(safe);
         safe = prefixed;
     }
-    char *file_name = cli_xasprintf("%s.npy", safe);
+    char *file_name = cli_xasprintf("%s%s", safe, suffix);
     char *path = cli_or_exit(oti_path_join(dir, file_name));
     free(safe);
     free(file_name);
     return path;
+}
+
+static ot_status save_tensor(const char *path, const ot_tensor *t, const char *name) {
+    ot_tensor narrowed = {0};
+    ot_status status = t ? ot_tensor_narrow(t, &narrowed, name)
+                         : oti_fail(OT_ERR_INVALID, "output '%s' was not computed", name);
+    if (status == OT_OK) status = oti_npy_save(path, &narrowed);
+    ot_tensor_free(&narrowed);
+    return status;
+}
+
+/* Output v as OUTDIR/<name>.npy, or a sequence as the folder OUTDIR/<name>/ of 0.npy, ... */
+static ot_status save_output(ot_plan *plan, const ot_model *m, int v, const char *out_dir) {
+    const char *name = m->values[v].name;
+    int length = ot_plan_sequence_length(plan, v);
+    if (length < 0) {
+        char *path = output_path(out_dir, name, ".npy");
+        ot_status status = save_tensor(path, ot_plan_value(plan, v), name);
+        free(path);
+        return status;
+    }
+    char *folder = output_path(out_dir, name, "");
+    ot_status status = oti_make_dirs(folder);
+    for (int e = 0; status == OT_OK && e < length; e++) {
+        char *file_name = cli_xasprintf("%d.npy", e);
+        char *path = cli_or_exit(oti_path_join(folder, file_name));
+        status = save_tensor(path, ot_plan_sequence_element(plan, v, e), name);
+        free(file_name);
+        free(path);
+    }
+    /* An earlier run's longer sequence: its extra elements would read as part of this one. */
+    for (int e = length; status == OT_OK; e++) {
+        char *file_name = cli_xasprintf("%d.npy", e);
+        char *path = cli_or_exit(oti_path_join(folder, file_name));
+        int removed = remove(path) == 0;
+        free(file_name);
+        free(path);
+        if (!removed) break;
+    }
+    free(folder);
+    return status;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -95,14 +239,19 @@ int cmd_run(int argc, char **argv) {
     ot_plan *plan = NULL;
     const char *specs[64];
     int n_specs = cli_get_all(&args, "input", specs, 64);
-    ot_tensor inputs[64];
-    int feeds[64];
+    run_input inputs[64];
+    int *feeds = NULL;
+    ot_tensor *shapes = NULL;
     memset(inputs, 0, sizeof inputs);
     if (!cli_load_model(&args, ctx, args.positional[0], &m, &rc)) {
         goto done;
     }
     if (!cli_apply_shape_flags(&args, m, 1)) {
         rc = 2;
+        goto done;
+    }
+    if (m->n_inputs > 64) {
+        cli_error(&args, "models with more than 64 inputs are not supported");
         goto done;
     }
     int bound[64] = {0};
@@ -128,43 +277,34 @@ int cmd_run(int argc, char **argv) {
             cli_error(&args, "input '%s' is given twice", m->values[m->inputs[slot]].name);
             goto done;
         }
-        ot_tensor file_tensor;
-        if (oti_npy_load(ctx, file, &file_tensor) != OT_OK) {
-            rc = cli_fail(&args);
-            goto done;
-        }
         bound[slot] = 1;
-        int ok = check_input(&args, &m->values[m->inputs[slot]], &file_tensor, file);
-        /* The engine computes in float32, int64 and bool; the tensor keeps the file's dtype as
-         * declared, so outputs that follow it are fitted and written in it. */
-        ot_status widened = ok ? ot_tensor_widen(ctx, &file_tensor, &inputs[slot], file) : OT_OK;
-        ot_tensor_free(&file_tensor);
-        if (!ok) goto done;
-        if (widened != OT_OK) {
-            rc = cli_fail(&args);
+        int failed = load_input(&args, ctx, &m->values[m->inputs[slot]], file, &inputs[slot]);
+        if (failed) {
+            rc = failed;
             goto done;
         }
     }
-    if (m->n_inputs > 64) {
-        cli_error(&args, "models with more than 64 inputs are not supported");
-        goto done;
-    }
+    int n_feeds = 0;
     for (int k = 0; k < m->n_inputs; k++) {
         if (!bound[k]) {
-            cli_error(&args, "input '%s' is not given (-i %s=FILE.npy)", m->values[m->inputs[k]].name,
-                      m->values[m->inputs[k]].name);
+            const char *input = m->values[m->inputs[k]].name;
+            int sequence = m->values[m->inputs[k]].type == OT_TYPE_SEQUENCE;
+            cli_error(&args, "input '%s' is not given (-i %s=%s)", input, input, sequence ? "FOLDER" : "FILE.npy");
             goto done;
         }
-        feeds[k] = m->inputs[k];
+        n_feeds += inputs[k].count ? inputs[k].count : 1;
     }
+    feeds = cli_xcalloc((size_t)n_feeds + 1, sizeof(int));
+    shapes = cli_xcalloc((size_t)n_feeds + 1, sizeof(ot_tensor));
+    n_feeds = make_feeds(m, inputs, feeds, shapes);
     ot_rng rng;
     ot_rng_seed(&rng, (uint64_t)seed);
     ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv"), .rng = &rng};
-    if (oti_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, m->n_inputs, feeds, inputs, &plan) != OT_OK) {
+    if (oti_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, n_feeds, feeds, shapes, &plan) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
     }
-    for (int k = 0; k < m->n_inputs; k++) ot_plan_value(plan, feeds[k])->data = inputs[k].data;
+    bind_inputs(plan, m, inputs);
     double start = oti_now_ms();
     for (int64_t r = 0; r < repeat; r++)
         if (ot_plan_forward(plan) != OT_OK) {
@@ -173,24 +313,19 @@ int cmd_run(int argc, char **argv) {
         }
     if (cli_has(&args, "repeat"))
         printf("{\"ms_per_run\": %.3f, \"runs\": %lld}\n", (oti_now_ms() - start) / (double)repeat, (long long)repeat);
-    for (int k = 0; k < m->n_outputs; k++) {
-        int v = m->outputs[k];
-        const ot_tensor *t = ot_plan_value(plan, v);
-        char *path = output_file_name(out_dir, m->values[v].name);
-        ot_tensor narrowed = {0};
-        ot_status status = t ? ot_tensor_narrow(t, &narrowed, m->values[v].name)
-                             : oti_fail(OT_ERR_INVALID, "output '%s' was not computed", m->values[v].name);
-        if (status == OT_OK) status = oti_npy_save(path, &narrowed);
-        ot_tensor_free(&narrowed);
-        free(path);
-        if (status != OT_OK) {
+    for (int k = 0; k < m->n_outputs; k++)
+        if (save_output(plan, m, m->outputs[k], out_dir) != OT_OK) {
             rc = cli_fail(&args);
             goto done;
         }
-    }
     rc = 0;
 done:
-    for (int k = 0; k < 64; k++) ot_tensor_free(&inputs[k]);
+    for (int k = 0; k < 64; k++) {
+        for (int e = 0; e < inputs[k].count; e++) ot_tensor_free(&inputs[k].elements[e]);
+        free(inputs[k].elements);
+    }
+    free(feeds);
+    free(shapes);
     ot_plan_free(plan);
     ot_model_free(m);
     ot_context_free(ctx);

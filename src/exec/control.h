@@ -57,6 +57,10 @@ static inline const ot_tensor *control_body_output(const control_body *b, int k)
 /* Plan time, step i of p: plans the subgraphs and sets the outputs' shapes; or, for an If
  * whose condition is known, sets p->inline_layer and p->inline_branch. */
 ot_status oti_control_infer(ot_plan *p, plan_step *s, int i);
+/* A Loop that carries or reads a sequence: unrolled into copies of its body (the plan's
+ * inline_layer and inline_choice), in which the sequence ops lower as anywhere else. Needs the
+ * trip count when the plan is made and a body that runs all of it; else an error naming it. */
+ot_status oti_control_unroll_sequences(ot_plan *p, const plan_step *s);
 ot_status oti_control_forward(ot_plan *p, plan_step *s);
 void oti_control_free(control_step *c);
 

@@ -337,6 +337,43 @@ static ot_status check_no_gradient(const ot_plan *p, const plan_step *s) {
                     "dim is not unrolled); freeze the layers up to '%s'", l->name, l->name);
 }
 
+/* Whether a Loop body's condition output is its condition input (directly or through an
+ * Identity), so that it runs its whole trip count. */
+static int body_passes_condition(const ot_model *body) {
+    int out = body->outputs[0], in = body->inputs[1];
+    if (out == in) return 1;
+    for (int i = 0; i < body->n_layers; i++) {
+        const ot_layer *b = &body->layers[i];
+        if (b->n_outputs >= 1 && b->outputs[0] == out)
+            return !strcmp(b->op_type, "Identity") && b->n_inputs >= 1 && b->inputs[0] == in;
+    }
+    return 0;
+}
+
+ot_status oti_control_unroll_sequences(ot_plan *p, const plan_step *s) {
+    const ot_layer *l = &p->model->layers[s->layer];
+    const ot_control_params *params = l->params;
+    OT_TRY(check_scalar(s, 0, OT_INT64, "trip count"));
+    OT_TRY(check_scalar(s, 1, OT_BOOL, "condition"));
+    int cond = known_bool(s, 1);
+    if (!s->in[0] || !s->in_known[0] || cond < 0)
+        return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' carries or reads a sequence, so it runs as copies of its "
+                        "body: its trip count and condition must be known when the plan is made (constants, values "
+                        "computed from shapes, or small graph inputs given with data)", l->name);
+    if (!body_passes_condition(params->body))
+        return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' carries or reads a sequence, so it runs as copies of its "
+                        "body: the body's condition output must be its condition input (it runs the whole trip "
+                        "count)", l->name);
+    int64_t count = cond ? OT_MAX(((const int64_t *)s->in[0]->data)[0], 0) : 0;
+    int64_t limit = ot_context_max_loop_iterations(p->options.context);
+    if (count > limit)
+        return oti_fail(OT_ERR_UNSUPPORTED, "Loop node '%s' runs %lld iterations, over the limit of %lld "
+                        "(ot_context_options.max_loop_iterations raises it)", l->name, (long long)count, (long long)limit);
+    p->inline_layer = s->layer;
+    p->inline_choice = count;
+    return OT_OK;
+}
+
 ot_status oti_control_infer(ot_plan *p, plan_step *s, int i) {
     const ot_layer *l = &p->model->layers[s->layer];
     oti_control_free(s->control);

@@ -304,7 +304,10 @@ static ot_status allocate(ot_plan *p) {
     }
     const int *targets = p->options.targets ? p->options.targets : m->outputs;
     int n_targets = p->options.targets ? p->options.n_targets : m->n_outputs;
-    for (int k = 0; k < n_targets; k++) last[targets[k]] = end;
+    for (int k = 0; k < n_targets; k++) {
+        last[targets[k]] = end;
+        oti_sequence_keep_elements(p, targets[k], last, end); /* a sequence target's elements */
+    }
     if (p->options.training)
         for (int v = 0; v < n; v++)
             if (first[v] >= 0) last[v] = end;

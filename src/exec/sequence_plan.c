@@ -5,6 +5,8 @@
 #include "core/error.h"
 #include "graph/sequence.h"
 #include "ops/sequence.h"
+#include "control.h"
+#include "ops/control_flow.h"
 #include "plan_internal.h"
 
 int oti_step_uses_sequence(const ot_plan *p, const plan_step *s) {
@@ -18,6 +20,8 @@ int oti_step_uses_sequence(const ot_plan *p, const plan_step *s) {
 ot_status oti_sequence_infer(ot_plan *p, plan_step *s) {
     const ot_layer *l = &p->model->layers[s->layer];
     const ot_sequence_params *params = oti_sequence_params(l);
+    if ((l->op->flags & OT_OP_CONTROL_FLOW) && ((const ot_control_params *)l->params)->kind == OT_CONTROL_LOOP)
+        return oti_control_unroll_sequences(p, s);
     for (int k = 0; k < l->n_inputs; k++) {
         int v = l->inputs[k];
         int sequence = v >= 0 && p->state[v] == VALUE_SEQUENCE;
