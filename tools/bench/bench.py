@@ -310,8 +310,8 @@ def main():
         print(f"{name:24} {o:7.2f} {cells[0]:>23} {cells[1]:>17} {om:8.0f} {mems:>13} {mem_ratio:5.2f} {g}")
     print("ratio = their time / ours (higher is better for us); theirs = PyTorch, or ONNX Runtime for *_infer;")
     print("their MiB in the same order; mem = our peak / PyTorch 2.x's (ORT's). GFLOP/s are ours: the whole process")
-    print("for training rows (frozen layers forward only, once with --cache), one run for inference. They count the direct convolution's multiply-adds; Winograd and FFT convs")
-    print("do fewer, so rows can exceed the sgemm peak")
+    print("for training rows (frozen layers forward only, once with --cache), one run for inference. They count")
+    print("the direct convolution's multiply-adds; Winograd and FFT convs do fewer, so rows can exceed the sgemm peak")
     for name, one, two in ranks_rows(work, tv, args.repeat, only):
         print(f"{name:26} 1 process x 2 threads {one:6.2f} s, 2 ranks x 1 thread {two:6.2f} s ({one / two:.2f}x)")
     ours_by_name = {r[0]: r[1] for r in rows}
