@@ -346,6 +346,23 @@ static void clip_bounds(const ot_node_ctx *c, double *lo, double *hi) {
         *hi = is_float ? ((float *)c->in[2]->data)[0] : (double)((int64_t *)c->in[2]->data)[0];
 }
 
+typedef struct clip_job {
+    float *y;
+    const float *x;
+    float lo, hi;
+} clip_job;
+
+/* ONNX: min(max(x, lo), hi), so hi wins when lo > hi; a NaN stays NaN, as in ONNX Runtime and
+ * PyTorch's clamp (fmaxf/fminf would turn it into a bound). Plain compares also vectorize. */
+static void clip_range(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const clip_job *j = arg;
+    for (int64_t i = begin; i < end; i++) {
+        float v = j->x[i] < j->lo ? j->lo : j->x[i];
+        j->y[i] = v > j->hi ? j->hi : v;
+    }
+}
+
 static ot_status forward_clip(ot_node_ctx *c) {
     double lo, hi;
     clip_bounds(c, &lo, &hi);
@@ -361,11 +378,8 @@ static ot_status forward_clip(ot_node_ctx *c) {
         }
         return OT_OK;
     }
-    const float *x = c->in[0]->data;
-    float *y = c->out[0]->data;
-    float flo = (float)lo, fhi = (float)hi;
-    /* ONNX: min(max(x, lo), hi), so hi wins when lo > hi. */
-    for (int64_t i = 0; i < n; i++) y[i] = fminf(fmaxf(x[i], flo), fhi);
+    clip_job job = {.y = c->out[0]->data, .x = c->in[0]->data, .lo = (float)lo, .hi = (float)hi};
+    oti_parallel_ranges(c->pool, n, ACTIVATION_GRAIN, clip_range, &job);
     return OT_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Activations: forward values against closed forms, backward against central differences. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/fast_math.h"
@@ -157,6 +158,31 @@ static void fast_expm1_is_accurate(void **state) {
     print_message("largest difference from expm1f: %lld ulp\n", (long long)worst);
 }
 
+/* Clip keeps a NaN a NaN: ONNX Runtime 1.31 gives [nan, 0, 3, 6] for [nan, -1, 3, 9] clipped to
+ * [0, 6], as PyTorch's clamp does; and more values than one thread's share, so the threaded
+ * ranges run too. */
+static void clip_keeps_nan(void **state) {
+    (void)state;
+    enum { N = 40000 };
+    float *xs = ts_calloc(N, sizeof(float));
+    for (int i = 0; i < N; i++) xs[i] = (float)(i % 11) - 2.0f;
+    xs[0] = NAN, xs[1] = -1, xs[2] = 3, xs[3] = 9;
+    ot_tensor x = ts_float(1, (const int64_t[]){N}, xs);
+    ot_tensor lo = ts_float(0, NULL, (const float[]){0}), hi = ts_float(0, NULL, (const float[]){6});
+    ot_model *m = ts_single_node("", "Clip", 13, 3, (const ot_tensor *[]){&x, &lo, &hi}, (const int[]){1, 0, 0}, 1, 0, NULL);
+    ot_tensor y = ts_run(m, 1, &x, 0);
+    const float *v = y.data;
+    assert_true(isnan(v[0]));
+    assert_float_equal(v[1], 0, 0);
+    assert_float_equal(v[2], 3, 0);
+    assert_float_equal(v[3], 6, 0);
+    for (int i = 4; i < N; i++) assert_float_equal(v[i], fminf(fmaxf(xs[i], 0), 6), 0);
+    ot_tensor_free(&y);
+    ot_model_free(m);
+    free(xs);
+    ts_free_tensors((ot_tensor[]){x, lo, hi}, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gradcheck_unary_ops),
@@ -165,6 +191,7 @@ int main(void) {
         cmocka_unit_test(split_forward_matches_pieces),
         cmocka_unit_test(prelu_and_clip_gradients),
         cmocka_unit_test(shrink_values_and_gradient),
+        cmocka_unit_test(clip_keeps_nan),
     };
     return ts_run_group_tests(tests, NULL, NULL);
 }
