@@ -64,7 +64,7 @@ typedef struct ot_plan_options {
 } ot_plan_options;
 
 /* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i].
- * Data pointers are ignored, except for single bools, int64 (or int32) feeds of at most OT_PLAN_FIXED_FEED_MAX
+ * Data pointers are ignored, except for single bools, int64 feeds of at most OT_PLAN_FIXED_FEED_MAX
  * elements (shapes, axes fed as graph inputs) and float32 scalars or 1-D feeds of at most that
  * many elements that only ops' constant inputs read (a Range's bounds, Resize's scales and
  * roi): their values are copied and fixed for the plan's lifetime, so shapes that depend on

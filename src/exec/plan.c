@@ -462,7 +462,7 @@ ot_status oti_plan_build(ot_plan *p, int n_feeds, const int *feeds, const ot_ten
          * inferred. */
         int64_t n = ot_tensor_numel(&feed_shapes[i]);
         int small = n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX && feed_shapes[i].ndim <= 1;
-        int fixed_int = (feed_shapes[i].dtype == OT_INT64 || feed_shapes[i].dtype == OT_INT32) && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
+        int fixed_int = feed_shapes[i].dtype == OT_INT64 && n >= 0 && n <= OT_PLAN_FIXED_FEED_MAX;
         int fixed_float = feed_shapes[i].dtype == OT_FLOAT && small && feeds_constant_slots_only(m, v);
         /* A lone bool (an If's condition fed as a graph input) is fixed too: the If then runs
          * as its branch, which is what lets a branch make a sequence. */

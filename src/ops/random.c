@@ -4,7 +4,7 @@
  *   float32), low/high or mean/scale. The -Like forms (opset 1) take the shape, and unless
  *   `dtype` says otherwise the dtype, of their input.
  * Bernoulli (opset 15): 1 with probability p (input, float32 in [0, 1]) else 0, in `dtype`
- *   (default the input's; float32, int64 or bool).
+ *   (default the input's; any numeric dtype or bool, held as the engine holds it).
  * Multinomial (opset 7): input (batch, classes) of unnormalized log-probabilities ->
  *   (batch, sample_size) class indices in int32 (default) or int64, drawn with replacement.
  * Generator: a node with a `seed` attribute draws from a generator seeded with it each run (so
@@ -76,17 +76,14 @@ static ot_status parse_multinomial(const ot_layer *l, void *params) {
     return OT_OK;
 }
 
-/* The dtype the engine holds: float16/bfloat16/float64 as float32. */
-static ot_dtype held(int64_t t) {
-    return t == OT_FLOAT16 || t == OT_BFLOAT16 || t == OT_DOUBLE ? OT_FLOAT : (ot_dtype)t;
-}
-
 static ot_status infer_sample(ot_node_ctx *c) {
     const random_params *p = c->params;
-    ot_dtype t = held(p->dtype == OT_UNDEFINED ? (c->n_in ? c->in[0]->dtype : OT_FLOAT) : p->dtype);
-    OT_NODE_CHECK(c, t == OT_FLOAT, "only floating-point samples are supported, not %s", ot_dtype_name(t));
-    if (p->ndim >= 0) ot_tensor_set_shape(c->out[0], t, p->ndim, p->shape);
-    else ot_tensor_set_shape(c->out[0], t, c->in[0]->ndim, c->in[0]->dims);
+    ot_dtype declared = p->dtype == OT_UNDEFINED ? (c->n_in ? ot_tensor_declared(c->in[0]) : OT_FLOAT) : (ot_dtype)p->dtype;
+    OT_NODE_CHECK(c, ot_dtype_storage(declared) == OT_FLOAT, "only floating-point samples are supported, not %s",
+                  ot_dtype_name(declared));
+    if (p->ndim >= 0) ot_tensor_set_shape(c->out[0], OT_FLOAT, p->ndim, p->shape);
+    else ot_tensor_set_shape(c->out[0], OT_FLOAT, c->in[0]->ndim, c->in[0]->dims);
+    ot_tensor_declare(c->out[0], declared);
     return OT_OK;
 }
 
@@ -117,10 +114,12 @@ static ot_status forward_normal(ot_node_ctx *c) {
 static ot_status infer_bernoulli(ot_node_ctx *c) {
     const random_params *p = c->params;
     OT_NODE_CHECK(c, c->n_in == 1 && c->in[0] && c->in[0]->dtype == OT_FLOAT, "needs a float32 input of probabilities");
-    ot_dtype t = held(p->dtype == OT_UNDEFINED ? OT_FLOAT : p->dtype);
-    OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64 || t == OT_BOOL, "dtype must be float, int64 or bool, not %s",
-                  ot_dtype_name(t));
+    ot_dtype declared = p->dtype == OT_UNDEFINED ? ot_tensor_declared(c->in[0]) : (ot_dtype)p->dtype;
+    ot_dtype t = ot_dtype_storage(declared);
+    OT_NODE_CHECK(c, t == OT_FLOAT || t == OT_INT64 || t == OT_BOOL, "dtype must be numeric or bool, not %s",
+                  ot_dtype_name(declared));
     ot_tensor_set_shape(c->out[0], t, c->in[0]->ndim, c->in[0]->dims);
+    ot_tensor_declare(c->out[0], declared);
     return OT_OK;
 }
 
@@ -144,7 +143,9 @@ static ot_status infer_multinomial(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in == 1 && c->in[0] && c->in[0]->dtype == OT_FLOAT && c->in[0]->ndim == 2,
                   "needs a float32 input (batch, classes)");
     OT_NODE_CHECK(c, c->in[0]->dims[1] > 0, "needs at least one class");
-    ot_tensor_set_shape(c->out[0], (ot_dtype)p->dtype, 2, (const int64_t[]){c->in[0]->dims[0], p->sample_size});
+    /* Held as int64 like every integer; int32 is its declared dtype. */
+    ot_tensor_set_shape(c->out[0], OT_INT64, 2, (const int64_t[]){c->in[0]->dims[0], p->sample_size});
+    ot_tensor_declare(c->out[0], (ot_dtype)p->dtype);
     c->workspace_bytes = sizeof(double) * (size_t)c->in[0]->dims[1];
     return OT_OK;
 }
@@ -166,8 +167,7 @@ static ot_status forward_multinomial(ot_node_ctx *c) {
             double u = (double)ot_rng_uniform(rng) * sum;
             int64_t k = 0;
             while (k < classes - 1 && cdf[k] <= u) k++;
-            if (p->dtype == OT_INT64) ((int64_t *)c->out[0]->data)[b * p->sample_size + s] = k;
-            else ((int32_t *)c->out[0]->data)[b * p->sample_size + s] = (int32_t)k;
+            ((int64_t *)c->out[0]->data)[b * p->sample_size + s] = k;
         }
     }
     return OT_OK;

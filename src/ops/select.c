@@ -1,5 +1,5 @@
 /* The 'select' family's table, and its two simplest ops:
- * NonZero (opsets 9, 13): X (any shape; float32, int64, int32 or bool) -> int64 (rank, nnz),
+ * NonZero (opsets 9, 13): X (any shape, any numeric dtype or bool) -> int64 (rank, nnz),
  *   the indices of the non-zero elements in C order (a scalar counts as shape [1]).
  * Compress (opsets 9, 11): input and a 1-D bool condition; without axis the input is flattened
  *   and output is 1-D, with axis the slices along it where condition holds (negative axis from
@@ -23,13 +23,12 @@ int oti_select_is_nonzero(const ot_tensor *t, int64_t i) {
     switch (t->dtype) {
     case OT_FLOAT: return ((const float *)t->data)[i] != 0.0f;
     case OT_INT64: return ((const int64_t *)t->data)[i] != 0;
-    case OT_INT32: return ((const int32_t *)t->data)[i] != 0;
     default: return ((const unsigned char *)t->data)[i] != 0;
     }
 }
 
 static int selectable_dtype(ot_dtype t) {
-    return t == OT_FLOAT || t == OT_INT64 || t == OT_INT32 || t == OT_BOOL;
+    return t == OT_FLOAT || t == OT_INT64 || t == OT_BOOL;
 }
 
 ot_status oti_select_parse_axis(const ot_layer *l, void *params) {
@@ -49,7 +48,7 @@ static int64_t count_nonzero(const ot_tensor *x) {
 
 static ot_status infer_nonzero(ot_node_ctx *c) {
     OT_NODE_CHECK(c, c->n_in == 1 && c->in[0], "needs one input");
-    OT_NODE_CHECK(c, selectable_dtype(c->in[0]->dtype), "input must be float32, int64, int32 or bool, not %s",
+    OT_NODE_CHECK(c, selectable_dtype(c->in[0]->dtype), "input must be numeric or bool, not %s",
                   ot_dtype_name(c->in[0]->dtype));
     OT_TRY(oti_select_need_values(c, 0, "input"));
     int64_t dims[2] = {c->in[0]->ndim > 0 ? c->in[0]->ndim : 1, count_nonzero(c->in[0])};

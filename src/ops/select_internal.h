@@ -9,7 +9,7 @@
 
 /* Fails (naming the node and input k) unless input k's values are known now. */
 ot_status oti_select_need_values(const ot_node_ctx *c, int k, const char *what);
-/* Whether element i of t is not zero (float32, int64, int32 or bool). */
+/* Whether element i of t (float32, int64 or bool: how the engine holds every dtype) is not zero. */
 int oti_select_is_nonzero(const ot_tensor *t, int64_t i);
 
 typedef struct ot_select_axis_params {

@@ -104,6 +104,14 @@ static void bernoulli_and_multinomial_frequencies(void **state) {
     double count[3] = {0, 0, 0};
     for (int i = 0; i < N; i++) count[((int64_t *)draws.data)[i]]++;
     assert_true(fabs(count[0] / N - 0.2) < 0.015 && fabs(count[1] / N - 0.5) < 0.015 && fabs(count[2] / N - 0.3) < 0.015);
+    /* The default dtype, int32, is held as int64 and declared int32 (written back as int32). */
+    ot_attr small = ts_attr_int("sample_size", 4);
+    ot_tensor draws32 = sample("Multinomial", 7, 1, (const ot_tensor *[]){&logits}, 1, &small, 4, 1);
+    assert_int_equal(draws32.dtype, OT_INT64);
+    assert_int_equal(ot_tensor_declared(&draws32), OT_INT32);
+    for (int i = 0; i < 4; i++) assert_true(((int64_t *)draws32.data)[i] >= 0 && ((int64_t *)draws32.data)[i] < 3);
+    ot_attr_free(&small);
+    ot_tensor_free(&draws32);
     ot_attr_free(&as_int);
     ot_attr_free(&attrs[0]);
     ot_attr_free(&attrs[1]);
