@@ -9,7 +9,7 @@
  *   by (high - low) / (num_mel_bins + 2) mels, each mapped to bin floor((dft_length + 1) f /
  *   sample_rate).
  * Every input decides the output shape or values, so they must be known when the plan is built
- * (the ops are then folded). float16/float64 outputs are held as float32, as Cast's are. */
+ * (the ops are then folded). float16/float64 outputs are held as float32 and declared as asked. */
 #include <math.h>
 
 #include "core/util.h"
@@ -44,8 +44,7 @@ static ot_status parse_window(const ot_layer *l, void *params) {
     window_params *p = params;
     OT_TRY(oti_attr_get_int(l, "periodic", 1, &p->periodic));
     OT_TRY(oti_attr_get_int(l, "output_datatype", OT_FLOAT, &p->output_datatype));
-    ot_dtype t = (ot_dtype)p->output_datatype;
-    if (t != OT_FLOAT && t != OT_FLOAT16 && t != OT_DOUBLE && t != OT_BFLOAT16)
+    if (ot_dtype_storage((ot_dtype)p->output_datatype) != OT_FLOAT)
         return oti_node_fail(l, OT_ERR_UNSUPPORTED, "output_datatype %lld: only floating-point windows are supported",
                             (long long)p->output_datatype);
     return OT_OK;
@@ -56,6 +55,7 @@ static ot_status infer_window(ot_node_ctx *c) {
     OT_TRY(oti_signal_known_int(c, 0, "size", &size));
     OT_NODE_CHECK(c, size >= 0, "size must not be negative, not %lld", (long long)size);
     ot_tensor_set_shape(c->out[0], OT_FLOAT, 1, &size);
+    ot_tensor_declare(c->out[0], (ot_dtype)((const window_params *)c->params)->output_datatype);
     return OT_OK;
 }
 
@@ -112,6 +112,7 @@ static ot_status infer_mel(ot_node_ctx *c) {
     mel_setup s;
     OT_TRY(mel_setup_of(c, &s));
     ot_tensor_set_shape(c->out[0], OT_FLOAT, 2, (const int64_t[]){s.spectrum_bins, s.mel_bins});
+    ot_tensor_declare(c->out[0], (ot_dtype)((const window_params *)c->params)->output_datatype);
     return OT_OK;
 }
 
