@@ -31,10 +31,14 @@ echo "different data on the ranks: stopped with the counts"
 ONNXTRAIN_TEST_PAUSE_AT_STEP=15 "${MPIRUN[@]}" -x ONNXTRAIN_TEST_PAUSE_AT_STEP -np 2 "$OT" "${TRAIN[@]}" \
   --data "csv:$WORK/data.csv" --epochs 3 --checkpoint "$WORK/ck.zip" >"$WORK/run.out" 2>"$WORK/run.err" &
 launcher=$!
-rank_pid() { # RANK: the pid of that rank (a child of mpirun with OMPI_COMM_WORLD_RANK=RANK)
+# RANK: the pid of that rank (a child of mpirun with OMPI_COMM_WORLD_RANK=RANK), or nothing yet.
+# Always succeeds: under set -e, a failed match on the last child (say rank 0 spawned before
+# rank 1) would otherwise end the script without a message.
+rank_pid() {
   for pid in $(pgrep -P "$launcher"); do
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$pid"
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then echo "$pid"; fi
   done
+  return 0
 }
 stopped() { [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = T ]; }
 for _ in $(seq 6000); do
