@@ -84,47 +84,71 @@ int64_t oti_wino_filter_floats(const wino_geom *g) {
     return wino_point_stride(ot_panel_floats(g->out_ch, g->in_ch));
 }
 
-/* Items are U's rows (g's output channels): u[xi][row][col] = (G k G^T)[xi] with k =
- * W[row][col], or for dX k = W[col][row] turned 180 degrees. Columns go BLOCK at a time,
- * innermost, so the arithmetic is vectorised. */
+/* Items are U's panels of OT_PANEL_ROWS rows (g's output channels): u[xi][row][col] =
+ * (G k G^T)[xi] with k = W[row][col], or for dX k = W[col][row] turned 180 degrees. Columns
+ * go BLOCK at a time in the vector lanes; a block's results for the panel's rows are kept
+ * until all are done, so that each point's part of the panel (BLOCK columns of 6 rows, side
+ * by side) is written as one contiguous run rather than 6 strided passes. */
 #define BLOCK 16
+typedef float filter_lanes[BLOCK];
+
+/* k (r*r, BLOCK lanes) = the kernels of (row, col0 ..) of W, lanes past nb zero. */
+static void gather_kernels(filter_lanes *k, const filter_job *j, int64_t row, int64_t col0, int nb) {
+    int rr = j->g->r * j->g->r;
+    int64_t rows = j->g->out_ch, cols = j->g->in_ch;
+    if (nb < BLOCK) memset(k, 0, sizeof(filter_lanes) * (size_t)rr);
+    for (int b = 0; b < nb; b++) {
+        if (j->flip) {
+            const float *src = j->w + ((col0 + b) * rows + row) * rr;
+            for (int e = 0; e < rr; e++) k[e][b] = src[rr - 1 - e];
+        } else {
+            const float *src = j->w + (row * cols + col0 + b) * rr;
+            for (int e = 0; e < rr; e++) k[e][b] = src[e];
+        }
+    }
+}
+
 static void filter_rows(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const filter_job *j = arg;
-    int r = j->g->r, rr = r * r, alpha = j->g->alpha;
+    int r = j->g->r, alpha = j->g->alpha, points = j->g->points;
     int64_t rows = j->g->out_ch, cols = j->g->in_ch, xi_stride = oti_wino_filter_floats(j->g);
-    float gm[MAX_ALPHA * 5], k[25][BLOCK], gk[MAX_ALPHA * 5][BLOCK], out[BLOCK];
+    float gm[MAX_ALPHA * 5];
+    filter_lanes k[25], gk[MAX_ALPHA * 5], out[OT_PANEL_ROWS][MAX_POINTS];
     matrix_g(gm, r, j->g->p);
-    for (int64_t row = begin; row < end; row++)
+    for (int64_t panel = begin; panel < end; panel++) {
+        int64_t row0 = panel * OT_PANEL_ROWS;
+        int nr = rows - row0 < OT_PANEL_ROWS ? (int)(rows - row0) : OT_PANEL_ROWS;
         for (int64_t col0 = 0; col0 < cols; col0 += BLOCK) {
             int nb = cols - col0 < BLOCK ? (int)(cols - col0) : BLOCK;
-            if (nb < BLOCK) memset(k, 0, sizeof k); /* the lanes past the last column */
-            for (int b = 0; b < nb; b++) {
-                int64_t col = col0 + b;
-                const float *src = j->w + (j->flip ? col * rows + row : row * cols + col) * rr;
-                for (int e = 0; e < rr; e++) k[e][b] = j->flip ? src[rr - 1 - e] : src[e];
+            for (int pr = 0; pr < nr; pr++) {
+                gather_kernels(k, j, row0 + pr, col0, nb);
+                for (int i = 0; i < alpha; i++) /* G k: (alpha, r) */
+                    for (int c = 0; c < r; c++) {
+                        float *dst = gk[i * r + c];
+                        for (int b = 0; b < BLOCK; b++) dst[b] = 0.0f;
+                        for (int e = 0; e < r; e++) {
+                            float coef = gm[i * r + e];
+                            for (int b = 0; b < BLOCK; b++) dst[b] += coef * k[e * r + c][b];
+                        }
+                    }
+                for (int i = 0; i < alpha; i++) /* (G k) G^T: (alpha, alpha) */
+                    for (int c = 0; c < alpha; c++) {
+                        float *dst = out[pr][i * alpha + c];
+                        for (int b = 0; b < BLOCK; b++) dst[b] = 0.0f;
+                        for (int e = 0; e < r; e++) {
+                            float coef = gm[c * r + e];
+                            for (int b = 0; b < BLOCK; b++) dst[b] += gk[i * r + e][b] * coef;
+                        }
+                    }
             }
-            for (int i = 0; i < alpha; i++) /* G k: (alpha, r) */
-                for (int c = 0; c < r; c++) {
-                    float *dst = gk[i * r + c];
-                    for (int b = 0; b < BLOCK; b++) dst[b] = 0.0f;
-                    for (int e = 0; e < r; e++) {
-                        float coef = gm[i * r + e];
-                        for (int b = 0; b < BLOCK; b++) dst[b] += coef * k[e * r + c][b];
-                    }
-                }
-            float *u0 = j->u + ot_panel_index(row, col0, cols);
-            for (int i = 0; i < alpha; i++) /* (G k) G^T: (alpha, alpha) */
-                for (int c = 0; c < alpha; c++) {
-                    for (int b = 0; b < BLOCK; b++) out[b] = 0.0f;
-                    for (int e = 0; e < r; e++) {
-                        float coef = gm[c * r + e];
-                        for (int b = 0; b < BLOCK; b++) out[b] += gk[i * r + e][b] * coef;
-                    }
-                    float *dst = u0 + (i * alpha + c) * xi_stride;
-                    for (int b = 0; b < nb; b++) dst[b * OT_PANEL_ROWS] = out[b];
-                }
+            for (int xi = 0; xi < points; xi++) { /* rows past nr stay as zeroed before */
+                float *dst = j->u + xi * xi_stride + ot_panel_index(row0, col0, cols);
+                for (int b = 0; b < nb; b++)
+                    for (int pr = 0; pr < nr; pr++) dst[b * OT_PANEL_ROWS + pr] = out[pr][xi][b];
+            }
         }
+    }
 }
 
 void oti_wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip) {
@@ -135,7 +159,7 @@ void oti_wino_transform_filter(const wino_geom *g, const float *w, float *u, int
             memset(last, 0, sizeof(float) * (size_t)(OT_PANEL_ROWS * cols));
         }
     filter_job j = {g, w, u, flip};
-    oti_parallel_ranges(g->pool, rows, 4, filter_rows, &j);
+    oti_parallel_ranges(g->pool, (rows + OT_PANEL_ROWS - 1) / OT_PANEL_ROWS, 1, filter_rows, &j);
 }
 
 /* --- input tiles ---------------------------------------------------------------------------- */
@@ -389,37 +413,56 @@ typedef struct final_job {
     float *dw;       /* (O, I, r, r), added into */
 } final_job;
 
-/* Items are output channels: dW[o][i] += A'^T W^[.][o][i] A', A'^T the (r, alpha) A^T of
- * F(r, m). */
+/* Items are blocks of FINAL_LANES output channels: dW[o][i] += A'^T W^[.][o][i] A', A'^T the
+ * (r, alpha) A^T of F(r, m). W^T keeps o innermost (O16 a multiple of the block), so a block
+ * reads each point's values for one input channel as one contiguous row and the transform
+ * runs with o in the vector lanes; each lane then adds its r x r values to its own dW
+ * stream, which moves on by r*r floats per input channel. (Gathering the points of one
+ * (o, i) pair instead reads alpha^2 cache lines O times over.) */
+#define FINAL_LANES 16
 static void final_items(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const final_job *j = arg;
     const wino_geom *g = j->g;
-    int r = g->r;
+    int r = g->r, rr = r * r;
     int64_t xs = g->in_ch * j->ld;
     int alpha = g->alpha;
-    float at[5 * MAX_ALPHA], p[MAX_POINTS], ap[5 * MAX_ALPHA];
+    float at[5 * MAX_ALPHA], p[MAX_POINTS][FINAL_LANES], ap[5 * MAX_ALPHA][FINAL_LANES],
+        out[25][FINAL_LANES];
     matrix_at(at, r, g->p);
-    for (int64_t o = begin; o < end; o++)
+    for (int64_t block = begin; block < end; block++) {
+        int64_t o0 = block * FINAL_LANES;
+        int nb = g->out_ch - o0 < FINAL_LANES ? (int)(g->out_ch - o0) : FINAL_LANES;
         for (int64_t i = 0; i < g->in_ch; i++) {
-            for (int xi = 0; xi < g->points; xi++) p[xi] = j->wt[xi * xs + i * j->ld + o];
+            for (int xi = 0; xi < g->points; xi++) /* lanes past O read W^T's zero columns */
+                memcpy(p[xi], j->wt + xi * xs + i * j->ld + o0, sizeof p[xi]);
             for (int u = 0; u < r; u++) /* A'^T p: (r, alpha) */
                 for (int b = 0; b < alpha; b++) {
-                    float sum = 0.0f;
-                    for (int a = 0; a < alpha; a++) sum += at[u * alpha + a] * p[a * alpha + b];
-                    ap[u * alpha + b] = sum;
+                    float *sum = ap[u * alpha + b];
+                    for (int l = 0; l < FINAL_LANES; l++) sum[l] = 0.0f;
+                    for (int a = 0; a < alpha; a++) {
+                        float coef = at[u * alpha + a];
+                        for (int l = 0; l < FINAL_LANES; l++) sum[l] += coef * p[a * alpha + b][l];
+                    }
                 }
-            float *dst = j->dw + (o * g->in_ch + i) * r * r;
             for (int u = 0; u < r; u++) /* (A'^T p) A' */
                 for (int v = 0; v < r; v++) {
-                    float sum = 0.0f;
-                    for (int b = 0; b < alpha; b++) sum += ap[u * alpha + b] * at[v * alpha + b];
-                    dst[u * r + v] += sum;
+                    float *sum = out[u * r + v];
+                    for (int l = 0; l < FINAL_LANES; l++) sum[l] = 0.0f;
+                    for (int b = 0; b < alpha; b++) {
+                        float coef = at[v * alpha + b];
+                        for (int l = 0; l < FINAL_LANES; l++) sum[l] += ap[u * alpha + b][l] * coef;
+                    }
                 }
+            for (int l = 0; l < nb; l++) {
+                float *dst = j->dw + ((o0 + l) * g->in_ch + i) * rr;
+                for (int e = 0; e < rr; e++) dst[e] += out[e][l];
+            }
         }
+    }
 }
 
 void oti_wino_finish_weights(const wino_geom *g, const float *wt, int64_t ld, float *dw) {
     final_job f = {g, wt, ld, dw};
-    oti_parallel_ranges(g->pool, g->out_ch, 4, final_items, &f);
+    oti_parallel_ranges(g->pool, (g->out_ch + FINAL_LANES - 1) / FINAL_LANES, 1, final_items, &f);
 }
