@@ -3,7 +3,8 @@
  * slices), wide; every transpose, beta 0 (overwriting NaN), 1 and 0.5, strided C. And the
  * pool's loop (three threads, whatever the machine): every item once, nested loops inline, a
  * pool freed and made again. And oti_panel_gemm (Winograd's
- * products): partial panels, K = 0, overwrite and accumulate, rows left alone. */
+ * products): partial panels, K = 0, overwrite and accumulate, rows left alone; widths of 32,
+ * 48 and 80 take the AVX-512 build's 32-column kernel with a 16-column rest. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
