@@ -82,9 +82,11 @@ static int64_t part_floats(const conv_tiling *t) { return t->col_floats + t->tmp
 static ot_status parse_conv(const ot_layer *l, void *params) { return oti_conv_parse_params(l, params, 0); }
 
 /* Whole-conv algorithms tried before the depthwise loops and im2col, in this order: the first
- * that applies sizes the workspace and runs forward and backward. */
+ * that applies runs forward, and each gradient its backward_applies accepts (NULL: both);
+ * im2col takes the others. */
 typedef struct conv_algorithm {
     int (*applies)(const conv_shape *s);
+    int (*backward_applies)(const conv_shape *s, int input_gradient);
     size_t (*workspace)(const conv_shape *s);
     void (*forward)(float *y, const float *x, const float *w, const float *bias,
                     const conv_shape *s, void *workspace);
@@ -93,13 +95,23 @@ typedef struct conv_algorithm {
 } conv_algorithm;
 
 static const conv_algorithm algorithms[] = {
-    {oti_conv_fft_applies, oti_conv_fft_workspace, oti_conv_fft_forward, oti_conv_fft_backward},
-    {oti_conv_winograd_applies, oti_conv_winograd_workspace, oti_conv_winograd_forward, oti_conv_winograd_backward},
+    {oti_conv_fft_applies, NULL, oti_conv_fft_workspace, oti_conv_fft_forward, oti_conv_fft_backward},
+    {oti_conv_winograd_applies, oti_conv_winograd_backward_applies, oti_conv_winograd_workspace, oti_conv_winograd_forward, oti_conv_winograd_backward},
 };
 
 /* The node's choice, made by infer (c->variant: 1 + the algorithm's index, 0 for none). */
 static const conv_algorithm *algorithm_of(const ot_node_ctx *c) {
     return c->variant > 0 && c->variant <= (int)OT_COUNT(algorithms) ? &algorithms[c->variant - 1] : NULL;
+}
+
+/* Whether algorithm a takes dX (input_gradient) or dW. */
+static int algorithm_takes(const conv_algorithm *a, const conv_shape *s, int input_gradient) {
+    return !a->backward_applies || a->backward_applies(s, input_gradient);
+}
+
+static size_t im2col_workspace(const conv_shape *s) {
+    conv_tiling t = conv_tiling_of(s);
+    return sizeof(float) * (size_t)(part_floats(&t) * t.parts);
 }
 
 static ot_status infer_conv(ot_node_ctx *c) {
@@ -113,13 +125,13 @@ static ot_status infer_conv(ot_node_ctx *c) {
     const conv_algorithm *a = algorithm_of(c);
     if (a) {
         c->workspace_bytes = a->workspace(&s);
+        /* (whether backward will run is not known yet) */
+        if (!(algorithm_takes(a, &s, 1) && algorithm_takes(a, &s, 0)))
+            c->workspace_bytes = OT_MAX(c->workspace_bytes, im2col_workspace(&s));
         return OT_OK;
     }
     if (oti_conv_depthwise_forward_applies(&s)) direct = oti_conv_depthwise_workspace(&s);
-    if (!oti_conv_depthwise_backward_applies(&s)) {
-        conv_tiling t = conv_tiling_of(&s);
-        tiled = sizeof(float) * (size_t)(part_floats(&t) * t.parts);
-    }
+    if (!oti_conv_depthwise_backward_applies(&s)) tiled = im2col_workspace(&s);
     c->workspace_bytes = direct > tiled ? direct : tiled;
     return OT_OK;
 }
@@ -296,10 +308,12 @@ static ot_status backward_conv(ot_node_ctx *c) {
     if (!dx && !dw) return OT_OK;
     const conv_algorithm *a = algorithm_of(c);
     if (a) {
-        a->backward(dx, dw, dy, x, w, &s, c->workspace);
-        return OT_OK;
-    }
-    if (oti_conv_depthwise_backward_applies(&s)) {
+        float *dx_a = algorithm_takes(a, &s, 1) ? dx : NULL, *dw_a = algorithm_takes(a, &s, 0) ? dw : NULL;
+        if (dx_a || dw_a) a->backward(dx_a, dw_a, dy, x, w, &s, c->workspace);
+        if (dx_a) dx = NULL;
+        if (dw_a) dw = NULL;
+        if (!dx && !dw) return OT_OK;
+    } else if (oti_conv_depthwise_backward_applies(&s)) {
         oti_conv_depthwise_backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }

@@ -8,6 +8,8 @@
 static const ot_conv_tuning default_tuning = {.column_budget_floats = (int64_t)16 << 20,
                                               .winograd_min_channels = 16,
                                               .winograd_chunk_floats = (int64_t)1 << 18,
+                                              .winograd_dx_max_ratio = 256,
+                                              .winograd_dw_max_ratio = 32,
                                               .fft_min_channels = 16,
                                               .fft_min_gain = 2.0,
                                               .fft_chunk_samples = 64};

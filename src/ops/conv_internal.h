@@ -67,6 +67,9 @@ void oti_conv_depthwise_backward(float *dx, float *dw, const float *dy, const fl
  * undilated, ungrouped 3x3 and 5x5 convs with at least tuning->winograd_min_channels input
  * and output channels; see conv_winograd.c. dX and dW are added into. */
 int oti_conv_winograd_applies(const conv_shape *s);
+/* Whether Winograd also takes dX (input_gradient) or dW of a conv it applies to (the
+ * tuning's ratios); im2col takes the other. */
+int oti_conv_winograd_backward_applies(const conv_shape *s, int input_gradient);
 size_t oti_conv_winograd_workspace(const conv_shape *s);
 void oti_conv_winograd_forward(float *y, const float *x, const float *w, const float *bias,
                            const conv_shape *s, void *workspace);

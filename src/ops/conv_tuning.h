@@ -14,6 +14,12 @@ typedef struct ot_conv_tuning {
      * channels; tiles go through in chunks of about chunk_floats transformed values. */
     int64_t winograd_min_channels;
     int64_t winograd_chunk_floats;
+    /* Winograd's dX and dW only while out_channels * in_channels <= this ratio times batch *
+     * output positions; beyond it the weights' transforms (16 values per kernel for a few
+     * tiles) cost more than the products save and im2col takes that gradient (measured by
+     * tools/bench/conv_bench: dW loses from about 64, dX from about 512). */
+    int64_t winograd_dx_max_ratio;
+    int64_t winograd_dw_max_ratio;
     /* FFT (conv_fft.c) for convs with at least this many channels and min_gain times fewer
      * multiply-adds than im2col; samples go through in chunks (the spectra grow with them). */
     int64_t fft_min_channels;

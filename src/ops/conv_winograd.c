@@ -165,6 +165,11 @@ int oti_conv_winograd_applies(const conv_shape *s) {
            s->out_channels >= s->tuning->winograd_min_channels;
 }
 
+int oti_conv_winograd_backward_applies(const conv_shape *s, int input_gradient) {
+    int64_t ratio = input_gradient ? s->tuning->winograd_dx_max_ratio : s->tuning->winograd_dw_max_ratio;
+    return s->out_channels * s->in_channels <= ratio * s->batch * s->geom.out_size;
+}
+
 /* The conv's own geometry, and dX's: dY convolved with the flipped, transposed kernel, with
  * the begin pads r - 1 - pad. */
 static wino_geom forward_geom(const conv_shape *s) {

@@ -85,81 +85,85 @@ int64_t oti_wino_filter_floats(const wino_geom *g) {
 }
 
 /* Items are U's panels of OT_PANEL_ROWS rows (g's output channels): u[xi][row][col] =
- * (G k G^T)[xi] with k = W[row][col], or for dX k = W[col][row] turned 180 degrees. Columns
- * go BLOCK at a time in the vector lanes; a block's results for the panel's rows are kept
- * until all are done, so that each point's part of the panel (BLOCK columns of 6 rows, side
- * by side) is written as one contiguous run rather than 6 strided passes. */
-#define BLOCK 16
-typedef float filter_lanes[BLOCK];
+ * (G k G^T)[xi] with k = W[row][col], or for dX k = W[col][row] turned 180 degrees. A panel
+ * stores, for each point, its columns one after another with the panel's 6 rows side by
+ * side; the vector lanes follow that order, (column, row) over FILTER_COLS columns, so each
+ * point's results leave as one contiguous run and only the kernels' gather is scalar. */
+#define FILTER_COLS 8
+#define FILTER_LANES (FILTER_COLS * OT_PANEL_ROWS)
+typedef float filter_lanes[FILTER_LANES];
 
-/* k (r*r, BLOCK lanes) = the kernels of (row, col0 ..) of W, lanes past nb zero. */
-static void gather_kernels(filter_lanes *k, const filter_job *j, int64_t row, int64_t col0, int nb) {
+/* k (r*r, lanes) = the kernels of rows row0 .. row0+nr-1 and columns col0 .. col0+nc-1, lane
+ * c * 6 + pr for (row0 + pr, col0 + c); lanes outside those ranges zero. */
+static void gather_kernels(filter_lanes *k, const filter_job *j, int64_t row0, int nr, int64_t col0,
+                           int nc) {
     int rr = j->g->r * j->g->r;
     int64_t rows = j->g->out_ch, cols = j->g->in_ch;
-    if (nb < BLOCK) memset(k, 0, sizeof(filter_lanes) * (size_t)rr);
-    for (int b = 0; b < nb; b++) {
-        if (j->flip) {
-            const float *src = j->w + ((col0 + b) * rows + row) * rr;
-            for (int e = 0; e < rr; e++) k[e][b] = src[rr - 1 - e];
-        } else {
-            const float *src = j->w + (row * cols + col0 + b) * rr;
-            for (int e = 0; e < rr; e++) k[e][b] = src[e];
+    if (nr < OT_PANEL_ROWS || nc < FILTER_COLS) memset(k, 0, sizeof(filter_lanes) * (size_t)rr);
+    for (int c = 0; c < nc; c++)
+        for (int pr = 0; pr < nr; pr++) {
+            int lane = c * OT_PANEL_ROWS + pr;
+            if (j->flip) {
+                const float *src = j->w + ((col0 + c) * rows + row0 + pr) * rr;
+                for (int e = 0; e < rr; e++) k[e][lane] = src[rr - 1 - e];
+            } else {
+                const float *src = j->w + ((row0 + pr) * cols + col0 + c) * rr;
+                for (int e = 0; e < rr; e++) k[e][lane] = src[e];
+            }
         }
-    }
 }
 
-static void filter_rows(int64_t begin, int64_t end, int part, void *arg) {
-    (void)part;
-    const filter_job *j = arg;
-    int r = j->g->r, alpha = j->g->alpha, points = j->g->points;
+/* U's part for panel `panel` and the FILTER_COLS columns from col0. */
+static void filter_block(const filter_job *j, int64_t panel, int64_t col0) {
+    int r = j->g->r, alpha = j->g->alpha;
     int64_t rows = j->g->out_ch, cols = j->g->in_ch, xi_stride = oti_wino_filter_floats(j->g);
     float gm[MAX_ALPHA * 5];
-    filter_lanes k[25], gk[MAX_ALPHA * 5], out[OT_PANEL_ROWS][MAX_POINTS];
+    filter_lanes k[25], gk[MAX_ALPHA * 5], out;
     matrix_g(gm, r, j->g->p);
-    for (int64_t panel = begin; panel < end; panel++) {
-        int64_t row0 = panel * OT_PANEL_ROWS;
-        int nr = rows - row0 < OT_PANEL_ROWS ? (int)(rows - row0) : OT_PANEL_ROWS;
-        for (int64_t col0 = 0; col0 < cols; col0 += BLOCK) {
-            int nb = cols - col0 < BLOCK ? (int)(cols - col0) : BLOCK;
-            for (int pr = 0; pr < nr; pr++) {
-                gather_kernels(k, j, row0 + pr, col0, nb);
-                for (int i = 0; i < alpha; i++) /* G k: (alpha, r) */
-                    for (int c = 0; c < r; c++) {
-                        float *dst = gk[i * r + c];
-                        for (int b = 0; b < BLOCK; b++) dst[b] = 0.0f;
-                        for (int e = 0; e < r; e++) {
-                            float coef = gm[i * r + e];
-                            for (int b = 0; b < BLOCK; b++) dst[b] += coef * k[e * r + c][b];
-                        }
-                    }
-                for (int i = 0; i < alpha; i++) /* (G k) G^T: (alpha, alpha) */
-                    for (int c = 0; c < alpha; c++) {
-                        float *dst = out[pr][i * alpha + c];
-                        for (int b = 0; b < BLOCK; b++) dst[b] = 0.0f;
-                        for (int e = 0; e < r; e++) {
-                            float coef = gm[c * r + e];
-                            for (int b = 0; b < BLOCK; b++) dst[b] += gk[i * r + e][b] * coef;
-                        }
-                    }
-            }
-            for (int xi = 0; xi < points; xi++) { /* rows past nr stay as zeroed before */
-                float *dst = j->u + xi * xi_stride + ot_panel_index(row0, col0, cols);
-                for (int b = 0; b < nb; b++)
-                    for (int pr = 0; pr < nr; pr++) dst[b * OT_PANEL_ROWS + pr] = out[pr][xi][b];
+    int64_t row0 = panel * OT_PANEL_ROWS;
+    int nr = rows - row0 < OT_PANEL_ROWS ? (int)(rows - row0) : OT_PANEL_ROWS;
+    int nc = cols - col0 < FILTER_COLS ? (int)(cols - col0) : FILTER_COLS;
+    gather_kernels(k, j, row0, nr, col0, nc);
+    for (int i = 0; i < alpha; i++) /* G k: (alpha, r) */
+        for (int c = 0; c < r; c++) {
+            float *dst = gk[i * r + c];
+            for (int l = 0; l < FILTER_LANES; l++) dst[l] = 0.0f;
+            for (int e = 0; e < r; e++) {
+                float coef = gm[i * r + e];
+                for (int l = 0; l < FILTER_LANES; l++) dst[l] += coef * k[e * r + c][l];
             }
         }
-    }
+    float *u0 = j->u + ot_panel_index(row0, col0, cols);
+    for (int i = 0; i < alpha; i++) /* (G k) G^T: (alpha, alpha) */
+        for (int c = 0; c < alpha; c++) {
+            for (int l = 0; l < FILTER_LANES; l++) out[l] = 0.0f;
+            for (int e = 0; e < r; e++) {
+                float coef = gm[c * r + e];
+                for (int l = 0; l < FILTER_LANES; l++) out[l] += gk[i * r + e][l] * coef;
+            }
+            memcpy(u0 + (i * alpha + c) * xi_stride, out, sizeof(float) * (size_t)(nc * OT_PANEL_ROWS));
+        }
+}
+
+/* The loops follow W's storage so its reads stream: items are panels with their column
+ * blocks inside (W's rows are U's rows), or for dX column blocks with the panels inside (W's
+ * rows are then U's columns). */
+static void filter_items(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const filter_job *j = arg;
+    int64_t panels = (j->g->out_ch + OT_PANEL_ROWS - 1) / OT_PANEL_ROWS, cols = j->g->in_ch;
+    for (int64_t item = begin; item < end; item++)
+        if (j->flip)
+            for (int64_t panel = 0; panel < panels; panel++) filter_block(j, panel, item * FILTER_COLS);
+        else
+            for (int64_t col0 = 0; col0 < cols; col0 += FILTER_COLS) filter_block(j, item, col0);
 }
 
 void oti_wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip) {
-    int64_t rows = g->out_ch, cols = g->in_ch, per_point = oti_wino_filter_floats(g);
-    if (rows % OT_PANEL_ROWS) /* the last panel's missing rows */
-        for (int xi = 0; xi < g->points; xi++) {
-            float *last = u + xi * per_point + rows / OT_PANEL_ROWS * OT_PANEL_ROWS * cols;
-            memset(last, 0, sizeof(float) * (size_t)(OT_PANEL_ROWS * cols));
-        }
+    /* the last panel's missing rows are written as zeros */
     filter_job j = {g, w, u, flip};
-    oti_parallel_ranges(g->pool, (rows + OT_PANEL_ROWS - 1) / OT_PANEL_ROWS, 1, filter_rows, &j);
+    int64_t items = flip ? (g->in_ch + FILTER_COLS - 1) / FILTER_COLS : (g->out_ch + OT_PANEL_ROWS - 1) / OT_PANEL_ROWS;
+    oti_parallel_ranges(g->pool, items, 1, filter_items, &j);
 }
 
 /* --- input tiles ---------------------------------------------------------------------------- */

@@ -173,14 +173,28 @@ static void small_tiles_match_torch(void **state) {
     run_cases(&run, transpose_cases, OT_COUNT(transpose_cases), 1);
 }
 
-/* Every 2-D, stride-1 3x3 or 5x5 case through the Winograd path (one input channel, two,
- * 18, 20), in chunks of a tile row or a few: results must not change. */
-static void winograd_matches_torch(void **state) {
-    (void)state;
+/* Winograd for every conv it can take, dX and dW included. */
+static conv_run winograd_run(void) {
     conv_run run = default_run();
     run.tuning.winograd_min_channels = 1;
+    run.tuning.winograd_dx_max_ratio = run.tuning.winograd_dw_max_ratio = INT64_MAX / 4096;
+    return run;
+}
+
+/* Every 2-D, stride-1 3x3 or 5x5 case through the Winograd path (one input channel, two,
+ * 18, 20), in chunks of a tile row or a few: results must not change. Then with im2col
+ * taking dW, and dX, as it does where the weights outweigh the tiles. */
+static void winograd_matches_torch(void **state) {
+    (void)state;
+    conv_run run = winograd_run();
     run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
     run.tuning.winograd_chunk_floats = 0;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
+    run = winograd_run();
+    run.tuning.winograd_dw_max_ratio = 0;
+    run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
+    run = winograd_run();
+    run.tuning.winograd_dx_max_ratio = 0;
     run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
 }
 
@@ -279,9 +293,8 @@ static void gradcheck(const conv_run *run, const char *op, int r, const int64_t 
  * same transforms. */
 static void fast_winograd_matches_torch(void **state) {
     (void)state;
-    conv_run run = default_run();
+    conv_run run = winograd_run();
     run.fast = 1;
-    run.tuning.winograd_min_channels = 1;
     run.scale_tolerance = 1e-5;
     run_cases(&run, conv_cases, OT_COUNT(conv_cases), 0);
     int64_t xd[4] = {2, 3, 9, 7}, wd[4] = {4, 3, 3, 3}, p[4] = {1, 0, 2, 1};
@@ -296,8 +309,7 @@ static void fast_winograd_matches_torch(void **state) {
 
 static void conv_gradients(void **state) {
     (void)state;
-    conv_run plain = default_run(), winograd = default_run(), fft = default_run();
-    winograd.tuning.winograd_min_channels = 1;
+    conv_run plain = default_run(), winograd = winograd_run(), fft = default_run();
     fft.tuning.fft_min_channels = 1;
     fft.tuning.fft_min_gain = 0.0;
     {   /* 1-D, stride 2, asymmetric pads, dilation 2, 2 groups */
