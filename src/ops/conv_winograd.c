@@ -71,39 +71,82 @@ static wino_chunk chunk_at(const wino_geom *g, int64_t row0, int64_t per_chunk) 
     return ch;
 }
 
-/* Floats of the forward (and dX) pass: U, V and M of a chunk, the threads' lines. */
-static int64_t conv_pass_floats(const wino_geom *g) {
+/* The forward (and dX) pass runs chunk after chunk, each with its transforms and products
+ * split over the threads, or, with enough chunks to go round, whole chunks per thread with
+ * no barrier between their steps (a chunk of 64-channel tiles is done in tens of
+ * microseconds, about what a barrier costs on a busy machine). Each thread then has its own
+ * V and M. Outputs are disjoint tile rows either way, so the results do not depend on it. */
+static int chunks_per_thread(const wino_geom *g) {
+    int64_t chunks = wino_ceil_div(g->batch * g->tiles_h, chunk_rows(g));
+    int threads = oti_pool_threads(g->pool);
+    return threads > 1 && chunks >= 2 * threads;
+}
+
+/* Floats of one set of V and M (one chunk's transformed inputs and products). */
+static int64_t chunk_buffer_floats(const wino_geom *g) {
     int64_t tp = wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS);
-    return g->points * (oti_wino_filter_floats(g) + wino_point_stride(g->in_ch * tp) +
-                        wino_point_stride(g->out_ch * tp)) +
-           oti_pool_threads(g->pool) * wino_line_scratch(g);
+    return g->points * (wino_point_stride(g->in_ch * tp) + wino_point_stride(g->out_ch * tp));
+}
+
+/* Floats of the forward (and dX) pass: U, then V, M and lines for each thread. */
+static int64_t conv_pass_floats(const wino_geom *g) {
+    return g->points * oti_wino_filter_floats(g) +
+           oti_pool_threads(g->pool) * (chunk_buffer_floats(g) + wino_line_scratch(g));
+}
+
+typedef struct conv_pass {
+    const wino_geom *g; /* pool NULL when each thread runs whole chunks */
+    const float *u, *x, *bias;
+    float *y, *work; /* work: V, M and lines of each part, part_floats apart */
+    int64_t part_floats;
+    int accumulate;
+} conv_pass;
+
+/* One chunk: y's tile rows row0 .. of it from x (+ bias, or added in), with U transformed. */
+static void conv_chunk(const conv_pass *c, int64_t row0, float *v, float *mm, float *scratch) {
+    const wino_geom *g = c->g;
+    wino_chunk ch = chunk_at(g, row0, chunk_rows(g));
+    int64_t tp = wino_round_up(ch.tc, OT_PANEL_COLS);
+    wino_layout vl = {BY_CHANNEL, tp, wino_point_stride(g->in_ch * tp)};
+    wino_layout ml = {BY_CHANNEL, tp, wino_point_stride(g->out_ch * tp)};
+    for (int xi = 0; xi < g->points && tp > ch.tc; xi++) /* unused columns */
+        for (int64_t k = 0; k < g->in_ch; k++)
+            memset(v + xi * vl.xi_stride + k * tp + ch.tc, 0, sizeof(float) * (size_t)(tp - ch.tc));
+    wino_tile_job in = {g, ch, c->x, v, vl, scratch, NULL, 0};
+    oti_wino_transform_inputs(&in);
+    product_job p = {g->out_ch,    tp,           g->in_ch, c->u, v, mm, oti_wino_filter_floats(g),
+                     vl.xi_stride, ml.xi_stride, 0};
+    oti_parallel_ranges(g->pool, g->points, 1, products, &p);
+    wino_tile_job out = {g, ch, mm, c->y, ml, scratch, c->bias, c->accumulate};
+    oti_wino_transform_outputs(&out);
+}
+
+/* Chunks begin .. end of a part, on its own V, M and lines. */
+static void conv_chunks(int64_t begin, int64_t end, int part, void *arg) {
+    const conv_pass *c = arg;
+    int64_t per_chunk = chunk_rows(c->g);
+    float *v = c->work + part * c->part_floats;
+    float *mm = v + c->g->points * wino_point_stride(c->g->in_ch * wino_round_up(per_chunk * c->g->tiles_w, OT_PANEL_COLS));
+    float *scratch = v + chunk_buffer_floats(c->g);
+    for (int64_t chunk = begin; chunk < end; chunk++) conv_chunk(c, chunk * per_chunk, v, mm, scratch);
 }
 
 /* y (batch, out_ch, oh, ow) = conv(x) + bias, or += conv(x), with U already transformed;
  * work is the rest of the pass's workspace. */
 static void run_conv(const wino_geom *g, const float *u, const float *x, float *y,
                      const float *bias, int accumulate, float *work) {
-    int64_t per_chunk = chunk_rows(g),
-            tp_max = wino_round_up(per_chunk * g->tiles_w, OT_PANEL_COLS);
-    float *v = work, *mm = v + g->points * wino_point_stride(g->in_ch * tp_max);
-    float *scratch = mm + g->points * wino_point_stride(g->out_ch * tp_max);
-    for (int64_t row0 = 0; row0 < g->batch * g->tiles_h; row0 += per_chunk) {
-        wino_chunk ch = chunk_at(g, row0, per_chunk);
-        int64_t tp = wino_round_up(ch.tc, OT_PANEL_COLS);
-        wino_layout vl = {BY_CHANNEL, tp, wino_point_stride(g->in_ch * tp)};
-        wino_layout ml = {BY_CHANNEL, tp, wino_point_stride(g->out_ch * tp)};
-        for (int xi = 0; xi < g->points && tp > ch.tc; xi++) /* unused columns */
-            for (int64_t c = 0; c < g->in_ch; c++)
-                memset(v + xi * vl.xi_stride + c * tp + ch.tc, 0,
-                       sizeof(float) * (size_t)(tp - ch.tc));
-        wino_tile_job in = {g, ch, x, v, vl, scratch, NULL, 0};
-        oti_wino_transform_inputs(&in);
-        product_job p = {g->out_ch,    tp,           g->in_ch, u, v, mm, oti_wino_filter_floats(g),
-                         vl.xi_stride, ml.xi_stride, 0};
-        oti_parallel_ranges(g->pool, g->points, 1, products, &p);
-        wino_tile_job out = {g, ch, mm, y, ml, scratch, bias, accumulate};
-        oti_wino_transform_outputs(&out);
+    int64_t chunks = wino_ceil_div(g->batch * g->tiles_h, chunk_rows(g));
+    wino_geom alone = *g;
+    alone.pool = NULL;
+    conv_pass c = {g, u, x, bias, y, work, chunk_buffer_floats(g) + wino_line_scratch(g), accumulate};
+    if (chunks_per_thread(g)) {
+        c.g = &alone;
+        oti_parallel_ranges(g->pool, chunks, 1, conv_chunks, &c);
+        return;
     }
+    /* one V and M; the lines of every thread after them */
+    float *v = work, *mm = v + g->points * wino_point_stride(g->in_ch * wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS));
+    for (int64_t chunk = 0; chunk < chunks; chunk++) conv_chunk(&c, chunk * chunk_rows(g), v, mm, v + chunk_buffer_floats(g));
 }
 
 /* Floats of the dW pass: W^T, V and D of a chunk, the threads' lines. */

@@ -263,6 +263,48 @@ static void fft_matches_im2col_on_random_shapes(void **state) {
     }
 }
 
+/* Winograd over many chunks of tiles (so that each thread takes whole chunks) against
+ * im2col, within the conv tolerance, and bit for bit the same on one thread as on two. The
+ * images are large enough for several chunks but not for im2col's own tiling to differ. */
+static void winograd_chunks_match_im2col(void **state) {
+    (void)state;
+    conv_run im2col = default_run(), winograd = winograd_run();
+    im2col.tuning.winograd_min_channels = (int64_t)1 << 40;
+    winograd.tuning.winograd_chunk_floats = 0; /* the fewest tiles per chunk (64) */
+    ot_context *alone;
+    ot_context_options one_thread = {.threads = 1};
+    assert_int_equal(ot_context_create(&one_thread, &alone), OT_OK);
+    ot_rng rng;
+    ot_rng_seed(&rng, 2027);
+    int64_t xd[4] = {3, 16, 22, 18}, wd[4] = {20, 16, 3, 3}, bd[1] = {20}, yd[4] = {3, 20, 22, 17};
+    int64_t pads[4] = {1, 1, 1, 0};
+    ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
+    ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
+    ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
+    const ot_tensor *inputs[3] = {&x, &wt, &b};
+    ot_tensor want[4], got[4], got_alone[4];
+    ot_plan_options options = plan_options_of(&im2col);
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, want);
+    options = plan_options_of(&winograd);
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, got);
+    options.context = alone;
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, got_alone);
+    static const char *const names[4] = {"y", "dx", "dw", "db"};
+    for (int k = 0; k < 4; k++) {
+        assert_close(&winograd, names[k], "winograd chunks", got[k].data, &want[k]);
+        assert_memory_equal(got[k].data, got_alone[k].data, sizeof(float) * (size_t)ot_tensor_numel(&got[k]));
+    }
+    ts_free_tensors(want, 4);
+    ts_free_tensors(got, 4);
+    ts_free_tensors(got_alone, 4);
+    ot_attr_free(&attrs[0]);
+    ot_tensor_free(&x);
+    ot_tensor_free(&wt);
+    ot_tensor_free(&b);
+    ot_tensor_free(&dy);
+    ot_context_free(alone);
+}
+
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
 static void gradcheck_inputs(const conv_run *run, const char *op, int r, const int64_t *x_dims,
                              const int64_t *w_dims, int64_t bias_len, int n_attrs, const ot_attr *attrs,
@@ -583,6 +625,7 @@ int main(void) {
         cmocka_unit_test(conv_transpose_matches_torch),
         cmocka_unit_test(small_tiles_match_torch),
         cmocka_unit_test(winograd_matches_torch),
+        cmocka_unit_test(winograd_chunks_match_im2col),
         cmocka_unit_test(fft_matches_torch),
         cmocka_unit_test(fft_matches_im2col_on_random_shapes),
         cmocka_unit_test(fast_winograd_matches_torch),

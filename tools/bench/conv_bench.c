@@ -21,7 +21,7 @@ static double now(void) {
 
 static void fill(ot_tensor *t, unsigned seed) {
     float *d = t->data;
-    for (int64_t i = 0; i < ot_tensor_numel(t); i++) {
+    for (int64_t i = 0, n = ot_tensor_numel(t); i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         d[i] = (float)((seed >> 9) & 0xffff) / 65536.0f - 0.5f;
     }
