@@ -357,9 +357,13 @@ typedef struct clip_job {
 static void clip_range(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const clip_job *j = arg;
+    /* locals: a store through j->y could otherwise change j's fields, so nothing vectorised */
+    const float *x = j->x;
+    float *y = j->y;
+    float lo = j->lo, hi = j->hi;
     for (int64_t i = begin; i < end; i++) {
-        float v = j->x[i] < j->lo ? j->lo : j->x[i];
-        j->y[i] = v > j->hi ? j->hi : v;
+        float v = x[i] < lo ? lo : x[i];
+        y[i] = v > hi ? hi : v;
     }
 }
 

@@ -215,6 +215,29 @@ static inline void input_rows(float *v, int64_t xs, const float *t, int64_t rf, 
     }
 }
 
+/* input_rows for a tile row's n tiles (tile x at t + x * m) where consecutive tiles are
+ * consecutive floats of each point (V by channel): one loop over the tiles per tile row, so
+ * the compiler vectorises across tiles instead of storing one value per point per tile. The
+ * tile step m is spelled out per case to keep it a constant. */
+static void input_rows_of_tiles(float *restrict v, int64_t xs, const float *restrict t, int64_t rf,
+                                int alpha, int m, int64_t n) {
+    for (int i = 0; i < alpha; i++) {
+        const float *restrict d = t + i * rf;
+        float *restrict o = v + (i * alpha) * xs;
+        if (alpha == 4)
+            for (int64_t x = 0; x < n; x++)
+                INPUT4_1D(d[2 * x], d[2 * x + 1], d[2 * x + 2], d[2 * x + 3], o + x, xs);
+        else if (m == 4)
+            for (int64_t x = 0; x < n; x++)
+                INPUT6_1D(d[4 * x], d[4 * x + 1], d[4 * x + 2], d[4 * x + 3], d[4 * x + 4],
+                          d[4 * x + 5], o + x, xs);
+        else
+            for (int64_t x = 0; x < n; x++)
+                INPUT6_1D(d[2 * x], d[2 * x + 1], d[2 * x + 2], d[2 * x + 3], d[2 * x + 4],
+                          d[2 * x + 5], o + x, xs);
+    }
+}
+
 /* Items are (channel group, tile row) of the chunk, group-major: per channel, B^T down the
  * columns of the row's padded lines, then B^T along each tile's rows. A part pads a plane
  * once for the consecutive tile rows it takes. */
@@ -243,8 +266,11 @@ static void input_items(int64_t begin, int64_t end, int part, void *arg) {
             int64_t t0 = rr * g->tiles_w, base = wino_layout_at(&j->points, c, t0);
             int64_t step = wino_layout_at(&j->points, c, t0 + 1) - base;
             float *v = j->dst + base;
-            for (int64_t tx = 0; tx < g->tiles_w; tx++, v += step)
-                input_rows(v, xs, cols + tx * g->m, rf, g->alpha);
+            if (step == 1)
+                input_rows_of_tiles(v, xs, cols, rf, g->alpha, g->m, g->tiles_w);
+            else
+                for (int64_t tx = 0; tx < g->tiles_w; tx++, v += step)
+                    input_rows(v, xs, cols + tx * g->m, rf, g->alpha);
         }
     }
 }
@@ -312,6 +338,23 @@ static void output_line(float *restrict y, const float *restrict l, int64_t rf, 
 #undef OUTPUT_LOOP
 }
 
+/* A^T along the rows of a tile row's n tiles into alpha lines (rf floats apart), where
+ * consecutive tiles are consecutive floats of each point (M by channel): one loop over the
+ * tiles per line, vectorised across tiles, m spelled out to keep it a constant. */
+static void output_rows_of_tiles(float *restrict lines, int64_t rf, const float *restrict mm,
+                                 int64_t xs, int m, int alpha, int64_t n) {
+    for (int i = 0; i < alpha; i++) {
+        const float *restrict s = mm + (i * alpha) * xs;
+        float *restrict o = lines + i * rf;
+        if (alpha == 4)
+            for (int64_t x = 0; x < n; x++) output_1d(s + x, xs, o + 2 * x, 1, 2, 4);
+        else if (m == 4)
+            for (int64_t x = 0; x < n; x++) output_1d(s + x, xs, o + 4 * x, 1, 4, 6);
+        else
+            for (int64_t x = 0; x < n; x++) output_1d(s + x, xs, o + 2 * x, 1, 2, 6);
+    }
+}
+
 /* Items are (channel, tile row): A^T along each tile's rows into alpha lines, then A^T down
  * the columns into the image's m lines. */
 static void output_items(int64_t begin, int64_t end, int part, void *arg) {
@@ -326,9 +369,12 @@ static void output_items(int64_t begin, int64_t end, int part, void *arg) {
         int64_t t0 = rr * g->tiles_w, base = wino_layout_at(&j->points, c, t0);
         int64_t step = wino_layout_at(&j->points, c, t0 + 1) - base;
         const float *mm = j->src + base;
-        for (int64_t tx = 0; tx < g->tiles_w; tx++, mm += step)
-            for (int i = 0; i < alpha; i++)
-                output_1d(mm + (i * alpha) * xs, xs, lines + i * rf + tx * m, 1, m, alpha);
+        if (step == 1)
+            output_rows_of_tiles(lines, rf, mm, xs, m, alpha, g->tiles_w);
+        else
+            for (int64_t tx = 0; tx < g->tiles_w; tx++, mm += step)
+                for (int i = 0; i < alpha; i++)
+                    output_1d(mm + (i * alpha) * xs, xs, lines + i * rf + tx * m, 1, m, alpha);
         float *plane = j->dst + (n * g->out_ch + c) * g->oh * g->ow;
         float b = j->bias ? j->bias[c] : 0.0f;
         for (int k = 0; k < m && y0 + k < g->oh; k++)
