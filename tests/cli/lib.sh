@@ -67,7 +67,7 @@ print(f"largest difference {worst}")' "$1" "$2" "$3"
 # cross-memory-attach copy that containers' ptrace restrictions refuse, and with Open MPI's
 # plugins kept loaded to the end, so LeakSanitizer can name them (tests/fuzz/lsan.supp).
 require_mpi() {
-  command -v mpirun >/dev/null && ldd "$OT" | grep -q libmpi || { echo "SKIP: built without MPI"; exit 77; }
+  command -v mpirun >/dev/null && ldd "$OT" | grep libmpi >/dev/null || { echo "SKIP: built without MPI"; exit 77; }
   # Open MPI's libraries have no frame pointers: under ASan, the slow unwinder gives its leaks
   # (suppressed in tests/fuzz/lsan.supp) whole stacks that name them.
   export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"

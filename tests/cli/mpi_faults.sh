@@ -36,7 +36,7 @@ launcher=$!
 # rank 1) would otherwise end the script without a message.
 rank_pid() {
   for pid in $(pgrep -P "$launcher"); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then echo "$pid"; fi
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -x "OMPI_COMM_WORLD_RANK=$1" >/dev/null; then echo "$pid"; fi
   done
   return 0
 }
@@ -62,7 +62,7 @@ state=$(sed 's/.*) //' "/proc/$r0/stat" 2>/dev/null | cut -d' ' -f1) || true
 echo "rank 0 after the run: ${state:-gone}"
 [ -z "$state" ] || [ "$state" = Z ] || fail "rank 0 is still running (state $state)"
 cmp "$WORK/ck.zip" "$WORK/ck_epoch1.zip" || fail "the epoch-1 checkpoint changed"
-ls -a "$WORK" | grep -q '\.tmp-' && fail "a temporary file was left: $(ls -a "$WORK")"
+ls -a "$WORK" | grep '\.tmp-' >/dev/null && fail "a temporary file was left: $(ls -a "$WORK")"
 [ ! -e "$WORK/out.onnx" ] || fail "a model was written by the killed run"
 "$OT" "${TRAIN[@]}" --data "csv:$WORK/data.csv" --epochs 3 --checkpoint "$WORK/ck.zip" --resume >/dev/null ||
   fail "the checkpoint left by the killed run does not resume"

@@ -11,7 +11,7 @@ ARGS=(train "$WORK/m.onnx" --data "csv:$WORK/data.csv" --epochs 6 --batch 10 --s
 "$OT" "${ARGS[@]}" --val-split 0.2 --optimizer sgd --lr 0.1 --schedule cosine:60 --log "$WORK/runs/sgd.csv"
 "$OT" "${ARGS[@]}" --log "$WORK/no_validation.csv"
 
-"$OT" plot "$WORK/runs" -o "$WORK/curves.svg" | grep -qx "wrote $WORK/curves.svg (2 runs)" || fail "plot DIR"
+"$OT" plot "$WORK/runs" -o "$WORK/curves.svg" | grep -x "wrote $WORK/curves.svg (2 runs)" >/dev/null || fail "plot DIR"
 screenshot "$WORK/curves.svg" "$WORK/shot.png" 900 760
 "$PY" "$SRC/tools/check_pictures.py" curves "$WORK/curves.svg" "$WORK/shot.png" "$WORK/runs/adam.csv" "$WORK/runs/sgd.csv"
 "$OT" plot "$WORK/no_validation.csv" -o "$WORK/single.svg" >/dev/null

@@ -10,7 +10,7 @@ mkdir "$WORK/tb"
 "$PY" "$WRITE" "$WORK/tb" "$WORK/run1.csv" 7 1
 "$PY" "$WRITE" "$WORK/tb" "$WORK/run2.csv" 9 2 --no-validation
 [ "$(ls "$WORK/tb" | wc -l)" -eq 2 ] || fail "TensorBoard's writer should have made two files: $(ls "$WORK/tb")"
-"$OT" plot "$WORK/tb" -o "$WORK/tb.svg" | grep -qx "wrote $WORK/tb.svg (2 runs)" || fail "plot DIR of event files"
+"$OT" plot "$WORK/tb" -o "$WORK/tb.svg" | grep -x "wrote $WORK/tb.svg (2 runs)" >/dev/null || fail "plot DIR of event files"
 screenshot "$WORK/tb.svg" "$WORK/shot.png" 900 760
 "$PY" "$SRC/tools/check_pictures.py" curves "$WORK/tb.svg" "$WORK/shot.png" "$WORK/run1.csv" "$WORK/run2.csv"
 # Checked against one run's values only, the other run's curves are left over: the check can fail.
@@ -28,7 +28,7 @@ mkdir "$WORK/ours"
   --schedule cosine:40 -q --log "$WORK/ours/log.csv" --tensorboard "$WORK/ours" -o "$WORK/out.onnx"
 "$OT" plot "$WORK/ours"/events.out.tfevents.* -o "$WORK/ours.svg" >/dev/null
 "$PY" "$SRC/tools/check_pictures.py" curves "$WORK/ours.svg" "$WORK/shot.png" "$WORK/ours/log.csv"
-"$OT" plot "$WORK/ours" -o "$WORK/csv.svg" | grep -qx "wrote $WORK/csv.svg (1 run)" || fail "plot DIR with a .csv"
+"$OT" plot "$WORK/ours" -o "$WORK/csv.svg" | grep -x "wrote $WORK/csv.svg (1 run)" >/dev/null || fail "plot DIR with a .csv"
 
 # Damage: copies of one file, each in a folder "v" (the run's name), with an epoch 99 record
 # appended whole (it must show: else the next checks prove nothing), cut short, with a wrong
