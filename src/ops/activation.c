@@ -125,7 +125,7 @@ static void activation_forward(float *y, const float *x, int64_t n, int kind, fl
     case ACT_SOFTSIGN: for (int64_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + fabsf(x[i])); break;
     case ACT_THRESHOLDED_RELU: for (int64_t i = 0; i < n; i++) y[i] = x[i] > alpha ? x[i] : 0.0f; break;
     case ACT_GELU:
-        for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + ot_erf_fast(x[i] * (float)M_SQRT1_2));
         break;
     case ACT_GELU_TANH:
         for (int64_t i = 0; i < n; i++) {
@@ -181,8 +181,8 @@ static void activation_backward(float *dx, const float *dy, const float *x, cons
     case ACT_SHRINK: for (int64_t i = 0; i < n; i++) dx[i] += fabsf(x[i]) > alpha ? dy[i] : 0.0f; break;
     case ACT_GELU:
         for (int64_t i = 0; i < n; i++) {
-            float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-            float pdf = expf(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
+            float cdf = 0.5f * (1.0f + ot_erf_fast(x[i] * (float)M_SQRT1_2));
+            float pdf = ot_exp_nonpositive(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
             dx[i] += dy[i] * (cdf + x[i] * pdf);
         }
         break;

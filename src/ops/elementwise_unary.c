@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "elementwise_internal.h"
+#include "fast_math.h"
 
 typedef enum unary_kind {
     UN_SQRT, UN_EXP, UN_LOG, UN_NEG, UN_ABS, UN_RECIPROCAL, UN_ERF,
@@ -71,7 +72,7 @@ static void unary_f32(unary_kind kind, float *y, const float *x, int64_t n) {
     case UN_NEG: MAP(-x[i]); break;
     case UN_ABS: MAP(fabsf(x[i])); break;
     case UN_RECIPROCAL: MAP(1.0f / x[i]); break;
-    case UN_ERF: MAP(erff(x[i])); break;
+    case UN_ERF: MAP(ot_erf_fast(x[i])); break;
     case UN_SIN: MAP(sinf(x[i])); break;
     case UN_COS: MAP(cosf(x[i])); break;
     case UN_TAN: MAP(tanf(x[i])); break;
@@ -132,7 +133,7 @@ ot_status oti_ew_backward_unary(ot_node_ctx *c) {
     case UN_NEG: GRAD(-1.0f); break;
     case UN_ABS: GRAD(x[i] > 0.0f ? 1.0f : x[i] < 0.0f ? -1.0f : 0.0f); break;
     case UN_RECIPROCAL: GRAD(-(y[i] * y[i])); break;
-    case UN_ERF: GRAD(1.1283791670955126f * expf(-x[i] * x[i])); break; /* 2 / sqrt(pi) e^-x^2 */
+    case UN_ERF: GRAD(1.1283791670955126f * ot_exp_nonpositive(-x[i] * x[i])); break; /* 2 / sqrt(pi) e^-x^2 */
     case UN_SIN: GRAD(cosf(x[i])); break;
     case UN_COS: GRAD(-sinf(x[i])); break;
     case UN_TAN: GRAD(1.0f + y[i] * y[i]); break;
