@@ -302,7 +302,7 @@ static ot_status forward_binary(ot_node_ctx *c) {
             for (int64_t c0_ = 0; c0_ < (n); c0_ += GRAD_CHUNK) {                              \
                 int64_t c1_ = (n) - c0_ < GRAD_CHUNK ? (n) : c0_ + GRAD_CHUNK;                 \
                 OT_EW_ROW_RANGE2(float, a, sa, b, sb, c0_, c1_, terms_[i - c0_] = (EXPR));     \
-                acc_ += ot_ew_sum_floats(terms_, c1_ - c0_, 0);                                \
+                acc_ += ot_sum_floats(terms_, c1_ - c0_, 0);                                \
             }                                                                                  \
             (d)[0] += (float)acc_;                                                             \
         }                                                                                      \
@@ -492,7 +492,7 @@ static ot_status backward_variadic(ot_node_ctx *c) {
             else if (s)
                 for (int64_t j = 0; j < bc.row_len; j++) d[off[0] + j] += g[o + j] * scale;
             else
-                d[off[0]] += (float)(ot_ew_sum_floats(g + o, bc.row_len, 0) * scale);
+                d[off[0]] += (float)(ot_sum_floats(g + o, bc.row_len, 0) * scale);
         }
     }
     return OT_OK;

@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "broadcast.h"
+#include "vec.h"
 
 /* Runs BODY for i in [lo, hi) with `xa`, `xb` bound to the i-th row elements of a and b. A
  * row stride is 0 (the operand is broadcast along the row: a[0]) or 1 (contiguous: a[i]);
@@ -44,22 +45,6 @@
         }                                                                                      \
     } while (0)
 #define OT_EW_ROW_LOOP2(T, a, sa, b, sb, n, BODY) OT_EW_ROW_RANGE2(T, a, sa, b, sb, 0, n, BODY)
-
-/* Sum of n floats (squared when `square`) in double, over 4 interleaved lanes: the loop
- * vectorises without reassociation flags, and long rows keep their precision. */
-static inline double ot_ew_sum_floats(const float *x, int64_t n, int square) {
-    double lanes[4] = {0.0, 0.0, 0.0, 0.0};
-    int64_t i = 0;
-    if (square)
-        for (; i + 4 <= n; i += 4)
-            for (int k = 0; k < 4; k++) lanes[k] += (double)x[i + k] * x[i + k];
-    else
-        for (; i + 4 <= n; i += 4)
-            for (int k = 0; k < 4; k++) lanes[k] += x[i + k];
-    double total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for (; i < n; i++) total += square ? (double)x[i] * x[i] : x[i];
-    return total;
-}
 
 /* Row stride (0 or 1) of operand k along the innermost merged dim. */
 static inline int64_t ot_ew_row_stride(const ot_bcast *b, int k) {

@@ -128,3 +128,39 @@ void oti_sgemm(ot_pool *pool, int trans_a, int trans_b, int64_t m, int64_t n, in
     }
     blas_sliced(trans_a, trans_b, m, n, k, k_slices(n, k), alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+typedef struct batched_gemm {
+    int trans_a, trans_b;
+    int64_t m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int64_t stride_a, stride_b, stride_c, lda, ldb, ldc;
+} batched_gemm;
+
+static void batched_gemm_entries(int64_t begin, int64_t end, int part, void *arg) {
+    (void)part;
+    const batched_gemm *g = arg;
+    for (int64_t i = begin; i < end; i++)
+        oti_sgemm(NULL, g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, g->a + i * g->stride_a, g->lda,
+                  g->b + i * g->stride_b, g->ldb, g->beta, g->c + i * g->stride_c, g->ldc);
+}
+
+void oti_sgemm_batched(ot_pool *pool, int trans_a, int trans_b, int64_t batch, int64_t m, int64_t n,
+                       int64_t k, float alpha, const float *a, int64_t stride_a, int64_t lda,
+                       const float *b, int64_t stride_b, int64_t ldb, float beta, float *c,
+                       int64_t stride_c, int64_t ldc) {
+    batched_gemm g = {trans_a, trans_b, m, n, k, alpha, beta, a, b, c, stride_a, stride_b, stride_c, lda, ldb, ldc};
+    double macs = (double)m * (double)n * (double)k;
+    /* Entries in parallel when each thread gets at least two (an odd split of a few large
+     * entries would leave a thread idle) or when they are too small to be split anyway. */
+    int threads = oti_pool_threads(pool);
+    if (stride_c != 0 && (batch >= 2 * threads || macs < SPLIT_MIN_MACS)) {
+        int64_t grain = macs >= SPLIT_MIN_MACS ? 1 : (int64_t)(SPLIT_MIN_MACS / (macs + 1.0)) + 1;
+        oti_parallel_ranges(pool, batch, grain, batched_gemm_entries, &g);
+        return;
+    }
+    for (int64_t i = 0; i < batch; i++)
+        oti_sgemm(pool, trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+                  c + i * stride_c, ldc);
+}

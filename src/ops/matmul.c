@@ -242,6 +242,23 @@ static void batch_offsets(const matmul_shape *s, int64_t index, int64_t *a_off, 
     }
 }
 
+/* When every batch entry of A sits at i * (M * K) (A batched over all of Y's batch dims) or
+ * all share one matrix (stride 0), and likewise B: *sa, *sb are those strides. Returns 0 for
+ * a mix (A (2, 1, M, K) against B (1, 3, K, N)). */
+static int uniform_strides(const matmul_shape *s, int64_t *sa, int64_t *sb) {
+    int a_full = 1, a_shared = 1, b_full = 1, b_shared = 1;
+    for (int d = 0; d < s->batch_ndim; d++) {
+        if (s->batch[d] == 1) continue;
+        a_full &= s->a_stride[d] != 0;
+        a_shared &= s->a_stride[d] == 0;
+        b_full &= s->b_stride[d] != 0;
+        b_shared &= s->b_stride[d] == 0;
+    }
+    *sa = a_full ? s->m * s->k : 0;
+    *sb = b_full ? s->k * s->n : 0;
+    return (a_full || a_shared) && (b_full || b_shared);
+}
+
 static ot_status forward_matmul(ot_node_ctx *c) {
     matmul_shape s;
     matmul_shape_of(c->in[0], c->in[1], &s);
@@ -252,6 +269,12 @@ static ot_status forward_matmul(ot_node_ctx *c) {
         /* One GEMM over all of A's rows: (batch * M, K) @ (K, N); A is dense over the
          * batch since B's batch dims (if any) are all 1. */
         oti_sgemm(c->pool, 0, 0, s.batch_count * s.m, s.n, s.k, 1.0f, a, s.k, b, s.n, 0.0f, y, s.n);
+        return OT_OK;
+    }
+    int64_t sa, sb;
+    if (uniform_strides(&s, &sa, &sb)) {
+        oti_sgemm_batched(c->pool, 0, 0, s.batch_count, s.m, s.n, s.k, 1.0f, a, sa, s.k, b, sb, s.n, 0.0f, y,
+                          s.m * s.n, s.n);
         return OT_OK;
     }
     for (int64_t i = 0; i < s.batch_count; i++) {
@@ -275,6 +298,17 @@ static ot_status backward_matmul(ot_node_ctx *c) {
         int64_t rows = s.batch_count * s.m;
         if (da) oti_sgemm(c->pool, 0, 1, rows, s.k, s.n, 1.0f, dy, s.n, b, s.n, 1.0f, da, s.k);
         if (db) oti_sgemm(c->pool, 1, 0, s.k, s.n, rows, 1.0f, a, s.k, dy, s.n, 1.0f, db, s.n);
+        return OT_OK;
+    }
+    int64_t sa, sb;
+    if (uniform_strides(&s, &sa, &sb)) {
+        /* Entry i: dA_i += dy_i B_i^T, dB_i += A_i^T dy_i (a shared operand's gradient, stride
+         * 0, takes the entries in order). */
+        int64_t sy = s.m * s.n;
+        if (da) oti_sgemm_batched(c->pool, 0, 1, s.batch_count, s.m, s.k, s.n, 1.0f, dy, sy, s.n, b, sb, s.n, 1.0f,
+                                  da, sa, s.k);
+        if (db) oti_sgemm_batched(c->pool, 1, 0, s.batch_count, s.k, s.n, s.m, 1.0f, a, sa, s.k, dy, sy, s.n, 1.0f,
+                                  db, sb, s.n);
         return OT_OK;
     }
     /* General case: each batch entry adds into the (possibly shared, broadcast) slices. */

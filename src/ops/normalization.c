@@ -19,6 +19,7 @@
 #include "gemm.h"
 #include "normalization_internal.h"
 #include "op.h"
+#include "vec.h"
 
 /* BatchNormalization ------------------------------------------------------------------------ */
 
@@ -292,12 +293,15 @@ typedef struct layernorm_view {
     int64_t rows, d;
 } layernorm_view;
 
-/* Mean and inverse std (biased variance, in double) of a row of d values. */
+/* Mean and inverse std (biased variance, in double) of a row of d values; sums over 4 lanes
+ * so the loops vectorise (vec.h). */
 static void row_moments(float *mean, float *rstd, const float *x, int64_t d, float epsilon) {
-    double sum = 0, squares = 0;
-    for (int64_t j = 0; j < d; j++) sum += x[j];
-    double m = sum / (double)d;
-    for (int64_t j = 0; j < d; j++) squares += (x[j] - m) * (x[j] - m);
+    double m = ot_sum_floats(x, d, 0) / (double)d, lanes[4] = {0, 0, 0, 0}, squares = 0;
+    int64_t j = 0;
+    for (; j + 4 <= d; j += 4)
+        for (int k = 0; k < 4; k++) lanes[k] += (x[j + k] - m) * (x[j + k] - m);
+    for (; j < d; j++) squares += (x[j] - m) * (x[j] - m);
+    squares += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
     *mean = (float)m;
     *rstd = (float)(1.0 / sqrt(squares / (double)d + epsilon));
 }
@@ -430,19 +434,23 @@ static ot_status layernorm_forward(ot_node_ctx *c) {
 static void layernorm_row_backward(float *dx, float *dscale, float *dbias, const float *dy,
                                    const float *x, const float *scale, float mean, float rstd,
                                    float dmean, float drstd, int64_t d) {
-    double sum_g = 0, sum_gx = 0;
-    for (int64_t j = 0; j < d; j++) {
-        float xhat = (x[j] - mean) * rstd;
-        float g = dy ? dy[j] * scale[j] : 0.0f;
-        sum_g += g;
-        sum_gx += (double)g * xhat;
-        if (dy) {
-            dscale[j] += dy[j] * xhat;
-            dbias[j] += dy[j];
+    int64_t terms = dy ? d : 0, j = 0; /* without dy only dMean and dInvStdDev reach dx */
+    for (int64_t i = 0; i < terms; i++) dscale[i] += dy[i] * ((x[i] - mean) * rstd), dbias[i] += dy[i];
+    /* sum(g) and sum(g * xhat) in double, over 4 lanes so the loop vectorises. */
+    double sum_g[4] = {0, 0, 0, 0}, sum_gx[4] = {0, 0, 0, 0};
+    for (; j + 4 <= terms; j += 4)
+        for (int k = 0; k < 4; k++) {
+            float g = dy[j + k] * scale[j + k];
+            sum_g[k] += g;
+            sum_gx[k] += (double)g * ((x[j + k] - mean) * rstd);
         }
+    for (; j < terms; j++) { /* the rest in lane 0 */
+        sum_g[0] += dy[j] * scale[j];
+        sum_gx[0] += (double)(dy[j] * scale[j]) * ((x[j] - mean) * rstd);
     }
     if (!dx) return;
-    float mean_g = (float)(sum_g / (double)d), mean_gx = (float)(sum_gx / (double)d);
+    float mean_g = (float)(((sum_g[0] + sum_g[1]) + (sum_g[2] + sum_g[3])) / (double)d);
+    float mean_gx = (float)(((sum_gx[0] + sum_gx[1]) + (sum_gx[2] + sum_gx[3])) / (double)d);
     float from_mean = dmean / (float)d, from_rstd = -drstd * rstd * rstd / (float)d;
     for (int64_t j = 0; j < d; j++) {
         float xhat = (x[j] - mean) * rstd;

@@ -204,7 +204,7 @@ static void sum_rows_f32(const reduce_walk *w, double *acc, const float *x, sum_
         double *a = acc + off[0];
         const float *m = y + off[0];
         if (!w->s && (term == TERM_X || term == TERM_SQUARE)) {
-            a[0] += ot_ew_sum_floats(row, n, term == TERM_SQUARE);
+            a[0] += ot_sum_floats(row, n, term == TERM_SQUARE);
             continue;
         }
         switch (term) {

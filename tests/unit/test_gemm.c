@@ -1,6 +1,7 @@
 /* oti_sgemm against a double-precision reference over the shapes that take each path: small
  * (one call on the caller), split by columns, split by rows, deep-and-narrow (cut into K
- * slices), wide; every transpose, beta 0 (overwriting NaN), 1 and 0.5, strided C. And the
+ * slices), wide; every transpose, beta 0 (overwriting NaN), 1 and 0.5, strided C; batched
+ * products against one product per entry. And the
  * pool's loop (three threads, whatever the machine): every item once, nested loops inline, a
  * pool freed and made again. And oti_panel_gemm (Winograd's
  * products): partial panels, K = 0, overwrite and accumulate, rows left alone; widths of 32,
@@ -106,6 +107,49 @@ typedef struct coverage {
 /* C (m, n) = or += A (m, k) @ B (k, n) with A packed into panels by ot_panel_index; each
  * element summed over k in order with one rounding per step (fmaf), so the check is exact.
  * C has a spare row and spare columns that must stay untouched. */
+/* oti_sgemm_batched against one oti_sgemm per entry: bit-identical to the calling thread's
+ * product when the entries run in parallel (many entries, or small ones), to the pool's
+ * product otherwise; a shared A (stride 0) and a shared C (stride 0: the entries add into it
+ * in order), every transpose. */
+static void check_batched(int ta, int tb, int64_t batch, int64_t m, int64_t n, int64_t k, int shared_a,
+                          int shared_c) {
+    int64_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+    int64_t sa = shared_a ? 0 : m * k, sb = k * n, sc = shared_c ? 0 : m * n;
+    int64_t a_n = shared_a ? m * k : batch * m * k, c_n = shared_c ? m * n : batch * m * n;
+    float *a = malloc(sizeof(float) * (size_t)a_n), *b = malloc(sizeof(float) * (size_t)(batch * k * n));
+    float *c = malloc(sizeof(float) * (size_t)c_n), *want = malloc(sizeof(float) * (size_t)c_n);
+    fill(a, a_n, 4);
+    fill(b, batch * k * n, 5);
+    fill(c, c_n, 6);
+    memcpy(want, c, sizeof(float) * (size_t)c_n);
+    float beta = shared_c ? 1.0f : 0.5f;
+    oti_sgemm_batched(pool, ta, tb, batch, m, n, k, 0.75f, a, sa, lda, b, sb, ldb, beta, c, sc, ldc);
+    int whole = !shared_c && (batch >= 2 * oti_pool_threads(pool) || (double)m * n * k < (1 << 18));
+    for (int64_t i = 0; i < batch; i++)
+        oti_sgemm(whole ? NULL : pool, ta, tb, m, n, k, 0.75f, a + i * sa, lda, b + i * sb, ldb, beta,
+                  want + i * sc, ldc);
+    if (memcmp(c, want, sizeof(float) * (size_t)c_n))
+        fail_msg("%c%c batch %lld of %lldx%lldx%lld (A %s, C %s) differs from one product per entry",
+                 ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)batch, (long long)m, (long long)n, (long long)k,
+                 shared_a ? "shared" : "batched", shared_c ? "shared" : "batched");
+    free(a);
+    free(b);
+    free(c);
+    free(want);
+}
+
+static void batched_products_match_entries(void **state) {
+    (void)state;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            check_batched(ta, tb, 16, 64, 64, 32, 0, 0);  /* many entries: in parallel */
+            check_batched(ta, tb, 3, 96, 128, 64, 0, 0);  /* few large ones: each split */
+            check_batched(ta, tb, 5, 7, 9, 11, 0, 0);     /* small ones: in parallel */
+            check_batched(ta, tb, 12, 64, 64, 32, 1, 0);  /* a shared A */
+            check_batched(ta, tb, 12, 64, 64, 32, 0, 1);  /* a shared C, added in order */
+        }
+}
+
 static void check_panel_product(int64_t m, int64_t n, int64_t k, int accumulate) {
     int64_t ldb = n + 5, ldc = n + 7, panel = ot_panel_floats(m, k);
     float *a = malloc(sizeof(float) * (size_t)(m * k + 1)), *packed = calloc((size_t)panel + 1, sizeof(float));
@@ -213,6 +257,7 @@ static void pools_come_and_go(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(products_match_reference),
+        cmocka_unit_test(batched_products_match_entries),
         cmocka_unit_test(panel_products_match_reference),
         cmocka_unit_test(parallel_ranges_cover_everything_once),
         cmocka_unit_test(pools_come_and_go),

@@ -170,6 +170,55 @@ static void masked_rows(void **state) {
     ot_tensor_free(&dy);
 }
 
+/* Attention-sized rows (512 x 128, split over the compute threads) give bit-identical
+ * forward and backward values to the same rows run 32 at a time (too few to split), and
+ * match a double-precision softmax (libm exp) within 1e-6; some entries are -inf (masked,
+ * exactly 0) or far below the row's maximum (beyond the fast exp's range). */
+static void split_rows_match_pieces_and_reference(void **state) {
+    (void)state;
+    enum { ROWS = 512, N = 128, PIECE = 32 };
+    ot_rng rng;
+    ot_rng_seed(&rng, 7);
+    int64_t dims[2] = {ROWS, N}, piece_dims[2] = {PIECE, N};
+    ot_tensor x = ts_random(&rng, 2, dims, -8.0f, 8.0f), dy = ts_random(&rng, 2, dims, -1.0f, 1.0f);
+    float *xv = x.data;
+    for (int r = 0; r < ROWS; r++) {
+        xv[r * N + r % N] = -INFINITY;
+        xv[r * N + (r + 1) % N] = -120.0f;
+    }
+    static const char *const ops[2] = {"Softmax", "LogSoftmax"};
+    for (int op = 0; op < 2; op++) {
+        ot_tensor whole[2], piece[2];
+        ts_forward_backward(ops[op], 13, 1, (const ot_tensor *[]){&x}, 0, NULL, &dy, whole);
+        for (int r0 = 0; r0 < ROWS; r0 += PIECE) {
+            ot_tensor xp = ts_float(2, piece_dims, xv + r0 * N);
+            ot_tensor dyp = ts_float(2, piece_dims, (float *)dy.data + r0 * N);
+            ts_forward_backward(ops[op], 13, 1, (const ot_tensor *[]){&xp}, 0, NULL, &dyp, piece);
+            for (int k = 0; k < 2; k++)
+                if (memcmp(piece[k].data, (float *)whole[k].data + r0 * N, sizeof(float) * PIECE * N))
+                    fail_msg("%s: %s of rows %d.. differs when split", ops[op], k ? "dx" : "y", r0);
+            ts_free_tensors(piece, 2);
+            ts_free_tensors((ot_tensor[]){xp, dyp}, 2);
+        }
+        const float *y = whole[0].data;
+        for (int r = 0; r < ROWS; r++) {
+            double max = -INFINITY, sum = 0;
+            for (int i = 0; i < N; i++) max = fmax(max, xv[r * N + i]);
+            for (int i = 0; i < N; i++) sum += exp((double)xv[r * N + i] - max);
+            for (int i = 0; i < N; i++) {
+                double want = op ? xv[r * N + i] - max - log(sum) : exp((double)xv[r * N + i] - max) / sum;
+                double got = y[r * N + i];
+                if (xv[r * N + i] == -INFINITY && !(op ? got == -INFINITY : got == 0.0))
+                    fail_msg("%s: masked entry (%d, %d) is %g", ops[op], r, i, got);
+                else if (isfinite(want) && fabs(got - want) > 1e-7 + 1e-6 * fabs(want))
+                    fail_msg("%s: (%d, %d) is %.9g, want %.9g", ops[op], r, i, got, want);
+            }
+        }
+        ts_free_tensors(whole, 2);
+    }
+    ts_free_tensors((ot_tensor[]){x, dy}, 2);
+}
+
 /* Softmax-like `op` with `axis` on x (an initializer) must fail to resolve or plan with
  * OT_ERR_INVALID and a message naming the node and containing `needle`. */
 /* Hardmax: one-hot of the first maximum along the axis (13), or of the flattened trailing
@@ -249,6 +298,7 @@ int main(void) {
         cmocka_unit_test(gradients),
         cmocka_unit_test(bad_axis_and_dtype),
         cmocka_unit_test(masked_rows),
+        cmocka_unit_test(split_rows_match_pieces_and_reference),
         cmocka_unit_test(hardmax_forms),
         cmocka_unit_test(loss_gradients),
     };
