@@ -28,6 +28,22 @@ extern "C" {
 typedef struct ot_plan ot_plan;
 struct ot_conv_tuning;
 
+/* Time spent in each layer, summed over every run of the plans given it (ot_plan_options
+ * .profile), for finding where a model's time goes. Layers are told apart by name and op
+ * type, so the several plans of one training run (training, evaluation, cache) add up in one
+ * table. Not for concurrent use: plans sharing one must not run at the same time. */
+typedef struct ot_profile ot_profile;
+typedef struct ot_profile_entry {
+    const char *layer, *op_type; /* valid while the profile lives */
+    double forward_seconds, backward_seconds;
+    int64_t forward_runs, backward_runs;
+} ot_profile_entry;
+ot_status ot_profile_create(ot_profile **out);
+void ot_profile_free(ot_profile *profile);
+/* Entries in the order the layers were first planned. */
+int ot_profile_count(const ot_profile *profile);
+ot_profile_entry ot_profile_at(const ot_profile *profile, int index);
+
 typedef struct ot_plan_options {
     /* Threads and memory limit (NULL: one thread, no limit). Must outlive the plan. */
     ot_context *context;
@@ -61,6 +77,8 @@ typedef struct ot_plan_options {
     /* Training plans: BatchNormalization in training mode sums its batch statistics across
      * processes with it (synchronised BatchNorm). NULL: each plan's own batch. */
     const ot_cross_sum *cross_sum;
+    /* Each step's forward and backward time is added to it (NULL: nothing is timed). */
+    ot_profile *profile;
 } ot_plan_options;
 
 /* feeds[i] are value indices bound by the caller with the dtype/shape in feed_shapes[i].

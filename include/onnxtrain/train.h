@@ -9,6 +9,7 @@
 #include "onnxtrain/dataset.h"
 #include "onnxtrain/model.h"
 #include "onnxtrain/optimizer.h"
+#include "onnxtrain/plan.h"
 #include "onnxtrain/process_group.h"
 
 #ifdef __cplusplus
@@ -163,6 +164,8 @@ typedef struct ot_train_config {
     ot_context *context;
     int fast_convolution;
     const struct ot_conv_tuning *conv_tuning;
+    /* Each layer's time in every plan of the run is added to it (NULL: nothing is timed). */
+    ot_profile *profile;
     ot_optimizer_config optimizer;
     ot_schedule schedule;
     ot_loss loss;

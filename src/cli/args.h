@@ -65,6 +65,10 @@ int cli_context_create(const cli_args *args, ot_context **out);
                            "fewer multiplies in 3x3 convs and in 5x5 convs on planes over 32x32, " \
                            "ten times the rounding error (1e-6 to 1e-5 of a tensor's scale "     \
                            "instead of ~1e-7)"}
+/* --profile: time every layer (ot_plan_options.profile) and print profile_report.h's table. */
+#define CLI_PROFILE_FLAG                                                                         \
+    {"profile", 0, NULL, "time every layer and print the time per op type and the slowest "     \
+                         "layers at the end"}
 
 /* Prints "onnxtrain CMD: message" to stderr. */
 void cli_error(const cli_args *args, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,6 +14,7 @@
 #include "formats/npy.h"
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/plan.h"
+#include "profile_report.h"
 #include "shape_flags.h"
 
 static const cli_flag flags[] = {
@@ -26,6 +27,7 @@ static const cli_flag flags[] = {
     {"seed", 0, "S", "seed for random ops without a seed attribute (RandomNormal, Bernoulli, ...; default 42)"},
     {"max-memory", 0, "MiB", "refuse plans larger than this"},
     CLI_FAST_CONV_FLAG,
+    CLI_PROFILE_FLAG,
     CLI_SHAPE_FLAG,
     CLI_CAFFE_WEIGHTS_FLAG,
 };
@@ -237,6 +239,7 @@ int cmd_run(int argc, char **argv) {
     }
     ot_model *m = NULL;
     ot_plan *plan = NULL;
+    ot_profile *profile = NULL;
     const char *specs[64];
     int n_specs = cli_get_all(&args, "input", specs, 64);
     run_input inputs[64];
@@ -300,6 +303,11 @@ int cmd_run(int argc, char **argv) {
     ot_rng rng;
     ot_rng_seed(&rng, (uint64_t)seed);
     ot_plan_options options = {.context = ctx, .fast_convolution = cli_has(&args, "fast-conv"), .rng = &rng};
+    if (cli_has(&args, "profile") && ot_profile_create(&profile) != OT_OK) {
+        rc = cli_fail(&args);
+        goto done;
+    }
+    options.profile = profile;
     if (oti_make_dirs(out_dir) != OT_OK || ot_plan_create(m, &options, n_feeds, feeds, shapes, &plan) != OT_OK) {
         rc = cli_fail(&args);
         goto done;
@@ -318,6 +326,7 @@ int cmd_run(int argc, char **argv) {
             rc = cli_fail(&args);
             goto done;
         }
+    if (profile) cli_profile_print(profile, stdout);
     rc = 0;
 done:
     for (int k = 0; k < 64; k++) {
@@ -327,6 +336,7 @@ done:
     free(feeds);
     free(shapes);
     ot_plan_free(plan);
+    ot_profile_free(profile);
     ot_model_free(m);
     ot_context_free(ctx);
     cli_free(&args);

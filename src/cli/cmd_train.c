@@ -19,6 +19,7 @@
 #include "onnxtrain/onnx_io.h"
 #include "onnxtrain/train.h"
 #include "onnxtrain/transfer.h"
+#include "profile_report.h"
 #include "progress.h"
 #include "shape_flags.h"
 #include "train_flags.h"
@@ -50,6 +51,7 @@ static const cli_flag flags[] = {
     CLI_CAFFE_WEIGHTS_FLAG,
     CLI_MAX_MEMORY_FLAG,
     CLI_FAST_CONV_FLAG,
+    CLI_PROFILE_FLAG,
     CLI_RANKS_FLAGS,
 };
 
@@ -242,6 +244,11 @@ int cmd_train(int argc, char **argv) {
     ot_train_config config;
     ot_train_config_defaults(&config);
     config.fast_convolution = cli_has(&args, "fast-conv");
+    if (cli_has(&args, "profile") && ot_profile_create(&config.profile) != OT_OK) {
+        cli_fail(&args);
+        cli_free(&args);
+        return 1;
+    }
     config.sync_batch_norm = cli_has(&args, "sync-bn");
     int rc = 2, ready = 0;
     if (!cli_ranks_open(&args, &config.group)) {
@@ -364,6 +371,7 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (out && !progress.quiet) printf("wrote %s\n", out);
+    if (config.profile) cli_profile_print(config.profile, stdout);
     if (result.interrupted) {
         fprintf(stderr, "onnxtrain train: interrupted after epoch %lld%s\n", (long long)result.epochs_run,
                 config.checkpoint_path ? "; resume with the same command and --resume" : "");
@@ -380,6 +388,7 @@ done:
     ot_dataset_free(test);
     ot_model_free(m);
     ot_context_free(config.context);
+    ot_profile_free(config.profile);
     cli_free(&args);
     return rc;
 }

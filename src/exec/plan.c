@@ -9,6 +9,7 @@
 #include "graph/view.h"
 #include "onnxtrain/graph.h"
 #include "plan_internal.h"
+#include "profile_internal.h"
 
 #define ARENA_ALIGN 64
 
@@ -98,6 +99,7 @@ static ot_status build_step(ot_plan *p, plan_step *s, int layer) {
     c->pool = oti_context_pool(p->options.context);
     c->fast_convolution = p->options.fast_convolution;
     c->conv_tuning = p->options.conv_tuning;
+    s->profile_row = oti_profile_row(p->options.profile, l->name, l->op_type);
     return OT_OK;
 }
 

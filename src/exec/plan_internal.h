@@ -20,6 +20,7 @@ typedef struct plan_step {
     ot_tensor **in, **out, **din, **dout;
     unsigned char *in_known;
     struct control_step *control; /* If, Loop, Scan: their subgraphs' plans (control.h) */
+    int profile_row;  /* the options' profile row of this layer, -1 if none */
 } plan_step;
 
 struct ot_plan {

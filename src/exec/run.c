@@ -2,8 +2,10 @@
 #include <string.h>
 
 #include "core/context_internal.h"
+#include "core/util.h"
 #include "control.h"
 #include "plan_internal.h"
+#include "profile_internal.h"
 #include "core/error.h"
 
 ot_status ot_plan_forward(ot_plan *p) {
@@ -16,9 +18,11 @@ ot_status ot_plan_forward(ot_plan *p) {
         plan_step *s = &p->steps[i];
         if (s->folded) continue;
         const ot_layer *l = &p->model->layers[s->layer];
+        double start = p->options.profile ? oti_now_ms() : 0.0;
         ot_status status = s->control ? oti_control_forward(p, s) : l->op->forward(&s->ctx);
         if (status != OT_OK) return status;
         oti_op_fit_outputs(&s->ctx);
+        if (p->options.profile) oti_profile_add(p->options.profile, s->profile_row, 0, (oti_now_ms() - start) / 1e3);
     }
     return OT_OK;
 }
@@ -46,9 +50,11 @@ ot_status ot_plan_backward(ot_plan *p) {
         int has_dout = 0;
         for (int k = 0; k < s->ctx.n_out; k++) has_dout |= s->dout[k] != NULL;
         if (!has_dout) continue;
+        double start = p->options.profile ? oti_now_ms() : 0.0;
         zero_reused_gradients(p, s, i);
         ot_status status = p->model->layers[s->layer].op->backward(&s->ctx);
         if (status != OT_OK) return status;
+        if (p->options.profile) oti_profile_add(p->options.profile, s->profile_row, 1, (oti_now_ms() - start) / 1e3);
     }
     return OT_OK;
 }

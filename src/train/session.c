@@ -261,7 +261,8 @@ ot_status oti_evaluate_fed(ot_model *m, const ot_io_binding *io, const ot_loss *
 ot_plan_options oti_config_plan_options(const ot_train_config *c) {
     return (ot_plan_options){.context = c->context,
                              .fast_convolution = c->fast_convolution,
-                             .conv_tuning = c->conv_tuning};
+                             .conv_tuning = c->conv_tuning,
+                             .profile = c->profile};
 }
 
 ot_status ot_evaluate(ot_model *m, const ot_train_config *config, int64_t batch, ot_dataset *d,
