@@ -10,6 +10,7 @@ static const ot_conv_tuning default_tuning = {.column_budget_floats = (int64_t)1
                                               .winograd_chunk_floats = (int64_t)1 << 18,
                                               .winograd_dx_max_ratio = 256,
                                               .winograd_dw_max_ratio = 32,
+                                              .winograd_dw_min_channels = 128,
                                               .fft_min_channels = 16,
                                               .fft_min_gain = 2.0,
                                               .fft_chunk_samples = 64};

@@ -20,6 +20,10 @@ typedef struct ot_conv_tuning {
      * tools/bench/conv_bench: dW loses from about 64, dX from about 512). */
     int64_t winograd_dx_max_ratio;
     int64_t winograd_dw_max_ratio;
+    /* ... and Winograd's dW only from this many input channels: below, its chunks are small
+     * and their steps' barriers cost more than the multiplies saved (64 channels at 56x56,
+     * batch 8, two threads: 25 ms against im2col's 18). */
+    int64_t winograd_dw_min_channels;
     /* FFT (conv_fft.c) for convs with at least this many channels and min_gain times fewer
      * multiply-adds than im2col; samples go through in chunks (the spectra grow with them). */
     int64_t fft_min_channels;

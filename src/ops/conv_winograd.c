@@ -210,6 +210,7 @@ int oti_conv_winograd_applies(const conv_shape *s) {
 
 int oti_conv_winograd_backward_applies(const conv_shape *s, int input_gradient) {
     int64_t ratio = input_gradient ? s->tuning->winograd_dx_max_ratio : s->tuning->winograd_dw_max_ratio;
+    if (!input_gradient && s->in_channels < s->tuning->winograd_dw_min_channels) return 0;
     return s->out_channels * s->in_channels <= ratio * s->batch * s->geom.out_size;
 }
 

@@ -178,6 +178,7 @@ static conv_run winograd_run(void) {
     conv_run run = default_run();
     run.tuning.winograd_min_channels = 1;
     run.tuning.winograd_dx_max_ratio = run.tuning.winograd_dw_max_ratio = INT64_MAX / 4096;
+    run.tuning.winograd_dw_min_channels = 1;
     return run;
 }
 
