@@ -31,9 +31,7 @@ typedef struct batchnorm_params {
 } batchnorm_params;
 
 /* (N, F, S) view of X. */
-typedef struct batchnorm_view {
-    int64_t n, features, spatial;
-} batchnorm_view;
+typedef oti_bn_view batchnorm_view;
 
 static ot_status batchnorm_parse(const ot_layer *l, void *params) {
     batchnorm_params *p = params;
@@ -103,34 +101,19 @@ static ot_status batchnorm_infer(ot_node_ctx *c) {
     return OT_OK;
 }
 
-/* Per-feature sums of x (N, F, S), or of (x - mean)^2 with mean given: sums (F), double. */
-static void feature_sums(double *sums, const float *x, const double *mean, const batchnorm_view *v) {
-    for (int64_t f = 0; f < v->features; f++) {
-        double sum = 0, m = mean ? mean[f] : 0.0;
-        for (int64_t i = 0; i < v->n; i++) {
-            const float *row = x + (i * v->features + f) * v->spatial;
-            if (mean)
-                for (int64_t s = 0; s < v->spatial; s++) sum += (row[s] - m) * (row[s] - m);
-            else
-                for (int64_t s = 0; s < v->spatial; s++) sum += row[s];
-        }
-        sums[f] = sum;
-    }
-}
-
 /* mean (F), var (F) biased, of x (N, F, S) over N and S - and over every process's batch with
  * a cross sum - in two passes (sum, then squares about the mean), double accumulation.
  * *count: values per feature. scratch: 2F + 1 doubles. */
-static ot_status batch_moments(float *mean, float *var, double *count, double *scratch, const float *x,
-                               const batchnorm_view *v, const ot_cross_sum *cross) {
+static ot_status batch_moments(ot_pool *pool, float *mean, float *var, double *count, double *scratch,
+                               const float *x, const batchnorm_view *v, const ot_cross_sum *cross) {
     int64_t features = v->features;
     double *means = scratch, *squares = scratch + features + 1;
-    feature_sums(means, x, NULL, v);
+    oti_bn_feature_sums(pool, means, x, NULL, v);
     means[features] = (double)(v->n * v->spatial);
     if (cross) OT_TRY(cross->sum(cross->user, means, features + 1));
     *count = means[features];
     for (int64_t f = 0; f < features; f++) means[f] = *count > 0 ? means[f] / *count : 0.0;
-    feature_sums(squares, x, means, v);
+    oti_bn_feature_sums(pool, squares, x, means, v);
     if (cross) OT_TRY(cross->sum(cross->user, squares, features));
     for (int64_t f = 0; f < features; f++) {
         mean[f] = (float)means[f];
@@ -209,7 +192,7 @@ static ot_status batchnorm_forward(ot_node_ctx *c) {
     float *mean = c->saved, *rstd = mean + v.features; /* (F) each; rstd holds var first */
     double *count = (double *)(rstd + v.features);
     if (uses_batch_statistics(c)) {
-        OT_TRY(batch_moments(mean, rstd, count, c->workspace, x, &v, c->cross_sum));
+        OT_TRY(batch_moments(c->pool, mean, rstd, count, c->workspace, x, &v, c->cross_sum));
         write_batch_outputs(c, mean, rstd, v.features);
         if (c->training) update_running_statistics(c, mean, rstd, *count, v.features);
     } else {
@@ -221,24 +204,6 @@ static ot_status batchnorm_forward(ot_node_ctx *c) {
     for (int64_t f = 0; f < v.features; f++) rstd[f] = 1.0f / sqrtf(rstd[f] + p->epsilon);
     batchnorm_apply(c->pool, c->out[0]->data, x, scale, bias, mean, rstd, &v);
     return OT_OK;
-}
-
-/* Per-feature sums of dy and dy * xhat (xhat = (x - mean) * rstd) over N and S: sums (2F). */
-static void gradient_sums(double *sums, const float *x, const float *dy, const float *mean, const float *rstd,
-                          const batchnorm_view *v) {
-    for (int64_t f = 0; f < v->features; f++) {
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t i = 0; i < v->n; i++) {
-            int64_t base = (i * v->features + f) * v->spatial;
-            for (int64_t s = 0; s < v->spatial; s++) {
-                float xhat = (x[base + s] - mean[f]) * rstd[f];
-                sum_dy += dy[base + s];
-                sum_dy_xhat += (double)dy[base + s] * xhat;
-            }
-        }
-        sums[f] = sum_dy;
-        sums[v->features + f] = sum_dy_xhat;
-    }
 }
 
 /* Backward. With batch statistics (M values per feature in the batch - every process's,
@@ -258,25 +223,14 @@ static ot_status batchnorm_backward(ot_node_ctx *c) {
     float *dbias = c->din[2] ? c->din[2]->data : NULL;
     int batch = uses_batch_statistics(c);
     double *sums = c->workspace; /* (2F): sum dy, sum dy * xhat */
-    gradient_sums(sums, x, dy, mean, rstd, &v);
+    oti_bn_gradient_sums(c->pool, sums, x, dy, mean, rstd, &v);
     for (int64_t f = 0; f < v.features; f++) {
         if (dbias) dbias[f] += (float)sums[f];
         if (dscale) dscale[f] += (float)sums[v.features + f];
     }
     if (!dx) return OT_OK;
     if (batch && c->cross_sum) OT_TRY(c->cross_sum->sum(c->cross_sum->user, sums, 2 * v.features));
-    for (int64_t f = 0; f < v.features; f++) {
-        float k = scale[f] * rstd[f];
-        float mean_dy = batch ? (float)(sums[f] / count) : 0.0f;
-        float mean_dy_xhat = batch ? (float)(sums[v.features + f] / count) : 0.0f;
-        for (int64_t i = 0; i < v.n; i++) {
-            int64_t base = (i * v.features + f) * v.spatial;
-            for (int64_t s = 0; s < v.spatial; s++) {
-                float xhat = (x[base + s] - mean[f]) * rstd[f];
-                dx[base + s] += k * (dy[base + s] - mean_dy - xhat * mean_dy_xhat);
-            }
-        }
-    }
+    oti_bn_input_gradient(c->pool, dx, x, dy, scale, mean, rstd, sums, count, batch, &v);
     return OT_OK;
 }
 

@@ -266,6 +266,17 @@ static void batchnorm_gradients(void **state) {
     ts_gradcheck("BatchNormalization", 15, 5, b.list, 0x7, 1, attrs, 0, 1e-3, 1e-2);
     free_attrs(1, attrs);
     bn_inputs_free(&b);
+    /* Planes of 35 values (the 4-lane sums' remainder) and 6 features spread over the
+     * threads, in training mode. */
+    int64_t xd[4] = {3, 6, 5, 7}, cd[1] = {6};
+    static const float scale[6] = {1.5f, -0.5f, 2.0f, 0.7f, 1.0f, -1.2f}, bias[6] = {0.1f, 0.2f, -0.3f, 0.0f, 0.5f, -0.1f};
+    static const float mean[6] = {0}, var[6] = {1, 1, 1, 1, 1, 1};
+    ot_tensor x = sine_input(4, xd, 0.3), ts = ts_float(1, cd, scale), tb = ts_float(1, cd, bias);
+    ot_tensor tm = ts_float(1, cd, mean), tv = ts_float(1, cd, var);
+    const ot_tensor *list[5] = {&x, &ts, &tb, &tm, &tv};
+    ts_gradcheck("BatchNormalization", 15, 5, list, 0x7, 0, NULL, 1, 1e-3, 1e-2);
+    ot_tensor t[5] = {x, ts, tb, tm, tv};
+    ts_free_tensors(t, 5);
 }
 
 /* LayerNormalization ------------------------------------------------------------------------ */
