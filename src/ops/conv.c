@@ -52,7 +52,14 @@ static conv_tile tile_at(const conv_shape *s, const conv_tiling *t, int64_t inde
     return tile;
 }
 
-static conv_tiling conv_tiling_of(const conv_shape *s) {
+/* Backward passes that produce dW spread whole-image tiles over this many slots, whatever the
+ * thread count: slot k takes a fixed share of the tiles in order and sums its dW on its own
+ * (slot 0 into dW itself), and the slots are added in order at the end. Spreading over the
+ * threads instead made the sums, and so the trained weights, depend on the thread count. */
+#define DW_SLOTS 2
+
+/* Tiling for `threads` parts (the pool's threads, or DW_SLOTS for a pass producing dW). */
+static conv_tiling conv_tiling_of(const conv_shape *s, int64_t threads) {
     const ot_conv_geom *g = &s->geom;
     /* rows is 0 for an input without channels (the output is then the bias) */
     int64_t rows = s->in_per_group * g->kernel_size, p = g->out_size, sized = rows > 0 ? rows : 1;
@@ -68,7 +75,7 @@ static conv_tiling conv_tiling_of(const conv_shape *s) {
     t.tmp_floats = t.samples > 1 ? s->out_per_group * t.samples * p : 0;
     /* Whole-image tiles write disjoint parts of Y and dX. Spread them when every thread
      * gets a fair share (a 2:1 split would lose to splitting each GEMM). */
-    int64_t tiles = tile_count(s, &t), threads = oti_pool_threads(s->pool);
+    int64_t tiles = tile_count(s, &t);
     if (t.positions == p && threads > 1 && (tiles >= 2 * threads || (tiles >= threads && tiles % threads == 0))) {
         t.parts = (int)threads;
         t.dw_floats = s->out_channels * rows;
@@ -110,8 +117,8 @@ static int algorithm_takes(const conv_algorithm *a, const conv_shape *s, int inp
 }
 
 static size_t im2col_workspace(const conv_shape *s) {
-    conv_tiling t = conv_tiling_of(s);
-    return sizeof(float) * (size_t)(part_floats(&t) * t.parts);
+    conv_tiling t = conv_tiling_of(s, oti_pool_threads(s->pool)), d = conv_tiling_of(s, DW_SLOTS);
+    return sizeof(float) * (size_t)OT_MAX(part_floats(&t) * t.parts, part_floats(&d) * d.parts);
 }
 
 static ot_status infer_conv(ot_node_ctx *c) {
@@ -255,17 +262,32 @@ static void forward_tiles(int64_t first, int64_t end, int part, void *arg) {
     }
 }
 
-/* Part 0 adds into the real dW; the others into their own, summed afterwards. */
+/* dX only: tiles spread over the threads' parts (their outputs are disjoint). */
 static void backward_tiles(int64_t first, int64_t end, int part, void *arg) {
     const conv_run *r = arg;
-    float *scratch = r->workspace + part * part_floats(r->t), *dw = r->dw;
-    if (dw && part > 0) {
-        dw = scratch + r->t->col_floats + r->t->tmp_floats;
-        memset(dw, 0, sizeof(float) * (size_t)r->t->dw_floats);
-    }
+    float *scratch = r->workspace + part * part_floats(r->t);
     for (int64_t i = first; i < end; i++) {
         conv_tile tile = tile_at(r->s, r->t, i);
-        backward_tile(r, &tile, scratch, dw);
+        backward_tile(r, &tile, scratch, NULL);
+    }
+}
+
+/* With dW: slots [first, end) of DW_SLOTS, each its share of the tiles in order on its own
+ * scratch; slot 0 adds into the real dW, the others into their own, summed afterwards. */
+static void backward_slots(int64_t first, int64_t end, int part, void *arg) {
+    (void)part;
+    const conv_run *r = arg;
+    int64_t tiles = tile_count(r->s, r->t);
+    for (int64_t slot = first; slot < end; slot++) {
+        float *scratch = r->workspace + slot * part_floats(r->t), *dw = r->dw;
+        if (slot > 0) {
+            dw = scratch + r->t->col_floats + r->t->tmp_floats;
+            memset(dw, 0, sizeof(float) * (size_t)r->t->dw_floats);
+        }
+        for (int64_t i = slot * tiles / r->t->parts; i < (slot + 1) * tiles / r->t->parts; i++) {
+            conv_tile tile = tile_at(r->s, r->t, i);
+            backward_tile(r, &tile, scratch, dw);
+        }
     }
 }
 
@@ -292,7 +314,7 @@ static ot_status forward_conv(ot_node_ctx *c) {
         oti_conv_depthwise_forward(y, x, w, bias, &s, c->workspace);
         return OT_OK;
     }
-    conv_tiling t = conv_tiling_of(&s);
+    conv_tiling t = conv_tiling_of(&s, oti_pool_threads(s.pool));
     conv_run r = {&s, &t, x, w, bias, NULL, y, NULL, NULL, c->workspace};
     run_tiles(&r, forward_tiles);
     return OT_OK;
@@ -317,15 +339,20 @@ static ot_status backward_conv(ot_node_ctx *c) {
         oti_conv_depthwise_backward(dx, dw, dy, x, w, &s, c->workspace);
         return OT_OK;
     }
-    conv_tiling t = conv_tiling_of(&s);
+    conv_tiling t = conv_tiling_of(&s, dw ? DW_SLOTS : oti_pool_threads(s.pool));
     conv_run r = {&s, &t, x, w, NULL, dy, NULL, dx, dw, c->workspace};
-    run_tiles(&r, backward_tiles);
-    if (dw && t.parts > 1) { /* the other parts' dW */
-        int64_t used = OT_MIN(t.parts, tile_count(&s, &t));
-        for (int part = 1; part < used; part++) {
-            const float *own = r.workspace + part * part_floats(&t) + t.col_floats + t.tmp_floats;
-            for (int64_t i = 0; i < t.dw_floats; i++) dw[i] += own[i];
-        }
+    if (!dw) {
+        run_tiles(&r, backward_tiles);
+        return OT_OK;
+    }
+    if (t.parts == 1) {
+        backward_slots(0, 1, 0, &r); /* one slot: each GEMM split over the threads */
+        return OT_OK;
+    }
+    oti_parallel_ranges(s.pool, t.parts, 1, backward_slots, &r);
+    for (int slot = 1; slot < t.parts; slot++) { /* the other slots' dW, in order */
+        const float *own = r.workspace + slot * part_floats(&t) + t.col_floats + t.tmp_floats;
+        for (int64_t i = 0; i < t.dw_floats; i++) dw[i] += own[i];
     }
     return OT_OK;
 }

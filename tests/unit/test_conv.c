@@ -306,6 +306,43 @@ static void winograd_chunks_match_im2col(void **state) {
     ot_context_free(alone);
 }
 
+/* im2col's backward with whole-image tiles spread over parts: dW summed in fixed slots, so a
+ * one-thread context gives the same bits as the two-thread one (the parts once followed the
+ * threads, and ResNet18's trained weights with them). Against PyTorch-checked im2col runs
+ * elsewhere; here only the thread count changes. */
+static void im2col_dw_same_bits_on_any_thread_count(void **state) {
+    (void)state;
+    conv_run im2col = default_run();
+    im2col.tuning.winograd_min_channels = im2col.tuning.fft_min_channels = (int64_t)1 << 40;
+    ot_context *alone;
+    ot_context_options one_thread = {.threads = 1};
+    assert_int_equal(ot_context_create(&one_thread, &alone), OT_OK);
+    ot_rng rng;
+    ot_rng_seed(&rng, 2028);
+    /* 1225 positions an image: one tile per image, five tiles for the two slots */
+    int64_t xd[4] = {5, 3, 35, 35}, wd[4] = {5, 3, 3, 3}, bd[1] = {5}, yd[4] = {5, 5, 35, 35};
+    int64_t pads[4] = {1, 1, 1, 1};
+    ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
+    ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
+    ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
+    const ot_tensor *inputs[3] = {&x, &wt, &b};
+    ot_tensor two[4], one[4];
+    ot_plan_options options = plan_options_of(&im2col);
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, two);
+    options.context = alone;
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, one);
+    for (int k = 0; k < 4; k++)
+        assert_memory_equal(two[k].data, one[k].data, sizeof(float) * (size_t)ot_tensor_numel(&two[k]));
+    ts_free_tensors(two, 4);
+    ts_free_tensors(one, 4);
+    ot_attr_free(&attrs[0]);
+    ot_tensor_free(&x);
+    ot_tensor_free(&wt);
+    ot_tensor_free(&b);
+    ot_tensor_free(&dy);
+    ot_context_free(alone);
+}
+
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
 static void gradcheck_inputs(const conv_run *run, const char *op, int r, const int64_t *x_dims,
                              const int64_t *w_dims, int64_t bias_len, int n_attrs, const ot_attr *attrs,
@@ -627,6 +664,7 @@ int main(void) {
         cmocka_unit_test(small_tiles_match_torch),
         cmocka_unit_test(winograd_matches_torch),
         cmocka_unit_test(winograd_chunks_match_im2col),
+        cmocka_unit_test(im2col_dw_same_bits_on_any_thread_count),
         cmocka_unit_test(fft_matches_torch),
         cmocka_unit_test(fft_matches_im2col_on_random_shapes),
         cmocka_unit_test(fast_winograd_matches_torch),
