@@ -71,21 +71,18 @@ static wino_chunk chunk_at(const wino_geom *g, int64_t row0, int64_t per_chunk) 
     return ch;
 }
 
-/* The forward (and dX) pass runs chunk after chunk, each with its transforms and products
- * split over the threads, or, with enough chunks to go round, whole chunks per thread with
- * no barrier between their steps (a chunk of 64-channel tiles is done in tens of
- * microseconds, about what a barrier costs on a busy machine). Each thread then has its own
- * V and M. Outputs are disjoint tile rows either way, so the results do not depend on it. */
-static int chunks_per_thread(const wino_geom *g) {
-    int64_t chunks = wino_ceil_div(g->batch * g->tiles_h, chunk_rows(g));
-    int threads = oti_pool_threads(g->pool);
-    return threads > 1 && chunks >= 2 * threads;
+/* Floats of one chunk's V (transformed inputs, by channel, columns in whole panels), and of
+ * V and M together (M, the products, follows V). */
+static int64_t chunk_columns(const wino_geom *g) {
+    return wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS);
 }
 
-/* Floats of one set of V and M (one chunk's transformed inputs and products). */
+static int64_t chunk_v_floats(const wino_geom *g) {
+    return g->points * wino_point_stride(g->in_ch * chunk_columns(g));
+}
+
 static int64_t chunk_buffer_floats(const wino_geom *g) {
-    int64_t tp = wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS);
-    return g->points * (wino_point_stride(g->in_ch * tp) + wino_point_stride(g->out_ch * tp));
+    return chunk_v_floats(g) + g->points * wino_point_stride(g->out_ch * chunk_columns(g));
 }
 
 /* Floats of the forward (and dX) pass: U, then V, M and lines for each thread. */
@@ -102,9 +99,11 @@ typedef struct conv_pass {
     int accumulate;
 } conv_pass;
 
-/* One chunk: y's tile rows row0 .. of it from x (+ bias, or added in), with U transformed. */
-static void conv_chunk(const conv_pass *c, int64_t row0, float *v, float *mm, float *scratch) {
+/* One chunk: y's tile rows row0 .. of it from x (+ bias, or added in), with U transformed;
+ * v: its V, then M, then the lines of every thread in g's pool. */
+static void conv_chunk(const conv_pass *c, int64_t row0, float *v) {
     const wino_geom *g = c->g;
+    float *mm = v + chunk_v_floats(g), *scratch = v + chunk_buffer_floats(g);
     wino_chunk ch = chunk_at(g, row0, chunk_rows(g));
     int64_t tp = wino_round_up(ch.tc, OT_PANEL_COLS);
     wino_layout vl = {BY_CHANNEL, tp, wino_point_stride(g->in_ch * tp)};
@@ -124,29 +123,30 @@ static void conv_chunk(const conv_pass *c, int64_t row0, float *v, float *mm, fl
 /* Chunks begin .. end of a part, on its own V, M and lines. */
 static void conv_chunks(int64_t begin, int64_t end, int part, void *arg) {
     const conv_pass *c = arg;
-    int64_t per_chunk = chunk_rows(c->g);
-    float *v = c->work + part * c->part_floats;
-    float *mm = v + c->g->points * wino_point_stride(c->g->in_ch * wino_round_up(per_chunk * c->g->tiles_w, OT_PANEL_COLS));
-    float *scratch = v + chunk_buffer_floats(c->g);
-    for (int64_t chunk = begin; chunk < end; chunk++) conv_chunk(c, chunk * per_chunk, v, mm, scratch);
+    for (int64_t chunk = begin; chunk < end; chunk++)
+        conv_chunk(c, chunk * chunk_rows(c->g), c->work + part * c->part_floats);
 }
 
 /* y (batch, out_ch, oh, ow) = conv(x) + bias, or += conv(x), with U already transformed;
- * work is the rest of the pass's workspace. */
+ * work is the rest of the pass's workspace.
+ * Chunks run one after another, each with its transforms and products split over the
+ * threads, or, with enough chunks to go round, whole chunks per thread with no barrier
+ * between their steps (a chunk of 64-channel tiles is done in tens of microseconds, about
+ * what a barrier costs on a busy machine); each thread then has its own V and M. Outputs are
+ * disjoint tile rows either way, so the results do not depend on it. */
 static void run_conv(const wino_geom *g, const float *u, const float *x, float *y,
                      const float *bias, int accumulate, float *work) {
     int64_t chunks = wino_ceil_div(g->batch * g->tiles_h, chunk_rows(g));
     wino_geom alone = *g;
     alone.pool = NULL;
     conv_pass c = {g, u, x, bias, y, work, chunk_buffer_floats(g) + wino_line_scratch(g), accumulate};
-    if (chunks_per_thread(g)) {
+    int threads = oti_pool_threads(g->pool);
+    if (threads > 1 && chunks >= 2 * threads) {
         c.g = &alone;
         oti_parallel_ranges(g->pool, chunks, 1, conv_chunks, &c);
         return;
     }
-    /* one V and M; the lines of every thread after them */
-    float *v = work, *mm = v + g->points * wino_point_stride(g->in_ch * wino_round_up(chunk_rows(g) * g->tiles_w, OT_PANEL_COLS));
-    for (int64_t chunk = 0; chunk < chunks; chunk++) conv_chunk(&c, chunk * chunk_rows(g), v, mm, v + chunk_buffer_floats(g));
+    for (int64_t chunk = 0; chunk < chunks; chunk++) conv_chunk(&c, chunk * chunk_rows(g), work);
 }
 
 /* Floats of the dW pass: W^T, V and D of a chunk, the threads' lines. */

@@ -113,13 +113,11 @@ static void gather_kernels(filter_lanes *k, const filter_job *j, int64_t row0, i
         }
 }
 
-/* U's part for panel `panel` and the FILTER_COLS columns from col0. */
-static void filter_block(const filter_job *j, int64_t panel, int64_t col0) {
+/* U's part for panel `panel` and the FILTER_COLS columns from col0; gm: G (alpha, r). */
+static void filter_block(const filter_job *j, const float *gm, int64_t panel, int64_t col0) {
     int r = j->g->r, alpha = j->g->alpha;
     int64_t rows = j->g->out_ch, cols = j->g->in_ch, xi_stride = oti_wino_filter_floats(j->g);
-    float gm[MAX_ALPHA * 5];
     filter_lanes k[25], gk[MAX_ALPHA * 5], out;
-    matrix_g(gm, r, j->g->p);
     int64_t row0 = panel * OT_PANEL_ROWS;
     int nr = rows - row0 < OT_PANEL_ROWS ? (int)(rows - row0) : OT_PANEL_ROWS;
     int nc = cols - col0 < FILTER_COLS ? (int)(cols - col0) : FILTER_COLS;
@@ -152,11 +150,13 @@ static void filter_items(int64_t begin, int64_t end, int part, void *arg) {
     (void)part;
     const filter_job *j = arg;
     int64_t panels = (j->g->out_ch + OT_PANEL_ROWS - 1) / OT_PANEL_ROWS, cols = j->g->in_ch;
+    float gm[MAX_ALPHA * 5];
+    matrix_g(gm, j->g->r, j->g->p);
     for (int64_t item = begin; item < end; item++)
         if (j->flip)
-            for (int64_t panel = 0; panel < panels; panel++) filter_block(j, panel, item * FILTER_COLS);
+            for (int64_t panel = 0; panel < panels; panel++) filter_block(j, gm, panel, item * FILTER_COLS);
         else
-            for (int64_t col0 = 0; col0 < cols; col0 += FILTER_COLS) filter_block(j, item, col0);
+            for (int64_t col0 = 0; col0 < cols; col0 += FILTER_COLS) filter_block(j, gm, item, col0);
 }
 
 void oti_wino_transform_filter(const wino_geom *g, const float *w, float *u, int flip) {

@@ -264,6 +264,39 @@ static void fft_matches_im2col_on_random_shapes(void **state) {
     }
 }
 
+/* y, dx, dw, db of a 3x3 conv (pads 1 1 1 pad_right) on random x (xd) with wd[0] output
+ * channels, under run's options, on the shared two-thread context (two) and on a
+ * one-thread one (one). */
+static void run_on_one_and_two_threads(const conv_run *run, const int64_t *xd, const int64_t *wd,
+                                       int64_t pad_right, unsigned seed, ot_tensor *two, ot_tensor *one) {
+    ot_context *alone;
+    ot_context_options one_thread = {.threads = 1};
+    assert_int_equal(ot_context_create(&one_thread, &alone), OT_OK);
+    ot_rng rng;
+    ot_rng_seed(&rng, seed);
+    int64_t bd[1] = {wd[0]}, yd[4] = {xd[0], wd[0], xd[2], xd[3] + pad_right - 1};
+    int64_t pads[4] = {1, 1, 1, pad_right};
+    ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
+    ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
+    ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
+    const ot_tensor *inputs[3] = {&x, &wt, &b};
+    ot_plan_options options = plan_options_of(run);
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, two);
+    options.context = alone;
+    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, one);
+    ot_attr_free(&attrs[0]);
+    ot_tensor_free(&x);
+    ot_tensor_free(&wt);
+    ot_tensor_free(&b);
+    ot_tensor_free(&dy);
+    ot_context_free(alone);
+}
+
+static void assert_same_bits(const ot_tensor *a, const ot_tensor *b, int n) {
+    for (int k = 0; k < n; k++)
+        assert_memory_equal(a[k].data, b[k].data, sizeof(float) * (size_t)ot_tensor_numel(&a[k]));
+}
+
 /* Winograd over many chunks of tiles (so that each thread takes whole chunks) against
  * im2col, within the conv tolerance, and bit for bit the same on one thread as on two. The
  * images are large enough for several chunks but not for im2col's own tiling to differ. */
@@ -272,38 +305,17 @@ static void winograd_chunks_match_im2col(void **state) {
     conv_run im2col = default_run(), winograd = winograd_run();
     im2col.tuning.winograd_min_channels = (int64_t)1 << 40;
     winograd.tuning.winograd_chunk_floats = 0; /* the fewest tiles per chunk (64) */
-    ot_context *alone;
-    ot_context_options one_thread = {.threads = 1};
-    assert_int_equal(ot_context_create(&one_thread, &alone), OT_OK);
-    ot_rng rng;
-    ot_rng_seed(&rng, 2027);
-    int64_t xd[4] = {3, 16, 22, 18}, wd[4] = {20, 16, 3, 3}, bd[1] = {20}, yd[4] = {3, 20, 22, 17};
-    int64_t pads[4] = {1, 1, 1, 0};
-    ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
-    ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
-    ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
-    const ot_tensor *inputs[3] = {&x, &wt, &b};
-    ot_tensor want[4], got[4], got_alone[4];
-    ot_plan_options options = plan_options_of(&im2col);
-    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, want);
-    options = plan_options_of(&winograd);
-    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, got);
-    options.context = alone;
-    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, got_alone);
+    int64_t xd[4] = {3, 16, 22, 18}, wd[4] = {20, 16, 3, 3};
+    ot_tensor want[4], want_alone[4], got[4], got_alone[4];
+    run_on_one_and_two_threads(&im2col, xd, wd, 0, 2027, want, want_alone);
+    run_on_one_and_two_threads(&winograd, xd, wd, 0, 2027, got, got_alone);
     static const char *const names[4] = {"y", "dx", "dw", "db"};
-    for (int k = 0; k < 4; k++) {
-        assert_close(&winograd, names[k], "winograd chunks", got[k].data, &want[k]);
-        assert_memory_equal(got[k].data, got_alone[k].data, sizeof(float) * (size_t)ot_tensor_numel(&got[k]));
-    }
+    for (int k = 0; k < 4; k++) assert_close(&winograd, names[k], "winograd chunks", got[k].data, &want[k]);
+    assert_same_bits(got, got_alone, 4);
     ts_free_tensors(want, 4);
+    ts_free_tensors(want_alone, 4);
     ts_free_tensors(got, 4);
     ts_free_tensors(got_alone, 4);
-    ot_attr_free(&attrs[0]);
-    ot_tensor_free(&x);
-    ot_tensor_free(&wt);
-    ot_tensor_free(&b);
-    ot_tensor_free(&dy);
-    ot_context_free(alone);
 }
 
 /* im2col's backward with whole-image tiles spread over parts: dW summed in fixed slots, so a
@@ -314,33 +326,13 @@ static void im2col_dw_same_bits_on_any_thread_count(void **state) {
     (void)state;
     conv_run im2col = default_run();
     im2col.tuning.winograd_min_channels = im2col.tuning.fft_min_channels = (int64_t)1 << 40;
-    ot_context *alone;
-    ot_context_options one_thread = {.threads = 1};
-    assert_int_equal(ot_context_create(&one_thread, &alone), OT_OK);
-    ot_rng rng;
-    ot_rng_seed(&rng, 2028);
     /* 1225 positions an image: one tile per image, five tiles for the two slots */
-    int64_t xd[4] = {5, 3, 35, 35}, wd[4] = {5, 3, 3, 3}, bd[1] = {5}, yd[4] = {5, 5, 35, 35};
-    int64_t pads[4] = {1, 1, 1, 1};
-    ot_tensor x = ts_random(&rng, 4, xd, -1.0f, 1.0f), wt = ts_random(&rng, 4, wd, -1.0f, 1.0f);
-    ot_tensor b = ts_random(&rng, 1, bd, -1.0f, 1.0f), dy = ts_random(&rng, 4, yd, -1.0f, 1.0f);
-    ot_attr attrs[1] = {ts_attr_ints("pads", 4, pads)};
-    const ot_tensor *inputs[3] = {&x, &wt, &b};
+    int64_t xd[4] = {5, 3, 35, 35}, wd[4] = {5, 3, 3, 3};
     ot_tensor two[4], one[4];
-    ot_plan_options options = plan_options_of(&im2col);
-    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, two);
-    options.context = alone;
-    ts_forward_backward_with(&options, "Conv", 17, 3, inputs, 1, attrs, &dy, one);
-    for (int k = 0; k < 4; k++)
-        assert_memory_equal(two[k].data, one[k].data, sizeof(float) * (size_t)ot_tensor_numel(&two[k]));
+    run_on_one_and_two_threads(&im2col, xd, wd, 1, 2028, two, one);
+    assert_same_bits(two, one, 4);
     ts_free_tensors(two, 4);
     ts_free_tensors(one, 4);
-    ot_attr_free(&attrs[0]);
-    ot_tensor_free(&x);
-    ot_tensor_free(&wt);
-    ot_tensor_free(&b);
-    ot_tensor_free(&dy);
-    ot_context_free(alone);
 }
 
 /* Central differences for Conv and ConvTranspose on random inputs (every input checked). */
